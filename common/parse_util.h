@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Parsing of the small values people write in configuration: sizes ("1MiB",
+ * "8G"), durations ("30s", "500ms") and unsigned integers. Pure functions:
+ * they return 0 or -EINVAL / -ERANGE and never log.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define USEC_PER_MSEC UINT64_C(1000)
+#define USEC_PER_SEC UINT64_C(1000000)
+#define NSEC_PER_USEC UINT64_C(1000)
+
+/* Decimal unsigned integer, no sign, no spaces, no trailing text. */
+int parse_uint64(const char *text, uint64_t *ret);
+
+/*
+ * A size in bytes: a decimal number with an optional binary unit, K/M/G/T,
+ * optionally followed by "iB" (KiB) or "B" (KB), all meaning powers of 1024,
+ * as QEMU reads "8G". A bare number is bytes; "B" alone is bytes too.
+ */
+int parse_size(const char *text, uint64_t *ret);
+
+/*
+ * A duration: a decimal number followed by a unit: us, ms, s, min (or m), h.
+ * A bare number is seconds. Result in microseconds.
+ */
+int parse_duration(const char *text, uint64_t *ret_usec);
+
+/* Writes a size for people ("1 MiB", "512 B") into buf. Returns buf. */
+const char *format_size(char *buf, unsigned size, uint64_t bytes);
+
+/* Writes a duration for people ("30s", "250ms") into buf. Returns buf. */
+const char *format_duration(char *buf, unsigned size, uint64_t usec);

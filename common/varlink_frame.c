@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "varlink_frame.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+
+struct VarlinkReader {
+	char *buffer;
+	size_t allocated;
+	size_t start;   /* first byte not yet returned */
+	size_t end;     /* one past the last byte received */
+	size_t scanned; /* bytes in [start, scanned) hold no NUL */
+	size_t max_message_size;
+	json_tokener *tokener;
+};
+
+VarlinkReader *varlink_reader_new(size_t max_message_size)
+{
+	VarlinkReader *reader = calloc(1, sizeof(*reader));
+	if (!reader)
+		return NULL;
+	reader->tokener = json_tokener_new_ex(VARLINK_MAX_DEPTH);
+	if (!reader->tokener) {
+		free(reader);
+		return NULL;
+	}
+	json_tokener_set_flags(reader->tokener, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	reader->max_message_size = max_message_size;
+	return reader;
+}
+
+VarlinkReader *varlink_reader_free(VarlinkReader *reader)
+{
+	if (!reader)
+		return NULL;
+	if (reader->tokener)
+		json_tokener_free(reader->tokener);
+	free(reader->buffer);
+	free(reader);
+	return NULL;
+}
+
+void varlink_reader_set_max_message_size(VarlinkReader *reader, size_t max_message_size)
+{
+	reader->max_message_size = max_message_size;
+}
+
+/* Length of the unterminated message at the end of the buffer, when all of it is scanned. */
+static size_t partial_length(const VarlinkReader *reader)
+{
+	return reader->scanned - reader->start;
+}
+
+int varlink_reader_feed(VarlinkReader *reader, const void *data, size_t size)
+{
+	if (size == 0)
+		return 0;
+
+	/* Drop what was consumed before growing. */
+	if (reader->start > 0) {
+		memmove(reader->buffer, reader->buffer + reader->start, reader->end - reader->start);
+		reader->end -= reader->start;
+		reader->scanned -= reader->start;
+		reader->start = 0;
+	}
+
+	if (size > SIZE_MAX - reader->end)
+		return -ENOMEM;
+	if (reader->end + size > reader->allocated) {
+		size_t want = MAX(reader->end + size, MAX(reader->allocated * 2, (size_t)4096));
+		char *p = realloc(reader->buffer, want);
+		if (!p)
+			return -ENOMEM;
+		reader->buffer = p;
+		reader->allocated = want;
+	}
+	memcpy(reader->buffer + reader->end, data, size);
+	reader->end += size;
+
+	/* Refuse early: a peer must not make us buffer an endless message. */
+	if (!memchr(reader->buffer + reader->scanned, 0, reader->end - reader->scanned)) {
+		reader->scanned = reader->end;
+		if (partial_length(reader) > reader->max_message_size)
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static const char *find_terminator(VarlinkReader *reader)
+{
+	const char *nul = memchr(reader->buffer + reader->scanned, 0, reader->end - reader->scanned);
+	if (!nul)
+		reader->scanned = reader->end;
+	return nul;
+}
+
+bool varlink_reader_has_message(VarlinkReader *reader)
+{
+	return reader->end > reader->start && find_terminator(reader);
+}
+
+bool varlink_reader_has_partial(const VarlinkReader *reader)
+{
+	return reader->end > reader->start;
+}
+
+size_t varlink_reader_buffered(const VarlinkReader *reader)
+{
+	return reader->end - reader->start;
+}
+
+static int parse_message(json_tokener *tokener, const char *text, size_t length,
+			 json_object **ret)
+{
+	json_tokener_reset(tokener);
+	json_object *object = json_tokener_parse_ex(tokener, text, (int)length);
+	enum json_tokener_error error = json_tokener_get_error(tokener);
+
+	if (error == json_tokener_continue) {
+		/* The text ended inside a value: maybe a bare number, which is complete only now. */
+		object = json_tokener_parse_ex(tokener, "", 1);
+		error = json_tokener_get_error(tokener);
+	}
+	if (error == json_tokener_error_depth) {
+		json_object_put(object);
+		return -ELOOP;
+	}
+	if (error != json_tokener_success || json_tokener_get_parse_end(tokener) < length) {
+		json_object_put(object);
+		return -EBADMSG;
+	}
+	if (!json_object_is_type(object, json_type_object)) {
+		json_object_put(object);
+		return -EPROTO;
+	}
+	*ret = object;
+	return 1;
+}
+
+int varlink_reader_next(VarlinkReader *reader, json_object **ret)
+{
+	if (reader->end == reader->start)
+		return 0;
+
+	const char *nul = find_terminator(reader);
+	if (!nul)
+		return partial_length(reader) > reader->max_message_size ? -EMSGSIZE : 0;
+
+	const char *text = reader->buffer + reader->start;
+	size_t length = (size_t)(nul - text);
+	reader->start += length + 1;
+	reader->scanned = reader->start;
+
+	if (length > reader->max_message_size)
+		return -EMSGSIZE;
+	if (length > INT32_MAX - 1)
+		return -EMSGSIZE;
+	return parse_message(reader->tokener, text, length, ret);
+}
+
+int varlink_frame_encode(json_object *message, char **ret, size_t *ret_size)
+{
+	size_t length;
+	const char *text = json_object_to_json_string_length(
+		message, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &length);
+	if (!text)
+		return -ENOMEM;
+
+	char *copy = malloc(length + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, text, length + 1); /* with the NUL that ends the frame */
+	*ret = copy;
+	*ret_size = length + 1;
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The daemon's settings: defaults, /etc/libvfio/libvfiod.yaml, and the
+ * command line on top. Every key has a default and a missing file is fine; an
+ * unknown key or a bad value is an error naming the file, line and key.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The configuration file itself may not be larger than this. */
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
+
+typedef struct DaemonConfig {
+	char *socket_path;
+	char *runtime_dir;
+	char *state_dir;
+	char *sysfs_root;
+	char *qemu_binary; /* a name looked up in $PATH, or an absolute path */
+	int log_level;     /* LOG_ERR … LOG_DEBUG */
+	/* limits: what one client may make the daemon hold */
+	uint64_t max_message_size;    /* bytes */
+	uint64_t client_timeout_usec; /* silence allowed in the middle of a message */
+	uint64_t max_connections;
+} DaemonConfig;
+
+/* Fills *config with the defaults. -ENOMEM. */
+int config_init(DaemonConfig *config);
+void config_done(DaemonConfig *config);
+
+/* Replaces *dst with a copy of *src. -ENOMEM leaves *dst as it was. */
+int config_copy(DaemonConfig *dst, const DaemonConfig *src);
+
+/*
+ * Reads the YAML file at `path` over the values already in *config. A missing
+ * file leaves them untouched and returns 0. Otherwise returns 0, or a negative
+ * errno with *ret_error set to "PATH:LINE: KEY: what is wrong and what is allowed".
+ * On error *config may be half-updated: load into a copy.
+ */
+int config_load_file(DaemonConfig *config, const char *path, char **ret_error);
+
+/*
+ * Sets one key from text as the file would ("limits.max-message-size",
+ * "1MiB"); used for command-line options. Returns 0 or -EINVAL/-ENOENT with
+ * *ret_error saying what is wrong.
+ */
+int config_set(DaemonConfig *config, const char *key, const char *value, char **ret_error);

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfiod's entry point: command-line options, then daemon_run(). It always
+ * runs in the foreground; systemd (or the user's terminal) supervises it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build-config.h"
+#include "daemon.h"
+#include "log.h"
+
+static void help(void)
+{
+	printf("Usage: libvfiod [OPTION]...\n"
+	       "The libvfio daemon: owns GPU partitions and the QEMU processes of VMs, and\n"
+	       "answers vfioctl over a Varlink socket. It runs in the foreground.\n"
+	       "\n"
+	       "  -c, --config PATH       configuration file (default %s)\n"
+	       "  -s, --socket PATH       listen on PATH when not socket-activated\n"
+	       "                          (default %s)\n"
+	       "      --sysfs-root DIR    read sys/ and proc/ below DIR instead of / (tests)\n"
+	       "      --runtime-dir DIR   per-VM runtime records (default %s)\n"
+	       "      --state-dir DIR     persistent state (default %s)\n"
+	       "  -l, --log-level LEVEL   error, warning, notice, info (default) or debug\n"
+	       "  -V, --version           print the version and exit\n"
+	       "  -h, --help              print this help and exit\n"
+	       "\n"
+	       "Options override the configuration file. SIGHUP reloads the file;\n"
+	       "SIGTERM or SIGINT stops the daemon.\n",
+	       DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH, DEFAULT_RUNTIME_DIR, DEFAULT_STATE_DIR);
+}
+
+enum {
+	OPTION_SYSFS_ROOT = 0x100,
+	OPTION_RUNTIME_DIR,
+	OPTION_STATE_DIR,
+};
+
+int main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "sysfs-root", required_argument, NULL, OPTION_SYSFS_ROOT },
+		{ "runtime-dir", required_argument, NULL, OPTION_RUNTIME_DIR },
+		{ "state-dir", required_argument, NULL, OPTION_STATE_DIR },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	ConfigOverride overrides[8];
+	DaemonOptions daemon_options = { .config_path = DEFAULT_CONFIG_PATH,
+					 .overrides = overrides };
+	int c;
+
+	log_setup("libvfiod");
+
+	while ((c = getopt_long(argc, argv, "c:s:l:Vh", options, NULL)) >= 0) {
+		const char *key = NULL;
+		switch (c) {
+		case 'c':
+			daemon_options.config_path = optarg;
+			break;
+		case 's':
+			key = "socket";
+			break;
+		case OPTION_SYSFS_ROOT:
+			key = "sysfs-root";
+			break;
+		case OPTION_RUNTIME_DIR:
+			key = "runtime-dir";
+			break;
+		case OPTION_STATE_DIR:
+			key = "state-dir";
+			break;
+		case 'l':
+			key = "log-level";
+			break;
+		case 'V':
+			printf("libvfiod %s (protocol %s)\n", PROJECT_VERSION, PROTOCOL_VERSION);
+			return EXIT_SUCCESS;
+		case 'h':
+			help();
+			return EXIT_SUCCESS;
+		default:
+			fprintf(stderr, "Try 'libvfiod --help'.\n");
+			return 2;
+		}
+		if (key && daemon_options.n_overrides < sizeof(overrides) / sizeof(overrides[0]))
+			overrides[daemon_options.n_overrides++] = (ConfigOverride){ key, optarg };
+	}
+	if (optind < argc) {
+		fprintf(stderr, "libvfiod takes no arguments, only options: '%s'.\n"
+				"Try 'libvfiod --help'.\n",
+			argv[optind]);
+		return 2;
+	}
+
+	/* A bad --log-level is reported before anything else is logged. */
+	for (size_t i = 0; i < daemon_options.n_overrides; i++)
+		if (strcmp(overrides[i].key, "log-level") == 0 &&
+		    log_level_from_string(overrides[i].value) < 0) {
+			fprintf(stderr,
+				"libvfiod: '%s' is not a log level (error, warning, notice, info, "
+				"debug).\n",
+				overrides[i].value);
+			return 2;
+		}
+
+	return daemon_run(&daemon_options) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

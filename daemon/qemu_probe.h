@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Finding the QEMU binary and its version, without blocking the loop: the
+ * binary is looked up in $PATH (or taken as an absolute path) and run once
+ * with --version in the background; the answer is cached until the file
+ * changes. Callers waiting meanwhile are called back when it is known.
+ */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+typedef struct QemuProbe QemuProbe;
+
+typedef struct QemuInfo {
+	const char *binary;  /* absolute path, NULL when not found */
+	const char *version; /* "7.2.18", NULL when unknown */
+	const char *problem; /* why one of them is NULL */
+} QemuInfo;
+
+typedef void (*QemuProbeCallback)(const QemuInfo *info, void *userdata);
+
+int qemu_probe_new(sd_event *event, const char *binary, QemuProbe **ret);
+/* Pending callbacks are called with a problem before it is freed. */
+QemuProbe *qemu_probe_free(QemuProbe *probe);
+
+/* Looks for `binary` (a name in $PATH or an absolute path) from now on. */
+int qemu_probe_set_binary(QemuProbe *probe, const char *binary);
+
+/*
+ * Calls `callback` with what is known: at once when the cache is still valid,
+ * otherwise once `--version` has answered (or failed, or timed out).
+ */
+int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata);
+
+/* Pure helpers, exposed for tests. */
+
+/* The version from `qemu --version` output ("QEMU emulator version 7.2.18 (...)"), or NULL. */
+char *qemu_version_from_output(const char *output);
+
+/* The absolute path of `name` in the colon-separated `search_path`, or NULL. */
+char *qemu_find_in_path(const char *name, const char *search_path);

@@ -1,0 +1,962 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "fs_util.h"
+#include "libvfio_errors.h"
+#include "log.h"
+#include "macro.h"
+#include "parse_util.h"
+#include "varlink_frame.h"
+#include "varlink_message.h"
+
+/* Stop reading a client's calls while this much output waits for it to read. */
+#define OUTPUT_HIGH_WATER (4u * 1024u * 1024u)
+/* A client that lets this much output pile up (a stream it does not read) is dropped. */
+#define OUTPUT_MAX (64u * 1024u * 1024u)
+/* How long a connection being closed may take to read its last error. */
+#define CLOSE_GRACE_USEC (1 * USEC_PER_SEC)
+/* After EMFILE/ENFILE, pause accepting for this long instead of spinning. */
+#define ACCEPT_RETRY_USEC (100 * USEC_PER_MSEC)
+#define READ_CHUNK (64 * 1024)
+
+typedef struct Connection Connection;
+
+typedef struct Listener {
+	Server *server;
+	int fd;
+	sd_event_source *io;
+	sd_event_source *retry;
+} Listener;
+
+typedef struct RegisteredInterface {
+	const VarlinkInterface *interface;
+	void *userdata;
+} RegisteredInterface;
+
+struct Server {
+	sd_event *event;
+	ServerInfo info;
+	ServerLimits limits;
+
+	Listener **listeners; /* pointers: each is the userdata of its event sources */
+	size_t n_listeners;
+	char *bound_path; /* a socket file we created, removed at exit */
+
+	RegisteredInterface *interfaces;
+	size_t n_interfaces;
+
+	Connection *connections;
+	unsigned n_connections;
+	uint64_t next_connection_id;
+
+	/* Refused connections are logged at most once a second. */
+	uint64_t refused_logged_usec;
+	unsigned refused_unlogged;
+
+	void (*change_callback)(Server *server, void *userdata);
+	void *change_userdata;
+};
+
+struct Connection {
+	Server *server;
+	Connection *prev, *next;
+	uint64_t id;
+	int fd;
+	struct ucred peer;
+	sd_event_source *io;
+	sd_event_source *timer;
+	sd_event_source *defer;
+	VarlinkReader *reader;
+
+	char *out;
+	size_t out_start, out_end, out_allocated;
+
+	VarlinkCall *call; /* the call being handled; later ones wait in the reader */
+	bool eof;          /* the client will send no more */
+	bool closing;      /* send what is queued, then close */
+	bool dead;         /* close at the next chance; nothing more is sent */
+};
+
+struct VarlinkCall {
+	unsigned n_ref;
+	Connection *connection; /* NULL once the client is gone */
+	json_object *message;   /* owns everything `parsed` points to */
+	VarlinkCallMessage parsed;
+	bool finished;
+	bool in_handler;
+};
+
+static void connection_free(Connection *c);
+static void connection_update(Connection *c);
+static void connection_process(Connection *c);
+
+/* ---- output ---- */
+
+static size_t output_pending(const Connection *c)
+{
+	return c->out_end - c->out_start;
+}
+
+static void connection_flush(Connection *c)
+{
+	while (output_pending(c) > 0 && !c->dead) {
+		ssize_t n = send(c->fd, c->out + c->out_start, output_pending(c),
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			log_debug("Connection %llu: write failed, closing",
+				  (unsigned long long)c->id);
+			c->dead = true;
+			return;
+		}
+		c->out_start += (size_t)n;
+	}
+	if (c->out_start == c->out_end)
+		c->out_start = c->out_end = 0;
+}
+
+/* Queues one message and tries to send it at once. Takes `message`. */
+static int connection_send(Connection *c, json_object *message)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t size;
+
+	if (!message)
+		return -ENOMEM;
+	int r = varlink_frame_encode(message, &data, &size);
+	json_object_put(message);
+	if (r < 0)
+		return r;
+	if (c->dead)
+		return -ECONNRESET;
+
+	if (output_pending(c) + size > OUTPUT_MAX) {
+		log_warning("Connection %llu (uid %u): the client does not read its replies "
+			    "(%zu bytes waiting), closing it",
+			    (unsigned long long)c->id, (unsigned)c->peer.uid, output_pending(c));
+		c->dead = true;
+		return -ENOBUFS;
+	}
+	if (c->out_start > 0) {
+		memmove(c->out, c->out + c->out_start, output_pending(c));
+		c->out_end -= c->out_start;
+		c->out_start = 0;
+	}
+	if (c->out_end + size > c->out_allocated) {
+		size_t want = MAX(c->out_end + size, c->out_allocated * 2);
+		char *p = realloc(c->out, want);
+		if (!p)
+			return -ENOMEM;
+		c->out = p;
+		c->out_allocated = want;
+	}
+	memcpy(c->out + c->out_end, data, size);
+	c->out_end += size;
+	connection_flush(c);
+	return 0;
+}
+
+/* Sends an io.libvfio error with a "message" and, optionally, a numeric "limit". */
+_printf_(4, 5) static void connection_send_error(Connection *c, const char *error,
+						 const char *limit_key, const char *format, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(text, sizeof(text), format, ap);
+	va_end(ap);
+
+	json_object *parameters = json_object_new_object();
+	if (!parameters)
+		return;
+	if (limit_key) {
+		uint64_t limit = strcmp(error, LIBVFIO_ERROR_TIMEOUT) == 0
+					 ? c->server->limits.client_timeout_usec / USEC_PER_MSEC
+					 : (strcmp(error, LIBVFIO_ERROR_MESSAGE_TOO_LARGE) == 0
+						    ? c->server->limits.max_message_size
+						    : c->server->limits.max_connections);
+		json_object_object_add(parameters, limit_key, json_object_new_int64((int64_t)limit));
+	}
+	json_object_object_add(parameters, "message", json_object_new_string(text));
+	(void)connection_send(c, varlink_error_new(error, parameters));
+}
+
+/* Sends a last error, then closes once it is flushed (or after a grace period). */
+static void connection_close_after_error(Connection *c)
+{
+	c->closing = true;
+	(void)sd_event_source_set_time_relative(c->timer, CLOSE_GRACE_USEC);
+	(void)sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+/* ---- calls ---- */
+
+VarlinkCall *varlink_call_ref(VarlinkCall *call)
+{
+	if (call)
+		call->n_ref++;
+	return call;
+}
+
+VarlinkCall *varlink_call_unref(VarlinkCall *call)
+{
+	if (!call || --call->n_ref > 0)
+		return NULL;
+	json_object_put(call->message);
+	free(call);
+	return NULL;
+}
+
+bool varlink_call_wants_more(const VarlinkCall *call)
+{
+	return call->parsed.more;
+}
+
+bool varlink_call_is_oneway(const VarlinkCall *call)
+{
+	return call->parsed.oneway;
+}
+
+const char *varlink_call_method(const VarlinkCall *call)
+{
+	return call->parsed.method;
+}
+
+const struct ucred *varlink_call_peer(const VarlinkCall *call)
+{
+	static const struct ucred nobody = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	return call->connection ? &call->connection->peer : &nobody;
+}
+
+/* The call is over: let the connection go on with the next one. */
+static void call_finished(VarlinkCall *call)
+{
+	Connection *c = call->connection;
+
+	call->finished = true;
+	if (!c || call->in_handler)
+		return; /* the dispatcher picks up from here */
+	c->call = NULL;
+	varlink_call_unref(call);
+	(void)sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+}
+
+static int call_send(VarlinkCall *call, json_object *message, bool final)
+{
+	if (call->finished) {
+		json_object_put(message);
+		return -EALREADY;
+	}
+	if (!call->connection) {
+		json_object_put(message);
+		if (final)
+			call->finished = true;
+		return -ECONNRESET;
+	}
+
+	int r = 0;
+	if (call->parsed.oneway)
+		json_object_put(message); /* the client asked for no reply */
+	else
+		r = connection_send(call->connection, message);
+	if (final)
+		call_finished(call);
+	return r;
+}
+
+int varlink_call_reply(VarlinkCall *call, json_object *parameters)
+{
+	return call_send(call, varlink_reply_new(parameters, false), true);
+}
+
+int varlink_call_reply_continues(VarlinkCall *call, json_object *parameters)
+{
+	if (!call->parsed.more) {
+		json_object_put(parameters);
+		return -EINVAL;
+	}
+	return call_send(call, varlink_reply_new(parameters, true), false);
+}
+
+int varlink_call_reply_error(VarlinkCall *call, const char *error, json_object *parameters)
+{
+	return call_send(call, varlink_error_new(error, parameters), true);
+}
+
+int varlink_call_reply_invalid_parameter(VarlinkCall *call, const char *parameter)
+{
+	return call_send(call, varlink_error_invalid_parameter(parameter), true);
+}
+
+int varlink_call_reply_errorf(VarlinkCall *call, const char *error, const char *format, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(text, sizeof(text), format, ap);
+	va_end(ap);
+
+	json_object *parameters = json_object_new_object();
+	if (parameters)
+		json_object_object_add(parameters, "message", json_object_new_string(text));
+	return varlink_call_reply_error(call, error, parameters);
+}
+
+/* ---- dispatch ---- */
+
+static const VarlinkMethod *find_method(Server *server, const VarlinkCallMessage *call,
+					void **ret_userdata, bool *ret_interface_found)
+{
+	const char *method_name = call->method + call->interface_length + 1;
+
+	*ret_interface_found = false;
+	for (size_t i = 0; i < server->n_interfaces; i++) {
+		const VarlinkIdl *idl = server->interfaces[i].interface->idl;
+		if (strlen(idl->name) != call->interface_length ||
+		    strncmp(idl->name, call->method, call->interface_length) != 0)
+			continue;
+		*ret_interface_found = true;
+		for (const VarlinkMethod *m = server->interfaces[i].interface->methods; m->name; m++)
+			if (strcmp(m->name, method_name) == 0) {
+				*ret_userdata = server->interfaces[i].userdata;
+				return m;
+			}
+		return NULL;
+	}
+	return NULL;
+}
+
+static void connection_dispatch(Connection *c, json_object *message)
+{
+	VarlinkCallMessage parsed;
+	const char *bad_key;
+	bool interface_found;
+	void *userdata = NULL;
+
+	int r = varlink_call_parse(message, &parsed, &bad_key);
+	if (r < 0) {
+		log_warning("Connection %llu (uid %u): not a Varlink call (bad \"%s\"), closing it",
+			    (unsigned long long)c->id, (unsigned)c->peer.uid,
+			    bad_key ? bad_key : "?");
+		connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL,
+				      "The message is not a Varlink call: its \"%s\" is missing or "
+				      "malformed.",
+				      bad_key ? bad_key : "method");
+		json_object_put(message);
+		connection_close_after_error(c);
+		return;
+	}
+
+	const VarlinkMethod *method = find_method(c->server, &parsed, &userdata, &interface_found);
+	json_object *error = NULL;
+	if (!method && !interface_found) {
+		char interface[VARLINK_MAX_NAME + 1];
+		snprintf(interface, sizeof(interface), "%.*s", (int)parsed.interface_length,
+			 parsed.method);
+		error = varlink_error_interface_not_found(interface);
+	} else if (!method)
+		error = varlink_error_method_not_found(parsed.method);
+	else if ((method->flags & VARLINK_METHOD_REQUIRES_MORE) && !parsed.more)
+		error = varlink_error_new(VARLINK_ERROR_EXPECTED_MORE, NULL);
+
+	if (error || !method) {
+		if (!parsed.oneway)
+			(void)connection_send(c, error);
+		else
+			json_object_put(error);
+		json_object_put(message);
+		return;
+	}
+
+	VarlinkCall *call = calloc(1, sizeof(*call));
+	if (!call) {
+		json_object_put(message);
+		c->dead = true;
+		return;
+	}
+	*call = (VarlinkCall){ .n_ref = 1, .connection = c, .message = message, .parsed = parsed };
+	c->call = call;
+
+	call->in_handler = true;
+	r = method->handler(call, parsed.parameters, userdata);
+	call->in_handler = false;
+
+	if (r < 0 && !call->finished) {
+		log_error_errno(r, "%s failed", parsed.method);
+		(void)varlink_call_reply_errorf(
+			call, LIBVFIO_ERROR_INTERNAL,
+			"The daemon failed to handle %s (%s); see its log (journalctl -u libvfiod).",
+			parsed.method, strerror(-r));
+	}
+	if (call->finished) {
+		c->call = NULL;
+		varlink_call_unref(call);
+	}
+}
+
+/* Handles every whole call buffered, one at a time, while nothing else is in the way. */
+static void connection_process(Connection *c)
+{
+	while (!c->call && !c->closing && !c->dead && output_pending(c) < OUTPUT_HIGH_WATER) {
+		json_object *message = NULL;
+		int r = varlink_reader_next(c->reader, &message);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			const char *why = r == -EMSGSIZE ? "a message over the size limit"
+					  : r == -ELOOP  ? "JSON nested too deeply"
+					  : r == -EPROTO ? "JSON that is not an object"
+							 : "invalid JSON";
+			log_warning("Connection %llu (uid %u): received %s, closing it",
+				    (unsigned long long)c->id, (unsigned)c->peer.uid, why);
+			if (r == -EMSGSIZE)
+				connection_send_error(c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit",
+						      "The message is larger than the %llu bytes "
+						      "the daemon accepts.",
+						      (unsigned long long)c->server->limits
+							      .max_message_size);
+			else
+				connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL,
+						      "The daemon received %s; every message must "
+						      "be one JSON object followed by a NUL byte.",
+						      why);
+			connection_close_after_error(c);
+			return;
+		}
+		connection_dispatch(c, message);
+	}
+}
+
+/* ---- connection events ---- */
+
+static void connection_read(Connection *c)
+{
+	char buffer[READ_CHUNK];
+
+	ssize_t n = recv(c->fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR) {
+			log_debug("Connection %llu: read failed", (unsigned long long)c->id);
+			c->dead = true;
+		}
+		return;
+	}
+	if (n == 0) {
+		c->eof = true;
+		return;
+	}
+
+	int r = varlink_reader_feed(c->reader, buffer, (size_t)n);
+	if (r == -EMSGSIZE) {
+		log_warning("Connection %llu (uid %u): message over %llu bytes, closing it",
+			    (unsigned long long)c->id, (unsigned)c->peer.uid,
+			    (unsigned long long)c->server->limits.max_message_size);
+		connection_send_error(c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit",
+				      "The message is larger than the %llu bytes the daemon accepts.",
+				      (unsigned long long)c->server->limits.max_message_size);
+		connection_close_after_error(c);
+		return;
+	}
+	if (r < 0) {
+		log_error_errno(r, "Connection %llu: cannot buffer input",
+				(unsigned long long)c->id);
+		c->dead = true;
+		return;
+	}
+
+	/* Silence counts from the last byte: re-arm while a message is incomplete. */
+	if (!varlink_reader_has_message(c->reader)) {
+		(void)sd_event_source_set_time_relative(c->timer,
+							c->server->limits.client_timeout_usec);
+		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+	} else
+		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+}
+
+/* Closes the connection when it is done or broken; returns true if it did. */
+static bool connection_maybe_close(Connection *c)
+{
+	bool done = c->dead || (c->closing && output_pending(c) == 0) ||
+		    (c->eof && !c->call && output_pending(c) == 0 &&
+		     !varlink_reader_has_message(c->reader));
+	if (done)
+		connection_free(c);
+	return done;
+}
+
+static void connection_update(Connection *c)
+{
+	uint32_t events = 0;
+
+	if (!c->eof && !c->closing && !c->call && output_pending(c) < OUTPUT_HIGH_WATER &&
+	    !varlink_reader_has_message(c->reader))
+		events |= EPOLLIN;
+	if (output_pending(c) > 0)
+		events |= EPOLLOUT;
+	(void)sd_event_source_set_io_events(c->io, events);
+}
+
+static void connection_after_event(Connection *c)
+{
+	connection_process(c);
+	if (!connection_maybe_close(c))
+		connection_update(c);
+}
+
+static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Connection *c = userdata;
+
+	if (revents & EPOLLHUP) {
+		/* For stream sockets the kernel signals HUP only once the peer closed both ways. */
+		c->dead = true;
+	} else {
+		if (revents & EPOLLOUT)
+			connection_flush(c);
+		if ((revents & (EPOLLIN | EPOLLERR)) && !c->dead)
+			connection_read(c);
+	}
+	connection_after_event(c);
+	return 0;
+}
+
+static int on_connection_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Connection *c = userdata;
+
+	if (c->closing) {
+		c->dead = true; /* it did not read its last error in time */
+	} else {
+		char limit[32];
+		log_warning("Connection %llu (uid %u): silent for %s in the middle of a message, "
+			    "closing it",
+			    (unsigned long long)c->id, (unsigned)c->peer.uid,
+			    format_duration(limit, sizeof(limit),
+					    c->server->limits.client_timeout_usec));
+		connection_send_error(c, LIBVFIO_ERROR_TIMEOUT, "limitMilliseconds",
+				      "The message stayed incomplete for %s; send whole messages.",
+				      limit);
+		connection_close_after_error(c);
+	}
+	connection_after_event(c);
+	return 0;
+}
+
+static int on_connection_defer(sd_event_source *source, void *userdata)
+{
+	connection_after_event(userdata);
+	return 0;
+}
+
+static void notify_change(Server *server)
+{
+	if (server->change_callback)
+		server->change_callback(server, server->change_userdata);
+}
+
+static void connection_free(Connection *c)
+{
+	if (!c)
+		return;
+	Server *server = c->server;
+
+	if (c->call) {
+		c->call->connection = NULL; /* its owner may still reply: that becomes a no-op */
+		varlink_call_unref(c->call);
+	}
+	sd_event_source_disable_unref(c->io);
+	sd_event_source_disable_unref(c->timer);
+	sd_event_source_disable_unref(c->defer);
+	safe_close(c->fd);
+	varlink_reader_free(c->reader);
+	free(c->out);
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		server->connections = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	server->n_connections--;
+	log_debug("Connection %llu closed, %u open", (unsigned long long)c->id,
+		  server->n_connections);
+	free(c);
+	notify_change(server);
+}
+
+static int connection_new(Server *server, int fd)
+{
+	socklen_t length = sizeof(struct ucred);
+	Connection *c = calloc(1, sizeof(*c));
+	if (!c) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	c->server = server;
+	c->fd = fd;
+	c->id = ++server->next_connection_id;
+	c->peer = (struct ucred){ .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &length) < 0)
+		log_debug("Connection %llu: no peer credentials", (unsigned long long)c->id);
+
+	c->next = server->connections;
+	if (c->next)
+		c->next->prev = c;
+	server->connections = c;
+	server->n_connections++;
+
+	int r;
+	c->reader = varlink_reader_new(server->limits.max_message_size);
+	if (!c->reader)
+		r = -ENOMEM;
+	else
+		r = sd_event_add_io(server->event, &c->io, fd, EPOLLIN, on_connection_io, c);
+	if (r >= 0)
+		r = sd_event_add_time_relative(server->event, &c->timer, CLOCK_MONOTONIC,
+					       server->limits.client_timeout_usec, 0,
+					       on_connection_timer, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_add_defer(server->event, &c->defer, on_connection_defer, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
+	if (r < 0) {
+		log_error_errno(r, "Cannot set up a new connection");
+		connection_free(c);
+		return r;
+	}
+	log_debug("Connection %llu from pid %d uid %u, %u open", (unsigned long long)c->id,
+		  (int)c->peer.pid, (unsigned)c->peer.uid, server->n_connections);
+	notify_change(server);
+	return 0;
+}
+
+/* ---- listening ---- */
+
+/* Tells a client over the limit why, then closes it. */
+static void refuse_connection(Server *server, int fd)
+{
+	_cleanup_free_ char *data = NULL;
+	char text[256];
+	size_t size;
+
+	snprintf(text, sizeof(text),
+		 "The daemon already serves %llu connections, its limit; try again later.",
+		 (unsigned long long)server->limits.max_connections);
+	json_object *parameters = json_object_new_object();
+	if (parameters) {
+		json_object_object_add(parameters, "limit",
+				       json_object_new_int64((int64_t)server->limits.max_connections));
+		json_object_object_add(parameters, "message", json_object_new_string(text));
+	}
+	json_object *message = varlink_error_new(LIBVFIO_ERROR_TOO_MANY_CONNECTIONS, parameters);
+	if (message && varlink_frame_encode(message, &data, &size) == 0)
+		(void)send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+	json_object_put(message);
+	safe_close(fd);
+
+	uint64_t now = 0;
+	(void)sd_event_now(server->event, CLOCK_MONOTONIC, &now);
+	if (now - server->refused_logged_usec >= USEC_PER_SEC) {
+		log_warning("Refused a connection: %llu are open, the limit "
+			    "(limits.max-connections)%s",
+			    (unsigned long long)server->limits.max_connections,
+			    server->refused_unlogged ? "; more were refused since the last message"
+						     : "");
+		server->refused_logged_usec = now;
+		server->refused_unlogged = 0;
+	} else
+		server->refused_unlogged++;
+}
+
+static int on_accept_retry(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Listener *listener = userdata;
+	(void)sd_event_source_set_enabled(listener->io, SD_EVENT_ON);
+	return 0;
+}
+
+static int on_listener_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Listener *listener = userdata;
+	Server *server = listener->server;
+
+	/* A bounded batch, so one flood cannot starve the established connections. */
+	for (int i = 0; i < 64; i++) {
+		int client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (client < 0) {
+			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+				return 0;
+			log_warning_errno(errno, "Cannot accept a connection, pausing");
+			(void)sd_event_source_set_enabled(listener->io, SD_EVENT_OFF);
+			(void)sd_event_source_set_time_relative(listener->retry,
+								ACCEPT_RETRY_USEC);
+			(void)sd_event_source_set_enabled(listener->retry, SD_EVENT_ONESHOT);
+			return 0;
+		}
+		if (server->n_connections >= server->limits.max_connections)
+			refuse_connection(server, client);
+		else
+			(void)connection_new(server, client);
+	}
+	return 0;
+}
+
+static void listener_free(Listener *listener)
+{
+	sd_event_source_disable_unref(listener->io);
+	sd_event_source_disable_unref(listener->retry);
+	safe_close(listener->fd);
+	free(listener);
+}
+
+int server_listen_fd(Server *server, int fd)
+{
+	Listener **listeners = reallocarray(server->listeners, server->n_listeners + 1,
+					    sizeof(Listener *));
+	if (!listeners) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	server->listeners = listeners;
+
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int r = negative_errno();
+		safe_close(fd);
+		return r;
+	}
+
+	Listener *listener = calloc(1, sizeof(*listener));
+	if (!listener) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	*listener = (Listener){ .server = server, .fd = fd };
+
+	int r = sd_event_add_io(server->event, &listener->io, fd, EPOLLIN, on_listener_io,
+				listener);
+	if (r >= 0)
+		r = sd_event_add_time_relative(server->event, &listener->retry, CLOCK_MONOTONIC,
+					       ACCEPT_RETRY_USEC, 0, on_accept_retry, listener);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(listener->retry, SD_EVENT_OFF);
+	if (r < 0) {
+		listener_free(listener);
+		return r;
+	}
+	listeners[server->n_listeners++] = listener;
+	return 0;
+}
+
+/* True when a server answers on the socket at `address`. */
+static bool socket_is_live(const struct sockaddr_un *address)
+{
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true; /* cannot tell: do not remove it */
+	if (connect(fd, (const struct sockaddr *)address, sizeof(*address)) == 0)
+		return true;
+	return errno != ECONNREFUSED;
+}
+
+int server_listen_path(Server *server, const char *path)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+
+	if (strlen(path) >= sizeof(address.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(address.sun_path, path);
+
+	int r = mkdir_parents(path, 0755);
+	if (r < 0)
+		return r;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return negative_errno();
+
+	if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
+		struct stat st;
+		if (errno != EADDRINUSE)
+			return negative_errno();
+		/* Remove what is there only when it is a socket nobody answers on. */
+		if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || socket_is_live(&address))
+			return -EADDRINUSE;
+		log_info("Removing stale socket %s", path);
+		if (unlink(path) < 0 && errno != ENOENT)
+			return negative_errno();
+		if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0)
+			return negative_errno();
+	}
+	/* Everyone may connect; each call is authorized on its own (SO_PEERCRED). */
+	if (chmod(path, 0666) < 0 || listen(fd, SOMAXCONN) < 0) {
+		r = negative_errno();
+		(void)unlink(path);
+		return r;
+	}
+
+	free(server->bound_path);
+	server->bound_path = strdup(path);
+	if (!server->bound_path) {
+		(void)unlink(path);
+		return -ENOMEM;
+	}
+	return server_listen_fd(server, TAKE_FD(fd));
+}
+
+/* ---- org.varlink.service ---- */
+
+static int method_get_info(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	Server *server = userdata;
+	const char *bad;
+
+	static const VarlinkField fields[] = { { 0 } };
+	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+
+	json_object *reply = json_object_new_object();
+	json_object *interfaces = json_object_new_array();
+	if (!reply || !interfaces) {
+		json_object_put(reply);
+		json_object_put(interfaces);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < server->n_interfaces; i++)
+		json_object_array_add(interfaces, json_object_new_string(
+							  server->interfaces[i].interface->idl->name));
+	json_object_object_add(reply, "vendor", json_object_new_string(server->info.vendor));
+	json_object_object_add(reply, "product", json_object_new_string(server->info.product));
+	json_object_object_add(reply, "version", json_object_new_string(server->info.version));
+	json_object_object_add(reply, "url", json_object_new_string(server->info.url));
+	json_object_object_add(reply, "interfaces", interfaces);
+	return varlink_call_reply(call, reply);
+}
+
+static int method_get_interface_description(VarlinkCall *call, json_object *parameters,
+					    void *userdata)
+{
+	Server *server = userdata;
+	struct {
+		const char *interface;
+	} p = { 0 };
+	const char *bad;
+
+	static const VarlinkField fields[] = {
+		{ "interface", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
+		{ 0 },
+	};
+	if (varlink_parameters_dispatch(parameters, fields, &p, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+
+	for (size_t i = 0; i < server->n_interfaces; i++) {
+		const VarlinkIdl *idl = server->interfaces[i].interface->idl;
+		if (strcmp(idl->name, p.interface) != 0)
+			continue;
+		json_object *reply = json_object_new_object();
+		if (!reply)
+			return -ENOMEM;
+		json_object_object_add(reply, "description",
+				       json_object_new_string(idl->description));
+		return varlink_call_reply(call, reply);
+	}
+	return call_send(call, varlink_error_interface_not_found(p.interface), true);
+}
+
+static const VarlinkMethod service_methods[] = {
+	{ "GetInfo", method_get_info, 0 },
+	{ "GetInterfaceDescription", method_get_interface_description, 0 },
+	{ 0 },
+};
+
+/* ---- the server ---- */
+
+int server_new(sd_event *event, const ServerInfo *info, const ServerLimits *limits, Server **ret)
+{
+	static VarlinkInterface service_interface = { .methods = service_methods };
+
+	service_interface.idl = varlink_idl_find(libvfio_interfaces, "org.varlink.service");
+	if (!service_interface.idl)
+		return -ENOENT;
+
+	Server *server = calloc(1, sizeof(*server));
+	if (!server)
+		return -ENOMEM;
+	server->event = sd_event_ref(event);
+	server->info = *info;
+	server->limits = *limits;
+
+	int r = server_add_interface(server, &service_interface, server);
+	if (r < 0) {
+		server_free(server);
+		return r;
+	}
+	*ret = server;
+	return 0;
+}
+
+Server *server_free(Server *server)
+{
+	if (!server)
+		return NULL;
+	while (server->connections)
+		connection_free(server->connections);
+	for (size_t i = 0; i < server->n_listeners; i++)
+		listener_free(server->listeners[i]);
+	if (server->bound_path)
+		(void)unlink(server->bound_path);
+	free(server->bound_path);
+	free(server->listeners);
+	free(server->interfaces);
+	sd_event_unref(server->event);
+	free(server);
+	return NULL;
+}
+
+void server_set_limits(Server *server, const ServerLimits *limits)
+{
+	server->limits = *limits;
+	for (Connection *c = server->connections; c; c = c->next)
+		varlink_reader_set_max_message_size(c->reader, limits->max_message_size);
+}
+
+int server_add_interface(Server *server, const VarlinkInterface *interface, void *userdata)
+{
+	RegisteredInterface *interfaces = reallocarray(
+		server->interfaces, server->n_interfaces + 1, sizeof(RegisteredInterface));
+	if (!interfaces)
+		return -ENOMEM;
+	server->interfaces = interfaces;
+	interfaces[server->n_interfaces++] =
+		(RegisteredInterface){ .interface = interface, .userdata = userdata };
+	return 0;
+}
+
+unsigned server_n_connections(const Server *server)
+{
+	return server->n_connections;
+}
+
+void server_set_change_callback(Server *server, void (*callback)(Server *server, void *userdata),
+				void *userdata)
+{
+	server->change_callback = callback;
+	server->change_userdata = userdata;
+}
