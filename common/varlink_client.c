@@ -163,7 +163,9 @@ int varlink_client_call(VarlinkClient *client, const char *method, json_object *
 			uint64_t timeout_usec, json_object **ret_message, VarlinkReplyMessage *ret_reply)
 {
 	int r = varlink_client_send(client, method, parameters, 0, timeout_usec);
-	if (r < 0)
+	/* A server that refused us may have said why before closing: read that first. */
+	if (r < 0 && r != -ECONNRESET)
 		return r;
-	return varlink_client_receive(client, timeout_usec, ret_message, ret_reply);
+	int k = varlink_client_receive(client, timeout_usec, ret_message, ret_reply);
+	return r < 0 && k < 0 ? r : k;
 }

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The table of vfioctl commands. Each command lives in its own cmd_*.c file
+ * and parses its own arguments (after the global options are taken out).
+ */
+#pragma once
+
+#include "request.h"
+
+typedef struct Command {
+	const char *name;
+	const char *summary; /* one line for `vfioctl --help` */
+	const char *usage;   /* the text of `vfioctl NAME --help` */
+	/* argv[0] is the command name; returns an exit code (EXIT_OK, ...) */
+	int (*run)(const ClientOptions *options, int argc, char *argv[]);
+} Command;
+
+extern const Command command_version;

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "request.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "libvfio_errors.h"
+#include "macro.h"
+#include "parse_util.h"
+#include "varlink_client.h"
+
+/* Long enough for any request that does not stream; short enough to notice a hung daemon. */
+#define REQUEST_TIMEOUT_USEC (120 * USEC_PER_SEC)
+
+void print_json(json_object *object)
+{
+	puts(json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY |
+							    JSON_C_TO_STRING_SPACED |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/*
+ * Reports a failure: one sentence on stderr, and with --json an object
+ * {"error": NAME, "message": SENTENCE, "parameters": {...}} on stdout.
+ */
+_printf_(4, 5) static int fail(const ClientOptions *options, const char *error,
+			       json_object *parameters, const char *format, ...)
+{
+	char message[1024];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(message, sizeof(message), format, ap);
+	va_end(ap);
+
+	fprintf(stderr, "vfioctl: %s\n", message);
+	if (options->json) {
+		json_object *out = json_object_new_object();
+		if (out) {
+			json_object_object_add(out, "error", json_object_new_string(error));
+			json_object_object_add(out, "message", json_object_new_string(message));
+			json_object_object_add(out, "parameters",
+					       parameters ? json_object_get(parameters) : NULL);
+			print_json(out);
+			json_object_put(out);
+		}
+	}
+	return EXIT_FAILED;
+}
+
+static int fail_connect(const ClientOptions *options, int r)
+{
+	const char *path = options->socket_path;
+
+	switch (r) {
+	case -ENOENT:
+	case -ECONNREFUSED:
+		return fail(options, "io.libvfio.Client.DaemonNotRunning", NULL,
+			    "libvfiod is not running (nothing listens on %s). Start it with "
+			    "'systemctl start libvfiod.socket', or run 'libvfiod' as root.",
+			    path);
+	case -EACCES:
+	case -EPERM:
+		return fail(options, "io.libvfio.Client.PermissionDenied", NULL,
+			    "Permission denied opening %s. The socket should be mode 0666 (see "
+			    "SocketMode= in libvfiod.socket); ask your administrator.",
+			    path);
+	case -ENAMETOOLONG:
+		return fail(options, "io.libvfio.Client.BadSocketPath", NULL,
+			    "The socket path %s is too long for a Unix socket (108 bytes at most).",
+			    path);
+	default:
+		return fail(options, "io.libvfio.Client.ConnectFailed", NULL,
+			    "Cannot connect to libvfiod at %s: %s.", path, strerror(-r));
+	}
+}
+
+static int fail_transport(const ClientOptions *options, const char *method, int r)
+{
+	switch (r) {
+	case -ECONNRESET:
+		return fail(options, "io.libvfio.Client.ConnectionClosed", NULL,
+			    "libvfiod closed the connection before answering %s; see its log "
+			    "(journalctl -u libvfiod).",
+			    method);
+	case -ETIMEDOUT:
+		return fail(options, "io.libvfio.Client.Timeout", NULL,
+			    "libvfiod did not answer %s within %llu s; it may be stuck (journalctl "
+			    "-u libvfiod).",
+			    method, (unsigned long long)(REQUEST_TIMEOUT_USEC / USEC_PER_SEC));
+	case -EBADMSG:
+	case -EPROTO:
+	case -ELOOP:
+	case -EMSGSIZE:
+		return fail(options, "io.libvfio.Client.ProtocolError", NULL,
+			    "Protocol error: the answer to %s from %s is not a valid Varlink reply "
+			    "(%s). Is something other than libvfiod listening there?",
+			    method, options->socket_path, strerror(-r));
+	default:
+		return fail(options, "io.libvfio.Client.Failed", NULL,
+			    "Talking to libvfiod failed: %s.", strerror(-r));
+	}
+}
+
+static const char *string_parameter(json_object *parameters, const char *key)
+{
+	json_object *value;
+	if (json_object_object_get_ex(parameters, key, &value) &&
+	    json_object_is_type(value, json_type_string))
+		return json_object_get_string(value);
+	return NULL;
+}
+
+/* Turns an error reply into the sentence a person needs. */
+static int fail_reply(const ClientOptions *options, const char *method,
+		      const VarlinkReplyMessage *reply)
+{
+	const char *error = reply->error;
+	json_object *parameters = reply->parameters;
+	const char *message = string_parameter(parameters, "message");
+
+	if (strcmp(error, VARLINK_ERROR_INVALID_PARAMETER) == 0)
+		return fail(options, error, parameters,
+			    "libvfiod refused the parameter '%s' of %s; is vfioctl newer than the "
+			    "daemon? Compare 'vfioctl version'.",
+			    string_parameter(parameters, "parameter")
+				    ? string_parameter(parameters, "parameter")
+				    : "?",
+			    method);
+	if (strcmp(error, VARLINK_ERROR_METHOD_NOT_FOUND) == 0 ||
+	    strcmp(error, VARLINK_ERROR_INTERFACE_NOT_FOUND) == 0 ||
+	    strcmp(error, VARLINK_ERROR_METHOD_NOT_IMPLEMENTED) == 0)
+		return fail(options, error, parameters,
+			    "This libvfiod does not implement %s; it is probably older than "
+			    "vfioctl. Update and restart it.",
+			    method);
+	if (strcmp(error, VARLINK_ERROR_PERMISSION_DENIED) == 0)
+		return fail(options, error, parameters,
+			    "Permission denied: you may not call %s. Ask an administrator.",
+			    method);
+	if (message)
+		return fail(options, error, parameters, "%s", message);
+	return fail(options, error, parameters, "libvfiod answered %s with the error %s.", method,
+		    error);
+}
+
+int request_call(const ClientOptions *options, const char *method, json_object *parameters,
+		 json_object **ret)
+{
+	VarlinkClient *client = NULL;
+	json_object *message = NULL;
+	VarlinkReplyMessage reply;
+
+	int r = varlink_client_connect(options->socket_path, &client);
+	if (r < 0) {
+		json_object_put(parameters);
+		return fail_connect(options, r);
+	}
+
+	r = varlink_client_call(client, method, parameters, REQUEST_TIMEOUT_USEC, &message,
+				&reply);
+	varlink_client_free(client);
+	if (r < 0)
+		return fail_transport(options, method, r);
+
+	if (reply.error) {
+		r = fail_reply(options, method, &reply);
+		json_object_put(message);
+		return r;
+	}
+	*ret = json_object_get(reply.parameters);
+	json_object_put(message);
+	return EXIT_OK;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Talking to libvfiod for one command: where the socket is, connecting,
+ * calling a method, and turning every failure into one clear sentence and an
+ * exit code, in text or (with --json) as a JSON object on stdout.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes of vfioctl, as documented in its help and the README. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1, /* the daemon is unreachable, refused, or the operation failed */
+	EXIT_USAGE = 2,  /* bad command line */
+};
+
+/* Global options every command shares. */
+typedef struct ClientOptions {
+	const char *socket_path; /* --socket, $LIBVFIO_SOCKET, or the default */
+	bool json;               /* --json: machine output on stdout only */
+} ClientOptions;
+
+/*
+ * Calls `method` with `parameters` (taken; may be NULL) and waits for the
+ * reply. On success returns EXIT_OK and the reply's parameters in *ret (owned
+ * by the caller). On failure prints the reason (stderr; and JSON on stdout with
+ * --json) and returns EXIT_FAILED.
+ */
+int request_call(const ClientOptions *options, const char *method, json_object *parameters,
+		 json_object **ret);
+
+/* Prints `object` as pretty JSON on stdout. */
+void print_json(json_object *object);

@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The real libvfiod on a private socket with the real vfioctl against it:
+versions, every client-side failure message, exit codes, signals, reload,
+configuration errors, and what the daemon tells the service manager."""
+import json
+import os
+import platform
+import pwd
+import signal
+import socket
+import subprocess
+import threading
+import unittest
+
+from libvfio_test import (DaemonTestCase, Varlink, call_once, vfioctl, wait_for, LIBVFIOD)
+
+
+class VersionTest(DaemonTestCase):
+    def test_version_text(self):
+        d = self.daemon()
+        result = vfioctl('version', socket_path=d.socket)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('Client:   vfioctl 0.1.0 (protocol 1)', result.stdout)
+        self.assertIn('Daemon:   libvfiod 0.1.0 (protocol 1)', result.stdout)
+        self.assertIn(f'Kernel:   {platform.release()}', result.stdout)
+        self.assertEqual(result.stderr, '')
+
+    def test_version_json_matches_daemon(self):
+        d = self.daemon()
+        result = vfioctl('--json', 'version', socket_path=d.socket)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        out = json.loads(result.stdout)  # stdout holds JSON and nothing else
+        self.assertEqual(out['client'], {'version': '0.1.0', 'protocolVersion': '1'})
+        direct = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']
+        self.assertEqual(out['daemon'], direct)
+        self.assertEqual(direct['kernelRelease'], platform.release())
+
+    def test_qemu_found_and_version_read(self):
+        qemu = subprocess.run(['sh', '-c', 'command -v qemu-system-x86_64'],
+                              capture_output=True, text=True).stdout.strip()
+        if not qemu:
+            self.skipTest('qemu-system-x86_64 is not installed')
+        expected = subprocess.run([qemu, '--version'], capture_output=True,
+                                  text=True).stdout.split()[3]
+        d = self.daemon()
+        reply = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']
+        self.assertEqual(reply['qemu'], {'binary': qemu, 'version': expected, 'problem': None})
+
+    def test_qemu_missing_is_explained(self):
+        d = self.daemon(config='qemu-binary: /nonexistent/qemu-system-x86_64\n')
+        reply = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']
+        self.assertIsNone(reply['qemu']['binary'])
+        self.assertIn('was not found', reply['qemu']['problem'])
+        result = vfioctl('version', socket_path=d.socket)
+        self.assertEqual(result.returncode, 0)
+        self.assertIn('QEMU:     not usable: /nonexistent/qemu-system-x86_64 was not found',
+                      result.stdout)
+
+    def test_qemu_without_version_is_explained(self):
+        fake = os.path.join(self.workdir, 'qemu-silent')
+        with open(fake, 'w') as f:
+            f.write('#!/bin/sh\necho something else\n')
+        os.chmod(fake, 0o755)
+        d = self.daemon(config=f'qemu-binary: {fake}\n')
+        qemu = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
+        self.assertEqual(qemu['binary'], fake)
+        self.assertIsNone(qemu['version'])
+        self.assertIn('did not report a version', qemu['problem'])
+
+    def test_socket_from_environment_and_option(self):
+        d = self.daemon()
+        result = vfioctl('version', env={'LIBVFIO_SOCKET': d.socket})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # --socket wins over the environment
+        result = vfioctl('--socket', d.socket, 'version',
+                         env={'LIBVFIO_SOCKET': '/nonexistent.sock'})
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+
+class ClientErrorTest(DaemonTestCase):
+    def test_daemon_not_running(self):
+        path = os.path.join(self.workdir, 'nothing.sock')
+        result = vfioctl('version', socket_path=path)
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, '')
+        self.assertIn(f'libvfiod is not running (nothing listens on {path})', result.stderr)
+        self.assertIn('systemctl start libvfiod.socket', result.stderr)
+        self.assertEqual(len(result.stderr.splitlines()), 1)
+
+    def test_daemon_not_running_json(self):
+        result = vfioctl('--json', 'version', socket_path=self.workdir + '/x.sock')
+        self.assertEqual(result.returncode, 1)
+        out = json.loads(result.stdout)
+        self.assertEqual(out['error'], 'io.libvfio.Client.DaemonNotRunning')
+        self.assertIn('not running', out['message'])
+
+    def test_stale_socket_file_means_not_running(self):
+        path = os.path.join(self.workdir, 'stale.sock')
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(path)
+        s.close()  # the file stays, nobody listens
+        result = vfioctl('version', socket_path=path)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('not running', result.stderr)
+
+    def test_permission_denied(self):
+        d = self.daemon()
+        os.chmod(d.socket, 0o600)
+        nobody = pwd.getpwnam('nobody')
+        result = vfioctl('version', socket_path=d.socket, user=nobody.pw_uid)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f'Permission denied opening {d.socket}', result.stderr)
+
+    def test_protocol_error(self):
+        """Something that is not libvfiod answers on the socket."""
+        path = os.path.join(self.workdir, 'garbage.sock')
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(path)
+        server.listen()
+
+        def answer_garbage():
+            conn, _ = server.accept()
+            conn.recv(65536)
+            conn.sendall(b'HTTP/1.1 400 Bad Request\r\n\r\n\0')
+            conn.close()
+
+        t = threading.Thread(target=answer_garbage)
+        t.start()
+        result = vfioctl('version', socket_path=path)
+        t.join()
+        server.close()
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('Protocol error', result.stderr)
+        self.assertIn('Is something other than libvfiod listening there?', result.stderr)
+
+    def test_daemon_error_sentence(self):
+        """A real daemon error: the connection limit, with its sentence."""
+        d = self.daemon(config='limits:\n  max-connections: 1\n')
+        holder = Varlink(d.socket)
+        self.assertIsNotNone(holder.call('org.varlink.service.GetInfo'))
+        result = vfioctl('version', socket_path=d.socket)
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr.strip(),
+                         'vfioctl: The daemon already serves 1 connections, its limit; '
+                         'try again later.')
+        result = vfioctl('--json', 'version', socket_path=d.socket)
+        self.assertEqual(json.loads(result.stdout)['error'],
+                         'io.libvfio.Manager.TooManyConnections')
+        holder.close()
+        wait_for(lambda: vfioctl('version', socket_path=d.socket).returncode == 0,
+                 what='the slot to free up')
+
+    def test_usage_errors_exit_2(self):
+        for args in ([], ['frobnicate'], ['--bogus', 'version'], ['version', 'extra']):
+            result = vfioctl(*args, socket_path='/nonexistent')
+            self.assertEqual(result.returncode, 2, args)
+            self.assertEqual(result.stdout, '', args)
+            self.assertTrue(result.stderr.startswith('vfioctl: '), args)
+
+    def test_help(self):
+        for args in (['--help'], ['-h'], ['help']):
+            result = vfioctl(*args)
+            self.assertEqual(result.returncode, 0)
+            self.assertIn('Usage: vfioctl', result.stdout)
+            self.assertIn('version', result.stdout)
+            self.assertIn('Exit status: 0 success, 1 failure', result.stdout)
+        for args in (['version', '--help'], ['help', 'version'], ['-h', 'version']):
+            result = vfioctl(*args)
+            self.assertEqual(result.returncode, 0)
+            self.assertTrue(result.stdout.startswith('Usage: vfioctl [--json] version'),
+                            result.stdout)
+
+
+class DaemonLifecycleTest(DaemonTestCase):
+    def test_sigterm_and_sigint_exit_cleanly(self):
+        for signo in (signal.SIGTERM, signal.SIGINT):
+            d = self.daemon()
+            d.send_signal(signo)
+            self.assertEqual(d.wait_exit(), 0, d.output())
+            self.assertFalse(os.path.exists(d.socket), 'socket left behind')
+            self.assertIn('exiting', d.output())
+
+    def test_stale_socket_is_replaced(self):
+        path = os.path.join(self.workdir, 'libvfiod.sock')
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(path)
+        s.close()
+        d = self.daemon()
+        self.assertIn(f'Removing stale socket {path}', d.output())
+        self.assertDaemonServes(d)
+
+    def test_live_socket_is_not_stolen(self):
+        first = self.daemon()
+        second = self.daemon(start=False)
+        second.start(wait=False)
+        self.assertEqual(second.wait_exit(), 1)
+        self.assertIn('Another daemon already answers on', second.output())
+        self.assertDaemonServes(first)
+
+    def test_socket_directory_is_created(self):
+        path = os.path.join(self.workdir, 'a', 'b', 'libvfiod.sock')
+        d = self.daemon(socket_path=path)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o666)
+        self.assertDaemonServes(d)
+
+    def test_non_file_socket_path_is_refused(self):
+        path = os.path.join(self.workdir, 'regular-file')
+        open(path, 'w').close()
+        d = self.daemon(socket_path=path, start=False)
+        d.start(wait=False)
+        self.assertEqual(d.wait_exit(), 1)
+        self.assertTrue(os.path.isfile(path), 'a regular file was removed')
+
+    def test_bad_config_refuses_to_start(self):
+        d = self.daemon(config='socket: /tmp/x.sock\nlimits:\n  max-conections: 5\n',
+                        start=False)
+        d.start(wait=False)
+        self.assertEqual(d.wait_exit(), 1)
+        self.assertIn(f'{d.config}:3: limits.max-conections: unknown key', d.output())
+
+    def test_bad_option_exit_2(self):
+        result = subprocess.run([LIBVFIOD, '--log-level', 'loud'], capture_output=True,
+                                text=True)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("'loud' is not a log level", result.stderr)
+        result = subprocess.run([LIBVFIOD, '--frobnicate'], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 2)
+
+    def test_version_and_help(self):
+        result = subprocess.run([LIBVFIOD, '--version'], capture_output=True, text=True)
+        self.assertEqual(result.stdout, 'libvfiod 0.1.0 (protocol 1)\n')
+        result = subprocess.run([LIBVFIOD, '--help'], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0)
+        for option in ('--config', '--socket', '--sysfs-root', '--runtime-dir', '--state-dir',
+                       '--log-level', '--version', '--help'):
+            self.assertIn(option, result.stdout)
+
+    def test_sighup_reloads_and_keeps_old_config_when_bad(self):
+        d = self.daemon(config='limits:\n  max-message-size: 1MiB\n')
+        big = {'interface': 'x' * 20000}
+
+        def big_call_is_refused():
+            reply = call_once(d.socket, 'org.varlink.service.GetInterfaceDescription', big)
+            return reply['error'] == 'io.libvfio.Manager.MessageTooLarge'
+
+        self.assertFalse(big_call_is_refused())
+        with open(d.config, 'w') as f:
+            f.write('limits:\n  max-message-size: 16KiB\nlog-level: debug\n')
+        d.send_signal(signal.SIGHUP)
+        wait_for(lambda: 'Configuration reloaded' in d.output(), what='the reload')
+        self.assertTrue(big_call_is_refused())
+
+        with open(d.config, 'w') as f:
+            f.write('limits:\n  max-message-size: lots\n')
+        d.send_signal(signal.SIGHUP)
+        wait_for(lambda: 'Reload failed' in d.output(), what='the failed reload')
+        self.assertIn(f"keeping the running configuration: {d.config}:2: "
+                      "limits.max-message-size: 'lots' is not a size", d.output())
+        self.assertTrue(big_call_is_refused())  # the 16 KiB limit still holds
+        self.assertDaemonServes(d)
+
+    def test_reload_warns_about_restart_only_settings(self):
+        d = self.daemon(config='')
+        with open(d.config, 'w') as f:
+            f.write('sysfs-root: /var/tmp/elsewhere\n')
+        d.send_signal(signal.SIGHUP)
+        wait_for(lambda: 'Configuration reloaded' in d.output(), what='the reload')
+        self.assertIn('sysfs-root changed to /var/tmp/elsewhere', d.output())
+        self.assertIn('takes effect when libvfiod restarts', d.output())
+
+    def test_command_line_overrides_file(self):
+        d = self.daemon(config='limits:\n  max-connections: 1\nlog-level: debug\n',
+                        args=['--log-level', 'warning'])
+        self.assertNotIn('Connection 1 from', d.output())  # debug lines are off
+        self.assertNotIn('ready', d.output())  # info too
+        self.assertDaemonServes(d)
+
+
+class ServiceManagerTest(DaemonTestCase):
+    """READY=1, STATUS=, WATCHDOG=1 and STOPPING=1 as a service manager sees them."""
+
+    def test_notify_protocol(self):
+        path = os.path.join(self.workdir, 'notify.sock')
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(path)
+        notify.settimeout(10)
+        d = self.daemon(env={'NOTIFY_SOCKET': path, 'WATCHDOG_USEC': '200000'})
+        messages = []
+
+        def received(text):
+            while not any(text in m for m in messages):
+                messages.append(notify.recv(4096).decode())
+            return True
+
+        self.assertTrue(received('READY=1'))
+        self.assertTrue(received('STATUS=Serving 0 client connections'))
+        self.assertTrue(received('WATCHDOG=1'))
+        holder = Varlink(d.socket)
+        holder.call('org.varlink.service.GetInfo')
+        self.assertTrue(received('STATUS=Serving 1 client connection;'))
+        holder.close()
+        d.send_signal(signal.SIGTERM)
+        self.assertTrue(received('STOPPING=1'))
+        self.assertEqual(d.wait_exit(), 0)
+        notify.close()
+        holder.close()
+
+    def test_status_on_failure(self):
+        path = os.path.join(self.workdir, 'notify.sock')
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(path)
+        notify.settimeout(10)
+        d = self.daemon(config='log-level: chatty\n', env={'NOTIFY_SOCKET': path},
+                        start=False)
+        d.start(wait=False)
+        self.assertEqual(d.wait_exit(), 1)
+        self.assertIn('STATUS=Failed to start', notify.recv(4096).decode())
+        notify.close()
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# One step from a fresh Debian 12 machine (as root) to a running libvfio:
+#
+#   tests/setup.sh demo   install what is missing, build, run the demo
+#   tests/setup.sh test   install what is missing, build, run every test
+#
+# The README's two commands are exactly these. Environment:
+#   BUILD_DIR   build directory (default: build)
+#   MESON_ARGS  extra arguments for `meson setup` (e.g. -Db_sanitize=address,undefined)
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-build}
+mode=${1:-}
+
+# Build and run time, then what only the tests use.
+packages=(
+	gcc meson ninja-build pkg-config python3
+	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev libnuma-dev
+	qemu-system-x86
+)
+test_packages=(
+	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev
+)
+
+usage() {
+	echo "usage: tests/setup.sh demo|test" >&2
+	exit 2
+}
+
+install_missing() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup: missing packages: ${missing[*]}; run as root, or: apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "setup: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+	cd "$top"
+	if [ ! -f "$build/build.ninja" ]; then
+		# shellcheck disable=SC2086 # MESON_ARGS is a list of words
+		meson setup "$build" ${MESON_ARGS:-} "$@"
+	fi
+	meson compile -C "$build"
+}
+
+demo() {
+	local dir
+	dir=$(mktemp -d /tmp/libvfio-demo.XXXXXX)
+	trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; rm -rf "$dir"' EXIT
+
+	echo "== libvfiod on a private socket ($dir/libvfiod.sock)"
+	"$build/daemon/libvfiod" --config "$dir/libvfiod.yaml" --socket "$dir/libvfiod.sock" \
+		--runtime-dir "$dir/run" --state-dir "$dir/state" &
+	daemon=$!
+	for _ in $(seq 100); do
+		[ -S "$dir/libvfiod.sock" ] && break
+		sleep 0.05
+	done
+
+	echo "== vfioctl version"
+	"$build/client/vfioctl" --socket "$dir/libvfiod.sock" version
+}
+
+case "$mode" in
+demo)
+	install_missing "${packages[@]}"
+	build -Dtests=false
+	demo
+	;;
+test)
+	install_missing "${packages[@]}" "${test_packages[@]}"
+	build
+	meson configure "$build" -Dtests=true >/dev/null
+	meson test -C "$build" --print-errorlogs
+	;;
+*)
+	usage
+	;;
+esac
