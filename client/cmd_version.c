@@ -31,8 +31,7 @@ static void print_text(json_object *daemon)
 	printf("Client:   vfioctl %s (protocol %s)\n", PROJECT_VERSION, PROTOCOL_VERSION);
 	printf("Daemon:   libvfiod %s (protocol %s)\n",
 	       get_string(daemon, "version") ? get_string(daemon, "version") : "?",
-	       get_string(daemon, "protocolVersion") ? get_string(daemon, "protocolVersion")
-						     : "?");
+	       get_string(daemon, "protocolVersion") ? get_string(daemon, "protocolVersion") : "?");
 	printf("Kernel:   %s\n",
 	       get_string(daemon, "kernelRelease") ? get_string(daemon, "kernelRelease") : "?");
 	if (binary && version)

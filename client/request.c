@@ -159,8 +159,7 @@ int request_call(const ClientOptions *options, const char *method, json_object *
 		return fail_connect(options, r);
 	}
 
-	r = varlink_client_call(client, method, parameters, REQUEST_TIMEOUT_USEC, &message,
-				&reply);
+	r = varlink_client_call(client, method, parameters, REQUEST_TIMEOUT_USEC, &message, &reply);
 	varlink_client_free(client);
 	if (r < 0)
 		return fail_transport(options, method, r);

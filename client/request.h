@@ -14,13 +14,13 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_FAILED = 1, /* the daemon is unreachable, refused, or the operation failed */
-	EXIT_USAGE = 2,  /* bad command line */
+	EXIT_USAGE = 2, /* bad command line */
 };
 
 /* Global options every command shares. */
 typedef struct ClientOptions {
 	const char *socket_path; /* --socket, $LIBVFIO_SOCKET, or the default */
-	bool json;               /* --json: machine output on stdout only */
+	bool json; /* --json: machine output on stdout only */
 } ClientOptions;
 
 /*

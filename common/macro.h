@@ -21,17 +21,17 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Hand over ownership: returns the value and leaves NULL (or -1) behind. */
-#define TAKE_PTR(p)                                                                                \
-	__extension__({                                                                           \
-		__typeof__(p) _taken = (p);                                                        \
-		(p) = NULL;                                                                        \
-		_taken;                                                                            \
+#define TAKE_PTR(p)                         \
+	__extension__({                     \
+		__typeof__(p) _taken = (p); \
+		(p) = NULL;                 \
+		_taken;                     \
 	})
-#define TAKE_FD(fd)                                                                                \
-	__extension__({                                                                           \
-		int _taken_fd = (fd);                                                              \
-		(fd) = -1;                                                                         \
-		_taken_fd;                                                                         \
+#define TAKE_FD(fd)                   \
+	__extension__({               \
+		int _taken_fd = (fd); \
+		(fd) = -1;            \
+		_taken_fd;            \
 	})
 
 static inline void freep(void *p)
@@ -58,11 +58,11 @@ static inline void closep(int *fd)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Defines a cleanup function `name` that calls `func` on a non-NULL `type *`. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
-	static inline void func##p(type *p)                                                        \
-	{                                                                                          \
-		if (*p)                                                                            \
-			func(*p);                                                                  \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)     \
+	{                                       \
+		if (*p)                         \
+			func(*p);               \
 	}
 
 /* -errno of the last libc failure, never 0 (so a caller can return it as is). */

@@ -70,10 +70,18 @@ int parse_size(const char *text, uint64_t *ret)
 {
 	static const Unit units[] = {
 		{ "B", 1 },
-		{ "K", UINT64_C(1) << 10 },   { "KiB", UINT64_C(1) << 10 }, { "KB", UINT64_C(1) << 10 },
-		{ "M", UINT64_C(1) << 20 },   { "MiB", UINT64_C(1) << 20 }, { "MB", UINT64_C(1) << 20 },
-		{ "G", UINT64_C(1) << 30 },   { "GiB", UINT64_C(1) << 30 }, { "GB", UINT64_C(1) << 30 },
-		{ "T", UINT64_C(1) << 40 },   { "TiB", UINT64_C(1) << 40 }, { "TB", UINT64_C(1) << 40 },
+		{ "K", UINT64_C(1) << 10 },
+		{ "KiB", UINT64_C(1) << 10 },
+		{ "KB", UINT64_C(1) << 10 },
+		{ "M", UINT64_C(1) << 20 },
+		{ "MiB", UINT64_C(1) << 20 },
+		{ "MB", UINT64_C(1) << 20 },
+		{ "G", UINT64_C(1) << 30 },
+		{ "GiB", UINT64_C(1) << 30 },
+		{ "GB", UINT64_C(1) << 30 },
+		{ "T", UINT64_C(1) << 40 },
+		{ "TiB", UINT64_C(1) << 40 },
+		{ "TB", UINT64_C(1) << 40 },
 	};
 	return parse_with_units(text, units, ELEMENTSOF(units), 1, ret);
 }

@@ -160,7 +160,8 @@ int varlink_client_receive(VarlinkClient *client, uint64_t timeout_usec, json_ob
 }
 
 int varlink_client_call(VarlinkClient *client, const char *method, json_object *parameters,
-			uint64_t timeout_usec, json_object **ret_message, VarlinkReplyMessage *ret_reply)
+			uint64_t timeout_usec, json_object **ret_message,
+			VarlinkReplyMessage *ret_reply)
 {
 	int r = varlink_client_send(client, method, parameters, 0, timeout_usec);
 	/* A server that refused us may have said why before closing: read that first. */

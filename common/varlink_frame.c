@@ -10,8 +10,8 @@
 struct VarlinkReader {
 	char *buffer;
 	size_t allocated;
-	size_t start;   /* first byte not yet returned */
-	size_t end;     /* one past the last byte received */
+	size_t start; /* first byte not yet returned */
+	size_t end; /* one past the last byte received */
 	size_t scanned; /* bytes in [start, scanned) hold no NUL */
 	size_t max_message_size;
 	json_tokener *tokener;
@@ -61,7 +61,8 @@ int varlink_reader_feed(VarlinkReader *reader, const void *data, size_t size)
 
 	/* Drop what was consumed before growing. */
 	if (reader->start > 0) {
-		memmove(reader->buffer, reader->buffer + reader->start, reader->end - reader->start);
+		memmove(reader->buffer, reader->buffer + reader->start,
+			reader->end - reader->start);
 		reader->end -= reader->start;
 		reader->scanned -= reader->start;
 		reader->start = 0;
@@ -91,7 +92,8 @@ int varlink_reader_feed(VarlinkReader *reader, const void *data, size_t size)
 
 static const char *find_terminator(VarlinkReader *reader)
 {
-	const char *nul = memchr(reader->buffer + reader->scanned, 0, reader->end - reader->scanned);
+	const char *nul =
+		memchr(reader->buffer + reader->scanned, 0, reader->end - reader->scanned);
 	if (!nul)
 		reader->scanned = reader->end;
 	return nul;
@@ -112,15 +114,15 @@ size_t varlink_reader_buffered(const VarlinkReader *reader)
 	return reader->end - reader->start;
 }
 
-static int parse_message(json_tokener *tokener, const char *text, size_t length,
-			 json_object **ret)
+static int parse_message(json_tokener *tokener, const char *text, size_t length, json_object **ret)
 {
 	json_tokener_reset(tokener);
 	json_object *object = json_tokener_parse_ex(tokener, text, (int)length);
 	enum json_tokener_error error = json_tokener_get_error(tokener);
 
 	if (error == json_tokener_continue) {
-		/* The text ended inside a value: maybe a bare number, which is complete only now. */
+		/* The text ended inside a value: maybe a bare number, which is complete only now.
+		 */
 		object = json_tokener_parse_ex(tokener, "", 1);
 		error = json_tokener_get_error(tokener);
 	}

@@ -7,7 +7,7 @@
 #pragma once
 
 typedef struct VarlinkIdl {
-	const char *name;        /* "io.libvfio.Manager" */
+	const char *name; /* "io.libvfio.Manager" */
 	const char *description; /* the whole .varlink file */
 } VarlinkIdl;
 

@@ -29,7 +29,7 @@ enum {
 
 /* A call as received. Strings and objects are borrowed from the message. */
 typedef struct VarlinkCallMessage {
-	const char *method;      /* "interface.Method" */
+	const char *method; /* "interface.Method" */
 	size_t interface_length; /* bytes of `method` before the last '.' */
 	json_object *parameters; /* never NULL: an empty object when the call had none */
 	bool more;
@@ -38,7 +38,7 @@ typedef struct VarlinkCallMessage {
 
 /* A reply as received. */
 typedef struct VarlinkReplyMessage {
-	const char *error;       /* NULL for a successful reply */
+	const char *error; /* NULL for a successful reply */
 	json_object *parameters; /* never NULL */
 	bool continues;
 } VarlinkReplyMessage;
@@ -71,13 +71,13 @@ json_object *varlink_error_interface_not_found(const char *interface);
 
 /* What varlink_parameters_dispatch() stores for each type. */
 typedef enum VarlinkFieldType {
-	VARLINK_FIELD_BOOL,   /* bool */
-	VARLINK_FIELD_INT,    /* int64_t */
-	VARLINK_FIELD_FLOAT,  /* double; integers are accepted too */
+	VARLINK_FIELD_BOOL, /* bool */
+	VARLINK_FIELD_INT, /* int64_t */
+	VARLINK_FIELD_FLOAT, /* double; integers are accepted too */
 	VARLINK_FIELD_STRING, /* const char *, borrowed */
 	VARLINK_FIELD_OBJECT, /* json_object *, borrowed */
-	VARLINK_FIELD_ARRAY,  /* json_object *, borrowed */
-	VARLINK_FIELD_ANY,    /* json_object *, borrowed, any type */
+	VARLINK_FIELD_ARRAY, /* json_object *, borrowed */
+	VARLINK_FIELD_ANY, /* json_object *, borrowed, any type */
 } VarlinkFieldType;
 
 enum {

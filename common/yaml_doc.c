@@ -35,7 +35,8 @@ static void parser_deletep(yaml_parser_t **p)
 		yaml_parser_delete(*p);
 }
 
-int yaml_doc_load_string(const char *text, size_t size, yaml_document_t *ret, YamlDocError *ret_error)
+int yaml_doc_load_string(const char *text, size_t size, yaml_document_t *ret,
+			 YamlDocError *ret_error)
 {
 	yaml_parser_t parser_storage;
 	_cleanup_(parser_deletep) yaml_parser_t *parser = NULL;
@@ -65,7 +66,8 @@ int yaml_doc_load_string(const char *text, size_t size, yaml_document_t *ret, Ya
 	return 0;
 }
 
-int yaml_doc_load_file(const char *path, size_t max_size, yaml_document_t *ret, YamlDocError *ret_error)
+int yaml_doc_load_file(const char *path, size_t max_size, yaml_document_t *ret,
+		       YamlDocError *ret_error)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *text = NULL;

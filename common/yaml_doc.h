@@ -12,7 +12,7 @@
 /* Why a document could not be loaded. */
 typedef struct YamlDocError {
 	unsigned line; /* 1-based; 0 when the problem is not on a line */
-	char *text;    /* "found character that cannot start any token"; free() it */
+	char *text; /* "found character that cannot start any token"; free() it */
 } YamlDocError;
 
 /*

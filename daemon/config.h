@@ -18,9 +18,9 @@ typedef struct DaemonConfig {
 	char *state_dir;
 	char *sysfs_root;
 	char *qemu_binary; /* a name looked up in $PATH, or an absolute path */
-	int log_level;     /* LOG_ERR … LOG_DEBUG */
+	int log_level; /* LOG_ERR … LOG_DEBUG */
 	/* limits: what one client may make the daemon hold */
-	uint64_t max_message_size;    /* bytes */
+	uint64_t max_message_size; /* bytes */
 	uint64_t client_timeout_usec; /* silence allowed in the middle of a message */
 	uint64_t max_connections;
 } DaemonConfig;

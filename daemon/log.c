@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+/* We send CODE_FILE/LINE/FUNC of the caller ourselves, not of log.c. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 static int max_level = LOG_INFO;
@@ -15,7 +17,7 @@ static int use_journal = 0;
 static const char *log_identifier = "libvfiod";
 
 static const char *const level_names[] = {
-	[LOG_EMERG] = "emergency", [LOG_ALERT] = "alert", [LOG_CRIT] = "critical",
+	[LOG_EMERG] = "emergency", [LOG_ALERT] = "alert",     [LOG_CRIT] = "critical",
 	[LOG_ERR] = "error",       [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
 	[LOG_INFO] = "info",       [LOG_DEBUG] = "debug",
 };
@@ -89,15 +91,15 @@ static void log_to_journald(int level, int error, const char *file, int line, co
 
 	n_fields = n_fields < LOG_MAX_FIELDS ? n_fields : LOG_MAX_FIELDS;
 
-#define ADD(...)                                                                                   \
-	do {                                                                                       \
-		if (asprintf(&strings[n], __VA_ARGS__) < 0) {                                      \
-			ok = 0;                                                                    \
-			break;                                                                     \
-		}                                                                                  \
-		iov[n].iov_base = strings[n];                                                      \
-		iov[n].iov_len = strlen(strings[n]);                                               \
-		n++;                                                                               \
+#define ADD(...)                                              \
+	do {                                                  \
+		if (asprintf(&strings[n], __VA_ARGS__) < 0) { \
+			ok = 0;                               \
+			break;                                \
+		}                                             \
+		iov[n].iov_base = strings[n];                 \
+		iov[n].iov_len = strlen(strings[n]);          \
+		n++;                                          \
 	} while (0)
 
 	ADD("MESSAGE=%s", message);
@@ -119,19 +121,16 @@ static void log_to_journald(int level, int error, const char *file, int line, co
 		free(strings[i]);
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *func,
-		 const LogField *fields, size_t n_fields, const char *format, ...)
+int log_internalv(int level, int error, const char *file, int line, const char *func,
+		  const LogField *fields, size_t n_fields, const char *format, va_list ap)
 {
 	int saved_errno = errno;
 	error = abs(error);
 
 	if (level <= max_level) {
 		char message[2048];
-		va_list ap;
 
-		va_start(ap, format);
 		int n = vsnprintf(message, sizeof(message), format, ap);
-		va_end(ap);
 		if (error && n >= 0 && (size_t)n < sizeof(message))
 			snprintf(message + n, sizeof(message) - (size_t)n, ": %s", strerror(error));
 
@@ -142,4 +141,14 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 	}
 	errno = saved_errno;
 	return -error;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *func,
+		 const LogField *fields, size_t n_fields, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	int r = log_internalv(level, error, file, line, func, fields, n_fields, format, ap);
+	va_end(ap);
+	return r;
 }

@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <syslog.h>
 
@@ -43,7 +44,11 @@ int log_to_journal(void);
 int log_internal(int level, int error, const char *file, int line, const char *func,
 		 const LogField *fields, size_t n_fields, const char *format, ...) _printf_(8, 9);
 
-#define log_full_errno_fields(level, error, fields, n_fields, ...)                                 \
+int log_internalv(int level, int error, const char *file, int line, const char *func,
+		  const LogField *fields, size_t n_fields, const char *format, va_list ap)
+	_printf_(8, 0);
+
+#define log_full_errno_fields(level, error, fields, n_fields, ...) \
 	log_internal(level, error, __FILE__, __LINE__, __func__, fields, n_fields, __VA_ARGS__)
 #define log_full_errno(level, error, ...) log_full_errno_fields(level, error, NULL, 0, __VA_ARGS__)
 
@@ -56,7 +61,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define log_error_errno(error, ...) log_full_errno(LOG_ERR, error, __VA_ARGS__)
 
 /* log_struct(LOG_INFO, LOG_FIELDS({ "LIBVFIO_VM", name }), "VM %s started", name); */
-#define LOG_FIELDS(...)                                                                            \
-	((const LogField[]){ __VA_ARGS__ }),                                                       \
+#define LOG_FIELDS(...)                      \
+	((const LogField[]){ __VA_ARGS__ }), \
 		(sizeof((const LogField[]){ __VA_ARGS__ }) / sizeof(LogField))
 #define log_struct(level, ...) log_full_errno_fields(level, 0, __VA_ARGS__)

@@ -94,8 +94,9 @@ int main(int argc, char *argv[])
 			overrides[daemon_options.n_overrides++] = (ConfigOverride){ key, optarg };
 	}
 	if (optind < argc) {
-		fprintf(stderr, "libvfiod takes no arguments, only options: '%s'.\n"
-				"Try 'libvfiod --help'.\n",
+		fprintf(stderr,
+			"libvfiod takes no arguments, only options: '%s'.\n"
+			"Try 'libvfiod --help'.\n",
 			argv[optind]);
 		return 2;
 	}

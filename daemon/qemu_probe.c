@@ -199,7 +199,8 @@ static bool cache_is_fresh(QemuProbe *probe, const char *path)
 		return false;
 	return stat(path, &st) == 0 && st.st_ino == probe->stat.st_ino &&
 	       st.st_dev == probe->stat.st_dev && st.st_mtim.tv_sec == probe->stat.st_mtim.tv_sec &&
-	       st.st_mtim.tv_nsec == probe->stat.st_mtim.tv_nsec && st.st_size == probe->stat.st_size;
+	       st.st_mtim.tv_nsec == probe->stat.st_mtim.tv_nsec &&
+	       st.st_size == probe->stat.st_size;
 }
 
 int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)

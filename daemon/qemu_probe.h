@@ -12,7 +12,7 @@
 typedef struct QemuProbe QemuProbe;
 
 typedef struct QemuInfo {
-	const char *binary;  /* absolute path, NULL when not found */
+	const char *binary; /* absolute path, NULL when not found */
 	const char *version; /* "7.2.18", NULL when unknown */
 	const char *problem; /* why one of them is NULL */
 } QemuInfo;

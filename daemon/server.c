@@ -80,15 +80,15 @@ struct Connection {
 	size_t out_start, out_end, out_allocated;
 
 	VarlinkCall *call; /* the call being handled; later ones wait in the reader */
-	bool eof;          /* the client will send no more */
-	bool closing;      /* send what is queued, then close */
-	bool dead;         /* close at the next chance; nothing more is sent */
+	bool eof; /* the client will send no more */
+	bool closing; /* send what is queued, then close */
+	bool dead; /* close at the next chance; nothing more is sent */
 };
 
 struct VarlinkCall {
 	unsigned n_ref;
 	Connection *connection; /* NULL once the client is gone */
-	json_object *message;   /* owns everything `parsed` points to */
+	json_object *message; /* owns everything `parsed` points to */
 	VarlinkCallMessage parsed;
 	bool finished;
 	bool in_handler;
@@ -96,6 +96,29 @@ struct VarlinkCall {
 
 static void connection_free(Connection *c);
 static void connection_update(Connection *c);
+
+/*
+ * Logs about one client: the text names the connection and who holds it, and
+ * the journal gets LIBVFIO_CLIENT_UID= / LIBVFIO_CLIENT_PID= to filter on.
+ */
+#define log_connection(c, level, ...) \
+	log_connection_at(c, level, __FILE__, __LINE__, __func__, __VA_ARGS__)
+_printf_(6, 7) static void log_connection_at(const Connection *c, int level, const char *file,
+					     int line, const char *func, const char *format, ...)
+{
+	char uid[16], pid[16], text[1024];
+	va_list ap;
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)c->peer.uid);
+	snprintf(pid, sizeof(pid), "%d", (int)c->peer.pid);
+	va_start(ap, format);
+	vsnprintf(text, sizeof(text), format, ap);
+	va_end(ap);
+	log_internal(level, 0, file, line, func,
+		     LOG_FIELDS({ "LIBVFIO_CLIENT_UID", uid }, { "LIBVFIO_CLIENT_PID", pid }),
+		     "Connection %llu (uid %s, pid %s): %s", (unsigned long long)c->id, uid, pid,
+		     text);
+}
 static void connection_process(Connection *c);
 
 /* ---- output ---- */
@@ -115,8 +138,7 @@ static void connection_flush(Connection *c)
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n < 0) {
-			log_debug("Connection %llu: write failed, closing",
-				  (unsigned long long)c->id);
+			log_connection(c, LOG_DEBUG, "write failed, closing: %s", strerror(errno));
 			c->dead = true;
 			return;
 		}
@@ -142,9 +164,10 @@ static int connection_send(Connection *c, json_object *message)
 		return -ECONNRESET;
 
 	if (output_pending(c) + size > OUTPUT_MAX) {
-		log_warning("Connection %llu (uid %u): the client does not read its replies "
-			    "(%zu bytes waiting), closing it",
-			    (unsigned long long)c->id, (unsigned)c->peer.uid, output_pending(c));
+		log_connection(
+			c, LOG_WARNING,
+			"the client does not read its replies (%zu bytes waiting), closing it",
+			output_pending(c));
 		c->dead = true;
 		return -ENOBUFS;
 	}
@@ -187,7 +210,8 @@ _printf_(4, 5) static void connection_send_error(Connection *c, const char *erro
 					 : (strcmp(error, LIBVFIO_ERROR_MESSAGE_TOO_LARGE) == 0
 						    ? c->server->limits.max_message_size
 						    : c->server->limits.max_connections);
-		json_object_object_add(parameters, limit_key, json_object_new_int64((int64_t)limit));
+		json_object_object_add(parameters, limit_key,
+				       json_object_new_int64((int64_t)limit));
 	}
 	json_object_object_add(parameters, "message", json_object_new_string(text));
 	(void)connection_send(c, varlink_error_new(error, parameters));
@@ -329,7 +353,8 @@ static const VarlinkMethod *find_method(Server *server, const VarlinkCallMessage
 		    strncmp(idl->name, call->method, call->interface_length) != 0)
 			continue;
 		*ret_interface_found = true;
-		for (const VarlinkMethod *m = server->interfaces[i].interface->methods; m->name; m++)
+		for (const VarlinkMethod *m = server->interfaces[i].interface->methods; m->name;
+		     m++)
 			if (strcmp(m->name, method_name) == 0) {
 				*ret_userdata = server->interfaces[i].userdata;
 				return m;
@@ -348,9 +373,8 @@ static void connection_dispatch(Connection *c, json_object *message)
 
 	int r = varlink_call_parse(message, &parsed, &bad_key);
 	if (r < 0) {
-		log_warning("Connection %llu (uid %u): not a Varlink call (bad \"%s\"), closing it",
-			    (unsigned long long)c->id, (unsigned)c->peer.uid,
-			    bad_key ? bad_key : "?");
+		log_connection(c, LOG_WARNING, "not a Varlink call (bad \"%s\"), closing it",
+			       bad_key ? bad_key : "?");
 		connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL,
 				      "The message is not a Varlink call: its \"%s\" is missing or "
 				      "malformed.",
@@ -396,10 +420,10 @@ static void connection_dispatch(Connection *c, json_object *message)
 
 	if (r < 0 && !call->finished) {
 		log_error_errno(r, "%s failed", parsed.method);
-		(void)varlink_call_reply_errorf(
-			call, LIBVFIO_ERROR_INTERNAL,
-			"The daemon failed to handle %s (%s); see its log (journalctl -u libvfiod).",
-			parsed.method, strerror(-r));
+		(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
+						"The daemon failed to handle %s (%s); see its log "
+						"(journalctl -u libvfiod).",
+						parsed.method, strerror(-r));
 	}
 	if (call->finished) {
 		c->call = NULL;
@@ -420,14 +444,13 @@ static void connection_process(Connection *c)
 					  : r == -ELOOP  ? "JSON nested too deeply"
 					  : r == -EPROTO ? "JSON that is not an object"
 							 : "invalid JSON";
-			log_warning("Connection %llu (uid %u): received %s, closing it",
-				    (unsigned long long)c->id, (unsigned)c->peer.uid, why);
+			log_connection(c, LOG_WARNING, "received %s, closing it", why);
 			if (r == -EMSGSIZE)
-				connection_send_error(c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit",
-						      "The message is larger than the %llu bytes "
-						      "the daemon accepts.",
-						      (unsigned long long)c->server->limits
-							      .max_message_size);
+				connection_send_error(
+					c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit",
+					"The message is larger than the %llu bytes "
+					"the daemon accepts.",
+					(unsigned long long)c->server->limits.max_message_size);
 			else
 				connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL,
 						      "The daemon received %s; every message must "
@@ -449,7 +472,7 @@ static void connection_read(Connection *c)
 	ssize_t n = recv(c->fd, buffer, sizeof(buffer), MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR) {
-			log_debug("Connection %llu: read failed", (unsigned long long)c->id);
+			log_connection(c, LOG_DEBUG, "read failed: %s", strerror(errno));
 			c->dead = true;
 		}
 		return;
@@ -461,12 +484,12 @@ static void connection_read(Connection *c)
 
 	int r = varlink_reader_feed(c->reader, buffer, (size_t)n);
 	if (r == -EMSGSIZE) {
-		log_warning("Connection %llu (uid %u): message over %llu bytes, closing it",
-			    (unsigned long long)c->id, (unsigned)c->peer.uid,
-			    (unsigned long long)c->server->limits.max_message_size);
-		connection_send_error(c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit",
-				      "The message is larger than the %llu bytes the daemon accepts.",
-				      (unsigned long long)c->server->limits.max_message_size);
+		log_connection(c, LOG_WARNING, "message over %llu bytes, closing it",
+			       (unsigned long long)c->server->limits.max_message_size);
+		connection_send_error(
+			c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit",
+			"The message is larger than the %llu bytes the daemon accepts.",
+			(unsigned long long)c->server->limits.max_message_size);
 		connection_close_after_error(c);
 		return;
 	}
@@ -541,11 +564,10 @@ static int on_connection_timer(sd_event_source *source, uint64_t usec, void *use
 		c->dead = true; /* it did not read its last error in time */
 	} else {
 		char limit[32];
-		log_warning("Connection %llu (uid %u): silent for %s in the middle of a message, "
-			    "closing it",
-			    (unsigned long long)c->id, (unsigned)c->peer.uid,
-			    format_duration(limit, sizeof(limit),
-					    c->server->limits.client_timeout_usec));
+		log_connection(c, LOG_WARNING,
+			       "silent for %s in the middle of a message, closing it",
+			       format_duration(limit, sizeof(limit),
+					       c->server->limits.client_timeout_usec));
 		connection_send_error(c, LIBVFIO_ERROR_TIMEOUT, "limitMilliseconds",
 				      "The message stayed incomplete for %s; send whole messages.",
 				      limit);
@@ -591,8 +613,7 @@ static void connection_free(Connection *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	server->n_connections--;
-	log_debug("Connection %llu closed, %u open", (unsigned long long)c->id,
-		  server->n_connections);
+	log_connection(c, LOG_DEBUG, "closed, %u open", server->n_connections);
 	free(c);
 	notify_change(server);
 }
@@ -639,8 +660,7 @@ static int connection_new(Server *server, int fd)
 		connection_free(c);
 		return r;
 	}
-	log_debug("Connection %llu from pid %d uid %u, %u open", (unsigned long long)c->id,
-		  (int)c->peer.pid, (unsigned)c->peer.uid, server->n_connections);
+	log_connection(c, LOG_DEBUG, "opened, %u open", server->n_connections);
 	notify_change(server);
 	return 0;
 }
@@ -659,8 +679,9 @@ static void refuse_connection(Server *server, int fd)
 		 (unsigned long long)server->limits.max_connections);
 	json_object *parameters = json_object_new_object();
 	if (parameters) {
-		json_object_object_add(parameters, "limit",
-				       json_object_new_int64((int64_t)server->limits.max_connections));
+		json_object_object_add(
+			parameters, "limit",
+			json_object_new_int64((int64_t)server->limits.max_connections));
 		json_object_object_add(parameters, "message", json_object_new_string(text));
 	}
 	json_object *message = varlink_error_new(LIBVFIO_ERROR_TOO_MANY_CONNECTIONS, parameters);
@@ -703,8 +724,7 @@ static int on_listener_io(sd_event_source *source, int fd, uint32_t revents, voi
 				return 0;
 			log_warning_errno(errno, "Cannot accept a connection, pausing");
 			(void)sd_event_source_set_enabled(listener->io, SD_EVENT_OFF);
-			(void)sd_event_source_set_time_relative(listener->retry,
-								ACCEPT_RETRY_USEC);
+			(void)sd_event_source_set_time_relative(listener->retry, ACCEPT_RETRY_USEC);
 			(void)sd_event_source_set_enabled(listener->retry, SD_EVENT_ONESHOT);
 			return 0;
 		}
@@ -726,8 +746,8 @@ static void listener_free(Listener *listener)
 
 int server_listen_fd(Server *server, int fd)
 {
-	Listener **listeners = reallocarray(server->listeners, server->n_listeners + 1,
-					    sizeof(Listener *));
+	Listener **listeners =
+		reallocarray(server->listeners, server->n_listeners + 1, sizeof(Listener *));
 	if (!listeners) {
 		safe_close(fd);
 		return -ENOMEM;
@@ -840,8 +860,9 @@ static int method_get_info(VarlinkCall *call, json_object *parameters, void *use
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < server->n_interfaces; i++)
-		json_object_array_add(interfaces, json_object_new_string(
-							  server->interfaces[i].interface->idl->name));
+		json_object_array_add(
+			interfaces,
+			json_object_new_string(server->interfaces[i].interface->idl->name));
 	json_object_object_add(reply, "vendor", json_object_new_string(server->info.vendor));
 	json_object_object_add(reply, "product", json_object_new_string(server->info.product));
 	json_object_object_add(reply, "version", json_object_new_string(server->info.version));
@@ -939,8 +960,8 @@ void server_set_limits(Server *server, const ServerLimits *limits)
 
 int server_add_interface(Server *server, const VarlinkInterface *interface, void *userdata)
 {
-	RegisteredInterface *interfaces = reallocarray(
-		server->interfaces, server->n_interfaces + 1, sizeof(RegisteredInterface));
+	RegisteredInterface *interfaces = reallocarray(server->interfaces, server->n_interfaces + 1,
+						       sizeof(RegisteredInterface));
 	if (!interfaces)
 		return -ENOMEM;
 	server->interfaces = interfaces;

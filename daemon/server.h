@@ -46,7 +46,7 @@ typedef struct VarlinkInterface {
 } VarlinkInterface;
 
 typedef struct ServerLimits {
-	uint64_t max_message_size;    /* bytes in one message */
+	uint64_t max_message_size; /* bytes in one message */
 	uint64_t client_timeout_usec; /* silence allowed in the middle of a message */
 	uint64_t max_connections;
 } ServerLimits;
@@ -59,8 +59,7 @@ typedef struct ServerInfo {
 	const char *url;
 } ServerInfo;
 
-int server_new(sd_event *event, const ServerInfo *info, const ServerLimits *limits,
-	       Server **ret);
+int server_new(sd_event *event, const ServerInfo *info, const ServerLimits *limits, Server **ret);
 Server *server_free(Server *server);
 
 /* New limits apply to existing connections too (their next message). */
