@@ -109,7 +109,7 @@ const char *format_size(char *buf, unsigned size, uint64_t bytes)
 		bytes /= 1024;
 		i++;
 	}
-	snprintf(buf, size, "%llu %s", (unsigned long long)bytes, names[i]);
+	snprintf(buf, size, "%llu%s", (unsigned long long)bytes, names[i]);
 	return buf;
 }
 

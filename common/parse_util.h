@@ -28,7 +28,7 @@ int parse_size(const char *text, uint64_t *ret);
  */
 int parse_duration(const char *text, uint64_t *ret_usec);
 
-/* Writes a size for people ("1 MiB", "512 B") into buf. Returns buf. */
+/* Writes a size as parse_size() reads it ("1MiB", "512B") into buf. Returns buf. */
 const char *format_size(char *buf, unsigned size, uint64_t bytes);
 
 /* Writes a duration for people ("30s", "250ms") into buf. Returns buf. */

@@ -2,6 +2,7 @@
 #include "varlink_frame.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,11 +115,78 @@ size_t varlink_reader_buffered(const VarlinkReader *reader)
 	return reader->end - reader->start;
 }
 
+/*
+ * UTF-8 as RFC 3629 defines it: no overlong forms, no UTF-16 surrogates,
+ * nothing beyond U+10FFFF. json-c's JSON_TOKENER_VALIDATE_UTF8 checks only
+ * the shape of sequences and lets all three through.
+ */
+static bool utf8_is_valid(const char *text, size_t length)
+{
+	const unsigned char *p = (const unsigned char *)text, *end = p + length;
+
+	while (p < end) {
+		unsigned char c = *p++, low = 0x80, high = 0xbf;
+		size_t more;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			more = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			more = 3;
+		else
+			return false;
+		if (c == 0xe0)
+			low = 0xa0; /* overlong */
+		else if (c == 0xed)
+			high = 0x9f; /* surrogates */
+		else if (c == 0xf0)
+			low = 0x90; /* overlong */
+		else if (c == 0xf4)
+			high = 0x8f; /* beyond U+10FFFF */
+		if ((size_t)(end - p) < more || *p < low || *p > high)
+			return false;
+		for (p++, more--; more > 0; p++, more--)
+			if (*p < 0x80 || *p > 0xbf)
+				return false;
+	}
+	return true;
+}
+
+/* json-c reads NaN and Infinity, which JSON has not; every comparison with NaN is false. */
+static bool is_finite_everywhere(json_object *value)
+{
+	switch (json_object_get_type(value)) {
+	case json_type_double:
+		return isfinite(json_object_get_double(value));
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(value); i++)
+			if (!is_finite_everywhere(json_object_array_get_idx(value, i)))
+				return false;
+		return true;
+	case json_type_object: {
+		json_object_object_foreach (value, key, member) {
+			(void)key;
+			if (!is_finite_everywhere(member))
+				return false;
+		}
+		return true;
+	}
+	default:
+		return true;
+	}
+}
+
 static int parse_message(json_tokener *tokener, const char *text, size_t length, json_object **ret)
 {
+	if (!utf8_is_valid(text, length))
+		return -EBADMSG;
 	json_tokener_reset(tokener);
 	json_object *object = json_tokener_parse_ex(tokener, text, (int)length);
 	enum json_tokener_error error = json_tokener_get_error(tokener);
+	size_t parsed = json_tokener_get_parse_end(tokener); /* of this call, not the one below */
 
 	if (error == json_tokener_continue) {
 		/* The text ended inside a value: maybe a bare number, which is complete only now.
@@ -130,13 +198,17 @@ static int parse_message(json_tokener *tokener, const char *text, size_t length,
 		json_object_put(object);
 		return -ELOOP;
 	}
-	if (error != json_tokener_success || json_tokener_get_parse_end(tokener) < length) {
+	if (error != json_tokener_success || parsed < length) {
 		json_object_put(object);
 		return -EBADMSG;
 	}
 	if (!json_object_is_type(object, json_type_object)) {
 		json_object_put(object);
 		return -EPROTO;
+	}
+	if (!is_finite_everywhere(object)) {
+		json_object_put(object);
+		return -EBADMSG;
 	}
 	*ret = object;
 	return 1;

@@ -6,6 +6,12 @@
 
 #include "macro.h"
 
+/* A string that C code would read only up to a NUL inside it. */
+static bool has_nul(json_object *string)
+{
+	return strlen(json_object_get_string(string)) != (size_t)json_object_get_string_len(string);
+}
+
 static bool is_alpha(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -119,7 +125,7 @@ int varlink_call_parse(json_object *message, VarlinkCallMessage *ret, const char
 
 	*ret_bad_key = "method";
 	if (!json_object_object_get_ex(message, "method", &method) ||
-	    !json_object_is_type(method, json_type_string))
+	    !json_object_is_type(method, json_type_string) || has_nul(method))
 		return -EBADMSG;
 	call.method = json_object_get_string(method);
 	if (!varlink_member_name_is_valid(call.method))
@@ -157,7 +163,7 @@ int varlink_reply_parse(json_object *message, VarlinkReplyMessage *ret)
 	json_object *error;
 
 	if (json_object_object_get_ex(message, "error", &error) && error) {
-		if (!json_object_is_type(error, json_type_string) ||
+		if (!json_object_is_type(error, json_type_string) || has_nul(error) ||
 		    !varlink_member_name_is_valid(json_object_get_string(error)))
 			return -EBADMSG;
 		reply.error = json_object_get_string(error);
@@ -254,7 +260,7 @@ static bool type_matches(VarlinkFieldType type, json_object *value)
 		return json_object_is_type(value, json_type_double) ||
 		       json_object_is_type(value, json_type_int);
 	case VARLINK_FIELD_STRING:
-		return json_object_is_type(value, json_type_string);
+		return json_object_is_type(value, json_type_string) && !has_nul(value);
 	case VARLINK_FIELD_OBJECT:
 		return json_object_is_type(value, json_type_object);
 	case VARLINK_FIELD_ARRAY:

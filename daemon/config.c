@@ -257,7 +257,7 @@ static int load_mapping(DaemonConfig *config, yaml_document_t *doc, yaml_node_t 
 		const char *name = yaml_doc_scalar(key_node);
 		char key[256];
 
-		if (!name || strlen(name) > 128)
+		if (!name || strlen(name) > 128 || strchr(name, '.'))
 			return file_error(ret_error, path, "%u: keys must be short plain names",
 					  yaml_doc_line(key_node));
 		snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] ? "." : "", name);

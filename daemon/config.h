@@ -42,7 +42,7 @@ int config_load_file(DaemonConfig *config, const char *path, char **ret_error);
 
 /*
  * Sets one key from text as the file would ("limits.max-message-size",
- * "1MiB"); used for command-line options. Returns 0 or -EINVAL/-ENOENT with
+ * "1MiB"); used for command-line options. Returns 0 or -EINVAL (unknown key, bad value) with
  * *ret_error saying what is wrong.
  */
 int config_set(DaemonConfig *config, const char *key, const char *value, char **ret_error);

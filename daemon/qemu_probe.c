@@ -53,15 +53,19 @@ char *qemu_version_from_output(const char *output)
 		return NULL;
 	p += strlen(marker);
 	size_t n = strspn(p, "0123456789.");
-	if (n == 0 || n > 32)
+	if (n == 0 || n > 32 || p[0] == '.')
 		return NULL;
 	return strndup(p, n);
 }
 
 char *qemu_find_in_path(const char *name, const char *search_path)
 {
-	if (name[0] == '/')
-		return access(name, X_OK) == 0 ? strdup(name) : NULL;
+	if (name[0] == '/') {
+		struct stat st;
+		if (access(name, X_OK) < 0 || stat(name, &st) < 0 || !S_ISREG(st.st_mode))
+			return NULL;
+		return strdup(name);
+	}
 
 	for (const char *dir = search_path; dir && *dir;) {
 		size_t n = strcspn(dir, ":");
