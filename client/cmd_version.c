@@ -8,38 +8,32 @@
 
 #include "build-config.h"
 #include "commands.h"
+#include "json_util.h"
 
-static const char *get_string(json_object *object, const char *key)
+/* A reply field for display: "?" when the daemon left it out. */
+static const char *field(json_object *object, const char *key)
 {
-	json_object *value;
-	if (json_object_object_get_ex(object, key, &value) &&
-	    json_object_is_type(value, json_type_string))
-		return json_object_get_string(value);
-	return NULL;
+	const char *value = json_get_string(object, key);
+	return value ? value : "?";
 }
 
 static void print_text(json_object *daemon)
 {
 	json_object *qemu = NULL;
-	const char *binary = NULL, *version = NULL, *problem = NULL;
+	const char *protocol = json_get_string(daemon, "protocolVersion");
 
-	if (json_object_object_get_ex(daemon, "qemu", &qemu)) {
-		binary = get_string(qemu, "binary");
-		version = get_string(qemu, "version");
-		problem = get_string(qemu, "problem");
-	}
 	printf("Client:   vfioctl %s (protocol %s)\n", PROJECT_VERSION, PROTOCOL_VERSION);
-	printf("Daemon:   libvfiod %s (protocol %s)\n",
-	       get_string(daemon, "version") ? get_string(daemon, "version") : "?",
-	       get_string(daemon, "protocolVersion") ? get_string(daemon, "protocolVersion") : "?");
-	printf("Kernel:   %s\n",
-	       get_string(daemon, "kernelRelease") ? get_string(daemon, "kernelRelease") : "?");
-	if (binary && version)
-		printf("QEMU:     %s (%s)\n", version, binary);
+	printf("Daemon:   libvfiod %s (protocol %s)\n", field(daemon, "version"),
+	       field(daemon, "protocolVersion"));
+	printf("Kernel:   %s\n", field(daemon, "kernelRelease"));
+	(void)json_object_object_get_ex(daemon, "qemu", &qemu);
+	if (json_get_string(qemu, "binary") && json_get_string(qemu, "version"))
+		printf("QEMU:     %s (%s)\n", field(qemu, "version"), field(qemu, "binary"));
 	else
-		printf("QEMU:     not usable: %s\n", problem ? problem : "unknown reason");
+		printf("QEMU:     not usable: %s\n", json_get_string(qemu, "problem")
+							     ? field(qemu, "problem")
+							     : "unknown reason");
 
-	const char *protocol = get_string(daemon, "protocolVersion");
 	if (protocol && strcmp(protocol, PROTOCOL_VERSION) != 0)
 		fprintf(stderr,
 			"vfioctl: warning: the daemon speaks protocol %s and this vfioctl %s; "

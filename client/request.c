@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_util.h"
 #include "libvfio_errors.h"
 #include "macro.h"
 #include "parse_util.h"
@@ -104,29 +105,20 @@ static int fail_transport(const ClientOptions *options, const char *method, int 
 	}
 }
 
-static const char *string_parameter(json_object *parameters, const char *key)
-{
-	json_object *value;
-	if (json_object_object_get_ex(parameters, key, &value) &&
-	    json_object_is_type(value, json_type_string))
-		return json_object_get_string(value);
-	return NULL;
-}
-
 /* Turns an error reply into the sentence a person needs. */
 static int fail_reply(const ClientOptions *options, const char *method,
 		      const VarlinkReplyMessage *reply)
 {
 	const char *error = reply->error;
 	json_object *parameters = reply->parameters;
-	const char *message = string_parameter(parameters, "message");
+	const char *message = json_get_string(parameters, "message");
 
 	if (strcmp(error, VARLINK_ERROR_INVALID_PARAMETER) == 0)
 		return fail(options, error, parameters,
 			    "libvfiod refused the parameter '%s' of %s; is vfioctl newer than the "
 			    "daemon? Compare 'vfioctl version'.",
-			    string_parameter(parameters, "parameter")
-				    ? string_parameter(parameters, "parameter")
+			    json_get_string(parameters, "parameter")
+				    ? json_get_string(parameters, "parameter")
 				    : "?",
 			    method);
 	if (strcmp(error, VARLINK_ERROR_METHOD_NOT_FOUND) == 0 ||

@@ -190,31 +190,47 @@ static int connection_send(Connection *c, json_object *message)
 	return 0;
 }
 
-/* Sends an io.libvfio error with a "message" and, optionally, a numeric "limit". */
-_printf_(4, 5) static void connection_send_error(Connection *c, const char *error,
-						 const char *limit_key, const char *format, ...)
+/*
+ * The parameters of an io.libvfio error: {"message": TEXT}, and {LIMIT_KEY: LIMIT}
+ * too when limit_key is set. NULL on OOM.
+ */
+_printf_(3, 0) static json_object *error_parameters(const char *limit_key, uint64_t limit,
+						    const char *format, va_list ap)
 {
-	char text[512];
-	va_list ap;
-
-	va_start(ap, format);
-	vsnprintf(text, sizeof(text), format, ap);
-	va_end(ap);
-
+	char text[1024];
 	json_object *parameters = json_object_new_object();
+
 	if (!parameters)
-		return;
-	if (limit_key) {
-		uint64_t limit = strcmp(error, LIBVFIO_ERROR_TIMEOUT) == 0
-					 ? c->server->limits.client_timeout_usec / USEC_PER_MSEC
-					 : (strcmp(error, LIBVFIO_ERROR_MESSAGE_TOO_LARGE) == 0
-						    ? c->server->limits.max_message_size
-						    : c->server->limits.max_connections);
+		return NULL;
+	vsnprintf(text, sizeof(text), format, ap);
+	if (limit_key)
 		json_object_object_add(parameters, limit_key,
 				       json_object_new_int64((int64_t)limit));
-	}
 	json_object_object_add(parameters, "message", json_object_new_string(text));
-	(void)connection_send(c, varlink_error_new(error, parameters));
+	return parameters;
+}
+
+_printf_(3, 4) static json_object *error_parametersf(const char *limit_key, uint64_t limit,
+						     const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	json_object *parameters = error_parameters(limit_key, limit, format, ap);
+	va_end(ap);
+	return parameters;
+}
+
+/* Sends an io.libvfio error that names the limit the client went over. */
+_printf_(5, 6) static void connection_send_error(Connection *c, const char *error,
+						 const char *limit_key, uint64_t limit,
+						 const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	json_object *parameters = error_parameters(limit_key, limit, format, ap);
+	va_end(ap);
+	if (parameters)
+		(void)connection_send(c, varlink_error_new(error, parameters));
 }
 
 /* Sends a last error, then closes once it is flushed (or after a grace period). */
@@ -223,6 +239,18 @@ static void connection_close_after_error(Connection *c)
 	c->closing = true;
 	(void)sd_event_source_set_time_relative(c->timer, CLOSE_GRACE_USEC);
 	(void)sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+/* A message over the size limit: say so, log it, and close. */
+static void connection_refuse_oversize(Connection *c)
+{
+	unsigned long long limit = c->server->limits.max_message_size;
+
+	log_connection(c, LOG_WARNING, "message over %llu bytes, closing it", limit);
+	connection_send_error(c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit", limit,
+			      "The message is larger than the %llu bytes the daemon accepts.",
+			      limit);
+	connection_close_after_error(c);
 }
 
 /* ---- calls ---- */
@@ -326,16 +354,10 @@ int varlink_call_reply_invalid_parameter(VarlinkCall *call, const char *paramete
 
 int varlink_call_reply_errorf(VarlinkCall *call, const char *error, const char *format, ...)
 {
-	char text[1024];
 	va_list ap;
-
 	va_start(ap, format);
-	vsnprintf(text, sizeof(text), format, ap);
+	json_object *parameters = error_parameters(NULL, 0, format, ap);
 	va_end(ap);
-
-	json_object *parameters = json_object_new_object();
-	if (parameters)
-		json_object_object_add(parameters, "message", json_object_new_string(text));
 	return varlink_call_reply_error(call, error, parameters);
 }
 
@@ -375,7 +397,7 @@ static void connection_dispatch(Connection *c, json_object *message)
 	if (r < 0) {
 		log_connection(c, LOG_WARNING, "not a Varlink call (bad \"%s\"), closing it",
 			       bad_key ? bad_key : "?");
-		connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL,
+		connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL, 0,
 				      "The message is not a Varlink call: its \"%s\" is missing or "
 				      "malformed.",
 				      bad_key ? bad_key : "method");
@@ -439,23 +461,19 @@ static void connection_process(Connection *c)
 		int r = varlink_reader_next(c->reader, &message);
 		if (r == 0)
 			break;
+		if (r == -EMSGSIZE) {
+			connection_refuse_oversize(c);
+			return;
+		}
 		if (r < 0) {
-			const char *why = r == -EMSGSIZE ? "a message over the size limit"
-					  : r == -ELOOP  ? "JSON nested too deeply"
+			const char *why = r == -ELOOP    ? "JSON nested too deeply"
 					  : r == -EPROTO ? "JSON that is not an object"
 							 : "invalid JSON";
 			log_connection(c, LOG_WARNING, "received %s, closing it", why);
-			if (r == -EMSGSIZE)
-				connection_send_error(
-					c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit",
-					"The message is larger than the %llu bytes "
-					"the daemon accepts.",
-					(unsigned long long)c->server->limits.max_message_size);
-			else
-				connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL,
-						      "The daemon received %s; every message must "
-						      "be one JSON object followed by a NUL byte.",
-						      why);
+			connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL, 0,
+					      "The daemon received %s; every message must be one "
+					      "JSON object followed by a NUL byte.",
+					      why);
 			connection_close_after_error(c);
 			return;
 		}
@@ -484,13 +502,7 @@ static void connection_read(Connection *c)
 
 	int r = varlink_reader_feed(c->reader, buffer, (size_t)n);
 	if (r == -EMSGSIZE) {
-		log_connection(c, LOG_WARNING, "message over %llu bytes, closing it",
-			       (unsigned long long)c->server->limits.max_message_size);
-		connection_send_error(
-			c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit",
-			"The message is larger than the %llu bytes the daemon accepts.",
-			(unsigned long long)c->server->limits.max_message_size);
-		connection_close_after_error(c);
+		connection_refuse_oversize(c);
 		return;
 	}
 	if (r < 0) {
@@ -569,6 +581,7 @@ static int on_connection_timer(sd_event_source *source, uint64_t usec, void *use
 			       format_duration(limit, sizeof(limit),
 					       c->server->limits.client_timeout_usec));
 		connection_send_error(c, LIBVFIO_ERROR_TIMEOUT, "limitMilliseconds",
+				      c->server->limits.client_timeout_usec / USEC_PER_MSEC,
 				      "The message stayed incomplete for %s; send whole messages.",
 				      limit);
 		connection_close_after_error(c);
@@ -670,21 +683,16 @@ static int connection_new(Server *server, int fd)
 /* Tells a client over the limit why, then closes it. */
 static void refuse_connection(Server *server, int fd)
 {
+	unsigned long long limit = server->limits.max_connections;
 	_cleanup_free_ char *data = NULL;
-	char text[256];
 	size_t size;
 
-	snprintf(text, sizeof(text),
-		 "The daemon already serves %llu connections, its limit; try again later.",
-		 (unsigned long long)server->limits.max_connections);
-	json_object *parameters = json_object_new_object();
-	if (parameters) {
-		json_object_object_add(
-			parameters, "limit",
-			json_object_new_int64((int64_t)server->limits.max_connections));
-		json_object_object_add(parameters, "message", json_object_new_string(text));
-	}
-	json_object *message = varlink_error_new(LIBVFIO_ERROR_TOO_MANY_CONNECTIONS, parameters);
+	json_object *message = varlink_error_new(
+		LIBVFIO_ERROR_TOO_MANY_CONNECTIONS,
+		error_parametersf("limit", limit,
+				  "The daemon already serves %llu connections, its limit; try "
+				  "again later.",
+				  limit));
 	if (message && varlink_frame_encode(message, &data, &size) == 0)
 		(void)send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
 	json_object_put(message);
@@ -695,7 +703,7 @@ static void refuse_connection(Server *server, int fd)
 	if (now - server->refused_logged_usec >= USEC_PER_SEC) {
 		log_warning("Refused a connection: %llu are open, the limit "
 			    "(limits.max-connections)%s",
-			    (unsigned long long)server->limits.max_connections,
+			    limit,
 			    server->refused_unlogged ? "; more were refused since the last message"
 						     : "");
 		server->refused_logged_usec = now;

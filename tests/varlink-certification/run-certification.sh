@@ -19,44 +19,16 @@ set -euo pipefail
 server=$1
 certification_client=${2:-}
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+source "$(dirname "$0")/lib.sh"
 
 [[ -n $certification_client ]] ||
 	fail "varlink-go-certification is not installed (apt-get install varlink-go)"
 
-tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-	if [[ -n $server_pid ]]; then
-		kill -KILL "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# Waits until something accepts connections on socket $1, while pid $2 lives.
-wait_for_socket() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$2" 2>/dev/null || fail "the server exited before listening on $1"
-		if python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
-			"$1" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "nothing listens on $1 after 10 s"
-}
 
 socket=$tmp/certification.sock
 "$server" "$socket" &
 server_pid=$!
-wait_for_socket "$socket" "$server_pid"
+wait_for_socket "$socket"
 
 echo "== varlink-go-certification --client against certification-server"
 status=0

@@ -14,44 +14,15 @@ set -euo pipefail
 libvfiod=$1
 go_client=${2:-}
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+source "$(dirname "$0")/lib.sh"
 
 [[ -n $go_client ]] || fail "varlink-go-client was not built: ${3:-unknown reason}"
-
-tmp=$(mktemp -d)
-daemon_pid=
-cleanup() {
-	if [[ -n $daemon_pid ]]; then
-		kill -KILL "$daemon_pid" 2>/dev/null || true
-		wait "$daemon_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# Waits until something accepts connections on socket $1, while pid $2 lives.
-wait_for_socket() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$2" 2>/dev/null || fail "the daemon exited before listening on $1"
-		if python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
-			"$1" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "nothing listens on $1 after 10 s"
-}
 
 socket=$tmp/s.sock
 "$libvfiod" --config /nonexistent --socket "$socket" --runtime-dir "$tmp/run" \
 	--state-dir "$tmp/state" &
-daemon_pid=$!
-wait_for_socket "$socket" "$daemon_pid"
+server_pid=$!
+wait_for_socket "$socket"
 
 echo "== varlink-go-client against libvfiod"
 status=0
@@ -66,10 +37,10 @@ grep -Eq '^reply \{.*"protocolVersion": ?"[^"]+"' <<<"$output" ||
 	fail "GetVersion's reply has no protocolVersion"
 
 echo "== SIGTERM stops the daemon, which removes its socket"
-kill -TERM "$daemon_pid"
+kill -TERM "$server_pid"
 status=0
-wait "$daemon_pid" || status=$?
-daemon_pid=
+wait "$server_pid" || status=$?
+server_pid=
 [[ $status -eq 0 ]] || fail "libvfiod exited with status $status after SIGTERM"
 [[ ! -e $socket ]] || fail "libvfiod left its socket $socket behind"
 
