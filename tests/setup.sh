@@ -56,10 +56,19 @@ build() {
 	meson compile -C "$build"
 }
 
+demo_dir=
+daemon=
+stop_demo() {
+	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+	[ -n "$demo_dir" ] && rm -rf "$demo_dir"
+	return 0
+}
+
 demo() {
 	local dir
 	dir=$(mktemp -d /tmp/libvfio-demo.XXXXXX)
-	trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; rm -rf "$dir"' EXIT
+	demo_dir=$dir
+	trap stop_demo EXIT
 
 	echo "== libvfiod on a private socket ($dir/libvfiod.sock)"
 	"$build/daemon/libvfiod" --config "$dir/libvfiod.yaml" --socket "$dir/libvfiod.sock" \
