@@ -15,11 +15,12 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-build}
 mode=${1:-}
 
-# Build and run time, then what only the tests use.
+# Build and run time (procps: the unit's ExecReload runs /bin/kill), then what only
+# the tests use.
 packages=(
 	gcc meson ninja-build pkg-config python3
 	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev libnuma-dev
-	qemu-system-x86
+	qemu-system-x86 procps
 )
 test_packages=(
 	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev

@@ -157,13 +157,14 @@ class Daemon:
         return self.process.poll() is None
 
 
-def vfioctl(*args, socket_path=None, env=None, input=None, user=None, timeout=30):
+def vfioctl(*args, socket_path=None, env=None, input=None, user=None, timeout=30,
+            binary=VFIOCTL):
     """Runs the real vfioctl; returns the CompletedProcess (text mode)."""
     full_env = dict(os.environ)
     full_env.pop('LIBVFIO_SOCKET', None)
     if env:
         full_env.update(env)
-    argv = [VFIOCTL]
+    argv = [binary]
     if socket_path:
         argv += ['--socket', socket_path]
     argv += list(args)

@@ -10,10 +10,12 @@ import pwd
 import signal
 import socket
 import subprocess
+import shutil
 import threading
 import unittest
 
-from libvfio_test import (DaemonTestCase, Varlink, call_once, vfioctl, wait_for, LIBVFIOD)
+from libvfio_test import (DaemonTestCase, Varlink, call_once, vfioctl, wait_for, LIBVFIOD,
+                          VFIOCTL)
 
 
 class VersionTest(DaemonTestCase):
@@ -108,7 +110,10 @@ class ClientErrorTest(DaemonTestCase):
         d = self.daemon()
         os.chmod(d.socket, 0o600)
         nobody = pwd.getpwnam('nobody')
-        result = vfioctl('version', socket_path=d.socket, user=nobody.pw_uid)
+        # A copy nobody can run, wherever the build tree is (/root is 0700).
+        client = os.path.join(self.workdir, 'vfioctl')
+        shutil.copy(VFIOCTL, client)
+        result = vfioctl('version', socket_path=d.socket, user=nobody.pw_uid, binary=client)
         self.assertEqual(result.returncode, 1)
         self.assertIn(f'Permission denied opening {d.socket}', result.stderr)
 
