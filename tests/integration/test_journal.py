@@ -9,6 +9,7 @@ host's journal is neither read nor written. Needs root."""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -25,10 +26,25 @@ def inside_namespace(workdir):
         if os.path.isdir(path):
             subprocess.run(['mount', '-t', 'tmpfs', 'tmpfs', path], check=True)
     os.makedirs('/run/systemd/journal', exist_ok=True)
+    journald_log = os.path.join(workdir, 'journald.log')
     journald = subprocess.Popen([JOURNALD], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+                                stderr=open(journald_log, 'w'),
+                                env=dict(os.environ, SYSTEMD_LOG_TARGET='console'))
+
+    def journald_listens():
+        if journald.poll() is not None:
+            with open(journald_log) as f:
+                raise AssertionError(f'systemd-journald exited ({journald.returncode}):\n'
+                                     + f.read())
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect('/run/systemd/journal/stdout')
+            return True
+        except OSError:
+            return False
+
     try:
-        wait_for(lambda: os.path.exists('/run/systemd/journal/stdout'), what='journald')
+        wait_for(journald_listens, what='journald')
         sock = os.path.join(workdir, 'libvfiod.sock')
         # Like systemd: stderr is a journal stream and $JOURNAL_STREAM names it.
         wrapper = ('export JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2); exec "$@"')
