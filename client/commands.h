@@ -11,7 +11,10 @@ typedef struct Command {
 	const char *name;
 	const char *summary; /* one line for `vfioctl --help` */
 	const char *usage; /* the text of `vfioctl NAME --help` */
-	/* argv[0] is the command name; returns an exit code (EXIT_OK, ...) */
+	/*
+	 * Runs the command with its arguments (the command name and every global
+	 * option already taken out). Returns an exit code (EXIT_OK, ...).
+	 */
 	int (*run)(const ClientOptions *options, int argc, char *argv[]);
 } Command;
 

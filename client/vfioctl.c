@@ -44,48 +44,65 @@ static const Command *find_command(const char *name)
 	return NULL;
 }
 
-int main(int argc, char *argv[])
+static const struct option global_options[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+/*
+ * Parses global options in argv[optind...]. With stop_at_command, stops at the
+ * first argument that is not an option (the command); otherwise takes options
+ * from anywhere and moves the other arguments, in order, to the end.
+ * Returns -1 to go on, or the exit code to return at once.
+ */
+static int parse_global_options(int argc, char *argv[], bool stop_at_command,
+				ClientOptions *client, bool *want_help)
 {
-	static const struct option options[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
-	ClientOptions client = { .socket_path = getenv("LIBVFIO_SOCKET") };
-	bool want_help = false;
 	int c;
 
-	if (!client.socket_path || !client.socket_path[0])
-		client.socket_path = DEFAULT_SOCKET_PATH;
-
-	/*
-	 * Global options may stand anywhere; getopt moves the command and its
-	 * arguments to the end, in order. Command-specific options come later.
-	 */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "s:jhV", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, stop_at_command ? "+s:jhV" : "s:jhV", global_options,
+				NULL)) >= 0) {
 		switch (c) {
 		case 's':
-			client.socket_path = optarg;
+			client->socket_path = optarg;
 			break;
 		case 'j':
-			client.json = true;
+			client->json = true;
 			break;
 		case 'h':
-			want_help = true;
+			*want_help = true;
 			break;
 		case 'V':
 			printf("vfioctl %s (protocol %s)\n", PROJECT_VERSION, PROTOCOL_VERSION);
 			return EXIT_OK;
 		default:
-			fprintf(stderr, "vfioctl: unknown option '%s'. Try 'vfioctl --help'.\n",
-				argv[optind - 1]);
+			if (optopt == 's')
+				fprintf(stderr, "vfioctl: --socket needs a path.\n");
+			else
+				fprintf(stderr, "vfioctl: unknown option '%s'. Try 'vfioctl --help'.\n",
+					argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
+	return -1;
+}
 
+int main(int argc, char *argv[])
+{
+	ClientOptions client = { .socket_path = getenv("LIBVFIO_SOCKET") };
+	bool want_help = false;
+
+	if (!client.socket_path || !client.socket_path[0])
+		client.socket_path = DEFAULT_SOCKET_PATH;
+
+	/* Options before the command, then the command, then its arguments and options. */
+	int r = parse_global_options(argc, argv, true, &client, &want_help);
+	if (r >= 0)
+		return r;
 	if (optind >= argc) {
 		if (want_help) {
 			help();
@@ -96,12 +113,21 @@ int main(int argc, char *argv[])
 	}
 
 	const char *name = argv[optind];
+	int command_argc = argc - optind;
+	char **command_argv = argv + optind;
+
+	optind = 1; /* getopt restarts on the command's own argv, skipping its name */
+	r = parse_global_options(command_argc, command_argv, false, &client, &want_help);
+	if (r >= 0)
+		return r;
+
+	/* Now command_argv[optind...] holds the arguments that are not options. */
 	if (strcmp(name, "help") == 0) {
-		if (optind + 1 >= argc) {
+		if (optind >= command_argc) {
 			help();
 			return EXIT_OK;
 		}
-		name = argv[optind + 1];
+		name = command_argv[optind++];
 		want_help = true;
 	}
 	const Command *command = find_command(name);
@@ -113,5 +139,5 @@ int main(int argc, char *argv[])
 		fputs(command->usage, stdout);
 		return EXIT_OK;
 	}
-	return command->run(&client, argc - optind, argv + optind);
+	return command->run(&client, command_argc - optind, command_argv + optind);
 }

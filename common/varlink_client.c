@@ -54,11 +54,6 @@ VarlinkClient *varlink_client_free(VarlinkClient *client)
 	return NULL;
 }
 
-int varlink_client_fd(const VarlinkClient *client)
-{
-	return client->fd;
-}
-
 static uint64_t now_usec(void)
 {
 	struct timespec ts;

@@ -42,6 +42,3 @@ int varlink_client_receive(VarlinkClient *client, uint64_t timeout_usec, json_ob
 int varlink_client_call(VarlinkClient *client, const char *method, json_object *parameters,
 			uint64_t timeout_usec, json_object **ret_message,
 			VarlinkReplyMessage *ret_reply);
-
-/* The connected socket, for poll() in callers that stream. */
-int varlink_client_fd(const VarlinkClient *client);

@@ -47,11 +47,6 @@ int log_get_max_level(void)
 	return max_level;
 }
 
-int log_to_journal(void)
-{
-	return use_journal;
-}
-
 /* systemd sets $JOURNAL_STREAM to "DEV:INODE" of the stream it connected stderr to. */
 static int stderr_is_journal(void)
 {

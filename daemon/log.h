@@ -33,9 +33,6 @@ int log_get_max_level(void);
 int log_level_from_string(const char *name);
 const char *log_level_to_string(int level);
 
-/* True when the journal receives the lines (for tests and status). */
-int log_to_journal(void);
-
 /*
  * Logs one message. `error` is a positive or negative errno (0 for none): it
  * is sent as ERRNO= and its text is appended (": No such file or directory").

@@ -15,12 +15,12 @@
 
 #include <cmocka.h>
 
+#include "json_util.h"
 #include "macro.h"
 #include "varlink_frame.h"
 
 #define LIMIT 4096
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
 DEFINE_TRIVIAL_CLEANUP_FUNC(VarlinkReader *, varlink_reader_free)
 #define _cleanup_json_ _cleanup_(json_object_putp)
 #define _cleanup_reader_ _cleanup_(varlink_reader_freep)

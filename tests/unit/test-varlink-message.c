@@ -12,10 +12,10 @@
 
 #include <cmocka.h>
 
+#include "json_util.h"
 #include "macro.h"
 #include "varlink_message.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
 #define _cleanup_json_ _cleanup_(json_object_putp)
 
 static json_object *json_parse(const char *text)
