@@ -58,8 +58,8 @@ static const struct option global_options[] = {
  * from anywhere and moves the other arguments, in order, to the end.
  * Returns -1 to go on, or the exit code to return at once.
  */
-static int parse_global_options(int argc, char *argv[], bool stop_at_command,
-				ClientOptions *client, bool *want_help)
+static int parse_global_options(int argc, char *argv[], bool stop_at_command, ClientOptions *client,
+				bool *want_help)
 {
 	int c;
 
@@ -83,7 +83,8 @@ static int parse_global_options(int argc, char *argv[], bool stop_at_command,
 			if (optopt == 's')
 				fprintf(stderr, "vfioctl: --socket needs a path.\n");
 			else
-				fprintf(stderr, "vfioctl: unknown option '%s'. Try 'vfioctl --help'.\n",
+				fprintf(stderr,
+					"vfioctl: unknown option '%s'. Try 'vfioctl --help'.\n",
 					argv[optind - 1]);
 			return EXIT_USAGE;
 		}
