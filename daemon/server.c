@@ -440,6 +440,11 @@ static void connection_dispatch(Connection *c, json_object *message)
 	r = method->handler(call, parsed.parameters, userdata);
 	call->in_handler = false;
 
+	if (r >= 0 && !call->finished && call->n_ref == 1) {
+		/* Nobody replied and nobody kept the call to reply later: a bug, not a hang. */
+		log_error("%s returned without replying", parsed.method);
+		r = -EPROTO;
+	}
 	if (r < 0 && !call->finished) {
 		log_error_errno(r, "%s failed", parsed.method);
 		(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
