@@ -5,6 +5,8 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "macro.h"
 
@@ -13,3 +15,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
 
 /* The string under `key` of `object` (which may be NULL), or NULL when missing or not a string. */
 const char *json_get_string(json_object *object, const char *key);
+
+/* Adds key: value; a NULL string becomes JSON null. Returns 0 or -ENOMEM. */
+int json_add_string(json_object *object, const char *key, const char *value);
+int json_add_int(json_object *object, const char *key, int64_t value);
+/* An int that is "unknown" below zero: null then. */
+int json_add_int_or_null(json_object *object, const char *key, int64_t value);
+int json_add_bool(json_object *object, const char *key, bool value);
+/* Adds a JSON array of the strings of a NULL-terminated list (NULL: empty array). */
+int json_add_strv(json_object *object, const char *key, char *const *list);

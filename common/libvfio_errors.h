@@ -10,3 +10,4 @@
 #define LIBVFIO_ERROR_TIMEOUT "io.libvfio.Manager.Timeout"
 #define LIBVFIO_ERROR_PROTOCOL "io.libvfio.Manager.ProtocolError"
 #define LIBVFIO_ERROR_INTERNAL "io.libvfio.Manager.InternalError"
+#define LIBVFIO_ERROR_NO_SUCH_GPU "io.libvfio.Host.NoSuchGPU"

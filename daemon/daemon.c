@@ -12,6 +12,7 @@
 #include "build-config.h"
 #include "config.h"
 #include "fs_util.h"
+#include "host_service.h"
 #include "log.h"
 #include "manager.h"
 #include "server.h"
@@ -22,6 +23,7 @@ typedef struct Daemon {
 	sd_event *event;
 	Server *server;
 	Manager manager;
+	HostService *host;
 	sd_event_source *status_update;
 } Daemon;
 
@@ -186,7 +188,9 @@ static int setup_signals(Daemon *daemon)
 static void daemon_done(Daemon *daemon)
 {
 	daemon->server = server_free(daemon->server);
+	/* The probe's pending callbacks (Check) still use the host service. */
 	daemon->manager.qemu = qemu_probe_free(daemon->manager.qemu);
+	daemon->host = host_service_free(daemon->host);
 	daemon->status_update = sd_event_source_disable_unref(daemon->status_update);
 	daemon->event = sd_event_unref(daemon->event);
 	config_done(&daemon->config);
@@ -243,6 +247,15 @@ static int daemon_setup(Daemon *daemon)
 	r = manager_register(&daemon->manager, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.Manager");
+
+	r = host_service_new(daemon->event, daemon->config.sysfs_root, daemon->manager.qemu,
+			     &daemon->host);
+	if (r < 0)
+		return log_error_errno(r, "Cannot read the host below %s",
+				       daemon->config.sysfs_root);
+	r = host_service_register(daemon->host, daemon->server);
+	if (r < 0)
+		return log_error_errno(r, "Cannot register io.libvfio.Host");
 
 	return listen_on_sockets(daemon);
 }

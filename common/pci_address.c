@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pci_address.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Exactly `digits` hex digits at text; their value in *ret. */
+static int hex_field(const char *text, unsigned digits, unsigned *ret)
+{
+	unsigned value = 0;
+	for (unsigned i = 0; i < digits; i++) {
+		char c = text[i];
+		unsigned d;
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return -EINVAL;
+		value = value * 16 + d;
+	}
+	*ret = value;
+	return 0;
+}
+
+int pci_address_parse(const char *text, PciAddress *ret)
+{
+	unsigned domain = 0, bus, device, function;
+	size_t length = strlen(text);
+
+	if (length == 12) {
+		if (hex_field(text, 4, &domain) < 0 || text[4] != ':')
+			return -EINVAL;
+		text += 5;
+	} else if (length != 7)
+		return -EINVAL;
+
+	if (hex_field(text, 2, &bus) < 0 || text[2] != ':' || hex_field(text + 3, 2, &device) < 0 ||
+	    text[5] != '.' || hex_field(text + 6, 1, &function) < 0)
+		return -EINVAL;
+	if (device > 31 || function > 7)
+		return -EINVAL;
+	*ret = (PciAddress){ (uint16_t)domain, (uint8_t)bus, (uint8_t)device, (uint8_t)function };
+	return 0;
+}
+
+const char *pci_address_format(const PciAddress *address, char buf[PCI_ADDRESS_TEXT_SIZE])
+{
+	snprintf(buf, PCI_ADDRESS_TEXT_SIZE, "%04x:%02x:%02x.%x", address->domain, address->bus,
+		 address->device & 0x1f, address->function & 0x7);
+	return buf;
+}
+
+int pci_address_compare(const PciAddress *a, const PciAddress *b)
+{
+	if (a->domain != b->domain)
+		return a->domain < b->domain ? -1 : 1;
+	if (a->bus != b->bus)
+		return a->bus < b->bus ? -1 : 1;
+	if (a->device != b->device)
+		return a->device < b->device ? -1 : 1;
+	if (a->function != b->function)
+		return a->function < b->function ? -1 : 1;
+	return 0;
+}
+
+bool pci_address_same_slot(const PciAddress *a, const PciAddress *b)
+{
+	return a->domain == b->domain && a->bus == b->bus && a->device == b->device;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The host model: every PCI function with what libvfio needs to know of it
+ * (IDs and names, driver, IOMMU group, NUMA node, SR-IOV, mdev types), the
+ * IOMMU groups, the NUMA nodes and the system facts the readiness checks
+ * use. Built by host_discover() from files below the sysfs root; the readers
+ * for each concern live in pci.c, sriov.c, mdev.c, iommu.c, numa.c and
+ * host_facts.c. A damaged file becomes a warning on the device it belongs
+ * to, never a failure of the whole discovery.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pci_address.h"
+#include "sysfs.h"
+
+/* PCI class codes (the upper 16 bits of the 24-bit class). */
+#define PCI_CLASS_DISPLAY 0x03 /* base class: VGA 0x0300, 3D 0x0302, other 0x0380 */
+#define PCI_CLASS_VGA 0x0300
+#define PCI_CLASS_BRIDGE_PCI 0x0604
+
+typedef struct MdevType {
+	char *id; /* directory name: "i915-GVTg_V5_4" */
+	char *name;
+	char *description;
+	char *device_api;
+	int64_t available_instances; /* -1 when unreadable */
+	char **instances; /* UUIDs of existing mdevs (strv) */
+} MdevType;
+
+typedef struct PciFunction {
+	PciAddress address;
+	char address_text[PCI_ADDRESS_TEXT_SIZE];
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint32_t class_code; /* 24 bits: 0x030000 */
+	char *vendor_name; /* from pci.ids, NULL when unknown */
+	char *device_name;
+	char *driver; /* NULL when unbound */
+	int iommu_group;
+	int numa_node; /* -1 when the platform does not say */
+	int boot_vga; /* -1 when the device has no boot_vga attribute */
+	bool readable; /* IDs and class were read; otherwise only the address is known */
+
+	/* SR-IOV, on physical functions that have the capability */
+	int sriov_total_vfs; /* -1 when not SR-IOV capable */
+	int sriov_num_vfs;
+	int sriov_autoprobe; /* -1 unknown */
+	PciAddress *vfs;
+	size_t n_vfs;
+
+	/* on a virtual function */
+	bool is_vf;
+	PciAddress physfn;
+
+	MdevType *mdev_types;
+	size_t n_mdev_types;
+
+	char **warnings; /* strv: what could not be read, one sentence each */
+} PciFunction;
+
+typedef struct IommuGroup {
+	int id;
+	PciAddress *members;
+	size_t n_members;
+} IommuGroup;
+
+typedef struct HugepagePool {
+	uint64_t size_kib;
+	uint64_t total;
+	uint64_t free;
+} HugepagePool;
+
+typedef struct NumaNode {
+	int id;
+	char *cpus; /* cpulist: "0-7,16-23" */
+	uint64_t memory_total_kib;
+	uint64_t memory_free_kib;
+	HugepagePool *hugepages;
+	size_t n_hugepages;
+} NumaNode;
+
+/* What the readiness checks need beyond the PCI devices. */
+typedef struct HostFacts {
+	char *kernel_release;
+	char *cmdline;
+	char *cpu_vendor; /* "GenuineIntel", "AuthenticAMD", NULL */
+	bool dmar; /* ACPI DMAR table: Intel VT-d */
+	bool ivrs; /* ACPI IVRS table: AMD-Vi */
+	bool iommu_class; /* sys/class/iommu has an entry: the kernel enabled an IOMMU */
+	int irq_remapping; /* 1 on, 0 off, -1 unknown */
+	bool kvm_present;
+	bool kvm_usable; /* could be opened read-write */
+	char **modules_loaded; /* of those we ask about */
+	char **modules_loadable; /* listed in modules.dep or modules.builtin */
+	int i915_enable_gvt; /* 1 Y, 0 N, -1 no such parameter */
+	char **ovmf_files; /* firmware found */
+	HugepagePool *hugepages; /* system-wide pools */
+	size_t n_hugepages;
+	char **warnings;
+} HostFacts;
+
+typedef struct HostModel {
+	PciFunction *functions; /* sorted by address */
+	size_t n_functions;
+	IommuGroup *groups; /* sorted by id */
+	size_t n_groups;
+	NumaNode *nodes;
+	size_t n_nodes;
+	HostFacts facts;
+	char **warnings; /* about the host as a whole */
+} HostModel;
+
+typedef struct PciNames PciNames;
+
+/* pci.ids lookups through libpci, loaded once and kept (loading takes milliseconds). */
+int pci_names_new(PciNames **ret);
+PciNames *pci_names_free(PciNames *names);
+
+/* Builds the whole model from below `root`. Returns 0 or -ENOMEM; damage becomes warnings. */
+int host_discover(const SysfsRoot *root, PciNames *names, HostModel **ret);
+HostModel *host_model_free(HostModel *model);
+
+/* Lookups in a model. NULL when absent. */
+const PciFunction *host_find_function(const HostModel *model, const PciAddress *address);
+const IommuGroup *host_find_group(const HostModel *model, int id);
+
+/* PCI class 03: VGA, 3D and other display controllers. */
+bool pci_function_is_gpu(const PciFunction *function);
+bool pci_function_is_bridge(const PciFunction *function);

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The readers host_discover() puts together, one per concern. Each reads
+ * below the sysfs root and records damage as warnings; only -ENOMEM fails.
+ */
+#pragma once
+
+#include "host.h"
+
+/* pci.c: every function below sys/bus/pci/devices, sorted by address. */
+int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunction **ret, size_t *ret_n,
+		       char ***host_warnings);
+void pci_functions_free(PciFunction *functions, size_t n);
+
+/* sriov.c: SR-IOV state of a physical function, or the physical function of a VF. */
+int sriov_read(const SysfsRoot *root, PciFunction *function);
+
+/* mdev.c: the mdev types a parent device offers, with their instances. */
+int mdev_read_types(const SysfsRoot *root, PciFunction *function);
+void mdev_types_free(MdevType *types, size_t n);
+
+/* iommu.c: the groups in sys/kernel/iommu_groups. */
+int iommu_read_groups(const SysfsRoot *root, HostModel *model);
+
+/* numa.c: NUMA nodes with their CPUs, memory and hugepages. */
+int numa_read_nodes(const SysfsRoot *root, HostModel *model);
+int hugepages_read_pools(const SysfsRoot *root, const char *directory, HugepagePool **ret,
+			 size_t *ret_n);
+
+/* host_facts.c: IOMMU, interrupt remapping, KVM, modules, firmware, kernel command line. */
+int host_facts_read(const SysfsRoot *root, HostFacts *facts);
+void host_facts_done(HostFacts *facts);

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The host model as the JSON of io.libvfio.Host (common/io.libvfio.Host.varlink).
+ * Pure: no I/O. Each returns a new object, or NULL when out of memory.
+ */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "host.h"
+#include "readiness.h"
+
+json_object *host_function_to_json(const PciFunction *function);
+json_object *host_gpu_to_json(const HostModel *model, const PciFunction *gpu);
+/* {"gpus": [...]}: every GPU but virtual functions. */
+json_object *host_gpus_to_json(const HostModel *model);
+/* {"groups": [...]} */
+json_object *host_groups_to_json(const HostModel *model);
+/* {"nodes": [...], "hugepages": [...]} */
+json_object *host_topology_to_json(const HostModel *model);
+/* {"ready": ..., "readyModes": [...], "checks": [...]} */
+json_object *readiness_to_json(const Readiness *readiness);

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * io.libvfio.Host: the host model served over Varlink. The model is built at
+ * start and rebuilt when it is stale: after a kernel uevent about PCI, mdev
+ * or VFIO devices (a netlink socket on the loop), when a call asks for it
+ * ("refresh": true), and always for GetTopology and Check, whose figures
+ * (free memory, hugepages) change without uevents. With a sysfs root other
+ * than "/" no uevents can describe it, so every call rebuilds.
+ */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "host.h"
+#include "qemu_probe.h"
+#include "server.h"
+
+typedef struct HostService HostService;
+
+int host_service_new(sd_event *event, const char *sysfs_root, QemuProbe *qemu, HostService **ret);
+HostService *host_service_free(HostService *service);
+
+/* Serves io.libvfio.Host on `server`. */
+int host_service_register(HostService *service, Server *server);

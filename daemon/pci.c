@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * PCI functions through libpci: its sysfs back end pointed at the sysfs
+ * root ("sysfs.path"), IDs, class, NUMA node, IOMMU group and driver per
+ * function, and names from pci.ids.
+ *
+ * libpci treats an unreadable attribute as fatal (its error callback must not
+ * return) and opens attributes without O_NONBLOCK. So each function's
+ * mandatory attributes are checked to be regular files first, and the error
+ * callback jumps back here: a damaged device becomes a warning, the scan goes
+ * on.
+ */
+#include <errno.h>
+#include <pci/pci.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "host_internal.h"
+#include "macro.h"
+#include "strv.h"
+
+/* Devices beyond this count are damage (a real host has a few thousand at most). */
+#define PCI_MAX_FUNCTIONS 16384
+
+struct PciNames {
+	struct pci_access *access;
+};
+
+/* Where libpci's error callback returns to, and what it said. */
+static jmp_buf *libpci_escape;
+static char libpci_message[256];
+
+_printf_(1, 2) __attribute__((noreturn)) static void libpci_error(char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	vsnprintf(libpci_message, sizeof(libpci_message), format, ap);
+	va_end(ap);
+	if (libpci_escape)
+		longjmp(*libpci_escape, 1);
+	abort(); /* outside a guarded call: cannot happen */
+}
+
+_printf_(1, 2) static void libpci_quiet(char *format, ...)
+{
+}
+
+static struct pci_access *access_new(void)
+{
+	struct pci_access *access = pci_alloc();
+	if (!access)
+		return NULL;
+	access->error = libpci_error;
+	access->warning = libpci_quiet;
+	access->debug = libpci_quiet;
+	return access;
+}
+
+int pci_names_new(PciNames **ret)
+{
+	PciNames *names = calloc(1, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	names->access = access_new();
+	if (!names->access) {
+		free(names);
+		return -ENOMEM;
+	}
+	/* Only the ID database is used; no bus access. */
+	names->access->method = PCI_ACCESS_DUMP;
+	*ret = names;
+	return 0;
+}
+
+PciNames *pci_names_free(PciNames *names)
+{
+	if (!names)
+		return NULL;
+	pci_cleanup(names->access);
+	free(names);
+	return NULL;
+}
+
+static char *lookup(PciNames *names, int flags, unsigned vendor, unsigned device)
+{
+	char buf[256];
+	jmp_buf escape;
+
+	if (!names)
+		return NULL;
+	libpci_escape = &escape;
+	if (setjmp(escape)) {
+		libpci_escape = NULL;
+		return NULL; /* an unreadable pci.ids: no names, no failure */
+	}
+	const char *name = pci_lookup_name(names->access, buf, sizeof(buf),
+					   flags | PCI_LOOKUP_NO_NUMBERS, vendor, device);
+	libpci_escape = NULL;
+	return name ? strdup(name) : NULL;
+}
+
+/* The attributes libpci reads unconditionally; anything but a regular file is refused. */
+static int check_attributes(const SysfsRoot *root, const char *address, char **ret_bad)
+{
+	static const char *const mandatory[] = { "vendor", "device", "class" };
+
+	for (size_t i = 0; i < ELEMENTSOF(mandatory); i++) {
+		char relative[256], path[4096];
+		struct stat st;
+		snprintf(relative, sizeof(relative), "sys/bus/pci/devices/%s/%s", address,
+			 mandatory[i]);
+		if (sysfs_path(root, relative, path, sizeof(path)) < 0 || stat(path, &st) < 0 ||
+		    !S_ISREG(st.st_mode)) {
+			*ret_bad = strdup(mandatory[i]);
+			return -EBADF;
+		}
+	}
+	return 0;
+}
+
+/* Fills IDs, class, node, group and driver of one function from libpci. */
+static void fill_from_libpci(struct pci_access *access, PciFunction *f)
+{
+	jmp_buf escape;
+	struct pci_dev *volatile device = NULL;
+
+	libpci_escape = &escape;
+	if (setjmp(escape)) {
+		libpci_escape = NULL;
+		(void)strv_appendf(&f->warnings, "libpci could not read it: %s", libpci_message);
+		if (device)
+			pci_free_dev(device);
+		return;
+	}
+	device = pci_get_dev(access, f->address.domain, f->address.bus, f->address.device,
+			     f->address.function);
+	if (!device) {
+		libpci_escape = NULL;
+		(void)strv_append(&f->warnings, "libpci could not allocate it");
+		return;
+	}
+	pci_fill_info(device, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_NUMA_NODE |
+				      PCI_FILL_IOMMU_GROUP | PCI_FILL_DRIVER);
+	libpci_escape = NULL;
+
+	f->vendor_id = device->vendor_id;
+	f->device_id = device->device_id;
+	f->class_code = (uint32_t)device->device_class << 8;
+	f->numa_node = device->numa_node;
+	f->readable = true;
+
+	const char *group = pci_get_string_property(device, PCI_FILL_IOMMU_GROUP);
+	if (group) {
+		char *end;
+		long id = strtol(group, &end, 10);
+		if (*end || end == group || id < 0 || id > INT32_MAX)
+			(void)strv_appendf(&f->warnings, "its IOMMU group \"%s\" is not a number",
+					   group);
+		else
+			f->iommu_group = (int)id;
+	}
+	const char *driver = pci_get_string_property(device, PCI_FILL_DRIVER);
+	if (driver)
+		f->driver = strdup(driver);
+	pci_free_dev(device);
+}
+
+/* The full 24-bit class, with the programming interface libpci leaves out. */
+static void read_full_class(const SysfsRoot *root, PciFunction *f)
+{
+	char relative[256];
+	int64_t value;
+
+	snprintf(relative, sizeof(relative), "sys/bus/pci/devices/%s/class", f->address_text);
+	if (sysfs_read_int(root, relative, &value) == 0 && value >= 0 && value <= 0xffffff)
+		f->class_code = (uint32_t)value;
+}
+
+typedef struct ScanState {
+	const SysfsRoot *root;
+	PciFunction *functions;
+	size_t n;
+	size_t allocated;
+	char ***host_warnings;
+} ScanState;
+
+static int add_function(const char *name, void *userdata)
+{
+	ScanState *state = userdata;
+	PciAddress address;
+
+	if (pci_address_parse(name, &address) < 0) {
+		(void)strv_appendf(
+			state->host_warnings,
+			"sys/bus/pci/devices holds \"%.64s\", which is not a PCI address", name);
+		return 0;
+	}
+	if (state->n == state->allocated) {
+		size_t want = state->allocated ? state->allocated * 2 : 64;
+		PciFunction *p = reallocarray(state->functions, want, sizeof(PciFunction));
+		if (!p)
+			return -ENOMEM;
+		state->functions = p;
+		state->allocated = want;
+	}
+	PciFunction *f = &state->functions[state->n++];
+	*f = (PciFunction){
+		.address = address,
+		.iommu_group = -1,
+		.numa_node = -1,
+		.boot_vga = -1,
+		.sriov_total_vfs = -1,
+		.sriov_autoprobe = -1,
+	};
+	pci_address_format(&address, f->address_text);
+	return 0;
+}
+
+static int compare_functions(const void *a, const void *b)
+{
+	return pci_address_compare(&((const PciFunction *)a)->address,
+				   &((const PciFunction *)b)->address);
+}
+
+int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunction **ret, size_t *ret_n,
+		       char ***host_warnings)
+{
+	ScanState state = { .root = root, .host_warnings = host_warnings };
+	char sysfs_path_buf[4096];
+
+	int r = sysfs_list_dir(root, "sys/bus/pci/devices", PCI_MAX_FUNCTIONS, add_function,
+			       &state);
+	if (r == -ENOENT)
+		(void)strv_append(host_warnings, "There is no sys/bus/pci/devices: no PCI bus to "
+						 "read.");
+	else if (r == -ENOMEM) {
+		pci_functions_free(state.functions, state.n);
+		return r;
+	} else if (r < 0)
+		(void)strv_appendf(host_warnings, "Cannot list sys/bus/pci/devices: %s",
+				   strerror(-r));
+	qsort(state.functions, state.n, sizeof(PciFunction), compare_functions);
+
+	struct pci_access *access = access_new();
+	if (!access) {
+		pci_functions_free(state.functions, state.n);
+		return -ENOMEM;
+	}
+	access->method = PCI_ACCESS_SYS_BUS_PCI;
+	if (sysfs_path(root, "sys/bus/pci", sysfs_path_buf, sizeof(sysfs_path_buf)) == 0)
+		(void)pci_set_param(access, (char *)"sysfs.path", sysfs_path_buf);
+
+	jmp_buf escape;
+	libpci_escape = &escape;
+	if (setjmp(escape) == 0)
+		pci_init(access);
+	else
+		(void)strv_appendf(host_warnings, "libpci cannot start: %s", libpci_message);
+	libpci_escape = NULL;
+
+	for (size_t i = 0; i < state.n; i++) {
+		PciFunction *f = &state.functions[i];
+		_cleanup_free_ char *bad = NULL;
+
+		if (check_attributes(root, f->address_text, &bad) < 0) {
+			(void)strv_appendf(&f->warnings,
+					   "its \"%s\" attribute is missing or not a file, so its "
+					   "IDs and class are unknown",
+					   bad ? bad : "?");
+			continue;
+		}
+		fill_from_libpci(access, f);
+		if (!f->readable)
+			continue;
+		read_full_class(root, f);
+		f->vendor_name = lookup(names, PCI_LOOKUP_VENDOR, f->vendor_id, 0);
+		f->device_name = lookup(names, PCI_LOOKUP_DEVICE, f->vendor_id, f->device_id);
+	}
+	pci_cleanup(access);
+
+	*ret = state.functions;
+	*ret_n = state.n;
+	return 0;
+}
