@@ -18,4 +18,8 @@ typedef struct Command {
 	int (*run)(const ClientOptions *options, int argc, char *argv[]);
 } Command;
 
+extern const Command command_check;
+extern const Command command_gpu;
+extern const Command command_gpus;
+extern const Command command_topology;
 extern const Command command_version;

@@ -14,7 +14,7 @@
 #include "macro.h"
 
 static const Command *const commands[] = {
-	&command_version,
+	&command_gpus, &command_gpu, &command_topology, &command_check, &command_version,
 };
 
 static void help(void)
@@ -117,7 +117,12 @@ int main(int argc, char *argv[])
 	int command_argc = argc - optind;
 	char **command_argv = argv + optind;
 
-	optind = 1; /* getopt restarts on the command's own argv, skipping its name */
+	/*
+	 * getopt restarts on the command's own argv, skipping its name. 0, not 1: only 0 makes
+	 * glibc forget the "+" (stop at the first non-option) of the first pass; with 1,
+	 * "vfioctl gpu 0000:01:00.0 --json" would take --json for a second argument.
+	 */
+	optind = 0;
 	r = parse_global_options(command_argc, command_argv, false, &client, &want_help);
 	if (r >= 0)
 		return r;

@@ -60,3 +60,46 @@ int json_add_strv(json_object *object, const char *key, char *const *list)
 	}
 	return add_taken(object, key, array, false);
 }
+
+/* The value under key when it has the given type; NULL otherwise. */
+static json_object *get_typed(json_object *object, const char *key, json_type type)
+{
+	json_object *value;
+	if (object && json_object_object_get_ex(object, key, &value) &&
+	    json_object_is_type(value, type))
+		return value;
+	return NULL;
+}
+
+json_object *json_get_object(json_object *object, const char *key)
+{
+	return get_typed(object, key, json_type_object);
+}
+
+json_object *json_get_array(json_object *object, const char *key)
+{
+	return get_typed(object, key, json_type_array);
+}
+
+size_t json_array_size(json_object *array)
+{
+	return json_object_is_type(array, json_type_array) ? json_object_array_length(array) : 0;
+}
+
+int json_get_int(json_object *object, const char *key, int64_t *ret)
+{
+	json_object *value = get_typed(object, key, json_type_int);
+	if (!value)
+		return -ENOENT;
+	*ret = json_object_get_int64(value);
+	return 0;
+}
+
+int json_get_bool(json_object *object, const char *key, bool *ret)
+{
+	json_object *value = get_typed(object, key, json_type_boolean);
+	if (!value)
+		return -ENOENT;
+	*ret = json_object_get_boolean(value);
+	return 0;
+}

@@ -67,7 +67,7 @@ static int explain_no_mdev(const HostModel *model, const PciFunction *gpu, ModeA
 					       set(&a->fix,
 						   "Add i915.enable_gvt=1 to the kernel command "
 						   "line, load kvmgt (echo kvmgt > "
-						   "/etc/modules-load.d/kvmgt.conf) and reboot")
+						   "/etc/modules-load.d/kvmgt.conf) and reboot.")
 				       ? -ENOMEM
 				       : 0;
 		}
@@ -75,7 +75,9 @@ static int explain_no_mdev(const HostModel *model, const PciFunction *gpu, ModeA
 			a->fixable = true;
 			return set(&a->note, "GVT-g is on but the kvmgt module is not loaded") <
 						       0 ||
-					       set(&a->fix, "modprobe kvmgt")
+					       set(&a->fix,
+						   "modprobe kvmgt (and echo kvmgt > "
+						   "/etc/modules-load.d/kvmgt.conf to keep it).")
 				       ? -ENOMEM
 				       : 0;
 		}
@@ -107,9 +109,11 @@ static int assess_mdev(const HostModel *model, const PciFunction *gpu, ModeAsses
 		return -ENOMEM;
 	for (size_t i = 0; i < gpu->n_mdev_types; i++) {
 		const MdevType *t = &gpu->mdev_types[i];
-		int64_t available = MAX(t->available_instances, 0);
-		fprintf(f, "%s%s: %lld free", i ? ", " : "", t->id, (long long)available);
-		free_total += available;
+		if (t->available_instances <= 0)
+			continue; /* used up, or unknown (warned) */
+		fprintf(f, "%s%s: %lld free", free_total ? ", " : "", t->id,
+			(long long)t->available_instances);
+		free_total += t->available_instances;
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;

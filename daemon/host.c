@@ -92,30 +92,36 @@ static int check_consistency(HostModel *model)
 	return 0;
 }
 
+typedef struct GpuReader {
+	const SysfsRoot *root;
+} GpuReader;
+
+/* What only GPUs need: SR-IOV, mdev types, boot_vga. Partitions are made of GPUs. */
+static int read_gpu(PciFunction *f, int dir, void *userdata)
+{
+	const GpuReader *reader = userdata;
+	int64_t value;
+
+	if (!pci_function_is_gpu(f))
+		return 0;
+	int r = sriov_read(dir, f);
+	if (r >= 0 && !f->is_vf)
+		r = mdev_read_types(reader->root, f);
+	if (r >= 0 && (f->class_code >> 8) == PCI_CLASS_VGA &&
+	    sysfs_read_int_at(dir, "boot_vga", &value) == 0)
+		f->boot_vga = value == 1;
+	return r;
+}
+
 int host_discover(const SysfsRoot *root, PciNames *names, HostModel **ret)
 {
+	GpuReader reader = { root };
 	HostModel *model = calloc(1, sizeof(*model));
 	if (!model)
 		return -ENOMEM;
 
-	int r = pci_read_functions(root, names, &model->functions, &model->n_functions,
-				   &model->warnings);
-	for (size_t i = 0; r >= 0 && i < model->n_functions; i++) {
-		PciFunction *f = &model->functions[i];
-		if (!f->readable)
-			continue;
-		r = sriov_read(root, f);
-		if (r >= 0)
-			r = mdev_read_types(root, f);
-		if (r >= 0 && (f->class_code >> 8) == PCI_CLASS_VGA) {
-			char path[128];
-			int64_t value;
-			snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/boot_vga",
-				 f->address_text);
-			if (sysfs_read_int(root, path, &value) == 0)
-				f->boot_vga = value == 1;
-		}
-	}
+	int r = pci_read_functions(root, names, read_gpu, &reader, &model->functions,
+				   &model->n_functions, &model->warnings);
 	if (r >= 0)
 		r = iommu_read_groups(root, model);
 	if (r >= 0)

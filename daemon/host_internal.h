@@ -7,13 +7,20 @@
 
 #include "host.h"
 
-/* pci.c: every function below sys/bus/pci/devices, sorted by address. */
-int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunction **ret, size_t *ret_n,
-		       char ***host_warnings);
+/* Reads more of a readable function from its sysfs directory (`dir`, see sysfs_open_dir()). */
+typedef int (*PciFunctionReader)(PciFunction *function, int dir, void *userdata);
+
+/*
+ * pci.c: every function below sys/bus/pci/devices, sorted by address, each
+ * readable one handed to `each` with its directory open. Only -ENOMEM, or a
+ * failure of `each`, fails.
+ */
+int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader each,
+		       void *userdata, PciFunction **ret, size_t *ret_n, char ***host_warnings);
 void pci_functions_free(PciFunction *functions, size_t n);
 
 /* sriov.c: SR-IOV state of a physical function, or the physical function of a VF. */
-int sriov_read(const SysfsRoot *root, PciFunction *function);
+int sriov_read(int dir, PciFunction *function);
 
 /* mdev.c: the mdev types a parent device offers, with their instances. */
 int mdev_read_types(const SysfsRoot *root, PciFunction *function);

@@ -83,7 +83,7 @@ static json_object *mdev_type_to_json(const MdevType *t)
 	if (!o || json_add_string(o, "id", t->id) < 0 || json_add_string(o, "name", t->name) < 0 ||
 	    json_add_string(o, "description", t->description) < 0 ||
 	    json_add_string(o, "deviceApi", t->device_api) < 0 ||
-	    json_add_int(o, "availableInstances", MAX(t->available_instances, 0)) < 0 ||
+	    json_add_int_or_null(o, "availableInstances", t->available_instances) < 0 ||
 	    json_add_strv(o, "instances", t->instances) < 0)
 		return NULL;
 	return TAKE_PTR(o);
@@ -145,10 +145,13 @@ static int add_relatives(json_object *o, const HostModel *model, const PciFuncti
 	if (add_object(o, "iommuGroupMembers", members) < 0 || r < 0)
 		return -ENOMEM;
 
+	/* A VF shares its slot with its sibling VFs, not with the card's other functions. */
 	for (size_t i = 0; i < model->n_functions; i++) {
 		const PciFunction *f = &model->functions[i];
-		if (pci_address_same_slot(&f->address, &gpu->address) && !f->is_vf &&
-		    append(functions, host_function_to_json(f)) < 0)
+		bool relative =
+			gpu->is_vf ? f == gpu
+				   : pci_address_same_slot(&f->address, &gpu->address) && !f->is_vf;
+		if (relative && append(functions, host_function_to_json(f)) < 0)
 			return -ENOMEM;
 	}
 	const IommuGroup *group =
@@ -268,7 +271,10 @@ json_object *host_topology_to_json(const HostModel *model)
 			return NULL;
 		for (size_t k = 0; k < model->n_functions; k++) {
 			const PciFunction *f = &model->functions[k];
-			if (pci_function_is_gpu(f) && !f->is_vf && f->numa_node == n->id &&
+			/* A platform with one node often leaves numa_node at -1. */
+			bool on_node =
+				f->numa_node == n->id || (f->numa_node < 0 && model->n_nodes == 1);
+			if (pci_function_is_gpu(f) && !f->is_vf && on_node &&
 			    append(gpus, json_object_new_string(f->address_text)) < 0)
 				return NULL;
 		}

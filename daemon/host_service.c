@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -146,12 +147,15 @@ static int reply_no_such_gpu(VarlinkCall *call, const PciAddress *address, bool 
 	char text[PCI_ADDRESS_TEXT_SIZE];
 	json_object *error = json_object_new_object();
 
-	if (!error || json_add_string(error, "address", pci_address_format(address, text)) < 0 ||
-	    json_add_string(error, "message",
-			    exists ? "That PCI device is not a GPU (PCI class 03); 'vfioctl gpus' "
-				     "lists the GPUs."
-				   : "There is no PCI device at that address; 'vfioctl gpus' lists "
-				     "the GPUs.") < 0) {
+	char message[256];
+
+	pci_address_format(address, text);
+	snprintf(message, sizeof(message),
+		 exists ? "%s is not a GPU (PCI class 03); 'vfioctl gpus' lists the GPUs."
+			: "There is no PCI device at %s; 'vfioctl gpus' lists the GPUs.",
+		 text);
+	if (!error || json_add_string(error, "address", text) < 0 ||
+	    json_add_string(error, "message", message) < 0) {
 		json_object_put(error);
 		return -ENOMEM;
 	}

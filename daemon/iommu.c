@@ -14,84 +14,63 @@
 #include "macro.h"
 #include "strv.h"
 
-#define IOMMU_MAX_GROUPS 65536
-#define IOMMU_MAX_MEMBERS 1024
-
-typedef struct GroupScan {
-	const SysfsRoot *root;
-	HostModel *model;
-	IommuGroup *group; /* being filled */
-	size_t allocated;
-} GroupScan;
-
-static int add_member(const char *name, void *userdata)
-{
-	GroupScan *scan = userdata;
-	IommuGroup *group = scan->group;
+typedef struct Membership {
+	int group;
 	PciAddress address;
+} Membership;
 
-	if (pci_address_parse(name, &address) < 0)
-		return 0; /* mdevs and other buses share groups too; not PCI functions */
-	PciAddress *p = reallocarray(group->members, group->n_members + 1, sizeof(PciAddress));
-	if (!p)
-		return -ENOMEM;
-	group->members = p;
-	group->members[group->n_members++] = address;
-	return 0;
-}
-
-static int add_group(const char *name, void *userdata)
+static int compare_memberships(const void *a, const void *b)
 {
-	GroupScan *scan = userdata;
-	HostModel *model = scan->model;
-	char *end, path[128];
-
-	long id = strtol(name, &end, 10);
-	if (end == name || *end || id < 0 || id > INT32_MAX)
-		return strv_appendf(&model->warnings,
-				    "sys/kernel/iommu_groups holds \"%.64s\", not a group number",
-				    name) < 0
-			       ? -ENOMEM
-			       : 0;
-
-	if (model->n_groups == scan->allocated) {
-		size_t want = scan->allocated ? scan->allocated * 2 : 64;
-		IommuGroup *p = reallocarray(model->groups, want, sizeof(IommuGroup));
-		if (!p)
-			return -ENOMEM;
-		model->groups = p;
-		scan->allocated = want;
-	}
-	scan->group = &model->groups[model->n_groups++];
-	*scan->group = (IommuGroup){ .id = (int)id };
-
-	snprintf(path, sizeof(path), "sys/kernel/iommu_groups/%ld/devices", id);
-	int r = sysfs_list_dir(scan->root, path, IOMMU_MAX_MEMBERS, add_member, scan);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		return strv_appendf(&model->warnings,
-				    "Cannot list the devices of IOMMU group %ld: "
-				    "%s",
-				    id, strerror(-r)) < 0
-			       ? -ENOMEM
-			       : 0;
-	return 0;
+	const Membership *x = a, *y = b;
+	if (x->group != y->group)
+		return (x->group > y->group) - (x->group < y->group);
+	return pci_address_compare(&x->address, &y->address);
 }
 
-static int compare_groups(const void *a, const void *b)
-{
-	int x = ((const IommuGroup *)a)->id, y = ((const IommuGroup *)b)->id;
-	return (x > y) - (x < y);
-}
-
+/*
+ * The groups, from each function's iommu_group link (read with the function):
+ * no directory walk of sys/kernel/iommu_groups, which on a host with
+ * thousands of VFs doubles the time of a discovery. Only PCI members are
+ * listed (mdev instances are members too, but not PCI functions). A link to a
+ * group that does not exist in sys/kernel/iommu_groups makes no group; the
+ * consistency check warns about it.
+ */
 int iommu_read_groups(const SysfsRoot *root, HostModel *model)
 {
-	GroupScan scan = { .root = root, .model = model };
+	_cleanup_free_ Membership *memberships = NULL;
+	size_t n = 0;
 
-	int r = sysfs_list_dir(root, "sys/kernel/iommu_groups", IOMMU_MAX_GROUPS, add_group, &scan);
-	if (r == -ENOMEM)
-		return r;
-	qsort(model->groups, model->n_groups, sizeof(IommuGroup), compare_groups);
-	return 0; /* no directory: no IOMMU, which the checks report */
+	if (model->n_functions == 0)
+		return 0;
+	memberships = calloc(model->n_functions, sizeof(Membership));
+	if (!memberships)
+		return -ENOMEM;
+	for (size_t i = 0; i < model->n_functions; i++)
+		if (model->functions[i].iommu_group >= 0)
+			memberships[n++] = (Membership){ model->functions[i].iommu_group,
+							 model->functions[i].address };
+	qsort(memberships, n, sizeof(Membership), compare_memberships);
+
+	/* At most one group per membership. */
+	model->groups = calloc(MAX(n, (size_t)1), sizeof(IommuGroup));
+	if (!model->groups)
+		return -ENOMEM;
+	for (size_t i = 0; i < n;) {
+		size_t end = i;
+		char path[64];
+		while (end < n && memberships[end].group == memberships[i].group)
+			end++;
+		snprintf(path, sizeof(path), "sys/kernel/iommu_groups/%d", memberships[i].group);
+		if (sysfs_exists(root, path)) {
+			IommuGroup *group = &model->groups[model->n_groups++];
+			*group = (IommuGroup){ .id = memberships[i].group,
+					       .members = calloc(end - i, sizeof(PciAddress)) };
+			if (!group->members)
+				return -ENOMEM;
+			for (size_t k = i; k < end; k++)
+				group->members[group->n_members++] = memberships[k].address;
+		}
+		i = end;
+	}
+	return 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * PCI functions through libpci: its sysfs back end pointed at the sysfs
- * root ("sysfs.path"), IDs, class, NUMA node, IOMMU group and driver per
- * function, and names from pci.ids.
+ * PCI functions: their IDs through libpci (its sysfs back end pointed at the
+ * sysfs root with "sysfs.path") and names from pci.ids; class, NUMA node,
+ * IOMMU group and driver from the same sysfs directory.
  *
  * libpci treats an unreadable attribute as fatal (its error callback must not
  * return) and opens attributes without O_NONBLOCK. So each function's
@@ -103,26 +103,20 @@ static char *lookup(PciNames *names, int flags, unsigned vendor, unsigned device
 	return name ? strdup(name) : NULL;
 }
 
-/* The attributes libpci reads unconditionally; anything but a regular file is refused. */
-static int check_attributes(const SysfsRoot *root, const char *address, char **ret_bad)
+/* The attributes libpci reads for IDs; anything but a regular file is refused. */
+static const char *check_attributes(int dir)
 {
-	static const char *const mandatory[] = { "vendor", "device", "class" };
+	static const char *const mandatory[] = { "vendor", "device" };
 
 	for (size_t i = 0; i < ELEMENTSOF(mandatory); i++) {
-		char relative[256], path[4096];
 		struct stat st;
-		snprintf(relative, sizeof(relative), "sys/bus/pci/devices/%s/%s", address,
-			 mandatory[i]);
-		if (sysfs_path(root, relative, path, sizeof(path)) < 0 || stat(path, &st) < 0 ||
-		    !S_ISREG(st.st_mode)) {
-			*ret_bad = strdup(mandatory[i]);
-			return -EBADF;
-		}
+		if (fstatat(dir, mandatory[i], &st, 0) < 0 || !S_ISREG(st.st_mode))
+			return mandatory[i];
 	}
-	return 0;
+	return NULL;
 }
 
-/* Fills IDs, class, node, group and driver of one function from libpci. */
+/* Fills the IDs of one function from libpci. */
 static void fill_from_libpci(struct pci_access *access, PciFunction *f)
 {
 	jmp_buf escape;
@@ -143,41 +137,72 @@ static void fill_from_libpci(struct pci_access *access, PciFunction *f)
 		(void)strv_append(&f->warnings, "libpci could not allocate it");
 		return;
 	}
-	pci_fill_info(device, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_NUMA_NODE |
-				      PCI_FILL_IOMMU_GROUP | PCI_FILL_DRIVER);
+	/*
+	 * Only the IDs: libpci resolves the iommu_group link with a realpath that
+	 * costs a system call per path component, which is most of the time of a
+	 * discovery on a large host; the links are read directly below.
+	 */
+	pci_fill_info(device, PCI_FILL_IDENT);
 	libpci_escape = NULL;
 
+	/* libpci reads IDs with strtol: garbage comes back as 0. No device has vendor 0 or ffff. */
+	if (device->vendor_id == 0 || device->vendor_id == 0xffff) {
+		(void)strv_appendf(&f->warnings,
+				   "its vendor ID is unreadable, so its IDs and class are unknown");
+		pci_free_dev(device);
+		return;
+	}
 	f->vendor_id = device->vendor_id;
 	f->device_id = device->device_id;
-	f->class_code = (uint32_t)device->device_class << 8;
-	f->numa_node = device->numa_node;
 	f->readable = true;
-
-	const char *group = pci_get_string_property(device, PCI_FILL_IOMMU_GROUP);
-	if (group) {
-		char *end;
-		long id = strtol(group, &end, 10);
-		if (*end || end == group || id < 0 || id > INT32_MAX)
-			(void)strv_appendf(&f->warnings, "its IOMMU group \"%s\" is not a number",
-					   group);
-		else
-			f->iommu_group = (int)id;
-	}
-	const char *driver = pci_get_string_property(device, PCI_FILL_DRIVER);
-	if (driver)
-		f->driver = strdup(driver);
 	pci_free_dev(device);
 }
 
-/* The full 24-bit class, with the programming interface libpci leaves out. */
-static void read_full_class(const SysfsRoot *root, PciFunction *f)
+/* The IOMMU group and the driver: the last component of their links. */
+/* The IOMMU group and the driver: the last component of their links. */
+static void read_links(int dir, PciFunction *f)
 {
-	char relative[256];
-	int64_t value;
+	_cleanup_free_ char *group = NULL;
 
-	snprintf(relative, sizeof(relative), "sys/bus/pci/devices/%s/class", f->address_text);
-	if (sysfs_read_int(root, relative, &value) == 0 && value >= 0 && value <= 0xffffff)
-		f->class_code = (uint32_t)value;
+	if (sysfs_read_link_name_at(dir, "iommu_group", &group) == 0) {
+		char *end;
+		long id = strtol(group, &end, 10);
+		if (*end || end == group || id < 0 || id > INT32_MAX)
+			(void)strv_appendf(&f->warnings,
+					   "its IOMMU group \"%.32s\" is not a number", group);
+		else
+			f->iommu_group = (int)id;
+	}
+	(void)sysfs_read_link_name_at(dir, "driver", &f->driver);
+}
+
+/*
+ * The NUMA node, read here rather than by libpci, which turns garbage into
+ * node 0. -1 (and a missing file) means the platform does not say.
+ */
+static void read_numa_node(int dir, PciFunction *f)
+{
+	int64_t value;
+	int r = sysfs_read_int_at(dir, "numa_node", &value);
+	if (r == -ENOENT)
+		return;
+	if (r < 0 || value < -1 || value > 1023)
+		(void)strv_append(&f->warnings, "its numa_node is unreadable");
+	else
+		f->numa_node = (int)value;
+}
+
+/* The full 24-bit class (libpci keeps only 16 bits). False when unreadable. */
+static bool read_class(int dir, PciFunction *f)
+{
+	int64_t value;
+	if (sysfs_read_int_at(dir, "class", &value) < 0 || value < 0 || value > 0xffffff) {
+		(void)strv_append(&f->warnings, "its \"class\" attribute is unreadable, so its "
+						"class is unknown");
+		return false;
+	}
+	f->class_code = (uint32_t)value;
+	return true;
 }
 
 typedef struct ScanState {
@@ -226,8 +251,8 @@ static int compare_functions(const void *a, const void *b)
 				   &((const PciFunction *)b)->address);
 }
 
-int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunction **ret, size_t *ret_n,
-		       char ***host_warnings)
+int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader each,
+		       void *userdata, PciFunction **ret, size_t *ret_n, char ***host_warnings)
 {
 	ScanState state = { .root = root, .host_warnings = host_warnings };
 	char sysfs_path_buf[4096];
@@ -262,25 +287,43 @@ int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunction **ret
 		(void)strv_appendf(host_warnings, "libpci cannot start: %s", libpci_message);
 	libpci_escape = NULL;
 
-	for (size_t i = 0; i < state.n; i++) {
+	for (size_t i = 0; i < state.n && r >= 0; i++) {
 		PciFunction *f = &state.functions[i];
-		_cleanup_free_ char *bad = NULL;
+		char relative[64];
 
-		if (check_attributes(root, f->address_text, &bad) < 0) {
+		snprintf(relative, sizeof(relative), "sys/bus/pci/devices/%s", f->address_text);
+		_cleanup_close_ int dir = sysfs_open_dir(root, relative);
+		if (dir < 0) {
+			(void)strv_appendf(&f->warnings, "its sysfs directory cannot be opened: %s",
+					   strerror(-dir));
+			continue;
+		}
+		const char *bad = check_attributes(dir);
+		if (bad) {
 			(void)strv_appendf(&f->warnings,
 					   "its \"%s\" attribute is missing or not a file, so its "
 					   "IDs and class are unknown",
-					   bad ? bad : "?");
+					   bad);
 			continue;
 		}
 		fill_from_libpci(access, f);
 		if (!f->readable)
 			continue;
-		read_full_class(root, f);
+		if (!read_class(dir, f)) {
+			f->readable = false;
+			continue;
+		}
+		read_numa_node(dir, f);
+		read_links(dir, f);
 		f->vendor_name = lookup(names, PCI_LOOKUP_VENDOR, f->vendor_id, 0);
 		f->device_name = lookup(names, PCI_LOOKUP_DEVICE, f->vendor_id, f->device_id);
+		r = each(f, dir, userdata);
 	}
 	pci_cleanup(access);
+	if (r < 0) {
+		pci_functions_free(state.functions, state.n);
+		return r;
+	}
 
 	*ret = state.functions;
 	*ret_n = state.n;

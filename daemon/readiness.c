@@ -236,13 +236,12 @@ static int check_gpu(const HostModel *model, const PciFunction *gpu, Readiness *
 			bool ready = prerequisites_pass(r, a->mode);
 			r->ready_modes[m] |= ready;
 			k = add(r, id, gpu->address_text, ready ? CHECK_PASS : CHECK_WARN,
-				ready ? NULL : "Fix the failed host checks above.",
-				"%s %s: %s%s%s%s", gpu->address_text, name,
-				a->capacity ? a->capacity : "available", a->note ? " (" : "",
+				ready ? NULL : "Fix the failed host checks above.", "%s: %s%s%s%s.",
+				name, a->capacity ? a->capacity : "available", a->note ? " (" : "",
 				a->note ? a->note : "", a->note ? ")" : "");
 		} else
 			k = add(r, id, gpu->address_text, a->fixable ? CHECK_WARN : CHECK_SKIP,
-				a->fix, "%s %s: not offered: %s.", gpu->address_text, name,
+				a->fix, "%s: not offered: %s.", name,
 				a->note ? a->note : "unknown reason");
 	}
 	mode_assessments_done(modes);

@@ -16,19 +16,11 @@
 /* The kernel caps VFs per PF well below this (the PCI spec allows 65535). */
 #define SRIOV_MAX_VFS 4096
 
-static void attribute_path(const PciFunction *f, const char *name, char *buf, size_t size)
-{
-	snprintf(buf, size, "sys/bus/pci/devices/%s/%s", f->address_text, name);
-}
-
 /* Reads a count attribute; a damaged one becomes a warning and -1. */
-static int read_count(const SysfsRoot *root, PciFunction *f, const char *name, int *ret)
+static int read_count(int dir, PciFunction *f, const char *name, int *ret)
 {
-	char path[256];
 	int64_t value;
-
-	attribute_path(f, name, path, sizeof(path));
-	int r = sysfs_read_int(root, path, &value);
+	int r = sysfs_read_int_at(dir, name, &value);
 	if (r == -ENOENT)
 		return r;
 	if (r < 0 || value < 0 || value > SRIOV_MAX_VFS) {
@@ -42,20 +34,16 @@ static int read_count(const SysfsRoot *root, PciFunction *f, const char *name, i
 }
 
 /* The address a virtfnN or physfn link points to. */
-static int read_link_address(const SysfsRoot *root, const PciFunction *f, const char *name,
-			     PciAddress *ret)
+static int read_link_address(int dir, const char *name, PciAddress *ret)
 {
-	char path[256];
 	_cleanup_free_ char *target = NULL;
-
-	attribute_path(f, name, path, sizeof(path));
-	int r = sysfs_read_link_name(root, path, &target);
+	int r = sysfs_read_link_name_at(dir, name, &target);
 	if (r < 0)
 		return r;
 	return pci_address_parse(target, ret);
 }
 
-static int read_vfs(const SysfsRoot *root, PciFunction *f)
+static int read_vfs(int dir, PciFunction *f)
 {
 	if (f->sriov_num_vfs <= 0)
 		return 0;
@@ -65,7 +53,7 @@ static int read_vfs(const SysfsRoot *root, PciFunction *f)
 	for (int i = 0; i < f->sriov_num_vfs; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "virtfn%d", i);
-		int r = read_link_address(root, f, name, &f->vfs[f->n_vfs]);
+		int r = read_link_address(dir, name, &f->vfs[f->n_vfs]);
 		if (r < 0) {
 			if (strv_appendf(&f->warnings,
 					 "its %s link is missing or does not name a "
@@ -79,29 +67,27 @@ static int read_vfs(const SysfsRoot *root, PciFunction *f)
 	return 0;
 }
 
-int sriov_read(const SysfsRoot *root, PciFunction *f)
+int sriov_read(int dir, PciFunction *f)
 {
-	int r = read_link_address(root, f, "physfn", &f->physfn);
+	int r = read_link_address(dir, "physfn", &f->physfn);
 	if (r == 0) {
 		f->is_vf = true;
 		return 0;
 	}
 
-	r = read_count(root, f, "sriov_totalvfs", &f->sriov_total_vfs);
+	r = read_count(dir, f, "sriov_totalvfs", &f->sriov_total_vfs);
 	if (r == -ENOENT || r == -EINVAL)
 		return 0; /* not SR-IOV capable, or damaged (warned) */
 	if (r < 0)
 		return r;
-	r = read_count(root, f, "sriov_numvfs", &f->sriov_num_vfs);
+	r = read_count(dir, f, "sriov_numvfs", &f->sriov_num_vfs);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
 		f->sriov_num_vfs = 0;
 
-	char path[256];
 	int64_t autoprobe;
-	attribute_path(f, "sriov_drivers_autoprobe", path, sizeof(path));
-	if (sysfs_read_int(root, path, &autoprobe) == 0)
+	if (sysfs_read_int_at(dir, "sriov_drivers_autoprobe", &autoprobe) == 0)
 		f->sriov_autoprobe = autoprobe != 0;
-	return read_vfs(root, f);
+	return read_vfs(dir, f);
 }

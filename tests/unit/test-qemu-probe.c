@@ -163,10 +163,12 @@ static void expect_found(const char *name, const char *path, const char *dir)
 	_cleanup_free_ char *found = qemu_find_in_path(name, path);
 	_cleanup_free_ char *expected = dir ? tmpdir_path(dir, name) : NULL;
 
+	const char *search = path ? path : "(no PATH)";
+
 	if (!expected && found)
-		fail_msg("%s in '%s': found '%s', expected nothing", name, path, found);
+		fail_msg("%s in '%s': found '%s', expected nothing", name, search, found);
 	if (expected && (!found || strcmp(found, expected) != 0))
-		fail_msg("%s in '%s': found '%s', expected '%s'", name, path,
+		fail_msg("%s in '%s': found '%s', expected '%s'", name, search,
 			 found ? found : "(nothing)", expected);
 }
 

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfioctl gpu ADDRESS: everything libvfiod knows about one GPU: identity,
+ * driver, IOMMU group, the card's other functions, SR-IOV virtual functions,
+ * mdev types and what each partition mode offers, from io.libvfio.Host.GetGPU.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "json_util.h"
+#include "macro.h"
+#include "model_name.h"
+#include "output.h"
+#include "pci_address.h"
+
+/* "Driver:", "IOMMU group:", ... are padded to this width. */
+#define LABEL_WIDTH 14
+
+_printf_(2, 3) static void print_field(const char *label, const char *format, ...)
+{
+	va_list ap;
+
+	printf("  %-*s ", LABEL_WIDTH - 1, label);
+	va_start(ap, format);
+	vprintf(format, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static const char *or_default(const char *text, const char *fallback)
+{
+	return text ? text : fallback;
+}
+
+static const char *or_dash(const char *text)
+{
+	return or_default(text, "-");
+}
+
+/* What the display classes are; other classes show as their code only. */
+static const char *class_name(const char *class)
+{
+	if (!class)
+		return NULL;
+	if (strncmp(class, "0300", 4) == 0)
+		return "VGA compatible controller";
+	if (strncmp(class, "0302", 4) == 0)
+		return "3D controller";
+	if (strncmp(class, "0380", 4) == 0)
+		return "display controller";
+	return NULL;
+}
+
+static bool array_contains_address(json_object *functions, const char *address)
+{
+	for (size_t i = 0; address && i < json_array_size(functions); i++) {
+		const char *a = json_get_string(json_object_array_get_idx(functions, i), "address");
+		if (a && strcmp(a, address) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void print_identity(json_object *gpu)
+{
+	char model[256], number[24];
+	const char *class = json_get_string(gpu, "class");
+	const char *physical = json_get_string(gpu, "physicalFunction");
+	bool boot_vga = false;
+
+	printf("%s%s%s  %s\n", colour_on(COLOUR_BOLD), or_dash(json_get_string(gpu, "address")),
+	       colour_off(), function_model_name(model, sizeof(model), gpu));
+	print_field("Vendor:", "%s (%s)", or_default(json_get_string(gpu, "vendor"), "unknown"),
+		    or_dash(json_get_string(gpu, "vendorId")));
+	print_field("Device:", "%s (%s)", or_default(json_get_string(gpu, "device"), "unknown"),
+		    or_dash(json_get_string(gpu, "deviceId")));
+	if (class_name(class))
+		print_field("Class:", "%s (%s)", class, class_name(class));
+	else
+		print_field("Class:", "%s", or_dash(class));
+	print_field("Driver:", "%s", or_default(json_get_string(gpu, "driver"), "none"));
+	print_field("NUMA node:", "%s",
+		    format_optional_int(number, sizeof(number), gpu, "numaNode"));
+	(void)json_get_bool(gpu, "bootVga", &boot_vga);
+	print_field("Boot VGA:", "%s", boot_vga ? "yes (the host's screen)" : "no");
+	if (physical)
+		print_field("Virtual function of:", "%s", physical);
+}
+
+static void print_iommu_group(json_object *gpu)
+{
+	json_object *members = json_get_array(gpu, "iommuGroupMembers");
+	json_object *functions = json_get_array(gpu, "functions");
+	int64_t group;
+
+	if (json_get_int(gpu, "iommuGroup", &group) < 0) {
+		printf("\nIOMMU group: none (the IOMMU is off; see 'vfioctl check')\n");
+		return;
+	}
+	printf("\nIOMMU group %" PRId64 "\n", group);
+	for (size_t i = 0; i < json_array_size(members); i++) {
+		json_object *member = json_object_array_get_idx(members, i);
+		const char *address = json_object_is_type(member, json_type_string)
+					      ? json_object_get_string(member)
+					      : "?";
+		const char *self = json_get_string(gpu, "address");
+		const char *mark = "";
+		if (self && strcmp(address, self) == 0)
+			mark = "  (this GPU)";
+		else if (array_contains_address(functions, address))
+			mark = "  (this card)";
+		printf("  %s%s\n", address, mark);
+	}
+}
+
+static int print_functions(json_object *gpu)
+{
+	static const char *const headers[] = { "ADDRESS", "MODEL", "CLASS", "DRIVER", "GROUP" };
+	json_object *functions = json_get_array(gpu, "functions");
+	Table table;
+	int r = 0;
+
+	if (json_array_size(functions) == 0)
+		return 0;
+	printf("\nFunctions of the card\n");
+	table_init(&table, ELEMENTSOF(headers), headers);
+	table.indent = 2;
+	for (size_t i = 0; r >= 0 && i < json_array_size(functions); i++) {
+		json_object *f = json_object_array_get_idx(functions, i);
+		char model[256], group[24];
+		const char *cells[] = {
+			or_dash(json_get_string(f, "address")),
+			function_model_name(model, sizeof(model), f),
+			json_get_string(f, "class"),
+			json_get_string(f, "driver"),
+			format_optional_int(group, sizeof(group), f, "iommuGroup"),
+		};
+		r = table_add_row(&table, cells);
+	}
+	if (r >= 0)
+		table_print(&table, stdout, 0);
+	table_done(&table);
+	return r;
+}
+
+static int print_sriov(json_object *gpu)
+{
+	static const char *const headers[] = { "ADDRESS", "DRIVER", "GROUP", "STATE" };
+	json_object *sriov = json_get_object(gpu, "sriov");
+	json_object *vfs = json_get_array(sriov, "vfs");
+	int64_t total = 0, enabled = 0;
+	bool autoprobe = false;
+	Table table;
+	int r = 0;
+
+	if (!sriov)
+		return 0;
+	(void)json_get_int(sriov, "totalVFs", &total);
+	(void)json_get_int(sriov, "numVFs", &enabled);
+	printf("\nSR-IOV: %" PRId64 " of %" PRId64 " virtual functions enabled", enabled, total);
+	if (json_get_bool(sriov, "driversAutoprobe", &autoprobe) >= 0)
+		printf("; new ones %s", autoprobe ? "get a host driver" : "stay without a driver");
+	printf("\n");
+	if (json_array_size(vfs) == 0)
+		return 0;
+	table_init(&table, ELEMENTSOF(headers), headers);
+	table.indent = 2;
+	for (size_t i = 0; r >= 0 && i < json_array_size(vfs); i++) {
+		json_object *vf = json_object_array_get_idx(vfs, i);
+		char group[24];
+		bool in_use = false;
+		(void)json_get_bool(vf, "inUse", &in_use);
+		const char *cells[] = {
+			or_dash(json_get_string(vf, "address")),
+			json_get_string(vf, "driver"),
+			format_optional_int(group, sizeof(group), vf, "iommuGroup"),
+			in_use ? "in use by the host" : "free",
+		};
+		r = table_add_row(&table, cells);
+	}
+	if (r >= 0)
+		table_print(&table, stdout, 0);
+	table_done(&table);
+	return r;
+}
+
+static void print_mdev_types(json_object *gpu)
+{
+	json_object *types = json_get_array(gpu, "mdevTypes");
+
+	if (json_array_size(types) == 0)
+		return;
+	printf("\nMediated device types\n");
+	for (size_t i = 0; i < json_array_size(types); i++) {
+		json_object *type = json_object_array_get_idx(types, i);
+		json_object *instances = json_get_array(type, "instances");
+		const char *name = json_get_string(type, "name");
+		const char *description = json_get_string(type, "description");
+		const char *api = json_get_string(type, "deviceApi");
+		int64_t available = 0;
+		size_t n = json_array_size(instances);
+
+		(void)json_get_int(type, "availableInstances", &available);
+		printf("  %s", or_dash(json_get_string(type, "id")));
+		if (name)
+			printf(" (%s)", name);
+		printf(": %" PRId64 " available, %zu instance%s", available, n, n == 1 ? "" : "s");
+		if (api && strcmp(api, "vfio-pci") != 0)
+			printf(", device API %s (QEMU needs vfio-pci)", api);
+		printf("\n");
+		if (description && description[0])
+			printf("      %.*s\n", (int)strcspn(description, "\n"), description);
+		for (size_t k = 0; k < n; k++) {
+			json_object *uuid = json_object_array_get_idx(instances, k);
+			printf("      instance %s\n", json_object_is_type(uuid, json_type_string)
+							      ? json_object_get_string(uuid)
+							      : "?");
+		}
+	}
+}
+
+static void print_modes(json_object *gpu)
+{
+	json_object *modes = json_get_array(gpu, "modes");
+
+	if (json_array_size(modes) == 0)
+		return;
+	printf("\nPartition modes\n");
+	for (size_t i = 0; i < json_array_size(modes); i++) {
+		json_object *mode = json_object_array_get_idx(modes, i);
+		const char *capacity = json_get_string(mode, "capacity");
+		const char *note = json_get_string(mode, "note");
+		bool available = false;
+
+		(void)json_get_bool(mode, "available", &available);
+		printf("  %-12s ", or_dash(json_get_string(mode, "mode")));
+		if (available) {
+			printf("available: %s\n", or_default(capacity, "yes"));
+			if (note)
+				printf("  %-12s %s\n", "", note);
+		} else
+			printf("not available%s%s\n", note ? ": " : "", or_default(note, ""));
+	}
+}
+
+/* The GPU's warnings, then each function's, with its address. */
+static void print_warnings(json_object *gpu)
+{
+	json_object *functions = json_get_array(gpu, "functions");
+	json_object *warnings = json_get_array(gpu, "warnings");
+	bool heading = false;
+
+	for (size_t f = 0; f <= json_array_size(functions); f++) {
+		json_object *function = f == 0 ? NULL : json_object_array_get_idx(functions, f - 1);
+		const char *address = json_get_string(function, "address");
+		json_object *list = f == 0 ? warnings : json_get_array(function, "warnings");
+
+		/* The GPU is among the card's functions too: its warnings are said once. */
+		if (f > 0 && address &&
+		    strcmp(address, or_dash(json_get_string(gpu, "address"))) == 0)
+			continue;
+		for (size_t i = 0; i < json_array_size(list); i++) {
+			json_object *warning = json_object_array_get_idx(list, i);
+			if (!json_object_is_type(warning, json_type_string))
+				continue;
+			if (!heading)
+				printf("\n%sWarnings%s\n", colour_on(COLOUR_YELLOW), colour_off());
+			heading = true;
+			printf("  %s%s%s\n", f > 0 && address ? address : "",
+			       f > 0 && address ? ": " : "", json_object_get_string(warning));
+		}
+	}
+}
+
+static int print_gpu(json_object *reply)
+{
+	json_object *gpu = json_get_object(reply, "gpu");
+
+	print_identity(gpu);
+	print_iommu_group(gpu);
+	if (print_functions(gpu) < 0 || print_sriov(gpu) < 0) {
+		fprintf(stderr, "vfioctl: out of memory\n");
+		return EXIT_FAILED;
+	}
+	print_mdev_types(gpu);
+	print_modes(gpu);
+	print_warnings(gpu);
+	return EXIT_OK;
+}
+
+static int run_gpu(const ClientOptions *options, int argc, char *argv[])
+{
+	_cleanup_json_ json_object *reply = NULL;
+	char text[PCI_ADDRESS_TEXT_SIZE];
+	PciAddress address;
+
+	if (argc == 0) {
+		fprintf(stderr, "vfioctl: 'gpu' needs the PCI address of a GPU (see 'vfioctl "
+				"gpus'), e.g. 'vfioctl gpu 0000:01:00.0'.\n");
+		return EXIT_USAGE;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "vfioctl: 'gpu' takes one address, not also '%s'.\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	if (pci_address_parse(argv[0], &address) < 0) {
+		fprintf(stderr,
+			"vfioctl: '%s' is not a PCI address (DDDD:BB:DD.F, e.g. 0000:01:00.0).\n",
+			argv[0]);
+		return EXIT_USAGE;
+	}
+
+	json_object *parameters = json_object_new_object();
+	if (!parameters ||
+	    json_add_string(parameters, "address", pci_address_format(&address, text)) < 0) {
+		json_object_put(parameters);
+		fprintf(stderr, "vfioctl: out of memory\n");
+		return EXIT_FAILED;
+	}
+	int r = request_call(options, "io.libvfio.Host.GetGPU", parameters, &reply);
+	if (r != EXIT_OK)
+		return r;
+	if (options->json) {
+		print_json(reply);
+		return EXIT_OK;
+	}
+	return print_gpu(reply);
+}
+
+const Command command_gpu = {
+	.name = "gpu",
+	.summary = "Show everything about one GPU",
+	.usage = "Usage: vfioctl [--json] gpu ADDRESS\n"
+		 "Shows one GPU (a virtual function too): its model, IDs, driver, IOMMU\n"
+		 "group and its members, NUMA node, the other functions of the card,\n"
+		 "SR-IOV virtual functions, mediated device types, and what each\n"
+		 "partition mode (mdev, sriov, passthrough) offers now.\n"
+		 "ADDRESS is a PCI address as 'vfioctl gpus' shows it: 0000:01:00.0, or\n"
+		 "01:00.0 for domain 0.\n",
+	.run = run_gpu,
+};

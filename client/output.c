@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "output.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json_util.h"
+#include "macro.h"
+
+#define ELLIPSIS "…" /* one column, three bytes */
+
+bool output_is_terminal(void)
+{
+	static int cached = -1;
+	if (cached < 0)
+		cached = isatty(STDOUT_FILENO) == 1;
+	return cached;
+}
+
+bool colour_wanted(bool is_terminal, const char *no_color, const char *term)
+{
+	if (!is_terminal)
+		return false;
+	if (no_color && no_color[0])
+		return false;
+	return !term || strcmp(term, "dumb") != 0;
+}
+
+static bool colour_enabled(void)
+{
+	static int cached = -1;
+	if (cached < 0)
+		cached = colour_wanted(output_is_terminal(), getenv("NO_COLOR"), getenv("TERM"));
+	return cached;
+}
+
+const char *colour_on(Colour colour)
+{
+	static const char *const sequences[_COLOUR_MAX] = {
+		[COLOUR_GREEN] = "\033[32m", [COLOUR_YELLOW] = "\033[33m",
+		[COLOUR_RED] = "\033[31m",   [COLOUR_DIM] = "\033[2m",
+		[COLOUR_BOLD] = "\033[1m",
+	};
+	if (!colour_enabled() || colour < 0 || colour >= _COLOUR_MAX)
+		return "";
+	return sequences[colour];
+}
+
+const char *colour_off(void)
+{
+	return colour_enabled() ? "\033[0m" : "";
+}
+
+const char *format_kib(char *buf, size_t size, uint64_t kib)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	uint64_t whole = kib, rest = 0, divisor = 1;
+	size_t unit = 0;
+
+	while (unit + 1 < ELEMENTSOF(units) && whole >= 1024) {
+		divisor *= 1024;
+		whole = kib / divisor;
+		unit++;
+	}
+	rest = kib - whole * divisor;
+	/* Tenths, rounded to nearest; 9.96 GiB reads as 10 GiB, not 9.10. */
+	uint64_t tenths = (rest * 10 + divisor / 2) / divisor;
+	if (tenths == 10) {
+		whole++;
+		tenths = 0;
+	}
+	if (whole == 1024 && unit + 1 < ELEMENTSOF(units)) {
+		whole = 1; /* 1023.96 MiB rounds to 1 GiB */
+		unit++;
+	}
+	if (tenths == 0)
+		snprintf(buf, size, "%llu %s", (unsigned long long)whole, units[unit]);
+	else
+		snprintf(buf, size, "%llu.%llu %s", (unsigned long long)whole,
+			 (unsigned long long)tenths, units[unit]);
+	return buf;
+}
+
+const char *format_optional_int(char *buf, size_t size, json_object *object, const char *key)
+{
+	int64_t value;
+	if (json_get_int(object, key, &value) < 0)
+		return "-";
+	snprintf(buf, size, "%" PRId64, value);
+	return buf;
+}
+
+size_t text_width(const char *text)
+{
+	size_t width = 0;
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		width += (*p & 0xC0) != 0x80;
+	return width;
+}
+
+/* The length in bytes of the first `width` code points of text. */
+static size_t prefix_bytes(const char *text, size_t width)
+{
+	size_t bytes = 0;
+	while (text[bytes] && width > 0) {
+		bytes++;
+		while (((unsigned char)text[bytes] & 0xC0) == 0x80)
+			bytes++;
+		width--;
+	}
+	return bytes;
+}
+
+void table_init(Table *table, size_t n_columns, const char *const *headers)
+{
+	assert(n_columns > 0 && n_columns <= TABLE_MAX_COLUMNS);
+	*table = (Table){
+		.n_columns = n_columns,
+		.headers = headers,
+		.shrink_column = SIZE_MAX,
+	};
+}
+
+int table_add_row(Table *table, const char *const *cells)
+{
+	char **grown =
+		reallocarray(table->cells, (table->n_rows + 1) * table->n_columns, sizeof(char *));
+	if (!grown)
+		return -ENOMEM;
+	table->cells = grown;
+
+	char **row = &grown[table->n_rows * table->n_columns];
+	for (size_t c = 0; c < table->n_columns; c++) {
+		row[c] = strdup(cells[c] ? cells[c] : "-");
+		if (!row[c]) {
+			for (size_t k = 0; k < c; k++)
+				free(row[k]);
+			return -ENOMEM;
+		}
+	}
+	table->n_rows++;
+	return 0;
+}
+
+/* Columns of the first `bytes` bytes of text. */
+static size_t span_width(const char *text, size_t bytes)
+{
+	size_t width = 0;
+	for (size_t i = 0; i < bytes && text[i]; i++)
+		width += ((unsigned char)text[i] & 0xC0) != 0x80;
+	return width;
+}
+
+/* Where text may break: after ", " or "; " (the comma stays, the space goes). */
+static bool is_break(const char *p)
+{
+	return (p[0] == ',' || p[0] == ';') && p[1] == ' ';
+}
+
+/* The width of the longest part of text between breaks: the narrowest it wraps to. */
+static size_t longest_piece(const char *text)
+{
+	size_t longest = 0;
+	const char *piece = text;
+
+	for (const char *p = text;; p++)
+		if (!*p || is_break(p)) {
+			longest =
+				MAX(longest, span_width(piece, (size_t)(p - piece) + (*p ? 1 : 0)));
+			if (!*p)
+				return longest;
+			piece = p + 2;
+			p++;
+		}
+}
+
+/*
+ * Prints text in lines of at most `width` columns, broken after ", " or "; "
+ * (a part longer than that stays whole); continuation lines start at column
+ * `start`.
+ */
+static void print_wrapped(FILE *f, const char *text, size_t width, size_t start)
+{
+	const char *line = text;
+
+	while (text_width(line) > width) {
+		const char *cut = NULL;
+		for (const char *p = line; *p; p++) {
+			if (!is_break(p))
+				continue;
+			bool fits = span_width(line, (size_t)(p + 1 - line)) <= width;
+			if (fits || !cut)
+				cut = p + 1;
+			if (!fits)
+				break;
+		}
+		if (!cut)
+			break;
+		fprintf(f, "%.*s\n%*s", (int)(cut - line), line, (int)start, "");
+		line = cut + 1;
+	}
+	fputs(line, f);
+}
+
+/* Prints one cell `width` columns wide: cut with an ellipsis, or padded unless it is the last. */
+static void print_cell(FILE *f, const char *text, size_t width, bool last)
+{
+	size_t length = text_width(text);
+
+	if (length > width && width > 0) {
+		fprintf(f, "%.*s%s", (int)prefix_bytes(text, width - 1), text, ELLIPSIS);
+		length = width;
+	} else
+		fputs(text, f);
+	if (!last)
+		fprintf(f, "%*s", (int)(width - MIN(length, width)), "");
+}
+
+/* Prints a row; with wrap_width > 0 the last cell is wrapped to that width. */
+static void print_row(const Table *table, FILE *f, const char *const *cells, const size_t *widths,
+		      size_t wrap_width)
+{
+	size_t last = table->n_columns - 1, start = table->indent;
+
+	fprintf(f, "%*s", (int)table->indent, "");
+	for (size_t c = 0; c < last; c++) {
+		print_cell(f, cells[c], widths[c], false);
+		fputs("  ", f);
+		start += widths[c] + 2;
+	}
+	if (wrap_width > 0)
+		print_wrapped(f, cells[last], wrap_width, start);
+	else
+		print_cell(f, cells[last], widths[last], true);
+	fputc('\n', f);
+}
+
+void table_print(const Table *table, FILE *f, size_t max_width)
+{
+	size_t widths[TABLE_MAX_COLUMNS] = { 0 };
+	size_t last = table->n_columns - 1, total = table->indent;
+
+	for (size_t c = 0; c < table->n_columns; c++) {
+		if (table->headers)
+			widths[c] = text_width(table->headers[c]);
+		for (size_t r = 0; r < table->n_rows; r++)
+			widths[c] =
+				MAX(widths[c], text_width(table->cells[r * table->n_columns + c]));
+	}
+	for (size_t c = 0; c < last; c++)
+		total += widths[c] + 2;
+
+	if (max_width > 0 && table->shrink_column < last) {
+		/* Never narrower than its header, nor than one character and the ellipsis. */
+		size_t minimum = MAX(table->shrink_minimum, (size_t)2);
+		if (table->headers)
+			minimum = MAX(minimum, text_width(table->headers[table->shrink_column]));
+		minimum = MIN(minimum, widths[table->shrink_column]);
+		size_t spare = widths[table->shrink_column] - minimum;
+
+		/*
+		 * Cut the shrink column so that the last fits whole; when even that is not
+		 * enough and the last column wraps, cut only so that its longest piece fits.
+		 */
+		size_t needed = widths[last];
+		if (table->wrap_last && total + needed > max_width + spare) {
+			needed = table->headers ? text_width(table->headers[last]) : 0;
+			for (size_t r = 0; r < table->n_rows; r++)
+				needed = MAX(
+					needed,
+					longest_piece(table->cells[r * table->n_columns + last]));
+		}
+		if (total + needed > max_width) {
+			size_t cut = MIN(total + needed - max_width, spare);
+			widths[table->shrink_column] -= cut;
+			total -= cut;
+		}
+	}
+
+	/* `total` is now where the last column starts. */
+	size_t wrap_width = 0;
+	if (table->wrap_last && max_width > 0)
+		wrap_width = total < max_width ? max_width - total : 1;
+	if (table->headers)
+		print_row(table, f, table->headers, widths, 0);
+	for (size_t r = 0; r < table->n_rows; r++)
+		print_row(table, f, (const char *const *)&table->cells[r * table->n_columns],
+			  widths, wrap_width);
+}
+
+void table_done(Table *table)
+{
+	for (size_t i = 0; i < table->n_rows * table->n_columns; i++)
+		free(table->cells[i]);
+	free(table->cells);
+	table->cells = NULL;
+	table->n_rows = 0;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * How vfioctl's text output looks: tables with columns sized to their content,
+ * status colours (only on a terminal, and never under NO_COLOR or TERM=dumb),
+ * and sizes for people. Nothing here talks to the daemon.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The width vfioctl keeps a table line within on a terminal. */
+#define OUTPUT_TERMINAL_WIDTH 100
+
+/* Whether stdout is a terminal (asked once). */
+bool output_is_terminal(void);
+
+typedef enum Colour {
+	COLOUR_GREEN,
+	COLOUR_YELLOW,
+	COLOUR_RED,
+	COLOUR_DIM,
+	COLOUR_BOLD,
+	_COLOUR_MAX,
+} Colour;
+
+/*
+ * Whether to colour output: only on a terminal, with NO_COLOR unset or empty
+ * (https://no-color.org) and TERM not "dumb". Pure, for tests; `no_color` and
+ * `term` are the environment's values (NULL when unset).
+ */
+bool colour_wanted(bool is_terminal, const char *no_color, const char *term);
+
+/* The escape sequence that starts `colour` on stdout, or "" when colour is off. */
+const char *colour_on(Colour colour);
+/* The escape sequence that ends any colour on stdout, or "" when colour is off. */
+const char *colour_off(void);
+
+/*
+ * Writes a size given in KiB for people, in the largest binary unit that keeps
+ * it at 1 or more, with one decimal unless it is whole ("11.5 GiB", "2 MiB",
+ * "0 KiB") into buf. Returns buf.
+ */
+const char *format_kib(char *buf, size_t size, uint64_t kib);
+
+/* The integer under `key` of a reply object as text, or "-" when null or missing. */
+const char *format_optional_int(char *buf, size_t size, json_object *object, const char *key);
+
+/* Columns of a string in UTF-8: its code points (continuation bytes do not count). */
+size_t text_width(const char *text);
+
+#define TABLE_MAX_COLUMNS 16
+
+/* A table of text: a header row, then rows; columns as wide as their widest cell. */
+typedef struct Table {
+	size_t n_columns;
+	const char *const *headers; /* n_columns names; NULL: no header row */
+	char **cells; /* n_rows * n_columns, owned */
+	size_t n_rows;
+	size_t indent; /* spaces before every line */
+	/* A column but the last, cut with "…" when a line would pass the limit; SIZE_MAX: none. */
+	size_t shrink_column;
+	size_t shrink_minimum; /* the narrowest that column is cut to */
+	/* The last column breaks after ", " or "; " onto more lines instead of passing the limit.
+	 */
+	bool wrap_last;
+} Table;
+
+/* An empty table of n_columns (1 to TABLE_MAX_COLUMNS) with these headers (borrowed; may be NULL).
+ */
+void table_init(Table *table, size_t n_columns, const char *const *headers);
+
+/* Adds a row of n_columns cells (copied; NULL is shown as "-"). Returns 0 or -ENOMEM. */
+int table_add_row(Table *table, const char *const *cells);
+
+/*
+ * Prints the table on `f`, columns separated by two spaces and no space at the
+ * end of a line. With max_width > 0, the shrink column is cut and the last
+ * column wrapped (as the table asks) so that lines fit in max_width when they
+ * can; with 0, cells are never cut nor wrapped.
+ */
+void table_print(const Table *table, FILE *f, size_t max_width);
+
+/* Frees the cells; the table is empty and usable again. */
+void table_done(Table *table);

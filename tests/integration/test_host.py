@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""io.libvfio.Host on fixture hosts (tests/fixtures/make-fixtures.py) and on
+this machine's real /sys: every method against a golden answer per fixture,
+`vfioctl check` naming each broken host's problem and its fix, and a damaged
+tree that gives warnings, never a crash or a hang.
+
+LIBVFIO_UPDATE_GOLDEN=1 rewrites the golden files from what the daemon says;
+review the diff before committing it."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from libvfio_test import DaemonTestCase, Varlink, vfioctl
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, '..', 'fixtures')
+GOLDEN = os.path.join(FIXTURES, 'golden')
+HOSTS = ['intel-gvt-laptop', 'nvidia-vgpu-desktop', 'amd-sriov', 'two-socket-server',
+         'iommu-off', 'shared-group', 'damaged']
+UPDATE = os.environ.get('LIBVFIO_UPDATE_GOLDEN') == '1'
+
+_generated = None
+
+
+def fixtures():
+    """Generates every fixture host once per test run."""
+    global _generated
+    if _generated is None:
+        _generated = tempfile.mkdtemp(prefix='libvfio-fixtures-')
+        subprocess.run([sys.executable, os.path.join(FIXTURES, 'make-fixtures.py'),
+                        _generated], check=True, stdout=subprocess.DEVNULL)
+    return _generated
+
+
+class FixtureTestCase(DaemonTestCase):
+    def host_daemon(self, host):
+        root = os.path.join(fixtures(), host)
+        qemu = os.path.join(root, 'usr/bin/qemu-system-x86_64')
+        config = f'qemu-binary: {qemu}\n' if os.path.exists(qemu) else \
+            'qemu-binary: /nonexistent/qemu-system-x86_64\n'
+        return self.daemon(config=config, args=['--sysfs-root', root])
+
+
+class GoldenTest(FixtureTestCase):
+    def answers(self, d, gpus):
+        """The reply of every Host method, GetGPU for each GPU and each VF included."""
+        out = {}
+        with Varlink(d.socket) as v:
+            for method in ('ListGPUs', 'ListIOMMUGroups', 'GetTopology', 'Check'):
+                out[method] = v.call('io.libvfio.Host.' + method)
+            for address in gpus:
+                out['GetGPU ' + address] = v.call('io.libvfio.Host.GetGPU',
+                                                  {'address': address})
+        return out
+
+    def check_golden(self, host):
+        d = self.host_daemon(host)
+        with Varlink(d.socket) as v:
+            listed = v.call('io.libvfio.Host.ListGPUs')['parameters']['gpus']
+        addresses = [g['address'] for g in listed]
+        for g in listed:
+            if g['sriov']:
+                addresses += [vf['address'] for vf in g['sriov']['vfs']]
+        # The fixture root is a new temporary directory each run.
+        root = os.path.join(fixtures(), host)
+        got = json.loads(json.dumps(self.answers(d, addresses)).replace(root, '@ROOT@'))
+        path = os.path.join(GOLDEN, host + '.json')
+        if UPDATE:
+            os.makedirs(GOLDEN, exist_ok=True)
+            with open(path, 'w') as f:
+                json.dump(got, f, indent=1, sort_keys=False)
+                f.write('\n')
+        with open(path) as f:
+            want = json.load(f)
+        for key in sorted(set(want) | set(got)):
+            self.assertEqual(got.get(key), want.get(key), f'{host}: {key} differs')
+        self.assertTrue(d.running())
+        return got
+
+
+def make_golden_test(host):
+    def test(self):
+        self.check_golden(host)
+    test.__doc__ = f'every Host method on {host} gives its golden answer'
+    return test
+
+
+for _host in HOSTS:
+    setattr(GoldenTest, 'test_golden_' + _host.replace('-', '_'), make_golden_test(_host))
+
+
+class CheckCommandTest(FixtureTestCase):
+    def check(self, host):
+        d = self.host_daemon(host)
+        result = vfioctl('check', socket_path=d.socket)
+        as_json = json.loads(vfioctl('--json', 'check', socket_path=d.socket).stdout)
+        return result, as_json
+
+    def find(self, checks, id):
+        matches = [c for c in checks if c['id'] == id]
+        self.assertEqual(len(matches), 1, id)
+        return matches[0]
+
+    def test_gvt_laptop_is_ready_for_mdev(self):
+        result, out = self.check('intel-gvt-laptop')
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn('mdev', out['readyModes'])
+        c = self.find(out['checks'], 'gpu-0000:00:02.0-mdev')
+        self.assertEqual(c['status'], 'pass')
+        self.assertIn('i915-GVTg_V5_4: 2 free', c['summary'])
+
+    def test_iommu_off_names_the_kernel_option(self):
+        result, out = self.check('iommu-off')
+        self.assertEqual(result.returncode, 1)
+        self.assertFalse(out['ready'])
+        c = self.find(out['checks'], 'iommu')
+        self.assertEqual(c['status'], 'fail')
+        self.assertIn('intel_iommu=on', c['fix'])
+        self.assertIn('intel_iommu=on', result.stdout)
+
+    def test_shared_group_names_the_devices_that_share_it(self):
+        result, out = self.check('shared-group')
+        gpu = [c for c in out['checks'] if c['id'] == 'gpu-0000:0b:00.0-passthrough']
+        self.assertTrue(gpu)
+        self.assertEqual(gpu[0]['status'], 'skip')
+        self.assertIn('0000:0c:00.3', gpu[0]['summary'])
+        self.assertIn('0000:0c:00.3', result.stdout)
+
+    def test_sriov_with_vfs_free(self):
+        result, out = self.check('amd-sriov')
+        self.assertIn('sriov', out['readyModes'])
+        c = [c for c in out['checks'] if c['id'].endswith('-sriov') and c['gpu']][0]
+        self.assertIn('VFs free', c['summary'])
+
+    def test_nvidia_vgpu_types(self):
+        result, out = self.check('nvidia-vgpu-desktop')
+        c = [c for c in out['checks'] if c['id'].endswith('-mdev') and c['gpu'] and
+             c['status'] == 'pass']
+        self.assertTrue(c, out['checks'])
+        self.assertIn('nvidia-', c[0]['summary'])
+
+    def test_damaged_tree_gives_warnings_not_a_crash(self):
+        d = self.host_daemon('damaged')
+        with Varlink(d.socket) as v:
+            for method in ('ListGPUs', 'ListIOMMUGroups', 'GetTopology', 'Check'):
+                reply = v.call('io.libvfio.Host.' + method)
+                self.assertIn('parameters', reply, method)
+            groups = v.call('io.libvfio.Host.ListIOMMUGroups')['parameters']['groups']
+        warnings = [w for g in groups for dev in g['devices'] for w in dev['warnings']]
+        self.assertTrue(d.running())
+        for command in (['gpus'], ['topology'], ['check']):
+            result = vfioctl(*command, socket_path=d.socket)
+            self.assertIn(result.returncode, (0, 1), command)
+            self.assertNotIn('Protocol error', result.stderr)
+        self.assertDaemonServes(d)
+
+
+class RealHostTest(DaemonTestCase):
+    """This machine's own /sys: whatever it has, every command answers."""
+
+    def test_commands_run_on_the_real_sys(self):
+        d = self.daemon(args=['--sysfs-root', '/'])
+        for command in (['gpus'], ['topology'], ['--json', 'gpus'], ['--json', 'topology']):
+            result = vfioctl(*command, socket_path=d.socket)
+            self.assertEqual(result.returncode, 0, (command, result.stderr))
+        result = vfioctl('--json', 'check', socket_path=d.socket)
+        out = json.loads(result.stdout)
+        self.assertEqual(result.returncode, 0 if out['ready'] else 1)
+        if not out['ready']:
+            failed = [c for c in out['checks'] if c['status'] == 'fail']
+            self.assertTrue(failed, 'not ready, but no check says why')
+            self.assertTrue(all(c['fix'] for c in failed), failed)
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
