@@ -7,7 +7,11 @@
 
 #include "host.h"
 
-/* Reads more of a readable function from its sysfs directory (`dir`, see sysfs_open_dir()). */
+/*
+ * Reads more of a readable function from its sysfs directory (`dir`, see
+ * sysfs_open_dir()). Called from several threads at once, each time for a
+ * different function: it may touch only that function.
+ */
 typedef int (*PciFunctionReader)(PciFunction *function, int dir, void *userdata);
 
 /*
