@@ -38,6 +38,11 @@ static int host_service_model(HostService *service, bool refresh, const HostMode
 		int r = host_discover(&service->root, service->names, &model);
 		if (r < 0)
 			return r;
+		log_debug("Host model rebuilt%s: %zu PCI functions",
+			  service->stale ? " after a "
+					   "device change"
+					 : "",
+			  model->n_functions);
 		host_model_free(service->model);
 		service->model = model;
 		service->stale = false;

@@ -80,8 +80,14 @@ demo() {
 		sleep 0.05
 	done
 
+	local vfioctl=("$build/client/vfioctl" --socket "$dir/libvfiod.sock")
 	echo "== vfioctl version"
-	"$build/client/vfioctl" --socket "$dir/libvfiod.sock" version
+	"${vfioctl[@]}" version
+	echo "== vfioctl gpus"
+	"${vfioctl[@]}" gpus
+	echo "== vfioctl check"
+	# Exit status 1 means "not ready": a machine without a GPU or IOMMU is not, and says why.
+	"${vfioctl[@]}" check || true
 }
 
 case "$mode" in

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import unittest
 
-from libvfio_test import DaemonTestCase, Varlink, vfioctl
+from libvfio_test import DaemonTestCase, Varlink, vfioctl, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, '..', 'fixtures')
@@ -161,6 +161,21 @@ class CheckCommandTest(FixtureTestCase):
 
 class RealHostTest(DaemonTestCase):
     """This machine's own /sys: whatever it has, every command answers."""
+
+    @unittest.skipUnless(os.geteuid() == 0 and os.listdir('/sys/bus/pci/devices'),
+                         'needs root and a PCI device to make the kernel send a uevent')
+    def test_uevent_makes_the_model_stale(self):
+        d = self.daemon(args=['--sysfs-root', '/', '--log-level', 'debug'])
+        vfioctl('gpus', socket_path=d.socket)
+        self.assertNotIn('after a device change', d.output())
+        # Writing "change" to a device's uevent file makes the kernel announce it,
+        # exactly as it announces a hot-plugged device or a new mdev.
+        device = sorted(os.listdir('/sys/bus/pci/devices'))[0]
+        with open(f'/sys/bus/pci/devices/{device}/uevent', 'w') as f:
+            f.write('change')
+        wait_for(lambda: 'A device changed' in d.output(), what='the uevent to arrive')
+        vfioctl('gpus', socket_path=d.socket)
+        self.assertIn('Host model rebuilt after a device change', d.output())
 
     def test_commands_run_on_the_real_sys(self):
         d = self.daemon(args=['--sysfs-root', '/'])
