@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "host_json.h"
 #include "json_util.h"
@@ -31,18 +32,24 @@ struct HostService {
 
 /* ---- keeping the model fresh ---- */
 
+static uint64_t now(clockid_t clock)
+{
+	struct timespec ts;
+	(void)clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static int host_service_model(HostService *service, bool refresh, const HostModel **ret)
 {
 	if (refresh || service->stale || !service->live || !service->model) {
 		HostModel *model = NULL;
+		uint64_t start = now(CLOCK_MONOTONIC);
 		int r = host_discover(&service->root, service->names, &model);
 		if (r < 0)
 			return r;
-		log_debug("Host model rebuilt%s: %zu PCI functions",
-			  service->stale ? " after a "
-					   "device change"
-					 : "",
-			  model->n_functions);
+		log_debug("Host model rebuilt%s: %zu PCI functions in %.1f ms",
+			  service->stale ? " after a device change" : "", model->n_functions,
+			  (double)(now(CLOCK_MONOTONIC) - start) / 1000.0);
 		host_model_free(service->model);
 		service->model = model;
 		service->stale = false;

@@ -11,6 +11,7 @@
  * on.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pci/pci.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -254,16 +255,14 @@ static int compare_functions(const void *a, const void *b)
 }
 
 /* Reads one readable function's attributes and hands it to the reader. */
-static int read_function(const SysfsRoot *root, struct pci_access *access, PciFunction *f,
+static int read_function(int devices, struct pci_access *access, PciFunction *f,
 			 PciFunctionReader each, void *userdata)
 {
-	char relative[64];
-
-	snprintf(relative, sizeof(relative), "sys/bus/pci/devices/%s", f->address_text);
-	_cleanup_close_ int dir = sysfs_open_dir(root, relative);
+	_cleanup_close_ int dir =
+		openat(devices, f->address_text, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return strv_appendf(&f->warnings, "its sysfs directory cannot be opened: %s",
-				    strerror(-dir));
+				    strerror(errno));
 	const char *bad = check_attributes(dir);
 	if (bad)
 		return strv_appendf(&f->warnings,
@@ -312,8 +311,10 @@ static void *worker_run(void *userdata)
 		pci_init(access);
 	libpci_escape = NULL;
 
+	/* Each device directory is opened relative to this one: a shorter path to resolve. */
+	_cleanup_close_ int devices = sysfs_open_dir(w->root, "sys/bus/pci/devices");
 	for (size_t i = w->begin; i < w->end && w->result >= 0; i++)
-		w->result = read_function(w->root, access, &w->functions[i], w->each, w->userdata);
+		w->result = read_function(devices, access, &w->functions[i], w->each, w->userdata);
 	pci_cleanup(access);
 	return NULL;
 }
