@@ -59,7 +59,11 @@ static int explain_no_mdev(const HostModel *model, const PciFunction *gpu, ModeA
 				   "GVT-g needs the i915 driver, and this GPU is driven "
 				   "by %s",
 				   gpu->driver ? gpu->driver : "no driver");
-		if (model->facts.i915_enable_gvt != 1) {
+		if (model->facts.i915_enable_gvt < 0)
+			return set(&a->note,
+				   "this kernel's i915 was built without GVT-g (it has no "
+				   "enable_gvt parameter); Debian's kernel has it");
+		if (model->facts.i915_enable_gvt == 0) {
 			a->fixable = true;
 			return set(&a->note, "GVT-g is off (i915.enable_gvt); only Intel "
 					     "graphics of the 5th to 9th generation (Broadwell to "
@@ -126,8 +130,8 @@ static int assess_mdev(const HostModel *model, const PciFunction *gpu, ModeAsses
 	size_t instances = 0;
 	for (size_t i = 0; i < gpu->n_mdev_types; i++)
 		instances += strv_length(gpu->mdev_types[i].instances);
-	return set(&a->note, "every mdev type is used up (%zu instance%s exist)", instances,
-		   instances == 1 ? "" : "s");
+	return set(&a->note, "every mdev type is used up (%zu %s)", instances,
+		   instances == 1 ? "instance exists" : "instances exist");
 }
 
 static int assess_sriov(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)

@@ -92,6 +92,7 @@ typedef struct HostFacts {
 	bool ivrs; /* ACPI IVRS table: AMD-Vi */
 	bool iommu_class; /* sys/class/iommu has an entry: the kernel enabled an IOMMU */
 	int irq_remapping; /* 1 on, 0 off, -1 unknown */
+	bool unsafe_interrupts_allowed; /* vfio_iommu_type1.allow_unsafe_interrupts=1 */
 	bool kvm_present;
 	bool kvm_usable; /* could be opened read-write */
 	char **modules_loaded; /* of those we ask about */

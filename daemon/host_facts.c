@@ -161,11 +161,14 @@ int host_facts_read(const SysfsRoot *root, HostFacts *facts)
 	facts->iommu_class = directory_has_entries(root, "sys/class/iommu");
 	read_kvm(root, facts);
 
-	_cleanup_free_ char *gvt = NULL;
-	if (read_optional(root, "sys/module/i915/parameters/enable_gvt", 16, &gvt) < 0)
+	_cleanup_free_ char *gvt = NULL, *unsafe = NULL;
+	if (read_optional(root, "sys/module/i915/parameters/enable_gvt", 16, &gvt) < 0 ||
+	    read_optional(root, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
+			  16, &unsafe) < 0)
 		return -ENOMEM;
 	if (gvt)
 		facts->i915_enable_gvt = gvt[0] == 'Y' || gvt[0] == 'y' || gvt[0] == '1';
+	facts->unsafe_interrupts_allowed = unsafe && (unsafe[0] == 'Y' || unsafe[0] == '1');
 
 	for (size_t i = 0; i < ELEMENTSOF(ovmf_paths); i++)
 		if (sysfs_exists(root, ovmf_paths[i]) &&

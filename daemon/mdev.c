@@ -17,7 +17,7 @@
 #define MDEV_MAX_TYPES 256
 #define MDEV_MAX_INSTANCES 4096
 /* Descriptions are a few lines; a longer one is cut (and warned about). */
-#define MDEV_MAX_TEXT 4096
+#define MDEV_MAX_TEXT SYSFS_PAGE_SIZE
 
 /* Type ids end up in paths and command lines: only a plain set of characters. */
 static bool type_id_is_plain(const char *id)

@@ -37,6 +37,8 @@ _printf_(6, 7) static int add(Readiness *r, const char *id, const char *gpu, Che
 	va_start(ap, format);
 	int k = vasprintf(&c->summary, format, ap);
 	va_end(ap);
+	if (k < 0)
+		c->summary = NULL; /* vasprintf leaves it undefined */
 	c->id = strdup(id);
 	c->fix = fix ? strdup(fix) : NULL;
 	c->gpu = gpu ? strdup(gpu) : NULL;
@@ -65,11 +67,11 @@ static int check_iommu(const HostModel *model, Readiness *r)
 
 	if (iommu_on(model))
 		return add(r, "iommu", NULL, CHECK_PASS, NULL,
-			   "The IOMMU is on (%s): %zu IOMMU groups.",
+			   "The IOMMU is on (%s): %zu IOMMU group%s.",
 			   f->dmar   ? "Intel VT-d"
 			   : f->ivrs ? "AMD-Vi"
 				     : "enabled",
-			   model->n_groups);
+			   model->n_groups, model->n_groups == 1 ? "" : "s");
 	if (!f->dmar && !f->ivrs)
 		return add(
 			r, "iommu", NULL, CHECK_FAIL,
@@ -101,13 +103,19 @@ static int check_interrupt_remapping(const HostModel *model, Readiness *r)
 		return add(r, "interrupt-remapping", NULL, CHECK_PASS, NULL,
 			   "Interrupt remapping is on.");
 	case 0:
-		return add(
-			r, "interrupt-remapping", NULL, CHECK_WARN,
-			"Enable interrupt remapping in the firmware setup (x2APIC, VT-d or "
-			"AMD-Vi options); as a last resort, and only on a trusted host, add "
-			"vfio_iommu_type1.allow_unsafe_interrupts=1 to the kernel command line.",
-			"Interrupt remapping is off: vfio refuses to assign devices unless unsafe "
-			"interrupts are allowed.");
+		if (model->facts.unsafe_interrupts_allowed)
+			return add(
+				r, "interrupt-remapping", NULL, CHECK_WARN,
+				"Enable interrupt remapping in the firmware setup and drop "
+				"vfio_iommu_type1.allow_unsafe_interrupts=1.",
+				"Interrupt remapping is off; vfio assigns devices anyway because "
+				"unsafe interrupts are allowed, so a VM could forge interrupts.");
+		return add(r, "interrupt-remapping", NULL, CHECK_FAIL,
+			   "Enable interrupt remapping in the firmware setup (x2APIC, VT-d or "
+			   "AMD-Vi options); as a last resort, and only on a trusted host, add "
+			   "vfio_iommu_type1.allow_unsafe_interrupts=1 to the kernel command line.",
+			   "Interrupt remapping is off: vfio refuses to assign PCI devices unless "
+			   "unsafe interrupts are allowed.");
 	default:
 		return add(r, "interrupt-remapping", NULL, CHECK_SKIP, NULL,
 			   "Whether interrupts are remapped is unknown (proc/interrupts is "
@@ -198,10 +206,11 @@ static int check_ovmf(const HostModel *model, Readiness *r)
 /* The host prerequisites of each mode, from the checks already made. */
 static bool prerequisites_pass(const Readiness *r, PartitionModeKind mode)
 {
-	static const char *const common[] = { "kvm", "qemu", "module-vfio" };
+	/* mdev devices are used through a type1 container too; their interrupts are emulated. */
+	static const char *const common[] = { "kvm", "qemu", "module-vfio",
+					      "module-vfio_iommu_type1" };
 	static const char *const mdev[] = { "module-mdev" };
-	static const char *const vfio_pci[] = { "iommu", "module-vfio_pci",
-						"module-vfio_iommu_type1" };
+	static const char *const vfio_pci[] = { "iommu", "interrupt-remapping", "module-vfio_pci" };
 
 	for (size_t i = 0; i < r->n_checks; i++) {
 		const CheckResult *c = &r->checks[i];

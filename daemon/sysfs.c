@@ -71,11 +71,18 @@ int sysfs_read_text_at(int dir, const char *name, size_t max, char **ret)
 			continue;
 		if (n < 0)
 			return negative_errno();
+		if (n == 0)
+			break;
 		done += (size_t)n;
 		if (done > max)
 			return -EFBIG;
-		if ((size_t)n < want)
-			break; /* short (or empty): the end of the file */
+		/*
+		 * A sysfs attribute is one page at most and comes whole in one read, so
+		 * a short read of a small one is its end: this saves a system call per
+		 * attribute. Longer files (proc's) come a page at a time: read on.
+		 */
+		if ((size_t)n < want && max < SYSFS_PAGE_SIZE)
+			break;
 	}
 	if (done == 0 && is_fifo(fd))
 		return -EAGAIN; /* not an attribute */
@@ -198,7 +205,8 @@ int sysfs_list_dir(const SysfsRoot *root, const char *relative, size_t max_entri
 	closedir(dir);
 
 	if (r >= 0) {
-		qsort(names, n, sizeof(char *), compare_names);
+		if (n > 0) /* qsort's base must not be NULL, even for no elements */
+			qsort(names, n, sizeof(char *), compare_names);
 		for (size_t i = 0; i < n && r >= 0; i++)
 			r = callback(names[i], userdata);
 	}

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Attribute files are small; anything longer is damage. */
-#define SYSFS_MAX_ATTRIBUTE (64 * 1024)
+/* What a sysfs attribute holds at most, and returns in a single read. */
+#define SYSFS_PAGE_SIZE 4096
 
 typedef struct SysfsRoot {
 	char *path; /* "/" or a fixture directory, without a trailing slash ("" for "/") */

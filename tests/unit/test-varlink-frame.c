@@ -130,14 +130,18 @@ static char *nested(unsigned depth, bool arrays)
 static char *message_of_length(size_t length)
 {
 	static const char head[] = "{\"p\":\"", tail[] = "\"}";
-	size_t fixed = strlen(head) + strlen(tail);
-	char *text = malloc(length + 1);
+	size_t i = 0;
 
-	assert_true(length >= fixed);
+	assert_true(length >= strlen(head) + strlen(tail));
+	char *text = malloc(length + 1);
 	assert_non_null(text);
-	memcpy(text, head, strlen(head));
-	memset(text + strlen(head), 'x', length - fixed);
-	memcpy(text + length - strlen(tail), tail, strlen(tail) + 1);
+	for (const char *p = head; *p; p++)
+		text[i++] = *p;
+	while (i < length - strlen(tail))
+		text[i++] = 'x';
+	for (const char *p = tail; *p; p++)
+		text[i++] = *p;
+	text[i] = '\0';
 	assert_int_equal(strlen(text), length);
 	return text;
 }
