@@ -10,7 +10,9 @@
 /*
  * Reads more of a readable function from its sysfs directory (`dir`, see
  * sysfs_open_dir()). Called from several threads at once, each time for a
- * different function: it may touch only that function.
+ * different function: it may touch only that function. It sets is_vf and
+ * physfn for the virtual functions it reads (pci.c then gives them their
+ * PF's NUMA node instead of reading theirs).
  */
 typedef int (*PciFunctionReader)(PciFunction *function, int dir, void *userdata);
 

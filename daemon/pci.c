@@ -276,9 +276,32 @@ static int read_function(int devices, struct pci_access *access, PciFunction *f,
 		f->readable = false;
 		return 0;
 	}
-	read_numa_node(dir, f);
 	read_links(dir, f);
-	return each(f, dir, userdata);
+	int r = each(f, dir, userdata);
+	/* A VF sits on its PF's node (the kernel places it on the PF's bus): see inherit_nodes().
+	 */
+	if (r >= 0 && !f->is_vf)
+		read_numa_node(dir, f);
+	return r;
+}
+
+static int compare_address_to_function(const void *key, const void *element)
+{
+	return pci_address_compare(key, &((const PciFunction *)element)->address);
+}
+
+/* Gives each VF its physical function's NUMA node, once every function is read. */
+static void inherit_nodes(PciFunction *functions, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		PciFunction *f = &functions[i];
+		if (!f->is_vf)
+			continue;
+		const PciFunction *pf = bsearch(&f->physfn, functions, n, sizeof(PciFunction),
+						compare_address_to_function);
+		if (pf)
+			f->numa_node = pf->numa_node;
+	}
 }
 
 /* A share of the functions, read by one thread with its own libpci handle. */
@@ -377,6 +400,7 @@ int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader
 	qsort(state.functions, state.n, sizeof(PciFunction), compare_functions);
 
 	r = read_all(root, state.functions, state.n, each, userdata);
+	inherit_nodes(state.functions, state.n);
 	/* pci.ids lookups share one handle: after the threads, here. */
 	for (size_t i = 0; r >= 0 && i < state.n; i++) {
 		PciFunction *f = &state.functions[i];
