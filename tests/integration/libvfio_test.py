@@ -52,15 +52,20 @@ class Varlink:
         message.update(flags)
         self.send_raw(json.dumps(message).encode() + b'\0')
 
-    def receive(self):
-        """The next message, or None when the daemon closed the connection."""
+    def receive_raw(self):
+        """The bytes of the next message, or None when the daemon closed the connection."""
         while b'\0' not in self.buffer:
-            data = self.sock.recv(65536)
+            data = self.sock.recv(1 << 20)
             if not data:
                 return None
             self.buffer += data
         text, self.buffer = self.buffer.split(b'\0', 1)
-        return json.loads(text)
+        return text
+
+    def receive(self):
+        """The next message, or None when the daemon closed the connection."""
+        text = self.receive_raw()
+        return None if text is None else json.loads(text)
 
     def call(self, method, parameters=None, **flags):
         self.send(method, parameters, **flags)
