@@ -64,6 +64,22 @@ static bool array_contains_address(json_object *functions, const char *address)
 	return false;
 }
 
+/* The CPUs and memory next to the GPU, where a VM using it should run. */
+static void print_node(json_object *node)
+{
+	char total[32], free_text[32];
+	int64_t memory_total = 0, memory_free = 0;
+
+	if (!node)
+		return;
+	(void)json_get_int(node, "memoryTotalKiB", &memory_total);
+	(void)json_get_int(node, "memoryFreeKiB", &memory_free);
+	print_field("Node CPUs:", "%s", or_dash(json_get_string(node, "cpus")));
+	print_field("Node memory:", "%s total, %s free",
+		    format_kib(total, sizeof(total), (uint64_t)MAX(memory_total, 0)),
+		    format_kib(free_text, sizeof(free_text), (uint64_t)MAX(memory_free, 0)));
+}
+
 static void print_identity(json_object *gpu)
 {
 	char model[256], number[24];
@@ -84,6 +100,7 @@ static void print_identity(json_object *gpu)
 	print_field("Driver:", "%s", or_default(json_get_string(gpu, "driver"), "none"));
 	print_field("NUMA node:", "%s",
 		    format_optional_int(number, sizeof(number), gpu, "numaNode"));
+	print_node(json_get_object(gpu, "node"));
 	(void)json_get_bool(gpu, "bootVga", &boot_vga);
 	print_field("Boot VGA:", "%s", boot_vga ? "yes (the host's screen)" : "no");
 	if (physical)

@@ -165,6 +165,48 @@ static int add_relatives(json_object *o, const HostModel *model, const PciFuncti
 	return 0;
 }
 
+static json_object *hugepages_to_json(const HugepagePool *pools, size_t n)
+{
+	_cleanup_json_ json_object *array = json_object_new_array();
+	if (!array)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		json_object *pool = json_object_new_object();
+		if (append(array, pool) < 0 ||
+		    json_add_int(pool, "sizeKiB", (int64_t)pools[i].size_kib) < 0 ||
+		    json_add_int(pool, "total", (int64_t)pools[i].total) < 0 ||
+		    json_add_int(pool, "free", (int64_t)pools[i].free) < 0)
+			return NULL;
+	}
+	return TAKE_PTR(array);
+}
+
+/* The NUMA node a GPU sits on: its own, or the only one when the platform does not say. */
+static const NumaNode *gpu_node(const HostModel *model, const PciFunction *gpu)
+{
+	for (size_t i = 0; i < model->n_nodes; i++)
+		if (model->nodes[i].id == gpu->numa_node)
+			return &model->nodes[i];
+	return gpu->numa_node < 0 && model->n_nodes == 1 ? &model->nodes[0] : NULL;
+}
+
+/* What a VM placed next to the GPU can have: the node's CPUs, memory and hugepages. */
+static int add_node(json_object *o, const HostModel *model, const PciFunction *gpu)
+{
+	const NumaNode *n = gpu_node(model, gpu);
+	if (!n)
+		return json_add_string(o, "node", NULL);
+
+	json_object *node = json_object_new_object();
+	if (add_object(o, "node", node) < 0 || json_add_int(node, "id", n->id) < 0 ||
+	    json_add_string(node, "cpus", n->cpus ? n->cpus : "") < 0 ||
+	    json_add_int(node, "memoryTotalKiB", (int64_t)n->memory_total_kib) < 0 ||
+	    json_add_int(node, "memoryFreeKiB", (int64_t)n->memory_free_kib) < 0 ||
+	    add_object(node, "hugepages", hugepages_to_json(n->hugepages, n->n_hugepages)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 json_object *host_gpu_to_json(const HostModel *model, const PciFunction *gpu)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
@@ -175,7 +217,7 @@ json_object *host_gpu_to_json(const HostModel *model, const PciFunction *gpu)
 	    add_placement(o, gpu) < 0 || json_add_bool(o, "bootVga", gpu->boot_vga == 1) < 0 ||
 	    json_add_string(o, "physicalFunction",
 			    gpu->is_vf ? pci_address_format(&gpu->physfn, physfn) : NULL) < 0 ||
-	    add_relatives(o, model, gpu) < 0 ||
+	    add_node(o, model, gpu) < 0 || add_relatives(o, model, gpu) < 0 ||
 	    (gpu->sriov_total_vfs > 0 ? add_object(o, "sriov", sriov_to_json(model, gpu))
 				      : json_add_string(o, "sriov", NULL)) < 0 ||
 	    add_modes(o, model, gpu) < 0 || json_add_strv(o, "warnings", gpu->warnings) < 0)
@@ -230,22 +272,6 @@ json_object *host_groups_to_json(const HostModel *model)
 		}
 	}
 	return TAKE_PTR(o);
-}
-
-static json_object *hugepages_to_json(const HugepagePool *pools, size_t n)
-{
-	_cleanup_json_ json_object *array = json_object_new_array();
-	if (!array)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		json_object *pool = json_object_new_object();
-		if (append(array, pool) < 0 ||
-		    json_add_int(pool, "sizeKiB", (int64_t)pools[i].size_kib) < 0 ||
-		    json_add_int(pool, "total", (int64_t)pools[i].total) < 0 ||
-		    json_add_int(pool, "free", (int64_t)pools[i].free) < 0)
-			return NULL;
-	}
-	return TAKE_PTR(array);
 }
 
 json_object *host_topology_to_json(const HostModel *model)

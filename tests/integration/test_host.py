@@ -143,6 +143,30 @@ class CheckCommandTest(FixtureTestCase):
         self.assertTrue(c, out['checks'])
         self.assertIn('nvidia-', c[0]['summary'])
 
+    def test_gvt_off_names_the_kernel_parameter(self):
+        """The desktop's Intel iGPU has GVT-g switched off (i915.enable_gvt=N)."""
+        result, out = self.check('nvidia-vgpu-desktop')
+        c = self.find(out['checks'], 'gpu-0000:00:02.0-mdev')
+        self.assertEqual(c['status'], 'warn')
+        self.assertIn('GVT-g is off', c['summary'])
+        self.assertIn('i915.enable_gvt=1', c['fix'])
+        self.assertIn('i915.enable_gvt=1', result.stdout)
+
+    def test_no_kvm_names_the_firmware_setting(self):
+        result, out = self.check('damaged')
+        c = self.find(out['checks'], 'kvm')
+        self.assertEqual(c['status'], 'fail')
+        self.assertIn('There is no /dev/kvm', c['summary'])
+        self.assertIn('Intel VT-x', c['fix'])
+        self.assertEqual(result.returncode, 1)
+
+    def test_sriov_without_vfs_is_offered_with_a_note(self):
+        result, out = self.check('two-socket-server')
+        c = self.find(out['checks'], 'gpu-0000:86:00.0-sriov')
+        self.assertEqual(c['status'], 'pass')
+        self.assertIn('0/32 VFs enabled', c['summary'])
+        self.assertIn('no VFs are enabled yet', c['summary'])
+
     def test_damaged_tree_gives_warnings_not_a_crash(self):
         d = self.host_daemon('damaged')
         with Varlink(d.socket) as v:
