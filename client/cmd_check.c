@@ -135,10 +135,6 @@ static int run_check(const ClientOptions *options, int argc, char *argv[])
 	_cleanup_json_ json_object *reply = NULL;
 	bool ready = false;
 
-	if (argc > 0) {
-		fprintf(stderr, "vfioctl: 'check' takes no arguments, not '%s'.\n", argv[0]);
-		return EXIT_USAGE;
-	}
 	int r = request_call(options, "io.libvfio.Host.Check", NULL, &reply);
 	if (r != EXIT_OK)
 		return r;

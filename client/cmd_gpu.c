@@ -319,10 +319,6 @@ static int run_gpu(const ClientOptions *options, int argc, char *argv[])
 				"gpus'), e.g. 'vfioctl gpu 0000:01:00.0'.\n");
 		return EXIT_USAGE;
 	}
-	if (argc > 1) {
-		fprintf(stderr, "vfioctl: 'gpu' takes one address, not also '%s'.\n", argv[1]);
-		return EXIT_USAGE;
-	}
 	if (pci_address_parse(argv[0], &address) < 0) {
 		fprintf(stderr,
 			"vfioctl: '%s' is not a PCI address (DDDD:BB:DD.F, e.g. 0000:01:00.0).\n",
@@ -349,6 +345,7 @@ static int run_gpu(const ClientOptions *options, int argc, char *argv[])
 
 const Command command_gpu = {
 	.name = "gpu",
+	.max_arguments = 1,
 	.summary = "Show everything about one GPU",
 	.usage = "Usage: vfioctl [--json] gpu ADDRESS\n"
 		 "Shows one GPU (a virtual function too): its model, IDs, driver, IOMMU\n"

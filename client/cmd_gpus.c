@@ -118,10 +118,6 @@ static int run_gpus(const ClientOptions *options, int argc, char *argv[])
 {
 	_cleanup_json_ json_object *reply = NULL;
 
-	if (argc > 0) {
-		fprintf(stderr, "vfioctl: 'gpus' takes no arguments, not '%s'.\n", argv[0]);
-		return EXIT_USAGE;
-	}
 	int r = request_call(options, "io.libvfio.Host.ListGPUs", NULL, &reply);
 	if (r != EXIT_OK)
 		return r;

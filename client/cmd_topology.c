@@ -155,10 +155,6 @@ static int run_topology(const ClientOptions *options, int argc, char *argv[])
 	_cleanup_json_ json_object *topology = NULL;
 	_cleanup_json_ json_object *gpus = NULL;
 
-	if (argc > 0) {
-		fprintf(stderr, "vfioctl: 'topology' takes no arguments, not '%s'.\n", argv[0]);
-		return EXIT_USAGE;
-	}
 	int r = request_call(options, "io.libvfio.Host.GetTopology", NULL, &topology);
 	if (r != EXIT_OK)
 		return r;

@@ -45,10 +45,6 @@ static int run_version(const ClientOptions *options, int argc, char *argv[])
 {
 	json_object *daemon = NULL;
 
-	if (argc > 0) {
-		fprintf(stderr, "vfioctl: 'version' takes no arguments, not '%s'.\n", argv[0]);
-		return EXIT_USAGE;
-	}
 	int r = request_call(options, "io.libvfio.Manager.GetVersion", NULL, &daemon);
 	if (r != EXIT_OK)
 		return r;

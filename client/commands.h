@@ -11,6 +11,7 @@ typedef struct Command {
 	const char *name;
 	const char *summary; /* one line for `vfioctl --help` */
 	const char *usage; /* the text of `vfioctl NAME --help` */
+	unsigned max_arguments; /* more is a usage error, reported before run() */
 	/*
 	 * Runs the command with its arguments (the command name and every global
 	 * option already taken out). Returns an exit code (EXIT_OK, ...).

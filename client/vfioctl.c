@@ -145,5 +145,17 @@ int main(int argc, char *argv[])
 		fputs(command->usage, stdout);
 		return EXIT_OK;
 	}
-	return command->run(&client, command_argc - optind, command_argv + optind);
+	int n_arguments = command_argc - optind;
+	if (n_arguments > (int)command->max_arguments) {
+		const char *extra = command_argv[optind + (int)command->max_arguments];
+		if (command->max_arguments == 0)
+			fprintf(stderr, "vfioctl: '%s' takes no arguments, not '%s'.\n", name,
+				extra);
+		else
+			fprintf(stderr, "vfioctl: '%s' takes %u argument%s, not also '%s'.\n", name,
+				command->max_arguments, command->max_arguments == 1 ? "" : "s",
+				extra);
+		return EXIT_USAGE;
+	}
+	return command->run(&client, n_arguments, command_argv + optind);
 }

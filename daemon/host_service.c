@@ -289,12 +289,8 @@ static const VarlinkMethod host_methods[] = {
 
 int host_service_register(HostService *service, Server *server)
 {
-	static VarlinkInterface interface = { .methods = host_methods };
-
-	interface.idl = varlink_idl_find(libvfio_interfaces, "io.libvfio.Host");
-	if (!interface.idl)
-		return -ENOENT;
-	return server_add_interface(server, &interface, service);
+	return server_add_interface(server, varlink_idl_find(libvfio_interfaces, "io.libvfio.Host"),
+				    host_methods, service);
 }
 
 /* ---- life ---- */

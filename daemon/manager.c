@@ -66,10 +66,7 @@ static const VarlinkMethod manager_methods[] = {
 
 int manager_register(Manager *manager, Server *server)
 {
-	static VarlinkInterface interface = { .methods = manager_methods };
-
-	interface.idl = varlink_idl_find(libvfio_interfaces, "io.libvfio.Manager");
-	if (!interface.idl)
-		return -ENOENT;
-	return server_add_interface(server, &interface, manager);
+	return server_add_interface(server,
+				    varlink_idl_find(libvfio_interfaces, "io.libvfio.Manager"),
+				    manager_methods, manager);
 }

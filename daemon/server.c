@@ -37,7 +37,8 @@ typedef struct Listener {
 } Listener;
 
 typedef struct RegisteredInterface {
-	const VarlinkInterface *interface;
+	const VarlinkIdl *idl;
+	const VarlinkMethod *methods;
 	void *userdata;
 } RegisteredInterface;
 
@@ -370,13 +371,12 @@ static const VarlinkMethod *find_method(Server *server, const VarlinkCallMessage
 
 	*ret_interface_found = false;
 	for (size_t i = 0; i < server->n_interfaces; i++) {
-		const VarlinkIdl *idl = server->interfaces[i].interface->idl;
+		const VarlinkIdl *idl = server->interfaces[i].idl;
 		if (strlen(idl->name) != call->interface_length ||
 		    strncmp(idl->name, call->method, call->interface_length) != 0)
 			continue;
 		*ret_interface_found = true;
-		for (const VarlinkMethod *m = server->interfaces[i].interface->methods; m->name;
-		     m++)
+		for (const VarlinkMethod *m = server->interfaces[i].methods; m->name; m++)
 			if (strcmp(m->name, method_name) == 0) {
 				*ret_userdata = server->interfaces[i].userdata;
 				return m;
@@ -873,9 +873,8 @@ static int method_get_info(VarlinkCall *call, json_object *parameters, void *use
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < server->n_interfaces; i++)
-		json_object_array_add(
-			interfaces,
-			json_object_new_string(server->interfaces[i].interface->idl->name));
+		json_object_array_add(interfaces,
+				      json_object_new_string(server->interfaces[i].idl->name));
 	json_object_object_add(reply, "vendor", json_object_new_string(server->info.vendor));
 	json_object_object_add(reply, "product", json_object_new_string(server->info.product));
 	json_object_object_add(reply, "version", json_object_new_string(server->info.version));
@@ -901,7 +900,7 @@ static int method_get_interface_description(VarlinkCall *call, json_object *para
 		return varlink_call_reply_invalid_parameter(call, bad);
 
 	for (size_t i = 0; i < server->n_interfaces; i++) {
-		const VarlinkIdl *idl = server->interfaces[i].interface->idl;
+		const VarlinkIdl *idl = server->interfaces[i].idl;
 		if (strcmp(idl->name, p.interface) != 0)
 			continue;
 		json_object *reply = json_object_new_object();
@@ -924,12 +923,6 @@ static const VarlinkMethod service_methods[] = {
 
 int server_new(sd_event *event, const ServerInfo *info, const ServerLimits *limits, Server **ret)
 {
-	static VarlinkInterface service_interface = { .methods = service_methods };
-
-	service_interface.idl = varlink_idl_find(libvfio_interfaces, "org.varlink.service");
-	if (!service_interface.idl)
-		return -ENOENT;
-
 	Server *server = calloc(1, sizeof(*server));
 	if (!server)
 		return -ENOMEM;
@@ -937,7 +930,9 @@ int server_new(sd_event *event, const ServerInfo *info, const ServerLimits *limi
 	server->info = *info;
 	server->limits = *limits;
 
-	int r = server_add_interface(server, &service_interface, server);
+	int r = server_add_interface(server,
+				     varlink_idl_find(libvfio_interfaces, "org.varlink.service"),
+				     service_methods, server);
 	if (r < 0) {
 		server_free(server);
 		return r;
@@ -971,15 +966,18 @@ void server_set_limits(Server *server, const ServerLimits *limits)
 		varlink_reader_set_max_message_size(c->reader, limits->max_message_size);
 }
 
-int server_add_interface(Server *server, const VarlinkInterface *interface, void *userdata)
+int server_add_interface(Server *server, const VarlinkIdl *idl, const VarlinkMethod *methods,
+			 void *userdata)
 {
+	if (!idl)
+		return -ENOENT;
 	RegisteredInterface *interfaces = reallocarray(server->interfaces, server->n_interfaces + 1,
 						       sizeof(RegisteredInterface));
 	if (!interfaces)
 		return -ENOMEM;
 	server->interfaces = interfaces;
 	interfaces[server->n_interfaces++] =
-		(RegisteredInterface){ .interface = interface, .userdata = userdata };
+		(RegisteredInterface){ .idl = idl, .methods = methods, .userdata = userdata };
 	return 0;
 }
 

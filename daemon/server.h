@@ -39,12 +39,6 @@ typedef struct VarlinkMethod {
 	unsigned flags;
 } VarlinkMethod;
 
-/* An interface: its IDL (from varlink_idl.h) and its methods, ending with a NULL name. */
-typedef struct VarlinkInterface {
-	const VarlinkIdl *idl;
-	const VarlinkMethod *methods;
-} VarlinkInterface;
-
 typedef struct ServerLimits {
 	uint64_t max_message_size; /* bytes in one message */
 	uint64_t client_timeout_usec; /* silence allowed in the middle of a message */
@@ -65,8 +59,13 @@ Server *server_free(Server *server);
 /* New limits apply to existing connections too (their next message). */
 void server_set_limits(Server *server, const ServerLimits *limits);
 
-/* Serves `interface`; handlers get `userdata`. The tables must outlive the server. */
-int server_add_interface(Server *server, const VarlinkInterface *interface, void *userdata);
+/*
+ * Serves the interface described by `idl` (from varlink_idl.h; NULL gives
+ * -ENOENT) with `methods`, a table ending with a NULL name. Handlers get
+ * `userdata`. The tables must outlive the server.
+ */
+int server_add_interface(Server *server, const VarlinkIdl *idl, const VarlinkMethod *methods,
+			 void *userdata);
 
 /* Accepts connections on an already listening socket (socket activation). Takes the fd. */
 int server_listen_fd(Server *server, int fd);

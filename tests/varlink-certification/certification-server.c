@@ -531,10 +531,7 @@ static int run(const char *socket_path, Certification *cert)
 {
 	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
 	_cleanup_(server_freep) Server *server = NULL;
-	const VarlinkInterface interface = {
-		.idl = varlink_idl_find(certification_interfaces, INTERFACE),
-		.methods = certification_methods,
-	};
+	const VarlinkIdl *idl = varlink_idl_find(certification_interfaces, INTERFACE);
 	const ServerInfo info = {
 		.vendor = "libvfio",
 		.product = "libvfio Varlink certification server",
@@ -548,7 +545,7 @@ static int run(const char *socket_path, Certification *cert)
 	};
 	sigset_t mask;
 
-	if (!interface.idl)
+	if (!idl)
 		return log_error_errno(ENOENT, "The " INTERFACE " IDL is not embedded");
 
 	sigemptyset(&mask);
@@ -567,7 +564,7 @@ static int run(const char *socket_path, Certification *cert)
 
 	r = server_new(event, &info, &limits, &server);
 	if (r >= 0)
-		r = server_add_interface(server, &interface, cert);
+		r = server_add_interface(server, idl, certification_methods, cert);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the Varlink server");
 	r = server_listen_path(server, socket_path);
