@@ -330,14 +330,19 @@ static void *worker_run(void *userdata)
 	if (sysfs_path(w->root, "sys/bus/pci", path, sizeof(path)) == 0)
 		(void)pci_set_param(access, (char *)"sysfs.path", path);
 	libpci_escape = &escape;
-	if (setjmp(escape) == 0)
+	bool started = setjmp(escape) == 0;
+	if (started)
 		pci_init(access);
 	libpci_escape = NULL;
 
 	/* Each device directory is opened relative to this one: a shorter path to resolve. */
 	_cleanup_close_ int devices = sysfs_open_dir(w->root, "sys/bus/pci/devices");
 	for (size_t i = w->begin; i < w->end && w->result >= 0; i++)
-		w->result = read_function(devices, access, &w->functions[i], w->each, w->userdata);
+		w->result =
+			started ? read_function(devices, access, &w->functions[i], w->each,
+						w->userdata)
+				: strv_appendf(&w->functions[i].warnings,
+					       "libpci cannot read the bus: %s", libpci_message);
 	pci_cleanup(access);
 	return NULL;
 }
