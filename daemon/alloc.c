@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "alloc.h"
+
+#include <string.h>
+
+#include "macro.h"
+#include "mdev_profile.h"
+#include "strv.h"
+
+static const char *const error_names[_ALLOC_ERROR_MAX] = {
+	[ALLOC_OK] = NULL,
+	[ALLOC_NO_SUCH_GPU] = "io.libvfio.Partitions.NoSuchGPU",
+	[ALLOC_NOT_A_GPU] = "io.libvfio.Partitions.NotAGPU",
+	[ALLOC_NO_MATCHING_GPU] = "io.libvfio.Partitions.NoMatchingGPU",
+	[ALLOC_MODE_UNSUPPORTED] = "io.libvfio.Partitions.ModeUnsupported",
+	[ALLOC_UNKNOWN_TYPE] = "io.libvfio.Partitions.UnknownType",
+	[ALLOC_NONE_FREE] = "io.libvfio.Partitions.NoneFree",
+	[ALLOC_BOOT_VGA] = "io.libvfio.Partitions.BootDisplay",
+	[ALLOC_NOT_ISOLATED] = "io.libvfio.Partitions.GroupNotIsolated",
+	[ALLOC_HELD] = "io.libvfio.Partitions.Busy",
+};
+
+const char *alloc_error_name(AllocError error)
+{
+	return error > ALLOC_OK && error < _ALLOC_ERROR_MAX ? error_names[error] : NULL;
+}
+
+/*
+ * When no GPU fits, the reason that tells the user most: "all taken" says
+ * more than "no such type", which says more than "not offered".
+ */
+static int error_rank(AllocError error)
+{
+	switch (error) {
+	case ALLOC_NONE_FREE:
+		return 6;
+	case ALLOC_BOOT_VGA:
+		return 5;
+	case ALLOC_HELD:
+		return 4;
+	case ALLOC_NOT_ISOLATED:
+		return 3;
+	case ALLOC_UNKNOWN_TYPE:
+		return 2;
+	case ALLOC_MODE_UNSUPPORTED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static bool is_held(const HeldPartition *held, size_t n_held, PartitionModeKind mode,
+		    const PciAddress *device)
+{
+	for (size_t i = 0; i < n_held; i++)
+		if (held[i].mode == mode && pci_address_compare(&held[i].device, device) == 0)
+			return true;
+	return false;
+}
+
+/* How busy a GPU is: its partitions in use, whoever made them. */
+static size_t gpu_load(const HostModel *model, const HeldPartition *held, size_t n_held,
+		       const PciFunction *gpu)
+{
+	size_t load = 0;
+
+	for (size_t i = 0; i < gpu->n_mdev_types; i++)
+		load += strv_length(gpu->mdev_types[i].instances);
+	for (size_t i = 0; i < gpu->n_vfs; i++) {
+		const PciFunction *vf = host_find_function(model, &gpu->vfs[i]);
+		if ((vf && vf_is_in_use(vf)) ||
+		    is_held(held, n_held, PARTITION_SRIOV, &gpu->vfs[i]))
+			load++;
+	}
+	for (size_t i = 0; i < n_held; i++)
+		if (held[i].mode != PARTITION_SRIOV &&
+		    pci_address_compare(&held[i].parent, &gpu->address) == 0)
+			load++;
+	return load;
+}
+
+/* Does the type meet what the request asks of it? */
+static bool type_matches(const MdevType *type, const PartitionRequest *request)
+{
+	if (type->device_api && strcmp(type->device_api, "vfio-pci") != 0)
+		return false; /* QEMU uses vfio-pci mdevs */
+	if (request->type && strcmp(type->id, request->type) != 0 &&
+	    !(type->name && strcmp(type->name, request->type) == 0))
+		return false;
+	if (request->min_framebuffer_mib &&
+	    mdev_profile_framebuffer_mib(type) < request->min_framebuffer_mib)
+		return false;
+	if (request->max_instances) {
+		uint64_t max = mdev_profile_max_instances(type);
+		if (max == 0)
+			max = (uint64_t)MAX(type->available_instances, 0) +
+			      strv_length(type->instances);
+		if (max > request->max_instances)
+			return false;
+	}
+	return true;
+}
+
+/* Of two free types, the better: the larger framebuffer, then bigger slices, then the id. */
+static bool type_better(const MdevType *a, const MdevType *b)
+{
+	uint64_t fa = mdev_profile_framebuffer_mib(a), fb = mdev_profile_framebuffer_mib(b);
+	if (fa != fb)
+		return fa > fb;
+	uint64_t ma = mdev_profile_max_instances(a), mb = mdev_profile_max_instances(b);
+	if (ma != mb)
+		return ma < mb;
+	return strcmp(a->id, b->id) < 0;
+}
+
+static AllocError choose_mdev(const PciFunction *gpu, const PartitionRequest *request,
+			      AllocationChoice *choice)
+{
+	const MdevType *best = NULL;
+	bool any = false;
+
+	if (gpu->n_mdev_types == 0)
+		return ALLOC_MODE_UNSUPPORTED;
+	for (size_t i = 0; i < gpu->n_mdev_types; i++) {
+		const MdevType *t = &gpu->mdev_types[i];
+		if (!type_matches(t, request))
+			continue;
+		any = true;
+		if (t->available_instances > 0 && (!best || type_better(t, best)))
+			best = t;
+	}
+	if (!any)
+		return ALLOC_UNKNOWN_TYPE;
+	if (!best)
+		return ALLOC_NONE_FREE;
+	choice->type = best;
+	return ALLOC_OK;
+}
+
+static AllocError choose_vf(const HostModel *model, const HeldPartition *held, size_t n_held,
+			    const PciFunction *gpu, const PartitionRequest *request,
+			    AllocationChoice *choice)
+{
+	if (gpu->is_vf) {
+		/* Asked for by address: this very VF. */
+		if (vf_is_in_use(gpu) || is_held(held, n_held, PARTITION_SRIOV, &gpu->address))
+			return ALLOC_NONE_FREE;
+		choice->gpu = gpu->physfn;
+		choice->vf = gpu->address;
+		choice->vf_known = true;
+		return ALLOC_OK;
+	}
+	if (gpu->sriov_total_vfs <= 0)
+		return ALLOC_MODE_UNSUPPORTED;
+	if (gpu->sriov_num_vfs == 0) {
+		unsigned total = (unsigned)gpu->sriov_total_vfs;
+		choice->enable_vfs = request->vfs_to_enable && request->vfs_to_enable < total
+					     ? request->vfs_to_enable
+					     : total;
+		return ALLOC_OK;
+	}
+	for (size_t i = 0; i < gpu->n_vfs; i++) {
+		const PciFunction *vf = host_find_function(model, &gpu->vfs[i]);
+		if (!vf || vf_is_in_use(vf) || is_held(held, n_held, PARTITION_SRIOV, &vf->address))
+			continue;
+		choice->vf = vf->address;
+		choice->vf_known = true;
+		return ALLOC_OK;
+	}
+	return ALLOC_NONE_FREE;
+}
+
+static AllocError choose_whole(const HostModel *model, const HeldPartition *held, size_t n_held,
+			       const PciFunction *gpu, const PartitionRequest *request)
+{
+	ModeAssessment modes[_PARTITION_MODE_MAX];
+
+	if (gpu->iommu_group < 0 || !host_find_group(model, gpu->iommu_group))
+		return ALLOC_MODE_UNSUPPORTED;
+	if (is_held(held, n_held, PARTITION_PASSTHROUGH, &gpu->address))
+		return ALLOC_HELD;
+	/* The same judgement `vfioctl check` shows: a group shared with other devices. */
+	if (gpu_assess_modes(model, gpu, modes) < 0)
+		return ALLOC_MODE_UNSUPPORTED;
+	bool available = modes[PARTITION_PASSTHROUGH].available;
+	mode_assessments_done(modes);
+	if (!available)
+		return ALLOC_NOT_ISOLATED;
+	if (gpu->boot_vga == 1 && !request->force)
+		return ALLOC_BOOT_VGA;
+	return ALLOC_OK;
+}
+
+static AllocError choose_on(const HostModel *model, const HeldPartition *held, size_t n_held,
+			    const PciFunction *gpu, const PartitionRequest *request,
+			    AllocationChoice *choice)
+{
+	*choice = (AllocationChoice){ .mode = request->mode, .gpu = gpu->address };
+	switch (request->mode) {
+	case PARTITION_MDEV:
+		return gpu->is_vf ? ALLOC_MODE_UNSUPPORTED : choose_mdev(gpu, request, choice);
+	case PARTITION_SRIOV:
+		return choose_vf(model, held, n_held, gpu, request, choice);
+	case PARTITION_PASSTHROUGH:
+		return choose_whole(model, held, n_held, gpu, request);
+	default:
+		return ALLOC_MODE_UNSUPPORTED;
+	}
+}
+
+static bool selected(const PciFunction *f, const PartitionRequest *request)
+{
+	if (!pci_function_is_gpu(f) || f->is_vf)
+		return false;
+	if (request->vendor_id && f->vendor_id != request->vendor_id)
+		return false;
+	return !request->device_id || f->device_id == request->device_id;
+}
+
+/* Is candidate a better place than best? The preferred node, then the lighter load. */
+static bool place_better(const PciFunction *a, size_t load_a, const PciFunction *b, size_t load_b,
+			 int node)
+{
+	bool a_near = node >= 0 && a->numa_node == node, b_near = node >= 0 && b->numa_node == node;
+	if (a_near != b_near)
+		return a_near;
+	if (load_a != load_b)
+		return load_a < load_b;
+	return pci_address_compare(&a->address, &b->address) < 0; /* functions come sorted */
+}
+
+AllocError alloc_choose(const HostModel *model, const HeldPartition *held, size_t n_held,
+			const PartitionRequest *request, AllocationChoice *ret, PciAddress *ret_gpu)
+{
+	if (request->has_address) {
+		const PciFunction *f = host_find_function(model, &request->address);
+		if (!f)
+			return ALLOC_NO_SUCH_GPU;
+		if (!pci_function_is_gpu(f))
+			return ALLOC_NOT_A_GPU;
+		AllocError e = choose_on(model, held, n_held, f, request, ret);
+		if (e != ALLOC_OK)
+			*ret_gpu = f->address;
+		return e;
+	}
+
+	const PciFunction *best = NULL;
+	size_t best_load = 0;
+	AllocationChoice choice, best_choice = { 0 };
+	AllocError reason = ALLOC_NO_MATCHING_GPU;
+
+	for (size_t i = 0; i < model->n_functions; i++) {
+		const PciFunction *f = &model->functions[i];
+		if (!selected(f, request))
+			continue;
+		AllocError e = choose_on(model, held, n_held, f, request, &choice);
+		if (e != ALLOC_OK) {
+			if (error_rank(e) > error_rank(reason)) {
+				reason = e;
+				*ret_gpu = f->address;
+			}
+			continue;
+		}
+		size_t load = gpu_load(model, held, n_held, f);
+		if (!best || place_better(f, load, best, best_load, request->preferred_node)) {
+			best = f;
+			best_load = load;
+			best_choice = choice;
+		}
+	}
+	if (!best)
+		return reason;
+	*ret = best_choice;
+	return ALLOC_OK;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Choosing a partition for a request: which GPU, which mdev type or VF, and
+ * what has to change first. A pure function of the request, the host model
+ * and the partitions libvfio already holds: no I/O, so it is tested with
+ * hand-made hosts, and two requests decided one after the other against the
+ * same holdings can never get the same partition.
+ *
+ * Order: the exact address when one is asked for; among the rest, the GPUs on
+ * the preferred NUMA node first, then the least-loaded, then the lowest
+ * address (deterministic).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu_modes.h"
+#include "host.h"
+
+typedef struct PartitionRequest {
+	PartitionModeKind mode;
+
+	/* Which GPU: an exact address, or any of a vendor (and device); none set: any GPU. */
+	bool has_address;
+	PciAddress address;
+	uint16_t vendor_id; /* 0: any */
+	uint16_t device_id; /* 0: any (only with a vendor) */
+
+	/* mdev: a type by id ("i915-GVTg_V5_4") or by name ("GRID T4-2Q"), or constraints. */
+	const char *type;
+	uint64_t min_framebuffer_mib; /* 0: no minimum */
+	uint64_t max_instances; /* at most this many per GPU (bigger slices); 0: any */
+
+	/* SR-IOV: how many VFs to enable when the GPU has none yet (0: all it supports). */
+	unsigned vfs_to_enable;
+
+	int preferred_node; /* -1: none */
+	bool force; /* passthrough: take the boot display too */
+} PartitionRequest;
+
+/* A partition libvfio holds (from its records), or is creating. */
+typedef struct HeldPartition {
+	PartitionModeKind mode;
+	PciAddress parent; /* the GPU */
+	PciAddress device; /* sriov: the VF; passthrough: the GPU; mdev: the parent */
+} HeldPartition;
+
+typedef enum AllocError {
+	ALLOC_OK,
+	ALLOC_NO_SUCH_GPU, /* no PCI device at the address */
+	ALLOC_NOT_A_GPU, /* a device, but not PCI class 03 */
+	ALLOC_NO_MATCHING_GPU, /* no GPU of that vendor/device */
+	ALLOC_MODE_UNSUPPORTED, /* no matching GPU offers the mode */
+	ALLOC_UNKNOWN_TYPE, /* no mdev type of that id or name, or none meets the constraints */
+	ALLOC_NONE_FREE, /* the mode is offered but everything is taken */
+	ALLOC_BOOT_VGA, /* passthrough of the boot display without force */
+	ALLOC_NOT_ISOLATED, /* passthrough of a GPU sharing its IOMMU group */
+	ALLOC_HELD, /* passthrough of a GPU libvfio already hands out */
+	_ALLOC_ERROR_MAX,
+} AllocError;
+
+typedef struct AllocationChoice {
+	PartitionModeKind mode;
+	PciAddress gpu;
+	/* mdev */
+	const MdevType *type; /* points into the model */
+	/* sriov */
+	unsigned enable_vfs; /* > 0: write sriov_numvfs first (the GPU has none) */
+	bool vf_known; /* false when the VF appears only once VFs are enabled */
+	PciAddress vf;
+} AllocationChoice;
+
+/*
+ * Decides. Returns ALLOC_OK and fills *ret, or the reason nothing fits. On
+ * failure *ret_gpu names the GPU the reason is about, when there is one.
+ */
+AllocError alloc_choose(const HostModel *model, const HeldPartition *held, size_t n_held,
+			const PartitionRequest *request, AllocationChoice *ret,
+			PciAddress *ret_gpu);
+
+/* The name of an error as libvfio reports it ("io.libvfio.Partitions.NoneFree"). */
+const char *alloc_error_name(AllocError error);
