@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "partition_record.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_util.h"
+#include "json_util.h"
+#include "macro.h"
+#include "strv.h"
+#include "varlink_frame.h"
+
+/* A record is a few hundred bytes; anything bigger is not one of ours. */
+#define RECORD_MAX_SIZE (64 * 1024)
+#define RECORD_MAX_STEPS 64
+#define RECORD_MAX_FILES 4096
+
+static const char *const kind_names[_STEP_KIND_MAX] = {
+	[STEP_MDEV_CREATE] = "mdev-create",
+	[STEP_SRIOV_AUTOPROBE] = "sriov-autoprobe",
+	[STEP_SRIOV_NUMVFS] = "sriov-numvfs",
+	[STEP_BIND_VFIO] = "bind-vfio",
+};
+
+static const char *const state_names[_STEP_STATE_MAX] = {
+	[STEP_STARTED] = "started",
+	[STEP_DONE] = "done",
+	[STEP_UNDONE] = "undone",
+};
+
+static const char *const mode_names[_PARTITION_MODE_MAX] = {
+	[PARTITION_MDEV] = "mdev",
+	[PARTITION_SRIOV] = "sriov",
+	[PARTITION_PASSTHROUGH] = "passthrough",
+};
+
+const char *step_kind_to_string(StepKind kind)
+{
+	return kind >= 0 && kind < _STEP_KIND_MAX ? kind_names[kind] : NULL;
+}
+
+const char *step_state_to_string(StepState state)
+{
+	return state >= 0 && state < _STEP_STATE_MAX ? state_names[state] : NULL;
+}
+
+static int lookup(const char *const *table, size_t n, const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (table[i] && strcmp(table[i], name) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+bool partition_id_is_valid(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > PARTITION_ID_MAX)
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("_.:-", *p)))
+			return false;
+	return id[0] != '.';
+}
+
+static void step_done(RecordStep *step)
+{
+	free(step->uuid);
+	free(step->type);
+	free(step->driver_before);
+	free(step->override_before);
+}
+
+void partition_record_done(PartitionRecord *record)
+{
+	for (size_t i = 0; i < record->n_steps; i++)
+		step_done(&record->steps[i]);
+	free(record->steps);
+	free(record->holder);
+	*record = (PartitionRecord){ 0 };
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int partition_record_add_step(PartitionRecord *record, const RecordStep *step)
+{
+	if (record->n_steps >= RECORD_MAX_STEPS)
+		return -E2BIG;
+	RecordStep *steps = reallocarray(record->steps, record->n_steps + 1, sizeof(RecordStep));
+	if (!steps)
+		return -ENOMEM;
+	record->steps = steps;
+	RecordStep copy = *step;
+	copy.state = STEP_STARTED;
+	copy.uuid = dup_or_null(step->uuid);
+	copy.type = dup_or_null(step->type);
+	copy.driver_before = dup_or_null(step->driver_before);
+	copy.override_before = dup_or_null(step->override_before);
+	if ((step->uuid && !copy.uuid) || (step->type && !copy.type) ||
+	    (step->driver_before && !copy.driver_before) ||
+	    (step->override_before && !copy.override_before)) {
+		step_done(&copy);
+		return -ENOMEM;
+	}
+	steps[record->n_steps] = copy;
+	return (int)record->n_steps++;
+}
+
+static json_object *step_to_json(const RecordStep *step)
+{
+	char address[PCI_ADDRESS_TEXT_SIZE];
+	_cleanup_json_ json_object *o = json_object_new_object();
+
+	if (!o || json_add_string(o, "kind", step_kind_to_string(step->kind)) < 0 ||
+	    json_add_string(o, "state", step_state_to_string(step->state)) < 0 ||
+	    json_add_string(o, "device", pci_address_format(&step->device, address)) < 0 ||
+	    json_add_string(o, "uuid", step->uuid) < 0 ||
+	    json_add_string(o, "type", step->type) < 0 ||
+	    json_add_string(o, "driverBefore", step->driver_before) < 0 ||
+	    json_add_string(o, "overrideBefore", step->override_before) < 0 ||
+	    json_add_int(o, "valueBefore", step->value_before) < 0 ||
+	    json_add_int(o, "valueAfter", step->value_after) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
+json_object *partition_record_to_json(const PartitionRecord *record)
+{
+	char gpu[PCI_ADDRESS_TEXT_SIZE];
+	_cleanup_json_ json_object *o = json_object_new_object();
+	json_object *steps = json_object_new_array();
+
+	if (!o || !steps || json_object_object_add(o, "steps", steps) < 0) {
+		json_object_put(steps); /* not added: still ours */
+		return NULL;
+	}
+	if (json_add_string(o, "id", record->id) < 0 ||
+	    json_add_string(o, "mode", mode_names[record->mode]) < 0 ||
+	    json_add_string(o, "gpu", pci_address_format(&record->gpu, gpu)) < 0 ||
+	    json_add_string(o, "holder", record->holder) < 0 ||
+	    json_add_int(o, "holderPid", record->holder_pid) < 0 ||
+	    json_add_int(o, "holderStartTime", (int64_t)record->holder_start_time) < 0 ||
+	    json_add_bool(o, "active", record->active) < 0)
+		return NULL;
+	for (size_t i = 0; i < record->n_steps; i++) {
+		json_object *step = step_to_json(&record->steps[i]);
+		if (!step || json_object_array_add(steps, step) < 0) {
+			json_object_put(step);
+			return NULL;
+		}
+	}
+	return TAKE_PTR(o);
+}
+
+/* Reads an optional string: absent or null is NULL; another type is an error. */
+static int get_string(json_object *o, const char *key, bool required, const char **ret)
+{
+	json_object *value;
+	*ret = NULL;
+	if (!json_object_object_get_ex(o, key, &value) || !value)
+		return required ? -EINVAL : 0;
+	if (!json_object_is_type(value, json_type_string))
+		return -EINVAL;
+	*ret = json_object_get_string(value);
+	return 0;
+}
+
+static int get_int(json_object *o, const char *key, int64_t *ret)
+{
+	json_object *value;
+	if (!json_object_object_get_ex(o, key, &value) ||
+	    !json_object_is_type(value, json_type_int))
+		return -EINVAL;
+	*ret = json_object_get_int64(value);
+	return 0;
+}
+
+static int step_from_json(json_object *o, RecordStep *ret, const char **ret_problem)
+{
+	const char *kind, *state, *device, *uuid, *type, *driver, *override;
+	RecordStep step = { 0 };
+	int k, s;
+
+	*ret_problem = "a step is malformed";
+	if (!json_object_is_type(o, json_type_object) || get_string(o, "kind", true, &kind) < 0 ||
+	    get_string(o, "state", true, &state) < 0 ||
+	    get_string(o, "device", true, &device) < 0 || get_string(o, "uuid", false, &uuid) < 0 ||
+	    get_string(o, "type", false, &type) < 0 ||
+	    get_string(o, "driverBefore", false, &driver) < 0 ||
+	    get_string(o, "overrideBefore", false, &override) < 0 ||
+	    get_int(o, "valueBefore", &step.value_before) < 0 ||
+	    get_int(o, "valueAfter", &step.value_after) < 0)
+		return -EINVAL;
+	k = lookup(kind_names, _STEP_KIND_MAX, kind);
+	s = lookup(state_names, _STEP_STATE_MAX, state);
+	if (k < 0 || s < 0 || pci_address_parse(device, &step.device) < 0) {
+		*ret_problem = "a step has an unknown kind, state or device";
+		return -EINVAL;
+	}
+	step.kind = (StepKind)k;
+	step.state = (StepState)s;
+	step.uuid = dup_or_null(uuid);
+	step.type = dup_or_null(type);
+	step.driver_before = dup_or_null(driver);
+	step.override_before = dup_or_null(override);
+	*ret = step;
+	return 0;
+}
+
+int partition_record_from_json(json_object *o, PartitionRecord *ret, const char **ret_problem)
+{
+	PartitionRecord record = { 0 };
+	const char *id, *mode, *gpu, *holder;
+	int64_t pid, start_time;
+	json_object *steps, *active;
+	int m;
+
+	*ret_problem = "it is not a record";
+	if (!json_object_is_type(o, json_type_object) || get_string(o, "id", true, &id) < 0 ||
+	    get_string(o, "mode", true, &mode) < 0 || get_string(o, "gpu", true, &gpu) < 0 ||
+	    get_string(o, "holder", true, &holder) < 0 || get_int(o, "holderPid", &pid) < 0 ||
+	    get_int(o, "holderStartTime", &start_time) < 0 ||
+	    !json_object_object_get_ex(o, "active", &active) ||
+	    !json_object_is_type(active, json_type_boolean) ||
+	    !json_object_object_get_ex(o, "steps", &steps) ||
+	    !json_object_is_type(steps, json_type_array))
+		return -EINVAL;
+	m = lookup(mode_names, _PARTITION_MODE_MAX, mode);
+	if (!partition_id_is_valid(id) || m < 0 || pci_address_parse(gpu, &record.gpu) < 0 ||
+	    pid < 0 || pid > INT32_MAX || start_time < 0 ||
+	    json_object_array_length(steps) > RECORD_MAX_STEPS) {
+		*ret_problem = "its id, mode, GPU, holder or steps are out of range";
+		return -EINVAL;
+	}
+	strcpy(record.id, id);
+	record.mode = (PartitionModeKind)m;
+	record.holder_pid = (pid_t)pid;
+	record.holder_start_time = (uint64_t)start_time;
+	record.active = json_object_get_boolean(active);
+	record.holder = strdup(holder);
+	record.steps = calloc(MAX(json_object_array_length(steps), (size_t)1), sizeof(RecordStep));
+	if (!record.holder || !record.steps) {
+		partition_record_done(&record);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < json_object_array_length(steps); i++) {
+		int r = step_from_json(json_object_array_get_idx(steps, i),
+				       &record.steps[record.n_steps], ret_problem);
+		if (r < 0) {
+			partition_record_done(&record);
+			return r;
+		}
+		record.n_steps++;
+	}
+	*ret_problem = NULL;
+	*ret = record;
+	return 0;
+}
+
+/* fsync of a directory, so a rename or unlink in it survives a power cut. */
+static int sync_directory(const char *directory)
+{
+	_cleanup_close_ int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int partition_record_save(const char *directory, const PartitionRecord *record)
+{
+	char path[4096], temporary[4096];
+	_cleanup_json_ json_object *o = partition_record_to_json(record);
+	_cleanup_free_ char *text = NULL;
+	size_t size;
+
+	if (!partition_id_is_valid(record->id))
+		return -EINVAL;
+	if (!o || varlink_frame_encode(o, &text, &size) < 0)
+		return -ENOMEM;
+	size--; /* no NUL in the file */
+	int r = mkdir_p(directory, 0700);
+	if (r < 0)
+		return r;
+	if (snprintf(path, sizeof(path), "%s/%s.json", directory, record->id) >=
+		    (int)sizeof(path) ||
+	    snprintf(temporary, sizeof(temporary), "%s/.%s.json.tmp", directory, record->id) >=
+		    (int)sizeof(temporary))
+		return -ENAMETOOLONG;
+
+	_cleanup_close_ int fd =
+		open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return negative_errno();
+	for (size_t done = 0; done < size;) {
+		ssize_t n = write(fd, text + done, size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = negative_errno();
+			(void)unlink(temporary);
+			return r;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) < 0 || rename(temporary, path) < 0) {
+		r = negative_errno();
+		(void)unlink(temporary);
+		return r;
+	}
+	return sync_directory(directory);
+}
+
+int partition_record_remove(const char *directory, const char *id)
+{
+	char path[4096];
+
+	if (!partition_id_is_valid(id))
+		return -EINVAL;
+	if (snprintf(path, sizeof(path), "%s/%s.json", directory, id) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return negative_errno();
+	return sync_directory(directory);
+}
+
+static int compare_records(const void *a, const void *b)
+{
+	return strcmp(((const PartitionRecord *)a)->id, ((const PartitionRecord *)b)->id);
+}
+
+/* Reads one record file; a damaged one is a problem sentence, not a failure. */
+static int load_one(const char *directory, const char *name, PartitionRecord *ret, char ***problems)
+{
+	char path[4096];
+	const char *problem = NULL;
+	char buffer[RECORD_MAX_SIZE + 1];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", directory, name);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 || (n = read(fd, buffer, sizeof(buffer))) < 0)
+		return strv_appendf(problems, "record %s cannot be read: %s", name,
+				    strerror(errno)) < 0
+			       ? -ENOMEM
+			       : 0;
+	if (n > RECORD_MAX_SIZE)
+		return strv_appendf(problems, "record %s is too large", name) < 0 ? -ENOMEM : 0;
+	buffer[n] = '\0';
+
+	_cleanup_json_ json_object *o = json_tokener_parse(buffer);
+	int r = o ? partition_record_from_json(o, ret, &problem) : -EINVAL;
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return strv_appendf(problems, "record %s is damaged: %s", name,
+				    problem ? problem : "not JSON") < 0
+			       ? -ENOMEM
+			       : 0;
+	/* The file name and the id inside must agree, or one would hide the other. */
+	if (strlen(name) != strlen(ret->id) + 5 || strncmp(name, ret->id, strlen(ret->id)) != 0) {
+		partition_record_done(ret);
+		return strv_appendf(problems, "record %s names another id", name) < 0 ? -ENOMEM : 0;
+	}
+	return 1;
+}
+
+int partition_record_load_all(const char *directory, PartitionRecord **ret, size_t *ret_n,
+			      char ***problems)
+{
+	PartitionRecord *records = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	DIR *dir = opendir(directory);
+	if (!dir)
+		return errno == ENOENT ? 0 : negative_errno();
+	for (struct dirent *e; r >= 0 && (e = readdir(dir));) {
+		size_t length = strlen(e->d_name);
+		if (e->d_name[0] == '.' || length < 6 ||
+		    strcmp(e->d_name + length - 5, ".json") != 0)
+			continue; /* temporary files and others: not records */
+		if (n >= RECORD_MAX_FILES) {
+			r = strv_append(problems, "too many records; the rest were ignored");
+			break;
+		}
+		PartitionRecord *p = reallocarray(records, n + 1, sizeof(PartitionRecord));
+		if (!p) {
+			r = -ENOMEM;
+			break;
+		}
+		records = p;
+		r = load_one(directory, e->d_name, &records[n], problems);
+		if (r > 0)
+			n++;
+	}
+	closedir(dir);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			partition_record_done(&records[i]);
+		free(records);
+		return r;
+	}
+	qsort(records, n, sizeof(PartitionRecord), compare_records);
+	*ret = records;
+	*ret_n = n;
+	return 0;
+}
