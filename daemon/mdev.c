@@ -12,6 +12,7 @@
 
 #include "host_internal.h"
 #include "macro.h"
+#include "mdev.h"
 #include "strv.h"
 
 #define MDEV_MAX_TYPES 256
@@ -31,8 +32,7 @@ static bool type_id_is_plain(const char *id)
 	return true;
 }
 
-/* A UUID as the kernel writes it: 8-4-4-4-12 hex digits. */
-static bool is_uuid(const char *text)
+bool mdev_uuid_is_valid(const char *text)
 {
 	if (strlen(text) != 36)
 		return false;
@@ -67,7 +67,7 @@ static int collect_id(const char *name, void *userdata)
 static int collect_instance(const char *name, void *userdata)
 {
 	MdevType *type = userdata;
-	return is_uuid(name) ? strv_append(&type->instances, name) : 0;
+	return mdev_uuid_is_valid(name) ? strv_append(&type->instances, name) : 0;
 }
 
 /* Reads an optional text attribute of a type; damage becomes a warning. */
@@ -164,4 +164,33 @@ int mdev_read_types(const SysfsRoot *root, PciFunction *f)
 	}
 	strv_free(scan.ids);
 	return r == -ENOMEM ? r : 0;
+}
+
+int mdev_create_plan(const PciFunction *parent, const MdevType *type, const char *uuid,
+		     SysfsPlan *ret)
+{
+	SysfsPlan plan = { 0 };
+
+	/* Type ids come from directory names; only plain ones are kept (type_id_is_plain). */
+	if (!mdev_uuid_is_valid(uuid) || !type_id_is_plain(type->id))
+		return -EINVAL;
+	int r = sysfs_plan_add(&plan, uuid, "sys/bus/pci/devices/%s/mdev_supported_types/%s/create",
+			       parent->address_text, type->id);
+	if (r < 0)
+		return r;
+	*ret = plan;
+	return 0;
+}
+
+int mdev_remove_plan(const char *uuid, SysfsPlan *ret)
+{
+	SysfsPlan plan = { 0 };
+
+	if (!mdev_uuid_is_valid(uuid))
+		return -EINVAL;
+	int r = sysfs_plan_add(&plan, "1", "sys/bus/mdev/devices/%s/remove", uuid);
+	if (r < 0)
+		return r;
+	*ret = plan;
+	return 0;
 }

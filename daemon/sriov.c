@@ -11,6 +11,7 @@
 
 #include "host_internal.h"
 #include "macro.h"
+#include "sriov.h"
 #include "strv.h"
 
 /* The kernel caps VFs per PF well below this (the PCI spec allows 65535). */
@@ -90,4 +91,69 @@ int sriov_read(int dir, PciFunction *f)
 	if (sysfs_read_int_at(dir, "sriov_drivers_autoprobe", &autoprobe) == 0)
 		f->sriov_autoprobe = autoprobe != 0;
 	return read_vfs(dir, f);
+}
+
+/* Appends a write to an attribute of the PF. */
+static int add_pf_write(SysfsPlan *plan, const PciFunction *pf, const char *attribute,
+			unsigned value)
+{
+	char text[16];
+	snprintf(text, sizeof(text), "%u", value);
+	return sysfs_plan_add(plan, text, "sys/bus/pci/devices/%s/%s", pf->address_text, attribute);
+}
+
+SriovRefusal sriov_set_count_plan(const PciFunction *pf, unsigned count, size_t in_use,
+				  SysfsPlan *ret)
+{
+	SysfsPlan plan = { 0 };
+	int r = 0;
+
+	if (pf->is_vf || pf->sriov_total_vfs <= 0)
+		return SRIOV_NOT_CAPABLE;
+	if (count > (unsigned)pf->sriov_total_vfs)
+		return SRIOV_TOO_MANY;
+	if (!pf->driver)
+		return SRIOV_NO_PF_DRIVER;
+	if ((unsigned)MAX(pf->sriov_num_vfs, 0) == count) {
+		*ret = plan; /* nothing to do */
+		return SRIOV_OK;
+	}
+	if (pf->sriov_num_vfs > 0 && in_use > 0)
+		return SRIOV_VFS_IN_USE;
+
+	if (pf->sriov_autoprobe != 0)
+		r = add_pf_write(&plan, pf, "sriov_drivers_autoprobe", 0);
+	/* The kernel refuses one non-zero count for another (EBUSY): by way of 0. */
+	if (r >= 0 && pf->sriov_num_vfs > 0 && count > 0)
+		r = add_pf_write(&plan, pf, "sriov_numvfs", 0);
+	if (r >= 0)
+		r = add_pf_write(&plan, pf, "sriov_numvfs", count);
+	if (r < 0)
+		return SRIOV_TOO_MANY; /* cannot happen: a plan has room for three writes */
+	*ret = plan;
+	return SRIOV_OK;
+}
+
+int sriov_restore_plan(const PciFunction *pf, unsigned count_before, int autoprobe_before,
+		       SysfsPlan *ret)
+{
+	SysfsPlan plan = { 0 };
+	int r = 0;
+
+	bool recount = (unsigned)MAX(pf->sriov_num_vfs, 0) != count_before;
+
+	/*
+	 * Autoprobe goes back before VFs come back, so they come up the way they
+	 * did before (with the PF's VF driver, usually).
+	 */
+	if (recount && pf->sriov_num_vfs > 0)
+		r = add_pf_write(&plan, pf, "sriov_numvfs", 0);
+	if (r >= 0 && autoprobe_before >= 0 && pf->sriov_autoprobe != autoprobe_before)
+		r = add_pf_write(&plan, pf, "sriov_drivers_autoprobe", (unsigned)autoprobe_before);
+	if (r >= 0 && recount && count_before > 0)
+		r = add_pf_write(&plan, pf, "sriov_numvfs", count_before);
+	if (r < 0)
+		return r;
+	*ret = plan;
+	return 0;
 }

@@ -239,8 +239,11 @@ SysfsWriter *sysfs_writer_free(SysfsWriter *writer)
 {
 	if (!writer)
 		return NULL;
-	while (writer->ops)
-		op_forget(writer->ops); /* their threads finish on their own */
+	while (writer->ops) {
+		WriteOp *op = writer->ops;
+		op_report(op, -ECANCELED);
+		op_forget(op); /* its thread finishes on its own */
+	}
 	sd_event_source_disable_unref(writer->source);
 	safe_close(writer->loop_end);
 	channel_unref(writer->channel);

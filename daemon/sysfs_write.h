@@ -17,17 +17,20 @@
 
 typedef struct SysfsWriter SysfsWriter;
 
-/* result: 0, the write's -errno (-EBUSY, -EINVAL, ...), or -ETIMEDOUT. */
+/* result: 0, the write's -errno (-EBUSY, -EINVAL, ...), -ETIMEDOUT, or -ECANCELED. */
 typedef void (*SysfsWriteCallback)(int result, void *userdata);
 
 int sysfs_writer_new(sd_event *event, SysfsWriter **ret);
-/* Writes still under way are abandoned: their callbacks are not called. */
+/*
+ * Writes still under way are abandoned: their callbacks get -ECANCELED now
+ * (and must not start new writes on this writer).
+ */
 SysfsWriter *sysfs_writer_free(SysfsWriter *writer);
 
 /*
  * Writes `value` (as is: no newline is added) to ROOT/relative, off the loop.
- * `callback` is called on the loop exactly once, unless the writer is freed
- * first. Returns 0, or -ENOMEM / -EAGAIN when the write could not be started.
+ * `callback` is called on the loop exactly once. Returns 0, or -ENOMEM /
+ * -EAGAIN when the write could not be started (no callback then).
  */
 int sysfs_write_async(SysfsWriter *writer, const SysfsRoot *root, const char *relative,
 		      const char *value, uint64_t timeout_usec, SysfsWriteCallback callback,

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Creating and removing mediated devices (Documentation/driver-api/
+ * vfio-mediated-device.rst): a UUID written to the type's `create` makes the
+ * device, "1" written to its `remove` takes it away. Pure: plans for the
+ * partition engine (the reading of types lives in mdev.c too, see
+ * host_internal.h).
+ */
+#pragma once
+
+#include "host.h"
+#include "sysfs_plan.h"
+
+/* True for a UUID as the kernel writes it (8-4-4-4-12 hex digits). */
+bool mdev_uuid_is_valid(const char *text);
+
+/* The write that creates an mdev of `type` on `parent` named `uuid`. -EINVAL for a bad uuid. */
+int mdev_create_plan(const PciFunction *parent, const MdevType *type, const char *uuid,
+		     SysfsPlan *ret);
+
+/* The write that removes the mdev `uuid`. */
+int mdev_remove_plan(const char *uuid, SysfsPlan *ret);

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "vfio_bind.h"
+
+#include <errno.h>
+#include <string.h>
+
+bool vfio_is_bound(const PciFunction *function)
+{
+	return function->driver && strcmp(function->driver, VFIO_PCI_DRIVER) == 0;
+}
+
+bool driver_name_is_plain(const char *name)
+{
+	if (!name[0] || strlen(name) > 64 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("_.-", *p)))
+			return false;
+	return true;
+}
+
+/* Unbind from the current driver, if any, then probe: the override decides who binds. */
+static int add_rebind(const PciFunction *function, SysfsPlan *plan)
+{
+	int r = 0;
+	if (function->driver) {
+		if (!driver_name_is_plain(function->driver))
+			return -EINVAL;
+		r = sysfs_plan_add(plan, function->address_text, "sys/bus/pci/drivers/%s/unbind",
+				   function->driver);
+	}
+	if (r >= 0)
+		r = sysfs_plan_add(plan, function->address_text, "sys/bus/pci/drivers_probe");
+	return r;
+}
+
+int vfio_bind_plan(const PciFunction *function, SysfsPlan *ret)
+{
+	SysfsPlan plan = { 0 };
+
+	if (vfio_is_bound(function))
+		return -EALREADY;
+	int r = sysfs_plan_add(&plan, VFIO_PCI_DRIVER, "sys/bus/pci/devices/%s/driver_override",
+			       function->address_text);
+	if (r >= 0)
+		r = add_rebind(function, &plan);
+	if (r < 0)
+		return r;
+	*ret = plan;
+	return 0;
+}
+
+int vfio_restore_plan(const PciFunction *function, const char *override_before, SysfsPlan *ret)
+{
+	SysfsPlan plan = { 0 };
+
+	if (override_before && !driver_name_is_plain(override_before))
+		return -EINVAL;
+	/* The kernel clears driver_override on an empty write (a lone newline). */
+	int r = sysfs_plan_add(&plan, override_before ? override_before : "\n",
+			       "sys/bus/pci/devices/%s/driver_override", function->address_text);
+	if (r >= 0)
+		r = add_rebind(function, &plan);
+	if (r < 0)
+		return r;
+	*ret = plan;
+	return 0;
+}
