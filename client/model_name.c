@@ -37,11 +37,10 @@ const char *vendor_short_name(char *buf, size_t size, const char *vendor)
 {
 	const char *open = strchr(vendor, '[');
 	const char *close = open ? strchr(open, ']') : NULL;
-	size_t length;
-
 	/* pci.ids puts the name people use in brackets: "... [AMD/ATI]", "... [SiS]". */
-	if (open && close && close > open + 1) {
-		length = strcspn(open + 1, "/]");
+	size_t length = open && close ? strcspn(open + 1, "/]") : 0;
+
+	if (length > 0) {
 		snprintf(buf, size, "%.*s", (int)length, open + 1);
 		return buf;
 	}
@@ -97,9 +96,9 @@ const char *model_name(char *buf, size_t size, const char *vendor, const char *d
 	 * "ASPEED Graphics Family". The vendor's first word at the start of the name is enough.
 	 */
 	size_t vendor_word = strcspn(short_vendor, " ");
-	bool named = vendor_word == 0 || (name_length > vendor_word &&
+	bool named = vendor_word == 0 || (name_length >= vendor_word &&
 					  strncasecmp(name, short_vendor, vendor_word) == 0 &&
-					  name[vendor_word] == ' ');
+					  (name_length == vendor_word || name[vendor_word] == ' '));
 	snprintf(buf, size, "%s%s%.*s", named ? "" : short_vendor, named ? "" : " ",
 		 (int)name_length, name);
 	return buf;

@@ -226,6 +226,11 @@ static void print_row(const Table *table, FILE *f, const char *const *cells, con
 {
 	size_t last = table->n_columns - 1, start = table->indent;
 
+	/* Empty cells at the end of a row are not padded: no line ends with spaces. */
+	while (last > 0 && !cells[last][0]) {
+		last--;
+		wrap_width = 0;
+	}
 	fprintf(f, "%*s", (int)table->indent, "");
 	for (size_t c = 0; c < last; c++) {
 		print_cell(f, cells[c], widths[c], false);

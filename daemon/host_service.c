@@ -39,7 +39,7 @@ static uint64_t now(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static int host_service_model(HostService *service, bool refresh, const HostModel **ret)
+int host_service_model(HostService *service, bool refresh, const HostModel **ret)
 {
 	if (refresh || service->stale || !service->live || !service->model) {
 		HostModel *model = NULL;
@@ -350,4 +350,9 @@ HostService *host_service_free(HostService *service)
 	sd_event_unref(service->event);
 	free(service);
 	return NULL;
+}
+
+const SysfsRoot *host_service_root(const HostService *service)
+{
+	return &service->root;
 }

@@ -22,3 +22,12 @@ HostService *host_service_free(HostService *service);
 
 /* Serves io.libvfio.Host on `server`. */
 int host_service_register(HostService *service, Server *server);
+
+/*
+ * The current model, rebuilt first when `refresh` (or stale). The pointer is
+ * good until the next call that may rebuild it: do not keep it across the loop.
+ */
+int host_service_model(HostService *service, bool refresh, const HostModel **ret);
+
+/* The root below which the host is read (and written, by the partition engine). */
+const SysfsRoot *host_service_root(const HostService *service);
