@@ -49,11 +49,12 @@ static int error_rank(AllocError error)
 	}
 }
 
-static bool is_held(const HeldPartition *held, size_t n_held, PartitionModeKind mode,
-		    const PciAddress *device)
+/* Is this device (a VF, or a GPU whole) held, in whatever mode? An mdev holds no device. */
+static bool is_held(const HeldPartition *held, size_t n_held, const PciAddress *device)
 {
 	for (size_t i = 0; i < n_held; i++)
-		if (held[i].mode == mode && pci_address_compare(&held[i].device, device) == 0)
+		if (held[i].mode != PARTITION_MDEV &&
+		    pci_address_compare(&held[i].device, device) == 0)
 			return true;
 	return false;
 }
@@ -68,8 +69,7 @@ static size_t gpu_load(const HostModel *model, const HeldPartition *held, size_t
 		load += strv_length(gpu->mdev_types[i].instances);
 	for (size_t i = 0; i < gpu->n_vfs; i++) {
 		const PciFunction *vf = host_find_function(model, &gpu->vfs[i]);
-		if ((vf && vf_is_in_use(vf)) ||
-		    is_held(held, n_held, PARTITION_SRIOV, &gpu->vfs[i]))
+		if ((vf && vf_is_in_use(vf)) || is_held(held, n_held, &gpu->vfs[i]))
 			load++;
 	}
 	for (size_t i = 0; i < n_held; i++)
@@ -143,7 +143,7 @@ static AllocError choose_vf(const HostModel *model, const HeldPartition *held, s
 {
 	if (gpu->is_vf) {
 		/* Asked for by address: this very VF. */
-		if (vf_is_in_use(gpu) || is_held(held, n_held, PARTITION_SRIOV, &gpu->address))
+		if (vf_is_in_use(gpu) || is_held(held, n_held, &gpu->address))
 			return ALLOC_NONE_FREE;
 		choice->gpu = gpu->physfn;
 		choice->vf = gpu->address;
@@ -161,7 +161,7 @@ static AllocError choose_vf(const HostModel *model, const HeldPartition *held, s
 	}
 	for (size_t i = 0; i < gpu->n_vfs; i++) {
 		const PciFunction *vf = host_find_function(model, &gpu->vfs[i]);
-		if (!vf || vf_is_in_use(vf) || is_held(held, n_held, PARTITION_SRIOV, &vf->address))
+		if (!vf || vf_is_in_use(vf) || is_held(held, n_held, &vf->address))
 			continue;
 		choice->vf = vf->address;
 		choice->vf_known = true;
@@ -177,7 +177,8 @@ static AllocError choose_whole(const HostModel *model, const HeldPartition *held
 
 	if (gpu->iommu_group < 0 || !host_find_group(model, gpu->iommu_group))
 		return ALLOC_MODE_UNSUPPORTED;
-	if (is_held(held, n_held, PARTITION_PASSTHROUGH, &gpu->address))
+	/* Held whole, or in parts: its mdevs or VFs are in use. */
+	if (is_held(held, n_held, &gpu->address) || gpu_load(model, held, n_held, gpu) > 0)
 		return ALLOC_HELD;
 	/* The same judgement `vfioctl check` shows: a group shared with other devices. */
 	if (gpu_assess_modes(model, gpu, modes) < 0)
@@ -195,17 +196,25 @@ static AllocError choose_on(const HostModel *model, const HeldPartition *held, s
 			    const PciFunction *gpu, const PartitionRequest *request,
 			    AllocationChoice *choice)
 {
+	AllocError e;
+
 	*choice = (AllocationChoice){ .mode = request->mode, .gpu = gpu->address };
 	switch (request->mode) {
 	case PARTITION_MDEV:
-		return gpu->is_vf ? ALLOC_MODE_UNSUPPORTED : choose_mdev(gpu, request, choice);
+		e = gpu->is_vf ? ALLOC_MODE_UNSUPPORTED : choose_mdev(gpu, request, choice);
+		break;
 	case PARTITION_SRIOV:
-		return choose_vf(model, held, n_held, gpu, request, choice);
+		e = choose_vf(model, held, n_held, gpu, request, choice);
+		break;
 	case PARTITION_PASSTHROUGH:
 		return choose_whole(model, held, n_held, gpu, request);
 	default:
 		return ALLOC_MODE_UNSUPPORTED;
 	}
+	/* A GPU held whole offers no mdev and no VF. */
+	if (e == ALLOC_OK && is_held(held, n_held, gpu->is_vf ? &gpu->physfn : &gpu->address))
+		return ALLOC_HELD;
+	return e;
 }
 
 static bool selected(const PciFunction *f, const PartitionRequest *request)

@@ -60,6 +60,8 @@ static int compare_function_address(const void *key, const void *element)
 
 const PciFunction *host_find_function(const HostModel *model, const PciAddress *address)
 {
+	if (model->n_functions == 0) /* bsearch's base must not be NULL, even for no elements */
+		return NULL;
 	return bsearch(address, model->functions, model->n_functions, sizeof(PciFunction),
 		       compare_function_address);
 }
@@ -72,6 +74,8 @@ static int compare_group_id(const void *key, const void *element)
 
 const IommuGroup *host_find_group(const HostModel *model, int id)
 {
+	if (model->n_groups == 0) /* bsearch's base must not be NULL, even for no elements */
+		return NULL;
 	return bsearch(&id, model->groups, model->n_groups, sizeof(IommuGroup), compare_group_id);
 }
 

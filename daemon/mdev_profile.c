@@ -18,13 +18,14 @@ static uint64_t size_after(const char *text, const char *key)
 	if (!isdigit((unsigned char)*p))
 		return 0;
 	for (; isdigit((unsigned char)*p); p++) {
-		if (value > UINT64_MAX / 10)
+		uint64_t digit = (uint64_t)(*p - '0');
+		if (value > (UINT64_MAX - digit) / 10)
 			return 0;
-		value = value * 10 + (uint64_t)(*p - '0');
+		value = value * 10 + digit;
 	}
 	switch (toupper((unsigned char)*p)) {
 	case 'G':
-		return value * 1024;
+		return value > UINT64_MAX / 1024 ? 0 : value * 1024;
 	case 'K':
 		return value / 1024;
 	default: /* M, MB, or no unit: MiB */
@@ -42,7 +43,8 @@ static uint64_t size_in_name(const char *name)
 		return 0;
 	const char *p = dash + 1;
 	for (; isdigit((unsigned char)*p); p++)
-		gib = gib * 10 + (uint64_t)(*p - '0');
+		if ((gib = gib * 10 + (uint64_t)(*p - '0')) > 1024)
+			return 0;
 	/* One series letter (Q, A, B, C) ends it; anything else is not this pattern. */
 	if (!isalpha((unsigned char)p[0]) || p[1] != '\0' || gib > 1024)
 		return 0;
@@ -58,8 +60,9 @@ uint64_t mdev_profile_framebuffer_mib(const MdevType *type)
 	if (mib)
 		return mib;
 	/* GVT-g: the aperture (low) and the rest of graphics memory (high) a guest gets. */
-	return size_after(type->description, "low_gm_size") +
-	       size_after(type->description, "high_gm_size");
+	uint64_t low = size_after(type->description, "low_gm_size");
+	uint64_t high = size_after(type->description, "high_gm_size");
+	return low > UINT64_MAX - high ? 0 : low + high;
 }
 
 uint64_t mdev_profile_max_instances(const MdevType *type)

@@ -411,7 +411,8 @@ int partition_record_load_all(const char *directory, PartitionRecord **ret, size
 		free(records);
 		return r;
 	}
-	qsort(records, n, sizeof(PartitionRecord), compare_records);
+	if (n > 0) /* qsort's base must not be NULL, even for no elements */
+		qsort(records, n, sizeof(PartitionRecord), compare_records);
 	*ret = records;
 	*ret_n = n;
 	return 0;

@@ -119,8 +119,8 @@ void function_set_device_name(PciFunction *function, const char *name)
 	function->device_name = copy(name);
 }
 
-void function_add_mdev_type(PciFunction *function, const char *id, int64_t available,
-			    size_t n_instances)
+MdevType *function_add_mdev_type(PciFunction *function, const char *id, int64_t available,
+				 size_t n_instances)
 {
 	MdevType *types =
 		reallocarray(function->mdev_types, function->n_mdev_types + 1, sizeof(MdevType));
@@ -138,6 +138,21 @@ void function_add_mdev_type(PciFunction *function, const char *id, int64_t avail
 	for (size_t i = 0; i < n_instances; i++)
 		assert_int_equal(
 			strv_appendf(&t->instances, "6f6d3ae1-2c1e-4c44-9d3a-%012zx", i + 1), 0);
+	return t;
+}
+
+void mdev_type_set_text(MdevType *type, const char *name, const char *description)
+{
+	free(type->name);
+	type->name = copy(name);
+	free(type->description);
+	type->description = copy(description);
+}
+
+void mdev_type_set_device_api(MdevType *type, const char *device_api)
+{
+	free(type->device_api);
+	type->device_api = copy(device_api);
 }
 
 void function_set_sriov(PciFunction *function, int total_vfs, int num_vfs)

@@ -50,9 +50,19 @@ PciFunction *model_add_vf(HostModel *model, const char *pf_address, const char *
 /* Sets the pci.ids device name. */
 void function_set_device_name(PciFunction *function, const char *name);
 
-/* Adds an mdev type with `available` free instances and `n_instances` existing ones. */
-void function_add_mdev_type(PciFunction *function, const char *id, int64_t available,
-			    size_t n_instances);
+/*
+ * Adds a vfio-pci mdev type named like its id, with `available` free
+ * instances and `n_instances` existing ones. The pointer is good until the
+ * next type is added to the function.
+ */
+MdevType *function_add_mdev_type(PciFunction *function, const char *id, int64_t available,
+				 size_t n_instances);
+
+/* Sets what the type's name and description files say (NULL: no such file). */
+void mdev_type_set_text(MdevType *type, const char *name, const char *description);
+
+/* Sets the type's device_api ("vfio-pci", "vfio-ccw"; NULL: unreadable). */
+void mdev_type_set_device_api(MdevType *type, const char *device_api);
 
 /* Makes a physical function SR-IOV capable with `num_vfs` of `total_vfs` enabled. */
 void function_set_sriov(PciFunction *function, int total_vfs, int num_vfs);
