@@ -13,6 +13,7 @@
 #include "config.h"
 #include "fs_util.h"
 #include "host_service.h"
+#include "partitions_service.h"
 #include "log.h"
 #include "manager.h"
 #include "server.h"
@@ -24,6 +25,7 @@ typedef struct Daemon {
 	Server *server;
 	Manager manager;
 	HostService *host;
+	PartitionEngine *partitions;
 	sd_event_source *status_update;
 } Daemon;
 
@@ -190,6 +192,7 @@ static void daemon_done(Daemon *daemon)
 	daemon->server = server_free(daemon->server);
 	/* The probe's pending callbacks (Check) still use the host service. */
 	daemon->manager.qemu = qemu_probe_free(daemon->manager.qemu);
+	daemon->partitions = partition_engine_free(daemon->partitions);
 	daemon->host = host_service_free(daemon->host);
 	daemon->status_update = sd_event_source_disable_unref(daemon->status_update);
 	daemon->event = sd_event_unref(daemon->event);
@@ -256,6 +259,17 @@ static int daemon_setup(Daemon *daemon)
 	r = host_service_register(daemon->host, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.Host");
+
+	/* Before any client: what a previous daemon left half-done is undone first. */
+	r = partition_engine_new(daemon->event, daemon->host, daemon->config.runtime_dir,
+				 &daemon->partitions);
+	if (r >= 0)
+		r = partition_engine_reconcile(daemon->partitions);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up the partition engine");
+	r = partitions_service_register(daemon->partitions, daemon->host, daemon->server);
+	if (r < 0)
+		return log_error_errno(r, "Cannot register io.libvfio.Partitions");
 
 	return listen_on_sockets(daemon);
 }

@@ -1,0 +1,763 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "partitions.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-id128.h>
+
+#include "log.h"
+#include "macro.h"
+#include "mdev.h"
+#include "parse_util.h"
+#include "sriov.h"
+#include "strv.h"
+#include "vfio_bind.h"
+
+/* Unbinding a GPU driver can take seconds; longer than this, it is stuck. */
+#define WRITE_TIMEOUT_USEC (20 * USEC_PER_SEC)
+
+typedef struct PartitionEngine PartitionEngine;
+
+typedef struct Operation {
+	PartitionEngine *engine;
+	bool destroy;
+	PartitionRequest request;
+	char *type; /* request.type points here */
+	PartitionCallback callback;
+	void *userdata;
+	struct Operation *next;
+
+	PartitionRecord record; /* the partition being made or unmade */
+	bool undoing;
+	size_t undo_left; /* steps still to look at, counting from the last */
+	bool undo_failed;
+	int failure;
+	AllocError alloc_error;
+	PciAddress alloc_gpu; /* the GPU alloc_error is about */
+	char message[512];
+} Operation;
+
+struct PartitionEngine {
+	sd_event *event;
+	HostService *host;
+	SysfsWriter *writer;
+	char *directory;
+	PartitionRecord *records; /* held partitions, sorted by id */
+	size_t n_records;
+	Operation *queue; /* waiting; the first one runs */
+	sd_event_source *kick;
+};
+
+static void operation_free(Operation *op)
+{
+	if (!op)
+		return;
+	partition_record_done(&op->record);
+	free(op->type);
+	free(op);
+}
+
+_printf_(2, 3) static void set_message(Operation *op, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	vsnprintf(op->message, sizeof(op->message), format, ap);
+	va_end(ap);
+}
+
+static const LogField *partition_fields(const PartitionRecord *record, LogField fields[2])
+{
+	static __thread char gpu[PCI_ADDRESS_TEXT_SIZE];
+	fields[0] = (LogField){ "LIBVFIO_PARTITION", record->id };
+	fields[1] = (LogField){ "LIBVFIO_PCI", pci_address_format(&record->gpu, gpu) };
+	return fields;
+}
+
+/* ---- the held partitions ---- */
+
+static int compare_records(const void *a, const void *b)
+{
+	return strcmp(((const PartitionRecord *)a)->id, ((const PartitionRecord *)b)->id);
+}
+
+/* Takes the record (its contents move into the engine). */
+static int engine_hold(PartitionEngine *engine, PartitionRecord *record)
+{
+	PartitionRecord *p =
+		reallocarray(engine->records, engine->n_records + 1, sizeof(PartitionRecord));
+	if (!p)
+		return -ENOMEM;
+	engine->records = p;
+	p[engine->n_records++] = *record;
+	*record = (PartitionRecord){ 0 };
+	qsort(engine->records, engine->n_records, sizeof(PartitionRecord), compare_records);
+	return 0;
+}
+
+static PartitionRecord *engine_find(PartitionEngine *engine, const char *id)
+{
+	for (size_t i = 0; i < engine->n_records; i++)
+		if (strcmp(engine->records[i].id, id) == 0)
+			return &engine->records[i];
+	return NULL;
+}
+
+/* Moves a held record out of the engine into *ret. */
+static void engine_release(PartitionEngine *engine, PartitionRecord *record, PartitionRecord *ret)
+{
+	size_t i = (size_t)(record - engine->records);
+	*ret = *record;
+	memmove(&engine->records[i], &engine->records[i + 1],
+		(engine->n_records - i - 1) * sizeof(PartitionRecord));
+	engine->n_records--;
+}
+
+const PartitionRecord *partition_engine_records(const PartitionEngine *engine, size_t *ret_n)
+{
+	*ret_n = engine->n_records;
+	return engine->records;
+}
+
+/* What alloc_choose() must not hand out again: every device the records name. */
+static HeldPartition *held_partitions(const PartitionEngine *engine, const PartitionRecord *extra,
+				      size_t *ret_n)
+{
+	size_t max = 1, n = 0;
+	for (size_t i = 0; i < engine->n_records; i++)
+		max += engine->records[i].n_steps + 1;
+	if (extra)
+		max += extra->n_steps + 1;
+	HeldPartition *held = calloc(max, sizeof(HeldPartition));
+	if (!held)
+		return NULL;
+	for (size_t i = 0; i <= engine->n_records; i++) {
+		const PartitionRecord *r = i < engine->n_records ? &engine->records[i] : extra;
+		if (!r)
+			continue;
+		if (r->mode == PARTITION_PASSTHROUGH)
+			held[n++] = (HeldPartition){ r->mode, r->gpu, r->gpu };
+		for (size_t k = 0; k < r->n_steps; k++)
+			if (r->steps[k].kind == STEP_BIND_VFIO && r->mode == PARTITION_SRIOV)
+				held[n++] = (HeldPartition){ r->mode, r->gpu, r->steps[k].device };
+			else if (r->steps[k].kind == STEP_MDEV_CREATE)
+				held[n++] = (HeldPartition){ r->mode, r->gpu, r->gpu };
+	}
+	*ret_n = n;
+	return held;
+}
+
+/* ---- steps: what to do next, what it changes, how to undo it (pure) ---- */
+
+static bool has_step(const PartitionRecord *record, StepKind kind, const PciAddress *device)
+{
+	for (size_t i = 0; i < record->n_steps; i++)
+		if (record->steps[i].kind == kind &&
+		    (!device || pci_address_compare(&record->steps[i].device, device) == 0))
+			return true;
+	return false;
+}
+
+static bool mdev_exists(const HostModel *model, const PciAddress *parent, const char *uuid)
+{
+	const PciFunction *f = host_find_function(model, parent);
+	for (size_t i = 0; f && uuid && i < f->n_mdev_types; i++)
+		if (strv_contains(f->mdev_types[i].instances, uuid))
+			return true;
+	return false;
+}
+
+/* The step that binds `device` to vfio-pci; no writes when it is there already. */
+static int bind_step(const PciFunction *device, RecordStep *step, SysfsPlan *plan)
+{
+	*step = (RecordStep){ .kind = STEP_BIND_VFIO,
+			      .device = device->address,
+			      .driver_before = device->driver };
+	int r = vfio_bind_plan(device, plan);
+	if (r == -EALREADY) {
+		*plan = (SysfsPlan){ 0 };
+		return 1;
+	}
+	return r < 0 ? r : 1;
+}
+
+/*
+ * The next step of a creation, from what the record says is done and what the
+ * host looks like now: 1 with the step and its plan, 0 when the partition is
+ * complete, < 0 with op->message set when it cannot go on.
+ */
+static int next_create_step(PartitionEngine *engine, Operation *op, const HostModel *model,
+			    RecordStep *step, SysfsPlan *plan, char uuid[static 37])
+{
+	const PartitionRecord *record = &op->record;
+	const PciFunction *gpu = host_find_function(model, &record->gpu);
+	char gpu_text[PCI_ADDRESS_TEXT_SIZE];
+
+	pci_address_format(&record->gpu, gpu_text);
+	if (!gpu) {
+		set_message(op, "The GPU %s vanished while its partition was being made.",
+			    gpu_text);
+		return -ENODEV;
+	}
+
+	if (record->mode == PARTITION_MDEV) {
+		if (has_step(record, STEP_MDEV_CREATE, NULL))
+			return 0;
+		const MdevType *type = NULL;
+		for (size_t i = 0; i < gpu->n_mdev_types && !type; i++)
+			if (strcmp(gpu->mdev_types[i].id, op->type) == 0)
+				type = &gpu->mdev_types[i];
+		sd_id128_t id;
+		if (!type || sd_id128_randomize(&id) < 0) {
+			set_message(op, "The mdev type %s of %s vanished.", op->type, gpu_text);
+			return -ENODEV;
+		}
+		sd_id128_to_uuid_string(id, uuid);
+		*step = (RecordStep){ .kind = STEP_MDEV_CREATE,
+				      .device = gpu->address,
+				      .uuid = uuid,
+				      .type = type->id };
+		return mdev_create_plan(gpu, type, uuid, plan) < 0 ? -EINVAL : 1;
+	}
+
+	if (record->mode == PARTITION_SRIOV) {
+		if (gpu->sriov_num_vfs == 0 && !has_step(record, STEP_SRIOV_NUMVFS, NULL)) {
+			unsigned count =
+				op->request.vfs_to_enable && op->request.vfs_to_enable <
+								     (unsigned)gpu->sriov_total_vfs
+					? op->request.vfs_to_enable
+					: (unsigned)gpu->sriov_total_vfs;
+			switch (sriov_set_count_plan(gpu, count, 0, plan)) {
+			case SRIOV_OK:
+				break;
+			case SRIOV_NO_PF_DRIVER:
+				set_message(op,
+					    "%s has no driver, and only its driver can create VFs: "
+					    "load and bind it first.",
+					    gpu_text);
+				return -ENXIO;
+			default:
+				set_message(op, "%s cannot enable %u VFs.", gpu_text, count);
+				return -EINVAL;
+			}
+			/* The autoprobe setting to put back rides on this step, as "0" or "1". */
+			*step = (RecordStep){ .kind = STEP_SRIOV_NUMVFS,
+					      .device = gpu->address,
+					      .value_before = 0,
+					      .value_after = count,
+					      .override_before = gpu->sriov_autoprobe == 0
+									 ? (char *)"0"
+									 : (char *)"1" };
+			return 1;
+		}
+		if (has_step(record, STEP_BIND_VFIO, NULL))
+			return 0;
+		size_t n_held = 0;
+		_cleanup_free_ HeldPartition *held = held_partitions(engine, NULL, &n_held);
+		PartitionRequest request = { .mode = PARTITION_SRIOV,
+					     .has_address = true,
+					     .address = gpu->address,
+					     .preferred_node = -1 };
+		AllocationChoice choice;
+		PciAddress where;
+		if (!held)
+			return -ENOMEM;
+		if (alloc_choose(model, held, n_held, &request, &choice, &where) != ALLOC_OK ||
+		    !choice.vf_known) {
+			set_message(op, "No VF of %s is free.", gpu_text);
+			return -ENOSPC;
+		}
+		return bind_step(host_find_function(model, &choice.vf), step, plan);
+	}
+
+	/* Passthrough: every member of the group but bridges. */
+	const IommuGroup *group = host_find_group(model, gpu->iommu_group);
+	for (size_t i = 0; group && i < group->n_members; i++) {
+		const PciFunction *m = host_find_function(model, &group->members[i]);
+		if (m && !pci_function_is_bridge(m) &&
+		    !has_step(record, STEP_BIND_VFIO, &m->address))
+			return bind_step(m, step, plan);
+	}
+	return 0;
+}
+
+/* Did the step's change happen? Checked on a model read after it. */
+static bool step_took_effect(const RecordStep *step, const HostModel *model)
+{
+	const PciFunction *f = host_find_function(model, &step->device);
+	switch (step->kind) {
+	case STEP_MDEV_CREATE:
+		return mdev_exists(model, &step->device, step->uuid);
+	case STEP_SRIOV_NUMVFS:
+		return f && f->sriov_num_vfs == step->value_after;
+	case STEP_BIND_VFIO:
+		return f && vfio_is_bound(f);
+	default:
+		return true;
+	}
+}
+
+/* The writes that undo a step, as the host is now; no writes when nothing is left to undo. */
+static int undo_plan(const RecordStep *step, const HostModel *model, SysfsPlan *plan)
+{
+	const PciFunction *f = host_find_function(model, &step->device);
+
+	*plan = (SysfsPlan){ 0 };
+	switch (step->kind) {
+	case STEP_MDEV_CREATE:
+		return mdev_exists(model, &step->device, step->uuid)
+			       ? mdev_remove_plan(step->uuid, plan)
+			       : 0;
+	case STEP_SRIOV_NUMVFS: {
+		int autoprobe = step->override_before && step->override_before[0] == '0' ? 0 : 1;
+		return f ? sriov_restore_plan(f, (unsigned)step->value_before, autoprobe, plan) : 0;
+	}
+	case STEP_BIND_VFIO:
+		/* It was on vfio-pci before us: leave it. A vanished device has nothing to undo. */
+		if (!f || !vfio_is_bound(f) ||
+		    (step->driver_before && strcmp(step->driver_before, VFIO_PCI_DRIVER) == 0))
+			return 0;
+		return vfio_restore_plan(f, NULL, plan);
+	default:
+		return 0;
+	}
+}
+
+/* ---- running operations ---- */
+
+static void operation_step(PartitionEngine *engine, Operation *op);
+static void operation_undo_next(PartitionEngine *engine, Operation *op);
+
+static int save(PartitionEngine *engine, Operation *op)
+{
+	int r = partition_record_save(engine->directory, &op->record);
+	if (r < 0)
+		log_error_errno(r, "Cannot write the record of partition %s", op->record.id);
+	return r;
+}
+
+/* Ends the running operation: reports, frees it, and starts the next one. */
+static void operation_finish(PartitionEngine *engine, Operation *op, int result)
+{
+	PartitionOutcome outcome = { .result = result,
+				     .error = op->alloc_error,
+				     .gpu = op->alloc_gpu,
+				     .record = result >= 0 ? &op->record : NULL,
+				     .message = result < 0 ? op->message : NULL };
+	LogField fields[2];
+
+	if (result >= 0 && !op->destroy) {
+		log_full_errno_fields(LOG_INFO, 0, partition_fields(&op->record, fields), 2,
+				      "Partition %s created for %s", op->record.id,
+				      op->record.holder);
+		/* Report before the engine takes the record, which moves it. */
+		op->callback(&outcome, op->userdata);
+		if (engine_hold(engine, &op->record) < 0)
+			log_error("Out of memory: partition %s is no longer listed", op->record.id);
+	} else {
+		if (result >= 0)
+			log_full_errno_fields(LOG_INFO, 0, partition_fields(&op->record, fields), 2,
+					      "Partition %s released", op->record.id);
+		op->callback(&outcome, op->userdata);
+	}
+	engine->queue = op->next;
+	operation_free(op);
+	if (engine->queue)
+		(void)sd_event_source_set_enabled(engine->kick, SD_EVENT_ONESHOT);
+}
+
+/* Starts undoing, from the last step back; `failure` is what went wrong (0 for a release). */
+static void operation_undo(PartitionEngine *engine, Operation *op, int failure)
+{
+	op->undoing = true;
+	op->failure = failure;
+	op->undo_left = op->record.n_steps;
+	op->record.active = false;
+	(void)save(engine, op);
+	operation_undo_next(engine, op);
+}
+
+static void undo_step_done(Operation *op, RecordStep *step, int result)
+{
+	PartitionEngine *engine = op->engine;
+	char device[PCI_ADDRESS_TEXT_SIZE];
+
+	if (result < 0) {
+		/* Left as it is in the record: the next start tries again. */
+		op->undo_failed = true;
+		log_error_errno(result, "Cannot undo %s of %s for partition %s",
+				step_kind_to_string(step->kind),
+				pci_address_format(&step->device, device), op->record.id);
+	} else {
+		step->state = STEP_UNDONE;
+		(void)save(engine, op);
+	}
+	operation_undo_next(engine, op);
+}
+
+static void on_undo_written(int result, size_t failed, void *userdata)
+{
+	Operation *op = userdata;
+	if (result == -ECANCELED)
+		return; /* the engine is going away; the record stays for the next start */
+	undo_step_done(op, &op->record.steps[op->undo_left], result);
+}
+
+static void operation_undo_next(PartitionEngine *engine, Operation *op)
+{
+	while (op->undo_left > 0) {
+		RecordStep *step = &op->record.steps[--op->undo_left];
+		const HostModel *model;
+		SysfsPlan plan;
+
+		if (step->state == STEP_UNDONE)
+			continue;
+		int r = host_service_model(engine->host, true, &model);
+		if (r >= 0)
+			r = undo_plan(step, model, &plan);
+		if (r >= 0 && plan.n_writes == 0) {
+			step->state = STEP_UNDONE;
+			(void)save(engine, op);
+			continue;
+		}
+		if (r >= 0)
+			r = sysfs_plan_run(engine->writer, host_service_root(engine->host), &plan,
+					   WRITE_TIMEOUT_USEC, on_undo_written, op);
+		if (r >= 0)
+			return; /* on_undo_written goes on */
+		undo_step_done(op, step, r);
+		return;
+	}
+
+	/* Every step looked at. */
+	if (!op->undo_failed)
+		(void)partition_record_remove(engine->directory, op->record.id);
+	if (op->failure < 0) {
+		operation_finish(engine, op, op->failure);
+		return;
+	}
+	if (op->undo_failed) {
+		set_message(op,
+			    "Partition %s could not be released completely; see the log "
+			    "(journalctl -u libvfiod). libvfiod tries again when it restarts.",
+			    op->record.id);
+		operation_finish(engine, op, -EIO);
+		return;
+	}
+	operation_finish(engine, op, 0);
+}
+
+/* A creation failed after changes were made: undo them, then report `failure`. */
+static void create_failed(Operation *op, int failure)
+{
+	LogField fields[2];
+	log_full_errno_fields(LOG_WARNING, failure, partition_fields(&op->record, fields), 2,
+			      "Creating partition %s failed, undoing it: %s", op->record.id,
+			      op->message);
+	operation_undo(op->engine, op, failure);
+}
+
+static void on_step_written(int result, size_t failed, void *userdata)
+{
+	Operation *op = userdata;
+	PartitionEngine *engine = op->engine;
+	RecordStep *step = &op->record.steps[op->record.n_steps - 1];
+
+	if (result == -ECANCELED)
+		return; /* the engine is going away; the record stays for the next start */
+	const HostModel *model;
+	char device[PCI_ADDRESS_TEXT_SIZE];
+
+	pci_address_format(&step->device, device);
+	if (result < 0) {
+		set_message(op, "The kernel refused %s on %s (%s).",
+			    step_kind_to_string(step->kind), device,
+			    result == -ETIMEDOUT ? "it did not answer in time" : strerror(-result));
+		create_failed(op, result);
+		return;
+	}
+	int r = host_service_model(engine->host, true, &model);
+	if (r < 0 || !step_took_effect(step, model)) {
+		set_message(op, "The kernel accepted %s on %s, but it did not happen.",
+			    step_kind_to_string(step->kind), device);
+		create_failed(op, r < 0 ? r : -EIO);
+		return;
+	}
+	step->state = STEP_DONE;
+	(void)save(engine, op);
+	operation_step(engine, op);
+}
+
+/* Takes the creation one step further, or completes it. */
+static void operation_step(PartitionEngine *engine, Operation *op)
+{
+	const HostModel *model;
+	RecordStep step;
+	SysfsPlan plan = { 0 };
+	char uuid[37];
+
+	int r = host_service_model(engine->host, true, &model);
+	if (r >= 0)
+		r = next_create_step(engine, op, model, &step, &plan, uuid);
+	if (r == 0) {
+		op->record.active = true;
+		r = save(engine, op);
+		if (r >= 0) {
+			operation_finish(engine, op, 0);
+			return;
+		}
+		set_message(op, "The partition's record cannot be written: %s.", strerror(-r));
+	}
+	if (r < 0) {
+		if (!op->message[0])
+			set_message(op, "The partition cannot be made: %s.", strerror(-r));
+		create_failed(op, r);
+		return;
+	}
+
+	/* Written down before it is made. */
+	r = partition_record_add_step(&op->record, &step);
+	if (r >= 0)
+		r = save(engine, op);
+	if (r < 0) {
+		set_message(op, "The partition's record cannot be written: %s.", strerror(-r));
+		create_failed(op, r);
+		return;
+	}
+	if (plan.n_writes == 0) {
+		on_step_written(0, 0, op); /* nothing to write: already so */
+		return;
+	}
+	r = sysfs_plan_run(engine->writer, host_service_root(engine->host), &plan,
+			   WRITE_TIMEOUT_USEC, on_step_written, op);
+	if (r < 0)
+		on_step_written(r, 0, op);
+}
+
+static void operation_start_create(PartitionEngine *engine, Operation *op)
+{
+	const HostModel *model;
+	AllocationChoice choice;
+	PciAddress where = { 0 };
+	size_t n_held = 0;
+
+	int r = host_service_model(engine->host, true, &model);
+	_cleanup_free_ HeldPartition *held = r >= 0 ? held_partitions(engine, NULL, &n_held) : NULL;
+	if (r < 0 || !held) {
+		set_message(op, "The host cannot be read.");
+		operation_finish(engine, op, r < 0 ? r : -ENOMEM);
+		return;
+	}
+	op->alloc_error = alloc_choose(model, held, n_held, &op->request, &choice, &where);
+	if (op->alloc_error != ALLOC_OK) {
+		/* The sentence is the service's to write: it knows the request. */
+		op->alloc_gpu = where;
+		operation_finish(engine, op, -EINVAL);
+		return;
+	}
+
+	sd_id128_t id;
+	if (sd_id128_randomize(&id) < 0) {
+		operation_finish(engine, op, -EIO);
+		return;
+	}
+	snprintf(op->record.id, sizeof(op->record.id), "%s-%.12s",
+		 partition_mode_to_string(op->request.mode), SD_ID128_TO_STRING(id));
+	op->record.mode = op->request.mode;
+	op->record.gpu = choice.gpu;
+	if (choice.type) {
+		free(op->type);
+		op->type = strdup(choice.type->id);
+		if (!op->type) {
+			operation_finish(engine, op, -ENOMEM);
+			return;
+		}
+	}
+	r = save(engine, op);
+	if (r < 0) {
+		set_message(op, "The partition's record cannot be written: %s.", strerror(-r));
+		operation_finish(engine, op, r);
+		return;
+	}
+	operation_step(engine, op);
+}
+
+static int on_kick(sd_event_source *source, void *userdata)
+{
+	PartitionEngine *engine = userdata;
+	Operation *op = engine->queue;
+
+	if (!op)
+		return 0;
+	if (op->destroy)
+		operation_undo(engine, op, 0);
+	else
+		operation_start_create(engine, op);
+	return 0;
+}
+
+static void enqueue(PartitionEngine *engine, Operation *op)
+{
+	Operation **tail = &engine->queue;
+	bool idle = !engine->queue;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = op;
+	if (idle)
+		(void)sd_event_source_set_enabled(engine->kick, SD_EVENT_ONESHOT);
+}
+
+int partition_engine_create(PartitionEngine *engine, const PartitionRequest *request,
+			    const char *holder, PartitionCallback callback, void *userdata)
+{
+	Operation *op = calloc(1, sizeof(*op));
+	if (!op)
+		return -ENOMEM;
+	*op = (Operation){
+		.engine = engine, .request = *request, .callback = callback, .userdata = userdata
+	};
+	op->record.holder = strdup(holder);
+	op->type = request->type ? strdup(request->type) : NULL;
+	if (!op->record.holder || (request->type && !op->type)) {
+		operation_free(op);
+		return -ENOMEM;
+	}
+	op->request.type = op->type;
+	enqueue(engine, op);
+	return 0;
+}
+
+int partition_engine_destroy(PartitionEngine *engine, const char *id, PartitionCallback callback,
+			     void *userdata)
+{
+	PartitionRecord *record = engine_find(engine, id);
+	if (!record)
+		return -ENOENT;
+	Operation *op = calloc(1, sizeof(*op));
+	if (!op)
+		return -ENOMEM;
+	*op = (Operation){
+		.engine = engine, .destroy = true, .callback = callback, .userdata = userdata
+	};
+	/* No longer handed out from now on; the record on disk stays until it is undone. */
+	engine_release(engine, record, &op->record);
+	enqueue(engine, op);
+	return 0;
+}
+
+/* ---- start ---- */
+
+/* Undoes a record's steps from the last, synchronously. True when all are undone. */
+static bool undo_now(PartitionEngine *engine, PartitionRecord *record)
+{
+	bool complete = true;
+
+	for (size_t i = record->n_steps; i > 0; i--) {
+		RecordStep *step = &record->steps[i - 1];
+		const HostModel *model;
+		SysfsPlan plan;
+		int r = 0;
+
+		if (step->state == STEP_UNDONE)
+			continue;
+		r = host_service_model(engine->host, true, &model);
+		if (r >= 0)
+			r = undo_plan(step, model, &plan);
+		for (size_t k = 0; r >= 0 && k < plan.n_writes; k++)
+			r = sysfs_write_now(host_service_root(engine->host), plan.writes[k].path,
+					    plan.writes[k].value);
+		if (r < 0) {
+			log_error_errno(r, "Cannot undo %s for partition %s",
+					step_kind_to_string(step->kind), record->id);
+			complete = false;
+			continue;
+		}
+		step->state = STEP_UNDONE;
+		(void)partition_record_save(engine->directory, record);
+	}
+	return complete;
+}
+
+int partition_engine_reconcile(PartitionEngine *engine)
+{
+	PartitionRecord *records = NULL;
+	char **problems = NULL;
+	size_t n = 0;
+
+	int r = partition_record_load_all(engine->directory, &records, &n, &problems);
+	for (size_t i = 0; problems && problems[i]; i++)
+		log_warning("Partition records: %s", problems[i]);
+	strv_free(problems);
+	if (r < 0)
+		return log_error_errno(r, "Cannot read the partition records in %s",
+				       engine->directory);
+
+	for (size_t i = 0; i < n; i++) {
+		PartitionRecord *record = &records[i];
+		LogField fields[2];
+		/* A finished manual partition lives until Destroy: adopt it. */
+		if (record->active && strcmp(record->holder, "manual") == 0) {
+			log_full_errno_fields(LOG_INFO, 0, partition_fields(record, fields), 2,
+					      "Adopted partition %s", record->id);
+			if (engine_hold(engine, record) < 0)
+				r = -ENOMEM;
+			continue;
+		}
+		log_full_errno_fields(LOG_NOTICE, 0, partition_fields(record, fields), 2,
+				      "Undoing partition %s, left %s by a previous libvfiod",
+				      record->id, record->active ? "without holder" : "unfinished");
+		if (undo_now(engine, record))
+			(void)partition_record_remove(engine->directory, record->id);
+	}
+	for (size_t i = 0; i < n; i++)
+		partition_record_done(&records[i]);
+	free(records);
+	return r;
+}
+
+int partition_engine_new(sd_event *event, HostService *host, const char *runtime_dir,
+			 PartitionEngine **ret)
+{
+	PartitionEngine *engine = calloc(1, sizeof(*engine));
+	if (!engine)
+		return -ENOMEM;
+	engine->event = sd_event_ref(event);
+	engine->host = host;
+	int r = asprintf(&engine->directory, "%s/partitions", runtime_dir) < 0 ? -ENOMEM : 0;
+	if (r >= 0)
+		r = sysfs_writer_new(event, &engine->writer);
+	if (r >= 0)
+		r = sd_event_add_defer(event, &engine->kick, on_kick, engine);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(engine->kick, SD_EVENT_OFF);
+	if (r < 0) {
+		partition_engine_free(engine);
+		return r;
+	}
+	*ret = engine;
+	return 0;
+}
+
+PartitionEngine *partition_engine_free(PartitionEngine *engine)
+{
+	if (!engine)
+		return NULL;
+	/* Cancels the write under way (its callback sees -ECANCELED and must not go on). */
+	Operation *queue = TAKE_PTR(engine->queue);
+	engine->writer = sysfs_writer_free(engine->writer);
+	while (queue) {
+		Operation *next = queue->next;
+		operation_free(queue);
+		queue = next;
+	}
+	for (size_t i = 0; i < engine->n_records; i++)
+		partition_record_done(&engine->records[i]);
+	free(engine->records);
+	sd_event_source_disable_unref(engine->kick);
+	free(engine->directory);
+	sd_event_unref(engine->event);
+	free(engine);
+	return NULL;
+}

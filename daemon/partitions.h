@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The partition engine: creates a partition for a request and releases it,
+ * one operation at a time (so two requests can never get the same
+ * partition). Each change to the host is written down in a record before it
+ * is made and marked after (partition_record.h); each sysfs write runs off
+ * the loop (sysfs_plan.h) and its effect is checked on a fresh host model. A
+ * failure part-way undoes what was done, from the last step back. At start,
+ * records left by a daemon that died are reconciled: an unfinished partition
+ * is undone, a finished one whose holder lives on is adopted.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <systemd/sd-event.h>
+
+#include "alloc.h"
+#include "host_service.h"
+#include "partition_record.h"
+
+typedef struct PartitionEngine PartitionEngine;
+
+typedef struct PartitionOutcome {
+	int result; /* 0, or a negative errno */
+	AllocError error; /* why no partition fits, when that is the failure */
+	PciAddress gpu; /* the GPU `error` is about, when there is one */
+	const PartitionRecord *record; /* on success: the partition (borrowed) */
+	const char *message; /* on failure: what happened and what to do */
+} PartitionOutcome;
+
+typedef void (*PartitionCallback)(const PartitionOutcome *outcome, void *userdata);
+
+int partition_engine_new(sd_event *event, HostService *host, const char *runtime_dir,
+			 PartitionEngine **ret);
+/* Operations under way are abandoned (their records stay, for the next start). */
+PartitionEngine *partition_engine_free(PartitionEngine *engine);
+
+/*
+ * Reads the records a previous daemon left: undoes the unfinished ones and
+ * adopts the finished ones. Its writes run synchronously: call it before
+ * serving clients.
+ */
+int partition_engine_reconcile(PartitionEngine *engine);
+
+/* Creates a partition for `request`, held by `holder` ("manual", later "vm:NAME"). */
+int partition_engine_create(PartitionEngine *engine, const PartitionRequest *request,
+			    const char *holder, PartitionCallback callback, void *userdata);
+
+/* Releases partition `id`. -ENOENT when libvfio holds no such partition. */
+int partition_engine_destroy(PartitionEngine *engine, const char *id, PartitionCallback callback,
+			     void *userdata);
+
+/* The partitions libvfio holds, sorted by id. */
+const PartitionRecord *partition_engine_records(const PartitionEngine *engine, size_t *ret_n);

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * io.libvfio.Partitions: List, Create, Destroy over Varlink.
+ */
+#pragma once
+
+#include "host_service.h"
+#include "partitions.h"
+#include "server.h"
+
+/* Serves io.libvfio.Partitions on `server`; engine and host must outlive it. */
+int partitions_service_register(PartitionEngine *engine, HostService *host, Server *server);
