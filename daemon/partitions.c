@@ -316,10 +316,22 @@ static int undo_plan(const RecordStep *step, const HostModel *model, SysfsPlan *
 	}
 	case STEP_BIND_VFIO:
 		/* It was on vfio-pci before us: leave it. A vanished device has nothing to undo. */
-		if (!f || !vfio_is_bound(f) ||
+		if (!f ||
 		    (step->driver_before && strcmp(step->driver_before, VFIO_PCI_DRIVER) == 0))
 			return 0;
-		return vfio_restore_plan(f, NULL, plan);
+		if (vfio_is_bound(f))
+			return vfio_restore_plan(f, NULL, plan);
+		/*
+		 * Not on vfio-pci: the bind stopped part-way. The override may be set, and the
+		 * device may have lost its driver: clear the one, probe for the other.
+		 */
+		if (sysfs_plan_add(plan, "\n", "sys/bus/pci/devices/%s/driver_override",
+				   f->address_text) < 0)
+			return -EINVAL;
+		if (!f->driver && step->driver_before &&
+		    sysfs_plan_add(plan, f->address_text, "sys/bus/pci/drivers_probe") < 0)
+			return -EINVAL;
+		return 0;
 	default:
 		return 0;
 	}
@@ -553,7 +565,7 @@ static void operation_start_create(PartitionEngine *engine, Operation *op)
 	op->alloc_error = alloc_choose(model, held, n_held, &op->request, &choice, &where);
 	if (op->alloc_error != ALLOC_OK) {
 		/* The sentence is the service's to write: it knows the request. */
-		op->alloc_gpu = where;
+		op->alloc_gpu = op->request.has_address ? op->request.address : where;
 		operation_finish(engine, op, -EINVAL);
 		return;
 	}

@@ -204,7 +204,9 @@ static void alloc_sentence(AllocError error, const char *address, char *buf, siz
 			 address, address);
 		break;
 	case ALLOC_HELD:
-		snprintf(buf, size, "%s is already handed out; destroy that partition first.",
+		snprintf(buf, size,
+			 "%s is in use: handed out whole, or in parts (mdevs, VFs); destroy those "
+			 "partitions first.",
 			 address);
 		break;
 	default:

@@ -23,7 +23,7 @@ packages=(
 	qemu-system-x86 procps
 )
 test_packages=(
-	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev
+	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy
 )
 
 usage() {

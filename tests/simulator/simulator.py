@@ -278,6 +278,16 @@ _fixture_lock = threading.Lock()
 _cache_dir = None
 
 
+def _remove_stale_caches():
+    """Fixture caches of processes that were killed before their atexit ran."""
+    base = default_tmpdir() or tempfile.gettempdir()
+    for name in _listdir(base):
+        parts = name.split('-')
+        if name.startswith('sysfs-sim-fixtures-') and len(parts) >= 5 and parts[3].isdigit() \
+           and not alive(int(parts[3])):
+            remove_tree(os.path.join(base, name))
+
+
 def fixture_host(name):
     """A pristine tree of fixture host `name`, generated once per process.
     Copy it before changing it (Simulator does)."""
@@ -285,7 +295,9 @@ def fixture_host(name):
     with _fixture_lock:
         if name not in _fixture_cache:
             if _cache_dir is None:
-                _cache_dir = tempfile.mkdtemp(prefix='sysfs-sim-fixtures-', dir=default_tmpdir())
+                _remove_stale_caches()
+                _cache_dir = tempfile.mkdtemp(prefix=f'sysfs-sim-fixtures-{os.getpid()}-',
+                                              dir=default_tmpdir())
                 atexit.register(remove_tree, _cache_dir)
             r = subprocess.run([sys.executable, MAKE_FIXTURES, '-q', _cache_dir, name],
                                capture_output=True, text=True)

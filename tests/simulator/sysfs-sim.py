@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -174,6 +175,9 @@ class Kernel:
         self.ctl_lock = threading.Lock()       # counters, rules, log
         self.log_file = open(log_path, 'a', buffering=1) if log_path else None
         self.started = time.monotonic()
+        # True when the request this thread serves was interrupted (its
+        # writer got a signal, SIGKILL included): set by the file system
+        self.interrupted = lambda: False
 
     # -- configuration -------------------------------------------------------
 
@@ -808,14 +812,27 @@ class Kernel:
         return pid
 
     def wait(self, seconds, event):
-        """Sleep `seconds` (None: for ever) unless `event` or shutdown."""
+        """Sleep `seconds` (None: for ever) unless `event`, shutdown or the
+        writer is interrupted (then KernelError)."""
         deadline = None if seconds is None else time.monotonic() + seconds
-        while not self.shutdown and not event.is_set():
+        while not event.is_set():
+            self.check_abandoned()
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
-                return True
-            event.wait(0.1 if left is None else min(left, 0.1))
-        return not self.shutdown
+                return
+            event.wait(0.05 if left is None else min(left, 0.05))
+
+    def check_abandoned(self):
+        """A blocked write ends when the simulator stops, or when its writer is
+        killed. (The real kernel keeps a writer blocked in
+        vfio_unregister_group_dev even through SIGKILL until the device is
+        released, and then applies the write; the simulator gives the write up,
+        unapplied, so that a killed test never waits on a simulator that waits
+        on it.)"""
+        if self.shutdown:
+            raise KernelError(errno.EIO, 'simulator shutting down')
+        if self.interrupted():
+            raise KernelError(errno.EINTR, 'writer interrupted while blocked')
 
     # -- the write -----------------------------------------------------------
 
@@ -824,7 +841,9 @@ class Kernel:
         names = [rel] + self.aliases(rel)
         n, fired = self._take_rules(names)
         entry = {'n': n, 'path': rel, 'value': buf.decode('utf-8', 'backslashreplace'),
-                 'pid': writer_pid, 'applied': False}
+                 'pid': simlib.tgid_of(writer_pid), 'applied': False}
+        if entry['pid'] != writer_pid:
+            entry['tid'] = writer_pid
         if len(names) > 1:
             entry['aliases'] = names[1:]
         faults = []
@@ -837,8 +856,7 @@ class Kernel:
             for r in fired:
                 if r['kind'] == 'hang':
                     faults.append(f"hang#{r['id']}")
-                    if not self.wait(r.get('seconds'), r['event']):
-                        raise KernelError(errno.EIO, 'simulator shutting down')
+                    self.wait(r.get('seconds'), r['event'])
                     if r.get('errno'):
                         raise KernelError(r['errno'], 'injected failure after hang')
             kills = [r for r in fired if r['kind'] == 'kill']
@@ -877,10 +895,9 @@ class Kernel:
                 except Blocked as b:
                     targets = b.targets
             with self.cv:
-                while not self.shutdown and any(self.holds.get(t) == 'block' for t in targets):
-                    self.cv.wait(0.5)
-                if self.shutdown:
-                    raise KernelError(errno.EIO, 'simulator shutting down')
+                while any(self.holds.get(t) == 'block' for t in targets):
+                    self.check_abandoned()
+                    self.cv.wait(0.05)
 
     def log_write(self, entry):
         if self.log_file is None:
@@ -971,6 +988,9 @@ class SysfsSim(fuse.Operations):
 
     def __init__(self, kernel, ready_fd=None):
         self.k = kernel
+        libfuse = getattr(fuse, '_libfuse', None)
+        if libfuse is not None and hasattr(libfuse, 'fuse_interrupted'):
+            kernel.interrupted = lambda: bool(libfuse.fuse_interrupted())
         self.root = kernel.root
         self.ready_fd = ready_fd
         self.write_fh = 1 << 40            # handles of write-opened attributes
@@ -1231,15 +1251,13 @@ def main(argv=None):
         lazy_unmount(mountpoint)
 
         def force():
-            time.sleep(3)          # the FUSE loop should have ended by now
-            try:
-                dev = os.stat(mountpoint).st_dev
-                with open(f'/sys/fs/fuse/connections/{os.minor(dev)}/abort', 'w') as f:
-                    f.write('1')
-            except OSError:
-                pass
-            time.sleep(2)
-            os._exit(0 if why != 'orphan' else 3)
+            # The FUSE loop ends at once unless a file in the detached mount is
+            # still open (the connection lives until its last user): then end
+            # the process, which ends the connection (such a file reads ENOTCONN).
+            time.sleep(1)
+            if orphan.is_set() and args.workdir:
+                simlib.remove_tree(args.workdir)
+            os._exit(0)
         threading.Thread(target=force, daemon=True).start()
 
     def on_signal():
@@ -1249,14 +1267,22 @@ def main(argv=None):
     threading.Thread(target=on_signal, daemon=True).start()
 
     if args.parent_fd is not None:
+        parent = os.getppid()
+
         def watch_parent():
+            # EOF on the pipe: the parent is gone. A parent killed while one of
+            # its threads waits for us in a FUSE request is a zombie whose
+            # files stay open until we answer: notice that too.
             while True:
                 try:
-                    if not os.read(args.parent_fd, 64):
+                    ready, _, _ = select.select([args.parent_fd], [], [], 0.5)
+                    if ready and not os.read(args.parent_fd, 64):
                         break
                 except InterruptedError:
                     continue
                 except OSError:
+                    break
+                if not simlib.alive(parent):
                     break
             orphan.set()
             shut('orphan')
@@ -1268,7 +1294,7 @@ def main(argv=None):
 
     ops = SysfsSim(kernel, args.ready_fd)
     opts = dict(foreground=True, nothreads=False, fsname='sysfs-sim', subtype='sysfs-sim',
-                use_ino=True, direct_io=True,
+                use_ino=True, direct_io=True, intr=True,
                 entry_timeout=1, attr_timeout=0, negative_timeout=0)
     if os.geteuid() == 0:
         opts['allow_other'] = True

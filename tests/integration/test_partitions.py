@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""io.libvfio.Partitions against the sysfs simulator (tests/simulator): the
+real daemon creates and destroys mdevs, SR-IOV VFs and whole GPUs through a
+FUSE file system that plays the kernel's part, and the host must come back
+exactly as it was. Fault injection: the daemon is SIGKILLed at every single
+write of a creation, started again, and must leave the host as before (the
+partition was unfinished) or as recorded (it was finished)."""
+import json
+import os
+import pwd
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
+
+from libvfio_test import DaemonTestCase, Varlink, vfioctl, wait_for  # noqa: E402
+from simulator import Simulator  # noqa: E402
+
+# A python every user may run (a pyenv one under /root is not).
+SYSTEM_PYTHON = '/usr/bin/python3'
+
+
+class PartitionTestCase(DaemonTestCase):
+    def setUp(self):
+        super().setUp()
+        self.sims = []
+
+    def tearDown(self):
+        super().tearDown()  # daemons first: they hold the mount busy
+        for sim in self.sims:
+            sim.close()
+
+    def simulate(self, host):
+        sim = Simulator(host)
+        sim.start()
+        self.sims.append(sim)
+        return sim
+
+    def start_daemon(self, sim):
+        run = os.path.join(self.workdir, 'run')  # the same records across restarts
+        return self.daemon(config='', args=['--sysfs-root', sim.root, '--runtime-dir', run])
+
+    def call(self, d, method, parameters=None):
+        with Varlink(d.socket, timeout=60) as v:
+            return v.call('io.libvfio.Partitions.' + method, parameters or {})
+
+    def create(self, d, **parameters):
+        reply = self.call(d, 'Create', parameters)
+        self.assertIn('parameters', reply, reply)
+        return reply['parameters']['partition']
+
+    def assertRefused(self, reply, error, *words):
+        self.assertEqual(reply.get('error'), 'io.libvfio.Partitions.' + error, reply)
+        for word in words:
+            self.assertIn(word, reply['parameters']['message'])
+
+
+class BackendTest(PartitionTestCase):
+    def test_mdev_create_list_destroy(self):
+        sim = self.simulate('intel-gvt-laptop')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, mode='mdev', type='i915-GVTg_V5_8')
+        self.assertEqual(p['type'], 'i915-GVTg_V5_8')
+        self.assertEqual(p['holder'], 'manual')
+        writes = sim.writes()
+        self.assertEqual(len(writes), 1)
+        self.assertTrue(writes[0]['path'].endswith('i915-GVTg_V5_8/create'))
+        self.assertEqual(writes[0]['value'], p['device'])
+
+        listed = self.call(d, 'List')['parameters']['partitions']
+        self.assertIn(p, listed)
+        # the instance someone else made is listed too, as not ours
+        others = [x for x in listed if x['id'] is None]
+        self.assertEqual([x['device'] for x in others],
+                         ['83b8f4f2-509f-382f-3c1e-e6bfe0fa1001'])
+
+        self.assertEqual(self.call(d, 'Destroy', {'id': p['id']}), {'parameters': {}})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertEqual(os.listdir(os.path.join(self.workdir, 'run', 'partitions')), [])
+
+    def test_sriov_enables_vfs_binds_one_and_gives_everything_back(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, mode='sriov', gpu='0000:86:00.0', vfs=4)
+        self.assertEqual(p['gpu'], '0000:86:00.0')
+        paths = [(w['path'].rsplit('/', 1)[-1], w['value']) for w in sim.writes()]
+        self.assertEqual(paths[:2], [('sriov_drivers_autoprobe', '0'), ('sriov_numvfs', '4')])
+        self.assertEqual(paths[2], ('driver_override', 'vfio-pci'))
+        self.assertEqual(paths[-1], ('drivers_probe', p['device']))
+
+        # a second partition gets another VF
+        q = self.create(d, mode='sriov', gpu='0000:86:00.0')
+        self.assertNotEqual(p['device'], q['device'])
+
+        for x in (q, p):
+            self.call(d, 'Destroy', {'id': x['id']})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_passthrough_of_a_whole_gpu(self):
+        sim = self.simulate('nvidia-vgpu-desktop')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, mode='passthrough', gpu='0000:01:00.0')
+        self.assertEqual(p['device'], '0000:01:00.0')
+        unbinds = [w for w in sim.writes() if w['path'].endswith('/unbind')]
+        self.assertEqual([w['path'] for w in unbinds], ['sys/bus/pci/drivers/nvidia/unbind'])
+        # held whole: not handed out twice
+        self.assertRefused(self.call(d, 'Create', {'mode': 'passthrough',
+                                                   'gpu': '0000:01:00.0'}), 'Busy')
+        self.call(d, 'Destroy', {'id': p['id']})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+
+class RefusalTest(PartitionTestCase):
+    def test_each_bad_request_has_its_error(self):
+        sim = self.simulate('intel-gvt-laptop')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        cases = [
+            ({'mode': 'mdev', 'type': 'i915-GVTg_V9_9'}, 'UnknownType', 'vfioctl gpu'),
+            # the laptop's iGPU has an mdev in use: not whole
+            ({'mode': 'passthrough', 'gpu': '0000:00:02.0'}, 'Busy', 'in parts'),
+            ({'mode': 'mdev', 'gpu': '0000:00:14.0'}, 'NotAGPU', '0000:00:14.0'),
+            ({'mode': 'mdev', 'gpu': '0000:42:00.0'}, 'NoSuchGPU', '0000:42:00.0'),
+            ({'mode': 'sriov'}, 'ModeUnsupported', 'vfioctl check'),
+            ({'mode': 'mdev', 'vendor': 'nvidia'}, 'NoMatchingGPU', 'vfioctl gpus'),
+        ]
+        for parameters, error, word in cases:
+            with self.subTest(error):
+                self.assertRefused(self.call(d, 'Create', parameters), error, word)
+        self.assertEqual(sim.writes(), [])
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_boot_display_needs_force(self):
+        sim = self.simulate('nvidia-vgpu-desktop')
+        d = self.start_daemon(sim)
+        self.assertRefused(self.call(d, 'Create', {'mode': 'passthrough',
+                                                   'gpu': '0000:00:02.0'}),
+                           'BootDisplay', 'force')
+        p = self.create(d, mode='passthrough', gpu='0000:00:02.0', force=True)
+        self.call(d, 'Destroy', {'id': p['id']})
+
+    def test_none_free(self):
+        sim = self.simulate('intel-gvt-laptop')
+        d = self.start_daemon(sim)
+        made = [self.create(d, mode='mdev', type='i915-GVTg_V5_4') for _ in range(2)]
+        self.assertRefused(self.call(d, 'Create', {'mode': 'mdev', 'type': 'i915-GVTg_V5_4'}),
+                           'NoneFree', 'destroy a partition')
+        for p in made:
+            self.call(d, 'Destroy', {'id': p['id']})
+
+    def test_bad_parameters(self):
+        sim = self.simulate('intel-gvt-laptop')
+        d = self.start_daemon(sim)
+        for parameters, bad in (({'mode': 'slice'}, 'mode'), ({}, 'mode'),
+                                ({'mode': 'mdev', 'gpu': 'zz'}, 'gpu'),
+                                ({'mode': 'mdev', 'vendor': 'acme'}, 'vendor'),
+                                ({'mode': 'mdev', 'node': 5000}, 'node'),
+                                ({'mode': 'mdev', 'size': 1}, 'size')):
+            reply = self.call(d, 'Create', parameters)
+            self.assertEqual(reply, {'error': 'org.varlink.service.InvalidParameter',
+                                     'parameters': {'parameter': bad}})
+        reply = self.call(d, 'Destroy', {'id': 'mdev-000000000000'})
+        self.assertRefused(reply, 'NoSuchPartition', 'vfioctl partitions')
+        reply = self.call(d, 'Destroy', {'id': '../../etc/passwd'})
+        self.assertEqual(reply['error'], 'org.varlink.service.InvalidParameter')
+
+    def test_only_root_changes_partitions(self):
+        sim = self.simulate('intel-gvt-laptop')
+        d = self.start_daemon(sim)
+        nobody = pwd.getpwnam('nobody').pw_uid
+        script = ('import json, socket, sys\n'
+                  's = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n'
+                  's.sendall(json.dumps({"method": sys.argv[2], "parameters": '
+                  'json.loads(sys.argv[3])}).encode() + b"\\0")\n'
+                  'data = b""\n'
+                  'while not data.endswith(b"\\0"): data += s.recv(65536)\n'
+                  'print(data[:-1].decode())\n')
+        for method, parameters in (('Create', {'mode': 'mdev'}),
+                                   ('Destroy', {'id': 'mdev-000000000000'})):
+            out = subprocess.run([SYSTEM_PYTHON, '-c', script, d.socket,
+                                  'io.libvfio.Partitions.' + method, json.dumps(parameters)],
+                                 capture_output=True, text=True, user=nobody, timeout=30)
+            self.assertRefused(json.loads(out.stdout), 'PermissionDenied', 'root')
+        # reading is for everyone
+        out = subprocess.run([SYSTEM_PYTHON, '-c', script, d.socket,
+                              'io.libvfio.Partitions.List', '{}'],
+                             capture_output=True, text=True, user=nobody, timeout=30)
+        self.assertIn('partitions', json.loads(out.stdout)['parameters'])
+        self.assertEqual(sim.writes(), [])
+
+    def test_a_refused_write_is_undone(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        sim.fail('sys/bus/pci/drivers_probe', 'EIO')
+        reply = self.call(d, 'Create', {'mode': 'sriov', 'gpu': '0000:86:00.0', 'vfs': 2})
+        self.assertRefused(reply, 'Failed', 'refused', 'Input/output error')
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertTrue(d.running())
+
+
+class CrashTest(PartitionTestCase):
+    """SIGKILL at every write of a creation; the next daemon puts things right."""
+
+    def crash_at_every_write(self, host, parameters):
+        # First, how many writes does a creation take?
+        sim = self.simulate(host)
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, **parameters)
+        n_writes = len(sim.writes())
+        self.assertGreater(n_writes, 0)
+        self.call(d, 'Destroy', {'id': p['id']})
+        d.stop()
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+        for n in range(1, n_writes + 1):
+            for after in (False, True):
+                with self.subTest(write=n, after=after):
+                    first = self.start_daemon(sim)
+                    sim.kill_at(n, pid=first.process.pid, after=after)
+                    try:
+                        self.call(first, 'Create', parameters)
+                    except (OSError, AttributeError, TypeError):
+                        pass  # the daemon died under the call
+                    wait_for(lambda: not first.running(), what='the daemon to die')
+                    second = self.start_daemon(sim)
+                    # Killed mid-way: the next daemon undid it all.
+                    self.assertEqual(Simulator.diff(before, sim.snapshot()), [],
+                                     second.output())
+                    second.stop()
+                    writes = len(sim.writes())
+                    third = self.start_daemon(sim)  # nothing is undone twice
+                    self.assertEqual(len(sim.writes()), writes)
+                    third.stop()
+
+    def test_mdev(self):
+        self.crash_at_every_write('intel-gvt-laptop', {'mode': 'mdev'})
+
+    def test_sriov(self):
+        self.crash_at_every_write('two-socket-server',
+                                  {'mode': 'sriov', 'gpu': '0000:86:00.0', 'vfs': 2})
+
+    def test_passthrough(self):
+        self.crash_at_every_write('nvidia-vgpu-desktop',
+                                  {'mode': 'passthrough', 'gpu': '0000:01:00.0'})
+
+    def test_finished_partition_is_adopted_and_destroyable(self):
+        sim = self.simulate('intel-gvt-laptop')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, mode='mdev')
+        d.process.kill()  # no clean exit: the record is all the next daemon has
+        d.process.wait()
+        second = self.start_daemon(sim)
+        listed = self.call(second, 'List')['parameters']['partitions']
+        self.assertIn(p, listed)  # exactly as recorded
+        self.call(second, 'Destroy', {'id': p['id']})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
