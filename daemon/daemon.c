@@ -13,9 +13,9 @@
 #include "config.h"
 #include "fs_util.h"
 #include "host_service.h"
-#include "partitions_service.h"
 #include "log.h"
 #include "manager.h"
+#include "partitions_service.h"
 #include "server.h"
 
 typedef struct Daemon {
