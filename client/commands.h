@@ -7,11 +7,18 @@
 
 #include "request.h"
 
+typedef struct CommandOption {
+	const char *name; /* long name: "gpu" for --gpu */
+	bool has_argument;
+} CommandOption;
+
 typedef struct Command {
 	const char *name;
 	const char *summary; /* one line for `vfioctl --help` */
 	const char *usage; /* the text of `vfioctl NAME --help` */
 	unsigned max_arguments; /* more is a usage error, reported before run() */
+	/* Its own options, NULL-name terminated (at most COMMAND_MAX_OPTIONS); NULL: none */
+	const CommandOption *options;
 	/*
 	 * Runs the command with its arguments (the command name and every global
 	 * option already taken out). Returns an exit code (EXIT_OK, ...).
@@ -22,5 +29,7 @@ typedef struct Command {
 extern const Command command_check;
 extern const Command command_gpu;
 extern const Command command_gpus;
+extern const Command command_partition;
+extern const Command command_partitions;
 extern const Command command_topology;
 extern const Command command_version;

@@ -18,9 +18,14 @@ enum {
 };
 
 /* Global options every command shares. */
+/* Options a command may have of its own, besides the global ones. */
+#define COMMAND_MAX_OPTIONS 8
+
 typedef struct ClientOptions {
 	const char *socket_path; /* --socket, $LIBVFIO_SOCKET, or the default */
 	bool json; /* --json: machine output on stdout only */
+	/* The command's own options, in its table's order: the value, "" for a flag, or NULL */
+	const char *values[COMMAND_MAX_OPTIONS];
 } ClientOptions;
 
 /*

@@ -14,7 +14,8 @@
 #include "macro.h"
 
 static const Command *const commands[] = {
-	&command_gpus, &command_gpu, &command_topology, &command_check, &command_version,
+	&command_gpus,       &command_gpu,       &command_topology, &command_check,
+	&command_partitions, &command_partition, &command_version,
 };
 
 static void help(void)
@@ -52,20 +53,37 @@ static const struct option global_options[] = {
 	{ 0 },
 };
 
+/* Values of getopt for a command's own options: their index past this. */
+#define COMMAND_OPTION_BASE 0x100
+
 /*
- * Parses global options in argv[optind...]. With stop_at_command, stops at the
- * first argument that is not an option (the command); otherwise takes options
- * from anywhere and moves the other arguments, in order, to the end.
- * Returns -1 to go on, or the exit code to return at once.
+ * Parses options in argv[optind...]: the global ones and `command`'s own
+ * (NULL: none). With stop_at_command, stops at the first argument that is not
+ * an option (the command); otherwise takes options from anywhere and moves
+ * the other arguments, in order, to the end. Returns -1 to go on, or the exit
+ * code to return at once.
  */
-static int parse_global_options(int argc, char *argv[], bool stop_at_command, ClientOptions *client,
-				bool *want_help)
+static int parse_options(int argc, char *argv[], bool stop_at_command, const Command *command,
+			 ClientOptions *client, bool *want_help)
 {
+	struct option options[ELEMENTSOF(global_options) + COMMAND_MAX_OPTIONS];
+	size_t n = 0;
 	int c;
 
+	for (; global_options[n].name; n++)
+		options[n] = global_options[n];
+	for (size_t i = 0;
+	     command && command->options && command->options[i].name && i < COMMAND_MAX_OPTIONS;
+	     i++)
+		options[n++] = (struct option){ command->options[i].name,
+						command->options[i].has_argument ? required_argument
+										 : no_argument,
+						NULL, COMMAND_OPTION_BASE + (int)i };
+	options[n] = (struct option){ 0 };
+
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, stop_at_command ? "+s:jhV" : "s:jhV", global_options,
-				NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, stop_at_command ? "+s:jhV" : "s:jhV", options, NULL)) >=
+	       0) {
 		switch (c) {
 		case 's':
 			client->socket_path = optarg;
@@ -80,8 +98,15 @@ static int parse_global_options(int argc, char *argv[], bool stop_at_command, Cl
 			printf("vfioctl %s (protocol %s)\n", PROJECT_VERSION, PROTOCOL_VERSION);
 			return EXIT_OK;
 		default:
+			if (c >= COMMAND_OPTION_BASE) {
+				client->values[c - COMMAND_OPTION_BASE] = optarg ? optarg : "";
+				break;
+			}
 			if (optopt == 's')
 				fprintf(stderr, "vfioctl: --socket needs a path.\n");
+			else if (optopt >= COMMAND_OPTION_BASE)
+				fprintf(stderr, "vfioctl: --%s needs a value.\n",
+					command->options[optopt - COMMAND_OPTION_BASE].name);
 			else
 				fprintf(stderr,
 					"vfioctl: unknown option '%s'. Try 'vfioctl --help'.\n",
@@ -101,7 +126,7 @@ int main(int argc, char *argv[])
 		client.socket_path = DEFAULT_SOCKET_PATH;
 
 	/* Options before the command, then the command, then its arguments and options. */
-	int r = parse_global_options(argc, argv, true, &client, &want_help);
+	int r = parse_options(argc, argv, true, NULL, &client, &want_help);
 	if (r >= 0)
 		return r;
 	if (optind >= argc) {
@@ -123,7 +148,8 @@ int main(int argc, char *argv[])
 	 * "vfioctl gpu 0000:01:00.0 --json" would take --json for a second argument.
 	 */
 	optind = 0;
-	r = parse_global_options(command_argc, command_argv, false, &client, &want_help);
+	r = parse_options(command_argc, command_argv, false, find_command(name), &client,
+			  &want_help);
 	if (r >= 0)
 		return r;
 

@@ -205,6 +205,49 @@ class RefusalTest(PartitionTestCase):
         self.assertTrue(d.running())
 
 
+class ClientTest(PartitionTestCase):
+    def test_vfioctl_partition_commands(self):
+        sim = self.simulate('intel-gvt-laptop')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        made = vfioctl('partition', 'create', '--type', 'GVTg_V5_8', socket_path=d.socket)
+        self.assertEqual(made.returncode, 0, made.stderr)
+        partition_id = made.stdout.split()[1].rstrip(':')
+        self.assertTrue(partition_id.startswith('mdev-'), made.stdout)
+
+        listed = vfioctl('partitions', socket_path=d.socket)
+        self.assertEqual(listed.returncode, 0)
+        line = [l for l in listed.stdout.splitlines() if l.startswith(partition_id)]
+        self.assertEqual(len(line), 1, listed.stdout)
+        self.assertIn('i915-GVTg_V5_8', line[0])
+        self.assertIn('manual', line[0])
+        self.assertIn("(not libvfio's)", listed.stdout)
+
+        as_json = json.loads(vfioctl('--json', 'partitions', socket_path=d.socket).stdout)
+        self.assertIn(partition_id, [p['id'] for p in as_json['partitions']])
+
+        gone = vfioctl('partition', 'destroy', partition_id, socket_path=d.socket)
+        self.assertEqual((gone.returncode, gone.stdout), (0, f'Destroyed {partition_id}.\n'))
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_vfioctl_partition_usage_and_refusals(self):
+        sim = self.simulate('intel-gvt-laptop')
+        d = self.start_daemon(sim)
+        for args, code, words in (
+                (['partition', 'create'], 2, '--mode'),
+                (['partition', 'create', '--gpu', 'zz', '--mode', 'mdev'], 2, 'not a PCI address'),
+                (['partition', 'create', '--mode', 'mdev', '--node', 'x'], 2, 'whole number'),
+                (['partition', 'create', '--type'], 2, '--type needs a value'),
+                (['partition', 'frob'], 2, 'partition create'),
+                (['partition', 'destroy', 'mdev-000000000000'], 1, 'no partition of that id'),
+                (['partition', 'create', '--mode', 'sriov'], 1, 'does not offer this mode')):
+            with self.subTest(args=args):
+                result = vfioctl(*args, socket_path=d.socket)
+                self.assertEqual(result.returncode, code, result.stderr)
+                self.assertIn(words, result.stderr)
+        self.assertEqual(sim.writes(), [])
+
+
 class CrashTest(PartitionTestCase):
     """SIGKILL at every write of a creation; the next daemon puts things right."""
 

@@ -21,6 +21,7 @@ import atexit
 import errno as errno_mod
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -278,14 +279,26 @@ _fixture_lock = threading.Lock()
 _cache_dir = None
 
 
-def _remove_stale_caches():
-    """Fixture caches of processes that were killed before their atexit ran."""
+_stale_checked = False
+
+
+def _remove_stale_dirs():
+    """Remove what processes killed before their cleanup ran left in the
+    temp dir: fixture caches and simulator directories (named for the pid of
+    the process that made them) whose process is gone, unless still mounted
+    (an orphaned simulator removes its own directory once unmounted)."""
+    global _stale_checked
+    if _stale_checked:
+        return
+    _stale_checked = True
     base = default_tmpdir() or tempfile.gettempdir()
     for name in _listdir(base):
-        parts = name.split('-')
-        if name.startswith('sysfs-sim-fixtures-') and len(parts) >= 5 and parts[3].isdigit() \
-           and not alive(int(parts[3])):
-            remove_tree(os.path.join(base, name))
+        m = re.fullmatch(r'sysfs-sim-(?:fixtures-)?(\d+)-[^/]+', name)
+        if not m or alive(int(m.group(1))):
+            continue
+        path = os.path.join(base, name)
+        if not is_mounted(os.path.join(path, 'root')):
+            remove_tree(path)
 
 
 def fixture_host(name):
@@ -295,7 +308,7 @@ def fixture_host(name):
     with _fixture_lock:
         if name not in _fixture_cache:
             if _cache_dir is None:
-                _remove_stale_caches()
+                _remove_stale_dirs()
                 _cache_dir = tempfile.mkdtemp(prefix=f'sysfs-sim-fixtures-{os.getpid()}-',
                                               dir=default_tmpdir())
                 atexit.register(remove_tree, _cache_dir)
@@ -390,7 +403,9 @@ class Simulator:
 
     def start(self):
         t0 = time.monotonic()
-        self.workdir = tempfile.mkdtemp(prefix='sysfs-sim-', dir=self.tmpdir or default_tmpdir())
+        _remove_stale_dirs()
+        self.workdir = tempfile.mkdtemp(prefix=f'sysfs-sim-{os.getpid()}-',
+                                        dir=self.tmpdir or default_tmpdir())
         try:
             self._prepare_backing()
             self.root = os.path.join(self.workdir, 'root')

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfioctl partitions, partition create, partition destroy: the GPU partitions
+ * on this machine (libvfio's and others'), and making or removing manual ones
+ * through io.libvfio.Partitions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "json_util.h"
+#include "macro.h"
+#include "output.h"
+#include "pci_address.h"
+
+static const char *or_dash(const char *text)
+{
+	return text && text[0] ? text : "-";
+}
+
+static void print_partition_line(json_object *p)
+{
+	printf("%s: %s on %s (%s)\n", or_dash(json_get_string(p, "id")),
+	       or_dash(json_get_string(p, "mode")), or_dash(json_get_string(p, "gpu")),
+	       or_dash(json_get_string(p, "device")));
+}
+
+static int run_partitions(const ClientOptions *options, int argc, char *argv[])
+{
+	static const char *const headers[] = { "ID", "MODE", "GPU", "DEVICE", "TYPE", "HOLDER" };
+	_cleanup_json_ json_object *reply = NULL;
+	Table table;
+
+	int r = request_call(options, "io.libvfio.Partitions.List", NULL, &reply);
+	if (r != EXIT_OK)
+		return r;
+	if (options->json) {
+		print_json(reply);
+		return EXIT_OK;
+	}
+	json_object *list = json_get_array(reply, "partitions");
+	if (json_array_size(list) == 0) {
+		printf("No partitions.\n");
+		return EXIT_OK;
+	}
+	table_init(&table, ELEMENTSOF(headers), headers);
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		json_object *p = json_object_array_get_idx(list, i);
+		const char *holder = json_get_string(p, "holder");
+		const char *cells[] = {
+			or_dash(json_get_string(p, "id")),   or_dash(json_get_string(p, "mode")),
+			or_dash(json_get_string(p, "gpu")),  or_dash(json_get_string(p, "device")),
+			or_dash(json_get_string(p, "type")), holder ? holder : "(not libvfio's)",
+		};
+		if (table_add_row(&table, cells) < 0) {
+			table_done(&table);
+			fprintf(stderr, "vfioctl: out of memory\n");
+			return EXIT_FAILED;
+		}
+	}
+	table_print(&table, stdout, output_is_terminal() ? OUTPUT_TERMINAL_WIDTH : 0);
+	table_done(&table);
+	return EXIT_OK;
+}
+
+const Command command_partitions = {
+	.name = "partitions",
+	.summary = "List the GPU partitions: libvfio's and those others made",
+	.usage = "Usage: vfioctl [--json] partitions\n"
+		 "Lists the GPU partitions of this machine: mediated devices, SR-IOV VFs and\n"
+		 "whole GPUs on vfio-pci, with the id, holder and type of those libvfio holds.\n",
+	.run = run_partitions,
+};
+
+enum {
+	OPTION_MODE,
+	OPTION_GPU,
+	OPTION_VENDOR,
+	OPTION_TYPE,
+	OPTION_MIN_FRAMEBUFFER,
+	OPTION_NODE,
+	OPTION_VFS,
+	OPTION_FORCE,
+};
+
+static const CommandOption partition_options[] = {
+	[OPTION_MODE] = { "mode", true },
+	[OPTION_GPU] = { "gpu", true },
+	[OPTION_VENDOR] = { "vendor", true },
+	[OPTION_TYPE] = { "type", true },
+	[OPTION_MIN_FRAMEBUFFER] = { "min-framebuffer", true },
+	[OPTION_NODE] = { "node", true },
+	[OPTION_VFS] = { "vfs", true },
+	[OPTION_FORCE] = { "force", false },
+	{ 0 },
+};
+
+/* Adds a whole number option; false (after a message) when it is not one. */
+static bool add_number(json_object *parameters, const char *key, const char *option,
+		       const char *text)
+{
+	char *end;
+	long long value;
+
+	if (!text)
+		return true;
+	value = strtoll(text, &end, 10);
+	if (!text[0] || *end || value < 0) {
+		fprintf(stderr, "vfioctl: --%s takes a whole number, not '%s'.\n", option, text);
+		return false;
+	}
+	return json_add_int(parameters, key, value) >= 0;
+}
+
+static int create(const ClientOptions *options)
+{
+	const char *const *v = options->values;
+	const char *mode = v[OPTION_MODE] ? v[OPTION_MODE] : v[OPTION_TYPE] ? "mdev" : NULL;
+	_cleanup_json_ json_object *parameters = json_object_new_object();
+	_cleanup_json_ json_object *reply = NULL;
+	PciAddress address;
+	char text[PCI_ADDRESS_TEXT_SIZE];
+
+	if (!mode) {
+		fprintf(stderr, "vfioctl: say which kind of partition: --mode mdev, sriov or "
+				"passthrough (or --type TYPE for an mdev).\n");
+		return EXIT_USAGE;
+	}
+	if (v[OPTION_GPU] && pci_address_parse(v[OPTION_GPU], &address) < 0) {
+		fprintf(stderr,
+			"vfioctl: '%s' is not a PCI address (DDDD:BB:DD.F, e.g. "
+			"0000:01:00.0).\n",
+			v[OPTION_GPU]);
+		return EXIT_USAGE;
+	}
+	if (!parameters || json_add_string(parameters, "mode", mode) < 0 ||
+	    (v[OPTION_GPU] &&
+	     json_add_string(parameters, "gpu", pci_address_format(&address, text)) < 0) ||
+	    (v[OPTION_VENDOR] && json_add_string(parameters, "vendor", v[OPTION_VENDOR]) < 0) ||
+	    (v[OPTION_TYPE] && json_add_string(parameters, "type", v[OPTION_TYPE]) < 0) ||
+	    (v[OPTION_FORCE] && json_add_bool(parameters, "force", true) < 0))
+		return EXIT_FAILED;
+	if (!add_number(parameters, "minFramebufferMiB", "min-framebuffer",
+			v[OPTION_MIN_FRAMEBUFFER]) ||
+	    !add_number(parameters, "node", "node", v[OPTION_NODE]) ||
+	    !add_number(parameters, "vfs", "vfs", v[OPTION_VFS]))
+		return EXIT_USAGE;
+
+	int r = request_call(options, "io.libvfio.Partitions.Create", TAKE_PTR(parameters), &reply);
+	if (r != EXIT_OK)
+		return r;
+	if (options->json)
+		print_json(reply);
+	else {
+		printf("Created ");
+		print_partition_line(json_get_object(reply, "partition"));
+	}
+	return EXIT_OK;
+}
+
+static int destroy(const ClientOptions *options, const char *id)
+{
+	json_object *parameters = json_object_new_object();
+	_cleanup_json_ json_object *reply = NULL;
+
+	if (!parameters || json_add_string(parameters, "id", id) < 0) {
+		json_object_put(parameters);
+		return EXIT_FAILED;
+	}
+	int r = request_call(options, "io.libvfio.Partitions.Destroy", parameters, &reply);
+	if (r != EXIT_OK)
+		return r;
+	if (options->json)
+		print_json(reply);
+	else
+		printf("Destroyed %s.\n", id);
+	return EXIT_OK;
+}
+
+static int run_partition(const ClientOptions *options, int argc, char *argv[])
+{
+	if (argc >= 1 && strcmp(argv[0], "create") == 0 && argc == 1)
+		return create(options);
+	if (argc == 2 && strcmp(argv[0], "destroy") == 0)
+		return destroy(options, argv[1]);
+	fprintf(stderr, "vfioctl: use 'partition create [OPTION]...' or 'partition destroy ID'. "
+			"Try 'vfioctl partition --help'.\n");
+	return EXIT_USAGE;
+}
+
+const Command command_partition = {
+	.name = "partition",
+	.summary = "Create or destroy a manual GPU partition",
+	.usage =
+		"Usage: vfioctl [--json] partition create [OPTION]...\n"
+		"       vfioctl [--json] partition destroy ID\n"
+		"Makes a partition that lives until it is destroyed (like mdevctl start), or\n"
+		"removes one, giving its devices back to their drivers. Needs root.\n"
+		"\n"
+		"  --mode MODE             mdev, sriov or passthrough (mdev when --type is given)\n"
+		"  --gpu ADDRESS           this GPU (0000:01:00.0); default: the best fit\n"
+		"  --vendor VENDOR         intel, nvidia, amd, 10de or 10de:1eb8\n"
+		"  --type TYPE             an mdev type id or name (i915-GVTg_V5_4, GRID T4-2Q)\n"
+		"  --min-framebuffer MIB   an mdev type with at least this much video memory\n"
+		"  --node N                prefer GPUs on NUMA node N\n"
+		"  --vfs N                 VFs to enable when the GPU has none yet (default: all)\n"
+		"  --force                 pass through the boot display too\n",
+	.max_arguments = 2,
+	.options = partition_options,
+	.run = run_partition,
+};
