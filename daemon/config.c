@@ -146,6 +146,8 @@ static const Setting settings[] = {
 	{ "limits.client-timeout", parse_time, FIELD(client_timeout_usec), USEC_PER_MSEC,
 	  3600 * USEC_PER_SEC },
 	{ "limits.max-connections", parse_count, FIELD(max_connections), 1, 65536 },
+	{ "limits.sysfs-write-timeout", parse_time, FIELD(sysfs_write_timeout_usec),
+	  10 * USEC_PER_MSEC, 600 * USEC_PER_SEC },
 };
 
 /* The sections that hold further keys. */
@@ -163,6 +165,7 @@ int config_init(DaemonConfig *config)
 		.max_message_size = 1024 * 1024,
 		.client_timeout_usec = 30 * USEC_PER_SEC,
 		.max_connections = 256,
+		.sysfs_write_timeout_usec = 20 * USEC_PER_SEC,
 	};
 	if (!config->socket_path || !config->runtime_dir || !config->state_dir ||
 	    !config->sysfs_root || !config->qemu_binary) {

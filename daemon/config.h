@@ -23,6 +23,8 @@ typedef struct DaemonConfig {
 	uint64_t max_message_size; /* bytes */
 	uint64_t client_timeout_usec; /* silence allowed in the middle of a message */
 	uint64_t max_connections;
+	uint64_t sysfs_write_timeout_usec; /* a sysfs write (unbind, probe, sriov_numvfs) longer is
+					      stuck */
 } DaemonConfig;
 
 /* Fills *config with the defaults. -ENOMEM. */

@@ -109,6 +109,8 @@ static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *si,
 		log_set_max_level(fresh.log_level);
 		ServerLimits limits = limits_of(&fresh);
 		server_set_limits(daemon->server, &limits);
+		partition_engine_set_write_timeout(daemon->partitions,
+						   fresh.sysfs_write_timeout_usec);
 		r = qemu_probe_set_binary(daemon->manager.qemu, fresh.qemu_binary);
 		if (r >= 0)
 			r = config_copy(&daemon->config, &fresh);
@@ -263,8 +265,11 @@ static int daemon_setup(Daemon *daemon)
 	/* Before any client: what a previous daemon left half-done is undone first. */
 	r = partition_engine_new(daemon->event, daemon->host, daemon->config.runtime_dir,
 				 &daemon->partitions);
-	if (r >= 0)
+	if (r >= 0) {
+		partition_engine_set_write_timeout(daemon->partitions,
+						   daemon->config.sysfs_write_timeout_usec);
 		r = partition_engine_reconcile(daemon->partitions);
+	}
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the partition engine");
 	r = partitions_service_register(daemon->partitions, daemon->host, daemon->server);

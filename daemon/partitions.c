@@ -16,8 +16,8 @@
 #include "strv.h"
 #include "vfio_bind.h"
 
-/* Unbinding a GPU driver can take seconds; longer than this, it is stuck. */
-#define WRITE_TIMEOUT_USEC (20 * USEC_PER_SEC)
+/* Unbinding a GPU driver can take seconds; longer than this (by default), it is stuck. */
+#define DEFAULT_WRITE_TIMEOUT_USEC (20 * USEC_PER_SEC)
 
 typedef struct PartitionEngine PartitionEngine;
 
@@ -35,6 +35,7 @@ typedef struct Operation {
 	size_t undo_left; /* steps still to look at, counting from the last */
 	bool undo_failed;
 	int failure;
+	bool reported; /* the caller heard already (of a stuck write) */
 	AllocError alloc_error;
 	PciAddress alloc_gpu; /* the GPU alloc_error is about */
 	char message[512];
@@ -48,6 +49,7 @@ struct PartitionEngine {
 	PartitionRecord *records; /* held partitions, sorted by id */
 	size_t n_records;
 	Operation *queue; /* waiting; the first one runs */
+	uint64_t write_timeout_usec;
 	sd_event_source *kick;
 };
 
@@ -365,7 +367,8 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 				      "Partition %s created for %s", op->record.id,
 				      op->record.holder);
 		/* Report before the engine takes the record, which moves it. */
-		op->callback(&outcome, op->userdata);
+		if (!op->reported)
+			op->callback(&outcome, op->userdata);
 		if (engine_hold(engine, &op->record) < 0)
 			log_error("Out of memory: partition %s is no longer listed", op->record.id);
 	} else {
@@ -409,6 +412,27 @@ static void undo_step_done(Operation *op, RecordStep *step, int result)
 	operation_undo_next(engine, op);
 }
 
+/*
+ * A write is past its timeout: tell the caller now, so nobody waits on a stuck
+ * driver. The operation itself goes on when the write ends (it usually lands
+ * in the end), and undoes what it changed from there.
+ */
+static void on_stuck(size_t index, void *userdata)
+{
+	Operation *op = userdata;
+	PartitionOutcome outcome = { .result = -ETIMEDOUT, .message = op->message };
+
+	if (op->reported)
+		return;
+	set_message(op,
+		    "A sysfs write for partition %s did not answer in time (limits.sysfs-write-"
+		    "timeout); what was done is undone once it ends. See the log (journalctl -u "
+		    "libvfiod).",
+		    op->record.id);
+	op->reported = true;
+	op->callback(&outcome, op->userdata);
+}
+
 static void on_undo_written(int result, size_t failed, void *userdata)
 {
 	Operation *op = userdata;
@@ -436,7 +460,8 @@ static void operation_undo_next(PartitionEngine *engine, Operation *op)
 		}
 		if (r >= 0)
 			r = sysfs_plan_run(engine->writer, host_service_root(engine->host), &plan,
-					   WRITE_TIMEOUT_USEC, on_undo_written, op);
+					   engine->write_timeout_usec, on_undo_written, on_stuck,
+					   op);
 		if (r >= 0)
 			return; /* on_undo_written goes on */
 		undo_step_done(op, step, r);
@@ -543,7 +568,7 @@ static void operation_step(PartitionEngine *engine, Operation *op)
 		return;
 	}
 	r = sysfs_plan_run(engine->writer, host_service_root(engine->host), &plan,
-			   WRITE_TIMEOUT_USEC, on_step_written, op);
+			   engine->write_timeout_usec, on_step_written, on_stuck, op);
 	if (r < 0)
 		on_step_written(r, 0, op);
 }
@@ -737,6 +762,7 @@ int partition_engine_new(sd_event *event, HostService *host, const char *runtime
 		return -ENOMEM;
 	engine->event = sd_event_ref(event);
 	engine->host = host;
+	engine->write_timeout_usec = DEFAULT_WRITE_TIMEOUT_USEC;
 	int r = asprintf(&engine->directory, "%s/partitions", runtime_dir) < 0 ? -ENOMEM : 0;
 	if (r >= 0)
 		r = sysfs_writer_new(event, &engine->writer);
@@ -750,6 +776,11 @@ int partition_engine_new(sd_event *event, HostService *host, const char *runtime
 	}
 	*ret = engine;
 	return 0;
+}
+
+void partition_engine_set_write_timeout(PartitionEngine *engine, uint64_t usec)
+{
+	engine->write_timeout_usec = usec;
 }
 
 PartitionEngine *partition_engine_free(PartitionEngine *engine)

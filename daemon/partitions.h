@@ -33,6 +33,9 @@ typedef void (*PartitionCallback)(const PartitionOutcome *outcome, void *userdat
 
 int partition_engine_new(sd_event *event, HostService *host, const char *runtime_dir,
 			 PartitionEngine **ret);
+
+/* How long one sysfs write may take before it counts as stuck (default 20 s). */
+void partition_engine_set_write_timeout(PartitionEngine *engine, uint64_t usec);
 /* Operations under way are abandoned (their records stay, for the next start). */
 PartitionEngine *partition_engine_free(PartitionEngine *engine);
 

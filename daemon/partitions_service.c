@@ -22,6 +22,7 @@
 #define ERROR_PERMISSION_DENIED "io.libvfio.Partitions.PermissionDenied"
 #define ERROR_NO_SUCH_PARTITION "io.libvfio.Partitions.NoSuchPartition"
 #define ERROR_FAILED "io.libvfio.Partitions.Failed"
+#define ERROR_VANISHED "io.libvfio.Partitions.DeviceVanished"
 
 typedef struct Service {
 	PartitionEngine *engine;
@@ -243,7 +244,9 @@ static void on_created(const PartitionOutcome *outcome, void *userdata)
 		else
 			json_object_put(parameters);
 	} else
-		(void)varlink_call_reply_errorf(call, ERROR_FAILED, "%s", outcome->message);
+		(void)varlink_call_reply_errorf(
+			call, outcome->result == -ENODEV ? ERROR_VANISHED : ERROR_FAILED, "%s",
+			outcome->message);
 	varlink_call_unref(call);
 }
 

@@ -14,6 +14,7 @@ typedef struct PlanRun {
 	size_t next;
 	uint64_t timeout_usec;
 	SysfsPlanCallback callback;
+	SysfsPlanStuckCallback stuck;
 	void *userdata;
 } PlanRun;
 
@@ -40,12 +41,13 @@ static void run_free(PlanRun *run)
 }
 
 static void on_written(int result, void *userdata);
+static void on_late(int result, void *userdata);
 
 static int start_next(PlanRun *run)
 {
 	const SysfsPlanWrite *w = &run->plan.writes[run->next];
 	return sysfs_write_async(run->writer, &run->root, w->path, w->value, run->timeout_usec,
-				 on_written, run);
+				 on_written, on_late, run);
 }
 
 static void finish(PlanRun *run, int result, size_t failed)
@@ -54,11 +56,24 @@ static void finish(PlanRun *run, int result, size_t failed)
 	run_free(run);
 }
 
+/* The stuck write ended: the plan ends here, as a timeout, whatever the write's result. */
+static void on_late(int result, void *userdata)
+{
+	PlanRun *run = userdata;
+	finish(run, result == -ECANCELED ? result : -ETIMEDOUT, run->next);
+}
+
 static void on_written(int result, void *userdata)
 {
 	PlanRun *run = userdata;
 	size_t done = run->next;
 
+	if (result == -ETIMEDOUT) {
+		/* Not over: on_late() ends the plan when the write does. */
+		if (run->stuck)
+			run->stuck(done, run->userdata);
+		return;
+	}
 	if (result < 0) {
 		finish(run, result, done);
 		return;
@@ -74,7 +89,8 @@ static void on_written(int result, void *userdata)
 }
 
 int sysfs_plan_run(SysfsWriter *writer, const SysfsRoot *root, const SysfsPlan *plan,
-		   uint64_t timeout_usec, SysfsPlanCallback callback, void *userdata)
+		   uint64_t timeout_usec, SysfsPlanCallback callback, SysfsPlanStuckCallback stuck,
+		   void *userdata)
 {
 	if (plan->n_writes == 0)
 		return -EINVAL;
@@ -85,6 +101,7 @@ int sysfs_plan_run(SysfsWriter *writer, const SysfsRoot *root, const SysfsPlan *
 			  .plan = *plan,
 			  .timeout_usec = timeout_usec,
 			  .callback = callback,
+			  .stuck = stuck,
 			  .userdata = userdata };
 	int r = sysfs_root_init(&run->root, root->path[0] ? root->path : "/");
 	if (r >= 0)

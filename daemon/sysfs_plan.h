@@ -31,13 +31,21 @@ int sysfs_plan_add(SysfsPlan *plan, const char *value, const char *path_format, 
 
 /*
  * Called once the plan ran: result 0, or the error of the write at `failed`
- * (its index; writes before it happened, writes after it did not).
+ * (its index; writes before it happened, writes after it did not). A write
+ * that timed out counts as ended only when it really ends: the callback then
+ * gets -ETIMEDOUT, and the host is as that write left it.
  */
 typedef void (*SysfsPlanCallback)(int result, size_t failed, void *userdata);
 
+/* Called when a write of the plan passes its timeout and is still under way. */
+typedef void (*SysfsPlanStuckCallback)(size_t index, void *userdata);
+
 /*
- * Runs the writes in order off the loop, each with `timeout_usec`. The plan
- * is copied. Returns 0 (the callback follows) or a negative errno (it does not).
+ * Runs the writes in order off the loop, each with `timeout_usec`; `stuck`
+ * (may be NULL) hears at once of a write past its timeout, `callback` of the
+ * end. The plan is copied. Returns 0 (the callback follows) or a negative
+ * errno (it does not).
  */
 int sysfs_plan_run(SysfsWriter *writer, const SysfsRoot *root, const SysfsPlan *plan,
-		   uint64_t timeout_usec, SysfsPlanCallback callback, void *userdata);
+		   uint64_t timeout_usec, SysfsPlanCallback callback, SysfsPlanStuckCallback stuck,
+		   void *userdata);

@@ -38,6 +38,7 @@ typedef struct WriteOp {
 	struct WriteOp *next, *prev;
 	sd_event_source *timer;
 	SysfsWriteCallback callback;
+	SysfsWriteCallback late; /* the real end of a write reported as timed out; may be NULL */
 	void *userdata;
 	bool reported; /* callback called (result or timeout) */
 } WriteOp;
@@ -139,10 +140,13 @@ static int on_result(sd_event_source *source, int fd, uint32_t revents, void *us
 			known = o == op;
 		if (!known)
 			continue;
-		if (op->reported)
+		if (op->reported) {
 			log_notice("A write to %s that timed out finished after all (%s)", op->path,
 				   op->result < 0 ? strerror(-op->result) : "success");
-		op_report(op, op->result);
+			if (op->late)
+				op->late(op->result, op->userdata);
+		} else
+			op_report(op, op->result);
 		op_forget(op);
 	}
 	return 0;
@@ -159,7 +163,7 @@ static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 
 int sysfs_write_async(SysfsWriter *writer, const SysfsRoot *root, const char *relative,
 		      const char *value, uint64_t timeout_usec, SysfsWriteCallback callback,
-		      void *userdata)
+		      SysfsWriteCallback late, void *userdata)
 {
 	char path[4096];
 	int r = sysfs_path(root, relative, path, sizeof(path));
@@ -174,6 +178,7 @@ int sysfs_write_async(SysfsWriter *writer, const SysfsRoot *root, const char *re
 	op->channel = writer->channel;
 	op->writer = writer;
 	op->callback = callback;
+	op->late = late;
 	op->userdata = userdata;
 	op->path = strdup(path);
 	op->value = strdup(value);
@@ -241,6 +246,8 @@ SysfsWriter *sysfs_writer_free(SysfsWriter *writer)
 		return NULL;
 	while (writer->ops) {
 		WriteOp *op = writer->ops;
+		if (op->reported && op->late)
+			op->late(-ECANCELED, op->userdata);
 		op_report(op, -ECANCELED);
 		op_forget(op); /* its thread finishes on its own */
 	}

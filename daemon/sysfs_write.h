@@ -29,12 +29,15 @@ SysfsWriter *sysfs_writer_free(SysfsWriter *writer);
 
 /*
  * Writes `value` (as is: no newline is added) to ROOT/relative, off the loop.
- * `callback` is called on the loop exactly once. Returns 0, or -ENOMEM /
- * -EAGAIN when the write could not be started (no callback then).
+ * `callback` is called on the loop exactly once. When that was with
+ * -ETIMEDOUT, `late` (if not NULL) is called once more when the write really
+ * ends, with its result: a stuck write usually lands in the end, and what it
+ * changed may need undoing. Returns 0, or -ENOMEM / -EAGAIN when the write
+ * could not be started (no callback then).
  */
 int sysfs_write_async(SysfsWriter *writer, const SysfsRoot *root, const char *relative,
 		      const char *value, uint64_t timeout_usec, SysfsWriteCallback callback,
-		      void *userdata);
+		      SysfsWriteCallback late, void *userdata);
 
 /* Writes in the calling thread; for tests and tools, never on the daemon's loop. */
 int sysfs_write_now(const SysfsRoot *root, const char *relative, const char *value);

@@ -39,9 +39,9 @@ class PartitionTestCase(DaemonTestCase):
         self.sims.append(sim)
         return sim
 
-    def start_daemon(self, sim):
+    def start_daemon(self, sim, config=''):
         run = os.path.join(self.workdir, 'run')  # the same records across restarts
-        return self.daemon(config='', args=['--sysfs-root', sim.root, '--runtime-dir', run])
+        return self.daemon(config=config, args=['--sysfs-root', sim.root, '--runtime-dir', run])
 
     def call(self, d, method, parameters=None):
         with Varlink(d.socket, timeout=60) as v:
@@ -205,6 +205,30 @@ class RefusalTest(PartitionTestCase):
         self.assertTrue(d.running())
 
 
+class StuckWriteTest(PartitionTestCase):
+    def test_a_stuck_unbind_times_out_while_others_are_served(self):
+        sim = self.simulate('nvidia-vgpu-desktop')
+        d = self.start_daemon(sim, config='limits:\n  sysfs-write-timeout: 1s\n')
+        before = sim.snapshot()
+        sim.hang('sys/bus/pci/drivers/nvidia/unbind', seconds=3, times=1)
+        with Varlink(d.socket, timeout=60) as slow:
+            slow.send('io.libvfio.Partitions.Create', {'mode': 'passthrough',
+                                                       'gpu': '0000:01:00.0'})
+            # the daemon serves others while the write hangs
+            self.assertDaemonServes(d)
+            reply = slow.receive()
+        self.assertRefused(reply, 'Failed', 'did not answer in time')
+        # The stuck unbind lands after all (the GPU loses its driver); only then is the
+        # partition undone, from the state that write left: the driver comes back.
+        wait_for(lambda: len(sim.writes()) >= 4 and not Simulator.diff(before, sim.snapshot()),
+                 timeout=20, what='the undo after the late write')
+        paths = [w['path'].rsplit('/', 1)[-1] for w in sim.writes()]
+        self.assertEqual(paths, ['driver_override', 'unbind', 'driver_override',
+                                 'drivers_probe'])
+        self.assertIn('takes too long', d.output())
+        self.assertEqual(os.listdir(os.path.join(self.workdir, 'run', 'partitions')), [])
+
+
 class ClientTest(PartitionTestCase):
     def test_vfioctl_partition_commands(self):
         sim = self.simulate('intel-gvt-laptop')
@@ -293,6 +317,31 @@ class CrashTest(PartitionTestCase):
     def test_passthrough(self):
         self.crash_at_every_write('nvidia-vgpu-desktop',
                                   {'mode': 'passthrough', 'gpu': '0000:01:00.0'})
+
+    def test_killed_while_destroying(self):
+        sim = self.simulate('two-socket-server')
+        parameters = {'mode': 'sriov', 'gpu': '0000:86:00.0', 'vfs': 2}
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, **parameters)
+        start = sim.write_count()
+        self.call(d, 'Destroy', {'id': p['id']})
+        n_writes = sim.write_count() - start
+        d.stop()
+        for n in range(1, n_writes + 1):
+            with self.subTest(write=n):
+                first = self.start_daemon(sim)
+                p = self.create(first, **parameters)
+                sim.kill_at(n, pid=first.process.pid)
+                try:
+                    self.call(first, 'Destroy', {'id': p['id']})
+                except (OSError, AttributeError, TypeError):
+                    pass
+                wait_for(lambda: not first.running(), what='the daemon to die')
+                second = self.start_daemon(sim)
+                self.assertEqual(Simulator.diff(before, sim.snapshot()), [], second.output())
+                self.assertEqual(self.call(second, 'List')['parameters']['partitions'], [])
+                second.stop()
 
     def test_finished_partition_is_adopted_and_destroyable(self):
         sim = self.simulate('intel-gvt-laptop')

@@ -89,6 +89,20 @@ def tgid_of(tid):
     return tid
 
 
+def being_killed(tid):
+    """True when thread `tid` has a SIGKILL pending (SIGKILL, or a fatal
+    signal turned into a group exit) or is gone."""
+    try:
+        with open(f'/proc/{tid}/status') as f:
+            for line in f:
+                if line.startswith(('SigPnd:', 'ShdPnd:')) and \
+                   int(line.split()[1], 16) & (1 << (signal.SIGKILL - 1)):
+                    return True
+    except OSError:
+        return True
+    return False
+
+
 def alive(pid):
     """True while `pid` exists and is not a zombie."""
     try:

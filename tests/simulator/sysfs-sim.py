@@ -828,11 +828,11 @@ class Kernel:
         vfio_unregister_group_dev even through SIGKILL until the device is
         released, and then applies the write; the simulator gives the write up,
         unapplied, so that a killed test never waits on a simulator that waits
-        on it.)"""
+        on it. Other signals leave the write blocked, as in the kernel.)"""
         if self.shutdown:
             raise KernelError(errno.EIO, 'simulator shutting down')
         if self.interrupted():
-            raise KernelError(errno.EINTR, 'writer interrupted while blocked')
+            raise KernelError(errno.EINTR, 'writer killed while blocked')
 
     # -- the write -----------------------------------------------------------
 
@@ -990,7 +990,10 @@ class SysfsSim(fuse.Operations):
         self.k = kernel
         libfuse = getattr(fuse, '_libfuse', None)
         if libfuse is not None and hasattr(libfuse, 'fuse_interrupted'):
-            kernel.interrupted = lambda: bool(libfuse.fuse_interrupted())
+            # Any signal interrupts a FUSE request (a daemon's SIGCHLD too):
+            # only a writer that is being killed gives its write up.
+            kernel.interrupted = lambda: bool(libfuse.fuse_interrupted()) and \
+                simlib.being_killed(fuse.fuse_get_context()[2])
         self.root = kernel.root
         self.ready_fd = ready_fd
         self.write_fh = 1 << 40            # handles of write-opened attributes

@@ -684,6 +684,25 @@ class TestHoldsPci(SimTest):
         self.sim.release()
         self.assertHostUnchanged()
 
+    def test_other_signals_leave_the_write_blocked(self):
+        self.sim.hold('13')
+        code = WRITER.replace('import os, sys, time',
+                              'import os, signal, sys, time\n'
+                              'signal.signal(signal.SIGUSR2, lambda *a: None)')
+        p = subprocess.Popen([sys.executable, '-c', code, self.sim.root,
+                              f'{DRV}/vfio-pci/unbind', VF0], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(p.kill)
+        self.assertTrue(wait_until(lambda: self.sim.write_count() == 1, 5))
+        time.sleep(0.2)
+        p.send_signal(signal.SIGUSR2)
+        time.sleep(0.5)
+        self.assertIsNone(p.poll())
+        self.assertEqual(self.sim.writes(), [])             # still blocked
+        self.sim.release('13')
+        out, _ = p.communicate(timeout=5)
+        self.assertIn('done', out)
+        self.assertIsNone(self.driver(VF0))
+
     def test_hold_on_a_group_not_on_vfio_does_not_block(self):
         self.sim.hold('14', mode='ebusy')                      # VF1 is on amdgpu
         self.write(f'{DRV}/amdgpu/unbind', VF1)

@@ -57,6 +57,15 @@ static int teardown(void **state)
 	return 0;
 }
 
+static Outcome *late_outcome;
+
+/* The real end of a write that timed out. */
+static void record_late(int result, void *userdata)
+{
+	late_outcome->calls++;
+	late_outcome->result = result;
+}
+
 static void record(int result, void *userdata)
 {
 	Outcome *outcome = userdata;
@@ -90,7 +99,7 @@ static void test_write_lands_and_reports_success(void **state)
 
 	free(tmpdir_write_text(f->dir, "sriov_numvfs", "0\n"));
 	assert_int_equal(sysfs_write_async(f->writer, &f->root, "sriov_numvfs", "4", 1000000,
-					   record, &outcome),
+					   record, NULL, &outcome),
 			 0);
 	run_until_reported(f, &outcome);
 	assert_int_equal(outcome.result, 0);
@@ -106,13 +115,13 @@ static void test_errors_come_back(void **state)
 
 	assert_int_equal(mkdir(subdir, 0755), 0);
 	assert_int_equal(sysfs_write_async(f->writer, &f->root, "no/such/attribute", "1", 1000000,
-					   record, &missing),
+					   record, NULL, &missing),
 			 0);
 	run_until_reported(f, &missing);
 	assert_int_equal(missing.result, -ENOENT);
 
 	assert_int_equal(sysfs_write_async(f->writer, &f->root, "a-directory", "1", 1000000, record,
-					   &directory),
+					   NULL, &directory),
 			 0);
 	run_until_reported(f, &directory);
 	assert_int_equal(directory.result, -EISDIR);
@@ -121,13 +130,13 @@ static void test_errors_come_back(void **state)
 static void test_stuck_write_times_out_and_its_late_end_is_dropped(void **state)
 {
 	Fixture *f = *state;
-	Outcome stuck = { 0 }, later = { 0 };
+	Outcome stuck = { 0 }, later = { 0 }, late = { 0 };
 	_cleanup_free_ char *fifo = tmpdir_path(f->dir, "unbind");
 
 	/* Opening a FIFO for writing blocks until someone reads: a driver that hangs. */
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	assert_int_equal(sysfs_write_async(f->writer, &f->root, "unbind", "0000:01:00.0", 100000,
-					   record, &stuck),
+					   record, record_late, &stuck),
 			 0);
 	run_until_reported(f, &stuck);
 	assert_int_equal(stuck.result, -ETIMEDOUT);
@@ -135,12 +144,13 @@ static void test_stuck_write_times_out_and_its_late_end_is_dropped(void **state)
 	/* The loop serves other writes meanwhile. */
 	free(tmpdir_write_text(f->dir, "driver_override", "(null)\n"));
 	assert_int_equal(sysfs_write_async(f->writer, &f->root, "driver_override", "vfio-pci",
-					   1000000, record, &later),
+					   1000000, record, NULL, &later),
 			 0);
 	run_until_reported(f, &later);
 	assert_int_equal(later.result, 0);
 
-	/* Unblock the stuck thread: its result arrives and is not reported a second time. */
+	/* Unblock the stuck thread: its end comes as the late callback, not a second report. */
+	late_outcome = &late;
 	int reader = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	assert_true(reader >= 0);
 	for (int i = 0; i < 50; i++) {
@@ -150,6 +160,8 @@ static void test_stuck_write_times_out_and_its_late_end_is_dropped(void **state)
 	}
 	close(reader);
 	assert_int_equal(stuck.calls, 1);
+	assert_int_equal(late.calls, 1);
+	assert_int_equal(late.result, 0);
 }
 
 static void test_writer_freed_with_a_write_under_way(void **state)
@@ -160,7 +172,7 @@ static void test_writer_freed_with_a_write_under_way(void **state)
 
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	assert_int_equal(sysfs_write_async(f->writer, &f->root, "drivers_probe", "0000:01:00.0",
-					   1000000, record, &never),
+					   1000000, record, NULL, &never),
 			 0);
 	f->writer = sysfs_writer_free(f->writer);
 	assert_int_equal(never.calls, 1);
