@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfioctl partitions, partition create, partition destroy: the GPU partitions
- * on this machine (libvfio's and others'), and making or removing manual ones
- * through io.libvfio.Partitions.
+ * vfioctl partitions, partition create, partition destroy, vfs: the GPU
+ * partitions on this machine (libvfio's and others'), making or removing
+ * manual ones, and VF counts, through io.libvfio.Partitions.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,4 +209,56 @@ const Command command_partition = {
 	.max_arguments = 2,
 	.options = partition_options,
 	.run = run_partition,
+};
+
+static int run_vfs(const ClientOptions *options, int argc, char *argv[])
+{
+	_cleanup_json_ json_object *reply = NULL;
+	json_object *parameters;
+	PciAddress address;
+	char text[PCI_ADDRESS_TEXT_SIZE], *end;
+
+	if (argc != 2) {
+		fprintf(stderr,
+			"vfioctl: use 'vfs ADDRESS COUNT', e.g. 'vfioctl vfs 0000:03:00.0 4'.\n");
+		return EXIT_USAGE;
+	}
+	if (pci_address_parse(argv[0], &address) < 0) {
+		fprintf(stderr,
+			"vfioctl: '%s' is not a PCI address (DDDD:BB:DD.F, e.g. 0000:01:00.0).\n",
+			argv[0]);
+		return EXIT_USAGE;
+	}
+	long count = strtol(argv[1], &end, 10);
+	if (!argv[1][0] || *end || count < 0 || count > 65535) {
+		fprintf(stderr, "vfioctl: the VF count must be a whole number, not '%s'.\n",
+			argv[1]);
+		return EXIT_USAGE;
+	}
+	parameters = json_object_new_object();
+	if (!parameters ||
+	    json_add_string(parameters, "gpu", pci_address_format(&address, text)) < 0 ||
+	    json_add_int(parameters, "count", count) < 0) {
+		json_object_put(parameters);
+		return EXIT_FAILED;
+	}
+	int r = request_call(options, "io.libvfio.Partitions.SetVFCount", parameters, &reply);
+	if (r != EXIT_OK)
+		return r;
+	if (options->json)
+		print_json(reply);
+	else
+		printf("%s now has %ld VF%s.\n", text, count, count == 1 ? "" : "s");
+	return EXIT_OK;
+}
+
+const Command command_vfs = {
+	.name = "vfs",
+	.summary = "Set how many SR-IOV virtual functions a GPU has",
+	.usage = "Usage: vfioctl vfs ADDRESS COUNT\n"
+		 "Enables COUNT virtual functions on the SR-IOV GPU at ADDRESS (0 removes\n"
+		 "them); new ones come up without a host driver, ready for partitions.\n"
+		 "Refused while any of its VFs is in use. Needs root.\n",
+	.max_arguments = 2,
+	.run = run_vfs,
 };

@@ -33,3 +33,4 @@ extern const Command command_partition;
 extern const Command command_partitions;
 extern const Command command_topology;
 extern const Command command_version;
+extern const Command command_vfs;

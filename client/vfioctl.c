@@ -15,7 +15,7 @@
 
 static const Command *const commands[] = {
 	&command_gpus,       &command_gpu,       &command_topology, &command_check,
-	&command_partitions, &command_partition, &command_version,
+	&command_partitions, &command_partition, &command_vfs,      &command_version,
 };
 
 static void help(void)

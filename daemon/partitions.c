@@ -21,9 +21,17 @@
 
 typedef struct PartitionEngine PartitionEngine;
 
+typedef enum OperationKind {
+	OPERATION_CREATE,
+	OPERATION_DESTROY,
+	OPERATION_SET_VFS,
+} OperationKind;
+
 typedef struct Operation {
 	PartitionEngine *engine;
-	bool destroy;
+	OperationKind kind;
+	PciAddress target; /* set VFs: the PF */
+	unsigned count;
 	PartitionRequest request;
 	char *type; /* request.type points here */
 	PartitionCallback callback;
@@ -322,7 +330,7 @@ static int undo_plan(const RecordStep *step, const HostModel *model, SysfsPlan *
 		    (step->driver_before && strcmp(step->driver_before, VFIO_PCI_DRIVER) == 0))
 			return 0;
 		if (vfio_is_bound(f))
-			return vfio_restore_plan(f, NULL, plan);
+			return vfio_restore_plan(f, NULL, step->driver_before != NULL, plan);
 		/*
 		 * Not on vfio-pci: the bind stopped part-way. The override may be set, and the
 		 * device may have lost its driver: clear the one, probe for the other.
@@ -362,7 +370,7 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 				     .message = result < 0 ? op->message : NULL };
 	LogField fields[2];
 
-	if (result >= 0 && !op->destroy) {
+	if (result >= 0 && op->kind == OPERATION_CREATE) {
 		log_full_errno_fields(LOG_INFO, 0, partition_fields(&op->record, fields), 2,
 				      "Partition %s created for %s", op->record.id,
 				      op->record.holder);
@@ -621,6 +629,97 @@ static void operation_start_create(PartitionEngine *engine, Operation *op)
 	operation_step(engine, op);
 }
 
+static void on_vfs_written(int result, size_t failed, void *userdata)
+{
+	Operation *op = userdata;
+	const HostModel *model;
+	char address[PCI_ADDRESS_TEXT_SIZE];
+
+	if (result == -ECANCELED)
+		return;
+	pci_address_format(&op->target, address);
+	if (result < 0) {
+		set_message(op, "The kernel refused to change the VFs of %s (%s).", address,
+			    result == -ETIMEDOUT ? "it did not answer in time" : strerror(-result));
+		operation_finish(op->engine, op, result);
+		return;
+	}
+	int r = host_service_model(op->engine->host, true, &model);
+	const PciFunction *pf = r >= 0 ? host_find_function(model, &op->target) : NULL;
+	if (!pf || pf->sriov_num_vfs != (int)op->count) {
+		set_message(op, "The kernel accepted %u VFs for %s, but they did not appear.",
+			    op->count, address);
+		operation_finish(op->engine, op, -EIO);
+		return;
+	}
+	log_info("%s now has %u VFs", address, op->count);
+	operation_finish(op->engine, op, 0);
+}
+
+static void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
+{
+	const HostModel *model;
+	char address[PCI_ADDRESS_TEXT_SIZE];
+	size_t n_held = 0, in_use = 0;
+	SysfsPlan plan;
+
+	pci_address_format(&op->target, address);
+	int r = host_service_model(engine->host, true, &model);
+	_cleanup_free_ HeldPartition *held = r >= 0 ? held_partitions(engine, NULL, &n_held) : NULL;
+	if (!held) {
+		set_message(op, "The host cannot be read.");
+		operation_finish(engine, op, r < 0 ? r : -ENOMEM);
+		return;
+	}
+	const PciFunction *pf = host_find_function(model, &op->target);
+	if (!pf || !pci_function_is_gpu(pf)) {
+		op->alloc_error = pf ? ALLOC_NOT_A_GPU : ALLOC_NO_SUCH_GPU;
+		op->alloc_gpu = op->target;
+		operation_finish(engine, op, -EINVAL);
+		return;
+	}
+	for (size_t i = 0; i < pf->n_vfs; i++) {
+		const PciFunction *vf = host_find_function(model, &pf->vfs[i]);
+		bool ours = false;
+		for (size_t k = 0; k < n_held && !ours; k++)
+			ours = pci_address_compare(&held[k].device, &pf->vfs[i]) == 0;
+		in_use += ours || (vf && vf_is_in_use(vf));
+	}
+	switch (sriov_set_count_plan(pf, op->count, in_use, &plan)) {
+	case SRIOV_OK:
+		break;
+	case SRIOV_NOT_CAPABLE:
+		op->alloc_error = ALLOC_MODE_UNSUPPORTED;
+		op->alloc_gpu = op->target;
+		operation_finish(engine, op, -EINVAL);
+		return;
+	case SRIOV_TOO_MANY:
+		set_message(op, "%s supports %d VFs at most.", address, pf->sriov_total_vfs);
+		operation_finish(engine, op, -EINVAL);
+		return;
+	case SRIOV_NO_PF_DRIVER:
+		set_message(op,
+			    "%s has no driver, and only its driver can create VFs: load and bind "
+			    "it first.",
+			    address);
+		operation_finish(engine, op, -ENXIO);
+		return;
+	case SRIOV_VFS_IN_USE:
+		op->alloc_error = ALLOC_HELD;
+		op->alloc_gpu = op->target;
+		operation_finish(engine, op, -EBUSY);
+		return;
+	}
+	if (plan.n_writes == 0) {
+		operation_finish(engine, op, 0);
+		return;
+	}
+	r = sysfs_plan_run(engine->writer, host_service_root(engine->host), &plan,
+			   engine->write_timeout_usec, on_vfs_written, on_stuck, op);
+	if (r < 0)
+		on_vfs_written(r, 0, op);
+}
+
 static int on_kick(sd_event_source *source, void *userdata)
 {
 	PartitionEngine *engine = userdata;
@@ -628,10 +727,16 @@ static int on_kick(sd_event_source *source, void *userdata)
 
 	if (!op)
 		return 0;
-	if (op->destroy)
+	switch (op->kind) {
+	case OPERATION_DESTROY:
 		operation_undo(engine, op, 0);
-	else
+		break;
+	case OPERATION_SET_VFS:
+		operation_start_set_vfs(engine, op);
+		break;
+	default:
 		operation_start_create(engine, op);
+	}
 	return 0;
 }
 
@@ -675,11 +780,28 @@ int partition_engine_destroy(PartitionEngine *engine, const char *id, PartitionC
 	Operation *op = calloc(1, sizeof(*op));
 	if (!op)
 		return -ENOMEM;
-	*op = (Operation){
-		.engine = engine, .destroy = true, .callback = callback, .userdata = userdata
-	};
+	*op = (Operation){ .engine = engine,
+			   .kind = OPERATION_DESTROY,
+			   .callback = callback,
+			   .userdata = userdata };
 	/* No longer handed out from now on; the record on disk stays until it is undone. */
 	engine_release(engine, record, &op->record);
+	enqueue(engine, op);
+	return 0;
+}
+
+int partition_engine_set_vf_count(PartitionEngine *engine, const PciAddress *gpu, unsigned count,
+				  PartitionCallback callback, void *userdata)
+{
+	Operation *op = calloc(1, sizeof(*op));
+	if (!op)
+		return -ENOMEM;
+	*op = (Operation){ .engine = engine,
+			   .kind = OPERATION_SET_VFS,
+			   .target = *gpu,
+			   .count = count,
+			   .callback = callback,
+			   .userdata = userdata };
 	enqueue(engine, op);
 	return 0;
 }

@@ -54,5 +54,13 @@ int partition_engine_create(PartitionEngine *engine, const PartitionRequest *req
 int partition_engine_destroy(PartitionEngine *engine, const char *id, PartitionCallback callback,
 			     void *userdata);
 
+/*
+ * Sets how many VFs the SR-IOV GPU at `gpu` has (new ones without a host
+ * driver). Refused while any VF is in use, by a host driver or a partition.
+ * Not a partition: nothing to undo, no record.
+ */
+int partition_engine_set_vf_count(PartitionEngine *engine, const PciAddress *gpu, unsigned count,
+				  PartitionCallback callback, void *userdata);
+
 /* The partitions libvfio holds, sorted by id. */
 const PartitionRecord *partition_engine_records(const PartitionEngine *engine, size_t *ret_n);

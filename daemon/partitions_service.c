@@ -393,10 +393,74 @@ static int method_destroy(VarlinkCall *call, json_object *parameters, void *user
 	return varlink_call_reply_error(call, ERROR_NO_SUCH_PARTITION, error);
 }
 
+static void on_vfs_set(const PartitionOutcome *outcome, void *userdata)
+{
+	VarlinkCall *call = userdata;
+
+	if (outcome->result >= 0)
+		(void)varlink_call_reply(call, NULL);
+	else if (outcome->error != ALLOC_OK) {
+		char address[PCI_ADDRESS_TEXT_SIZE], text[512];
+		json_object *parameters = json_object_new_object();
+		pci_address_format(&outcome->gpu, address);
+		if (outcome->error == ALLOC_HELD)
+			snprintf(text, sizeof(text),
+				 "VFs of %s are in use; changing the count removes every VF. "
+				 "Destroy their partitions first.",
+				 address);
+		else if (outcome->error == ALLOC_MODE_UNSUPPORTED)
+			snprintf(text, sizeof(text), "%s has no SR-IOV capability.", address);
+		else
+			alloc_sentence(outcome->error, address, text, sizeof(text));
+		if (parameters && json_add_string(parameters, "address", address) >= 0 &&
+		    json_add_string(parameters, "message", text) >= 0)
+			(void)varlink_call_reply_error(call, alloc_error_name(outcome->error),
+						       parameters);
+		else
+			json_object_put(parameters);
+	} else
+		(void)varlink_call_reply_errorf(call, ERROR_FAILED, "%s", outcome->message);
+	varlink_call_unref(call);
+}
+
+static int method_set_vf_count(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	Service *s = userdata;
+	struct {
+		const char *gpu;
+		int64_t count;
+	} p = { 0 };
+	static const VarlinkField fields[] = {
+		{ "gpu", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
+		{ "count", VARLINK_FIELD_INT, VARLINK_FIELD_REQUIRED, sizeof(const char *) },
+		{ 0 },
+	};
+	PciAddress gpu;
+	const char *bad;
+
+	if (varlink_parameters_dispatch(parameters, fields, &p, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+	if (pci_address_parse(p.gpu, &gpu) < 0)
+		return varlink_call_reply_invalid_parameter(call, "gpu");
+	if (p.count < 0 || p.count > 65535)
+		return varlink_call_reply_invalid_parameter(call, "count");
+	if (!caller_is_root(call))
+		return varlink_call_reply_errorf(
+			call, ERROR_PERMISSION_DENIED,
+			"Only root may change VF counts for now (run vfioctl "
+			"with sudo).");
+	int r = partition_engine_set_vf_count(s->engine, &gpu, (unsigned)p.count, on_vfs_set,
+					      varlink_call_ref(call));
+	if (r < 0)
+		varlink_call_unref(call);
+	return r;
+}
+
 static const VarlinkMethod partition_methods[] = {
 	{ "List", method_list, 0 },
 	{ "Create", method_create, 0 },
 	{ "Destroy", method_destroy, 0 },
+	{ "SetVFCount", method_set_vf_count, 0 },
 	{ 0 },
 };
 

@@ -20,8 +20,9 @@ bool driver_name_is_plain(const char *name)
 	return true;
 }
 
-/* Unbind from the current driver, if any, then probe: the override decides who binds. */
-static int add_rebind(const PciFunction *function, SysfsPlan *plan)
+/* Unbind from the current driver, if any, then (when asked) probe: the override decides who binds.
+ */
+static int add_rebind(const PciFunction *function, bool probe, SysfsPlan *plan)
 {
 	int r = 0;
 	if (function->driver) {
@@ -30,7 +31,7 @@ static int add_rebind(const PciFunction *function, SysfsPlan *plan)
 		r = sysfs_plan_add(plan, function->address_text, "sys/bus/pci/drivers/%s/unbind",
 				   function->driver);
 	}
-	if (r >= 0)
+	if (r >= 0 && probe)
 		r = sysfs_plan_add(plan, function->address_text, "sys/bus/pci/drivers_probe");
 	return r;
 }
@@ -44,14 +45,15 @@ int vfio_bind_plan(const PciFunction *function, SysfsPlan *ret)
 	int r = sysfs_plan_add(&plan, VFIO_PCI_DRIVER, "sys/bus/pci/devices/%s/driver_override",
 			       function->address_text);
 	if (r >= 0)
-		r = add_rebind(function, &plan);
+		r = add_rebind(function, true, &plan);
 	if (r < 0)
 		return r;
 	*ret = plan;
 	return 0;
 }
 
-int vfio_restore_plan(const PciFunction *function, const char *override_before, SysfsPlan *ret)
+int vfio_restore_plan(const PciFunction *function, const char *override_before, bool reprobe,
+		      SysfsPlan *ret)
 {
 	SysfsPlan plan = { 0 };
 
@@ -61,7 +63,7 @@ int vfio_restore_plan(const PciFunction *function, const char *override_before, 
 	int r = sysfs_plan_add(&plan, override_before ? override_before : "\n",
 			       "sys/bus/pci/devices/%s/driver_override", function->address_text);
 	if (r >= 0)
-		r = add_rebind(function, &plan);
+		r = add_rebind(function, reprobe, &plan);
 	if (r < 0)
 		return r;
 	*ret = plan;

@@ -32,7 +32,9 @@ int vfio_bind_plan(const PciFunction *function, SysfsPlan *ret);
 
 /*
  * The writes that give `function` (as it is now) back: driver_override as it
- * was before (NULL: cleared), then a fresh probe, so that its own driver
- * takes it again.
+ * was before (NULL: cleared), unbind, and, when it had a driver before
+ * (`reprobe`), a fresh probe, so that its own driver takes it again. A
+ * device that had none (a new VF) stays without one.
  */
-int vfio_restore_plan(const PciFunction *function, const char *override_before, SysfsPlan *ret);
+int vfio_restore_plan(const PciFunction *function, const char *override_before, bool reprobe,
+		      SysfsPlan *ret);

@@ -205,6 +205,51 @@ class RefusalTest(PartitionTestCase):
         self.assertTrue(d.running())
 
 
+class VFCountTest(PartitionTestCase):
+    def test_set_vf_count(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        result = vfioctl('vfs', '86:00.0', '4', socket_path=d.socket)
+        self.assertEqual((result.returncode, result.stdout),
+                         (0, '0000:86:00.0 now has 4 VFs.\n'), result.stderr)
+        paths = [(w['path'].rsplit('/', 1)[-1], w['value']) for w in sim.writes()]
+        self.assertEqual(paths, [('sriov_drivers_autoprobe', '0'), ('sriov_numvfs', '4')])
+        # from one count to another: by way of 0
+        self.assertEqual(self.call(d, 'SetVFCount', {'gpu': '0000:86:00.0', 'count': 2}),
+                         {'parameters': {}})
+        self.assertEqual([w['value'] for w in sim.writes()][2:], ['0', '2'])
+
+        # a VF in a partition: the count stays
+        p = self.create(d, mode='sriov', gpu='0000:86:00.0')
+        self.assertRefused(self.call(d, 'SetVFCount', {'gpu': '0000:86:00.0', 'count': 0}),
+                           'Busy', 'in use')
+        self.call(d, 'Destroy', {'id': p['id']})
+        self.assertEqual(self.call(d, 'SetVFCount', {'gpu': '0000:86:00.0', 'count': 0}),
+                         {'parameters': {}})
+        # autoprobe stays off: that is what a count set by hand is for
+        diff = Simulator.diff(before, sim.snapshot())
+        self.assertTrue(all('autoprobe' in line for line in diff), diff)
+
+    def test_set_vf_count_refusals(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        for parameters, error, word in (
+                ({'gpu': '0000:86:00.0', 'count': 33}, 'Failed', '32 VFs at most'),
+                ({'gpu': '0000:03:00.0', 'count': 1}, 'ModeUnsupported', 'SR-IOV'),
+                ({'gpu': '0000:99:00.0', 'count': 1}, 'NoSuchGPU', '0000:99:00.0')):
+            with self.subTest(error):
+                self.assertRefused(self.call(d, 'SetVFCount', parameters), error, word)
+        for parameters, bad in (({'gpu': 'x', 'count': 1}, 'gpu'),
+                                ({'gpu': '0000:86:00.0', 'count': -1}, 'count'),
+                                ({'gpu': '0000:86:00.0'}, 'count')):
+            self.assertEqual(self.call(d, 'SetVFCount', parameters)['parameters'],
+                             {'parameter': bad})
+        result = vfioctl('vfs', '86:00.0', 'many', socket_path=d.socket)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(sim.writes(), [])
+
+
 class StuckWriteTest(PartitionTestCase):
     def test_a_stuck_unbind_times_out_while_others_are_served(self):
         sim = self.simulate('nvidia-vgpu-desktop')

@@ -90,15 +90,20 @@ static void test_restore(void **state)
 	SysfsPlan plan;
 
 	/* No override before: cleared by an empty write, then its own driver probes it. */
-	assert_int_equal(vfio_restore_plan(gpu, NULL, &plan), 0);
+	assert_int_equal(vfio_restore_plan(gpu, NULL, true, &plan), 0);
 	expect_plan(&plan, "sys/bus/pci/devices/0000:01:00.0/driver_override", "\n",
 		    "sys/bus/pci/drivers/vfio-pci/unbind", "0000:01:00.0",
 		    "sys/bus/pci/drivers_probe", "0000:01:00.0", NULL);
 
 	/* An override someone had set is put back as it was. */
-	assert_int_equal(vfio_restore_plan(gpu, "snd_hda_intel", &plan), 0);
+	assert_int_equal(vfio_restore_plan(gpu, "snd_hda_intel", true, &plan), 0);
 	assert_string_equal(plan.writes[0].value, "snd_hda_intel");
-	assert_int_equal(vfio_restore_plan(gpu, "../x", &plan), -EINVAL);
+	assert_int_equal(vfio_restore_plan(gpu, "../x", true, &plan), -EINVAL);
+
+	/* A device that had no driver (a VF made for the partition) is left without one. */
+	assert_int_equal(vfio_restore_plan(gpu, NULL, false, &plan), 0);
+	expect_plan(&plan, "sys/bus/pci/devices/0000:01:00.0/driver_override", "\n",
+		    "sys/bus/pci/drivers/vfio-pci/unbind", "0000:01:00.0", NULL);
 }
 
 static void test_mdev_plans(void **state)
