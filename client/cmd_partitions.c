@@ -79,6 +79,7 @@ enum {
 	OPTION_VENDOR,
 	OPTION_TYPE,
 	OPTION_MIN_FRAMEBUFFER,
+	OPTION_MAX_INSTANCES,
 	OPTION_NODE,
 	OPTION_VFS,
 	OPTION_FORCE,
@@ -90,6 +91,7 @@ static const CommandOption partition_options[] = {
 	[OPTION_VENDOR] = { "vendor", true },
 	[OPTION_TYPE] = { "type", true },
 	[OPTION_MIN_FRAMEBUFFER] = { "min-framebuffer", true },
+	[OPTION_MAX_INSTANCES] = { "max-instances", true },
 	[OPTION_NODE] = { "node", true },
 	[OPTION_VFS] = { "vfs", true },
 	[OPTION_FORCE] = { "force", false },
@@ -143,6 +145,7 @@ static int create(const ClientOptions *options)
 		return EXIT_FAILED;
 	if (!add_number(parameters, "minFramebufferMiB", "min-framebuffer",
 			v[OPTION_MIN_FRAMEBUFFER]) ||
+	    !add_number(parameters, "maxInstances", "max-instances", v[OPTION_MAX_INSTANCES]) ||
 	    !add_number(parameters, "node", "node", v[OPTION_NODE]) ||
 	    !add_number(parameters, "vfs", "vfs", v[OPTION_VFS]))
 		return EXIT_USAGE;
@@ -203,6 +206,7 @@ const Command command_partition = {
 		"  --vendor VENDOR         intel, nvidia, amd, 10de or 10de:1eb8\n"
 		"  --type TYPE             an mdev type id or name (i915-GVTg_V5_4, GRID T4-2Q)\n"
 		"  --min-framebuffer MIB   an mdev type with at least this much video memory\n"
+		"  --max-instances N       an mdev type of which one GPU holds N at most\n"
 		"  --node N                prefer GPUs on NUMA node N\n"
 		"  --vfs N                 VFs to enable when the GPU has none yet (default: all)\n"
 		"  --force                 pass through the boot display too\n",

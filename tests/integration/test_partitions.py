@@ -116,6 +116,26 @@ class BackendTest(PartitionTestCase):
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
 
 
+class ConcurrencyTest(PartitionTestCase):
+    def test_simultaneous_requests_get_different_partitions(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        connections = [Varlink(d.socket, timeout=60) for _ in range(3)]
+        try:
+            for c in connections:  # all three in flight before any answer
+                c.send('io.libvfio.Partitions.Create', {'mode': 'sriov', 'gpu': '0000:86:00.0',
+                                                        'vfs': 4})
+            made = [c.receive()['parameters']['partition'] for c in connections]
+        finally:
+            for c in connections:
+                c.close()
+        self.assertEqual(len({p['device'] for p in made}), 3, made)
+        for p in made:
+            self.call(d, 'Destroy', {'id': p['id']})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+
 class RefusalTest(PartitionTestCase):
     def test_each_bad_request_has_its_error(self):
         sim = self.simulate('intel-gvt-laptop')
@@ -193,6 +213,37 @@ class RefusalTest(PartitionTestCase):
                              capture_output=True, text=True, user=nobody, timeout=30)
         self.assertIn('partitions', json.loads(out.stdout)['parameters'])
         self.assertEqual(sim.writes(), [])
+
+    def test_pf_without_driver_is_named(self):
+        sim = self.simulate('two-socket-server')
+        sim.write('sys/bus/pci/drivers/nvidia/unbind', '0000:86:00.0')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        reply = self.call(d, 'Create', {'mode': 'sriov', 'gpu': '0000:86:00.0'})
+        self.assertRefused(reply, 'Failed', 'has no driver', 'bind it first')
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_mdev_by_constraints(self):
+        sim = self.simulate('nvidia-vgpu-desktop')
+        d = self.start_daemon(sim)
+        with Varlink(d.socket) as v:
+            gpu = v.call('io.libvfio.Host.GetGPU', {'address': '0000:01:00.0'})
+        names = {t['id']: t['name'] for t in gpu['parameters']['gpu']['mdevTypes']}
+        # at least 2 GiB, at most 4 per GPU: 4Q (4 per GPU) and 8Q (2) fit; the larger wins
+        p = self.create(d, mode='mdev', minFramebufferMiB=2048, maxInstances=4)
+        self.assertEqual(p['gpu'], '0000:01:00.0')
+        self.assertEqual(names[p['type']], 'GRID T4-8Q')
+        self.call(d, 'Destroy', {'id': p['id']})
+        # a type by name, with constraints it meets
+        p = self.create(d, mode='mdev', maxInstances=16, minFramebufferMiB=1024, type='GRID T4-1Q')
+        self.assertEqual(names[p['type']], 'GRID T4-1Q')
+        self.call(d, 'Destroy', {'id': p['id']})
+        # by name
+        p = self.create(d, mode='mdev', type='GRID T4-2Q')
+        self.assertEqual(names[p['type']], 'GRID T4-2Q')
+        self.call(d, 'Destroy', {'id': p['id']})
+        self.assertRefused(self.call(d, 'Create', {'mode': 'mdev', 'minFramebufferMiB': 65536}),
+                           'UnknownType', 'constraints')
 
     def test_a_refused_write_is_undone(self):
         sim = self.simulate('two-socket-server')

@@ -113,7 +113,7 @@ class TestMount(SimTest):
         self.assertEqual(st.st_size, 7)
 
     def test_mount_and_walk_are_fast(self):
-        self.assertLess(self.sim.mount_seconds, 2.0)
+        self.assertLess(self.sim.mount_seconds, 3.0)
         t0 = time.monotonic()
         n = 0
         for dirpath, _, files in os.walk(self.sim.root):
@@ -126,7 +126,7 @@ class TestMount(SimTest):
         walk = time.monotonic() - t0
         sys.stderr.write(f'[mount {self.sim.mount_seconds:.3f}s, walk of {n} files {walk:.3f}s] ')
         self.assertGreater(n, 300)
-        self.assertLess(walk, 3.0)
+        self.assertLess(walk, 5.0)
 
     def test_read_only_attribute_cannot_be_opened_for_writing(self):
         # kernfs: an attribute without a store method gives EACCES at open, even to root
@@ -634,7 +634,7 @@ class TestHolds(SimTest):
         t0 = time.monotonic()
         self.write(f'{GVT_TYPES}/i915-GVTg_V5_8/create', UUID_A)
         self.read(f'{GVT_TYPES}/i915-GVTg_V5_8/available_instances')
-        self.assertLess(time.monotonic() - t0, 1.0)
+        self.assertLess(time.monotonic() - t0, 3.0)
         self.assertFalse(bg.done(0))
         self.sim.release()
         self.assertTrue(bg.done(5))
@@ -714,8 +714,12 @@ class TestHoldsPci(SimTest):
 
 WRITER = r'''
 import os, sys, time
-root = sys.argv[1]
-for rel, value in zip(sys.argv[2::2], sys.argv[3::2]):
+args = sys.argv[1:]
+if args[0] == '--go':           # wait until the test has armed its rules
+    args = args[1:]
+    sys.stdin.readline()
+root = args[0]
+for rel, value in zip(args[1::2], args[2::2]):
     fd = os.open(os.path.join(root, rel), os.O_WRONLY)
     try:
         os.write(fd, value.encode())
@@ -734,15 +738,22 @@ class TestFaults(SimTest):
              (f'{DRV}/amdgpu/unbind', VF1 + '\n'),
              ('sys/bus/pci/drivers_probe', VF1 + '\n')]
 
-    def run_writer(self, steps, start_only=False):
-        args = [sys.executable, '-c', WRITER, self.sim.root]
+    def run_writer(self, steps):
+        """A process that makes `steps` once go() is called on it."""
+        args = [sys.executable, '-c', WRITER, '--go', self.sim.root]
         for rel, value in steps:
             args += [rel, value]
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        if start_only:
-            return p
-        out, _ = p.communicate(timeout=30)
-        return p.returncode, out
+        p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(p.kill)
+
+        def go():
+            p.stdin.write('\n')
+            p.stdin.close()
+            out = p.stdout.read()
+            p.stdout.close()
+            return p.wait(timeout=30), out
+        p.go = go
+        return p
 
     def test_write_log(self):
         self.write(dev(VF1, 'driver_override'), 'vfio-pci\n')
@@ -784,15 +795,16 @@ class TestFaults(SimTest):
         self.write(f'{DRV}/amdgpu/unbind', VF1)
 
     def test_hang_then_apply(self):
-        self.sim.hang(f'{DRV}/amdgpu/unbind', seconds=0.6)
+        self.sim.hang(f'{DRV}/amdgpu/unbind', seconds=1.5)
         t0 = time.monotonic()
         bg = Background(self, f'{DRV}/amdgpu/unbind', VF1)
         time.sleep(0.1)
         self.assertEqual(self.read(dev(PF_AMD, 'vendor')), '0x1002\n')   # reads go on
         self.write(dev(VF2, 'driver_override'), 'vfio-pci')               # so do other writes
-        self.assertLess(time.monotonic() - t0, 0.5)
+        self.assertLess(time.monotonic() - t0, 1.2)
+        self.assertFalse(bg.done(0))
         self.assertTrue(bg.done(5))
-        self.assertGreaterEqual(time.monotonic() - t0, 0.6)
+        self.assertGreaterEqual(time.monotonic() - t0, 1.5)
         self.assertEqual(bg.result, 0)
         self.assertIsNone(self.driver(VF1))
 
@@ -811,10 +823,10 @@ class TestFaults(SimTest):
             with self.subTest(step=n):
                 with Simulator(self.host) as sim:
                     self.sim = sim
-                    p = self.run_writer(self.STEPS, start_only=True)
+                    p = self.run_writer(self.STEPS)
                     sim.kill_at(n, p.pid)
-                    out, _ = p.communicate(timeout=30)
-                    self.assertEqual(p.returncode, -signal.SIGKILL)
+                    rc, out = p.go()
+                    self.assertEqual(rc, -signal.SIGKILL)
                     self.assertEqual(out.count('done'), n - 1)
                     w = sim.writes()
                     self.assertEqual(len(w), n)
@@ -830,10 +842,10 @@ class TestFaults(SimTest):
             with self.subTest(step=n):
                 with Simulator(self.host) as sim:
                     self.sim = sim
-                    p = self.run_writer(self.STEPS, start_only=True)
+                    p = self.run_writer(self.STEPS)
                     sim.kill_at(n, p.pid, after=True)
-                    out, _ = p.communicate(timeout=30)
-                    self.assertEqual(p.returncode, -signal.SIGKILL)
+                    rc, out = p.go()
+                    self.assertEqual(rc, -signal.SIGKILL)
                     self.assertEqual(out.count('done'), n - 1)      # never learnt step n worked
                     w = sim.writes()
                     self.assertEqual([e['applied'] for e in w], [True] * n)
@@ -842,10 +854,10 @@ class TestFaults(SimTest):
                     self.assertEqual(snap['driver'], {1: 'amdgpu', 2: None, 3: 'vfio-pci'}[n])
 
     def test_kill_the_writer_counting_matching_paths(self):
-        p = self.run_writer(self.STEPS, start_only=True)
+        p = self.run_writer(self.STEPS)
         self.sim.kill_at(1, path='sys/bus/pci/drivers_probe')   # pid None: whoever writes it
-        out, _ = p.communicate(timeout=30)
-        self.assertEqual(p.returncode, -signal.SIGKILL)
+        rc, out = p.go()
+        self.assertEqual(rc, -signal.SIGKILL)
         self.assertEqual(out.count('done'), 2)
         self.assertIsNone(self.driver(VF1))
 
