@@ -77,6 +77,19 @@ static int parse_program(DaemonConfig *config, const Setting *setting, const cha
 	return set_string(config, setting, value);
 }
 
+static int parse_boolean(DaemonConfig *config, const Setting *setting, const char *value,
+			 char **ret_problem)
+{
+	bool *slot = (bool *)((char *)config + setting->offset);
+	if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
+		*slot = true;
+	else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
+		*slot = false;
+	else
+		return problem(ret_problem, "'%s' is not true or false", value);
+	return 0;
+}
+
 static int parse_log_level(DaemonConfig *config, const Setting *setting, const char *value,
 			   char **ret_problem)
 {
@@ -148,10 +161,11 @@ static const Setting settings[] = {
 	{ "limits.max-connections", parse_count, FIELD(max_connections), 1, 65536 },
 	{ "limits.sysfs-write-timeout", parse_time, FIELD(sysfs_write_timeout_usec),
 	  10 * USEC_PER_MSEC, 600 * USEC_PER_SEC },
+	{ "sriov.keep-vfs-on-vfio", parse_boolean, FIELD(keep_vfs_on_vfio), 0, 0 },
 };
 
 /* The sections that hold further keys. */
-static const char *const sections[] = { "limits" };
+static const char *const sections[] = { "limits", "sriov" };
 
 int config_init(DaemonConfig *config)
 {

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ typedef struct DaemonConfig {
 	uint64_t max_connections;
 	uint64_t sysfs_write_timeout_usec; /* a sysfs write (unbind, probe, sriov_numvfs) longer is
 					      stuck */
+	bool keep_vfs_on_vfio; /* a released VF stays on vfio-pci, its VFs enabled, for reuse */
 } DaemonConfig;
 
 /* Fills *config with the defaults. -ENOMEM. */

@@ -111,6 +111,7 @@ static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *si,
 		server_set_limits(daemon->server, &limits);
 		partition_engine_set_write_timeout(daemon->partitions,
 						   fresh.sysfs_write_timeout_usec);
+		partition_engine_set_keep_vfs(daemon->partitions, fresh.keep_vfs_on_vfio);
 		r = qemu_probe_set_binary(daemon->manager.qemu, fresh.qemu_binary);
 		if (r >= 0)
 			r = config_copy(&daemon->config, &fresh);
@@ -268,6 +269,7 @@ static int daemon_setup(Daemon *daemon)
 	if (r >= 0) {
 		partition_engine_set_write_timeout(daemon->partitions,
 						   daemon->config.sysfs_write_timeout_usec);
+		partition_engine_set_keep_vfs(daemon->partitions, daemon->config.keep_vfs_on_vfio);
 		r = partition_engine_reconcile(daemon->partitions);
 	}
 	if (r < 0)

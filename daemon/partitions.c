@@ -58,6 +58,7 @@ struct PartitionEngine {
 	size_t n_records;
 	Operation *queue; /* waiting; the first one runs */
 	uint64_t write_timeout_usec;
+	bool keep_vfs;
 	sd_event_source *kick;
 };
 
@@ -309,12 +310,18 @@ static bool step_took_effect(const RecordStep *step, const HostModel *model)
 	}
 }
 
-/* The writes that undo a step, as the host is now; no writes when nothing is left to undo. */
-static int undo_plan(const RecordStep *step, const HostModel *model, SysfsPlan *plan)
+/*
+ * The writes that undo a step, as the host is now; no writes when nothing is
+ * left to undo, or when the VFs of a released SR-IOV partition are kept
+ * (`keep`: on vfio-pci, for the next partition).
+ */
+static int undo_plan(const RecordStep *step, const HostModel *model, bool keep, SysfsPlan *plan)
 {
 	const PciFunction *f = host_find_function(model, &step->device);
 
 	*plan = (SysfsPlan){ 0 };
+	if (keep && (step->kind == STEP_SRIOV_NUMVFS || step->kind == STEP_BIND_VFIO))
+		return 0;
 	switch (step->kind) {
 	case STEP_MDEV_CREATE:
 		return mdev_exists(model, &step->device, step->uuid)
@@ -460,7 +467,10 @@ static void operation_undo_next(PartitionEngine *engine, Operation *op)
 			continue;
 		int r = host_service_model(engine->host, true, &model);
 		if (r >= 0)
-			r = undo_plan(step, model, &plan);
+			r = undo_plan(step, model,
+				      engine->keep_vfs && op->kind == OPERATION_DESTROY &&
+					      op->record.mode == PARTITION_SRIOV,
+				      &plan);
 		if (r >= 0 && plan.n_writes == 0) {
 			step->state = STEP_UNDONE;
 			(void)save(engine, op);
@@ -822,8 +832,9 @@ static bool undo_now(PartitionEngine *engine, PartitionRecord *record)
 		if (step->state == STEP_UNDONE)
 			continue;
 		r = host_service_model(engine->host, true, &model);
+		/* Left unfinished or ownerless by a crash: always given back in full. */
 		if (r >= 0)
-			r = undo_plan(step, model, &plan);
+			r = undo_plan(step, model, false, &plan);
 		for (size_t k = 0; r >= 0 && k < plan.n_writes; k++)
 			r = sysfs_write_now(host_service_root(engine->host), plan.writes[k].path,
 					    plan.writes[k].value);
@@ -903,6 +914,11 @@ int partition_engine_new(sd_event *event, HostService *host, const char *runtime
 void partition_engine_set_write_timeout(PartitionEngine *engine, uint64_t usec)
 {
 	engine->write_timeout_usec = usec;
+}
+
+void partition_engine_set_keep_vfs(PartitionEngine *engine, bool keep)
+{
+	engine->keep_vfs = keep;
 }
 
 PartitionEngine *partition_engine_free(PartitionEngine *engine)

@@ -36,6 +36,12 @@ int partition_engine_new(sd_event *event, HostService *host, const char *runtime
 
 /* How long one sysfs write may take before it counts as stuck (default 20 s). */
 void partition_engine_set_write_timeout(PartitionEngine *engine, uint64_t usec);
+
+/*
+ * Whether releasing an SR-IOV partition leaves its VF on vfio-pci (and the
+ * VFs it enabled) for the next partition, instead of giving everything back.
+ */
+void partition_engine_set_keep_vfs(PartitionEngine *engine, bool keep);
 /* Operations under way are abandoned (their records stay, for the next start). */
 PartitionEngine *partition_engine_free(PartitionEngine *engine);
 

@@ -301,6 +301,24 @@ class VFCountTest(PartitionTestCase):
         self.assertEqual(sim.writes(), [])
 
 
+class KeepVFsTest(PartitionTestCase):
+    def test_vfs_kept_on_vfio_pci_for_the_next_partition(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim, config='sriov:\n  keep-vfs-on-vfio: true\n')
+        p = self.create(d, mode='sriov', gpu='0000:86:00.0', vfs=2)
+        writes = len(sim.writes())
+        self.call(d, 'Destroy', {'id': p['id']})
+        # kept: not one write gave anything back, and the VF is on vfio-pci still
+        self.assertEqual(len(sim.writes()), writes)
+        listed = self.call(d, 'List')['parameters']['partitions']
+        self.assertIn({'id': None, 'mode': 'sriov', 'gpu': '0000:86:00.0',
+                       'device': p['device'], 'type': None, 'holder': None}, listed)
+        # the next partition takes it as it is: not one write
+        q = self.create(d, mode='sriov', gpu='0000:86:00.0')
+        self.assertEqual(q['device'], p['device'])
+        self.assertEqual(len(sim.writes()), writes)
+
+
 class StuckWriteTest(PartitionTestCase):
     def test_a_stuck_unbind_times_out_while_others_are_served(self):
         sim = self.simulate('nvidia-vgpu-desktop')
@@ -414,9 +432,8 @@ class CrashTest(PartitionTestCase):
         self.crash_at_every_write('nvidia-vgpu-desktop',
                                   {'mode': 'passthrough', 'gpu': '0000:01:00.0'})
 
-    def test_killed_while_destroying(self):
-        sim = self.simulate('two-socket-server')
-        parameters = {'mode': 'sriov', 'gpu': '0000:86:00.0', 'vfs': 2}
+    def crash_at_every_write_of_destroy(self, host, parameters):
+        sim = self.simulate(host)
         d = self.start_daemon(sim)
         before = sim.snapshot()
         p = self.create(d, **parameters)
@@ -436,8 +453,20 @@ class CrashTest(PartitionTestCase):
                 wait_for(lambda: not first.running(), what='the daemon to die')
                 second = self.start_daemon(sim)
                 self.assertEqual(Simulator.diff(before, sim.snapshot()), [], second.output())
-                self.assertEqual(self.call(second, 'List')['parameters']['partitions'], [])
+                self.assertEqual([x for x in self.call(second, 'List')['parameters']
+                                  ['partitions'] if x['id']], [])
                 second.stop()
+
+    def test_killed_while_destroying_mdev(self):
+        self.crash_at_every_write_of_destroy('intel-gvt-laptop', {'mode': 'mdev'})
+
+    def test_killed_while_destroying_sriov(self):
+        self.crash_at_every_write_of_destroy('two-socket-server',
+                                             {'mode': 'sriov', 'gpu': '0000:86:00.0', 'vfs': 2})
+
+    def test_killed_while_destroying_passthrough(self):
+        self.crash_at_every_write_of_destroy('nvidia-vgpu-desktop',
+                                             {'mode': 'passthrough', 'gpu': '0000:01:00.0'})
 
     def test_finished_partition_is_adopted_and_destroyable(self):
         sim = self.simulate('intel-gvt-laptop')
