@@ -97,6 +97,8 @@ static const CommandOption partition_options[] = {
 	[OPTION_FORCE] = { "force", false },
 	{ 0 },
 };
+_Static_assert(ELEMENTSOF(partition_options) - 1 <= COMMAND_MAX_OPTIONS,
+	       "raise COMMAND_MAX_OPTIONS");
 
 /* Adds a whole number option; false (after a message) when it is not one. */
 static bool add_number(json_object *parameters, const char *key, const char *option,

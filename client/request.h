@@ -19,7 +19,7 @@ enum {
 
 /* Global options every command shares. */
 /* Options a command may have of its own, besides the global ones. */
-#define COMMAND_MAX_OPTIONS 8
+#define COMMAND_MAX_OPTIONS 16
 
 typedef struct ClientOptions {
 	const char *socket_path; /* --socket, $LIBVFIO_SOCKET, or the default */

@@ -25,6 +25,14 @@ const char *partition_mode_to_string(PartitionModeKind mode)
 	return mode >= 0 && mode < _PARTITION_MODE_MAX ? mode_names[mode] : NULL;
 }
 
+int partition_mode_from_string(const char *name)
+{
+	for (int m = 0; name && m < _PARTITION_MODE_MAX; m++)
+		if (strcmp(mode_names[m], name) == 0)
+			return m;
+	return -EINVAL;
+}
+
 bool vf_is_in_use(const PciFunction *vf)
 {
 	return vf->driver && strcmp(vf->driver, "vfio-pci") != 0;

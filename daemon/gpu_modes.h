@@ -27,6 +27,8 @@ typedef struct ModeAssessment {
 } ModeAssessment;
 
 const char *partition_mode_to_string(PartitionModeKind mode);
+/* "mdev", "sriov", "passthrough" → the mode; -EINVAL for anything else. */
+int partition_mode_from_string(const char *name);
 
 /* Fills one assessment per mode, in enum order. Returns 0 or -ENOMEM. */
 int gpu_assess_modes(const HostModel *model, const PciFunction *gpu,

@@ -33,12 +33,6 @@ static const char *const state_names[_STEP_STATE_MAX] = {
 	[STEP_UNDONE] = "undone",
 };
 
-static const char *const mode_names[_PARTITION_MODE_MAX] = {
-	[PARTITION_MDEV] = "mdev",
-	[PARTITION_SRIOV] = "sriov",
-	[PARTITION_PASSTHROUGH] = "passthrough",
-};
-
 const char *step_kind_to_string(StepKind kind)
 {
 	return kind >= 0 && kind < _STEP_KIND_MAX ? kind_names[kind] : NULL;
@@ -144,7 +138,7 @@ json_object *partition_record_to_json(const PartitionRecord *record)
 		return NULL;
 	}
 	if (json_add_string(o, "id", record->id) < 0 ||
-	    json_add_string(o, "mode", mode_names[record->mode]) < 0 ||
+	    json_add_string(o, "mode", partition_mode_to_string(record->mode)) < 0 ||
 	    json_add_string(o, "gpu", pci_address_format(&record->gpu, gpu)) < 0 ||
 	    json_add_string(o, "holder", record->holder) < 0 ||
 	    json_add_int(o, "holderPid", record->holder_pid) < 0 ||
@@ -234,7 +228,7 @@ int partition_record_from_json(json_object *o, PartitionRecord *ret, const char 
 	    !json_object_object_get_ex(o, "steps", &steps) ||
 	    !json_object_is_type(steps, json_type_array))
 		return -EINVAL;
-	m = lookup(mode_names, _PARTITION_MODE_MAX, mode);
+	m = partition_mode_from_string(mode);
 	if (!partition_id_is_valid(id) || m < 0 || pci_address_parse(gpu, &record.gpu) < 0 ||
 	    pid < 0 || pid > INT32_MAX || start_time < 0 ||
 	    json_object_array_length(steps) > RECORD_MAX_STEPS) {

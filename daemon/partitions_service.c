@@ -195,7 +195,7 @@ static void alloc_sentence(AllocError error, const char *address, char *buf, siz
 	case ALLOC_BOOT_VGA:
 		snprintf(buf, size,
 			 "%s is the boot display: passing it through takes the host's screen. "
-			 "Ask with force to do it anyway.",
+			 "Add --force (force: true) to do it anyway.",
 			 address);
 		break;
 	case ALLOC_NOT_ISOLATED:
@@ -216,6 +216,33 @@ static void alloc_sentence(AllocError error, const char *address, char *buf, siz
 	}
 }
 
+/* Replies the AllocError of an outcome: its name, the GPU, and the sentence. */
+static void reply_alloc_error(VarlinkCall *call, const PartitionOutcome *outcome,
+			      const char *sentence)
+{
+	char address[PCI_ADDRESS_TEXT_SIZE], text[512];
+	json_object *parameters = json_object_new_object();
+
+	pci_address_format(&outcome->gpu, address);
+	if (sentence)
+		snprintf(text, sizeof(text), "%s", sentence);
+	else
+		alloc_sentence(outcome->error, address, text, sizeof(text));
+	if (parameters && json_add_string(parameters, "address", address) >= 0 &&
+	    json_add_string(parameters, "message", text) >= 0)
+		(void)varlink_call_reply_error(call, alloc_error_name(outcome->error), parameters);
+	else
+		json_object_put(parameters);
+}
+
+/* Replies a failure that is not about the choice: the engine's sentence. */
+static void reply_failure(VarlinkCall *call, const PartitionOutcome *outcome)
+{
+	(void)varlink_call_reply_errorf(call,
+					outcome->result == -ENODEV ? ERROR_VANISHED : ERROR_FAILED,
+					"%s", outcome->message);
+}
+
 static void on_created(const PartitionOutcome *outcome, void *userdata)
 {
 	VarlinkCall *call = userdata;
@@ -232,21 +259,10 @@ static void on_created(const PartitionOutcome *outcome, void *userdata)
 			(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
 							"The daemon ran out of memory.");
 		}
-	} else if (outcome->error != ALLOC_OK) {
-		char address[PCI_ADDRESS_TEXT_SIZE], text[512];
-		json_object *parameters = json_object_new_object();
-		pci_address_format(&outcome->gpu, address);
-		alloc_sentence(outcome->error, address, text, sizeof(text));
-		if (parameters && json_add_string(parameters, "address", address) >= 0 &&
-		    json_add_string(parameters, "message", text) >= 0)
-			(void)varlink_call_reply_error(call, alloc_error_name(outcome->error),
-						       parameters);
-		else
-			json_object_put(parameters);
-	} else
-		(void)varlink_call_reply_errorf(
-			call, outcome->result == -ENODEV ? ERROR_VANISHED : ERROR_FAILED, "%s",
-			outcome->message);
+	} else if (outcome->error != ALLOC_OK)
+		reply_alloc_error(call, outcome, NULL);
+	else
+		reply_failure(call, outcome);
 	varlink_call_unref(call);
 }
 
@@ -308,10 +324,7 @@ static int method_create(VarlinkCall *call, json_object *parameters, void *userd
 
 	if (varlink_parameters_dispatch(parameters, fields, &p, &bad) < 0)
 		return varlink_call_reply_invalid_parameter(call, bad);
-	int mode = -1;
-	for (int m = 0; m < _PARTITION_MODE_MAX; m++)
-		if (strcmp(p.mode, partition_mode_to_string((PartitionModeKind)m)) == 0)
-			mode = m;
+	int mode = partition_mode_from_string(p.mode);
 	if (mode < 0)
 		return varlink_call_reply_invalid_parameter(call, "mode");
 	request.mode = (PartitionModeKind)mode;
@@ -399,27 +412,21 @@ static void on_vfs_set(const PartitionOutcome *outcome, void *userdata)
 
 	if (outcome->result >= 0)
 		(void)varlink_call_reply(call, NULL);
-	else if (outcome->error != ALLOC_OK) {
-		char address[PCI_ADDRESS_TEXT_SIZE], text[512];
-		json_object *parameters = json_object_new_object();
+	else if (outcome->error == ALLOC_HELD || outcome->error == ALLOC_MODE_UNSUPPORTED) {
+		char address[PCI_ADDRESS_TEXT_SIZE], text[256];
 		pci_address_format(&outcome->gpu, address);
 		if (outcome->error == ALLOC_HELD)
 			snprintf(text, sizeof(text),
 				 "VFs of %s are in use; changing the count removes every VF. "
 				 "Destroy their partitions first.",
 				 address);
-		else if (outcome->error == ALLOC_MODE_UNSUPPORTED)
+		else
 			snprintf(text, sizeof(text), "%s has no SR-IOV capability.", address);
-		else
-			alloc_sentence(outcome->error, address, text, sizeof(text));
-		if (parameters && json_add_string(parameters, "address", address) >= 0 &&
-		    json_add_string(parameters, "message", text) >= 0)
-			(void)varlink_call_reply_error(call, alloc_error_name(outcome->error),
-						       parameters);
-		else
-			json_object_put(parameters);
-	} else
-		(void)varlink_call_reply_errorf(call, ERROR_FAILED, "%s", outcome->message);
+		reply_alloc_error(call, outcome, text);
+	} else if (outcome->error != ALLOC_OK)
+		reply_alloc_error(call, outcome, NULL);
+	else
+		reply_failure(call, outcome);
 	varlink_call_unref(call);
 }
 

@@ -368,6 +368,19 @@ class ClientTest(PartitionTestCase):
         self.assertEqual((gone.returncode, gone.stdout), (0, f'Destroyed {partition_id}.\n'))
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
 
+    def test_vfioctl_force_passes_the_boot_display(self):
+        sim = self.simulate('nvidia-vgpu-desktop')
+        d = self.start_daemon(sim)
+        args = ('partition', 'create', '--mode', 'passthrough', '--gpu', '0000:00:02.0')
+        refused = vfioctl(*args, socket_path=d.socket)
+        self.assertEqual(refused.returncode, 1, refused.stderr)
+        self.assertIn('--force', refused.stderr)
+        made = vfioctl(*args, '--force', socket_path=d.socket)
+        self.assertEqual(made.returncode, 0, made.stderr)
+        partition_id = made.stdout.split()[1].rstrip(':')
+        gone = vfioctl('partition', 'destroy', partition_id, socket_path=d.socket)
+        self.assertEqual(gone.returncode, 0, gone.stderr)
+
     def test_vfioctl_partition_usage_and_refusals(self):
         sim = self.simulate('intel-gvt-laptop')
         d = self.start_daemon(sim)

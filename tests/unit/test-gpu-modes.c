@@ -106,6 +106,11 @@ static void test_mode_names(void **state)
 	assert_string_equal(partition_mode_to_string(PARTITION_PASSTHROUGH), "passthrough");
 	assert_null(partition_mode_to_string(_PARTITION_MODE_MAX));
 	assert_null(partition_mode_to_string((PartitionModeKind)-1));
+	for (int m = 0; m < _PARTITION_MODE_MAX; m++)
+		assert_int_equal(partition_mode_from_string(partition_mode_to_string(m)), m);
+	assert_int_equal(partition_mode_from_string("MDEV"), -EINVAL);
+	assert_int_equal(partition_mode_from_string(""), -EINVAL);
+	assert_int_equal(partition_mode_from_string(NULL), -EINVAL);
 }
 
 static void test_vf_is_in_use(void **state)
