@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "commands.h"
 #include "json_util.h"
 #include "macro.h"
@@ -311,24 +312,18 @@ static int print_gpu(json_object *reply)
 static int run_gpu(const ClientOptions *options, int argc, char *argv[])
 {
 	_cleanup_json_ json_object *reply = NULL;
-	char text[PCI_ADDRESS_TEXT_SIZE];
-	PciAddress address;
+	char address[PCI_ADDRESS_TEXT_SIZE];
 
 	if (argc == 0) {
 		fprintf(stderr, "vfioctl: 'gpu' needs the PCI address of a GPU (see 'vfioctl "
 				"gpus'), e.g. 'vfioctl gpu 0000:01:00.0'.\n");
 		return EXIT_USAGE;
 	}
-	if (pci_address_parse(argv[0], &address) < 0) {
-		fprintf(stderr,
-			"vfioctl: '%s' is not a PCI address (DDDD:BB:DD.F, e.g. 0000:01:00.0).\n",
-			argv[0]);
+	if (argument_pci_address(argv[0], address) < 0)
 		return EXIT_USAGE;
-	}
 
 	json_object *parameters = json_object_new_object();
-	if (!parameters ||
-	    json_add_string(parameters, "address", pci_address_format(&address, text)) < 0) {
+	if (!parameters || json_add_string(parameters, "address", address) < 0) {
 		json_object_put(parameters);
 		fprintf(stderr, "vfioctl: out of memory\n");
 		return EXIT_FAILED;

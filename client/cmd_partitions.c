@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "commands.h"
 #include "json_util.h"
 #include "macro.h"
 #include "output.h"
-#include "pci_address.h"
 
 static const char *or_dash(const char *text)
 {
@@ -100,21 +100,18 @@ static const CommandOption partition_options[] = {
 _Static_assert(ELEMENTSOF(partition_options) - 1 <= COMMAND_MAX_OPTIONS,
 	       "raise COMMAND_MAX_OPTIONS");
 
-/* Adds a whole number option; false (after a message) when it is not one. */
+/* Adds a whole number option, when given; false (after a message) when it is not one. */
 static bool add_number(json_object *parameters, const char *key, const char *option,
-		       const char *text)
+		       const char *text, long long max)
 {
-	char *end;
+	char what[64];
 	long long value;
 
 	if (!text)
 		return true;
-	value = strtoll(text, &end, 10);
-	if (!text[0] || *end || value < 0) {
-		fprintf(stderr, "vfioctl: --%s takes a whole number, not '%s'.\n", option, text);
-		return false;
-	}
-	return json_add_int(parameters, key, value) >= 0;
+	snprintf(what, sizeof(what), "--%s", option);
+	return argument_whole_number(what, text, max, &value) >= 0 &&
+	       json_add_int(parameters, key, value) >= 0;
 }
 
 static int create(const ClientOptions *options)
@@ -123,33 +120,27 @@ static int create(const ClientOptions *options)
 	const char *mode = v[OPTION_MODE] ? v[OPTION_MODE] : v[OPTION_TYPE] ? "mdev" : NULL;
 	_cleanup_json_ json_object *parameters = json_object_new_object();
 	_cleanup_json_ json_object *reply = NULL;
-	PciAddress address;
-	char text[PCI_ADDRESS_TEXT_SIZE];
+	char address[PCI_ADDRESS_TEXT_SIZE];
 
 	if (!mode) {
 		fprintf(stderr, "vfioctl: say which kind of partition: --mode mdev, sriov or "
 				"passthrough (or --type TYPE for an mdev).\n");
 		return EXIT_USAGE;
 	}
-	if (v[OPTION_GPU] && pci_address_parse(v[OPTION_GPU], &address) < 0) {
-		fprintf(stderr,
-			"vfioctl: '%s' is not a PCI address (DDDD:BB:DD.F, e.g. "
-			"0000:01:00.0).\n",
-			v[OPTION_GPU]);
+	if (v[OPTION_GPU] && argument_pci_address(v[OPTION_GPU], address) < 0)
 		return EXIT_USAGE;
-	}
 	if (!parameters || json_add_string(parameters, "mode", mode) < 0 ||
-	    (v[OPTION_GPU] &&
-	     json_add_string(parameters, "gpu", pci_address_format(&address, text)) < 0) ||
+	    (v[OPTION_GPU] && json_add_string(parameters, "gpu", address) < 0) ||
 	    (v[OPTION_VENDOR] && json_add_string(parameters, "vendor", v[OPTION_VENDOR]) < 0) ||
 	    (v[OPTION_TYPE] && json_add_string(parameters, "type", v[OPTION_TYPE]) < 0) ||
 	    (v[OPTION_FORCE] && json_add_bool(parameters, "force", true) < 0))
 		return EXIT_FAILED;
 	if (!add_number(parameters, "minFramebufferMiB", "min-framebuffer",
-			v[OPTION_MIN_FRAMEBUFFER]) ||
-	    !add_number(parameters, "maxInstances", "max-instances", v[OPTION_MAX_INSTANCES]) ||
-	    !add_number(parameters, "node", "node", v[OPTION_NODE]) ||
-	    !add_number(parameters, "vfs", "vfs", v[OPTION_VFS]))
+			v[OPTION_MIN_FRAMEBUFFER], 1LL << 30) ||
+	    !add_number(parameters, "maxInstances", "max-instances", v[OPTION_MAX_INSTANCES],
+			4096) ||
+	    !add_number(parameters, "node", "node", v[OPTION_NODE], 1023) ||
+	    !add_number(parameters, "vfs", "vfs", v[OPTION_VFS], 4096))
 		return EXIT_USAGE;
 
 	int r = request_call(options, "io.libvfio.Partitions.Create", TAKE_PTR(parameters), &reply);
@@ -221,29 +212,19 @@ static int run_vfs(const ClientOptions *options, int argc, char *argv[])
 {
 	_cleanup_json_ json_object *reply = NULL;
 	json_object *parameters;
-	PciAddress address;
-	char text[PCI_ADDRESS_TEXT_SIZE], *end;
+	char address[PCI_ADDRESS_TEXT_SIZE];
+	long long count;
 
 	if (argc != 2) {
 		fprintf(stderr,
 			"vfioctl: use 'vfs ADDRESS COUNT', e.g. 'vfioctl vfs 0000:03:00.0 4'.\n");
 		return EXIT_USAGE;
 	}
-	if (pci_address_parse(argv[0], &address) < 0) {
-		fprintf(stderr,
-			"vfioctl: '%s' is not a PCI address (DDDD:BB:DD.F, e.g. 0000:01:00.0).\n",
-			argv[0]);
+	if (argument_pci_address(argv[0], address) < 0 ||
+	    argument_whole_number("the VF count", argv[1], 65535, &count) < 0)
 		return EXIT_USAGE;
-	}
-	long count = strtol(argv[1], &end, 10);
-	if (!argv[1][0] || *end || count < 0 || count > 65535) {
-		fprintf(stderr, "vfioctl: the VF count must be a whole number, not '%s'.\n",
-			argv[1]);
-		return EXIT_USAGE;
-	}
 	parameters = json_object_new_object();
-	if (!parameters ||
-	    json_add_string(parameters, "gpu", pci_address_format(&address, text)) < 0 ||
+	if (!parameters || json_add_string(parameters, "gpu", address) < 0 ||
 	    json_add_int(parameters, "count", count) < 0) {
 		json_object_put(parameters);
 		return EXIT_FAILED;
@@ -254,7 +235,7 @@ static int run_vfs(const ClientOptions *options, int argc, char *argv[])
 	if (options->json)
 		print_json(reply);
 	else
-		printf("%s now has %ld VF%s.\n", text, count, count == 1 ? "" : "s");
+		printf("%s now has %lld VF%s.\n", address, count, count == 1 ? "" : "s");
 	return EXIT_OK;
 }
 

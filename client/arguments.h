@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Checks on command-line arguments that several commands take: each prints
+ * what is wrong and what to type instead, so a command only returns
+ * EXIT_USAGE.
+ */
+#pragma once
+
+#include "pci_address.h"
+
+/* "1:0.0", "0000:01:00.0" → "0000:01:00.0" in ret. 0, or -EINVAL after a message. */
+int argument_pci_address(const char *text, char ret[PCI_ADDRESS_TEXT_SIZE]);
+
+/* A decimal number in 0...max; `what` names it in the message ("--node"). 0 or -EINVAL. */
+int argument_whole_number(const char *what, const char *text, long long max, long long *ret);
