@@ -526,6 +526,14 @@ static void on_step_written(int result, size_t failed, void *userdata)
 	char device[PCI_ADDRESS_TEXT_SIZE];
 
 	pci_address_format(&step->device, device);
+	if (result == -ENODEV) {
+		set_message(op,
+			    "%s vanished during %s (was it unplugged or its driver removed?). "
+			    "'vfioctl gpus' shows what is there now.",
+			    device, step_kind_to_string(step->kind));
+		create_failed(op, result);
+		return;
+	}
 	if (result < 0) {
 		set_message(op, "The kernel refused %s on %s (%s).",
 			    step_kind_to_string(step->kind), device,

@@ -256,6 +256,16 @@ class RefusalTest(PartitionTestCase):
         self.assertTrue(d.running())
 
 
+    def test_a_device_that_vanishes_mid_create(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        sim.fail('sys/bus/pci/drivers_probe', 'ENODEV')
+        reply = self.call(d, 'Create', {'mode': 'sriov', 'gpu': '0000:86:00.0', 'vfs': 2})
+        self.assertRefused(reply, 'DeviceVanished', 'vanished', 'vfioctl gpus')
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertTrue(d.running())
+
 class VFCountTest(PartitionTestCase):
     def test_set_vf_count(self):
         sim = self.simulate('two-socket-server')
