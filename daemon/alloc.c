@@ -18,6 +18,7 @@ static const char *const error_names[_ALLOC_ERROR_MAX] = {
 	[ALLOC_BOOT_VGA] = "io.libvfio.Partitions.BootDisplay",
 	[ALLOC_NOT_ISOLATED] = "io.libvfio.Partitions.GroupNotIsolated",
 	[ALLOC_HELD] = "io.libvfio.Partitions.Busy",
+	[ALLOC_DEVICE_IN_USE] = "io.libvfio.Partitions.DeviceInUse",
 };
 
 const char *alloc_error_name(AllocError error)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <systemd/sd-id128.h>
 
+#include "device_users.h"
 #include "log.h"
 #include "macro.h"
 #include "mdev.h"
@@ -599,6 +600,43 @@ static void operation_step(PartitionEngine *engine, Operation *op)
 		on_step_written(r, 0, op);
 }
 
+/*
+ * Passthrough unbinds every device of the group from its host driver: true
+ * (with the sentence set) when a host program holds one open. When the
+ * processes cannot be listed, that is logged and the request goes on.
+ */
+static bool group_in_use(PartitionEngine *engine, Operation *op, const HostModel *model,
+			 const PciAddress *gpu)
+{
+	const PciFunction *f = host_find_function(model, gpu);
+	const IommuGroup *group = f ? host_find_group(model, f->iommu_group) : NULL;
+	_cleanup_free_ PciAddress *devices = NULL;
+	size_t n = 0;
+	DeviceUser user;
+	char address[PCI_ADDRESS_TEXT_SIZE];
+
+	if (!group || !(devices = calloc(group->n_members, sizeof(PciAddress))))
+		return false;
+	for (size_t i = 0; i < group->n_members; i++) {
+		const PciFunction *m = host_find_function(model, &group->members[i]);
+		if (m && !pci_function_is_bridge(m))
+			devices[n++] = m->address;
+	}
+	int r = device_users_find(host_service_root(engine->host), devices, n, &user);
+	if (r < 0)
+		log_warning_errno(r, "Cannot tell whether a program uses %s; passing it through",
+				  pci_address_format(gpu, address));
+	if (r <= 0)
+		return false;
+	set_message(op,
+		    "%s is in use on the host: %s (PID %d) has %s open. Close that program "
+		    "(or log out of a desktop running on it), or add --force (force: true) to "
+		    "take it anyway.",
+		    pci_address_format(&user.device, address), user.command, (int)user.pid,
+		    user.node);
+	return true;
+}
+
 static void operation_start_create(PartitionEngine *engine, Operation *op)
 {
 	const HostModel *model;
@@ -618,6 +656,13 @@ static void operation_start_create(PartitionEngine *engine, Operation *op)
 		/* The sentence is the service's to write: it knows the request. */
 		op->alloc_gpu = op->request.has_address ? op->request.address : where;
 		operation_finish(engine, op, -EINVAL);
+		return;
+	}
+	if (op->request.mode == PARTITION_PASSTHROUGH && !op->request.force &&
+	    group_in_use(engine, op, model, &choice.gpu)) {
+		op->alloc_error = ALLOC_DEVICE_IN_USE;
+		op->alloc_gpu = choice.gpu;
+		operation_finish(engine, op, -EBUSY);
 		return;
 	}
 

@@ -210,6 +210,12 @@ static void alloc_sentence(AllocError error, const char *address, char *buf, siz
 			 "partitions first.",
 			 address);
 		break;
+	case ALLOC_DEVICE_IN_USE:
+		snprintf(buf, size,
+			 "A program on the host has %s open; close it, or add --force (force: "
+			 "true).",
+			 address);
+		break;
 	default:
 		snprintf(buf, size, "No partition fits the request.");
 		break;
@@ -259,7 +265,10 @@ static void on_created(const PartitionOutcome *outcome, void *userdata)
 			(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
 							"The daemon ran out of memory.");
 		}
-	} else if (outcome->error != ALLOC_OK)
+	} else if (outcome->error == ALLOC_DEVICE_IN_USE)
+		reply_alloc_error(call, outcome,
+				  outcome->message); /* the engine names the program */
+	else if (outcome->error != ALLOC_OK)
 		reply_alloc_error(call, outcome, NULL);
 	else
 		reply_failure(call, outcome);

@@ -165,6 +165,39 @@ class RefusalTest(PartitionTestCase):
         p = self.create(d, mode='passthrough', gpu='0000:00:02.0', force=True)
         self.call(d, 'Destroy', {'id': p['id']})
 
+    def test_a_device_a_program_holds_needs_force(self):
+        sim = self.simulate('nvidia-vgpu-desktop')
+        # The GPU's DRM card and render node as sysfs names them, and a
+        # program holding the render node open as proc shows it.
+        for child in ('card1', 'renderD129'):
+            directory = os.path.join(sim.backing, 'sys/bus/pci/devices/0000:01:00.0/drm', child)
+            os.makedirs(directory)
+            with open(os.path.join(directory, 'uevent'), 'w') as f:
+                f.write(f'MAJOR=226\nMINOR=1\nDEVNAME=dri/{child}\nDEVTYPE=drm_minor\n')
+        fd_dir = os.path.join(sim.backing, 'proc/4242/fd')
+        os.makedirs(fd_dir)
+        os.symlink('/dev/null', os.path.join(fd_dir, '0'))
+        os.symlink('/dev/dri/renderD129', os.path.join(fd_dir, '9'))
+        with open(os.path.join(sim.backing, 'proc/4242/comm'), 'w') as f:
+            f.write('ollama\n')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        request = {'mode': 'passthrough', 'gpu': '0000:01:00.0'}
+        self.assertRefused(self.call(d, 'Create', request), 'DeviceInUse',
+                           '0000:01:00.0 is in use', 'ollama (PID 4242)',
+                           '/dev/dri/renderD129', '--force')
+        self.assertEqual(sim.writes(), [])
+        # The program lets go: the same request goes through.
+        os.unlink(os.path.join(fd_dir, '9'))
+        p = self.create(d, **request)
+        self.call(d, 'Destroy', {'id': p['id']})
+        # Held again (a compositor on the card): --force takes it anyway.
+        os.symlink('/dev/dri/card1', os.path.join(fd_dir, '9'))
+        self.assertRefused(self.call(d, 'Create', request), 'DeviceInUse', '/dev/dri/card1')
+        p = self.create(d, **request, force=True)
+        self.call(d, 'Destroy', {'id': p['id']})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
     def test_none_free(self):
         sim = self.simulate('intel-gvt-laptop')
         d = self.start_daemon(sim)

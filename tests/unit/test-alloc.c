@@ -255,6 +255,7 @@ static void test_error_names(void **state)
 		[ALLOC_BOOT_VGA] = "io.libvfio.Partitions.BootDisplay",
 		[ALLOC_NOT_ISOLATED] = "io.libvfio.Partitions.GroupNotIsolated",
 		[ALLOC_HELD] = "io.libvfio.Partitions.Busy",
+		[ALLOC_DEVICE_IN_USE] = "io.libvfio.Partitions.DeviceInUse",
 	};
 	static const char prefix[] = "io.libvfio.Partitions.";
 
