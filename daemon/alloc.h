@@ -58,8 +58,7 @@ typedef enum AllocError {
 	ALLOC_BOOT_VGA, /* passthrough of the boot display without force */
 	ALLOC_NOT_ISOLATED, /* passthrough of a GPU sharing its IOMMU group */
 	ALLOC_HELD, /* passthrough of a GPU libvfio already hands out */
-	ALLOC_DEVICE_IN_USE, /* passthrough of a device a host program has open (the engine finds
-				it) */
+	ALLOC_DEVICE_IN_USE, /* passthrough of a device a host program holds (the engine's) */
 	_ALLOC_ERROR_MAX,
 } AllocError;
 
