@@ -265,9 +265,8 @@ static void on_created(const PartitionOutcome *outcome, void *userdata)
 			(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
 							"The daemon ran out of memory.");
 		}
-	} else if (outcome->error == ALLOC_DEVICE_IN_USE)
-		reply_alloc_error(call, outcome,
-				  outcome->message); /* the engine names the program */
+	} else if (outcome->error == ALLOC_DEVICE_IN_USE) /* the engine names the program */
+		reply_alloc_error(call, outcome, outcome->message);
 	else if (outcome->error != ALLOC_OK)
 		reply_alloc_error(call, outcome, NULL);
 	else
