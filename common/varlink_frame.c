@@ -15,6 +15,7 @@ struct VarlinkReader {
 	size_t end; /* one past the last byte received */
 	size_t scanned; /* bytes in [start, scanned) hold no NUL */
 	size_t max_message_size;
+	char terminator; /* '\0' for Varlink, '\n' for line-delimited JSON (QMP) */
 	json_tokener *tokener;
 };
 
@@ -47,6 +48,11 @@ VarlinkReader *varlink_reader_free(VarlinkReader *reader)
 void varlink_reader_set_max_message_size(VarlinkReader *reader, size_t max_message_size)
 {
 	reader->max_message_size = max_message_size;
+}
+
+void varlink_reader_set_terminator(VarlinkReader *reader, char terminator)
+{
+	reader->terminator = terminator;
 }
 
 /* Length of the unterminated message at the end of the buffer, when all of it is scanned. */
@@ -83,7 +89,8 @@ int varlink_reader_feed(VarlinkReader *reader, const void *data, size_t size)
 	reader->end += size;
 
 	/* Refuse early: a peer must not make us buffer an endless message. */
-	if (!memchr(reader->buffer + reader->scanned, 0, reader->end - reader->scanned)) {
+	if (!memchr(reader->buffer + reader->scanned, reader->terminator,
+		    reader->end - reader->scanned)) {
 		reader->scanned = reader->end;
 		if (partial_length(reader) > reader->max_message_size)
 			return -EMSGSIZE;
@@ -93,8 +100,8 @@ int varlink_reader_feed(VarlinkReader *reader, const void *data, size_t size)
 
 static const char *find_terminator(VarlinkReader *reader)
 {
-	const char *nul =
-		memchr(reader->buffer + reader->scanned, 0, reader->end - reader->scanned);
+	const char *nul = memchr(reader->buffer + reader->scanned, reader->terminator,
+				 reader->end - reader->scanned);
 	if (!nul)
 		reader->scanned = reader->end;
 	return nul;
@@ -227,6 +234,8 @@ int varlink_reader_next(VarlinkReader *reader, json_object **ret)
 	size_t length = (size_t)(nul - text);
 	reader->start += length + 1;
 	reader->scanned = reader->start;
+	if (reader->terminator == '\n' && length > 0 && text[length - 1] == '\r')
+		length--;
 
 	if (length > reader->max_message_size)
 		return -EMSGSIZE;

@@ -24,6 +24,12 @@ VarlinkReader *varlink_reader_free(VarlinkReader *reader);
 void varlink_reader_set_max_message_size(VarlinkReader *reader, size_t max_message_size);
 
 /*
+ * Reads a different framing: '\n' for line-delimited JSON such as QEMU's QMP
+ * (an "\r\n" ending is accepted too). The default is Varlink's NUL.
+ */
+void varlink_reader_set_terminator(VarlinkReader *reader, char terminator);
+
+/*
  * Appends bytes received from the peer. -ENOMEM, or -EMSGSIZE as soon as an
  * unterminated message is already longer than the limit.
  */

@@ -519,6 +519,30 @@ static void test_encode_round_trip(void **state)
 	expect_message(reader, original);
 }
 
+/* Line-delimited JSON (QMP): "\n" or "\r\n" ends a message, a NUL inside one is bad. */
+static void test_line_terminator(void **state)
+{
+	static const char text[] = "{\"QMP\":{\"version\":{}}}\r\n{\"return\": {}}\n{\"event\":";
+	_cleanup_reader_ VarlinkReader *reader = reader_new(LIMIT);
+	_cleanup_json_ json_object *first = NULL, *second = NULL, *bad = NULL;
+
+	varlink_reader_set_terminator(reader, '\n');
+	feed(reader, text, sizeof(text) - 1);
+	assert_int_equal(varlink_reader_next(reader, &first), 1);
+	assert_true(json_object_object_get_ex(first, "QMP", NULL));
+	assert_int_equal(varlink_reader_next(reader, &second), 1);
+	assert_true(json_object_object_get_ex(second, "return", NULL));
+	assert_int_equal(varlink_reader_next(reader, &bad), 0); /* an unfinished line */
+	assert_true(varlink_reader_has_partial(reader));
+	feed(reader, "\"STOP\"}\n", 9);
+	assert_int_equal(varlink_reader_next(reader, &bad), 1);
+	assert_string_equal(json_get_string(bad, "event"), "STOP");
+	json_object_put(TAKE_PTR(bad));
+	/* A lone "\r" is not whitespace the framing forgives in the middle. */
+	feed(reader, "{\"a\":1}\r\r\n", 10);
+	assert_int_equal(varlink_reader_next(reader, &bad), -EBADMSG);
+}
+
 /* \u escapes, including a surrogate pair, decode to the UTF-8 they stand for. */
 static void test_unicode_escapes_decode(void **state)
 {
@@ -560,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_utf8_strict),
 		cmocka_unit_test(test_error_stops_nothing_before_it),
 		cmocka_unit_test(test_encode_round_trip),
+		cmocka_unit_test(test_line_terminator),
 		cmocka_unit_test(test_unicode_escapes_decode),
 	};
 
