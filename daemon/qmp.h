@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A QMP client on the event loop: QEMU's machine protocol, one JSON object a
+ * line over a Unix socket (qemu docs/interop/qmp-spec). It reads the greeting,
+ * enters command mode with qmp_capabilities, then matches each reply to its
+ * command by "id" and hands asynchronous events to the owner. Never blocks:
+ * a QEMU that stops reading only fills our output buffer.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <systemd/sd-event.h>
+
+typedef struct Qmp Qmp;
+
+typedef struct QmpCallbacks {
+	/* Command mode reached: commands may be sent (they may be sent before, too). */
+	void (*ready)(Qmp *qmp, void *userdata);
+	/* An event: "STOP", "RESUME", "SHUTDOWN"...; data may be NULL. */
+	void (*event)(Qmp *qmp, const char *name, json_object *data, void *userdata);
+	/* The connection ended (error: -ECONNRESET when QEMU closed it, or why we did). */
+	void (*closed)(Qmp *qmp, int error, void *userdata);
+} QmpCallbacks;
+
+/*
+ * A command's answer: result on success, otherwise error_class ("GenericError",
+ * or "Disconnected" when the connection ended first) and a description.
+ */
+typedef void (*QmpReplyCallback)(Qmp *qmp, json_object *result, const char *error_class,
+				 const char *description, void *userdata);
+
+/*
+ * Connects to QEMU's QMP socket at `path`. Returns 0, or a negative errno from
+ * connect(): -ENOENT or -ECONNREFUSED while QEMU is not listening yet.
+ */
+int qmp_connect(sd_event *event, const char *path, const QmpCallbacks *callbacks, void *userdata,
+		Qmp **ret);
+
+/* Closes the connection without calling `closed`; pending replies get "Disconnected". */
+Qmp *qmp_free(Qmp *qmp);
+
+/* Sends `command` with `arguments` (taken; may be NULL). The callback is called exactly once. */
+int qmp_execute(Qmp *qmp, const char *command, json_object *arguments, QmpReplyCallback callback,
+		void *userdata);
