@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * VM definitions, read strictly: a full and a minimal file, and every kind of
+ * mistake with the exact "FILE:LINE:COLUMN: KEY: ..." it must produce.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "macro.h"
+#include "tmpdir.h"
+#include "vm_definition.h"
+
+static int load(const char *text, VmDefinition *ret, char **ret_error)
+{
+	return vm_definition_load_string(text, strlen(text), "vm.yaml", ret, ret_error);
+}
+
+static void test_names(void **state)
+{
+	static const char *const good[] = { "gaming-vm", "a", "Win11_Pro.2", "9front" };
+	static const char *const bad[] = { "",    "-x",   ".hidden", "_a",   "a b",
+					   "a/b", "../x", "ä",       "a\nb", "x;rm" };
+	char longest[VM_NAME_MAX + 2];
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++)
+		assert_true(vm_name_is_valid(good[i]));
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		assert_false(vm_name_is_valid(bad[i]));
+	assert_false(vm_name_is_valid(NULL));
+	memset(longest, 'a', sizeof(longest));
+	longest[VM_NAME_MAX] = '\0';
+	assert_true(vm_name_is_valid(longest));
+	longest[VM_NAME_MAX] = 'a';
+	longest[VM_NAME_MAX + 1] = '\0';
+	assert_false(vm_name_is_valid(longest));
+
+	assert_true(vm_uuid_is_valid("4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8B"));
+	assert_false(vm_uuid_is_valid("4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8"));
+	assert_false(vm_uuid_is_valid("4b1e5a8c2f0d-4c6e-9a7b-3d2c1e0f9a8b0"));
+	assert_false(vm_uuid_is_valid("4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8g"));
+}
+
+static void test_full(void **state)
+{
+	static const char text[] = "# Windows 11 with its own NVMe image\n"
+				   "name: gaming-vm\n"
+				   "uuid: 4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8b\n"
+				   "memory: 16G\n"
+				   "cpus: {sockets: 1, cores: 6, threads: 2}\n"
+				   "firmware: uefi\n"
+				   "secure-boot: true\n"
+				   "disks:\n"
+				   "  - path: /var/lib/libvfio/images/win11.qcow2\n"
+				   "    format: qcow2\n"
+				   "    bus: nvme\n"
+				   "  - path: /srv/data.img\n"
+				   "    readonly: true\n"
+				   "    cache: writeback\n";
+	VmDefinition d;
+	char *error = NULL;
+
+	assert_int_equal(load(text, &d, &error), 0);
+	assert_null(error);
+	assert_string_equal(d.name, "gaming-vm");
+	assert_string_equal(d.uuid, "4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8b");
+	assert_true(d.memory == UINT64_C(16) << 30);
+	assert_int_equal(vm_definition_cpus(&d), 12);
+	assert_int_equal(d.threads, 2);
+	assert_int_equal(d.firmware, VM_FIRMWARE_UEFI);
+	assert_true(d.secure_boot);
+	assert_int_equal(d.n_disks, 2);
+	assert_string_equal(d.disks[0].format, "qcow2");
+	assert_string_equal(vm_disk_bus_to_string(d.disks[0].bus), "nvme");
+	assert_false(d.disks[0].readonly);
+	assert_string_equal(d.disks[0].cache, "none");
+	assert_string_equal(d.disks[1].path, "/srv/data.img");
+	assert_string_equal(d.disks[1].format, "raw");
+	assert_int_equal(d.disks[1].bus, VM_DISK_VIRTIO);
+	assert_true(d.disks[1].readonly);
+	assert_string_equal(d.disks[1].cache, "writeback");
+	vm_definition_done(&d);
+}
+
+static void test_minimal_has_defaults(void **state)
+{
+	VmDefinition d;
+	char *error = NULL;
+
+	assert_int_equal(load("name: tiny\nmemory: 512M\ncpus: 2\n", &d, &error), 0);
+	assert_string_equal(d.uuid, "");
+	assert_int_equal(vm_definition_cpus(&d), 2);
+	assert_int_equal(d.sockets, 1);
+	assert_string_equal(vm_firmware_to_string(d.firmware), "uefi");
+	assert_false(d.secure_boot);
+	assert_int_equal(d.n_disks, 0);
+	vm_definition_done(&d);
+}
+
+static void test_mistakes(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *error; /* the whole message, or its start when it ends in "..." */
+	} cases[] = {
+		{ "name: a\nmemory: 1G\nfoo: 1\n",
+		  "vm.yaml:3:1: foo: unknown key in the definition" },
+		{ "name: a\nmemory: 1G\nname: b\n", "vm.yaml:3:1: name: given twice" },
+		{ "name: -bad\nmemory: 1G\n", "vm.yaml:1:7: name: '-bad' is not a VM name..." },
+		{ "name: [a]\nmemory: 1G\n", "vm.yaml:1:7: name: needs a single value" },
+		{ "name: a\nmemory: lots\n",
+		  "vm.yaml:2:9: memory: 'lots' is not a size (like 8G or 16384M)" },
+		{ "name: a\nmemory: 8M\n",
+		  "vm.yaml:2:9: memory: '8M' must be whole MiB from 16M to 16T" },
+		{ "name: a\nmemory: 1000000K\n",
+		  "vm.yaml:2:9: memory: '1000000K' must be whole..." },
+		{ "name: a\nmemory: 1G\ncpus: 0\n",
+		  "vm.yaml:3:7: cpus: '0' is not a whole number from 1 to 1024" },
+		{ "name: a\nmemory: 1G\ncpus: -2\n", "vm.yaml:3:7: cpus: '-2' is not a whole..." },
+		{ "name: a\nmemory: 1G\ncpus: {sockets: 64, cores: 64}\n",
+		  "vm.yaml:3:7: cpus: sockets × cores × threads is over 1024" },
+		{ "name: a\nmemory: 1G\ncpus: {sockets: 2, dies: 2}\n",
+		  "vm.yaml:3:20: dies: unknown key in cpus" },
+		{ "name: a\nmemory: 1G\nfirmware: coreboot\n",
+		  "vm.yaml:3:11: firmware: 'coreboot' is not one of: uefi, bios" },
+		{ "name: a\nmemory: 1G\nfirmware: bios\nsecure-boot: true\n",
+		  "vm.yaml:4:14: secure-boot: needs 'firmware: uefi'" },
+		{ "name: a\nmemory: 1G\nsecure-boot: yes\n",
+		  "vm.yaml:3:14: secure-boot: 'yes' is not one of: false, true" },
+		{ "name: a\nmemory: 1G\nuuid: 123\n", "vm.yaml:3:7: uuid: '123' is not a UUID..." },
+		{ "name: a\nmemory: 1G\ndisks: /x.img\n",
+		  "vm.yaml:3:8: disks: expected a list of disks" },
+		{ "name: a\nmemory: 1G\ndisks:\n  - path: win.img\n",
+		  "vm.yaml:4:11: path: 'win.img' is not an absolute path" },
+		{ "name: a\nmemory: 1G\ndisks:\n  - format: raw\n",
+		  "vm.yaml:4:5: disks entry: needs a path" },
+		{ "name: a\nmemory: 1G\ndisks:\n  - {path: /a, bus: ide}\n",
+		  "vm.yaml:4:21: bus: 'ide' is not one of: virtio, sata, nvme" },
+		{ "name: a\nmemory: 1G\ndisks:\n  - {path: /a, cache: fast}\n",
+		  "vm.yaml:4:23: cache: 'fast' is not one of: none, writeback, ..." },
+		{ "name: a\nmemory: 1G\ndisks:\n  - /a\n",
+		  "vm.yaml:4:5: disks entry: expected a mapping of key: value" },
+		{ "memory: 1G\n", "vm.yaml:1:1: name: missing: every VM needs a name" },
+		{ "name: a\n", "vm.yaml:1:1: memory: missing: say how much, like 'memory: 8G'" },
+		{ "- a\n", "vm.yaml:1:1: the definition: expected a mapping of key: value" },
+		{ "name: [a\n", "vm.yaml:2: ..." },
+		{ "", "vm.yaml: empty: a VM needs at least a name and memory" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		VmDefinition d = { 0 };
+		char *error = NULL;
+		const char *expected = cases[i].error;
+		size_t n = strlen(expected);
+
+		if (load(cases[i].text, &d, &error) != -EINVAL || !error)
+			fail_msg("case %zu was accepted", i);
+		if (n > 3 && strcmp(expected + n - 3, "...") == 0
+			    ? strncmp(error, expected, n - 3) != 0
+			    : strcmp(error, expected) != 0)
+			fail_msg("case %zu:\n  got      %s\n  expected %s", i, error, expected);
+		assert_null(d.name); /* nothing is half-filled */
+		free(error);
+	}
+}
+
+static void test_too_many_disks(void **state)
+{
+	char text[4096] = "name: a\nmemory: 1G\ndisks:\n";
+	VmDefinition d;
+	char *error = NULL;
+
+	for (int i = 0; i <= VM_MAX_DISKS; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  - path: /d%d\n", i);
+	assert_int_equal(load(text, &d, &error), -EINVAL);
+	assert_string_equal(error, "vm.yaml:4:3: disks: at most 32 disks");
+	free(error);
+}
+
+static void test_files(void **state)
+{
+	char *dir = tmpdir_new();
+	char *path = tmpdir_write_text(dir, "win.yaml", "name: win\nmemory: 4G\n");
+	char *missing = tmpdir_path(dir, "missing.yaml");
+	VmDefinition d;
+	char *error = NULL;
+
+	assert_int_equal(vm_definition_load_file(path, &d, &error), 0);
+	assert_string_equal(d.name, "win");
+	vm_definition_done(&d);
+	assert_int_equal(vm_definition_load_file(missing, &d, &error), -ENOENT);
+	assert_non_null(strstr(error, "cannot read: No such file or directory"));
+	free(error);
+	/* A directory is not a definition. */
+	assert_int_equal(vm_definition_load_file(dir, &d, &error), -EINVAL);
+	assert_non_null(strstr(error, "not a regular file"));
+	free(error);
+	free(path);
+	free(missing);
+	tmpdir_remove(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_minimal_has_defaults),
+		cmocka_unit_test(test_mistakes),
+		cmocka_unit_test(test_too_many_disks),
+		cmocka_unit_test(test_files),
+	};
+	return cmocka_run_group_tests_name("vm-definition", tests, NULL, NULL);
+}
