@@ -202,7 +202,8 @@ const Command command_partition = {
 		"  --max-instances N       an mdev type of which one GPU holds N at most\n"
 		"  --node N                prefer GPUs on NUMA node N\n"
 		"  --vfs N                 VFs to enable when the GPU has none yet (default: all)\n"
-		"  --force                 pass through the boot display, or a device in use, too\n",
+		"  --force                 pass through the boot display, or a device in use, "
+		"too\n",
 	.max_arguments = 2,
 	.options = partition_options,
 	.run = run_partition,

@@ -127,3 +127,18 @@ const char *format_duration(char *buf, unsigned size, uint64_t usec)
 		snprintf(buf, size, "%lluus", (unsigned long long)usec);
 	return buf;
 }
+
+bool uuid_is_valid(const char *text)
+{
+	if (!text || strlen(text) != UUID_STRING_SIZE - 1)
+		return false;
+	for (size_t i = 0; i < UUID_STRING_SIZE - 1; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		char c = text[i];
+		if (dash ? c != '-'
+			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			     (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}

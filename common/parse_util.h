@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define USEC_PER_MSEC UINT64_C(1000)
@@ -27,6 +28,10 @@ int parse_size(const char *text, uint64_t *ret);
  * A bare number is seconds. Result in microseconds.
  */
 int parse_duration(const char *text, uint64_t *ret_usec);
+
+/* "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001": 8-4-4-4-12 hexadecimal digits, either case. */
+#define UUID_STRING_SIZE 37
+bool uuid_is_valid(const char *text);
 
 /* Writes a size as parse_size() reads it ("1MiB", "512B") into buf. Returns buf. */
 const char *format_size(char *buf, unsigned size, uint64_t bytes);

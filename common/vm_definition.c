@@ -57,21 +57,6 @@ bool vm_name_is_valid(const char *name)
 	return true;
 }
 
-bool vm_uuid_is_valid(const char *uuid)
-{
-	if (!uuid || strlen(uuid) != VM_UUID_SIZE - 1)
-		return false;
-	for (size_t i = 0; i < VM_UUID_SIZE - 1; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		char c = uuid[i];
-		if (dash ? c != '-'
-			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			     (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return true;
-}
-
 unsigned vm_definition_cpus(const VmDefinition *definition)
 {
 	return definition->sockets * definition->cores * definition->threads;
@@ -346,13 +331,13 @@ static int parse_top(Walk *w, const yaml_node_t *root, VmDefinition *d)
 		} else if (strcmp(name, "uuid") == 0) {
 			const char *text = NULL;
 			r = scalar(w, value, name, &text);
-			if (r >= 0 && !vm_uuid_is_valid(text))
+			if (r >= 0 && !uuid_is_valid(text))
 				r = fail(w, value, name,
 					 "'%s' is not a UUID (like "
 					 "4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8b)",
 					 text);
 			if (r >= 0)
-				memcpy(d->uuid, text, VM_UUID_SIZE);
+				memcpy(d->uuid, text, UUID_STRING_SIZE);
 		} else if (strcmp(name, "memory") == 0)
 			r = parse_memory(w, value, d);
 		else if (strcmp(name, "cpus") == 0)

@@ -15,8 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parse_util.h"
+
 #define VM_NAME_MAX 64
-#define VM_UUID_SIZE 37
 #define VM_DEFINITION_MAX_FILE_SIZE (256U << 10)
 #define VM_MAX_CPUS 1024
 #define VM_MAX_DISKS 32
@@ -44,7 +45,7 @@ typedef struct VmDisk {
 
 typedef struct VmDefinition {
 	char *name;
-	char uuid[VM_UUID_SIZE]; /* "" when the file has none (one is made at define) */
+	char uuid[UUID_STRING_SIZE]; /* "" when the file has none (one is made at define) */
 	uint64_t memory; /* bytes */
 	unsigned sockets, cores, threads; /* "cpus: 8" means 1 socket, 8 cores, 1 thread */
 	VmFirmware firmware;
@@ -55,9 +56,6 @@ typedef struct VmDefinition {
 
 /* [A-Za-z0-9][A-Za-z0-9_.-]{0,63} */
 bool vm_name_is_valid(const char *name);
-
-/* 8-4-4-4-12 hexadecimal digits. */
-bool vm_uuid_is_valid(const char *uuid);
 
 const char *vm_firmware_to_string(VmFirmware firmware);
 const char *vm_disk_bus_to_string(VmDiskBus bus);

@@ -13,6 +13,7 @@
 #include "host_internal.h"
 #include "macro.h"
 #include "mdev.h"
+#include "parse_util.h"
 #include "strv.h"
 
 #define MDEV_MAX_TYPES 256
@@ -29,21 +30,6 @@ static bool type_id_is_plain(const char *id)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || strchr("_-.:", *p)))
 			return false;
-	return true;
-}
-
-bool mdev_uuid_is_valid(const char *text)
-{
-	if (strlen(text) != 36)
-		return false;
-	for (size_t i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		char c = text[i];
-		if (dash ? c != '-'
-			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			     (c >= 'A' && c <= 'F')))
-			return false;
-	}
 	return true;
 }
 
@@ -67,7 +53,7 @@ static int collect_id(const char *name, void *userdata)
 static int collect_instance(const char *name, void *userdata)
 {
 	MdevType *type = userdata;
-	return mdev_uuid_is_valid(name) ? strv_append(&type->instances, name) : 0;
+	return uuid_is_valid(name) ? strv_append(&type->instances, name) : 0;
 }
 
 /* Reads an optional text attribute of a type; damage becomes a warning. */
@@ -172,7 +158,7 @@ int mdev_create_plan(const PciFunction *parent, const MdevType *type, const char
 	SysfsPlan plan = { 0 };
 
 	/* Type ids come from directory names; only plain ones are kept (type_id_is_plain). */
-	if (!mdev_uuid_is_valid(uuid) || !type_id_is_plain(type->id))
+	if (!uuid_is_valid(uuid) || !type_id_is_plain(type->id))
 		return -EINVAL;
 	int r = sysfs_plan_add(&plan, uuid, "sys/bus/pci/devices/%s/mdev_supported_types/%s/create",
 			       parent->address_text, type->id);
@@ -186,7 +172,7 @@ int mdev_remove_plan(const char *uuid, SysfsPlan *ret)
 {
 	SysfsPlan plan = { 0 };
 
-	if (!mdev_uuid_is_valid(uuid))
+	if (!uuid_is_valid(uuid))
 		return -EINVAL;
 	int r = sysfs_plan_add(&plan, "1", "sys/bus/mdev/devices/%s/remove", uuid);
 	if (r < 0)

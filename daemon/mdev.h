@@ -11,9 +11,6 @@
 #include "host.h"
 #include "sysfs_plan.h"
 
-/* True for a UUID as the kernel writes it (8-4-4-4-12 hex digits). */
-bool mdev_uuid_is_valid(const char *text);
-
 /* The write that creates an mdev of `type` on `parent` named `uuid`. -EINVAL for a bad uuid. */
 int mdev_create_plan(const PciFunction *parent, const MdevType *type, const char *uuid,
 		     SysfsPlan *ret);

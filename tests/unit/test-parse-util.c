@@ -311,6 +311,18 @@ static void test_duration_round_trip(void **state)
 	}
 }
 
+static void test_uuid(void **state)
+{
+	assert_true(uuid_is_valid("4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8B"));
+	assert_false(uuid_is_valid("4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8"));
+	assert_false(uuid_is_valid("4b1e5a8c2f0d-4c6e-9a7b-3d2c1e0f9a8b0"));
+	assert_false(uuid_is_valid("4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8g"));
+	assert_false(uuid_is_valid("4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8b\n"));
+	assert_false(uuid_is_valid("../../../../../../../../../../remove"));
+	assert_false(uuid_is_valid(""));
+	assert_false(uuid_is_valid(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_size_round_trip),
 		cmocka_unit_test(test_duration_round_trip),
+		cmocka_unit_test(test_uuid),
 	};
 
 	return cmocka_run_group_tests_name("parse_util", tests, NULL, NULL);
