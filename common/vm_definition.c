@@ -10,6 +10,7 @@
 
 #include "macro.h"
 #include "parse_util.h"
+#include "strv.h"
 #include "yaml_doc.h"
 
 #define MIN_MEMORY (UINT64_C(16) << 20)
@@ -26,6 +27,27 @@ static const char *const bus_names[_VM_DISK_BUS_MAX] = {
 	[VM_DISK_NVME] = "nvme",
 };
 
+static const char *const network_names[_VM_NETWORK_MODE_MAX] = {
+	[VM_NETWORK_USER] = "user",
+	[VM_NETWORK_BRIDGE] = "bridge",
+	[VM_NETWORK_NONE] = "none",
+};
+
+static const char *const hugepages_names[_VM_HUGEPAGES_MAX] = {
+	[VM_HUGEPAGES_OFF] = "off",
+	[VM_HUGEPAGES_2M] = "2M",
+	[VM_HUGEPAGES_1G] = "1G",
+};
+
+static const char *const audio_names[_VM_AUDIO_MAX] = {
+	[VM_AUDIO_NONE] = "none",
+	[VM_AUDIO_PIPEWIRE] = "pipewire",
+	[VM_AUDIO_PULSEAUDIO] = "pulseaudio",
+};
+
+/* What the guest sees: QEMU device names people know from the Windows driver list. */
+static const char *const nic_models[] = { "virtio-net-pci", "e1000e", "rtl8139", NULL };
+
 static const char *const disk_formats[] = { "raw", "qcow2", NULL };
 static const char *const cache_modes[] = { "none",       "writeback", "writethrough",
 					   "directsync", "unsafe",    NULL };
@@ -38,6 +60,21 @@ const char *vm_firmware_to_string(VmFirmware firmware)
 const char *vm_disk_bus_to_string(VmDiskBus bus)
 {
 	return bus >= 0 && bus < _VM_DISK_BUS_MAX ? bus_names[bus] : NULL;
+}
+
+const char *vm_network_mode_to_string(VmNetworkMode mode)
+{
+	return mode >= 0 && mode < _VM_NETWORK_MODE_MAX ? network_names[mode] : NULL;
+}
+
+const char *vm_hugepages_to_string(VmHugepages hugepages)
+{
+	return hugepages >= 0 && hugepages < _VM_HUGEPAGES_MAX ? hugepages_names[hugepages] : NULL;
+}
+
+const char *vm_audio_to_string(VmAudio audio)
+{
+	return audio >= 0 && audio < _VM_AUDIO_MAX ? audio_names[audio] : NULL;
 }
 
 static bool is_name_char(char c, bool first)
@@ -71,6 +108,13 @@ void vm_definition_done(VmDefinition *definition)
 		free(definition->disks[i].cache);
 	}
 	free(definition->disks);
+	free(definition->cdrom);
+	free(definition->bridge);
+	free(definition->nic_model);
+	free(definition->mac);
+	free(definition->usb);
+	free(definition->owner);
+	strv_free(definition->qemu_args);
 	*definition = (VmDefinition){ 0 };
 }
 
@@ -205,7 +249,15 @@ static int check_mapping(Walk *w, const yaml_node_t *node, const char *what,
 	return 0;
 }
 
-static int parse_memory(Walk *w, const yaml_node_t *node, VmDefinition *d)
+static int absolute_path(Walk *w, const yaml_node_t *value, const char *key, char **ret)
+{
+	int r = string_copy(w, value, key, ret);
+	if (r >= 0 && (*ret)[0] != '/')
+		r = fail(w, value, key, "'%s' is not an absolute path", *ret);
+	return r;
+}
+
+static int parse_memory(Walk *w, const yaml_node_t *node, const char *key, VmDefinition *d)
 {
 	const char *text = NULL;
 	int r = scalar(w, node, "memory", &text);
@@ -218,7 +270,7 @@ static int parse_memory(Walk *w, const yaml_node_t *node, VmDefinition *d)
 	return 0;
 }
 
-static int parse_cpus(Walk *w, const yaml_node_t *node, VmDefinition *d)
+static int parse_cpus(Walk *w, const yaml_node_t *node, const char *key, VmDefinition *d)
 {
 	static const char *const keys[] = { "sockets", "cores", "threads", NULL };
 	int r;
@@ -260,10 +312,7 @@ static int parse_disk(Walk *w, const yaml_node_t *node, VmDisk *disk)
 
 		if (strcmp(name, "path") == 0) {
 			path_node = value;
-			r = string_copy(w, value, name, &disk->path);
-			if (r >= 0 && disk->path[0] != '/')
-				r = fail(w, value, name, "'%s' is not an absolute path",
-					 disk->path);
+			r = absolute_path(w, value, name, &disk->path);
 		} else if (strcmp(name, "format") == 0) {
 			r = one_of(w, value, name, disk_formats, ELEMENTSOF(disk_formats), &choice);
 			if (r >= 0)
@@ -289,7 +338,7 @@ static int parse_disk(Walk *w, const yaml_node_t *node, VmDisk *disk)
 	return 0;
 }
 
-static int parse_disks(Walk *w, const yaml_node_t *node, VmDefinition *d)
+static int parse_disks(Walk *w, const yaml_node_t *node, const char *key, VmDefinition *d)
 {
 	if (node->type != YAML_SEQUENCE_NODE)
 		return fail(w, node, "disks", "expected a list of disks");
@@ -308,49 +357,291 @@ static int parse_disks(Walk *w, const yaml_node_t *node, VmDefinition *d)
 	return 0;
 }
 
+static int parse_name(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	int r = string_copy(w, value, key, &d->name);
+	if (r >= 0 && !vm_name_is_valid(d->name))
+		r = fail(w, value, key,
+			 "'%s' is not a VM name: up to 64 letters, digits, '_', '.' and '-', "
+			 "starting with a letter or digit",
+			 d->name);
+	return r;
+}
+
+static int parse_uuid(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	const char *text = NULL;
+	int r = scalar(w, value, key, &text);
+	if (r >= 0 && !uuid_is_valid(text))
+		r = fail(w, value, key,
+			 "'%s' is not a UUID (like 4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8b)", text);
+	if (r >= 0)
+		memcpy(d->uuid, text, UUID_STRING_SIZE);
+	return r;
+}
+
+static int parse_firmware(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	int choice = 0,
+	    r = one_of(w, value, key, firmware_names, ELEMENTSOF(firmware_names), &choice);
+	d->firmware = (VmFirmware)choice;
+	return r;
+}
+
+static int parse_secure_boot(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	return boolean(w, value, key, &d->secure_boot);
+}
+
+static int parse_tpm(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	return boolean(w, value, key, &d->tpm);
+}
+
+static int parse_cdrom(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	return absolute_path(w, value, key, &d->cdrom);
+}
+
+/* A Linux network interface name: 1-15 characters, no '/', no blanks. */
+static bool interface_name_is_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 15 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_name_char(name[i], false))
+			return false;
+	return true;
+}
+
+/* "52:54:00:12:34:56": six hex pairs, a unicast address. */
+static bool mac_is_valid(const char *mac)
+{
+	unsigned bytes[6];
+	int end = 0;
+	if (strlen(mac) != 17 ||
+	    sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%n", &bytes[0], &bytes[1], &bytes[2], &bytes[3],
+		   &bytes[4], &bytes[5], &end) != 6 ||
+	    end != 17)
+		return false;
+	for (size_t i = 2; i < 17; i += 3)
+		if (mac[i] != ':')
+			return false;
+	return (bytes[0] & 1) == 0;
+}
+
+static int parse_network(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	static const char *const keys[] = { "mode", "bridge", "model", "mac", NULL };
+	const yaml_node_t *bridge_node = NULL;
+	int choice = 0, r;
+
+	if (value->type == YAML_SCALAR_NODE) { /* "network: user" */
+		r = one_of(w, value, key, network_names, ELEMENTSOF(network_names), &choice);
+		d->network = (VmNetworkMode)choice;
+		if (r >= 0 && d->network == VM_NETWORK_BRIDGE)
+			r = fail(w, value, key,
+				 "a bridge needs its name: {mode: bridge, bridge: br0}");
+		return r;
+	}
+	r = check_mapping(w, value, key, keys);
+	for (yaml_node_pair_t *pair = value->data.mapping.pairs.start;
+	     r >= 0 && pair < value->data.mapping.pairs.top; pair++) {
+		const char *name = yaml_doc_scalar(node_at(w, pair->key));
+		yaml_node_t *v = node_at(w, pair->value);
+		if (strcmp(name, "mode") == 0) {
+			r = one_of(w, v, name, network_names, ELEMENTSOF(network_names), &choice);
+			d->network = (VmNetworkMode)choice;
+		} else if (strcmp(name, "bridge") == 0) {
+			bridge_node = v;
+			r = string_copy(w, v, name, &d->bridge);
+			if (r >= 0 && !interface_name_is_valid(d->bridge))
+				r = fail(w, v, name, "'%s' is not a network interface name",
+					 d->bridge);
+		} else if (strcmp(name, "model") == 0) {
+			r = one_of(w, v, name, nic_models, ELEMENTSOF(nic_models), &choice);
+			if (r >= 0)
+				r = string_copy(w, v, name, &d->nic_model);
+		} else {
+			r = string_copy(w, v, name, &d->mac);
+			if (r >= 0 && !mac_is_valid(d->mac))
+				r = fail(w, v, name,
+					 "'%s' is not a unicast MAC address (like "
+					 "52:54:00:12:34:56)",
+					 d->mac);
+		}
+	}
+	if (r < 0)
+		return r;
+	if (d->network == VM_NETWORK_BRIDGE && !d->bridge)
+		return fail(w, value, key, "mode bridge needs 'bridge: NAME' (an existing bridge)");
+	if (d->network != VM_NETWORK_BRIDGE && bridge_node)
+		return fail(w, bridge_node, "bridge", "only with 'mode: bridge'");
+	return 0;
+}
+
+static int parse_numa(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	const char *text = NULL;
+	uint64_t node;
+	int r = scalar(w, value, key, &text);
+	if (r < 0)
+		return r;
+	if (strcmp(text, "auto") == 0)
+		d->numa = VM_NUMA_AUTO;
+	else if (strcmp(text, "off") == 0)
+		d->numa = VM_NUMA_OFF;
+	else if (parse_uint64(text, &node) >= 0 && node < 1024)
+		d->numa = (int)node;
+	else
+		return fail(w, value, key, "'%s' is not auto, off or a node number (0 to 1023)",
+			    text);
+	return 0;
+}
+
+static int parse_hugepages(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	int choice = 0,
+	    r = one_of(w, value, key, hugepages_names, ELEMENTSOF(hugepages_names), &choice);
+	d->hugepages = (VmHugepages)choice;
+	return r;
+}
+
+static int parse_audio(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	int choice = 0, r = one_of(w, value, key, audio_names, ELEMENTSOF(audio_names), &choice);
+	d->audio = (VmAudio)choice;
+	return r;
+}
+
+static int parse_usb(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	if (value->type != YAML_SEQUENCE_NODE)
+		return fail(w, value, key, "expected a list of VENDOR:PRODUCT ids (046d:c52b)");
+	size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+	if (n > VM_MAX_USB)
+		return fail(w, value, key, "at most %d USB devices", VM_MAX_USB);
+	d->usb = calloc(n ? n : 1, sizeof(VmUsbDevice));
+	if (!d->usb)
+		return -ENOMEM;
+	for (yaml_node_item_t *item = value->data.sequence.items.start;
+	     item < value->data.sequence.items.top; item++) {
+		yaml_node_t *node = node_at(w, *item);
+		const char *text = NULL;
+		unsigned vendor, product;
+		int end = 0, r = scalar(w, node, key, &text);
+		if (r < 0)
+			return r;
+		if (strlen(text) != 9 || sscanf(text, "%4x:%4x%n", &vendor, &product, &end) != 2 ||
+		    end != 9 || text[4] != ':')
+			return fail(w, node, key, "'%s' is not VENDOR:PRODUCT in hex (046d:c52b)",
+				    text);
+		d->usb[d->n_usb++] = (VmUsbDevice){ (uint16_t)vendor, (uint16_t)product };
+	}
+	return 0;
+}
+
+static int parse_windows(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	static const char *const keys[] = { "hyperv", "hide-hypervisor", NULL };
+	int r = check_mapping(w, value, key, keys);
+	for (yaml_node_pair_t *pair = value->data.mapping.pairs.start;
+	     r >= 0 && pair < value->data.mapping.pairs.top; pair++) {
+		const char *name = yaml_doc_scalar(node_at(w, pair->key));
+		r = boolean(w, node_at(w, pair->value), name,
+			    strcmp(name, "hyperv") == 0 ? &d->hyperv : &d->hide_hypervisor);
+	}
+	return r;
+}
+
+static int parse_autostart(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	return boolean(w, value, key, &d->autostart);
+}
+
+/* A user name as useradd accepts it: [a-z_][a-z0-9_-]*, at most 32. */
+static bool user_name_is_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 32 || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '_' || name[i] == '-'))
+			return false;
+	return true;
+}
+
+static int parse_owner(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	int r = string_copy(w, value, key, &d->owner);
+	if (r >= 0 && !user_name_is_valid(d->owner))
+		r = fail(w, value, key, "'%s' is not a user name", d->owner);
+	return r;
+}
+
+static int parse_qemu_args(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	if (value->type != YAML_SEQUENCE_NODE)
+		return fail(w, value, key,
+			    "expected a list of arguments, one item each (never a shell line)");
+	size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+	if (n > VM_MAX_QEMU_ARGS)
+		return fail(w, value, key, "at most %d arguments", VM_MAX_QEMU_ARGS);
+	for (yaml_node_item_t *item = value->data.sequence.items.start;
+	     item < value->data.sequence.items.top; item++) {
+		yaml_node_t *node = node_at(w, *item);
+		const char *text = NULL;
+		int r = scalar(w, node, key, &text);
+		if (r < 0)
+			return r;
+		if (strlen(text) > 4096)
+			return fail(w, node, key, "an argument of over 4096 characters");
+		if (strv_append(&d->qemu_args, text) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+typedef int (*FieldParser)(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d);
+
+enum {
+	FIELD_SECURE_BOOT = 5, /* its index below: checked against firmware afterwards */
+};
+
+static const struct {
+	const char *name;
+	FieldParser parse;
+} fields[] = {
+	{ "name", parse_name },         { "uuid", parse_uuid },
+	{ "memory", parse_memory },     { "cpus", parse_cpus },
+	{ "firmware", parse_firmware }, [FIELD_SECURE_BOOT] = { "secure-boot", parse_secure_boot },
+	{ "tpm", parse_tpm },           { "disks", parse_disks },
+	{ "cdrom", parse_cdrom },       { "network", parse_network },
+	{ "numa", parse_numa },         { "hugepages", parse_hugepages },
+	{ "audio", parse_audio },       { "usb", parse_usb },
+	{ "windows", parse_windows },   { "autostart", parse_autostart },
+	{ "owner", parse_owner },       { "qemu-args", parse_qemu_args },
+};
+
 static int parse_top(Walk *w, const yaml_node_t *root, VmDefinition *d)
 {
-	static const char *const keys[] = { "name",     "uuid",        "memory", "cpus",
-					    "firmware", "secure-boot", "disks",  NULL };
-	const yaml_node_t *secure_boot = NULL;
-	int r = check_mapping(w, root, "the definition", keys);
-	int choice;
+	const char *keys[ELEMENTSOF(fields) + 1] = { NULL };
+	const yaml_node_t *given[ELEMENTSOF(fields)] = { NULL };
 
+	for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+		keys[i] = fields[i].name;
+	int r = check_mapping(w, root, "the definition", keys);
 	for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
 	     r >= 0 && pair < root->data.mapping.pairs.top; pair++) {
 		const char *name = yaml_doc_scalar(node_at(w, pair->key));
-		yaml_node_t *value = node_at(w, pair->value);
-
-		if (strcmp(name, "name") == 0) {
-			r = string_copy(w, value, name, &d->name);
-			if (r >= 0 && !vm_name_is_valid(d->name))
-				r = fail(w, value, name,
-					 "'%s' is not a VM name: up to 64 letters, digits, '_', "
-					 "'.' and '-', starting with a letter or digit",
-					 d->name);
-		} else if (strcmp(name, "uuid") == 0) {
-			const char *text = NULL;
-			r = scalar(w, value, name, &text);
-			if (r >= 0 && !uuid_is_valid(text))
-				r = fail(w, value, name,
-					 "'%s' is not a UUID (like "
-					 "4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8b)",
-					 text);
-			if (r >= 0)
-				memcpy(d->uuid, text, UUID_STRING_SIZE);
-		} else if (strcmp(name, "memory") == 0)
-			r = parse_memory(w, value, d);
-		else if (strcmp(name, "cpus") == 0)
-			r = parse_cpus(w, value, d);
-		else if (strcmp(name, "firmware") == 0) {
-			r = one_of(w, value, name, firmware_names, ELEMENTSOF(firmware_names),
-				   &choice);
-			d->firmware = (VmFirmware)choice;
-		} else if (strcmp(name, "secure-boot") == 0) {
-			secure_boot = value;
-			r = boolean(w, value, name, &d->secure_boot);
-		} else
-			r = parse_disks(w, value, d);
+		for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+			if (strcmp(name, fields[i].name) == 0) {
+				given[i] = node_at(w, pair->value);
+				r = fields[i].parse(w, given[i], name, d);
+				break;
+			}
 	}
 	if (r < 0)
 		return r;
@@ -359,7 +650,9 @@ static int parse_top(Walk *w, const yaml_node_t *root, VmDefinition *d)
 	if (!d->memory)
 		return fail(w, root, "memory", "missing: say how much, like 'memory: 8G'");
 	if (d->secure_boot && d->firmware != VM_FIRMWARE_UEFI)
-		return fail(w, secure_boot, "secure-boot", "needs 'firmware: uefi'");
+		return fail(w, given[FIELD_SECURE_BOOT], "secure-boot", "needs 'firmware: uefi'");
+	if (!d->nic_model && !(d->nic_model = strdup(nic_models[0])))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -367,7 +660,7 @@ static int load(const char *origin, int r, YamlDocError *yaml_error, yaml_docume
 		VmDefinition *ret, char **ret_error)
 {
 	_cleanup_free_ char *text = r == -EINVAL ? yaml_error->text : NULL;
-	VmDefinition d = { .sockets = 1, .cores = 1, .threads = 1 };
+	VmDefinition d = { .sockets = 1, .cores = 1, .threads = 1, .numa = VM_NUMA_AUTO };
 	Walk w = { doc, origin, ret_error };
 
 	*ret_error = NULL;

@@ -6,8 +6,10 @@
  * the daemon and `vfioctl validate`, so it never logs and does no I/O beyond
  * reading the file.
  *
- * This is the first part of the schema (issue 5): identity, memory, CPUs,
- * firmware and disks. The GPU, network, NUMA and the rest follow.
+ * This is the schema so far (issue 5): identity, memory, CPUs, firmware, TPM,
+ * disks, CD-ROM, network, NUMA, huge pages, audio, USB, Windows tuning,
+ * autostart, owner and extra QEMU arguments. The GPU list, CPU pinning and
+ * Looking Glass follow.
  */
 #pragma once
 
@@ -35,6 +37,36 @@ typedef enum VmDiskBus {
 	_VM_DISK_BUS_MAX,
 } VmDiskBus;
 
+typedef enum VmNetworkMode {
+	VM_NETWORK_USER, /* QEMU's user-mode NAT: works anywhere, no setup */
+	VM_NETWORK_BRIDGE, /* a tap on an existing host bridge */
+	VM_NETWORK_NONE,
+	_VM_NETWORK_MODE_MAX,
+} VmNetworkMode;
+
+typedef enum VmHugepages {
+	VM_HUGEPAGES_OFF,
+	VM_HUGEPAGES_2M,
+	VM_HUGEPAGES_1G,
+	_VM_HUGEPAGES_MAX,
+} VmHugepages;
+
+typedef enum VmAudio {
+	VM_AUDIO_NONE,
+	VM_AUDIO_PIPEWIRE,
+	VM_AUDIO_PULSEAUDIO,
+	_VM_AUDIO_MAX,
+} VmAudio;
+
+#define VM_NUMA_AUTO (-1) /* the node of the VM's GPU */
+#define VM_NUMA_OFF (-2) /* no NUMA placement */
+#define VM_MAX_USB 16
+#define VM_MAX_QEMU_ARGS 256
+
+typedef struct VmUsbDevice {
+	uint16_t vendor_id, product_id;
+} VmUsbDevice;
+
 typedef struct VmDisk {
 	char *path; /* absolute */
 	char *format; /* "raw" or "qcow2" */
@@ -50,8 +82,24 @@ typedef struct VmDefinition {
 	unsigned sockets, cores, threads; /* "cpus: 8" means 1 socket, 8 cores, 1 thread */
 	VmFirmware firmware;
 	bool secure_boot;
+	bool tpm; /* an emulated TPM 2.0 (swtpm), as Windows 11 wants */
 	VmDisk *disks;
 	size_t n_disks;
+	char *cdrom; /* absolute path of an ISO, or NULL */
+	VmNetworkMode network;
+	char *bridge; /* for VM_NETWORK_BRIDGE */
+	char *nic_model; /* "virtio-net-pci" unless asked */
+	char *mac; /* "52:54:00:12:34:56", or NULL for one made from the UUID */
+	int numa; /* a node, VM_NUMA_AUTO or VM_NUMA_OFF */
+	VmHugepages hugepages;
+	VmAudio audio;
+	VmUsbDevice *usb;
+	size_t n_usb;
+	bool hyperv; /* Hyper-V enlightenments for Windows guests */
+	bool hide_hypervisor; /* opt-in, for anti-cheat that refuses VMs */
+	bool autostart;
+	char *owner; /* the local user who may control the VM, or NULL */
+	char **qemu_args; /* strv: appended to QEMU's argv as they are; NULL when none */
 } VmDefinition;
 
 /* [A-Za-z0-9][A-Za-z0-9_.-]{0,63} */
@@ -59,6 +107,9 @@ bool vm_name_is_valid(const char *name);
 
 const char *vm_firmware_to_string(VmFirmware firmware);
 const char *vm_disk_bus_to_string(VmDiskBus bus);
+const char *vm_network_mode_to_string(VmNetworkMode mode);
+const char *vm_hugepages_to_string(VmHugepages hugepages);
+const char *vm_audio_to_string(VmAudio audio);
 
 /*
  * Reads a definition from text; `origin` names it in errors (a path, or

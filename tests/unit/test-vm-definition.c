@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "macro.h"
+#include "strv.h"
 #include "tmpdir.h"
 #include "vm_definition.h"
 
@@ -58,7 +59,19 @@ static void test_full(void **state)
 				   "    bus: nvme\n"
 				   "  - path: /srv/data.img\n"
 				   "    readonly: true\n"
-				   "    cache: writeback\n";
+				   "    cache: writeback\n"
+				   "tpm: true\n"
+				   "cdrom: /srv/iso/Win11_24H2.iso\n"
+				   "network: {mode: bridge, bridge: br0, model: e1000e, mac: "
+				   "52:54:00:ab:cd:ef}\n"
+				   "numa: 1\n"
+				   "hugepages: 1G\n"
+				   "audio: pipewire\n"
+				   "usb: [046d:c52b, 1532:0084]\n"
+				   "windows: {hyperv: true, hide-hypervisor: true}\n"
+				   "autostart: true\n"
+				   "owner: alice\n"
+				   "qemu-args: [-device, 'usb-tablet', '-global', 'x=a b;c']\n";
 	VmDefinition d;
 	char *error = NULL;
 
@@ -81,6 +94,23 @@ static void test_full(void **state)
 	assert_int_equal(d.disks[1].bus, VM_DISK_VIRTIO);
 	assert_true(d.disks[1].readonly);
 	assert_string_equal(d.disks[1].cache, "writeback");
+	assert_true(d.tpm);
+	assert_string_equal(d.cdrom, "/srv/iso/Win11_24H2.iso");
+	assert_string_equal(vm_network_mode_to_string(d.network), "bridge");
+	assert_string_equal(d.bridge, "br0");
+	assert_string_equal(d.nic_model, "e1000e");
+	assert_string_equal(d.mac, "52:54:00:ab:cd:ef");
+	assert_int_equal(d.numa, 1);
+	assert_string_equal(vm_hugepages_to_string(d.hugepages), "1G");
+	assert_string_equal(vm_audio_to_string(d.audio), "pipewire");
+	assert_int_equal(d.n_usb, 2);
+	assert_int_equal(d.usb[0].vendor_id, 0x046d);
+	assert_int_equal(d.usb[1].product_id, 0x0084);
+	assert_true(d.hyperv && d.hide_hypervisor && d.autostart);
+	assert_string_equal(d.owner, "alice");
+	/* Each item one argument, exactly as written: nothing is split or interpreted. */
+	assert_int_equal(strv_length(d.qemu_args), 4);
+	assert_string_equal(d.qemu_args[3], "x=a b;c");
 	vm_definition_done(&d);
 }
 
@@ -96,6 +126,18 @@ static void test_minimal_has_defaults(void **state)
 	assert_string_equal(vm_firmware_to_string(d.firmware), "uefi");
 	assert_false(d.secure_boot);
 	assert_int_equal(d.n_disks, 0);
+	assert_false(d.tpm);
+	assert_null(d.cdrom);
+	assert_int_equal(d.network, VM_NETWORK_USER);
+	assert_string_equal(d.nic_model, "virtio-net-pci");
+	assert_null(d.mac);
+	assert_int_equal(d.numa, VM_NUMA_AUTO);
+	assert_int_equal(d.hugepages, VM_HUGEPAGES_OFF);
+	assert_int_equal(d.audio, VM_AUDIO_NONE);
+	assert_int_equal(d.n_usb, 0);
+	assert_false(d.hyperv || d.hide_hypervisor || d.autostart);
+	assert_null(d.owner);
+	assert_null(d.qemu_args);
 	vm_definition_done(&d);
 }
 
@@ -142,6 +184,53 @@ static void test_mistakes(void **state)
 		  "vm.yaml:4:23: cache: 'fast' is not one of: none, writeback, ..." },
 		{ "name: a\nmemory: 1G\ndisks:\n  - /a\n",
 		  "vm.yaml:4:5: disks entry: expected a mapping of key: value" },
+#define A "name: a\nmemory: 1G\n"
+		{ A "tpm: 1\n", "vm.yaml:3:6: tpm: '1' is not one of: false, true" },
+		{ A "cdrom: win.iso\n", "vm.yaml:3:8: cdrom: 'win.iso' is not an absolute path" },
+		{ A "network: wifi\n",
+		  "vm.yaml:3:10: network: 'wifi' is not one of: user, bridge, none" },
+		{ A "network: bridge\n", "vm.yaml:3:10: network: a bridge needs its name..." },
+		{ A "network: {mode: bridge}\n",
+		  "vm.yaml:3:10: network: mode bridge needs 'bridge: NAME' (an existing bridge)" },
+		{ A "network: {mode: user, bridge: br0}\n",
+		  "vm.yaml:3:31: bridge: only with 'mode: bridge'" },
+		{ A "network: {mode: bridge, bridge: ../../x}\n",
+		  "vm.yaml:3:33: bridge: '../../x' is not a network interface name" },
+		{ A "network: {mode: bridge, bridge: a-very-long-bridge-name}\n",
+		  "vm.yaml:3:33: bridge: 'a-very-long-bridge-name' is not a network interface "
+		  "name" },
+		{ A "network: {model: ne2k}\n", "vm.yaml:3:18: model: 'ne2k' is not one of: ..." },
+		{ A "network: {mac: '01:00:5e:00:00:01'}\n",
+		  "vm.yaml:3:16: mac: '01:00:5e:00:00:01' is not a unicast MAC address..." },
+		{ A "network: {mac: '52:54:00:12:34'}\n",
+		  "vm.yaml:3:16: mac: '52:54:00:12:34' is..." },
+		{ A "network: {mac: '52-54-00-12-34-56'}\n",
+		  "vm.yaml:3:16: mac: '52-54-00-12-34-56'..." },
+		{ A "network: {speed: 10G}\n", "vm.yaml:3:11: speed: unknown key in network" },
+		{ A "numa: 1024\n",
+		  "vm.yaml:3:7: numa: '1024' is not auto, off or a node number (0 to 1023)" },
+		{ A "numa: -1\n", "vm.yaml:3:7: numa: '-1' is not auto, off or a node number..." },
+		{ A "hugepages: 4K\n", "vm.yaml:3:12: hugepages: '4K' is not one of: off, 2M, 1G" },
+		{ A "audio: alsa\n",
+		  "vm.yaml:3:8: audio: 'alsa' is not one of: none, pipewire, ..." },
+		{ A "usb: 046d:c52b\n", "vm.yaml:3:6: usb: expected a list of VENDOR:PRODUCT..." },
+		{ A "usb: [46d:c52b]\n", "vm.yaml:3:7: usb: '46d:c52b' is not VENDOR:PRODUCT..." },
+		{ A "usb: [046d:c52g]\n",
+		  "vm.yaml:3:7: usb: '046d:c52g' is not VENDOR:PRODUCT..." },
+		{ A "usb: [[046d:c52b]]\n", "vm.yaml:3:7: usb: needs a single value" },
+		{ A "windows: true\n", "vm.yaml:3:10: windows: expected a mapping of key: value" },
+		{ A "windows: {hyperv: on}\n", "vm.yaml:3:19: hyperv: 'on' is not one of: ..." },
+		{ A "windows: {cloak: true}\n", "vm.yaml:3:11: cloak: unknown key in windows" },
+		{ A "autostart: maybe\n", "vm.yaml:3:12: autostart: 'maybe' is not one of: ..." },
+		{ A "owner: Robert'); DROP\n",
+		  "vm.yaml:3:8: owner: 'Robert'); DROP' is not a user name" },
+		{ A "owner: root:root\n", "vm.yaml:3:8: owner: 'root:root' is not a user name" },
+		{ A "qemu-args: -device usb-tablet\n", "vm.yaml:3:12: qemu-args: expected a list "
+						       "of arguments, one item each (never a shell "
+						       "line)" },
+		{ A "qemu-args: [-m, {a: b}]\n", "vm.yaml:3:17: qemu-args: needs a single value" },
+		{ A "qemu-args: ['']\n", "vm.yaml:3:13: qemu-args: needs a single value" },
+#undef A
 		{ "memory: 1G\n", "vm.yaml:1:1: name: missing: every VM needs a name" },
 		{ "name: a\n", "vm.yaml:1:1: memory: missing: say how much, like 'memory: 8G'" },
 		{ "- a\n", "vm.yaml:1:1: the definition: expected a mapping of key: value" },
