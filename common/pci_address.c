@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Exactly `digits` hex digits at text; their value in *ret. */
 static int hex_field(const char *text, unsigned digits, unsigned *ret)
@@ -70,4 +71,42 @@ int pci_address_compare(const PciAddress *a, const PciAddress *b)
 bool pci_address_same_slot(const PciAddress *a, const PciAddress *b)
 {
 	return a->domain == b->domain && a->bus == b->bus && a->device == b->device;
+}
+
+/* Four hex digits at text; the caller checks what follows. */
+static int parse_id4(const char *text, uint16_t *ret)
+{
+	unsigned value;
+	int r = hex_field(text, 4, &value);
+	if (r >= 0)
+		*ret = (uint16_t)value;
+	return r;
+}
+
+int pci_id_parse(const char *text, uint16_t *ret)
+{
+	return strlen(text) == 4 ? parse_id4(text, ret) : -EINVAL;
+}
+
+int pci_vendor_selector_parse(const char *text, uint16_t *ret_vendor, uint16_t *ret_device)
+{
+	static const struct {
+		const char *name;
+		uint16_t id;
+	} names[] = { { "intel", 0x8086 }, { "nvidia", 0x10de }, { "amd", 0x1002 } };
+	uint16_t vendor, device = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(text, names[i].name) == 0) {
+			*ret_vendor = names[i].id;
+			*ret_device = 0;
+			return 0;
+		}
+	size_t n = strlen(text);
+	if ((n != 4 && n != 9) || parse_id4(text, &vendor) < 0 ||
+	    (n == 9 && (text[4] != ':' || parse_id4(text + 5, &device) < 0)))
+		return -EINVAL;
+	*ret_vendor = vendor;
+	*ret_device = device;
+	return 0;
 }

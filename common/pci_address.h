@@ -31,3 +31,13 @@ int pci_address_compare(const PciAddress *a, const PciAddress *b);
 
 /* Same bus and device: functions of one card. */
 bool pci_address_same_slot(const PciAddress *a, const PciAddress *b);
+
+/* A PCI or USB id: exactly four hex digits ("10de"). Returns 0 or -EINVAL. */
+int pci_id_parse(const char *text, uint16_t *ret);
+
+/*
+ * Which GPUs a request means: "intel", "nvidia", "amd" (any case), a vendor id
+ * "10de", or vendor:device "10de:1eb8". *ret_device is 0 when not given.
+ * Returns 0 or -EINVAL.
+ */
+int pci_vendor_selector_parse(const char *text, uint16_t *ret_vendor, uint16_t *ret_device);

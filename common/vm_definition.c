@@ -10,6 +10,7 @@
 
 #include "macro.h"
 #include "parse_util.h"
+#include "pci_address.h"
 #include "strv.h"
 #include "yaml_doc.h"
 
@@ -529,15 +530,21 @@ static int parse_usb(Walk *w, const yaml_node_t *value, const char *key, VmDefin
 	     item < value->data.sequence.items.top; item++) {
 		yaml_node_t *node = node_at(w, *item);
 		const char *text = NULL;
-		unsigned vendor, product;
-		int end = 0, r = scalar(w, node, key, &text);
+		char vendor_text[5] = "";
+		uint16_t vendor, product;
+		int r = scalar(w, node, key, &text);
 		if (r < 0)
 			return r;
-		if (strlen(text) != 9 || sscanf(text, "%4x:%4x%n", &vendor, &product, &end) != 2 ||
-		    end != 9 || text[4] != ':')
+		bool ok = strlen(text) == 9 && text[4] == ':';
+		if (ok) {
+			memcpy(vendor_text, text, 4);
+			ok = pci_id_parse(vendor_text, &vendor) >= 0 &&
+			     pci_id_parse(text + 5, &product) >= 0;
+		}
+		if (!ok)
 			return fail(w, node, key, "'%s' is not VENDOR:PRODUCT in hex (046d:c52b)",
 				    text);
-		d->usb[d->n_usb++] = (VmUsbDevice){ (uint16_t)vendor, (uint16_t)product };
+		d->usb[d->n_usb++] = (VmUsbDevice){ vendor, product };
 	}
 	return 0;
 }

@@ -274,34 +274,6 @@ static void on_created(const PartitionOutcome *outcome, void *userdata)
 	varlink_call_unref(call);
 }
 
-/* "intel", "8086", "10de:1eb8" → vendor and device IDs. */
-static int parse_vendor(const char *text, uint16_t *vendor, uint16_t *device)
-{
-	static const struct {
-		const char *name;
-		uint16_t id;
-	} names[] = { { "intel", 0x8086 }, { "nvidia", 0x10de }, { "amd", 0x1002 } };
-	unsigned v, d;
-	int n;
-
-	for (size_t i = 0; i < ELEMENTSOF(names); i++)
-		if (strcasecmp(text, names[i].name) == 0) {
-			*vendor = names[i].id;
-			return 0;
-		}
-	if (sscanf(text, "%4x:%4x%n", &v, &d, &n) == 2 && (size_t)n == strlen(text) &&
-	    strlen(text) == 9) {
-		*vendor = (uint16_t)v;
-		*device = (uint16_t)d;
-		return 0;
-	}
-	if (sscanf(text, "%4x%n", &v, &n) == 1 && (size_t)n == strlen(text) && strlen(text) == 4) {
-		*vendor = (uint16_t)v;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 typedef struct CreateParameters {
 	const char *mode, *gpu, *vendor, *type;
 	int64_t min_framebuffer, max_instances, node, vfs;
@@ -339,7 +311,8 @@ static int method_create(VarlinkCall *call, json_object *parameters, void *userd
 	if (p.gpu && pci_address_parse(p.gpu, &request.address) < 0)
 		return varlink_call_reply_invalid_parameter(call, "gpu");
 	request.has_address = p.gpu != NULL;
-	if (p.vendor && parse_vendor(p.vendor, &request.vendor_id, &request.device_id) < 0)
+	if (p.vendor &&
+	    pci_vendor_selector_parse(p.vendor, &request.vendor_id, &request.device_id) < 0)
 		return varlink_call_reply_invalid_parameter(call, "vendor");
 	if (p.type && (strlen(p.type) > 128 || !p.type[0]))
 		return varlink_call_reply_invalid_parameter(call, "type");

@@ -308,6 +308,28 @@ static void test_same_slot(void **state)
 	assert_false(pci_address_same_slot(&gpu, &ADDRESS(0, 0, 0, 0)));
 }
 
+static void test_ids_and_vendor_selectors(void **state)
+{
+	uint16_t id, vendor, device;
+
+	assert_int_equal(pci_id_parse("10DE", &id), 0);
+	assert_int_equal(id, 0x10de);
+	static const char *const bad_ids[] = { "10d", "10de0", " 10d", "0x10", "+10d", "10dg", "" };
+	for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++)
+		assert_int_equal(pci_id_parse(bad_ids[i], &id), -EINVAL);
+
+	assert_int_equal(pci_vendor_selector_parse("NVIDIA", &vendor, &device), 0);
+	assert_true(vendor == 0x10de && device == 0);
+	assert_int_equal(pci_vendor_selector_parse("1002", &vendor, &device), 0);
+	assert_true(vendor == 0x1002 && device == 0);
+	assert_int_equal(pci_vendor_selector_parse("10de:1EB8", &vendor, &device), 0);
+	assert_true(vendor == 0x10de && device == 0x1eb8);
+	static const char *const bad[] = { "nvidia:1eb8", "10de:",       "10de-1eb8", "10de:1eb",
+					   " 10de",       "10de:1eb8:0", "matrox",    "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(pci_vendor_selector_parse(bad[i], &vendor, &device), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_format_round_trip),
 		cmocka_unit_test(test_compare),
 		cmocka_unit_test(test_same_slot),
+		cmocka_unit_test(test_ids_and_vendor_selectors),
 	};
 
 	return cmocka_run_group_tests_name("pci_address", tests, NULL, NULL);
