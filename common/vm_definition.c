@@ -46,6 +46,12 @@ static const char *const audio_names[_VM_AUDIO_MAX] = {
 	[VM_AUDIO_PULSEAUDIO] = "pulseaudio",
 };
 
+static const char *const gpu_mode_names[_VM_GPU_MODE_MAX] = {
+	[VM_GPU_AUTO] = "auto",   [VM_GPU_MDEV] = "mdev",
+	[VM_GPU_SRIOV] = "sriov", [VM_GPU_PASSTHROUGH] = "passthrough",
+	[VM_GPU_NONE] = "none",
+};
+
 /* What the guest sees: QEMU device names people know from the Windows driver list. */
 static const char *const nic_models[] = { "virtio-net-pci", "e1000e", "rtl8139", NULL };
 
@@ -76,6 +82,11 @@ const char *vm_hugepages_to_string(VmHugepages hugepages)
 const char *vm_audio_to_string(VmAudio audio)
 {
 	return audio >= 0 && audio < _VM_AUDIO_MAX ? audio_names[audio] : NULL;
+}
+
+const char *vm_gpu_mode_to_string(VmGpuMode mode)
+{
+	return mode >= 0 && mode < _VM_GPU_MODE_MAX ? gpu_mode_names[mode] : NULL;
 }
 
 static bool is_name_char(char c, bool first)
@@ -109,6 +120,11 @@ void vm_definition_done(VmDefinition *definition)
 		free(definition->disks[i].cache);
 	}
 	free(definition->disks);
+	for (size_t i = 0; i < definition->n_gpus; i++) {
+		free(definition->gpus[i].type);
+		free(definition->gpus[i].rom);
+	}
+	free(definition->gpus);
 	free(definition->cdrom);
 	free(definition->bridge);
 	free(definition->nic_model);
@@ -611,26 +627,166 @@ static int parse_qemu_args(Walk *w, const yaml_node_t *value, const char *key, V
 	return 0;
 }
 
-typedef int (*FieldParser)(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d);
+static int hex_id(Walk *w, const yaml_node_t *value, const char *key, uint16_t *ret)
+{
+	const char *text = NULL;
+	int r = scalar(w, value, key, &text);
+	if (r >= 0 && (pci_id_parse(text, ret) < 0 || *ret == 0 || *ret == 0xffff))
+		r = fail(w, value, key, "'%s' is not a PCI id (four hex digits, like 10de)", text);
+	return r;
+}
 
-enum {
-	FIELD_SECURE_BOOT = 5, /* its index below: checked against firmware afterwards */
-};
+static int parse_guest_ids(Walk *w, const yaml_node_t *value, const char *key, VmGpu *gpu)
+{
+	static const char *const keys[] = { "vendor", "device", "subsystem-vendor", "subsystem",
+					    NULL };
+	int r = check_mapping(w, value, key, keys);
+	for (yaml_node_pair_t *pair = value->data.mapping.pairs.start;
+	     r >= 0 && pair < value->data.mapping.pairs.top; pair++) {
+		const char *name = yaml_doc_scalar(node_at(w, pair->key));
+		uint16_t *slot = strcmp(name, "vendor") == 0   ? &gpu->guest_vendor_id
+				 : strcmp(name, "device") == 0 ? &gpu->guest_device_id
+				 : strcmp(name, "subsystem-vendor") == 0
+					 ? &gpu->guest_subsystem_vendor_id
+					 : &gpu->guest_subsystem_id;
+		r = hex_id(w, node_at(w, pair->value), name, slot);
+	}
+	return r;
+}
+
+static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
+{
+	static const char *const keys[] = {
+		"mode",          "address", "vendor", "type",      "min-framebuffer",
+		"max-instances", "display", "rom",    "guest-ids", NULL
+	};
+	const yaml_node_t *address = NULL, *vendor = NULL, *mdev_only = NULL;
+	const char *mdev_only_key = NULL;
+	int r = check_mapping(w, node, "gpu entry", keys);
+
+	for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
+	     r >= 0 && pair < node->data.mapping.pairs.top; pair++) {
+		const char *name = yaml_doc_scalar(node_at(w, pair->key));
+		yaml_node_t *value = node_at(w, pair->value);
+		const char *text = NULL;
+		int choice = 0;
+
+		if (strcmp(name, "mode") == 0) {
+			r = one_of(w, value, name, gpu_mode_names, ELEMENTSOF(gpu_mode_names),
+				   &choice);
+			gpu->mode = (VmGpuMode)choice;
+		} else if (strcmp(name, "address") == 0) {
+			address = value;
+			r = scalar(w, value, name, &text);
+			if (r >= 0 && pci_address_parse(text, &gpu->address) < 0)
+				r = fail(w, value, name,
+					 "'%s' is not a PCI address (like 0000:01:00.0)", text);
+			gpu->has_address = true;
+		} else if (strcmp(name, "vendor") == 0) {
+			vendor = value;
+			r = scalar(w, value, name, &text);
+			if (r >= 0 &&
+			    pci_vendor_selector_parse(text, &gpu->vendor_id, &gpu->device_id) < 0)
+				r = fail(w, value, name,
+					 "'%s' is not intel, nvidia, amd, a vendor id (10de) or "
+					 "vendor:device (10de:1eb8)",
+					 text);
+		} else if (strcmp(name, "type") == 0) {
+			mdev_only = value;
+			mdev_only_key = name;
+			r = string_copy(w, value, name, &gpu->type);
+			if (r >= 0 && strlen(gpu->type) > 128)
+				r = fail(w, value, name, "an mdev type of over 128 characters");
+		} else if (strcmp(name, "min-framebuffer") == 0) {
+			mdev_only = value;
+			mdev_only_key = name;
+			r = scalar(w, value, name, &text);
+			if (r >= 0 && (parse_size(text, &gpu->min_framebuffer) < 0 ||
+				       gpu->min_framebuffer == 0 ||
+				       gpu->min_framebuffer > (UINT64_C(1) << 40)))
+				r = fail(w, value, name, "'%s' is not a size (like 2G or 512M)",
+					 text);
+		} else if (strcmp(name, "max-instances") == 0) {
+			mdev_only = value;
+			mdev_only_key = name;
+			r = count(w, value, name, 4096, &gpu->max_instances);
+		} else if (strcmp(name, "display") == 0) {
+			mdev_only = value;
+			mdev_only_key = name;
+			r = boolean(w, value, name, &gpu->display);
+		} else if (strcmp(name, "rom") == 0)
+			r = absolute_path(w, value, name, &gpu->rom);
+		else
+			r = parse_guest_ids(w, value, name, gpu);
+	}
+	if (r < 0)
+		return r;
+	if (address && vendor)
+		return fail(w, vendor, "vendor", "give the GPU's address or its vendor, not both");
+	if (gpu->mode == VM_GPU_NONE &&
+	    node->data.mapping.pairs.top - node->data.mapping.pairs.start > 1)
+		return fail(w, node, "gpu entry", "mode none takes no other keys");
+	if (mdev_only && gpu->mode != VM_GPU_MDEV && gpu->mode != VM_GPU_AUTO)
+		return fail(w, mdev_only, mdev_only_key, "only for mode mdev (or auto)");
+	return 0;
+}
+
+static int parse_gpus(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	if (value->type != YAML_SEQUENCE_NODE)
+		return fail(w, value, key, "expected a list of GPUs (- mode: auto)");
+	size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+	if (n > VM_MAX_GPUS)
+		return fail(w, value, key, "at most %d GPUs", VM_MAX_GPUS);
+	d->gpus = calloc(n ? n : 1, sizeof(VmGpu));
+	if (!d->gpus)
+		return -ENOMEM;
+	for (yaml_node_item_t *item = value->data.sequence.items.start;
+	     item < value->data.sequence.items.top; item++) {
+		int r = parse_gpu(w, node_at(w, *item), &d->gpus[d->n_gpus++]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+typedef int (*FieldParser)(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d);
 
 static const struct {
 	const char *name;
 	FieldParser parse;
 } fields[] = {
-	{ "name", parse_name },         { "uuid", parse_uuid },
-	{ "memory", parse_memory },     { "cpus", parse_cpus },
-	{ "firmware", parse_firmware }, [FIELD_SECURE_BOOT] = { "secure-boot", parse_secure_boot },
-	{ "tpm", parse_tpm },           { "disks", parse_disks },
-	{ "cdrom", parse_cdrom },       { "network", parse_network },
-	{ "numa", parse_numa },         { "hugepages", parse_hugepages },
-	{ "audio", parse_audio },       { "usb", parse_usb },
-	{ "windows", parse_windows },   { "autostart", parse_autostart },
-	{ "owner", parse_owner },       { "qemu-args", parse_qemu_args },
+	/* clang-format off: one key a line reads best */
+	{ "name", parse_name },
+	{ "uuid", parse_uuid },
+	{ "memory", parse_memory },
+	{ "cpus", parse_cpus },
+	{ "firmware", parse_firmware },
+	{ "secure-boot", parse_secure_boot },
+	{ "tpm", parse_tpm },
+	{ "gpu", parse_gpus },
+	{ "disks", parse_disks },
+	{ "cdrom", parse_cdrom },
+	{ "network", parse_network },
+	{ "numa", parse_numa },
+	{ "hugepages", parse_hugepages },
+	{ "audio", parse_audio },
+	{ "usb", parse_usb },
+	{ "windows", parse_windows },
+	{ "autostart", parse_autostart },
+	{ "owner", parse_owner },
+	{ "qemu-args", parse_qemu_args },
+	/* clang-format on */
 };
+
+/* The node given for a top-level key, after parse_top() filled `given`; NULL when absent. */
+static const yaml_node_t *given_node(const yaml_node_t *const *given, const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+		if (strcmp(fields[i].name, name) == 0)
+			return given[i];
+	return NULL;
+}
 
 static int parse_top(Walk *w, const yaml_node_t *root, VmDefinition *d)
 {
@@ -657,7 +813,8 @@ static int parse_top(Walk *w, const yaml_node_t *root, VmDefinition *d)
 	if (!d->memory)
 		return fail(w, root, "memory", "missing: say how much, like 'memory: 8G'");
 	if (d->secure_boot && d->firmware != VM_FIRMWARE_UEFI)
-		return fail(w, given[FIELD_SECURE_BOOT], "secure-boot", "needs 'firmware: uefi'");
+		return fail(w, given_node(given, "secure-boot"), "secure-boot",
+			    "needs 'firmware: uefi'");
 	if (!d->nic_model && !(d->nic_model = strdup(nic_models[0])))
 		return -ENOMEM;
 	return 0;

@@ -8,7 +8,7 @@
  *
  * This is the schema so far (issue 5): identity, memory, CPUs, firmware, TPM,
  * disks, CD-ROM, network, NUMA, huge pages, audio, USB, Windows tuning,
- * autostart, owner and extra QEMU arguments. The GPU list, CPU pinning and
+ * autostart, owner, extra QEMU arguments and the GPU list. CPU pinning and
  * Looking Glass follow.
  */
 #pragma once
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "parse_util.h"
+#include "pci_address.h"
 
 #define VM_NAME_MAX 64
 #define VM_DEFINITION_MAX_FILE_SIZE (256U << 10)
@@ -63,6 +64,31 @@ typedef enum VmAudio {
 #define VM_MAX_USB 16
 #define VM_MAX_QEMU_ARGS 256
 
+typedef enum VmGpuMode {
+	VM_GPU_AUTO, /* the best mode the GPU offers: mdev, then SR-IOV, then passthrough */
+	VM_GPU_MDEV,
+	VM_GPU_SRIOV,
+	VM_GPU_PASSTHROUGH,
+	VM_GPU_NONE,
+	_VM_GPU_MODE_MAX,
+} VmGpuMode;
+
+#define VM_MAX_GPUS 4
+
+typedef struct VmGpu {
+	VmGpuMode mode;
+	bool has_address;
+	PciAddress address; /* this GPU, or */
+	uint16_t vendor_id, device_id; /* any of this vendor (and device); 0: any GPU */
+	char *type; /* an mdev type id or name, or NULL */
+	uint64_t min_framebuffer; /* bytes; 0: no constraint */
+	unsigned max_instances; /* 0: no constraint */
+	bool display; /* a display for the mdev (ramfb, display=on): the guest's screen */
+	char *rom; /* absolute path of a ROM file to show the guest, or NULL */
+	/* What the guest sees instead of the device's own ids; 0: the device's */
+	uint16_t guest_vendor_id, guest_device_id, guest_subsystem_vendor_id, guest_subsystem_id;
+} VmGpu;
+
 typedef struct VmUsbDevice {
 	uint16_t vendor_id, product_id;
 } VmUsbDevice;
@@ -83,6 +109,8 @@ typedef struct VmDefinition {
 	VmFirmware firmware;
 	bool secure_boot;
 	bool tpm; /* an emulated TPM 2.0 (swtpm), as Windows 11 wants */
+	VmGpu *gpus;
+	size_t n_gpus;
 	VmDisk *disks;
 	size_t n_disks;
 	char *cdrom; /* absolute path of an ISO, or NULL */
@@ -110,6 +138,7 @@ const char *vm_disk_bus_to_string(VmDiskBus bus);
 const char *vm_network_mode_to_string(VmNetworkMode mode);
 const char *vm_hugepages_to_string(VmHugepages hugepages);
 const char *vm_audio_to_string(VmAudio audio);
+const char *vm_gpu_mode_to_string(VmGpuMode mode);
 
 /*
  * Reads a definition from text; `origin` names it in errors (a path, or

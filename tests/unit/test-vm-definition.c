@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "macro.h"
+#include "pci_address.h"
 #include "strv.h"
 #include "tmpdir.h"
 #include "vm_definition.h"
@@ -46,32 +47,46 @@ static void test_names(void **state)
 
 static void test_full(void **state)
 {
-	static const char text[] = "# Windows 11 with its own NVMe image\n"
-				   "name: gaming-vm\n"
-				   "uuid: 4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8b\n"
-				   "memory: 16G\n"
-				   "cpus: {sockets: 1, cores: 6, threads: 2}\n"
-				   "firmware: uefi\n"
-				   "secure-boot: true\n"
-				   "disks:\n"
-				   "  - path: /var/lib/libvfio/images/win11.qcow2\n"
-				   "    format: qcow2\n"
-				   "    bus: nvme\n"
-				   "  - path: /srv/data.img\n"
-				   "    readonly: true\n"
-				   "    cache: writeback\n"
-				   "tpm: true\n"
-				   "cdrom: /srv/iso/Win11_24H2.iso\n"
-				   "network: {mode: bridge, bridge: br0, model: e1000e, mac: "
-				   "52:54:00:ab:cd:ef}\n"
-				   "numa: 1\n"
-				   "hugepages: 1G\n"
-				   "audio: pipewire\n"
-				   "usb: [046d:c52b, 1532:0084]\n"
-				   "windows: {hyperv: true, hide-hypervisor: true}\n"
-				   "autostart: true\n"
-				   "owner: alice\n"
-				   "qemu-args: [-device, 'usb-tablet', '-global', 'x=a b;c']\n";
+	static const char text[] =
+		"# Windows 11 with its own NVMe image\n"
+		"name: gaming-vm\n"
+		"uuid: 4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8b\n"
+		"memory: 16G\n"
+		"cpus: {sockets: 1, cores: 6, threads: 2}\n"
+		"firmware: uefi\n"
+		"secure-boot: true\n"
+		"disks:\n"
+		"  - path: /var/lib/libvfio/images/win11.qcow2\n"
+		"    format: qcow2\n"
+		"    bus: nvme\n"
+		"  - path: /srv/data.img\n"
+		"    readonly: true\n"
+		"    cache: writeback\n"
+		"tpm: true\n"
+		"gpu:\n"
+		"  - mode: mdev\n"
+		"    vendor: intel\n"
+		"    type: i915-GVTg_V5_4\n"
+		"    display: true\n"
+		"  - mode: passthrough\n"
+		"    address: 03:00.0\n"
+		"    rom: /var/lib/libvfio/roms/rx6800.rom\n"
+		"    guest-ids: {vendor: 1002, device: 73bf, subsystem-vendor: 1da2,\n"
+		"                subsystem: e437}\n"
+		"  - vendor: 10de:1eb8\n"
+		"    min-framebuffer: 2G\n"
+		"    max-instances: 8\n"
+		"cdrom: /srv/iso/Win11_24H2.iso\n"
+		"network: {mode: bridge, bridge: br0, model: e1000e, mac: "
+		"52:54:00:ab:cd:ef}\n"
+		"numa: 1\n"
+		"hugepages: 1G\n"
+		"audio: pipewire\n"
+		"usb: [046d:c52b, 1532:0084]\n"
+		"windows: {hyperv: true, hide-hypervisor: true}\n"
+		"autostart: true\n"
+		"owner: alice\n"
+		"qemu-args: [-device, 'usb-tablet', '-global', 'x=a b;c']\n";
 	VmDefinition d;
 	char *error = NULL;
 
@@ -95,6 +110,21 @@ static void test_full(void **state)
 	assert_true(d.disks[1].readonly);
 	assert_string_equal(d.disks[1].cache, "writeback");
 	assert_true(d.tpm);
+	assert_int_equal(d.n_gpus, 3);
+	assert_string_equal(vm_gpu_mode_to_string(d.gpus[0].mode), "mdev");
+	assert_int_equal(d.gpus[0].vendor_id, 0x8086);
+	assert_string_equal(d.gpus[0].type, "i915-GVTg_V5_4");
+	assert_true(d.gpus[0].display);
+	assert_true(d.gpus[1].has_address);
+	char address[PCI_ADDRESS_TEXT_SIZE];
+	assert_string_equal(pci_address_format(&d.gpus[1].address, address), "0000:03:00.0");
+	assert_string_equal(d.gpus[1].rom, "/var/lib/libvfio/roms/rx6800.rom");
+	assert_int_equal(d.gpus[1].guest_subsystem_id, 0xe437);
+	assert_int_equal(d.gpus[1].guest_vendor_id, 0x1002);
+	assert_int_equal(d.gpus[2].mode, VM_GPU_AUTO);
+	assert_true(d.gpus[2].vendor_id == 0x10de && d.gpus[2].device_id == 0x1eb8);
+	assert_true(d.gpus[2].min_framebuffer == UINT64_C(2) << 30);
+	assert_int_equal(d.gpus[2].max_instances, 8);
 	assert_string_equal(d.cdrom, "/srv/iso/Win11_24H2.iso");
 	assert_string_equal(vm_network_mode_to_string(d.network), "bridge");
 	assert_string_equal(d.bridge, "br0");
@@ -233,6 +263,33 @@ static void test_mistakes(void **state)
 						       "line)" },
 		{ A "qemu-args: [-m, {a: b}]\n", "vm.yaml:3:17: qemu-args: needs a single value" },
 		{ A "qemu-args: ['']\n", "vm.yaml:3:13: qemu-args: needs a single value" },
+		{ A "gpu: auto\n", "vm.yaml:3:6: gpu: expected a list of GPUs (- mode: auto)" },
+		{ A "gpu: [{mode: vfio}]\n", "vm.yaml:3:14: mode: 'vfio' is not one of: auto, "
+					     "mdev, sriov, passthrough, none" },
+		{ A "gpu: [{address: 'zz:00.0'}]\n",
+		  "vm.yaml:3:17: address: 'zz:00.0' is not a PCI..." },
+		{ A "gpu: [{vendor: matrox}]\n",
+		  "vm.yaml:3:16: vendor: 'matrox' is not intel, ..." },
+		{ A "gpu: [{address: '01:00.0', vendor: amd}]\n",
+		  "vm.yaml:3:36: vendor: give the GPU's address or its vendor, not both" },
+		{ A "gpu: [{mode: sriov, type: GVTg_V5_4}]\n",
+		  "vm.yaml:3:27: type: only for mode mdev (or auto)" },
+		{ A "gpu: [{mode: passthrough, display: true}]\n",
+		  "vm.yaml:3:36: display: only for mode mdev (or auto)" },
+		{ A "gpu: [{mode: none, vendor: amd}]\n",
+		  "vm.yaml:3:7: gpu entry: mode none takes no other keys" },
+		{ A "gpu: [{min-framebuffer: 0}]\n",
+		  "vm.yaml:3:25: min-framebuffer: '0' is not a size (like 2G or 512M)" },
+		{ A "gpu: [{max-instances: 0}]\n",
+		  "vm.yaml:3:23: max-instances: '0' is not a whole..." },
+		{ A "gpu: [{rom: vbios.rom}]\n",
+		  "vm.yaml:3:13: rom: 'vbios.rom' is not an absolute path" },
+		{ A "gpu: [{guest-ids: {vendor: ffff}}]\n",
+		  "vm.yaml:3:28: vendor: 'ffff' is not a PCI id (four hex digits, like 10de)" },
+		{ A "gpu: [{guest-ids: {class: 0300}}]\n",
+		  "vm.yaml:3:20: class: unknown key in guest-ids" },
+		{ A "gpu: [{}, {}, {}, {}, {}]\n", "vm.yaml:3:6: gpu: at most 4 GPUs" },
+		{ A "gpu: [{vendor: amd, vendor: intel}]\n", "vm.yaml:3:21: vendor: given twice" },
 #undef A
 		{ "memory: 1G\n", "vm.yaml:1:1: name: missing: every VM needs a name" },
 		{ "name: a\n", "vm.yaml:1:1: memory: missing: say how much, like 'memory: 8G'" },
