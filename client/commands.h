@@ -32,5 +32,6 @@ extern const Command command_gpus;
 extern const Command command_partition;
 extern const Command command_partitions;
 extern const Command command_topology;
+extern const Command command_validate;
 extern const Command command_version;
 extern const Command command_vfs;

@@ -22,12 +22,8 @@ void print_json(json_object *object)
 							    JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-/*
- * Reports a failure: one sentence on stderr, and with --json an object
- * {"error": NAME, "message": SENTENCE, "parameters": {...}} on stdout.
- */
-_printf_(4, 5) static int fail(const ClientOptions *options, const char *error,
-			       json_object *parameters, const char *format, ...)
+int report_failure(const ClientOptions *options, const char *error, json_object *parameters,
+		   const char *format, ...)
 {
 	char message[1024];
 	va_list ap;
@@ -58,23 +54,26 @@ static int fail_connect(const ClientOptions *options, int r)
 	switch (r) {
 	case -ENOENT:
 	case -ECONNREFUSED:
-		return fail(options, "io.libvfio.Client.DaemonNotRunning", NULL,
-			    "libvfiod is not running (nothing listens on %s). Start it with "
-			    "'systemctl start libvfiod.socket', or run 'libvfiod' as root.",
-			    path);
+		return report_failure(
+			options, "io.libvfio.Client.DaemonNotRunning", NULL,
+			"libvfiod is not running (nothing listens on %s). Start it with "
+			"'systemctl start libvfiod.socket', or run 'libvfiod' as root.",
+			path);
 	case -EACCES:
 	case -EPERM:
-		return fail(options, "io.libvfio.Client.PermissionDenied", NULL,
-			    "Permission denied opening %s. The socket should be mode 0666 (see "
-			    "SocketMode= in libvfiod.socket); ask your administrator.",
-			    path);
+		return report_failure(
+			options, "io.libvfio.Client.PermissionDenied", NULL,
+			"Permission denied opening %s. The socket should be mode 0666 (see "
+			"SocketMode= in libvfiod.socket); ask your administrator.",
+			path);
 	case -ENAMETOOLONG:
-		return fail(options, "io.libvfio.Client.BadSocketPath", NULL,
-			    "The socket path %s is too long for a Unix socket (108 bytes at most).",
-			    path);
+		return report_failure(
+			options, "io.libvfio.Client.BadSocketPath", NULL,
+			"The socket path %s is too long for a Unix socket (108 bytes at most).",
+			path);
 	default:
-		return fail(options, "io.libvfio.Client.ConnectFailed", NULL,
-			    "Cannot connect to libvfiod at %s: %s.", path, strerror(-r));
+		return report_failure(options, "io.libvfio.Client.ConnectFailed", NULL,
+				      "Cannot connect to libvfiod at %s: %s.", path, strerror(-r));
 	}
 }
 
@@ -82,26 +81,29 @@ static int fail_transport(const ClientOptions *options, const char *method, int 
 {
 	switch (r) {
 	case -ECONNRESET:
-		return fail(options, "io.libvfio.Client.ConnectionClosed", NULL,
-			    "libvfiod closed the connection before answering %s; see its log "
-			    "(journalctl -u libvfiod).",
-			    method);
+		return report_failure(
+			options, "io.libvfio.Client.ConnectionClosed", NULL,
+			"libvfiod closed the connection before answering %s; see its log "
+			"(journalctl -u libvfiod).",
+			method);
 	case -ETIMEDOUT:
-		return fail(options, "io.libvfio.Client.Timeout", NULL,
-			    "libvfiod did not answer %s within %llu s; it may be stuck (journalctl "
-			    "-u libvfiod).",
-			    method, (unsigned long long)(REQUEST_TIMEOUT_USEC / USEC_PER_SEC));
+		return report_failure(
+			options, "io.libvfio.Client.Timeout", NULL,
+			"libvfiod did not answer %s within %llu s; it may be stuck (journalctl "
+			"-u libvfiod).",
+			method, (unsigned long long)(REQUEST_TIMEOUT_USEC / USEC_PER_SEC));
 	case -EBADMSG:
 	case -EPROTO:
 	case -ELOOP:
 	case -EMSGSIZE:
-		return fail(options, "io.libvfio.Client.ProtocolError", NULL,
-			    "Protocol error: the answer to %s from %s is not a valid Varlink reply "
-			    "(%s). Is something other than libvfiod listening there?",
-			    method, options->socket_path, strerror(-r));
+		return report_failure(
+			options, "io.libvfio.Client.ProtocolError", NULL,
+			"Protocol error: the answer to %s from %s is not a valid Varlink reply "
+			"(%s). Is something other than libvfiod listening there?",
+			method, options->socket_path, strerror(-r));
 	default:
-		return fail(options, "io.libvfio.Client.Failed", NULL,
-			    "Talking to libvfiod failed: %s.", strerror(-r));
+		return report_failure(options, "io.libvfio.Client.Failed", NULL,
+				      "Talking to libvfiod failed: %s.", strerror(-r));
 	}
 }
 
@@ -114,28 +116,30 @@ static int fail_reply(const ClientOptions *options, const char *method,
 	const char *message = json_get_string(parameters, "message");
 
 	if (strcmp(error, VARLINK_ERROR_INVALID_PARAMETER) == 0)
-		return fail(options, error, parameters,
-			    "libvfiod refused the parameter '%s' of %s; is vfioctl newer than the "
-			    "daemon? Compare 'vfioctl version'.",
-			    json_get_string(parameters, "parameter")
-				    ? json_get_string(parameters, "parameter")
-				    : "?",
-			    method);
+		return report_failure(
+			options, error, parameters,
+			"libvfiod refused the parameter '%s' of %s; is vfioctl newer than the "
+			"daemon? Compare 'vfioctl version'.",
+			json_get_string(parameters, "parameter")
+				? json_get_string(parameters, "parameter")
+				: "?",
+			method);
 	if (strcmp(error, VARLINK_ERROR_METHOD_NOT_FOUND) == 0 ||
 	    strcmp(error, VARLINK_ERROR_INTERFACE_NOT_FOUND) == 0 ||
 	    strcmp(error, VARLINK_ERROR_METHOD_NOT_IMPLEMENTED) == 0)
-		return fail(options, error, parameters,
-			    "This libvfiod does not implement %s; it is probably older than "
-			    "vfioctl. Update and restart it.",
-			    method);
+		return report_failure(
+			options, error, parameters,
+			"This libvfiod does not implement %s; it is probably older than "
+			"vfioctl. Update and restart it.",
+			method);
 	if (strcmp(error, VARLINK_ERROR_PERMISSION_DENIED) == 0)
-		return fail(options, error, parameters,
-			    "Permission denied: you may not call %s. Ask an administrator.",
-			    method);
+		return report_failure(
+			options, error, parameters,
+			"Permission denied: you may not call %s. Ask an administrator.", method);
 	if (message)
-		return fail(options, error, parameters, "%s", message);
-	return fail(options, error, parameters, "libvfiod answered %s with the error %s.", method,
-		    error);
+		return report_failure(options, error, parameters, "%s", message);
+	return report_failure(options, error, parameters, "libvfiod answered %s with the error %s.",
+			      method, error);
 }
 
 int request_call(const ClientOptions *options, const char *method, json_object *parameters,

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 /* Exit codes of vfioctl, as documented in its help and the README. */
 enum {
 	EXIT_OK = 0,
@@ -36,6 +38,14 @@ typedef struct ClientOptions {
  */
 int request_call(const ClientOptions *options, const char *method, json_object *parameters,
 		 json_object **ret);
+
+/*
+ * Reports a failure: one sentence on stderr, and with --json an object
+ * {"error": NAME, "message": SENTENCE, "parameters": {...}} on stdout.
+ * `parameters` is not taken. Returns EXIT_FAILED.
+ */
+_printf_(4, 5) int report_failure(const ClientOptions *options, const char *error,
+				  json_object *parameters, const char *format, ...);
 
 /* Prints `object` as pretty JSON on stdout. */
 void print_json(json_object *object);

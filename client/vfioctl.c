@@ -14,8 +14,8 @@
 #include "macro.h"
 
 static const Command *const commands[] = {
-	&command_gpus,       &command_gpu,       &command_topology, &command_check,
-	&command_partitions, &command_partition, &command_vfs,      &command_version,
+	&command_gpus,      &command_gpu, &command_topology, &command_check,   &command_partitions,
+	&command_partition, &command_vfs, &command_validate, &command_version,
 };
 
 static void help(void)
