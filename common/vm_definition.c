@@ -130,6 +130,7 @@ void vm_definition_done(VmDefinition *definition)
 	free(definition->nic_model);
 	free(definition->mac);
 	free(definition->usb);
+	free(definition->pinned);
 	free(definition->owner);
 	strv_free(definition->qemu_args);
 	*definition = (VmDefinition){ 0 };
@@ -750,6 +751,60 @@ static int parse_gpus(Walk *w, const yaml_node_t *value, const char *key, VmDefi
 	return 0;
 }
 
+static int parse_cpu_pinning(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	const char *text = yaml_doc_scalar(value);
+
+	if (text && (strcmp(text, "auto") == 0 || strcmp(text, "off") == 0)) {
+		d->pin_cpus = strcmp(text, "auto") == 0;
+		return 0;
+	}
+	if (value->type != YAML_SEQUENCE_NODE)
+		return fail(w, value, key,
+			    "expected auto, off, or a list of host CPUs, one per vCPU");
+	size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+	if (n == 0 || n > VM_MAX_CPUS)
+		return fail(w, value, key, "a list of 1 to %d host CPUs", VM_MAX_CPUS);
+	d->pinned = calloc(n, sizeof(unsigned));
+	if (!d->pinned)
+		return -ENOMEM;
+	d->pin_cpus = true;
+	for (yaml_node_item_t *item = value->data.sequence.items.start;
+	     item < value->data.sequence.items.top; item++) {
+		yaml_node_t *node = node_at(w, *item);
+		uint64_t cpu;
+		text = NULL;
+		int r = scalar(w, node, key, &text);
+		if (r < 0)
+			return r;
+		if (parse_uint64(text, &cpu) < 0 || cpu > VM_MAX_HOST_CPU)
+			return fail(w, node, key, "'%s' is not a host CPU number", text);
+		for (size_t i = 0; i < d->n_pinned; i++)
+			if (d->pinned[i] == cpu)
+				return fail(w, node, key, "CPU %s is listed twice", text);
+		d->pinned[d->n_pinned++] = (unsigned)cpu;
+	}
+	return 0;
+}
+
+static int parse_looking_glass(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	const char *text = NULL;
+	uint64_t size;
+	int r = scalar(w, value, key, &text);
+	if (r < 0 || strcmp(text, "off") == 0)
+		return r;
+	/* IVSHMEM sizes are powers of two; 32M carries 1080p, 128M 4K. */
+	if (parse_size(text, &size) < 0 || size < (UINT64_C(2) << 20) ||
+	    size > (UINT64_C(1) << 30) || (size & (size - 1)) != 0)
+		return fail(w, value, key,
+			    "'%s' is not off or a power-of-two size from 2M to 1G (32M for 1080p, "
+			    "128M for 4K)",
+			    text);
+	d->looking_glass = size;
+	return 0;
+}
+
 typedef int (*FieldParser)(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d);
 
 static const struct {
@@ -769,9 +824,11 @@ static const struct {
 	{ "cdrom", parse_cdrom },
 	{ "network", parse_network },
 	{ "numa", parse_numa },
+	{ "cpu-pinning", parse_cpu_pinning },
 	{ "hugepages", parse_hugepages },
 	{ "audio", parse_audio },
 	{ "usb", parse_usb },
+	{ "looking-glass", parse_looking_glass },
 	{ "windows", parse_windows },
 	{ "autostart", parse_autostart },
 	{ "owner", parse_owner },
@@ -815,6 +872,10 @@ static int parse_top(Walk *w, const yaml_node_t *root, VmDefinition *d)
 	if (d->secure_boot && d->firmware != VM_FIRMWARE_UEFI)
 		return fail(w, given_node(given, "secure-boot"), "secure-boot",
 			    "needs 'firmware: uefi'");
+	if (d->pinned && d->n_pinned != vm_definition_cpus(d))
+		return fail(w, given_node(given, "cpu-pinning"), "cpu-pinning",
+			    "lists %zu host CPUs for %u vCPUs; give one per vCPU", d->n_pinned,
+			    vm_definition_cpus(d));
 	if (!d->nic_model && !(d->nic_model = strdup(nic_models[0])))
 		return -ENOMEM;
 	return 0;
@@ -824,7 +885,9 @@ static int load(const char *origin, int r, YamlDocError *yaml_error, yaml_docume
 		VmDefinition *ret, char **ret_error)
 {
 	_cleanup_free_ char *text = r == -EINVAL ? yaml_error->text : NULL;
-	VmDefinition d = { .sockets = 1, .cores = 1, .threads = 1, .numa = VM_NUMA_AUTO };
+	VmDefinition d = {
+		.sockets = 1, .cores = 1, .threads = 1, .numa = VM_NUMA_AUTO, .pin_cpus = true
+	};
 	Walk w = { doc, origin, ret_error };
 
 	*ret_error = NULL;

@@ -8,8 +8,8 @@
  *
  * This is the schema so far (issue 5): identity, memory, CPUs, firmware, TPM,
  * disks, CD-ROM, network, NUMA, huge pages, audio, USB, Windows tuning,
- * autostart, owner, extra QEMU arguments and the GPU list. CPU pinning and
- * Looking Glass follow.
+ * autostart, owner, extra QEMU arguments, the GPU list, CPU pinning and
+ * Looking Glass.
  */
 #pragma once
 
@@ -62,6 +62,7 @@ typedef enum VmAudio {
 #define VM_NUMA_AUTO (-1) /* the node of the VM's GPU */
 #define VM_NUMA_OFF (-2) /* no NUMA placement */
 #define VM_MAX_USB 16
+#define VM_MAX_HOST_CPU 8191
 #define VM_MAX_QEMU_ARGS 256
 
 typedef enum VmGpuMode {
@@ -119,6 +120,10 @@ typedef struct VmDefinition {
 	char *nic_model; /* "virtio-net-pci" unless asked */
 	char *mac; /* "52:54:00:12:34:56", or NULL for one made from the UUID */
 	int numa; /* a node, VM_NUMA_AUTO or VM_NUMA_OFF */
+	bool pin_cpus; /* pin vCPU threads: to `pinned` when given, else near the GPU */
+	unsigned *pinned; /* host CPU for each vCPU in order, or NULL for automatic */
+	size_t n_pinned;
+	uint64_t looking_glass; /* shared-memory size for Looking Glass in bytes; 0: off */
 	VmHugepages hugepages;
 	VmAudio audio;
 	VmUsbDevice *usb;

@@ -85,6 +85,7 @@ static void test_full(void **state)
 		"usb: [046d:c52b, 1532:0084]\n"
 		"windows: {hyperv: true, hide-hypervisor: true}\n"
 		"autostart: true\n"
+		"looking-glass: 128M\n"
 		"owner: alice\n"
 		"qemu-args: [-device, 'usb-tablet', '-global', 'x=a b;c']\n";
 	VmDefinition d;
@@ -138,6 +139,7 @@ static void test_full(void **state)
 	assert_int_equal(d.usb[1].product_id, 0x0084);
 	assert_true(d.hyperv && d.hide_hypervisor && d.autostart);
 	assert_string_equal(d.owner, "alice");
+	assert_true(d.looking_glass == UINT64_C(128) << 20);
 	/* Each item one argument, exactly as written: nothing is split or interpreted. */
 	assert_int_equal(strv_length(d.qemu_args), 4);
 	assert_string_equal(d.qemu_args[3], "x=a b;c");
@@ -168,6 +170,20 @@ static void test_minimal_has_defaults(void **state)
 	assert_false(d.hyperv || d.hide_hypervisor || d.autostart);
 	assert_null(d.owner);
 	assert_null(d.qemu_args);
+	assert_true(d.pin_cpus);
+	assert_null(d.pinned);
+	assert_true(d.looking_glass == 0);
+	vm_definition_done(&d);
+
+	assert_int_equal(load("name: p\nmemory: 1G\ncpus: 2\ncpu-pinning: [4, 5]\n", &d, &error),
+			 0);
+	assert_int_equal(d.n_pinned, 2);
+	assert_int_equal(d.pinned[1], 5);
+	vm_definition_done(&d);
+	assert_int_equal(
+		load("name: p\nmemory: 1G\ncpu-pinning: off\nlooking-glass: off\n", &d, &error), 0);
+	assert_false(d.pin_cpus);
+	assert_true(d.looking_glass == 0);
 	vm_definition_done(&d);
 }
 
@@ -290,6 +306,21 @@ static void test_mistakes(void **state)
 		  "vm.yaml:3:20: class: unknown key in guest-ids" },
 		{ A "gpu: [{}, {}, {}, {}, {}]\n", "vm.yaml:3:6: gpu: at most 4 GPUs" },
 		{ A "gpu: [{vendor: amd, vendor: intel}]\n", "vm.yaml:3:21: vendor: given twice" },
+		{ A "cpu-pinning: yes\n",
+		  "vm.yaml:3:14: cpu-pinning: expected auto, off, or a list of host CPUs, one per "
+		  "vCPU" },
+		{ A "cpu-pinning: [0, 1]\n",
+		  "vm.yaml:3:14: cpu-pinning: lists 2 host CPUs for 1 vCPUs; give one per vCPU" },
+		{ A "cpus: 2\ncpu-pinning: [3, 3]\n",
+		  "vm.yaml:4:18: cpu-pinning: CPU 3 is listed twice" },
+		{ A "cpu-pinning: [x]\n",
+		  "vm.yaml:3:15: cpu-pinning: 'x' is not a host CPU number" },
+		{ A "cpu-pinning: []\n",
+		  "vm.yaml:3:14: cpu-pinning: a list of 1 to 1024 host CPUs" },
+		{ A "looking-glass: 100M\n",
+		  "vm.yaml:3:16: looking-glass: '100M' is not off or a power-of-two size..." },
+		{ A "looking-glass: 2G\n", "vm.yaml:3:16: looking-glass: '2G' is not off or a..." },
+		{ A "looking-glass: on\n", "vm.yaml:3:16: looking-glass: 'on' is not off or a..." },
 #undef A
 		{ "memory: 1G\n", "vm.yaml:1:1: name: missing: every VM needs a name" },
 		{ "name: a\n", "vm.yaml:1:1: memory: missing: say how much, like 'memory: 8G'" },
