@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "host_internal.h"
 #include "macro.h"
 #include "strv.h"
@@ -227,14 +228,8 @@ static int add_function(const char *name, void *userdata)
 			"sys/bus/pci/devices holds \"%.64s\", which is not a PCI address", name);
 		return 0;
 	}
-	if (state->n == state->allocated) {
-		size_t want = state->allocated ? state->allocated * 2 : 64;
-		PciFunction *p = reallocarray(state->functions, want, sizeof(PciFunction));
-		if (!p)
-			return -ENOMEM;
-		state->functions = p;
-		state->allocated = want;
-	}
+	if (ARRAY_RESERVE(state->functions, state->allocated, state->n + 1) < 0)
+		return -ENOMEM;
 	PciFunction *f = &state->functions[state->n++];
 	*f = (PciFunction){
 		.address = address,

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "json_util.h"
 #include "log.h"
 #include "macro.h"
@@ -226,14 +227,8 @@ int qmp_execute(Qmp *qmp, const char *command, json_object *arguments, QmpReplyC
 		message, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &length);
 	if (!text)
 		return -ENOMEM;
-	if (qmp->n_pending == qmp->allocated_pending) {
-		size_t want = qmp->allocated_pending ? qmp->allocated_pending * 2 : 8;
-		Pending *p = reallocarray(qmp->pending, want, sizeof(Pending));
-		if (!p)
-			return -ENOMEM;
-		qmp->pending = p;
-		qmp->allocated_pending = want;
-	}
+	if (ARRAY_RESERVE(qmp->pending, qmp->allocated_pending, qmp->n_pending + 1) < 0)
+		return -ENOMEM;
 	char *out = realloc(qmp->out, qmp->out_size + length + 1);
 	if (!out)
 		return -ENOMEM;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "macro.h"
 
 int sysfs_root_init(SysfsRoot *root, const char *path)
@@ -185,15 +186,9 @@ int sysfs_list_dir(const SysfsRoot *root, const char *relative, size_t max_entri
 			r = -E2BIG;
 			break;
 		}
-		if (n == allocated) {
-			size_t want = allocated ? allocated * 2 : 64;
-			char **p = reallocarray(names, want, sizeof(char *));
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
-			names = p;
-			allocated = want;
+		if (ARRAY_RESERVE(names, allocated, n + 1) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		names[n] = strdup(e->d_name);
 		if (!names[n]) {
