@@ -144,6 +144,9 @@ typedef struct Walk {
 	char **error;
 } Walk;
 
+/* Errors quote what the file says: at most this much of it, and no control characters. */
+#define MAX_ERROR_LENGTH 400
+
 /* Sets "ORIGIN:LINE:COLUMN: KEY: text" and returns -EINVAL. */
 _printf_(4, 5) static int fail(Walk *w, const yaml_node_t *node, const char *key,
 			       const char *format, ...)
@@ -162,6 +165,12 @@ _printf_(4, 5) static int fail(Walk *w, const yaml_node_t *node, const char *key
 		*w->error = NULL;
 		return -ENOMEM;
 	}
+	char *e = *w->error;
+	if (strlen(e) > MAX_ERROR_LENGTH)
+		strcpy(e + MAX_ERROR_LENGTH - 3, "...");
+	for (; *e; e++)
+		if ((unsigned char)*e < 0x20 || *e == 0x7f)
+			*e = '?';
 	return -EINVAL;
 }
 

@@ -346,6 +346,28 @@ static void test_mistakes(void **state)
 	}
 }
 
+/* A hostile file cannot make the error long, or put escape sequences on a terminal. */
+static void test_errors_are_short_and_printable(void **state)
+{
+	char text[8192] = "name: \"\\e[31mred\\ttab\"\nmemory: 1G\n";
+	VmDefinition d;
+	char *error = NULL;
+
+	assert_int_equal(load(text, &d, &error), -EINVAL);
+	assert_string_equal(error, "vm.yaml:1:7: name: '?[31mred?tab' is not a VM name: up to 64 "
+				   "letters, digits, '_', '.' and '-', starting with a letter or "
+				   "digit");
+	free(error);
+
+	strcpy(text, "name: ");
+	memset(text + 6, 'x', 5000);
+	strcpy(text + 5006, "\nmemory: 1G\n");
+	assert_int_equal(load(text, &d, &error), -EINVAL);
+	assert_int_equal(strlen(error), 400);
+	assert_string_equal(error + 397, "...");
+	free(error);
+}
+
 static void test_too_many_disks(void **state)
 {
 	char text[4096] = "name: a\nmemory: 1G\ndisks:\n";
@@ -389,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_minimal_has_defaults),
 		cmocka_unit_test(test_mistakes),
+		cmocka_unit_test(test_errors_are_short_and_printable),
 		cmocka_unit_test(test_too_many_disks),
 		cmocka_unit_test(test_files),
 	};
