@@ -368,7 +368,16 @@ static int save(PartitionEngine *engine, Operation *op)
 	return r;
 }
 
-/* Ends the running operation: reports, frees it, and starts the next one. */
+/* Tells the caller how the operation went: once, whatever happens after. */
+static void operation_report(Operation *op, const PartitionOutcome *outcome)
+{
+	if (op->reported)
+		return;
+	op->reported = true;
+	op->callback(outcome, op->userdata);
+}
+
+/* Ends the running operation: reports (unless a stuck write did), frees it, starts the next. */
 static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 {
 	PartitionOutcome outcome = { .result = result,
@@ -383,15 +392,14 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 				      "Partition %s created for %s", op->record.id,
 				      op->record.holder);
 		/* Report before the engine takes the record, which moves it. */
-		if (!op->reported)
-			op->callback(&outcome, op->userdata);
+		operation_report(op, &outcome);
 		if (engine_hold(engine, &op->record) < 0)
 			log_error("Out of memory: partition %s is no longer listed", op->record.id);
 	} else {
 		if (result >= 0)
 			log_full_errno_fields(LOG_INFO, 0, partition_fields(&op->record, fields), 2,
 					      "Partition %s released", op->record.id);
-		op->callback(&outcome, op->userdata);
+		operation_report(op, &outcome);
 	}
 	engine->queue = op->next;
 	operation_free(op);
@@ -445,8 +453,7 @@ static void on_stuck(size_t index, void *userdata)
 		    "timeout); what was done is undone once it ends. See the log (journalctl -u "
 		    "libvfiod).",
 		    op->record.id);
-	op->reported = true;
-	op->callback(&outcome, op->userdata);
+	operation_report(op, &outcome);
 }
 
 static void on_undo_written(int result, size_t failed, void *userdata)

@@ -9,6 +9,7 @@ partition was unfinished) or as recorded (it was finished)."""
 import json
 import os
 import pwd
+import socket
 import subprocess
 import sys
 import unittest
@@ -371,11 +372,17 @@ class StuckWriteTest(PartitionTestCase):
             # the daemon serves others while the write hangs
             self.assertDaemonServes(d)
             reply = slow.receive()
-        self.assertRefused(reply, 'Failed', 'did not answer in time')
-        # The stuck unbind lands after all (the GPU loses its driver); only then is the
-        # partition undone, from the state that write left: the driver comes back.
-        wait_for(lambda: len(sim.writes()) >= 4 and not Simulator.diff(before, sim.snapshot()),
-                 timeout=20, what='the undo after the late write')
+            self.assertRefused(reply, 'Failed', 'did not answer in time')
+            # The stuck unbind lands after all (the GPU loses its driver); only then is the
+            # partition undone, from the state that write left: the driver comes back.
+            wait_for(lambda: len(sim.writes()) >= 4 and
+                     not Simulator.diff(before, sim.snapshot()),
+                     timeout=20, what='the undo after the late write')
+            # The caller heard once: the end of the undo sends no second reply.
+            slow.sock.settimeout(1.0)
+            with self.assertRaises(socket.timeout):
+                slow.receive()
+        self.assertTrue(d.running(), d.output())
         paths = [w['path'].rsplit('/', 1)[-1] for w in sim.writes()]
         self.assertEqual(paths, ['driver_override', 'unbind', 'driver_override',
                                  'drivers_probe'])
