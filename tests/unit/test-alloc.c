@@ -23,6 +23,7 @@
 #include "host_builder.h"
 #include "macro.h"
 #include "pci_address.h"
+#include "varlink_idl.h"
 
 #define IGPU "0000:00:02.0"
 #define ROOT_PORT "0000:00:01.0"
@@ -243,30 +244,21 @@ static void add_amd_vf(HostModel *model, const char *pf, const char *at, const c
  * Error names
  */
 
+/* Every refusal has its own name, and that name is an error the interface declares. */
 static void test_error_names(void **state)
 {
-	static const char *const expected[_ALLOC_ERROR_MAX] = {
-		[ALLOC_NO_SUCH_GPU] = "io.libvfio.Partitions.NoSuchGPU",
-		[ALLOC_NOT_A_GPU] = "io.libvfio.Partitions.NotAGPU",
-		[ALLOC_NO_MATCHING_GPU] = "io.libvfio.Partitions.NoMatchingGPU",
-		[ALLOC_MODE_UNSUPPORTED] = "io.libvfio.Partitions.ModeUnsupported",
-		[ALLOC_UNKNOWN_TYPE] = "io.libvfio.Partitions.UnknownType",
-		[ALLOC_NONE_FREE] = "io.libvfio.Partitions.NoneFree",
-		[ALLOC_BOOT_VGA] = "io.libvfio.Partitions.BootDisplay",
-		[ALLOC_NOT_ISOLATED] = "io.libvfio.Partitions.GroupNotIsolated",
-		[ALLOC_HELD] = "io.libvfio.Partitions.Busy",
-		[ALLOC_DEVICE_IN_USE] = "io.libvfio.Partitions.DeviceInUse",
-	};
+	const VarlinkIdl *idl = varlink_idl_find(libvfio_interfaces, "io.libvfio.Partitions");
 	static const char prefix[] = "io.libvfio.Partitions.";
 
 	for (int e = ALLOC_OK + 1; e < _ALLOC_ERROR_MAX; e++) {
 		const char *name = alloc_error_name((AllocError)e);
 		if (!name)
 			fail_msg("error %d has no name", e);
-		assert_non_null(expected[e]);
-		assert_string_equal(name, expected[e]);
 		assert_int_equal(strncmp(name, prefix, strlen(prefix)), 0);
-		assert_true(strlen(name) > strlen(prefix));
+		char declaration[128];
+		snprintf(declaration, sizeof(declaration), "\nerror %s (", name + strlen(prefix));
+		if (!strstr(idl->description, declaration))
+			fail_msg("%s is not declared in io.libvfio.Partitions", name);
 		for (int other = ALLOC_OK + 1; other < e; other++)
 			if (strcmp(name, alloc_error_name((AllocError)other)) == 0)
 				fail_msg("errors %d and %d are both %s", other, e, name);

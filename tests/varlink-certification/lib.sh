@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Shared by the scripts here (sourced): fail, a temporary directory $tmp that
-# is removed on exit together with the server started as $server_pid, and
-# wait_for_socket.
+# is removed on exit together with the server started as $server_pid,
+# wait_for_socket and stop_server.
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -33,4 +33,16 @@ wait_for_socket() {
 		sleep 0.1
 	done
 	fail "nothing listens on $1 after 10 s"
+}
+
+# SIGTERM must stop $server_pid (named $1 in messages) with status 0, and it
+# must remove its socket $2.
+stop_server() {
+	echo "== SIGTERM stops $1, which removes its socket"
+	kill -TERM "$server_pid"
+	local status=0
+	wait "$server_pid" || status=$?
+	server_pid=
+	[[ $status -eq 0 ]] || fail "$1 exited with status $status after SIGTERM"
+	[[ ! -e $2 ]] || fail "$1 left its socket $2 behind"
 }

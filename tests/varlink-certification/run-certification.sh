@@ -122,12 +122,6 @@ certification_error(call('Test11', client_id=client_id, last_more_replies=string
 end_not_ok(client_id)
 PY
 
-echo "== SIGTERM stops the server, which removes its socket"
-kill -TERM "$server_pid"
-status=0
-wait "$server_pid" || status=$?
-server_pid=
-[[ $status -eq 0 ]] || fail "the server exited with status $status after SIGTERM"
-[[ ! -e $socket ]] || fail "the server left its socket $socket behind"
+stop_server "the server" "$socket"
 
 echo "PASS"

@@ -36,12 +36,6 @@ done
 grep -Eq '^reply \{.*"protocolVersion": ?"[^"]+"' <<<"$output" ||
 	fail "GetVersion's reply has no protocolVersion"
 
-echo "== SIGTERM stops the daemon, which removes its socket"
-kill -TERM "$server_pid"
-status=0
-wait "$server_pid" || status=$?
-server_pid=
-[[ $status -eq 0 ]] || fail "libvfiod exited with status $status after SIGTERM"
-[[ ! -e $socket ]] || fail "libvfiod left its socket $socket behind"
+stop_server "libvfiod" "$socket"
 
 echo "PASS"
