@@ -244,9 +244,21 @@ static void add_amd_vf(HostModel *model, const char *pf, const char *at, const c
  * Error names
  */
 
-/* Every refusal has its own name, and that name is an error the interface declares. */
+/* Every refusal has its own name, pinned here, and the interface declares it. */
 static void test_error_names(void **state)
 {
+	static const char *const expected[_ALLOC_ERROR_MAX] = {
+		[ALLOC_NO_SUCH_GPU] = "io.libvfio.Partitions.NoSuchGPU",
+		[ALLOC_NOT_A_GPU] = "io.libvfio.Partitions.NotAGPU",
+		[ALLOC_NO_MATCHING_GPU] = "io.libvfio.Partitions.NoMatchingGPU",
+		[ALLOC_MODE_UNSUPPORTED] = "io.libvfio.Partitions.ModeUnsupported",
+		[ALLOC_UNKNOWN_TYPE] = "io.libvfio.Partitions.UnknownType",
+		[ALLOC_NONE_FREE] = "io.libvfio.Partitions.NoneFree",
+		[ALLOC_BOOT_VGA] = "io.libvfio.Partitions.BootDisplay",
+		[ALLOC_NOT_ISOLATED] = "io.libvfio.Partitions.GroupNotIsolated",
+		[ALLOC_HELD] = "io.libvfio.Partitions.Busy",
+		[ALLOC_DEVICE_IN_USE] = "io.libvfio.Partitions.DeviceInUse",
+	};
 	const VarlinkIdl *idl = varlink_idl_find(libvfio_interfaces, "io.libvfio.Partitions");
 	static const char prefix[] = "io.libvfio.Partitions.";
 
@@ -254,6 +266,8 @@ static void test_error_names(void **state)
 		const char *name = alloc_error_name((AllocError)e);
 		if (!name)
 			fail_msg("error %d has no name", e);
+		assert_non_null(expected[e]);
+		assert_string_equal(name, expected[e]);
 		assert_int_equal(strncmp(name, prefix, strlen(prefix)), 0);
 		char declaration[128];
 		snprintf(declaration, sizeof(declaration), "\nerror %s (", name + strlen(prefix));
