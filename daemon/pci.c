@@ -101,8 +101,9 @@ static char *lookup(PciNames *names, int flags, unsigned vendor, unsigned device
 		libpci_escape = NULL;
 		return NULL; /* an unreadable pci.ids: no names, no failure */
 	}
-	const char *name = pci_lookup_name(names->access, buf, sizeof(buf),
-					   flags | PCI_LOOKUP_NO_NUMBERS, vendor, device);
+	const char *name =
+		pci_lookup_name(names->access, buf, sizeof(buf),
+				flags | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor, device);
 	libpci_escape = NULL;
 	return name ? strdup(name) : NULL;
 }
