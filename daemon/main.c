@@ -3,6 +3,7 @@
  * libvfiod's entry point: command-line options, then daemon_run(). It always
  * runs in the foreground; systemd (or the user's terminal) supervises it.
  */
+#include <assert.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "build-config.h"
 #include "daemon.h"
 #include "log.h"
+#include "macro.h"
 
 static void help(void)
 {
@@ -90,8 +92,16 @@ int main(int argc, char *argv[])
 			fprintf(stderr, "Try 'libvfiod --help'.\n");
 			return 2;
 		}
-		if (key && daemon_options.n_overrides < sizeof(overrides) / sizeof(overrides[0]))
-			overrides[daemon_options.n_overrides++] = (ConfigOverride){ key, optarg };
+		if (!key)
+			continue;
+		/* An option given again replaces its value: the last one wins. */
+		size_t i = 0;
+		while (i < daemon_options.n_overrides && strcmp(overrides[i].key, key) != 0)
+			i++;
+		assert(i < ELEMENTSOF(overrides)); /* one slot per option that overrides */
+		overrides[i] = (ConfigOverride){ key, optarg };
+		if (i == daemon_options.n_overrides)
+			daemon_options.n_overrides++;
 	}
 	if (optind < argc) {
 		fprintf(stderr,

@@ -63,7 +63,8 @@ int hugepages_read_pools(const SysfsRoot *root, const char *directory, HugepageP
 		free(scan.pools);
 		return r;
 	}
-	qsort(scan.pools, scan.n, sizeof(HugepagePool), compare_pools);
+	if (scan.n > 0) /* qsort's base must not be NULL, even for no elements */
+		qsort(scan.pools, scan.n, sizeof(HugepagePool), compare_pools);
 	*ret = scan.pools;
 	*ret_n = scan.n;
 	return 0;
@@ -138,6 +139,7 @@ int numa_read_nodes(const SysfsRoot *root, HostModel *model)
 	if (r < 0 && strv_append(&model->warnings,
 				 "sys/devices/system/node is unreadable: no NUMA topology") < 0)
 		return -ENOMEM;
-	qsort(model->nodes, model->n_nodes, sizeof(NumaNode), compare_nodes);
+	if (model->n_nodes > 0)
+		qsort(model->nodes, model->n_nodes, sizeof(NumaNode), compare_nodes);
 	return 0;
 }

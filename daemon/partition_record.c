@@ -206,6 +206,14 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_prob
 	step.type = dup_or_null(type);
 	step.driver_before = dup_or_null(driver);
 	step.override_before = dup_or_null(override);
+	if ((uuid && !step.uuid) || (type && !step.type) || (driver && !step.driver_before) ||
+	    (override && !step.override_before)) {
+		free(step.uuid);
+		free(step.type);
+		free(step.driver_before);
+		free(step.override_before);
+		return -ENOMEM;
+	}
 	*ret = step;
 	return 0;
 }

@@ -398,7 +398,8 @@ int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader
 	} else if (r < 0)
 		(void)strv_appendf(host_warnings, "Cannot list sys/bus/pci/devices: %s",
 				   strerror(-r));
-	qsort(state.functions, state.n, sizeof(PciFunction), compare_functions);
+	if (state.n > 0) /* qsort's base must not be NULL, even for no elements */
+		qsort(state.functions, state.n, sizeof(PciFunction), compare_functions);
 
 	r = read_all(root, state.functions, state.n, each, userdata);
 	inherit_nodes(state.functions, state.n);

@@ -218,8 +218,12 @@ int qmp_execute(Qmp *qmp, const char *command, json_object *arguments, QmpReplyC
 		json_object_put(arguments);
 		return -ENOTCONN;
 	}
-	if (!message || json_add_string(message, "execute", command) < 0 ||
-	    (arguments && json_object_object_add(message, "arguments", arguments) < 0) ||
+	if (!message ||
+	    (arguments && json_object_object_add(message, "arguments", arguments) < 0)) {
+		json_object_put(arguments);
+		return -ENOMEM;
+	}
+	if (json_add_string(message, "execute", command) < 0 ||
 	    json_add_int(message, "id", qmp->next_id) < 0)
 		return -ENOMEM;
 	size_t length;
@@ -237,8 +241,11 @@ int qmp_execute(Qmp *qmp, const char *command, json_object *arguments, QmpReplyC
 	qmp->out[qmp->out_size + length] = '\n';
 	qmp->out_size += length + 1;
 	qmp->pending[qmp->n_pending++] = (Pending){ qmp->next_id++, callback, userdata };
+	/* Queued: from here the callback is called once, with "Disconnected" if need be. */
 	r = flush(qmp);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		end(qmp, r, true);
+	return 0;
 }
 
 int qmp_connect(sd_event *event, const char *path, const QmpCallbacks *callbacks, void *userdata,
