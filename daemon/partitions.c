@@ -40,6 +40,8 @@ typedef struct Operation {
 	struct Operation *next;
 
 	PartitionRecord record; /* the partition being made or unmade */
+	PciAddress vf; /* SR-IOV: the VF allocation chose, when it could (vf_known) */
+	bool vf_known;
 	bool undoing;
 	size_t undo_left; /* steps still to look at, counting from the last */
 	bool undo_failed;
@@ -266,6 +268,15 @@ static int next_create_step(PartitionEngine *engine, Operation *op, const HostMo
 		}
 		if (has_step(record, STEP_BIND_VFIO, NULL))
 			return 0;
+		if (op->vf_known) {
+			const PciFunction *vf = host_find_function(model, &op->vf);
+			if (!vf) {
+				set_message(op, "The VF chosen on %s vanished.", gpu_text);
+				return -ENODEV;
+			}
+			return bind_step(vf, step, plan);
+		}
+		/* VFs just enabled: choose one of them now. */
 		size_t n_held = 0;
 		_cleanup_free_ HeldPartition *held = held_partitions(engine, NULL, &n_held);
 		PartitionRequest request = { .mode = PARTITION_SRIOV,
@@ -682,6 +693,8 @@ static void operation_start_create(PartitionEngine *engine, Operation *op)
 		 partition_mode_to_string(op->request.mode), SD_ID128_TO_STRING(id));
 	op->record.mode = op->request.mode;
 	op->record.gpu = choice.gpu;
+	op->vf = choice.vf;
+	op->vf_known = choice.vf_known;
 	if (choice.type) {
 		free(op->type);
 		op->type = strdup(choice.type->id);

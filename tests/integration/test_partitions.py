@@ -323,6 +323,19 @@ class VFCountTest(PartitionTestCase):
         diff = Simulator.diff(before, sim.snapshot())
         self.assertTrue(all('autoprobe' in line for line in diff), diff)
 
+    def test_a_vf_asked_for_by_address_is_the_one_bound(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        self.call(d, 'SetVFCount', {'gpu': '0000:86:00.0', 'count': 4})
+        with Varlink(d.socket) as v:
+            pf = v.call('io.libvfio.Host.GetGPU', {'address': '0000:86:00.0'})
+        vfs = [vf['address'] for vf in pf['parameters']['gpu']['sriov']['vfs']]
+        self.assertEqual(len(vfs), 4)
+        p = self.create(d, mode='sriov', gpu=vfs[2])
+        self.assertEqual(p['device'], vfs[2])
+        self.call(d, 'Destroy', {'id': p['id']})
+        self.call(d, 'SetVFCount', {'gpu': '0000:86:00.0', 'count': 0})
+
     def test_set_vf_count_refusals(self):
         sim = self.simulate('two-socket-server')
         d = self.start_daemon(sim)
