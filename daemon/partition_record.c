@@ -109,6 +109,18 @@ int partition_record_add_step(PartitionRecord *record, const RecordStep *step)
 	return (int)record->n_steps++;
 }
 
+int partition_record_take_over_step(PartitionRecord *record, const RecordStep *step)
+{
+	int r = partition_record_add_step(record, step);
+	if (r < 0)
+		return r;
+	RecordStep taken = record->steps[r];
+	taken.state = step->state;
+	memmove(record->steps + 1, record->steps, (size_t)r * sizeof(RecordStep));
+	record->steps[0] = taken;
+	return 0;
+}
+
 static json_object *step_to_json(const RecordStep *step)
 {
 	char address[PCI_ADDRESS_TEXT_SIZE];

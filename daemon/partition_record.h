@@ -72,6 +72,13 @@ void partition_record_done(PartitionRecord *record);
 /* Appends a step in state STEP_STARTED; the strings are copied. Returns its index or -ENOMEM. */
 int partition_record_add_step(PartitionRecord *record, const RecordStep *step);
 
+/*
+ * Puts a copy of `step`, in the state it is in, before every other step: one
+ * taken over from another partition, to be undone after all of this one's.
+ * Returns 0, -E2BIG or -ENOMEM.
+ */
+int partition_record_take_over_step(PartitionRecord *record, const RecordStep *step);
+
 /* Pure conversions. from_json returns -EINVAL, with *ret_problem naming what is wrong. */
 json_object *partition_record_to_json(const PartitionRecord *record);
 int partition_record_from_json(json_object *object, PartitionRecord *ret, const char **ret_problem);

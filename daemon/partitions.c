@@ -475,6 +475,32 @@ static void on_undo_written(int result, size_t failed, void *userdata)
 	undo_step_done(op, &op->record.steps[op->undo_left], result);
 }
 
+/*
+ * The VFs this SR-IOV step enabled carry other partitions too: rather than
+ * remove them under those, hand the step to one of them, to be undone when
+ * the last one goes. True when handed over (and saved).
+ */
+static bool hand_over_vfs(PartitionEngine *engine, const RecordStep *step)
+{
+	for (size_t i = 0; i < engine->n_records; i++) {
+		PartitionRecord *other = &engine->records[i];
+		if (other->mode != PARTITION_SRIOV ||
+		    pci_address_compare(&other->gpu, &step->device) != 0 ||
+		    !has_step(other, STEP_BIND_VFIO, NULL))
+			continue;
+		if (partition_record_take_over_step(other, step) < 0)
+			return false;
+		/* Unsaved, a restart forgets the step: the VFs then stay, which is safe. */
+		int r = partition_record_save(engine->directory, other);
+		if (r < 0)
+			log_error_errno(r, "Cannot write the record of partition %s", other->id);
+		log_info("The VFs stay: partition %s, which uses one, releases them when it goes",
+			 other->id);
+		return true;
+	}
+	return false;
+}
+
 static void operation_undo_next(PartitionEngine *engine, Operation *op)
 {
 	while (op->undo_left > 0) {
@@ -484,6 +510,12 @@ static void operation_undo_next(PartitionEngine *engine, Operation *op)
 
 		if (step->state == STEP_UNDONE)
 			continue;
+		if (step->kind == STEP_SRIOV_NUMVFS && !engine->keep_vfs &&
+		    hand_over_vfs(engine, step)) {
+			step->state = STEP_UNDONE;
+			(void)save(engine, op);
+			continue;
+		}
 		int r = host_service_model(engine->host, true, &model);
 		if (r >= 0)
 			r = undo_plan(step, model,

@@ -323,6 +323,21 @@ class VFCountTest(PartitionTestCase):
         diff = Simulator.diff(before, sim.snapshot())
         self.assertTrue(all('autoprobe' in line for line in diff), diff)
 
+    def test_vfs_stay_while_another_partition_uses_one(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        first = self.create(d, mode='sriov', gpu='0000:86:00.0', vfs=2)  # enables the VFs
+        second = self.create(d, mode='sriov', gpu='0000:86:00.0')
+        self.call(d, 'Destroy', {'id': first['id']})
+        numvfs = [w['value'] for w in sim.writes() if w['path'].endswith('/sriov_numvfs')]
+        self.assertEqual(numvfs, ['2'], 'the VFs went while the second partition used one')
+        listed = self.call(d, 'List')['parameters']['partitions']
+        self.assertIn(second['device'], [p['device'] for p in listed if p['id'] == second['id']])
+        # The last one out puts the GPU back as it was, VF count included.
+        self.call(d, 'Destroy', {'id': second['id']})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
     def test_a_vf_asked_for_by_address_is_the_one_bound(self):
         sim = self.simulate('two-socket-server')
         d = self.start_daemon(sim)
