@@ -2,8 +2,11 @@
 #include "arguments.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "parse_util.h"
 
 int argument_pci_address(const char *text, char ret[PCI_ADDRESS_TEXT_SIZE])
 {
@@ -21,15 +24,13 @@ int argument_pci_address(const char *text, char ret[PCI_ADDRESS_TEXT_SIZE])
 
 int argument_whole_number(const char *what, const char *text, long long max, long long *ret)
 {
-	char *end;
+	uint64_t value;
 
-	errno = 0;
-	long long value = strtoll(text, &end, 10);
-	if (!text[0] || *end || errno || value < 0 || value > max) {
+	if (parse_uint64(text, &value) < 0 || value > (uint64_t)max) {
 		fprintf(stderr, "vfioctl: %s takes a whole number from 0 to %lld, not '%s'.\n",
 			what, max, text);
 		return -EINVAL;
 	}
-	*ret = value;
+	*ret = (long long)value;
 	return 0;
 }

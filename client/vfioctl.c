@@ -4,6 +4,7 @@
  * command from the table in commands.h. Exit codes: 0 success, 1 failure,
  * 2 usage.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +118,7 @@ static int parse_options(int argc, char *argv[], bool stop_at_command, const Com
 	return -1;
 }
 
-int main(int argc, char *argv[])
+static int run(int argc, char *argv[])
 {
 	ClientOptions client = { .socket_path = getenv("LIBVFIO_SOCKET") };
 	bool want_help = false;
@@ -184,4 +185,15 @@ int main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	return command->run(&client, n_arguments, command_argv + optind);
+}
+
+int main(int argc, char *argv[])
+{
+	int r = run(argc, argv);
+	/* Output that could not be written (a full disk, a closed pipe) is a failure too. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "vfioctl: cannot write the output: %s\n", strerror(errno));
+		return EXIT_FAILED;
+	}
+	return r;
 }

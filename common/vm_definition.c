@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "vm_definition.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -445,17 +446,14 @@ static bool interface_name_is_valid(const char *name)
 /* "52:54:00:12:34:56": six hex pairs, a unicast address. */
 static bool mac_is_valid(const char *mac)
 {
-	unsigned bytes[6];
-	int end = 0;
-	if (strlen(mac) != 17 ||
-	    sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%n", &bytes[0], &bytes[1], &bytes[2], &bytes[3],
-		   &bytes[4], &bytes[5], &end) != 6 ||
-	    end != 17)
+	if (strlen(mac) != 17)
 		return false;
-	for (size_t i = 2; i < 17; i += 3)
-		if (mac[i] != ':')
+	for (size_t i = 0; i < 17; i++)
+		if (i % 3 == 2 ? mac[i] != ':' : !isxdigit((unsigned char)mac[i]))
 			return false;
-	return (bytes[0] & 1) == 0;
+	/* The low bit of the first byte set is a group address, not a NIC's. */
+	int low = isdigit((unsigned char)mac[1]) ? mac[1] - '0' : (tolower(mac[1]) - 'a' + 10);
+	return (low & 1) == 0;
 }
 
 static int parse_network(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)

@@ -468,6 +468,7 @@ class ClientTest(PartitionTestCase):
                   '99999999999999999999'], 2, 'whole number'),
                 (['vfs', 'zz', '1'], 2, 'not a PCI address'),
                 (['vfs', '0000:00:02.0', '1x'], 2, 'the VF count takes a whole number'),
+                (['vfs', '0000:00:02.0', ' +5'], 2, 'the VF count takes a whole number'),
                 (['partition', 'create', '--type'], 2, '--type needs a value'),
                 (['partition', 'frob'], 2, 'partition create'),
                 (['partition', 'destroy', 'mdev-000000000000'], 1, 'no partition of that id'),

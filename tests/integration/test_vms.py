@@ -7,6 +7,7 @@ import json
 import os
 import pwd
 import shutil
+import subprocess
 import tempfile
 import unittest
 
@@ -90,6 +91,14 @@ class ValidateTest(unittest.TestCase):
         self.assertEqual(result.returncode, 2)
         result = vfioctl('validate', 'a', 'b', socket_path=NO_DAEMON)
         self.assertEqual(result.returncode, 2)
+
+    def test_output_that_cannot_be_written_fails(self):
+        path = self.write('f.yaml', 'name: f\nmemory: 1G\n')
+        with open('/dev/full', 'w') as full:
+            result = subprocess.run([VFIOCTL, 'validate', path], stdout=full,
+                                    stderr=subprocess.PIPE, text=True, timeout=30)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('cannot write the output', result.stderr)
 
     def test_any_user_may_validate(self):
         nobody = pwd.getpwnam('nobody').pw_uid
