@@ -2,8 +2,11 @@
 #include "fs_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "macro.h"
 
@@ -33,4 +36,70 @@ int mkdir_p(const char *path, mode_t mode)
 int mkdir_parents(const char *path, mode_t mode)
 {
 	return make_directories(path, mode, 0);
+}
+
+/* fsync of a directory, so a rename or unlink in it survives a power cut. */
+static int sync_directory(const char *directory)
+{
+	_cleanup_close_ int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		return negative_errno();
+	return 0;
+}
+
+static int write_all(int fd, const char *data, size_t size)
+{
+	for (size_t done = 0; done < size;) {
+		ssize_t n = write(fd, data + done, size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int write_file_atomic(const char *directory, const char *name, const void *data, size_t size,
+		      mode_t mode)
+{
+	char path[4096], temporary[4096];
+
+	if (strchr(name, '/') || name[0] == '.' || name[0] == '\0')
+		return -EINVAL;
+	if (snprintf(path, sizeof(path), "%s/%s", directory, name) >= (int)sizeof(path) ||
+	    snprintf(temporary, sizeof(temporary), "%s/.%s.tmp", directory, name) >=
+		    (int)sizeof(temporary))
+		return -ENAMETOOLONG;
+	int r = mkdir_p(directory, 0700);
+	if (r < 0)
+		return r;
+
+	_cleanup_close_ int fd =
+		open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return negative_errno();
+	/* The umask must not narrow what the caller asked for. */
+	r = fchmod(fd, mode) < 0 ? negative_errno() : write_all(fd, data, size);
+	if (r >= 0 && (fsync(fd) < 0 || rename(temporary, path) < 0))
+		r = negative_errno();
+	if (r < 0) {
+		(void)unlink(temporary);
+		return r;
+	}
+	return sync_directory(directory);
+}
+
+int unlink_durable(const char *directory, const char *name)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/%s", directory, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (unlink(path) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return negative_errno();
+	}
+	return sync_directory(directory);
 }

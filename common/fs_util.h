@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Creates `path` and every missing parent with `mode`; existing ones are fine. */
@@ -11,3 +12,15 @@ int mkdir_p(const char *path, mode_t mode);
 
 /* Creates the parents of `path` (not `path` itself). */
 int mkdir_parents(const char *path, mode_t mode);
+
+/*
+ * Replaces DIRECTORY/NAME with `size` bytes of `data`, atomically and durably:
+ * a temporary file in the same directory, fsync, rename, fsync of the
+ * directory. Whatever instant the machine stops at, the file holds either the
+ * old content or the new. DIRECTORY is created (0700) when missing.
+ */
+int write_file_atomic(const char *directory, const char *name, const void *data, size_t size,
+		      mode_t mode);
+
+/* Removes DIRECTORY/NAME durably (fsync of the directory). A missing file is fine. */
+int unlink_durable(const char *directory, const char *name);

@@ -280,18 +280,9 @@ int partition_record_from_json(json_object *o, PartitionRecord *ret, const char 
 	return 0;
 }
 
-/* fsync of a directory, so a rename or unlink in it survives a power cut. */
-static int sync_directory(const char *directory)
-{
-	_cleanup_close_ int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return negative_errno();
-	return 0;
-}
-
 int partition_record_save(const char *directory, const PartitionRecord *record)
 {
-	char path[4096], temporary[4096];
+	char name[PARTITION_ID_MAX + sizeof(".json")];
 	_cleanup_json_ json_object *o = partition_record_to_json(record);
 	_cleanup_free_ char *text = NULL;
 	size_t size;
@@ -300,50 +291,18 @@ int partition_record_save(const char *directory, const PartitionRecord *record)
 		return -EINVAL;
 	if (!o || varlink_frame_encode(o, &text, &size) < 0)
 		return -ENOMEM;
-	size--; /* no NUL in the file */
-	int r = mkdir_p(directory, 0700);
-	if (r < 0)
-		return r;
-	if (snprintf(path, sizeof(path), "%s/%s.json", directory, record->id) >=
-		    (int)sizeof(path) ||
-	    snprintf(temporary, sizeof(temporary), "%s/.%s.json.tmp", directory, record->id) >=
-		    (int)sizeof(temporary))
-		return -ENAMETOOLONG;
-
-	_cleanup_close_ int fd =
-		open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return negative_errno();
-	for (size_t done = 0; done < size;) {
-		ssize_t n = write(fd, text + done, size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = negative_errno();
-			(void)unlink(temporary);
-			return r;
-		}
-		done += (size_t)n;
-	}
-	if (fsync(fd) < 0 || rename(temporary, path) < 0) {
-		r = negative_errno();
-		(void)unlink(temporary);
-		return r;
-	}
-	return sync_directory(directory);
+	(void)snprintf(name, sizeof(name), "%s.json", record->id);
+	return write_file_atomic(directory, name, text, size - 1 /* no NUL in the file */, 0600);
 }
 
 int partition_record_remove(const char *directory, const char *id)
 {
-	char path[4096];
+	char name[PARTITION_ID_MAX + sizeof(".json")];
 
 	if (!partition_id_is_valid(id))
 		return -EINVAL;
-	if (snprintf(path, sizeof(path), "%s/%s.json", directory, id) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	if (unlink(path) < 0 && errno != ENOENT)
-		return negative_errno();
-	return sync_directory(directory);
+	(void)snprintf(name, sizeof(name), "%s.json", id);
+	return unlink_durable(directory, name);
 }
 
 static int compare_records(const void *a, const void *b)
