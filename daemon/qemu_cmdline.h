@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The QEMU command line for a VM: a pure function of its definition, the
+ * partitions it was given and a few facts about the host, to an argv (no
+ * shell anywhere: each argument is one string, exec'd as is). No I/O: the
+ * caller finds the facts (is /dev/kvm usable, where OVMF is, which fds it
+ * passes) and the function only composes. Golden files under
+ * tests/fixtures/golden/argv/ hold the expected argv for each kind of setup.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gpu_modes.h"
+#include "parse_util.h"
+#include "pci_address.h"
+#include "vm_definition.h"
+
+typedef enum QemuAccel {
+	QEMU_ACCEL_KVM,
+	QEMU_ACCEL_TCG,
+	_QEMU_ACCEL_MAX,
+} QemuAccel;
+
+/* What one `gpu:` entry of the definition became. */
+typedef struct QemuGpuAssignment {
+	const VmGpu *gpu; /* the definition's entry (rom, display, guest ids) */
+	PartitionModeKind mode;
+	/* mdev: the mediated device; QEMU gets sysfsdev=/sys/bus/mdev/devices/UUID */
+	char mdev_uuid[UUID_STRING_SIZE];
+	/*
+	 * sriov: the VF; passthrough: the GPU first, then the other functions of
+	 * its IOMMU group that are endpoints (its HDMI audio), each given by host=.
+	 */
+	const PciAddress *devices;
+	size_t n_devices;
+} QemuGpuAssignment;
+
+typedef struct QemuHostFacts {
+	QemuAccel accel;
+	const char *qmp_socket; /* path QEMU listens on for QMP (server, no wait) */
+	/* firmware: uefi. The code is read-only; the vars file is the VM's own copy. */
+	const char *ovmf_code;
+	const char *ovmf_vars;
+	const char *tpm_socket; /* swtpm's control socket, when the definition asks for a TPM */
+	int numa_node; /* the node memory is bound to and vCPUs run on; -1: none */
+	/* Looking Glass: "/dev/kvmfr0" when the kvmfr module is loaded, else a /dev/shm file */
+	const char *looking_glass_path;
+	bool looking_glass_kvmfr;
+	/* audio: the owner's sound server socket (PipeWire's pulse socket or PulseAudio's) */
+	const char *audio_server;
+	int tap_fd; /* network: bridge: an open tap fd QEMU inherits; -1 otherwise */
+	const char *vnc_socket; /* the console as a VNC server on this Unix socket; NULL: none */
+} QemuHostFacts;
+
+const char *qemu_accel_to_string(QemuAccel accel);
+
+/*
+ * Builds the argv (a strv, argv[0] = `binary`) for `definition` with `gpus`
+ * (one per GPU entry whose mode is not none, in order). Returns 0, -EINVAL
+ * with *ret_error saying what is missing (a UEFI VM without OVMF, a TPM without
+ * its socket, ...) or -ENOMEM.
+ */
+int qemu_cmdline_build(const char *binary, const VmDefinition *definition,
+		       const QemuGpuAssignment *gpus, size_t n_gpus, const QemuHostFacts *host,
+		       char ***ret_argv, char **ret_error);
