@@ -11,6 +11,7 @@
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _noreturn_ __attribute__((noreturn))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -29,6 +30,13 @@
 		(fd) = -1;            \
 		_taken_fd;            \
 	})
+
+/* free() that returns NULL, for `p = mfree(p)`. */
+static inline void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
 
 static inline void freep(void *p)
 {

@@ -90,6 +90,25 @@ static int parse_boolean(DaemonConfig *config, const Setting *setting, const cha
 	return 0;
 }
 
+static int parse_user_name(DaemonConfig *config, const Setting *setting, const char *value,
+			   char **ret_problem)
+{
+	/* What useradd accepts on Debian, kept short. */
+	size_t n = strlen(value);
+	if (n == 0 || n > 32 || value[0] == '-' ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
+		return problem(ret_problem, "'%s' is not a user name", value);
+	return set_string(config, setting, value);
+}
+
+static int parse_accel(DaemonConfig *config, const Setting *setting, const char *value,
+		       char **ret_problem)
+{
+	if (strcmp(value, "auto") != 0 && strcmp(value, "kvm") != 0 && strcmp(value, "tcg") != 0)
+		return problem(ret_problem, "'%s' is not auto, kvm or tcg", value);
+	return set_string(config, setting, value);
+}
+
 static int parse_log_level(DaemonConfig *config, const Setting *setting, const char *value,
 			   char **ret_problem)
 {
@@ -162,10 +181,14 @@ static const Setting settings[] = {
 	{ "limits.sysfs-write-timeout", parse_time, FIELD(sysfs_write_timeout_usec),
 	  10 * USEC_PER_MSEC, 600 * USEC_PER_SEC },
 	{ "sriov.keep-vfs-on-vfio", parse_boolean, FIELD(keep_vfs_on_vfio), 0, 0 },
+	{ "vms.dir", parse_absolute_path, FIELD(vm_dir), 0, 0 },
+	{ "vms.qemu-user", parse_user_name, FIELD(qemu_user), 0, 0 },
+	{ "vms.accel", parse_accel, FIELD(accel), 0, 0 },
+	{ "vms.stop-timeout", parse_time, FIELD(stop_timeout_usec), 0, 3600 * USEC_PER_SEC },
 };
 
 /* The sections that hold further keys. */
-static const char *const sections[] = { "limits", "sriov" };
+static const char *const sections[] = { "limits", "sriov", "vms" };
 
 int config_init(DaemonConfig *config)
 {
@@ -180,9 +203,14 @@ int config_init(DaemonConfig *config)
 		.client_timeout_usec = 30 * USEC_PER_SEC,
 		.max_connections = 256,
 		.sysfs_write_timeout_usec = 20 * USEC_PER_SEC,
+		.vm_dir = strdup(DEFAULT_VM_DIR),
+		.qemu_user = strdup("libvfio-qemu"),
+		.accel = strdup("auto"),
+		.stop_timeout_usec = 60 * USEC_PER_SEC,
 	};
 	if (!config->socket_path || !config->runtime_dir || !config->state_dir ||
-	    !config->sysfs_root || !config->qemu_binary) {
+	    !config->sysfs_root || !config->qemu_binary || !config->vm_dir || !config->qemu_user ||
+	    !config->accel) {
 		config_done(config);
 		return -ENOMEM;
 	}
@@ -196,6 +224,9 @@ void config_done(DaemonConfig *config)
 	free(config->state_dir);
 	free(config->sysfs_root);
 	free(config->qemu_binary);
+	free(config->vm_dir);
+	free(config->qemu_user);
+	free(config->accel);
 	*config = (DaemonConfig){ 0 };
 }
 
@@ -207,8 +238,11 @@ int config_copy(DaemonConfig *dst, const DaemonConfig *src)
 	copy.state_dir = strdup(src->state_dir);
 	copy.sysfs_root = strdup(src->sysfs_root);
 	copy.qemu_binary = strdup(src->qemu_binary);
+	copy.vm_dir = strdup(src->vm_dir);
+	copy.qemu_user = strdup(src->qemu_user);
+	copy.accel = strdup(src->accel);
 	if (!copy.socket_path || !copy.runtime_dir || !copy.state_dir || !copy.sysfs_root ||
-	    !copy.qemu_binary) {
+	    !copy.qemu_binary || !copy.vm_dir || !copy.qemu_user || !copy.accel) {
 		config_done(&copy);
 		return -ENOMEM;
 	}

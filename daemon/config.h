@@ -27,6 +27,11 @@ typedef struct DaemonConfig {
 	uint64_t sysfs_write_timeout_usec; /* a sysfs write (unbind, probe, sriov_numvfs) longer is
 					      stuck */
 	bool keep_vfs_on_vfio; /* a released VF stays on vfio-pci, its VFs enabled, for reuse */
+	/* VMs */
+	char *vm_dir; /* the definitions, NAME.yaml */
+	char *qemu_user; /* QEMU runs as this user; "root" only when written explicitly */
+	char *accel; /* "auto" (KVM when /dev/kvm opens, else TCG), "kvm" or "tcg" */
+	uint64_t stop_timeout_usec; /* how long Stop waits for the guest to power down */
 } DaemonConfig;
 
 /* Fills *config with the defaults. -ENOMEM. */

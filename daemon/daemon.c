@@ -16,6 +16,7 @@
 #include "log.h"
 #include "manager.h"
 #include "partitions_service.h"
+#include "vms_service.h"
 #include "server.h"
 
 typedef struct Daemon {
@@ -26,6 +27,7 @@ typedef struct Daemon {
 	Manager manager;
 	HostService *host;
 	PartitionEngine *partitions;
+	VmManager *vms;
 	sd_event_source *status_update;
 } Daemon;
 
@@ -195,6 +197,7 @@ static void daemon_done(Daemon *daemon)
 	daemon->server = server_free(daemon->server);
 	/* The probe's pending callbacks (Check) still use the host service. */
 	daemon->manager.qemu = qemu_probe_free(daemon->manager.qemu);
+	daemon->vms = vm_manager_free(daemon->vms); /* before the engine it uses */
 	daemon->partitions = partition_engine_free(daemon->partitions);
 	daemon->host = host_service_free(daemon->host);
 	daemon->status_update = sd_event_source_disable_unref(daemon->status_update);
@@ -277,6 +280,17 @@ static int daemon_setup(Daemon *daemon)
 	r = partitions_service_register(daemon->partitions, daemon->host, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.Partitions");
+
+	/* VMs whose QEMU outlived the previous daemon are taken back before any call. */
+	r = vm_manager_new(daemon->event, daemon->partitions, daemon->host, &daemon->config,
+			   &daemon->vms);
+	if (r >= 0)
+		r = vm_manager_adopt(daemon->vms);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up the VMs");
+	r = vms_service_register(daemon->vms, daemon->server);
+	if (r < 0)
+		return log_error_errno(r, "Cannot register io.libvfio.VMs");
 
 	return listen_on_sockets(daemon);
 }

@@ -385,7 +385,8 @@ static void operation_report(Operation *op, const PartitionOutcome *outcome)
 	if (op->reported)
 		return;
 	op->reported = true;
-	op->callback(outcome, op->userdata);
+	if (op->callback) /* none when nobody waits (a VM's leftovers released at start) */
+		op->callback(outcome, op->userdata);
 }
 
 /* Ends the running operation: reports (unless a stuck write did), frees it, starts the next. */
@@ -972,8 +973,12 @@ int partition_engine_reconcile(PartitionEngine *engine)
 	for (size_t i = 0; i < n; i++) {
 		PartitionRecord *record = &records[i];
 		LogField fields[2];
-		/* A finished manual partition lives until Destroy: adopt it. */
-		if (record->active && strcmp(record->holder, "manual") == 0) {
+		/*
+		 * A finished partition is adopted: a manual one lives until Destroy,
+		 * a VM's is kept or released by the VM manager, which knows whether
+		 * its QEMU still runs.
+		 */
+		if (record->active) {
 			log_full_errno_fields(LOG_INFO, 0, partition_fields(record, fields), 2,
 					      "Adopted partition %s", record->id);
 			if (engine_hold(engine, record) < 0)
@@ -981,8 +986,8 @@ int partition_engine_reconcile(PartitionEngine *engine)
 			continue;
 		}
 		log_full_errno_fields(LOG_NOTICE, 0, partition_fields(record, fields), 2,
-				      "Undoing partition %s, left %s by a previous libvfiod",
-				      record->id, record->active ? "without holder" : "unfinished");
+				      "Undoing partition %s, left unfinished by a previous libvfiod",
+				      record->id);
 		if (undo_now(engine, record))
 			(void)partition_record_remove(engine->directory, record->id);
 	}

@@ -249,6 +249,16 @@ static void reply_failure(VarlinkCall *call, const PartitionOutcome *outcome)
 					"%s", outcome->message);
 }
 
+void partitions_service_reply_failure(VarlinkCall *call, const PartitionOutcome *outcome)
+{
+	if (outcome->error == ALLOC_DEVICE_IN_USE) /* the engine names the program */
+		reply_alloc_error(call, outcome, outcome->message);
+	else if (outcome->error != ALLOC_OK)
+		reply_alloc_error(call, outcome, NULL);
+	else
+		reply_failure(call, outcome);
+}
+
 static void on_created(const PartitionOutcome *outcome, void *userdata)
 {
 	VarlinkCall *call = userdata;
@@ -265,12 +275,8 @@ static void on_created(const PartitionOutcome *outcome, void *userdata)
 			(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
 							"The daemon ran out of memory.");
 		}
-	} else if (outcome->error == ALLOC_DEVICE_IN_USE) /* the engine names the program */
-		reply_alloc_error(call, outcome, outcome->message);
-	else if (outcome->error != ALLOC_OK)
-		reply_alloc_error(call, outcome, NULL);
-	else
-		reply_failure(call, outcome);
+	} else
+		partitions_service_reply_failure(call, outcome);
 	varlink_call_unref(call);
 }
 

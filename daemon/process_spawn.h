@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Starting a program the way a daemon must: fork and exec with a pidfd kept
+ * for the parent, and in the child a new session, default signal handling
+ * and an empty signal mask, only the fds asked for (stdin from /dev/null),
+ * a fixed environment, an optional CPU affinity, and privileges dropped to
+ * the given user before exec. A failure in the child before exec reaches the
+ * parent as an errno through a close-on-exec pipe, so the caller learns
+ * "no such binary" or "cannot become that user" at once.
+ */
+#pragma once
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct SpawnRequest {
+	char *const *argv; /* argv[0] is an absolute path */
+	char *const *envp; /* the whole environment */
+	int stdout_fd, stderr_fd; /* -1: /dev/null */
+	const int *pass_fds; /* become fds 3, 4, ... in the child */
+	size_t n_pass_fds;
+	bool drop_privileges; /* to uid/gid, with no supplementary groups */
+	uid_t uid;
+	gid_t gid;
+	const cpu_set_t *affinity; /* NULL: inherited */
+} SpawnRequest;
+
+/*
+ * Runs `request`. Returns 0 with the child's pid and a pidfd (close-on-exec),
+ * or a negative errno: from fork, or what the child failed at before exec
+ * (then the child has been reaped; *ret_stage names the step, e.g. "exec").
+ */
+int process_spawn(const SpawnRequest *request, pid_t *ret_pid, int *ret_pidfd,
+		  const char **ret_stage);

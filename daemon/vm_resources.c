@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "vm_resources.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "fs_util.h"
+#include "macro.h"
+#include "strv.h"
+
+_printf_(3, 4) static int fail(int error, char **ret_message, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	if (vasprintf(ret_message, format, ap) < 0)
+		*ret_message = NULL;
+	va_end(ap);
+	return *ret_message ? error : -ENOMEM;
+}
+
+int qemu_user_lookup(const char *name, QemuUser *ret, char **ret_message)
+{
+	errno = 0;
+	struct passwd *pw = getpwnam(name);
+	if (!pw)
+		return fail(errno ? -errno : -ENOENT, ret_message,
+			    "The user '%s' that QEMU runs as does not exist; create it "
+			    "(systemd-sysusers, or: useradd --system --no-create-home %s) or set "
+			    "vms.qemu-user in libvfiod.yaml.",
+			    name, name);
+	*ret = (QemuUser){ .uid = pw->pw_uid, .gid = pw->pw_gid, .is_root = pw->pw_uid == 0 };
+	return 0;
+}
+
+int vm_private_dir(const char *path, const QemuUser *user, char **ret_message)
+{
+	char parent[4096];
+
+	/* The parent (RUNTIME/vms, STATE/vms) is traversable but not listable. */
+	snprintf(parent, sizeof(parent), "%s", path);
+	char *slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return fail(-EINVAL, ret_message, "%s is not below a directory.", path);
+	*slash = '\0';
+	int r = mkdir_p(parent, 0711);
+	if (r >= 0 && chmod(parent, 0711) < 0)
+		r = negative_errno();
+	if (r >= 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
+		r = negative_errno();
+	if (r >= 0 && (chown(path, user->uid, user->gid) < 0 || chmod(path, 0700) < 0))
+		r = negative_errno();
+	if (r < 0)
+		return fail(r, ret_message, "Cannot prepare the directory %s: %s.", path,
+			    strerror(-r));
+	return 0;
+}
+
+void vm_private_dir_remove(const char *path)
+{
+	DIR *dir = opendir(path);
+	if (!dir)
+		return;
+	for (struct dirent *e; (e = readdir(dir));)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			(void)unlinkat(dirfd(dir), e->d_name, 0);
+	closedir(dir);
+	(void)rmdir(path);
+}
+
+/* Code builds and the variables template that goes with each, in order of preference. */
+static const struct {
+	const char *code, *vars;
+	bool secure;
+} ovmf_builds[] = {
+	{ "/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd", false },
+	{ "/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd", false },
+	{ "/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd", false },
+	{ "/usr/share/edk2/x64/OVMF_CODE.fd", "/usr/share/edk2/x64/OVMF_VARS.fd", false },
+	/* Secure boot: SMM builds, with Microsoft's keys enrolled (what Windows boots with) */
+	{ "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd", true },
+	{ "/usr/share/OVMF/OVMF_CODE.secboot.fd", "/usr/share/OVMF/OVMF_VARS.ms.fd", true },
+	{ "/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd",
+	  true },
+};
+
+int ovmf_choose(const HostFacts *facts, bool secure_boot, const char **ret_code,
+		char **ret_vars_template, char **ret_message)
+{
+	for (size_t i = 0; i < ELEMENTSOF(ovmf_builds); i++) {
+		if (ovmf_builds[i].secure != secure_boot ||
+		    !strv_contains(facts->ovmf_files, ovmf_builds[i].code) ||
+		    access(ovmf_builds[i].vars, R_OK) < 0)
+			continue;
+		char *vars = strdup(ovmf_builds[i].vars);
+		if (!vars)
+			return -ENOMEM;
+		*ret_code = ovmf_builds[i].code;
+		*ret_vars_template = vars;
+		return 0;
+	}
+	return fail(-ENOENT, ret_message,
+		    "No %sUEFI firmware (OVMF) with its variables template was found; install "
+		    "it (apt install ovmf) or use 'firmware: bios'.",
+		    secure_boot ? "secure-boot " : "");
+}
+
+static int copy_file(const char *from, const char *to, uid_t uid, gid_t gid)
+{
+	char buffer[65536];
+	_cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return negative_errno();
+	_cleanup_close_ int out =
+		open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0)
+		return negative_errno();
+	for (;;) {
+		ssize_t n = read(in, buffer, sizeof(buffer));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0 || fchown(out, uid, gid) < 0 || fsync(out) < 0) {
+				int r = negative_errno();
+				(void)unlink(to);
+				return r;
+			}
+			return 0;
+		}
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(out, buffer + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				int r = negative_errno();
+				(void)unlink(to);
+				return r;
+			}
+			done += w;
+		}
+	}
+}
+
+int ovmf_vars_copy(const char *template, const char *path, const QemuUser *user,
+		   char **ret_message)
+{
+	if (access(path, F_OK) == 0) {
+		/* Kept across starts (boot entries, secure-boot keys); only its owner is ours. */
+		if (chown(path, user->uid, user->gid) < 0)
+			return fail(negative_errno(), ret_message, "Cannot give %s to QEMU's user: %s.",
+				    path, strerror(errno));
+		return 0;
+	}
+	int r = copy_file(template, path, user->uid, user->gid);
+	if (r < 0)
+		return fail(r, ret_message, "Cannot copy the UEFI variables %s to %s: %s.",
+			    template, path, strerror(-r));
+	return 0;
+}
+
+int vfio_group_node(const SysfsRoot *root, const PciAddress *device, const char *mdev_uuid,
+		    char **ret_path, char **ret_message)
+{
+	char relative[256], address[PCI_ADDRESS_TEXT_SIZE], node[4096];
+	_cleanup_free_ char *group = NULL;
+
+	pci_address_format(device, address);
+	if (mdev_uuid)
+		snprintf(relative, sizeof(relative), "sys/bus/mdev/devices/%s/iommu_group",
+			 mdev_uuid);
+	else
+		snprintf(relative, sizeof(relative), "sys/bus/pci/devices/%s/iommu_group", address);
+	int r = sysfs_read_link_name(root, relative, &group);
+	if (r < 0)
+		return fail(r == -ENOMEM ? r : -ENOENT, ret_message,
+			    "%s has no IOMMU group (%s): is the IOMMU on? 'vfioctl check' says.",
+			    mdev_uuid ? mdev_uuid : address, strerror(-r));
+	if (strspn(group, "0123456789") != strlen(group))
+		return fail(-EINVAL, ret_message, "%s: odd IOMMU group '%s'.", address, group);
+	snprintf(relative, sizeof(relative), "dev/vfio/%s", group);
+	r = sysfs_path(root, relative, node, sizeof(node));
+	if (r < 0)
+		return r;
+	if (access(node, F_OK) < 0)
+		return fail(-ENOENT, ret_message,
+			    "%s is missing: the VFIO group of %s has no node (is vfio-pci "
+			    "loaded? modprobe vfio-pci).",
+			    node, mdev_uuid ? mdev_uuid : address);
+	char *copy = strdup(node);
+	if (!copy)
+		return -ENOMEM;
+	*ret_path = copy;
+	return 0;
+}
+
+int device_node_lend(const char *path, const QemuUser *user, char **ret_message)
+{
+	if (chown(path, user->uid, user->gid) < 0 || chmod(path, 0600) < 0)
+		return fail(negative_errno(), ret_message, "Cannot give %s to QEMU's user: %s.",
+			    path, strerror(errno));
+	return 0;
+}
+
+void device_node_return(const char *path)
+{
+	(void)chown(path, 0, 0);
+	(void)chmod(path, 0600);
+}
+
+int qemu_output_fd(const char *identifier, const char *log_path, const QemuUser *user,
+		   bool *ret_is_file)
+{
+	int fd = sd_journal_stream_fd(identifier, LOG_INFO, false);
+	if (fd >= 0) {
+		*ret_is_file = false;
+		return fd;
+	}
+	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return negative_errno();
+	if (fchown(fd, user->uid, user->gid) < 0) {
+		int r = negative_errno();
+		close(fd);
+		return r;
+	}
+	*ret_is_file = true;
+	return fd;
+}
+
+void log_file_last_line(const char *path, char *buf, size_t size)
+{
+	char tail[1024];
+
+	buf[0] = '\0';
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t start = end > (off_t)sizeof(tail) - 1 ? end - (off_t)sizeof(tail) + 1 : 0;
+	ssize_t n = pread(fd, tail, sizeof(tail) - 1, start);
+	if (n <= 0)
+		return;
+	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r'))
+		n--;
+	tail[n] = '\0';
+	char *line = strrchr(tail, '\n');
+	line = line ? line + 1 : tail;
+	/* Control characters of whatever QEMU printed stay out of replies. */
+	size_t i = 0;
+	for (; line[i] && i + 1 < size; i++)
+		buf[i] = (unsigned char)line[i] < 0x20 ? '?' : line[i];
+	buf[i] = '\0';
+}

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "vm_runtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_util.h"
+#include "json_util.h"
+#include "strv.h"
+#include "varlink_frame.h"
+
+/* More VMs than anyone runs at once: a directory past this is damaged. */
+#define RUNTIME_MAX_FILES 1024
+
+void vm_runtime_done(VmRuntime *runtime)
+{
+	strv_free(runtime->partitions);
+	strv_free(runtime->device_nodes);
+	*runtime = (VmRuntime){ 0 };
+}
+
+json_object *vm_runtime_to_json(const VmRuntime *runtime)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+	if (!o || json_add_string(o, "name", runtime->name) < 0 ||
+	    json_add_int(o, "pid", runtime->pid) < 0 ||
+	    json_add_int(o, "startTime", (int64_t)runtime->start_time) < 0 ||
+	    json_add_int(o, "startedAtUsec", (int64_t)runtime->started_at_usec) < 0 ||
+	    json_add_strv(o, "partitions", runtime->partitions) < 0 ||
+	    json_add_strv(o, "deviceNodes", runtime->device_nodes) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
+/* A strv from an array of strings; *ret_ok false when it is not one. */
+static int strv_from_json(json_object *array, bool (*valid)(const char *), char ***ret,
+			  bool *ret_ok)
+{
+	_cleanup_strv_ char **list = NULL;
+
+	*ret_ok = false;
+	if (!array)
+		return 0;
+	for (size_t i = 0; i < json_array_size(array); i++) {
+		json_object *item = json_object_array_get_idx(array, i);
+		if (!json_object_is_type(item, json_type_string) ||
+		    !valid(json_object_get_string(item)))
+			return 0;
+		if (strv_append(&list, json_object_get_string(item)) < 0)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(list);
+	*ret_ok = true;
+	return 0;
+}
+
+static bool partition_id_plain(const char *id)
+{
+	size_t n = strlen(id);
+	return n > 0 && n <= 64 &&
+	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") == n;
+}
+
+static bool vfio_node_path(const char *path)
+{
+	/* Only group nodes are ever lent: /dev/vfio/N (below a test's root too). */
+	const char *slash = strrchr(path, '/');
+	return path[0] == '/' && !strstr(path, "/../") && slash && slash - path >= 9 &&
+	       strncmp(slash - 9, "/dev/vfio", 9) == 0 && slash[1] &&
+	       strspn(slash + 1, "0123456789") == strlen(slash + 1);
+}
+
+int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_problem)
+{
+	VmRuntime runtime = { 0 };
+	int64_t pid = 0, start_time = 0, started_at = 0;
+	bool ok;
+
+	const char *name = json_get_string(object, "name");
+	if (!name || !vm_name_is_valid(name)) {
+		*ret_problem = "name";
+		return -EINVAL;
+	}
+	if (json_get_int(object, "pid", &pid) < 0 || pid <= 1 || pid > INT32_MAX) {
+		*ret_problem = "pid";
+		return -EINVAL;
+	}
+	if (json_get_int(object, "startTime", &start_time) < 0 || start_time < 0 ||
+	    json_get_int(object, "startedAtUsec", &started_at) < 0 || started_at < 0) {
+		*ret_problem = "startTime";
+		return -EINVAL;
+	}
+	snprintf(runtime.name, sizeof(runtime.name), "%s", name);
+	runtime.pid = (pid_t)pid;
+	runtime.start_time = (uint64_t)start_time;
+	runtime.started_at_usec = (uint64_t)started_at;
+
+	int r = strv_from_json(json_get_array(object, "partitions"), partition_id_plain,
+			       &runtime.partitions, &ok);
+	if (r >= 0 && !ok)
+		*ret_problem = "partitions";
+	if (r >= 0 && ok) {
+		r = strv_from_json(json_get_array(object, "deviceNodes"), vfio_node_path,
+				   &runtime.device_nodes, &ok);
+		if (r >= 0 && !ok)
+			*ret_problem = "deviceNodes";
+	}
+	if (r < 0 || !ok) {
+		vm_runtime_done(&runtime);
+		return r < 0 ? r : -EINVAL;
+	}
+	*ret = runtime;
+	return 0;
+}
+
+int vm_runtime_save(const char *directory, const VmRuntime *runtime)
+{
+	char name[VM_NAME_MAX + sizeof(".json")];
+	_cleanup_json_ json_object *o = vm_runtime_to_json(runtime);
+	_cleanup_free_ char *text = NULL;
+	size_t size;
+
+	if (!vm_name_is_valid(runtime->name))
+		return -EINVAL;
+	if (!o || varlink_frame_encode(o, &text, &size) < 0)
+		return -ENOMEM;
+	(void)snprintf(name, sizeof(name), "%s.json", runtime->name);
+	return write_file_atomic(directory, name, text, size - 1 /* no NUL in the file */, 0600);
+}
+
+int vm_runtime_remove(const char *directory, const char *vm_name)
+{
+	char name[VM_NAME_MAX + sizeof(".json")];
+
+	if (!vm_name_is_valid(vm_name))
+		return -EINVAL;
+	(void)snprintf(name, sizeof(name), "%s.json", vm_name);
+	return unlink_durable(directory, name);
+}
+
+static int load_one(const char *directory, const char *file, VmRuntime *ret, char ***problems)
+{
+	char path[4096];
+	const char *problem = NULL;
+
+	if (snprintf(path, sizeof(path), "%s/%s", directory, file) >= (int)sizeof(path))
+		return strv_appendf(problems, "%s/%s: the path is too long", directory, file);
+	_cleanup_json_ json_object *o = json_object_from_file(path);
+	if (!o)
+		return strv_appendf(problems, "%s: not a JSON record", path);
+	int r = vm_runtime_from_json(o, ret, &problem);
+	if (r == -EINVAL)
+		return strv_appendf(problems, "%s: bad %s", path, problem);
+	if (r < 0)
+		return r;
+	/* The file name is the VM's: a record copied to another name is not trusted. */
+	if (strlen(file) != strlen(ret->name) + 5 || strncmp(file, ret->name, strlen(ret->name))) {
+		vm_runtime_done(ret);
+		return strv_appendf(problems, "%s: the name inside is not the file's", path);
+	}
+	return 1;
+}
+
+int vm_runtime_load_all(const char *directory, VmRuntime **ret, size_t *ret_n,
+			char ***ret_problems)
+{
+	VmRuntime *records = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	DIR *dir = opendir(directory);
+	if (!dir)
+		return errno == ENOENT ? 0 : negative_errno();
+	for (struct dirent *e; r >= 0 && (e = readdir(dir));) {
+		size_t length = strlen(e->d_name);
+		if (e->d_name[0] == '.' || length < 6 || strcmp(e->d_name + length - 5, ".json") != 0)
+			continue;
+		if (n >= RUNTIME_MAX_FILES) {
+			r = strv_append(ret_problems, "too many VM records; the rest were ignored");
+			break;
+		}
+		VmRuntime *p = reallocarray(records, n + 1, sizeof(VmRuntime));
+		if (!p) {
+			r = -ENOMEM;
+			break;
+		}
+		records = p;
+		r = load_one(directory, e->d_name, &records[n], ret_problems);
+		if (r > 0)
+			n++;
+	}
+	closedir(dir);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			vm_runtime_done(&records[i]);
+		free(records);
+		return r;
+	}
+	*ret = records;
+	*ret_n = n;
+	return 0;
+}
+
+int process_start_time(const char *proc_root, pid_t pid, uint64_t *ret)
+{
+	char path[4096], buffer[2048];
+
+	if (snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
+	if (n < 0)
+		return negative_errno();
+	buffer[n] = '\0';
+	/* The command (field 2) may hold spaces and parentheses: count from the last ')'. */
+	char *p = strrchr(buffer, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	for (int field = 3; field < 22; field++) { /* p: the space before field `field` */
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EINVAL;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long value = strtoull(p + 1, &end, 10);
+	if (errno || end == p + 1)
+		return -EINVAL;
+	*ret = value;
+	return 0;
+}

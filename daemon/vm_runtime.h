@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The runtime record of a running VM: RUNTIME_DIR/vms/NAME.json, written once
+ * QEMU is spawned and removed once it is gone and cleaned up after. A daemon
+ * that restarts finds in it what to re-adopt: QEMU's pid with its start time
+ * (so a reused pid is not mistaken for it), when it started, the partitions
+ * it holds and the /dev/vfio nodes lent to QEMU's user. The conversion to and
+ * from JSON is pure; save, remove and load are the only I/O.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vm_definition.h"
+
+typedef struct VmRuntime {
+	char name[VM_NAME_MAX + 1];
+	pid_t pid;
+	uint64_t start_time; /* proc/PID/stat field 22, in clock ticks since boot */
+	uint64_t started_at_usec; /* CLOCK_REALTIME */
+	char **partitions; /* strv of partition ids */
+	char **device_nodes; /* strv: the /dev/vfio nodes given to QEMU's user */
+} VmRuntime;
+
+void vm_runtime_done(VmRuntime *runtime);
+
+json_object *vm_runtime_to_json(const VmRuntime *runtime);
+/* -EINVAL with *ret_problem naming the bad field, or -ENOMEM. */
+int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_problem);
+
+/* DIR/NAME.json, atomically and durably. */
+int vm_runtime_save(const char *directory, const VmRuntime *runtime);
+int vm_runtime_remove(const char *directory, const char *name);
+
+/*
+ * Every record in DIR. A damaged one is skipped with a sentence in
+ * *ret_problems; only -ENOMEM fails. A missing directory is no records.
+ */
+int vm_runtime_load_all(const char *directory, VmRuntime **ret, size_t *ret_n,
+			char ***ret_problems);
+
+/* The start time of process `pid` from PROC_ROOT/PID/stat. -ENOENT when it is gone. */
+int process_start_time(const char *proc_root, pid_t pid, uint64_t *ret);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The VM definitions directory (/etc/libvfio/vms): one NAME.yaml per VM, the
+ * file name matching the `name:` inside. Define writes a file atomically
+ * (temp file, fsync, rename), giving a definition without a UUID a stable one
+ * written into the stored text; Undefine removes it. No logging: callers map
+ * the returns to replies.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "vm_definition.h"
+
+/*
+ * Reads DIR/NAME.yaml. Returns 0, -ENOENT (no such VM), or -EINVAL with
+ * *ret_error saying what is wrong (a bad definition, or one whose name is not
+ * its file's).
+ */
+int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_error);
+
+/* The names of the definitions in DIR (files NAME.yaml with a valid NAME), sorted. */
+int vm_store_list(const char *directory, char ***ret_names);
+
+/*
+ * Stores `text` as DIR/NAME.yaml. Without a uuid, the VM keeps the one of the
+ * definition it replaces, or gets a new one; either is appended to the text.
+ * Returns 0 with the stored definition in *ret, -EINVAL (invalid definition)
+ * or -EEXIST (a VM of that name with another uuid) with *ret_error, or
+ * another negative errno from the file system.
+ */
+int vm_store_define(const char *directory, const char *text, size_t size, VmDefinition *ret,
+		    char **ret_error);
+
+/* Removes DIR/NAME.yaml. -ENOENT when there is none. */
+int vm_store_undefine(const char *directory, const char *name);

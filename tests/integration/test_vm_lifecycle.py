@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""io.libvfio.VMs with the real daemon and a real qemu-system-x86_64 (TCG,
+64 MiB, no disk): define, start with its phases, status, pause, resume, stop
+(graceful and forced), kill, undefine; QEMU killed from outside; the daemon
+SIGKILLed and restarted while a VM runs; two clients starting one VM at once;
+definitions whose GPU is gone; hostile parameters. QEMU runs as `nobody`."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
+
+from libvfio_test import DaemonTestCase, Varlink, vfioctl, wait_for  # noqa: E402
+
+VMS = 'io.libvfio.VMs.'
+
+
+def definition(name, extra=''):
+    return (f'name: {name}\nmemory: 64M\ncpus: 1\nfirmware: bios\nnetwork: none\n'
+            + extra)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is gone for our purposes
+    with open(f'/proc/{pid}/stat') as f:
+        return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+
+
+class VmTestCase(DaemonTestCase):
+    def setUp(self):
+        super().setUp()
+        self.vm_dir = os.path.join(self.workdir, 'vms')
+        self.run_dir = os.path.join(self.workdir, 'run')
+        self.config = (f'vms:\n  dir: {self.vm_dir}\n  qemu-user: nobody\n  accel: tcg\n'
+                       '  stop-timeout: 30s\n')
+        self.qemu_pids = set()
+
+    def tearDown(self):
+        # QEMU outlives the daemon by design: the test kills what it started.
+        for pid in self.qemu_pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        super().tearDown()
+
+    def start_daemon(self, extra_config='', args=()):
+        return self.daemon(config=self.config + extra_config,
+                           args=['--runtime-dir', self.run_dir, *args])
+
+    def call(self, d, method, parameters=None, timeout=60):
+        with Varlink(d.socket, timeout=timeout) as v:
+            return v.call(VMS + method, parameters or {})
+
+    def ok(self, d, method, parameters=None):
+        reply = self.call(d, method, parameters)
+        self.assertIn('parameters', reply, f'{method}: {reply}\n{d.output()}')
+        vm = reply['parameters'].get('vm')
+        if vm and vm.get('pid'):
+            self.qemu_pids.add(vm['pid'])
+        return reply['parameters']
+
+    def define(self, d, name, extra=''):
+        return self.ok(d, 'Define', {'definition': definition(name, extra)})['vm']
+
+    def start(self, d, name):
+        """Start with "more": returns the phases seen and the final VM."""
+        phases = []
+        with Varlink(d.socket, timeout=60) as v:
+            v.send(VMS + 'Start', {'name': name}, more=True)
+            while True:
+                reply = v.receive()
+                self.assertIn('parameters', reply, f'{reply}\n{d.output()}')
+                vm = reply['parameters']['vm']
+                if vm.get('pid'):
+                    self.qemu_pids.add(vm['pid'])
+                phases.append(reply['parameters']['phase'])
+                if not reply.get('continues'):
+                    return phases, vm
+
+    def assertError(self, reply, error, *words):
+        self.assertEqual(reply.get('error'), error, reply)
+        for word in words:
+            self.assertIn(word, reply['parameters']['message'])
+
+    def assertNothingLeft(self, name):
+        """No runtime record, no runtime directory, no QEMU."""
+        records = os.path.join(self.run_dir, 'vms')
+        self.assertNotIn(name + '.json', os.listdir(records))
+        self.assertNotIn(name, os.listdir(records))
+
+
+class LifecycleTest(VmTestCase):
+    def test_define_start_pause_resume_stop_undefine(self):
+        d = self.start_daemon()
+        vm = self.define(d, 'life')
+        self.assertEqual(vm['state'], 'defined')
+        # the generated uuid is stored in the file, so it is stable
+        with open(os.path.join(self.vm_dir, 'life.yaml')) as f:
+            self.assertIn(f'uuid: {vm["uuid"]}', f.read())
+        # defined again from text without a uuid: it keeps the one it has
+        again = self.define(d, 'life', 'autostart: false\n')
+        self.assertEqual(again['uuid'], vm['uuid'])
+
+        phases, vm = self.start(d, 'life')
+        self.assertEqual(phases, ['allocating', 'spawning', 'connecting', 'running', 'running'])
+        self.assertEqual((vm['state'], vm['qmpStatus']), ('running', 'running'))
+        pid = vm['pid']
+        self.assertTrue(pid_alive(pid))
+        with open(f'/proc/{pid}/status') as f:
+            uid = [line for line in f if line.startswith('Uid:')][0].split()[1]
+        self.assertEqual(int(uid), 65534, 'QEMU must not run as root')
+        with open(f'/proc/{pid}/cmdline') as f:
+            argv = f.read().split('\0')
+        self.assertIn('-sandbox', argv)
+        self.assertIn(vm['uuid'], argv)
+        # a second start is refused: never two QEMUs for one VM
+        self.assertError(self.call(d, 'Start', {'name': 'life'}), VMS + 'WrongState', 'running')
+        self.assertError(self.call(d, 'Undefine', {'name': 'life'}), VMS + 'WrongState',
+                         'stop it first')
+
+        self.assertEqual(self.ok(d, 'Pause', {'name': 'life'})['vm']['state'], 'paused')
+        got = self.ok(d, 'Get', {'name': 'life'})['vm']
+        self.assertEqual((got['state'], got['qmpStatus'], got['pid']), ('paused', 'paused', pid))
+        self.assertError(self.call(d, 'Pause', {'name': 'life'}), VMS + 'WrongState')
+        self.assertEqual(self.ok(d, 'Resume', {'name': 'life'})['vm']['state'], 'running')
+
+        # No OS answers the ACPI power button: after the timeout QEMU is told to quit.
+        began = time.monotonic()
+        vm = self.ok(d, 'Stop', {'name': 'life', 'timeoutSeconds': 1})['vm']
+        self.assertGreaterEqual(time.monotonic() - began, 1.0)
+        self.assertEqual((vm['state'], vm['pid'], vm['problem']), ('stopped', None, None))
+        self.assertFalse(pid_alive(pid))
+        self.assertNothingLeft('life')
+
+        self.assertEqual(self.call(d, 'Undefine', {'name': 'life'}), {'parameters': {}})
+        self.assertFalse(os.path.exists(os.path.join(self.vm_dir, 'life.yaml')))
+        self.assertError(self.call(d, 'Get', {'name': 'life'}), VMS + 'NoSuchVM')
+
+    def test_forced_stop_and_kill(self):
+        d = self.start_daemon()
+        self.define(d, 'quick')
+        _, vm = self.start(d, 'quick')
+        began = time.monotonic()
+        vm = self.ok(d, 'Stop', {'name': 'quick', 'force': True})['vm']
+        self.assertLess(time.monotonic() - began, 5)
+        self.assertEqual(vm['state'], 'stopped')
+        self.assertNothingLeft('quick')
+
+        _, vm = self.start(d, 'quick')
+        pid = vm['pid']
+        vm = self.ok(d, 'Kill', {'name': 'quick'})['vm']
+        self.assertEqual(vm['state'], 'stopped')
+        self.assertFalse(pid_alive(pid))
+        self.assertNothingLeft('quick')
+        self.assertDaemonServes(d)
+
+    def test_qemu_killed_from_outside_is_a_crash(self):
+        d = self.start_daemon()
+        self.define(d, 'victim')
+        _, vm = self.start(d, 'victim')
+        os.kill(vm['pid'], signal.SIGKILL)
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'victim'})['vm']['state'] == 'crashed',
+                 what='the VM to be seen crashed')
+        vm = self.ok(d, 'Get', {'name': 'victim'})['vm']
+        self.assertIn('signal 9', vm['problem'])
+        self.assertIsNone(vm['pid'])
+        self.assertNothingLeft('victim')
+        # and it starts again
+        _, vm = self.start(d, 'victim')
+        self.assertEqual(vm['state'], 'running')
+        self.assertIsNone(vm['problem'])
+        self.ok(d, 'Stop', {'name': 'victim', 'force': True})
+
+    def test_watch_sees_every_state(self):
+        d = self.start_daemon()
+        self.define(d, 'seen')
+        seen = []
+        with Varlink(d.socket, timeout=60) as watch:
+            watch.send(VMS + 'Watch', {}, more=True)
+            first = watch.receive()
+            self.assertEqual(first['parameters']['vm']['name'], 'seen')
+            self.start(d, 'seen')
+            self.ok(d, 'Stop', {'name': 'seen', 'force': True})
+            while not seen or seen[-1] != 'stopped':
+                reply = watch.receive()
+                self.assertTrue(reply.get('continues'), reply)
+                seen.append(reply['parameters']['vm']['state'])
+        self.assertEqual(seen, ['starting', 'running', 'stopping', 'stopped'])
+        # the watcher left: the daemon notices at the next change and goes on
+        self.start(d, 'seen')
+        self.ok(d, 'Stop', {'name': 'seen', 'force': True})
+        self.assertDaemonServes(d)
+        self.assertError(self.call(d, 'Watch'), 'org.varlink.service.ExpectedMore')
+
+
+class RestartTest(VmTestCase):
+    def test_daemon_killed_and_restarted_readopts_the_running_vm(self):
+        d = self.start_daemon()
+        self.define(d, 'survivor')
+        _, vm = self.start(d, 'survivor')
+        pid = vm['pid']
+        d.stop(signal.SIGKILL)
+        self.assertTrue(pid_alive(pid), 'QEMU must outlive the daemon')
+
+        d = self.start_daemon()
+        vm = self.ok(d, 'Get', {'name': 'survivor'})['vm']
+        self.assertEqual((vm['state'], vm['pid']), ('running', pid))
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'survivor'})['vm']['qmpStatus'] == 'running',
+                 what='QMP to be reconnected')
+        # never started twice
+        self.assertError(self.call(d, 'Start', {'name': 'survivor'}), VMS + 'WrongState')
+        vm = self.ok(d, 'Stop', {'name': 'survivor', 'force': True})['vm']
+        self.assertEqual(vm['state'], 'stopped')
+        self.assertFalse(pid_alive(pid))
+        self.assertNothingLeft('survivor')
+
+    def test_vm_that_ended_while_the_daemon_was_down(self):
+        d = self.start_daemon()
+        self.define(d, 'lost')
+        _, vm = self.start(d, 'lost')
+        d.stop(signal.SIGKILL)
+        os.kill(vm['pid'], signal.SIGKILL)
+        wait_for(lambda: not pid_alive(vm['pid']), what='QEMU to end')
+        d = self.start_daemon()
+        vm = self.ok(d, 'Get', {'name': 'lost'})['vm']
+        self.assertEqual(vm['state'], 'crashed')
+        self.assertIn('not running', vm['problem'])
+        self.assertNothingLeft('lost')
+
+    def test_autostart_on_the_first_start_since_boot(self):
+        d = self.start_daemon()
+        self.define(d, 'early', 'autostart: true\n')
+        self.define(d, 'late')
+        d.stop()
+        # a fresh runtime directory is a fresh boot
+        fresh = os.path.join(self.workdir, 'run2')
+        d = self.daemon(config=self.config, args=['--runtime-dir', fresh])
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'early'})['vm']['state'] == 'running',
+                 what='the autostart VM to run')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'late'})['vm']['state'], 'defined')
+        # a daemon restart is not a boot: nothing more is started
+        self.ok(d, 'Stop', {'name': 'early', 'force': True})
+        d.stop()
+        d = self.daemon(config=self.config, args=['--runtime-dir', fresh])
+        time.sleep(0.3)
+        self.assertEqual(self.ok(d, 'Get', {'name': 'early'})['vm']['state'], 'defined')
+
+
+class ConcurrencyTest(VmTestCase):
+    def test_two_clients_start_the_same_vm_at_once(self):
+        d = self.start_daemon()
+        self.define(d, 'once')
+        connections = [Varlink(d.socket, timeout=60) for _ in range(2)]
+        try:
+            for c in connections:
+                c.send(VMS + 'Start', {'name': 'once'})
+            replies = [c.receive() for c in connections]
+        finally:
+            for c in connections:
+                c.close()
+        ok = [r for r in replies if 'error' not in r]
+        refused = [r for r in replies if 'error' in r]
+        self.assertEqual(len(ok), 1, replies)
+        self.qemu_pids.add(ok[0]['parameters']['vm']['pid'])
+        self.assertEqual(refused[0]['error'], VMS + 'WrongState')
+        out = subprocess.run(['pgrep', '-f', f'guest=once,'], capture_output=True, text=True)
+        self.assertEqual(len(out.stdout.split()), 1, out.stdout)
+        self.ok(d, 'Stop', {'name': 'once', 'force': True})
+
+
+class FailureTest(VmTestCase):
+    def test_gpu_that_is_not_there(self):
+        d = self.start_daemon()
+        self.define(d, 'ghost', 'gpu:\n  - mode: passthrough\n    address: 0000:7f:1f.7\n')
+        reply = self.call(d, 'Start', {'name': 'ghost'})
+        self.assertError(reply, 'io.libvfio.Partitions.NoSuchGPU', '0000:7f:1f.7')
+        vm = self.ok(d, 'Get', {'name': 'ghost'})['vm']
+        self.assertEqual((vm['state'], vm['partitions']), ('stopped', []))
+        self.assertNothingLeft('ghost')
+        self.assertDaemonServes(d)
+
+    def test_qemu_refusing_its_arguments(self):
+        d = self.start_daemon()
+        self.define(d, 'picky', 'qemu-args: [-no-such-option]\n')
+        reply = self.call(d, 'Start', {'name': 'picky'})
+        self.assertError(reply, VMS + 'StartFailed', 'status 1', 'no-such-option')
+        vm = self.ok(d, 'Get', {'name': 'picky'})['vm']
+        self.assertEqual(vm['state'], 'stopped')
+        self.assertIn('no-such-option', vm['problem'])
+        self.assertNothingLeft('picky')
+
+    def test_missing_qemu_user_and_binary(self):
+        cfg = self.config.replace('qemu-user: nobody', 'qemu-user: no-such-user-here')
+        d = self.daemon(config=cfg, args=['--runtime-dir', self.run_dir])
+        self.define(d, 'orphan')
+        self.assertError(self.call(d, 'Start', {'name': 'orphan'}), VMS + 'StartFailed',
+                         'no-such-user-here', 'does not exist')
+        d.stop()
+        d = self.daemon(config=self.config + 'qemu-binary: /nonexistent/qemu\n',
+                        args=['--runtime-dir', self.run_dir])
+        self.assertError(self.call(d, 'Start', {'name': 'orphan'}), VMS + 'StartFailed',
+                         '/nonexistent/qemu', 'not found')
+        self.assertNothingLeft('orphan')
+
+    def test_not_yet_supported_features_are_refused_before_anything_is_made(self):
+        d = self.start_daemon()
+        self.define(d, 'tpm', 'tpm: true\n')
+        self.assertError(self.call(d, 'Start', {'name': 'tpm'}), VMS + 'StartFailed', 'swtpm')
+        self.assertNothingLeft('tpm')
+
+
+class BadInputTest(VmTestCase):
+    def test_hostile_parameters(self):
+        d = self.start_daemon()
+        invalid = 'org.varlink.service.InvalidParameter'
+        for method, parameters, bad in [
+                ('Start', {}, 'name'),
+                ('Start', {'name': '../../etc/passwd'}, 'name'),
+                ('Start', {'name': 'x' * 65}, 'name'),
+                ('Start', {'name': 7}, 'name'),
+                ('Get', {'name': ''}, 'name'),
+                ('Stop', {'name': 'a', 'timeoutSeconds': -5}, 'timeoutSeconds'),
+                ('Stop', {'name': 'a', 'timeoutSeconds': 10 ** 12}, 'timeoutSeconds'),
+                ('Stop', {'name': 'a', 'force': 'yes'}, 'force'),
+                ('Define', {'definition': 5}, 'definition'),
+                ('Define', {}, 'definition'),
+                ('List', {'extra': 1}, 'extra')]:
+            with self.subTest(method=method, parameters=parameters):
+                reply = self.call(d, method, parameters)
+                self.assertEqual(reply, {'error': invalid, 'parameters': {'parameter': bad}})
+        self.assertError(self.call(d, 'Start', {'name': 'nope'}), VMS + 'NoSuchVM', 'nope')
+        self.assertError(self.call(d, 'Stop', {'name': 'nope'}), VMS + 'NoSuchVM')
+
+    def test_bad_definitions(self):
+        d = self.start_daemon()
+        reply = self.call(d, 'Define', {'definition': 'name: a\nmemroy: 1G\n'})
+        self.assertError(reply, VMS + 'InvalidDefinition', '2:1', 'memroy')
+        reply = self.call(d, 'Define', {'definition': 'name: a\nmemory: 1G\n' + '#' * 300000})
+        self.assertEqual(reply['error'], VMS + 'InvalidDefinition', reply)
+        reply = self.call(d, 'Validate', {'definition': definition('v')})
+        self.assertEqual(reply, {'parameters': {'name': 'v', 'uuid': None}})
+        self.assertEqual(os.listdir(self.vm_dir) if os.path.isdir(self.vm_dir) else [], [])
+        # a VM of that name with another uuid is not silently replaced
+        self.define(d, 'twin', 'uuid: 0b5e6a9c-1d1f-4a70-9a51-5a7cb2b0e111\n')
+        reply = self.call(d, 'Define', {'definition': definition(
+            'twin', 'uuid: 7c1d2a44-2a3b-4c5d-8e9f-0a1b2c3d4e5f\n')})
+        self.assertError(reply, VMS + 'VMExists', '0b5e6a9c')
+        self.assertDaemonServes(d)
+
+    def test_unprivileged_users_may_look_but_not_touch(self):
+        d = self.start_daemon()
+        self.define(d, 'mine')
+        me = {'user': 'nobody'}
+        for args in (['list'], ['status', 'mine']):
+            result = vfioctl('--json', *args, socket_path=d.socket, **me)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        for args in (['start', 'mine'], ['stop', 'mine'], ['undefine', 'mine']):
+            result = vfioctl(*args, socket_path=d.socket, **me)
+            self.assertEqual(result.returncode, 1, result.stdout)
+            self.assertIn('root', result.stderr)
+        self.assertEqual(self.ok(d, 'Get', {'name': 'mine'})['vm']['state'], 'defined')
+
+
+if __name__ == '__main__':
+    unittest.main()

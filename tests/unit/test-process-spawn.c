@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Tests of daemon/process_spawn.c with real programs: the child gets exactly
+ * the environment given, only the fds asked for, a session of its own, the
+ * user it is dropped to; an exec that fails is reported with its errno.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "process_spawn.h"
+
+static char *const environment[] = { (char *)"PATH=/usr/bin:/bin", (char *)"ONLY=this", NULL };
+
+/* Runs argv with its output into a pipe; returns the output and the exit status. */
+static char *run(char *const *argv, const int *pass, size_t n_pass, bool drop, int *ret_status)
+{
+	int out[2];
+	pid_t pid;
+	int pidfd;
+	const char *stage;
+	siginfo_t info = { 0 };
+	static char buffer[8192];
+
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	SpawnRequest request = {
+		.argv = argv,
+		.envp = environment,
+		.stdout_fd = out[1],
+		.stderr_fd = out[1],
+		.pass_fds = pass,
+		.n_pass_fds = n_pass,
+		.drop_privileges = drop,
+		.uid = 65534,
+		.gid = 65534,
+	};
+	assert_int_equal(process_spawn(&request, &pid, &pidfd, &stage), 0);
+	close(out[1]);
+	size_t n = 0;
+	for (ssize_t k; (k = read(out[0], buffer + n, sizeof(buffer) - 1 - n)) > 0;)
+		n += (size_t)k;
+	buffer[n] = '\0';
+	close(out[0]);
+	assert_int_equal(waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED), 0);
+	close(pidfd);
+	*ret_status = info.si_status;
+	return buffer;
+}
+
+static void test_environment_is_exactly_the_given_one(void **state)
+{
+	(void)state;
+	int status;
+	char *const argv[] = { (char *)"/usr/bin/env", NULL };
+	setenv("SECRET_OF_THE_DAEMON", "leak", 1);
+	char *output = run(argv, NULL, 0, false, &status);
+	assert_int_equal(status, 0);
+	assert_string_equal(output, "PATH=/usr/bin:/bin\nONLY=this\n");
+}
+
+static void test_only_passed_fds_are_open(void **state)
+{
+	(void)state;
+	int status;
+	/* Not close-on-exec, to prove that only what is passed survives. */
+	int stray = open("/dev/null", O_RDONLY);
+	int passed = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	assert_true(stray >= 0 && passed >= 0);
+	char *const argv[] = { (char *)"/usr/bin/ls", (char *)"/proc/self/fd", NULL };
+	char *output = run(argv, &passed, 1, false, &status);
+	assert_int_equal(status, 0);
+	/* 0, 1, 2, the passed one as 3, and ls's own directory fd */
+	assert_string_equal(output, "0\n1\n2\n3\n4\n");
+	close(stray);
+	close(passed);
+}
+
+static void test_new_session_and_dropped_user(void **state)
+{
+	(void)state;
+	int status;
+	char *const argv[] = { (char *)"/usr/bin/cat", (char *)"/proc/self/stat",
+			       (char *)"/proc/self/status", NULL };
+	char *output = run(argv, NULL, 0, geteuid() == 0, &status);
+	assert_int_equal(status, 0);
+	int pid = 0, session = 0;
+	/* pid (comm) state ppid pgrp session */
+	assert_int_equal(sscanf(output, "%d (cat) %*c %*d %*d %d", &pid, &session), 2);
+	assert_int_equal(pid, session);
+	if (geteuid() == 0) {
+		assert_non_null(strstr(output, "Uid:\t65534\t65534\t65534\t65534"));
+		const char *groups = strstr(output, "Groups:");
+		assert_non_null(groups); /* no supplementary groups: only blanks follow */
+		groups += strlen("Groups:");
+		assert_int_equal(groups[strspn(groups, "\t ")], '\n');
+	}
+}
+
+static void test_exec_failure_is_reported(void **state)
+{
+	(void)state;
+	pid_t pid;
+	int pidfd;
+	const char *stage;
+	char *const missing[] = { (char *)"/nonexistent/qemu", NULL };
+	char *const relative[] = { (char *)"qemu", NULL };
+	SpawnRequest request = { .argv = missing, .envp = environment, .stdout_fd = -1,
+				 .stderr_fd = -1 };
+
+	assert_int_equal(process_spawn(&request, &pid, &pidfd, &stage), -ENOENT);
+	assert_string_equal(stage, "exec");
+	request.argv = relative;
+	assert_int_equal(process_spawn(&request, &pid, &pidfd, &stage), -EINVAL);
+	/* no child is left behind */
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_environment_is_exactly_the_given_one),
+		cmocka_unit_test(test_only_passed_fds_are_open),
+		cmocka_unit_test(test_new_session_and_dropped_user),
+		cmocka_unit_test(test_exec_failure_is_reported),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

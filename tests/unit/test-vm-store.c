@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Tests of daemon/vm_store.c and daemon/vm_runtime.c: definitions are stored
+ * under their name with a uuid that then never changes, a name taken by
+ * another VM is refused, a file whose name is not its VM's is not loaded;
+ * runtime records survive the disk and damaged ones are skipped; the process
+ * start time is read past a command name with spaces and parentheses.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "macro.h"
+#include "strv.h"
+#include "tmpdir.h"
+#include "vm_runtime.h"
+#include "vm_store.h"
+
+static const char basic[] = "name: gaming-vm\nmemory: 1G\n";
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char *text = calloc(1, 65536);
+	assert_non_null(text);
+	(void)!fread(text, 1, 65535, f);
+	fclose(f);
+	return text;
+}
+
+static void test_define_adds_a_stable_uuid(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	VmDefinition d, again;
+	char *error = NULL;
+
+	assert_int_equal(vm_store_define(dir, basic, strlen(basic), &d, &error), 0);
+	assert_true(uuid_is_valid(d.uuid));
+	char *path = tmpdir_path(dir, "gaming-vm.yaml");
+	char *text = read_all(path);
+	assert_non_null(strstr(text, d.uuid));
+	assert_int_equal(strncmp(text, basic, strlen(basic)), 0); /* the user's text first */
+	free(text);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+
+	/* Defined again without a uuid: the one it had stays. */
+	const char *edited = "name: gaming-vm\nmemory: 2G # more\n";
+	assert_int_equal(vm_store_define(dir, edited, strlen(edited), &again, &error), 0);
+	assert_string_equal(again.uuid, d.uuid);
+	assert_int_equal(again.memory, 2ULL << 30);
+	vm_definition_done(&again);
+
+	/* Loading gives the same. */
+	assert_int_equal(vm_store_load(dir, "gaming-vm", &again, &error), 0);
+	assert_string_equal(again.uuid, d.uuid);
+	vm_definition_done(&again);
+	vm_definition_done(&d);
+	free(path);
+	tmpdir_remove(dir);
+}
+
+static void test_a_name_with_another_uuid_is_refused(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	VmDefinition d;
+	char *error = NULL;
+	const char *first = "name: a\nmemory: 1G\nuuid: 0b5e6a9c-1d1f-4a70-9a51-5a7cb2b0e111\n";
+	const char *second = "name: a\nmemory: 1G\nuuid: 7c1d2a44-2a3b-4c5d-8e9f-0a1b2c3d4e5f\n";
+
+	assert_int_equal(vm_store_define(dir, first, strlen(first), &d, &error), 0);
+	vm_definition_done(&d);
+	assert_int_equal(vm_store_define(dir, second, strlen(second), &d, &error), -EEXIST);
+	assert_non_null(strstr(error, "0b5e6a9c-1d1f-4a70-9a51-5a7cb2b0e111"));
+	free(error);
+	/* The same uuid again is an update. */
+	assert_int_equal(vm_store_define(dir, first, strlen(first), &d, &error), 0);
+	vm_definition_done(&d);
+	tmpdir_remove(dir);
+}
+
+static void test_invalid_and_unextendable_definitions(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	VmDefinition d;
+	char *error = NULL;
+	char **names = NULL;
+
+	const char *typo = "name: a\nmemroy: 1G\n";
+	assert_int_equal(vm_store_define(dir, typo, strlen(typo), &d, &error), -EINVAL);
+	assert_non_null(strstr(error, "<definition>:2:1: memroy"));
+	free(error);
+	/* A flow mapping cannot take an appended line: refused, the user is told what to add. */
+	const char *flow = "{name: a, memory: 1G}";
+	assert_int_equal(vm_store_define(dir, flow, strlen(flow), &d, &error), -EINVAL);
+	assert_non_null(strstr(error, "add the line 'uuid: "));
+	free(error);
+	assert_int_equal(vm_store_list(dir, &names), 0);
+	assert_null(names); /* nothing was written */
+	tmpdir_remove(dir);
+}
+
+static void test_list_load_undefine(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	char **names = NULL;
+	VmDefinition d;
+	char *error = NULL;
+
+	free(tmpdir_write_text(dir, "b.yaml", "name: b\nmemory: 1G\n"));
+	free(tmpdir_write_text(dir, "a.yaml", "name: a\nmemory: 1G\n"));
+	free(tmpdir_write_text(dir, "wrong.yaml", "name: right\nmemory: 1G\n"));
+	free(tmpdir_write_text(dir, "notes.txt", "not a VM"));
+	free(tmpdir_write_text(dir, "-bad.yaml", "name: x\n"));
+	assert_int_equal(vm_store_list(dir, &names), 0);
+	assert_int_equal(strv_length(names), 3);
+	assert_string_equal(names[0], "a");
+	assert_string_equal(names[1], "b");
+	assert_string_equal(names[2], "wrong");
+	strv_free(names);
+
+	assert_int_equal(vm_store_load(dir, "wrong", &d, &error), -EINVAL);
+	assert_non_null(strstr(error, "name: 'right' is not the file's name"));
+	free(error);
+	assert_int_equal(vm_store_load(dir, "missing", &d, &error), -ENOENT);
+	assert_int_equal(vm_store_load(dir, "../a", &d, &error), -ENOENT);
+
+	assert_int_equal(vm_store_undefine(dir, "a"), 0);
+	assert_int_equal(vm_store_undefine(dir, "a"), -ENOENT);
+	assert_int_equal(vm_store_undefine(dir, "../b"), -ENOENT);
+	assert_int_equal(vm_store_load(dir, "b", &d, &error), 0);
+	vm_definition_done(&d);
+	tmpdir_remove(dir);
+}
+
+static void test_runtime_records(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	VmRuntime runtime = { .pid = 4242, .start_time = 987654, .started_at_usec = 1700000000 };
+	VmRuntime *loaded = NULL;
+	char **problems = NULL;
+	size_t n = 0;
+
+	snprintf(runtime.name, sizeof(runtime.name), "gaming-vm");
+	assert_int_equal(strv_append(&runtime.partitions, "mdev-1f0e"), 0);
+	assert_int_equal(strv_append(&runtime.device_nodes, "/dev/vfio/12"), 0);
+	assert_int_equal(vm_runtime_save(dir, &runtime), 0);
+	free(tmpdir_write_text(dir, "evil.json",
+			       "{\"name\":\"evil\",\"pid\":1,\"startTime\":1,\"startedAtUsec\":1}"));
+	free(tmpdir_write_text(dir, "copy.json",
+			       "{\"name\":\"other\",\"pid\":99,\"startTime\":1,\"startedAtUsec\":1,"
+			       "\"partitions\":[],\"deviceNodes\":[]}"));
+	free(tmpdir_write_text(dir, "nodes.json",
+			       "{\"name\":\"nodes\",\"pid\":99,\"startTime\":1,\"startedAtUsec\":1,"
+			       "\"partitions\":[],\"deviceNodes\":[\"/etc/shadow\"]}"));
+	free(tmpdir_write_text(dir, "junk.json", "{"));
+
+	assert_int_equal(vm_runtime_load_all(dir, &loaded, &n, &problems), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(loaded[0].name, "gaming-vm");
+	assert_int_equal(loaded[0].pid, 4242);
+	assert_int_equal(loaded[0].start_time, 987654);
+	assert_string_equal(loaded[0].partitions[0], "mdev-1f0e");
+	assert_string_equal(loaded[0].device_nodes[0], "/dev/vfio/12");
+	assert_int_equal(strv_length(problems), 4); /* pid 1, foreign name, a node, junk */
+	vm_runtime_done(&loaded[0]);
+	free(loaded);
+	strv_free(problems);
+
+	assert_int_equal(vm_runtime_remove(dir, "gaming-vm"), 0);
+	assert_int_equal(vm_runtime_remove(dir, "gaming-vm"), 0); /* gone is fine */
+	vm_runtime_done(&runtime);
+	tmpdir_remove(dir);
+}
+
+static void test_process_start_time(void **state)
+{
+	(void)state;
+	char *root = tmpdir_new();
+	uint64_t t = 0;
+
+	char *proc_dir = tmpdir_path(root, "77");
+	assert_int_equal(mkdir(proc_dir, 0755), 0);
+	free(proc_dir);
+	/* A command name may hold spaces and ") (": fields count from the last ')'. */
+	free(tmpdir_write_text(root, "77/stat",
+			       "77 (qemu ) (x y) S 1 77 77 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 "
+			       "3 0 424242 1000 100\n"));
+	assert_int_equal(process_start_time(root, 77, &t), 0);
+	assert_int_equal(t, 424242);
+	assert_int_equal(process_start_time(root, 78, &t), -ENOENT);
+	/* Our own, from the real /proc: some positive number. */
+	assert_int_equal(process_start_time("/proc", getpid(), &t), 0);
+	assert_true(t > 0);
+	tmpdir_remove(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_define_adds_a_stable_uuid),
+		cmocka_unit_test(test_a_name_with_another_uuid_is_refused),
+		cmocka_unit_test(test_invalid_and_unextendable_definitions),
+		cmocka_unit_test(test_list_load_undefine),
+		cmocka_unit_test(test_runtime_records),
+		cmocka_unit_test(test_process_start_time),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
