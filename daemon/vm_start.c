@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Start: the VM's partitions one GPU entry at a time (auto tries mdev, then
+ * SR-IOV, then passthrough), then everything QEMU needs and QEMU itself.
+ */
+#include "vm_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+
+#include "log.h"
+#include "process_spawn.h"
+#include "strv.h"
+#include "vm_placement.h"
+#include "vm_resources.h"
+#include "vm_runtime.h"
+#include "vm_store.h"
+
+void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
+		     const PartitionOutcome *partition)
+{
+	/* Only the first reason counts; the rest follow from it (a QMP reply cut off...). */
+	if (vm->releasing || vm->failure != VM_OK)
+		return;
+	vm_log(vm, LOG_WARNING, 0, "VM %s did not start: %s", vm->name, message);
+	vm_set_problem(vm, message);
+	vm->failure = failure;
+	free(vm->failure_message);
+	vm->failure_message = strdup(message);
+	if (partition) {
+		vm->failed_partition = *partition;
+		vm->failed_partition.record = NULL;
+		vm->failed_partition.message =
+			partition->message ? strdup(partition->message) : NULL;
+	}
+	if (vm->pid > 0 && vm->pidfd >= 0) {
+		/* QEMU was spawned: its end is awaited, and the release follows it. */
+		vm->stop_requested = true;
+		(void)pidfd_send_signal(vm->pidfd, SIGKILL, NULL, 0);
+		return;
+	}
+	vm_release_all(vm, VM_STATE_STOPPED);
+}
+
+_printf_(3, 4) void vm_start_failedf(Vm *vm, VmFailure failure, const char *format, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, format);
+	(void)vsnprintf(text, sizeof(text), format, ap);
+	va_end(ap);
+	vm_start_failed(vm, failure, text, NULL);
+}
+
+/* How QEMU ended, as a sentence; and whether that was a clean end. */
+/* ---- Start ---- */
+
+static void allocate_next(Vm *vm);
+static void spawn_qemu(Vm *vm);
+
+static const PartitionModeKind auto_order[] = {
+	PARTITION_MDEV,
+	PARTITION_SRIOV,
+	PARTITION_PASSTHROUGH,
+};
+
+static bool worth_next_mode(AllocError error)
+{
+	return error == ALLOC_MODE_UNSUPPORTED || error == ALLOC_NONE_FREE ||
+	       error == ALLOC_UNKNOWN_TYPE || error == ALLOC_HELD;
+}
+
+/* What the partition record says QEMU gets: the mdev, the VF, or the GPU and its group. */
+static void assign(Vm *vm, const VmGpu *gpu, const PartitionRecord *record)
+{
+	QemuGpuAssignment *a = &vm->assignments[vm->n_assignments];
+	PciAddress *devices = vm->devices[vm->n_assignments];
+	size_t n = 0;
+
+	*a = (QemuGpuAssignment){ .gpu = gpu, .mode = record->mode, .devices = devices };
+	if (record->mode == PARTITION_PASSTHROUGH)
+		devices[n++] = record->gpu;
+	for (size_t i = 0; i < record->n_steps; i++) {
+		const RecordStep *s = &record->steps[i];
+		if (s->kind == STEP_MDEV_CREATE && s->uuid)
+			snprintf(a->mdev_uuid, sizeof(a->mdev_uuid), "%s", s->uuid);
+		if (s->kind == STEP_BIND_VFIO && n < MAX_DEVICES_PER_GPU &&
+		    (record->mode != PARTITION_PASSTHROUGH ||
+		     pci_address_compare(&s->device, &record->gpu) != 0))
+			devices[n++] = s->device;
+	}
+	if (record->mode == PARTITION_MDEV)
+		devices[n++] = record->gpu; /* for its NUMA node */
+	a->n_devices = record->mode == PARTITION_MDEV ? 0 : n;
+	vm->n_assignments++;
+}
+
+static void on_partition_created(const PartitionOutcome *outcome, void *userdata)
+{
+	Vm *vm = userdata;
+	const VmGpu *gpu = &vm->definition.gpus[vm->next_gpu];
+
+	if (outcome->result < 0) {
+		if (gpu->mode == VM_GPU_AUTO && worth_next_mode(outcome->error) &&
+		    (size_t)vm->auto_mode + 1 < ELEMENTSOF(auto_order)) {
+			vm->auto_mode++;
+			allocate_next(vm);
+			return;
+		}
+		vm_start_failed(vm, VM_FAIL_PARTITION,
+				outcome->message ? outcome->message
+						 : "No partition fits the GPU entry.",
+				outcome);
+		return;
+	}
+	if (strv_append(&vm->partitions, outcome->record->id) < 0) {
+		vm_start_failed(vm, VM_FAIL_INTERNAL, "The daemon ran out of memory.", NULL);
+		return;
+	}
+	assign(vm, gpu, outcome->record);
+	vm->next_gpu++;
+	vm->auto_mode = 0;
+	allocate_next(vm);
+}
+
+static PartitionModeKind gpu_mode(const VmGpu *gpu, int auto_mode)
+{
+	switch (gpu->mode) {
+	case VM_GPU_MDEV:
+		return PARTITION_MDEV;
+	case VM_GPU_SRIOV:
+		return PARTITION_SRIOV;
+	case VM_GPU_PASSTHROUGH:
+		return PARTITION_PASSTHROUGH;
+	default:
+		return auto_order[auto_mode];
+	}
+}
+
+static void allocate_next(Vm *vm)
+{
+	const VmDefinition *d = &vm->definition;
+	char holder[VM_NAME_MAX + 4];
+
+	while (vm->next_gpu < d->n_gpus && d->gpus[vm->next_gpu].mode == VM_GPU_NONE)
+		vm->next_gpu++;
+	if (vm->next_gpu >= d->n_gpus) {
+		spawn_qemu(vm);
+		return;
+	}
+	const VmGpu *gpu = &d->gpus[vm->next_gpu];
+	PartitionRequest request = {
+		.mode = gpu_mode(gpu, vm->auto_mode),
+		.has_address = gpu->has_address,
+		.address = gpu->address,
+		.vendor_id = gpu->vendor_id,
+		.device_id = gpu->device_id,
+		.type = gpu->type,
+		.min_framebuffer_mib = gpu->min_framebuffer >> 20,
+		.max_instances = gpu->max_instances,
+		.preferred_node = d->numa >= 0 ? d->numa : -1,
+	};
+	snprintf(holder, sizeof(holder), "vm:%s", vm->name);
+	int r = partition_engine_create(vm->manager->engine, &request, holder, on_partition_created,
+					vm);
+	if (r < 0)
+		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot ask for a partition: %s.",
+				 strerror(-r));
+}
+
+void vm_manager_start(VmManager *m, const char *name, VmCallback callback, void *userdata)
+{
+	_cleanup_free_ char *error = NULL;
+	Vm *vm = vm_lookup(m, name, callback, userdata);
+	if (!vm)
+		return;
+	if (vm_is_active(vm)) {
+		vm_wrong_state(vm, callback, userdata, "it is already started");
+		return;
+	}
+	int r = vm_store_load(m->config->vm_dir, name, &vm->definition, &error);
+	if (r < 0) {
+		if (r == -ENOENT)
+			vm_fail_now(callback, userdata, VM_FAIL_NO_SUCH_VM,
+				    "%s has no definition any more; define it again.", name);
+		else if (r == -EINVAL)
+			vm_fail_now(callback, userdata, VM_FAIL_INVALID_DEFINITION, "%s", error);
+		else
+			vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "Cannot read %s: %s.",
+				    name, strerror(-r));
+		return;
+	}
+	vm->has_definition = true;
+	if (vm_take_summary(vm, &vm->definition) < 0) {
+		vm_definition_done(&vm->definition);
+		vm->has_definition = false;
+		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
+		return;
+	}
+	vm->start_waiter = (Waiter){ callback, userdata };
+	vm->start_pending = true;
+	vm->failure = VM_OK;
+	vm->next_gpu = 0;
+	vm->auto_mode = 0;
+	vm->n_assignments = 0;
+	vm_set_problem(vm, NULL);
+	vm_set_state(vm, VM_STATE_STARTING);
+	vm_progress(vm, "allocating");
+	allocate_next(vm);
+}
+
+/* ---- Spawning ---- */
+
+static int accel_choice(const VmManager *m, const HostFacts *facts, QemuAccel *ret)
+{
+	if (strcmp(m->config->accel, "tcg") == 0)
+		*ret = QEMU_ACCEL_TCG;
+	else if (strcmp(m->config->accel, "kvm") == 0 || facts->kvm_usable)
+		*ret = QEMU_ACCEL_KVM;
+	else
+		*ret = QEMU_ACCEL_TCG;
+	return 0;
+}
+
+/* Lends QEMU's user the /dev/vfio node of every assigned device. */
+static int lend_device_nodes(Vm *vm, const QemuUser *user, char **ret_message)
+{
+	const SysfsRoot *root = host_service_root(vm->manager->host);
+	for (size_t i = 0; i < vm->n_assignments; i++) {
+		const QemuGpuAssignment *a = &vm->assignments[i];
+		size_t n = a->mode == PARTITION_MDEV ? 1 : a->n_devices;
+		for (size_t k = 0; k < n; k++) {
+			_cleanup_free_ char *node = NULL;
+			int r = vfio_group_node(root,
+						a->mode == PARTITION_MDEV ? NULL : &a->devices[k],
+						a->mode == PARTITION_MDEV ? a->mdev_uuid : NULL,
+						&node, ret_message);
+			if (r < 0)
+				return r;
+			if (strv_contains(vm->device_nodes, node))
+				continue;
+			/* Written down first, so that it is given back whatever happens next. */
+			if (strv_append(&vm->device_nodes, node) < 0)
+				return -ENOMEM;
+			r = device_node_lend(node, user, ret_message);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int placement(Vm *vm, const HostModel *model, int *ret_node, cpu_set_t *ret_affinity,
+		     bool *ret_has_affinity, char **ret_message)
+{
+	PciAddress devices[VM_MAX_GPUS * MAX_DEVICES_PER_GPU];
+	size_t n = 0;
+	cpu_set_t host_cpus, node_cpus;
+	bool has_node_cpus = false;
+
+	for (size_t i = 0; i < vm->n_assignments; i++) {
+		const QemuGpuAssignment *a = &vm->assignments[i];
+		if (a->mode == PARTITION_MDEV)
+			devices[n++] = vm->devices[i][0];
+		for (size_t k = 0; k < a->n_devices; k++)
+			devices[n++] = a->devices[k];
+	}
+	int node = vm_placement_node(&vm->definition, model, devices, n);
+	if (sched_getaffinity(0, sizeof(host_cpus), &host_cpus) < 0)
+		CPU_ZERO(&host_cpus);
+	for (size_t i = 0; node >= 0 && i < model->n_nodes; i++)
+		if (model->nodes[i].id == node && model->nodes[i].cpus &&
+		    cpulist_parse(model->nodes[i].cpus, &node_cpus) >= 0) {
+			CPU_AND(&node_cpus, &node_cpus, &host_cpus);
+			has_node_cpus = CPU_COUNT(&node_cpus) > 0;
+		}
+	if (node >= 0 && !has_node_cpus && vm->definition.numa >= 0)
+		return asprintf(ret_message,
+				"numa: node %d has no CPUs this daemon may use; choose another "
+				"node or 'numa: auto'.",
+				node) < 0
+			       ? -ENOMEM
+			       : -EINVAL;
+	if (!has_node_cpus)
+		node = vm->definition.numa >= 0 ? node : -1;
+
+	unsigned n_vcpus = vm_definition_cpus(&vm->definition);
+	vm->vcpu_cpus = calloc(n_vcpus, sizeof(int));
+	if (!vm->vcpu_cpus)
+		return -ENOMEM;
+	int r = vm_placement_vcpus(&vm->definition, has_node_cpus ? &node_cpus : NULL, &host_cpus,
+				   vm->vcpu_cpus);
+	if (r < 0)
+		return asprintf(ret_message,
+				"cpu-pinning: a listed host CPU is not one this daemon may use; "
+				"'vfioctl topology' lists them.") < 0
+			       ? -ENOMEM
+			       : -EINVAL;
+	vm->pin = r > 0;
+	*ret_node = node;
+	*ret_has_affinity = has_node_cpus;
+	if (has_node_cpus)
+		*ret_affinity = node_cpus;
+	return 0;
+}
+
+static int save_runtime(Vm *vm)
+{
+	VmRuntime runtime = {
+		.pid = vm->pid,
+		.start_time = vm->start_time,
+		.started_at_usec = vm->started_at_usec,
+		.partitions = vm->partitions,
+		.device_nodes = vm->device_nodes,
+	};
+	snprintf(runtime.name, sizeof(runtime.name), "%s", vm->name);
+	return vm_runtime_save(vm->manager->records_dir, &runtime);
+}
+
+_printf_(3, 4) static int failf(char **ret_message, int error, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	if (vasprintf(ret_message, format, ap) < 0)
+		*ret_message = NULL;
+	va_end(ap);
+	return *ret_message ? error : -ENOMEM;
+}
+
+/* What the definition asks for that this daemon cannot give yet: said before anything is made. */
+static int refuse_unsupported(const VmDefinition *d, char **ret_message)
+{
+	if (d->tpm)
+		return failf(
+			ret_message, -EOPNOTSUPP,
+			"tpm: this libvfiod cannot run swtpm yet; remove 'tpm: true' for now.");
+	if (d->network == VM_NETWORK_BRIDGE)
+		return failf(ret_message, -EOPNOTSUPP,
+			     "network: bridge %s needs a tap device, which this libvfiod cannot "
+			     "make yet; use 'network: user' for now.",
+			     d->bridge);
+	if (d->audio != VM_AUDIO_NONE)
+		return failf(ret_message, -EOPNOTSUPP,
+			     "audio: reaching the owner's sound server is not done yet; use "
+			     "'audio: none' for now.");
+	return 0;
+}
+
+static char *find_qemu(const char *configured)
+{
+	char *binary = configured[0] == '/'
+			       ? strdup(configured)
+			       : qemu_find_in_path(configured, getenv("PATH") ? getenv("PATH")
+									      : "/usr/bin:/bin");
+	if (binary && access(binary, X_OK) < 0)
+		binary = mfree(binary);
+	return binary;
+}
+
+/* The Looking Glass shared memory: the kvmfr device when loaded, else a file in /dev/shm. */
+static char *looking_glass_path(const VmManager *m, const char *name, bool *ret_kvmfr)
+{
+	char kvmfr[4096], *path = NULL;
+	if (sysfs_path(host_service_root(m->host), "dev/kvmfr0", kvmfr, sizeof(kvmfr)) >= 0 &&
+	    access(kvmfr, F_OK) == 0) {
+		*ret_kvmfr = true;
+		return strdup(kvmfr);
+	}
+	*ret_kvmfr = false;
+	return asprintf(&path, "/dev/shm/looking-glass-%s", name) < 0 ? NULL : path;
+}
+
+/* Everything before exec: directories, firmware, devices, argv, log. Then the spawn itself. */
+static int prepare_and_spawn(Vm *vm, char **ret_message)
+{
+	VmManager *m = vm->manager;
+	const VmDefinition *d = &vm->definition;
+	const HostModel *model;
+	QemuUser user;
+	char dir[4096], state_dir[4096], qmp[4200], vnc[4200], vars[4200], identifier[96];
+	_cleanup_free_ char *binary = NULL, *vars_template = NULL, *looking_glass = NULL;
+	_cleanup_strv_ char **argv = NULL;
+	cpu_set_t affinity;
+	bool has_affinity = false, to_file = false;
+	int node = -1;
+
+	int r = refuse_unsupported(d, ret_message);
+	if (r < 0)
+		return r;
+	r = host_service_model(m->host, vm->n_assignments > 0, &model);
+	if (r < 0)
+		return failf(ret_message, r, "Cannot read the host: %s.", strerror(-r));
+	binary = find_qemu(m->config->qemu_binary);
+	if (!binary)
+		return failf(ret_message, -ENOENT,
+			     "QEMU (%s) was not found; install it (apt install qemu-system-x86) or "
+			     "set qemu-binary in libvfiod.yaml.",
+			     m->config->qemu_binary);
+	r = qemu_user_lookup(m->config->qemu_user, &user, ret_message);
+	if (r < 0)
+		return r;
+	if (user.is_root)
+		vm_log(vm, LOG_WARNING, 0,
+		       "VM %s: QEMU runs as root (vms.qemu-user: %s); a guest that escapes QEMU "
+		       "owns the host",
+		       vm->name, m->config->qemu_user);
+
+	snprintf(dir, sizeof(dir), "%s/%s", m->records_dir, vm->name);
+	snprintf(state_dir, sizeof(state_dir), "%s/vms/%s", m->config->state_dir, vm->name);
+	snprintf(qmp, sizeof(qmp), "%s/qmp.sock", dir);
+	snprintf(vnc, sizeof(vnc), "%s/vnc.sock", dir);
+	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", state_dir);
+	if (strlen(vnc) >= 108) /* sun_path */
+		return failf(ret_message, -ENAMETOOLONG,
+			     "The socket path %s is too long for a socket; use a shorter "
+			     "runtime-dir.",
+			     vnc);
+	r = vm_private_dir(dir, &user, ret_message);
+	if (r >= 0)
+		r = vm_private_dir(state_dir, &user, ret_message);
+	if (r < 0)
+		return r;
+
+	QemuHostFacts facts = {
+		.qmp_socket = qmp,
+		.vnc_socket = vnc,
+		.tap_fd = -1,
+		.numa_node = -1,
+	};
+	(void)accel_choice(m, &model->facts, &facts.accel);
+	if (d->firmware == VM_FIRMWARE_UEFI) {
+		r = ovmf_choose(&model->facts, d->secure_boot, &facts.ovmf_code, &vars_template,
+				ret_message);
+		if (r >= 0)
+			r = ovmf_vars_copy(vars_template, vars, &user, ret_message);
+		if (r < 0)
+			return r;
+		facts.ovmf_vars = vars;
+	}
+	if (d->looking_glass) {
+		looking_glass = looking_glass_path(m, vm->name, &facts.looking_glass_kvmfr);
+		if (!looking_glass)
+			return -ENOMEM;
+		facts.looking_glass_path = looking_glass;
+	}
+	r = placement(vm, model, &node, &affinity, &has_affinity, ret_message);
+	if (r < 0)
+		return r;
+	facts.numa_node = node;
+	r = lend_device_nodes(vm, &user, ret_message);
+	if (r < 0)
+		return r;
+	r = qemu_cmdline_build(binary, d, vm->assignments, vm->n_assignments, &facts, &argv,
+			       ret_message);
+	if (r < 0)
+		return r;
+
+	snprintf(identifier, sizeof(identifier), "qemu-%s", vm->name);
+	free(vm->log_path);
+	if (asprintf(&vm->log_path, "%s/qemu.log", state_dir) < 0) {
+		vm->log_path = NULL;
+		return -ENOMEM;
+	}
+	_cleanup_close_ int output = qemu_output_fd(identifier, vm->log_path, &user, &to_file);
+	if (!to_file)
+		vm->log_path = mfree(vm->log_path);
+	if (output < 0)
+		return failf(ret_message, output, "Cannot open QEMU's log %s: %s.", vm->log_path,
+			     strerror(-output));
+	static char *const environment[] = {
+		(char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		(char *)"HOME=/",
+		(char *)"LANG=C.UTF-8",
+		NULL,
+	};
+	SpawnRequest request = {
+		.argv = argv,
+		.envp = environment,
+		.stdout_fd = output,
+		.stderr_fd = output,
+		.drop_privileges = !user.is_root,
+		.uid = user.uid,
+		.gid = user.gid,
+		.affinity = has_affinity ? &affinity : NULL,
+	};
+	const char *stage;
+	uint64_t started_at = vm_now_usec(CLOCK_REALTIME);
+	r = process_spawn(&request, &vm->pid, &vm->pidfd, &stage);
+	if (r < 0) {
+		vm->pid = 0;
+		return failf(ret_message, r, "Cannot start QEMU (%s failed: %s).", stage,
+			     strerror(-r));
+	}
+	vm->own_child = true;
+	vm->started_at_usec = started_at;
+	(void)process_start_time("/proc", vm->pid, &vm->start_time);
+	vm_log(vm, LOG_INFO, 0, "VM %s: QEMU started as pid %d (%s)", vm->name, (int)vm->pid,
+	       qemu_accel_to_string(facts.accel));
+
+	r = sd_event_add_io(m->event, &vm->exit_source, vm->pidfd, EPOLLIN, vm_on_qemu_exit, vm);
+	if (r < 0)
+		return failf(ret_message, r, "Cannot watch QEMU: %s.", strerror(-r));
+	r = save_runtime(vm);
+	if (r < 0)
+		return failf(ret_message, r, "Cannot write the runtime record of %s: %s.", vm->name,
+			     strerror(-r));
+	return 0;
+}
+
+static void spawn_qemu(Vm *vm)
+{
+	char *message = NULL;
+
+	vm_progress(vm, "spawning");
+	int r = prepare_and_spawn(vm, &message);
+	if (r < 0) {
+		vm_start_failed(vm, r == -ENOMEM && !message ? VM_FAIL_INTERNAL : VM_FAIL_START,
+				message ? message : "The daemon ran out of memory.", NULL);
+		free(message);
+		return;
+	}
+	vm->connect_deadline = vm_now_usec(CLOCK_MONOTONIC) + CONNECT_TIMEOUT_USEC;
+	vm_progress(vm, "connecting");
+	vm_connect_qmp(vm);
+}
