@@ -205,8 +205,8 @@ static int on_kill_timer(sd_event_source *source, uint64_t usec, void *userdata)
 static void arm_timer(Vm *vm, uint64_t usec, sd_event_time_handler_t handler)
 {
 	vm->timer = sd_event_source_disable_unref(vm->timer);
-	if (sd_event_add_time_relative(vm->manager->event, &vm->timer, CLOCK_MONOTONIC, usec, 0,
-				       handler, vm) < 0)
+	if (sd_event_add_time_relative(vm->manager->event, &vm->timer, CLOCK_MONOTONIC, usec,
+				       USEC_PER_MSEC, handler, vm) < 0)
 		kill_qemu(vm); /* no way to wait: the sure way */
 }
 

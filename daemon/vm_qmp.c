@@ -54,8 +54,9 @@ void vm_connect_qmp(Vm *vm)
 		return;
 	}
 	if (!vm->timer)
+		/* Accuracy 1 µs: sd-event's default (0 asks for it) is 250 ms of slack. */
 		r = sd_event_add_time_relative(vm->manager->event, &vm->timer, CLOCK_MONOTONIC,
-					       CONNECT_RETRY_USEC, 0, on_connect_timer, vm);
+					       CONNECT_RETRY_USEC, 1, on_connect_timer, vm);
 	else
 		r = sd_event_source_set_time_relative(vm->timer, CONNECT_RETRY_USEC) >= 0
 			    ? sd_event_source_set_enabled(vm->timer, SD_EVENT_ONESHOT)

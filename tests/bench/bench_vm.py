@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Benchmark (meson test --benchmark): what starting and stopping a VM costs
+on top of QEMU itself (issue 5's targets; libvirt takes about 10x to start).
+
+  start: `vfioctl start --wait` until QMP says "running", against the same
+         argv launched by hand (as the same user, QMP polled every 1 ms,
+         qmp_capabilities, cont, query-status "running"). Target: 1.25x.
+  stop:  `vfioctl stop --force` until it returns (QEMU gone, everything
+         released), against QMP "quit" by hand until the process is reaped.
+         Target: within 10 ms.
+
+The VM is TCG, 64 MiB, no disk: QEMU's own start is then mostly exec and
+device setup, which is the hardest case for the ratio. Prints the figures; it
+asserts nothing (it is not a timed test)."""
+import json
+import os
+import pwd
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
+from libvfio_test import Daemon, Varlink, VFIOCTL  # noqa: E402
+
+DEFINITION = 'name: bench\nmemory: 64M\ncpus: 1\nfirmware: bios\nnetwork: none\n'
+
+
+def qmp_call(sock, reader, command):
+    sock.sendall(json.dumps({'execute': command}).encode() + b'\n')
+    while True:
+        message = json.loads(reader.readline())
+        if 'return' in message or 'error' in message:
+            return message
+
+
+def hand_launch(argv, qmp_path, user):
+    """QEMU from the same argv, by hand: spawn to QMP "running". Returns ms."""
+    def drop():
+        os.setgroups([])
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+    began = time.perf_counter()
+    qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, preexec_fn=drop, close_fds=True)
+    while True:
+        try:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(qmp_path)
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            time.sleep(0.001)
+    reader = sock.makefile('r')
+    reader.readline()  # greeting
+    qmp_call(sock, reader, 'qmp_capabilities')
+    qmp_call(sock, reader, 'cont')
+    assert qmp_call(sock, reader, 'query-status')['return']['status'] == 'running'
+    start_ms = (time.perf_counter() - began) * 1000
+
+    began = time.perf_counter()
+    sock.sendall(b'{"execute": "quit"}\n')
+    qemu.wait()
+    stop_ms = (time.perf_counter() - began) * 1000
+    reader.close()
+    sock.close()
+    return start_ms, stop_ms
+
+
+def main():
+    runs = int(os.environ.get('BENCH_RUNS', '15'))
+    user = pwd.getpwnam('nobody')
+    with tempfile.TemporaryDirectory(prefix='libvfio-bench-') as workdir:
+        os.chmod(workdir, 0o755)
+        config = (f'vms:\n  dir: {workdir}/vms\n  qemu-user: nobody\n  accel: tcg\n'
+                  'log-level: warning\n')
+        d = Daemon(workdir, config=config).start()
+        try:
+            env = dict(os.environ, LIBVFIO_SOCKET=d.socket)
+            with Varlink(d.socket) as v:
+                assert 'parameters' in v.call('io.libvfio.VMs.Define',
+                                              {'definition': DEFINITION})
+
+            def vfioctl(*args):
+                subprocess.run([VFIOCTL, *args], env=env, stdout=subprocess.DEVNULL,
+                               check=True)
+
+            # The argv the daemon builds, for the launches by hand.
+            vfioctl('start', 'bench')
+            with Varlink(d.socket) as v:
+                pid = v.call('io.libvfio.VMs.Get', {'name': 'bench'})['parameters']['vm']['pid']
+            with open(f'/proc/{pid}/cmdline') as f:
+                argv = f.read().rstrip('\0').split('\0')
+            vfioctl('stop', '--force', 'bench')
+            hand_dir = os.path.join(workdir, 'hand')
+            os.mkdir(hand_dir)
+            os.chown(hand_dir, user.pw_uid, user.pw_gid)
+            qmp_path = os.path.join(hand_dir, 'qmp.sock')
+            argv = [a.replace(f'{workdir}/run/vms/bench/qmp.sock', qmp_path)
+                     .replace(f'{workdir}/run/vms/bench/vnc.sock',
+                              os.path.join(hand_dir, 'vnc.sock')) for a in argv]
+
+            daemon_start, daemon_stop, hand_start, hand_stop = [], [], [], []
+            for _ in range(runs):  # interleaved, so both see the same machine
+                t = time.perf_counter()
+                vfioctl('start', '--wait', 'bench')
+                daemon_start.append((time.perf_counter() - t) * 1000)
+                t = time.perf_counter()
+                vfioctl('stop', '--force', 'bench')
+                daemon_stop.append((time.perf_counter() - t) * 1000)
+
+                start_ms, stop_ms = hand_launch(argv, qmp_path, user)
+                hand_start.append(start_ms)
+                hand_stop.append(stop_ms)
+        finally:
+            d.stop()
+
+    ds, hs = statistics.median(daemon_start), statistics.median(hand_start)
+    dq, hq = statistics.median(daemon_stop), statistics.median(hand_stop)
+    print(f'start to running, median of {runs}: vfioctl start --wait {ds:.1f} ms, '
+          f'QEMU by hand {hs:.1f} ms: ratio {ds / hs:.2f}x (target 1.25x; libvirt ~10x)')
+    print(f'stop --force to gone, median of {runs}: vfioctl {dq:.1f} ms, '
+          f'QMP quit by hand {hq:.1f} ms: {dq - hq:+.1f} ms (target within 10 ms), '
+          f'ratio {dq / hq:.2f}x')
+
+
+if __name__ == '__main__':
+    main()
