@@ -403,10 +403,18 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 		log_full_errno_fields(LOG_INFO, 0, partition_fields(&op->record, fields), 2,
 				      "Partition %s created for %s", op->record.id,
 				      op->record.holder);
-		/* Report before the engine takes the record, which moves it. */
-		operation_report(op, &outcome);
+		/*
+		 * Held before it is reported, so that the callback may already
+		 * release it (a VM whose start fails right after). The record
+		 * moves into the engine's list: the outcome points there.
+		 */
+		char id[PARTITION_ID_MAX + 1];
+		snprintf(id, sizeof(id), "%s", op->record.id);
 		if (engine_hold(engine, &op->record) < 0)
 			log_error("Out of memory: partition %s is no longer listed", op->record.id);
+		else
+			outcome.record = engine_find(engine, id);
+		operation_report(op, &outcome);
 	} else {
 		if (result >= 0)
 			log_full_errno_fields(LOG_INFO, 0, partition_fields(&op->record, fields), 2,
@@ -985,9 +993,9 @@ int partition_engine_reconcile(PartitionEngine *engine)
 				r = -ENOMEM;
 			continue;
 		}
-		log_full_errno_fields(LOG_NOTICE, 0, partition_fields(record, fields), 2,
-				      "Undoing partition %s, left unfinished by a previous libvfiod",
-				      record->id);
+		log_full_errno_fields(
+			LOG_NOTICE, 0, partition_fields(record, fields), 2,
+			"Undoing partition %s, left unfinished by a previous libvfiod", record->id);
 		if (undo_now(engine, record))
 			(void)partition_record_remove(engine->directory, record->id);
 	}

@@ -150,14 +150,13 @@ static int copy_file(const char *from, const char *to, uid_t uid, gid_t gid)
 	}
 }
 
-int ovmf_vars_copy(const char *template, const char *path, const QemuUser *user,
-		   char **ret_message)
+int ovmf_vars_copy(const char *template, const char *path, const QemuUser *user, char **ret_message)
 {
 	if (access(path, F_OK) == 0) {
 		/* Kept across starts (boot entries, secure-boot keys); only its owner is ours. */
 		if (chown(path, user->uid, user->gid) < 0)
-			return fail(negative_errno(), ret_message, "Cannot give %s to QEMU's user: %s.",
-				    path, strerror(errno));
+			return fail(negative_errno(), ret_message,
+				    "Cannot give %s to QEMU's user: %s.", path, strerror(errno));
 		return 0;
 	}
 	int r = copy_file(template, path, user->uid, user->gid);
@@ -173,7 +172,10 @@ int vfio_group_node(const SysfsRoot *root, const PciAddress *device, const char 
 	char relative[256], address[PCI_ADDRESS_TEXT_SIZE], node[4096];
 	_cleanup_free_ char *group = NULL;
 
-	pci_address_format(device, address);
+	if (device)
+		pci_address_format(device, address);
+	else
+		snprintf(address, sizeof(address), "?");
 	if (mdev_uuid)
 		snprintf(relative, sizeof(relative), "sys/bus/mdev/devices/%s/iommu_group",
 			 mdev_uuid);

@@ -18,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 
 from libvfio_test import DaemonTestCase, Varlink, vfioctl, wait_for  # noqa: E402
+from simulator import Simulator  # noqa: E402
 
 VMS = 'io.libvfio.VMs.'
 
@@ -319,6 +320,46 @@ class FailureTest(VmTestCase):
         self.define(d, 'tpm', 'tpm: true\n')
         self.assertError(self.call(d, 'Start', {'name': 'tpm'}), VMS + 'StartFailed', 'swtpm')
         self.assertNothingLeft('tpm')
+
+
+class PartitionTest(VmTestCase):
+    """A VM's GPU from the sysfs simulator (tests/simulator): the partition is
+    really made, and QEMU, which cannot use a simulated device, fails; what was
+    made for the VM must then be given back."""
+
+    def test_a_start_that_fails_gives_its_partitions_back(self):
+        sim = Simulator('intel-gvt-laptop')
+        sim.start()
+        self.addCleanup(sim.close)
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        self.addCleanup(d.stop)  # before the simulator: the daemon holds the mount
+        before = sim.snapshot()
+        self.define(d, 'gvt', 'gpu:\n  - mode: mdev\n    type: i915-GVTg_V5_8\n')
+        reply = self.call(d, 'Start', {'name': 'gvt'})
+        self.assertError(reply, VMS + 'StartFailed')
+        # the mdev was made for the VM (held as vm:gvt), then removed
+        writes = [(w['path'].rsplit('/', 1)[-1], w['value']) for w in sim.writes()]
+        self.assertEqual([name for name, _ in writes], ['create', 'remove'], writes)
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        vm = self.ok(d, 'Get', {'name': 'gvt'})['vm']
+        self.assertEqual((vm['state'], vm['partitions']), ('stopped', []))
+        self.assertEqual(self.call(d, 'List', {}).get('error'), None)
+        with Varlink(d.socket) as v:
+            held = v.call('io.libvfio.Partitions.List')['parameters']['partitions']
+        self.assertEqual([p for p in held if p['holder']], [])
+        self.assertNothingLeft('gvt')
+
+    def test_a_gpu_without_free_partitions(self):
+        sim = Simulator('intel-gvt-laptop')
+        sim.start()
+        self.addCleanup(sim.close)
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        self.addCleanup(d.stop)
+        self.define(d, 'greedy', 'gpu:\n  - mode: sriov\n')
+        reply = self.call(d, 'Start', {'name': 'greedy'})
+        self.assertEqual(reply['error'].rsplit('.', 1)[0], 'io.libvfio.Partitions', reply)
+        self.assertEqual(self.ok(d, 'Get', {'name': 'greedy'})['vm']['state'], 'stopped')
+        self.assertNothingLeft('greedy')
 
 
 class BadInputTest(VmTestCase):
