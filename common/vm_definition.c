@@ -905,8 +905,9 @@ static int load(const char *origin, int r, YamlDocError *yaml_error, yaml_docume
 				       ? -ENOMEM
 				       : -EINVAL;
 		if (r == -EFBIG)
-			return asprintf(ret_error, "%s: larger than the %u KiB a definition may have",
-					origin, VM_DEFINITION_MAX_FILE_SIZE >> 10) < 0
+			return asprintf(ret_error,
+					"%s: larger than the %u KiB a definition may have", origin,
+					VM_DEFINITION_MAX_FILE_SIZE >> 10) < 0
 				       ? -ENOMEM
 				       : r;
 		return asprintf(ret_error, "%s: cannot read: %s", origin, strerror(-r)) < 0

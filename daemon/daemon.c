@@ -16,8 +16,8 @@
 #include "log.h"
 #include "manager.h"
 #include "partitions_service.h"
-#include "vms_service.h"
 #include "server.h"
+#include "vms_service.h"
 
 typedef struct Daemon {
 	const DaemonOptions *options;

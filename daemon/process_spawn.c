@@ -16,8 +16,16 @@
 static const char *const stages[] = {
 	"setsid", "signals", "fds", "affinity", "setgroups", "setgid", "setuid", "exec",
 };
-enum { STAGE_SETSID, STAGE_SIGNALS, STAGE_FDS, STAGE_AFFINITY, STAGE_SETGROUPS, STAGE_SETGID,
-       STAGE_SETUID, STAGE_EXEC };
+enum {
+	STAGE_SETSID,
+	STAGE_SIGNALS,
+	STAGE_FDS,
+	STAGE_AFFINITY,
+	STAGE_SETGROUPS,
+	STAGE_SETGID,
+	STAGE_SETUID,
+	STAGE_EXEC
+};
 
 typedef struct ChildFailure {
 	int error; /* errno */
@@ -81,8 +89,7 @@ _noreturn_ static void child(const SpawnRequest *request, int report_fd)
 		child_fail(report_fd, STAGE_SIGNALS);
 	if (child_arrange_fds(request, &report_fd) < 0)
 		child_fail(report_fd, STAGE_FDS);
-	if (request->affinity &&
-	    sched_setaffinity(0, sizeof(cpu_set_t), request->affinity) < 0)
+	if (request->affinity && sched_setaffinity(0, sizeof(cpu_set_t), request->affinity) < 0)
 		child_fail(report_fd, STAGE_AFFINITY);
 	if (request->drop_privileges) {
 		if (setgroups(0, NULL) < 0)

@@ -16,8 +16,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <systemd/sd-event.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
 #include "config.h"
 #include "host_service.h"
@@ -98,8 +98,7 @@ int vm_manager_list(VmManager *manager, VmInfo **ret, size_t *ret_n);
 void vm_manager_get(VmManager *manager, const char *name, VmCallback callback, void *userdata);
 void vm_manager_define(VmManager *manager, const char *text, size_t size, VmCallback callback,
 		       void *userdata);
-void vm_manager_undefine(VmManager *manager, const char *name, VmCallback callback,
-			 void *userdata);
+void vm_manager_undefine(VmManager *manager, const char *name, VmCallback callback, void *userdata);
 /* Calls back once per phase (final = false), then finally. */
 void vm_manager_start(VmManager *manager, const char *name, VmCallback callback, void *userdata);
 /* timeout_usec: UINT64_MAX for the configured default. */

@@ -63,7 +63,8 @@ static bool partition_id_plain(const char *id)
 {
 	size_t n = strlen(id);
 	return n > 0 && n <= 64 &&
-	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") == n;
+	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") ==
+		       n;
 }
 
 static bool vfio_node_path(const char *path)
@@ -166,8 +167,7 @@ static int load_one(const char *directory, const char *file, VmRuntime *ret, cha
 	return 1;
 }
 
-int vm_runtime_load_all(const char *directory, VmRuntime **ret, size_t *ret_n,
-			char ***ret_problems)
+int vm_runtime_load_all(const char *directory, VmRuntime **ret, size_t *ret_n, char ***ret_problems)
 {
 	VmRuntime *records = NULL;
 	size_t n = 0;
@@ -180,7 +180,8 @@ int vm_runtime_load_all(const char *directory, VmRuntime **ret, size_t *ret_n,
 		return errno == ENOENT ? 0 : negative_errno();
 	for (struct dirent *e; r >= 0 && (e = readdir(dir));) {
 		size_t length = strlen(e->d_name);
-		if (e->d_name[0] == '.' || length < 6 || strcmp(e->d_name + length - 5, ".json") != 0)
+		if (e->d_name[0] == '.' || length < 6 ||
+		    strcmp(e->d_name + length - 5, ".json") != 0)
 			continue;
 		if (n >= RUNTIME_MAX_FILES) {
 			r = strv_append(ret_problems, "too many VM records; the rest were ignored");

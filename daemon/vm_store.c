@@ -50,8 +50,8 @@ int vm_store_load(const char *directory, const char *name, VmDefinition *ret, ch
 		return r;
 	if (strcmp(definition.name, name) != 0) {
 		r = fail(-EINVAL, ret_error,
-			 "%s: name: '%s' is not the file's name; rename the file to %s" DEFINITION_SUFFIX
-			 " or change the name",
+			 "%s: name: '%s' is not the file's name; rename the file to "
+			 "%s" DEFINITION_SUFFIX " or change the name",
 			 path, definition.name, definition.name);
 		vm_definition_done(&definition);
 		return r;
@@ -120,7 +120,8 @@ static int add_uuid(const char *text, size_t size, const char *uuid, char **ret_
 	VmDefinition check;
 
 	const char *separator = size > 0 && text[size - 1] != '\n' ? "\n" : "";
-	int n = asprintf(&combined, "%.*s%s# Added by libvfio: the VM's stable identity.\nuuid: %s\n",
+	int n = asprintf(&combined,
+			 "%.*s%s# Added by libvfio: the VM's stable identity.\nuuid: %s\n",
 			 (int)size, text, separator, uuid);
 	if (n < 0)
 		return -ENOMEM;

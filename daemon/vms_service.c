@@ -47,7 +47,8 @@ static json_object *vm_json(const VmInfo *vm)
 	if (vm->pid > 0 && vm->started_at_usec > 0) {
 		struct timespec now;
 		(void)clock_gettime(CLOCK_REALTIME, &now);
-		uint64_t now_usec = (uint64_t)now.tv_sec * USEC_PER_SEC + (uint64_t)now.tv_nsec / 1000;
+		uint64_t now_usec =
+			(uint64_t)now.tv_sec * USEC_PER_SEC + (uint64_t)now.tv_nsec / 1000;
 		uptime = now_usec > vm->started_at_usec
 				 ? (int64_t)((now_usec - vm->started_at_usec) / USEC_PER_SEC)
 				 : 0;
@@ -80,8 +81,8 @@ static json_object *vm_reply(const VmInfo *vm, const char *phase)
 	return o;
 }
 
-static void reply_error(VarlinkCall *call, const char *error, const char *name,
-			const char *state, const char *message)
+static void reply_error(VarlinkCall *call, const char *error, const char *name, const char *state,
+			const char *message)
 {
 	json_object *parameters = json_object_new_object();
 	if (!parameters || (name && json_add_string(parameters, "name", name) < 0) ||
@@ -172,8 +173,9 @@ static bool caller_is_root(VarlinkCall *call)
 
 static int reply_permission_denied(VarlinkCall *call)
 {
-	return varlink_call_reply_errorf(call, ERROR_PERMISSION_DENIED,
-					 "Only root may change VMs for now (run vfioctl with sudo).");
+	return varlink_call_reply_errorf(
+		call, ERROR_PERMISSION_DENIED,
+		"Only root may change VMs for now (run vfioctl with sudo).");
 }
 
 /* Parameters of the methods that take only a VM name. */

@@ -114,8 +114,9 @@ static void test_exec_failure_is_reported(void **state)
 	const char *stage;
 	char *const missing[] = { (char *)"/nonexistent/qemu", NULL };
 	char *const relative[] = { (char *)"qemu", NULL };
-	SpawnRequest request = { .argv = missing, .envp = environment, .stdout_fd = -1,
-				 .stderr_fd = -1 };
+	SpawnRequest request = {
+		.argv = missing, .envp = environment, .stdout_fd = -1, .stderr_fd = -1
+	};
 
 	assert_int_equal(process_spawn(&request, &pid, &pidfd, &stage), -ENOENT);
 	assert_string_equal(stage, "exec");

@@ -161,8 +161,9 @@ static void test_runtime_records(void **state)
 	assert_int_equal(strv_append(&runtime.partitions, "mdev-1f0e"), 0);
 	assert_int_equal(strv_append(&runtime.device_nodes, "/dev/vfio/12"), 0);
 	assert_int_equal(vm_runtime_save(dir, &runtime), 0);
-	free(tmpdir_write_text(dir, "evil.json",
-			       "{\"name\":\"evil\",\"pid\":1,\"startTime\":1,\"startedAtUsec\":1}"));
+	free(tmpdir_write_text(
+		dir, "evil.json",
+		"{\"name\":\"evil\",\"pid\":1,\"startTime\":1,\"startedAtUsec\":1}"));
 	free(tmpdir_write_text(dir, "copy.json",
 			       "{\"name\":\"other\",\"pid\":99,\"startTime\":1,\"startedAtUsec\":1,"
 			       "\"partitions\":[],\"deviceNodes\":[]}"));
