@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "parse_util.h"
+#include "vm_definition.h"
 
 int argument_pci_address(const char *text, char ret[PCI_ADDRESS_TEXT_SIZE])
 {
@@ -32,5 +33,25 @@ int argument_whole_number(const char *what, const char *text, long long max, lon
 		return -EINVAL;
 	}
 	*ret = (long long)value;
+	return 0;
+}
+
+int argument_vm_name(const char *command, int argc, char *argv[], const char **ret)
+{
+	if (argc != 1) {
+		fprintf(stderr,
+			"vfioctl: say which VM: 'vfioctl %s NAME' ('vfioctl list' shows "
+			"them).\n",
+			command);
+		return -EINVAL;
+	}
+	if (!vm_name_is_valid(argv[0])) {
+		fprintf(stderr,
+			"vfioctl: '%s' is not a VM name: up to %d letters, digits, '_', '.' and "
+			"'-', starting with a letter or digit.\n",
+			argv[0], VM_NAME_MAX);
+		return -EINVAL;
+	}
+	*ret = argv[0];
 	return 0;
 }

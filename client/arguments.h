@@ -13,3 +13,11 @@ int argument_pci_address(const char *text, char ret[PCI_ADDRESS_TEXT_SIZE]);
 
 /* A decimal number in 0...max; `what` names it in the message ("--node"). 0 or -EINVAL. */
 int argument_whole_number(const char *what, const char *text, long long max, long long *ret);
+
+/*
+ * The VM name of a command that takes exactly one ("vfioctl start NAME"):
+ * checks that there is one and that it is a name a definition may have, so
+ * that a typo is told here rather than as "no such VM". 0 with the name in
+ * *ret, or -EINVAL after a message.
+ */
+int argument_vm_name(const char *command, int argc, char *argv[], const char **ret);

@@ -4,58 +4,12 @@
  * daemon, and says what is wrong and where ("FILE:LINE:COLUMN: KEY: ...").
  * "-" reads standard input.
  */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "commands.h"
+#include "definition_file.h"
 #include "json_util.h"
 #include "parse_util.h"
-#include "vm_definition.h"
-
-#define INVALID "io.libvfio.Client.InvalidDefinition"
-
-/* Standard input, up to one byte over the limit (so that too long is seen). */
-static int read_stdin(char **ret, size_t *ret_size)
-{
-	size_t limit = VM_DEFINITION_MAX_FILE_SIZE + 1, size = 0;
-	char *text = malloc(limit);
-	if (!text)
-		return -ENOMEM;
-	while (size < limit) {
-		size_t n = fread(text + size, 1, limit - size, stdin);
-		if (n == 0)
-			break;
-		size += n;
-	}
-	if (ferror(stdin)) {
-		free(text);
-		return -EIO;
-	}
-	*ret = text;
-	*ret_size = size;
-	return 0;
-}
-
-static int load(const char *path, VmDefinition *ret, char **ret_error)
-{
-	if (strcmp(path, "-") != 0)
-		return vm_definition_load_file(path, ret, ret_error);
-
-	_cleanup_free_ char *text = NULL;
-	size_t size;
-	int r = read_stdin(&text, &size);
-	if (r < 0)
-		return asprintf(ret_error, "<stdin>: cannot read: %s", strerror(-r)) < 0 ? -ENOMEM
-											 : r;
-	if (size > VM_DEFINITION_MAX_FILE_SIZE)
-		return asprintf(ret_error, "<stdin>: larger than %u bytes",
-				VM_DEFINITION_MAX_FILE_SIZE) < 0
-			       ? -ENOMEM
-			       : -EFBIG;
-	return vm_definition_load_string(text, size, "<stdin>", ret, ret_error);
-}
 
 static int print_valid(const ClientOptions *options, const char *path, const VmDefinition *d)
 {
@@ -95,7 +49,7 @@ static int run_validate(const ClientOptions *options, int argc, char *argv[])
 				"input).\n");
 		return EXIT_USAGE;
 	}
-	int r = load(argv[0], &definition, &error);
+	int r = definition_file_load(argv[0], &definition, NULL, &error);
 	if (r >= 0) {
 		r = print_valid(options, argv[0], &definition);
 		vm_definition_done(&definition);
@@ -105,7 +59,7 @@ static int run_validate(const ClientOptions *options, int argc, char *argv[])
 		fprintf(stderr, "vfioctl: out of memory\n");
 		return EXIT_FAILED;
 	}
-	return report_failure(options, INVALID, NULL, "%s", error);
+	return report_failure(options, DEFINITION_FILE_INVALID, NULL, "%s", error);
 }
 
 const Command command_validate = {

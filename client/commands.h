@@ -27,11 +27,21 @@ typedef struct Command {
 } Command;
 
 extern const Command command_check;
+extern const Command command_define;
 extern const Command command_gpu;
 extern const Command command_gpus;
+extern const Command command_kill;
+extern const Command command_list;
 extern const Command command_partition;
 extern const Command command_partitions;
+extern const Command command_pause;
+extern const Command command_resume;
+extern const Command command_start;
+extern const Command command_status;
+extern const Command command_stop;
 extern const Command command_topology;
+extern const Command command_undefine;
 extern const Command command_validate;
 extern const Command command_version;
 extern const Command command_vfs;
+extern const Command command_watch;

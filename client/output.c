@@ -102,8 +102,7 @@ size_t text_width(const char *text)
 	return width;
 }
 
-/* The length in bytes of the first `width` code points of text. */
-static size_t prefix_bytes(const char *text, size_t width)
+size_t text_prefix_bytes(const char *text, size_t width)
 {
 	size_t bytes = 0;
 	while (text[bytes] && width > 0) {
@@ -212,7 +211,7 @@ static void print_cell(FILE *f, const char *text, size_t width, bool last)
 	size_t length = text_width(text);
 
 	if (length > width && width > 0) {
-		fprintf(f, "%.*s%s", (int)prefix_bytes(text, width - 1), text, ELLIPSIS);
+		fprintf(f, "%.*s%s", (int)text_prefix_bytes(text, width - 1), text, ELLIPSIS);
 		length = width;
 	} else
 		fputs(text, f);

@@ -52,6 +52,9 @@ const char *format_optional_int(char *buf, size_t size, json_object *object, con
 /* Columns of a string in UTF-8: its code points (continuation bytes do not count). */
 size_t text_width(const char *text);
 
+/* The length in bytes of the first `width` code points of text (all of it when shorter). */
+size_t text_prefix_bytes(const char *text, size_t width);
+
 #define TABLE_MAX_COLUMNS 16
 
 /* A table of text: a header row, then rows; columns as wide as their widest cell. */

@@ -10,10 +10,8 @@
 #include "libvfio_errors.h"
 #include "macro.h"
 #include "parse_util.h"
+#include "progress.h"
 #include "varlink_client.h"
-
-/* Long enough for any request that does not stream; short enough to notice a hung daemon. */
-#define REQUEST_TIMEOUT_USEC (120 * USEC_PER_SEC)
 
 void print_json(json_object *object)
 {
@@ -32,6 +30,7 @@ int report_failure(const ClientOptions *options, const char *error, json_object 
 	vsnprintf(message, sizeof(message), format, ap);
 	va_end(ap);
 
+	progress_clear();
 	fprintf(stderr, "vfioctl: %s\n", message);
 	if (options->json) {
 		json_object *out = json_object_new_object();
@@ -45,6 +44,18 @@ int report_failure(const ClientOptions *options, const char *error, json_object 
 		}
 	}
 	return EXIT_FAILED;
+}
+
+json_object *request_vm_parameters(const char *name)
+{
+	json_object *parameters = json_object_new_object();
+
+	if (!parameters || json_add_string(parameters, "name", name) < 0) {
+		json_object_put(parameters);
+		fprintf(stderr, "vfioctl: out of memory\n");
+		return NULL;
+	}
+	return parameters;
 }
 
 static int fail_connect(const ClientOptions *options, int r)
@@ -77,10 +88,18 @@ static int fail_connect(const ClientOptions *options, int r)
 	}
 }
 
-static int fail_transport(const ClientOptions *options, const char *method, int r)
+/* `replied`: the daemon has already answered part of a streamed call. */
+static int fail_transport(const ClientOptions *options, const char *method, uint64_t timeout_usec,
+			  bool replied, int r)
 {
 	switch (r) {
 	case -ECONNRESET:
+		if (replied)
+			return report_failure(
+				options, "io.libvfio.Client.ConnectionClosed", NULL,
+				"libvfiod closed the connection in the middle of %s; it may have "
+				"stopped or restarted (journalctl -u libvfiod).",
+				method);
 		return report_failure(
 			options, "io.libvfio.Client.ConnectionClosed", NULL,
 			"libvfiod closed the connection before answering %s; see its log "
@@ -91,7 +110,7 @@ static int fail_transport(const ClientOptions *options, const char *method, int 
 			options, "io.libvfio.Client.Timeout", NULL,
 			"libvfiod did not answer %s within %llu s; it may be stuck (journalctl "
 			"-u libvfiod).",
-			method, (unsigned long long)(REQUEST_TIMEOUT_USEC / USEC_PER_SEC));
+			method, (unsigned long long)(timeout_usec / USEC_PER_SEC));
 	case -EBADMSG:
 	case -EPROTO:
 	case -ELOOP:
@@ -142,8 +161,8 @@ static int fail_reply(const ClientOptions *options, const char *method,
 			      method, error);
 }
 
-int request_call(const ClientOptions *options, const char *method, json_object *parameters,
-		 json_object **ret)
+int request_call_timeout(const ClientOptions *options, const char *method, json_object *parameters,
+			 uint64_t timeout_usec, json_object **ret)
 {
 	VarlinkClient *client = NULL;
 	json_object *message = NULL;
@@ -155,10 +174,10 @@ int request_call(const ClientOptions *options, const char *method, json_object *
 		return fail_connect(options, r);
 	}
 
-	r = varlink_client_call(client, method, parameters, REQUEST_TIMEOUT_USEC, &message, &reply);
+	r = varlink_client_call(client, method, parameters, timeout_usec, &message, &reply);
 	varlink_client_free(client);
 	if (r < 0)
-		return fail_transport(options, method, r);
+		return fail_transport(options, method, timeout_usec, false, r);
 
 	if (reply.error) {
 		r = fail_reply(options, method, &reply);
@@ -168,4 +187,53 @@ int request_call(const ClientOptions *options, const char *method, json_object *
 	*ret = json_object_get(reply.parameters);
 	json_object_put(message);
 	return EXIT_OK;
+}
+
+int request_call(const ClientOptions *options, const char *method, json_object *parameters,
+		 json_object **ret)
+{
+	return request_call_timeout(options, method, parameters, REQUEST_TIMEOUT_USEC, ret);
+}
+
+int request_stream(const ClientOptions *options, const char *method, json_object *parameters,
+		   uint64_t timeout_usec, RequestReplyFunction on_reply, void *userdata)
+{
+	VarlinkClient *client = NULL;
+	bool replied = false;
+
+	int r = varlink_client_connect(options->socket_path, &client);
+	if (r < 0) {
+		json_object_put(parameters);
+		return fail_connect(options, r);
+	}
+	r = varlink_client_send(client, method, parameters, VARLINK_CALL_MORE, timeout_usec);
+	/* A server that refused us may have said why before closing: read that first. */
+	if (r < 0 && r != -ECONNRESET) {
+		varlink_client_free(client);
+		return fail_transport(options, method, timeout_usec, false, r);
+	}
+
+	for (;;) {
+		json_object *message = NULL;
+		VarlinkReplyMessage reply;
+
+		int k = varlink_client_receive(client, timeout_usec, &message, &reply);
+		if (k < 0) {
+			varlink_client_free(client);
+			return fail_transport(options, method, timeout_usec, replied,
+					      r < 0 ? r : k);
+		}
+		bool last = reply.error || !reply.continues;
+		if (reply.error)
+			k = fail_reply(options, method, &reply);
+		else {
+			replied = true;
+			k = on_reply(reply.parameters, reply.continues, userdata);
+		}
+		json_object_put(message);
+		if (k != EXIT_OK || last) {
+			varlink_client_free(client);
+			return k;
+		}
+	}
 }

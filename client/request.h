@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "parse_util.h"
 
 /* Exit codes of vfioctl, as documented in its help and the README. */
 enum {
@@ -30,6 +31,9 @@ typedef struct ClientOptions {
 	const char *values[COMMAND_MAX_OPTIONS];
 } ClientOptions;
 
+/* Long enough for any request that does not stream; short enough to notice a hung daemon. */
+#define REQUEST_TIMEOUT_USEC (120 * USEC_PER_SEC)
+
 /*
  * Calls `method` with `parameters` (taken; may be NULL) and waits for the
  * reply. On success returns EXIT_OK and the reply's parameters in *ret (owned
@@ -39,8 +43,36 @@ typedef struct ClientOptions {
 int request_call(const ClientOptions *options, const char *method, json_object *parameters,
 		 json_object **ret);
 
+/* request_call() for a method that may take longer: waits up to timeout_usec (0: forever). */
+int request_call_timeout(const ClientOptions *options, const char *method, json_object *parameters,
+			 uint64_t timeout_usec, json_object **ret);
+
 /*
- * Reports a failure: one sentence on stderr, and with --json an object
+ * Receives each reply of a call made with "more", in order: its parameters
+ * (borrowed) and whether more follow. Returns EXIT_OK to go on, or an exit code
+ * that ends the call there.
+ */
+typedef int (*RequestReplyFunction)(json_object *parameters, bool continues, void *userdata);
+
+/*
+ * Calls `method` with `parameters` (taken; may be NULL) and "more", and hands
+ * each reply to on_reply() until the last, waiting up to timeout_usec for each
+ * one (0: forever). Returns the exit code of the last on_reply(), or
+ * EXIT_FAILED after reporting a failure as request_call() does; the daemon
+ * closing the connection before the last reply is a failure.
+ */
+int request_stream(const ClientOptions *options, const char *method, json_object *parameters,
+		   uint64_t timeout_usec, RequestReplyFunction on_reply, void *userdata);
+
+/*
+ * {"name": NAME}, the parameters of the io.libvfio.VMs methods that act on one
+ * VM; NULL (after a message) when out of memory.
+ */
+json_object *request_vm_parameters(const char *name);
+
+/*
+ * Reports a failure: one sentence on stderr (after clearing a progress line),
+ * and with --json an object
  * {"error": NAME, "message": SENTENCE, "parameters": {...}} on stdout.
  * `parameters` is not taken. Returns EXIT_FAILED.
  */

@@ -14,20 +14,38 @@
 #include "commands.h"
 #include "macro.h"
 
-static const Command *const commands[] = {
-	&command_gpus,      &command_gpu, &command_topology, &command_check,   &command_partitions,
-	&command_partition, &command_vfs, &command_validate, &command_version,
+/* In the order `vfioctl --help` lists them, under these headings. */
+static const Command *const vm_commands[] = {
+	&command_list,   &command_status,   &command_start,    &command_stop,
+	&command_pause,  &command_resume,   &command_kill,     &command_watch,
+	&command_define, &command_undefine, &command_validate,
+};
+static const Command *const host_commands[] = {
+	&command_gpus,       &command_gpu,       &command_topology, &command_check,
+	&command_partitions, &command_partition, &command_vfs,      &command_version,
+};
+static const struct {
+	const char *heading;
+	const Command *const *commands;
+	size_t n_commands;
+} command_groups[] = {
+	{ "Virtual machines", vm_commands, ELEMENTSOF(vm_commands) },
+	{ "GPUs and the host", host_commands, ELEMENTSOF(host_commands) },
 };
 
 static void help(void)
 {
 	printf("Usage: vfioctl [OPTION]... COMMAND [ARG]...\n"
-	       "Controls GPU virtual machines through libvfiod.\n"
-	       "\n"
-	       "Commands:\n");
-	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-		printf("  %-12s %s\n", commands[i]->name, commands[i]->summary);
+	       "Controls GPU virtual machines through libvfiod.\n");
+	for (size_t g = 0; g < ELEMENTSOF(command_groups); g++) {
+		printf("\n%s:\n", command_groups[g].heading);
+		for (size_t i = 0; i < command_groups[g].n_commands; i++)
+			printf("  %-12s %s\n", command_groups[g].commands[i]->name,
+			       command_groups[g].commands[i]->summary);
+	}
 	printf("\n"
+	       "'vfioctl COMMAND --help' tells more about one.\n"
+	       "\n"
 	       "Options (before or after the command):\n"
 	       "  -s, --socket PATH  the daemon's socket (default $LIBVFIO_SOCKET, else %s)\n"
 	       "  -j, --json         machine-readable output on stdout, nothing else there\n"
@@ -40,9 +58,10 @@ static void help(void)
 
 static const Command *find_command(const char *name)
 {
-	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-		if (strcmp(commands[i]->name, name) == 0)
-			return commands[i];
+	for (size_t g = 0; g < ELEMENTSOF(command_groups); g++)
+		for (size_t i = 0; i < command_groups[g].n_commands; i++)
+			if (strcmp(command_groups[g].commands[i]->name, name) == 0)
+				return command_groups[g].commands[i];
 	return NULL;
 }
 

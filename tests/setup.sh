@@ -61,6 +61,11 @@ build() {
 demo_dir=
 daemon=
 stop_demo() {
+	# QEMU outlives the daemon by design: a demo that failed half-way kills its VM first.
+	if [ -n "$daemon" ]; then
+		"$build/client/vfioctl" --socket "$demo_dir/libvfiod.sock" kill demo >/dev/null 2>&1 ||
+			true
+	fi
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
 	[ -n "$demo_dir" ] && rm -rf "$demo_dir"
 	return 0
@@ -71,6 +76,16 @@ demo() {
 	dir=$(mktemp -d /tmp/libvfio-demo.XXXXXX)
 	demo_dir=$dir
 	trap stop_demo EXIT
+
+	# QEMU runs as nobody here (a real install has its own user, libvfio-qemu) and must
+	# reach its directory below this one.
+	chmod 0755 "$dir"
+	cat >"$dir/libvfiod.yaml" <<-EOF
+		vms:
+		  dir: $dir/vms
+		  qemu-user: nobody
+		  accel: tcg
+	EOF
 
 	echo "== libvfiod on a private socket ($dir/libvfiod.sock)"
 	"$build/daemon/libvfiod" --config "$dir/libvfiod.yaml" --socket "$dir/libvfiod.sock" \
@@ -89,6 +104,26 @@ demo() {
 	echo "== vfioctl check"
 	# Exit status 1 means "not ready": a machine without a GPU or IOMMU is not, and says why.
 	"${vfioctl[@]}" check || true
+
+	# The main job: a real QEMU VM, started and stopped through vfioctl and the daemon. It has
+	# no disk and no GPU, so it runs on any machine (emulated, TCG) and boots to its firmware.
+	echo "== vfioctl define $dir/demo.yaml"
+	cat >"$dir/demo.yaml" <<-'EOF'
+		name: demo
+		memory: 128M
+		cpus: 1
+		firmware: bios
+		network: user
+	EOF
+	"${vfioctl[@]}" define "$dir/demo.yaml"
+	echo "== vfioctl start demo"
+	"${vfioctl[@]}" start demo
+	echo "== vfioctl status demo"
+	"${vfioctl[@]}" status demo
+	echo "== vfioctl list"
+	"${vfioctl[@]}" list
+	echo "== vfioctl stop --force demo"
+	"${vfioctl[@]}" stop --force demo
 }
 
 case "$mode" in

@@ -362,6 +362,93 @@ class PartitionTest(VmTestCase):
         self.assertNothingLeft('greedy')
 
 
+class VfioctlTest(VmTestCase):
+    """The same through the real vfioctl, as a user types it."""
+
+    def vfioctl(self, d, *args, **kw):
+        return vfioctl(*args, socket_path=d.socket, **kw)
+
+    def test_the_whole_session(self):
+        d = self.start_daemon()
+        path = os.path.join(self.workdir, 'desk.yaml')
+        with open(path, 'w') as f:
+            f.write(definition('desk'))
+        result = self.vfioctl(d, 'define', path)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r'^Defined desk \(uuid [0-9a-f-]{36}\)\n$')
+
+        result = self.vfioctl(d, 'start', 'desk', '--wait')
+        self.assertEqual(result.returncode, 0, result.stderr + d.output())
+        self.assertRegex(result.stdout, r'^desk is running \(pid [0-9]+\)\n$')
+        self.assertEqual(result.stderr, '')  # no progress line without a terminal
+        pid = int(result.stdout.split('pid ')[1].rstrip(')\n'))
+        self.qemu_pids.add(pid)
+
+        listed = json.loads(self.vfioctl(d, '--json', 'list').stdout)['vms']
+        self.assertEqual([(vm['name'], vm['state'], vm['pid']) for vm in listed],
+                         [('desk', 'running', pid)])
+        status = self.vfioctl(d, 'status', 'desk').stdout
+        self.assertIn('running', status)
+        self.assertIn(str(pid), status)
+        self.assertEqual(self.vfioctl(d, 'pause', 'desk').returncode, 0)
+        self.assertEqual(json.loads(self.vfioctl(d, '--json', 'status', 'desk').stdout)
+                         ['vm']['state'], 'paused')
+        self.assertEqual(self.vfioctl(d, 'resume', 'desk').returncode, 0)
+
+        # errors: a usage error is 2 and sends nothing, a refusal is 1 and says why
+        result = self.vfioctl(d, 'start', '../desk')
+        self.assertEqual(result.returncode, 2, result.stderr)
+        result = self.vfioctl(d, 'start', 'desk')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('desk is running', result.stderr)
+        result = self.vfioctl(d, 'undefine', 'desk')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('stop it first', result.stderr)
+
+        result = self.vfioctl(d, 'stop', 'desk', '--force')
+        self.assertEqual((result.returncode, result.stdout), (0, 'desk is stopped\n'),
+                         result.stderr)
+        self.assertFalse(pid_alive(pid))
+        self.assertEqual(self.vfioctl(d, 'undefine', 'desk').returncode, 0)
+        result = self.vfioctl(d, 'status', 'desk')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('no VM named', result.stderr)
+
+    def test_define_names_the_file_and_line(self):
+        d = self.start_daemon()
+        path = os.path.join(self.workdir, 'bad.yaml')
+        with open(path, 'w') as f:
+            f.write('name: bad\nmemory: 1G\ncdrom: relative.iso\n')
+        result = self.vfioctl(d, 'define', path)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f'{path}:3:8: cdrom', result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.vm_dir, 'bad.yaml')))
+
+    def test_progress_on_a_terminal_and_watch(self):
+        d = self.start_daemon()
+        self.define(d, 'shown')
+        watch = subprocess.Popen([os.environ.get('VFIOCTL', 'vfioctl'), '--socket', d.socket,
+                                  '--json', 'watch'], stdout=subprocess.PIPE, text=True)
+        try:
+            first = json.loads(watch.stdout.readline())
+            self.assertEqual((first['vm']['name'], first['vm']['state']), ('shown', 'defined'))
+            # `script` gives vfioctl a terminal: the phases are shown, then cleared
+            command = f'{os.environ.get("VFIOCTL", "vfioctl")} --socket {d.socket} start shown'
+            result = subprocess.run(['script', '-qec', command, '/dev/null'],
+                                    capture_output=True, timeout=60)
+            self.assertEqual(result.returncode, 0, result.stdout)
+            self.assertIn(b'\rStarting shown: connecting to QEMU (3/5)...', result.stdout)
+            self.assertIn(b'shown is running', result.stdout)
+            states = [json.loads(watch.stdout.readline())['vm']['state'] for _ in range(2)]
+            self.assertEqual(states, ['starting', 'running'])
+        finally:
+            watch.kill()
+            watch.wait()
+            watch.stdout.close()
+        self.qemu_pids.add(self.ok(d, 'Get', {'name': 'shown'})['vm']['pid'])
+        self.ok(d, 'Stop', {'name': 'shown', 'force': True})
+
+
 class BadInputTest(VmTestCase):
     def test_hostile_parameters(self):
         d = self.start_daemon()

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "definition_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+
+/* Reads fd to its end, up to one byte over the limit (so that too long is seen). */
+static int read_all(int fd, char **ret, size_t *ret_size)
+{
+	size_t limit = VM_DEFINITION_MAX_FILE_SIZE + 1, size = 0;
+	_cleanup_free_ char *text = malloc(limit + 1);
+
+	if (!text)
+		return -ENOMEM;
+	while (size < limit) {
+		ssize_t n = read(fd, text + size, limit - size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		if (n == 0)
+			break;
+		size += (size_t)n;
+	}
+	text[size] = '\0';
+	*ret = TAKE_PTR(text);
+	*ret_size = size;
+	return 0;
+}
+
+/* Sets *ret_error to "ORIGIN: MESSAGE" and returns r, or -ENOMEM. */
+_printf_(4, 5) static int fail(int r, char **ret_error, const char *origin, const char *format, ...)
+{
+	_cleanup_free_ char *message = NULL;
+	va_list ap;
+
+	va_start(ap, format);
+	int k = vasprintf(&message, format, ap);
+	va_end(ap);
+	if (k < 0 || asprintf(ret_error, "%s: %s", origin, message) < 0) {
+		*ret_error = NULL;
+		return -ENOMEM;
+	}
+	return r;
+}
+
+/* The text of `path`, or of standard input for "-"; *ret_error names `origin`. */
+static int read_text(const char *path, const char *origin, char **ret, size_t *ret_size,
+		     char **ret_error)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *text = NULL;
+	struct stat st;
+	size_t size = 0;
+	int r;
+
+	if (strcmp(path, "-") == 0)
+		r = read_all(STDIN_FILENO, &text, &size);
+	else {
+		/* O_NONBLOCK: a FIFO must not hang the open; it is refused just after. */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			r = negative_errno();
+		else if (!S_ISREG(st.st_mode))
+			return fail(-EINVAL, ret_error, origin,
+				    "not a regular file ('-' reads standard input)");
+		else
+			r = read_all(fd, &text, &size);
+	}
+	if (r < 0)
+		return fail(r, ret_error, origin, "cannot read: %s", strerror(-r));
+	if (size > VM_DEFINITION_MAX_FILE_SIZE)
+		return fail(-EFBIG, ret_error, origin, "larger than %u bytes",
+			    VM_DEFINITION_MAX_FILE_SIZE);
+	*ret = TAKE_PTR(text);
+	*ret_size = size;
+	return 0;
+}
+
+int definition_file_load(const char *path, VmDefinition *ret, char **ret_text, char **ret_error)
+{
+	const char *origin = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	_cleanup_free_ char *text = NULL;
+	size_t size = 0;
+
+	*ret_error = NULL;
+	int r = read_text(path, origin, &text, &size, ret_error);
+	if (r < 0)
+		return r;
+	r = vm_definition_load_string(text, size, origin, ret, ret_error);
+	if (r < 0)
+		return r;
+	if (ret_text)
+		*ret_text = TAKE_PTR(text);
+	return 0;
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "vm_text.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_util.h"
+#include "macro.h"
+
+const char *format_uptime(char *buf, size_t size, int64_t seconds)
+{
+	static const struct {
+		const char *suffix;
+		int64_t seconds;
+	} units[] = {
+		{ "d", 86400 },
+		{ "h", 3600 },
+		{ "m", 60 },
+		{ "s", 1 },
+	};
+
+	if (seconds < 0) {
+		snprintf(buf, size, "-");
+		return buf;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+		int64_t whole = seconds / units[i].seconds;
+		if (whole == 0 && units[i].seconds > 1)
+			continue;
+		if (i + 1 == ELEMENTSOF(units))
+			snprintf(buf, size, "%" PRId64 "%s", whole, units[i].suffix);
+		else
+			/* The smaller unit is cut, not rounded: "1h 59m" until it is "2h 0m". */
+			snprintf(buf, size, "%" PRId64 "%s %" PRId64 "%s", whole, units[i].suffix,
+				 seconds % units[i].seconds / units[i + 1].seconds,
+				 units[i + 1].suffix);
+		break;
+	}
+	return buf;
+}
+
+static const struct {
+	const char *phase;
+	const char *description;
+} start_phases[VM_START_PHASES] = {
+	{ "allocating", "allocating the GPU partitions" },
+	{ "spawning", "starting QEMU" },
+	{ "connecting", "connecting to QEMU" },
+	{ "pinning", "pinning the vCPUs" },
+	{ "running", "starting the guest" },
+};
+
+const char *vm_start_phase_description(const char *phase, unsigned *ret_step)
+{
+	for (size_t i = 0; phase && i < ELEMENTSOF(start_phases); i++)
+		if (strcmp(phase, start_phases[i].phase) == 0) {
+			*ret_step = (unsigned)i + 1;
+			return start_phases[i].description;
+		}
+	*ret_step = 0;
+	return NULL;
+}
+
+/* A phase from a newer daemon is shown as it is only when it cannot upset the terminal. */
+static bool is_plain_word(const char *text)
+{
+	size_t n = text ? strlen(text) : 0;
+
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((text[i] >= 'a' && text[i] <= 'z') || text[i] == '-'))
+			return false;
+	return true;
+}
+
+const char *vm_start_progress_text(char *buf, size_t size, const char *name, const char *phase)
+{
+	unsigned step;
+	const char *description = vm_start_phase_description(phase, &step);
+
+	if (description)
+		snprintf(buf, size, "Starting %s: %s (%u/%u)...", name, description, step,
+			 VM_START_PHASES);
+	else if (is_plain_word(phase))
+		snprintf(buf, size, "Starting %s: %s...", name, phase);
+	else
+		snprintf(buf, size, "Starting %s...", name);
+	return buf;
+}
+
+const char *vm_state_text(char *buf, size_t size, json_object *vm)
+{
+	const char *name = json_get_string(vm, "name");
+	const char *state = json_get_string(vm, "state");
+	const char *problem = json_get_string(vm, "problem");
+	bool ended = state && (strcmp(state, "stopped") == 0 || strcmp(state, "crashed") == 0);
+	int64_t pid;
+
+	name = name ? name : "?";
+	state = state ? state : "in an unknown state";
+	if (strcmp(state, "crashed") == 0)
+		snprintf(buf, size, "%s crashed", name);
+	else if (json_get_int(vm, "pid", &pid) >= 0)
+		snprintf(buf, size, "%s is %s (pid %" PRId64 ")", name, state, pid);
+	else
+		snprintf(buf, size, "%s is %s", name, state);
+	/* While it runs, a problem is the last start's, no longer news. */
+	if (ended && problem && problem[0]) {
+		size_t length = strlen(buf);
+		if (length < size)
+			snprintf(buf + length, size - length, ": %s", problem);
+	}
+	return buf;
+}
+
+char *vm_partitions_text(json_object *vm)
+{
+	json_object *partitions = json_get_array(vm, "partitions");
+	char *text = NULL;
+	size_t length = 0, n = 0;
+	FILE *f = open_memstream(&text, &length);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < json_array_size(partitions); i++) {
+		json_object *item = json_object_array_get_idx(partitions, i);
+		const char *id = json_object_is_type(item, json_type_string)
+					 ? json_object_get_string(item)
+					 : NULL;
+		if (id && id[0])
+			fprintf(f, "%s%s", n++ ? ", " : "", id);
+	}
+	if (n == 0)
+		fputs("-", f);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+Colour vm_state_colour(const char *state)
+{
+	static const struct {
+		const char *state;
+		Colour colour;
+	} colours[] = {
+		{ "running", COLOUR_GREEN }, { "starting", COLOUR_YELLOW },
+		{ "paused", COLOUR_YELLOW }, { "stopping", COLOUR_YELLOW },
+		{ "crashed", COLOUR_RED },
+	};
+	for (size_t i = 0; state && i < ELEMENTSOF(colours); i++)
+		if (strcmp(state, colours[i].state) == 0)
+			return colours[i].colour;
+	return _COLOUR_MAX;
+}
