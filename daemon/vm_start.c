@@ -286,6 +286,7 @@ static int placement(Vm *vm, const HostModel *model, int *ret_node, cpu_set_t *r
 		node = vm->definition.numa >= 0 ? node : -1;
 
 	unsigned n_vcpus = vm_definition_cpus(&vm->definition);
+	free(vm->vcpu_cpus); /* from the previous start */
 	vm->vcpu_cpus = calloc(n_vcpus, sizeof(int));
 	if (!vm->vcpu_cpus)
 		return -ENOMEM;
