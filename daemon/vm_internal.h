@@ -75,6 +75,8 @@ struct Vm {
 	pid_t pid;
 	int pidfd;
 	bool own_child; /* ours to reap (false when adopted from a previous daemon) */
+	int tpm_pidfd; /* swtpm, while it runs; -1 */
+	sd_event_source *tpm_exit_source;
 	uint64_t start_time;
 	uint64_t started_at_usec;
 	sd_event_source *exit_source;
@@ -133,6 +135,11 @@ void vm_wrong_state(Vm *vm, VmCallback callback, void *userdata, const char *wha
 void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		     const PartitionOutcome *partition);
 void vm_start_failedf(Vm *vm, VmFailure failure, const char *format, ...) _printf_(3, 4);
+
+/* Asks swtpm to end (SIGTERM: it saves its state) and forgets it; it reaps itself. */
+void vm_tpm_stop(Vm *vm);
+/* Closes what watches swtpm. */
+void vm_tpm_forget(Vm *vm);
 
 /* vm_qmp.c */
 extern const QmpCallbacks vm_qmp_callbacks;

@@ -16,6 +16,7 @@
 #include "vm_resources.h"
 #include "vm_runtime.h"
 #include "vm_store.h"
+#include "vm_tpm.h"
 
 void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		     const PartitionOutcome *partition)
@@ -332,10 +333,6 @@ _printf_(3, 4) static int failf(char **ret_message, int error, const char *forma
 /* What the definition asks for that this daemon cannot give yet: said before anything is made. */
 static int refuse_unsupported(const VmDefinition *d, char **ret_message)
 {
-	if (d->tpm)
-		return failf(
-			ret_message, -EOPNOTSUPP,
-			"tpm: this libvfiod cannot run swtpm yet; remove 'tpm: true' for now.");
 	if (d->network == VM_NETWORK_BRIDGE)
 		return failf(ret_message, -EOPNOTSUPP,
 			     "network: bridge %s needs a tap device, which this libvfiod cannot "
@@ -372,6 +369,57 @@ static char *looking_glass_path(const VmManager *m, const char *name, bool *ret_
 	return asprintf(&path, "/dev/shm/looking-glass-%s", name) < 0 ? NULL : path;
 }
 
+void vm_tpm_forget(Vm *vm)
+{
+	vm->tpm_exit_source = sd_event_source_disable_unref(vm->tpm_exit_source);
+	vm->tpm_pidfd = safe_close(vm->tpm_pidfd);
+}
+
+void vm_tpm_stop(Vm *vm)
+{
+	if (vm->tpm_pidfd >= 0)
+		(void)pidfd_send_signal(vm->tpm_pidfd, SIGTERM, NULL, 0);
+}
+
+static int on_tpm_exit(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Vm *vm = userdata;
+	siginfo_t info = { 0 };
+	(void)source;
+	(void)fd;
+	(void)revents;
+	(void)waitid(P_PIDFD, (id_t)vm->tpm_pidfd, &info, WEXITED);
+	vm_tpm_forget(vm);
+	return 0;
+}
+
+/* swtpm for the VM: its state in STATE/vms/NAME/tpm, its socket next to QMP's. */
+static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const char *socket,
+		     int output, char **ret_message)
+{
+	char tpm_state[4200];
+	pid_t pid;
+
+	if (vm->tpm_pidfd >= 0) { /* one left by an earlier start, still ending */
+		siginfo_t info;
+		(void)pidfd_send_signal(vm->tpm_pidfd, SIGKILL, NULL, 0);
+		(void)waitid(P_PIDFD, (id_t)vm->tpm_pidfd, &info, WEXITED);
+		vm_tpm_forget(vm);
+	}
+	snprintf(tpm_state, sizeof(tpm_state), "%s/tpm", state_dir);
+	int r = vm_tpm_start(tpm_state, socket, user, output, &pid, &vm->tpm_pidfd, ret_message);
+	if (r < 0)
+		return r;
+	r = sd_event_add_io(vm->manager->event, &vm->tpm_exit_source, vm->tpm_pidfd, EPOLLIN,
+			    on_tpm_exit, vm);
+	if (r < 0) {
+		vm_tpm_stop(vm);
+		return failf(ret_message, r, "Cannot watch swtpm: %s.", strerror(-r));
+	}
+	vm_log(vm, LOG_INFO, 0, "VM %s: swtpm started as pid %d", vm->name, (int)pid);
+	return 0;
+}
+
 /* Everything before exec: directories, firmware, devices, argv, log. Then the spawn itself. */
 static int prepare_and_spawn(Vm *vm, char **ret_message)
 {
@@ -379,7 +427,8 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	const VmDefinition *d = &vm->definition;
 	const HostModel *model;
 	QemuUser user;
-	char dir[4096], state_dir[4096], qmp[4200], vnc[4200], vars[4200], identifier[96];
+	char dir[4096], state_dir[4096], qmp[4200], vnc[4200], tpm[4200], vars[4200];
+	char identifier[96];
 	_cleanup_free_ char *binary = NULL, *vars_template = NULL, *looking_glass = NULL;
 	_cleanup_strv_ char **argv = NULL;
 	cpu_set_t affinity;
@@ -411,6 +460,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	snprintf(state_dir, sizeof(state_dir), "%s/vms/%s", m->config->state_dir, vm->name);
 	snprintf(qmp, sizeof(qmp), "%s/qmp.sock", dir);
 	snprintf(vnc, sizeof(vnc), "%s/vnc.sock", dir);
+	snprintf(tpm, sizeof(tpm), "%s/swtpm.sock", dir);
 	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", state_dir);
 	if (strlen(vnc) >= 108) /* sun_path */
 		return failf(ret_message, -ENAMETOOLONG,
@@ -422,6 +472,19 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		r = vm_private_dir(state_dir, &user, ret_message);
 	if (r < 0)
 		return r;
+
+	snprintf(identifier, sizeof(identifier), "qemu-%s", vm->name);
+	free(vm->log_path);
+	if (asprintf(&vm->log_path, "%s/qemu.log", state_dir) < 0) {
+		vm->log_path = NULL;
+		return -ENOMEM;
+	}
+	_cleanup_close_ int output = qemu_output_fd(identifier, vm->log_path, &user, &to_file);
+	if (!to_file)
+		vm->log_path = mfree(vm->log_path);
+	if (output < 0)
+		return failf(ret_message, output, "Cannot open QEMU's log %s: %s.", vm->log_path,
+			     strerror(-output));
 
 	QemuHostFacts facts = {
 		.qmp_socket = qmp,
@@ -445,6 +508,12 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 			return -ENOMEM;
 		facts.looking_glass_path = looking_glass;
 	}
+	if (d->tpm) {
+		r = start_tpm(vm, &user, state_dir, tpm, output, ret_message);
+		if (r < 0)
+			return r;
+		facts.tpm_socket = tpm;
+	}
 	r = placement(vm, model, &node, &affinity, &has_affinity, ret_message);
 	if (r < 0)
 		return r;
@@ -457,18 +526,6 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	if (r < 0)
 		return r;
 
-	snprintf(identifier, sizeof(identifier), "qemu-%s", vm->name);
-	free(vm->log_path);
-	if (asprintf(&vm->log_path, "%s/qemu.log", state_dir) < 0) {
-		vm->log_path = NULL;
-		return -ENOMEM;
-	}
-	_cleanup_close_ int output = qemu_output_fd(identifier, vm->log_path, &user, &to_file);
-	if (!to_file)
-		vm->log_path = mfree(vm->log_path);
-	if (output < 0)
-		return failf(ret_message, output, "Cannot open QEMU's log %s: %s.", vm->log_path,
-			     strerror(-output));
 	static char *const environment[] = {
 		(char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		(char *)"HOME=/",

@@ -20,7 +20,7 @@ mode=${1:-}
 packages=(
 	gcc meson ninja-build pkg-config python3
 	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev libnuma-dev
-	qemu-system-x86 procps
+	qemu-system-x86 ovmf swtpm procps
 )
 test_packages=(
 	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy

@@ -317,9 +317,29 @@ class FailureTest(VmTestCase):
 
     def test_not_yet_supported_features_are_refused_before_anything_is_made(self):
         d = self.start_daemon()
-        self.define(d, 'tpm', 'tpm: true\n')
-        self.assertError(self.call(d, 'Start', {'name': 'tpm'}), VMS + 'StartFailed', 'swtpm')
-        self.assertNothingLeft('tpm')
+        text = definition('bridged').replace('network: none', 'network: {mode: bridge, bridge: br0}')
+        self.ok(d, 'Define', {'definition': text})
+        self.assertError(self.call(d, 'Start', {'name': 'bridged'}), VMS + 'StartFailed',
+                         'tap device')
+        self.assertNothingLeft('bridged')
+
+    def test_tpm_runs_swtpm_as_the_qemu_user(self):
+        d = self.start_daemon()
+        self.define(d, 'win11', 'tpm: true\n')
+        _, vm = self.start(d, 'win11')
+        out = subprocess.run(['pgrep', '-u', 'nobody', '-f', 'swtpm socket --tpm2'],
+                             capture_output=True, text=True).stdout.split()
+        self.assertEqual(len(out), 1, out)
+        swtpm = int(out[0])
+        with open(f'/proc/{vm["pid"]}/cmdline') as f:
+            self.assertIn('tpm-crb,tpmdev=tpm', f.read().split('\0'))
+        self.ok(d, 'Stop', {'name': 'win11', 'force': True})
+        wait_for(lambda: not pid_alive(swtpm), what='swtpm to end with QEMU')
+        # the TPM's state stays with the VM, for its next start
+        state = os.path.join(self.workdir, 'state', 'vms', 'win11', 'tpm')
+        self.assertIn('tpm2-00.permall', os.listdir(state))
+        _, vm = self.start(d, 'win11')
+        self.ok(d, 'Stop', {'name': 'win11', 'force': True})
 
 
 class PartitionTest(VmTestCase):

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "vm_tpm.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "process_spawn.h"
+#include "qemu_probe.h"
+
+_printf_(3, 4) static int fail(int error, char **ret_message, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	if (vasprintf(ret_message, format, ap) < 0)
+		*ret_message = NULL;
+	va_end(ap);
+	return *ret_message ? error : -ENOMEM;
+}
+
+/* A listening socket at `path`, owned by QEMU's user (0600), for swtpm to accept on. */
+static int listen_at(const char *path, const QemuUser *user)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(address.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(address.sun_path, path);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return negative_errno();
+	(void)unlink(path); /* one left by a swtpm of an earlier start */
+	if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0 ||
+	    chown(path, user->uid, user->gid) < 0 || chmod(path, 0600) < 0 || listen(fd, 4) < 0)
+		return negative_errno();
+	return TAKE_FD(fd);
+}
+
+int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser *user,
+		 int output_fd, pid_t *ret_pid, int *ret_pidfd, char **ret_message)
+{
+	_cleanup_free_ char *binary = qemu_find_in_path("swtpm", "/usr/bin:/bin:/usr/local/bin");
+	_cleanup_free_ char *state = NULL;
+	const char *stage;
+
+	if (!binary)
+		return fail(-ENOENT, ret_message,
+			    "tpm: swtpm is not installed; install it (apt install swtpm) or remove "
+			    "'tpm: true'.");
+	/* swtpm reads its options with commas as separators, and has no escape. */
+	if (strchr(state_dir, ','))
+		return fail(-EINVAL, ret_message, "tpm: the state directory %s holds a comma.",
+			    state_dir);
+	int r = vm_private_dir(state_dir, user, ret_message);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int listening = listen_at(socket_path, user);
+	if (listening < 0)
+		return fail(listening, ret_message, "tpm: cannot listen on %s: %s.", socket_path,
+			    strerror(-listening));
+	if (asprintf(&state, "dir=%s,mode=0600", state_dir) < 0)
+		return -ENOMEM;
+
+	char *const argv[] = {
+		binary,
+		(char *)"socket",
+		(char *)"--tpm2",
+		(char *)"--tpmstate",
+		state,
+		/* the listening socket, passed as fd 3 */
+		(char *)"--ctrl",
+		(char *)"type=unixio,fd=3",
+		(char *)"--terminate",
+		NULL,
+	};
+	static char *const environment[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+					     (char *)"HOME=/", NULL };
+	SpawnRequest request = {
+		.argv = argv,
+		.envp = environment,
+		.stdout_fd = output_fd,
+		.stderr_fd = output_fd,
+		.pass_fds = &listening,
+		.n_pass_fds = 1,
+		.drop_privileges = !user->is_root,
+		.uid = user->uid,
+		.gid = user->gid,
+	};
+	r = process_spawn(&request, ret_pid, ret_pidfd, &stage);
+	if (r < 0)
+		return fail(r, ret_message, "tpm: cannot start swtpm (%s failed: %s).", stage,
+			    strerror(-r));
+	return 0;
+}
