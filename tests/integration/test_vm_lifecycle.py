@@ -149,6 +149,27 @@ class LifecycleTest(VmTestCase):
         self.assertFalse(os.path.exists(os.path.join(self.vm_dir, 'life.yaml')))
         self.assertError(self.call(d, 'Get', {'name': 'life'}), VMS + 'NoSuchVM')
 
+    def test_vcpus_are_pinned_before_the_guest_runs(self):
+        d = self.start_daemon()
+        last = os.cpu_count() - 1
+        self.define(d, 'pinned', f'numa: 0\ncpu-pinning: [{last}]\n')
+        phases, vm = self.start(d, 'pinned')
+        self.assertEqual(phases, ['allocating', 'spawning', 'connecting', 'pinning', 'running',
+                                  'running'])
+        tasks = f'/proc/{vm["pid"]}/task'
+        affinity = {}
+        for tid in os.listdir(tasks):
+            with open(f'{tasks}/{tid}/comm') as f:
+                name = f.read().strip()
+            with open(f'{tasks}/{tid}/status') as f:
+                allowed = [line.split()[1] for line in f if line.startswith('Cpus_allowed_list')]
+            affinity[name] = allowed[0]
+        # the vCPU thread (named by debug-threads=on) on the listed CPU
+        self.assertEqual(affinity.get('CPU 0/TCG'), str(last), affinity)
+        with open(f'/proc/{vm["pid"]}/cmdline') as f:
+            self.assertIn('host-nodes=0,policy=bind', f.read())
+        self.ok(d, 'Stop', {'name': 'pinned', 'force': True})
+
     def test_forced_stop_and_kill(self):
         d = self.start_daemon()
         self.define(d, 'quick')
