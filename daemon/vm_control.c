@@ -142,10 +142,12 @@ int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *use
 		log_file_last_line(vm->log_path, last, sizeof(last));
 
 	if (vm->start_pending && vm->failure == VM_OK) {
-		char text[1024];
+		char text[1024], hint[128] = "";
+		if (!last[0]) /* its output went to the journal */
+			snprintf(hint, sizeof(hint), "; see its log: journalctl -t qemu-%s",
+				 vm->name);
 		snprintf(text, sizeof(text), "%s before the guest ran%s%s%s", how,
-			 last[0] ? ": " : "", last,
-			 last[0] ? "" : "; see its log (journalctl -t qemu-NAME)");
+			 last[0] ? ": " : "", last, hint);
 		vm->failure = VM_FAIL_START;
 		vm->failure_message = strdup(text);
 		vm_set_problem(vm, text);

@@ -46,17 +46,27 @@ def inside_namespace(workdir):
     try:
         wait_for(journald_listens, what='journald')
         sock = os.path.join(workdir, 'libvfiod.sock')
+        config = os.path.join(workdir, 'libvfiod.yaml')
+        with open(config, 'w') as f:
+            f.write(f'vms:\n  dir: {workdir}/vms\n  qemu-user: nobody\n  accel: tcg\n')
         # Like systemd: stderr is a journal stream and $JOURNAL_STREAM names it.
         wrapper = ('export JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2); exec "$@"')
         daemon = subprocess.Popen(
             ['systemd-cat', '-t', 'libvfiod-stderr', 'sh', '-c', wrapper, 'sh', LIBVFIOD,
-             '--config', os.path.join(workdir, 'none.yaml'), '--socket', sock,
+             '--config', config, '--socket', sock,
              '--runtime-dir', os.path.join(workdir, 'run'),
              '--state-dir', os.path.join(workdir, 'state')])
         wait_for(lambda: os.path.exists(sock), what='the socket')
         with Varlink(sock) as v:
             v.send_raw(b'[1, 2, 3]\0')  # a protocol error: a warning about this client
             v.receive()
+        with Varlink(sock) as v:
+            # A VM whose QEMU refuses an argument: QEMU's complaint goes to the journal.
+            v.call('io.libvfio.VMs.Define', {'definition': (
+                'name: jvm\nmemory: 64M\nfirmware: bios\nnetwork: none\n'
+                'qemu-args: [-no-such-option]\n')})
+            start = v.call('io.libvfio.VMs.Start', {'name': 'jvm'})
+            assert start.get('error') == 'io.libvfio.VMs.StartFailed', start
         daemon.terminate()
         daemon.wait(10)
         time.sleep(0.2)
@@ -99,6 +109,17 @@ class JournalTest(DaemonTestCase):
 
         exiting = [e for e in ours if e['MESSAGE'].startswith('Received Terminated')]
         self.assertEqual(len(exiting), 1)
+
+        # QEMU's own output, under its own identifier (sd_journal_stream_fd)
+        qemu = [e for e in entries if e.get('SYSLOG_IDENTIFIER') == 'qemu-jvm']
+        self.assertTrue(any('no-such-option' in e['MESSAGE'] for e in qemu), qemu)
+        self.assertTrue(all(e['_TRANSPORT'] == 'stdout' for e in qemu), qemu)
+        # the daemon's story of that VM, by its field
+        story = [e['MESSAGE'] for e in ours if e.get('LIBVFIO_VM') == 'jvm']
+        self.assertIn('VM jvm is starting', story)
+        # without a log file to quote, the failure says where QEMU's words are
+        self.assertIn('VM jvm: QEMU exited with status 1 before the guest ran; see its log: '
+                      'journalctl -t qemu-jvm', story)
 
 
 if __name__ == '__main__':
