@@ -194,10 +194,11 @@ static int setup_signals(Daemon *daemon)
 
 static void daemon_done(Daemon *daemon)
 {
+	/* First: VM calls still waiting are answered while their connections exist. */
+	daemon->vms = vm_manager_free(daemon->vms);
 	daemon->server = server_free(daemon->server);
 	/* The probe's pending callbacks (Check) still use the host service. */
 	daemon->manager.qemu = qemu_probe_free(daemon->manager.qemu);
-	daemon->vms = vm_manager_free(daemon->vms); /* before the engine it uses */
 	daemon->partitions = partition_engine_free(daemon->partitions);
 	daemon->host = host_service_free(daemon->host);
 	daemon->status_update = sd_event_source_disable_unref(daemon->status_update);

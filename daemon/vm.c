@@ -433,8 +433,22 @@ VmManager *vm_manager_free(VmManager *m)
 	for (size_t i = 0; i < m->n_watchers; i++)
 		m->watchers[i].drop(m->watchers[i].userdata);
 	free(m->watchers);
-	for (size_t i = 0; i < m->n_vms; i++)
-		vm_free(m->vms[i]);
+	for (size_t i = 0; i < m->n_vms; i++) {
+		Vm *vm = m->vms[i];
+		/* Whoever waits hears it now; what QEMU holds stays, for the next daemon. */
+		static const char stopping[] =
+			"libvfiod is stopping; a QEMU that runs goes on, and "
+			"the next libvfiod takes it back.";
+		vm->releasing = true; /* nothing may start a release any more */
+		if (vm->start_pending) {
+			vm->start_pending = false;
+			vm_call_back(&vm->start_waiter, vm, VM_FAIL_INTERNAL, stopping, NULL);
+		}
+		for (size_t k = 0; k < vm->n_stop_waiters; k++)
+			vm_call_back(&vm->stop_waiters[k], vm, VM_FAIL_INTERNAL, stopping, NULL);
+		vm->n_stop_waiters = 0;
+		vm_free(vm);
+	}
 	free(m->vms);
 	free(m->records_dir);
 	sd_event_unref(m->event);

@@ -248,6 +248,22 @@ class RestartTest(VmTestCase):
         self.assertFalse(pid_alive(pid))
         self.assertNothingLeft('survivor')
 
+    def test_daemon_stopped_while_a_client_waits(self):
+        d = self.start_daemon()
+        self.define(d, 'waited')
+        _, vm = self.start(d, 'waited')
+        with Varlink(d.socket, timeout=60) as v:
+            # no OS answers the power button: the stop waits its 30 s
+            v.send(VMS + 'Stop', {'name': 'waited', 'timeoutSeconds': 30})
+            time.sleep(0.2)
+            self.assertEqual(d.stop(signal.SIGTERM), 0, d.output())
+            reply = v.receive()
+        self.assertError(reply, 'io.libvfio.Manager.InternalError', 'libvfiod is stopping')
+        self.assertTrue(pid_alive(vm['pid']))
+        d = self.start_daemon()
+        self.assertEqual(self.ok(d, 'Get', {'name': 'waited'})['vm']['state'], 'running')
+        self.ok(d, 'Stop', {'name': 'waited', 'force': True})
+
     def test_vm_that_ended_while_the_daemon_was_down(self):
         d = self.start_daemon()
         self.define(d, 'lost')
