@@ -233,27 +233,44 @@ static int on_powerdown_timer(sd_event_source *source, uint64_t usec, void *user
 	return 0;
 }
 
-void vm_manager_stop(VmManager *m, const char *name, bool force, uint64_t timeout_usec,
-		     VmCallback callback, void *userdata)
+/*
+ * What Stop and Kill share: a VM whose QEMU runs, a waiter for its end, and
+ * a start under way ended at once (`how`: "stopped", "killed"). Returns the
+ * VM when the caller goes on, NULL when the call was answered or is taken
+ * care of.
+ */
+static Vm *begin_end(VmManager *m, const char *name, const char *how, VmCallback callback,
+		     void *userdata)
 {
 	Vm *vm = vm_lookup(m, name, callback, userdata);
 	if (!vm)
-		return;
+		return NULL;
 	if (!vm_is_active(vm) || vm->pid <= 0 || vm->releasing) {
 		vm_wrong_state(vm, callback, userdata,
 			       vm_is_active(vm) ? "wait until QEMU runs" : "it does not run");
-		return;
+		return NULL;
 	}
 	if (add_stop_waiter(vm, callback, userdata) < 0) {
 		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
-		return;
+		return NULL;
 	}
-	bool already = vm->stop_requested && vm->state == VM_STATE_STOPPING;
 	vm->stop_requested = true;
-	if (vm->start_pending) { /* a start under way ends here */
-		vm_start_failedf(vm, VM_FAIL_START, "%s was stopped while it started.", vm->name);
-		return;
+	if (vm->start_pending) { /* QEMU is killed; the waiters hear when it is gone */
+		vm_start_failedf(vm, VM_FAIL_START, "%s was %s while it started.", vm->name, how);
+		return NULL;
 	}
+	return vm;
+}
+
+void vm_manager_stop(VmManager *m, const char *name, bool force, uint64_t timeout_usec,
+		     VmCallback callback, void *userdata)
+{
+	Vm *vm = vm_find(m, name);
+	bool already = vm && vm->stop_requested && vm->state == VM_STATE_STOPPING;
+
+	vm = begin_end(m, name, "stopped", callback, userdata);
+	if (!vm)
+		return;
 	vm_set_state(vm, VM_STATE_STOPPING);
 	if (force)
 		quit_qemu(vm);
@@ -271,23 +288,9 @@ void vm_manager_stop(VmManager *m, const char *name, bool force, uint64_t timeou
 
 void vm_manager_kill(VmManager *m, const char *name, VmCallback callback, void *userdata)
 {
-	Vm *vm = vm_lookup(m, name, callback, userdata);
+	Vm *vm = begin_end(m, name, "killed", callback, userdata);
 	if (!vm)
 		return;
-	if (!vm_is_active(vm) || vm->pid <= 0 || vm->releasing) {
-		vm_wrong_state(vm, callback, userdata,
-			       vm_is_active(vm) ? "wait until QEMU runs" : "it does not run");
-		return;
-	}
-	if (add_stop_waiter(vm, callback, userdata) < 0) {
-		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
-		return;
-	}
-	vm->stop_requested = true;
-	if (vm->start_pending) {
-		vm_start_failedf(vm, VM_FAIL_START, "%s was killed while it started.", vm->name);
-		return;
-	}
 	vm_set_state(vm, VM_STATE_STOPPING);
 	kill_qemu(vm);
 }

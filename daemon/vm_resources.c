@@ -14,30 +14,22 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include "error_message.h"
 #include "fs_util.h"
 #include "macro.h"
 #include "strv.h"
-
-_printf_(3, 4) static int fail(int error, char **ret_message, const char *format, ...)
-{
-	va_list ap;
-	va_start(ap, format);
-	if (vasprintf(ret_message, format, ap) < 0)
-		*ret_message = NULL;
-	va_end(ap);
-	return *ret_message ? error : -ENOMEM;
-}
 
 int qemu_user_lookup(const char *name, QemuUser *ret, char **ret_message)
 {
 	errno = 0;
 	struct passwd *pw = getpwnam(name);
 	if (!pw)
-		return fail(errno ? -errno : -ENOENT, ret_message,
-			    "The user '%s' that QEMU runs as does not exist; create it "
-			    "(systemd-sysusers, or: useradd --system --no-create-home %s) or set "
-			    "vms.qemu-user in libvfiod.yaml.",
-			    name, name);
+		return error_message(
+			ret_message, errno ? -errno : -ENOENT,
+			"The user '%s' that QEMU runs as does not exist; create it "
+			"(systemd-sysusers, or: useradd --system --no-create-home %s) or set "
+			"vms.qemu-user in libvfiod.yaml.",
+			name, name);
 	*ret = (QemuUser){ .uid = pw->pw_uid, .gid = pw->pw_gid, .is_root = pw->pw_uid == 0 };
 	return 0;
 }
@@ -50,7 +42,7 @@ int vm_private_dir(const char *path, const QemuUser *user, char **ret_message)
 	snprintf(parent, sizeof(parent), "%s", path);
 	char *slash = strrchr(parent, '/');
 	if (!slash || slash == parent)
-		return fail(-EINVAL, ret_message, "%s is not below a directory.", path);
+		return error_message(ret_message, -EINVAL, "%s is not below a directory.", path);
 	*slash = '\0';
 	int r = mkdir_p(parent, 0711);
 	if (r >= 0 && chmod(parent, 0711) < 0)
@@ -60,8 +52,8 @@ int vm_private_dir(const char *path, const QemuUser *user, char **ret_message)
 	if (r >= 0 && (chown(path, user->uid, user->gid) < 0 || chmod(path, 0700) < 0))
 		r = negative_errno();
 	if (r < 0)
-		return fail(r, ret_message, "Cannot prepare the directory %s: %s.", path,
-			    strerror(-r));
+		return error_message(ret_message, r, "Cannot prepare the directory %s: %s.", path,
+				     strerror(-r));
 	return 0;
 }
 
@@ -108,10 +100,11 @@ int ovmf_choose(const HostFacts *facts, bool secure_boot, const char **ret_code,
 		*ret_vars_template = vars;
 		return 0;
 	}
-	return fail(-ENOENT, ret_message,
-		    "No %sUEFI firmware (OVMF) with its variables template was found; install "
-		    "it (apt install ovmf) or use 'firmware: bios'.",
-		    secure_boot ? "secure-boot " : "");
+	return error_message(
+		ret_message, -ENOENT,
+		"No %sUEFI firmware (OVMF) with its variables template was found; install "
+		"it (apt install ovmf) or use 'firmware: bios'.",
+		secure_boot ? "secure-boot " : "");
 }
 
 static int copy_file(const char *from, const char *to, uid_t uid, gid_t gid)
@@ -155,14 +148,15 @@ int ovmf_vars_copy(const char *template, const char *path, const QemuUser *user,
 	if (access(path, F_OK) == 0) {
 		/* Kept across starts (boot entries, secure-boot keys); only its owner is ours. */
 		if (chown(path, user->uid, user->gid) < 0)
-			return fail(negative_errno(), ret_message,
-				    "Cannot give %s to QEMU's user: %s.", path, strerror(errno));
+			return error_message(ret_message, negative_errno(),
+					     "Cannot give %s to QEMU's user: %s.", path,
+					     strerror(errno));
 		return 0;
 	}
 	int r = copy_file(template, path, user->uid, user->gid);
 	if (r < 0)
-		return fail(r, ret_message, "Cannot copy the UEFI variables %s to %s: %s.",
-			    template, path, strerror(-r));
+		return error_message(ret_message, r, "Cannot copy the UEFI variables %s to %s: %s.",
+				     template, path, strerror(-r));
 	return 0;
 }
 
@@ -183,20 +177,22 @@ int vfio_group_node(const SysfsRoot *root, const PciAddress *device, const char 
 		snprintf(relative, sizeof(relative), "sys/bus/pci/devices/%s/iommu_group", address);
 	int r = sysfs_read_link_name(root, relative, &group);
 	if (r < 0)
-		return fail(r == -ENOMEM ? r : -ENOENT, ret_message,
-			    "%s has no IOMMU group (%s): is the IOMMU on? 'vfioctl check' says.",
-			    mdev_uuid ? mdev_uuid : address, strerror(-r));
+		return error_message(
+			ret_message, r == -ENOMEM ? r : -ENOENT,
+			"%s has no IOMMU group (%s): is the IOMMU on? 'vfioctl check' says.",
+			mdev_uuid ? mdev_uuid : address, strerror(-r));
 	if (strspn(group, "0123456789") != strlen(group))
-		return fail(-EINVAL, ret_message, "%s: odd IOMMU group '%s'.", address, group);
+		return error_message(ret_message, -EINVAL, "%s: odd IOMMU group '%s'.", address,
+				     group);
 	snprintf(relative, sizeof(relative), "dev/vfio/%s", group);
 	r = sysfs_path(root, relative, node, sizeof(node));
 	if (r < 0)
 		return r;
 	if (access(node, F_OK) < 0)
-		return fail(-ENOENT, ret_message,
-			    "%s is missing: the VFIO group of %s has no node (is vfio-pci "
-			    "loaded? modprobe vfio-pci).",
-			    node, mdev_uuid ? mdev_uuid : address);
+		return error_message(ret_message, -ENOENT,
+				     "%s is missing: the VFIO group of %s has no node (is vfio-pci "
+				     "loaded? modprobe vfio-pci).",
+				     node, mdev_uuid ? mdev_uuid : address);
 	char *copy = strdup(node);
 	if (!copy)
 		return -ENOMEM;
@@ -207,8 +203,8 @@ int vfio_group_node(const SysfsRoot *root, const PciAddress *device, const char 
 int device_node_lend(const char *path, const QemuUser *user, char **ret_message)
 {
 	if (chown(path, user->uid, user->gid) < 0 || chmod(path, 0600) < 0)
-		return fail(negative_errno(), ret_message, "Cannot give %s to QEMU's user: %s.",
-			    path, strerror(errno));
+		return error_message(ret_message, negative_errno(),
+				     "Cannot give %s to QEMU's user: %s.", path, strerror(errno));
 	return 0;
 }
 

@@ -3,12 +3,14 @@
  * Start: the VM's partitions one GPU entry at a time (auto tries mdev, then
  * SR-IOV, then passthrough), then everything QEMU needs and QEMU itself.
  */
+#include "error_message.h"
 #include "vm_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
 
+#include "error_message.h"
 #include "log.h"
 #include "process_spawn.h"
 #include "strv.h"
@@ -320,28 +322,20 @@ static int save_runtime(Vm *vm)
 	return vm_runtime_save(vm->manager->records_dir, &runtime);
 }
 
-_printf_(3, 4) static int failf(char **ret_message, int error, const char *format, ...)
-{
-	va_list ap;
-	va_start(ap, format);
-	if (vasprintf(ret_message, format, ap) < 0)
-		*ret_message = NULL;
-	va_end(ap);
-	return *ret_message ? error : -ENOMEM;
-}
-
 /* What the definition asks for that this daemon cannot give yet: said before anything is made. */
 static int refuse_unsupported(const VmDefinition *d, char **ret_message)
 {
 	if (d->network == VM_NETWORK_BRIDGE)
-		return failf(ret_message, -EOPNOTSUPP,
-			     "network: bridge %s needs a tap device, which this libvfiod cannot "
-			     "make yet; use 'network: user' for now.",
-			     d->bridge);
+		return error_message(
+			ret_message, -EOPNOTSUPP,
+			"network: bridge %s needs a tap device, which this libvfiod cannot "
+			"make yet; use 'network: user' for now.",
+			d->bridge);
 	if (d->audio != VM_AUDIO_NONE)
-		return failf(ret_message, -EOPNOTSUPP,
-			     "audio: reaching the owner's sound server is not done yet; use "
-			     "'audio: none' for now.");
+		return error_message(
+			ret_message, -EOPNOTSUPP,
+			"audio: reaching the owner's sound server is not done yet; use "
+			"'audio: none' for now.");
 	return 0;
 }
 
@@ -414,7 +408,7 @@ static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const 
 			    on_tpm_exit, vm);
 	if (r < 0) {
 		vm_tpm_stop(vm);
-		return failf(ret_message, r, "Cannot watch swtpm: %s.", strerror(-r));
+		return error_message(ret_message, r, "Cannot watch swtpm: %s.", strerror(-r));
 	}
 	vm_log(vm, LOG_INFO, 0, "VM %s: swtpm started as pid %d", vm->name, (int)pid);
 	return 0;
@@ -440,13 +434,14 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		return r;
 	r = host_service_model(m->host, vm->n_assignments > 0, &model);
 	if (r < 0)
-		return failf(ret_message, r, "Cannot read the host: %s.", strerror(-r));
+		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
 	binary = find_qemu(m->config->qemu_binary);
 	if (!binary)
-		return failf(ret_message, -ENOENT,
-			     "QEMU (%s) was not found; install it (apt install qemu-system-x86) or "
-			     "set qemu-binary in libvfiod.yaml.",
-			     m->config->qemu_binary);
+		return error_message(
+			ret_message, -ENOENT,
+			"QEMU (%s) was not found; install it (apt install qemu-system-x86) or "
+			"set qemu-binary in libvfiod.yaml.",
+			m->config->qemu_binary);
 	r = qemu_user_lookup(m->config->qemu_user, &user, ret_message);
 	if (r < 0)
 		return r;
@@ -463,10 +458,10 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	snprintf(tpm, sizeof(tpm), "%s/swtpm.sock", dir);
 	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", state_dir);
 	if (strlen(vnc) >= 108) /* sun_path */
-		return failf(ret_message, -ENAMETOOLONG,
-			     "The socket path %s is too long for a socket; use a shorter "
-			     "runtime-dir.",
-			     vnc);
+		return error_message(ret_message, -ENAMETOOLONG,
+				     "The socket path %s is too long for a socket; use a shorter "
+				     "runtime-dir.",
+				     vnc);
 	r = vm_private_dir(dir, &user, ret_message);
 	if (r >= 0)
 		r = vm_private_dir(state_dir, &user, ret_message);
@@ -483,8 +478,8 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	if (!to_file)
 		vm->log_path = mfree(vm->log_path);
 	if (output < 0)
-		return failf(ret_message, output, "Cannot open QEMU's log %s: %s.", vm->log_path,
-			     strerror(-output));
+		return error_message(ret_message, output, "Cannot open QEMU's log %s: %s.",
+				     vm->log_path, strerror(-output));
 
 	QemuHostFacts facts = {
 		.qmp_socket = qmp,
@@ -547,8 +542,8 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	r = process_spawn(&request, &vm->pid, &vm->pidfd, &stage);
 	if (r < 0) {
 		vm->pid = 0;
-		return failf(ret_message, r, "Cannot start QEMU (%s failed: %s).", stage,
-			     strerror(-r));
+		return error_message(ret_message, r, "Cannot start QEMU (%s failed: %s).", stage,
+				     strerror(-r));
 	}
 	vm->own_child = true;
 	vm->started_at_usec = started_at;
@@ -558,11 +553,11 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 
 	r = sd_event_add_io(m->event, &vm->exit_source, vm->pidfd, EPOLLIN, vm_on_qemu_exit, vm);
 	if (r < 0)
-		return failf(ret_message, r, "Cannot watch QEMU: %s.", strerror(-r));
+		return error_message(ret_message, r, "Cannot watch QEMU: %s.", strerror(-r));
 	r = save_runtime(vm);
 	if (r < 0)
-		return failf(ret_message, r, "Cannot write the runtime record of %s: %s.", vm->name,
-			     strerror(-r));
+		return error_message(ret_message, r, "Cannot write the runtime record of %s: %s.",
+				     vm->name, strerror(-r));
 	return 0;
 }
 

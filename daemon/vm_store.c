@@ -10,21 +10,12 @@
 #include <systemd/sd-id128.h>
 #include <unistd.h>
 
+#include "error_message.h"
 #include "fs_util.h"
 #include "macro.h"
 #include "strv.h"
 
 #define DEFINITION_SUFFIX ".yaml"
-
-_printf_(3, 4) static int fail(int error, char **ret_error, const char *format, ...)
-{
-	va_list ap;
-	va_start(ap, format);
-	if (vasprintf(ret_error, format, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return *ret_error ? error : -ENOMEM;
-}
 
 static int definition_path(const char *directory, const char *name, char **ret)
 {
@@ -49,10 +40,10 @@ int vm_store_load(const char *directory, const char *name, VmDefinition *ret, ch
 	if (r < 0)
 		return r;
 	if (strcmp(definition.name, name) != 0) {
-		r = fail(-EINVAL, ret_error,
-			 "%s: name: '%s' is not the file's name; rename the file to "
-			 "%s" DEFINITION_SUFFIX " or change the name",
-			 path, definition.name, definition.name);
+		r = error_message(ret_error, -EINVAL,
+				  "%s: name: '%s' is not the file's name; rename the file to "
+				  "%s" DEFINITION_SUFFIX " or change the name",
+				  path, definition.name, definition.name);
 		vm_definition_done(&definition);
 		return r;
 	}
@@ -128,10 +119,11 @@ static int add_uuid(const char *text, size_t size, const char *uuid, char **ret_
 	int r = vm_definition_load_string(combined, (size_t)n, "<definition>", &check, ret_error);
 	if (r == -EINVAL) {
 		free(*ret_error);
-		return fail(-EINVAL, ret_error,
-			    "the definition has no uuid and libvfio cannot add one to text in this "
-			    "form; add the line 'uuid: %s' yourself",
-			    uuid);
+		return error_message(
+			ret_error, -EINVAL,
+			"the definition has no uuid and libvfio cannot add one to text in this "
+			"form; add the line 'uuid: %s' yourself",
+			uuid);
 	}
 	if (r < 0)
 		return r;
@@ -158,10 +150,11 @@ int vm_store_define(const char *directory, const char *text, size_t size, VmDefi
 		/* A file that no longer loads may be replaced: that is how it gets fixed. */
 		if (definition.uuid[0] && strcmp(definition.uuid, existing.uuid) != 0 &&
 		    existing.uuid[0])
-			r = fail(-EEXIST, ret_error,
-				 "a VM named '%s' with uuid %s is already defined; undefine it "
-				 "first, or keep its uuid",
-				 definition.name, existing.uuid);
+			r = error_message(
+				ret_error, -EEXIST,
+				"a VM named '%s' with uuid %s is already defined; undefine it "
+				"first, or keep its uuid",
+				definition.name, existing.uuid);
 		memcpy(uuid, existing.uuid, sizeof(uuid));
 		vm_definition_done(&existing);
 		if (r < 0)

@@ -11,19 +11,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "error_message.h"
 #include "macro.h"
 #include "process_spawn.h"
 #include "qemu_probe.h"
-
-_printf_(3, 4) static int fail(int error, char **ret_message, const char *format, ...)
-{
-	va_list ap;
-	va_start(ap, format);
-	if (vasprintf(ret_message, format, ap) < 0)
-		*ret_message = NULL;
-	va_end(ap);
-	return *ret_message ? error : -ENOMEM;
-}
 
 /* A listening socket at `path`, owned by QEMU's user (0600), for swtpm to accept on. */
 static int listen_at(const char *path, const QemuUser *user)
@@ -51,20 +42,21 @@ int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser 
 	const char *stage;
 
 	if (!binary)
-		return fail(-ENOENT, ret_message,
-			    "tpm: swtpm is not installed; install it (apt install swtpm) or remove "
-			    "'tpm: true'.");
+		return error_message(
+			ret_message, -ENOENT,
+			"tpm: swtpm is not installed; install it (apt install swtpm) or remove "
+			"'tpm: true'.");
 	/* swtpm reads its options with commas as separators, and has no escape. */
 	if (strchr(state_dir, ','))
-		return fail(-EINVAL, ret_message, "tpm: the state directory %s holds a comma.",
-			    state_dir);
+		return error_message(ret_message, -EINVAL,
+				     "tpm: the state directory %s holds a comma.", state_dir);
 	int r = vm_private_dir(state_dir, user, ret_message);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int listening = listen_at(socket_path, user);
 	if (listening < 0)
-		return fail(listening, ret_message, "tpm: cannot listen on %s: %s.", socket_path,
-			    strerror(-listening));
+		return error_message(ret_message, listening, "tpm: cannot listen on %s: %s.",
+				     socket_path, strerror(-listening));
 	if (asprintf(&state, "dir=%s,mode=0600", state_dir) < 0)
 		return -ENOMEM;
 
@@ -95,7 +87,7 @@ int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser 
 	};
 	r = process_spawn(&request, ret_pid, ret_pidfd, &stage);
 	if (r < 0)
-		return fail(r, ret_message, "tpm: cannot start swtpm (%s failed: %s).", stage,
-			    strerror(-r));
+		return error_message(ret_message, r, "tpm: cannot start swtpm (%s failed: %s).",
+				     stage, strerror(-r));
 	return 0;
 }
