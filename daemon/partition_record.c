@@ -1,19 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "partition_record.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "fs_util.h"
+#include "json_records.h"
 #include "json_util.h"
 #include "macro.h"
 #include "strv.h"
-#include "varlink_frame.h"
 
 /* A record is a few hundred bytes; anything bigger is not one of ours. */
 #define RECORD_MAX_SIZE (64 * 1024)
@@ -282,27 +278,17 @@ int partition_record_from_json(json_object *o, PartitionRecord *ret, const char 
 
 int partition_record_save(const char *directory, const PartitionRecord *record)
 {
-	char name[PARTITION_ID_MAX + sizeof(".json")];
-	_cleanup_json_ json_object *o = partition_record_to_json(record);
-	_cleanup_free_ char *text = NULL;
-	size_t size;
-
 	if (!partition_id_is_valid(record->id))
 		return -EINVAL;
-	if (!o || varlink_frame_encode(o, &text, &size) < 0)
-		return -ENOMEM;
-	(void)snprintf(name, sizeof(name), "%s.json", record->id);
-	return write_file_atomic(directory, name, text, size - 1 /* no NUL in the file */, 0600);
+	_cleanup_json_ json_object *o = partition_record_to_json(record);
+	return o ? json_record_save(directory, record->id, o) : -ENOMEM;
 }
 
 int partition_record_remove(const char *directory, const char *id)
 {
-	char name[PARTITION_ID_MAX + sizeof(".json")];
-
 	if (!partition_id_is_valid(id))
 		return -EINVAL;
-	(void)snprintf(name, sizeof(name), "%s.json", id);
-	return unlink_durable(directory, name);
+	return json_record_remove(directory, id);
 }
 
 static int compare_records(const void *a, const void *b)
@@ -310,83 +296,60 @@ static int compare_records(const void *a, const void *b)
 	return strcmp(((const PartitionRecord *)a)->id, ((const PartitionRecord *)b)->id);
 }
 
-/* Reads one record file; a damaged one is a problem sentence, not a failure. */
-static int load_one(const char *directory, const char *name, PartitionRecord *ret, char ***problems)
+typedef struct Loaded {
+	PartitionRecord *records;
+	size_t n;
+} Loaded;
+
+/* Keeps one record; a damaged one, or one filed under another id, is refused. */
+static int take_record(json_object *object, const char *name, void *userdata, char *problem,
+		       size_t problem_size)
 {
-	char path[4096];
-	const char *problem = NULL;
-	char buffer[RECORD_MAX_SIZE + 1];
-	ssize_t n;
+	Loaded *loaded = userdata;
+	const char *what = NULL;
+	PartitionRecord record;
 
-	snprintf(path, sizeof(path), "%s/%s", directory, name);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0 || (n = read(fd, buffer, sizeof(buffer))) < 0)
-		return strv_appendf(problems, "record %s cannot be read: %s", name,
-				    strerror(errno)) < 0
-			       ? -ENOMEM
-			       : 0;
-	if (n > RECORD_MAX_SIZE)
-		return strv_appendf(problems, "record %s is too large", name) < 0 ? -ENOMEM : 0;
-	buffer[n] = '\0';
-
-	_cleanup_json_ json_object *o = json_tokener_parse(buffer);
-	int r = o ? partition_record_from_json(o, ret, &problem) : -EINVAL;
+	int r = partition_record_from_json(object, &record, &what);
 	if (r == -ENOMEM)
 		return r;
-	if (r < 0)
-		return strv_appendf(problems, "record %s is damaged: %s", name,
-				    problem ? problem : "not JSON") < 0
-			       ? -ENOMEM
-			       : 0;
-	/* The file name and the id inside must agree, or one would hide the other. */
-	if (strlen(name) != strlen(ret->id) + 5 || strncmp(name, ret->id, strlen(ret->id)) != 0) {
-		partition_record_done(ret);
-		return strv_appendf(problems, "record %s names another id", name) < 0 ? -ENOMEM : 0;
+	if (r < 0) {
+		snprintf(problem, problem_size, "is damaged: %s", what ? what : "not a record");
+		return 0;
 	}
+	/* The file name and the id inside must agree, or one would hide the other. */
+	if (strcmp(name, record.id) != 0) {
+		partition_record_done(&record);
+		snprintf(problem, problem_size, "names another id");
+		return 0;
+	}
+	PartitionRecord *p = reallocarray(loaded->records, loaded->n + 1, sizeof(PartitionRecord));
+	if (!p) {
+		partition_record_done(&record);
+		return -ENOMEM;
+	}
+	loaded->records = p;
+	loaded->records[loaded->n++] = record;
 	return 1;
 }
 
 int partition_record_load_all(const char *directory, PartitionRecord **ret, size_t *ret_n,
 			      char ***problems)
 {
-	PartitionRecord *records = NULL;
-	size_t n = 0;
-	int r = 0;
+	Loaded loaded = { 0 };
 
 	*ret = NULL;
 	*ret_n = 0;
-	DIR *dir = opendir(directory);
-	if (!dir)
-		return errno == ENOENT ? 0 : negative_errno();
-	for (struct dirent *e; r >= 0 && (e = readdir(dir));) {
-		size_t length = strlen(e->d_name);
-		if (e->d_name[0] == '.' || length < 6 ||
-		    strcmp(e->d_name + length - 5, ".json") != 0)
-			continue; /* temporary files and others: not records */
-		if (n >= RECORD_MAX_FILES) {
-			r = strv_append(problems, "too many records; the rest were ignored");
-			break;
-		}
-		PartitionRecord *p = reallocarray(records, n + 1, sizeof(PartitionRecord));
-		if (!p) {
-			r = -ENOMEM;
-			break;
-		}
-		records = p;
-		r = load_one(directory, e->d_name, &records[n], problems);
-		if (r > 0)
-			n++;
-	}
-	closedir(dir);
+	int r = json_record_load_all(directory, RECORD_MAX_FILES, RECORD_MAX_SIZE, take_record,
+				     &loaded, problems);
 	if (r < 0) {
-		for (size_t i = 0; i < n; i++)
-			partition_record_done(&records[i]);
-		free(records);
+		for (size_t i = 0; i < loaded.n; i++)
+			partition_record_done(&loaded.records[i]);
+		free(loaded.records);
 		return r;
 	}
-	if (n > 0) /* qsort's base must not be NULL, even for no elements */
-		qsort(records, n, sizeof(PartitionRecord), compare_records);
-	*ret = records;
-	*ret_n = n;
+	if (loaded.n > 0) /* qsort's base must not be NULL, even for no elements */
+		qsort(loaded.records, loaded.n, sizeof(PartitionRecord), compare_records);
+	*ret = loaded.records;
+	*ret_n = loaded.n;
 	return 0;
 }

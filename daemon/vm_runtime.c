@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "vm_runtime.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,13 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fs_util.h"
+#include "json_records.h"
 #include "json_util.h"
 #include "strv.h"
-#include "varlink_frame.h"
 
 /* More VMs than anyone runs at once: a directory past this is damaged. */
 #define RUNTIME_MAX_FILES 1024
+/* A record holds a few ids and paths. */
+#define RUNTIME_MAX_SIZE (64 * 1024)
 
 void vm_runtime_done(VmRuntime *runtime)
 {
@@ -121,91 +121,70 @@ int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_p
 
 int vm_runtime_save(const char *directory, const VmRuntime *runtime)
 {
-	char name[VM_NAME_MAX + sizeof(".json")];
-	_cleanup_json_ json_object *o = vm_runtime_to_json(runtime);
-	_cleanup_free_ char *text = NULL;
-	size_t size;
-
 	if (!vm_name_is_valid(runtime->name))
 		return -EINVAL;
-	if (!o || varlink_frame_encode(o, &text, &size) < 0)
-		return -ENOMEM;
-	(void)snprintf(name, sizeof(name), "%s.json", runtime->name);
-	return write_file_atomic(directory, name, text, size - 1 /* no NUL in the file */, 0600);
+	_cleanup_json_ json_object *o = vm_runtime_to_json(runtime);
+	return o ? json_record_save(directory, runtime->name, o) : -ENOMEM;
 }
 
-int vm_runtime_remove(const char *directory, const char *vm_name)
+int vm_runtime_remove(const char *directory, const char *name)
 {
-	char name[VM_NAME_MAX + sizeof(".json")];
-
-	if (!vm_name_is_valid(vm_name))
+	if (!vm_name_is_valid(name))
 		return -EINVAL;
-	(void)snprintf(name, sizeof(name), "%s.json", vm_name);
-	return unlink_durable(directory, name);
+	return json_record_remove(directory, name);
 }
 
-static int load_one(const char *directory, const char *file, VmRuntime *ret, char ***problems)
-{
-	char path[4096];
-	const char *problem = NULL;
+typedef struct Loaded {
+	VmRuntime *records;
+	size_t n;
+} Loaded;
 
-	if (snprintf(path, sizeof(path), "%s/%s", directory, file) >= (int)sizeof(path))
-		return strv_appendf(problems, "%s/%s: the path is too long", directory, file);
-	_cleanup_json_ json_object *o = json_object_from_file(path);
-	if (!o)
-		return strv_appendf(problems, "%s: not a JSON record", path);
-	int r = vm_runtime_from_json(o, ret, &problem);
-	if (r == -EINVAL)
-		return strv_appendf(problems, "%s: bad %s", path, problem);
-	if (r < 0)
+static int take_record(json_object *object, const char *name, void *userdata, char *problem,
+		       size_t problem_size)
+{
+	Loaded *loaded = userdata;
+	const char *what = NULL;
+	VmRuntime runtime;
+
+	int r = vm_runtime_from_json(object, &runtime, &what);
+	if (r == -ENOMEM)
 		return r;
-	/* The file name is the VM's: a record copied to another name is not trusted. */
-	if (strlen(file) != strlen(ret->name) + 5 || strncmp(file, ret->name, strlen(ret->name))) {
-		vm_runtime_done(ret);
-		return strv_appendf(problems, "%s: the name inside is not the file's", path);
+	if (r < 0) {
+		snprintf(problem, problem_size, "is damaged: bad %s", what);
+		return 0;
 	}
+	/* The file name is the VM's: a record copied to another name is not trusted. */
+	if (strcmp(name, runtime.name) != 0) {
+		vm_runtime_done(&runtime);
+		snprintf(problem, problem_size, "names another VM");
+		return 0;
+	}
+	VmRuntime *p = reallocarray(loaded->records, loaded->n + 1, sizeof(VmRuntime));
+	if (!p) {
+		vm_runtime_done(&runtime);
+		return -ENOMEM;
+	}
+	loaded->records = p;
+	loaded->records[loaded->n++] = runtime;
 	return 1;
 }
 
 int vm_runtime_load_all(const char *directory, VmRuntime **ret, size_t *ret_n, char ***ret_problems)
 {
-	VmRuntime *records = NULL;
-	size_t n = 0;
-	int r = 0;
+	Loaded loaded = { 0 };
 
 	*ret = NULL;
 	*ret_n = 0;
-	DIR *dir = opendir(directory);
-	if (!dir)
-		return errno == ENOENT ? 0 : negative_errno();
-	for (struct dirent *e; r >= 0 && (e = readdir(dir));) {
-		size_t length = strlen(e->d_name);
-		if (e->d_name[0] == '.' || length < 6 ||
-		    strcmp(e->d_name + length - 5, ".json") != 0)
-			continue;
-		if (n >= RUNTIME_MAX_FILES) {
-			r = strv_append(ret_problems, "too many VM records; the rest were ignored");
-			break;
-		}
-		VmRuntime *p = reallocarray(records, n + 1, sizeof(VmRuntime));
-		if (!p) {
-			r = -ENOMEM;
-			break;
-		}
-		records = p;
-		r = load_one(directory, e->d_name, &records[n], ret_problems);
-		if (r > 0)
-			n++;
-	}
-	closedir(dir);
+	int r = json_record_load_all(directory, RUNTIME_MAX_FILES, RUNTIME_MAX_SIZE, take_record,
+				     &loaded, ret_problems);
 	if (r < 0) {
-		for (size_t i = 0; i < n; i++)
-			vm_runtime_done(&records[i]);
-		free(records);
+		for (size_t i = 0; i < loaded.n; i++)
+			vm_runtime_done(&loaded.records[i]);
+		free(loaded.records);
 		return r;
 	}
-	*ret = records;
-	*ret_n = n;
+	*ret = loaded.records;
+	*ret_n = loaded.n;
 	return 0;
 }
 

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "json_records.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_util.h"
+#include "json_util.h"
+#include "macro.h"
+#include "strv.h"
+#include "varlink_frame.h"
+
+#define SUFFIX ".json"
+
+static int file_name(const char *name, char *buf, size_t size)
+{
+	if (!name[0] || name[0] == '.' || strchr(name, '/'))
+		return -EINVAL;
+	if (snprintf(buf, size, "%s" SUFFIX, name) >= (int)size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int json_record_save(const char *directory, const char *name, json_object *object)
+{
+	char file[256];
+	_cleanup_free_ char *text = NULL;
+	size_t size;
+
+	int r = file_name(name, file, sizeof(file));
+	if (r < 0)
+		return r;
+	if (varlink_frame_encode(object, &text, &size) < 0)
+		return -ENOMEM;
+	return write_file_atomic(directory, file, text, size - 1 /* no NUL in the file */, 0600);
+}
+
+int json_record_remove(const char *directory, const char *name)
+{
+	char file[256];
+	int r = file_name(name, file, sizeof(file));
+	return r < 0 ? r : unlink_durable(directory, file);
+}
+
+/* Reads one file: 1 taken, 0 a problem noted, < 0 to stop. */
+static int load_one(int dir, const char *file, size_t max_size, JsonRecordTake take, void *userdata,
+		    char ***problems)
+{
+	char name[256], problem[256] = "";
+	_cleanup_free_ char *buffer = malloc(max_size + 1);
+	ssize_t n;
+
+	if (!buffer)
+		return -ENOMEM;
+	_cleanup_close_ int fd = openat(dir, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 || (n = read(fd, buffer, max_size + 1)) < 0)
+		return strv_appendf(problems, "record %s cannot be read: %s", file,
+				    strerror(errno)) < 0
+			       ? -ENOMEM
+			       : 0;
+	if ((size_t)n > max_size)
+		return strv_appendf(problems, "record %s is too large", file) < 0 ? -ENOMEM : 0;
+	buffer[n] = '\0';
+	_cleanup_json_ json_object *object = json_tokener_parse(buffer);
+	if (!object || !json_object_is_type(object, json_type_object))
+		return strv_appendf(problems, "record %s is damaged: not JSON", file) < 0 ? -ENOMEM
+											  : 0;
+	snprintf(name, sizeof(name), "%.*s", (int)(strlen(file) - strlen(SUFFIX)), file);
+	int r = take(object, name, userdata, problem, sizeof(problem));
+	if (r == 0)
+		return strv_appendf(problems, "record %s %s", file, problem) < 0 ? -ENOMEM : 0;
+	return r;
+}
+
+int json_record_load_all(const char *directory, size_t max_files, size_t max_size,
+			 JsonRecordTake take, void *userdata, char ***problems)
+{
+	size_t n = 0;
+	int r = 0;
+
+	DIR *dir = opendir(directory);
+	if (!dir)
+		return errno == ENOENT ? 0 : negative_errno();
+	for (struct dirent *e; r >= 0 && (e = readdir(dir));) {
+		size_t length = strlen(e->d_name);
+		if (e->d_name[0] == '.' || length <= strlen(SUFFIX) || length >= 256 ||
+		    strcmp(e->d_name + length - strlen(SUFFIX), SUFFIX) != 0)
+			continue; /* temporary files and others: not records */
+		if (n++ >= max_files) {
+			r = strv_append(problems, "too many records; the rest were ignored");
+			break;
+		}
+		r = load_one(dirfd(dir), e->d_name, max_size, take, userdata, problems);
+	}
+	closedir(dir);
+	return r < 0 ? r : 0;
+}
