@@ -215,18 +215,31 @@ static int call_with_name(VarlinkCall *call, json_object *parameters, NameOperat
 	return 0;
 }
 
-static int method_list(VarlinkCall *call, json_object *parameters, void *userdata)
+/*
+ * The VMs for List and Watch, which take no parameters. Returns 1 with the list,
+ * 0 when the call was answered (a bad parameter), < 0 on failure.
+ */
+static int list_vms(VarlinkCall *call, json_object *parameters, VmInfo **ret, size_t *ret_n)
 {
 	static const VarlinkField fields[] = { { 0 } };
 	const char *bad;
+
+	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0) {
+		(void)varlink_call_reply_invalid_parameter(call, bad);
+		return 0;
+	}
+	int r = vm_manager_list(service_manager, ret, ret_n);
+	return r < 0 ? r : 1;
+}
+
+static int method_list(VarlinkCall *call, json_object *parameters, void *userdata)
+{
 	VmInfo *vms;
 	size_t n;
 	(void)userdata;
 
-	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
-		return varlink_call_reply_invalid_parameter(call, bad);
-	int r = vm_manager_list(service_manager, &vms, &n);
-	if (r < 0)
+	int r = list_vms(call, parameters, &vms, &n);
+	if (r <= 0)
 		return r;
 	_cleanup_json_ json_object *reply = json_object_new_object();
 	json_object *array = json_object_new_array();
@@ -393,16 +406,12 @@ static void on_watch_drop(void *userdata)
 
 static int method_watch(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	static const VarlinkField fields[] = { { 0 } };
-	const char *bad;
 	VmInfo *vms;
 	size_t n;
 	(void)userdata;
 
-	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
-		return varlink_call_reply_invalid_parameter(call, bad);
-	int r = vm_manager_list(service_manager, &vms, &n);
-	if (r < 0)
+	int r = list_vms(call, parameters, &vms, &n);
+	if (r <= 0)
 		return r;
 	for (size_t i = 0; i < n && r >= 0; i++)
 		r = on_watch_change(&vms[i], call);
