@@ -27,6 +27,8 @@ static void finish_release(Vm *vm)
 	for (char **node = vm->device_nodes; node && *node; node++)
 		device_node_return(*node);
 	vm->device_nodes = strv_free(vm->device_nodes);
+	snprintf(path, sizeof(path), "/dev/shm/looking-glass-%s", vm->name);
+	(void)unlink(path); /* made for this VM's life (a client that has it mapped keeps it) */
 	vm->partitions = strv_free(vm->partitions);
 	(void)vm_runtime_remove(m->records_dir, vm->name);
 	snprintf(path, sizeof(path), "%s/%s", m->records_dir, vm->name);

@@ -258,3 +258,41 @@ void log_file_last_line(const char *path, char *buf, size_t size)
 		buf[i] = (unsigned char)line[i] < 0x20 ? '?' : line[i];
 	buf[i] = '\0';
 }
+
+int looking_glass_prepare(const char *path, bool kvmfr, const QemuUser *user, const char *owner,
+			  char **ret_message)
+{
+	gid_t group = user->gid;
+
+	if (owner) { /* the owner runs the Looking Glass client: the file is shared with them */
+		errno = 0;
+		struct passwd *pw = getpwnam(owner);
+		if (!pw)
+			return error_message(ret_message, -ENOENT,
+					     "owner: there is no user '%s' to share Looking Glass "
+					     "with.",
+					     owner);
+		group = pw->pw_gid;
+	}
+	if (kvmfr) {
+		if (chown(path, user->uid, group) < 0 || chmod(path, 0660) < 0)
+			return error_message(ret_message, negative_errno(),
+					     "looking-glass: cannot give %s to QEMU: %s.", path,
+					     strerror(errno));
+		return 0;
+	}
+	/*
+	 * /dev/shm is writable by everyone: a file left there by someone else
+	 * could be theirs to read. It is made anew, exclusively.
+	 */
+	if (unlink(path) < 0 && errno != ENOENT)
+		return error_message(ret_message, negative_errno(),
+				     "looking-glass: cannot replace %s: %s.", path,
+				     strerror(errno));
+	_cleanup_close_ int fd =
+		open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchown(fd, user->uid, group) < 0 || fchmod(fd, 0660) < 0)
+		return error_message(ret_message, negative_errno(),
+				     "looking-glass: cannot create %s: %s.", path, strerror(errno));
+	return 0;
+}

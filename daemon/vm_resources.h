@@ -66,5 +66,13 @@ void device_node_return(const char *path);
 int qemu_output_fd(const char *identifier, const char *log_path, const QemuUser *user,
 		   bool *ret_is_file);
 
+/*
+ * The Looking Glass shared memory at `path`: the kvmfr device, or a file in
+ * /dev/shm made anew. QEMU's user owns it; the VM's owner (when there is one)
+ * reads it through its group, for the Looking Glass client.
+ */
+int looking_glass_prepare(const char *path, bool kvmfr, const QemuUser *user, const char *owner,
+			  char **ret_message);
+
 /* The last line of a log file (at most `size` - 1 bytes), for an error message; "" when none. */
 void log_file_last_line(const char *path, char *buf, size_t size);

@@ -501,6 +501,10 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		looking_glass = looking_glass_path(m, vm->name, &facts.looking_glass_kvmfr);
 		if (!looking_glass)
 			return -ENOMEM;
+		r = looking_glass_prepare(looking_glass, facts.looking_glass_kvmfr, &user, d->owner,
+					  ret_message);
+		if (r < 0)
+			return r;
 		facts.looking_glass_path = looking_glass;
 	}
 	if (d->tpm) {

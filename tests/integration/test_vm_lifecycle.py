@@ -170,6 +170,26 @@ class LifecycleTest(VmTestCase):
             self.assertIn('host-nodes=0,policy=bind', f.read())
         self.ok(d, 'Stop', {'name': 'pinned', 'force': True})
 
+    def test_looking_glass_memory_is_made_for_the_vm_and_shared_with_its_owner(self):
+        d = self.start_daemon()
+        self.define(d, 'lg', 'looking-glass: 32M\nowner: nobody\n')
+        shm = '/dev/shm/looking-glass-lg'
+        # one planted beforehand by another user must not be what QEMU writes frames to
+        with open(shm, 'w') as f:
+            f.write('planted')
+        os.chown(shm, 12345, 12345)
+        planted = os.stat(shm).st_ino
+        self.addCleanup(lambda: os.path.exists(shm) and os.unlink(shm))
+        _, vm = self.start(d, 'lg')
+        st = os.stat(shm)
+        self.assertNotEqual(st.st_ino, planted)
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777, st.st_size),
+                         (65534, 65534, 0o660, 32 << 20))
+        with open(f'/proc/{vm["pid"]}/cmdline') as f:
+            self.assertIn(f'mem-path={shm},size=32M,share=on', f.read())
+        self.ok(d, 'Stop', {'name': 'lg', 'force': True})
+        self.assertFalse(os.path.exists(shm))
+
     def test_forced_stop_and_kill(self):
         d = self.start_daemon()
         self.define(d, 'quick')
