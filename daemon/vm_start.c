@@ -14,6 +14,7 @@
 #include "log.h"
 #include "process_spawn.h"
 #include "strv.h"
+#include "vm_network.h"
 #include "vm_placement.h"
 #include "vm_resources.h"
 #include "vm_runtime.h"
@@ -325,12 +326,6 @@ static int save_runtime(Vm *vm)
 /* What the definition asks for that this daemon cannot give yet: said before anything is made. */
 static int refuse_unsupported(const VmDefinition *d, char **ret_message)
 {
-	if (d->network == VM_NETWORK_BRIDGE)
-		return error_message(
-			ret_message, -EOPNOTSUPP,
-			"network: bridge %s needs a tap device, which this libvfiod cannot "
-			"make yet; use 'network: user' for now.",
-			d->bridge);
 	if (d->audio != VM_AUDIO_NONE)
 		return error_message(
 			ret_message, -EOPNOTSUPP,
@@ -507,6 +502,15 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 			return r;
 		facts.looking_glass_path = looking_glass;
 	}
+	_cleanup_close_ int tap = -1;
+	if (d->network == VM_NETWORK_BRIDGE) {
+		char tap_name[IFNAMSIZ];
+		tap = vm_tap_on_bridge(d->bridge, tap_name, ret_message);
+		if (tap < 0)
+			return tap;
+		facts.tap_fd = 3; /* where process_spawn puts the first passed fd */
+		vm_log(vm, LOG_INFO, 0, "VM %s: %s on bridge %s", vm->name, tap_name, d->bridge);
+	}
 	if (d->tpm) {
 		r = start_tpm(vm, &user, state_dir, tpm, output, ret_message);
 		if (r < 0)
@@ -536,6 +540,8 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		.envp = environment,
 		.stdout_fd = output,
 		.stderr_fd = output,
+		.pass_fds = tap >= 0 ? &tap : NULL,
+		.n_pass_fds = tap >= 0 ? 1 : 0,
 		.drop_privileges = !user.is_root,
 		.uid = user.uid,
 		.gid = user.gid,

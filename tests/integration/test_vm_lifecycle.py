@@ -374,11 +374,42 @@ class FailureTest(VmTestCase):
 
     def test_not_yet_supported_features_are_refused_before_anything_is_made(self):
         d = self.start_daemon()
-        text = definition('bridged').replace('network: none', 'network: {mode: bridge, bridge: br0}')
-        self.ok(d, 'Define', {'definition': text})
-        self.assertError(self.call(d, 'Start', {'name': 'bridged'}), VMS + 'StartFailed',
-                         'tap device')
-        self.assertNothingLeft('bridged')
+        self.define(d, 'loud', 'audio: pipewire\nowner: nobody\n')
+        self.assertError(self.call(d, 'Start', {'name': 'loud'}), VMS + 'StartFailed',
+                         'audio')
+        self.assertNothingLeft('loud')
+
+    def test_bridged_network_through_a_tap_the_daemon_makes(self):
+        # A network namespace of its own, with a bridge: the host's network is not touched.
+        d = self.daemon(config=self.config, args=['--runtime-dir', self.run_dir], start=False)
+        d.args = ['unshare', '--net', 'sh', '-c',
+                  'ip link add br0 type bridge && ip link set br0 up && exec "$@"', 'sh',
+                  *d.args]
+        d.start()
+
+        def ports():
+            out = subprocess.run(['nsenter', '-t', str(d.process.pid), '-n', 'ip', '-o',
+                                  'link', 'show', 'master', 'br0'],
+                                 capture_output=True, text=True, check=True).stdout
+            return [line.split(':')[1].strip() for line in out.splitlines()]
+
+        bridged = definition('bridged').replace('network: none',
+                                                'network: {mode: bridge, bridge: br0}')
+        self.ok(d, 'Define', {'definition': bridged})
+        _, vm = self.start(d, 'bridged')
+        self.assertEqual(len(ports()), 1, ports())
+        self.assertTrue(ports()[0].startswith('lvtap'))
+        with open(f'/proc/{vm["pid"]}/cmdline') as f:
+            self.assertIn('tap,id=net0,fd=3', f.read().split('\0'))
+        self.ok(d, 'Stop', {'name': 'bridged', 'force': True})
+        self.assertEqual(ports(), [], 'the tap goes with QEMU')
+
+        missing = definition('nobridge').replace('network: none',
+                                                 'network: {mode: bridge, bridge: nobr0}')
+        self.ok(d, 'Define', {'definition': missing})
+        self.assertError(self.call(d, 'Start', {'name': 'nobridge'}), VMS + 'StartFailed',
+                         'no bridge nobr0')
+        self.assertNothingLeft('nobridge')
 
     def test_tpm_runs_swtpm_as_the_qemu_user(self):
         d = self.start_daemon()
