@@ -24,7 +24,7 @@ packages=(
 )
 test_packages=(
 	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy
-	clang-format
+	clang-format iproute2
 )
 
 usage() {
