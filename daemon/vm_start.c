@@ -3,7 +3,6 @@
  * Start: the VM's partitions one GPU entry at a time (auto tries mdev, then
  * SR-IOV, then passthrough), then everything QEMU needs and QEMU itself.
  */
-#include "error_message.h"
 #include "vm_internal.h"
 
 #include <stdio.h>
@@ -57,8 +56,7 @@ _printf_(3, 4) void vm_start_failedf(Vm *vm, VmFailure failure, const char *form
 	vm_start_failed(vm, failure, text, NULL);
 }
 
-/* How QEMU ended, as a sentence; and whether that was a clean end. */
-/* ---- Start ---- */
+/* ---- Partitions ---- */
 
 static void allocate_next(Vm *vm);
 static void spawn_qemu(Vm *vm);
@@ -280,12 +278,11 @@ static int placement(Vm *vm, const HostModel *model, int *ret_node, cpu_set_t *r
 			has_node_cpus = CPU_COUNT(&node_cpus) > 0;
 		}
 	if (node >= 0 && !has_node_cpus && vm->definition.numa >= 0)
-		return asprintf(ret_message,
-				"numa: node %d has no CPUs this daemon may use; choose another "
-				"node or 'numa: auto'.",
-				node) < 0
-			       ? -ENOMEM
-			       : -EINVAL;
+		return error_message(
+			ret_message, -EINVAL,
+			"numa: node %d has no CPUs this daemon may use; choose another "
+			"node or 'numa: auto'.",
+			node);
 	if (!has_node_cpus)
 		node = vm->definition.numa >= 0 ? node : -1;
 
@@ -297,11 +294,10 @@ static int placement(Vm *vm, const HostModel *model, int *ret_node, cpu_set_t *r
 	int r = vm_placement_vcpus(&vm->definition, has_node_cpus ? &node_cpus : NULL, &host_cpus,
 				   vm->vcpu_cpus);
 	if (r < 0)
-		return asprintf(ret_message,
-				"cpu-pinning: a listed host CPU is not one this daemon may use; "
-				"'vfioctl topology' lists them.") < 0
-			       ? -ENOMEM
-			       : -EINVAL;
+		return error_message(
+			ret_message, -EINVAL,
+			"cpu-pinning: a listed host CPU is not one this daemon may use; "
+			"'vfioctl topology' lists them.");
 	vm->pin = r > 0;
 	*ret_node = node;
 	*ret_has_affinity = has_node_cpus;
@@ -382,6 +378,18 @@ static int on_tpm_exit(sd_event_source *source, int fd, uint32_t revents, void *
 	return 0;
 }
 
+/* Ends swtpm at once and reaps it (it dies in microseconds): nothing to wait for. */
+static void tpm_kill_now(Vm *vm)
+{
+	siginfo_t info;
+
+	if (vm->tpm_pidfd < 0)
+		return;
+	(void)pidfd_send_signal(vm->tpm_pidfd, SIGKILL, NULL, 0);
+	(void)waitid(P_PIDFD, (id_t)vm->tpm_pidfd, &info, WEXITED);
+	vm_tpm_forget(vm);
+}
+
 /* swtpm for the VM: its state in STATE/vms/NAME/tpm, its socket next to QMP's. */
 static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const char *socket,
 		     int output, char **ret_message)
@@ -389,12 +397,7 @@ static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const 
 	char tpm_state[4200];
 	pid_t pid;
 
-	if (vm->tpm_pidfd >= 0) { /* one left by an earlier start, still ending */
-		siginfo_t info;
-		(void)pidfd_send_signal(vm->tpm_pidfd, SIGKILL, NULL, 0);
-		(void)waitid(P_PIDFD, (id_t)vm->tpm_pidfd, &info, WEXITED);
-		vm_tpm_forget(vm);
-	}
+	tpm_kill_now(vm); /* one left by an earlier start, still ending */
 	snprintf(tpm_state, sizeof(tpm_state), "%s/tpm", state_dir);
 	int r = vm_tpm_start(tpm_state, socket, user, output, &pid, &vm->tpm_pidfd, ret_message);
 	if (r < 0)
@@ -402,7 +405,7 @@ static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const 
 	r = sd_event_add_io(vm->manager->event, &vm->tpm_exit_source, vm->tpm_pidfd, EPOLLIN,
 			    on_tpm_exit, vm);
 	if (r < 0) {
-		vm_tpm_stop(vm);
+		tpm_kill_now(vm);
 		return error_message(ret_message, r, "Cannot watch swtpm: %s.", strerror(-r));
 	}
 	vm_log(vm, LOG_INFO, 0, "VM %s: swtpm started as pid %d", vm->name, (int)pid);
