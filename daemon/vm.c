@@ -49,6 +49,17 @@ void vm_log(const Vm *vm, int level, int error, const char *format, ...)
 	log_full_errno_fields(level, error, fields, 1, "%s", text);
 }
 
+void vm_log_event(const Vm *vm, int level, const char *message_id, const char *format, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, format);
+	(void)vsnprintf(text, sizeof(text), format, ap);
+	va_end(ap);
+	LogField fields[] = { { "LIBVFIO_VM", vm->name }, { "MESSAGE_ID", message_id } };
+	log_full_errno_fields(level, 0, fields, 2, "%s", text);
+}
+
 /* ---- Info and notifications ---- */
 
 void vm_info(const Vm *vm, VmInfo *ret)

@@ -112,7 +112,7 @@ void vm_release_all(Vm *vm, VmState end_state)
 	vm_release_next(vm);
 }
 
-/* A start that cannot go on: whatever was taken is given back, then the caller hears why. */
+/* How QEMU ended, as a sentence; and whether that was a clean end. */
 static bool describe_exit(Vm *vm, const siginfo_t *info, bool known, char *buf, size_t size)
 {
 	if (!known) {
@@ -141,7 +141,7 @@ int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *use
 	bool known = vm->own_child && waitid(P_PIDFD, (id_t)vm->pidfd, &info, WEXITED) == 0;
 	bool clean = describe_exit(vm, &info, known, how, sizeof(how));
 	if (vm->log_path)
-		log_file_last_line(vm->log_path, last, sizeof(last));
+		log_file_last_line(vm->log_path, vm->log_offset, last, sizeof(last));
 
 	if (vm->start_pending && vm->failure == VM_OK) {
 		char text[1024], hint[128] = "";
@@ -155,12 +155,14 @@ int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *use
 		vm_set_problem(vm, text);
 		vm_log(vm, LOG_WARNING, 0, "VM %s: %s", vm->name, text);
 	} else if (vm->stop_requested || clean) {
-		vm_log(vm, LOG_INFO, 0, "VM %s stopped: %s", vm->name, how);
+		vm_log_event(vm, LOG_INFO, MESSAGE_ID_VM_STOPPED, "VM %s stopped: %s", vm->name,
+			     how);
 		vm_set_problem(vm, NULL);
 	} else {
 		char text[1024];
 		snprintf(text, sizeof(text), "%s%s%s", how, last[0] ? ": " : "", last);
-		vm_log(vm, LOG_ERR, 0, "VM %s crashed: %s", vm->name, text);
+		vm_log_event(vm, LOG_ERR, MESSAGE_ID_VM_CRASHED, "VM %s crashed: %s", vm->name,
+			     text);
 		vm_set_problem(vm, text);
 		crashed = true;
 	}

@@ -67,6 +67,7 @@ struct Vm {
 	int *vcpu_cpus; /* host CPU of each vCPU when pinning */
 	bool pin;
 	char *log_path; /* QEMU's output, when it goes to a file */
+	off_t log_offset; /* where this start's output begins in it */
 	PartitionOutcome failed_partition; /* a start that failed on a partition */
 	char *failure_message;
 	VmFailure failure;
@@ -111,6 +112,15 @@ uint64_t vm_now_usec(clockid_t clock);
 /* vm.c */
 bool vm_is_active(const Vm *vm);
 void vm_log(const Vm *vm, int level, int error, const char *format, ...) _printf_(4, 5);
+/*
+ * The lines that tell a VM's story, with a MESSAGE_ID= each, so that
+ * `journalctl MESSAGE_ID=...` finds every VM start, stop or crash.
+ */
+#define MESSAGE_ID_VM_STARTED "b31c9fa9ee5c45bb9fa8513bc6d91613"
+#define MESSAGE_ID_VM_STOPPED "39075e14810e49318eb6d78eb4b62d93"
+#define MESSAGE_ID_VM_CRASHED "3167b398c5b44e7083d4136e9b2f64a9"
+void vm_log_event(const Vm *vm, int level, const char *message_id, const char *format, ...)
+	_printf_(4, 5);
 void vm_info(const Vm *vm, VmInfo *ret);
 void vm_notify(VmManager *m, const Vm *vm);
 void vm_set_state(Vm *vm, VmState state);

@@ -87,7 +87,8 @@ static void on_cont(Qmp *qmp, json_object *result, const char *error_class, cons
 	vm_set_qmp_status(vm, "running");
 	vm->start_pending = false;
 	vm_set_state(vm, VM_STATE_RUNNING);
-	vm_log(vm, LOG_INFO, 0, "VM %s started (pid %d)", vm->name, (int)vm->pid);
+	vm_log_event(vm, LOG_INFO, MESSAGE_ID_VM_STARTED, "VM %s started (pid %d)", vm->name,
+		     (int)vm->pid);
 	VmInfo info;
 	vm_info(vm, &info);
 	VmOutcome outcome = { .vm = &info, .phase = "running", .final = true };

@@ -234,7 +234,7 @@ int qemu_output_fd(const char *identifier, const char *log_path, const QemuUser 
 	return fd;
 }
 
-void log_file_last_line(const char *path, char *buf, size_t size)
+void log_file_last_line(const char *path, off_t since, char *buf, size_t size)
 {
 	char tail[1024];
 
@@ -244,6 +244,10 @@ void log_file_last_line(const char *path, char *buf, size_t size)
 		return;
 	off_t end = lseek(fd, 0, SEEK_END);
 	off_t start = end > (off_t)sizeof(tail) - 1 ? end - (off_t)sizeof(tail) + 1 : 0;
+	if (start < since) /* what earlier starts wrote is not this one's story */
+		start = since;
+	if (start >= end)
+		return;
 	ssize_t n = pread(fd, tail, sizeof(tail) - 1, start);
 	if (n <= 0)
 		return;

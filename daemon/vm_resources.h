@@ -74,5 +74,8 @@ int qemu_output_fd(const char *identifier, const char *log_path, const QemuUser 
 int looking_glass_prepare(const char *path, bool kvmfr, const QemuUser *user, const char *owner,
 			  char **ret_message);
 
-/* The last line of a log file (at most `size` - 1 bytes), for an error message; "" when none. */
-void log_file_last_line(const char *path, char *buf, size_t size);
+/*
+ * The last line of a log file written after offset `since` (at most `size` - 1
+ * bytes), for an error message; "" when there is none.
+ */
+void log_file_last_line(const char *path, off_t since, char *buf, size_t size);

@@ -475,6 +475,8 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	_cleanup_close_ int output = qemu_output_fd(identifier, vm->log_path, &user, &to_file);
 	if (!to_file)
 		vm->log_path = mfree(vm->log_path);
+	else
+		vm->log_offset = lseek(output, 0, SEEK_END);
 	if (output < 0)
 		return error_message(ret_message, output, "Cannot open QEMU's log %s: %s.",
 				     vm->log_path, strerror(-output));

@@ -67,6 +67,17 @@ def inside_namespace(workdir):
                 'qemu-args: [-no-such-option]\n')})
             start = v.call('io.libvfio.VMs.Start', {'name': 'jvm'})
             assert start.get('error') == 'io.libvfio.VMs.StartFailed', start
+            # And one that runs, stops, runs again and is killed from outside.
+            v.call('io.libvfio.VMs.Define', {'definition': (
+                'name: okvm\nmemory: 64M\nfirmware: bios\nnetwork: none\n')})
+            for _ in range(2):
+                start = v.call('io.libvfio.VMs.Start', {'name': 'okvm'})
+                assert 'parameters' in start, start
+                v.call('io.libvfio.VMs.Stop', {'name': 'okvm', 'force': True})
+            pid = v.call('io.libvfio.VMs.Start', {'name': 'okvm'})['parameters']['vm']['pid']
+            os.kill(pid, 9)
+            wait_for(lambda: v.call('io.libvfio.VMs.Get', {'name': 'okvm'})
+                     ['parameters']['vm']['state'] == 'crashed', what='the crash')
         daemon.terminate()
         daemon.wait(10)
         time.sleep(0.2)
@@ -120,6 +131,16 @@ class JournalTest(DaemonTestCase):
         # without a log file to quote, the failure says where QEMU's words are
         self.assertIn('VM jvm: QEMU exited with status 1 before the guest ran; see its log: '
                       'journalctl -t qemu-jvm', story)
+
+        # every start, stop and crash has its MESSAGE_ID
+        def events(message_id):
+            return [e['MESSAGE'] for e in ours
+                    if e.get('MESSAGE_ID') == message_id and e.get('LIBVFIO_VM') == 'okvm']
+        self.assertEqual(len(events('b31c9fa9ee5c45bb9fa8513bc6d91613')), 3)  # started
+        self.assertEqual(len(events('39075e14810e49318eb6d78eb4b62d93')), 2)  # stopped
+        crashed = events('3167b398c5b44e7083d4136e9b2f64a9')
+        self.assertEqual(len(crashed), 1)
+        self.assertIn('signal 9', crashed[0])
 
 
 if __name__ == '__main__':

@@ -358,6 +358,15 @@ class FailureTest(VmTestCase):
         self.assertEqual(vm['state'], 'stopped')
         self.assertIn('no-such-option', vm['problem'])
         self.assertNothingLeft('picky')
+        # Fixed, started, then killed: its problem is this run's, not the old complaint
+        # that is still in the log file.
+        self.define(d, 'picky')
+        _, vm = self.start(d, 'picky')
+        os.kill(vm['pid'], signal.SIGKILL)
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'picky'})['vm']['state'] == 'crashed',
+                 what='the crash')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'picky'})['vm']['problem'],
+                         'QEMU was killed by signal 9 (KILL)')
 
     def test_missing_qemu_user_and_binary(self):
         cfg = self.config.replace('qemu-user: nobody', 'qemu-user: no-such-user-here')
