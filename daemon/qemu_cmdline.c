@@ -243,7 +243,7 @@ static int check_inputs(const VmDefinition *d, const QemuGpuAssignment *gpus, si
 	if (!uuid_is_valid(d->uuid))
 		return fail(ret_error, "The VM %s has no UUID (one is given when it is defined).",
 			    d->name);
-	if (!host->qmp_socket)
+	if (!host->qmp_socket && host->qmp_fd < 3)
 		return fail(ret_error, "No QMP socket path for the VM %s.", d->name);
 	if (d->firmware == VM_FIRMWARE_UEFI && (!host->ovmf_code || !host->ovmf_vars))
 		return fail(ret_error,
@@ -297,8 +297,11 @@ static void add_identity(Cmdline *c, const VmDefinition *d, const QemuHostFacts 
 	add(c, "-no-user-config");
 	option(c, "-sandbox",
 	       "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-	option(c, "-chardev", "socket,id=qmp,path=%s,server=on,wait=off",
-	       escape(c, host->qmp_socket));
+	if (host->qmp_fd >= 3) /* made and bound by the daemon, where QEMU cannot touch it */
+		option(c, "-chardev", "socket,id=qmp,fd=%d,server=on,wait=off", host->qmp_fd);
+	else
+		option(c, "-chardev", "socket,id=qmp,path=%s,server=on,wait=off",
+		       escape(c, host->qmp_socket));
 	option(c, "-mon", "chardev=qmp,mode=control");
 }
 

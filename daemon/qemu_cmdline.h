@@ -39,7 +39,8 @@ typedef struct QemuGpuAssignment {
 
 typedef struct QemuHostFacts {
 	QemuAccel accel;
-	const char *qmp_socket; /* path QEMU listens on for QMP (server, no wait) */
+	const char *qmp_socket; /* path QEMU listens on for QMP (server, no wait), or: */
+	int qmp_fd; /* >= 3: a listening socket QEMU inherits at this fd (0: none, use the path) */
 	/* firmware: uefi. The code is read-only; the vars file is the VM's own copy. */
 	const char *ovmf_code;
 	const char *ovmf_vars;

@@ -86,7 +86,7 @@ static int adopt_one(VmManager *m, VmRuntime *runtime)
 		return r;
 	vm->connect_deadline = vm_now_usec(CLOCK_MONOTONIC) + CONNECT_TIMEOUT_USEC;
 	char path[4200];
-	snprintf(path, sizeof(path), "%s/%s/qmp.sock", m->records_dir, vm->name);
+	vm_qmp_path(vm, path, sizeof(path));
 	r = qmp_connect(m->event, path, &vm_qmp_callbacks, vm, &vm->qmp);
 	if (r < 0)
 		vm_log(vm, LOG_WARNING, r, "VM %s: cannot reconnect to QMP at %s", vm->name, path);

@@ -31,6 +31,8 @@ static void finish_release(Vm *vm)
 	(void)unlink(path); /* made for this VM's life (a client that has it mapped keeps it) */
 	vm->partitions = strv_free(vm->partitions);
 	(void)vm_runtime_remove(m->records_dir, vm->name);
+	vm_qmp_path(vm, path, sizeof(path));
+	(void)unlink(path);
 	snprintf(path, sizeof(path), "%s/%s", m->records_dir, vm->name);
 	vm_private_dir_remove(path);
 	vm->releasing = false;

@@ -153,6 +153,8 @@ void vm_tpm_forget(Vm *vm);
 
 /* vm_qmp.c */
 extern const QmpCallbacks vm_qmp_callbacks;
+/* RUNTIME/vms/NAME.qmp: QMP's socket, in the daemon's directory (QEMU only inherits it). */
+void vm_qmp_path(const Vm *vm, char *buf, size_t size);
 /* Connects to QEMU's QMP socket, retrying while QEMU is not listening yet. */
 void vm_connect_qmp(Vm *vm);
 void vm_set_qmp_status(Vm *vm, const char *status);

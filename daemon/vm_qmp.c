@@ -32,10 +32,15 @@ static int on_connect_timer(sd_event_source *source, uint64_t usec, void *userda
 	return 0;
 }
 
+void vm_qmp_path(const Vm *vm, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s.qmp", vm->manager->records_dir, vm->name);
+}
+
 void vm_connect_qmp(Vm *vm)
 {
 	char path[4200];
-	snprintf(path, sizeof(path), "%s/%s/qmp.sock", vm->manager->records_dir, vm->name);
+	vm_qmp_path(vm, path, sizeof(path));
 
 	int r = qmp_connect(vm->manager->event, path, &vm_qmp_callbacks, vm, &vm->qmp);
 	if (r >= 0) {

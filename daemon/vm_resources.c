@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
@@ -299,4 +301,21 @@ int looking_glass_prepare(const char *path, bool kvmfr, const QemuUser *user, co
 		return error_message(ret_message, negative_errno(),
 				     "looking-glass: cannot create %s: %s.", path, strerror(errno));
 	return 0;
+}
+
+int unix_listen_at(const char *path, uid_t uid, gid_t gid)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(address.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(address.sun_path, path);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return negative_errno();
+	(void)unlink(path); /* one left by an earlier start */
+	if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0 ||
+	    chown(path, uid, gid) < 0 || chmod(path, 0600) < 0 || listen(fd, 4) < 0)
+		return negative_errno();
+	return TAKE_FD(fd);
 }

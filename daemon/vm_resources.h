@@ -75,6 +75,13 @@ int looking_glass_prepare(const char *path, bool kvmfr, const QemuUser *user, co
 			  char **ret_message);
 
 /*
+ * A listening Unix socket bound at `path` (an old one there is replaced),
+ * owned by uid:gid, mode 0600, close-on-exec: for a process that inherits it
+ * (QEMU's QMP, swtpm's control channel), so nothing waits for it to appear.
+ */
+int unix_listen_at(const char *path, uid_t uid, gid_t gid);
+
+/*
  * The last line of a log file written after offset `since` (at most `size` - 1
  * bytes), for an error message; "" when there is none.
  */

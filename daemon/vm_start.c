@@ -451,11 +451,11 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 
 	snprintf(dir, sizeof(dir), "%s/%s", m->records_dir, vm->name);
 	snprintf(state_dir, sizeof(state_dir), "%s/vms/%s", m->config->state_dir, vm->name);
-	snprintf(qmp, sizeof(qmp), "%s/qmp.sock", dir);
+	vm_qmp_path(vm, qmp, sizeof(qmp));
 	snprintf(vnc, sizeof(vnc), "%s/vnc.sock", dir);
 	snprintf(tpm, sizeof(tpm), "%s/swtpm.sock", dir);
 	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", state_dir);
-	if (strlen(vnc) >= 108) /* sun_path */
+	if (strlen(vnc) >= 108 || strlen(qmp) >= 108) /* sun_path */
 		return error_message(ret_message, -ENAMETOOLONG,
 				     "The socket path %s is too long for a socket; use a shorter "
 				     "runtime-dir.",
@@ -482,7 +482,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 				     vm->log_path, strerror(-output));
 
 	QemuHostFacts facts = {
-		.qmp_socket = qmp,
+		.qmp_fd = 3, /* the first passed fd: the QMP socket made below */
 		.vnc_socket = vnc,
 		.tap_fd = -1,
 		.numa_node = -1,
@@ -507,13 +507,25 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 			return r;
 		facts.looking_glass_path = looking_glass;
 	}
+	/*
+	 * QMP's socket is made here, in the daemon's own directory, and QEMU
+	 * inherits it listening: the daemon connects at once (the greeting comes
+	 * when QEMU is ready), and QEMU cannot swap the socket for another.
+	 */
+	int pass[2] = { unix_listen_at(qmp, 0, 0), -1 };
+	size_t n_pass = 1;
+	_cleanup_close_ int qmp_listening = pass[0];
+	if (qmp_listening < 0)
+		return error_message(ret_message, qmp_listening, "Cannot listen on %s: %s.", qmp,
+				     strerror(-qmp_listening));
 	_cleanup_close_ int tap = -1;
 	if (d->network == VM_NETWORK_BRIDGE) {
 		char tap_name[IFNAMSIZ];
 		tap = vm_tap_on_bridge(d->bridge, tap_name, ret_message);
 		if (tap < 0)
 			return tap;
-		facts.tap_fd = 3; /* where process_spawn puts the first passed fd */
+		pass[n_pass++] = tap;
+		facts.tap_fd = 4; /* the second passed fd */
 		vm_log(vm, LOG_INFO, 0, "VM %s: %s on bridge %s", vm->name, tap_name, d->bridge);
 	}
 	if (d->tpm) {
@@ -545,8 +557,8 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		.envp = environment,
 		.stdout_fd = output,
 		.stderr_fd = output,
-		.pass_fds = tap >= 0 ? &tap : NULL,
-		.n_pass_fds = tap >= 0 ? 1 : 0,
+		.pass_fds = pass,
+		.n_pass_fds = n_pass,
 		.drop_privileges = !user.is_root,
 		.uid = user.uid,
 		.gid = user.gid,

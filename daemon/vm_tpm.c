@@ -6,33 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "error_message.h"
 #include "macro.h"
 #include "process_spawn.h"
 #include "qemu_probe.h"
-
-/* A listening socket at `path`, owned by QEMU's user (0600), for swtpm to accept on. */
-static int listen_at(const char *path, const QemuUser *user)
-{
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
-
-	if (strlen(path) >= sizeof(address.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(address.sun_path, path);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return negative_errno();
-	(void)unlink(path); /* one left by a swtpm of an earlier start */
-	if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0 ||
-	    chown(path, user->uid, user->gid) < 0 || chmod(path, 0600) < 0 || listen(fd, 4) < 0)
-		return negative_errno();
-	return TAKE_FD(fd);
-}
 
 int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser *user,
 		 int output_fd, pid_t *ret_pid, int *ret_pidfd, char **ret_message)
@@ -53,7 +32,7 @@ int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser 
 	int r = vm_private_dir(state_dir, user, ret_message);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int listening = listen_at(socket_path, user);
+	_cleanup_close_ int listening = unix_listen_at(socket_path, user->uid, user->gid);
 	if (listening < 0)
 		return error_message(ret_message, listening, "tpm: cannot listen on %s: %s.",
 				     socket_path, strerror(-listening));

@@ -98,8 +98,8 @@ class VmTestCase(DaemonTestCase):
     def assertNothingLeft(self, name):
         """No runtime record, no runtime directory, no QEMU."""
         records = os.path.join(self.run_dir, 'vms')
-        self.assertNotIn(name + '.json', os.listdir(records))
-        self.assertNotIn(name, os.listdir(records))
+        for leftover in (name + '.json', name + '.qmp', name):
+            self.assertNotIn(leftover, os.listdir(records))
 
 
 class LifecycleTest(VmTestCase):
@@ -125,6 +125,11 @@ class LifecycleTest(VmTestCase):
         with open(f'/proc/{pid}/cmdline') as f:
             argv = f.read().split('\0')
         self.assertIn('-sandbox', argv)
+        # QMP on a socket QEMU inherits, in a directory QEMU cannot write
+        self.assertIn('socket,id=qmp,fd=3,server=on,wait=off', argv)
+        qmp = os.stat(os.path.join(self.run_dir, 'vms', 'life.qmp'))
+        self.assertEqual((qmp.st_uid, qmp.st_mode & 0o777), (0, 0o600))
+        self.assertEqual(os.stat(os.path.join(self.run_dir, 'vms')).st_uid, 0)
         self.assertIn(vm['uuid'], argv)
         # a second start is refused: never two QEMUs for one VM
         self.assertError(self.call(d, 'Start', {'name': 'life'}), VMS + 'WrongState', 'running')
@@ -409,7 +414,7 @@ class FailureTest(VmTestCase):
         self.assertEqual(len(ports()), 1, ports())
         self.assertTrue(ports()[0].startswith('lvtap'))
         with open(f'/proc/{vm["pid"]}/cmdline') as f:
-            self.assertIn('tap,id=net0,fd=3', f.read().split('\0'))
+            self.assertIn('tap,id=net0,fd=4', f.read().split('\0'))  # after QMP's, fd 3
         self.ok(d, 'Stop', {'name': 'bridged', 'force': True})
         self.assertEqual(ports(), [], 'the tap goes with QEMU')
 

@@ -900,6 +900,22 @@ static void test_vga_only_without_boot_display(void **state)
 	vm_definition_done(&d);
 }
 
+/* The daemon's own listening socket, inherited: QEMU creates no socket file for QMP. */
+static void test_qmp_from_an_inherited_socket(void **state)
+{
+	VmDefinition d = load(MINIMAL_UEFI "network: none\n");
+	QemuHostFacts host = complete_host;
+	(void)state;
+
+	host.qmp_socket = NULL;
+	host.qmp_fd = 3;
+	char **argv = build(&d, NULL, 0, &host);
+	assert_string_equal(value_of(argv, "-chardev", 0), "socket,id=qmp,fd=3,server=on,wait=off");
+	assert_string_equal(value_of(argv, "-mon", 0), "chardev=qmp,mode=control");
+	strv_free(argv);
+	vm_definition_done(&d);
+}
+
 static void test_accel_names(void **state)
 {
 	assert_string_equal(qemu_accel_to_string(QEMU_ACCEL_KVM), "kvm");
@@ -926,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_mac_from_uuid),
 		cmocka_unit_test(test_windows_tuning_per_accel),
 		cmocka_unit_test(test_vga_only_without_boot_display),
+		cmocka_unit_test(test_qmp_from_an_inherited_socket),
 		cmocka_unit_test(test_accel_names),
 	};
 
