@@ -165,7 +165,7 @@ static Vm *vm_free(Vm *vm)
 		return NULL;
 	qmp_free(vm->qmp);
 	sd_event_source_disable_unref(vm->exit_source);
-	vm_tpm_forget(vm); /* swtpm ends with its QEMU */
+	vm_helpers_forget(vm); /* they end with their QEMU */
 	sd_event_source_disable_unref(vm->timer);
 	if (vm->pidfd >= 0)
 		close(vm->pidfd);
@@ -192,7 +192,8 @@ int vm_add(VmManager *m, const char *name, Vm **ret)
 		return -ENOMEM;
 	vm->manager = m;
 	vm->pidfd = -1;
-	vm->tpm_pidfd = -1;
+	for (size_t i = 0; i < _VM_HELPER_MAX; i++)
+		vm->helpers[i].pidfd = -1;
 	vm->state = VM_STATE_DEFINED;
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	if (ARRAY_RESERVE(m->vms, m->allocated_vms, m->n_vms + 1) < 0) {

@@ -23,7 +23,7 @@ static void finish_release(Vm *vm)
 	VmManager *m = vm->manager;
 	char path[4096];
 
-	vm_tpm_stop(vm); /* it ends by itself with QEMU's connection; this is in case */
+	vm_helpers_stop(vm); /* swtpm ends by itself with QEMU's connection; the relay does not */
 	for (char **node = vm->device_nodes; node && *node; node++)
 		device_node_return(*node);
 	vm->device_nodes = strv_free(vm->device_nodes);

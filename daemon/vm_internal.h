@@ -42,6 +42,18 @@ typedef struct Watcher {
 
 typedef struct Vm Vm;
 
+/* The processes beside QEMU (vm_helpers.c). */
+typedef enum VmHelperKind {
+	VM_HELPER_TPM, /* swtpm */
+	VM_HELPER_AUDIO, /* the relay to the owner's sound server */
+	_VM_HELPER_MAX,
+} VmHelperKind;
+
+typedef struct VmHelper {
+	int pidfd; /* -1 when none runs */
+	sd_event_source *exit_source;
+} VmHelper;
+
 struct Vm {
 	VmManager *manager;
 	char name[VM_NAME_MAX + 1];
@@ -76,8 +88,7 @@ struct Vm {
 	pid_t pid;
 	int pidfd;
 	bool own_child; /* ours to reap (false when adopted from a previous daemon) */
-	int tpm_pidfd; /* swtpm, while it runs; -1 */
-	sd_event_source *tpm_exit_source;
+	VmHelper helpers[_VM_HELPER_MAX]; /* processes beside QEMU */
 	uint64_t start_time;
 	uint64_t started_at_usec;
 	sd_event_source *exit_source;
@@ -146,10 +157,15 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		     const PartitionOutcome *partition);
 void vm_start_failedf(Vm *vm, VmFailure failure, const char *format, ...) _printf_(3, 4);
 
-/* Asks swtpm to end (SIGTERM: it saves its state) and forgets it; it reaps itself. */
-void vm_tpm_stop(Vm *vm);
-/* Closes what watches swtpm. */
-void vm_tpm_forget(Vm *vm);
+/* vm_helpers.c */
+/* Watches a helper the VM's start made (takes `pidfd`); it is reaped when it ends. */
+int vm_helper_watch(Vm *vm, VmHelperKind kind, int pidfd);
+/* Kills and reaps one at once: a start gives up on it. */
+void vm_helper_kill_now(Vm *vm, VmHelperKind kind);
+/* Asks every helper to end (SIGTERM: swtpm saves its state); each is reaped as it ends. */
+void vm_helpers_stop(Vm *vm);
+/* Stops watching them (the daemon exits; they end with QEMU). */
+void vm_helpers_forget(Vm *vm);
 
 /* vm_qmp.c */
 extern const QmpCallbacks vm_qmp_callbacks;

@@ -354,60 +354,21 @@ static char *looking_glass_path(const VmManager *m, const char *name, bool *ret_
 	return asprintf(&path, "/dev/shm/looking-glass-%s", name) < 0 ? NULL : path;
 }
 
-void vm_tpm_forget(Vm *vm)
-{
-	vm->tpm_exit_source = sd_event_source_disable_unref(vm->tpm_exit_source);
-	vm->tpm_pidfd = safe_close(vm->tpm_pidfd);
-}
-
-void vm_tpm_stop(Vm *vm)
-{
-	if (vm->tpm_pidfd >= 0)
-		(void)pidfd_send_signal(vm->tpm_pidfd, SIGTERM, NULL, 0);
-}
-
-static int on_tpm_exit(sd_event_source *source, int fd, uint32_t revents, void *userdata)
-{
-	Vm *vm = userdata;
-	siginfo_t info = { 0 };
-	(void)source;
-	(void)fd;
-	(void)revents;
-	(void)waitid(P_PIDFD, (id_t)vm->tpm_pidfd, &info, WEXITED);
-	vm_tpm_forget(vm);
-	return 0;
-}
-
-/* Ends swtpm at once and reaps it (it dies in microseconds): nothing to wait for. */
-static void tpm_kill_now(Vm *vm)
-{
-	siginfo_t info;
-
-	if (vm->tpm_pidfd < 0)
-		return;
-	(void)pidfd_send_signal(vm->tpm_pidfd, SIGKILL, NULL, 0);
-	(void)waitid(P_PIDFD, (id_t)vm->tpm_pidfd, &info, WEXITED);
-	vm_tpm_forget(vm);
-}
-
-/* swtpm for the VM: its state in STATE/vms/NAME/tpm, its socket next to QMP's. */
+/* swtpm for the VM: its state in STATE/vms/NAME/tpm, its socket next to VNC's. */
 static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const char *socket,
 		     int output, char **ret_message)
 {
 	char tpm_state[4200];
 	pid_t pid;
+	int pidfd;
 
-	tpm_kill_now(vm); /* one left by an earlier start, still ending */
 	snprintf(tpm_state, sizeof(tpm_state), "%s/tpm", state_dir);
-	int r = vm_tpm_start(tpm_state, socket, user, output, &pid, &vm->tpm_pidfd, ret_message);
+	int r = vm_tpm_start(tpm_state, socket, user, output, &pid, &pidfd, ret_message);
 	if (r < 0)
 		return r;
-	r = sd_event_add_io(vm->manager->event, &vm->tpm_exit_source, vm->tpm_pidfd, EPOLLIN,
-			    on_tpm_exit, vm);
-	if (r < 0) {
-		tpm_kill_now(vm);
+	r = vm_helper_watch(vm, VM_HELPER_TPM, pidfd);
+	if (r < 0)
 		return error_message(ret_message, r, "Cannot watch swtpm: %s.", strerror(-r));
-	}
 	vm_log(vm, LOG_INFO, 0, "VM %s: swtpm started as pid %d", vm->name, (int)pid);
 	return 0;
 }
