@@ -185,6 +185,7 @@ static const Setting settings[] = {
 	{ "vms.qemu-user", parse_user_name, FIELD(qemu_user), 0, 0 },
 	{ "vms.accel", parse_accel, FIELD(accel), 0, 0 },
 	{ "vms.stop-timeout", parse_time, FIELD(stop_timeout_usec), 0, 3600 * USEC_PER_SEC },
+	{ "vms.user-runtime-dir", parse_absolute_path, FIELD(user_runtime_dir), 0, 0 },
 };
 
 /* The sections that hold further keys. */
@@ -207,10 +208,11 @@ int config_init(DaemonConfig *config)
 		.qemu_user = strdup("libvfio-qemu"),
 		.accel = strdup("auto"),
 		.stop_timeout_usec = 60 * USEC_PER_SEC,
+		.user_runtime_dir = strdup("/run/user"),
 	};
 	if (!config->socket_path || !config->runtime_dir || !config->state_dir ||
 	    !config->sysfs_root || !config->qemu_binary || !config->vm_dir || !config->qemu_user ||
-	    !config->accel) {
+	    !config->accel || !config->user_runtime_dir) {
 		config_done(config);
 		return -ENOMEM;
 	}
@@ -227,6 +229,7 @@ void config_done(DaemonConfig *config)
 	free(config->vm_dir);
 	free(config->qemu_user);
 	free(config->accel);
+	free(config->user_runtime_dir);
 	*config = (DaemonConfig){ 0 };
 }
 
@@ -241,8 +244,10 @@ int config_copy(DaemonConfig *dst, const DaemonConfig *src)
 	copy.vm_dir = strdup(src->vm_dir);
 	copy.qemu_user = strdup(src->qemu_user);
 	copy.accel = strdup(src->accel);
+	copy.user_runtime_dir = strdup(src->user_runtime_dir);
 	if (!copy.socket_path || !copy.runtime_dir || !copy.state_dir || !copy.sysfs_root ||
-	    !copy.qemu_binary || !copy.vm_dir || !copy.qemu_user || !copy.accel) {
+	    !copy.qemu_binary || !copy.vm_dir || !copy.qemu_user || !copy.accel ||
+	    !copy.user_runtime_dir) {
 		config_done(&copy);
 		return -ENOMEM;
 	}

@@ -32,6 +32,8 @@ typedef struct DaemonConfig {
 	char *qemu_user; /* QEMU runs as this user; "root" only when written explicitly */
 	char *accel; /* "auto" (KVM when /dev/kvm opens, else TCG), "kvm" or "tcg" */
 	uint64_t stop_timeout_usec; /* how long Stop waits for the guest to power down */
+	char *user_runtime_dir; /* where users' runtime directories are (/run/user): sound servers
+				 */
 } DaemonConfig;
 
 /* Fills *config with the defaults. -ENOMEM. */

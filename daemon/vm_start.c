@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 
+#include "audio_relay.h"
 #include "error_message.h"
 #include "log.h"
 #include "process_spawn.h"
@@ -319,17 +320,6 @@ static int save_runtime(Vm *vm)
 	return vm_runtime_save(vm->manager->records_dir, &runtime);
 }
 
-/* What the definition asks for that this daemon cannot give yet: said before anything is made. */
-static int refuse_unsupported(const VmDefinition *d, char **ret_message)
-{
-	if (d->audio != VM_AUDIO_NONE)
-		return error_message(
-			ret_message, -EOPNOTSUPP,
-			"audio: reaching the owner's sound server is not done yet; use "
-			"'audio: none' for now.");
-	return 0;
-}
-
 static char *find_qemu(const char *configured)
 {
 	char *binary = configured[0] == '/'
@@ -373,6 +363,25 @@ static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const 
 	return 0;
 }
 
+/* The owner's sound server, through a relay running as the owner (audio_relay.h). */
+static int start_audio_relay(Vm *vm, const QemuUser *user, const char *socket, char **ret_message)
+{
+	pid_t pid;
+	int pidfd;
+
+	int r = audio_relay_start(vm->manager->config->user_runtime_dir, vm->definition.owner,
+				  socket, user, &pid, &pidfd, ret_message);
+	if (r < 0)
+		return r;
+	r = vm_helper_watch(vm, VM_HELPER_AUDIO, pidfd);
+	if (r < 0)
+		return error_message(ret_message, r, "Cannot watch the audio relay: %s.",
+				     strerror(-r));
+	vm_log(vm, LOG_INFO, 0, "VM %s: audio relay to %s's sound server as pid %d", vm->name,
+	       vm->definition.owner, (int)pid);
+	return 0;
+}
+
 /* Everything before exec: directories, firmware, devices, argv, log. Then the spawn itself. */
 static int prepare_and_spawn(Vm *vm, char **ret_message)
 {
@@ -380,7 +389,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	const VmDefinition *d = &vm->definition;
 	const HostModel *model;
 	QemuUser user;
-	char dir[4096], state_dir[4096], qmp[4200], vnc[4200], tpm[4200], vars[4200];
+	char dir[4096], state_dir[4096], qmp[4200], vnc[4200], tpm[4200], audio[4200], vars[4200];
 	char identifier[96];
 	_cleanup_free_ char *binary = NULL, *vars_template = NULL, *looking_glass = NULL;
 	_cleanup_strv_ char **argv = NULL;
@@ -388,10 +397,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	bool has_affinity = false, to_file = false;
 	int node = -1;
 
-	int r = refuse_unsupported(d, ret_message);
-	if (r < 0)
-		return r;
-	r = host_service_model(m->host, vm->n_assignments > 0, &model);
+	int r = host_service_model(m->host, vm->n_assignments > 0, &model);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
 	binary = find_qemu(m->config->qemu_binary);
@@ -415,6 +421,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	vm_qmp_path(vm, qmp, sizeof(qmp));
 	snprintf(vnc, sizeof(vnc), "%s/vnc.sock", dir);
 	snprintf(tpm, sizeof(tpm), "%s/swtpm.sock", dir);
+	snprintf(audio, sizeof(audio), "%s/audio.sock", dir);
 	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", state_dir);
 	if (strlen(vnc) >= 108 || strlen(qmp) >= 108) /* sun_path */
 		return error_message(ret_message, -ENAMETOOLONG,
@@ -488,6 +495,12 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		pass[n_pass++] = tap;
 		facts.tap_fd = 4; /* the second passed fd */
 		vm_log(vm, LOG_INFO, 0, "VM %s: %s on bridge %s", vm->name, tap_name, d->bridge);
+	}
+	if (d->audio != VM_AUDIO_NONE) {
+		r = start_audio_relay(vm, &user, audio, ret_message);
+		if (r < 0)
+			return r;
+		facts.audio_server = audio;
 	}
 	if (d->tpm) {
 		r = start_tpm(vm, &user, state_dir, tpm, output, ret_message);
