@@ -75,6 +75,12 @@ _noreturn_ static void relay_main(const struct sockaddr_un *target, uid_t uid, g
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/*
+	 * The fork holds a copy of the daemon's memory: the owner, whose uid it
+	 * takes, must not read it through ptrace or /proc/PID/mem.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0)
+		_exit(1);
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		_exit(1);
 	for (;;) {
