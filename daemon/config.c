@@ -185,6 +185,8 @@ static const Setting settings[] = {
 	{ "vms.qemu-user", parse_user_name, FIELD(qemu_user), 0, 0 },
 	{ "vms.accel", parse_accel, FIELD(accel), 0, 0 },
 	{ "vms.stop-timeout", parse_time, FIELD(stop_timeout_usec), 0, 3600 * USEC_PER_SEC },
+	{ "vms.start-timeout", parse_time, FIELD(start_timeout_usec), 100 * USEC_PER_MSEC,
+	  3600 * USEC_PER_SEC },
 	{ "vms.user-runtime-dir", parse_absolute_path, FIELD(user_runtime_dir), 0, 0 },
 };
 
@@ -208,6 +210,7 @@ int config_init(DaemonConfig *config)
 		.qemu_user = strdup("libvfio-qemu"),
 		.accel = strdup("auto"),
 		.stop_timeout_usec = 60 * USEC_PER_SEC,
+		.start_timeout_usec = 120 * USEC_PER_SEC,
 		.user_runtime_dir = strdup("/run/user"),
 	};
 	if (!config->socket_path || !config->runtime_dir || !config->state_dir ||

@@ -32,6 +32,7 @@ typedef struct DaemonConfig {
 	char *qemu_user; /* QEMU runs as this user; "root" only when written explicitly */
 	char *accel; /* "auto" (KVM when /dev/kvm opens, else TCG), "kvm" or "tcg" */
 	uint64_t stop_timeout_usec; /* how long Stop waits for the guest to power down */
+	uint64_t start_timeout_usec; /* from QEMU's exec to the guest running */
 	char *user_runtime_dir; /* where users' runtime directories are (/run/user): sound servers
 				 */
 } DaemonConfig;

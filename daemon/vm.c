@@ -167,6 +167,7 @@ static Vm *vm_free(Vm *vm)
 	sd_event_source_disable_unref(vm->exit_source);
 	vm_helpers_forget(vm); /* they end with their QEMU */
 	sd_event_source_disable_unref(vm->timer);
+	sd_event_source_disable_unref(vm->start_timer);
 	if (vm->pidfd >= 0)
 		close(vm->pidfd);
 	if (vm->has_definition)

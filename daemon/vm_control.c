@@ -104,6 +104,7 @@ void vm_release_all(Vm *vm, VmState end_state)
 	vm->releasing = true;
 	vm->end_state = end_state;
 	vm->timer = sd_event_source_disable_unref(vm->timer);
+	vm->start_timer = sd_event_source_disable_unref(vm->start_timer);
 	vm->qmp = qmp_free(vm->qmp);
 	vm->qmp_status = mfree(vm->qmp_status);
 	vm->exit_source = sd_event_source_disable_unref(vm->exit_source);

@@ -94,6 +94,7 @@ struct Vm {
 	sd_event_source *exit_source;
 	sd_event_source *timer;
 	uint64_t connect_deadline;
+	sd_event_source *start_timer; /* from spawn to running: vms.start-timeout */
 	Qmp *qmp;
 	char *qmp_status;
 	char **partitions;

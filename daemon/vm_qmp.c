@@ -91,6 +91,7 @@ static void on_cont(Qmp *qmp, json_object *result, const char *error_class, cons
 	}
 	vm_set_qmp_status(vm, "running");
 	vm->start_pending = false;
+	vm->start_timer = sd_event_source_disable_unref(vm->start_timer);
 	vm_set_state(vm, VM_STATE_RUNNING);
 	vm_log_event(vm, LOG_INFO, MESSAGE_ID_VM_STARTED, "VM %s started (pid %d)", vm->name,
 		     (int)vm->pid);

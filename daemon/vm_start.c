@@ -562,6 +562,21 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	return 0;
 }
 
+static int on_start_timeout(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Vm *vm = userdata;
+	(void)source;
+	(void)usec;
+	vm->start_timer = sd_event_source_disable_unref(vm->start_timer);
+	if (vm->start_pending)
+		vm_start_failedf(vm, VM_FAIL_START,
+				 "QEMU did not get the guest running within %llu s; it was killed. "
+				 "Its log says why (or raise vms.start-timeout).",
+				 (unsigned long long)(vm->manager->config->start_timeout_usec /
+						      USEC_PER_SEC));
+	return 0;
+}
+
 static void spawn_qemu(Vm *vm)
 {
 	char *message = NULL;
@@ -575,6 +590,18 @@ static void spawn_qemu(Vm *vm)
 		return;
 	}
 	vm->connect_deadline = vm_now_usec(CLOCK_MONOTONIC) + CONNECT_TIMEOUT_USEC;
+	/*
+	 * A QEMU that never answers (stuck opening a device, a binary that is not
+	 * QEMU) must not keep the start, and what it holds, forever.
+	 */
+	vm->start_timer = sd_event_source_disable_unref(vm->start_timer);
+	r = sd_event_add_time_relative(vm->manager->event, &vm->start_timer, CLOCK_MONOTONIC,
+				       vm->manager->config->start_timeout_usec, USEC_PER_MSEC,
+				       on_start_timeout, vm);
+	if (r < 0) {
+		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot time the start: %s.", strerror(-r));
+		return;
+	}
 	vm_progress(vm, "connecting");
 	vm_connect_qmp(vm);
 }

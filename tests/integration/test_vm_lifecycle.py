@@ -465,6 +465,23 @@ class FailureTest(VmTestCase):
                          'no bridge nobr0')
         self.assertNothingLeft('nobridge')
 
+    def test_a_qemu_that_never_answers_is_given_up(self):
+        # Something that takes QEMU's place and hangs before its monitor answers.
+        fake = os.path.join(self.workdir, 'hanging-qemu')
+        with open(fake, 'w') as f:
+            f.write('#!/bin/sh\nexec sleep 600\n')
+        os.chmod(fake, 0o755)
+        d = self.start_daemon(f'  start-timeout: 1s\nqemu-binary: {fake}\n')
+        self.define(d, 'stuck')
+        began = time.monotonic()
+        reply = self.call(d, 'Start', {'name': 'stuck'})
+        self.assertError(reply, VMS + 'StartFailed', 'within 1 s', 'vms.start-timeout')
+        self.assertLess(time.monotonic() - began, 10)
+        self.assertEqual(subprocess.run(['pgrep', '-f', 'hanging-qemu'],
+                                        capture_output=True).returncode, 1, 'killed')
+        self.assertNothingLeft('stuck')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'stuck'})['vm']['state'], 'stopped')
+
     def test_tpm_runs_swtpm_as_the_qemu_user(self):
         d = self.start_daemon()
         self.define(d, 'win11', 'tpm: true\n')
