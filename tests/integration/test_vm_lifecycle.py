@@ -232,6 +232,31 @@ class LifecycleTest(VmTestCase):
         self.assertIsNone(vm['problem'])
         self.ok(d, 'Stop', {'name': 'victim', 'force': True})
 
+    def test_qemu_ending_by_itself_cleanly_is_a_stop(self):
+        # A second monitor for the test plays the guest powering off: QEMU quits, status 0.
+        own = os.path.join(self.workdir, 'own')
+        os.mkdir(own)
+        os.chown(own, 65534, 65534)
+        monitor = os.path.join(own, 'qmp.sock')
+        d = self.start_daemon()
+        self.define(d, 'tidy',
+                    f'qemu-args: [-qmp, "unix:{monitor},server=on,wait=off"]\n')
+        self.start(d, 'tidy')
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(monitor)
+            replies = s.makefile('r')
+            replies.readline()  # the greeting
+            s.sendall(b'{"execute": "qmp_capabilities"}\n')
+            self.assertIn('return', json.loads(replies.readline()))
+            s.sendall(b'{"execute": "quit"}\n')
+            replies.readline()  # the SHUTDOWN event or the reply, as QEMU goes
+            replies.close()
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'tidy'})['vm']['state'] == 'stopped',
+                 what='the VM to be seen stopped')
+        vm = self.ok(d, 'Get', {'name': 'tidy'})['vm']
+        self.assertEqual((vm['problem'], vm['pid']), (None, None))
+        self.assertNothingLeft('tidy')
+
     def test_watch_sees_every_state(self):
         d = self.start_daemon()
         self.define(d, 'seen')
