@@ -490,6 +490,16 @@ class FailureTest(VmTestCase):
                          'no bridge nobr0')
         self.assertNothingLeft('nobridge')
 
+    def test_qemu_as_root_only_when_configured_and_with_a_warning(self):
+        cfg = self.config.replace('qemu-user: nobody', 'qemu-user: root')
+        d = self.daemon(config=cfg, args=['--runtime-dir', self.run_dir])
+        self.define(d, 'risky')
+        _, vm = self.start(d, 'risky')
+        with open(f'/proc/{vm["pid"]}/status') as f:
+            self.assertIn('Uid:\t0\t', f.read())
+        self.assertIn('warning: VM risky: QEMU runs as root (vms.qemu-user: root)', d.output())
+        self.ok(d, 'Stop', {'name': 'risky', 'force': True})
+
     def test_a_qemu_that_never_answers_is_given_up(self):
         # Something that takes QEMU's place and hangs before its monitor answers.
         fake = os.path.join(self.workdir, 'hanging-qemu')

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +107,28 @@ static void test_new_session_and_dropped_user(void **state)
 	}
 }
 
+/* Nothing blocked or ignored in the daemon (it blocks SIGTERM, SIGCHLD...) reaches QEMU. */
+static void test_signals_start_afresh(void **state)
+{
+	(void)state;
+	int status;
+	sigset_t block, old;
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_action;
+	char *const argv[] = { (char *)"/usr/bin/cat", (char *)"/proc/self/status", NULL };
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGCHLD);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &block, &old), 0);
+	assert_int_equal(sigaction(SIGUSR1, &ignore, &old_action), 0);
+	char *output = run(argv, NULL, 0, false, &status);
+	assert_int_equal(sigaction(SIGUSR1, &old_action, NULL), 0);
+	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+	assert_int_equal(status, 0);
+	assert_non_null(strstr(output, "SigBlk:\t0000000000000000\n"));
+	assert_non_null(strstr(output, "SigIgn:\t0000000000000000\n"));
+}
+
 static void test_exec_failure_is_reported(void **state)
 {
 	(void)state;
@@ -133,6 +156,7 @@ int main(void)
 		cmocka_unit_test(test_environment_is_exactly_the_given_one),
 		cmocka_unit_test(test_only_passed_fds_are_open),
 		cmocka_unit_test(test_new_session_and_dropped_user),
+		cmocka_unit_test(test_signals_start_afresh),
 		cmocka_unit_test(test_exec_failure_is_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
