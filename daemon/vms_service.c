@@ -277,6 +277,12 @@ static int dispatch_definition(VarlinkCall *call, json_object *parameters, const
 		(void)varlink_call_reply_invalid_parameter(call, bad);
 		return -EINVAL;
 	}
+	/* A NUL inside ("\u0000") would cut the text short of what the caller sent. */
+	json_object *text = json_object_object_get(parameters, "definition");
+	if ((size_t)json_object_get_string_len(text) != strlen(*ret)) {
+		(void)varlink_call_reply_invalid_parameter(call, "definition");
+		return -EINVAL;
+	}
 	return 0;
 }
 

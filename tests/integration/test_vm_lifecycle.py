@@ -677,6 +677,8 @@ class BadInputTest(VmTestCase):
                 ('Stop', {'name': 'a', 'timeoutSeconds': 10 ** 12}, 'timeoutSeconds'),
                 ('Stop', {'name': 'a', 'force': 'yes'}, 'force'),
                 ('Define', {'definition': 5}, 'definition'),
+                ('Define', {'definition': 'name: a\nmemory: 1G\n\0cpus: 99\n'}, 'definition'),
+                ('Validate', {'definition': 'name: a\0'}, 'definition'),
                 ('Define', {}, 'definition'),
                 ('List', {'extra': 1}, 'extra')]:
             with self.subTest(method=method, parameters=parameters):
