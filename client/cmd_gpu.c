@@ -20,17 +20,6 @@
 /* "Driver:", "IOMMU group:", ... are padded to this width. */
 #define LABEL_WIDTH 14
 
-_printf_(2, 3) static void print_field(const char *label, const char *format, ...)
-{
-	va_list ap;
-
-	printf("  %-*s ", LABEL_WIDTH - 1, label);
-	va_start(ap, format);
-	vprintf(format, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
 static const char *or_default(const char *text, const char *fallback)
 {
 	return text ? text : fallback;
@@ -75,8 +64,8 @@ static void print_node(json_object *node)
 		return;
 	(void)json_get_int(node, "memoryTotalKiB", &memory_total);
 	(void)json_get_int(node, "memoryFreeKiB", &memory_free);
-	print_field("Node CPUs:", "%s", or_dash(json_get_string(node, "cpus")));
-	print_field("Node memory:", "%s total, %s free",
+	print_field(LABEL_WIDTH, "Node CPUs:", "%s", or_dash(json_get_string(node, "cpus")));
+	print_field(LABEL_WIDTH, "Node memory:", "%s total, %s free",
 		    format_kib(total, sizeof(total), (uint64_t)MAX(memory_total, 0)),
 		    format_kib(free_text, sizeof(free_text), (uint64_t)MAX(memory_free, 0)));
 }
@@ -90,22 +79,25 @@ static void print_identity(json_object *gpu)
 
 	printf("%s%s%s  %s\n", colour_on(COLOUR_BOLD), or_dash(json_get_string(gpu, "address")),
 	       colour_off(), function_model_name(model, sizeof(model), gpu));
-	print_field("Vendor:", "%s (%s)", or_default(json_get_string(gpu, "vendor"), "unknown"),
+	print_field(LABEL_WIDTH, "Vendor:", "%s (%s)",
+		    or_default(json_get_string(gpu, "vendor"), "unknown"),
 		    or_dash(json_get_string(gpu, "vendorId")));
-	print_field("Device:", "%s (%s)", or_default(json_get_string(gpu, "device"), "unknown"),
+	print_field(LABEL_WIDTH, "Device:", "%s (%s)",
+		    or_default(json_get_string(gpu, "device"), "unknown"),
 		    or_dash(json_get_string(gpu, "deviceId")));
 	if (class_name(class))
-		print_field("Class:", "%s (%s)", class, class_name(class));
+		print_field(LABEL_WIDTH, "Class:", "%s (%s)", class, class_name(class));
 	else
-		print_field("Class:", "%s", or_dash(class));
-	print_field("Driver:", "%s", or_default(json_get_string(gpu, "driver"), "none"));
-	print_field("NUMA node:", "%s",
+		print_field(LABEL_WIDTH, "Class:", "%s", or_dash(class));
+	print_field(LABEL_WIDTH, "Driver:", "%s",
+		    or_default(json_get_string(gpu, "driver"), "none"));
+	print_field(LABEL_WIDTH, "NUMA node:", "%s",
 		    format_optional_int(number, sizeof(number), gpu, "numaNode"));
 	print_node(json_get_object(gpu, "node"));
 	(void)json_get_bool(gpu, "bootVga", &boot_vga);
-	print_field("Boot VGA:", "%s", boot_vga ? "yes (the host's screen)" : "no");
+	print_field(LABEL_WIDTH, "Boot VGA:", "%s", boot_vga ? "yes (the host's screen)" : "no");
 	if (physical)
-		print_field("Virtual function of:", "%s", physical);
+		print_field(LABEL_WIDTH, "Virtual function of:", "%s", physical);
 }
 
 static void print_iommu_group(json_object *gpu)

@@ -114,17 +114,6 @@ const Command command_list = {
 /* "UUID:", "Partitions:", ... are padded to this width. */
 #define LABEL_WIDTH 12
 
-_printf_(2, 3) static void print_field(const char *label, const char *format, ...)
-{
-	va_list ap;
-
-	printf("  %-*s ", LABEL_WIDTH - 1, label);
-	va_start(ap, format);
-	vprintf(format, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
 static int print_vm(json_object *vm)
 {
 	const char *state = json_get_string(vm, "state");
@@ -139,18 +128,18 @@ static int print_vm(json_object *vm)
 	}
 	printf("%s%s%s\n", colour_on(COLOUR_BOLD), or_dash(json_get_string(vm, "name")),
 	       colour_off());
-	print_field("State:", "%s%s%s", colour_on(vm_state_colour(state)), or_dash(state),
-		    colour_off());
+	print_field(LABEL_WIDTH, "State:", "%s%s%s", colour_on(vm_state_colour(state)),
+		    or_dash(state), colour_off());
 	if (qmp_status)
-		print_field("QEMU:", "%s", qmp_status);
-	print_field("UUID:", "%s", or_dash(json_get_string(vm, "uuid")));
-	print_field("PID:", "%s", format_optional_int(pid, sizeof(pid), vm, "pid"));
-	print_field("Uptime:", "%s", uptime_text(uptime, sizeof(uptime), vm));
-	print_field("Partitions:", "%s", partitions);
-	print_field("Owner:", "%s", or_dash(json_get_string(vm, "owner")));
-	print_field("Autostart:", "%s", yes_no(vm, "autostart"));
+		print_field(LABEL_WIDTH, "QEMU:", "%s", qmp_status);
+	print_field(LABEL_WIDTH, "UUID:", "%s", or_dash(json_get_string(vm, "uuid")));
+	print_field(LABEL_WIDTH, "PID:", "%s", format_optional_int(pid, sizeof(pid), vm, "pid"));
+	print_field(LABEL_WIDTH, "Uptime:", "%s", uptime_text(uptime, sizeof(uptime), vm));
+	print_field(LABEL_WIDTH, "Partitions:", "%s", partitions);
+	print_field(LABEL_WIDTH, "Owner:", "%s", or_dash(json_get_string(vm, "owner")));
+	print_field(LABEL_WIDTH, "Autostart:", "%s", yes_no(vm, "autostart"));
 	if (problem && problem[0])
-		print_field("Problem:", "%s", problem);
+		print_field(LABEL_WIDTH, "Problem:", "%s", problem);
 	return EXIT_OK;
 }
 

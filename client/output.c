@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -303,4 +304,15 @@ void table_done(Table *table)
 	free(table->cells);
 	table->cells = NULL;
 	table->n_rows = 0;
+}
+
+void print_field(int label_width, const char *label, const char *format, ...)
+{
+	va_list ap;
+
+	printf("  %-*s ", label_width - 1, label);
+	va_start(ap, format);
+	vprintf(format, ap);
+	va_end(ap);
+	putchar('\n');
 }

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "macro.h"
+
 /* The width vfioctl keeps a table line within on a terminal. */
 #define OUTPUT_TERMINAL_WIDTH 100
 
@@ -51,6 +53,12 @@ const char *format_optional_int(char *buf, size_t size, json_object *object, con
 
 /* Columns of a string in UTF-8: its code points (continuation bytes do not count). */
 size_t text_width(const char *text);
+
+/*
+ * One "  Label:   value" line of a details view (vfioctl gpu, status), the
+ * label padded to `label_width` columns.
+ */
+void print_field(int label_width, const char *label, const char *format, ...) _printf_(3, 4);
 
 /* The length in bytes of the first `width` code points of text (all of it when shorter). */
 size_t text_prefix_bytes(const char *text, size_t width);
