@@ -180,7 +180,7 @@ static Vm *vm_free(Vm *vm)
 	free((char *)vm->failed_partition.message);
 	free(vm->qmp_status);
 	strv_free(vm->partitions);
-	strv_free(vm->device_nodes);
+	vm_lent_done(vm->lent, vm->n_lent);
 	free(vm->stop_waiters);
 	free(vm);
 	return NULL;

@@ -55,7 +55,9 @@ static int adopt_one(VmManager *m, VmRuntime *runtime)
 		vm_definition_done(&definition);
 	}
 	vm->partitions = TAKE_PTR(runtime->partitions);
-	vm->device_nodes = TAKE_PTR(runtime->device_nodes);
+	vm->lent = TAKE_PTR(runtime->lent);
+	vm->n_lent = vm->allocated_lent = runtime->n_lent;
+	runtime->n_lent = 0;
 	vm->started_at_usec = runtime->started_at_usec;
 
 	bool alive = process_start_time("/proc", runtime->pid, &start_time) >= 0 &&

@@ -24,9 +24,11 @@ static void finish_release(Vm *vm)
 	char path[4096];
 
 	vm_helpers_stop(vm); /* swtpm ends by itself with QEMU's connection; the relay does not */
-	for (char **node = vm->device_nodes; node && *node; node++)
-		device_node_return(*node);
-	vm->device_nodes = strv_free(vm->device_nodes);
+	for (size_t i = vm->n_lent; i > 0; i--) /* last lent, first returned */
+		path_return(&vm->lent[i - 1]);
+	vm_lent_done(vm->lent, vm->n_lent);
+	vm->lent = NULL;
+	vm->n_lent = vm->allocated_lent = 0;
 	snprintf(path, sizeof(path), "/dev/shm/looking-glass-%s", vm->name);
 	(void)unlink(path); /* made for this VM's life (a client that has it mapped keeps it) */
 	vm->partitions = strv_free(vm->partitions);

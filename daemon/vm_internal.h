@@ -18,6 +18,7 @@
 #include "qemu_cmdline.h"
 #include "qmp.h"
 #include "vm.h"
+#include "vm_runtime.h"
 
 /* QEMU has this long from exec to a QMP socket that answers. */
 #define CONNECT_TIMEOUT_USEC (30 * USEC_PER_SEC)
@@ -98,7 +99,8 @@ struct Vm {
 	Qmp *qmp;
 	char *qmp_status;
 	char **partitions;
-	char **device_nodes;
+	VmLent *lent; /* what QEMU's user was given, to give back (written down first) */
+	size_t n_lent, allocated_lent;
 	bool stop_requested;
 	bool guest_shutdown;
 	Waiter *stop_waiters;

@@ -202,18 +202,44 @@ int vfio_group_node(const SysfsRoot *root, const PciAddress *device, const char 
 	return 0;
 }
 
-int device_node_lend(const char *path, const QemuUser *user, char **ret_message)
+int path_inspect(const char *path, const QemuUser *user, VmLent *ret, bool *ret_already,
+		 char **ret_message)
 {
-	if (chown(path, user->uid, user->gid) < 0 || chmod(path, 0600) < 0)
+	struct stat st;
+
+	if (stat(path, &st) < 0)
 		return error_message(ret_message, negative_errno(),
-				     "Cannot give %s to QEMU's user: %s.", path, strerror(errno));
+				     "%s cannot be used: %s; check the VM's definition.", path,
+				     strerror(errno));
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode))
+		return error_message(ret_message, -EINVAL,
+				     "%s is not a file or a device; check the VM's definition.",
+				     path);
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	*ret = (VmLent){
+		.path = copy, .uid = st.st_uid, .gid = st.st_gid, .mode = st.st_mode & 07777
+	};
+	/* Already QEMU's (another VM has it, or it was made for QEMU): not ours to give back. */
+	*ret_already = st.st_uid == user->uid;
 	return 0;
 }
 
-void device_node_return(const char *path)
+int path_lend(const VmLent *lent, const QemuUser *user, mode_t needed, char **ret_message)
 {
-	(void)chown(path, 0, 0);
-	(void)chmod(path, 0600);
+	if (chown(lent->path, user->uid, user->gid) < 0 ||
+	    chmod(lent->path, (lent->mode & ~(mode_t)S_IRWXU) | needed) < 0)
+		return error_message(ret_message, negative_errno(),
+				     "Cannot give %s to QEMU's user: %s.", lent->path,
+				     strerror(errno));
+	return 0;
+}
+
+void path_return(const VmLent *lent)
+{
+	(void)chown(lent->path, lent->uid, lent->gid);
+	(void)chmod(lent->path, lent->mode);
 }
 
 int qemu_output_fd(const char *identifier, const char *log_path, const QemuUser *user,

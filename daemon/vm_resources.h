@@ -16,6 +16,7 @@
 #include "host.h"
 #include "sysfs.h"
 #include "vm_definition.h"
+#include "vm_runtime.h"
 
 typedef struct QemuUser {
 	uid_t uid;
@@ -54,9 +55,20 @@ int ovmf_vars_copy(const char *template, const char *path, const QemuUser *user,
 int vfio_group_node(const SysfsRoot *root, const PciAddress *device, const char *mdev_uuid,
 		    char **ret_path, char **ret_message);
 
-/* Gives `path` to the QEMU user (0600), or back to root. */
-int device_node_lend(const char *path, const QemuUser *user, char **ret_message);
-void device_node_return(const char *path);
+/*
+ * What lending `path` (a disk, an ISO, a ROM, a /dev/vfio node) to QEMU's user
+ * would change: its owner and mode now, in *ret (free ret->path). *ret_already
+ * is true when QEMU's user owns it already: nothing to lend or give back.
+ * Fails with a sentence when it does not exist or is neither file nor device.
+ */
+int path_inspect(const char *path, const QemuUser *user, VmLent *ret, bool *ret_already,
+		 char **ret_message);
+
+/* Gives it to QEMU's user, who gets `needed` (S_IRUSR, S_IRUSR | S_IWUSR). */
+int path_lend(const VmLent *lent, const QemuUser *user, mode_t needed, char **ret_message);
+
+/* Gives it back as it was. */
+void path_return(const VmLent *lent);
 
 /*
  * Where QEMU's stdout and stderr go: a journal stream with identifier

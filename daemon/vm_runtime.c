@@ -17,11 +17,38 @@
 /* A record holds a few ids and paths. */
 #define RUNTIME_MAX_SIZE (64 * 1024)
 
+void vm_lent_done(VmLent *lent, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(lent[i].path);
+	free(lent);
+}
+
 void vm_runtime_done(VmRuntime *runtime)
 {
 	strv_free(runtime->partitions);
-	strv_free(runtime->device_nodes);
+	vm_lent_done(runtime->lent, runtime->n_lent);
 	*runtime = (VmRuntime){ 0 };
+}
+
+static json_object *lent_to_json(const VmLent *lent, size_t n)
+{
+	_cleanup_json_ json_object *array = json_object_new_array();
+	if (!array)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+		if (!o || json_object_array_add(array, o) < 0) {
+			json_object_put(o);
+			return NULL;
+		}
+		if (json_add_string(o, "path", lent[i].path) < 0 ||
+		    json_add_int(o, "uid", lent[i].uid) < 0 ||
+		    json_add_int(o, "gid", lent[i].gid) < 0 ||
+		    json_add_int(o, "mode", lent[i].mode) < 0)
+			return NULL;
+	}
+	return TAKE_PTR(array);
 }
 
 json_object *vm_runtime_to_json(const VmRuntime *runtime)
@@ -31,9 +58,13 @@ json_object *vm_runtime_to_json(const VmRuntime *runtime)
 	    json_add_int(o, "pid", runtime->pid) < 0 ||
 	    json_add_int(o, "startTime", (int64_t)runtime->start_time) < 0 ||
 	    json_add_int(o, "startedAtUsec", (int64_t)runtime->started_at_usec) < 0 ||
-	    json_add_strv(o, "partitions", runtime->partitions) < 0 ||
-	    json_add_strv(o, "deviceNodes", runtime->device_nodes) < 0)
+	    json_add_strv(o, "partitions", runtime->partitions) < 0)
 		return NULL;
+	json_object *lent = lent_to_json(runtime->lent, runtime->n_lent);
+	if (!lent || json_object_object_add(o, "lent", lent) < 0) {
+		json_object_put(lent);
+		return NULL;
+	}
 	return TAKE_PTR(o);
 }
 
@@ -67,13 +98,47 @@ static bool partition_id_plain(const char *id)
 		       n;
 }
 
-static bool vfio_node_path(const char *path)
+/* An absolute path without ".." components: what may be given back is what was lent. */
+static bool plain_absolute_path(const char *path)
 {
-	/* Only group nodes are ever lent: /dev/vfio/N (below a test's root too). */
-	const char *slash = strrchr(path, '/');
-	return path[0] == '/' && !strstr(path, "/../") && slash && slash - path >= 9 &&
-	       strncmp(slash - 9, "/dev/vfio", 9) == 0 && slash[1] &&
-	       strspn(slash + 1, "0123456789") == strlen(slash + 1);
+	size_t n = strlen(path);
+	return path[0] == '/' && n < 4096 && !strstr(path, "/../") &&
+	       !(n >= 3 && strcmp(path + n - 3, "/..") == 0);
+}
+
+/* The "lent" array; *ret_ok false when it is not a list of valid entries. */
+static int lent_from_json(json_object *array, VmLent **ret, size_t *ret_n, bool *ret_ok)
+{
+	size_t n = json_array_size(array);
+	VmLent *lent = calloc(n > 0 ? n : 1, sizeof(VmLent));
+
+	*ret_ok = false;
+	if (!lent)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(array, i);
+		const char *path = json_get_string(o, "path");
+		int64_t uid, gid, mode;
+		if (!path || !plain_absolute_path(path) || json_get_int(o, "uid", &uid) < 0 ||
+		    json_get_int(o, "gid", &gid) < 0 || json_get_int(o, "mode", &mode) < 0 ||
+		    uid < 0 || uid > UINT32_MAX - 1 || gid < 0 || gid > UINT32_MAX - 1 ||
+		    mode < 0 || mode > 07777) {
+			vm_lent_done(lent, i);
+			return 0;
+		}
+		lent[i] = (VmLent){ .path = strdup(path),
+				    .uid = (uid_t)uid,
+				    .gid = (gid_t)gid,
+				    .mode = (mode_t)mode };
+		if (!lent[i].path) {
+			vm_lent_done(lent, i);
+			return -ENOMEM;
+		}
+	}
+	*ret = lent;
+	*ret_n = n;
+	*ret_ok = true;
+	return 0;
 }
 
 int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_problem)
@@ -87,7 +152,7 @@ int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_p
 		*ret_problem = "name";
 		return -EINVAL;
 	}
-	if (json_get_int(object, "pid", &pid) < 0 || pid <= 1 || pid > INT32_MAX) {
+	if (json_get_int(object, "pid", &pid) < 0 || pid < 0 || pid == 1 || pid > INT32_MAX) {
 		*ret_problem = "pid";
 		return -EINVAL;
 	}
@@ -106,10 +171,10 @@ int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_p
 	if (r >= 0 && !ok)
 		*ret_problem = "partitions";
 	if (r >= 0 && ok) {
-		r = strv_from_json(json_get_array(object, "deviceNodes"), vfio_node_path,
-				   &runtime.device_nodes, &ok);
+		r = lent_from_json(json_get_array(object, "lent"), &runtime.lent, &runtime.n_lent,
+				   &ok);
 		if (r >= 0 && !ok)
-			*ret_problem = "deviceNodes";
+			*ret_problem = "lent";
 	}
 	if (r < 0 || !ok) {
 		vm_runtime_done(&runtime);

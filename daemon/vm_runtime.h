@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The runtime record of a running VM: RUNTIME_DIR/vms/NAME.json, written once
- * QEMU is spawned and removed once it is gone and cleaned up after. A daemon
- * that restarts finds in it what to re-adopt: QEMU's pid with its start time
- * (so a reused pid is not mistaken for it), when it started, the partitions
- * it holds and the /dev/vfio nodes lent to QEMU's user. The conversion to and
- * from JSON is pure; save, remove and load are the only I/O.
+ * The runtime record of a VM: RUNTIME_DIR/vms/NAME.json, written before the
+ * first thing is lent to QEMU's user and removed once QEMU is gone and
+ * everything is given back. A daemon that restarts finds in it what to
+ * re-adopt or undo: QEMU's pid with its start time (so a reused pid is not
+ * mistaken for it; 0 before the spawn), when it started, the partitions it
+ * holds, and the device nodes and files lent to QEMU's user with their owners
+ * before. The conversion to and from JSON is pure; save, remove and load are
+ * the only I/O.
  */
 #pragma once
 
@@ -15,14 +17,25 @@
 
 #include "vm_definition.h"
 
+/* A file or device node lent to QEMU's user, with what to give back. */
+typedef struct VmLent {
+	char *path;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode; /* permission bits */
+} VmLent;
+
 typedef struct VmRuntime {
 	char name[VM_NAME_MAX + 1];
-	pid_t pid;
+	pid_t pid; /* 0: QEMU not spawned yet (what is lent is written down first) */
 	uint64_t start_time; /* proc/PID/stat field 22, in clock ticks since boot */
 	uint64_t started_at_usec; /* CLOCK_REALTIME */
 	char **partitions; /* strv of partition ids */
-	char **device_nodes; /* strv: the /dev/vfio nodes given to QEMU's user */
+	VmLent *lent; /* /dev/vfio nodes, disks, ISOs, ROMs given to QEMU's user */
+	size_t n_lent;
 } VmRuntime;
+
+void vm_lent_done(VmLent *lent, size_t n);
 
 void vm_runtime_done(VmRuntime *runtime);
 

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
 
+#include "array.h"
 #include "audio_relay.h"
 #include "error_message.h"
 #include "log.h"
@@ -226,31 +228,69 @@ static int accel_choice(const VmManager *m, const HostFacts *facts, QemuAccel *r
 	return 0;
 }
 
-/* Lends QEMU's user the /dev/vfio node of every assigned device. */
-static int lend_device_nodes(Vm *vm, const QemuUser *user, char **ret_message)
+static int save_runtime(Vm *vm);
+
+/*
+ * Lends `path` to QEMU's user: written down in the runtime record first, so
+ * that whatever happens next (a crash of the daemon included) it is given
+ * back. One that QEMU's user owns already is left alone.
+ */
+static int lend(Vm *vm, const char *path, const QemuUser *user, mode_t needed, char **ret_message)
+{
+	VmLent lent;
+	bool already;
+
+	for (size_t i = 0; i < vm->n_lent; i++)
+		if (strcmp(vm->lent[i].path, path) == 0)
+			return 0;
+	int r = path_inspect(path, user, &lent, &already, ret_message);
+	if (r < 0 || already) {
+		free(r >= 0 ? lent.path : NULL);
+		return r;
+	}
+	if (ARRAY_RESERVE(vm->lent, vm->allocated_lent, vm->n_lent + 1) < 0) {
+		free(lent.path);
+		return -ENOMEM;
+	}
+	vm->lent[vm->n_lent++] = lent;
+	r = save_runtime(vm);
+	if (r < 0)
+		return error_message(ret_message, r, "Cannot write the runtime record of %s: %s.",
+				     vm->name, strerror(-r));
+	return path_lend(&lent, user, needed, ret_message);
+}
+
+/* The /dev/vfio node of every assigned device, and the files the definition names. */
+static int lend_devices_and_files(Vm *vm, const QemuUser *user, char **ret_message)
 {
 	const SysfsRoot *root = host_service_root(vm->manager->host);
+	const VmDefinition *d = &vm->definition;
+	int r;
+
 	for (size_t i = 0; i < vm->n_assignments; i++) {
 		const QemuGpuAssignment *a = &vm->assignments[i];
 		size_t n = a->mode == PARTITION_MDEV ? 1 : a->n_devices;
 		for (size_t k = 0; k < n; k++) {
 			_cleanup_free_ char *node = NULL;
-			int r = vfio_group_node(root,
-						a->mode == PARTITION_MDEV ? NULL : &a->devices[k],
-						a->mode == PARTITION_MDEV ? a->mdev_uuid : NULL,
-						&node, ret_message);
-			if (r < 0)
-				return r;
-			if (strv_contains(vm->device_nodes, node))
-				continue;
-			/* Written down first, so that it is given back whatever happens next. */
-			if (strv_append(&vm->device_nodes, node) < 0)
-				return -ENOMEM;
-			r = device_node_lend(node, user, ret_message);
+			r = vfio_group_node(root, a->mode == PARTITION_MDEV ? NULL : &a->devices[k],
+					    a->mode == PARTITION_MDEV ? a->mdev_uuid : NULL, &node,
+					    ret_message);
+			if (r >= 0)
+				r = lend(vm, node, user, S_IRUSR | S_IWUSR, ret_message);
 			if (r < 0)
 				return r;
 		}
+		if (a->gpu && a->gpu->rom &&
+		    (r = lend(vm, a->gpu->rom, user, S_IRUSR, ret_message)) < 0)
+			return r;
 	}
+	for (size_t i = 0; i < d->n_disks; i++) {
+		mode_t needed = d->disks[i].readonly ? S_IRUSR : S_IRUSR | S_IWUSR;
+		if ((r = lend(vm, d->disks[i].path, user, needed, ret_message)) < 0)
+			return r;
+	}
+	if (d->cdrom && (r = lend(vm, d->cdrom, user, S_IRUSR, ret_message)) < 0)
+		return r;
 	return 0;
 }
 
@@ -314,7 +354,8 @@ static int save_runtime(Vm *vm)
 		.start_time = vm->start_time,
 		.started_at_usec = vm->started_at_usec,
 		.partitions = vm->partitions,
-		.device_nodes = vm->device_nodes,
+		.lent = vm->lent,
+		.n_lent = vm->n_lent,
 	};
 	snprintf(runtime.name, sizeof(runtime.name), "%s", vm->name);
 	return vm_runtime_save(vm->manager->records_dir, &runtime);
@@ -512,7 +553,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	if (r < 0)
 		return r;
 	facts.numa_node = node;
-	r = lend_device_nodes(vm, &user, ret_message);
+	r = lend_devices_and_files(vm, &user, ret_message);
 	if (r < 0)
 		return r;
 	r = qemu_cmdline_build(binary, d, vm->assignments, vm->n_assignments, &facts, &argv,

@@ -197,6 +197,36 @@ class LifecycleTest(VmTestCase):
         self.ok(d, 'Stop', {'name': 'lg', 'force': True})
         self.assertFalse(os.path.exists(shm))
 
+    def test_disks_and_isos_are_lent_to_qemu_and_given_back(self):
+        d = self.start_daemon()
+        disk, iso, theirs = (os.path.join(self.workdir, n)
+                             for n in ('disk.img', 'install.iso', 'theirs.img'))
+        for path, mode in ((disk, 0o600), (iso, 0o644), (theirs, 0o600)):
+            with open(path, 'wb') as f:
+                f.truncate(1 << 20)
+            os.chmod(path, mode)
+        os.chown(theirs, 65534, 65534)  # QEMU's user's own: not lent, not taken back
+        self.define(d, 'files', f'disks:\n  - {{path: {disk}, cache: writeback}}\n'
+                                f'  - {{path: {theirs}, cache: writeback, readonly: true}}\n'
+                                f'cdrom: {iso}\n')
+        _, vm = self.start(d, 'files')
+
+        def owner(path):
+            st = os.stat(path)
+            return st.st_uid, st.st_mode & 0o777
+        self.assertEqual([owner(p) for p in (disk, iso, theirs)],
+                         [(65534, 0o600), (65534, 0o444), (65534, 0o600)])
+        self.ok(d, 'Stop', {'name': 'files', 'force': True})
+        self.assertEqual([owner(p) for p in (disk, iso, theirs)],
+                         [(0, 0o600), (0, 0o644), (65534, 0o600)])
+
+        # A file that is not there is said before QEMU starts, and nothing stays lent.
+        os.unlink(iso)
+        reply = self.call(d, 'Start', {'name': 'files'})
+        self.assertError(reply, VMS + 'StartFailed', iso, 'No such file')
+        self.assertEqual(owner(disk), (0, 0o600))
+        self.assertNothingLeft('files')
+
     def test_forced_stop_and_kill(self):
         d = self.start_daemon()
         self.define(d, 'quick')
@@ -318,7 +348,11 @@ class RestartTest(VmTestCase):
 
     def test_vm_that_ended_while_the_daemon_was_down(self):
         d = self.start_daemon()
-        self.define(d, 'lost')
+        disk = os.path.join(self.workdir, 'lost.img')
+        with open(disk, 'wb') as f:
+            f.truncate(1 << 20)
+        os.chmod(disk, 0o600)
+        self.define(d, 'lost', f'disks: [{{path: {disk}, cache: writeback}}]\n')
         _, vm = self.start(d, 'lost')
         d.stop(signal.SIGKILL)
         os.kill(vm['pid'], signal.SIGKILL)
@@ -328,6 +362,7 @@ class RestartTest(VmTestCase):
         self.assertEqual(vm['state'], 'crashed')
         self.assertIn('not running', vm['problem'])
         self.assertNothingLeft('lost')
+        self.assertEqual(os.stat(disk).st_uid, 0, 'the disk is given back by the next daemon')
 
     def test_autostart_on_the_first_start_since_boot(self):
         d = self.start_daemon()

@@ -159,17 +159,27 @@ static void test_runtime_records(void **state)
 
 	snprintf(runtime.name, sizeof(runtime.name), "gaming-vm");
 	assert_int_equal(strv_append(&runtime.partitions, "mdev-1f0e"), 0);
-	assert_int_equal(strv_append(&runtime.device_nodes, "/dev/vfio/12"), 0);
+	runtime.lent = calloc(2, sizeof(VmLent));
+	assert_non_null(runtime.lent);
+	runtime.lent[0] = (VmLent){ strdup("/dev/vfio/12"), 0, 0, 0600 };
+	runtime.lent[1] = (VmLent){ strdup("/srv/vm/disk,1.img"), 1000, 100, 0640 };
+	runtime.n_lent = 2;
 	assert_int_equal(vm_runtime_save(dir, &runtime), 0);
 	free(tmpdir_write_text(
 		dir, "evil.json",
 		"{\"name\":\"evil\",\"pid\":1,\"startTime\":1,\"startedAtUsec\":1}"));
 	free(tmpdir_write_text(dir, "copy.json",
 			       "{\"name\":\"other\",\"pid\":99,\"startTime\":1,\"startedAtUsec\":1,"
-			       "\"partitions\":[],\"deviceNodes\":[]}"));
-	free(tmpdir_write_text(dir, "nodes.json",
-			       "{\"name\":\"nodes\",\"pid\":99,\"startTime\":1,\"startedAtUsec\":1,"
-			       "\"partitions\":[],\"deviceNodes\":[\"/etc/shadow\"]}"));
+			       "\"partitions\":[],\"lent\":[]}"));
+	/* What is given back must be a plain absolute path with a sane owner and mode. */
+	free(tmpdir_write_text(dir, "lent.json",
+			       "{\"name\":\"lent\",\"pid\":99,\"startTime\":1,\"startedAtUsec\":1,"
+			       "\"partitions\":[],\"lent\":[{\"path\":\"/dev/vfio/../../etc/shadow\","
+			       "\"uid\":0,\"gid\":0,\"mode\":384}]}"));
+	free(tmpdir_write_text(dir, "mode.json",
+			       "{\"name\":\"mode\",\"pid\":0,\"startTime\":0,\"startedAtUsec\":0,"
+			       "\"partitions\":[],\"lent\":[{\"path\":\"/srv/a\","
+			       "\"uid\":0,\"gid\":0,\"mode\":65535}]}"));
 	free(tmpdir_write_text(dir, "junk.json", "{"));
 
 	assert_int_equal(vm_runtime_load_all(dir, &loaded, &n, &problems), 0);
@@ -178,8 +188,14 @@ static void test_runtime_records(void **state)
 	assert_int_equal(loaded[0].pid, 4242);
 	assert_int_equal(loaded[0].start_time, 987654);
 	assert_string_equal(loaded[0].partitions[0], "mdev-1f0e");
-	assert_string_equal(loaded[0].device_nodes[0], "/dev/vfio/12");
-	assert_int_equal(strv_length(problems), 4); /* pid 1, foreign name, a node, junk */
+	assert_int_equal(loaded[0].n_lent, 2);
+	assert_string_equal(loaded[0].lent[0].path, "/dev/vfio/12");
+	assert_string_equal(loaded[0].lent[1].path, "/srv/vm/disk,1.img");
+	assert_int_equal(loaded[0].lent[1].uid, 1000);
+	assert_int_equal(loaded[0].lent[1].gid, 100);
+	assert_int_equal(loaded[0].lent[1].mode, 0640);
+	/* pid 1, a foreign name, a path with "..", a mode out of range, junk */
+	assert_int_equal(strv_length(problems), 5);
 	vm_runtime_done(&loaded[0]);
 	free(loaded);
 	strv_free(problems);
