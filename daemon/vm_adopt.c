@@ -68,13 +68,16 @@ static int adopt_one(VmManager *m, VmRuntime *runtime)
 	if (pidfd >= 0 && poll(&poll_fd, 1, 0) > 0)
 		pidfd = safe_close(pidfd);
 	if (pidfd < 0) {
-		vm_log(vm, LOG_NOTICE, 0,
-		       "VM %s ended while libvfiod was not running; releasing what it held",
-		       vm->name);
-		vm_set_problem(vm, "QEMU ended while libvfiod was not running");
+		/* pid 0: the daemon died while it was preparing the start. */
+		bool started = runtime->pid > 0;
+		vm_log(vm, LOG_NOTICE, 0, "VM %s %s; giving back what it held", vm->name,
+		       started ? "ended while libvfiod was not running"
+			       : "was being started when libvfiod stopped");
+		vm_set_problem(vm, started ? "QEMU ended while libvfiod was not running"
+					   : "its start was cut short: libvfiod stopped");
 		vm->state = VM_STATE_STOPPING;
 		vm->releasing = true;
-		vm->end_state = VM_STATE_CRASHED;
+		vm->end_state = started ? VM_STATE_CRASHED : VM_STATE_STOPPED;
 		vm_release_next(vm);
 		return 0;
 	}
