@@ -364,6 +364,30 @@ class RestartTest(VmTestCase):
         self.assertNothingLeft('lost')
         self.assertEqual(os.stat(disk).st_uid, 0, 'the disk is given back by the next daemon')
 
+    def test_a_start_cut_short_by_the_daemons_death_is_undone(self):
+        # What a daemon killed between lending a disk and spawning QEMU leaves behind.
+        disk = os.path.join(self.workdir, 'half.img')
+        with open(disk, 'wb') as f:
+            f.truncate(1 << 20)
+        os.chown(disk, 65534, 65534)
+        os.chmod(disk, 0o600)
+        os.makedirs(self.vm_dir)
+        with open(os.path.join(self.vm_dir, 'half.yaml'), 'w') as f:
+            f.write(definition('half'))
+        records = os.path.join(self.run_dir, 'vms')
+        os.makedirs(records)
+        with open(os.path.join(records, 'half.json'), 'w') as f:
+            json.dump({'name': 'half', 'pid': 0, 'startTime': 0, 'startedAtUsec': 0,
+                       'partitions': [],
+                       'lent': [{'path': disk, 'uid': 0, 'gid': 0, 'mode': 0o640}]}, f)
+        d = self.start_daemon()
+        st = os.stat(disk)
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777), (0, 0, 0o640))
+        vm = self.ok(d, 'Get', {'name': 'half'})['vm']
+        self.assertEqual((vm['state'], vm['problem']),
+                         ('stopped', 'its start was cut short: libvfiod stopped'))
+        self.assertNothingLeft('half')
+
     def test_autostart_on_the_first_start_since_boot(self):
         d = self.start_daemon()
         self.define(d, 'early', 'autostart: true\n')
