@@ -172,10 +172,11 @@ static void test_runtime_records(void **state)
 			       "{\"name\":\"other\",\"pid\":99,\"startTime\":1,\"startedAtUsec\":1,"
 			       "\"partitions\":[],\"lent\":[]}"));
 	/* What is given back must be a plain absolute path with a sane owner and mode. */
-	free(tmpdir_write_text(dir, "lent.json",
-			       "{\"name\":\"lent\",\"pid\":99,\"startTime\":1,\"startedAtUsec\":1,"
-			       "\"partitions\":[],\"lent\":[{\"path\":\"/dev/vfio/../../etc/shadow\","
-			       "\"uid\":0,\"gid\":0,\"mode\":384}]}"));
+	free(tmpdir_write_text(
+		dir, "lent.json",
+		"{\"name\":\"lent\",\"pid\":99,\"startTime\":1,\"startedAtUsec\":1,"
+		"\"partitions\":[],\"lent\":[{\"path\":\"/dev/vfio/../../etc/shadow\","
+		"\"uid\":0,\"gid\":0,\"mode\":384}]}"));
 	free(tmpdir_write_text(dir, "mode.json",
 			       "{\"name\":\"mode\",\"pid\":0,\"startTime\":0,\"startedAtUsec\":0,"
 			       "\"partitions\":[],\"lent\":[{\"path\":\"/srv/a\","
