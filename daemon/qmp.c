@@ -59,6 +59,9 @@ static void end(Qmp *qmp, int error, bool tell)
 	if (qmp->closed)
 		return;
 	qmp->closed = true;
+	/* QEMU closing is seen as EOF, ECONNRESET or, on a write, EPIPE: one meaning. */
+	if (error == -EPIPE)
+		error = -ECONNRESET;
 	qmp->io = sd_event_source_disable_unref(qmp->io);
 	if (qmp->fd >= 0)
 		close(qmp->fd);
