@@ -178,18 +178,36 @@ static int reply_permission_denied(VarlinkCall *call)
 		"Only root may change VMs for now (run vfioctl with sudo).");
 }
 
-/* Parameters of the methods that take only a VM name. */
-static int dispatch_name(VarlinkCall *call, json_object *parameters, const char **ret_name)
+/*
+ * The one string parameter `key` of a method (a VM name, a definition), which
+ * may hold no NUL: "\u0000" would cut it short of what the caller sent.
+ * Replies InvalidParameter itself and returns -EINVAL when it is not that.
+ */
+static int dispatch_string(VarlinkCall *call, json_object *parameters, const char *key,
+			   const char **ret)
 {
-	static const VarlinkField fields[] = {
-		{ "name", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
+	const VarlinkField fields[] = {
+		{ key, VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
 		{ 0 },
 	};
 	const char *bad;
-	if (varlink_parameters_dispatch(parameters, fields, ret_name, &bad) < 0) {
+	if (varlink_parameters_dispatch(parameters, fields, ret, &bad) < 0) {
 		(void)varlink_call_reply_invalid_parameter(call, bad);
 		return -EINVAL;
 	}
+	json_object *value = json_object_object_get(parameters, key);
+	if ((size_t)json_object_get_string_len(value) != strlen(*ret)) {
+		(void)varlink_call_reply_invalid_parameter(call, key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Parameters of the methods that take only a VM name. */
+static int dispatch_name(VarlinkCall *call, json_object *parameters, const char **ret_name)
+{
+	if (dispatch_string(call, parameters, "name", ret_name) < 0)
+		return -EINVAL;
 	if (!vm_name_is_valid(*ret_name)) {
 		(void)varlink_call_reply_invalid_parameter(call, "name");
 		return -EINVAL;
@@ -266,31 +284,11 @@ static int method_get(VarlinkCall *call, json_object *parameters, void *userdata
 	return call_with_name(call, parameters, vm_manager_get, false);
 }
 
-static int dispatch_definition(VarlinkCall *call, json_object *parameters, const char **ret)
-{
-	static const VarlinkField fields[] = {
-		{ "definition", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
-		{ 0 },
-	};
-	const char *bad;
-	if (varlink_parameters_dispatch(parameters, fields, ret, &bad) < 0) {
-		(void)varlink_call_reply_invalid_parameter(call, bad);
-		return -EINVAL;
-	}
-	/* A NUL inside ("\u0000") would cut the text short of what the caller sent. */
-	json_object *text = json_object_object_get(parameters, "definition");
-	if ((size_t)json_object_get_string_len(text) != strlen(*ret)) {
-		(void)varlink_call_reply_invalid_parameter(call, "definition");
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int method_define(VarlinkCall *call, json_object *parameters, void *userdata)
 {
 	const char *text;
 	(void)userdata;
-	if (dispatch_definition(call, parameters, &text) < 0)
+	if (dispatch_string(call, parameters, "definition", &text) < 0)
 		return 0;
 	if (!caller_is_root(call))
 		return reply_permission_denied(call);
@@ -314,7 +312,7 @@ static int method_validate(VarlinkCall *call, json_object *parameters, void *use
 	VmDefinition definition;
 	(void)userdata;
 
-	if (dispatch_definition(call, parameters, &text) < 0)
+	if (dispatch_string(call, parameters, "definition", &text) < 0)
 		return 0;
 	int r = vm_definition_load_string(text, strlen(text), "<definition>", &definition, &error);
 	if (r < 0 && r != -ENOMEM) {

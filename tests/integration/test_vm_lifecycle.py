@@ -731,6 +731,7 @@ class BadInputTest(VmTestCase):
                 ('Start', {'name': '../../etc/passwd'}, 'name'),
                 ('Start', {'name': 'x' * 65}, 'name'),
                 ('Start', {'name': 7}, 'name'),
+                ('Stop', {'name': 'life\0../x'}, 'name'),
                 ('Get', {'name': ''}, 'name'),
                 ('Stop', {'name': 'a', 'timeoutSeconds': -5}, 'timeoutSeconds'),
                 ('Stop', {'name': 'a', 'timeoutSeconds': 10 ** 12}, 'timeoutSeconds'),
