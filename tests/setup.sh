@@ -16,7 +16,8 @@ build=${BUILD_DIR:-build}
 mode=${1:-}
 
 # Build and run time (procps: the unit's ExecReload runs /bin/kill), then what only
-# the tests use.
+# the tests use (qemu-system-gui holds QEMU's PulseAudio driver, for the audio test;
+# VMs with audio need it too, but it pulls in GTK, so it is not installed for all).
 packages=(
 	gcc meson ninja-build pkg-config python3
 	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev libnuma-dev
@@ -24,7 +25,7 @@ packages=(
 )
 test_packages=(
 	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy
-	clang-format iproute2
+	clang-format iproute2 qemu-system-gui
 )
 
 usage() {

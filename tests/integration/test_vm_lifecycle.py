@@ -7,6 +7,7 @@ SIGKILLed and restarted while a VM runs; two clients starting one VM at once;
 definitions whose GPU is gone; hostile parameters. QEMU runs as `nobody`."""
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -19,7 +20,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 
-from libvfio_test import DaemonTestCase, Varlink, vfioctl, wait_for  # noqa: E402
+from libvfio_test import VFIOCTL, DaemonTestCase, Varlink, vfioctl, wait_for  # noqa: E402
 from simulator import Simulator  # noqa: E402
 
 VMS = 'io.libvfio.VMs.'
@@ -700,13 +701,13 @@ class VfioctlTest(VmTestCase):
     def test_progress_on_a_terminal_and_watch(self):
         d = self.start_daemon()
         self.define(d, 'shown')
-        watch = subprocess.Popen([os.environ.get('VFIOCTL', 'vfioctl'), '--socket', d.socket,
+        watch = subprocess.Popen([VFIOCTL, '--socket', d.socket,
                                   '--json', 'watch'], stdout=subprocess.PIPE, text=True)
         try:
             first = json.loads(watch.stdout.readline())
             self.assertEqual((first['vm']['name'], first['vm']['state']), ('shown', 'defined'))
             # `script` gives vfioctl a terminal: the phases are shown, then cleared
-            command = f'{os.environ.get("VFIOCTL", "vfioctl")} --socket {d.socket} start shown'
+            command = f'{VFIOCTL} --socket {d.socket} start shown'
             result = subprocess.run(['script', '-qec', command, '/dev/null'],
                                     capture_output=True, timeout=60)
             self.assertEqual(result.returncode, 0, result.stdout)
@@ -766,7 +767,10 @@ class BadInputTest(VmTestCase):
     def test_unprivileged_users_may_look_but_not_touch(self):
         d = self.start_daemon()
         self.define(d, 'mine')
-        me = {'user': 'nobody'}
+        # A copy nobody can run, wherever the build tree is (/root is 0700).
+        client = os.path.join(self.workdir, 'vfioctl')
+        shutil.copy(VFIOCTL, client)
+        me = {'user': 'nobody', 'binary': client}
         for args in (['list'], ['status', 'mine']):
             result = vfioctl('--json', *args, socket_path=d.socket, **me)
             self.assertEqual(result.returncode, 0, result.stderr)
