@@ -12,8 +12,11 @@
 
 /* The longest --timeout: a guest that needs more than a day to shut down is stuck. */
 #define STOP_MAX_TIMEOUT_SECONDS (24 * 60 * 60)
-/* The daemon's wait for the guest when stop has no --timeout, as io.libvfio.VMs says. */
-#define STOP_DEFAULT_TIMEOUT_SECONDS 60
+/*
+ * Without --timeout the daemon waits its configured vms.stop-timeout, which
+ * vfioctl cannot know: it waits as long as that setting may be (an hour).
+ */
+#define STOP_DEFAULT_TIMEOUT_SECONDS (60 * 60)
 
 /*
  * Calls `method` with `parameters` (taken; NULL: they could not be built, and
@@ -86,7 +89,8 @@ const Command command_stop = {
 		 "tells QEMU to quit, and kills it if it does not. Returns when QEMU is gone\n"
 		 "and the VM's GPU partitions are released.\n"
 		 "\n"
-		 "  --timeout SECONDS  how long the guest has to power down (default 60)\n"
+		 "  --timeout SECONDS  how long the guest has to power down (default: the\n"
+		 "                     daemon's vms.stop-timeout, 60 s unless set)\n"
 		 "  --force            quit QEMU at once, without asking the guest\n",
 	.max_arguments = 1,
 	.options = stop_options,
