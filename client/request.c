@@ -58,6 +58,9 @@ json_object *request_vm_parameters(const char *name)
 	return parameters;
 }
 
+/* How long a daemon whose backlog is full may keep vfioctl waiting to connect. */
+#define CONNECT_TIMEOUT_USEC (10 * USEC_PER_SEC)
+
 static int fail_connect(const ClientOptions *options, int r)
 {
 	const char *path = options->socket_path;
@@ -77,6 +80,12 @@ static int fail_connect(const ClientOptions *options, int r)
 			"Permission denied opening %s. The socket should be mode 0666 (see "
 			"SocketMode= in libvfiod.socket); ask your administrator.",
 			path);
+	case -ETIMEDOUT:
+		return report_failure(
+			options, "io.libvfio.Client.Timeout", NULL,
+			"libvfiod at %s does not accept connections (for %llu s); it may be stuck "
+			"(journalctl -u libvfiod).",
+			path, (unsigned long long)(CONNECT_TIMEOUT_USEC / USEC_PER_SEC));
 	case -ENAMETOOLONG:
 		return report_failure(
 			options, "io.libvfio.Client.BadSocketPath", NULL,
@@ -168,7 +177,7 @@ int request_call_timeout(const ClientOptions *options, const char *method, json_
 	json_object *message = NULL;
 	VarlinkReplyMessage reply;
 
-	int r = varlink_client_connect(options->socket_path, &client);
+	int r = varlink_client_connect(options->socket_path, CONNECT_TIMEOUT_USEC, &client);
 	if (r < 0) {
 		json_object_put(parameters);
 		return fail_connect(options, r);
@@ -201,7 +210,7 @@ int request_stream(const ClientOptions *options, const char *method, json_object
 	VarlinkClient *client = NULL;
 	bool replied = false;
 
-	int r = varlink_client_connect(options->socket_path, &client);
+	int r = varlink_client_connect(options->socket_path, CONNECT_TIMEOUT_USEC, &client);
 	if (r < 0) {
 		json_object_put(parameters);
 		return fail_connect(options, r);

@@ -16,7 +16,10 @@ struct VarlinkClient {
 	VarlinkReader *reader;
 };
 
-int varlink_client_connect(const char *path, VarlinkClient **ret)
+/* Waits between attempts while the server's backlog is full. */
+#define CONNECT_RETRY_USEC (10 * 1000)
+
+int varlink_client_connect(const char *path, uint64_t timeout_usec, VarlinkClient **ret)
 {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;
@@ -25,11 +28,23 @@ int varlink_client_connect(const char *path, VarlinkClient **ret)
 		return -ENAMETOOLONG;
 	strcpy(address.sun_path, path);
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/*
+	 * Non-blocking: a Unix socket whose backlog is full (a server that stopped
+	 * accepting) would block a plain connect() forever. It says EAGAIN instead,
+	 * and the attempt is repeated until the timeout.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return negative_errno();
-	if (connect(fd, (struct sockaddr *)&address, sizeof(address)) < 0)
-		return negative_errno();
+	for (uint64_t waited = 0;; waited += CONNECT_RETRY_USEC) {
+		if (connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0)
+			break;
+		if (errno != EAGAIN)
+			return negative_errno();
+		if (timeout_usec > 0 && waited >= timeout_usec)
+			return -ETIMEDOUT;
+		(void)usleep(CONNECT_RETRY_USEC);
+	}
 
 	VarlinkClient *client = calloc(1, sizeof(*client));
 	if (!client)

@@ -17,11 +17,12 @@
 typedef struct VarlinkClient VarlinkClient;
 
 /*
- * Connects to the socket at `path`. Returns 0, or the negative errno of the
+ * Connects to the socket at `path`, waiting up to timeout_usec (0: forever)
+ * while the server's backlog is full. Returns 0, or the negative errno of the
  * failure: -ENOENT (no socket there), -ECONNREFUSED (nothing listens),
- * -EACCES, -ENAMETOOLONG, ...
+ * -ETIMEDOUT (it listens but does not accept), -EACCES, -ENAMETOOLONG, ...
  */
-int varlink_client_connect(const char *path, VarlinkClient **ret);
+int varlink_client_connect(const char *path, uint64_t timeout_usec, VarlinkClient **ret);
 VarlinkClient *varlink_client_free(VarlinkClient *client);
 
 /* Sends one call; takes ownership of `parameters` (may be NULL). */

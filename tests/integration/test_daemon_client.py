@@ -117,6 +117,30 @@ class ClientErrorTest(DaemonTestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn(f'Permission denied opening {d.socket}', result.stderr)
 
+    def test_daemon_that_does_not_accept(self):
+        # Listens, never accepts, backlog full: a plain connect() would block forever.
+        path = os.path.join(self.workdir, 'stuck.sock')
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(path)
+        server.listen(0)
+        fillers = []
+        try:
+            while True:  # fill the backlog until the kernel says "try again"
+                c = socket.socket(socket.AF_UNIX)
+                c.setblocking(False)
+                fillers.append(c)
+                try:
+                    c.connect(path)
+                except BlockingIOError:
+                    break
+            result = vfioctl('version', socket_path=path, timeout=60)
+        finally:
+            for c in fillers:
+                c.close()
+            server.close()
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('does not accept connections (for 10 s)', result.stderr)
+
     def test_protocol_error(self):
         """Something that is not libvfiod answers on the socket."""
         path = os.path.join(self.workdir, 'garbage.sock')
