@@ -547,21 +547,25 @@ static void operation_undo_next(PartitionEngine *engine, Operation *op)
 	}
 
 	/* Every step looked at. */
-	if (!op->undo_failed)
+	if (!op->undo_failed) {
 		(void)partition_record_remove(engine->directory, op->record.id);
-	if (op->failure < 0) {
-		operation_finish(engine, op, op->failure);
+		operation_finish(engine, op, op->failure < 0 ? op->failure : 0);
 		return;
 	}
-	if (op->undo_failed) {
+	if (op->failure >= 0)
 		set_message(op,
 			    "Partition %s could not be released completely; see the log "
-			    "(journalctl -u libvfiod). libvfiod tries again when it restarts.",
+			    "(journalctl -u libvfiod). Destroy it again, or libvfiod tries again "
+			    "when it restarts.",
 			    op->record.id);
-		operation_finish(engine, op, -EIO);
-		return;
-	}
-	operation_finish(engine, op, 0);
+	/*
+	 * Still held: its devices may be where the failed steps left them. It stays
+	 * listed (and recorded), and a Destroy undoes what is left.
+	 */
+	op->record.active = false;
+	if (engine_hold(engine, &op->record) < 0)
+		log_error("Out of memory: partition %s is no longer listed", op->record.id);
+	operation_finish(engine, op, op->failure < 0 ? op->failure : -EIO);
 }
 
 /* A creation failed after changes were made: undo them, then report `failure`. */

@@ -297,6 +297,27 @@ class RefusalTest(PartitionTestCase):
                 d.stop()
 
 
+class ReleaseFailureTest(PartitionTestCase):
+    def test_a_release_the_kernel_refuses_stays_held_and_can_be_retried(self):
+        sim = self.simulate('intel-gvt-laptop')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, mode='mdev', type='i915-GVTg_V5_8')
+        sim.fail('sys/bus/mdev/devices/*/remove', 'EIO', times=1)
+        reply = self.call(d, 'Destroy', {'id': p['id']})
+        self.assertRefused(reply, 'Failed', 'could not be released completely', 'Destroy it again')
+        # still listed as libvfio's (the mdev is still there), and its record kept
+        listed = [x for x in self.call(d, 'List')['parameters']['partitions']
+                  if x['id'] == p['id']]
+        self.assertEqual(len(listed), 1, listed)
+        self.assertEqual(os.listdir(os.path.join(self.workdir, 'run', 'partitions')),
+                         [p['id'] + '.json'])
+        # the kernel agrees this time
+        self.assertEqual(self.call(d, 'Destroy', {'id': p['id']}), {'parameters': {}})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertEqual(os.listdir(os.path.join(self.workdir, 'run', 'partitions')), [])
+
+
 class VFCountTest(PartitionTestCase):
     def test_set_vf_count(self):
         sim = self.simulate('two-socket-server')
