@@ -47,6 +47,8 @@ typedef struct Operation {
 	bool undo_failed;
 	int failure;
 	bool reported; /* the caller heard already (of a stuck write) */
+	bool stuck; /* a write of it did not answer in time */
+	bool leftover; /* left unfinished by a previous daemon: given back in full */
 	AllocError alloc_error;
 	PciAddress alloc_gpu; /* the GPU alloc_error is about */
 	char message[512];
@@ -466,6 +468,7 @@ static void on_stuck(size_t index, void *userdata)
 	Operation *op = userdata;
 	PartitionOutcome outcome = { .result = -ETIMEDOUT, .message = op->message };
 
+	op->stuck = true;
 	if (op->reported)
 		return;
 	set_message(op,
@@ -529,7 +532,7 @@ static void operation_undo_next(PartitionEngine *engine, Operation *op)
 		if (r >= 0)
 			r = undo_plan(step, model,
 				      engine->keep_vfs && op->kind == OPERATION_DESTROY &&
-					      op->record.mode == PARTITION_SRIOV,
+					      !op->leftover && op->record.mode == PARTITION_SRIOV,
 				      &plan);
 		if (r >= 0 && plan.n_writes == 0) {
 			step->state = STEP_UNDONE;
@@ -936,36 +939,26 @@ int partition_engine_set_vf_count(PartitionEngine *engine, const PciAddress *gpu
 
 /* ---- start ---- */
 
-/* Undoes a record's steps from the last, synchronously. True when all are undone. */
-static bool undo_now(PartitionEngine *engine, PartitionRecord *record)
+/*
+ * Runs the loop until the undo operations queued at start are done, so that
+ * clients find the host as it should be; but not past a write that is stuck
+ * (the kernel may never answer): the rest then goes on while clients are
+ * served. False when the loop was told to exit meanwhile.
+ */
+static bool finish_leftovers(PartitionEngine *engine)
 {
-	bool complete = true;
-
-	for (size_t i = record->n_steps; i > 0; i--) {
-		RecordStep *step = &record->steps[i - 1];
-		const HostModel *model;
-		SysfsPlan plan;
-		int r = 0;
-
-		if (step->state == STEP_UNDONE)
-			continue;
-		r = host_service_model(engine->host, true, &model);
-		/* Left unfinished or ownerless by a crash: always given back in full. */
-		if (r >= 0)
-			r = undo_plan(step, model, false, &plan);
-		for (size_t k = 0; r >= 0 && k < plan.n_writes; k++)
-			r = sysfs_write_now(host_service_root(engine->host), plan.writes[k].path,
-					    plan.writes[k].value);
-		if (r < 0) {
-			log_error_errno(r, "Cannot undo %s for partition %s",
-					step_kind_to_string(step->kind), record->id);
-			complete = false;
-			continue;
-		}
-		step->state = STEP_UNDONE;
-		(void)partition_record_save(engine->directory, record);
+	while (engine->queue && !engine->queue->stuck) {
+		int state = sd_event_get_state(engine->event);
+		if (state == SD_EVENT_FINISHED || state == SD_EVENT_EXITING)
+			return false;
+		if (sd_event_run(engine->event, UINT64_MAX) < 0)
+			return false;
 	}
-	return complete;
+	if (engine->queue)
+		log_warning("Undoing partition %s is stuck in the kernel; serving clients "
+			    "meanwhile, it goes on when the write returns",
+			    engine->queue->record.id);
+	return true;
 }
 
 int partition_engine_reconcile(PartitionEngine *engine)
@@ -1000,12 +993,22 @@ int partition_engine_reconcile(PartitionEngine *engine)
 		log_full_errno_fields(
 			LOG_NOTICE, 0, partition_fields(record, fields), 2,
 			"Undoing partition %s, left unfinished by a previous libvfiod", record->id);
-		if (undo_now(engine, record))
-			(void)partition_record_remove(engine->directory, record->id);
+		/* A normal release (off the loop, with the write timeout), in full. */
+		Operation *op = calloc(1, sizeof(*op));
+		if (!op) {
+			r = -ENOMEM;
+			continue;
+		}
+		*op = (Operation){ .engine = engine, .kind = OPERATION_DESTROY, .leftover = true };
+		op->record = *record;
+		*record = (PartitionRecord){ 0 };
+		enqueue(engine, op);
 	}
 	for (size_t i = 0; i < n; i++)
 		partition_record_done(&records[i]);
 	free(records);
+	if (r >= 0 && !finish_leftovers(engine))
+		r = -ECANCELED;
 	return r;
 }
 

@@ -46,9 +46,11 @@ void partition_engine_set_keep_vfs(PartitionEngine *engine, bool keep);
 PartitionEngine *partition_engine_free(PartitionEngine *engine);
 
 /*
- * Reads the records a previous daemon left: undoes the unfinished ones and
- * adopts the finished ones. Its writes run synchronously: call it before
- * serving clients.
+ * Reads the records a previous daemon left: adopts the finished ones and
+ * releases the unfinished ones in full, as normal operations (off the loop,
+ * with the write timeout). It runs the loop until those are done, so call it
+ * before serving clients; a write stuck in the kernel is not waited for past
+ * its timeout (it finishes while clients are served).
  */
 int partition_engine_reconcile(PartitionEngine *engine);
 

@@ -12,12 +12,13 @@ import pwd
 import socket
 import subprocess
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 
-from libvfio_test import DaemonTestCase, Varlink, vfioctl, wait_for  # noqa: E402
+from libvfio_test import DaemonTestCase, Varlink, call_once, vfioctl, wait_for  # noqa: E402
 from simulator import Simulator  # noqa: E402
 
 # A python every user may run (a pyenv one under /root is not).
@@ -582,6 +583,30 @@ class CrashTest(PartitionTestCase):
     def test_killed_while_destroying_passthrough(self):
         self.crash_at_every_write_of_destroy('nvidia-vgpu-desktop',
                                              {'mode': 'passthrough', 'gpu': '0000:01:00.0'})
+
+    def test_a_stuck_undo_at_start_does_not_keep_clients_waiting(self):
+        sim = self.simulate('intel-gvt-laptop')
+        before = sim.snapshot()
+        first = self.start_daemon(sim)
+        sim.kill_at(1, pid=first.process.pid, after=True)  # the mdev is made, not marked
+        try:
+            self.call(first, 'Create', {'mode': 'mdev'})
+        except (OSError, AttributeError, TypeError):
+            pass
+        wait_for(lambda: not first.running(), what='the daemon to die')
+        # The next daemon's undo (the mdev's remove) hangs in the "kernel".
+        sim.hang('sys/bus/mdev/devices/*/remove')
+        began = time.monotonic()
+        second = self.start_daemon(sim, config='limits:\n  sysfs-write-timeout: 300ms\n')
+        self.assertLess(time.monotonic() - began, 5)
+        self.assertIn('is stuck in the kernel; serving clients meanwhile', second.output())
+        # clients are served meanwhile
+        self.assertIn('partitions', self.call(second, 'List')['parameters'])
+        self.assertIn('gpus', call_once(second.socket, 'io.libvfio.Host.ListGPUs')['parameters'])
+        sim.unhang()
+        wait_for(lambda: Simulator.diff(before, sim.snapshot()) == [],
+                 what='the undo to finish once the write returns')
+        second.stop()
 
     def test_finished_partition_is_adopted_and_destroyable(self):
         sim = self.simulate('intel-gvt-laptop')
