@@ -24,7 +24,7 @@ static const char *const state_names[_VM_STATE_MAX] = {
 	[VM_STATE_DEFINED] = "defined",   [VM_STATE_STARTING] = "starting",
 	[VM_STATE_RUNNING] = "running",   [VM_STATE_PAUSED] = "paused",
 	[VM_STATE_STOPPING] = "stopping", [VM_STATE_STOPPED] = "stopped",
-	[VM_STATE_CRASHED] = "crashed",
+	[VM_STATE_CRASHED] = "crashed",   [VM_STATE_UNDEFINED] = "undefined",
 };
 
 const char *vm_state_to_string(VmState state)
@@ -404,7 +404,7 @@ void vm_manager_undefine(VmManager *m, const char *name, VmCallback callback, vo
 	}
 	vm_log(vm, LOG_INFO, 0, "VM %s undefined", name);
 	vm->defined = false;
-	vm->state = VM_STATE_STOPPED;
+	vm->state = VM_STATE_UNDEFINED;
 	vm_notify(m, vm);
 	vm_remove(m, vm);
 	Waiter w = { callback, userdata };

@@ -31,6 +31,7 @@ typedef enum VmState {
 	VM_STATE_STOPPING,
 	VM_STATE_STOPPED,
 	VM_STATE_CRASHED,
+	VM_STATE_UNDEFINED, /* its definition was removed: the last that Watch says of it */
 	_VM_STATE_MAX,
 } VmState;
 

@@ -307,6 +307,13 @@ class LifecycleTest(VmTestCase):
         self.start(d, 'seen')
         self.ok(d, 'Stop', {'name': 'seen', 'force': True})
         self.assertDaemonServes(d)
+        # a VM that goes away is said once, as undefined
+        with Varlink(d.socket, timeout=60) as watch:
+            watch.send(VMS + 'Watch', {}, more=True)
+            self.assertEqual(watch.receive()['parameters']['vm']['state'], 'stopped')
+            self.ok(d, 'Undefine', {'name': 'seen'})
+            gone = watch.receive()['parameters']['vm']
+            self.assertEqual((gone['name'], gone['state']), ('seen', 'undefined'))
         self.assertError(self.call(d, 'Watch'), 'org.varlink.service.ExpectedMore')
 
 
