@@ -50,7 +50,12 @@ static int run_define(const ClientOptions *options, int argc, char *argv[])
 	json_object *vm = json_get_object(reply, "vm");
 	const char *name = json_get_string(vm, "name");
 	const char *uuid = json_get_string(vm, "uuid");
+	int64_t pid = 0;
 	printf("Defined %s (uuid %s)\n", name ? name : "?", uuid ? uuid : "?");
+	/* A running QEMU keeps what it was started with. */
+	if (json_get_int(vm, "pid", &pid) >= 0 && pid > 0)
+		printf("%s runs now; the new definition applies when it next starts.\n",
+		       name ? name : "The VM");
 	return EXIT_OK;
 }
 

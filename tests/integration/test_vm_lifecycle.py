@@ -668,6 +668,11 @@ class VfioctlTest(VmTestCase):
         listed = json.loads(self.vfioctl(d, '--json', 'list').stdout)['vms']
         self.assertEqual([(vm['name'], vm['state'], vm['pid']) for vm in listed],
                          [('desk', 'running', pid)])
+        # redefined while it runs: said to apply at the next start
+        result = self.vfioctl(d, 'define', path)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('desk runs now; the new definition applies when it next starts.',
+                      result.stdout)
         status = self.vfioctl(d, 'status', 'desk').stdout
         self.assertIn('running', status)
         self.assertIn(str(pid), status)
