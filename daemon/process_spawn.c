@@ -50,8 +50,8 @@ static int child_arrange_fds(const SpawnRequest *request, int *report_fd)
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0)
 		return -1;
-	int n_targets = 3 + (int)request->n_pass_fds + 1;
-	int sources[3 + 64 + 1];
+	int n_targets = SPAWN_FIRST_PASSED_FD + (int)request->n_pass_fds + 1;
+	int sources[SPAWN_FIRST_PASSED_FD + 64 + 1];
 	if (request->n_pass_fds > 64)
 		return errno = E2BIG, -1;
 
@@ -59,7 +59,7 @@ static int child_arrange_fds(const SpawnRequest *request, int *report_fd)
 	sources[1] = request->stdout_fd >= 0 ? request->stdout_fd : null_fd;
 	sources[2] = request->stderr_fd >= 0 ? request->stderr_fd : null_fd;
 	for (size_t i = 0; i < request->n_pass_fds; i++)
-		sources[3 + i] = request->pass_fds[i];
+		sources[SPAWN_FIRST_PASSED_FD + i] = request->pass_fds[i];
 	sources[n_targets - 1] = *report_fd;
 
 	for (int i = 0; i < n_targets; i++) {

@@ -15,11 +15,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Where the first of `pass_fds` lands in the child (after stdin, stdout, stderr). */
+#define SPAWN_FIRST_PASSED_FD 3
+
 typedef struct SpawnRequest {
 	char *const *argv; /* argv[0] is an absolute path */
 	char *const *envp; /* the whole environment */
 	int stdout_fd, stderr_fd; /* -1: /dev/null */
-	const int *pass_fds; /* become fds 3, 4, ... in the child */
+	const int *pass_fds; /* become fds SPAWN_FIRST_PASSED_FD, +1, ... in the child */
 	size_t n_pass_fds;
 	bool drop_privileges; /* to uid/gid, with no supplementary groups */
 	uid_t uid;

@@ -227,7 +227,6 @@ int vm_take_summary(Vm *vm, const VmDefinition *definition)
 	vm->autostart = definition->autostart;
 	free(vm->owner);
 	vm->owner = owner;
-	vm->defined = true;
 	return 0;
 }
 
@@ -244,11 +243,11 @@ int vm_refresh(VmManager *m, const char *name, Vm **ret)
 
 	int r = vm_store_load(m->config->vm_dir, name, &definition, &error);
 	if (r == -ENOENT) {
+		/* Gone unless it runs. */
 		if (vm && !vm_is_active(vm)) {
 			vm_remove(m, vm);
 			vm = NULL;
-		} else if (vm)
-			vm->defined = false;
+		}
 		*ret = vm;
 		return 0;
 	}
@@ -261,7 +260,6 @@ int vm_refresh(VmManager *m, const char *name, Vm **ret)
 		}
 	}
 	if (r == -EINVAL) {
-		vm->defined = true;
 		if (!vm_is_active(vm))
 			vm_set_problem(vm, error);
 	} else if (r == 0) {
@@ -403,7 +401,6 @@ void vm_manager_undefine(VmManager *m, const char *name, VmCallback callback, vo
 		return;
 	}
 	vm_log(vm, LOG_INFO, 0, "VM %s undefined", name);
-	vm->defined = false;
 	vm->state = VM_STATE_UNDEFINED;
 	vm_notify(m, vm);
 	vm_remove(m, vm);

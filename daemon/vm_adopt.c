@@ -89,13 +89,7 @@ static int adopt_one(VmManager *m, VmRuntime *runtime)
 	r = sd_event_add_io(m->event, &vm->exit_source, pidfd, EPOLLIN, vm_on_qemu_exit, vm);
 	if (r < 0)
 		return r;
-	vm->connect_deadline = vm_now_usec(CLOCK_MONOTONIC) + CONNECT_TIMEOUT_USEC;
-	char path[4200];
-	vm_qmp_path(vm, path, sizeof(path));
-	r = qmp_connect(m->event, path, &vm_qmp_callbacks, vm, &vm->qmp);
-	if (r < 0)
-		vm_log(vm, LOG_WARNING, r, "VM %s: cannot reconnect to QMP at %s", vm->name, path);
-	else
+	if (vm_connect_qmp(vm) >= 0)
 		on_adopted_qmp_ready(vm);
 	vm_log(vm, LOG_INFO, 0, "VM %s re-adopted (pid %d)", vm->name, (int)vm->pid);
 	return 0;

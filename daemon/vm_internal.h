@@ -20,10 +20,6 @@
 #include "vm.h"
 #include "vm_runtime.h"
 
-/* QEMU has this long from exec to a QMP socket that answers. */
-#define CONNECT_TIMEOUT_USEC (30 * USEC_PER_SEC)
-/* Between attempts to connect: short, since the start's speed depends on it. */
-#define CONNECT_RETRY_USEC (2 * USEC_PER_MSEC)
 /* After quit, or after SIGTERM-less escalation, how long until SIGKILL. */
 #define QUIT_GRACE_USEC (5 * USEC_PER_SEC)
 /* The devices of one GPU entry: a passthrough GPU with its audio and more. */
@@ -65,7 +61,6 @@ struct Vm {
 	char uuid[UUID_STRING_SIZE];
 	bool autostart;
 	char *owner;
-	bool defined; /* a definition file exists */
 
 	/* Start */
 	VmDefinition definition; /* while starting */
@@ -94,7 +89,6 @@ struct Vm {
 	uint64_t started_at_usec;
 	sd_event_source *exit_source;
 	sd_event_source *timer;
-	uint64_t connect_deadline;
 	sd_event_source *start_timer; /* from spawn to running: vms.start-timeout */
 	Qmp *qmp;
 	char *qmp_status;
@@ -174,8 +168,8 @@ void vm_helpers_forget(Vm *vm);
 extern const QmpCallbacks vm_qmp_callbacks;
 /* RUNTIME/vms/NAME.qmp: QMP's socket, in the daemon's directory (QEMU only inherits it). */
 void vm_qmp_path(const Vm *vm, char *buf, size_t size);
-/* Connects to QEMU's QMP socket, retrying while QEMU is not listening yet. */
-void vm_connect_qmp(Vm *vm);
+/* Connects to QEMU's QMP socket; a failure is logged (and ends a start under way). */
+int vm_connect_qmp(Vm *vm);
 void vm_set_qmp_status(Vm *vm, const char *status);
 
 /* vm_control.c */

@@ -23,51 +23,24 @@ const QmpCallbacks vm_qmp_callbacks = {
 	.closed = on_qmp_closed,
 };
 
-static int on_connect_timer(sd_event_source *source, uint64_t usec, void *userdata)
-{
-	Vm *vm = userdata;
-	(void)source;
-	(void)usec;
-	vm_connect_qmp(vm);
-	return 0;
-}
-
 void vm_qmp_path(const Vm *vm, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/%s.qmp", vm->manager->records_dir, vm->name);
 }
 
-void vm_connect_qmp(Vm *vm)
+int vm_connect_qmp(Vm *vm)
 {
 	char path[4200];
 	vm_qmp_path(vm, path, sizeof(path));
 
+	/* The daemon's own socket, listening since before QEMU's exec: nothing to wait for. */
 	int r = qmp_connect(vm->manager->event, path, &vm_qmp_callbacks, vm, &vm->qmp);
-	if (r >= 0) {
-		vm->timer = sd_event_source_disable_unref(vm->timer);
-		return;
-	}
-	if ((r != -ENOENT && r != -ECONNREFUSED) ||
-	    vm_now_usec(CLOCK_MONOTONIC) > vm->connect_deadline) {
-		if (vm->start_pending)
-			vm_start_failedf(vm, VM_FAIL_START,
-					 "QEMU's QMP socket %s did not answer: %s.", path,
-					 strerror(-r));
-		else
-			vm_log(vm, LOG_WARNING, r, "VM %s: cannot connect to QMP at %s", vm->name,
-			       path);
-		return;
-	}
-	if (!vm->timer)
-		/* Accuracy 1 µs: sd-event's default (0 asks for it) is 250 ms of slack. */
-		r = sd_event_add_time_relative(vm->manager->event, &vm->timer, CLOCK_MONOTONIC,
-					       CONNECT_RETRY_USEC, 1, on_connect_timer, vm);
-	else
-		r = sd_event_source_set_time_relative(vm->timer, CONNECT_RETRY_USEC) >= 0
-			    ? sd_event_source_set_enabled(vm->timer, SD_EVENT_ONESHOT)
-			    : -EIO;
 	if (r < 0 && vm->start_pending)
-		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot wait for QMP: %s.", strerror(-r));
+		vm_start_failedf(vm, VM_FAIL_START, "Cannot connect to QEMU's QMP socket %s: %s.",
+				 path, strerror(-r));
+	else if (r < 0)
+		vm_log(vm, LOG_WARNING, r, "VM %s: cannot connect to QMP at %s", vm->name, path);
+	return r;
 }
 
 void vm_set_qmp_status(Vm *vm, const char *status)

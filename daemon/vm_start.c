@@ -438,7 +438,8 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	bool has_affinity = false, to_file = false;
 	int node = -1;
 
-	int r = host_service_model(m->host, vm->n_assignments > 0, &model);
+	/* As fresh as it needs to be: the partition engine read sysfs after its last write. */
+	int r = host_service_model(m->host, false, &model);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
 	binary = find_qemu(m->config->qemu_binary);
@@ -491,7 +492,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 				     vm->log_path, strerror(-output));
 
 	QemuHostFacts facts = {
-		.qmp_fd = 3, /* the first passed fd: the QMP socket made below */
+		.qmp_fd = SPAWN_FIRST_PASSED_FD, /* the QMP socket made below, passed first */
 		.vnc_socket = vnc,
 		.tap_fd = -1,
 		.numa_node = -1,
@@ -533,8 +534,8 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		tap = vm_tap_on_bridge(d->bridge, tap_name, ret_message);
 		if (tap < 0)
 			return tap;
+		facts.tap_fd = SPAWN_FIRST_PASSED_FD + (int)n_pass;
 		pass[n_pass++] = tap;
-		facts.tap_fd = 4; /* the second passed fd */
 		vm_log(vm, LOG_INFO, 0, "VM %s: %s on bridge %s", vm->name, tap_name, d->bridge);
 	}
 	if (d->audio != VM_AUDIO_NONE) {
@@ -630,7 +631,6 @@ static void spawn_qemu(Vm *vm)
 		free(message);
 		return;
 	}
-	vm->connect_deadline = vm_now_usec(CLOCK_MONOTONIC) + CONNECT_TIMEOUT_USEC;
 	/*
 	 * A QEMU that never answers (stuck opening a device, a binary that is not
 	 * QEMU) must not keep the start, and what it holds, forever.
@@ -644,5 +644,5 @@ static void spawn_qemu(Vm *vm)
 		return;
 	}
 	vm_progress(vm, "connecting");
-	vm_connect_qmp(vm);
+	(void)vm_connect_qmp(vm);
 }

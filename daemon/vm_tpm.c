@@ -39,15 +39,17 @@ int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser 
 	if (asprintf(&state, "dir=%s,mode=0600", state_dir) < 0)
 		return -ENOMEM;
 
+	char ctrl[32];
+	/* the listening socket, passed first */
+	snprintf(ctrl, sizeof(ctrl), "type=unixio,fd=%d", SPAWN_FIRST_PASSED_FD);
 	char *const argv[] = {
 		binary,
 		(char *)"socket",
 		(char *)"--tpm2",
 		(char *)"--tpmstate",
 		state,
-		/* the listening socket, passed as fd 3 */
 		(char *)"--ctrl",
-		(char *)"type=unixio,fd=3",
+		ctrl,
 		(char *)"--terminate",
 		NULL,
 	};

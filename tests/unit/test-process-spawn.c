@@ -24,7 +24,8 @@
 static char *const environment[] = { (char *)"PATH=/usr/bin:/bin", (char *)"ONLY=this", NULL };
 
 /* Runs argv with its output into a pipe; returns the output and the exit status. */
-static char *run(char *const *argv, const int *pass, size_t n_pass, bool drop, int *ret_status)
+static char *run(char *const *argv, const int *pass, size_t n_pass, bool drop,
+		 const cpu_set_t *affinity, int *ret_status)
 {
 	int out[2];
 	pid_t pid;
@@ -44,6 +45,7 @@ static char *run(char *const *argv, const int *pass, size_t n_pass, bool drop, i
 		.drop_privileges = drop,
 		.uid = 65534,
 		.gid = 65534,
+		.affinity = affinity,
 	};
 	assert_int_equal(process_spawn(&request, &pid, &pidfd, &stage), 0);
 	close(out[1]);
@@ -64,7 +66,7 @@ static void test_environment_is_exactly_the_given_one(void **state)
 	int status;
 	char *const argv[] = { (char *)"/usr/bin/env", NULL };
 	setenv("SECRET_OF_THE_DAEMON", "leak", 1);
-	char *output = run(argv, NULL, 0, false, &status);
+	char *output = run(argv, NULL, 0, false, NULL, &status);
 	assert_int_equal(status, 0);
 	assert_string_equal(output, "PATH=/usr/bin:/bin\nONLY=this\n");
 }
@@ -78,7 +80,7 @@ static void test_only_passed_fds_are_open(void **state)
 	int passed = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	assert_true(stray >= 0 && passed >= 0);
 	char *const argv[] = { (char *)"/usr/bin/ls", (char *)"/proc/self/fd", NULL };
-	char *output = run(argv, &passed, 1, false, &status);
+	char *output = run(argv, &passed, 1, false, NULL, &status);
 	assert_int_equal(status, 0);
 	/* 0, 1, 2, the passed one as 3, and ls's own directory fd */
 	assert_string_equal(output, "0\n1\n2\n3\n4\n");
@@ -92,7 +94,7 @@ static void test_new_session_and_dropped_user(void **state)
 	int status;
 	char *const argv[] = { (char *)"/usr/bin/cat", (char *)"/proc/self/stat",
 			       (char *)"/proc/self/status", NULL };
-	char *output = run(argv, NULL, 0, geteuid() == 0, &status);
+	char *output = run(argv, NULL, 0, geteuid() == 0, NULL, &status);
 	assert_int_equal(status, 0);
 	int pid = 0, session = 0;
 	/* pid (comm) state ppid pgrp session */
@@ -105,6 +107,21 @@ static void test_new_session_and_dropped_user(void **state)
 		groups += strlen("Groups:");
 		assert_int_equal(groups[strspn(groups, "\t ")], '\n');
 	}
+}
+
+/* The CPU affinity asked for (the NUMA node's CPUs) is the child's from its first instruction. */
+static void test_affinity(void **state)
+{
+	(void)state;
+	int status;
+	cpu_set_t one;
+	char *const argv[] = { (char *)"/usr/bin/cat", (char *)"/proc/self/status", NULL };
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	char *output = run(argv, NULL, 0, false, &one, &status);
+	assert_int_equal(status, 0);
+	assert_non_null(strstr(output, "Cpus_allowed_list:\t0\n"));
 }
 
 /* Nothing blocked or ignored in the daemon (it blocks SIGTERM, SIGCHLD...) reaches QEMU. */
@@ -121,7 +138,7 @@ static void test_signals_start_afresh(void **state)
 	sigaddset(&block, SIGCHLD);
 	assert_int_equal(sigprocmask(SIG_BLOCK, &block, &old), 0);
 	assert_int_equal(sigaction(SIGUSR1, &ignore, &old_action), 0);
-	char *output = run(argv, NULL, 0, false, &status);
+	char *output = run(argv, NULL, 0, false, NULL, &status);
 	assert_int_equal(sigaction(SIGUSR1, &old_action, NULL), 0);
 	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
 	assert_int_equal(status, 0);
@@ -156,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_environment_is_exactly_the_given_one),
 		cmocka_unit_test(test_only_passed_fds_are_open),
 		cmocka_unit_test(test_new_session_and_dropped_user),
+		cmocka_unit_test(test_affinity),
 		cmocka_unit_test(test_signals_start_afresh),
 		cmocka_unit_test(test_exec_failure_is_reported),
 	};
