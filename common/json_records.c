@@ -47,9 +47,15 @@ int json_record_remove(const char *directory, const char *name)
 	return r < 0 ? r : unlink_durable(directory, file);
 }
 
-/* Reads one file: 1 taken, 0 a problem noted, < 0 to stop. */
-static int load_one(int dir, const char *file, size_t max_size, JsonRecordTake take, void *userdata,
-		    char ***problems)
+typedef struct Loader {
+	size_t element_size;
+	JsonRecordParse parse;
+	char *elements;
+	size_t n;
+} Loader;
+
+/* Reads one file: 1 kept, 0 a problem noted, < 0 to stop. */
+static int load_one(int dir, const char *file, size_t max_size, Loader *loader, char ***problems)
 {
 	char name[256], problem[256] = "";
 	_cleanup_free_ char *buffer = malloc(max_size + 1);
@@ -70,19 +76,30 @@ static int load_one(int dir, const char *file, size_t max_size, JsonRecordTake t
 	if (!object || !json_object_is_type(object, json_type_object))
 		return strv_appendf(problems, "record %s is damaged: not JSON", file) < 0 ? -ENOMEM
 											  : 0;
+	char *grown = reallocarray(loader->elements, loader->n + 1, loader->element_size);
+	if (!grown)
+		return -ENOMEM;
+	loader->elements = grown;
 	snprintf(name, sizeof(name), "%.*s", (int)(strlen(file) - strlen(SUFFIX)), file);
-	int r = take(object, name, userdata, problem, sizeof(problem));
+	int r = loader->parse(object, name, loader->elements + loader->n * loader->element_size,
+			      problem, sizeof(problem));
+	if (r > 0)
+		loader->n++;
 	if (r == 0)
 		return strv_appendf(problems, "record %s %s", file, problem) < 0 ? -ENOMEM : 0;
 	return r;
 }
 
 int json_record_load_all(const char *directory, size_t max_files, size_t max_size,
-			 JsonRecordTake take, void *userdata, char ***problems)
+			 size_t element_size, JsonRecordParse parse, void (*done)(void *element),
+			 void **ret, size_t *ret_n, char ***problems)
 {
-	size_t n = 0;
+	Loader loader = { .element_size = element_size, .parse = parse };
+	size_t files = 0;
 	int r = 0;
 
+	*ret = NULL;
+	*ret_n = 0;
 	DIR *dir = opendir(directory);
 	if (!dir)
 		return errno == ENOENT ? 0 : negative_errno();
@@ -91,12 +108,20 @@ int json_record_load_all(const char *directory, size_t max_files, size_t max_siz
 		if (e->d_name[0] == '.' || length <= strlen(SUFFIX) || length >= 256 ||
 		    strcmp(e->d_name + length - strlen(SUFFIX), SUFFIX) != 0)
 			continue; /* temporary files and others: not records */
-		if (n++ >= max_files) {
+		if (files++ >= max_files) {
 			r = strv_append(problems, "too many records; the rest were ignored");
 			break;
 		}
-		r = load_one(dirfd(dir), e->d_name, max_size, take, userdata, problems);
+		r = load_one(dirfd(dir), e->d_name, max_size, &loader, problems);
 	}
 	closedir(dir);
-	return r < 0 ? r : 0;
+	if (r < 0) {
+		for (size_t i = 0; i < loader.n; i++)
+			done(loader.elements + i * element_size);
+		free(loader.elements);
+		return r;
+	}
+	*ret = loader.elements;
+	*ret_n = loader.n;
+	return 0;
 }

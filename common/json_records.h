@@ -17,19 +17,22 @@ int json_record_save(const char *directory, const char *name, json_object *objec
 int json_record_remove(const char *directory, const char *name);
 
 /*
- * Takes one record: returns 1 when it was kept, 0 when it is refused with
- * `problem` filled ("is damaged: bad pid", "names another id"), < 0 to stop
- * (-ENOMEM). `name` is the file name without ".json".
+ * Parses one record into `element`: returns 1 when it is kept, 0 when it is
+ * refused with `problem` filled ("is damaged: bad pid", "names another id"),
+ * < 0 to stop (-ENOMEM). `name` is the file name without ".json".
  */
-typedef int (*JsonRecordTake)(json_object *object, const char *name, void *userdata, char *problem,
-			      size_t problem_size);
+typedef int (*JsonRecordParse)(json_object *object, const char *name, void *element, char *problem,
+			       size_t problem_size);
 
 /*
- * Calls `take` for each DIR/NAME.json (not hidden ones, which are temporary
- * files), at most `max_files` of them, each at most `max_size` bytes. What
- * cannot be read or parsed, or what `take` refuses, is a sentence appended to
- * *problems ("record NAME.json is too large"). A missing directory has no
- * records. Returns 0, or < 0 from opendir or `take`.
+ * Reads DIR/NAME.json (not hidden ones, which are temporary files), at most
+ * `max_files` of them, each at most `max_size` bytes, into an array of
+ * `element_size` elements that `parse` fills (*ret, *ret_n; free() it after
+ * `done` on each element). What cannot be read or parsed, or what `parse`
+ * refuses, is a sentence appended to *problems ("record NAME.json is too
+ * large"). A missing directory has no records. Returns 0, or < 0 from
+ * opendir or `parse`, with nothing kept.
  */
 int json_record_load_all(const char *directory, size_t max_files, size_t max_size,
-			 JsonRecordTake take, void *userdata, char ***problems);
+			 size_t element_size, JsonRecordParse parse, void (*done)(void *element),
+			 void **ret, size_t *ret_n, char ***problems);

@@ -296,20 +296,14 @@ static int compare_records(const void *a, const void *b)
 	return strcmp(((const PartitionRecord *)a)->id, ((const PartitionRecord *)b)->id);
 }
 
-typedef struct Loaded {
-	PartitionRecord *records;
-	size_t n;
-} Loaded;
-
-/* Keeps one record; a damaged one, or one filed under another id, is refused. */
-static int take_record(json_object *object, const char *name, void *userdata, char *problem,
-		       size_t problem_size)
+/* One record; a damaged one, or one filed under another id, is refused. */
+static int parse_record(json_object *object, const char *name, void *element, char *problem,
+			size_t problem_size)
 {
-	Loaded *loaded = userdata;
+	PartitionRecord *record = element;
 	const char *what = NULL;
-	PartitionRecord record;
 
-	int r = partition_record_from_json(object, &record, &what);
+	int r = partition_record_from_json(object, record, &what);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -317,39 +311,33 @@ static int take_record(json_object *object, const char *name, void *userdata, ch
 		return 0;
 	}
 	/* The file name and the id inside must agree, or one would hide the other. */
-	if (strcmp(name, record.id) != 0) {
-		partition_record_done(&record);
+	if (strcmp(name, record->id) != 0) {
+		partition_record_done(record);
 		snprintf(problem, problem_size, "names another id");
 		return 0;
 	}
-	PartitionRecord *p = reallocarray(loaded->records, loaded->n + 1, sizeof(PartitionRecord));
-	if (!p) {
-		partition_record_done(&record);
-		return -ENOMEM;
-	}
-	loaded->records = p;
-	loaded->records[loaded->n++] = record;
 	return 1;
+}
+
+static void record_done(void *element)
+{
+	partition_record_done(element);
 }
 
 int partition_record_load_all(const char *directory, PartitionRecord **ret, size_t *ret_n,
 			      char ***problems)
 {
-	Loaded loaded = { 0 };
+	void *records;
+	size_t n;
 
-	*ret = NULL;
-	*ret_n = 0;
-	int r = json_record_load_all(directory, RECORD_MAX_FILES, RECORD_MAX_SIZE, take_record,
-				     &loaded, problems);
-	if (r < 0) {
-		for (size_t i = 0; i < loaded.n; i++)
-			partition_record_done(&loaded.records[i]);
-		free(loaded.records);
+	int r = json_record_load_all(directory, RECORD_MAX_FILES, RECORD_MAX_SIZE,
+				     sizeof(PartitionRecord), parse_record, record_done, &records,
+				     &n, problems);
+	if (r < 0)
 		return r;
-	}
-	if (loaded.n > 0) /* qsort's base must not be NULL, even for no elements */
-		qsort(loaded.records, loaded.n, sizeof(PartitionRecord), compare_records);
-	*ret = loaded.records;
-	*ret_n = loaded.n;
+	if (n > 0) /* qsort's base must not be NULL, even for no elements */
+		qsort(records, n, sizeof(PartitionRecord), compare_records);
+	*ret = records;
+	*ret_n = n;
 	return 0;
 }

@@ -199,19 +199,14 @@ int vm_runtime_remove(const char *directory, const char *name)
 	return json_record_remove(directory, name);
 }
 
-typedef struct Loaded {
-	VmRuntime *records;
-	size_t n;
-} Loaded;
-
-static int take_record(json_object *object, const char *name, void *userdata, char *problem,
-		       size_t problem_size)
+/* One record; a damaged one, or one filed under another VM's name, is refused. */
+static int parse_record(json_object *object, const char *name, void *element, char *problem,
+			size_t problem_size)
 {
-	Loaded *loaded = userdata;
+	VmRuntime *runtime = element;
 	const char *what = NULL;
-	VmRuntime runtime;
 
-	int r = vm_runtime_from_json(object, &runtime, &what);
+	int r = vm_runtime_from_json(object, runtime, &what);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -219,38 +214,27 @@ static int take_record(json_object *object, const char *name, void *userdata, ch
 		return 0;
 	}
 	/* The file name is the VM's: a record copied to another name is not trusted. */
-	if (strcmp(name, runtime.name) != 0) {
-		vm_runtime_done(&runtime);
+	if (strcmp(name, runtime->name) != 0) {
+		vm_runtime_done(runtime);
 		snprintf(problem, problem_size, "names another VM");
 		return 0;
 	}
-	VmRuntime *p = reallocarray(loaded->records, loaded->n + 1, sizeof(VmRuntime));
-	if (!p) {
-		vm_runtime_done(&runtime);
-		return -ENOMEM;
-	}
-	loaded->records = p;
-	loaded->records[loaded->n++] = runtime;
 	return 1;
+}
+
+static void record_done(void *element)
+{
+	vm_runtime_done(element);
 }
 
 int vm_runtime_load_all(const char *directory, VmRuntime **ret, size_t *ret_n, char ***ret_problems)
 {
-	Loaded loaded = { 0 };
-
-	*ret = NULL;
-	*ret_n = 0;
-	int r = json_record_load_all(directory, RUNTIME_MAX_FILES, RUNTIME_MAX_SIZE, take_record,
-				     &loaded, ret_problems);
-	if (r < 0) {
-		for (size_t i = 0; i < loaded.n; i++)
-			vm_runtime_done(&loaded.records[i]);
-		free(loaded.records);
-		return r;
-	}
-	*ret = loaded.records;
-	*ret_n = loaded.n;
-	return 0;
+	void *records;
+	int r = json_record_load_all(directory, RUNTIME_MAX_FILES, RUNTIME_MAX_SIZE,
+				     sizeof(VmRuntime), parse_record, record_done, &records, ret_n,
+				     ret_problems);
+	*ret = records;
+	return r;
 }
 
 int process_start_time(const char *proc_root, pid_t pid, uint64_t *ret)
