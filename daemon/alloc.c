@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "alloc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "macro.h"
@@ -24,6 +25,68 @@ static const char *const error_names[_ALLOC_ERROR_MAX] = {
 const char *alloc_error_name(AllocError error)
 {
 	return error > ALLOC_OK && error < _ALLOC_ERROR_MAX ? error_names[error] : NULL;
+}
+
+void alloc_error_sentence(AllocError error, const PciAddress *gpu, char *buf, size_t size)
+{
+	char address[PCI_ADDRESS_TEXT_SIZE];
+
+	pci_address_format(gpu, address);
+	switch (error) {
+	case ALLOC_NO_SUCH_GPU:
+		snprintf(buf, size, "There is no PCI device at %s; 'vfioctl gpus' lists the GPUs.",
+			 address);
+		break;
+	case ALLOC_NOT_A_GPU:
+		snprintf(buf, size, "%s is not a GPU; 'vfioctl gpus' lists the GPUs.", address);
+		break;
+	case ALLOC_NO_MATCHING_GPU:
+		snprintf(buf, size, "No GPU matches the request; 'vfioctl gpus' lists the GPUs.");
+		break;
+	case ALLOC_MODE_UNSUPPORTED:
+		snprintf(buf, size, "%s does not offer this mode; 'vfioctl check' says why.",
+			 address);
+		break;
+	case ALLOC_UNKNOWN_TYPE:
+		snprintf(buf, size,
+			 "%s has no mdev type of that id or name, or none that meets the "
+			 "constraints; 'vfioctl gpu %s' lists its types.",
+			 address, address);
+		break;
+	case ALLOC_NONE_FREE:
+		snprintf(buf, size,
+			 "Everything %s offers in this mode is taken; destroy a partition or "
+			 "choose another GPU.",
+			 address);
+		break;
+	case ALLOC_BOOT_VGA:
+		snprintf(buf, size,
+			 "%s is the boot display: passing it through takes the host's screen. "
+			 "Add --force (force: true) to do it anyway.",
+			 address);
+		break;
+	case ALLOC_NOT_ISOLATED:
+		snprintf(buf, size,
+			 "%s shares its IOMMU group with other devices; 'vfioctl gpu %s' names "
+			 "them.",
+			 address, address);
+		break;
+	case ALLOC_HELD:
+		snprintf(buf, size,
+			 "%s is in use: handed out whole, or in parts (mdevs, VFs); destroy those "
+			 "partitions first.",
+			 address);
+		break;
+	case ALLOC_DEVICE_IN_USE:
+		snprintf(buf, size,
+			 "A program on the host has %s open; close it, or add --force (force: "
+			 "true).",
+			 address);
+		break;
+	default:
+		snprintf(buf, size, "No partition fits the request.");
+		break;
+	}
 }
 
 /*

@@ -81,5 +81,11 @@ AllocError alloc_choose(const HostModel *model, const HeldPartition *held, size_
 			const PartitionRequest *request, AllocationChoice *ret,
 			PciAddress *ret_gpu);
 
+/*
+ * The sentence for each reason no partition fits, naming `gpu` and saying what
+ * to do; the partition engine reports it with the error.
+ */
+void alloc_error_sentence(AllocError error, const PciAddress *gpu, char *buf, size_t size);
+
 /* The name of an error as libvfio reports it ("io.libvfio.Partitions.NoneFree"). */
 const char *alloc_error_name(AllocError error);

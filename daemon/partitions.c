@@ -391,9 +391,28 @@ static void operation_report(Operation *op, const PartitionOutcome *outcome)
 		op->callback(outcome, op->userdata);
 }
 
+static void operation_finish(PartitionEngine *engine, Operation *op, int result);
+
+/*
+ * Ends the operation with a reason nothing fits: the allocator's sentence for
+ * it, unless the engine wrote a more precise one already.
+ */
+static void operation_refuse(PartitionEngine *engine, Operation *op, AllocError error,
+			     const PciAddress *gpu, int result)
+{
+	op->alloc_error = error;
+	op->alloc_gpu = *gpu;
+	if (!op->message[0])
+		alloc_error_sentence(error, gpu, op->message, sizeof(op->message));
+	operation_finish(engine, op, result);
+}
+
 /* Ends the running operation: reports (unless a stuck write did), frees it, starts the next. */
 static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 {
+	/* Every failure has its sentence: a caller never shows an empty one. */
+	if (result < 0 && !op->message[0])
+		set_message(op, "The partition operation failed: %s.", strerror(-result));
 	PartitionOutcome outcome = { .result = result,
 				     .error = op->alloc_error,
 				     .gpu = op->alloc_gpu,
@@ -717,18 +736,15 @@ static void operation_start_create(PartitionEngine *engine, Operation *op)
 		operation_finish(engine, op, r < 0 ? r : -ENOMEM);
 		return;
 	}
-	op->alloc_error = alloc_choose(model, held, n_held, &op->request, &choice, &where);
-	if (op->alloc_error != ALLOC_OK) {
-		/* The sentence is the service's to write: it knows the request. */
-		op->alloc_gpu = op->request.has_address ? op->request.address : where;
-		operation_finish(engine, op, -EINVAL);
+	AllocError error = alloc_choose(model, held, n_held, &op->request, &choice, &where);
+	if (error != ALLOC_OK) {
+		operation_refuse(engine, op, error,
+				 op->request.has_address ? &op->request.address : &where, -EINVAL);
 		return;
 	}
 	if (op->request.mode == PARTITION_PASSTHROUGH && !op->request.force &&
 	    group_in_use(engine, op, model, &choice.gpu)) {
-		op->alloc_error = ALLOC_DEVICE_IN_USE;
-		op->alloc_gpu = choice.gpu;
-		operation_finish(engine, op, -EBUSY);
+		operation_refuse(engine, op, ALLOC_DEVICE_IN_USE, &choice.gpu, -EBUSY);
 		return;
 	}
 
@@ -804,9 +820,8 @@ static void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
 	}
 	const PciFunction *pf = host_find_function(model, &op->target);
 	if (!pf || !pci_function_is_gpu(pf)) {
-		op->alloc_error = pf ? ALLOC_NOT_A_GPU : ALLOC_NO_SUCH_GPU;
-		op->alloc_gpu = op->target;
-		operation_finish(engine, op, -EINVAL);
+		operation_refuse(engine, op, pf ? ALLOC_NOT_A_GPU : ALLOC_NO_SUCH_GPU, &op->target,
+				 -EINVAL);
 		return;
 	}
 	for (size_t i = 0; i < pf->n_vfs; i++) {
@@ -820,9 +835,8 @@ static void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
 	case SRIOV_OK:
 		break;
 	case SRIOV_NOT_CAPABLE:
-		op->alloc_error = ALLOC_MODE_UNSUPPORTED;
-		op->alloc_gpu = op->target;
-		operation_finish(engine, op, -EINVAL);
+		set_message(op, "%s has no SR-IOV capability.", address);
+		operation_refuse(engine, op, ALLOC_MODE_UNSUPPORTED, &op->target, -EINVAL);
 		return;
 	case SRIOV_TOO_MANY:
 		set_message(op, "%s supports %d VFs at most.", address, pf->sriov_total_vfs);
@@ -836,9 +850,11 @@ static void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
 		operation_finish(engine, op, -ENXIO);
 		return;
 	case SRIOV_VFS_IN_USE:
-		op->alloc_error = ALLOC_HELD;
-		op->alloc_gpu = op->target;
-		operation_finish(engine, op, -EBUSY);
+		set_message(op,
+			    "VFs of %s are in use; changing the count removes every VF. Destroy "
+			    "their partitions first.",
+			    address);
+		operation_refuse(engine, op, ALLOC_HELD, &op->target, -EBUSY);
 		return;
 	}
 	if (plan.n_writes == 0) {

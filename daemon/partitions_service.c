@@ -162,80 +162,15 @@ static int reply_permission_denied(VarlinkCall *call, const char *what)
 					 what);
 }
 
-/* The sentence for each reason no partition fits; `address` names the GPU concerned. */
-static void alloc_sentence(AllocError error, const char *address, char *buf, size_t size)
+/* Replies the AllocError of an outcome: its name, the GPU, and the engine's sentence. */
+static void reply_alloc_error(VarlinkCall *call, const PartitionOutcome *outcome)
 {
-	switch (error) {
-	case ALLOC_NO_SUCH_GPU:
-		snprintf(buf, size, "There is no PCI device at %s; 'vfioctl gpus' lists the GPUs.",
-			 address);
-		break;
-	case ALLOC_NOT_A_GPU:
-		snprintf(buf, size, "%s is not a GPU; 'vfioctl gpus' lists the GPUs.", address);
-		break;
-	case ALLOC_NO_MATCHING_GPU:
-		snprintf(buf, size, "No GPU matches the request; 'vfioctl gpus' lists the GPUs.");
-		break;
-	case ALLOC_MODE_UNSUPPORTED:
-		snprintf(buf, size, "%s does not offer this mode; 'vfioctl check' says why.",
-			 address);
-		break;
-	case ALLOC_UNKNOWN_TYPE:
-		snprintf(buf, size,
-			 "%s has no mdev type of that id or name, or none that meets the "
-			 "constraints; 'vfioctl gpu %s' lists its types.",
-			 address, address);
-		break;
-	case ALLOC_NONE_FREE:
-		snprintf(buf, size,
-			 "Everything %s offers in this mode is taken; destroy a partition or "
-			 "choose another GPU.",
-			 address);
-		break;
-	case ALLOC_BOOT_VGA:
-		snprintf(buf, size,
-			 "%s is the boot display: passing it through takes the host's screen. "
-			 "Add --force (force: true) to do it anyway.",
-			 address);
-		break;
-	case ALLOC_NOT_ISOLATED:
-		snprintf(buf, size,
-			 "%s shares its IOMMU group with other devices; 'vfioctl gpu %s' names "
-			 "them.",
-			 address, address);
-		break;
-	case ALLOC_HELD:
-		snprintf(buf, size,
-			 "%s is in use: handed out whole, or in parts (mdevs, VFs); destroy those "
-			 "partitions first.",
-			 address);
-		break;
-	case ALLOC_DEVICE_IN_USE:
-		snprintf(buf, size,
-			 "A program on the host has %s open; close it, or add --force (force: "
-			 "true).",
-			 address);
-		break;
-	default:
-		snprintf(buf, size, "No partition fits the request.");
-		break;
-	}
-}
-
-/* Replies the AllocError of an outcome: its name, the GPU, and the sentence. */
-static void reply_alloc_error(VarlinkCall *call, const PartitionOutcome *outcome,
-			      const char *sentence)
-{
-	char address[PCI_ADDRESS_TEXT_SIZE], text[512];
+	char address[PCI_ADDRESS_TEXT_SIZE];
 	json_object *parameters = json_object_new_object();
 
 	pci_address_format(&outcome->gpu, address);
-	if (sentence)
-		snprintf(text, sizeof(text), "%s", sentence);
-	else
-		alloc_sentence(outcome->error, address, text, sizeof(text));
 	if (parameters && json_add_string(parameters, "address", address) >= 0 &&
-	    json_add_string(parameters, "message", text) >= 0)
+	    json_add_string(parameters, "message", outcome->message) >= 0)
 		(void)varlink_call_reply_error(call, alloc_error_name(outcome->error), parameters);
 	else
 		json_object_put(parameters);
@@ -251,10 +186,8 @@ static void reply_failure(VarlinkCall *call, const PartitionOutcome *outcome)
 
 void partitions_service_reply_failure(VarlinkCall *call, const PartitionOutcome *outcome)
 {
-	if (outcome->error == ALLOC_DEVICE_IN_USE) /* the engine names the program */
-		reply_alloc_error(call, outcome, outcome->message);
-	else if (outcome->error != ALLOC_OK)
-		reply_alloc_error(call, outcome, NULL);
+	if (outcome->error != ALLOC_OK)
+		reply_alloc_error(call, outcome);
 	else
 		reply_failure(call, outcome);
 }
@@ -399,21 +332,8 @@ static void on_vfs_set(const PartitionOutcome *outcome, void *userdata)
 
 	if (outcome->result >= 0)
 		(void)varlink_call_reply(call, NULL);
-	else if (outcome->error == ALLOC_HELD || outcome->error == ALLOC_MODE_UNSUPPORTED) {
-		char address[PCI_ADDRESS_TEXT_SIZE], text[256];
-		pci_address_format(&outcome->gpu, address);
-		if (outcome->error == ALLOC_HELD)
-			snprintf(text, sizeof(text),
-				 "VFs of %s are in use; changing the count removes every VF. "
-				 "Destroy their partitions first.",
-				 address);
-		else
-			snprintf(text, sizeof(text), "%s has no SR-IOV capability.", address);
-		reply_alloc_error(call, outcome, text);
-	} else if (outcome->error != ALLOC_OK)
-		reply_alloc_error(call, outcome, NULL);
 	else
-		reply_failure(call, outcome);
+		partitions_service_reply_failure(call, outcome);
 	varlink_call_unref(call);
 }
 

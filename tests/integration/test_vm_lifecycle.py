@@ -439,7 +439,13 @@ class ConcurrencyTest(VmTestCase):
 
 class FailureTest(VmTestCase):
     def test_gpu_that_is_not_there(self):
-        d = self.start_daemon()
+        # A fixture host: the daemon there may raise QEMU's locked-memory limit (this
+        # machine's root may not), so the missing GPU is what the start stops at.
+        sim = Simulator('intel-gvt-laptop')
+        sim.start()
+        self.addCleanup(sim.close)
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        self.addCleanup(d.stop)
         self.define(d, 'ghost', 'gpu:\n  - mode: passthrough\n    address: 0000:7f:1f.7\n')
         reply = self.call(d, 'Start', {'name': 'ghost'})
         self.assertError(reply, 'io.libvfio.Partitions.NoSuchGPU', '0000:7f:1f.7')
@@ -639,8 +645,46 @@ class PartitionTest(VmTestCase):
         self.define(d, 'greedy', 'gpu:\n  - mode: sriov\n')
         reply = self.call(d, 'Start', {'name': 'greedy'})
         self.assertEqual(reply['error'].rsplit('.', 1)[0], 'io.libvfio.Partitions', reply)
-        self.assertEqual(self.ok(d, 'Get', {'name': 'greedy'})['vm']['state'], 'stopped')
+        vm = self.ok(d, 'Get', {'name': 'greedy'})['vm']
+        self.assertEqual(vm['state'], 'stopped')
+        # The engine's refusal reaches the caller, status and the log as a sentence.
+        sentence = reply['parameters']['message']
+        self.assertRegex(sentence, r'^\S.{20,}\.$', reply)
+        self.assertEqual(vm.get('problem'), sentence)
+        self.assertIn(f'VM greedy did not start: {sentence}', d.output())
+        status = vfioctl('status', 'greedy', socket_path=d.socket)
+        self.assertIn(sentence, status.stdout)
         self.assertNothingLeft('greedy')
+
+    def test_locked_memory_the_daemon_cannot_give(self):
+        """VFIO pins guest RAM against QEMU's RLIMIT_MEMLOCK; a daemon without
+        CAP_SYS_RESOURCE and with systemd's default 8 MiB cannot raise it that far:
+        the start is refused before anything is made, saying how to fix it."""
+        sim = Simulator('intel-gvt-laptop')
+        sim.start()
+        self.addCleanup(sim.close)
+        status_path = os.path.join(sim.backing, 'proc/self/status')
+        with open(status_path) as f:
+            status = f.read()
+        self.assertIn('CapEff:\t0000000001a250eb\n', status)  # the unit's, CAP_SYS_RESOURCE too
+        with open(status_path, 'w') as f:
+            f.write(status.replace('CapEff:\t0000000001a250eb', 'CapEff:\t0000000000a250eb'))
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        self.addCleanup(d.stop)
+        before = sim.snapshot()
+        self.define(d, 'pinned', 'gpu:\n  - mode: mdev\n    type: i915-GVTg_V5_8\n')
+        reply = self.call(d, 'Start', {'name': 'pinned'})
+        self.assertError(reply, VMS + 'StartFailed')
+        expected = ('QEMU needs 1088 MiB of locked memory for VFIO (guest RAM + 1 GiB), but the '
+                    'daemon can give it only 8 MiB: run libvfiod with CAP_SYS_RESOURCE (the '
+                    'shipped unit does) or LimitMEMLOCK=infinity.')
+        self.assertEqual(reply['parameters']['message'], expected)
+        self.assertEqual(self.ok(d, 'Get', {'name': 'pinned'})['vm'].get('problem'), expected)
+        self.assertEqual(sim.writes(), [])  # nothing was made
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        check = vfioctl('check', socket_path=d.socket)
+        self.assertIn('[FAIL] The daemon can give QEMU only 8 MiB of locked memory', check.stdout)
+        self.assertNothingLeft('pinned')
 
 
 class VfioctlTest(VmTestCase):
