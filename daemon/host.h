@@ -99,6 +99,13 @@ typedef struct HostFacts {
 	char **modules_loadable; /* listed in modules.dep or modules.builtin */
 	int i915_enable_gvt; /* 1 Y, 0 N, -1 no such parameter */
 	char **ovmf_files; /* firmware found */
+	/*
+	 * The most locked memory the daemon can give QEMU (VFIO pins all guest
+	 * RAM against it): UINT64_MAX when unlimited. From proc/self (the daemon's
+	 * capabilities and RLIMIT_MEMLOCK); memlock_known false when unreadable.
+	 */
+	uint64_t memlock_grantable;
+	bool memlock_known;
 	HugepagePool *hugepages; /* system-wide pools */
 	size_t n_hugepages;
 	char **warnings;

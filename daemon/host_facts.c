@@ -4,7 +4,8 @@
  * tables, sys/class/iommu), interrupt remapping (IR- chips in
  * proc/interrupts), /dev/kvm, the VFIO and GPU modules (loaded:
  * sys/module; loadable: lib/modules/RELEASE/modules.dep and
- * modules.builtin), i915's enable_gvt, OVMF firmware and hugepage pools.
+ * modules.builtin), i915's enable_gvt, OVMF firmware and hugepage pools;
+ * and one fact of the daemon itself: how much locked memory it can give QEMU.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 
 #include "host_internal.h"
 #include "macro.h"
+#include "parse_util.h"
 #include "strv.h"
 
 /* The modules the checks ask about. */
@@ -135,6 +137,35 @@ static int read_interrupt_remapping(const SysfsRoot *root, HostFacts *facts)
 	return 0;
 }
 
+/*
+ * What the daemon can give QEMU as RLIMIT_MEMLOCK: anything with
+ * CAP_SYS_RESOURCE (bit 24 of CapEff in proc/self/status), else up to its
+ * own hard limit ("Max locked memory  SOFT  HARD  bytes" in proc/self/limits).
+ */
+static int read_memlock(const SysfsRoot *root, HostFacts *facts)
+{
+	_cleanup_free_ char *status = NULL, *limits = NULL;
+	unsigned long long effective;
+	char hard[32];
+
+	if (read_optional(root, "proc/self/status", 64 * 1024, &status) < 0 ||
+	    read_optional(root, "proc/self/limits", 64 * 1024, &limits) < 0)
+		return -ENOMEM;
+	const char *cap = status ? strstr(status, "\nCapEff:") : NULL;
+	const char *line = limits ? strstr(limits, "\nMax locked memory ") : NULL;
+	if (cap && sscanf(cap, "\nCapEff: %llx", &effective) == 1 && effective & (1ULL << 24)) {
+		facts->memlock_grantable = UINT64_MAX;
+		facts->memlock_known = true;
+	} else if (cap && line && sscanf(line, "\nMax locked memory %*s %31s", hard) == 1) {
+		facts->memlock_known = true;
+		if (strcmp(hard, "unlimited") == 0)
+			facts->memlock_grantable = UINT64_MAX;
+		else if (parse_uint64(hard, &facts->memlock_grantable) < 0)
+			facts->memlock_known = false;
+	}
+	return 0;
+}
+
 static void read_kvm(const SysfsRoot *root, HostFacts *facts)
 {
 	char path[4096];
@@ -170,6 +201,8 @@ int host_facts_read(const SysfsRoot *root, HostFacts *facts)
 		facts->i915_enable_gvt = gvt[0] == 'Y' || gvt[0] == 'y' || gvt[0] == '1';
 	facts->unsafe_interrupts_allowed = unsafe && (unsafe[0] == 'Y' || unsafe[0] == '1');
 
+	if (read_memlock(root, facts) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < ELEMENTSOF(ovmf_paths); i++)
 		if (sysfs_exists(root, ovmf_paths[i]) &&
 		    strv_appendf(&facts->ovmf_files, "/%s", ovmf_paths[i]) < 0)

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,13 +15,14 @@
 
 /* What the child was doing when it failed, for the parent's message. */
 static const char *const stages[] = {
-	"setsid", "signals", "fds", "affinity", "setgroups", "setgid", "setuid", "exec",
+	"setsid", "signals", "fds", "affinity", "memlock", "setgroups", "setgid", "setuid", "exec",
 };
 enum {
 	STAGE_SETSID,
 	STAGE_SIGNALS,
 	STAGE_FDS,
 	STAGE_AFFINITY,
+	STAGE_MEMLOCK,
 	STAGE_SETGROUPS,
 	STAGE_SETGID,
 	STAGE_SETUID,
@@ -91,6 +93,12 @@ _noreturn_ static void child(const SpawnRequest *request, int report_fd)
 		child_fail(report_fd, STAGE_FDS);
 	if (request->affinity && sched_setaffinity(0, sizeof(cpu_set_t), request->affinity) < 0)
 		child_fail(report_fd, STAGE_AFFINITY);
+	if (request->memlock_limit > 0) {
+		struct rlimit limit = { .rlim_cur = request->memlock_limit,
+					.rlim_max = request->memlock_limit };
+		if (setrlimit(RLIMIT_MEMLOCK, &limit) < 0)
+			child_fail(report_fd, STAGE_MEMLOCK);
+	}
 	if (request->drop_privileges) {
 		if (setgroups(0, NULL) < 0)
 			child_fail(report_fd, STAGE_SETGROUPS);

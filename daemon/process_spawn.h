@@ -3,16 +3,17 @@
  * Starting a program the way a daemon must: fork and exec with a pidfd kept
  * for the parent, and in the child a new session, default signal handling
  * and an empty signal mask, only the fds asked for (stdin from /dev/null),
- * a fixed environment, an optional CPU affinity, and privileges dropped to
- * the given user before exec. A failure in the child before exec reaches the
- * parent as an errno through a close-on-exec pipe, so the caller learns
- * "no such binary" or "cannot become that user" at once.
+ * a fixed environment, an optional CPU affinity, an optional locked-memory
+ * limit, and privileges dropped to the given user before exec. A failure in the child before exec
+ * reaches the parent as an errno through a close-on-exec pipe, so the caller learns "no such
+ * binary" or "cannot become that user" at once.
  */
 #pragma once
 
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Where the first of `pass_fds` lands in the child (after stdin, stdout, stderr). */
@@ -28,6 +29,11 @@ typedef struct SpawnRequest {
 	uid_t uid;
 	gid_t gid;
 	const cpu_set_t *affinity; /* NULL: inherited */
+	/*
+	 * > 0: RLIMIT_MEMLOCK (soft and hard) in bytes, set while still root, so
+	 * that it can exceed the parent's own limit (CAP_SYS_RESOURCE). 0: inherited.
+	 */
+	uint64_t memlock_limit;
 } SpawnRequest;
 
 /*

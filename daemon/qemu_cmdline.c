@@ -577,6 +577,15 @@ static void add_usb(Cmdline *c, const VmDefinition *d)
 		       d->usb[i].vendor_id, d->usb[i].product_id);
 }
 
+uint64_t qemu_memlock_limit(const VmDefinition *definition, size_t n_gpus)
+{
+	const uint64_t margin = UINT64_C(1) << 30;
+
+	if (n_gpus == 0)
+		return 0;
+	return definition->memory + definition->looking_glass + margin;
+}
+
 int qemu_cmdline_build(const char *binary, const VmDefinition *definition,
 		       const QemuGpuAssignment *gpus, size_t n_gpus, const QemuHostFacts *host,
 		       char ***ret_argv, char **ret_error)

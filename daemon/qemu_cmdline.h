@@ -58,6 +58,16 @@ typedef struct QemuHostFacts {
 const char *qemu_accel_to_string(QemuAccel accel);
 
 /*
+ * The RLIMIT_MEMLOCK QEMU needs for `definition` with `n_gpus` VFIO devices,
+ * in bytes; 0 when it needs none beyond the default (no VFIO device). VFIO's
+ * type1 IOMMU pins every page of guest RAM and of the other RAM-backed regions
+ * it maps (Looking Glass's shared memory) against this limit, plus what it maps
+ * besides RAM (ROMs, MMIO of other devices, vIOMMU tables): libvirt reserves
+ * guest RAM + 1 GiB for that (qemuDomainGetMemLockLimitBytes), and so do we.
+ */
+uint64_t qemu_memlock_limit(const VmDefinition *definition, size_t n_gpus);
+
+/*
  * Builds the argv (a strv, argv[0] = `binary`) for `definition` with `gpus`
  * (one per GPU entry whose mode is not none, in order). Returns 0, -EINVAL
  * with *ret_error saying what is missing (a UEFI VM without OVMF, a TPM without

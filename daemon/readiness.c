@@ -2,6 +2,7 @@
 #include "readiness.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,12 +204,39 @@ static int check_ovmf(const HostModel *model, Readiness *r)
 		   "need it.");
 }
 
+/* VFIO pins all guest RAM against QEMU's RLIMIT_MEMLOCK, which the daemon raises for it. */
+static int check_memlock(const HostModel *model, Readiness *r)
+{
+	const uint64_t margin = UINT64_C(1) << 30; /* as qemu_memlock_limit() adds */
+	const char *fix = "Give libvfiod CAP_SYS_RESOURCE (the shipped unit does) or raise its "
+			  "hard limit (LimitMEMLOCK=infinity in the unit, ulimit -l unlimited).";
+	uint64_t grantable = model->facts.memlock_grantable;
+
+	if (!model->facts.memlock_known)
+		return add(r, "memlock", NULL, CHECK_SKIP, NULL,
+			   "How much locked memory QEMU can be given is unknown (proc/self is "
+			   "unreadable).");
+	if (grantable == UINT64_MAX)
+		return add(r, "memlock", NULL, CHECK_PASS, NULL,
+			   "QEMU can be given the locked memory VFIO pins (guest RAM + 1 GiB).");
+	if (grantable <= margin)
+		return add(r, "memlock", NULL, CHECK_FAIL, fix,
+			   "The daemon can give QEMU only %" PRIu64 " MiB of locked memory: "
+			   "no VM with a GPU can start (VFIO pins guest RAM + 1 GiB).",
+			   grantable >> 20);
+	return add(r, "memlock", NULL, CHECK_WARN, fix,
+		   "The daemon can give QEMU only %" PRIu64 " MiB of locked memory: VMs with a "
+		   "GPU and more than %" PRIu64 " MiB of RAM cannot start (VFIO pins guest RAM + "
+		   "1 GiB).",
+		   grantable >> 20, (grantable - margin) >> 20);
+}
+
 /* The host prerequisites of each mode, from the checks already made. */
 static bool prerequisites_pass(const Readiness *r, PartitionModeKind mode)
 {
 	/* mdev devices are used through a type1 container too; their interrupts are emulated. */
 	static const char *const common[] = { "kvm", "qemu", "module-vfio",
-					      "module-vfio_iommu_type1" };
+					      "module-vfio_iommu_type1", "memlock" };
 	static const char *const mdev[] = { "module-mdev" };
 	static const char *const vfio_pci[] = { "iommu", "interrupt-remapping", "module-vfio_pci" };
 
@@ -268,7 +296,7 @@ int readiness_evaluate(const HostModel *model, const QemuInfo *qemu, Readiness *
 	    check_module(model, &r, "vfio_pci") < 0 ||
 	    check_module(model, &r, "vfio_iommu_type1") < 0 ||
 	    check_module(model, &r, "mdev") < 0 || check_hugepages(model, &r) < 0 ||
-	    check_qemu(qemu, &r) < 0 || check_ovmf(model, &r) < 0)
+	    check_qemu(qemu, &r) < 0 || check_ovmf(model, &r) < 0 || check_memlock(model, &r) < 0)
 		k = -ENOMEM;
 
 	for (size_t i = 0; k >= 0 && i < model->n_functions; i++) {

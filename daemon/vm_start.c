@@ -5,6 +5,7 @@
  */
 #include "vm_internal.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -174,6 +175,35 @@ static void allocate_next(Vm *vm)
 				 strerror(-r));
 }
 
+/*
+ * QEMU with a VFIO device pins all guest RAM against its RLIMIT_MEMLOCK, which
+ * the spawn raises; a daemon that cannot raise it that far refuses the start
+ * before it takes anything, saying how to fix it.
+ */
+static int memlock_check(Vm *vm, char **ret_message)
+{
+	const VmDefinition *d = &vm->definition;
+	const HostModel *model;
+	size_t n_devices = 0;
+
+	for (size_t i = 0; i < d->n_gpus; i++)
+		n_devices += d->gpus[i].mode != VM_GPU_NONE;
+	uint64_t needed = qemu_memlock_limit(d, n_devices);
+	if (needed == 0)
+		return 0;
+	int r = host_service_model(vm->manager->host, false, &model);
+	if (r < 0)
+		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
+	if (!model->facts.memlock_known || needed <= model->facts.memlock_grantable)
+		return 0;
+	return error_message(ret_message, -EPERM,
+			     "QEMU needs %" PRIu64 " MiB of locked memory for VFIO (guest RAM + "
+			     "1 GiB), but the daemon can give it only %" PRIu64 " MiB: run "
+			     "libvfiod with CAP_SYS_RESOURCE (the shipped unit does) or "
+			     "LimitMEMLOCK=infinity.",
+			     needed >> 20, model->facts.memlock_grantable >> 20);
+}
+
 void vm_manager_start(VmManager *m, const char *name, VmCallback callback, void *userdata)
 {
 	_cleanup_free_ char *error = NULL;
@@ -201,6 +231,18 @@ void vm_manager_start(VmManager *m, const char *name, VmCallback callback, void 
 		vm_definition_done(&vm->definition);
 		vm->has_definition = false;
 		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
+		return;
+	}
+	r = memlock_check(vm, &error);
+	if (r < 0) {
+		const char *why = error ? error : "The daemon ran out of memory.";
+		vm_definition_done(&vm->definition);
+		vm->has_definition = false;
+		vm_log(vm, LOG_WARNING, 0, "VM %s did not start: %s", vm->name, why);
+		vm_set_problem(vm, why);
+		vm_notify(m, vm);
+		vm_fail_now(callback, userdata, r == -ENOMEM ? VM_FAIL_INTERNAL : VM_FAIL_START,
+			    "%s", why);
 		return;
 	}
 	vm->start_waiter = (Waiter){ callback, userdata };
@@ -579,6 +621,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		.uid = user.uid,
 		.gid = user.gid,
 		.affinity = has_affinity ? &affinity : NULL,
+		.memlock_limit = qemu_memlock_limit(d, vm->n_assignments),
 	};
 	const char *stage;
 	uint64_t started_at = vm_now_usec(CLOCK_REALTIME);

@@ -46,6 +46,8 @@ HostModel *model_new(void)
 	models[n_models++] = model;
 	model->facts.irq_remapping = -1;
 	model->facts.i915_enable_gvt = -1;
+	model->facts.memlock_grantable = UINT64_MAX;
+	model->facts.memlock_known = true;
 	return model;
 }
 

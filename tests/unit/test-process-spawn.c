@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,9 +24,12 @@
 
 static char *const environment[] = { (char *)"PATH=/usr/bin:/bin", (char *)"ONLY=this", NULL };
 
-/* Runs argv with its output into a pipe; returns the output and the exit status. */
-static char *run(char *const *argv, const int *pass, size_t n_pass, bool drop,
-		 const cpu_set_t *affinity, int *ret_status)
+/*
+ * Runs `request` (argv and what the test is about) with the environment above,
+ * its output into a pipe, and nobody as the user to drop to; returns the output
+ * and the exit status.
+ */
+static char *run(SpawnRequest request, int *ret_status)
 {
 	int out[2];
 	pid_t pid;
@@ -35,18 +39,9 @@ static char *run(char *const *argv, const int *pass, size_t n_pass, bool drop,
 	static char buffer[8192];
 
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	SpawnRequest request = {
-		.argv = argv,
-		.envp = environment,
-		.stdout_fd = out[1],
-		.stderr_fd = out[1],
-		.pass_fds = pass,
-		.n_pass_fds = n_pass,
-		.drop_privileges = drop,
-		.uid = 65534,
-		.gid = 65534,
-		.affinity = affinity,
-	};
+	request.envp = environment;
+	request.stdout_fd = request.stderr_fd = out[1];
+	request.uid = request.gid = 65534;
 	assert_int_equal(process_spawn(&request, &pid, &pidfd, &stage), 0);
 	close(out[1]);
 	size_t n = 0;
@@ -66,7 +61,7 @@ static void test_environment_is_exactly_the_given_one(void **state)
 	int status;
 	char *const argv[] = { (char *)"/usr/bin/env", NULL };
 	setenv("SECRET_OF_THE_DAEMON", "leak", 1);
-	char *output = run(argv, NULL, 0, false, NULL, &status);
+	char *output = run((SpawnRequest){ .argv = argv }, &status);
 	assert_int_equal(status, 0);
 	assert_string_equal(output, "PATH=/usr/bin:/bin\nONLY=this\n");
 }
@@ -80,7 +75,8 @@ static void test_only_passed_fds_are_open(void **state)
 	int passed = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	assert_true(stray >= 0 && passed >= 0);
 	char *const argv[] = { (char *)"/usr/bin/ls", (char *)"/proc/self/fd", NULL };
-	char *output = run(argv, &passed, 1, false, NULL, &status);
+	char *output =
+		run((SpawnRequest){ .argv = argv, .pass_fds = &passed, .n_pass_fds = 1 }, &status);
 	assert_int_equal(status, 0);
 	/* 0, 1, 2, the passed one as 3, and ls's own directory fd */
 	assert_string_equal(output, "0\n1\n2\n3\n4\n");
@@ -94,7 +90,8 @@ static void test_new_session_and_dropped_user(void **state)
 	int status;
 	char *const argv[] = { (char *)"/usr/bin/cat", (char *)"/proc/self/stat",
 			       (char *)"/proc/self/status", NULL };
-	char *output = run(argv, NULL, 0, geteuid() == 0, NULL, &status);
+	char *output =
+		run((SpawnRequest){ .argv = argv, .drop_privileges = geteuid() == 0 }, &status);
 	assert_int_equal(status, 0);
 	int pid = 0, session = 0;
 	/* pid (comm) state ppid pgrp session */
@@ -119,9 +116,90 @@ static void test_affinity(void **state)
 
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
-	char *output = run(argv, NULL, 0, false, &one, &status);
+	char *output = run((SpawnRequest){ .argv = argv, .affinity = &one }, &status);
 	assert_int_equal(status, 0);
 	assert_non_null(strstr(output, "Cpus_allowed_list:\t0\n"));
+}
+
+/* Whether this process may raise a hard limit: CAP_SYS_RESOURCE (some sandboxes lack it). */
+static bool may_raise_limits(void)
+{
+	char line[4096];
+	unsigned long long effective = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &effective) == 1)
+			break;
+	fclose(f);
+	return effective & (1ULL << 24);
+}
+
+static const char *memlock_line(const char *limits)
+{
+	const char *line = strstr(limits, "Max locked memory");
+	assert_non_null(line);
+	return line;
+}
+
+/*
+ * VFIO pins all guest RAM against QEMU's RLIMIT_MEMLOCK: the limit asked for
+ * is the child's, after dropping to another user, and above the parent's own
+ * where the parent may raise it (CAP_SYS_RESOURCE, which some sandboxes lack).
+ */
+static void test_memlock_limit(void **state)
+{
+	(void)state;
+	int status;
+	struct rlimit own;
+	char *const argv[] = { (char *)"/usr/bin/cat", (char *)"/proc/self/limits", NULL };
+	char expected[128];
+
+	assert_int_equal(getrlimit(RLIMIT_MEMLOCK, &own), 0);
+	if (own.rlim_max != RLIM_INFINITY && own.rlim_max > (1 << 20)) {
+		/* Below the hard limit, anyone may set it. */
+		char *output = run((SpawnRequest){ .argv = argv,
+						   .drop_privileges = geteuid() == 0,
+						   .memlock_limit = 1 << 20 },
+				   &status);
+		assert_int_equal(status, 0);
+		assert_true(strncmp(memlock_line(output),
+				    "Max locked memory         1048576              1048576 ",
+				    53) == 0);
+	}
+	if (may_raise_limits()) {
+		struct rlimit low = { .rlim_cur = 8 << 20, .rlim_max = 8 << 20 };
+		assert_int_equal(setrlimit(RLIMIT_MEMLOCK, &low), 0); /* systemd's default */
+		char *output = run((SpawnRequest){ .argv = argv,
+						   .drop_privileges = geteuid() == 0,
+						   .memlock_limit = 3ULL << 30 },
+				   &status);
+		assert_int_equal(status, 0);
+		snprintf(expected, sizeof(expected), "Max locked memory         %-20s %-20s ",
+			 "3221225472", "3221225472");
+		assert_true(strncmp(memlock_line(output), expected, strlen(expected)) == 0);
+		assert_int_equal(setrlimit(RLIMIT_MEMLOCK, &own), 0);
+	} else if (own.rlim_max != RLIM_INFINITY) {
+		/* Above the hard limit, the child reports the failure, before exec. */
+		pid_t pid;
+		int pidfd;
+		const char *stage;
+		SpawnRequest request = { .argv = argv,
+					 .envp = environment,
+					 .stdout_fd = -1,
+					 .stderr_fd = -1,
+					 .memlock_limit = own.rlim_max + 4096 };
+		assert_int_equal(process_spawn(&request, &pid, &pidfd, &stage), -EPERM);
+		assert_string_equal(stage, "memlock");
+	}
+	/* Not asked for: inherited. */
+	char *output = run((SpawnRequest){ .argv = argv }, &status);
+	assert_int_equal(status, 0);
+	snprintf(expected, sizeof(expected), "Max locked memory         %-20llu %-20llu ",
+		 (unsigned long long)own.rlim_cur, (unsigned long long)own.rlim_max);
+	if (own.rlim_max != RLIM_INFINITY)
+		assert_true(strncmp(memlock_line(output), expected, strlen(expected)) == 0);
 }
 
 /* Nothing blocked or ignored in the daemon (it blocks SIGTERM, SIGCHLD...) reaches QEMU. */
@@ -138,7 +216,7 @@ static void test_signals_start_afresh(void **state)
 	sigaddset(&block, SIGCHLD);
 	assert_int_equal(sigprocmask(SIG_BLOCK, &block, &old), 0);
 	assert_int_equal(sigaction(SIGUSR1, &ignore, &old_action), 0);
-	char *output = run(argv, NULL, 0, false, NULL, &status);
+	char *output = run((SpawnRequest){ .argv = argv }, &status);
 	assert_int_equal(sigaction(SIGUSR1, &old_action, NULL), 0);
 	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
 	assert_int_equal(status, 0);
@@ -174,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_only_passed_fds_are_open),
 		cmocka_unit_test(test_new_session_and_dropped_user),
 		cmocka_unit_test(test_affinity),
+		cmocka_unit_test(test_memlock_limit),
 		cmocka_unit_test(test_signals_start_afresh),
 		cmocka_unit_test(test_exec_failure_is_reported),
 	};

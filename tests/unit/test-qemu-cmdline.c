@@ -916,6 +916,21 @@ static void test_qmp_from_an_inherited_socket(void **state)
 	vm_definition_done(&d);
 }
 
+/* VFIO pins guest RAM and Looking Glass's memory; a 1 GiB margin as libvirt keeps. */
+static void test_memlock_limit(void **state)
+{
+	(void)state;
+	VmDefinition plain = load("name: plain\nmemory: 4G\ncpus: 2\n");
+	VmDefinition shared = load("name: shared\nmemory: 2G\ncpus: 2\nlooking-glass: 64M\n");
+
+	assert_int_equal(qemu_memlock_limit(&plain, 0), 0); /* no VFIO: the default will do */
+	assert_int_equal(qemu_memlock_limit(&plain, 1), UINT64_C(5) << 30);
+	assert_int_equal(qemu_memlock_limit(&plain, 3), UINT64_C(5) << 30);
+	assert_int_equal(qemu_memlock_limit(&shared, 1), (UINT64_C(3) << 30) + (64 << 20));
+	vm_definition_done(&plain);
+	vm_definition_done(&shared);
+}
+
 static void test_accel_names(void **state)
 {
 	assert_string_equal(qemu_accel_to_string(QEMU_ACCEL_KVM), "kvm");
@@ -943,6 +958,7 @@ int main(void)
 		cmocka_unit_test(test_windows_tuning_per_accel),
 		cmocka_unit_test(test_vga_only_without_boot_display),
 		cmocka_unit_test(test_qmp_from_an_inherited_socket),
+		cmocka_unit_test(test_memlock_limit),
 		cmocka_unit_test(test_accel_names),
 	};
 

@@ -42,10 +42,17 @@
 static const QemuInfo qemu_ok = { QEMU_PATH, "7.2.0", NULL };
 
 static const char *const host_check_ids[] = {
-	"iommu",       "interrupt-remapping", "kvm",
-	"module-vfio", "module-vfio_pci",     "module-vfio_iommu_type1",
-	"module-mdev", "hugepages",           "qemu",
+	"iommu",
+	"interrupt-remapping",
+	"kvm",
+	"module-vfio",
+	"module-vfio_pci",
+	"module-vfio_iommu_type1",
+	"module-mdev",
+	"hugepages",
+	"qemu",
 	"ovmf",
+	"memlock",
 };
 
 /* Appends module names to a list, NULL last. */
@@ -227,10 +234,10 @@ static void test_ready_host(void **state)
 		assert_null(r->checks[i].fix);
 		assert_null(r->checks[i].gpu);
 	}
-	assert_string_equal(r->checks[10].id, "gpu-0000:00:02.0-mdev");
-	assert_string_equal(r->checks[11].id, "gpu-0000:00:02.0-sriov");
-	assert_string_equal(r->checks[12].id, "gpu-0000:00:02.0-passthrough");
-	for (size_t i = 10; i < 13; i++)
+	assert_string_equal(r->checks[11].id, "gpu-0000:00:02.0-mdev");
+	assert_string_equal(r->checks[12].id, "gpu-0000:00:02.0-sriov");
+	assert_string_equal(r->checks[13].id, "gpu-0000:00:02.0-passthrough");
+	for (size_t i = 11; i < 14; i++)
 		assert_string_equal(r->checks[i].gpu, IGPU);
 
 	expect_result(r, "iommu", CHECK_PASS, "The IOMMU is on (Intel VT-d): 2 IOMMU groups.",
@@ -247,6 +254,8 @@ static void test_ready_host(void **state)
 	expect_result(r, "qemu", CHECK_PASS, "QEMU 7.2.0 (/usr/bin/qemu-system-x86_64).", NULL);
 	expect_result(r, "ovmf", CHECK_PASS,
 		      "UEFI firmware for guests: /usr/share/OVMF/OVMF_CODE_4M.fd.", NULL);
+	expect_result(r, "memlock", CHECK_PASS,
+		      "QEMU can be given the locked memory VFIO pins (guest RAM + 1 GiB).", NULL);
 	expect_result(r, "gpu-0000:00:02.0-mdev", CHECK_PASS,
 		      "mdev: i915-GVTg_V5_4: 2 free, i915-GVTg_V5_8: 4 free.", NULL);
 	expect_result(r, "gpu-0000:00:02.0-sriov", CHECK_SKIP,
@@ -677,6 +686,35 @@ static void test_ovmf(void **state)
 	expect_ready(r, true, false, true);
 }
 
+/* A daemon that cannot raise QEMU's locked-memory limit says so, and how far VMs can go. */
+static void test_memlock(void **state)
+{
+	static const char fix[] = "Give libvfiod CAP_SYS_RESOURCE (the shipped unit does) or raise "
+				  "its hard limit (LimitMEMLOCK=infinity in the unit, ulimit -l "
+				  "unlimited).";
+	HostModel *some = ready_host();
+	HostModel *little = ready_host();
+	const Readiness *r;
+
+	some->facts.memlock_grantable = UINT64_C(5) << 30;
+	add_igpu(some);
+	r = evaluate(some, &qemu_ok);
+	expect_result(r, "memlock", CHECK_WARN,
+		      "The daemon can give QEMU only 5120 MiB of locked memory: VMs with a GPU "
+		      "and more than 4096 MiB of RAM cannot start (VFIO pins guest RAM + 1 GiB).",
+		      fix);
+	expect_ready(r, true, false, true);
+
+	little->facts.memlock_grantable = UINT64_C(8) << 20; /* systemd's default */
+	add_igpu(little);
+	r = evaluate(little, &qemu_ok);
+	expect_result(r, "memlock", CHECK_FAIL,
+		      "The daemon can give QEMU only 8 MiB of locked memory: no VM with a GPU can "
+		      "start (VFIO pins guest RAM + 1 GiB).",
+		      fix);
+	expect_ready(r, false, false, false);
+}
+
 static void test_no_gpu(void **state)
 {
 	HostModel *empty = ready_host();
@@ -800,11 +838,11 @@ static void test_ready_modes_across_gpus(void **state)
 
 	assert_int_equal(r->n_checks, ELEMENTSOF(host_check_ids) + 9);
 	/* In address order, three modes each in enum order. */
-	assert_string_equal(r->checks[10].id, "gpu-0000:00:02.0-mdev");
-	assert_string_equal(r->checks[13].id, "gpu-0000:01:00.0-mdev");
-	assert_string_equal(r->checks[14].id, "gpu-0000:01:00.0-sriov");
-	assert_string_equal(r->checks[15].id, "gpu-0000:01:00.0-passthrough");
-	assert_string_equal(r->checks[16].id, "gpu-0000:03:00.0-mdev");
+	assert_string_equal(r->checks[11].id, "gpu-0000:00:02.0-mdev");
+	assert_string_equal(r->checks[14].id, "gpu-0000:01:00.0-mdev");
+	assert_string_equal(r->checks[15].id, "gpu-0000:01:00.0-sriov");
+	assert_string_equal(r->checks[16].id, "gpu-0000:01:00.0-passthrough");
+	assert_string_equal(r->checks[17].id, "gpu-0000:03:00.0-mdev");
 	expect_status(r, "gpu-0000:00:02.0-mdev", CHECK_PASS);
 	expect_status(r, "gpu-0000:00:02.0-sriov", CHECK_SKIP);
 	expect_status(r, "gpu-0000:01:00.0-passthrough", CHECK_PASS);
@@ -831,6 +869,7 @@ int main(void)
 		HOST_TEST(test_hugepages),
 		HOST_TEST(test_qemu),
 		HOST_TEST(test_ovmf),
+		HOST_TEST(test_memlock),
 		HOST_TEST(test_no_gpu),
 		HOST_TEST(test_vfs_are_not_gpus),
 		HOST_TEST(test_gpu_fixable_is_warning),
