@@ -31,8 +31,25 @@ static void on_status(Qmp *qmp, json_object *result, const char *error_class,
 	if (!status)
 		return;
 	vm_set_qmp_status(vm, status);
-	if (strcmp(status, "paused") == 0 && vm->state == VM_STATE_RUNNING)
+	if (vm->state != VM_STATE_RUNNING)
+		return;
+	if (strcmp(status, "paused") == 0)
 		vm_set_state(vm, VM_STATE_PAUSED);
+	else if (strcmp(status, "prelaunch") == 0) {
+		/*
+		 * The previous daemon died between spawning QEMU and its cont: the
+		 * guest never ran, and where its vCPUs should run was that start's
+		 * to decide. The start is failed here as it would have been, so QEMU
+		 * is killed and everything it held given back.
+		 */
+		vm->start_waiter = (Waiter){ 0 };
+		vm->start_pending = true;
+		vm_set_state(vm, VM_STATE_STOPPING);
+		vm_start_failed(vm, VM_FAIL_START,
+				"Its start was cut short: libvfiod stopped before the guest ran. "
+				"Start it again.",
+				NULL);
+	}
 }
 
 static void on_adopted_qmp_ready(Vm *vm)

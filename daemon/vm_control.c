@@ -148,7 +148,9 @@ int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *use
 	if (vm->log_path)
 		log_file_last_line(vm->log_path, vm->log_offset, last, sizeof(last));
 
-	if (vm->start_pending && vm->failure == VM_OK) {
+	if (vm->start_pending && vm->failure != VM_OK) {
+		/* vm_start_failed() killed it: the start's problem stands, and it is no crash. */
+	} else if (vm->start_pending) {
 		char text[1024], hint[128] = "";
 		if (!last[0]) /* its output went to the journal */
 			snprintf(hint, sizeof(hint), "; see its log: journalctl -t qemu-%s",

@@ -396,6 +396,43 @@ class RestartTest(VmTestCase):
                          ('stopped', 'its start was cut short: libvfiod stopped'))
         self.assertNothingLeft('half')
 
+    def test_daemon_killed_before_the_guest_ran(self):
+        """Killed after spawning QEMU but before its cont: QEMU waits in prelaunch
+        for ever. The next daemon fails that start: QEMU is killed, everything is
+        given back, and status says why."""
+        slow = os.path.join(self.workdir, 'slow-qemu')
+        with open(slow, 'w') as f:  # QEMU, a second late: the daemon dies before it answers
+            f.write('#!/bin/sh\nsleep 1\nexec qemu-system-x86_64 "$@"\n')
+        os.chmod(slow, 0o755)
+        d = self.start_daemon(f'qemu-binary: {slow}\n')
+        self.define(d, 'early')
+        with Varlink(d.socket, timeout=60) as v:
+            v.send(VMS + 'Start', {'name': 'early'}, more=True)
+            while True:
+                reply = v.receive()
+                pid = reply['parameters']['vm'].get('pid')
+                if reply['parameters']['phase'] == 'connecting':
+                    break
+        self.assertTrue(pid)
+        self.qemu_pids.add(pid)
+        d.stop(signal.SIGKILL)
+        time.sleep(1.5)  # QEMU is up now, stopped before the guest's first instruction
+        self.assertTrue(pid_alive(pid))
+
+        d = self.start_daemon()
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'early'})['vm']['state'] == 'stopped',
+                 what='the cut-short start to be undone')
+        vm = self.ok(d, 'Get', {'name': 'early'})['vm']
+        self.assertEqual(vm['problem'], 'Its start was cut short: libvfiod stopped before the '
+                         'guest ran. Start it again.')
+        wait_for(lambda: not pid_alive(pid), what='QEMU to be killed')
+        self.assertNothingLeft('early')
+        self.assertIn('VM early did not start: Its start was cut short', d.output())
+        # and it starts again for real
+        _, vm = self.start(d, 'early')
+        self.assertEqual(vm['state'], 'running')
+        self.ok(d, 'Stop', {'name': 'early', 'force': True})
+
     def test_autostart_on_the_first_start_since_boot(self):
         d = self.start_daemon()
         self.define(d, 'early', 'autostart: true\n')
@@ -588,7 +625,9 @@ class FailureTest(VmTestCase):
         self.assertEqual(subprocess.run(['pgrep', '-f', 'hanging-qemu'],
                                         capture_output=True).returncode, 1, 'killed')
         self.assertNothingLeft('stuck')
-        self.assertEqual(self.ok(d, 'Get', {'name': 'stuck'})['vm']['state'], 'stopped')
+        vm = self.ok(d, 'Get', {'name': 'stuck'})['vm']
+        self.assertEqual(vm['state'], 'stopped')
+        self.assertEqual(vm['problem'], reply['parameters']['message'])  # status says why
 
     def test_tpm_runs_swtpm_as_the_qemu_user(self):
         d = self.start_daemon()
