@@ -418,7 +418,8 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 			outcome.record = engine_find(engine, id);
 		operation_report(op, &outcome);
 	} else {
-		if (result >= 0)
+		/* A VF count is no partition: on_vfs_written() logs what changed. */
+		if (result >= 0 && op->kind == OPERATION_DESTROY)
 			log_full_errno_fields(LOG_INFO, 0, partition_fields(&op->record, fields), 2,
 					      "Partition %s released", op->record.id);
 		operation_report(op, &outcome);
@@ -783,7 +784,8 @@ static void on_vfs_written(int result, size_t failed, void *userdata)
 		operation_finish(op->engine, op, -EIO);
 		return;
 	}
-	log_info("%s now has %u VFs", address, op->count);
+	log_struct(LOG_INFO, LOG_FIELDS({ "LIBVFIO_PCI", address }), "%s now has %u VFs", address,
+		   op->count);
 	operation_finish(op->engine, op, 0);
 }
 

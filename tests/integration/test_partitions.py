@@ -345,6 +345,17 @@ class VFCountTest(PartitionTestCase):
         diff = Simulator.diff(before, sim.snapshot())
         self.assertTrue(all('autoprobe' in line for line in diff), diff)
 
+    def test_a_vf_count_is_logged_as_one_not_as_a_partition(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        for count in (1, 0):
+            result = vfioctl('vfs', '86:00.0', str(count), socket_path=d.socket)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        log = d.output()
+        self.assertIn('0000:86:00.0 now has 1 VFs', log)
+        self.assertIn('0000:86:00.0 now has 0 VFs', log)
+        self.assertNotIn('Partition', log)  # no partition was made or released
+
     def test_vfs_stay_while_another_partition_uses_one(self):
         sim = self.simulate('two-socket-server')
         d = self.start_daemon(sim)
