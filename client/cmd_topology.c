@@ -75,7 +75,7 @@ static bool gpu_is_unplaced(json_object *gpu)
 	return json_get_string(gpu, "address") && json_get_int(gpu, "numaNode", &node) < 0;
 }
 
-static void print_node(json_object *node, json_object *gpus, bool only_node)
+static void print_node(json_object *node, json_object *gpus)
 {
 	json_object *node_gpus = json_get_array(node, "gpus");
 	const char *cpus = json_get_string(node, "cpus");
@@ -98,20 +98,15 @@ static void print_node(json_object *node, json_object *gpus, bool only_node)
 		printf(", ? free\n");
 	printf("  Hugepages:\n");
 	print_hugepages(json_get_array(node, "hugepages"), 4);
-	/* On a machine of one node, a GPU without affinity is on that node all the same. */
-	size_t n = json_array_size(node_gpus);
-	for (size_t i = 0; only_node && i < json_array_size(gpus); i++)
-		n += gpu_is_unplaced(json_object_array_get_idx(gpus, i));
-	printf("  GPUs:%s\n", n == 0 ? "       none" : "");
+	/*
+	 * The daemon lists a GPU without affinity under the node of a one-node
+	 * machine already (host_json.c): the node's list is the whole answer.
+	 */
+	printf("  GPUs:%s\n", json_array_size(node_gpus) == 0 ? "       none" : "");
 	for (size_t i = 0; i < json_array_size(node_gpus); i++) {
 		json_object *address = json_object_array_get_idx(node_gpus, i);
 		if (json_object_is_type(address, json_type_string))
 			print_gpu_line(gpus, json_object_get_string(address));
-	}
-	for (size_t i = 0; only_node && i < json_array_size(gpus); i++) {
-		json_object *gpu = json_object_array_get_idx(gpus, i);
-		if (gpu_is_unplaced(gpu))
-			print_gpu_line(gpus, json_get_string(gpu, "address"));
 	}
 }
 
@@ -142,7 +137,7 @@ static void print_topology(json_object *topology, json_object *gpus_reply)
 	for (size_t i = 0; i < json_array_size(nodes); i++) {
 		if (i > 0)
 			printf("\n");
-		print_node(json_object_array_get_idx(nodes, i), gpus, json_array_size(nodes) == 1);
+		print_node(json_object_array_get_idx(nodes, i), gpus);
 	}
 	if (json_array_size(nodes) != 1)
 		print_unplaced_gpus(gpus);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <systemd/sd-id128.h>
 
+#include "autoprobe_record.h"
 #include "device_users.h"
 #include "log.h"
 #include "macro.h"
@@ -48,7 +49,7 @@ typedef struct Operation {
 	int failure;
 	bool reported; /* the caller heard already (of a stuck write) */
 	bool stuck; /* a write of it did not answer in time */
-	bool leftover; /* left unfinished by a previous daemon: given back in full */
+	bool leftover; /* left by a previous daemon: given back in full (set VFs: autoprobe only) */
 	AllocError alloc_error;
 	PciAddress alloc_gpu; /* the GPU alloc_error is about */
 	char message[512];
@@ -59,7 +60,9 @@ struct PartitionEngine {
 	HostService *host;
 	SysfsWriter *writer;
 	char *directory;
+	char *autoprobe_directory;
 	PartitionRecord *records; /* held partitions, sorted by id */
+	AutoprobeRecords autoprobe; /* the PFs whose autoprobe libvfio turned off */
 	size_t n_records;
 	Operation *queue; /* waiting; the first one runs */
 	uint64_t write_timeout_usec;
@@ -245,7 +248,8 @@ static int next_create_step(PartitionEngine *engine, Operation *op, const HostMo
 								     (unsigned)gpu->sriov_total_vfs
 					? op->request.vfs_to_enable
 					: (unsigned)gpu->sriov_total_vfs;
-			switch (sriov_set_count_plan(gpu, count, 0, plan)) {
+			int autoprobe_off;
+			switch (sriov_set_count_plan(gpu, count, 0, -1, plan, &autoprobe_off)) {
 			case SRIOV_OK:
 				break;
 			case SRIOV_NO_PF_DRIVER:
@@ -258,14 +262,20 @@ static int next_create_step(PartitionEngine *engine, Operation *op, const HostMo
 				set_message(op, "%s cannot enable %u VFs.", gpu_text, count);
 				return -EINVAL;
 			}
-			/* The autoprobe setting to put back rides on this step, as "0" or "1". */
+			/* Written down before it changes: the release puts it back. */
+			if (autoprobe_off >= 0 &&
+			    autoprobe_records_add(&engine->autoprobe, &gpu->address,
+						  autoprobe_off) < 0) {
+				set_message(op,
+					    "The sriov_drivers_autoprobe of %s cannot be written "
+					    "down, so it is left as it is.",
+					    gpu_text);
+				return -EIO;
+			}
 			*step = (RecordStep){ .kind = STEP_SRIOV_NUMVFS,
 					      .device = gpu->address,
 					      .value_before = 0,
-					      .value_after = count,
-					      .override_before = gpu->sriov_autoprobe == 0
-									 ? (char *)"0"
-									 : (char *)"1" };
+					      .value_after = count };
 			return 1;
 		}
 		if (has_step(record, STEP_BIND_VFIO, NULL))
@@ -325,11 +335,29 @@ static bool step_took_effect(const RecordStep *step, const HostModel *model)
 }
 
 /*
+ * The autoprobe an SR-IOV step puts back: its PF's record; or, in a record a
+ * libvfiod before autoprobe_record.h wrote, the "0" or "1" that it kept in
+ * the step's overrideBefore. -1: none (autoprobe was off already).
+ */
+static int autoprobe_to_restore(const PartitionEngine *engine, const RecordStep *step)
+{
+	int before = autoprobe_records_find(&engine->autoprobe, &step->device);
+	if (before >= 0)
+		return before;
+	if (step->override_before &&
+	    (strcmp(step->override_before, "0") == 0 || strcmp(step->override_before, "1") == 0))
+		return step->override_before[0] - '0';
+	return -1;
+}
+
+/*
  * The writes that undo a step, as the host is now; no writes when nothing is
  * left to undo, or when the VFs of a released SR-IOV partition are kept
- * (`keep`: on vfio-pci, for the next partition).
+ * (`keep`: on vfio-pci, for the next partition). `autoprobe_before`: what
+ * an SR-IOV step puts back, -1 for nothing.
  */
-static int undo_plan(const RecordStep *step, const HostModel *model, bool keep, SysfsPlan *plan)
+static int undo_plan(const RecordStep *step, const HostModel *model, bool keep,
+		     int autoprobe_before, SysfsPlan *plan)
 {
 	const PciFunction *f = host_find_function(model, &step->device);
 
@@ -341,10 +369,10 @@ static int undo_plan(const RecordStep *step, const HostModel *model, bool keep, 
 		return mdev_exists(model, &step->device, step->uuid)
 			       ? mdev_remove_plan(step->uuid, plan)
 			       : 0;
-	case STEP_SRIOV_NUMVFS: {
-		int autoprobe = step->override_before && step->override_before[0] == '0' ? 0 : 1;
-		return f ? sriov_restore_plan(f, (unsigned)step->value_before, autoprobe, plan) : 0;
-	}
+	case STEP_SRIOV_NUMVFS:
+		return f ? sriov_restore_plan(f, (unsigned)step->value_before, autoprobe_before,
+					      plan)
+			 : 0;
 	case STEP_BIND_VFIO:
 		/* It was on vfio-pci before us: leave it. A vanished device has nothing to undo. */
 		if (!f ||
@@ -437,7 +465,8 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 			outcome.record = engine_find(engine, id);
 		operation_report(op, &outcome);
 	} else {
-		if (result >= 0)
+		/* A VF count is no partition: on_vfs_written() logs what changed. */
+		if (result >= 0 && op->kind == OPERATION_DESTROY)
 			log_full_errno_fields(LOG_INFO, 0, partition_fields(&op->record, fields), 2,
 					      "Partition %s released", op->record.id);
 		operation_report(op, &outcome);
@@ -459,6 +488,21 @@ static void operation_undo(PartitionEngine *engine, Operation *op, int failure)
 	operation_undo_next(engine, op);
 }
 
+/*
+ * An SR-IOV step is undone, its PF's autoprobe put back as recorded (or found
+ * so): the record has served. Left behind, the next start puts it back again.
+ */
+static void forget_autoprobe(PartitionEngine *engine, const PciAddress *pf)
+{
+	char address[PCI_ADDRESS_TEXT_SIZE];
+	int r = autoprobe_records_remove(&engine->autoprobe, pf);
+	if (r < 0)
+		log_full_errno_fields(
+			LOG_WARNING, r,
+			LOG_FIELDS({ "LIBVFIO_PCI", pci_address_format(pf, address) }),
+			"Cannot remove the autoprobe record of %s", address);
+}
+
 static void undo_step_done(Operation *op, RecordStep *step, int result)
 {
 	PartitionEngine *engine = op->engine;
@@ -473,6 +517,8 @@ static void undo_step_done(Operation *op, RecordStep *step, int result)
 	} else {
 		step->state = STEP_UNDONE;
 		(void)save(engine, op);
+		if (step->kind == STEP_SRIOV_NUMVFS)
+			forget_autoprobe(engine, &step->device);
 	}
 	operation_undo_next(engine, op);
 }
@@ -547,15 +593,17 @@ static void operation_undo_next(PartitionEngine *engine, Operation *op)
 			(void)save(engine, op);
 			continue;
 		}
+		bool keep = engine->keep_vfs && op->kind == OPERATION_DESTROY && !op->leftover &&
+			    op->record.mode == PARTITION_SRIOV;
 		int r = host_service_model(engine->host, true, &model);
 		if (r >= 0)
-			r = undo_plan(step, model,
-				      engine->keep_vfs && op->kind == OPERATION_DESTROY &&
-					      !op->leftover && op->record.mode == PARTITION_SRIOV,
-				      &plan);
+			r = undo_plan(step, model, keep, autoprobe_to_restore(engine, step), &plan);
 		if (r >= 0 && plan.n_writes == 0) {
 			step->state = STEP_UNDONE;
 			(void)save(engine, op);
+			/* Kept VFs keep autoprobe off, and its record, for whoever removes them. */
+			if (step->kind == STEP_SRIOV_NUMVFS && !keep)
+				forget_autoprobe(engine, &step->device);
 			continue;
 		}
 		if (r >= 0)
@@ -799,7 +847,16 @@ static void on_vfs_written(int result, size_t failed, void *userdata)
 		operation_finish(op->engine, op, -EIO);
 		return;
 	}
-	log_info("%s now has %u VFs", address, op->count);
+	int before = autoprobe_records_find(&op->engine->autoprobe, &op->target);
+	if (op->count == 0 && before >= 0) {
+		log_struct(LOG_INFO, LOG_FIELDS({ "LIBVFIO_PCI", address }),
+			   "%s now has 0 VFs and sriov_drivers_autoprobe %d again, as before "
+			   "libvfio turned it off",
+			   address, before);
+		forget_autoprobe(op->engine, &op->target);
+	} else
+		log_struct(LOG_INFO, LOG_FIELDS({ "LIBVFIO_PCI", address }), "%s now has %u VFs",
+			   address, op->count);
 	operation_finish(op->engine, op, 0);
 }
 
@@ -819,6 +876,14 @@ static void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
 		return;
 	}
 	const PciFunction *pf = host_find_function(model, &op->target);
+	int autoprobe_before = autoprobe_records_find(&engine->autoprobe, &op->target);
+	if (op->leftover && (!pf || pf->sriov_num_vfs > 0)) {
+		/* At start: VFs left on the PF keep autoprobe off; a PF gone took it along. */
+		if (!pf)
+			forget_autoprobe(engine, &op->target);
+		operation_finish(engine, op, 0);
+		return;
+	}
 	if (!pf || !pci_function_is_gpu(pf)) {
 		operation_refuse(engine, op, pf ? ALLOC_NOT_A_GPU : ALLOC_NO_SUCH_GPU, &op->target,
 				 -EINVAL);
@@ -831,7 +896,9 @@ static void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
 			ours = pci_address_compare(&held[k].device, &pf->vfs[i]) == 0;
 		in_use += ours || (vf && vf_is_in_use(vf));
 	}
-	switch (sriov_set_count_plan(pf, op->count, in_use, &plan)) {
+	int autoprobe_off;
+	switch (sriov_set_count_plan(pf, op->count, in_use, MAX(autoprobe_before, -1), &plan,
+				     &autoprobe_off)) {
 	case SRIOV_OK:
 		break;
 	case SRIOV_NOT_CAPABLE:
@@ -857,7 +924,22 @@ static void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
 		operation_refuse(engine, op, ALLOC_HELD, &op->target, -EBUSY);
 		return;
 	}
+	/* Written down before it changes: a count of 0 puts it back, here or at the next start. */
+	if (autoprobe_off >= 0) {
+		r = autoprobe_records_add(&engine->autoprobe, &op->target, autoprobe_off);
+		if (r < 0) {
+			set_message(
+				op,
+				"The sriov_drivers_autoprobe of %s cannot be written down (%s), "
+				"so its VFs are left as they are.",
+				address, strerror(-r));
+			operation_finish(engine, op, r);
+			return;
+		}
+	}
 	if (plan.n_writes == 0) {
+		if (op->count == 0) /* no VFs, and autoprobe as recorded already */
+			forget_autoprobe(engine, &op->target);
 		operation_finish(engine, op, 0);
 		return;
 	}
@@ -977,6 +1059,37 @@ static bool finish_leftovers(PartitionEngine *engine)
 	return true;
 }
 
+/*
+ * Queues, after the partitions' undo, a check of each PF whose autoprobe
+ * libvfio turned off: one left with no VFs (a daemon died between the writes,
+ * or the last VF went while none ran) gets it back. One with VFs keeps it off.
+ */
+static int reconcile_autoprobe(PartitionEngine *engine)
+{
+	const char *directory = engine->autoprobe_directory;
+	char **problems = NULL;
+
+	autoprobe_records_done(&engine->autoprobe);
+	int r = autoprobe_records_load(&engine->autoprobe, directory, &problems);
+	for (size_t i = 0; problems && problems[i]; i++)
+		log_warning("Autoprobe records: %s", problems[i]);
+	strv_free(problems);
+	if (r < 0)
+		return log_error_errno(r, "Cannot read the autoprobe records in %s", directory);
+	for (size_t i = 0; i < engine->autoprobe.n_records; i++) {
+		Operation *op = calloc(1, sizeof(*op));
+		if (!op)
+			return -ENOMEM;
+		*op = (Operation){ .engine = engine,
+				   .kind = OPERATION_SET_VFS,
+				   .target = engine->autoprobe.records[i].pf,
+				   .count = 0,
+				   .leftover = true };
+		enqueue(engine, op);
+	}
+	return 0;
+}
+
 int partition_engine_reconcile(PartitionEngine *engine)
 {
 	PartitionRecord *records = NULL;
@@ -1023,6 +1136,8 @@ int partition_engine_reconcile(PartitionEngine *engine)
 	for (size_t i = 0; i < n; i++)
 		partition_record_done(&records[i]);
 	free(records);
+	if (r >= 0)
+		r = reconcile_autoprobe(engine);
 	if (r >= 0 && !finish_leftovers(engine))
 		r = -ECANCELED;
 	return r;
@@ -1037,7 +1152,11 @@ int partition_engine_new(sd_event *event, HostService *host, const char *runtime
 	engine->event = sd_event_ref(event);
 	engine->host = host;
 	engine->write_timeout_usec = DEFAULT_WRITE_TIMEOUT_USEC;
-	int r = asprintf(&engine->directory, "%s/partitions", runtime_dir) < 0 ? -ENOMEM : 0;
+	int r = asprintf(&engine->directory, "%s/partitions", runtime_dir) < 0 ||
+				asprintf(&engine->autoprobe_directory, "%s/autoprobe",
+					 runtime_dir) < 0
+			? -ENOMEM
+			: 0;
 	if (r >= 0)
 		r = sysfs_writer_new(event, &engine->writer);
 	if (r >= 0)
@@ -1077,8 +1196,10 @@ PartitionEngine *partition_engine_free(PartitionEngine *engine)
 	for (size_t i = 0; i < engine->n_records; i++)
 		partition_record_done(&engine->records[i]);
 	free(engine->records);
+	autoprobe_records_done(&engine->autoprobe);
 	sd_event_source_disable_unref(engine->kick);
 	free(engine->directory);
+	free(engine->autoprobe_directory);
 	sd_event_unref(engine->event);
 	free(engine);
 	return NULL;

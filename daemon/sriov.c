@@ -103,7 +103,7 @@ static int add_pf_write(SysfsPlan *plan, const PciFunction *pf, const char *attr
 }
 
 SriovRefusal sriov_set_count_plan(const PciFunction *pf, unsigned count, size_t in_use,
-				  SysfsPlan *ret)
+				  int autoprobe_before, SysfsPlan *ret, int *ret_autoprobe_off)
 {
 	SysfsPlan plan = { 0 };
 	int r = 0;
@@ -112,25 +112,29 @@ SriovRefusal sriov_set_count_plan(const PciFunction *pf, unsigned count, size_t 
 		return SRIOV_NOT_CAPABLE;
 	if (count > (unsigned)pf->sriov_total_vfs)
 		return SRIOV_TOO_MANY;
-	if (!pf->driver)
+	bool recount = (unsigned)MAX(pf->sriov_num_vfs, 0) != count;
+	/* Writing the count it has is nothing to the kernel, even without a PF driver. */
+	if (recount && !pf->driver)
 		return SRIOV_NO_PF_DRIVER;
-	if ((unsigned)MAX(pf->sriov_num_vfs, 0) == count) {
-		*ret = plan; /* nothing to do */
-		return SRIOV_OK;
-	}
-	if (pf->sriov_num_vfs > 0 && in_use > 0)
+	if (recount && pf->sriov_num_vfs > 0 && in_use > 0)
 		return SRIOV_VFS_IN_USE;
 
-	if (pf->sriov_autoprobe != 0)
+	/* An unreadable autoprobe (-1) is turned off too, but there is no value to record. */
+	bool turn_off = recount && count > 0 && pf->sriov_autoprobe != 0;
+	if (turn_off)
 		r = add_pf_write(&plan, pf, "sriov_drivers_autoprobe", 0);
 	/* The kernel refuses one non-zero count for another (EBUSY): by way of 0. */
-	if (r >= 0 && pf->sriov_num_vfs > 0 && count > 0)
+	if (r >= 0 && recount && pf->sriov_num_vfs > 0 && count > 0)
 		r = add_pf_write(&plan, pf, "sriov_numvfs", 0);
-	if (r >= 0)
+	if (r >= 0 && recount)
 		r = add_pf_write(&plan, pf, "sriov_numvfs", count);
+	if (r >= 0 && count == 0 && autoprobe_before >= 0 &&
+	    pf->sriov_autoprobe != autoprobe_before)
+		r = add_pf_write(&plan, pf, "sriov_drivers_autoprobe", (unsigned)autoprobe_before);
 	if (r < 0)
 		return SRIOV_TOO_MANY; /* cannot happen: a plan has room for three writes */
 	*ret = plan;
+	*ret_autoprobe_off = turn_off && pf->sriov_autoprobe > 0 ? 1 : -1;
 	return SRIOV_OK;
 }
 

@@ -3,7 +3,8 @@
  * Changing how many VFs a physical function has, as the kernel allows it
  * (Documentation/ABI/testing/sysfs-bus-pci, and ../shared/lab: what a real
  * kernel did): sriov_drivers_autoprobe=0 first, so new VFs come up without
- * the PF's driver and can go to vfio-pci; a non-zero count only changes by
+ * the PF's driver and can go to vfio-pci, and its value before back once no
+ * VF is left; a non-zero count only changes by
  * way of 0, which removes every VF, so it is refused while any VF is in use;
  * and the PF's driver must be bound, because it is the driver that creates
  * the VFs. Pure: plans for the partition engine.
@@ -24,10 +25,16 @@ typedef enum SriovRefusal {
 /*
  * The writes that take `pf` to `count` VFs, new ones without a host driver.
  * `in_use` counts the VFs someone holds (a host driver or a partition).
- * SRIOV_OK and *ret, or why not.
+ * `autoprobe_before` is the sriov_drivers_autoprobe recorded before libvfio
+ * turned it off (-1: none): a count of 0 puts it back, after the VFs are
+ * gone, since it was off only to keep host drivers from new VFs.
+ * *ret_autoprobe_off is the value the plan turns autoprobe off from (1), or
+ * -1 when it leaves autoprobe alone or its value is unknown: the caller records it before it runs
+ * the plan (autoprobe_record.h). SRIOV_OK, *ret and *ret_autoprobe_off, or
+ * why not.
  */
 SriovRefusal sriov_set_count_plan(const PciFunction *pf, unsigned count, size_t in_use,
-				  SysfsPlan *ret);
+				  int autoprobe_before, SysfsPlan *ret, int *ret_autoprobe_off);
 
 /* The writes that put back a count and autoprobe setting recorded before a change. */
 int sriov_restore_plan(const PciFunction *pf, unsigned count_before, int autoprobe_before,

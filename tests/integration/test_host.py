@@ -183,6 +183,40 @@ class CheckCommandTest(FixtureTestCase):
         self.assertDaemonServes(d)
 
 
+class TopologyTextTest(FixtureTestCase):
+    """vfioctl topology in text lists each GPU once, where the JSON puts it."""
+
+    def test_each_gpu_printed_once(self):
+        for host in HOSTS:
+            with self.subTest(host):
+                d = self.host_daemon(host)
+                try:
+                    with Varlink(d.socket) as v:
+                        gpus = v.call('io.libvfio.Host.ListGPUs')['parameters']['gpus']
+                    result = vfioctl('topology', socket_path=d.socket)
+                finally:
+                    d.stop()  # the next host's daemon takes the same socket
+                self.assertEqual(result.returncode, 0, result.stderr)
+                lines = [line.split() for line in result.stdout.splitlines()]
+                for gpu in gpus:
+                    printed = [line for line in lines if line and line[0] == gpu['address']]
+                    self.assertEqual(len(printed), 1, f'{gpu["address"]}:\n{result.stdout}')
+
+    def test_one_node_machine_puts_gpus_without_affinity_on_its_node(self):
+        # nvidia-vgpu-desktop: one node, both GPUs with numa_node -1
+        d = self.host_daemon('nvidia-vgpu-desktop')
+        with Varlink(d.socket) as v:
+            gpus = v.call('io.libvfio.Host.ListGPUs')['parameters']['gpus']
+        self.assertEqual([g['numaNode'] for g in gpus], [None, None])
+        out = vfioctl('topology', socket_path=d.socket).stdout
+        node = out.split('\n\n')[0]
+        self.assertTrue(node.startswith('NUMA node 0'), out)
+        gpu_lines = node.split('  GPUs:\n', 1)[1].splitlines()
+        self.assertEqual([line.split()[0] for line in gpu_lines],
+                         ['0000:00:02.0', '0000:01:00.0'], out)
+        self.assertNotIn('GPUs on no NUMA node', out)
+
+
 class RealHostTest(DaemonTestCase):
     """This machine's own /sys: whatever it has, every command answers."""
 

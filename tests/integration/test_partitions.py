@@ -341,9 +341,67 @@ class VFCountTest(PartitionTestCase):
         self.call(d, 'Destroy', {'id': p['id']})
         self.assertEqual(self.call(d, 'SetVFCount', {'gpu': '0000:86:00.0', 'count': 0}),
                          {'parameters': {}})
-        # autoprobe stays off: that is what a count set by hand is for
-        diff = Simulator.diff(before, sim.snapshot())
-        self.assertTrue(all('autoprobe' in line for line in diff), diff)
+        # no VF left: autoprobe is back on, as it was
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_vfs_up_and_down_leaves_the_host_as_it_was(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        autoprobe = 'sys/bus/pci/devices/0000:86:00.0/sriov_drivers_autoprobe'
+        for setting in ('1', '0'):  # the fixture's, then an administrator's own
+            with self.subTest(autoprobe=setting):
+                sim.write(autoprobe, setting)
+                before = sim.snapshot()
+                start = sim.write_count()
+                for count in ('1', '0'):
+                    result = vfioctl('vfs', '86:00.0', count, socket_path=d.socket)
+                    self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+                writes = [(w['path'].rsplit('/', 1)[-1], w['value'])
+                          for w in sim.writes(since=start)]
+                if setting == '1':
+                    self.assertEqual(writes, [('sriov_drivers_autoprobe', '0'),
+                                              ('sriov_numvfs', '1'), ('sriov_numvfs', '0'),
+                                              ('sriov_drivers_autoprobe', '1')])
+                else:  # off already: left alone
+                    self.assertEqual(writes, [('sriov_numvfs', '1'), ('sriov_numvfs', '0')])
+        self.assertEqual(os.listdir(os.path.join(self.workdir, 'run', 'autoprobe')), [])
+
+    def test_autoprobe_comes_back_after_a_restart(self):
+        sim = self.simulate('two-socket-server')
+        before = sim.snapshot()
+        d = self.start_daemon(sim)
+        self.call(d, 'SetVFCount', {'gpu': '0000:86:00.0', 'count': 2})
+        d.stop()
+        d = self.start_daemon(sim)  # the VFs are there: autoprobe stays off
+        self.assertEqual(sim.snapshot()['pci']['0000:86:00.0']['sriov']['drivers_autoprobe'],
+                         '0')
+        self.call(d, 'SetVFCount', {'gpu': '0000:86:00.0', 'count': 0})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_autoprobe_comes_back_when_kept_vfs_go(self):
+        sim = self.simulate('two-socket-server')
+        before = sim.snapshot()
+        d = self.start_daemon(sim, config='sriov:\n  keep-vfs-on-vfio: true\n')
+        p = self.create(d, mode='sriov', gpu='0000:86:00.0', vfs=2)
+        self.call(d, 'Destroy', {'id': p['id']})  # the VFs stay, autoprobe off
+        # The kept VF is on vfio-pci: back to its own (no) driver first, then no VFs.
+        sim.write('sys/bus/pci/drivers/vfio-pci/unbind', p['device'])
+        sim.write(f'sys/bus/pci/devices/{p["device"]}/driver_override', '\n')
+        self.assertEqual(self.call(d, 'SetVFCount', {'gpu': '0000:86:00.0', 'count': 0}),
+                         {'parameters': {}})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_a_vf_count_is_logged_as_one_not_as_a_partition(self):
+        sim = self.simulate('two-socket-server')
+        d = self.start_daemon(sim)
+        for count in (1, 0):
+            result = vfioctl('vfs', '86:00.0', str(count), socket_path=d.socket)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        log = d.output()
+        self.assertIn('0000:86:00.0 now has 1 VFs', log)
+        self.assertIn('0000:86:00.0 now has 0 VFs', log)
+        self.assertNotIn('Partition', log)  # no partition was made or released
 
     def test_vfs_stay_while_another_partition_uses_one(self):
         sim = self.simulate('two-socket-server')
@@ -572,6 +630,40 @@ class CrashTest(PartitionTestCase):
                 self.assertEqual([x for x in self.call(second, 'List')['parameters']
                                   ['partitions'] if x['id']], [])
                 second.stop()
+
+    def test_killed_while_setting_the_vf_count(self):
+        """Up to 1 VF and back to 0, killed at each write: the next daemon puts
+        autoprobe back when no VF is left, and 'vfs 0' does when there are."""
+        sim = self.simulate('two-socket-server')
+        before = sim.snapshot()
+        for count in (1, 0):
+            for n in (1, 2):
+                for after in (False, True):
+                    with self.subTest(count=count, write=n, after=after):
+                        first = self.start_daemon(sim)
+                        if count == 0:
+                            self.call(first, 'SetVFCount', {'gpu': '0000:86:00.0',
+                                                            'count': 1})
+                        sim.kill_at(n, pid=first.process.pid, after=after)
+                        try:
+                            self.call(first, 'SetVFCount', {'gpu': '0000:86:00.0',
+                                                            'count': count})
+                        except (OSError, AttributeError, TypeError):
+                            pass
+                        wait_for(lambda: not first.running(), what='the daemon to die')
+                        second = self.start_daemon(sim)
+                        pf = sim.snapshot()['pci']['0000:86:00.0']['sriov']
+                        if pf['numvfs'] == '0':  # put right at start
+                            self.assertEqual(Simulator.diff(before, sim.snapshot()), [],
+                                             second.output())
+                        else:  # the VFs are there, so autoprobe stays off until they go
+                            self.assertEqual(pf['drivers_autoprobe'], '0')
+                            self.call(second, 'SetVFCount', {'gpu': '0000:86:00.0',
+                                                             'count': 0})
+                            self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+                        second.stop()
+                        self.assertEqual(
+                            os.listdir(os.path.join(self.workdir, 'run', 'autoprobe')), [])
 
     def test_killed_while_destroying_mdev(self):
         self.crash_at_every_write_of_destroy('intel-gvt-laptop', {'mode': 'mdev'})

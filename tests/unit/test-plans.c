@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -141,15 +142,26 @@ static void test_enable_vfs(void **state)
 	HostModel *model = model_new();
 	PciFunction *pf = sriov_pf(model, "gim", 16, 0, 1);
 	SysfsPlan plan;
+	int off;
 
-	assert_int_equal(sriov_set_count_plan(pf, 4, 0, &plan), SRIOV_OK);
+	/* Autoprobe off first, and the value it had said, for the caller to record. */
+	assert_int_equal(sriov_set_count_plan(pf, 4, 0, -1, &plan, &off), SRIOV_OK);
 	expect_plan(&plan, "sys/bus/pci/devices/0000:03:00.0/sriov_drivers_autoprobe", "0",
 		    "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs", "4", NULL);
+	assert_int_equal(off, 1);
 
-	/* Autoprobe already off: only the count. */
+	/* Autoprobe already off: only the count, and nothing to record. */
 	pf->sriov_autoprobe = 0;
-	assert_int_equal(sriov_set_count_plan(pf, 4, 0, &plan), SRIOV_OK);
+	assert_int_equal(sriov_set_count_plan(pf, 4, 0, -1, &plan, &off), SRIOV_OK);
 	expect_plan(&plan, "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs", "4", NULL);
+	assert_int_equal(off, -1);
+
+	/* Unreadable: turned off all the same, but there is no value to record. */
+	pf->sriov_autoprobe = -1;
+	assert_int_equal(sriov_set_count_plan(pf, 4, 0, -1, &plan, &off), SRIOV_OK);
+	expect_plan(&plan, "sys/bus/pci/devices/0000:03:00.0/sriov_drivers_autoprobe", "0",
+		    "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs", "4", NULL);
+	assert_int_equal(off, -1);
 }
 
 static void test_change_count_goes_through_zero(void **state)
@@ -157,14 +169,49 @@ static void test_change_count_goes_through_zero(void **state)
 	HostModel *model = model_new();
 	PciFunction *pf = sriov_pf(model, "gim", 16, 4, 0);
 	SysfsPlan plan;
+	int off;
 
-	assert_int_equal(sriov_set_count_plan(pf, 8, 0, &plan), SRIOV_OK);
+	assert_int_equal(sriov_set_count_plan(pf, 8, 0, -1, &plan, &off), SRIOV_OK);
 	expect_plan(&plan, "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs", "0",
 		    "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs", "8", NULL);
-	assert_int_equal(sriov_set_count_plan(pf, 0, 0, &plan), SRIOV_OK);
+	assert_int_equal(off, -1);
+	assert_int_equal(sriov_set_count_plan(pf, 0, 0, -1, &plan, &off), SRIOV_OK);
 	expect_plan(&plan, "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs", "0", NULL);
-	assert_int_equal(sriov_set_count_plan(pf, 4, 0, &plan), SRIOV_OK);
+	assert_int_equal(sriov_set_count_plan(pf, 4, 0, -1, &plan, &off), SRIOV_OK);
 	assert_int_equal(plan.n_writes, 0); /* already so */
+}
+
+/* The VFs go, and with them the reason autoprobe was off: the recorded value comes back. */
+static void test_no_vfs_puts_autoprobe_back(void **state)
+{
+	HostModel *model = model_new();
+	PciFunction *pf = sriov_pf(model, "gim", 16, 4, 0);
+	SysfsPlan plan;
+	int off;
+
+	assert_int_equal(sriov_set_count_plan(pf, 0, 0, 1, &plan, &off), SRIOV_OK);
+	expect_plan(&plan, "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs", "0",
+		    "sys/bus/pci/devices/0000:03:00.0/sriov_drivers_autoprobe", "1", NULL);
+	assert_int_equal(off, -1);
+
+	/* Recorded 0 (the administrator's own): nothing to put back. */
+	assert_int_equal(sriov_set_count_plan(pf, 0, 0, 0, &plan, &off), SRIOV_OK);
+	expect_plan(&plan, "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs", "0", NULL);
+
+	/* Another count keeps autoprobe off: new VFs come up without a host driver. */
+	assert_int_equal(sriov_set_count_plan(pf, 2, 0, 1, &plan, &off), SRIOV_OK);
+	expect_plan(&plan, "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs", "0",
+		    "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs", "2", NULL);
+
+	/* No VFs already (a daemon died after the count), even without a PF driver. */
+	pf->sriov_num_vfs = 0;
+	free(pf->driver);
+	pf->driver = NULL;
+	assert_int_equal(sriov_set_count_plan(pf, 0, 0, 1, &plan, &off), SRIOV_OK);
+	expect_plan(&plan, "sys/bus/pci/devices/0000:03:00.0/sriov_drivers_autoprobe", "1", NULL);
+	pf->sriov_autoprobe = 1;
+	assert_int_equal(sriov_set_count_plan(pf, 0, 0, 1, &plan, &off), SRIOV_OK);
+	assert_int_equal(plan.n_writes, 0);
 }
 
 static void test_sriov_refusals(void **state)
@@ -172,19 +219,21 @@ static void test_sriov_refusals(void **state)
 	HostModel *model = model_new();
 	PciFunction *busy = sriov_pf(model, "gim", 16, 4, 0);
 	SysfsPlan plan;
+	int off;
 
-	assert_int_equal(sriov_set_count_plan(busy, 8, 1, &plan), SRIOV_VFS_IN_USE);
-	assert_int_equal(sriov_set_count_plan(busy, 0, 2, &plan), SRIOV_VFS_IN_USE);
-	assert_int_equal(sriov_set_count_plan(busy, 17, 0, &plan), SRIOV_TOO_MANY);
+	assert_int_equal(sriov_set_count_plan(busy, 8, 1, -1, &plan, &off), SRIOV_VFS_IN_USE);
+	assert_int_equal(sriov_set_count_plan(busy, 0, 2, -1, &plan, &off), SRIOV_VFS_IN_USE);
+	assert_int_equal(sriov_set_count_plan(busy, 17, 0, -1, &plan, &off), SRIOV_TOO_MANY);
 
 	HostModel *other = model_new();
 	PciFunction *driverless = sriov_pf(other, NULL, 16, 0, 1);
-	assert_int_equal(sriov_set_count_plan(driverless, 4, 0, &plan), SRIOV_NO_PF_DRIVER);
+	assert_int_equal(sriov_set_count_plan(driverless, 4, 0, -1, &plan, &off),
+			 SRIOV_NO_PF_DRIVER);
 
 	HostModel *third = model_new();
 	PciFunction *plain =
 		model_add_function(third, "0000:01:00.0", VENDOR_NVIDIA, CLASS_VGA, "nvidia");
-	assert_int_equal(sriov_set_count_plan(plain, 1, 0, &plan), SRIOV_NOT_CAPABLE);
+	assert_int_equal(sriov_set_count_plan(plain, 1, 0, -1, &plan, &off), SRIOV_NOT_CAPABLE);
 }
 
 static void test_sriov_restore(void **state)
@@ -234,6 +283,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_mdev_plans, models_teardown),
 		cmocka_unit_test_teardown(test_enable_vfs, models_teardown),
 		cmocka_unit_test_teardown(test_change_count_goes_through_zero, models_teardown),
+		cmocka_unit_test_teardown(test_no_vfs_puts_autoprobe_back, models_teardown),
 		cmocka_unit_test_teardown(test_sriov_refusals, models_teardown),
 		cmocka_unit_test_teardown(test_sriov_restore, models_teardown),
 		cmocka_unit_test(test_plan_limits),
