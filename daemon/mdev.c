@@ -36,7 +36,6 @@ static bool type_id_is_plain(const char *id)
 }
 
 #define MDEV_MAX_PARENTS 1024
-#define MDEV_PARENT_NAME_MAX 64
 
 typedef struct TypeScan {
 	char ***warnings;
@@ -155,11 +154,6 @@ static int read_types(const SysfsRoot *root, const char *name, char ***warnings,
 	}
 	strv_free(scan.ids);
 	return r == -ENOMEM ? r : 0;
-}
-
-bool mdev_parent_name_is_valid(const char *name)
-{
-	return strlen(name) <= MDEV_PARENT_NAME_MAX && type_id_is_plain(name) && name[0] != '.';
 }
 
 /*

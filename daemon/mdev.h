@@ -9,6 +9,7 @@
 #pragma once
 
 #include "host.h"
+#include "parse_util.h"
 #include "sysfs_plan.h"
 
 /*
@@ -17,9 +18,6 @@
  * PCI ("mbochs"). -EINVAL for a bad uuid or name.
  */
 int mdev_create_plan(const char *parent, const MdevType *type, const char *uuid, SysfsPlan *ret);
-
-/* True for a name an mdev parent may have here: [A-Za-z0-9_.:-], 64 at most, no leading dot. */
-bool mdev_parent_name_is_valid(const char *name);
 
 /* The write that removes the mdev `uuid`. */
 int mdev_remove_plan(const char *uuid, SysfsPlan *ret);
