@@ -319,7 +319,7 @@ int host_service_set_extra_gpus(HostService *service, char *const *extra_gpus)
 		}
 	strv_free(service->options.extra_gpus);
 	service->options.extra_gpus = copy;
-	service->stale = true;
+	service->stale = service->model != NULL; /* read anew with them */
 	return 0;
 }
 
