@@ -298,7 +298,9 @@ static int print_gpu(json_object *reply)
 	json_object *gpu = json_get_object(reply, "gpu");
 
 	print_identity(gpu);
-	print_iommu_group(gpu);
+	/* An mdev parent outside PCI has no group, card or VFs; its mdevs have groups. */
+	if (!json_get_string(gpu, "sysfsPath"))
+		print_iommu_group(gpu);
 	if (print_functions(gpu) < 0 || print_sriov(gpu) < 0) {
 		fprintf(stderr, "vfioctl: out of memory\n");
 		return EXIT_FAILED;
@@ -315,8 +317,9 @@ static int run_gpu(const ClientOptions *options, int argc, char *argv[])
 	char address[ARGUMENT_GPU_SIZE];
 
 	if (argc == 0) {
-		fprintf(stderr, "vfioctl: 'gpu' needs the PCI address of a GPU, or an mdev parent's "
-				"name (see 'vfioctl gpus'), e.g. 'vfioctl gpu 0000:01:00.0'.\n");
+		fprintf(stderr,
+			"vfioctl: 'gpu' needs the PCI address of a GPU, or an mdev parent's "
+			"name (see 'vfioctl gpus'), e.g. 'vfioctl gpu 0000:01:00.0'.\n");
 		return EXIT_USAGE;
 	}
 	if (argument_gpu(argv[0], address) < 0)

@@ -150,7 +150,7 @@ bool mdev_parent_name_is_valid(const char *name)
 		return false;
 	for (const char *p = name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr("_.:-", *p)))
+		      (*p >= '0' && *p <= '9') || strchr("_.-", *p)))
 			return false;
 	return true;
 }

@@ -357,8 +357,8 @@ AllocError alloc_choose(const HostModel *model, const HeldPartition *held, size_
 	 * every GPU, the least loaded first.
 	 */
 	const MdevParent *best_parent = NULL;
-	for (size_t i = 0; request->mode == PARTITION_MDEV && !request->vendor_id &&
-			   i < model->n_mdev_parents;
+	for (size_t i = 0;
+	     request->mode == PARTITION_MDEV && !request->vendor_id && i < model->n_mdev_parents;
 	     i++) {
 		const MdevParent *p = &model->mdev_parents[i];
 		AllocError e = choose_on_parent(p, request, &choice);

@@ -49,7 +49,8 @@ typedef struct HeldPartition {
 	PartitionModeKind mode;
 	PciAddress parent; /* the GPU */
 	PciAddress device; /* sriov: the VF; passthrough: the GPU; mdev: the parent */
-	const char *parent_name; /* mdev on a parent outside PCI: its name (parent, device unused) */
+	const char
+		*parent_name; /* mdev on a parent outside PCI: its name (parent, device unused) */
 } HeldPartition;
 
 typedef enum AllocError {
@@ -71,7 +72,8 @@ typedef enum AllocError {
 typedef struct AllocationChoice {
 	PartitionModeKind mode;
 	PciAddress gpu;
-	const MdevParent *parent; /* mdev on a parent outside PCI (points into the model); gpu unused */
+	const MdevParent
+		*parent; /* mdev on a parent outside PCI (points into the model); gpu unused */
 	/* mdev */
 	const MdevType *type; /* points into the model */
 	/* sriov */

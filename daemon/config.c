@@ -133,8 +133,9 @@ static int parse_gpu_list(DaemonConfig *config, const Setting *setting, const ch
 			break;
 		char item[32];
 		if (length >= sizeof(item) || ++n > CONFIG_MAX_EXTRA_GPUS)
-			return problem(ret_problem, "at most %d entries, each a PCI address or "
-						    "vendor:device ids",
+			return problem(ret_problem,
+				       "at most %d entries, each a PCI address or "
+				       "vendor:device ids",
 				       CONFIG_MAX_EXTRA_GPUS);
 		snprintf(item, sizeof(item), "%.*s", (int)length, p);
 		if (!host_extra_gpu_is_valid(item))

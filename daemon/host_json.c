@@ -247,9 +247,10 @@ json_object *host_mdev_parent_to_json(const HostModel *model, const MdevParent *
 	_cleanup_json_ json_object *o = json_object_new_object();
 	ModeAssessment modes[_PARTITION_MODE_MAX];
 	/* Not a PCI function: no ids, class, group, node of its own, card or VFs. */
-	static const char *const none[] = { "vendorId", "deviceId", "vendor", "device",
-					    "class",	"driver",   "iommuGroup", "numaNode",
-					    "physicalFunction", "sriov" };
+	static const char *const none[] = { "vendorId",   "deviceId", "vendor",
+					    "device",     "class",    "driver",
+					    "iommuGroup", "numaNode", "physicalFunction",
+					    "sriov" };
 	const PciFunction nowhere = { .numa_node = -1 };
 
 	if (!o || json_add_string(o, "address", parent->name) < 0 ||

@@ -163,7 +163,7 @@ static int reply_no_such_gpu(VarlinkCall *call, const char *text, bool is_addres
 	char message[256];
 
 	snprintf(message, sizeof(message),
-		 exists	      ? "%s is not a GPU (PCI class 03, an mdev parent, or named in "
+		 exists       ? "%s is not a GPU (PCI class 03, an mdev parent, or named in "
 				"gpus.partitionable); 'vfioctl gpus' lists the GPUs."
 		 : is_address ? "There is no PCI device at %s; 'vfioctl gpus' lists the GPUs."
 			      : "There is no mdev parent named %s; 'vfioctl gpus' lists the GPUs "

@@ -77,8 +77,8 @@ static int read_text(const SysfsRoot *root, char ***warnings, const char *dir, c
 }
 
 /* One type below `types_dir` ("sys/class/mdev_bus/NAME/mdev_supported_types"). */
-static int read_type(const SysfsRoot *root, char ***warnings, const char *types_dir,
-		     const char *id, MdevType *type)
+static int read_type(const SysfsRoot *root, char ***warnings, const char *types_dir, const char *id,
+		     MdevType *type)
 {
 	char dir[512], path[600];
 	int64_t available;
@@ -172,8 +172,9 @@ static int read_pci_parent(const SysfsRoot *root, PciFunction *f)
 			r = sriov_read(dir, f);
 	}
 	f->mdev_parent = true;
-	return r < 0 ? r : read_types(root, f->address_text, &f->warnings, &f->mdev_types,
-				      &f->n_mdev_types);
+	return r < 0 ? r
+		     : read_types(root, f->address_text, &f->warnings, &f->mdev_types,
+				  &f->n_mdev_types);
 }
 
 /* Where the device of sys/class/mdev_bus/NAME is, below sys/ ("devices/virtual/..."). */
@@ -229,8 +230,8 @@ static int add_parent(const char *name, void *userdata)
 	int r = read_parent_path(scan->root, name, &parent->path);
 	if (r == -ENOMEM)
 		return r;
-	if (r < 0 && strv_appendf(&parent->warnings, "its sysfs link cannot be read: %s",
-				  strerror(-r)) < 0)
+	if (r < 0 &&
+	    strv_appendf(&parent->warnings, "its sysfs link cannot be read: %s", strerror(-r)) < 0)
 		return -ENOMEM;
 	return read_types(scan->root, name, &parent->warnings, &parent->mdev_types,
 			  &parent->n_mdev_types);
@@ -249,8 +250,7 @@ int mdev_read_parents(const SysfsRoot *root, HostModel *model)
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0 && r != -ENOENT &&
-	    strv_appendf(&model->warnings, "Cannot list sys/class/mdev_bus: %s", strerror(-r)) <
-		    0)
+	    strv_appendf(&model->warnings, "Cannot list sys/class/mdev_bus: %s", strerror(-r)) < 0)
 		return -ENOMEM;
 	if (model->n_mdev_parents > 0)
 		qsort(model->mdev_parents, model->n_mdev_parents, sizeof(MdevParent),
@@ -264,14 +264,13 @@ int mdev_create_plan(const char *parent, const MdevType *type, const char *uuid,
 	PciAddress address;
 
 	/* Type ids come from directory names; only plain ones are kept (type_id_is_plain). */
+	bool pci = pci_address_parse(parent, &address) == 0;
 	if (!uuid_is_valid(uuid) || !type_id_is_plain(type->id) ||
-	    !mdev_parent_name_is_valid(parent))
+	    !(pci || mdev_parent_name_is_valid(parent)))
 		return -EINVAL;
 	/* A PCI parent by its bus link, as ever; any other by its mdev_bus class link. */
 	int r = sysfs_plan_add(&plan, uuid, "sys/%s/%s/mdev_supported_types/%s/create",
-			       pci_address_parse(parent, &address) == 0 ? "bus/pci/devices"
-									: "class/mdev_bus",
-			       parent, type->id);
+			       pci ? "bus/pci/devices" : "class/mdev_bus", parent, type->id);
 	if (r < 0)
 		return r;
 	*ret = plan;

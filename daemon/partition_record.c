@@ -100,8 +100,7 @@ int partition_record_add_step(PartitionRecord *record, const RecordStep *step)
 	copy.driver_before = dup_or_null(step->driver_before);
 	copy.override_before = dup_or_null(step->override_before);
 	if ((step->parent && !copy.parent) || (step->uuid && !copy.uuid) ||
-	    (step->type && !copy.type) ||
-	    (step->driver_before && !copy.driver_before) ||
+	    (step->type && !copy.type) || (step->driver_before && !copy.driver_before) ||
 	    (step->override_before && !copy.override_before)) {
 		step_done(&copy);
 		return -ENOMEM;
@@ -130,8 +129,8 @@ static json_object *step_to_json(const RecordStep *step)
 	if (!o || json_add_string(o, "kind", step_kind_to_string(step->kind)) < 0 ||
 	    json_add_string(o, "state", step_state_to_string(step->state)) < 0 ||
 	    json_add_string(o, "device",
-			    step->parent ? step->parent : pci_address_format(&step->device, address)) <
-		    0 ||
+			    step->parent ? step->parent
+					 : pci_address_format(&step->device, address)) < 0 ||
 	    json_add_string(o, "uuid", step->uuid) < 0 ||
 	    json_add_string(o, "type", step->type) < 0 ||
 	    json_add_string(o, "driverBefore", step->driver_before) < 0 ||
@@ -229,7 +228,7 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_prob
 	k = lookup(kind_names, _STEP_KIND_MAX, kind);
 	s = lookup(state_names, _STEP_STATE_MAX, state);
 	/* Only an mdev's parent may be other than a PCI device. */
-	int r = k < 0 || s < 0 ? -EINVAL
+	int r = k < 0 || s < 0          ? -EINVAL
 		: k == STEP_MDEV_CREATE ? parse_device(device, &step.device, &step.parent)
 					: pci_address_parse(device, &step.device);
 	if (r < 0) {
@@ -278,9 +277,8 @@ int partition_record_from_json(json_object *o, PartitionRecord *ret, const char 
 				    : pci_address_parse(gpu, &record.gpu);
 	if (r == -ENOMEM)
 		return r;
-	if (!partition_id_is_valid(id) || m < 0 || r < 0 ||
-	    pid < 0 || pid > INT32_MAX || start_time < 0 ||
-	    json_object_array_length(steps) > RECORD_MAX_STEPS) {
+	if (!partition_id_is_valid(id) || m < 0 || r < 0 || pid < 0 || pid > INT32_MAX ||
+	    start_time < 0 || json_object_array_length(steps) > RECORD_MAX_STEPS) {
 		*ret_problem = "its id, mode, GPU, holder or steps are out of range";
 		free(record.parent);
 		return -EINVAL;
@@ -298,7 +296,7 @@ int partition_record_from_json(json_object *o, PartitionRecord *ret, const char 
 	}
 	for (size_t i = 0; i < json_object_array_length(steps); i++) {
 		r = step_from_json(json_object_array_get_idx(steps, i),
-				       &record.steps[record.n_steps], ret_problem);
+				   &record.steps[record.n_steps], ret_problem);
 		if (r < 0) {
 			partition_record_done(&record);
 			return r;

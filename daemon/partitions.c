@@ -91,8 +91,9 @@ static const LogField *partition_fields(const PartitionRecord *record, LogField 
 {
 	static __thread char gpu[PCI_ADDRESS_TEXT_SIZE];
 	fields[0] = (LogField){ "LIBVFIO_PARTITION", record->id };
-	fields[1] = record->parent ? (LogField){ "LIBVFIO_MDEV_PARENT", record->parent }
-				   : (LogField){ "LIBVFIO_PCI", pci_address_format(&record->gpu, gpu) };
+	fields[1] = record->parent
+			    ? (LogField){ "LIBVFIO_MDEV_PARENT", record->parent }
+			    : (LogField){ "LIBVFIO_PCI", pci_address_format(&record->gpu, gpu) };
 	return fields;
 }
 
@@ -264,8 +265,9 @@ static int next_create_step(PartitionEngine *engine, Operation *op, const HostMo
 		if (has_step(record, STEP_MDEV_CREATE, NULL))
 			return 0;
 		if (!parent) {
-			set_message(op, "The mdev parent %s vanished while its partition was being "
-					"made.",
+			set_message(op,
+				    "The mdev parent %s vanished while its partition was being "
+				    "made.",
 				    record->parent);
 			return -ENODEV;
 		}
@@ -497,7 +499,8 @@ static void undo_step_done(Operation *op, RecordStep *step, int result)
 		op->undo_failed = true;
 		log_error_errno(result, "Cannot undo %s of %s for partition %s",
 				step_kind_to_string(step->kind),
-				step->parent ? step->parent : pci_address_format(&step->device, device),
+				step->parent ? step->parent
+					     : pci_address_format(&step->device, device),
 				op->record.id);
 	} else {
 		step->state = STEP_UNDONE;

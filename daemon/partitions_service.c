@@ -42,9 +42,8 @@ static json_object *partition_json(const char *id, PartitionModeKind mode, const
 
 	if (!o || json_add_string(o, "id", id) < 0 ||
 	    json_add_string(o, "mode", partition_mode_to_string(mode)) < 0 ||
-	    json_add_string(o, "gpu", gpu) < 0 ||
-	    json_add_string(o, "device", device) < 0 || json_add_string(o, "type", type) < 0 ||
-	    json_add_string(o, "holder", holder) < 0)
+	    json_add_string(o, "gpu", gpu) < 0 || json_add_string(o, "device", device) < 0 ||
+	    json_add_string(o, "type", type) < 0 || json_add_string(o, "holder", holder) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }
@@ -66,8 +65,8 @@ static json_object *record_json(const PartitionRecord *record)
 	}
 	if (record->mode == PARTITION_PASSTHROUGH)
 		what = device;
-	return partition_json(record->id, record->mode, partition_record_gpu_text(record, gpu), what,
-			      type, record->holder);
+	return partition_json(record->id, record->mode, partition_record_gpu_text(record, gpu),
+			      what, type, record->holder);
 }
 
 /* True when one of libvfio's records names this mdev or device. */
@@ -102,8 +101,8 @@ static int add_other_mdevs(json_object *array, const char *parent, const MdevTyp
 	for (size_t t = 0; t < n_types; t++)
 		for (char **u = types[t].instances; u && *u; u++)
 			if (!ours(records, n, *u, NULL) &&
-			    add(array, partition_json(NULL, PARTITION_MDEV, parent, *u,
-						      types[t].id, NULL)) < 0)
+			    add(array, partition_json(NULL, PARTITION_MDEV, parent, *u, types[t].id,
+						      NULL)) < 0)
 				return -ENOMEM;
 	return 0;
 }
@@ -211,7 +210,8 @@ static void list_types(const HostModel *model, char *buf, size_t size)
 	buf[0] = '\0';
 	for (size_t i = 0; fits && i < model->n_functions; i++)
 		fits = append_types(buf, size, &used, model->functions[i].address_text,
-				    model->functions[i].mdev_types, model->functions[i].n_mdev_types);
+				    model->functions[i].mdev_types,
+				    model->functions[i].n_mdev_types);
 	for (size_t i = 0; fits && i < model->n_mdev_parents; i++)
 		fits = append_types(buf, size, &used, model->mdev_parents[i].name,
 				    model->mdev_parents[i].mdev_types,
@@ -250,13 +250,15 @@ static void alloc_sentence(AllocError error, const char *address, bool is_addres
 		else
 			list_types(model, types, sizeof(types));
 		if (types[0])
-			snprintf(buf, size,
-				 "No GPU or mdev parent on this host offers an mdev type of that id "
-				 "or name. The types there are: %s.",
-				 types);
+			snprintf(
+				buf, size,
+				"No GPU or mdev parent on this host offers an mdev type of that id "
+				"or name. The types there are: %s.",
+				types);
 		else
 			snprintf(buf, size,
-				 "The mdev type is unknown: no GPU or mdev parent on this host offers "
+				 "The mdev type is unknown: no GPU or mdev parent on this host "
+				 "offers "
 				 "any mdev type ('vfioctl check' says why).");
 		break;
 	}
@@ -314,8 +316,8 @@ static void reply_alloc_error(VarlinkCall *call, const PartitionOutcome *outcome
 	json_object *parameters = json_object_new_object();
 	/* A type nobody offers is about no GPU. */
 	const char *address = outcome->error == ALLOC_NO_SUCH_TYPE ? NULL
-			      : outcome->parent			  ? outcome->parent
-								  : pci_address_format(&outcome->gpu, buf);
+			      : outcome->parent                    ? outcome->parent
+						: pci_address_format(&outcome->gpu, buf);
 
 	if (sentence)
 		snprintf(text, sizeof(text), "%s", sentence);

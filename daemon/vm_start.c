@@ -160,6 +160,7 @@ static void allocate_next(Vm *vm)
 	PartitionRequest request = {
 		.mode = gpu_mode(gpu, vm->auto_mode),
 		.has_address = gpu->has_address,
+		.parent = gpu->parent,
 		.address = gpu->address,
 		.vendor_id = gpu->vendor_id,
 		.device_id = gpu->device_id,
