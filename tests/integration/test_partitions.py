@@ -232,7 +232,10 @@ class RefusalTest(PartitionTestCase):
         d = self.start_daemon(sim)
         before = sim.snapshot()
         cases = [
-            ({'mode': 'mdev', 'type': 'i915-GVTg_V9_9'}, 'UnknownType', 'vfioctl gpu'),
+            # a type nobody offers: the message lists those there are
+            ({'mode': 'mdev', 'type': 'i915-GVTg_V9_9'}, 'UnknownType', 'i915-GVTg_V5_8'),
+            ({'mode': 'mdev', 'gpu': '0000:00:02.0', 'type': 'i915-GVTg_V9_9'}, 'UnknownType',
+             'vfioctl gpu 0000:00:02.0'),
             # the laptop's iGPU has an mdev in use: not whole
             ({'mode': 'passthrough', 'gpu': '0000:00:02.0'}, 'Busy', 'in parts'),
             ({'mode': 'mdev', 'gpu': '0000:00:14.0'}, 'NotAGPU', '0000:00:14.0'),
@@ -301,7 +304,7 @@ class RefusalTest(PartitionTestCase):
         sim = self.simulate('intel-gvt-laptop')
         d = self.start_daemon(sim)
         for parameters, bad in (({'mode': 'slice'}, 'mode'), ({}, 'mode'),
-                                ({'mode': 'mdev', 'gpu': 'zz'}, 'gpu'),
+                                ({'mode': 'mdev', 'gpu': 'zz:00'}, 'gpu'),
                                 ({'mode': 'mdev', 'vendor': 'acme'}, 'vendor'),
                                 ({'mode': 'mdev', 'node': 5000}, 'node'),
                                 ({'mode': 'mdev', 'size': 1}, 'size')):
@@ -571,7 +574,8 @@ class ClientTest(PartitionTestCase):
         d = self.start_daemon(sim)
         for args, code, words in (
                 (['partition', 'create'], 2, '--mode'),
-                (['partition', 'create', '--gpu', 'zz', '--mode', 'mdev'], 2, 'not a PCI address'),
+                (['partition', 'create', '--gpu', 'zz:00', '--mode', 'mdev'], 2,
+                 'is neither a PCI address'),
                 (['partition', 'create', '--mode', 'mdev', '--node', 'x'], 2, 'whole number'),
                 (['partition', 'create', '--mode', 'mdev', '--node', '2000'], 2, '0 to 1023'),
                 (['partition', 'create', '--mode', 'mdev', '--max-instances',
