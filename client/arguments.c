@@ -23,6 +23,25 @@ int argument_pci_address(const char *text, char ret[PCI_ADDRESS_TEXT_SIZE])
 	return 0;
 }
 
+int argument_gpu(const char *text, char ret[ARGUMENT_GPU_SIZE])
+{
+	PciAddress address;
+
+	if (pci_address_parse(text, &address) == 0) {
+		pci_address_format(&address, ret);
+		return 0;
+	}
+	if (!mdev_parent_name_is_valid(text)) {
+		fprintf(stderr,
+			"vfioctl: '%s' is neither a PCI address (DDDD:BB:DD.F, e.g. 0000:01:00.0) "
+			"nor the name of an mdev parent (e.g. mbochs).\n",
+			text);
+		return -EINVAL;
+	}
+	snprintf(ret, ARGUMENT_GPU_SIZE, "%s", text);
+	return 0;
+}
+
 int argument_whole_number(const char *what, const char *text, long long max, long long *ret)
 {
 	uint64_t value;

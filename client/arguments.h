@@ -11,6 +11,16 @@
 /* "1:0.0", "0000:01:00.0" → "0000:01:00.0" in ret. 0, or -EINVAL after a message. */
 int argument_pci_address(const char *text, char ret[PCI_ADDRESS_TEXT_SIZE]);
 
+/* A PCI address, or the name of an mdev parent outside PCI, and NUL. */
+#define ARGUMENT_GPU_SIZE 65
+
+/*
+ * A GPU as commands take it: a PCI address (canonical form in ret, as
+ * argument_pci_address()) or the device name of an mdev parent outside PCI
+ * ("mbochs"), as is. 0, or -EINVAL after a message.
+ */
+int argument_gpu(const char *text, char ret[ARGUMENT_GPU_SIZE]);
+
 /* A decimal number in 0...max; `what` names it in the message ("--node"). 0 or -EINVAL. */
 int argument_whole_number(const char *what, const char *text, long long max, long long *ret);
 

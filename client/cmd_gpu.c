@@ -75,8 +75,16 @@ static void print_identity(json_object *gpu)
 	char model[256], number[24];
 	const char *class = json_get_string(gpu, "class");
 	const char *physical = json_get_string(gpu, "physicalFunction");
+	const char *path = json_get_string(gpu, "sysfsPath");
 	bool boot_vga = false;
 
+	if (path) { /* an mdev parent outside PCI: a name and a place, nothing of PCI */
+		printf("%s%s%s  mdev parent, not a PCI device\n", colour_on(COLOUR_BOLD),
+		       or_dash(json_get_string(gpu, "address")), colour_off());
+		print_field(LABEL_WIDTH, "Device:", "/sys/%s", path);
+		print_node(json_get_object(gpu, "node"));
+		return;
+	}
 	printf("%s%s%s  %s\n", colour_on(COLOUR_BOLD), or_dash(json_get_string(gpu, "address")),
 	       colour_off(), function_model_name(model, sizeof(model), gpu));
 	print_field(LABEL_WIDTH, "Vendor:", "%s (%s)",
@@ -290,7 +298,9 @@ static int print_gpu(json_object *reply)
 	json_object *gpu = json_get_object(reply, "gpu");
 
 	print_identity(gpu);
-	print_iommu_group(gpu);
+	/* An mdev parent outside PCI has no group, card or VFs; its mdevs have groups. */
+	if (!json_get_string(gpu, "sysfsPath"))
+		print_iommu_group(gpu);
 	if (print_functions(gpu) < 0 || print_sriov(gpu) < 0) {
 		fprintf(stderr, "vfioctl: out of memory\n");
 		return EXIT_FAILED;
@@ -304,14 +314,15 @@ static int print_gpu(json_object *reply)
 static int run_gpu(const ClientOptions *options, int argc, char *argv[])
 {
 	_cleanup_json_ json_object *reply = NULL;
-	char address[PCI_ADDRESS_TEXT_SIZE];
+	char address[ARGUMENT_GPU_SIZE];
 
 	if (argc == 0) {
-		fprintf(stderr, "vfioctl: 'gpu' needs the PCI address of a GPU (see 'vfioctl "
-				"gpus'), e.g. 'vfioctl gpu 0000:01:00.0'.\n");
+		fprintf(stderr,
+			"vfioctl: 'gpu' needs the PCI address of a GPU, or an mdev parent's "
+			"name (see 'vfioctl gpus'), e.g. 'vfioctl gpu 0000:01:00.0'.\n");
 		return EXIT_USAGE;
 	}
-	if (argument_pci_address(argv[0], address) < 0)
+	if (argument_gpu(argv[0], address) < 0)
 		return EXIT_USAGE;
 
 	json_object *parameters = json_object_new_object();
@@ -340,6 +351,6 @@ const Command command_gpu = {
 		 "SR-IOV virtual functions, mediated device types, and what each\n"
 		 "partition mode (mdev, sriov, passthrough) offers now.\n"
 		 "ADDRESS is a PCI address as 'vfioctl gpus' shows it: 0000:01:00.0, or\n"
-		 "01:00.0 for domain 0.\n",
+		 "01:00.0 for domain 0; or the name of an mdev parent outside PCI (mbochs).\n",
 	.run = run_gpu,
 };

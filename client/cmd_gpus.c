@@ -78,7 +78,9 @@ static int add_gpu_row(Table *table, json_object *gpu)
 	if (!modes)
 		return -ENOMEM;
 	cells[COLUMN_ADDRESS] = address ? address : "?";
-	cells[COLUMN_MODEL] = function_model_name(model, sizeof(model), gpu);
+	cells[COLUMN_MODEL] = json_get_string(gpu, "sysfsPath")
+				      ? "mdev parent (not PCI)"
+				      : function_model_name(model, sizeof(model), gpu);
 	cells[COLUMN_DRIVER] = json_get_string(gpu, "driver");
 	cells[COLUMN_NODE] = format_optional_int(node, sizeof(node), gpu, "numaNode");
 	cells[COLUMN_GROUP] = format_optional_int(group, sizeof(group), gpu, "iommuGroup");

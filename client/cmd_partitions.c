@@ -120,14 +120,14 @@ static int create(const ClientOptions *options)
 	const char *mode = v[OPTION_MODE] ? v[OPTION_MODE] : v[OPTION_TYPE] ? "mdev" : NULL;
 	_cleanup_json_ json_object *parameters = json_object_new_object();
 	_cleanup_json_ json_object *reply = NULL;
-	char address[PCI_ADDRESS_TEXT_SIZE];
+	char address[ARGUMENT_GPU_SIZE];
 
 	if (!mode) {
 		fprintf(stderr, "vfioctl: say which kind of partition: --mode mdev, sriov or "
 				"passthrough (or --type TYPE for an mdev).\n");
 		return EXIT_USAGE;
 	}
-	if (v[OPTION_GPU] && argument_pci_address(v[OPTION_GPU], address) < 0)
+	if (v[OPTION_GPU] && argument_gpu(v[OPTION_GPU], address) < 0)
 		return EXIT_USAGE;
 	if (!parameters || json_add_string(parameters, "mode", mode) < 0 ||
 	    (v[OPTION_GPU] && json_add_string(parameters, "gpu", address) < 0) ||
@@ -195,7 +195,8 @@ const Command command_partition = {
 		"removes one, giving its devices back to their drivers. Needs root.\n"
 		"\n"
 		"  --mode MODE             mdev, sriov or passthrough (mdev when --type is given)\n"
-		"  --gpu ADDRESS           this GPU (0000:01:00.0); default: the best fit\n"
+		"  --gpu ADDRESS           this GPU (0000:01:00.0) or mdev parent (mbochs);\n"
+		"                          default: the best fit\n"
 		"  --vendor VENDOR         intel, nvidia, amd, 10de or 10de:1eb8\n"
 		"  --type TYPE             an mdev type id or name (i915-GVTg_V5_4, GRID T4-2Q)\n"
 		"  --min-framebuffer MIB   an mdev type with at least this much video memory\n"

@@ -142,3 +142,15 @@ bool uuid_is_valid(const char *text)
 	}
 	return true;
 }
+
+bool mdev_parent_name_is_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 64 || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("_.-", *p)))
+			return false;
+	return true;
+}

@@ -38,3 +38,10 @@ const char *format_size(char *buf, unsigned size, uint64_t bytes);
 
 /* Writes a duration for people ("30s", "250ms") into buf. Returns buf. */
 const char *format_duration(char *buf, unsigned size, uint64_t usec);
+
+/*
+ * True for the device name of an mdev parent outside PCI as libvfio accepts
+ * it ("mbochs"): [A-Za-z0-9_.-], 64 at most, not starting with a dot. No
+ * colon, so that a mistyped PCI address ("zz:00.0") is not taken for one.
+ */
+bool mdev_parent_name_is_valid(const char *name);

@@ -123,6 +123,7 @@ void vm_definition_done(VmDefinition *definition)
 	free(definition->disks);
 	for (size_t i = 0; i < definition->n_gpus; i++) {
 		free(definition->gpus[i].type);
+		free(definition->gpus[i].parent);
 		free(definition->gpus[i].rom);
 	}
 	free(definition->gpus);
@@ -686,10 +687,16 @@ static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
 		} else if (strcmp(name, "address") == 0) {
 			address = value;
 			r = scalar(w, value, name, &text);
-			if (r >= 0 && pci_address_parse(text, &gpu->address) < 0)
+			/* A PCI address, or the name of an mdev parent outside PCI ("mbochs"). */
+			if (r >= 0 && pci_address_parse(text, &gpu->address) == 0)
+				gpu->has_address = true;
+			else if (r >= 0 && mdev_parent_name_is_valid(text))
+				r = string_copy(w, value, name, &gpu->parent);
+			else if (r >= 0)
 				r = fail(w, value, name,
-					 "'%s' is not a PCI address (like 0000:01:00.0)", text);
-			gpu->has_address = true;
+					 "'%s' is neither a PCI address (like 0000:01:00.0) nor an "
+					 "mdev parent's name (like mbochs)",
+					 text);
 		} else if (strcmp(name, "vendor") == 0) {
 			vendor = value;
 			r = scalar(w, value, name, &text);

@@ -80,6 +80,7 @@ typedef struct VmGpu {
 	VmGpuMode mode;
 	bool has_address;
 	PciAddress address; /* this GPU, or */
+	char *parent; /* the mdev parent outside PCI of this name ("mbochs"), or */
 	uint16_t vendor_id, device_id; /* any of this vendor (and device); 0: any GPU */
 	char *type; /* an mdev type id or name, or NULL */
 	uint64_t min_framebuffer; /* bytes; 0: no constraint */

@@ -15,6 +15,7 @@ static const char *const error_names[_ALLOC_ERROR_MAX] = {
 	[ALLOC_NO_MATCHING_GPU] = "io.libvfio.Partitions.NoMatchingGPU",
 	[ALLOC_MODE_UNSUPPORTED] = "io.libvfio.Partitions.ModeUnsupported",
 	[ALLOC_UNKNOWN_TYPE] = "io.libvfio.Partitions.UnknownType",
+	[ALLOC_NO_SUCH_TYPE] = "io.libvfio.Partitions.UnknownType",
 	[ALLOC_NONE_FREE] = "io.libvfio.Partitions.NoneFree",
 	[ALLOC_BOOT_VGA] = "io.libvfio.Partitions.BootDisplay",
 	[ALLOC_NOT_ISOLATED] = "io.libvfio.Partitions.GroupNotIsolated",
@@ -27,15 +28,60 @@ const char *alloc_error_name(AllocError error)
 	return error > ALLOC_OK && error < _ALLOC_ERROR_MAX ? error_names[error] : NULL;
 }
 
-void alloc_error_sentence(AllocError error, const PciAddress *gpu, char *buf, size_t size)
+/* Appends "ID (NAME) on PARENT" for each type; false once `buf` is full. */
+static bool append_types(char *buf, size_t size, size_t *used, const char *parent,
+			 const MdevType *types, size_t n_types)
 {
-	char address[PCI_ADDRESS_TEXT_SIZE];
+	for (size_t t = 0; t < n_types; t++) {
+		const char *name = types[t].name;
+		int w = snprintf(buf + *used, size - *used, "%s%s%s%s%s on %s", *used ? ", " : "",
+				 types[t].id, name ? " (" : "", name ? name : "", name ? ")" : "",
+				 parent);
+		if (w < 0 || (size_t)w >= size - *used - 5) {
+			buf[*used] = '\0';
+			return false;
+		}
+		*used += (size_t)w;
+	}
+	return true;
+}
 
-	pci_address_format(gpu, address);
+/*
+ * "mbochs-1 (mbochs-small) on mbochs, ...": every mdev type on the host, for
+ * a type nobody offers; cut short with "..." when they do not fit.
+ */
+static void list_types(const HostModel *model, char *buf, size_t size)
+{
+	size_t used = 0;
+	bool fits = true;
+
+	buf[0] = '\0';
+	for (size_t i = 0; fits && i < model->n_functions; i++)
+		fits = append_types(buf, size, &used, model->functions[i].address_text,
+				    model->functions[i].mdev_types,
+				    model->functions[i].n_mdev_types);
+	for (size_t i = 0; fits && i < model->n_mdev_parents; i++)
+		fits = append_types(buf, size, &used, model->mdev_parents[i].name,
+				    model->mdev_parents[i].mdev_types,
+				    model->mdev_parents[i].n_mdev_types);
+	if (!fits)
+		snprintf(buf + used, size - used, "%s...", used ? ", " : "");
+}
+
+void alloc_error_sentence(AllocError error, const HostModel *model, const char *address,
+			  bool is_address, char *buf, size_t size)
+{
 	switch (error) {
 	case ALLOC_NO_SUCH_GPU:
-		snprintf(buf, size, "There is no PCI device at %s; 'vfioctl gpus' lists the GPUs.",
-			 address);
+		if (is_address)
+			snprintf(buf, size,
+				 "There is no PCI device at %s; 'vfioctl gpus' lists the GPUs.",
+				 address);
+		else
+			snprintf(buf, size,
+				 "There is no mdev parent named %s; 'vfioctl gpus' lists the GPUs "
+				 "and mdev parents.",
+				 address);
 		break;
 	case ALLOC_NOT_A_GPU:
 		snprintf(buf, size, "%s is not a GPU; 'vfioctl gpus' lists the GPUs.", address);
@@ -43,6 +89,22 @@ void alloc_error_sentence(AllocError error, const PciAddress *gpu, char *buf, si
 	case ALLOC_NO_MATCHING_GPU:
 		snprintf(buf, size, "No GPU matches the request; 'vfioctl gpus' lists the GPUs.");
 		break;
+	case ALLOC_NO_SUCH_TYPE: {
+		char types[320];
+		list_types(model, types, sizeof(types));
+		if (types[0])
+			snprintf(
+				buf, size,
+				"No GPU or mdev parent on this host offers an mdev type of that id "
+				"or name. The types there are: %s.",
+				types);
+		else
+			snprintf(buf, size,
+				 "The mdev type is unknown: no GPU or mdev parent on this host "
+				 "offers "
+				 "any mdev type ('vfioctl check' says why).");
+		break;
+	}
 	case ALLOC_MODE_UNSUPPORTED:
 		snprintf(buf, size, "%s does not offer this mode; 'vfioctl check' says why.",
 			 address);
@@ -117,7 +179,7 @@ static int error_rank(AllocError error)
 static bool is_held(const HeldPartition *held, size_t n_held, const PciAddress *device)
 {
 	for (size_t i = 0; i < n_held; i++)
-		if (held[i].mode != PARTITION_MDEV &&
+		if (held[i].mode != PARTITION_MDEV && !held[i].parent_name &&
 		    pci_address_compare(&held[i].device, device) == 0)
 			return true;
 	return false;
@@ -137,10 +199,30 @@ static size_t gpu_load(const HostModel *model, const HeldPartition *held, size_t
 			load++;
 	}
 	for (size_t i = 0; i < n_held; i++)
-		if (held[i].mode != PARTITION_SRIOV &&
+		if (held[i].mode != PARTITION_SRIOV && !held[i].parent_name &&
 		    pci_address_compare(&held[i].parent, &gpu->address) == 0)
 			load++;
 	return load;
+}
+
+/* The same for an mdev parent outside PCI: its instances, and what libvfio makes on it. */
+static size_t parent_load(const HeldPartition *held, size_t n_held, const MdevParent *parent)
+{
+	size_t load = 0;
+
+	for (size_t i = 0; i < parent->n_mdev_types; i++)
+		load += strv_length(parent->mdev_types[i].instances);
+	for (size_t i = 0; i < n_held; i++)
+		if (held[i].parent_name && strcmp(held[i].parent_name, parent->name) == 0)
+			load++;
+	return load;
+}
+
+/* Is the type the one asked for by id or name (any, when none is)? */
+static bool type_named(const MdevType *type, const PartitionRequest *request)
+{
+	return !request->type || strcmp(type->id, request->type) == 0 ||
+	       (type->name && strcmp(type->name, request->type) == 0);
 }
 
 /* Does the type meet what the request asks of it? */
@@ -148,8 +230,7 @@ static bool type_matches(const MdevType *type, const PartitionRequest *request)
 {
 	if (type->device_api && strcmp(type->device_api, "vfio-pci") != 0)
 		return false; /* QEMU uses vfio-pci mdevs */
-	if (request->type && strcmp(type->id, request->type) != 0 &&
-	    !(type->name && strcmp(type->name, request->type) == 0))
+	if (!type_named(type, request))
 		return false;
 	if (request->min_framebuffer_mib &&
 	    mdev_profile_framebuffer_mib(type) < request->min_framebuffer_mib)
@@ -177,16 +258,16 @@ static bool type_better(const MdevType *a, const MdevType *b)
 	return strcmp(a->id, b->id) < 0;
 }
 
-static AllocError choose_mdev(const PciFunction *gpu, const PartitionRequest *request,
-			      AllocationChoice *choice)
+static AllocError choose_mdev(const MdevType *types, size_t n_types,
+			      const PartitionRequest *request, AllocationChoice *choice)
 {
 	const MdevType *best = NULL;
 	bool any = false;
 
-	if (gpu->n_mdev_types == 0)
+	if (n_types == 0)
 		return ALLOC_MODE_UNSUPPORTED;
-	for (size_t i = 0; i < gpu->n_mdev_types; i++) {
-		const MdevType *t = &gpu->mdev_types[i];
+	for (size_t i = 0; i < n_types; i++) {
+		const MdevType *t = &types[i];
 		if (!type_matches(t, request))
 			continue;
 		any = true;
@@ -265,7 +346,8 @@ static AllocError choose_on(const HostModel *model, const HeldPartition *held, s
 	*choice = (AllocationChoice){ .mode = request->mode, .gpu = gpu->address };
 	switch (request->mode) {
 	case PARTITION_MDEV:
-		e = gpu->is_vf ? ALLOC_MODE_UNSUPPORTED : choose_mdev(gpu, request, choice);
+		/* A VF offers mdevs only as an mdev parent itself (NVIDIA before vGPU 17). */
+		e = choose_mdev(gpu->mdev_types, gpu->n_mdev_types, request, choice);
 		break;
 	case PARTITION_SRIOV:
 		e = choose_vf(model, held, n_held, gpu, request, choice);
@@ -275,15 +357,18 @@ static AllocError choose_on(const HostModel *model, const HeldPartition *held, s
 	default:
 		return ALLOC_MODE_UNSUPPORTED;
 	}
-	/* A GPU held whole offers no mdev and no VF. */
-	if (e == ALLOC_OK && is_held(held, n_held, gpu->is_vf ? &gpu->physfn : &gpu->address))
+	/* A GPU held whole offers no mdev and no VF; nor does a VF handed out whole. */
+	if (e == ALLOC_OK && (is_held(held, n_held, gpu->is_vf ? &gpu->physfn : &gpu->address) ||
+			      (gpu->is_vf && is_held(held, n_held, &gpu->address))))
 		return ALLOC_HELD;
 	return e;
 }
 
 static bool selected(const PciFunction *f, const PartitionRequest *request)
 {
-	if (!pci_function_is_gpu(f) || f->is_vf)
+	/* VFs are chosen through their PF, but for mdev, a VF that is a parent itself. */
+	if (!pci_function_is_gpu(f) ||
+	    (f->is_vf && !(request->mode == PARTITION_MDEV && f->mdev_parent)))
 		return false;
 	if (request->vendor_id && f->vendor_id != request->vendor_id)
 		return false;
@@ -302,8 +387,41 @@ static bool place_better(const PciFunction *a, size_t load_a, const PciFunction 
 	return pci_address_compare(&a->address, &b->address) < 0; /* functions come sorted */
 }
 
+/* An mdev on a parent outside PCI. */
+static AllocError choose_on_parent(const MdevParent *parent, const PartitionRequest *request,
+				   AllocationChoice *choice)
+{
+	*choice = (AllocationChoice){ .mode = request->mode, .parent = parent };
+	if (request->mode != PARTITION_MDEV)
+		return ALLOC_MODE_UNSUPPORTED;
+	return choose_mdev(parent->mdev_types, parent->n_mdev_types, request, choice);
+}
+
+static bool types_offer(const MdevType *types, size_t n, const PartitionRequest *request)
+{
+	for (size_t i = 0; i < n; i++)
+		if (type_named(&types[i], request))
+			return true;
+	return false;
+}
+
+/* Does any parent on the host offer a type of the id or name asked for? */
+static bool type_exists(const HostModel *model, const PartitionRequest *request)
+{
+	for (size_t i = 0; i < model->n_functions; i++)
+		if (types_offer(model->functions[i].mdev_types, model->functions[i].n_mdev_types,
+				request))
+			return true;
+	for (size_t i = 0; i < model->n_mdev_parents; i++)
+		if (types_offer(model->mdev_parents[i].mdev_types,
+				model->mdev_parents[i].n_mdev_types, request))
+			return true;
+	return false;
+}
+
 AllocError alloc_choose(const HostModel *model, const HeldPartition *held, size_t n_held,
-			const PartitionRequest *request, AllocationChoice *ret, PciAddress *ret_gpu)
+			const PartitionRequest *request, AllocationChoice *ret,
+			AllocSubject *ret_about)
 {
 	if (request->has_address) {
 		const PciFunction *f = host_find_function(model, &request->address);
@@ -313,9 +431,21 @@ AllocError alloc_choose(const HostModel *model, const HeldPartition *held, size_
 			return ALLOC_NOT_A_GPU;
 		AllocError e = choose_on(model, held, n_held, f, request, ret);
 		if (e != ALLOC_OK)
-			*ret_gpu = f->address;
+			*ret_about = (AllocSubject){ .gpu = f->address };
 		return e;
 	}
+	if (request->parent) {
+		const MdevParent *parent = host_find_mdev_parent(model, request->parent);
+		if (!parent)
+			return ALLOC_NO_SUCH_GPU;
+		AllocError e = choose_on_parent(parent, request, ret);
+		if (e != ALLOC_OK)
+			*ret_about = (AllocSubject){ .parent = parent->name };
+		return e;
+	}
+	/* A type no parent offers is unknown, whatever else the host has. */
+	if (request->mode == PARTITION_MDEV && request->type && !type_exists(model, request))
+		return ALLOC_NO_SUCH_TYPE;
 
 	const PciFunction *best = NULL;
 	size_t best_load = 0;
@@ -330,7 +460,7 @@ AllocError alloc_choose(const HostModel *model, const HeldPartition *held, size_
 		if (e != ALLOC_OK) {
 			if (error_rank(e) > error_rank(reason)) {
 				reason = e;
-				*ret_gpu = f->address;
+				*ret_about = (AllocSubject){ .gpu = f->address };
 			}
 			continue;
 		}
@@ -341,7 +471,36 @@ AllocError alloc_choose(const HostModel *model, const HeldPartition *held, size_
 			best_choice = choice;
 		}
 	}
-	if (!best)
+	if (best) {
+		*ret = best_choice;
+		return ALLOC_OK;
+	}
+
+	/*
+	 * Parents outside PCI have no vendor and no NUMA node: they come after
+	 * every GPU, the least loaded first.
+	 */
+	const MdevParent *best_parent = NULL;
+	for (size_t i = 0;
+	     request->mode == PARTITION_MDEV && !request->vendor_id && i < model->n_mdev_parents;
+	     i++) {
+		const MdevParent *p = &model->mdev_parents[i];
+		AllocError e = choose_on_parent(p, request, &choice);
+		if (e != ALLOC_OK) {
+			if (error_rank(e) > error_rank(reason)) {
+				reason = e;
+				*ret_about = (AllocSubject){ .parent = p->name };
+			}
+			continue;
+		}
+		size_t load = parent_load(held, n_held, p);
+		if (!best_parent || load < best_load) {
+			best_parent = p;
+			best_load = load;
+			best_choice = choice;
+		}
+	}
+	if (!best_parent)
 		return reason;
 	*ret = best_choice;
 	return ALLOC_OK;

@@ -22,9 +22,13 @@
 typedef struct PartitionRequest {
 	PartitionModeKind mode;
 
-	/* Which GPU: an exact address, or any of a vendor (and device); none set: any GPU. */
+	/*
+	 * Which GPU: an exact address, an mdev parent outside PCI by name, or any
+	 * of a vendor (and device); none set: any GPU or mdev parent.
+	 */
 	bool has_address;
 	PciAddress address;
+	const char *parent; /* "mbochs"; NULL: none */
 	uint16_t vendor_id; /* 0: any */
 	uint16_t device_id; /* 0: any (only with a vendor) */
 
@@ -45,6 +49,8 @@ typedef struct HeldPartition {
 	PartitionModeKind mode;
 	PciAddress parent; /* the GPU */
 	PciAddress device; /* sriov: the VF; passthrough: the GPU; mdev: the parent */
+	const char
+		*parent_name; /* mdev on a parent outside PCI: its name (parent, device unused) */
 } HeldPartition;
 
 typedef enum AllocError {
@@ -54,6 +60,7 @@ typedef enum AllocError {
 	ALLOC_NO_MATCHING_GPU, /* no GPU of that vendor/device */
 	ALLOC_MODE_UNSUPPORTED, /* no matching GPU offers the mode */
 	ALLOC_UNKNOWN_TYPE, /* no mdev type of that id or name, or none meets the constraints */
+	ALLOC_NO_SUCH_TYPE, /* no parent on the host offers a type of that id or name */
 	ALLOC_NONE_FREE, /* the mode is offered but everything is taken */
 	ALLOC_BOOT_VGA, /* passthrough of the boot display without force */
 	ALLOC_NOT_ISOLATED, /* passthrough of a GPU sharing its IOMMU group */
@@ -65,6 +72,8 @@ typedef enum AllocError {
 typedef struct AllocationChoice {
 	PartitionModeKind mode;
 	PciAddress gpu;
+	const MdevParent
+		*parent; /* mdev on a parent outside PCI (points into the model); gpu unused */
 	/* mdev */
 	const MdevType *type; /* points into the model */
 	/* sriov */
@@ -73,19 +82,30 @@ typedef struct AllocationChoice {
 	PciAddress vf;
 } AllocationChoice;
 
+/* What a refusal is about: a GPU, or an mdev parent outside PCI (`parent` set). */
+typedef struct AllocSubject {
+	PciAddress gpu;
+	const char *parent; /* points into the model or the request */
+} AllocSubject;
+
 /*
  * Decides. Returns ALLOC_OK and fills *ret, or the reason nothing fits. On
- * failure *ret_gpu names the GPU the reason is about, when there is one.
+ * failure *ret_about names the GPU or parent the reason is about, when there
+ * is one; it is left alone for a GPU or parent asked for that does not exist
+ * or is not a GPU, for ALLOC_NO_MATCHING_GPU and for ALLOC_NO_SUCH_TYPE.
  */
 AllocError alloc_choose(const HostModel *model, const HeldPartition *held, size_t n_held,
 			const PartitionRequest *request, AllocationChoice *ret,
-			PciAddress *ret_gpu);
+			AllocSubject *ret_about);
 
 /*
- * The sentence for each reason no partition fits, naming `gpu` and saying what
- * to do; the partition engine reports it with the error.
+ * The sentence for each reason no partition fits, naming `subject` (a PCI
+ * address when `is_address`, else an mdev parent's name) and saying what to
+ * do; for a type nobody offers, it lists the types of `model`. The partition
+ * engine reports it with the error.
  */
-void alloc_error_sentence(AllocError error, const PciAddress *gpu, char *buf, size_t size);
+void alloc_error_sentence(AllocError error, const HostModel *model, const char *subject,
+			  bool is_address, char *buf, size_t size);
 
 /* The name of an error as libvfio reports it ("io.libvfio.Partitions.NoneFree"). */
 const char *alloc_error_name(AllocError error);

@@ -9,8 +9,11 @@
 #include <sys/un.h>
 
 #include "build-config.h"
+#include "host.h"
 #include "log.h"
+#include "macro.h"
 #include "parse_util.h"
+#include "strv.h"
 #include "yaml_doc.h"
 
 typedef struct Setting Setting;
@@ -109,6 +112,46 @@ static int parse_accel(DaemonConfig *config, const Setting *setting, const char 
 	return set_string(config, setting, value);
 }
 
+/* At most this many entries in gpus.partitionable. */
+#define CONFIG_MAX_EXTRA_GPUS 256
+
+/*
+ * gpus.partitionable: PCI addresses ("0000:01:00.0", "01:00.0") or
+ * vendor:device ids ("1b36:0010"), separated by commas or spaces (a YAML
+ * list arrives here as its items joined by spaces). Empty: none.
+ */
+static int parse_gpu_list(DaemonConfig *config, const Setting *setting, const char *value,
+			  char **ret_problem)
+{
+	_cleanup_strv_ char **list = NULL;
+	size_t n = 0;
+
+	for (const char *p = value; *p;) {
+		p += strspn(p, ", \t");
+		size_t length = strcspn(p, ", \t");
+		if (length == 0)
+			break;
+		char item[32];
+		if (length >= sizeof(item) || ++n > CONFIG_MAX_EXTRA_GPUS)
+			return problem(ret_problem,
+				       "at most %d entries, each a PCI address or "
+				       "vendor:device ids",
+				       CONFIG_MAX_EXTRA_GPUS);
+		snprintf(item, sizeof(item), "%.*s", (int)length, p);
+		if (!host_extra_gpu_is_valid(item))
+			return problem(ret_problem,
+				       "'%s' is neither a PCI address (0000:01:00.0) nor "
+				       "vendor:device ids (1b36:0010)",
+				       item);
+		if (strv_append(&list, item) < 0)
+			return -ENOMEM;
+		p += length;
+	}
+	strv_free(config->extra_gpus);
+	config->extra_gpus = TAKE_PTR(list);
+	return 0;
+}
+
 static int parse_log_level(DaemonConfig *config, const Setting *setting, const char *value,
 			   char **ret_problem)
 {
@@ -181,6 +224,7 @@ static const Setting settings[] = {
 	{ "limits.sysfs-write-timeout", parse_time, FIELD(sysfs_write_timeout_usec),
 	  10 * USEC_PER_MSEC, 600 * USEC_PER_SEC },
 	{ "sriov.keep-vfs-on-vfio", parse_boolean, FIELD(keep_vfs_on_vfio), 0, 0 },
+	{ "gpus.partitionable", parse_gpu_list, 0, 0, 0 },
 	{ "vms.dir", parse_absolute_path, FIELD(vm_dir), 0, 0 },
 	{ "vms.qemu-user", parse_user_name, FIELD(qemu_user), 0, 0 },
 	{ "vms.accel", parse_accel, FIELD(accel), 0, 0 },
@@ -191,7 +235,7 @@ static const Setting settings[] = {
 };
 
 /* The sections that hold further keys. */
-static const char *const sections[] = { "limits", "sriov", "vms" };
+static const char *const sections[] = { "gpus", "limits", "sriov", "vms" };
 
 int config_init(DaemonConfig *config)
 {
@@ -233,6 +277,7 @@ void config_done(DaemonConfig *config)
 	free(config->qemu_user);
 	free(config->accel);
 	free(config->user_runtime_dir);
+	strv_free(config->extra_gpus);
 	*config = (DaemonConfig){ 0 };
 }
 
@@ -248,7 +293,11 @@ int config_copy(DaemonConfig *dst, const DaemonConfig *src)
 	copy.qemu_user = strdup(src->qemu_user);
 	copy.accel = strdup(src->accel);
 	copy.user_runtime_dir = strdup(src->user_runtime_dir);
-	if (!copy.socket_path || !copy.runtime_dir || !copy.state_dir || !copy.sysfs_root ||
+	copy.extra_gpus = NULL;
+	bool lost = false;
+	for (char **e = src->extra_gpus; e && *e && !lost; e++)
+		lost = strv_append(&copy.extra_gpus, *e) < 0;
+	if (lost || !copy.socket_path || !copy.runtime_dir || !copy.state_dir || !copy.sysfs_root ||
 	    !copy.qemu_binary || !copy.vm_dir || !copy.qemu_user || !copy.accel ||
 	    !copy.user_runtime_dir) {
 		config_done(&copy);
@@ -301,6 +350,33 @@ _printf_(3, 4) static int file_error(char **ret_error, const char *path, const c
 	return problem(ret_error, "%s:%s", path, text ? text : " bad configuration");
 }
 
+/* A YAML list of scalars as one text, its items separated by spaces; -EINVAL for another list. */
+static int join_sequence(yaml_document_t *doc, yaml_node_t *node, char **ret)
+{
+	size_t length = 0;
+	char *text = NULL;
+	FILE *f = open_memstream(&text, &length);
+
+	if (!f)
+		return -ENOMEM;
+	for (yaml_node_item_t *item = node->data.sequence.items.start;
+	     item < node->data.sequence.items.top; item++) {
+		const char *value = yaml_doc_scalar(yaml_document_get_node(doc, *item));
+		if (!value || !value[0] || strchr(value, ' ')) {
+			fclose(f);
+			free(text);
+			return -EINVAL;
+		}
+		fprintf(f, "%s ", value);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	*ret = text;
+	return 0;
+}
+
 /* Applies every key of the mapping `node`, whose keys are prefixed with `prefix`. */
 static int load_mapping(DaemonConfig *config, yaml_document_t *doc, yaml_node_t *node,
 			const char *prefix, const char *path, char **ret_error)
@@ -343,8 +419,17 @@ static int load_mapping(DaemonConfig *config, yaml_document_t *doc, yaml_node_t 
 			return file_error(ret_error, path, "%u: %s: unknown key",
 					  yaml_doc_line(key_node), key);
 
-		const char *value = yaml_doc_scalar(value_node);
-		if (!value || !value[0])
+		_cleanup_free_ char *joined = NULL;
+		if (setting->parse == parse_gpu_list && value_node->type == YAML_SEQUENCE_NODE) {
+			int r = join_sequence(doc, value_node, &joined);
+			if (r == -EINVAL)
+				return file_error(ret_error, path, "%u: %s: a list of plain values",
+						  yaml_doc_line(value_node), key);
+			if (r < 0)
+				return r;
+		}
+		const char *value = joined ? joined : yaml_doc_scalar(value_node);
+		if (!value || (!value[0] && !joined))
 			return file_error(ret_error, path, "%u: %s: needs a single value",
 					  yaml_doc_line(value_node), key);
 

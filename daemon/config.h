@@ -27,6 +27,8 @@ typedef struct DaemonConfig {
 	uint64_t sysfs_write_timeout_usec; /* a sysfs write (unbind, probe, sriov_numvfs) longer is
 					      stuck */
 	bool keep_vfs_on_vfio; /* a released VF stays on vfio-pci, its VFs enabled, for reuse */
+	/* gpus.partitionable: PCI functions treated as GPUs whatever their class (strv) */
+	char **extra_gpus;
 	/* VMs */
 	char *vm_dir; /* the definitions, NAME.yaml */
 	char *qemu_user; /* QEMU runs as this user; "root" only when written explicitly */
@@ -54,7 +56,8 @@ int config_load_file(DaemonConfig *config, const char *path, char **ret_error);
 
 /*
  * Sets one key from text as the file would ("limits.max-message-size",
- * "1MiB"); used for command-line options. Returns 0 or -EINVAL (unknown key, bad value) with
+ * "1MiB"; a list as its items separated by commas or spaces); used for
+ * command-line options. Returns 0 or -EINVAL (unknown key, bad value) with
  * *ret_error saying what is wrong.
  */
 int config_set(DaemonConfig *config, const char *key, const char *value, char **ret_error);

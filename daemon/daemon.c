@@ -114,7 +114,9 @@ static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *si,
 		partition_engine_set_write_timeout(daemon->partitions,
 						   fresh.sysfs_write_timeout_usec);
 		partition_engine_set_keep_vfs(daemon->partitions, fresh.keep_vfs_on_vfio);
-		r = qemu_probe_set_binary(daemon->manager.qemu, fresh.qemu_binary);
+		r = host_service_set_extra_gpus(daemon->host, fresh.extra_gpus);
+		if (r >= 0)
+			r = qemu_probe_set_binary(daemon->manager.qemu, fresh.qemu_binary);
 		if (r >= 0)
 			r = config_copy(&daemon->config, &fresh);
 		if (r < 0)
@@ -258,8 +260,8 @@ static int daemon_setup(Daemon *daemon)
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.Manager");
 
-	r = host_service_new(daemon->event, daemon->config.sysfs_root, daemon->manager.qemu,
-			     &daemon->host);
+	r = host_service_new(daemon->event, daemon->config.sysfs_root, daemon->config.extra_gpus,
+			     daemon->manager.qemu, &daemon->host);
 	if (r < 0)
 		return log_error_errno(r, "Cannot read the host below %s",
 				       daemon->config.sysfs_root);

@@ -107,20 +107,18 @@ static int explain_no_mdev(const HostModel *model, const PciFunction *gpu, ModeA
 	}
 }
 
-static int assess_mdev(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
+/* mdev on a parent that offers types: how many are free. */
+static int assess_types(const MdevType *types, size_t n_types, ModeAssessment *a)
 {
 	_cleanup_free_ char *capacity = NULL;
 	size_t length = 0;
 	int64_t free_total = 0;
 
-	if (gpu->n_mdev_types == 0)
-		return explain_no_mdev(model, gpu, a);
-
 	FILE *f = open_memstream(&capacity, &length);
 	if (!f)
 		return -ENOMEM;
-	for (size_t i = 0; i < gpu->n_mdev_types; i++) {
-		const MdevType *t = &gpu->mdev_types[i];
+	for (size_t i = 0; i < n_types; i++) {
+		const MdevType *t = &types[i];
 		if (t->available_instances <= 0)
 			continue; /* used up, or unknown (warned) */
 		fprintf(f, "%s%s: %lld free", free_total ? ", " : "", t->id,
@@ -136,10 +134,17 @@ static int assess_mdev(const HostModel *model, const PciFunction *gpu, ModeAsses
 		return 0;
 	}
 	size_t instances = 0;
-	for (size_t i = 0; i < gpu->n_mdev_types; i++)
-		instances += strv_length(gpu->mdev_types[i].instances);
+	for (size_t i = 0; i < n_types; i++)
+		instances += strv_length(types[i].instances);
 	return set(&a->note, "every mdev type is used up (%zu %s)", instances,
 		   instances == 1 ? "instance exists" : "instances exist");
+}
+
+static int assess_mdev(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
+{
+	if (gpu->n_mdev_types == 0)
+		return explain_no_mdev(model, gpu, a);
+	return assess_types(gpu->mdev_types, gpu->n_mdev_types, a);
 }
 
 static int assess_sriov(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
@@ -264,6 +269,24 @@ int gpu_assess_modes(const HostModel *model, const PciFunction *gpu,
 			return -ENOMEM;
 		}
 	return 0;
+}
+
+int mdev_parent_assess_modes(const MdevParent *parent, ModeAssessment ret[_PARTITION_MODE_MAX])
+{
+	int r = 0;
+
+	for (int m = 0; m < _PARTITION_MODE_MAX; m++)
+		ret[m] = (ModeAssessment){ .mode = (PartitionModeKind)m };
+	if (parent->n_mdev_types == 0)
+		r = set(&ret[PARTITION_MDEV].note, "its driver offers no mediated device types");
+	else
+		r = assess_types(parent->mdev_types, parent->n_mdev_types, &ret[PARTITION_MDEV]);
+	for (int m = PARTITION_SRIOV; r >= 0 && m < _PARTITION_MODE_MAX; m++)
+		r = set(&ret[m].note, "it is not a PCI device: only its mediated devices can be "
+				      "handed to a VM");
+	if (r < 0)
+		mode_assessments_done(ret);
+	return r;
 }
 
 void mode_assessments_done(ModeAssessment assessments[_PARTITION_MODE_MAX])

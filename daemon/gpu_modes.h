@@ -33,6 +33,8 @@ int partition_mode_from_string(const char *name);
 /* Fills one assessment per mode, in enum order. Returns 0 or -ENOMEM. */
 int gpu_assess_modes(const HostModel *model, const PciFunction *gpu,
 		     ModeAssessment ret[_PARTITION_MODE_MAX]);
+/* The same for an mdev parent outside PCI: mdev only. */
+int mdev_parent_assess_modes(const MdevParent *parent, ModeAssessment ret[_PARTITION_MODE_MAX]);
 void mode_assessments_done(ModeAssessment assessments[_PARTITION_MODE_MAX]);
 
 /* True for a VF that a host driver (not vfio-pci) holds. */

@@ -10,9 +10,50 @@
 #include "macro.h"
 #include "strv.h"
 
-bool pci_function_is_gpu(const PciFunction *function)
+static bool class_is_display(const PciFunction *function)
 {
 	return function->readable && (function->class_code >> 16) == PCI_CLASS_DISPLAY;
+}
+
+bool pci_function_is_gpu(const PciFunction *function)
+{
+	return class_is_display(function) ||
+	       (function->readable && (function->mdev_parent || function->configured_gpu));
+}
+
+/* "VVVV:DDDD" → the ids; -EINVAL for anything else. */
+static int parse_ids(const char *text, uint16_t *ret_vendor, uint16_t *ret_device)
+{
+	char vendor[5];
+	if (strlen(text) != 9 || text[4] != ':')
+		return -EINVAL;
+	memcpy(vendor, text, 4);
+	vendor[4] = '\0';
+	return pci_id_parse(vendor, ret_vendor) < 0 || pci_id_parse(text + 5, ret_device) < 0
+		       ? -EINVAL
+		       : 0;
+}
+
+bool host_extra_gpu_is_valid(const char *text)
+{
+	PciAddress address;
+	uint16_t vendor, device;
+	return pci_address_parse(text, &address) == 0 || parse_ids(text, &vendor, &device) == 0;
+}
+
+/* Does the configuration name this function as a GPU? */
+static bool configured_as_gpu(const HostOptions *options, const PciFunction *f)
+{
+	for (char **e = options ? options->extra_gpus : NULL; e && *e; e++) {
+		PciAddress address;
+		uint16_t vendor, device;
+		if (pci_address_parse(*e, &address) == 0
+			    ? pci_address_compare(&address, &f->address) == 0
+			    : parse_ids(*e, &vendor, &device) == 0 && vendor == f->vendor_id &&
+				      device == f->device_id)
+			return true;
+	}
+	return false;
 }
 
 bool pci_function_is_bridge(const PciFunction *function)
@@ -34,6 +75,17 @@ void pci_functions_free(PciFunction *functions, size_t n)
 	free(functions);
 }
 
+void mdev_parents_free(MdevParent *parents, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(parents[i].name);
+		free(parents[i].path);
+		mdev_types_free(parents[i].mdev_types, parents[i].n_mdev_types);
+		strv_free(parents[i].warnings);
+	}
+	free(parents);
+}
+
 HostModel *host_model_free(HostModel *model)
 {
 	if (!model)
@@ -47,6 +99,7 @@ HostModel *host_model_free(HostModel *model)
 		free(model->nodes[i].hugepages);
 	}
 	free(model->nodes);
+	mdev_parents_free(model->mdev_parents, model->n_mdev_parents);
 	host_facts_done(&model->facts);
 	strv_free(model->warnings);
 	free(model);
@@ -79,6 +132,19 @@ const IommuGroup *host_find_group(const HostModel *model, int id)
 	return bsearch(&id, model->groups, model->n_groups, sizeof(IommuGroup), compare_group_id);
 }
 
+static int compare_parent_name(const void *key, const void *element)
+{
+	return strcmp(key, ((const MdevParent *)element)->name);
+}
+
+const MdevParent *host_find_mdev_parent(const HostModel *model, const char *name)
+{
+	if (model->n_mdev_parents == 0 || !name)
+		return NULL;
+	return bsearch(name, model->mdev_parents, model->n_mdev_parents, sizeof(MdevParent),
+		       compare_parent_name);
+}
+
 /* Cross-checks what the readers found separately; mismatches are damage. */
 static int check_consistency(HostModel *model)
 {
@@ -98,34 +164,64 @@ static int check_consistency(HostModel *model)
 
 typedef struct GpuReader {
 	const SysfsRoot *root;
+	const HostOptions *options;
 } GpuReader;
 
-/* What only GPUs need: SR-IOV, mdev types, boot_vga. Partitions are made of GPUs. */
+/*
+ * What only GPUs need: SR-IOV, boot_vga. Partitions are made of GPUs. (mdev
+ * types are read for every member of sys/class/mdev_bus afterwards.)
+ */
 static int read_gpu(PciFunction *f, int dir, void *userdata)
 {
 	const GpuReader *reader = userdata;
 	int64_t value;
 
-	if (!pci_function_is_gpu(f))
+	if (!class_is_display(f) && !configured_as_gpu(reader->options, f))
 		return 0;
+	f->configured_gpu = !class_is_display(f);
 	int r = sriov_read(dir, f);
-	if (r >= 0 && !f->is_vf)
-		r = mdev_read_types(reader->root, f);
 	if (r >= 0 && (f->class_code >> 8) == PCI_CLASS_VGA &&
 	    sysfs_read_int_at(dir, "boot_vga", &value) == 0)
 		f->boot_vga = value == 1;
 	return r;
 }
 
-int host_discover(const SysfsRoot *root, PciNames *names, HostModel **ret)
+/*
+ * The VFs of a function the configuration names are partitions of it, like a
+ * GPU's: they learn their PF (and its NUMA node) from its virtfnN links.
+ */
+static void mark_configured_vfs(HostModel *model)
 {
-	GpuReader reader = { root };
+	for (size_t i = 0; i < model->n_functions; i++) {
+		const PciFunction *pf = &model->functions[i];
+		if (!pf->configured_gpu || pf->is_vf)
+			continue;
+		for (size_t k = 0; k < pf->n_vfs; k++) {
+			PciFunction *vf = (PciFunction *)host_find_function(model, &pf->vfs[k]);
+			if (!vf || !vf->readable || class_is_display(vf))
+				continue;
+			vf->configured_gpu = true;
+			vf->is_vf = true;
+			vf->physfn = pf->address;
+			vf->numa_node = pf->numa_node;
+		}
+	}
+}
+
+int host_discover(const SysfsRoot *root, PciNames *names, const HostOptions *options,
+		  HostModel **ret)
+{
+	GpuReader reader = { root, options };
 	HostModel *model = calloc(1, sizeof(*model));
 	if (!model)
 		return -ENOMEM;
 
 	int r = pci_read_functions(root, names, read_gpu, &reader, &model->functions,
 				   &model->n_functions, &model->warnings);
+	if (r >= 0) {
+		mark_configured_vfs(model);
+		r = mdev_read_parents(root, model);
+	}
 	if (r >= 0)
 		r = iommu_read_groups(root, model);
 	if (r >= 0)

@@ -17,8 +17,16 @@
 #include "pci_address.h"
 #include "sysfs.h"
 
-/* PCI class codes (the upper 16 bits of the 24-bit class). */
-#define PCI_CLASS_DISPLAY 0x03 /* base class: VGA 0x0300, 3D 0x0302, other 0x0380 */
+/*
+ * PCI class codes (the upper 16 bits of the 24-bit class). Base class 03 is
+ * "display controller" in the PCI Code and ID Assignment Specification
+ * (rev. 1.15, section 1.4) and in the kernel's include/linux/pci_ids.h:
+ * PCI_CLASS_DISPLAY_VGA 0x0300 (desktop cards, iGPUs), PCI_CLASS_DISPLAY_XGA
+ * 0x0301, PCI_CLASS_DISPLAY_3D 0x0302 (NVIDIA's data-centre GPUs: Tesla T4,
+ * L4, A100) and PCI_CLASS_DISPLAY_OTHER 0x0380 (AMD Instinct MI25 and later).
+ * Every sub-class of base class 03 is a GPU.
+ */
+#define PCI_CLASS_DISPLAY 0x03
 #define PCI_CLASS_VGA 0x0300
 #define PCI_CLASS_BRIDGE_PCI 0x0604
 
@@ -56,11 +64,29 @@ typedef struct PciFunction {
 	bool is_vf;
 	PciAddress physfn;
 
+	/* a member of sys/class/mdev_bus: the mdev types it offers */
+	bool mdev_parent;
 	MdevType *mdev_types;
 	size_t n_mdev_types;
 
+	/* not of class 03, but a GPU by the configuration (gpus.partitionable), or its VF */
+	bool configured_gpu;
+
 	char **warnings; /* strv: what could not be read, one sentence each */
 } PciFunction;
+
+/*
+ * An mdev parent that is not a PCI function: a member of sys/class/mdev_bus
+ * whose device lives elsewhere (the kernel's sample drivers mbochs, mdpy and
+ * mtty register theirs under sys/devices/virtual). Named by its device name.
+ */
+typedef struct MdevParent {
+	char *name; /* "mbochs": the entry in sys/class/mdev_bus */
+	char *path; /* where the device is, below sys/: "devices/virtual/mbochs/mbochs" */
+	MdevType *mdev_types;
+	size_t n_mdev_types;
+	char **warnings;
+} MdevParent;
 
 typedef struct IommuGroup {
 	int id;
@@ -118,6 +144,8 @@ typedef struct HostModel {
 	size_t n_groups;
 	NumaNode *nodes;
 	size_t n_nodes;
+	MdevParent *mdev_parents; /* outside PCI, sorted by name */
+	size_t n_mdev_parents;
 	HostFacts facts;
 	char **warnings; /* about the host as a whole */
 } HostModel;
@@ -128,14 +156,35 @@ typedef struct PciNames PciNames;
 int pci_names_new(PciNames **ret);
 PciNames *pci_names_free(PciNames *names);
 
-/* Builds the whole model from below `root`. Returns 0 or -ENOMEM; damage becomes warnings. */
-int host_discover(const SysfsRoot *root, PciNames *names, HostModel **ret);
+/*
+ * What the daemon's configuration adds to discovery: PCI functions to treat
+ * as GPUs although their class is not 03, each a PCI address
+ * ("0000:01:00.0") or vendor:device ids ("1b36:0010"). NULL: none.
+ */
+typedef struct HostOptions {
+	char **extra_gpus;
+} HostOptions;
+
+/* True when `text` is a valid entry of HostOptions.extra_gpus. */
+bool host_extra_gpu_is_valid(const char *text);
+
+/*
+ * Builds the whole model from below `root` (`options` may be NULL). Returns 0
+ * or -ENOMEM; damage becomes warnings.
+ */
+int host_discover(const SysfsRoot *root, PciNames *names, const HostOptions *options,
+		  HostModel **ret);
 HostModel *host_model_free(HostModel *model);
 
 /* Lookups in a model. NULL when absent. */
 const PciFunction *host_find_function(const HostModel *model, const PciAddress *address);
 const IommuGroup *host_find_group(const HostModel *model, int id);
+const MdevParent *host_find_mdev_parent(const HostModel *model, const char *name);
 
-/* PCI class 03: VGA, 3D and other display controllers. */
+/*
+ * What libvfio partitions ("a GPU" in its interfaces): PCI class 03 (VGA, 3D
+ * and other display controllers), any other PCI function that is an mdev
+ * parent, and a function the configuration names (and its VFs).
+ */
 bool pci_function_is_gpu(const PciFunction *function);
 bool pci_function_is_bridge(const PciFunction *function);

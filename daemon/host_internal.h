@@ -28,9 +28,14 @@ void pci_functions_free(PciFunction *functions, size_t n);
 /* sriov.c: SR-IOV state of a physical function, or the physical function of a VF. */
 int sriov_read(int dir, PciFunction *function);
 
-/* mdev.c: the mdev types a parent device offers, with their instances. */
-int mdev_read_types(const SysfsRoot *root, PciFunction *function);
+/*
+ * mdev.c: every member of sys/class/mdev_bus with the types it offers: a PCI
+ * function gets them in its PciFunction (whatever its class), any other
+ * device becomes an MdevParent of the model.
+ */
+int mdev_read_parents(const SysfsRoot *root, HostModel *model);
 void mdev_types_free(MdevType *types, size_t n);
+void mdev_parents_free(MdevParent *parents, size_t n);
 
 /* iommu.c: the groups in sys/kernel/iommu_groups. */
 int iommu_read_groups(const SysfsRoot *root, HostModel *model);

@@ -114,14 +114,12 @@ static json_object *sriov_to_json(const HostModel *model, const PciFunction *pf)
 	return TAKE_PTR(o);
 }
 
-static int add_modes(json_object *o, const HostModel *model, const PciFunction *gpu)
+/* Takes the assessments (done here). */
+static int add_assessments(json_object *o, ModeAssessment modes[_PARTITION_MODE_MAX])
 {
-	ModeAssessment modes[_PARTITION_MODE_MAX];
 	json_object *array = json_object_new_array();
 	int r = add_object(o, "modes", array);
 
-	if (r < 0 || gpu_assess_modes(model, gpu, modes) < 0)
-		return -ENOMEM;
 	for (int m = 0; m < _PARTITION_MODE_MAX && r >= 0; m++) {
 		json_object *mode = json_object_new_object();
 		r = append(array, mode);
@@ -134,6 +132,25 @@ static int add_modes(json_object *o, const HostModel *model, const PciFunction *
 	}
 	mode_assessments_done(modes);
 	return r;
+}
+
+static int add_modes(json_object *o, const HostModel *model, const PciFunction *gpu)
+{
+	ModeAssessment modes[_PARTITION_MODE_MAX];
+	if (gpu_assess_modes(model, gpu, modes) < 0)
+		return -ENOMEM;
+	return add_assessments(o, modes);
+}
+
+static int add_mdev_types(json_object *o, const MdevType *types, size_t n)
+{
+	json_object *array = json_object_new_array();
+	if (add_object(o, "mdevTypes", array) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (append(array, mdev_type_to_json(&types[i])) < 0)
+			return -ENOMEM;
+	return 0;
 }
 
 /* Every function of the card, and every member of the GPU's IOMMU group. */
@@ -210,10 +227,10 @@ static int add_node(json_object *o, const HostModel *model, const PciFunction *g
 json_object *host_gpu_to_json(const HostModel *model, const PciFunction *gpu)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
-	json_object *types = json_object_new_array();
 	char physfn[PCI_ADDRESS_TEXT_SIZE];
 
-	if (add_object(o, "mdevTypes", types) < 0 || add_identity(o, gpu) < 0 ||
+	if (!o || add_mdev_types(o, gpu->mdev_types, gpu->n_mdev_types) < 0 ||
+	    add_identity(o, gpu) < 0 || json_add_string(o, "sysfsPath", NULL) < 0 ||
 	    add_placement(o, gpu) < 0 || json_add_bool(o, "bootVga", gpu->boot_vga == 1) < 0 ||
 	    json_add_string(o, "physicalFunction",
 			    gpu->is_vf ? pci_address_format(&gpu->physfn, physfn) : NULL) < 0 ||
@@ -222,10 +239,40 @@ json_object *host_gpu_to_json(const HostModel *model, const PciFunction *gpu)
 				      : json_add_string(o, "sriov", NULL)) < 0 ||
 	    add_modes(o, model, gpu) < 0 || json_add_strv(o, "warnings", gpu->warnings) < 0)
 		return NULL;
-	for (size_t i = 0; i < gpu->n_mdev_types; i++)
-		if (append(types, mdev_type_to_json(&gpu->mdev_types[i])) < 0)
-			return NULL;
 	return TAKE_PTR(o);
+}
+
+json_object *host_mdev_parent_to_json(const HostModel *model, const MdevParent *parent)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+	ModeAssessment modes[_PARTITION_MODE_MAX];
+	/* Not a PCI function: no ids, class, group, node of its own, card or VFs. */
+	static const char *const none[] = { "vendorId",   "deviceId", "vendor",
+					    "device",     "class",    "driver",
+					    "iommuGroup", "numaNode", "physicalFunction",
+					    "sriov" };
+	const PciFunction nowhere = { .numa_node = -1 };
+
+	if (!o || json_add_string(o, "address", parent->name) < 0 ||
+	    json_add_string(o, "sysfsPath", parent->path) < 0 ||
+	    json_add_bool(o, "bootVga", false) < 0 || add_node(o, model, &nowhere) < 0 ||
+	    add_object(o, "functions", json_object_new_array()) < 0 ||
+	    add_object(o, "iommuGroupMembers", json_object_new_array()) < 0 ||
+	    add_mdev_types(o, parent->mdev_types, parent->n_mdev_types) < 0 ||
+	    json_add_strv(o, "warnings", parent->warnings) < 0)
+		return NULL;
+	for (size_t i = 0; i < ELEMENTSOF(none); i++)
+		if (json_add_string(o, none[i], NULL) < 0)
+			return NULL;
+	if (mdev_parent_assess_modes(parent, modes) < 0 || add_assessments(o, modes) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
+/* Listed on its own: a GPU, and a VF that is an mdev parent (NVIDIA before vGPU 17). */
+static bool listed(const PciFunction *f)
+{
+	return pci_function_is_gpu(f) && (!f->is_vf || f->mdev_parent);
 }
 
 json_object *host_gpus_to_json(const HostModel *model)
@@ -237,10 +284,12 @@ json_object *host_gpus_to_json(const HostModel *model)
 		return NULL;
 	for (size_t i = 0; i < model->n_functions; i++) {
 		const PciFunction *f = &model->functions[i];
-		if (pci_function_is_gpu(f) && !f->is_vf &&
-		    append(gpus, host_gpu_to_json(model, f)) < 0)
+		if (listed(f) && append(gpus, host_gpu_to_json(model, f)) < 0)
 			return NULL;
 	}
+	for (size_t i = 0; i < model->n_mdev_parents; i++)
+		if (append(gpus, host_mdev_parent_to_json(model, &model->mdev_parents[i])) < 0)
+			return NULL;
 	return TAKE_PTR(o);
 }
 

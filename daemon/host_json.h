@@ -12,7 +12,12 @@
 
 json_object *host_function_to_json(const PciFunction *function);
 json_object *host_gpu_to_json(const HostModel *model, const PciFunction *gpu);
-/* {"gpus": [...]}: every GPU but virtual functions. */
+/* An mdev parent outside PCI, as a GPU with no PCI identity ("address" is its name). */
+json_object *host_mdev_parent_to_json(const HostModel *model, const MdevParent *parent);
+/*
+ * {"gpus": [...]}: every GPU but virtual functions (those that are mdev
+ * parents aside), then every mdev parent outside PCI.
+ */
 json_object *host_gpus_to_json(const HostModel *model);
 /* {"groups": [...]} */
 json_object *host_groups_to_json(const HostModel *model);

@@ -14,8 +14,10 @@
 #include "libvfio_errors.h"
 #include "log.h"
 #include "macro.h"
+#include "mdev.h"
 #include "pci_address.h"
 #include "readiness.h"
+#include "strv.h"
 #include "varlink_message.h"
 
 struct HostService {
@@ -25,6 +27,7 @@ struct HostService {
 	PciNames *names; /* pci.ids, loaded once */
 	QemuProbe *qemu;
 	HostModel *model;
+	HostOptions options; /* from the configuration */
 	bool stale;
 	int uevent_fd;
 	sd_event_source *uevent_source;
@@ -44,7 +47,7 @@ int host_service_model(HostService *service, bool refresh, const HostModel **ret
 	if (refresh || service->stale || !service->live || !service->model) {
 		HostModel *model = NULL;
 		uint64_t start = now(CLOCK_MONOTONIC);
-		int r = host_discover(&service->root, service->names, &model);
+		int r = host_discover(&service->root, service->names, &service->options, &model);
 		if (r < 0)
 			return r;
 		log_debug("Host model rebuilt%s: %zu PCI functions in %.1f ms",
@@ -154,17 +157,17 @@ static int method_list_gpus(VarlinkCall *call, json_object *parameters, void *us
 	return r < 0 ? r : reply_or_oom(call, host_gpus_to_json(model));
 }
 
-static int reply_no_such_gpu(VarlinkCall *call, const PciAddress *address, bool exists)
+static int reply_no_such_gpu(VarlinkCall *call, const char *text, bool is_address, bool exists)
 {
-	char text[PCI_ADDRESS_TEXT_SIZE];
 	json_object *error = json_object_new_object();
-
 	char message[256];
 
-	pci_address_format(address, text);
 	snprintf(message, sizeof(message),
-		 exists ? "%s is not a GPU (PCI class 03); 'vfioctl gpus' lists the GPUs."
-			: "There is no PCI device at %s; 'vfioctl gpus' lists the GPUs.",
+		 exists       ? "%s is not a GPU (PCI class 03, an mdev parent, or named in "
+				"gpus.partitionable); 'vfioctl gpus' lists the GPUs."
+		 : is_address ? "There is no PCI device at %s; 'vfioctl gpus' lists the GPUs."
+			      : "There is no mdev parent named %s; 'vfioctl gpus' lists the GPUs "
+				"and mdev parents.",
 		 text);
 	if (!error || json_add_string(error, "address", text) < 0 ||
 	    json_add_string(error, "message", message) < 0) {
@@ -187,21 +190,32 @@ static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *user
 	};
 	const HostModel *model;
 	PciAddress address;
+	char text[PCI_ADDRESS_TEXT_SIZE];
 
 	if (!parameters_ok(call, parameters, fields, &p))
 		return 0;
-	if (pci_address_parse(p.address, &address) < 0)
+	/* A PCI address, or the name of an mdev parent outside PCI. */
+	bool is_address = pci_address_parse(p.address, &address) == 0;
+	if (!is_address && !mdev_parent_name_is_valid(p.address))
 		return varlink_call_reply_invalid_parameter(call, "address");
 	int r = host_service_model(userdata, p.refresh, &model);
 	if (r < 0)
 		return r;
 
-	const PciFunction *gpu = host_find_function(model, &address);
-	if (!gpu || !pci_function_is_gpu(gpu))
-		return reply_no_such_gpu(call, &address, gpu != NULL);
-
+	json_object *o;
+	if (is_address) {
+		const PciFunction *gpu = host_find_function(model, &address);
+		if (!gpu || !pci_function_is_gpu(gpu))
+			return reply_no_such_gpu(call, pci_address_format(&address, text), true,
+						 gpu != NULL);
+		o = host_gpu_to_json(model, gpu);
+	} else {
+		const MdevParent *parent = host_find_mdev_parent(model, p.address);
+		if (!parent)
+			return reply_no_such_gpu(call, p.address, false, false);
+		o = host_mdev_parent_to_json(model, parent);
+	}
 	json_object *reply = json_object_new_object();
-	json_object *o = host_gpu_to_json(model, gpu);
 	if (!reply || !o || json_object_object_add(reply, "gpu", o) < 0) {
 		json_object_put(reply);
 		json_object_put(o);
@@ -295,7 +309,22 @@ int host_service_register(HostService *service, Server *server)
 
 /* ---- life ---- */
 
-int host_service_new(sd_event *event, const char *sysfs_root, QemuProbe *qemu, HostService **ret)
+int host_service_set_extra_gpus(HostService *service, char *const *extra_gpus)
+{
+	char **copy = NULL;
+	for (char *const *e = extra_gpus; e && *e; e++)
+		if (strv_append(&copy, *e) < 0) {
+			strv_free(copy);
+			return -ENOMEM;
+		}
+	strv_free(service->options.extra_gpus);
+	service->options.extra_gpus = copy;
+	service->stale = service->model != NULL; /* read anew with them */
+	return 0;
+}
+
+int host_service_new(sd_event *event, const char *sysfs_root, char *const *extra_gpus,
+		     QemuProbe *qemu, HostService **ret)
 {
 	HostService *service = calloc(1, sizeof(*service));
 	if (!service)
@@ -307,6 +336,8 @@ int host_service_new(sd_event *event, const char *sysfs_root, QemuProbe *qemu, H
 	int r = sysfs_root_init(&service->root, sysfs_root);
 	if (r >= 0)
 		r = pci_names_new(&service->names);
+	if (r >= 0)
+		r = host_service_set_extra_gpus(service, extra_gpus);
 	if (r < 0) {
 		host_service_free(service);
 		return r;
@@ -331,8 +362,10 @@ int host_service_new(sd_event *event, const char *sysfs_root, QemuProbe *qemu, H
 	size_t gpus = 0;
 	for (size_t i = 0; i < model->n_functions; i++)
 		gpus += pci_function_is_gpu(&model->functions[i]) && !model->functions[i].is_vf;
-	log_info("Host: %zu PCI functions, %zu GPU%s, %zu IOMMU groups, %zu NUMA node%s",
-		 model->n_functions, gpus, gpus == 1 ? "" : "s", model->n_groups, model->n_nodes,
+	log_info("Host: %zu PCI functions, %zu GPU%s, %zu other mdev parent%s, %zu IOMMU groups, "
+		 "%zu NUMA node%s",
+		 model->n_functions, gpus, gpus == 1 ? "" : "s", model->n_mdev_parents,
+		 model->n_mdev_parents == 1 ? "" : "s", model->n_groups, model->n_nodes,
 		 model->n_nodes == 1 ? "" : "s");
 	*ret = service;
 	return 0;
@@ -345,6 +378,7 @@ HostService *host_service_free(HostService *service)
 	sd_event_source_disable_unref(service->uevent_source);
 	safe_close(service->uevent_fd);
 	host_model_free(service->model);
+	strv_free(service->options.extra_gpus);
 	pci_names_free(service->names);
 	sysfs_root_done(&service->root);
 	sd_event_unref(service->event);

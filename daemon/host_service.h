@@ -17,7 +17,12 @@
 
 typedef struct HostService HostService;
 
-int host_service_new(sd_event *event, const char *sysfs_root, QemuProbe *qemu, HostService **ret);
+/* extra_gpus: gpus.partitionable of the configuration (strv, copied; NULL: none). */
+int host_service_new(sd_event *event, const char *sysfs_root, char *const *extra_gpus,
+		     QemuProbe *qemu, HostService **ret);
+
+/* Replaces gpus.partitionable (on a reload); the next model reads it. -ENOMEM. */
+int host_service_set_extra_gpus(HostService *service, char *const *extra_gpus);
 HostService *host_service_free(HostService *service);
 
 /* Serves io.libvfio.Host on `server`. */

@@ -9,11 +9,15 @@
 #pragma once
 
 #include "host.h"
+#include "parse_util.h"
 #include "sysfs_plan.h"
 
-/* The write that creates an mdev of `type` on `parent` named `uuid`. -EINVAL for a bad uuid. */
-int mdev_create_plan(const PciFunction *parent, const MdevType *type, const char *uuid,
-		     SysfsPlan *ret);
+/*
+ * The write that creates an mdev of `type` on `parent` named `uuid`: the
+ * parent is a PCI address ("0000:00:02.0") or the name of a parent outside
+ * PCI ("mbochs"). -EINVAL for a bad uuid or name.
+ */
+int mdev_create_plan(const char *parent, const MdevType *type, const char *uuid, SysfsPlan *ret);
 
 /* The write that removes the mdev `uuid`. */
 int mdev_remove_plan(const char *uuid, SysfsPlan *ret);

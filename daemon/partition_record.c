@@ -9,6 +9,7 @@
 #include "json_records.h"
 #include "json_util.h"
 #include "macro.h"
+#include "mdev.h"
 #include "strv.h"
 
 /* A record is a few hundred bytes; anything bigger is not one of ours. */
@@ -61,6 +62,7 @@ bool partition_id_is_valid(const char *id)
 
 static void step_done(RecordStep *step)
 {
+	free(step->parent);
 	free(step->uuid);
 	free(step->type);
 	free(step->driver_before);
@@ -72,6 +74,7 @@ void partition_record_done(PartitionRecord *record)
 	for (size_t i = 0; i < record->n_steps; i++)
 		step_done(&record->steps[i]);
 	free(record->steps);
+	free(record->parent);
 	free(record->holder);
 	*record = (PartitionRecord){ 0 };
 }
@@ -91,12 +94,13 @@ int partition_record_add_step(PartitionRecord *record, const RecordStep *step)
 	record->steps = steps;
 	RecordStep copy = *step;
 	copy.state = STEP_STARTED;
+	copy.parent = dup_or_null(step->parent);
 	copy.uuid = dup_or_null(step->uuid);
 	copy.type = dup_or_null(step->type);
 	copy.driver_before = dup_or_null(step->driver_before);
 	copy.override_before = dup_or_null(step->override_before);
-	if ((step->uuid && !copy.uuid) || (step->type && !copy.type) ||
-	    (step->driver_before && !copy.driver_before) ||
+	if ((step->parent && !copy.parent) || (step->uuid && !copy.uuid) ||
+	    (step->type && !copy.type) || (step->driver_before && !copy.driver_before) ||
 	    (step->override_before && !copy.override_before)) {
 		step_done(&copy);
 		return -ENOMEM;
@@ -124,7 +128,9 @@ static json_object *step_to_json(const RecordStep *step)
 
 	if (!o || json_add_string(o, "kind", step_kind_to_string(step->kind)) < 0 ||
 	    json_add_string(o, "state", step_state_to_string(step->state)) < 0 ||
-	    json_add_string(o, "device", pci_address_format(&step->device, address)) < 0 ||
+	    json_add_string(o, "device",
+			    step->parent ? step->parent
+					 : pci_address_format(&step->device, address)) < 0 ||
 	    json_add_string(o, "uuid", step->uuid) < 0 ||
 	    json_add_string(o, "type", step->type) < 0 ||
 	    json_add_string(o, "driverBefore", step->driver_before) < 0 ||
@@ -133,6 +139,23 @@ static json_object *step_to_json(const RecordStep *step)
 	    json_add_int(o, "valueAfter", step->value_after) < 0)
 		return NULL;
 	return TAKE_PTR(o);
+}
+
+const char *partition_record_gpu_text(const PartitionRecord *record,
+				      char buf[PCI_ADDRESS_TEXT_SIZE])
+{
+	return record->parent ? record->parent : pci_address_format(&record->gpu, buf);
+}
+
+/* A PCI address into *ret_address, or else a parent's name copied into *ret_parent. */
+static int parse_device(const char *text, PciAddress *ret_address, char **ret_parent)
+{
+	if (pci_address_parse(text, ret_address) == 0)
+		return 0;
+	if (!mdev_parent_name_is_valid(text))
+		return -EINVAL;
+	*ret_parent = strdup(text);
+	return *ret_parent ? 0 : -ENOMEM;
 }
 
 json_object *partition_record_to_json(const PartitionRecord *record)
@@ -147,7 +170,7 @@ json_object *partition_record_to_json(const PartitionRecord *record)
 	}
 	if (json_add_string(o, "id", record->id) < 0 ||
 	    json_add_string(o, "mode", partition_mode_to_string(record->mode)) < 0 ||
-	    json_add_string(o, "gpu", pci_address_format(&record->gpu, gpu)) < 0 ||
+	    json_add_string(o, "gpu", partition_record_gpu_text(record, gpu)) < 0 ||
 	    json_add_string(o, "holder", record->holder) < 0 ||
 	    json_add_int(o, "holderPid", record->holder_pid) < 0 ||
 	    json_add_int(o, "holderStartTime", (int64_t)record->holder_start_time) < 0 ||
@@ -204,9 +227,13 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_prob
 		return -EINVAL;
 	k = lookup(kind_names, _STEP_KIND_MAX, kind);
 	s = lookup(state_names, _STEP_STATE_MAX, state);
-	if (k < 0 || s < 0 || pci_address_parse(device, &step.device) < 0) {
+	/* Only an mdev's parent may be other than a PCI device. */
+	int r = k < 0 || s < 0          ? -EINVAL
+		: k == STEP_MDEV_CREATE ? parse_device(device, &step.device, &step.parent)
+					: pci_address_parse(device, &step.device);
+	if (r < 0) {
 		*ret_problem = "a step has an unknown kind, state or device";
-		return -EINVAL;
+		return r;
 	}
 	step.kind = (StepKind)k;
 	step.state = (StepState)s;
@@ -216,6 +243,7 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_prob
 	step.override_before = dup_or_null(override);
 	if ((uuid && !step.uuid) || (type && !step.type) || (driver && !step.driver_before) ||
 	    (override && !step.override_before)) {
+		free(step.parent);
 		free(step.uuid);
 		free(step.type);
 		free(step.driver_before);
@@ -245,10 +273,14 @@ int partition_record_from_json(json_object *o, PartitionRecord *ret, const char 
 	    !json_object_is_type(steps, json_type_array))
 		return -EINVAL;
 	m = partition_mode_from_string(mode);
-	if (!partition_id_is_valid(id) || m < 0 || pci_address_parse(gpu, &record.gpu) < 0 ||
-	    pid < 0 || pid > INT32_MAX || start_time < 0 ||
-	    json_object_array_length(steps) > RECORD_MAX_STEPS) {
+	int r = m == PARTITION_MDEV ? parse_device(gpu, &record.gpu, &record.parent)
+				    : pci_address_parse(gpu, &record.gpu);
+	if (r == -ENOMEM)
+		return r;
+	if (!partition_id_is_valid(id) || m < 0 || r < 0 || pid < 0 || pid > INT32_MAX ||
+	    start_time < 0 || json_object_array_length(steps) > RECORD_MAX_STEPS) {
 		*ret_problem = "its id, mode, GPU, holder or steps are out of range";
+		free(record.parent);
 		return -EINVAL;
 	}
 	strcpy(record.id, id);
@@ -263,8 +295,8 @@ int partition_record_from_json(json_object *o, PartitionRecord *ret, const char 
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < json_object_array_length(steps); i++) {
-		int r = step_from_json(json_object_array_get_idx(steps, i),
-				       &record.steps[record.n_steps], ret_problem);
+		r = step_from_json(json_object_array_get_idx(steps, i),
+				   &record.steps[record.n_steps], ret_problem);
 		if (r < 0) {
 			partition_record_done(&record);
 			return r;

@@ -42,6 +42,7 @@ typedef struct RecordStep {
 	StepKind kind;
 	StepState state;
 	PciAddress device;
+	char *parent; /* mdev on a parent outside PCI: its name ("mbochs"); device unused */
 	char *uuid; /* mdev */
 	char *type; /* mdev type id */
 	char *driver_before; /* bind: the driver to give back; NULL: it had none */
@@ -54,6 +55,7 @@ typedef struct PartitionRecord {
 	char id[PARTITION_ID_MAX + 1];
 	PartitionModeKind mode;
 	PciAddress gpu;
+	char *parent; /* an mdev parent outside PCI ("mbochs") instead of gpu; NULL: gpu */
 	char *holder; /* "manual" (until Destroy) or "vm:NAME" */
 	pid_t holder_pid; /* 0 for manual */
 	uint64_t
@@ -79,7 +81,15 @@ int partition_record_add_step(PartitionRecord *record, const RecordStep *step);
  */
 int partition_record_take_over_step(PartitionRecord *record, const RecordStep *step);
 
-/* Pure conversions. from_json returns -EINVAL, with *ret_problem naming what is wrong. */
+/* What the partition is part of: the parent's name, or the GPU's address in `buf`. */
+const char *partition_record_gpu_text(const PartitionRecord *record,
+				      char buf[PCI_ADDRESS_TEXT_SIZE]);
+
+/*
+ * Pure conversions. In JSON, "gpu" (of a record) and "device" (of a step)
+ * hold a PCI address, or the name of an mdev parent outside PCI. from_json
+ * returns -EINVAL, with *ret_problem naming what is wrong.
+ */
 json_object *partition_record_to_json(const PartitionRecord *record);
 int partition_record_from_json(json_object *object, PartitionRecord *ret, const char **ret_problem);
 

@@ -36,6 +36,7 @@ typedef struct Operation {
 	unsigned count;
 	PartitionRequest request;
 	char *type; /* request.type points here */
+	char *parent; /* request.parent points here */
 	PartitionCallback callback;
 	void *userdata;
 	struct Operation *next;
@@ -52,6 +53,7 @@ typedef struct Operation {
 	bool leftover; /* left by a previous daemon: given back in full (set VFs: autoprobe only) */
 	AllocError alloc_error;
 	PciAddress alloc_gpu; /* the GPU alloc_error is about */
+	char alloc_parent[65]; /* or the mdev parent outside PCI it is about; "": none */
 	char message[512];
 } Operation;
 
@@ -76,6 +78,7 @@ static void operation_free(Operation *op)
 		return;
 	partition_record_done(&op->record);
 	free(op->type);
+	free(op->parent);
 	free(op);
 }
 
@@ -91,7 +94,9 @@ static const LogField *partition_fields(const PartitionRecord *record, LogField 
 {
 	static __thread char gpu[PCI_ADDRESS_TEXT_SIZE];
 	fields[0] = (LogField){ "LIBVFIO_PARTITION", record->id };
-	fields[1] = (LogField){ "LIBVFIO_PCI", pci_address_format(&record->gpu, gpu) };
+	fields[1] = record->parent
+			    ? (LogField){ "LIBVFIO_MDEV_PARENT", record->parent }
+			    : (LogField){ "LIBVFIO_PCI", pci_address_format(&record->gpu, gpu) };
 	return fields;
 }
 
@@ -157,12 +162,13 @@ static HeldPartition *held_partitions(const PartitionEngine *engine, const Parti
 		if (!r)
 			continue;
 		if (r->mode == PARTITION_PASSTHROUGH)
-			held[n++] = (HeldPartition){ r->mode, r->gpu, r->gpu };
+			held[n++] = (HeldPartition){ r->mode, r->gpu, r->gpu, NULL };
 		for (size_t k = 0; k < r->n_steps; k++)
 			if (r->steps[k].kind == STEP_BIND_VFIO && r->mode == PARTITION_SRIOV)
-				held[n++] = (HeldPartition){ r->mode, r->gpu, r->steps[k].device };
+				held[n++] = (HeldPartition){ r->mode, r->gpu, r->steps[k].device,
+							     NULL };
 			else if (r->steps[k].kind == STEP_MDEV_CREATE)
-				held[n++] = (HeldPartition){ r->mode, r->gpu, r->gpu };
+				held[n++] = (HeldPartition){ r->mode, r->gpu, r->gpu, r->parent };
 	}
 	*ret_n = n;
 	return held;
@@ -179,13 +185,56 @@ static bool has_step(const PartitionRecord *record, StepKind kind, const PciAddr
 	return false;
 }
 
-static bool mdev_exists(const HostModel *model, const PciAddress *parent, const char *uuid)
+static bool types_hold(const MdevType *types, size_t n, const char *uuid)
 {
-	const PciFunction *f = host_find_function(model, parent);
-	for (size_t i = 0; f && uuid && i < f->n_mdev_types; i++)
-		if (strv_contains(f->mdev_types[i].instances, uuid))
+	for (size_t i = 0; i < n; i++)
+		if (strv_contains(types[i].instances, uuid))
 			return true;
 	return false;
+}
+
+/* Is there an mdev of this UUID, on any parent? (The kernel refuses a UUID twice.) */
+static bool mdev_exists(const HostModel *model, const char *uuid)
+{
+	if (!uuid)
+		return false;
+	for (size_t i = 0; i < model->n_functions; i++)
+		if (types_hold(model->functions[i].mdev_types, model->functions[i].n_mdev_types,
+			       uuid))
+			return true;
+	for (size_t i = 0; i < model->n_mdev_parents; i++)
+		if (types_hold(model->mdev_parents[i].mdev_types,
+			       model->mdev_parents[i].n_mdev_types, uuid))
+			return true;
+	return false;
+}
+
+static const MdevType *find_type(const MdevType *types, size_t n, const char *id)
+{
+	for (size_t i = 0; id && i < n; i++)
+		if (strcmp(types[i].id, id) == 0)
+			return &types[i];
+	return NULL;
+}
+
+/* The step that creates the mdev of the operation's type on `parent` (an address or a name). */
+static int mdev_step(Operation *op, const char *parent, const MdevType *types, size_t n_types,
+		     RecordStep *step, SysfsPlan *plan, char uuid[static 37])
+{
+	const MdevType *type = find_type(types, n_types, op->type);
+	sd_id128_t id;
+
+	if (!type || sd_id128_randomize(&id) < 0) {
+		set_message(op, "The mdev type %s of %s vanished.", op->type, parent);
+		return -ENODEV;
+	}
+	sd_id128_to_uuid_string(id, uuid);
+	*step = (RecordStep){ .kind = STEP_MDEV_CREATE,
+			      .device = op->record.gpu,
+			      .parent = op->record.parent,
+			      .uuid = uuid,
+			      .type = type->id };
+	return mdev_create_plan(parent, type, uuid, plan) < 0 ? -EINVAL : 1;
 }
 
 /* The step that binds `device` to vfio-pci; no writes when it is there already. */
@@ -214,6 +263,20 @@ static int next_create_step(PartitionEngine *engine, Operation *op, const HostMo
 	const PciFunction *gpu = host_find_function(model, &record->gpu);
 	char gpu_text[PCI_ADDRESS_TEXT_SIZE];
 
+	if (record->parent) { /* an mdev parent outside PCI */
+		const MdevParent *parent = host_find_mdev_parent(model, record->parent);
+		if (has_step(record, STEP_MDEV_CREATE, NULL))
+			return 0;
+		if (!parent) {
+			set_message(op,
+				    "The mdev parent %s vanished while its partition was being "
+				    "made.",
+				    record->parent);
+			return -ENODEV;
+		}
+		return mdev_step(op, parent->name, parent->mdev_types, parent->n_mdev_types, step,
+				 plan, uuid);
+	}
 	pci_address_format(&record->gpu, gpu_text);
 	if (!gpu) {
 		set_message(op, "The GPU %s vanished while its partition was being made.",
@@ -224,21 +287,8 @@ static int next_create_step(PartitionEngine *engine, Operation *op, const HostMo
 	if (record->mode == PARTITION_MDEV) {
 		if (has_step(record, STEP_MDEV_CREATE, NULL))
 			return 0;
-		const MdevType *type = NULL;
-		for (size_t i = 0; i < gpu->n_mdev_types && !type; i++)
-			if (strcmp(gpu->mdev_types[i].id, op->type) == 0)
-				type = &gpu->mdev_types[i];
-		sd_id128_t id;
-		if (!type || sd_id128_randomize(&id) < 0) {
-			set_message(op, "The mdev type %s of %s vanished.", op->type, gpu_text);
-			return -ENODEV;
-		}
-		sd_id128_to_uuid_string(id, uuid);
-		*step = (RecordStep){ .kind = STEP_MDEV_CREATE,
-				      .device = gpu->address,
-				      .uuid = uuid,
-				      .type = type->id };
-		return mdev_create_plan(gpu, type, uuid, plan) < 0 ? -EINVAL : 1;
+		return mdev_step(op, gpu->address_text, gpu->mdev_types, gpu->n_mdev_types, step,
+				 plan, uuid);
 	}
 
 	if (record->mode == PARTITION_SRIOV) {
@@ -296,7 +346,7 @@ static int next_create_step(PartitionEngine *engine, Operation *op, const HostMo
 					     .address = gpu->address,
 					     .preferred_node = -1 };
 		AllocationChoice choice;
-		PciAddress where;
+		AllocSubject where;
 		if (!held)
 			return -ENOMEM;
 		if (alloc_choose(model, held, n_held, &request, &choice, &where) != ALLOC_OK ||
@@ -324,7 +374,7 @@ static bool step_took_effect(const RecordStep *step, const HostModel *model)
 	const PciFunction *f = host_find_function(model, &step->device);
 	switch (step->kind) {
 	case STEP_MDEV_CREATE:
-		return mdev_exists(model, &step->device, step->uuid);
+		return mdev_exists(model, step->uuid);
 	case STEP_SRIOV_NUMVFS:
 		return f && f->sriov_num_vfs == step->value_after;
 	case STEP_BIND_VFIO:
@@ -366,9 +416,7 @@ static int undo_plan(const RecordStep *step, const HostModel *model, bool keep,
 		return 0;
 	switch (step->kind) {
 	case STEP_MDEV_CREATE:
-		return mdev_exists(model, &step->device, step->uuid)
-			       ? mdev_remove_plan(step->uuid, plan)
-			       : 0;
+		return mdev_exists(model, step->uuid) ? mdev_remove_plan(step->uuid, plan) : 0;
 	case STEP_SRIOV_NUMVFS:
 		return f ? sriov_restore_plan(f, (unsigned)step->value_before, autoprobe_before,
 					      plan)
@@ -425,13 +473,20 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
  * Ends the operation with a reason nothing fits: the allocator's sentence for
  * it, unless the engine wrote a more precise one already.
  */
-static void operation_refuse(PartitionEngine *engine, Operation *op, AllocError error,
-			     const PciAddress *gpu, int result)
+static void operation_refuse(PartitionEngine *engine, Operation *op, const HostModel *model,
+			     AllocError error, const AllocSubject *about, int result)
 {
+	char address[PCI_ADDRESS_TEXT_SIZE];
+
 	op->alloc_error = error;
-	op->alloc_gpu = *gpu;
+	op->alloc_gpu = about->gpu;
+	if (about->parent)
+		snprintf(op->alloc_parent, sizeof(op->alloc_parent), "%s", about->parent);
 	if (!op->message[0])
-		alloc_error_sentence(error, gpu, op->message, sizeof(op->message));
+		alloc_error_sentence(error, model,
+				     about->parent ? about->parent
+						   : pci_address_format(&about->gpu, address),
+				     !about->parent, op->message, sizeof(op->message));
 	operation_finish(engine, op, result);
 }
 
@@ -444,6 +499,7 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 	PartitionOutcome outcome = { .result = result,
 				     .error = op->alloc_error,
 				     .gpu = op->alloc_gpu,
+				     .parent = op->alloc_parent[0] ? op->alloc_parent : NULL,
 				     .record = result >= 0 ? &op->record : NULL,
 				     .message = result < 0 ? op->message : NULL };
 	LogField fields[2];
@@ -513,7 +569,9 @@ static void undo_step_done(Operation *op, RecordStep *step, int result)
 		op->undo_failed = true;
 		log_error_errno(result, "Cannot undo %s of %s for partition %s",
 				step_kind_to_string(step->kind),
-				pci_address_format(&step->device, device), op->record.id);
+				step->parent ? step->parent
+					     : pci_address_format(&step->device, device),
+				op->record.id);
 	} else {
 		step->state = STEP_UNDONE;
 		(void)save(engine, op);
@@ -657,9 +715,10 @@ static void on_step_written(int result, size_t failed, void *userdata)
 	if (result == -ECANCELED)
 		return; /* the engine is going away; the record stays for the next start */
 	const HostModel *model;
-	char device[PCI_ADDRESS_TEXT_SIZE];
+	char address[PCI_ADDRESS_TEXT_SIZE];
+	const char *device =
+		step->parent ? step->parent : pci_address_format(&step->device, address);
 
-	pci_address_format(&step->device, device);
 	if (result == -ENODEV) {
 		set_message(op,
 			    "%s vanished during %s (was it unplugged or its driver removed?). "
@@ -774,7 +833,7 @@ static void operation_start_create(PartitionEngine *engine, Operation *op)
 {
 	const HostModel *model;
 	AllocationChoice choice;
-	PciAddress where = { 0 };
+	AllocSubject where = { 0 };
 	size_t n_held = 0;
 
 	int r = host_service_model(engine->host, true, &model);
@@ -786,13 +845,17 @@ static void operation_start_create(PartitionEngine *engine, Operation *op)
 	}
 	AllocError error = alloc_choose(model, held, n_held, &op->request, &choice, &where);
 	if (error != ALLOC_OK) {
-		operation_refuse(engine, op, error,
-				 op->request.has_address ? &op->request.address : &where, -EINVAL);
+		if (op->request.has_address)
+			where.gpu = op->request.address;
+		if (op->request.parent)
+			where.parent = op->request.parent;
+		operation_refuse(engine, op, model, error, &where, -EINVAL);
 		return;
 	}
 	if (op->request.mode == PARTITION_PASSTHROUGH && !op->request.force &&
 	    group_in_use(engine, op, model, &choice.gpu)) {
-		operation_refuse(engine, op, ALLOC_DEVICE_IN_USE, &choice.gpu, -EBUSY);
+		operation_refuse(engine, op, model, ALLOC_DEVICE_IN_USE,
+				 &(AllocSubject){ .gpu = choice.gpu }, -EBUSY);
 		return;
 	}
 
@@ -805,6 +868,10 @@ static void operation_start_create(PartitionEngine *engine, Operation *op)
 		 partition_mode_to_string(op->request.mode), SD_ID128_TO_STRING(id));
 	op->record.mode = op->request.mode;
 	op->record.gpu = choice.gpu;
+	if (choice.parent && !(op->record.parent = strdup(choice.parent->name))) {
+		operation_finish(engine, op, -ENOMEM);
+		return;
+	}
 	op->vf = choice.vf;
 	op->vf_known = choice.vf_known;
 	if (choice.type) {
@@ -885,8 +952,8 @@ static void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
 		return;
 	}
 	if (!pf || !pci_function_is_gpu(pf)) {
-		operation_refuse(engine, op, pf ? ALLOC_NOT_A_GPU : ALLOC_NO_SUCH_GPU, &op->target,
-				 -EINVAL);
+		operation_refuse(engine, op, model, pf ? ALLOC_NOT_A_GPU : ALLOC_NO_SUCH_GPU,
+				 &(AllocSubject){ .gpu = op->target }, -EINVAL);
 		return;
 	}
 	for (size_t i = 0; i < pf->n_vfs; i++) {
@@ -903,7 +970,8 @@ static void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
 		break;
 	case SRIOV_NOT_CAPABLE:
 		set_message(op, "%s has no SR-IOV capability.", address);
-		operation_refuse(engine, op, ALLOC_MODE_UNSUPPORTED, &op->target, -EINVAL);
+		operation_refuse(engine, op, model, ALLOC_MODE_UNSUPPORTED,
+				 &(AllocSubject){ .gpu = op->target }, -EINVAL);
 		return;
 	case SRIOV_TOO_MANY:
 		set_message(op, "%s supports %d VFs at most.", address, pf->sriov_total_vfs);
@@ -921,7 +989,8 @@ static void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
 			    "VFs of %s are in use; changing the count removes every VF. Destroy "
 			    "their partitions first.",
 			    address);
-		operation_refuse(engine, op, ALLOC_HELD, &op->target, -EBUSY);
+		operation_refuse(engine, op, model, ALLOC_HELD,
+				 &(AllocSubject){ .gpu = op->target }, -EBUSY);
 		return;
 	}
 	/* Written down before it changes: a count of 0 puts it back, here or at the next start. */
@@ -991,11 +1060,14 @@ int partition_engine_create(PartitionEngine *engine, const PartitionRequest *req
 	};
 	op->record.holder = strdup(holder);
 	op->type = request->type ? strdup(request->type) : NULL;
-	if (!op->record.holder || (request->type && !op->type)) {
+	op->parent = request->parent ? strdup(request->parent) : NULL;
+	if (!op->record.holder || (request->type && !op->type) ||
+	    (request->parent && !op->parent)) {
 		operation_free(op);
 		return -ENOMEM;
 	}
 	op->request.type = op->type;
+	op->request.parent = op->parent;
 	enqueue(engine, op);
 	return 0;
 }

@@ -25,6 +25,7 @@ typedef struct PartitionOutcome {
 	int result; /* 0, or a negative errno */
 	AllocError error; /* why no partition fits, when that is the failure */
 	PciAddress gpu; /* the GPU `error` is about, when there is one */
+	const char *parent; /* instead: the mdev parent outside PCI it is about (borrowed) */
 	const PartitionRecord *record; /* on success: the partition (borrowed) */
 	const char *message; /* on failure: what happened and what to do */
 } PartitionOutcome;

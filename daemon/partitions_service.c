@@ -16,6 +16,7 @@
 #include "json_util.h"
 #include "libvfio_errors.h"
 #include "macro.h"
+#include "mdev.h"
 #include "strv.h"
 #include "varlink_message.h"
 
@@ -33,17 +34,16 @@ static Service service_storage;
 
 /* ---- List ---- */
 
-static json_object *partition_json(const char *id, PartitionModeKind mode, const PciAddress *gpu,
+/* `gpu`: a PCI address, or the name of an mdev parent outside PCI. */
+static json_object *partition_json(const char *id, PartitionModeKind mode, const char *gpu,
 				   const char *device, const char *type, const char *holder)
 {
-	char gpu_text[PCI_ADDRESS_TEXT_SIZE];
 	_cleanup_json_ json_object *o = json_object_new_object();
 
 	if (!o || json_add_string(o, "id", id) < 0 ||
 	    json_add_string(o, "mode", partition_mode_to_string(mode)) < 0 ||
-	    json_add_string(o, "gpu", pci_address_format(gpu, gpu_text)) < 0 ||
-	    json_add_string(o, "device", device) < 0 || json_add_string(o, "type", type) < 0 ||
-	    json_add_string(o, "holder", holder) < 0)
+	    json_add_string(o, "gpu", gpu) < 0 || json_add_string(o, "device", device) < 0 ||
+	    json_add_string(o, "type", type) < 0 || json_add_string(o, "holder", holder) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }
@@ -51,7 +51,7 @@ static json_object *partition_json(const char *id, PartitionModeKind mode, const
 /* One of libvfio's partitions: what its steps made. */
 static json_object *record_json(const PartitionRecord *record)
 {
-	char device[PCI_ADDRESS_TEXT_SIZE];
+	char device[PCI_ADDRESS_TEXT_SIZE], gpu[PCI_ADDRESS_TEXT_SIZE];
 	const char *what = NULL, *type = NULL;
 
 	pci_address_format(&record->gpu, device);
@@ -65,7 +65,8 @@ static json_object *record_json(const PartitionRecord *record)
 	}
 	if (record->mode == PARTITION_PASSTHROUGH)
 		what = device;
-	return partition_json(record->id, record->mode, &record->gpu, what, type, record->holder);
+	return partition_json(record->id, record->mode, partition_record_gpu_text(record, gpu),
+			      what, type, record->holder);
 }
 
 /* True when one of libvfio's records names this mdev or device. */
@@ -93,26 +94,43 @@ static int add(json_object *array, json_object *item)
 	return 0;
 }
 
+/* The mdevs of one parent that libvfio does not hold. */
+static int add_other_mdevs(json_object *array, const char *parent, const MdevType *types,
+			   size_t n_types, const PartitionRecord *records, size_t n)
+{
+	for (size_t t = 0; t < n_types; t++)
+		for (char **u = types[t].instances; u && *u; u++)
+			if (!ours(records, n, *u, NULL) &&
+			    add(array, partition_json(NULL, PARTITION_MDEV, parent, *u, types[t].id,
+						      NULL)) < 0)
+				return -ENOMEM;
+	return 0;
+}
+
 /* The partitions on the host that libvfio does not hold: made by hand or by other tools. */
 static int add_others(json_object *array, const HostModel *model, const PartitionRecord *records,
 		      size_t n)
 {
 	for (size_t i = 0; i < model->n_functions; i++) {
 		const PciFunction *f = &model->functions[i];
+		char physfn[PCI_ADDRESS_TEXT_SIZE];
 		if (!pci_function_is_gpu(f))
 			continue;
-		for (size_t t = 0; t < f->n_mdev_types; t++)
-			for (char **u = f->mdev_types[t].instances; u && *u; u++)
-				if (!ours(records, n, *u, NULL) &&
-				    add(array, partition_json(NULL, PARTITION_MDEV, &f->address, *u,
-							      f->mdev_types[t].id, NULL)) < 0)
-					return -ENOMEM;
+		if (add_other_mdevs(array, f->address_text, f->mdev_types, f->n_mdev_types, records,
+				    n) < 0)
+			return -ENOMEM;
 		if (f->driver && strcmp(f->driver, "vfio-pci") == 0 &&
 		    !ours(records, n, NULL, &f->address) &&
 		    add(array,
 			partition_json(NULL, f->is_vf ? PARTITION_SRIOV : PARTITION_PASSTHROUGH,
-				       f->is_vf ? &f->physfn : &f->address, f->address_text, NULL,
-				       NULL)) < 0)
+				       f->is_vf ? pci_address_format(&f->physfn, physfn)
+						: f->address_text,
+				       f->address_text, NULL, NULL)) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < model->n_mdev_parents; i++) {
+		const MdevParent *p = &model->mdev_parents[i];
+		if (add_other_mdevs(array, p->name, p->mdev_types, p->n_mdev_types, records, n) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -162,13 +180,16 @@ static int reply_permission_denied(VarlinkCall *call, const char *what)
 					 what);
 }
 
-/* Replies the AllocError of an outcome: its name, the GPU, and the engine's sentence. */
+/* Replies the AllocError of an outcome: its name, what it is about, and the engine's sentence. */
 static void reply_alloc_error(VarlinkCall *call, const PartitionOutcome *outcome)
 {
-	char address[PCI_ADDRESS_TEXT_SIZE];
+	char buf[PCI_ADDRESS_TEXT_SIZE];
 	json_object *parameters = json_object_new_object();
+	/* A type nobody offers is about no GPU. */
+	const char *address = outcome->error == ALLOC_NO_SUCH_TYPE ? NULL
+			      : outcome->parent                    ? outcome->parent
+						: pci_address_format(&outcome->gpu, buf);
 
-	pci_address_format(&outcome->gpu, address);
 	if (parameters && json_add_string(parameters, "address", address) >= 0 &&
 	    json_add_string(parameters, "message", outcome->message) >= 0)
 		(void)varlink_call_reply_error(call, alloc_error_name(outcome->error), parameters);
@@ -247,9 +268,13 @@ static int method_create(VarlinkCall *call, json_object *parameters, void *userd
 	if (mode < 0)
 		return varlink_call_reply_invalid_parameter(call, "mode");
 	request.mode = (PartitionModeKind)mode;
-	if (p.gpu && pci_address_parse(p.gpu, &request.address) < 0)
-		return varlink_call_reply_invalid_parameter(call, "gpu");
-	request.has_address = p.gpu != NULL;
+	/* A PCI address, or the name of an mdev parent outside PCI ("mbochs"). */
+	request.has_address = p.gpu && pci_address_parse(p.gpu, &request.address) == 0;
+	if (p.gpu && !request.has_address) {
+		if (!mdev_parent_name_is_valid(p.gpu))
+			return varlink_call_reply_invalid_parameter(call, "gpu");
+		request.parent = p.gpu;
+	}
 	if (p.vendor &&
 	    pci_vendor_selector_parse(p.vendor, &request.vendor_id, &request.device_id) < 0)
 		return varlink_call_reply_invalid_parameter(call, "vendor");

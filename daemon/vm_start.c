@@ -96,8 +96,10 @@ static void assign(Vm *vm, const VmGpu *gpu, const PartitionRecord *record)
 		     pci_address_compare(&s->device, &record->gpu) != 0))
 			devices[n++] = s->device;
 	}
-	if (record->mode == PARTITION_MDEV)
+	if (record->mode == PARTITION_MDEV && !record->parent)
 		devices[n++] = record->gpu; /* for its NUMA node */
+	else if (record->mode == PARTITION_MDEV)
+		a->devices = NULL; /* a parent outside PCI: no node to be near */
 	a->n_devices = record->mode == PARTITION_MDEV ? 0 : n;
 	vm->n_assignments++;
 }
@@ -159,6 +161,7 @@ static void allocate_next(Vm *vm)
 	PartitionRequest request = {
 		.mode = gpu_mode(gpu, vm->auto_mode),
 		.has_address = gpu->has_address,
+		.parent = gpu->parent,
 		.address = gpu->address,
 		.vendor_id = gpu->vendor_id,
 		.device_id = gpu->device_id,
@@ -346,8 +349,8 @@ static int placement(Vm *vm, const HostModel *model, int *ret_node, cpu_set_t *r
 
 	for (size_t i = 0; i < vm->n_assignments; i++) {
 		const QemuGpuAssignment *a = &vm->assignments[i];
-		if (a->mode == PARTITION_MDEV)
-			devices[n++] = vm->devices[i][0];
+		if (a->mode == PARTITION_MDEV && a->devices)
+			devices[n++] = a->devices[0];
 		for (size_t k = 0; k < a->n_devices; k++)
 			devices[n++] = a->devices[k];
 	}

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, '..', 'fixtures')
 GOLDEN = os.path.join(FIXTURES, 'golden')
 HOSTS = ['intel-gvt-laptop', 'nvidia-vgpu-desktop', 'amd-sriov', 'two-socket-server',
-         'iommu-off', 'shared-group', 'damaged']
+         'iommu-off', 'shared-group', 'damaged', 'lab-kernel']
 UPDATE = os.environ.get('LIBVFIO_UPDATE_GOLDEN') == '1'
 
 _generated = None
@@ -91,6 +91,59 @@ def make_golden_test(host):
 
 for _host in HOSTS:
     setattr(GoldenTest, 'test_golden_' + _host.replace('-', '_'), make_golden_test(_host))
+
+
+class MdevParentTest(FixtureTestCase):
+    """Every member of sys/class/mdev_bus is shown, wherever its device is."""
+
+    def test_parents_outside_pci_are_listed_with_their_types(self):
+        d = self.host_daemon('lab-kernel')
+        with Varlink(d.socket) as v:
+            gpus = v.call('io.libvfio.Host.ListGPUs')['parameters']['gpus']
+            one = v.call('io.libvfio.Host.GetGPU', {'address': 'mbochs'})['parameters']['gpu']
+            missing = v.call('io.libvfio.Host.GetGPU', {'address': 'mbochsx'})
+        by_address = {g['address']: g for g in gpus}
+        for name, types in (('mbochs', ['mbochs-1', 'mbochs-2', 'mbochs-3']),
+                            ('mdpy', ['mdpy-hd', 'mdpy-vga', 'mdpy-xga']),
+                            ('mtty', ['mtty-1', 'mtty-2'])):
+            g = by_address[name]
+            self.assertEqual(g['sysfsPath'], f'devices/virtual/{name}/{name}')
+            self.assertIsNone(g['class'])
+            self.assertEqual(sorted(t['id'] for t in g['mdevTypes']), types)
+        self.assertEqual(one, by_address['mbochs'])
+        small = next(t for t in one['mdevTypes'] if t['id'] == 'mbochs-1')
+        self.assertEqual(small, {'id': 'mbochs-1', 'name': 'mbochs-small',
+                                 'description': 'virtual display, 4 MB video memory',
+                                 'deviceApi': 'vfio-pci', 'availableInstances': 64,
+                                 'instances': []})
+        modes = {m['mode']: m for m in one['modes']}
+        self.assertTrue(modes['mdev']['available'])
+        self.assertFalse(modes['passthrough']['available'])
+        self.assertEqual(missing['error'], 'io.libvfio.Host.NoSuchGPU')
+        self.assertIn('no mdev parent named mbochsx', missing['parameters']['message'])
+        # the PCI display controllers are GPUs whatever their sub-class; NVMe is not one
+        self.assertEqual(by_address['0000:00:04.0']['class'], '038000')
+        self.assertIn('0000:00:01.0', by_address)
+        self.assertNotIn('0000:01:00.0', by_address)
+
+        out = vfioctl('gpus', socket_path=d.socket).stdout
+        self.assertIn('mbochs', out)
+        self.assertIn('mdev parent (not PCI)', out)
+        out = vfioctl('gpu', 'mtty', socket_path=d.socket).stdout
+        self.assertIn('/sys/devices/virtual/mtty/mtty', out)
+        self.assertIn('mtty-2', out)
+
+    def test_configured_function_is_a_gpu(self):
+        root = os.path.join(fixtures(), 'lab-kernel')
+        d = self.daemon(config='gpus:\n  partitionable:\n    - 0000:01:00.0\n',
+                        args=['--sysfs-root', root])
+        with Varlink(d.socket) as v:
+            nvme = v.call('io.libvfio.Host.GetGPU',
+                          {'address': '01:00.0'})['parameters']['gpu']
+        self.assertEqual(nvme['class'], '010802')
+        modes = {m['mode']: m for m in nvme['modes']}
+        self.assertEqual(modes['sriov']['capacity'], '0/4 VFs enabled')
+        self.assertTrue(modes['passthrough']['available'])
 
 
 class CheckCommandTest(FixtureTestCase):
@@ -198,7 +251,8 @@ class TopologyTextTest(FixtureTestCase):
                     d.stop()  # the next host's daemon takes the same socket
                 self.assertEqual(result.returncode, 0, result.stderr)
                 lines = [line.split() for line in result.stdout.splitlines()]
-                for gpu in gpus:
+                # mdev parents outside PCI (mbochs...) belong to no NUMA node: not listed
+                for gpu in (g for g in gpus if not g.get('sysfsPath')):
                     printed = [line for line in lines if line and line[0] == gpu['address']]
                     self.assertEqual(len(printed), 1, f'{gpu["address"]}:\n{result.stdout}')
 

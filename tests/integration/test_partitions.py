@@ -118,6 +118,94 @@ class BackendTest(PartitionTestCase):
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
 
 
+class LabKernelTest(PartitionTestCase):
+    """The lab's 6.1 guest (fixture lab-kernel): mdev parents outside PCI,
+    and an NVMe SR-IOV PF made partitionable by the configuration."""
+
+    def test_mdev_on_a_parent_outside_pci(self):
+        sim = self.simulate('lab-kernel')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, mode='mdev', gpu='mbochs', type='mbochs-2')
+        self.assertEqual((p['gpu'], p['type'], p['mode']), ('mbochs', 'mbochs-2', 'mdev'))
+        writes = sim.writes()
+        self.assertEqual([(w['path'], w['value']) for w in writes],
+                         [('sys/devices/virtual/mbochs/mbochs/mdev_supported_types/mbochs-2/'
+                           'create', p['device'])])
+        self.assertTrue(os.path.isdir(sim.path(f'sys/bus/mdev/devices/{p["device"]}')))
+        self.assertIn(p, self.call(d, 'List')['parameters']['partitions'])
+        with Varlink(d.socket) as v:
+            gpu = v.call('io.libvfio.Host.GetGPU', {'address': 'mbochs'})['parameters']['gpu']
+        t = next(t for t in gpu['mdevTypes'] if t['id'] == 'mbochs-2')
+        self.assertEqual((t['availableInstances'], t['instances']), (15, [p['device']]))
+
+        self.assertEqual(self.call(d, 'Destroy', {'id': p['id']}), {'parameters': {}})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertEqual(os.listdir(os.path.join(self.workdir, 'run', 'partitions')), [])
+
+    def test_mdev_by_type_alone_finds_the_parent_outside_pci(self):
+        sim = self.simulate('lab-kernel')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, type='mtty-2', mode='mdev')
+        self.assertEqual(p['gpu'], 'mtty')
+        result = vfioctl('partitions', socket_path=d.socket)
+        self.assertIn('mtty-2', result.stdout)
+        self.call(d, 'Destroy', {'id': p['id']})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_a_type_nobody_offers_is_unknown(self):
+        sim = self.simulate('lab-kernel')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        reply = self.call(d, 'Create', {'mode': 'mdev', 'type': 'nvidia-63'})
+        self.assertRefused(reply, 'UnknownType', 'offers an mdev type',
+                           'mbochs-1 (mbochs-small) on mbochs', 'mtty-2')
+        self.assertIsNone(reply['parameters']['address'])
+        # the boot display is not what the user is told about
+        self.assertNotIn('0000:00:01.0', reply['parameters']['message'])
+        result = vfioctl('partition', 'create', '--type', 'nvidia-63', socket_path=d.socket)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('mdpy-vga', result.stderr)
+        self.assertNotIn('0000:00:01.0', result.stderr)
+        # a parent asked for by name that is not there
+        self.assertRefused(self.call(d, 'Create', {'mode': 'mdev', 'gpu': 'nosuch'}),
+                           'NoSuchGPU', 'no mdev parent named nosuch')
+        # and a mode only PCI devices have
+        self.assertRefused(self.call(d, 'Create', {'mode': 'passthrough', 'gpu': 'mbochs'}),
+                           'ModeUnsupported', 'mbochs')
+        self.assertEqual(sim.writes(), [])
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_configured_nvme_pf_gives_an_sriov_partition(self):
+        sim = self.simulate('lab-kernel')
+        # Without the key, the NVMe controller is no GPU.
+        d = self.start_daemon(sim)
+        self.assertRefused(self.call(d, 'Create', {'mode': 'sriov', 'gpu': '0000:01:00.0'}),
+                           'NotAGPU')
+        d.stop()
+        d = self.start_daemon(sim, config='gpus:\n  partitionable: [1b36:0010]\n')
+        before = sim.snapshot()
+        with Varlink(d.socket) as v:
+            gpus = v.call('io.libvfio.Host.ListGPUs')['parameters']['gpus']
+        nvme = next(g for g in gpus if g['address'] == '0000:01:00.0')
+        self.assertEqual(nvme['class'], '010802')
+        modes = {m['mode']: m for m in nvme['modes']}
+        self.assertTrue(modes['sriov']['available'], modes['sriov'])
+        self.assertEqual(nvme['sriov']['totalVFs'], 4)
+
+        p = self.create(d, mode='sriov', gpu='0000:01:00.0', vfs=2)
+        self.assertEqual(p['gpu'], '0000:01:00.0')
+        self.assertEqual(p['device'], '0000:01:00.1')
+        self.assertEqual(sim.readlink(f'sys/bus/pci/devices/{p["device"]}/driver').rsplit('/')[-1],
+                         'vfio-pci')
+        with Varlink(d.socket) as v:
+            vf = v.call('io.libvfio.Host.GetGPU', {'address': p['device']})['parameters']['gpu']
+        self.assertEqual(vf['physicalFunction'], '0000:01:00.0')
+        self.call(d, 'Destroy', {'id': p['id']})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+
 class ConcurrencyTest(PartitionTestCase):
     def test_simultaneous_requests_get_different_partitions(self):
         sim = self.simulate('two-socket-server')
@@ -144,7 +232,10 @@ class RefusalTest(PartitionTestCase):
         d = self.start_daemon(sim)
         before = sim.snapshot()
         cases = [
-            ({'mode': 'mdev', 'type': 'i915-GVTg_V9_9'}, 'UnknownType', 'vfioctl gpu'),
+            # a type nobody offers: the message lists those there are
+            ({'mode': 'mdev', 'type': 'i915-GVTg_V9_9'}, 'UnknownType', 'i915-GVTg_V5_8'),
+            ({'mode': 'mdev', 'gpu': '0000:00:02.0', 'type': 'i915-GVTg_V9_9'}, 'UnknownType',
+             'vfioctl gpu 0000:00:02.0'),
             # the laptop's iGPU has an mdev in use: not whole
             ({'mode': 'passthrough', 'gpu': '0000:00:02.0'}, 'Busy', 'in parts'),
             ({'mode': 'mdev', 'gpu': '0000:00:14.0'}, 'NotAGPU', '0000:00:14.0'),
@@ -213,7 +304,7 @@ class RefusalTest(PartitionTestCase):
         sim = self.simulate('intel-gvt-laptop')
         d = self.start_daemon(sim)
         for parameters, bad in (({'mode': 'slice'}, 'mode'), ({}, 'mode'),
-                                ({'mode': 'mdev', 'gpu': 'zz'}, 'gpu'),
+                                ({'mode': 'mdev', 'gpu': 'zz:00'}, 'gpu'),
                                 ({'mode': 'mdev', 'vendor': 'acme'}, 'vendor'),
                                 ({'mode': 'mdev', 'node': 5000}, 'node'),
                                 ({'mode': 'mdev', 'size': 1}, 'size')):
@@ -541,7 +632,8 @@ class ClientTest(PartitionTestCase):
         d = self.start_daemon(sim)
         for args, code, words in (
                 (['partition', 'create'], 2, '--mode'),
-                (['partition', 'create', '--gpu', 'zz', '--mode', 'mdev'], 2, 'not a PCI address'),
+                (['partition', 'create', '--gpu', 'zz:00', '--mode', 'mdev'], 2,
+                 'is neither a PCI address'),
                 (['partition', 'create', '--mode', 'mdev', '--node', 'x'], 2, 'whole number'),
                 (['partition', 'create', '--mode', 'mdev', '--node', '2000'], 2, '0 to 1023'),
                 (['partition', 'create', '--mode', 'mdev', '--max-instances',

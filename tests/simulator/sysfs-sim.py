@@ -645,8 +645,13 @@ class Kernel:
             if UUID_RE.fullmatch(name) and os.path.islink(self.p(f'{parent_dir}/{name}/driver')):
                 drv = self.readlink_name(f'{parent_dir}/{name}/driver')
                 break
-        if drv is None:
+        if drv is None and not parent_dir.startswith('sys/devices/virtual/'):
             drv = MDEV_DRIVER_OF_PARENT.get(self.driver_of(parent_dir) or '', 'vfio_mdev')
+        elif drv is None:
+            # A parent outside PCI is a sample driver's own device, and its
+            # mdevs bind to the mdev_driver it registers under its own name
+            # (samples/vfio-mdev/mbochs.c: .driver.name = "mbochs").
+            drv = addr
         self.mdev_drivers[addr] = drv
         return drv
 
@@ -745,6 +750,11 @@ class Kernel:
                 if os.path.isdir(self.p(f'{head}/mdev_supported_types')):
                     out.append(f'sys/class/mdev_bus/{name}/{rest}')
                 break                  # the nearest PCI device names it
+            elif head.startswith('sys/devices/virtual/') and \
+                    os.path.isdir(self.p(f'{head}/mdev_supported_types')) and \
+                    self.resolve(f'sys/class/mdev_bus/{name}') == head:
+                out.append(f'sys/class/mdev_bus/{name}/{rest}')   # a parent outside PCI
+                break
         return out
 
     # -- faults --------------------------------------------------------------

@@ -582,6 +582,42 @@ class TestMdevNvidia(SimTest):
         self.assertHostUnchanged()
 
 
+class TestMdevVirtualParent(SimTest):
+    """The sample drivers' parents are no PCI devices (sys/devices/virtual)."""
+    host = 'lab-kernel'
+
+    def test_create_and_remove_through_the_class_link(self):
+        parent = 'sys/devices/virtual/mbochs/mbochs'
+        t = 'sys/class/mdev_bus/mbochs/mdev_supported_types/mbochs-1'
+        self.assertTrue(os.path.isdir(self.sim.path('sys/bus/mdev/drivers/mbochs')))
+        self.write(f'{t}/create', UUID_A)
+        m = f'sys/bus/mdev/devices/{UUID_A}'
+        self.assertEqual(os.path.realpath(self.sim.path(m)),
+                         os.path.realpath(self.sim.path(f'{parent}/{UUID_A}')))
+        self.assertEqual(self.link(f'{m}/driver'), 'mbochs')
+        self.assertEqual(self.read(f'{t}/available_instances'), '63\n')
+        g = self.link(f'{m}/iommu_group')
+        self.assertTrue(self.exists(f'dev/vfio/{g}'))
+        # the write names the device's own directory, and the class link as an alias
+        entry = self.sim.writes()[-1]
+        self.assertEqual(entry['path'], f'{parent}/mdev_supported_types/mbochs-1/create')
+        self.assertIn(f'{t}/create', entry['aliases'])
+        self.write(f'{m}/remove', '1')
+        self.assertFalse(self.exists(f'{parent}/{UUID_A}'))
+        self.assertEqual(self.read(f'{t}/available_instances'), '64\n')
+        self.assertHostUnchanged()
+
+    def test_full_parent_refuses(self):
+        t = 'sys/class/mdev_bus/mdpy/mdev_supported_types/mdpy-hd'
+        uuids = [UUID_A, UUID_B, UUID_C, '66666666-2222-3333-4444-555555555555']
+        for u in uuids:
+            self.write(f'{t}/create', u)
+        self.assertRefused(f'{t}/create', '77777777-2222-3333-4444-555555555555', errno.ENOSPC)
+        for u in uuids:
+            self.write(f'sys/bus/mdev/devices/{u}/remove', '1')
+        self.assertHostUnchanged()
+
+
 # ---------------------------------------------------------------------------
 # Holds: a VM using a device
 # ---------------------------------------------------------------------------

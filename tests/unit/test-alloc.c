@@ -109,8 +109,9 @@ static void expect_error(const HostModel *model, const HeldPartition *held, size
 			 const char *expected_gpu)
 {
 	AllocationChoice choice = { 0 };
-	PciAddress gpu = untouched;
-	AllocError error = alloc_choose(model, held, n_held, request, &choice, &gpu);
+	AllocSubject about = { .gpu = untouched };
+	AllocError error = alloc_choose(model, held, n_held, request, &choice, &about);
+	PciAddress gpu = about.gpu;
 
 	if (error != expected) {
 		char text[PCI_ADDRESS_TEXT_SIZE];
@@ -130,8 +131,9 @@ static AllocationChoice expect_choice(const HostModel *model, const HeldPartitio
 				      const char *expected_gpu)
 {
 	AllocationChoice choice = { 0 };
-	PciAddress gpu = untouched;
-	AllocError error = alloc_choose(model, held, n_held, request, &choice, &gpu);
+	AllocSubject about = { .gpu = untouched };
+	AllocError error = alloc_choose(model, held, n_held, request, &choice, &about);
+	PciAddress gpu = about.gpu;
 
 	if (error != ALLOC_OK) {
 		char text[PCI_ADDRESS_TEXT_SIZE];
@@ -244,7 +246,11 @@ static void add_amd_vf(HostModel *model, const char *pf, const char *at, const c
  * Error names
  */
 
-/* Every refusal has its own name, pinned here, and the interface declares it. */
+/*
+ * Every refusal has its own name, pinned here, and the interface declares it;
+ * but a type unknown to the GPU asked for and one unknown to the whole host
+ * are both UnknownType (the message and the address tell them apart).
+ */
 static void test_error_names(void **state)
 {
 	static const char *const expected[_ALLOC_ERROR_MAX] = {
@@ -253,6 +259,7 @@ static void test_error_names(void **state)
 		[ALLOC_NO_MATCHING_GPU] = "io.libvfio.Partitions.NoMatchingGPU",
 		[ALLOC_MODE_UNSUPPORTED] = "io.libvfio.Partitions.ModeUnsupported",
 		[ALLOC_UNKNOWN_TYPE] = "io.libvfio.Partitions.UnknownType",
+		[ALLOC_NO_SUCH_TYPE] = "io.libvfio.Partitions.UnknownType",
 		[ALLOC_NONE_FREE] = "io.libvfio.Partitions.NoneFree",
 		[ALLOC_BOOT_VGA] = "io.libvfio.Partitions.BootDisplay",
 		[ALLOC_NOT_ISOLATED] = "io.libvfio.Partitions.GroupNotIsolated",
@@ -274,7 +281,8 @@ static void test_error_names(void **state)
 		if (!strstr(idl->description, declaration))
 			fail_msg("%s is not declared in io.libvfio.Partitions", name);
 		for (int other = ALLOC_OK + 1; other < e; other++)
-			if (strcmp(name, alloc_error_name((AllocError)other)) == 0)
+			if (strcmp(name, alloc_error_name((AllocError)other)) == 0 &&
+			    !(other == ALLOC_UNKNOWN_TYPE && e == ALLOC_NO_SUCH_TYPE))
 				fail_msg("errors %d and %d are both %s", other, e, name);
 	}
 	assert_null(alloc_error_name(ALLOC_OK));
@@ -292,7 +300,7 @@ static void test_address_no_such_device(void **state)
 	HostModel *empty = model_new(), *model = model_new();
 	PartitionRequest request = request_at(PARTITION_PASSTHROUGH, DGPU);
 	AllocationChoice choice, before;
-	PciAddress gpu = untouched;
+	AllocSubject gpu = { .gpu = untouched };
 
 	model_finish(empty);
 	expect_error(empty, NULL, 0, &request, ALLOC_NO_SUCH_GPU, NULL);
@@ -538,12 +546,16 @@ static void test_mdev_type_by_name(void **state)
 	expect_mdev(model, NULL, 0, &request, DGPU, "nvidia-222");
 	request.type = "GRID T4-2Q";
 	expect_mdev(model, NULL, 0, &request, DGPU, "nvidia-223");
-	/* Names and ids are matched exactly. */
+	/* Names and ids are matched exactly: no parent offers these. */
 	request.type = "grid t4-2q";
-	expect_error(model, NULL, 0, &request, ALLOC_UNKNOWN_TYPE, DGPU);
+	expect_error(model, NULL, 0, &request, ALLOC_NO_SUCH_TYPE, NULL);
 	request.type = "GRID T4-2";
-	expect_error(model, NULL, 0, &request, ALLOC_UNKNOWN_TYPE, DGPU);
+	expect_error(model, NULL, 0, &request, ALLOC_NO_SUCH_TYPE, NULL);
 	request.type = "nvidia-22";
+	expect_error(model, NULL, 0, &request, ALLOC_NO_SUCH_TYPE, NULL);
+	/* On the GPU asked for, the type is unknown to that GPU. */
+	request = request_at(PARTITION_MDEV, DGPU);
+	request.type = "grid t4-2q";
 	expect_error(model, NULL, 0, &request, ALLOC_UNKNOWN_TYPE, DGPU);
 }
 
@@ -553,9 +565,9 @@ static void test_mdev_unknown_type(void **state)
 	PartitionRequest request = request_for(PARTITION_MDEV);
 
 	request.type = "nvidia-999";
-	expect_error(model, NULL, 0, &request, ALLOC_UNKNOWN_TYPE, DGPU);
+	expect_error(model, NULL, 0, &request, ALLOC_NO_SUCH_TYPE, NULL);
 	request.type = "";
-	expect_error(model, NULL, 0, &request, ALLOC_UNKNOWN_TYPE, DGPU);
+	expect_error(model, NULL, 0, &request, ALLOC_NO_SUCH_TYPE, NULL);
 	request = request_at(PARTITION_MDEV, DGPU);
 	request.type = "i915-GVTg_V5_4";
 	expect_error(model, NULL, 0, &request, ALLOC_UNKNOWN_TYPE, DGPU);
@@ -599,7 +611,7 @@ static void test_mdev_reason_across_gpus(void **state)
 	request.type = "nvidia-223";
 	expect_error(model, NULL, 0, &request, ALLOC_NONE_FREE, DGPU2);
 	request.type = "nvidia-999";
-	expect_error(model, NULL, 0, &request, ALLOC_UNKNOWN_TYPE, DGPU);
+	expect_error(model, NULL, 0, &request, ALLOC_NO_SUCH_TYPE, NULL);
 
 	/* The other way round: the better reason comes first and stays. */
 	model = model_new();
@@ -613,7 +625,7 @@ static void test_mdev_reason_across_gpus(void **state)
 	request.type = "nvidia-223";
 	expect_error(model, NULL, 0, &request, ALLOC_NONE_FREE, DGPU);
 	request.type = "nvidia-999";
-	expect_error(model, NULL, 0, &request, ALLOC_UNKNOWN_TYPE, DGPU);
+	expect_error(model, NULL, 0, &request, ALLOC_NO_SUCH_TYPE, NULL);
 	request.type = "nvidia-222";
 	request.vendor_id = VENDOR_NVIDIA;
 	request.device_id = DEVICE_A100;
@@ -802,8 +814,9 @@ static void test_mdev_no_types(void **state)
 
 	PartitionRequest request = request_for(PARTITION_MDEV);
 	expect_error(model, NULL, 0, &request, ALLOC_MODE_UNSUPPORTED, DGPU);
+	/* A type asked for that nothing offers is unknown, not a GPU's shortcoming. */
 	request.type = "nvidia-222";
-	expect_error(model, NULL, 0, &request, ALLOC_MODE_UNSUPPORTED, DGPU);
+	expect_error(model, NULL, 0, &request, ALLOC_NO_SUCH_TYPE, NULL);
 	request = request_at(PARTITION_MDEV, DGPU2);
 	expect_error(model, NULL, 0, &request, ALLOC_MODE_UNSUPPORTED, DGPU2);
 }

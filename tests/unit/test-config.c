@@ -20,6 +20,7 @@
 #include "config.h"
 #include "macro.h"
 #include "parse_util.h"
+#include "strv.h"
 #include "tmpdir.h"
 
 #define SHIPPED_CONFIG SOURCE_ROOT "/etc/libvfio/libvfiod.yaml"
@@ -383,6 +384,46 @@ static void test_wrong_shapes(void **state)
 	expect_error(*state, "just words\n", 1, "top level", "expected a mapping");
 }
 
+/* gpus.partitionable: a YAML list, or one text of items separated by commas or spaces. */
+static void test_partitionable_gpus(void **state)
+{
+	static const char *const texts[] = {
+		"gpus:\n  partitionable: [0000:01:00.0, 1b36:0010]\n",
+		"gpus:\n  partitionable:\n    - 01:00.0\n    - 1b36:0010\n",
+		"gpus:\n  partitionable: 0000:01:00.0, 1b36:0010\n",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+		DaemonConfig config, copy;
+		_cleanup_free_ char *path = NULL, *error = NULL;
+		defaults(&config);
+		if (load_text(*state, texts[i], &config, &path, &error) != 0)
+			fail_msg("'%s': %s", texts[i], error ? error : "(no error text)");
+		assert_int_equal(strv_length(config.extra_gpus), 2);
+		assert_true(strv_contains(config.extra_gpus, "1b36:0010"));
+		defaults(&copy);
+		assert_int_equal(config_copy(&copy, &config), 0);
+		assert_int_equal(strv_length(copy.extra_gpus), 2);
+		config_done(&copy);
+		config_done(&config);
+	}
+
+	DaemonConfig config;
+	_cleanup_free_ char *path = NULL, *error = NULL;
+	defaults(&config);
+	assert_int_equal(load_text(*state, "gpus:\n  partitionable: []\n", &config, &path, &error),
+			 0);
+	assert_null(config.extra_gpus);
+	config_done(&config);
+
+	expect_error(*state, "gpus:\n  partitionable: [nvme]\n", 2, "gpus.partitionable",
+		     "'nvme' is neither a PCI address");
+	expect_error(*state, "gpus:\n  partitionable: [1b36:00100]\n", 2, "gpus.partitionable",
+		     "neither a PCI address");
+	expect_error(*state, "gpus:\n  partitionable: [[01:00.0]]\n", 2, "gpus.partitionable",
+		     "a list of plain values");
+	expect_error(*state, "gpus:\n  colour: blue\n", 2, "gpus.colour", "unknown key");
+}
+
 static void test_keys_must_be_plain(void **state)
 {
 	DaemonConfig config;
@@ -558,6 +599,7 @@ int main(void)
 		DIR_TEST(test_bad_log_level),
 		DIR_TEST(test_duplicate_keys),
 		DIR_TEST(test_wrong_shapes),
+		DIR_TEST(test_partitionable_gpus),
 		DIR_TEST(test_keys_must_be_plain),
 		DIR_TEST(test_malformed_yaml),
 		DIR_TEST(test_two_documents),

@@ -174,6 +174,42 @@ static void test_from_json_refuses_what_is_not_a_record(void **state)
 		       "\"active\":false,\"steps\":[]}");
 }
 
+/* An mdev on a parent outside PCI: "gpu" and the step's "device" hold its name. */
+static void test_parent_outside_pci_round_trip(void **state)
+{
+	PartitionRecord record = { .mode = PARTITION_MDEV,
+				   .parent = (char *)"mbochs",
+				   .holder = (char *)"manual" },
+			back;
+	RecordStep step = { .kind = STEP_MDEV_CREATE,
+			    .parent = (char *)"mbochs",
+			    .uuid = (char *)"83b8f4f2-509f-382f-3c1e-e6bfe0fa1001",
+			    .type = (char *)"mbochs-1" };
+	const char *problem;
+	char gpu[PCI_ADDRESS_TEXT_SIZE];
+
+	strcpy(record.id, "mdev-1");
+	record.steps = &step;
+	record.n_steps = 1;
+	json_object *o = partition_record_to_json(&record);
+	assert_non_null(o);
+	assert_string_equal(json_object_get_string(json_object_object_get(o, "gpu")), "mbochs");
+	assert_int_equal(partition_record_from_json(o, &back, &problem), 0);
+	assert_string_equal(back.parent, "mbochs");
+	assert_string_equal(back.steps[0].parent, "mbochs");
+	assert_string_equal(partition_record_gpu_text(&back, gpu), "mbochs");
+	partition_record_done(&back);
+	json_object_put(o);
+
+	/* Only an mdev may have a parent outside PCI, and only a plain name. */
+	expect_refused("{\"id\":\"x\",\"mode\":\"passthrough\",\"gpu\":\"mbochs\","
+		       "\"holder\":\"manual\",\"holderPid\":0,\"holderStartTime\":0,"
+		       "\"active\":false,\"steps\":[]}");
+	expect_refused("{\"id\":\"x\",\"mode\":\"mdev\",\"gpu\":\"../mbochs\","
+		       "\"holder\":\"manual\",\"holderPid\":0,\"holderStartTime\":0,"
+		       "\"active\":false,\"steps\":[]}");
+}
+
 static void test_ids(void **state)
 {
 	assert_true(partition_id_is_valid("mdev-83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"));
@@ -273,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_add_step_copies_and_starts),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_from_json_refuses_what_is_not_a_record),
+		cmocka_unit_test(test_parent_outside_pci_round_trip),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_save_load_remove),
 		cmocka_unit_test(test_damaged_files_are_reported_and_skipped),

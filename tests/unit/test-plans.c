@@ -116,12 +116,17 @@ static void test_mdev_plans(void **state)
 	MdevType odd = { .id = (char *)"../../x" };
 	SysfsPlan plan;
 
-	assert_int_equal(mdev_create_plan(gpu, &type, UUID, &plan), 0);
+	assert_int_equal(mdev_create_plan(gpu->address_text, &type, UUID, &plan), 0);
 	expect_plan(&plan,
 		    "sys/bus/pci/devices/0000:00:02.0/mdev_supported_types/i915-GVTg_V5_4/create",
 		    UUID, NULL);
-	assert_int_equal(mdev_create_plan(gpu, &type, "not-a-uuid", &plan), -EINVAL);
-	assert_int_equal(mdev_create_plan(gpu, &odd, UUID, &plan), -EINVAL);
+	assert_int_equal(mdev_create_plan(gpu->address_text, &type, "not-a-uuid", &plan), -EINVAL);
+	assert_int_equal(mdev_create_plan(gpu->address_text, &odd, UUID, &plan), -EINVAL);
+	/* A parent outside PCI is written to through its mdev_bus class link. */
+	assert_int_equal(mdev_create_plan("mbochs", &type, UUID, &plan), 0);
+	expect_plan(&plan, "sys/class/mdev_bus/mbochs/mdev_supported_types/i915-GVTg_V5_4/create",
+		    UUID, NULL);
+	assert_int_equal(mdev_create_plan("../x", &type, UUID, &plan), -EINVAL);
 
 	assert_int_equal(mdev_remove_plan(UUID, &plan), 0);
 	expect_plan(&plan, "sys/bus/mdev/devices/" UUID "/remove", "1", NULL);

@@ -187,6 +187,23 @@ static void test_minimal_has_defaults(void **state)
 	vm_definition_done(&d);
 }
 
+/* A GPU named by an mdev parent outside PCI: its device name, where an address goes. */
+static void test_gpu_on_a_parent_outside_pci(void **state)
+{
+	VmDefinition d;
+	char *error = NULL;
+
+	assert_int_equal(load("name: m\nmemory: 1G\ngpu: [{mode: mdev, address: mbochs, type: "
+			      "mbochs-1}]\n",
+			      &d, &error),
+			 0);
+	assert_int_equal(d.n_gpus, 1);
+	assert_false(d.gpus[0].has_address);
+	assert_string_equal(d.gpus[0].parent, "mbochs");
+	assert_string_equal(d.gpus[0].type, "mbochs-1");
+	vm_definition_done(&d);
+}
+
 static void test_mistakes(void **state)
 {
 	static const struct {
@@ -287,7 +304,7 @@ static void test_mistakes(void **state)
 		{ A "gpu: [{mode: vfio}]\n", "vm.yaml:3:14: mode: 'vfio' is not one of: auto, "
 					     "mdev, sriov, passthrough, none" },
 		{ A "gpu: [{address: 'zz:00.0'}]\n",
-		  "vm.yaml:3:17: address: 'zz:00.0' is not a PCI..." },
+		  "vm.yaml:3:17: address: 'zz:00.0' is neither a PCI address..." },
 		{ A "gpu: [{vendor: matrox}]\n",
 		  "vm.yaml:3:16: vendor: 'matrox' is not intel, ..." },
 		{ A "gpu: [{address: '01:00.0', vendor: amd}]\n",
@@ -414,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_minimal_has_defaults),
+		cmocka_unit_test(test_gpu_on_a_parent_outside_pci),
 		cmocka_unit_test(test_mistakes),
 		cmocka_unit_test(test_errors_are_short_and_printable),
 		cmocka_unit_test(test_too_many_disks),
