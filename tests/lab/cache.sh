@@ -78,22 +78,29 @@ check_tools() {
 		die "missing tools: ${missing[*]} (tests/setup.sh test installs them)"
 }
 
-resolve_kver() {
-	kver=${LIBVFIO_LAB_KVER:-}
-	if [ -z "$kver" ]; then
-		kver=$(apt-cache depends linux-image-amd64 2>/dev/null |
-			sed -n 's/^ *Depends: linux-image-\(.*-amd64\)$/\1/p' | head -n 1)
-	fi
-	if [ -z "$kver" ]; then
+# One apt-cache call (each costs most of a second): the kernel ABI linux-image-amd64
+# depends on now, with its exact version, and busybox-static's version.
+resolve_versions() {
+	local info
+	info=$(apt-cache show --no-all-versions linux-image-amd64 busybox-static 2>/dev/null || true)
+	if ! grep -q '^Package: linux-image-amd64$' <<<"$info"; then
 		log "apt-cache knows no linux-image-amd64; running apt-get update once"
 		apt-get update -q >/dev/null 2>&1 || true
-		kver=$(apt-cache depends linux-image-amd64 2>/dev/null |
-			sed -n 's/^ *Depends: linux-image-\(.*-amd64\)$/\1/p' | head -n 1)
+		info=$(apt-cache show --no-all-versions linux-image-amd64 busybox-static 2>/dev/null ||
+			true)
 	fi
-	[ -n "$kver" ] || die "cannot tell which kernel linux-image-amd64 depends on (apt sources?)"
-	kpkgver=$(apt-cache show --no-all-versions "linux-image-$kver" 2>/dev/null |
-		sed -n 's/^Version: //p' | head -n 1)
-	[ -n "$kpkgver" ] || die "apt-cache has no version of linux-image-$kver"
+	kver=$(sed -n 's/^Depends: .*linux-image-\([^ ,]*-amd64\) (= \([^)]*\)).*/\1/p' <<<"$info")
+	kpkgver=$(sed -n 's/^Depends: .*linux-image-\([^ ,]*-amd64\) (= \([^)]*\)).*/\2/p' <<<"$info")
+	bbver=$(awk '/^Package: /{p=$2} p=="busybox-static" && /^Version: /{print $2; exit}' <<<"$info")
+	if [ -n "${LIBVFIO_LAB_KVER:-}" ] && [ "$LIBVFIO_LAB_KVER" != "$kver" ]; then
+		kver=$LIBVFIO_LAB_KVER
+		kpkgver=$(apt-cache show --no-all-versions "linux-image-$kver" 2>/dev/null |
+			sed -n 's/^Version: //p' | head -n 1)
+	fi
+	if [ -z "$kver" ] || [ -z "$kpkgver" ]; then
+		die "cannot tell which kernel linux-image-amd64 depends on (apt sources? apt-get update?)"
+	fi
+	[ -n "$bbver" ] || die "apt-cache has no busybox-static"
 	kdir=$cache/$kver
 	kroot=$kdir/root
 	moddir=$kroot/lib/modules/$kver
@@ -101,10 +108,7 @@ resolve_kver() {
 }
 
 build_busybox() {
-	local ver tmp t0
-	ver=$(apt-cache show --no-all-versions busybox-static 2>/dev/null |
-		sed -n 's/^Version: //p' | head -n 1)
-	[ -n "$ver" ] || die "apt-cache has no busybox-static"
+	local ver=$bbver tmp t0
 	busybox=$cache/busybox/${ver//:/_}/busybox
 	[ -x "$busybox" ] && return 0
 	t0=$(now)
@@ -208,8 +212,9 @@ build_mdev_samples() {
 	# ("disagrees about version of symbol"); say so here instead.
 	want=$(vermagic "$moddir/kernel/drivers/vfio/vfio.ko")
 	got=$(vermagic "$tmp/linux-source-$series/samples/vfio-mdev/mbochs.ko")
-	[ -n "$want" ] && [ "$want" = "$got" ] ||
+	if [ -z "$want" ] || [ "$want" != "$got" ]; then
 		die "vermagic mismatch: the kernel has '$want', the samples '$got'"
+	fi
 	mkdir -p "$extra"
 	cp "$tmp/linux-source-$series/samples/vfio-mdev/"{mbochs,mdpy,mtty}.ko "$extra/"
 	rm -rf "$tmp"
@@ -222,7 +227,7 @@ build_mdev_samples() {
 # depend on, from modules.dep ("kernel/a.ko: kernel/b.ko kernel/c.ko").
 module_closure() {
 	local -A path_of=() deps_of=()
-	local line file name m dep missing=()
+	local line file name m dep files=() missing=()
 	while IFS= read -r line; do
 		file=${line%%:*}
 		name=${file##*/}
@@ -237,13 +242,14 @@ module_closure() {
 			missing+=("$m")
 			continue
 		fi
-		echo "${path_of[$m]}"
+		files+=("${path_of[$m]}")
 		# modules.dep lists the whole closure of each module already.
 		for dep in ${deps_of[$m]}; do
-			echo "$dep"
+			files+=("$dep")
 		done
-	done | sort -u
+	done
 	[ ${#missing[@]} -eq 0 ] || die "modules not in $kver: ${missing[*]}"
+	printf '%s\n' "${files[@]}" | sort -u
 }
 
 build_initramfs() {
@@ -290,8 +296,9 @@ main() {
 	esac
 	t0=$(now)
 	check_tools
-	mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ] ||
+	if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
 		die "cannot write the lab cache $cache (root, or set LIBVFIO_LAB_CACHE)"
+	fi
 	case "$cache" in
 	*[[:space:]]*) die "the cache path must not contain white space: $cache" ;;
 	esac
@@ -299,7 +306,7 @@ main() {
 	flock 9
 	# Left over by a build that was killed; we hold the lock, so nobody else uses them.
 	rm -rf "$cache"/.tmp.*
-	resolve_kver
+	resolve_versions
 	build_busybox
 	build_kernel
 	build_vmlinux
