@@ -18,6 +18,7 @@ host_snapshot "$before"
 # and "ADDRESS MEMBER..." for each of those functions' IOMMU group.
 expected_gpus=''
 expected_members=''
+expected_nodes=''
 for dev in /sys/bus/pci/devices/*; do
 	class=$(lab_attr "$dev/class")
 	[[ $class == 0x03* ]] || continue
@@ -29,9 +30,13 @@ for dev in /sys/bus/pci/devices/*; do
 		members+=" ${member##*/}"
 	done
 	expected_members+="${dev##*/}$members"$'\n'
+	# -1: the platform does not say (no NUMA); only a real node must be reported.
+	node=$(lab_attr "$dev/numa_node")
+	[[ $node == -* ]] || expected_nodes+="${dev##*/} $node"$'\n'
 done
 expected_gpus=$(sort <<<"$expected_gpus" | sed '/^$/d')
 expected_members=$(sort <<<"$expected_members" | sed '/^$/d')
+expected_nodes=$(sort <<<"$expected_nodes" | sed '/^$/d')
 if [ -n "$expected_gpus" ]; then
 	ok "the kernel shows $(wc -l <<<"$expected_gpus") display functions"
 else
@@ -68,6 +73,8 @@ listed=$(python3 - "$json" <<-'EOF'
 	for gpu in gpus:
 	    print("G", gpu["address"], gpu.get("iommuGroup"))
 	    print("M", gpu["address"], *sorted(gpu.get("iommuGroupMembers") or []))
+	    if gpu.get("numaNode") is not None and gpu["numaNode"] >= 0:
+	        print("N", gpu["address"], gpu["numaNode"])
 EOF
 ) || not_ok "the answer of vfioctl --json gpus is JSON with a gpus array" "$json"
 listed_gpus=$(sed -n 's/^G //p' <<<"$listed" | sort)
@@ -83,6 +90,13 @@ if [ "$listed_members" = "$expected_members" ]; then
 else
 	not_ok "each GPU's IOMMU group members are the kernel's" \
 		"kernel:" "$expected_members" "libvfiod:" "$listed_members"
+fi
+listed_nodes=$(sed -n 's/^N //p' <<<"$listed" | sort)
+if [ "$listed_nodes" = "$expected_nodes" ]; then
+	ok "the GPUs' NUMA nodes are the kernel's (--numa: ${LAB_NUMA:-0})"
+else
+	not_ok "the GPUs' NUMA nodes are the kernel's" \
+		"kernel:" "$expected_nodes" "libvfiod:" "$listed_nodes"
 fi
 
 echo "# vfioctl gpus:"
