@@ -17,7 +17,9 @@ mode=${1:-}
 
 # Build and run time (procps: the unit's ExecReload runs /bin/kill), then what only
 # the tests use (qemu-system-gui holds QEMU's PulseAudio driver, for the audio test;
-# VMs with audio need it too, but it pulls in GTK, so it is not installed for all).
+# VMs with audio need it too, but it pulls in GTK, so it is not installed for all;
+# make, xz-utils and kmod build the real-kernel lab's cache: tests/lab/cache.sh, which
+# fetches the kernel, its sources and busybox-static itself).
 packages=(
 	gcc meson ninja-build pkg-config python3
 	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev libnuma-dev
@@ -26,6 +28,7 @@ packages=(
 test_packages=(
 	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy
 	clang-format iproute2 qemu-system-gui
+	make xz-utils kmod
 )
 
 usage() {
