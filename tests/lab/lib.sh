@@ -20,6 +20,15 @@
 #                             sriov_drivers_autoprobe of every PCI function, the mdev
 #                             devices, the /dev/vfio nodes
 #   check_host_unchanged FILE check that the host is exactly as FILE says
+# The lab machine's devices, found in sysfs (their addresses differ with --numa):
+#   lab_load_mdev_samples     modprobe mbochs, mdpy and mtty (virtual mdev parents)
+#   lab_sriov_pf              the SR-IOV PF (QEMU's NVMe)
+#   lab_display_behind_port   the single-function display device behind a root port
+#                             (bochs-display)
+#   lab_two_function_card     function 0 of the display card with an audio function
+# VMs:
+#   vm_define NAME [YAML-LINE...]  define NAME (64 MiB, 1 vCPU, BIOS, no network) plus
+#                                  the lines given (a gpu: list, say)
 #
 # The checks do not stop at the first failure: set -e is off, so one scenario reports
 # everything it can. Every fork of a host binary costs ~0.1 s under TCG (dynamic linking
@@ -231,4 +240,65 @@ check_host_unchanged() {
 		not_ok "the host is as before" "$(diff -u "$before" "$now")"
 	fi
 	rm -f "$now"
+}
+
+# ---- the lab machine's devices
+
+lab_load_mdev_samples() {
+	modprobe -a mbochs mdpy mtty || lab_bail "the sample mdev drivers do not load"
+}
+
+# Prints the first PCI function for which the test `$1 DEVICE-DIR` succeeds.
+lab_find_pci() {
+	local dev
+	for dev in /sys/bus/pci/devices/*; do
+		if "$1" "$dev"; then
+			printf '%s' "${dev##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+lab_is_sriov_pf() {
+	[ -r "$1/sriov_totalvfs" ] && [ "$(lab_attr "$1/sriov_totalvfs")" -gt 0 ]
+}
+
+lab_sriov_pf() {
+	lab_find_pci lab_is_sriov_pf
+}
+
+# A display function (class 03) alone in its slot, not on the root bus.
+lab_is_display_behind_port() {
+	local addr=${1##*/}
+	[[ $(lab_attr "$1/class") == 0x03* ]] && [[ $addr != *:00:??.? ]] &&
+		[ ! -e "/sys/bus/pci/devices/${addr%.*}.1" ]
+}
+
+lab_display_behind_port() {
+	lab_find_pci lab_is_display_behind_port
+}
+
+lab_is_two_function_card() {
+	local addr=${1##*/}
+	[[ $(lab_attr "$1/class") == 0x03* ]] && [[ $addr == *.0 ]] &&
+		[ -e "/sys/bus/pci/devices/${addr%.*}.1" ]
+}
+
+lab_two_function_card() {
+	lab_find_pci lab_is_two_function_card
+}
+
+# ---- VMs
+
+vm_define() {
+	local name=$1 line
+	shift
+	{
+		printf 'name: %s\nmemory: 64M\ncpus: 1\nfirmware: bios\nnetwork: none\n' "$name"
+		for line in "$@"; do
+			printf '%s\n' "$line"
+		done
+	} >"$daemon_dir/$name.yaml"
+	check "define $name" vfioctl define "$daemon_dir/$name.yaml"
 }

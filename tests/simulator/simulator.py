@@ -163,7 +163,7 @@ def _listdir(path):
 
 def _inside(root, path):
     real = os.path.realpath(path)
-    return real == root or real.startswith(root + os.sep)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)  # root may be /
 
 
 def snapshot_tree(root):
