@@ -647,6 +647,13 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot write the runtime record of %s: %s.",
 				     vm->name, strerror(-r));
+	/*
+	 * Connected while the daemon still holds the listening socket too: the
+	 * connection waits in its backlog even if QEMU has died already, and
+	 * QEMU's end (its status, its last line) tells why the start failed, not
+	 * a refused connection. A failure to connect has failed the start.
+	 */
+	(void)vm_connect_qmp(vm);
 	return 0;
 }
 
@@ -677,6 +684,8 @@ static void spawn_qemu(Vm *vm)
 		free(message);
 		return;
 	}
+	if (vm->failure != VM_OK)
+		return; /* QMP could not be reached: QEMU is being killed */
 	/*
 	 * A QEMU that never answers (stuck opening a device, a binary that is not
 	 * QEMU) must not keep the start, and what it holds, forever.
@@ -690,5 +699,4 @@ static void spawn_qemu(Vm *vm)
 		return;
 	}
 	vm_progress(vm, "connecting");
-	(void)vm_connect_qmp(vm);
 }
