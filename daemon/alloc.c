@@ -34,6 +34,8 @@ static bool append_types(char *buf, size_t size, size_t *used, const char *paren
 {
 	for (size_t t = 0; t < n_types; t++) {
 		const char *name = types[t].name;
+		if (name && strcmp(name, types[t].id) == 0)
+			name = NULL; /* "mbochs-small", not "mbochs-small (mbochs-small)" */
 		int w = snprintf(buf + *used, size - *used, "%s%s%s%s%s on %s", *used ? ", " : "",
 				 types[t].id, name ? " (" : "", name ? name : "", name ? ")" : "",
 				 parent);
@@ -47,8 +49,8 @@ static bool append_types(char *buf, size_t size, size_t *used, const char *paren
 }
 
 /*
- * "mbochs-1 (mbochs-small) on mbochs, ...": every mdev type on the host, for
- * a type nobody offers; cut short with "..." when they do not fit.
+ * "mbochs-small on mbochs, mtty-1 (Single port serial) on mtty, ...": every mdev type on the host,
+ * for a type nobody offers; cut short with "..." when they do not fit.
  */
 static void list_types(const HostModel *model, char *buf, size_t size)
 {

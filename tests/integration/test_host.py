@@ -103,7 +103,7 @@ class MdevParentTest(FixtureTestCase):
             one = v.call('io.libvfio.Host.GetGPU', {'address': 'mbochs'})['parameters']['gpu']
             missing = v.call('io.libvfio.Host.GetGPU', {'address': 'mbochsx'})
         by_address = {g['address']: g for g in gpus}
-        for name, types in (('mbochs', ['mbochs-1', 'mbochs-2', 'mbochs-3']),
+        for name, types in (('mbochs', ['mbochs-large', 'mbochs-medium', 'mbochs-small']),
                             ('mdpy', ['mdpy-hd', 'mdpy-vga', 'mdpy-xga']),
                             ('mtty', ['mtty-1', 'mtty-2'])):
             g = by_address[name]
@@ -111,8 +111,8 @@ class MdevParentTest(FixtureTestCase):
             self.assertIsNone(g['class'])
             self.assertEqual(sorted(t['id'] for t in g['mdevTypes']), types)
         self.assertEqual(one, by_address['mbochs'])
-        small = next(t for t in one['mdevTypes'] if t['id'] == 'mbochs-1')
-        self.assertEqual(small, {'id': 'mbochs-1', 'name': 'mbochs-small',
+        small = next(t for t in one['mdevTypes'] if t['id'] == 'mbochs-small')
+        self.assertEqual(small, {'id': 'mbochs-small', 'name': 'mbochs-small',
                                  'description': 'virtual display, 4 MB video memory',
                                  'deviceApi': 'vfio-pci', 'availableInstances': 64,
                                  'instances': []})

@@ -24,6 +24,7 @@ import argparse
 import ctypes
 import errno
 import fnmatch
+from fractions import Fraction
 import json
 import logging
 import os
@@ -62,6 +63,41 @@ VFIO_PCI = 'vfio-pci'
 # The mdev driver a parent's instances bind to, by the parent's PCI driver,
 # when the fixture has no instance to copy it from.
 MDEV_DRIVER_OF_PARENT = {'i915': 'intel_vgpu_mdev', 'nvidia': 'nvidia-vgpu-vfio'}
+
+
+class MdevBudget:
+    """The resources of one mdev parent, shared by its types, as on real hardware:
+    creating an mbochs-large made mbochs-medium go 16 -> 12 and mbochs-small
+    64 -> 48 (lab, 6.1); GVT-g's types share the aperture, vendor vGPU types the
+    framebuffer, mdpy's its instance count. Each type is taken to cost its share
+    of what was free when the budget was first looked at (1 / its count then); its
+    available_instances is the whole number of such shares still free.
+
+    A type that had none free at the start has no known cost: only its own count
+    moves, by one, when an instance of it comes or goes."""
+
+    def __init__(self, kernel, types_dir, counts):
+        self.k = kernel
+        self.types_dir = types_dir
+        self.counts = counts                   # type -> available_instances at the start
+        self.used = Fraction(0)
+
+    def _settle(self):
+        for t, n0 in self.counts.items():
+            if n0 <= 0:
+                continue                       # no cost known: left as the write set it
+            n = (1 - self.used) * n0
+            self.k.put(f'{self.types_dir}/{t}/available_instances', f'{max(0, int(n))}\n')
+
+    def take(self, t):
+        if self.counts.get(t, 0) > 0:
+            self.used += Fraction(1, self.counts[t])
+            self._settle()
+
+    def give(self, t):
+        if self.counts.get(t, 0) > 0:
+            self.used -= Fraction(1, self.counts[t])
+            self._settle()
 
 
 class KernelError(Exception):
@@ -160,6 +196,7 @@ class Kernel:
         self.shutdown = False
         self.natural = {}                      # PCI address -> driver it matches without override
         self.mdev_drivers = {}                 # parent address -> mdev driver name
+        self.mdev_budgets = {}                 # parent dir -> MdevBudget, from its first create
         self.boot_vf_driver = {}               # PF address -> driver of its fixture VFs
         self.config = {
             'vf_driver': {},                   # PF address -> driver VFs match (default: see vf_driver())
@@ -432,7 +469,9 @@ class Kernel:
         ddir = f'{PCI_DRIVERS}/{drv}'
         self.link(f'{d}/driver', ddir)
         self.link(f'{ddir}/{addr}', d)
-        if os.path.isfile(self.p(f'{d}/enable')):
+        # A driver's probe enables its device; vfio-pci's does not: the device is
+        # enabled when a user opens it (lab: a VF and a display on vfio-pci read 0).
+        if drv != VFIO_PCI and os.path.isfile(self.p(f'{d}/enable')):
             self.put(f'{d}/enable', '1\n')
         if drv == VFIO_PCI:
             g = self.group_of(d)
@@ -669,6 +708,7 @@ class Kernel:
            os.path.lexists(self.p(f'{parent_dir}/{uuid}')):
             raise KernelError(errno.EEXIST, f'{uuid} exists')
         avail = self.read_int(f'{type_dir}/available_instances')
+        budget = self.mdev_budget(parent_dir)
         if avail is not None and avail <= 0:
             full = self.config['mdev_full_errno']
             err = full.get(os.path.basename(parent_dir), full.get('*', errno.ENOSPC))
@@ -691,6 +731,7 @@ class Kernel:
         self.put(f'dev/vfio/{g}', '')
         if avail is not None:
             self.put(f'{type_dir}/available_instances', f'{avail - 1}\n')
+            budget.take(os.path.basename(type_dir))
 
     def w_remove(self, rel, buf):
         md = os.path.dirname(rel)
@@ -701,6 +742,8 @@ class Kernel:
         g = self.group_of(md)
         self.check_vfio_users([uuid, g])
         type_dir = self.resolve(f'{md}/mdev_type')
+        if type_dir:  # the shares as they are before this instance's come back
+            budget = self.mdev_budget(os.path.dirname(os.path.dirname(type_dir)))
         mdrv = self.readlink_name(f'{md}/driver')
         if type_dir:
             self.unlink(f'{type_dir}/devices/{uuid}')
@@ -713,6 +756,24 @@ class Kernel:
             avail = self.read_int(f'{type_dir}/available_instances')
             if avail is not None:
                 self.put(f'{type_dir}/available_instances', f'{avail + 1}\n')
+                budget.give(os.path.basename(type_dir))
+
+    def mdev_budget(self, parent_dir):
+        """The resources a parent's types share (see MdevBudget), as they were at
+        the parent's first create or remove."""
+        if parent_dir not in self.mdev_budgets:
+            types = f'{parent_dir}/mdev_supported_types'
+            counts = {}
+            try:
+                names = sorted(os.listdir(self.p(types)))
+            except OSError:
+                names = []
+            for t in names:
+                n = self.read_int(f'{types}/{t}/available_instances')
+                if n is not None:
+                    counts[t] = n
+            self.mdev_budgets[parent_dir] = MdevBudget(self, types, counts)
+        return self.mdev_budgets[parent_dir]
 
     # -- dispatch ------------------------------------------------------------
 

@@ -505,7 +505,8 @@ class TestMdev(SimTest):
         self.assertEqual(self.read(f'sys/kernel/iommu_groups/{g}/type'), 'unknown\n')
         self.assertTrue(self.exists(f'dev/vfio/{g}'))
         self.assertEqual(self.avail(t), 3)
-        self.assertEqual(self.avail('i915-GVTg_V5_4'), 2)   # only the written type changes
+        # the types share the aperture: a V5_8 (1/8 of it) leaves 3/8 free, one V5_4's worth
+        self.assertEqual(self.avail('i915-GVTg_V5_4'), 1)
         self.write(f'{m}/remove', '1\n')
         self.assertFalse(self.exists(m))
         self.assertFalse(self.exists(f'{DEV}/{GVT}/{UUID_A}'))
@@ -556,6 +557,7 @@ class TestMdev(SimTest):
         self.assertFalse(self.exists(f'sys/bus/mdev/devices/{FIXTURE_MDEV}'))
         self.assertFalse(self.exists('dev/vfio/12'))
         self.assertEqual(self.avail('i915-GVTg_V5_4'), 3)
+        self.assertEqual(self.avail('i915-GVTg_V5_8'), 6)  # the V5_4's share is free again
 
     def test_group_ids_are_reused(self):
         t = 'i915-GVTg_V5_8'
@@ -588,7 +590,7 @@ class TestMdevVirtualParent(SimTest):
 
     def test_create_and_remove_through_the_class_link(self):
         parent = 'sys/devices/virtual/mbochs/mbochs'
-        t = 'sys/class/mdev_bus/mbochs/mdev_supported_types/mbochs-1'
+        t = 'sys/class/mdev_bus/mbochs/mdev_supported_types/mbochs-small'
         self.assertTrue(os.path.isdir(self.sim.path('sys/bus/mdev/drivers/mbochs')))
         self.write(f'{t}/create', UUID_A)
         m = f'sys/bus/mdev/devices/{UUID_A}'
@@ -600,7 +602,7 @@ class TestMdevVirtualParent(SimTest):
         self.assertTrue(self.exists(f'dev/vfio/{g}'))
         # the write names the device's own directory, and the class link as an alias
         entry = self.sim.writes()[-1]
-        self.assertEqual(entry['path'], f'{parent}/mdev_supported_types/mbochs-1/create')
+        self.assertEqual(entry['path'], f'{parent}/mdev_supported_types/mbochs-small/create')
         self.assertIn(f'{t}/create', entry['aliases'])
         self.write(f'{m}/remove', '1')
         self.assertFalse(self.exists(f'{parent}/{UUID_A}'))

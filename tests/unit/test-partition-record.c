@@ -184,7 +184,7 @@ static void test_parent_outside_pci_round_trip(void **state)
 	RecordStep step = { .kind = STEP_MDEV_CREATE,
 			    .parent = (char *)"mbochs",
 			    .uuid = (char *)"83b8f4f2-509f-382f-3c1e-e6bfe0fa1001",
-			    .type = (char *)"mbochs-1" };
+			    .type = (char *)"mbochs-small" };
 	const char *problem;
 	char gpu[PCI_ADDRESS_TEXT_SIZE];
 

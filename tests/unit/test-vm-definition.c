@@ -194,13 +194,13 @@ static void test_gpu_on_a_parent_outside_pci(void **state)
 	char *error = NULL;
 
 	assert_int_equal(load("name: m\nmemory: 1G\ngpu: [{mode: mdev, address: mbochs, type: "
-			      "mbochs-1}]\n",
+			      "mbochs-small}]\n",
 			      &d, &error),
 			 0);
 	assert_int_equal(d.n_gpus, 1);
 	assert_false(d.gpus[0].has_address);
 	assert_string_equal(d.gpus[0].parent, "mbochs");
-	assert_string_equal(d.gpus[0].type, "mbochs-1");
+	assert_string_equal(d.gpus[0].type, "mbochs-small");
 	vm_definition_done(&d);
 }
 
