@@ -7,8 +7,9 @@
 #   tests/setup.sh test   install what is missing, build, run every test
 #
 # The README's two commands are exactly these. Environment:
-#   BUILD_DIR   build directory (default: build)
-#   MESON_ARGS  extra arguments for `meson setup` (e.g. -Db_sanitize=address,undefined)
+#   BUILD_DIR        build directory (default: build)
+#   MESON_ARGS       extra arguments for `meson setup` (e.g. -Db_sanitize=address,undefined)
+#   MESON_TEST_ARGS  extra arguments for `meson test` (e.g. --no-suite lab)
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,9 +18,11 @@ mode=${1:-}
 
 # Build and run time (procps: the unit's ExecReload runs /bin/kill), then what only
 # the tests use (qemu-system-gui holds QEMU's PulseAudio driver, for the audio test;
-# VMs with audio need it too, but it pulls in GTK, so it is not installed for all;
-# make, xz-utils and kmod build the real-kernel lab's cache: tests/lab/cache.sh, which
-# fetches the kernel, its sources and busybox-static itself).
+# VMs with audio need it too, but it pulls in GTK, so it is not installed for all),
+# and what the real-kernel lab needs (tests/lab, for the tests and for the demo on a
+# machine without a GPU to split): make, xz-utils and kmod build its cache
+# (tests/lab/cache.sh fetches the kernel, its sources and busybox-static itself), and
+# systemd-sysusers makes the QEMU user there.
 packages=(
 	gcc meson ninja-build pkg-config python3
 	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev libnuma-dev
@@ -28,8 +31,8 @@ packages=(
 test_packages=(
 	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy
 	clang-format iproute2 qemu-system-gui
-	make xz-utils kmod
 )
+lab_packages=(make xz-utils kmod systemd)
 
 usage() {
 	echo "usage: tests/setup.sh demo|test" >&2
@@ -107,7 +110,7 @@ demo() {
 	"${vfioctl[@]}" gpus
 	echo "== vfioctl check"
 	# Exit status 1 means "not ready": a machine without a GPU or IOMMU is not, and says why.
-	"${vfioctl[@]}" check || true
+	"${vfioctl[@]}" check && ready=1
 
 	# The main job: a real QEMU VM, started and stopped through vfioctl and the daemon. It has
 	# no disk and no GPU, so it runs on any machine (emulated, TCG) and boots to its firmware.
@@ -130,17 +133,32 @@ demo() {
 	"${vfioctl[@]}" stop --force demo
 }
 
+# On a machine with no GPU ready to split, the main job runs where a real kernel can show
+# it: the lab (tests/lab) boots Debian's kernel under QEMU with an emulated IOMMU, and a
+# VM gets a real mediated device there, QEMU running as its own unprivileged user.
+lab_demo() {
+	echo
+	echo "== No GPU here is ready to split (see check above). The same job on a real kernel:"
+	echo "== tests/lab/run-lab --build-dir $build tests/lab/scenarios/demo.sh"
+	"$top/tests/lab/run-lab" --build-dir "$(cd "$build" && pwd)" --name demo "$top/tests/lab/scenarios/demo.sh"
+}
+
 case "$mode" in
 demo)
-	install_missing "${packages[@]}"
+	install_missing "${packages[@]}" "${lab_packages[@]}"
 	build -Dtests=false
+	ready=0
 	demo
+	stop_demo
+	trap - EXIT
+	[ "$ready" = 1 ] || lab_demo
 	;;
 test)
-	install_missing "${packages[@]}" "${test_packages[@]}"
+	install_missing "${packages[@]}" "${test_packages[@]}" "${lab_packages[@]}"
 	build
 	meson configure "$build" -Dtests=true >/dev/null
-	meson test -C "$build" --print-errorlogs
+	# shellcheck disable=SC2086 # MESON_TEST_ARGS is a list of words
+	meson test -C "$build" --print-errorlogs ${MESON_TEST_ARGS:-}
 	;;
 *)
 	usage
