@@ -31,7 +31,7 @@ int argument_gpu(const char *text, char ret[ARGUMENT_GPU_SIZE])
 		pci_address_format(&address, ret);
 		return 0;
 	}
-	if (!mdev_parent_name_is_valid(text)) {
+	if (!sysfs_name_is_plain(text)) {
 		fprintf(stderr,
 			"vfioctl: '%s' is neither a PCI address (DDDD:BB:DD.F, e.g. 0000:01:00.0) "
 			"nor the name of an mdev parent (e.g. mbochs).\n",

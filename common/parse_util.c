@@ -143,7 +143,7 @@ bool uuid_is_valid(const char *text)
 	return true;
 }
 
-bool mdev_parent_name_is_valid(const char *name)
+bool sysfs_name_is_plain(const char *name)
 {
 	size_t n = strlen(name);
 	if (n == 0 || n > 64 || name[0] == '.')

@@ -40,8 +40,9 @@ const char *format_size(char *buf, unsigned size, uint64_t bytes);
 const char *format_duration(char *buf, unsigned size, uint64_t usec);
 
 /*
- * True for the device name of an mdev parent outside PCI as libvfio accepts
- * it ("mbochs"): [A-Za-z0-9_.-], 64 at most, not starting with a dot. No
- * colon, so that a mistyped PCI address ("zz:00.0") is not taken for one.
+ * True for a plain name of something in sysfs, safe as one path component:
+ * [A-Za-z0-9_.-], 64 at most, not starting with a dot. Driver names are, and
+ * the device name of an mdev parent outside PCI as libvfio accepts it
+ * ("mbochs"): no colon, so a mistyped PCI address ("zz:00.0") is not one.
  */
-bool mdev_parent_name_is_valid(const char *name);
+bool sysfs_name_is_plain(const char *name);

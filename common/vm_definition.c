@@ -690,7 +690,7 @@ static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
 			/* A PCI address, or the name of an mdev parent outside PCI ("mbochs"). */
 			if (r >= 0 && pci_address_parse(text, &gpu->address) == 0)
 				gpu->has_address = true;
-			else if (r >= 0 && mdev_parent_name_is_valid(text))
+			else if (r >= 0 && sysfs_name_is_plain(text))
 				r = string_copy(w, value, name, &gpu->parent);
 			else if (r >= 0)
 				r = fail(w, value, name,

@@ -196,7 +196,7 @@ static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *user
 		return 0;
 	/* A PCI address, or the name of an mdev parent outside PCI. */
 	bool is_address = pci_address_parse(p.address, &address) == 0;
-	if (!is_address && !mdev_parent_name_is_valid(p.address))
+	if (!is_address && !sysfs_name_is_plain(p.address))
 		return varlink_call_reply_invalid_parameter(call, "address");
 	int r = host_service_model(userdata, p.refresh, &model);
 	if (r < 0)

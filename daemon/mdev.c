@@ -215,7 +215,7 @@ static int add_parent(const char *name, void *userdata)
 		if (f)
 			return 0; /* unreadable: warned already */
 	}
-	if (!mdev_parent_name_is_valid(name))
+	if (!sysfs_name_is_plain(name))
 		return strv_appendf(&model->warnings,
 				    "sys/class/mdev_bus holds an mdev parent with an unusual "
 				    "name; it was skipped") < 0
@@ -266,7 +266,7 @@ int mdev_create_plan(const char *parent, const MdevType *type, const char *uuid,
 	/* Type ids come from directory names; only plain ones are kept (type_id_is_plain). */
 	bool pci = pci_address_parse(parent, &address) == 0;
 	if (!uuid_is_valid(uuid) || !type_id_is_plain(type->id) ||
-	    !(pci || mdev_parent_name_is_valid(parent)))
+	    !(pci || sysfs_name_is_plain(parent)))
 		return -EINVAL;
 	/* A PCI parent by its bus link, as ever; any other by its mdev_bus class link. */
 	int r = sysfs_plan_add(&plan, uuid, "sys/%s/%s/mdev_supported_types/%s/create",

@@ -152,7 +152,7 @@ static int parse_device(const char *text, PciAddress *ret_address, char **ret_pa
 {
 	if (pci_address_parse(text, ret_address) == 0)
 		return 0;
-	if (!mdev_parent_name_is_valid(text))
+	if (!sysfs_name_is_plain(text))
 		return -EINVAL;
 	*ret_parent = strdup(text);
 	return *ret_parent ? 0 : -ENOMEM;

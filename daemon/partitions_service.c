@@ -271,7 +271,7 @@ static int method_create(VarlinkCall *call, json_object *parameters, void *userd
 	/* A PCI address, or the name of an mdev parent outside PCI ("mbochs"). */
 	request.has_address = p.gpu && pci_address_parse(p.gpu, &request.address) == 0;
 	if (p.gpu && !request.has_address) {
-		if (!mdev_parent_name_is_valid(p.gpu))
+		if (!sysfs_name_is_plain(p.gpu))
 			return varlink_call_reply_invalid_parameter(call, "gpu");
 		request.parent = p.gpu;
 	}

@@ -4,20 +4,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "parse_util.h"
+
 bool vfio_is_bound(const PciFunction *function)
 {
 	return function->driver && strcmp(function->driver, VFIO_PCI_DRIVER) == 0;
-}
-
-bool driver_name_is_plain(const char *name)
-{
-	if (!name[0] || strlen(name) > 64 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return false;
-	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr("_.-", *p)))
-			return false;
-	return true;
 }
 
 /* Unbind from the current driver, if any, then (when asked) probe: the override decides who binds.
@@ -26,7 +17,7 @@ static int add_rebind(const PciFunction *function, bool probe, SysfsPlan *plan)
 {
 	int r = 0;
 	if (function->driver) {
-		if (!driver_name_is_plain(function->driver))
+		if (!sysfs_name_is_plain(function->driver))
 			return -EINVAL;
 		r = sysfs_plan_add(plan, function->address_text, "sys/bus/pci/drivers/%s/unbind",
 				   function->driver);
@@ -57,7 +48,7 @@ int vfio_restore_plan(const PciFunction *function, const char *override_before, 
 {
 	SysfsPlan plan = { 0 };
 
-	if (override_before && !driver_name_is_plain(override_before))
+	if (override_before && !sysfs_name_is_plain(override_before))
 		return -EINVAL;
 	/* The kernel clears driver_override on an empty write (a lone newline). */
 	int r = sysfs_plan_add(&plan, override_before ? override_before : "\n",

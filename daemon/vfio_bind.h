@@ -21,8 +21,6 @@
 /* True when the function is bound to vfio-pci. */
 bool vfio_is_bound(const PciFunction *function);
 
-/* True for a driver name usable in a path: [A-Za-z0-9_.-], not "." or "..". */
-bool driver_name_is_plain(const char *name);
 
 /*
  * The writes that bind `function` to vfio-pci. -EALREADY when it is bound

@@ -16,6 +16,7 @@
 
 #include "host_builder.h"
 #include "mdev.h"
+#include "parse_util.h"
 #include "sriov.h"
 #include "vfio_bind.h"
 
@@ -75,12 +76,13 @@ static void test_driver_names_that_would_escape_a_path(void **state)
 	SysfsPlan plan;
 
 	assert_int_equal(vfio_bind_plan(gpu, &plan), -EINVAL);
-	assert_false(driver_name_is_plain("."));
-	assert_false(driver_name_is_plain(""));
-	assert_false(driver_name_is_plain("a/b"));
-	assert_false(driver_name_is_plain("a b"));
-	assert_true(driver_name_is_plain("snd_hda_intel"));
-	assert_true(driver_name_is_plain("vfio-pci"));
+	assert_false(sysfs_name_is_plain("."));
+	assert_false(sysfs_name_is_plain(".hidden"));
+	assert_false(sysfs_name_is_plain(""));
+	assert_false(sysfs_name_is_plain("a/b"));
+	assert_false(sysfs_name_is_plain("a b"));
+	assert_true(sysfs_name_is_plain("snd_hda_intel"));
+	assert_true(sysfs_name_is_plain("vfio-pci"));
 }
 
 static void test_restore(void **state)
