@@ -24,6 +24,8 @@
 #include "vm_store.h"
 #include "vm_tpm.h"
 
+static int save_runtime(Vm *vm);
+
 void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		     const PartitionOutcome *partition)
 {
@@ -256,6 +258,17 @@ void vm_manager_start(VmManager *m, const char *name, VmCallback callback, void 
 	vm->n_assignments = 0;
 	vm_set_problem(vm, NULL);
 	vm_set_state(vm, VM_STATE_STARTING);
+	/*
+	 * Written down (pid 0) before the first partition is asked for: a daemon
+	 * that dies while they are made leaves the next one a start to fail, not
+	 * a VM that looks never started.
+	 */
+	r = save_runtime(vm);
+	if (r < 0) {
+		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot write the runtime record of %s: %s.",
+				 vm->name, strerror(-r));
+		return;
+	}
 	vm_progress(vm, "allocating");
 	allocate_next(vm);
 }
@@ -272,8 +285,6 @@ static int accel_choice(const VmManager *m, const HostFacts *facts, QemuAccel *r
 		*ret = QEMU_ACCEL_TCG;
 	return 0;
 }
-
-static int save_runtime(Vm *vm);
 
 /*
  * Lends `path` to QEMU's user: written down in the runtime record first, so

@@ -675,6 +675,36 @@ class PartitionTest(VmTestCase):
         self.assertEqual([p for p in held if p['holder']], [])
         self.assertNothingLeft('gvt')
 
+    def test_daemon_killed_while_making_the_partition(self):
+        """Killed at the mdev's create write (before it, and once it is made):
+        no QEMU ever ran. The next daemon gives the partition back, and the VM
+        is stopped with the reason, not 'defined' as if never started (the lab's
+        crashes.sh found this on a real kernel with an SR-IOV VF)."""
+        sim = Simulator('intel-gvt-laptop')
+        sim.start()
+        self.addCleanup(sim.close)
+        before = sim.snapshot()
+        for after in (False, True):
+            with self.subTest(after=after):
+                d = self.start_daemon(args=['--sysfs-root', sim.root])
+                self.define(d, 'cut', 'gpu:\n  - mode: mdev\n    type: i915-GVTg_V5_8\n')
+                sim.kill_at(1, pid=d.process.pid, after=after)
+                try:
+                    self.call(d, 'Start', {'name': 'cut'})
+                except (OSError, AttributeError, TypeError, ValueError):
+                    pass
+                wait_for(lambda: not d.running(), what='the daemon to die')
+                d = self.start_daemon(args=['--sysfs-root', sim.root])
+                try:
+                    self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
+                    vm = self.ok(d, 'Get', {'name': 'cut'})['vm']
+                    self.assertEqual((vm['state'], vm['partitions']), ('stopped', []),
+                                     d.output())
+                    self.assertIn('start was cut short', vm.get('problem') or '')
+                    self.assertNothingLeft('cut')
+                finally:
+                    d.stop()
+
     def test_a_gpu_without_free_partitions(self):
         sim = Simulator('intel-gvt-laptop')
         sim.start()

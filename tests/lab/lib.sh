@@ -13,12 +13,17 @@
 #   lab_bail REASON           stop the scenario here (counted as a failure), then finish
 # The daemon (the build's $LIBVFIOD on a private socket, config in a fresh directory):
 #   daemon_start [YAML-LINE...]  start it; extra lines are appended to its config
+#   daemon_start --reuse [YAML-LINE...]
+#                                start a new daemon on the last one's directory: its
+#                                config (rewritten when lines are given), VM definitions,
+#                                runtime and state dirs, as after a crash or a restart
 #   vfioctl ARG...               the build's $VFIOCTL talking to that daemon
 #   daemon_stop                  SIGTERM; checks that it exits 0
+#   daemon_kill                  SIGKILL, no checks (its runtime records stay behind)
 # The host's state (what libvfiod may change and must give back):
 #   host_snapshot FILE        drivers, driver_override, sriov_numvfs and
 #                             sriov_drivers_autoprobe of every PCI function, the mdev
-#                             devices, the /dev/vfio nodes
+#                             devices, the /dev/vfio nodes with owner and mode
 #   check_host_unchanged FILE check that the host is exactly as FILE says
 # The lab machine's devices, found in sysfs (their addresses differ with --numa):
 #   lab_load_mdev_samples     modprobe mbochs, mdpy and mtty (virtual mdev parents)
@@ -88,6 +93,13 @@ lab_bail() {
 	lab_finish
 }
 
+# Seconds since an $EPOCHREALTIME, to a tenth (builtins only).
+lab_since() {
+	local now=${EPOCHREALTIME/./} then=${1/./}
+	local tenths=$(((now - then) / 100000))
+	printf '%d.%d' $((tenths / 10)) $((tenths % 10))
+}
+
 # ---- the daemon
 
 daemon_dir=''
@@ -104,29 +116,47 @@ lab_ensure_qemu_user() {
 }
 
 daemon_start() {
-	local line i
+	local line i reuse=0 started
+	if [ "${1:-}" = --reuse ]; then
+		reuse=1
+		shift
+	fi
 	[ -z "$daemon_pid" ] || lab_bail "daemon_start: the daemon runs already"
 	[ -x "$LIBVFIOD" ] || lab_bail "no libvfiod at '$LIBVFIOD'"
 	[ -x "$VFIOCTL" ] || lab_bail "no vfioctl at '$VFIOCTL'"
 	lab_ensure_qemu_user
-	daemon_dir=$(mktemp -d /tmp/libvfio-lab.XXXXXX) || lab_bail "mktemp failed"
-	chmod 0755 "$daemon_dir"
+	if [ "$reuse" = 1 ]; then
+		if [ -z "$daemon_dir" ] || [ ! -d "$daemon_dir" ]; then
+			lab_bail "daemon_start --reuse: no daemon ran before"
+		fi
+	else
+		daemon_dir=$(mktemp -d /tmp/libvfio-lab.XXXXXX) || lab_bail "mktemp failed"
+		chmod 0755 "$daemon_dir"
+		: >"$daemon_dir/daemon.log"
+	fi
 	daemon_socket=$daemon_dir/libvfiod.sock
-	{
-		echo "vms:"
-		echo "  dir: $daemon_dir/vms"
-		echo "  accel: tcg"
-		for line in "$@"; do
-			echo "$line"
-		done
-	} >"$daemon_dir/libvfiod.yaml"
+	if [ "$reuse" = 0 ] || [ $# -gt 0 ]; then
+		{
+			echo "vms:"
+			echo "  dir: $daemon_dir/vms"
+			echo "  accel: tcg"
+			for line in "$@"; do
+				echo "$line"
+			done
+		} >"$daemon_dir/libvfiod.yaml"
+	fi
+	# A killed daemon leaves its socket file: ready is a socket newer than this mark
+	# (a builtin test, no fork), which the new daemon makes in the stale one's place.
+	: >"$daemon_dir/start-mark"
+	echo "---- libvfiod started by the scenario" >>"$daemon_dir/daemon.log"
 	"$LIBVFIOD" --config "$daemon_dir/libvfiod.yaml" --socket "$daemon_socket" \
 		--runtime-dir "$daemon_dir/run" --state-dir "$daemon_dir/state" \
-		>"$daemon_dir/daemon.log" 2>&1 &
+		>>"$daemon_dir/daemon.log" 2>&1 &
 	daemon_pid=$!
+	started=$EPOCHREALTIME
 	# Host discovery on a real kernel under TCG takes a while: wait up to 60 s.
 	for ((i = 0; i < 600; i++)); do
-		[ -S "$daemon_socket" ] && break
+		[ -S "$daemon_socket" ] && [ "$daemon_socket" -nt "$daemon_dir/start-mark" ] && break
 		if ! kill -0 "$daemon_pid" 2>/dev/null; then
 			wait "$daemon_pid"
 			not_ok "libvfiod starts" "it exited $? before listening; its log:" \
@@ -136,8 +166,8 @@ daemon_start() {
 		fi
 		sleep 0.1
 	done
-	if [ -S "$daemon_socket" ]; then
-		ok "libvfiod starts and listens on $daemon_socket"
+	if [ -S "$daemon_socket" ] && [ "$daemon_socket" -nt "$daemon_dir/start-mark" ]; then
+		ok "libvfiod starts and listens on $daemon_socket ($(lab_since "$started") s)"
 	else
 		not_ok "libvfiod starts" "no socket after 60 s; its log:" "$(cat "$daemon_dir/daemon.log")"
 		lab_bail "the daemon did not start"
@@ -211,7 +241,7 @@ lab_attr() {
 }
 
 host_snapshot() {
-	local dev node
+	local dev nodes
 	{
 		for dev in /sys/bus/pci/devices/*; do
 			printf 'pci %s driver=%s driver_override=%s sriov_numvfs=%s sriov_drivers_autoprobe=%s\n' \
@@ -224,9 +254,9 @@ host_snapshot() {
 			printf 'mdev %s type=%s driver=%s\n' "${dev##*/}" \
 				"$(lab_link_name "$dev/mdev_type")" "$(lab_link_name "$dev/driver")"
 		done
-		for node in /dev/vfio/*; do
-			[ -e "$node" ] && printf 'vfio %s\n' "${node#/dev/vfio/}"
-		done
+		# With owner and mode: a node lent to QEMU's user must come back to root.
+		nodes=(/dev/vfio/*)
+		[ -e "${nodes[0]}" ] && stat -c 'vfio %n owner=%U:%G mode=%a' "${nodes[@]}"
 	} >"$1"
 }
 
