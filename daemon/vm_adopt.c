@@ -90,8 +90,10 @@ static int adopt_one(VmManager *m, VmRuntime *runtime)
 		vm_log(vm, LOG_NOTICE, 0, "VM %s %s; giving back what it held", vm->name,
 		       started ? "ended while libvfiod was not running"
 			       : "was being started when libvfiod stopped");
-		vm_set_problem(vm, started ? "QEMU ended while libvfiod was not running"
-					   : "its start was cut short: libvfiod stopped");
+		vm_set_problem(vm,
+			       started ? "QEMU ended while libvfiod was not running."
+				       : "Its start was cut short: libvfiod stopped before QEMU "
+					 "ran. Start it again.");
 		vm->state = VM_STATE_STOPPING;
 		vm->releasing = true;
 		vm->end_state = started ? VM_STATE_CRASHED : VM_STATE_STOPPED;

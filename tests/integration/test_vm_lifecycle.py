@@ -393,7 +393,8 @@ class RestartTest(VmTestCase):
         self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777), (0, 0, 0o640))
         vm = self.ok(d, 'Get', {'name': 'half'})['vm']
         self.assertEqual((vm['state'], vm['problem']),
-                         ('stopped', 'its start was cut short: libvfiod stopped'))
+                         ('stopped', 'Its start was cut short: libvfiod stopped before QEMU ran. '
+                          'Start it again.'))
         self.assertNothingLeft('half')
 
     def test_daemon_killed_before_the_guest_ran(self):
