@@ -24,7 +24,8 @@
 #   lab_load_mdev_samples     modprobe mbochs, mdpy and mtty (virtual mdev parents)
 #   lab_sriov_pf              the SR-IOV PF (QEMU's NVMe)
 #   lab_display_behind_port   the single-function display device behind a root port
-#                             (bochs-display)
+#                             (bochs-display; with --numa the virtio-gpu, which then
+#                             comes first on bus 01)
 #   lab_two_function_card     function 0 of the display card with an audio function
 #   lab_display_on_node N     the first display function on NUMA node N (--numa: the
 #                             bochs-display behind the pxb-pcie is on node 1)
