@@ -29,8 +29,12 @@
 #   lab_load_mdev_samples     modprobe mbochs, mdpy and mtty (virtual mdev parents)
 #   lab_sriov_pf              the SR-IOV PF (QEMU's NVMe)
 #   lab_display_behind_port   the single-function display device behind a root port
-#                             (bochs-display)
+#                             (bochs-display; with --numa the virtio-gpu, which then
+#                             comes first on bus 01)
 #   lab_two_function_card     function 0 of the display card with an audio function
+#   lab_display_on_node N     the first display function on NUMA node N (--numa: the
+#                             bochs-display behind the pxb-pcie is on node 1)
+#   lab_cpu_in_list CPUS LIST every CPU of the cpulist CPUS ("1", "0-3,6") is in LIST
 # VMs:
 #   vm_define NAME [YAML-LINE...]  define NAME (64 MiB, 1 vCPU, BIOS, no network) plus
 #                                  the lines given (a gpu: list, say)
@@ -317,6 +321,45 @@ lab_is_two_function_card() {
 
 lab_two_function_card() {
 	lab_find_pci lab_is_two_function_card
+}
+
+lab_display_on_node() {
+	local dev
+	for dev in /sys/bus/pci/devices/*; do
+		if [[ $(lab_attr "$dev/class") == 0x03* ]] && [ "$(lab_attr "$dev/numa_node")" = "$1" ]; then
+			printf '%s' "${dev##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# A cpulist ("0-2,5") as CPU numbers separated by spaces, in builtins only.
+lab_cpulist_expand() {
+	local range cpu out=''
+	local -a ranges
+	IFS=, read -ra ranges <<<"$1"
+	for range in "${ranges[@]}"; do
+		if [[ $range =~ ^([0-9]+)-([0-9]+)$ ]]; then
+			for ((cpu = BASH_REMATCH[1]; cpu <= BASH_REMATCH[2]; cpu++)); do
+				out+=" $cpu"
+			done
+		elif [[ $range =~ ^[0-9]+$ ]]; then
+			out+=" $range"
+		else
+			return 1
+		fi
+	done
+	printf '%s ' "$out"
+}
+
+lab_cpu_in_list() {
+	local cpus list cpu
+	cpus=$(lab_cpulist_expand "$1") && list=$(lab_cpulist_expand "$2") || return 1
+	[ -n "${cpus// /}" ] || return 1
+	for cpu in $cpus; do
+		[[ $list == *" $cpu "* ]] || return 1
+	done
 }
 
 # ---- VMs
