@@ -9,21 +9,28 @@
 # monitor of its own (the definition's qemu-args), the guest's PCI list holds a
 # vfio-pci device with the expected ids. QEMU runs as libvfio-qemu with RLIMIT_MEMLOCK
 # = guest RAM + 1 GiB, holds the /dev/vfio node of its group; pause and resume show in
-# vfioctl status; then it is stopped (graceful, --timeout 1: there is no guest OS), and
-# started again and killed. After each end the partition is gone, the host is as
-# before the start, and the /dev/vfio nodes are root's with their modes as before.
+# vfioctl status; then it is stopped (graceful, --timeout 1: there is no guest OS).
+# Then each is started again and killed. After each end the partition is gone, the host
+# is as at the scenario's start, and the /dev/vfio nodes are root's, modes as before.
 #
 #   tests/lab/run-lab tests/lab/scenarios/vms.sh
-#   VMS_ONLY=pt-display tests/lab/run-lab ...   (one VM, for a quick look)
+#
+# VMS_ONLY="NAME..." runs only those of the VMs mb, vf, pt-display and pt-card. run-lab
+# passes no environment to the guest, so it is set by a wrapper scenario:
+#   export VMS_ONLY=pt-display; exec bash "$LAB_SRC/tests/lab/scenarios/vms.sh"
+# (pt-display alone needs neither the sample mdev drivers nor gpus.partitionable, so
+# it runs against a libvfiod from before those too).
 
 # shellcheck source=tests/lab/lib.sh
 . "$LAB_LIB"
 # shellcheck source=tests/lab/json.sh
 . "$LAB_SRC/tests/lab/json.sh"
 
-# The sample drivers exist only in the lab kernel; libvfiod without mdev parents
-# outside PCI (VMS_ONLY=pt-display) does not need them.
-[ "${VMS_ONLY:-}" = pt-display ] || lab_load_mdev_samples
+selected() {
+	[ -z "${VMS_ONLY:-}" ] || [[ " $VMS_ONLY " == *" $1 "* ]]
+}
+
+selected mb && lab_load_mdev_samples
 modprobe vfio-pci || lab_bail "vfio-pci does not load"
 before=$(mktemp /tmp/vms-before.XXXXXX)
 host_snapshot "$before"
@@ -71,13 +78,13 @@ vfio_nodes() {
 vm_json() {
 	local reply rc=0
 	vm_state='' vm_pid='' vm_partitions='' vm_qmp='' vm_problem=''
-	reply=$(vfioctl --json "$@" 2>&1) || rc=$?
+	reply=$(vfioctl --json "$@" 2>"$qmp_dir/stderr") || rc=$?
 	if lab_json "$reply" 'vm_state=j["vm"]["state"]' 'vm_pid=j["vm"]["pid"]' \
 		'vm_partitions=j["vm"]["partitions"]' 'vm_qmp=j["vm"]["qmpStatus"]' \
 		'vm_problem=j["vm"]["problem"]' && [ "$rc" -eq 0 ]; then
 		return 0
 	fi
-	vm_reply="exit $rc: $reply"
+	vm_reply="exit $rc: $reply $(<"$qmp_dir/stderr")"
 	return 1
 }
 
@@ -131,51 +138,51 @@ check_guest_pci() {
 	expect "gpu0 is a vfio-pci device" "$qom_type" vfio-pci
 }
 
-# run_vm NAME HOW SYSFS-CHECK GUEST-IDS [GUEST-IDS-FN1]: start NAME, check it, pause and
-# resume it, end it (HOW: stop or kill), check that everything is back.
+# run_vm NAME HOW SYSFS-CHECK GUEST-IDS [GUEST-IDS-FN1]: start NAME and end it (HOW: stop
+# or kill), then check that everything is back as at the scenario's start. With stop,
+# everything is checked while it runs (QEMU's user and limit, sysfs, the guest's PCI
+# list, the lent node, pause and resume); a kill round checks the end only.
 run_vm() {
 	local name=$1 how=$2 sysfs_check=$3 want=$4 want_fn1=${5:-}
-	local snapshot nodes_before pid node now start=$EPOCHREALTIME
-	snapshot=$(mktemp /tmp/vms-vm.XXXXXX)
-	host_snapshot "$snapshot"
-	nodes_before=$(vfio_nodes)
-	rm -f "$qmp_dir/$name.qmp"
+	local pid node now start=$EPOCHREALTIME
 
-	local started=$EPOCHREALTIME
+	vm_reply=''
 	if vm_json start "$name" && [ "$vm_state" = running ] && [ -n "$vm_pid" ]; then
-		ok "vfioctl start $name: running, pid $vm_pid, holding $vm_partitions ($(elapsed "$started") s)"
+		ok "vfioctl start $name: running, pid $vm_pid, holding $vm_partitions ($(elapsed "$start") s)"
 	else
-		not_ok "vfioctl start $name" "${vm_reply:-state $vm_state, pid $vm_pid}" \
-			"QEMU's log:" "$(tail -n 5 "$daemon_dir/state/vms/$name/qemu.log" 2>&1)"
+		not_ok "vfioctl start $name" "${vm_reply:-state $vm_state, pid $vm_pid, problem: $vm_problem}" \
+			"the end of QEMU's log:" \
+			"$(tail -n 5 "$daemon_dir/state/vms/$name/qemu.log" 2>&1)"
 		return
 	fi
 	pid=$vm_pid
-	check_qemu_process "$pid"
-	"$sysfs_check"
-	check_guest_pci "$qmp_dir/$name.qmp" "$want" "$want_fn1"
-
-	# The group nodes of its devices are lent to QEMU's user, and only those.
-	for node in $group_nodes; do
-		expect "/dev/vfio/$node is lent to libvfio-qemu" \
-			"$(stat -c %U "/dev/vfio/$node" 2>&1)" libvfio-qemu
-	done
-
-	vm_json pause "$name"
-	vm_json status "$name"
-	expect "after pause, vfioctl status says paused (QMP: $vm_qmp)" "$vm_state" paused
-	vm_json resume "$name"
-	vm_json status "$name"
-	expect "after resume, vfioctl status says running (QMP: $vm_qmp)" "$vm_state" running
 
 	if [ "$how" = stop ]; then
+		check_qemu_process "$pid"
+		"$sysfs_check"
+		check_guest_pci "$qmp_dir/$name.qmp" "$want" "$want_fn1"
+		# The group nodes of its devices are lent to QEMU's user.
+		for node in $group_nodes; do
+			expect "/dev/vfio/$node is lent to libvfio-qemu" \
+				"$(stat -c %U "/dev/vfio/$node" 2>&1)" libvfio-qemu
+		done
+
+		vm_json pause "$name"
+		vm_json status "$name"
+		expect "after pause, vfioctl status says paused (QMP: $vm_qmp)" "$vm_state" paused
+		vm_json resume "$name"
+		vm_json status "$name"
+		expect "after resume, vfioctl status says running (QMP: $vm_qmp)" "$vm_state" running
+
 		local stopping=$EPOCHREALTIME
 		vm_json stop "$name" --timeout 1
-		expect "vfioctl stop $name --timeout 1: stopped ($(elapsed "$stopping") s)" "$vm_state" stopped
+		expect "vfioctl stop $name --timeout 1: stopped ($(elapsed "$stopping") s)" \
+			"$vm_state" stopped
 	else
 		vm_json kill "$name"
 		vm_json status "$name"
-		# A kill asked for is an end asked for: stopped, not crashed (the reason kept).
-		expect "vfioctl kill $name: stopped (problem: $vm_problem)" "$vm_state" stopped
+		# A kill asked for is an end asked for: stopped, not crashed.
+		expect "vfioctl kill $name: stopped" "$vm_state" stopped
 	fi
 	expect "QEMU (pid $pid) is gone" "$(lab_link_name "/proc/$pid/exe")" -
 	expect "the VM holds no partition" "$vm_partitions" ''
@@ -188,9 +195,8 @@ run_vm() {
 		not_ok "the /dev/vfio nodes are back to root, modes as before" "before:" \
 			"$nodes_before" "now:" "$now"
 	fi
-	check_host_unchanged "$snapshot"
-	rm -f "$snapshot"
-	echo "# $name: $(elapsed "$start") s from the snapshot before to the check after"
+	check_host_unchanged "$before"
+	echo "# $name: $(elapsed "$start") s from start to the checks after its end"
 }
 
 # The partition a VM holds, from vfioctl: its device, for the sysfs checks.
@@ -242,29 +248,47 @@ define_vm() {
 		"  - unix:$qmp_dir/$name.qmp,server=on,wait=off"
 }
 
-daemon_start 'gpus:' '  partitionable: [1b36:0010]'
+if selected vf; then
+	daemon_start 'gpus:' '  partitionable: [1b36:0010]'
+else
+	# shellcheck disable=SC2119 # the default configuration
+	daemon_start
+fi
 # daemon_start made QEMU's user, as the package would.
 qemu_uid=$(id -u libvfio-qemu) || lab_bail "no user libvfio-qemu"
 # QEMU's user makes its extra monitor's socket here.
 chown libvfio-qemu "$qmp_dir"
 
-# The VF's ids are the PF's (QEMU's NVMe VFs say 1b36:0010 too).
-vms=(
-	"mb check_mdev 1234:1111"
-	"vf check_vf $(ids_of "$pf")"
-	"pt-display check_display $(ids_of "$display")"
-	"pt-card check_card $(ids_of "$card") $(ids_of "$audio")"
-)
-define_vm mb 'gpu:' '  - mode: mdev' '    address: mbochs'
-define_vm vf 'gpu:' '  - mode: sriov' "    address: $pf"
-define_vm pt-display 'gpu:' '  - mode: passthrough' "    address: $display"
-define_vm pt-card 'gpu:' '  - mode: passthrough' "    address: $card"
+# NAME SYSFS-CHECK GUEST-IDS [GUEST-IDS-FN1] each. mbochs's mdev shows the guest the
+# ids of QEMU's bochs display; the VF's ids are the PF's (QEMU's NVMe VFs say 1b36:0010).
+vms=()
+if selected mb; then
+	vms+=("mb check_mdev 1234:1111")
+	define_vm mb 'gpu:' '  - mode: mdev' '    address: mbochs'
+fi
+if selected vf; then
+	vms+=("vf check_vf $(ids_of "$pf")")
+	define_vm vf 'gpu:' '  - mode: sriov' "    address: $pf"
+fi
+if selected pt-display; then
+	vms+=("pt-display check_display $(ids_of "$display")")
+	define_vm pt-display 'gpu:' '  - mode: passthrough' "    address: $display"
+fi
+if selected pt-card; then
+	vms+=("pt-card check_card $(ids_of "$card") $(ids_of "$audio")")
+	define_vm pt-card 'gpu:' '  - mode: passthrough' "    address: $card"
+fi
 
+# As at the start, and after each VM.
+nodes_before=$(vfio_nodes)
 for how in stop kill; do
 	for vm in "${vms[@]}"; do
 		read -r name check ids ids_fn1 <<<"$vm"
-		[ -z "${VMS_ONLY:-}" ] || [ "$VMS_ONLY" = "$name" ] || continue
-		echo "# ---- $name: start, pause, resume, $how"
+		if [ "$how" = stop ]; then
+			echo "# ---- $name: start, pause, resume, stop"
+		else
+			echo "# ---- $name: start, kill"
+		fi
 		run_vm "$name" "$how" "$check" "$ids" "$ids_fn1"
 	done
 done
