@@ -11,7 +11,8 @@
 #       items joined by spaces, True/False "true"/"false"). Returns 1 with
 #       $lab_json_error set when TEXT is no JSON object.
 #   lab_qmp SOCKET COMMAND NAME=EXPR...
-#       the same on what a QMP monitor at SOCKET returns for COMMAND (connect,
+#       the same on what a QMP monitor at SOCKET returns for COMMAND (a command's name,
+#       or a whole command as JSON, {"execute": ..., "arguments": ...}) (connect,
 #       qmp_capabilities, COMMAND, close). Returns 1 with $lab_json_error set when the
 #       monitor cannot be reached or answers an error.
 #   In EXPR, `pci_devices(j)` flattens a query-pci answer (bridges' buses included)
@@ -48,7 +49,9 @@ def qmp(path, command):
         s.connect(path)
         f = s.makefile("rwb")
         def ask(cmd):
-            f.write(json.dumps({"execute": cmd}).encode() + b"\n")
+            if not cmd.startswith("{"):
+                cmd = json.dumps({"execute": cmd})
+            f.write(cmd.encode() + b"\n")
             f.flush()
             while True:
                 line = f.readline()
