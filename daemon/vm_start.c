@@ -238,18 +238,6 @@ void vm_manager_start(VmManager *m, const char *name, VmCallback callback, void 
 		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
 		return;
 	}
-	r = memlock_check(vm, &error);
-	if (r < 0) {
-		const char *why = error ? error : "The daemon ran out of memory.";
-		vm_definition_done(&vm->definition);
-		vm->has_definition = false;
-		vm_log(vm, LOG_WARNING, 0, "VM %s did not start: %s", vm->name, why);
-		vm_set_problem(vm, why);
-		vm_notify(m, vm);
-		vm_fail_now(callback, userdata, r == -ENOMEM ? VM_FAIL_INTERNAL : VM_FAIL_START,
-			    "%s", why);
-		return;
-	}
 	vm->start_waiter = (Waiter){ callback, userdata };
 	vm->start_pending = true;
 	vm->failure = VM_OK;
@@ -258,6 +246,12 @@ void vm_manager_start(VmManager *m, const char *name, VmCallback callback, void 
 	vm->n_assignments = 0;
 	vm_set_problem(vm, NULL);
 	vm_set_state(vm, VM_STATE_STARTING);
+	r = memlock_check(vm, &error);
+	if (r < 0) {
+		vm_start_failed(vm, r == -ENOMEM ? VM_FAIL_INTERNAL : VM_FAIL_START,
+				error ? error : "The daemon ran out of memory.", NULL);
+		return;
+	}
 	/*
 	 * Written down (pid 0) before the first partition is asked for: a daemon
 	 * that dies while they are made leaves the next one a start to fail, not
