@@ -21,7 +21,6 @@
 /* True when the function is bound to vfio-pci. */
 bool vfio_is_bound(const PciFunction *function);
 
-
 /*
  * The writes that bind `function` to vfio-pci. -EALREADY when it is bound
  * already, -EINVAL when its current driver's name cannot be used in a path.
