@@ -397,12 +397,11 @@ static void test_partitionable_gpus(void **state)
 	for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
 		DaemonConfig config, copy;
 		_cleanup_free_ char *path = NULL, *error = NULL;
-		defaults(&config);
 		if (load_text(*state, texts[i], &config, &path, &error) != 0)
 			fail_msg("'%s': %s", texts[i], error ? error : "(no error text)");
 		assert_int_equal(strv_length(config.extra_gpus), 2);
 		assert_true(strv_contains(config.extra_gpus, "1b36:0010"));
-		defaults(&copy);
+		defaults(&copy); /* config_copy() replaces what it holds */
 		assert_int_equal(config_copy(&copy, &config), 0);
 		assert_int_equal(strv_length(copy.extra_gpus), 2);
 		config_done(&copy);
@@ -411,7 +410,6 @@ static void test_partitionable_gpus(void **state)
 
 	DaemonConfig config;
 	_cleanup_free_ char *path = NULL, *error = NULL;
-	defaults(&config);
 	assert_int_equal(load_text(*state, "gpus:\n  partitionable: []\n", &config, &path, &error),
 			 0);
 	assert_null(config.extra_gpus);
