@@ -32,12 +32,13 @@
 #                             (bochs-display; with --numa the virtio-gpu, which then
 #                             comes first on bus 01)
 #   lab_two_function_card     function 0 of the display card with an audio function
+#   lab_find_devices          sets pf, display, card and audio to the above
 #   lab_display_on_node N     the first display function on NUMA node N (--numa: the
 #                             bochs-display behind the pxb-pcie is on node 1)
 #   lab_cpu_in_list CPUS LIST every CPU of the cpulist CPUS ("1", "0-3,6") is in LIST
 # VMs:
-#   vm_define NAME [YAML-LINE...]  define NAME (64 MiB, 1 vCPU, BIOS, no network) plus
-#                                  the lines given (a gpu: list, say)
+#   vm_define NAME [YAML-LINE...]  define NAME (64 MiB, 1 vCPU, BIOS, no network, unless
+#                                  a line sets the key) plus the lines given (a gpu: list)
 #
 # The checks do not stop at the first failure: set -e is off, so one scenario reports
 # everything it can. Every fork of a host binary costs ~0.1 s under TCG (dynamic linking
@@ -323,6 +324,14 @@ lab_two_function_card() {
 	lab_find_pci lab_is_two_function_card
 }
 
+# Sets pf, display, card and audio (the card's function 1) to the lab machine's devices.
+lab_find_devices() {
+	pf=$(lab_sriov_pf) || lab_bail "no SR-IOV PF in the lab machine"
+	display=$(lab_display_behind_port) || lab_bail "no display function behind a root port"
+	card=$(lab_two_function_card) || lab_bail "no two-function display card"
+	audio=${card%.*}.1
+}
+
 lab_display_on_node() {
 	local dev
 	for dev in /sys/bus/pci/devices/*; do
@@ -365,10 +374,18 @@ lab_cpu_in_list() {
 # ---- VMs
 
 vm_define() {
-	local name=$1 line
+	local name=$1 line key given=' '
 	shift
+	for line in "$@"; do
+		given+="${line%%:*} "
+	done
 	{
-		printf 'name: %s\nmemory: 64M\ncpus: 1\nfirmware: bios\nnetwork: none\n' "$name"
+		printf 'name: %s\n' "$name"
+		# The defaults, unless a line given sets the key itself.
+		for line in 'memory: 64M' 'cpus: 1' 'firmware: bios' 'network: none'; do
+			key=${line%%:*}
+			[[ $given == *" $key "* ]] || printf '%s\n' "$line"
+		done
 		for line in "$@"; do
 			printf '%s\n' "$line"
 		done

@@ -72,7 +72,9 @@ fi
 
 # ---- a VM next to the GPU
 
-vm_define numa1 'numa: auto' 'gpu:' '  - mode: passthrough' "    address: $gpu"
+# Two vCPUs on a node of two CPUs (run-lab --smp 4): each pinned to a CPU of its own,
+# which the spawn's affinity to the node alone would not do.
+vm_define numa1 'cpus: 2' 'numa: auto' 'gpu:' '  - mode: passthrough' "    address: $gpu"
 check "vfioctl start numa1" vfioctl start numa1
 status=$(vfioctl --json status numa1)
 # (No process substitution: the busybox guest has no /dev/fd.)
@@ -110,10 +112,14 @@ for task in /proc/"$pid"/task/*; do
 done
 vcpus=${vcpus%$'\n'} others=${others%$'\n'}
 n_threads=$(($(wc -l <<<"$vcpus") + $(wc -l <<<"$others")))
+pinned=$(awk '{ print $NF }' <<<"$vcpus" | sort -u | wc -l)
 if [ -z "$vcpus" ]; then
 	not_ok "QEMU has a vCPU thread ('CPU 0/TCG')" "threads:" "$others"
+elif [ "$(wc -l <<<"$vcpus")" -ne 2 ] || [ "$pinned" -ne 2 ]; then
+	not_ok "each of the 2 vCPU threads is pinned to a CPU of its own" \
+		"tid comm Cpus_allowed_list:" "$vcpus"
 elif [ -z "$bad" ]; then
-	ok "the vCPU thread is pinned to one CPU of node 1 (tid comm CPUs: $vcpus)"
+	ok "each vCPU thread is pinned to a CPU of its own on node 1 (tid comm CPUs: ${vcpus//$'\n'/; })"
 	ok "all $n_threads threads of QEMU run on node 1's CPUs ($node1_cpus)"
 else
 	not_ok "QEMU's threads are on node 1's CPUs ($node1_cpus), vCPUs pinned to one" \

@@ -28,10 +28,7 @@ modprobe vfio-pci || lab_bail "vfio-pci does not load"
 before=$(mktemp /tmp/partitions-before.XXXXXX)
 host_snapshot "$before"
 
-pf=$(lab_sriov_pf) || lab_bail "no SR-IOV PF in the lab machine"
-display=$(lab_display_behind_port) || lab_bail "no display function behind a root port"
-card=$(lab_two_function_card) || lab_bail "no two-function display card"
-audio=${card%.*}.1
+lab_find_devices
 pci=/sys/bus/pci/devices
 
 # The --json answer of a vfioctl call in $reply, its exit code in $rc, and its fields:

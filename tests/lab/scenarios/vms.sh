@@ -37,10 +37,7 @@ modprobe vfio-pci || lab_bail "vfio-pci does not load"
 before=$(mktemp /tmp/vms-before.XXXXXX)
 host_snapshot "$before"
 
-pf=$(lab_sriov_pf) || lab_bail "no SR-IOV PF in the lab machine"
-display=$(lab_display_behind_port) || lab_bail "no display function behind a root port"
-card=$(lab_two_function_card) || lab_bail "no two-function display card"
-audio=${card%.*}.1
+lab_find_devices
 pci=/sys/bus/pci/devices
 # 64 MiB of guest RAM (vm_define) + the 1 GiB margin
 memlock=$(((64 << 20) + (1 << 30)))
