@@ -122,9 +122,10 @@ class MdevParentTest(FixtureTestCase):
         self.assertEqual(missing['error'], 'io.libvfio.Host.NoSuchGPU')
         self.assertIn('no mdev parent named mbochsx', missing['parameters']['message'])
         # the PCI display controllers are GPUs whatever their sub-class; NVMe is not one
-        self.assertEqual(by_address['0000:00:04.0']['class'], '038000')
-        self.assertIn('0000:00:01.0', by_address)
-        self.assertNotIn('0000:01:00.0', by_address)
+        self.assertEqual(by_address['0000:02:00.0']['class'], '038000')  # virtio-gpu
+        self.assertEqual(by_address['0000:01:00.0']['class'], '038000')  # bochs-display
+        self.assertEqual(by_address['0000:00:05.0']['class'], '030000')  # the boot VGA
+        self.assertNotIn('0000:04:00.0', by_address)                     # NVMe
 
         out = vfioctl('gpus', socket_path=d.socket).stdout
         self.assertIn('mbochs', out)
@@ -135,11 +136,11 @@ class MdevParentTest(FixtureTestCase):
 
     def test_configured_function_is_a_gpu(self):
         root = os.path.join(fixtures(), 'lab-kernel')
-        d = self.daemon(config='gpus:\n  partitionable:\n    - 0000:01:00.0\n',
+        d = self.daemon(config='gpus:\n  partitionable:\n    - 0000:04:00.0\n',
                         args=['--sysfs-root', root])
         with Varlink(d.socket) as v:
             nvme = v.call('io.libvfio.Host.GetGPU',
-                          {'address': '01:00.0'})['parameters']['gpu']
+                          {'address': '04:00.0'})['parameters']['gpu']
         self.assertEqual(nvme['class'], '010802')
         modes = {m['mode']: m for m in nvme['modes']}
         self.assertEqual(modes['sriov']['capacity'], '0/4 VFs enabled')

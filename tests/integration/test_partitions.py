@@ -119,8 +119,9 @@ class BackendTest(PartitionTestCase):
 
 
 class LabKernelTest(PartitionTestCase):
-    """The lab's 6.1 guest (fixture lab-kernel): mdev parents outside PCI,
-    and an NVMe SR-IOV PF made partitionable by the configuration."""
+    """The lab's 6.1 guest (fixture lab-kernel, its real kernel's tree): mdev parents
+    outside PCI, and an NVMe SR-IOV PF (0000:04:00.0) made partitionable by the
+    configuration. 0000:00:05.0 is the boot display."""
 
     def test_mdev_on_a_parent_outside_pci(self):
         sim = self.simulate('lab-kernel')
@@ -163,11 +164,11 @@ class LabKernelTest(PartitionTestCase):
                            'mbochs-small on mbochs', 'mtty-2')
         self.assertIsNone(reply['parameters']['address'])
         # the boot display is not what the user is told about
-        self.assertNotIn('0000:00:01.0', reply['parameters']['message'])
+        self.assertNotIn('0000:00:05.0', reply['parameters']['message'])
         result = vfioctl('partition', 'create', '--type', 'nvidia-63', socket_path=d.socket)
         self.assertEqual(result.returncode, 1)
         self.assertIn('mdpy-vga', result.stderr)
-        self.assertNotIn('0000:00:01.0', result.stderr)
+        self.assertNotIn('0000:00:05.0', result.stderr)
         # a parent asked for by name that is not there
         self.assertRefused(self.call(d, 'Create', {'mode': 'mdev', 'gpu': 'nosuch'}),
                            'NoSuchGPU', 'no mdev parent named nosuch')
@@ -181,27 +182,27 @@ class LabKernelTest(PartitionTestCase):
         sim = self.simulate('lab-kernel')
         # Without the key, the NVMe controller is no GPU.
         d = self.start_daemon(sim)
-        self.assertRefused(self.call(d, 'Create', {'mode': 'sriov', 'gpu': '0000:01:00.0'}),
+        self.assertRefused(self.call(d, 'Create', {'mode': 'sriov', 'gpu': '0000:04:00.0'}),
                            'NotAGPU')
         d.stop()
         d = self.start_daemon(sim, config='gpus:\n  partitionable: [1b36:0010]\n')
         before = sim.snapshot()
         with Varlink(d.socket) as v:
             gpus = v.call('io.libvfio.Host.ListGPUs')['parameters']['gpus']
-        nvme = next(g for g in gpus if g['address'] == '0000:01:00.0')
+        nvme = next(g for g in gpus if g['address'] == '0000:04:00.0')
         self.assertEqual(nvme['class'], '010802')
         modes = {m['mode']: m for m in nvme['modes']}
         self.assertTrue(modes['sriov']['available'], modes['sriov'])
         self.assertEqual(nvme['sriov']['totalVFs'], 4)
 
-        p = self.create(d, mode='sriov', gpu='0000:01:00.0', vfs=2)
-        self.assertEqual(p['gpu'], '0000:01:00.0')
-        self.assertEqual(p['device'], '0000:01:00.1')
+        p = self.create(d, mode='sriov', gpu='0000:04:00.0', vfs=2)
+        self.assertEqual(p['gpu'], '0000:04:00.0')
+        self.assertEqual(p['device'], '0000:04:00.1')
         self.assertEqual(sim.readlink(f'sys/bus/pci/devices/{p["device"]}/driver').rsplit('/')[-1],
                          'vfio-pci')
         with Varlink(d.socket) as v:
             vf = v.call('io.libvfio.Host.GetGPU', {'address': p['device']})['parameters']['gpu']
-        self.assertEqual(vf['physicalFunction'], '0000:01:00.0')
+        self.assertEqual(vf['physicalFunction'], '0000:04:00.0')
         self.call(d, 'Destroy', {'id': p['id']})
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
 
