@@ -316,8 +316,9 @@ def _remove_stale_dirs():
 
 
 def fixture_host(name):
-    """A pristine tree of fixture host `name`, generated once per process.
-    Copy it before changing it (Simulator does)."""
+    """A pristine tree of fixture host `name`, made once per process by
+    make-fixtures.py (generated, or laid out from a real kernel's capture: see
+    CAPTURED_HOSTS there). Copy it before changing it (Simulator does)."""
     global _cache_dir
     with _fixture_lock:
         if name not in _fixture_cache:
