@@ -35,6 +35,71 @@ static void parser_deletep(yaml_parser_t **p)
 		yaml_parser_delete(*p);
 }
 
+static void event_deletep(yaml_event_t **e)
+{
+	if (*e)
+		yaml_event_delete(*e);
+}
+
+/* Reads the events of `text` up to the end, or to the first one past a bound. */
+static int check_bounds(const char *text, size_t size, YamlDocError *ret_error)
+{
+	yaml_parser_t parser_storage;
+	_cleanup_(parser_deletep) yaml_parser_t *parser = NULL;
+	unsigned depth = 0, nodes = 0, anchors = 0, aliases = 0;
+
+	if (!yaml_parser_initialize(&parser_storage))
+		return -ENOMEM;
+	parser = &parser_storage;
+	yaml_parser_set_input_string(parser, (const unsigned char *)text, size);
+	for (;;) {
+		yaml_event_t event_storage;
+		_cleanup_(event_deletep) yaml_event_t *event = NULL;
+
+		if (!yaml_parser_parse(parser, &event_storage))
+			return parser_error(ret_error, parser);
+		event = &event_storage;
+		size_t line = event->start_mark.line + 1;
+		const yaml_char_t *anchor = NULL;
+		if ((event->type == YAML_SCALAR_EVENT || event->type == YAML_ALIAS_EVENT ||
+		     event->type == YAML_SEQUENCE_START_EVENT ||
+		     event->type == YAML_MAPPING_START_EVENT) &&
+		    ++nodes > YAML_DOC_MAX_NODES)
+			return set_error(ret_error, line, "more than %d values",
+					 YAML_DOC_MAX_NODES);
+		switch (event->type) {
+		case YAML_STREAM_END_EVENT:
+			return 0;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > YAML_DOC_MAX_DEPTH)
+				return set_error(ret_error, line, "nested deeper than %d levels",
+						 YAML_DOC_MAX_DEPTH);
+			anchor = event->type == YAML_SEQUENCE_START_EVENT
+					 ? event->data.sequence_start.anchor
+					 : event->data.mapping_start.anchor;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			anchor = event->data.scalar.anchor;
+			break;
+		case YAML_ALIAS_EVENT:
+			if (++aliases > YAML_DOC_MAX_ALIASES)
+				return set_error(ret_error, line, "more than %d aliases",
+						 YAML_DOC_MAX_ALIASES);
+			break;
+		default:
+			break;
+		}
+		if (anchor && ++anchors > YAML_DOC_MAX_ANCHORS)
+			return set_error(ret_error, line, "more than %d anchors",
+					 YAML_DOC_MAX_ANCHORS);
+	}
+}
+
 int yaml_doc_load_string(const char *text, size_t size, yaml_document_t *ret,
 			 YamlDocError *ret_error)
 {
@@ -43,6 +108,9 @@ int yaml_doc_load_string(const char *text, size_t size, yaml_document_t *ret,
 	yaml_document_t extra;
 
 	*ret_error = (YamlDocError){ 0 };
+	int r = check_bounds(text, size, ret_error);
+	if (r < 0)
+		return r;
 	if (!yaml_parser_initialize(&parser_storage))
 		return -ENOMEM;
 	parser = &parser_storage;

@@ -193,6 +193,44 @@ class MalformedInputTest(DaemonTestCase):
         self.assertDaemonServes(d)
 
 
+class CostlyInputTest(DaemonTestCase):
+    """A definition that costs libyaml time in the square of its nesting or its
+    anchors is refused before it costs it, and nobody else waits meanwhile."""
+
+    def validate_while_another_asks(self, d, definition):
+        """Sends Validate, then at once GetVersion on a second connection; returns the
+        Validate reply, its time, and the other client's time."""
+        with Varlink(d.socket, timeout=120) as hostile, Varlink(d.socket) as other:
+            began = time.monotonic()
+            hostile.send('io.libvfio.VMs.Validate', {'definition': definition})
+            asked = time.monotonic()
+            other.call('io.libvfio.Manager.GetVersion')
+            other_took = time.monotonic() - asked
+            reply = hostile.receive()
+            return reply, time.monotonic() - began, other_took
+
+    def test_100000_levels_deep_refused_at_once(self):
+        d = self.daemon()
+        definition = 'name: deep\nqemu-args: ' + '[' * 100000 + ']' * 100000 + '\n'
+        self.assertGreater(len(definition), 200000)
+        reply, took, other_took = self.validate_while_another_asks(d, definition)
+        self.assertEqual(reply.get('error'), 'io.libvfio.VMs.InvalidDefinition', reply)
+        self.assertIn('nested deeper than 64 levels', reply['parameters']['message'])
+        self.assertLess(took, 1.0)
+        self.assertLess(other_took, 0.05)
+        self.assertDaemonServes(d)
+
+    def test_many_anchors_refused_at_once(self):
+        d = self.daemon()
+        definition = 'name: anchored\n' + ''.join(f'k{i}: &a{i} v\n' for i in range(15000))
+        self.assertLess(len(definition), 256 * 1024)  # within what a definition may be
+        reply, took, other_took = self.validate_while_another_asks(d, definition)
+        self.assertEqual(reply.get('error'), 'io.libvfio.VMs.InvalidDefinition', reply)
+        self.assertIn('more than 64 anchors', reply['parameters']['message'])
+        self.assertLess(took, 1.0)
+        self.assertLess(other_took, 0.05)
+
+
 class PipeliningTest(DaemonTestCase):
     def test_many_calls_in_one_write_answered_in_order(self):
         d = self.daemon()

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -171,6 +172,106 @@ static void test_two_documents(void **state)
 	expect_string_error("a: 1\n---\nb: [\n", 4, "");
 }
 
+/* `prefix`, then `n` times `open`, then `n` times `close`, then `suffix`. */
+static char *nested(const char *prefix, const char *open, const char *close, size_t n,
+		    const char *suffix)
+{
+	size_t length = strlen(prefix) + n * (strlen(open) + strlen(close)) + strlen(suffix);
+	char *text = malloc(length + 1), *p = text;
+
+	assert_non_null(text);
+	p = stpcpy(p, prefix);
+	for (size_t i = 0; i < n; i++)
+		p = stpcpy(p, open);
+	for (size_t i = 0; i < n; i++)
+		p = stpcpy(p, close);
+	stpcpy(p, suffix);
+	return text;
+}
+
+static void test_nesting_is_bounded(void **state)
+{
+	yaml_document_t doc;
+	(void)state;
+
+	/* 64 levels (the mapping of qemu-args is one) load; one more does not. */
+	_cleanup_free_ char *deepest = nested("qemu-args: ", "[", "]", 63, "\n");
+	_cleanup_free_ char *deeper = nested("qemu-args: ", "[", "]", 64, "\n");
+	load_string(deepest, &doc);
+	yaml_document_delete(&doc);
+	expect_string_error(deeper, 1, "nested deeper than 64 levels");
+
+	/* Block nesting counts the same. */
+	_cleanup_free_ char *block = malloc(65 * 70);
+	char *p = block;
+	assert_non_null(block);
+	for (int i = 0; i < 65; i++)
+		p += sprintf(p, "%*sk:\n", i, "");
+	expect_string_error(block, 65, "nested deeper than 64 levels");
+}
+
+/*
+ * libyaml's scanner costs the square of the flow depth: 100,000 levels took 52 s
+ * on the event loop. The bound stops it while it is cheap (about 1 ms here).
+ */
+static void test_deep_input_is_refused_at_once(void **state)
+{
+	struct timespec a, b;
+	(void)state;
+
+	_cleanup_free_ char *hostile = nested("qemu-args: ", "[", "]", 100000, "\n");
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &a), 0);
+	expect_string_error(hostile, 1, "nested deeper than 64 levels");
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &b), 0);
+	double seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	if (seconds > 0.5)
+		fail_msg("refusing 100,000 levels took %.3f s", seconds);
+}
+
+static void test_anchors_and_aliases_are_bounded(void **state)
+{
+	yaml_document_t doc;
+	char *p;
+	(void)state;
+
+	/* 64 anchored values, each used once: fine. 65 anchors, or 65 aliases, are not. */
+	_cleanup_free_ char *fine = malloc(64 * 40 + 64), *anchors = malloc(65 * 40 + 64),
+			    *aliases = malloc(66 * 40 + 64);
+	assert_true(fine && anchors && aliases);
+	p = fine;
+	for (int i = 0; i < 64; i++)
+		p += sprintf(p, "a%d: &x%d v\nb%d: *x%d\n", i, i, i, i);
+	load_string(fine, &doc);
+	yaml_document_delete(&doc);
+	p = anchors;
+	for (int i = 0; i < 65; i++)
+		p += sprintf(p, "a%d: &x%d v\n", i, i);
+	expect_string_error(anchors, 65, "more than 64 anchors");
+	p = aliases + sprintf(aliases, "a: &x v\n");
+	for (int i = 0; i < 65; i++)
+		p += sprintf(p, "b%d: *x\n", i);
+	expect_string_error(aliases, 66, "more than 64 aliases");
+}
+
+static void test_values_are_bounded(void **state)
+{
+	yaml_document_t doc;
+	(void)state;
+
+	/* A mapping of 2047 keys and values, plus itself: 4095 nodes. Then one pair more. */
+	_cleanup_free_ char *fine = malloc(2048 * 16), *more = malloc(2049 * 16);
+	char *p;
+	assert_true(fine && more);
+	p = fine;
+	for (int i = 0; i < 2047; i++)
+		p += sprintf(p, "k%d: v\n", i);
+	load_string(fine, &doc);
+	yaml_document_delete(&doc);
+	p = stpcpy(more, fine);
+	p += sprintf(p, "k2047: v\n");
+	expect_string_error(more, 2048, "more than 4096 values");
+}
+
 static void test_file(void **state)
 {
 	_cleanup_free_ char *path = tmpdir_write_text(*state, "ok.yaml", "a: 1\n");
@@ -255,6 +356,10 @@ int main(void)
 		cmocka_unit_test(test_one_explicit_document),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_two_documents),
+		cmocka_unit_test(test_nesting_is_bounded),
+		cmocka_unit_test(test_deep_input_is_refused_at_once),
+		cmocka_unit_test(test_anchors_and_aliases_are_bounded),
+		cmocka_unit_test(test_values_are_bounded),
 		cmocka_unit_test_setup_teardown(test_file, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_file_errors_carry_lines, setup_dir,
 						teardown_dir),
