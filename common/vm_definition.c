@@ -956,3 +956,11 @@ int vm_definition_load_file(const char *path, VmDefinition *ret, char **ret_erro
 	int r = yaml_doc_load_file(path, VM_DEFINITION_MAX_FILE_SIZE, &doc, &yaml_error);
 	return load(path, r, &yaml_error, &doc, ret, ret_error);
 }
+
+int vm_definition_load_fd(int fd, const char *origin, VmDefinition *ret, char **ret_error)
+{
+	YamlDocError yaml_error = { 0 };
+	yaml_document_t doc;
+	int r = yaml_doc_load_fd(fd, VM_DEFINITION_MAX_FILE_SIZE, &doc, &yaml_error);
+	return load(origin, r, &yaml_error, &doc, ret, ret_error);
+}

@@ -155,6 +155,8 @@ int vm_definition_load_string(const char *text, size_t size, const char *origin,
 
 /* The same from a file; -ENOENT and other read errors come with *ret_error too. */
 int vm_definition_load_file(const char *path, VmDefinition *ret, char **ret_error);
+/* The same from a descriptor the caller opened (yaml_doc_load_fd); `origin` names it in errors. */
+int vm_definition_load_fd(int fd, const char *origin, VmDefinition *ret, char **ret_error);
 
 void vm_definition_done(VmDefinition *definition);
 

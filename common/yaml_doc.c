@@ -137,16 +137,21 @@ int yaml_doc_load_string(const char *text, size_t size, yaml_document_t *ret,
 int yaml_doc_load_file(const char *path, size_t max_size, yaml_document_t *ret,
 		       YamlDocError *ret_error)
 {
-	_cleanup_close_ int fd = -1;
+	*ret_error = (YamlDocError){ 0 };
+	/* O_NONBLOCK: a FIFO planted at the path must not hang us. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return negative_errno();
+	return yaml_doc_load_fd(fd, max_size, ret, ret_error);
+}
+
+int yaml_doc_load_fd(int fd, size_t max_size, yaml_document_t *ret, YamlDocError *ret_error)
+{
 	_cleanup_free_ char *text = NULL;
 	struct stat st;
 	size_t done = 0;
 
 	*ret_error = (YamlDocError){ 0 };
-	/* O_NONBLOCK: a FIFO planted at the path must not hang us. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return negative_errno();
 	if (fstat(fd, &st) < 0)
 		return negative_errno();
 	if (!S_ISREG(st.st_mode))

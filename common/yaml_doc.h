@@ -41,6 +41,13 @@ typedef struct YamlDocError {
 int yaml_doc_load_file(const char *path, size_t max_size, yaml_document_t *ret,
 		       YamlDocError *ret_error);
 
+/*
+ * The same from an open descriptor (a regular file, checked with fstat), for a
+ * caller that opened it itself: without following links, below a directory it
+ * trusts. The descriptor stays the caller's.
+ */
+int yaml_doc_load_fd(int fd, size_t max_size, yaml_document_t *ret, YamlDocError *ret_error);
+
 /* The same for text in memory. */
 int yaml_doc_load_string(const char *text, size_t size, yaml_document_t *ret,
 			 YamlDocError *ret_error);

@@ -3,15 +3,18 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-id128.h>
 #include <unistd.h>
 
 #include "error_message.h"
 #include "fs_util.h"
+#include "log.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -24,6 +27,44 @@ static int definition_path(const char *directory, const char *name, char **ret)
 	return asprintf(ret, "%s/%s" DEFINITION_SUFFIX, directory, name) < 0 ? -ENOMEM : 0;
 }
 
+/*
+ * Opens NAME.yaml in the VMs directory as root's own file: never through a
+ * link (O_NOFOLLOW, a link is ELOOP), a regular file, owned by root and not
+ * writable by others. Anything else is refused with a sentence and logged: the
+ * daemon is root, and a link to a root-only file would show its first key in
+ * the errors anyone may List.
+ */
+static int definition_open(const char *directory, const char *name, const char *path,
+			   char **ret_error)
+{
+	_cleanup_close_ int dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char file[VM_NAME_MAX + sizeof(DEFINITION_SUFFIX)];
+	struct stat st;
+
+	if (dir < 0)
+		return errno == ENOENT ? -ENOENT : negative_errno();
+	snprintf(file, sizeof(file), "%s" DEFINITION_SUFFIX, name);
+	int fd = openat(dir, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return -ENOENT;
+	if (fd >= 0 && fstat(fd, &st) < 0) {
+		int r = negative_errno();
+		close(fd);
+		return r;
+	}
+	if (fd >= 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && !(st.st_mode & S_IWOTH))
+		return fd;
+	bool link = fd < 0 && errno == ELOOP;
+	safe_close(fd);
+	log_warning("Not reading %s: %s", path,
+		    link ? "it is a symbolic link" : "it is not a regular file owned by root");
+	return error_message(ret_error, -EINVAL, /* a definition it cannot use, as a bad one */
+			     "%s: %s; libvfiod reads only regular files owned by root, not "
+			     "writable by others, in its VMs directory. Replace it with the "
+			     "file itself (vfioctl define does).",
+			     path, link ? "a symbolic link" : "not a regular file owned by root");
+}
+
 int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_error)
 {
 	_cleanup_free_ char *path = NULL;
@@ -34,9 +75,10 @@ int vm_store_load(const char *directory, const char *name, VmDefinition *ret, ch
 		return -ENOENT; /* no file can have that name */
 	if (r < 0)
 		return r;
-	if (access(path, F_OK) < 0)
-		return errno == ENOENT ? -ENOENT : negative_errno();
-	r = vm_definition_load_file(path, &definition, ret_error);
+	_cleanup_close_ int fd = definition_open(directory, name, path, ret_error);
+	if (fd < 0)
+		return fd;
+	r = vm_definition_load_fd(fd, path, &definition, ret_error);
 	if (r < 0)
 		return r;
 	if (strcmp(definition.name, name) != 0) {

@@ -13,9 +13,10 @@
 #include "vm_definition.h"
 
 /*
- * Reads DIR/NAME.yaml. Returns 0, -ENOENT (no such VM), or -EINVAL with
- * *ret_error saying what is wrong (a bad definition, or one whose name is not
- * its file's).
+ * Reads DIR/NAME.yaml, root's own regular file (never through a link).
+ * Returns 0, -ENOENT (no such VM), or -EINVAL with *ret_error saying what is
+ * wrong (a bad definition, one whose name is not its file's, a link, another
+ * user's or a world-writable file).
  */
 int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_error);
 

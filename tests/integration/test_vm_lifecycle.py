@@ -492,6 +492,37 @@ class FailureTest(VmTestCase):
         self.assertNothingLeft('ghost')
         self.assertDaemonServes(d)
 
+    def test_definitions_that_are_links_or_not_roots_are_not_read(self):
+        """The daemon is root: a link in the VMs directory to a root-only file would
+        show that file's first key to anyone who lists the VMs."""
+        d = self.start_daemon()
+        self.define(d, 'plain')
+        secret = os.path.join(self.workdir, 'secret.yaml')
+        with open(secret, 'w') as f:
+            f.write('topsecretkey: x\n')
+        os.chmod(secret, 0o600)
+        os.symlink(secret, os.path.join(self.vm_dir, 'linked.yaml'))
+        foreign = os.path.join(self.vm_dir, 'foreign.yaml')
+        with open(foreign, 'w') as f:
+            f.write(definition('foreign'))
+        os.chown(foreign, 65534, 65534)
+        open_to_all = os.path.join(self.vm_dir, 'open.yaml')
+        with open(open_to_all, 'w') as f:
+            f.write(definition('open'))
+        os.chmod(open_to_all, 0o666)
+        vms = {vm['name']: vm for vm in self.ok(d, 'List')['vms']}
+        listing = json.dumps(vms)
+        self.assertNotIn('topsecretkey', listing)
+        self.assertIn('a symbolic link', vms['linked']['problem'])
+        self.assertIn('not a regular file owned by root', vms['foreign']['problem'])
+        self.assertIn('not a regular file owned by root', vms['open']['problem'])
+        self.assertIsNone(vms['plain'].get('problem'))
+        reply = self.call(d, 'Start', {'name': 'linked'})
+        self.assertError(reply, VMS + 'InvalidDefinition', 'a symbolic link')
+        self.assertNotIn('topsecretkey', json.dumps(reply))
+        self.assertIn('Not reading', d.output())
+        self.assertIn('it is a symbolic link', d.output())
+
     def test_qemu_refusing_its_arguments(self):
         d = self.start_daemon()
         self.define(d, 'picky', 'qemu-args: [-no-such-option]\n')
