@@ -6,6 +6,7 @@
 #include "vm_internal.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -47,6 +48,13 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		/* QEMU was spawned: its end is awaited, and the release follows it. */
 		vm->stop_requested = true;
 		(void)pidfd_send_signal(vm->pidfd, SIGKILL, NULL, 0);
+		/*
+		 * Its whole process group too (the spawn made it a session leader): what a
+		 * wrapper or a stuck QEMU started must not outlive the start. Our child is
+		 * not reaped yet, so its pid, the group's id, cannot have been reused.
+		 */
+		if (vm->own_child)
+			(void)kill(-vm->pid, SIGKILL);
 		return;
 	}
 	vm_release_all(vm, VM_STATE_STOPPED);
