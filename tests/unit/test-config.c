@@ -355,12 +355,12 @@ static void test_bad_fairness_limits(void **state)
 	expect_error(*state, "limits:\n  idle-timeout: 25h\n", 2, "limits.idle-timeout",
 		     "out of range");
 	expect_error(*state, "limits:\n  idle-timeout: soon\n", 2, "limits.idle-timeout", "");
-	expect_error(*state, "limits:\n  max-unread-output: 1MiB\n", 2,
-		     "limits.max-unread-output", "out of range");
-	expect_error(*state, "limits:\n  max-unread-output: 65GiB\n", 2,
-		     "limits.max-unread-output", "out of range");
-	expect_error(*state, "limits:\n  max-unread-output: big\n", 2,
-		     "limits.max-unread-output", "");
+	expect_error(*state, "limits:\n  max-unread-output: 1MiB\n", 2, "limits.max-unread-output",
+		     "out of range");
+	expect_error(*state, "limits:\n  max-unread-output: 65GiB\n", 2, "limits.max-unread-output",
+		     "out of range");
+	expect_error(*state, "limits:\n  max-unread-output: big\n", 2, "limits.max-unread-output",
+		     "");
 }
 
 static void test_bad_paths(void **state)
