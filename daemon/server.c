@@ -157,7 +157,8 @@ static void connection_discard_output(Connection *c)
  * The connection holding the most unread output, a non-root one whenever one
  * holds any: root's clients are the administrator's, and dropping them would
  * let a user lock root out again. `c` counts with the `size` bytes it is about
- * to queue. NULL when nobody holds anything.
+ * to queue. Dead connections count too: their output will never be sent. NULL
+ * when nobody holds anything.
  */
 static Connection *unread_output_victim(Server *server, Connection *c, size_t size)
 {
@@ -168,7 +169,7 @@ static Connection *unread_output_victim(Server *server, Connection *c, size_t si
 	for (Connection *o = server->connections; o; o = o->next) {
 		uint64_t unread = output_pending(o) + (o == c ? size : 0);
 		bool is_root = peer_is_root(&o->peer);
-		if (o->dead || unread == 0)
+		if (unread == 0)
 			continue;
 		if (!best || (best_is_root && !is_root) ||
 		    (best_is_root == is_root && unread > best_size)) {
@@ -191,6 +192,11 @@ static int server_reserve_output(Server *server, Connection *c, size_t size)
 		Connection *victim = unread_output_victim(server, c, size);
 		if (!victim)
 			break; /* cannot happen: the total is made of someone's output */
+		if (victim->dead && victim != c) {
+			/* Being closed already: what it holds will never be sent. */
+			connection_discard_output(victim);
+			continue;
+		}
 		log_connection(victim, LOG_WARNING,
 			       "dropped: %zu bytes of replies unread while all clients together "
 			       "reached limits.max-unread-output (%llu bytes)",

@@ -223,8 +223,9 @@ class DaemonTestCase(unittest.TestCase):
 
 
 # Runs as another user (uid 65534 by default): opens N connections to the daemon and, by
-# mode, makes one call on each ('call'), makes none ('idle'), or pipelines calls it never
-# reads ('flood'). Prints one JSON line saying what happened, then holds every connection
+# mode, makes one call on each ('call'), makes none ('idle'), starts a VMs.Watch stream on
+# each ('stream'), or pipelines calls it never reads ('flood'). With a watch time, reports
+# when the daemon closed each connection within it ('idle_closed'). Prints one JSON line saying what happened, then holds every connection
 # open until its stdin closes.
 CONNECTIONS_SCRIPT = r'''
 import json, resource, select, socket, sys, time
@@ -275,6 +276,11 @@ if mode == 'call':
             alive.append(s)
     result['limits'] = sorted(set(result.get('limits', [])))
 elif mode == 'idle':
+    alive = socks
+elif mode == 'stream':
+    watch_call = json.dumps({'method': 'io.libvfio.VMs.Watch', 'more': True}).encode() + b'\0'
+    for s in socks:
+        s.sendall(watch_call)
     alive = socks
 elif mode == 'flood':
     payload = flood * 64

@@ -192,6 +192,15 @@ class IdleTimeoutTest(DaemonTestCase):
         self.assertIn('idle for 1s, closing it (limits.idle-timeout)', d.output())
 
 
+    def test_watch_stream_is_not_idle(self):
+        """A Watch with no VM to report is a call in progress, however quiet."""
+        d = self.daemon(config='limits:\n  idle-timeout: 300ms\n')
+        with ConnectionsAs(d.socket, 1, mode='stream', watch=2) as watcher:
+            self.assertEqual(watcher.result['idle_closed'], [], watcher.result)
+        with ConnectionsAs(d.socket, 1, mode='idle', watch=2) as idle:
+            self.assertEqual(len(idle.result['idle_closed']), 1, idle.result)
+
+
 class UnreadOutputTest(DaemonTestCase):
     def test_200_non_readers_stay_within_the_budget(self):
         budget = 16 * MiB
