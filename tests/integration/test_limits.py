@@ -227,7 +227,11 @@ class UnreadOutputTest(DaemonTestCase):
               f'{report["sent"] / MiB:.0f} MiB of calls sent, slowest other client '
               f'{slowest * 1000:.0f} ms')
         self.assertGreater(report['sent'], 200 * 64 * 1024)
-        self.assertLess(peak, baseline + budget + 32 * MiB)
+        # AddressSanitizer keeps freed memory in quarantine (256 MiB): RSS says nothing there
+        with open(f'/proc/{d.process.pid}/maps') as f:
+            sanitized = 'libasan' in f.read()
+        if not sanitized:
+            self.assertLess(peak, baseline + budget + 32 * MiB)
         # served, if not at once: the loop is busy answering 200 pipelines meanwhile
         self.assertLess(slowest, 10.0)
         self.assertIn('reached limits.max-unread-output (16777216 bytes)', d.output())
