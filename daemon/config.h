@@ -23,7 +23,10 @@ typedef struct DaemonConfig {
 	/* limits: what one client may make the daemon hold */
 	uint64_t max_message_size; /* bytes */
 	uint64_t client_timeout_usec; /* silence allowed in the middle of a message */
-	uint64_t max_connections;
+	uint64_t max_connections; /* of all non-root users together; root has its own cap */
+	uint64_t max_connections_per_user; /* of one non-root uid */
+	uint64_t idle_timeout_usec; /* a non-root connection with nothing going on is closed */
+	uint64_t max_unread_output; /* bytes of replies waiting for all clients together */
 	uint64_t sysfs_write_timeout_usec; /* a sysfs write (unbind, probe, sriov_numvfs) longer is
 					      stuck */
 	bool keep_vfs_on_vfio; /* a released VF stays on vfio-pci, its VFs enabled, for reuse */

@@ -52,6 +52,9 @@ static ServerLimits limits_of(const DaemonConfig *config)
 		.max_message_size = config->max_message_size,
 		.client_timeout_usec = config->client_timeout_usec,
 		.max_connections = config->max_connections,
+		.max_connections_per_user = config->max_connections_per_user,
+		.idle_timeout_usec = config->idle_timeout_usec,
+		.max_unread_output = config->max_unread_output,
 	};
 }
 

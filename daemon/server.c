@@ -21,6 +21,12 @@
 #define OUTPUT_HIGH_WATER (4u * 1024u * 1024u)
 /* A client that lets this much output pile up (a stream it does not read) is dropped. */
 #define OUTPUT_MAX (64u * 1024u * 1024u)
+/*
+ * root's connections do not count against limits.max-connections, so that no
+ * user can lock the administrator out; this cap only bounds the descriptors
+ * root's own clients can make the daemon hold.
+ */
+#define ROOT_MAX_CONNECTIONS 64u
 /* How long a connection being closed may take to read its last error. */
 #define CLOSE_GRACE_USEC (1 * USEC_PER_SEC)
 /* After EMFILE/ENFILE, pause accepting for this long instead of spinning. */
@@ -55,7 +61,10 @@ struct Server {
 	size_t n_interfaces;
 
 	Connection *connections;
-	unsigned n_connections;
+	unsigned n_connections; /* root's and everyone else's */
+	unsigned n_root_connections;
+	/* Replies queued on every connection and not yet taken by their clients. */
+	uint64_t unread_output;
 	uint64_t next_connection_id;
 
 	/* Refused connections are logged at most once a second. */
@@ -84,6 +93,7 @@ struct Connection {
 	bool eof; /* the client will send no more */
 	bool closing; /* send what is queued, then close */
 	bool dead; /* close at the next chance; nothing more is sent */
+	bool idle_timer; /* the timer counts idleness (not a partial message, not a grace) */
 };
 
 struct VarlinkCall {
@@ -129,6 +139,79 @@ static size_t output_pending(const Connection *c)
 	return c->out_end - c->out_start;
 }
 
+static bool peer_is_root(const struct ucred *peer)
+{
+	return peer->uid == 0;
+}
+
+/* Throws away what waits to be sent, giving its memory back at once. */
+static void connection_discard_output(Connection *c)
+{
+	c->server->unread_output -= output_pending(c);
+	free(c->out);
+	c->out = NULL;
+	c->out_start = c->out_end = c->out_allocated = 0;
+}
+
+/*
+ * The connection holding the most unread output, a non-root one whenever one
+ * holds any: root's clients are the administrator's, and dropping them would
+ * let a user lock root out again. `c` counts with the `size` bytes it is about
+ * to queue. Dead connections count too: their output will never be sent. NULL
+ * when nobody holds anything.
+ */
+static Connection *unread_output_victim(Server *server, Connection *c, size_t size)
+{
+	Connection *best = NULL;
+	uint64_t best_size = 0;
+	bool best_is_root = true;
+
+	for (Connection *o = server->connections; o; o = o->next) {
+		uint64_t unread = output_pending(o) + (o == c ? size : 0);
+		bool is_root = peer_is_root(&o->peer);
+		if (unread == 0)
+			continue;
+		if (!best || (best_is_root && !is_root) ||
+		    (best_is_root == is_root && unread > best_size)) {
+			best = o;
+			best_size = unread;
+			best_is_root = is_root;
+		}
+	}
+	return best;
+}
+
+/*
+ * Makes room for `size` more bytes of output on `c` within
+ * limits.max-unread-output by dropping the connections holding the most.
+ * -ENOBUFS when `c` itself is dropped.
+ */
+static int server_reserve_output(Server *server, Connection *c, size_t size)
+{
+	while (server->unread_output + size > server->limits.max_unread_output) {
+		Connection *victim = unread_output_victim(server, c, size);
+		if (!victim)
+			break; /* cannot happen: the total is made of someone's output */
+		if (victim->dead && victim != c) {
+			/* Being closed already: what it holds will never be sent. */
+			connection_discard_output(victim);
+			continue;
+		}
+		log_connection(victim, LOG_WARNING,
+			       "dropped: %zu bytes of replies unread while all clients together "
+			       "reached limits.max-unread-output (%llu bytes)",
+			       output_pending(victim),
+			       (unsigned long long)server->limits.max_unread_output);
+		connection_discard_output(victim);
+		victim->dead = true;
+		if (victim == c)
+			return -ENOBUFS;
+		/* Freed from its own event, never under another connection's handler. */
+		(void)sd_event_source_set_enabled(victim->defer, SD_EVENT_ONESHOT);
+	}
+	return 0;
+}
+
 static void connection_flush(Connection *c)
 {
 	while (output_pending(c) > 0 && !c->dead) {
@@ -144,9 +227,14 @@ static void connection_flush(Connection *c)
 			return;
 		}
 		c->out_start += (size_t)n;
+		c->server->unread_output -= (uint64_t)n;
 	}
-	if (c->out_start == c->out_end)
+	if (c->out_start == c->out_end) {
 		c->out_start = c->out_end = 0;
+		/* A burst (a big reply, a client that caught up) does not pin its buffer. */
+		if (c->out_allocated > READ_CHUNK)
+			connection_discard_output(c);
+	}
 }
 
 /* Queues one message and tries to send it at once. Takes `message`. */
@@ -172,6 +260,9 @@ static int connection_send(Connection *c, json_object *message)
 		c->dead = true;
 		return -ENOBUFS;
 	}
+	r = server_reserve_output(c->server, c, size);
+	if (r < 0)
+		return r;
 	if (c->out_start > 0) {
 		memmove(c->out, c->out + c->out_start, output_pending(c));
 		c->out_end -= c->out_start;
@@ -187,6 +278,7 @@ static int connection_send(Connection *c, json_object *message)
 	}
 	memcpy(c->out + c->out_end, data, size);
 	c->out_end += size;
+	c->server->unread_output += size;
 	connection_flush(c);
 	return 0;
 }
@@ -238,6 +330,7 @@ _printf_(5, 6) static void connection_send_error(Connection *c, const char *erro
 static void connection_close_after_error(Connection *c)
 {
 	c->closing = true;
+	c->idle_timer = false;
 	(void)sd_event_source_set_time_relative(c->timer, CLOSE_GRACE_USEC);
 	(void)sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
@@ -518,12 +611,43 @@ static void connection_read(Connection *c)
 	}
 
 	/* Silence counts from the last byte: re-arm while a message is incomplete. */
+	c->idle_timer = false;
 	if (!varlink_reader_has_message(c->reader)) {
 		(void)sd_event_source_set_time_relative(c->timer,
 							c->server->limits.client_timeout_usec);
 		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 	} else
 		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+}
+
+/*
+ * Nothing is going on: no call (a Watch stream is a call in progress), nothing
+ * unsent, no partial message. Such a connection costs a slot and nothing else,
+ * which is exactly how a user would hold slots to lock others out.
+ */
+static bool connection_is_idle(Connection *c)
+{
+	return !c->call && !c->closing && !c->dead && output_pending(c) == 0 &&
+	       varlink_reader_buffered(c->reader) == 0;
+}
+
+/*
+ * Starts counting idleness when a non-root connection becomes idle, and stops
+ * when it is not any more. root's connections are never closed for idling.
+ */
+static void connection_update_idle_timer(Connection *c)
+{
+	bool idle = connection_is_idle(c) && !peer_is_root(&c->peer);
+
+	if (idle && !c->idle_timer) {
+		c->idle_timer = true;
+		(void)sd_event_source_set_time_relative(c->timer,
+							c->server->limits.idle_timeout_usec);
+		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+	} else if (!idle && c->idle_timer) {
+		c->idle_timer = false;
+		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+	}
 }
 
 /* Closes the connection when it is done or broken; returns true if it did. */
@@ -547,6 +671,7 @@ static void connection_update(Connection *c)
 	if (output_pending(c) > 0)
 		events |= EPOLLOUT;
 	(void)sd_event_source_set_io_events(c->io, events);
+	connection_update_idle_timer(c);
 }
 
 static void connection_after_event(Connection *c)
@@ -579,6 +704,16 @@ static int on_connection_timer(sd_event_source *source, uint64_t usec, void *use
 
 	if (c->closing) {
 		c->dead = true; /* it did not read its last error in time */
+	} else if (c->idle_timer) {
+		/*
+		 * A clean close, no error message: Varlink has no messages outside a
+		 * call, and a client that made none is told by the end of the stream.
+		 */
+		char limit[32];
+		log_connection(
+			c, LOG_INFO, "idle for %s, closing it (limits.idle-timeout)",
+			format_duration(limit, sizeof(limit), c->server->limits.idle_timeout_usec));
+		c->dead = true;
 	} else {
 		char limit[32];
 		log_connection(c, LOG_WARNING,
@@ -622,7 +757,7 @@ static void connection_free(Connection *c)
 	sd_event_source_disable_unref(c->defer);
 	safe_close(c->fd);
 	varlink_reader_free(c->reader);
-	free(c->out);
+	connection_discard_output(c);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -631,14 +766,15 @@ static void connection_free(Connection *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	server->n_connections--;
+	if (peer_is_root(&c->peer))
+		server->n_root_connections--;
 	log_connection(c, LOG_DEBUG, "closed, %u open", server->n_connections);
 	free(c);
 	notify_change(server);
 }
 
-static int connection_new(Server *server, int fd)
+static int connection_new(Server *server, int fd, const struct ucred *peer)
 {
-	socklen_t length = sizeof(struct ucred);
 	Connection *c = calloc(1, sizeof(*c));
 	if (!c) {
 		safe_close(fd);
@@ -647,15 +783,15 @@ static int connection_new(Server *server, int fd)
 	c->server = server;
 	c->fd = fd;
 	c->id = ++server->next_connection_id;
-	c->peer = (struct ucred){ .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &length) < 0)
-		log_debug("Connection %llu: no peer credentials", (unsigned long long)c->id);
+	c->peer = *peer;
 
 	c->next = server->connections;
 	if (c->next)
 		c->next->prev = c;
 	server->connections = c;
 	server->n_connections++;
+	if (peer_is_root(peer))
+		server->n_root_connections++;
 
 	int r;
 	c->reader = varlink_reader_new(server->limits.max_message_size);
@@ -679,25 +815,86 @@ static int connection_new(Server *server, int fd)
 		return r;
 	}
 	log_connection(c, LOG_DEBUG, "opened, %u open", server->n_connections);
+	connection_update(c); /* an idle connection from the start */
 	notify_change(server);
 	return 0;
 }
 
 /* ---- listening ---- */
 
-/* Tells a client over the limit why, then closes it. */
-static void refuse_connection(Server *server, int fd)
+/* Which limit a new connection is over. */
+typedef enum ConnectionRefusal {
+	REFUSAL_NONE,
+	REFUSAL_TOTAL, /* limits.max-connections, of non-root users together */
+	REFUSAL_PER_USER, /* limits.max-connections-per-user */
+	REFUSAL_ROOT, /* ROOT_MAX_CONNECTIONS */
+} ConnectionRefusal;
+
+/* How many connections `uid` holds. A walk: the list is bounded by the limits themselves. */
+static unsigned server_connections_of(const Server *server, uid_t uid)
 {
-	unsigned long long limit = server->limits.max_connections;
+	unsigned n = 0;
+	for (const Connection *c = server->connections; c; c = c->next)
+		n += c->peer.uid == uid;
+	return n;
+}
+
+/*
+ * Whether a client may have one more connection. root is checked only against
+ * its own cap, so a flood of other users' connections never locks it out.
+ */
+static ConnectionRefusal server_admit(const Server *server, const struct ucred *peer,
+				      uint64_t *ret_limit)
+{
+	if (peer_is_root(peer)) {
+		*ret_limit = ROOT_MAX_CONNECTIONS;
+		return server->n_root_connections >= ROOT_MAX_CONNECTIONS ? REFUSAL_ROOT
+									  : REFUSAL_NONE;
+	}
+	*ret_limit = server->limits.max_connections_per_user;
+	if (server_connections_of(server, peer->uid) >= server->limits.max_connections_per_user)
+		return REFUSAL_PER_USER;
+	*ret_limit = server->limits.max_connections;
+	if (server->n_connections - server->n_root_connections >= server->limits.max_connections)
+		return REFUSAL_TOTAL;
+	return REFUSAL_NONE;
+}
+
+/* Tells a client over a limit which one, then closes it; logs at most once a second. */
+static void refuse_connection(Server *server, int fd, const struct ucred *peer,
+			      ConnectionRefusal refusal, uint64_t limit)
+{
+	unsigned long long n = limit;
 	_cleanup_free_ char *data = NULL;
 	size_t size;
+	const char *key;
+	json_object *parameters;
 
-	json_object *message = varlink_error_new(
-		LIBVFIO_ERROR_TOO_MANY_CONNECTIONS,
-		error_parametersf("limit", limit,
-				  "The daemon already serves %llu connections, its limit; try "
-				  "again later.",
-				  limit));
+	switch (refusal) {
+	case REFUSAL_PER_USER:
+		key = "limits.max-connections-per-user";
+		parameters = error_parametersf(
+			"limit", n,
+			"You (uid %u) already have %llu connections to the daemon open, the "
+			"per-user limit; close one and try again.",
+			(unsigned)peer->uid, n);
+		break;
+	case REFUSAL_ROOT:
+		key = "the fixed cap for root";
+		parameters = error_parametersf("limit", n,
+					       "root already has %llu connections to the daemon "
+					       "open, its cap; close one and try again.",
+					       n);
+		break;
+	default:
+		key = "limits.max-connections";
+		parameters = error_parametersf("limit", n,
+					       "The daemon already serves %llu connections, its "
+					       "limit; try again later.",
+					       n);
+		break;
+	}
+	json_object *message = varlink_error_new(LIBVFIO_ERROR_TOO_MANY_CONNECTIONS, parameters);
 	if (message && varlink_frame_encode(message, &data, &size) == 0)
 		(void)send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
 	json_object_put(message);
@@ -706,11 +903,17 @@ static void refuse_connection(Server *server, int fd)
 	uint64_t now = 0;
 	(void)sd_event_now(server->event, CLOCK_MONOTONIC, &now);
 	if (now - server->refused_logged_usec >= USEC_PER_SEC) {
-		log_warning("Refused a connection: %llu are open, the limit "
-			    "(limits.max-connections)%s",
-			    limit,
-			    server->refused_unlogged ? "; more were refused since the last message"
-						     : "");
+		char uid[16], pid[16];
+		snprintf(uid, sizeof(uid), "%u", (unsigned)peer->uid);
+		snprintf(pid, sizeof(pid), "%d", (int)peer->pid);
+		log_internal(
+			LOG_WARNING, 0, __FILE__, __LINE__, __func__,
+			LOG_FIELDS({ "LIBVFIO_CLIENT_UID", uid }, { "LIBVFIO_CLIENT_PID", pid }),
+			"Refused a connection from uid %s (pid %s): %llu are open, the limit "
+			"(%s)%s",
+			uid, pid, n, key,
+			server->refused_unlogged ? "; more were refused since the last message"
+						 : "");
 		server->refused_logged_usec = now;
 		server->refused_unlogged = 0;
 	} else
@@ -741,10 +944,17 @@ static int on_listener_io(sd_event_source *source, int fd, uint32_t revents, voi
 			(void)sd_event_source_set_enabled(listener->retry, SD_EVENT_ONESHOT);
 			return 0;
 		}
-		if (server->n_connections >= server->limits.max_connections)
-			refuse_connection(server, client);
+		struct ucred peer = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+		socklen_t length = sizeof(peer);
+		if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &length) < 0)
+			log_debug("A new connection has no peer credentials: %s", strerror(errno));
+
+		uint64_t limit = 0;
+		ConnectionRefusal refusal = server_admit(server, &peer, &limit);
+		if (refusal != REFUSAL_NONE)
+			refuse_connection(server, client, &peer, refusal, limit);
 		else
-			(void)connection_new(server, client);
+			(void)connection_new(server, client, &peer);
 	}
 	return 0;
 }

@@ -42,7 +42,10 @@ typedef struct VarlinkMethod {
 typedef struct ServerLimits {
 	uint64_t max_message_size; /* bytes in one message */
 	uint64_t client_timeout_usec; /* silence allowed in the middle of a message */
-	uint64_t max_connections;
+	uint64_t max_connections; /* of non-root clients together; root's have their own cap */
+	uint64_t max_connections_per_user; /* of one non-root uid */
+	uint64_t idle_timeout_usec; /* a non-root connection with nothing going on is closed */
+	uint64_t max_unread_output; /* replies waiting for all clients together, in bytes */
 } ServerLimits;
 
 /* What org.varlink.service.GetInfo answers. */

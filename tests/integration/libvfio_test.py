@@ -220,3 +220,133 @@ class DaemonTestCase(unittest.TestCase):
         result = vfioctl('--json', 'version', socket_path=d.socket)
         self.assertEqual(result.returncode, 0, result.stderr + '\n' + d.output())
         self.assertEqual(json.loads(result.stdout)['daemon']['protocolVersion'], '1')
+
+
+# Runs as another user (uid 65534 by default): opens N connections to the daemon and, by
+# mode, makes one call on each ('call'), makes none ('idle'), starts a VMs.Watch stream on
+# each ('stream'), or pipelines calls it never reads ('flood'). With a watch time, reports
+# when the daemon closed each connection within it ('idle_closed'). Prints one JSON line saying what happened, then holds every connection
+# open until its stdin closes.
+CONNECTIONS_SCRIPT = r'''
+import json, resource, select, socket, sys, time
+path, n, mode, watch = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    socks.append(s)
+call = json.dumps({'method': 'org.varlink.service.GetInfo'}).encode() + b'\0'
+flood = json.dumps({'method': 'org.varlink.service.GetInterfaceDescription',
+                    'parameters': {'interface': 'io.libvfio.Host'}}).encode() + b'\0'
+result = {'served': 0, 'refused': 0, 'closed': 0, 'errors': {}, 'sent': 0, 'idle_closed': []}
+
+def receive(s, timeout=10):
+    s.settimeout(timeout)
+    data = b''
+    try:
+        while b'\0' not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+    except (ConnectionResetError, socket.timeout):
+        return None
+    return json.loads(data.split(b'\0', 1)[0])
+
+alive = []
+if mode == 'call':
+    for s in socks:
+        try:
+            s.sendall(call)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    for s in socks:
+        reply = receive(s)
+        if reply is None:
+            result['closed'] += 1
+        elif 'error' in reply:
+            result['refused'] += 1
+            key = reply['error'] + ': ' + reply['parameters'].get('message', '')
+            result['errors'][key] = result['errors'].get(key, 0) + 1
+            result.setdefault('limits', []).append(reply['parameters'].get('limit'))
+        else:
+            result['served'] += 1
+            alive.append(s)
+    result['limits'] = sorted(set(result.get('limits', [])))
+elif mode == 'idle':
+    alive = socks
+elif mode == 'stream':
+    watch_call = json.dumps({'method': 'io.libvfio.VMs.Watch', 'more': True}).encode() + b'\0'
+    for s in socks:
+        s.sendall(watch_call)
+    alive = socks
+elif mode == 'flood':
+    payload = flood * 64
+    for s in socks:
+        s.setblocking(False)
+    deadline = time.monotonic() + watch
+    while time.monotonic() < deadline:
+        for s in socks:
+            try:
+                result['sent'] += s.send(payload)
+            except BlockingIOError:
+                pass
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        time.sleep(0.01)
+    watch = 0
+if watch > 0:
+    began = time.monotonic()
+    pending = list(alive)
+    while pending and time.monotonic() - began < watch:
+        ready, _, _ = select.select(pending, [], [], 0.05)
+        for s in ready:
+            try:
+                data = s.recv(65536)
+            except ConnectionResetError:
+                data = b''
+            if not data:
+                result['idle_closed'].append(round(time.monotonic() - began, 3))
+                pending.remove(s)
+print(json.dumps(result), flush=True)
+sys.stdin.read()
+'''
+
+
+class ConnectionsAs:
+    """N connections to the daemon from a child running as `user`; see CONNECTIONS_SCRIPT.
+    .result is what the child reported; close() lets it go."""
+
+    def __init__(self, socket_path, n, mode='call', watch=0.0, user=65534, wait=True):
+        import sys
+        # The test's own interpreter may live where the other user cannot reach (/root).
+        python = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
+        self.process = subprocess.Popen(
+            [python, '-c', CONNECTIONS_SCRIPT, socket_path, str(n), mode, str(watch)],
+            user=user, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd='/')
+        self.result = None
+        if wait:
+            self.wait_report()
+
+    def wait_report(self):
+        """Waits for the child's report and returns it."""
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(10)
+            raise AssertionError(f'the connection child failed ({self.process.returncode})')
+        self.result = json.loads(line)
+        return self.result
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(30)
+        self.process.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Hostile and careless clients against the real daemon: oversized messages,
-slow clients, 300 connections at once, malformed bytes, pipelining, clients
-that never read. Each gets a clean error or close and a log line, and the
+slow clients, 300 connections at once, 1,000 from one user, idle connections,
+malformed bytes, pipelining, clients that never read, 200 of them at once. Each gets a clean error or close and a log line, and the
 daemon keeps serving everyone else."""
 import json
 import socket
 import time
 import unittest
 
-from libvfio_test import DaemonTestCase, Varlink, call_once, vfioctl, wait_for
+from libvfio_test import ConnectionsAs, DaemonTestCase, Varlink, call_once, vfioctl, wait_for
 
 MiB = 1024 * 1024
 
@@ -95,33 +95,147 @@ class SlowClientTest(DaemonTestCase):
             self.assertIn('parameters', v.call('org.varlink.service.GetInfo'))
 
 
+def vm_rss_bytes(pid):
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f'no VmRSS for {pid}')
+
+
 class ConnectionLimitTest(DaemonTestCase):
     def test_300_connections_at_once(self):
+        """limits.max-connections bounds the non-root users together."""
+        d = self.daemon(config='limits:\n  max-connections-per-user: 1000\n')
+        with ConnectionsAs(d.socket, 300) as nobody:
+            r = nobody.result
+            self.assertEqual(r['served'], 256, r)
+            self.assertEqual(r['refused'], 44, r)
+            self.assertEqual(r['limits'], [256], r)
+            self.assertEqual(list(r['errors']), [
+                'io.libvfio.Manager.TooManyConnections: The daemon already serves 256 '
+                'connections, its limit; try again later.'])
+            # root is still served while every other slot is taken
+            self.assertDaemonServes(d)
+        self.assertIn('256 are open, the limit (limits.max-connections)', d.output())
+        wait_for(lambda: vfioctl('version', socket_path=d.socket, user=65534).returncode == 0,
+                 what='the daemon to serve nobody again')
+
+    def test_1000_connections_from_one_user(self):
+        """One user gets its per-user share; root, and other users, are still served."""
         d = self.daemon()
-        clients = [Varlink(d.socket) for _ in range(300)]
+        with ConnectionsAs(d.socket, 1000) as nobody:
+            r = nobody.result
+            self.assertEqual(r['served'], 16, r)
+            self.assertEqual(r['refused'], 984, r)
+            self.assertEqual(r['limits'], [16], r)
+            self.assertEqual(list(r['errors']), [
+                'io.libvfio.Manager.TooManyConnections: You (uid 65534) already have 16 '
+                'connections to the daemon open, the per-user limit; close one and try '
+                'again.'])
+            with Varlink(d.socket) as root:
+                reply = root.call('io.libvfio.Manager.GetVersion')
+                self.assertEqual(reply['parameters']['protocolVersion'], '1', reply)
+            self.assertDaemonServes(d)
+            # another non-root user has its own share
+            result = vfioctl('version', socket_path=d.socket, user=65533)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        log = d.output()
+        self.assertIn('Refused a connection from uid 65534', log)
+        self.assertIn('16 are open, the limit (limits.max-connections-per-user)', log)
+        # rate-limited: 984 refusals in well under a second or two make a handful of lines
+        self.assertLess(log.count('Refused a connection'), 10)
+
+    def test_root_not_counted_against_max_connections(self):
+        d = self.daemon(config='limits:\n  max-connections: 2\n')
+        with ConnectionsAs(d.socket, 3) as nobody:
+            self.assertEqual(nobody.result['served'], 2, nobody.result)
+            roots = [Varlink(d.socket) for _ in range(70)]
+            try:
+                replies = []
+                for v in roots:
+                    try:
+                        replies.append(v.call('org.varlink.service.GetInfo'))
+                    except (BrokenPipeError, ConnectionResetError):
+                        replies.append(v.receive())
+                served = [r for r in replies if r and 'error' not in r]
+                refused = [r for r in replies if r and 'error' in r]
+                # root has a fixed cap of its own (64), which only bounds descriptors
+                self.assertEqual(len(served), 64)
+                self.assertEqual(len(refused), 6)
+                for r in refused:
+                    self.assertEqual(r['error'], 'io.libvfio.Manager.TooManyConnections')
+                    self.assertEqual(r['parameters']['limit'], 64)
+            finally:
+                for v in roots:
+                    v.close()
+
+
+class IdleTimeoutTest(DaemonTestCase):
+    def test_idle_non_root_closed_root_kept(self):
+        d = self.daemon(config='limits:\n  idle-timeout: 1s\n')
+        with Varlink(d.socket) as root_idle, Varlink(d.socket) as root_used:
+            self.assertIn('parameters', root_used.call('org.varlink.service.GetInfo'))
+            # one connection that never calls, one that called and then went quiet
+            with ConnectionsAs(d.socket, 1, mode='idle', watch=6) as silent, \
+                    ConnectionsAs(d.socket, 1, mode='call', watch=6) as quiet:
+                for child in (silent, quiet):
+                    closed = child.result['idle_closed']
+                    self.assertEqual(len(closed), 1, child.result)
+                    self.assertGreaterEqual(closed[0], 0.5)
+                    self.assertLess(closed[0], 3)
+            # root's connections outlived them and still work
+            self.assertFalse(root_idle.closed_by_peer(timeout=0.5))
+            self.assertIn('parameters', root_idle.call('org.varlink.service.GetInfo'))
+            self.assertIn('parameters', root_used.call('org.varlink.service.GetInfo'))
+        self.assertIn('(uid 65534, pid', d.output())
+        self.assertIn('idle for 1s, closing it (limits.idle-timeout)', d.output())
+
+
+    def test_watch_stream_is_not_idle(self):
+        """A Watch with no VM to report is a call in progress, however quiet."""
+        d = self.daemon(config='limits:\n  idle-timeout: 300ms\n')
+        with ConnectionsAs(d.socket, 1, mode='stream', watch=2) as watcher:
+            self.assertEqual(watcher.result['idle_closed'], [], watcher.result)
+        with ConnectionsAs(d.socket, 1, mode='idle', watch=2) as idle:
+            self.assertEqual(len(idle.result['idle_closed']), 1, idle.result)
+
+
+class UnreadOutputTest(DaemonTestCase):
+    def test_200_non_readers_stay_within_the_budget(self):
+        budget = 16 * MiB
+        d = self.daemon(config='limits:\n  max-connections-per-user: 1000\n'
+                               '  max-unread-output: 16MiB\n')
+        self.assertDaemonServes(d)
+        baseline = vm_rss_bytes(d.process.pid)
+        hogs = ConnectionsAs(d.socket, 200, mode='flood', watch=8, wait=False)
         try:
-            for c in clients:
-                try:
-                    c.send('org.varlink.service.GetInfo')
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # refused before we wrote: its error is still there to read
-            replies = [c.receive() for c in clients]
-            served = sum(1 for r in replies if r and 'parameters' in r and 'error' not in r)
-            refused = [r for r in replies if r and r.get('error')]
-            self.assertEqual(served, 256)
-            self.assertEqual(len(refused), 44)
-            for r in refused:
-                self.assertEqual(r['error'], 'io.libvfio.Manager.TooManyConnections')
-                self.assertEqual(r['parameters']['limit'], 256)
-            # the served ones keep working
-            self.assertEqual(clients[0].call('org.varlink.service.GetInfo')['parameters']
-                             ['product'], 'libvfiod')
+            peak = baseline
+            slowest = 0.0
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                peak = max(peak, vm_rss_bytes(d.process.pid))
+                t = time.monotonic()
+                self.assertDaemonServes(d)
+                slowest = max(slowest, time.monotonic() - t)
+                time.sleep(0.1)
+            report = hogs.wait_report()
+            peak = max(peak, vm_rss_bytes(d.process.pid))
         finally:
-            for c in clients:
-                c.close()
-        self.assertIn('Refused a connection: 256 are open, the limit', d.output())
-        wait_for(lambda: vfioctl('version', socket_path=d.socket).returncode == 0,
-                 what='the daemon to serve again')
+            hogs.close()
+        print(f'baseline {baseline / MiB:.1f} MiB, peak {peak / MiB:.1f} MiB, '
+              f'{report["sent"] / MiB:.0f} MiB of calls sent, slowest other client '
+              f'{slowest * 1000:.0f} ms')
+        self.assertGreater(report['sent'], 200 * 64 * 1024)
+        # AddressSanitizer keeps freed memory in quarantine (256 MiB): RSS says nothing there
+        with open(f'/proc/{d.process.pid}/maps') as f:
+            sanitized = 'libasan' in f.read()
+        if not sanitized:
+            self.assertLess(peak, baseline + budget + 32 * MiB)
+        # served, if not at once: the loop is busy answering 200 pipelines meanwhile
+        self.assertLess(slowest, 10.0)
+        self.assertIn('reached limits.max-unread-output (16777216 bytes)', d.output())
+        self.assertDaemonServes(d)
 
 
 class MalformedInputTest(DaemonTestCase):

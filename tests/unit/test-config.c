@@ -62,6 +62,9 @@ static void expect_same_config(const DaemonConfig *a, const DaemonConfig *b)
 	assert_int_equal(a->max_message_size, b->max_message_size);
 	assert_int_equal(a->client_timeout_usec, b->client_timeout_usec);
 	assert_int_equal(a->max_connections, b->max_connections);
+	assert_int_equal(a->max_connections_per_user, b->max_connections_per_user);
+	assert_int_equal(a->idle_timeout_usec, b->idle_timeout_usec);
+	assert_int_equal(a->max_unread_output, b->max_unread_output);
 }
 
 /* Loads `text` from a file in `dir` over the defaults into *config; returns the result. */
@@ -122,6 +125,9 @@ static void test_defaults(void **state)
 	assert_int_equal(config.max_message_size, 1024 * 1024);
 	assert_int_equal(config.client_timeout_usec, 30 * USEC_PER_SEC);
 	assert_int_equal(config.max_connections, 256);
+	assert_int_equal(config.max_connections_per_user, 16);
+	assert_int_equal(config.idle_timeout_usec, 60 * USEC_PER_SEC);
+	assert_int_equal(config.max_unread_output, 64 << 20);
 	config_done(&config);
 	/* config_done() leaves nothing dangling. */
 	assert_null(config.socket_path);
@@ -159,7 +165,10 @@ static void test_every_key(void **state)
 				   "limits:\n"
 				   "  max-message-size: 4MiB\n"
 				   "  client-timeout: 500ms\n"
-				   "  max-connections: 1000\n";
+				   "  max-connections: 1000\n"
+				   "  max-connections-per-user: 3\n"
+				   "  idle-timeout: 2min\n"
+				   "  max-unread-output: 8MiB\n";
 	DaemonConfig expected = {
 		.socket_path = (char *)"/run/test/v.sock",
 		.runtime_dir = (char *)"/run/test",
@@ -170,6 +179,9 @@ static void test_every_key(void **state)
 		.max_message_size = 4 << 20,
 		.client_timeout_usec = 500 * USEC_PER_MSEC,
 		.max_connections = 1000,
+		.max_connections_per_user = 3,
+		.idle_timeout_usec = 120 * USEC_PER_SEC,
+		.max_unread_output = 8 << 20,
 	};
 
 	expect_loads_as(*state, text, &expected);
@@ -195,16 +207,24 @@ static void test_limits_at_their_bounds(void **state)
 	expected.max_message_size = 4096;
 	expected.client_timeout_usec = USEC_PER_MSEC;
 	expected.max_connections = 1;
+	expected.max_connections_per_user = 1;
+	expected.idle_timeout_usec = 10 * USEC_PER_MSEC;
+	expected.max_unread_output = 4 << 20;
 	expect_loads_as(*state,
 			"limits:\n  max-message-size: 4K\n  client-timeout: 1ms\n"
-			"  max-connections: 1\n",
+			"  max-connections: 1\n  max-connections-per-user: 1\n"
+			"  idle-timeout: 10ms\n  max-unread-output: 4MiB\n",
 			&expected);
 	expected.max_message_size = 256 << 20;
 	expected.client_timeout_usec = 3600 * USEC_PER_SEC;
 	expected.max_connections = 65536;
+	expected.max_connections_per_user = 65536;
+	expected.idle_timeout_usec = 24 * 3600 * USEC_PER_SEC;
+	expected.max_unread_output = UINT64_C(64) << 30;
 	expect_loads_as(*state,
 			"limits:\n  max-message-size: 256MiB\n  client-timeout: 1h\n"
-			"  max-connections: 65536\n",
+			"  max-connections: 65536\n  max-connections-per-user: 65536\n"
+			"  idle-timeout: 24h\n  max-unread-output: 64GiB\n",
 			&expected);
 	config_done(&expected);
 }
@@ -322,6 +342,25 @@ static void test_bad_connection_counts(void **state)
 		     "is not a whole number");
 	expect_error(*state, "limits:\n  max-connections: many\n", 2, "limits.max-connections",
 		     "is not a whole number");
+}
+
+static void test_bad_fairness_limits(void **state)
+{
+	expect_error(*state, "limits:\n  max-connections-per-user: 0\n", 2,
+		     "limits.max-connections-per-user", "out of range (1 to 65536)");
+	expect_error(*state, "limits:\n  max-connections-per-user: lots\n", 2,
+		     "limits.max-connections-per-user", "is not a whole number");
+	expect_error(*state, "limits:\n  idle-timeout: 5ms\n", 2, "limits.idle-timeout",
+		     "out of range");
+	expect_error(*state, "limits:\n  idle-timeout: 25h\n", 2, "limits.idle-timeout",
+		     "out of range");
+	expect_error(*state, "limits:\n  idle-timeout: soon\n", 2, "limits.idle-timeout", "");
+	expect_error(*state, "limits:\n  max-unread-output: 1MiB\n", 2, "limits.max-unread-output",
+		     "out of range");
+	expect_error(*state, "limits:\n  max-unread-output: 65GiB\n", 2, "limits.max-unread-output",
+		     "out of range");
+	expect_error(*state, "limits:\n  max-unread-output: big\n", 2, "limits.max-unread-output",
+		     "");
 }
 
 static void test_bad_paths(void **state)
@@ -566,6 +605,9 @@ static void test_copy(void **state)
 	defaults(&copy);
 	set(&source, "socket", "/tmp/copied.sock");
 	set(&source, "limits.max-connections", "3");
+	set(&source, "limits.max-connections-per-user", "2");
+	set(&source, "limits.idle-timeout", "5s");
+	set(&source, "limits.max-unread-output", "16MiB");
 	assert_int_equal(config_copy(&copy, &source), 0);
 	expect_same_config(&copy, &source);
 	/* Deep: the copy outlives its source. */
@@ -594,6 +636,7 @@ int main(void)
 		DIR_TEST(test_bad_sizes),
 		DIR_TEST(test_bad_durations),
 		DIR_TEST(test_bad_connection_counts),
+		DIR_TEST(test_bad_fairness_limits),
 		DIR_TEST(test_bad_paths),
 		DIR_TEST(test_socket_path_length),
 		DIR_TEST(test_bad_log_level),

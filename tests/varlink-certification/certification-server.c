@@ -542,6 +542,9 @@ static int run(const char *socket_path, Certification *cert)
 		.max_message_size = 1024 * 1024,
 		.client_timeout_usec = 10 * 1000 * 1000,
 		.max_connections = 16,
+		.max_connections_per_user = 16,
+		.idle_timeout_usec = 60ULL * 1000 * 1000,
+		.max_unread_output = 64 << 20,
 	};
 	sigset_t mask;
 
