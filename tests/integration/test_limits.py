@@ -331,7 +331,9 @@ class CostlyInputTest(DaemonTestCase):
         self.assertEqual(reply.get('error'), 'io.libvfio.VMs.InvalidDefinition', reply)
         self.assertIn('nested deeper than 64 levels', reply['parameters']['message'])
         self.assertLess(took, 1.0)
-        self.assertLess(other_took, 0.05)
+        # Answered without waiting for the parse (which took 52 s before the bounds);
+        # the milliseconds themselves are tests/bench/bench_yaml.py's to measure.
+        self.assertLess(other_took, 0.5)
         self.assertDaemonServes(d)
 
     def test_many_anchors_refused_at_once(self):
@@ -342,7 +344,9 @@ class CostlyInputTest(DaemonTestCase):
         self.assertEqual(reply.get('error'), 'io.libvfio.VMs.InvalidDefinition', reply)
         self.assertIn('more than 64 anchors', reply['parameters']['message'])
         self.assertLess(took, 1.0)
-        self.assertLess(other_took, 0.05)
+        # Answered without waiting for the parse (which took 52 s before the bounds);
+        # the milliseconds themselves are tests/bench/bench_yaml.py's to measure.
+        self.assertLess(other_took, 0.5)
 
 
 class PipeliningTest(DaemonTestCase):
