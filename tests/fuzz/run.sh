@@ -9,7 +9,7 @@
 # TARGET is a directory of tests/fuzz/corpus/ (varlink, vm-definition, config,
 # qmp, runtime-record, partition-record, sysfs). Builds with clang in build-fuzz/
 # (or $BUILD_DIR), -Dfuzz=true: libFuzzer, ASan and UBSan over the whole code. A
-# crash leaves its input as crash-* in the current directory and fails; add it
+# crash leaves its input as crash-* at the top of the source tree and fails; add it
 # to the corpus together with the fix. New entries are merged (`-merge=1`) so
 # that the corpus keeps only inputs that add coverage.
 set -euo pipefail
