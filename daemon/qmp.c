@@ -15,8 +15,6 @@
 #include "macro.h"
 #include "varlink_frame.h"
 
-/* query-qmp-schema, the largest answer QEMU gives, is well under 1 MiB. */
-#define QMP_MAX_MESSAGE (16U << 20)
 #define QMP_READ_SIZE 65536
 
 typedef struct Pending {
@@ -115,54 +113,75 @@ static int flush(Qmp *qmp)
 	return update_events(qmp);
 }
 
-static void on_reply(Qmp *qmp, json_object *message, int64_t id)
+int qmp_message_parse(json_object *message, bool greeted, QmpMessage *ret)
+{
+	json_object *value, *error;
+
+	*ret = (QmpMessage){ 0 };
+	if (!greeted) {
+		if (!json_object_object_get_ex(message, "QMP", NULL))
+			return -EPROTO;
+		ret->kind = QMP_MESSAGE_GREETING;
+		return 0;
+	}
+	if (json_object_object_get_ex(message, "event", &value)) {
+		ret->kind = QMP_MESSAGE_EVENT;
+		ret->event = json_object_get_string(value);
+		ret->data = json_get_object(message, "data");
+		return 0;
+	}
+	if (json_get_int(message, "id", &ret->id) < 0)
+		return -EPROTO;
+	ret->kind = QMP_MESSAGE_REPLY;
+	if (json_object_object_get_ex(message, "return", &ret->result))
+		return 0;
+	if (json_object_object_get_ex(message, "error", &error)) {
+		const char *class = json_get_string(error, "class");
+		const char *description = json_get_string(error, "desc");
+		ret->error_class = class ? class : "GenericError";
+		ret->description = description ? description : "QEMU gave no description.";
+	} else {
+		ret->error_class = "GenericError";
+		ret->description = "QEMU's reply held no result.";
+	}
+	return 0;
+}
+
+static void on_reply(Qmp *qmp, const QmpMessage *reply)
 {
 	for (size_t i = 0; i < qmp->n_pending; i++) {
-		if (qmp->pending[i].id != id)
+		if (qmp->pending[i].id != reply->id)
 			continue;
 		Pending p = qmp->pending[i];
 		memmove(qmp->pending + i, qmp->pending + i + 1,
 			(--qmp->n_pending - i) * sizeof(Pending));
-		json_object *result, *error;
-		if (json_object_object_get_ex(message, "return", &result))
-			p.callback(qmp, result, NULL, NULL, p.userdata);
-		else if (json_object_object_get_ex(message, "error", &error)) {
-			const char *class = json_get_string(error, "class");
-			const char *description = json_get_string(error, "desc");
-			p.callback(qmp, NULL, class ? class : "GenericError",
-				   description ? description : "QEMU gave no description.",
-				   p.userdata);
-		} else
-			p.callback(qmp, NULL, "GenericError", "QEMU's reply held no result.",
-				   p.userdata);
+		p.callback(qmp, reply->result, reply->error_class, reply->description, p.userdata);
 		return;
 	}
-	log_debug("QMP reply for unknown id %" PRId64 " ignored", id);
+	log_debug("QMP reply for unknown id %" PRId64 " ignored", reply->id);
 }
 
 /* One message from QEMU: the greeting, an event, or a reply. < 0 ends the connection. */
-static int on_message(Qmp *qmp, json_object *message)
+static int on_message(Qmp *qmp, json_object *json)
 {
-	json_object *value;
-	int64_t id;
+	QmpMessage message;
 
-	if (!qmp->greeted) {
-		if (!json_object_object_get_ex(message, "QMP", NULL))
-			return -EPROTO;
+	int r = qmp_message_parse(json, qmp->greeted, &message);
+	if (r < 0)
+		return r;
+	switch (message.kind) {
+	case QMP_MESSAGE_GREETING:
 		qmp->greeted = true;
 		return flush(qmp);
-	}
-	if (json_object_object_get_ex(message, "event", &value)) {
-		const char *name = json_object_get_string(value);
-		json_object *data = json_get_object(message, "data");
-		if (name && qmp->callbacks.event)
-			qmp->callbacks.event(qmp, name, data, qmp->userdata);
+	case QMP_MESSAGE_EVENT:
+		if (message.event && qmp->callbacks.event)
+			qmp->callbacks.event(qmp, message.event, message.data, qmp->userdata);
+		return 0;
+	case QMP_MESSAGE_REPLY:
+		on_reply(qmp, &message);
 		return 0;
 	}
-	if (json_get_int(message, "id", &id) < 0)
-		return -EPROTO;
-	on_reply(qmp, message, id);
-	return 0;
+	return -EPROTO;
 }
 
 static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)

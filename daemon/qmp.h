@@ -9,7 +9,12 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
+
+/* query-qmp-schema, the largest answer QEMU gives, is well under 1 MiB. */
+#define QMP_MAX_MESSAGE (16U << 20)
 
 typedef struct Qmp Qmp;
 
@@ -42,3 +47,27 @@ Qmp *qmp_free(Qmp *qmp);
 /* Sends `command` with `arguments` (taken; may be NULL). The callback is called exactly once. */
 int qmp_execute(Qmp *qmp, const char *command, json_object *arguments, QmpReplyCallback callback,
 		void *userdata);
+
+typedef enum QmpMessageKind {
+	QMP_MESSAGE_GREETING,
+	QMP_MESSAGE_EVENT,
+	QMP_MESSAGE_REPLY,
+} QmpMessageKind;
+
+/* One message from QEMU, as understood. Strings and objects are borrowed from the message. */
+typedef struct QmpMessage {
+	QmpMessageKind kind;
+	const char *event; /* an event's name (as text whatever its type); NULL for null */
+	json_object *data; /* an event's data, or NULL */
+	int64_t id; /* a reply's */
+	json_object *result; /* a successful reply's "return", else NULL */
+	const char *error_class, *description; /* a failed reply's, never NULL then */
+} QmpMessage;
+
+/*
+ * What one message received from QEMU is: before the greeting (greeted false)
+ * only the greeting is accepted, after it an event or a reply carrying our "id".
+ * Returns 0, or -EPROTO for anything else. The pure part of the reader, apart
+ * so that the fuzz target (tests/fuzz/fuzz-qmp.c) reaches it without a socket.
+ */
+int qmp_message_parse(json_object *message, bool greeted, QmpMessage *ret);

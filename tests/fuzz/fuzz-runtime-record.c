@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A VM's runtime record (RUNTIME_DIR/vms/NAME.json) as json_record_load_all()
+ * hands it over: text parsed by json-c, then vm_runtime_from_json(); an accepted
+ * record is written back to JSON, as the daemon does when it saves it again.
+ */
+#include <stdlib.h>
+
+#include "fuzz.h"
+#include "json_util.h"
+#include "vm_runtime.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	VmRuntime runtime;
+	const char *problem = NULL;
+
+	char *text = fuzz_strndup(data, size);
+	if (!text)
+		return 0;
+	json_object *object = json_tokener_parse(text);
+	free(text);
+	if (object && json_object_is_type(object, json_type_object) &&
+	    vm_runtime_from_json(object, &runtime, &problem) == 0) {
+		json_object_put(vm_runtime_to_json(&runtime));
+		vm_runtime_done(&runtime);
+	}
+	json_object_put(object);
+	return 0;
+}
