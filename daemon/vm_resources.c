@@ -51,11 +51,25 @@ int vm_private_dir(const char *path, const QemuUser *user, char **ret_message)
 		r = negative_errno();
 	if (r >= 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
 		r = negative_errno();
-	if (r >= 0 && (chown(path, user->uid, user->gid) < 0 || chmod(path, 0700) < 0))
-		r = negative_errno();
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot prepare the directory %s: %s.", path,
 				     strerror(-r));
+	/*
+	 * It may sit in a directory QEMU's user can write (the TPM's, in the VM's
+	 * state directory): opened without following a link, checked, and given
+	 * through the descriptor, so a link planted there hands over nothing.
+	 */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return error_message(ret_message, -ELOOP,
+				     "%s is a link or not a directory; libvfiod follows no link it "
+				     "did not make. Remove it, and it is made anew.",
+				     path);
+	if (fd < 0 || fstat(fd, &st) < 0 || fchown(fd, user->uid, user->gid) < 0 ||
+	    fchmod(fd, 0700) < 0)
+		return error_message(ret_message, negative_errno(),
+				     "Cannot prepare the directory %s: %s.", path, strerror(errno));
 	return 0;
 }
 
@@ -147,9 +161,30 @@ static int copy_file(const char *from, const char *to, uid_t uid, gid_t gid)
 
 int ovmf_vars_copy(const char *template, const char *path, const QemuUser *user, char **ret_message)
 {
-	if (access(path, F_OK) == 0) {
-		/* Kept across starts (boot entries, secure-boot keys); only its owner is ours. */
-		if (chown(path, user->uid, user->gid) < 0)
+	/*
+	 * Kept across starts (boot entries, secure-boot keys); only its owner is
+	 * ours. It sits in the VM's state directory, which QEMU's user can write:
+	 * opened without following a link, a regular file with one name only (no
+	 * hard link to another file either), and given through the descriptor.
+	 */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 || errno != ENOENT) {
+		if (fd < 0 && errno == ELOOP)
+			return error_message(ret_message, -ELOOP,
+					     "%s is a link; libvfiod follows no link it did not "
+					     "make. Remove it, and a fresh copy of the UEFI "
+					     "variables is made.",
+					     path);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return error_message(ret_message, negative_errno(), "Cannot open %s: %s.",
+					     path, strerror(errno));
+		if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+			return error_message(ret_message, -EPERM,
+					     "%s is not a regular file of its own (a device, or a "
+					     "hard link); remove it, and a fresh copy is made.",
+					     path);
+		if (fchown(fd, user->uid, user->gid) < 0)
 			return error_message(ret_message, negative_errno(),
 					     "Cannot give %s to QEMU's user: %s.", path,
 					     strerror(errno));

@@ -686,6 +686,45 @@ class FailureTest(VmTestCase):
         self.ok(d, 'Stop', {'name': 'win11', 'force': True})
 
 
+class PlantedLinkTest(VmTestCase):
+    """QEMU's user owns its VM's state directory: after a guest escape it can put
+    links there. The next start must hand nothing over through them."""
+
+    def test_links_in_the_state_directory_hand_nothing_over(self):
+        d = self.start_daemon()
+        self.ok(d, 'Define', {'definition': 'name: victim\nmemory: 64M\ncpus: 1\n'
+                                            'firmware: uefi\nnetwork: none\ntpm: true\n'})
+        self.start(d, 'victim')
+        self.ok(d, 'Stop', {'name': 'victim', 'force': True})
+        state = os.path.join(self.workdir, 'state', 'vms', 'victim')
+        secret = os.path.join(self.workdir, 'secret')
+        with open(secret, 'w') as f:
+            f.write('root only\n')
+        os.chmod(secret, 0o600)
+        secret_dir = os.path.join(self.workdir, 'secret.d')
+        os.mkdir(secret_dir, 0o700)
+        # What QEMU's user (nobody) can do in its own directory: swap entries for links.
+        for name, target in (('OVMF_VARS.fd', secret), ('tpm', secret_dir)):
+            planted = os.path.join(state, name)
+            script = (f'import os, shutil\n'
+                      f'p = {planted!r}\n'
+                      f'shutil.rmtree(p) if os.path.isdir(p) else os.unlink(p)\n'
+                      f'os.symlink({target!r}, p)\n')
+            subprocess.run(['/usr/bin/python3', '-c', script], user=65534, check=True)
+            reply = self.call(d, 'Start', {'name': 'victim'})
+            self.assertError(reply, VMS + 'StartFailed', 'is a link', 'follows no link')
+            for path in (secret, secret_dir):
+                st = os.stat(path)
+                self.assertEqual((st.st_uid, st.st_gid), (0, 0), path)
+            self.assertEqual(os.stat(secret).st_mode & 0o777, 0o600)
+            self.assertEqual(os.stat(secret_dir).st_mode & 0o777, 0o700)
+            self.assertNothingLeft('victim')
+            os.unlink(planted)  # as the message says: removed, it is made anew
+        _, vm = self.start(d, 'victim')
+        self.assertEqual(vm['state'], 'running')
+        self.ok(d, 'Stop', {'name': 'victim', 'force': True})
+
+
 class PartitionTest(VmTestCase):
     """A VM's GPU from the sysfs simulator (tests/simulator): the partition is
     really made, and QEMU, which cannot use a simulated device, fails; what was
