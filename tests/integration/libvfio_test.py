@@ -5,6 +5,7 @@ a well-behaved client never produces.
 
 The paths of the built binaries come from meson in $LIBVFIOD and $VFIOCTL.
 """
+import atexit
 import json
 import os
 import shutil
@@ -162,9 +163,27 @@ class Daemon:
         return self.process.poll() is None
 
 
+_vfioctl_for_others = None
+
+
+def vfioctl_for_others():
+    """A copy of the built vfioctl that any user can run: the build tree may sit
+    below a directory only root may enter (a clone in /root, mode 0700)."""
+    global _vfioctl_for_others
+    if _vfioctl_for_others is None:
+        directory = tempfile.mkdtemp(prefix='libvfio-vfioctl-')
+        os.chmod(directory, 0o755)
+        atexit.register(shutil.rmtree, directory, True)
+        _vfioctl_for_others = shutil.copy(VFIOCTL, os.path.join(directory, 'vfioctl'))
+        os.chmod(_vfioctl_for_others, 0o755)
+    return _vfioctl_for_others
+
+
 def vfioctl(*args, socket_path=None, env=None, input=None, user=None, timeout=30,
             binary=VFIOCTL):
-    """Runs the real vfioctl; returns the CompletedProcess (text mode)."""
+    """Runs the real vfioctl (as `user`, when given); returns the CompletedProcess."""
+    if user is not None and binary == VFIOCTL:
+        binary = vfioctl_for_others()
     full_env = dict(os.environ)
     full_env.pop('LIBVFIO_SOCKET', None)
     if env:
