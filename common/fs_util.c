@@ -33,6 +33,17 @@ int mkdir_p(const char *path, mode_t mode)
 	return make_directories(path, mode, 1);
 }
 
+int mkdir_p_mode(const char *path, mode_t mode)
+{
+	int r = mkdir_p(path, mode);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, mode) < 0)
+		return negative_errno();
+	return 0;
+}
+
 int mkdir_parents(const char *path, mode_t mode)
 {
 	return make_directories(path, mode, 0);
@@ -47,8 +58,10 @@ static int sync_directory(const char *directory)
 	return 0;
 }
 
-static int write_all(int fd, const char *data, size_t size)
+int write_all(int fd, const void *buffer, size_t size)
 {
+	const char *data = buffer;
+
 	for (size_t done = 0; done < size;) {
 		ssize_t n = write(fd, data + done, size - done);
 		if (n < 0 && errno == EINTR)

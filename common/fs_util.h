@@ -7,8 +7,17 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Writes all `size` bytes (again after EINTR and short writes). */
+int write_all(int fd, const void *data, size_t size);
+
 /* Creates `path` and every missing parent with `mode`; existing ones are fine. */
 int mkdir_p(const char *path, mode_t mode);
+
+/*
+ * mkdir_p(), then gives `path` exactly `mode` through a descriptor (opened
+ * without following a link at its last component).
+ */
+int mkdir_p_mode(const char *path, mode_t mode);
 
 /* Creates the parents of `path` (not `path` itself). */
 int mkdir_parents(const char *path, mode_t mode);

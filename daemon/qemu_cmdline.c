@@ -62,6 +62,7 @@ const char *qemu_accel_to_string(QemuAccel accel)
 typedef struct Cmdline {
 	char **argv;
 	char **kept; /* the strings handed out by escape() and formatted(), freed at the end */
+	unsigned fdsets; /* -add-fd sets given out so far */
 	int r;
 } Cmdline;
 
@@ -355,6 +356,25 @@ static void add_cpu(Cmdline *c, const VmDefinition *d, const QemuHostFacts *host
 	       d->cores, d->threads);
 }
 
+/*
+ * Where a -drive reads its file: "file=PATH", or, for a file the daemon opened,
+ * an fd set holding the inherited descriptor (declared here with -add-fd).
+ */
+static const char *file_source(Cmdline *c, const QemuFile *file, const char *path, const char *what)
+{
+	if (file->fd <= 0)
+		return formatted(c, "file=%s", escape(c, path));
+	unsigned set = ++c->fdsets;
+	option(c, "-add-fd", "fd=%d,set=%u,opaque=%s", file->fd, set, what);
+	if (file->read_only_fd > 0)
+		option(c, "-add-fd", "fd=%d,set=%u,opaque=%s-read-only", file->read_only_fd, set,
+		       what);
+	/* QEMU's "file" driver takes regular files only; a block device needs its own. */
+	if (file->block_device)
+		return formatted(c, "file.driver=host_device,file.filename=/dev/fdset/%u", set);
+	return formatted(c, "file=/dev/fdset/%u", set);
+}
+
 /* uefi: OVMF from two flash chips, its code read-only, its variables the VM's own copy. */
 static void add_firmware(Cmdline *c, const VmDefinition *d, const QemuHostFacts *host)
 {
@@ -362,7 +382,8 @@ static void add_firmware(Cmdline *c, const VmDefinition *d, const QemuHostFacts 
 		return; /* bios: SeaBIOS, built into the machine */
 	option(c, "-drive", "if=pflash,unit=0,format=raw,readonly=on,file=%s",
 	       escape(c, host->ovmf_code));
-	option(c, "-drive", "if=pflash,unit=1,format=raw,file=%s", escape(c, host->ovmf_vars));
+	option(c, "-drive", "if=pflash,unit=1,format=raw,%s",
+	       file_source(c, &host->ovmf_vars_file, host->ovmf_vars, "uefi-vars"));
 	if (d->secure_boot) /* only code running in SMM may write the variables */
 		option(c, "-global", "driver=cfi.pflash01,property=secure,value=on");
 }
@@ -408,7 +429,7 @@ static void add_tpm(Cmdline *c, const VmDefinition *d, const QemuHostFacts *host
  * The ROM and the ids the guest sees instead of the device's own, as vfio-pci
  * options (",romfile=...,x-pci-vendor-id=0x8086"); "" when none.
  */
-static const char *vfio_extras(Cmdline *c, const VmGpu *gpu)
+static const char *vfio_extras(Cmdline *c, const VmGpu *gpu, int rom_fd)
 {
 	static const char *const names[] = { "x-pci-vendor-id", "x-pci-device-id",
 					     "x-pci-sub-vendor-id", "x-pci-sub-device-id" };
@@ -420,6 +441,9 @@ static const char *vfio_extras(Cmdline *c, const VmGpu *gpu)
 		if (ids[i])
 			n += (size_t)snprintf(text + n, sizeof(text) - n, ",%s=0x%04x", names[i],
 					      ids[i]);
+	/* QEMU reads a ROM by name only: the inherited copy, by its name in /proc. */
+	if (gpu->rom && rom_fd > 0)
+		return formatted(c, ",romfile=/proc/self/fd/%d%s", rom_fd, text);
 	return formatted(c, "%s%s%s", gpu->rom ? ",romfile=" : "",
 			 gpu->rom ? escape(c, gpu->rom) : "", text);
 }
@@ -468,7 +492,7 @@ static void add_gpus(Cmdline *c, const QemuGpuAssignment *gpus, size_t n_gpus)
 	for (size_t i = 0; i < n_gpus; i++) {
 		const QemuGpuAssignment *g = &gpus[i];
 		const VmGpu *gpu = g->gpu ? g->gpu : &no_options;
-		const char *extras = vfio_extras(c, gpu);
+		const char *extras = vfio_extras(c, gpu, g->rom_fd);
 		char where[64], address[PCI_ADDRESS_TEXT_SIZE];
 
 		option(c, "-device", "pcie-root-port,id=gpu%zu-port,bus=pcie.0,chassis=%zu", i,
@@ -504,15 +528,19 @@ static void add_looking_glass(Cmdline *c, const VmDefinition *d, const QemuHostF
  * Disks in order, then the CD-ROM; the boot order is the same, so an empty
  * disk falls through to the installer and an installed one boots first.
  */
-static void add_disks(Cmdline *c, const VmDefinition *d)
+static void add_disks(Cmdline *c, const VmDefinition *d, const QemuHostFacts *host)
 {
 	unsigned ahci_port = 0, boot = 1;
 
 	for (size_t i = 0; i < d->n_disks; i++) {
 		const VmDisk *disk = &d->disks[i];
 
-		option(c, "-drive", "file=%s,if=none,id=disk%zu,format=%s,cache=%s%s",
-		       escape(c, disk->path), i, escape(c, disk->format ? disk->format : "raw"),
+		char what[32];
+
+		snprintf(what, sizeof(what), "disk%zu", i);
+		option(c, "-drive", "%s,if=none,id=disk%zu,format=%s,cache=%s%s",
+		       file_source(c, &host->disks[i], disk->path, what), i,
+		       escape(c, disk->format ? disk->format : "raw"),
 		       escape(c, disk->cache ? disk->cache : "none"),
 		       disk->readonly ? ",readonly=on" : "");
 		switch (disk->bus) {
@@ -531,8 +559,8 @@ static void add_disks(Cmdline *c, const VmDefinition *d)
 		}
 	}
 	if (d->cdrom) {
-		option(c, "-drive", "file=%s,if=none,id=cdrom,media=cdrom,format=raw,readonly=on",
-		       escape(c, d->cdrom));
+		option(c, "-drive", "%s,if=none,id=cdrom,media=cdrom,format=raw,readonly=on",
+		       file_source(c, &host->cdrom, d->cdrom, "cdrom"));
 		option(c, "-device", "ide-cd,drive=cdrom,bus=ide.%u,bootindex=%u", ahci_port, boot);
 	}
 }
@@ -608,7 +636,7 @@ int qemu_cmdline_build(const char *binary, const VmDefinition *definition,
 	add_tpm(&c, definition, host);
 	add_gpus(&c, gpus, n_gpus);
 	add_looking_glass(&c, definition, host);
-	add_disks(&c, definition);
+	add_disks(&c, definition, host);
 	add_network(&c, definition, host);
 	add_audio(&c, definition, host);
 	add_usb(&c, definition);

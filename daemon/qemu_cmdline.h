@@ -35,7 +35,22 @@ typedef struct QemuGpuAssignment {
 	 */
 	const PciAddress *devices;
 	size_t n_devices;
+	/* > 0: the entry's ROM, a sealed copy QEMU inherits at this fd (romfile=/proc/self/fd/N) */
+	int rom_fd;
 } QemuGpuAssignment;
+
+/*
+ * A file of the definition that the daemon opened and QEMU inherits at `fd`
+ * (> 0; 0: QEMU opens the path itself), with the same file read-only at
+ * `read_only_fd` when `fd` is read-write (QEMU opens a writable image
+ * read-only first). QEMU takes them from an fd set (-add-fd, /dev/fdset/N),
+ * so it never needs the right to open the path.
+ */
+typedef struct QemuFile {
+	int fd;
+	int read_only_fd;
+	bool block_device; /* a block device (host_device driver), not a regular file */
+} QemuFile;
 
 typedef struct QemuHostFacts {
 	QemuAccel accel;
@@ -44,6 +59,9 @@ typedef struct QemuHostFacts {
 	/* firmware: uefi. The code is read-only; the vars file is the VM's own copy. */
 	const char *ovmf_code;
 	const char *ovmf_vars;
+	QemuFile ovmf_vars_file; /* the vars file, opened read-write */
+	QemuFile disks[VM_MAX_DISKS]; /* the definition's disks, in order */
+	QemuFile cdrom;
 	const char *tpm_socket; /* swtpm's control socket, when the definition asks for a TPM */
 	int numa_node; /* the node memory is bound to and vCPUs run on; -1: none */
 	/* Looking Glass: "/dev/kvmfr0" when the kvmfr module is loaded, else a /dev/shm file */

@@ -165,10 +165,8 @@ int vm_manager_adopt(VmManager *m)
 	size_t n = 0;
 	_cleanup_strv_ char **problems = NULL;
 
-	/* QEMU's user passes through it to its own directory (0700) below. */
-	int r = mkdir_p(m->records_dir, 0711);
-	if (r >= 0 && chmod(m->records_dir, 0711) < 0)
-		r = negative_errno();
+	/* QEMU's user passes through it to its own directory below. */
+	int r = mkdir_p_mode(m->records_dir, 0711);
 	if (r < 0)
 		return log_error_errno(r, "Cannot create %s", m->records_dir);
 	r = vm_runtime_load_all(m->records_dir, &records, &n, &problems);

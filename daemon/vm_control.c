@@ -25,7 +25,7 @@ static void finish_release(Vm *vm)
 
 	vm_helpers_stop(vm); /* swtpm ends by itself with QEMU's connection; the relay does not */
 	for (size_t i = vm->n_lent; i > 0; i--) /* last lent, first returned */
-		path_return(&vm->lent[i - 1]);
+		vm_lent_return(&vm->lent[i - 1]);
 	vm_lent_done(vm->lent, vm->n_lent);
 	vm->lent = NULL;
 	vm->n_lent = vm->allocated_lent = 0;
@@ -36,7 +36,7 @@ static void finish_release(Vm *vm)
 	vm_qmp_path(vm, path, sizeof(path));
 	(void)unlink(path);
 	snprintf(path, sizeof(path), "%s/%s", m->records_dir, vm->name);
-	vm_private_dir_remove(path);
+	vm_dir_remove(path);
 	vm->releasing = false;
 	vm->pid = 0;
 	vm->stop_requested = false;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +20,7 @@
 #include "error_message.h"
 #include "fs_util.h"
 #include "macro.h"
+#include "safe_open.h"
 #include "strv.h"
 
 int qemu_user_lookup(const char *name, QemuUser *ret, char **ret_message)
@@ -36,52 +38,77 @@ int qemu_user_lookup(const char *name, QemuUser *ret, char **ret_message)
 	return 0;
 }
 
-int vm_private_dir(const char *path, const QemuUser *user, char **ret_message)
+/* The parent (RUNTIME/vms, STATE/vms, a VM's own): traversable, not listable. */
+static int parent_dir(const char *path, char **ret_message)
 {
 	char parent[4096];
 
-	/* The parent (RUNTIME/vms, STATE/vms) is traversable but not listable. */
 	snprintf(parent, sizeof(parent), "%s", path);
 	char *slash = strrchr(parent, '/');
 	if (!slash || slash == parent)
 		return error_message(ret_message, -EINVAL, "%s is not below a directory.", path);
 	*slash = '\0';
-	int r = mkdir_p(parent, 0711);
-	if (r >= 0 && chmod(parent, 0711) < 0)
-		r = negative_errno();
-	if (r >= 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
-		r = negative_errno();
+	int r = mkdir_p_mode(parent, 0711);
 	if (r < 0)
-		return error_message(ret_message, r, "Cannot prepare the directory %s: %s.", path,
+		return error_message(ret_message, r, "Cannot prepare the directory %s: %s.", parent,
 				     strerror(-r));
+	return 0;
+}
+
+int vm_dir(const char *path, uid_t uid, gid_t gid, mode_t mode, char **ret_message)
+{
+	int r = parent_dir(path, ret_message);
+	if (r < 0)
+		return r;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return error_message(ret_message, negative_errno(),
+				     "Cannot prepare the directory %s: %s.", path, strerror(errno));
 	/*
-	 * It may sit in a directory QEMU's user can write (the TPM's, in the VM's
-	 * state directory): opened without following a link, checked, and given
-	 * through the descriptor, so a link planted there hands over nothing.
+	 * One left by an older daemon may be QEMU's user's, and it may have put a
+	 * link there: opened without following one, checked, and changed through
+	 * the descriptor, so a planted link hands over nothing.
 	 */
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
 	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
 		return error_message(ret_message, -ELOOP,
 				     "%s is a link or not a directory; libvfiod follows no link it "
 				     "did not make. Remove it, and it is made anew.",
 				     path);
-	if (fd < 0 || fstat(fd, &st) < 0 || fchown(fd, user->uid, user->gid) < 0 ||
-	    fchmod(fd, 0700) < 0)
+	if (fd < 0 || fd_chown_chmod(fd, uid, gid, mode) < 0)
 		return error_message(ret_message, negative_errno(),
 				     "Cannot prepare the directory %s: %s.", path, strerror(errno));
 	return 0;
 }
 
-void vm_private_dir_remove(const char *path)
+/* Removes the entries of the directory `fd` (closed), one level of subdirectories included. */
+static void remove_entries(int fd, bool descend)
 {
-	DIR *dir = opendir(path);
-	if (!dir)
+	DIR *dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
 		return;
-	for (struct dirent *e; (e = readdir(dir));)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			(void)unlinkat(dirfd(dir), e->d_name, 0);
+	}
+	for (struct dirent *e; (e = readdir(dir));) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(dir), e->d_name, 0) >= 0 || errno != EISDIR || !descend)
+			continue;
+		/* QEMU's own directory: emptied (no link followed), then removed */
+		int sub = openat(dirfd(dir), e->d_name,
+				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0)
+			remove_entries(sub, false);
+		(void)unlinkat(dirfd(dir), e->d_name, AT_REMOVEDIR);
+	}
 	closedir(dir);
+}
+
+void vm_dir_remove(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	remove_entries(fd, true);
 	(void)rmdir(path);
 }
 
@@ -123,78 +150,77 @@ int ovmf_choose(const HostFacts *facts, bool secure_boot, const char **ret_code,
 		secure_boot ? "secure-boot " : "");
 }
 
-static int copy_file(const char *from, const char *to, uid_t uid, gid_t gid)
+/* Copies what `in` holds to the new file `to` (root's, 0600); its descriptor, read-write. */
+static int copy_to_new_file(int in, const char *to)
 {
 	char buffer[65536];
-	_cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return negative_errno();
 	_cleanup_close_ int out =
-		open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		open(to, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0)
 		return negative_errno();
 	for (;;) {
 		ssize_t n = read(in, buffer, sizeof(buffer));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			if (n < 0 || fchown(out, uid, gid) < 0 || fsync(out) < 0) {
-				int r = negative_errno();
-				(void)unlink(to);
-				return r;
-			}
-			return 0;
-		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(out, buffer + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				int r = negative_errno();
-				(void)unlink(to);
-				return r;
-			}
-			done += w;
-		}
+		if (n == 0 && fsync(out) >= 0)
+			return TAKE_FD(out);
+		int r = n < 0 ? negative_errno() : write_all(out, buffer, (size_t)n);
+		if (r >= 0 && n > 0)
+			continue;
+		r = r < 0 ? r : negative_errno();
+		(void)unlink(to);
+		return r;
 	}
 }
 
-int ovmf_vars_copy(const char *template, const char *path, const QemuUser *user, char **ret_message)
+int ovmf_vars_open(const char *template, const char *path, char **ret_message)
 {
 	/*
-	 * Kept across starts (boot entries, secure-boot keys); only its owner is
-	 * ours. It sits in the VM's state directory, which QEMU's user can write:
+	 * Kept across starts (boot entries, secure-boot keys). Root's: QEMU gets
+	 * the open descriptor. One an older daemon gave QEMU's user is taken back:
 	 * opened without following a link, a regular file with one name only (no
-	 * hard link to another file either), and given through the descriptor.
+	 * hard link to another file either), and changed through the descriptor.
 	 */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
-	if (fd >= 0 || errno != ENOENT) {
-		if (fd < 0 && errno == ELOOP)
-			return error_message(ret_message, -ELOOP,
-					     "%s is a link; libvfiod follows no link it did not "
-					     "make. Remove it, and a fresh copy of the UEFI "
-					     "variables is made.",
-					     path);
-		if (fd < 0 || fstat(fd, &st) < 0)
-			return error_message(ret_message, negative_errno(), "Cannot open %s: %s.",
-					     path, strerror(errno));
-		if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
-			return error_message(ret_message, -EPERM,
-					     "%s is not a regular file of its own (a device, or a "
-					     "hard link); remove it, and a fresh copy is made.",
-					     path);
-		if (fchown(fd, user->uid, user->gid) < 0)
-			return error_message(ret_message, negative_errno(),
-					     "Cannot give %s to QEMU's user: %s.", path,
-					     strerror(errno));
-		return 0;
+	if (fd < 0 && errno == ENOENT) {
+		struct stat template_st;
+		_cleanup_free_ char *problem = NULL;
+		_cleanup_close_ int in = safe_open(template, O_RDONLY, &template_st, &problem);
+		fd = in < 0 ? in : copy_to_new_file(in, path);
+		if (fd < 0)
+			return error_message(ret_message, fd,
+					     "Cannot copy the UEFI variables %s to %s: %s.",
+					     template, path, problem ? problem : strerror(-fd));
+		return fd;
 	}
-	int r = copy_file(template, path, user->uid, user->gid);
-	if (r < 0)
-		return error_message(ret_message, r, "Cannot copy the UEFI variables %s to %s: %s.",
-				     template, path, strerror(-r));
-	return 0;
+	if (fd < 0 && errno == ELOOP)
+		return error_message(ret_message, -ELOOP,
+				     "%s is a link; libvfiod follows no link it did not make. "
+				     "Remove it, and a fresh copy of the UEFI variables is made.",
+				     path);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int r = error_message(ret_message, negative_errno(), "Cannot open %s: %s.", path,
+				      strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		close(fd);
+		return error_message(ret_message, -EPERM,
+				     "%s is not a regular file of its own (a device, or a hard "
+				     "link); remove it, and a fresh copy is made.",
+				     path);
+	}
+	if (fd_chown_chmod(fd, 0, 0, 0600) < 0) {
+		int r = error_message(ret_message, negative_errno(), "Cannot take back %s: %s.",
+				      path, strerror(errno));
+		close(fd);
+		return r;
+	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
 }
 
 int vfio_group_node(const SysfsRoot *root, const PciAddress *device, const char *mdev_uuid,
@@ -237,62 +263,137 @@ int vfio_group_node(const SysfsRoot *root, const PciAddress *device, const char 
 	return 0;
 }
 
-int path_inspect(const char *path, const QemuUser *user, VmLent *ret, bool *ret_already,
-		 char **ret_message)
+int device_node_open(const char *path, VmLent *ret, char **ret_message)
 {
+	_cleanup_free_ char *problem = NULL;
 	struct stat st;
 
-	if (stat(path, &st) < 0)
-		return error_message(ret_message, negative_errno(),
-				     "%s cannot be used: %s; check the VM's definition.", path,
-				     strerror(errno));
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode))
-		return error_message(ret_message, -EINVAL,
-				     "%s is not a file or a device; check the VM's definition.",
-				     path);
+	int fd = safe_open(path, O_PATH, &st, &problem);
+	if (fd < 0)
+		return error_message(ret_message, fd, "%s", problem);
+	if (!S_ISCHR(st.st_mode)) {
+		close(fd);
+		return error_message(ret_message, -EINVAL, "%s is not a device node.", path);
+	}
 	char *copy = strdup(path);
-	if (!copy)
+	if (!copy) {
+		close(fd);
 		return -ENOMEM;
-	*ret = (VmLent){
-		.path = copy, .uid = st.st_uid, .gid = st.st_gid, .mode = st.st_mode & 07777
-	};
-	/* Already QEMU's (another VM has it, or it was made for QEMU): not ours to give back. */
-	*ret_already = st.st_uid == user->uid;
+	}
+	*ret = (VmLent){ .path = copy,
+			 .uid = st.st_uid,
+			 .gid = st.st_gid,
+			 .mode = st.st_mode & 07777,
+			 .device = st.st_rdev,
+			 .fd = fd };
 	return 0;
 }
 
-int path_lend(const VmLent *lent, const QemuUser *user, mode_t needed, char **ret_message)
+int vm_lent_give(const VmLent *lent, uid_t uid, gid_t gid, mode_t mode, char **ret_message)
 {
-	if (chown(lent->path, user->uid, user->gid) < 0 ||
-	    chmod(lent->path, (lent->mode & ~(mode_t)S_IRWXU) | needed) < 0)
-		return error_message(ret_message, negative_errno(),
-				     "Cannot give %s to QEMU's user: %s.", lent->path,
-				     strerror(errno));
+	int r = fd_chown_chmod(lent->fd, uid, gid, mode);
+	if (r < 0)
+		return error_message(ret_message, r, "Cannot give %s to QEMU's user: %s.",
+				     lent->path, strerror(-r));
 	return 0;
 }
 
-void path_return(const VmLent *lent)
+void vm_lent_return(const VmLent *lent)
 {
-	(void)chown(lent->path, lent->uid, lent->gid);
-	(void)chmod(lent->path, lent->mode);
+	_cleanup_free_ char *problem = NULL;
+	_cleanup_close_ int reopened = -1;
+	struct stat st;
+	int fd = lent->fd;
+
+	if (fd < 0) {
+		/*
+		 * From a record (the daemon restarted): found again without following
+		 * a link someone else could have planted, and only the device it was.
+		 */
+		reopened = fd = safe_open(lent->path, O_PATH, &st, &problem);
+		if (fd < 0 ||
+		    (lent->device != 0 && (!S_ISCHR(st.st_mode) || st.st_rdev != lent->device)))
+			return;
+	}
+	(void)fd_chown_chmod(fd, lent->uid, lent->gid, lent->mode);
 }
 
-int qemu_output_fd(const char *identifier, const char *log_path, const QemuUser *user,
-		   bool *ret_is_file)
+int vm_file_open(const char *path, bool writable, bool *ret_block_device, char **ret_message)
+{
+	_cleanup_free_ char *problem = NULL;
+	struct stat st;
+
+	int fd = safe_open(path, writable ? O_RDWR : O_RDONLY, &st, &problem);
+	if (fd < 0)
+		return error_message(ret_message, fd, "%s Check the VM's definition.", problem);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		close(fd);
+		return error_message(ret_message, -EINVAL,
+				     "%s is neither a file nor a block device; check the VM's "
+				     "definition.",
+				     path);
+	}
+	*ret_block_device = S_ISBLK(st.st_mode);
+	return fd;
+}
+
+int rom_copy(const char *path, char **ret_message)
+{
+	_cleanup_free_ char *problem = NULL;
+	struct stat st;
+	char buffer[65536];
+
+	_cleanup_close_ int in = safe_open(path, O_RDONLY, &st, &problem);
+	if (in < 0)
+		return error_message(ret_message, in, "rom: %s", problem);
+	if (!S_ISREG(st.st_mode) || st.st_size > ROM_MAX_SIZE)
+		return error_message(ret_message, -EINVAL,
+				     "rom: %s is not a file of at most %d MiB; a PCI ROM is "
+				     "smaller.",
+				     path, ROM_MAX_SIZE >> 20);
+	_cleanup_close_ int fd = memfd_create("rom", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return negative_errno();
+	for (off_t done = 0;;) {
+		ssize_t n = read(in, buffer, sizeof(buffer));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return error_message(ret_message, negative_errno(),
+					     "rom: cannot read %s: %s.", path, strerror(errno));
+		if (n == 0)
+			break;
+		done += n;
+		int r = done > ROM_MAX_SIZE ? -EFBIG : write_all(fd, buffer, (size_t)n);
+		if (r < 0)
+			return error_message(ret_message, r, "rom: cannot copy %s: %s.", path,
+					     strerror(-r));
+	}
+	/* What QEMU reads is what was read here, whatever happens to the file later. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		return negative_errno();
+	return TAKE_FD(fd);
+}
+
+int qemu_output_fd(const char *identifier, const char *log_path, bool *ret_is_file)
 {
 	int fd = sd_journal_stream_fd(identifier, LOG_INFO, false);
 	if (fd >= 0) {
 		*ret_is_file = false;
 		return fd;
 	}
-	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Root's, in the VM's state directory: QEMU writes to the descriptor it inherits. */
+	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		  0600);
+	struct stat st;
 	if (fd < 0)
 		return negative_errno();
-	if (fchown(fd, user->uid, user->gid) < 0) {
-		int r = negative_errno();
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    fd_chown_chmod(fd, 0, 0, 0600) < 0) {
 		close(fd);
-		return r;
+		return -EPERM;
 	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	*ret_is_file = true;
 	return fd;
 }
@@ -326,28 +427,25 @@ void log_file_last_line(const char *path, off_t since, char *buf, size_t size)
 	buf[i] = '\0';
 }
 
-int looking_glass_prepare(const char *path, bool kvmfr, const QemuUser *user, const char *owner,
-			  char **ret_message)
+int looking_glass_group(const QemuUser *user, const char *owner, gid_t *ret, char **ret_message)
 {
-	gid_t group = user->gid;
-
-	if (owner) { /* the owner runs the Looking Glass client: the file is shared with them */
-		errno = 0;
-		struct passwd *pw = getpwnam(owner);
-		if (!pw)
-			return error_message(ret_message, -ENOENT,
-					     "owner: there is no user '%s' to share Looking Glass "
-					     "with.",
-					     owner);
-		group = pw->pw_gid;
-	}
-	if (kvmfr) {
-		if (chown(path, user->uid, group) < 0 || chmod(path, 0660) < 0)
-			return error_message(ret_message, negative_errno(),
-					     "looking-glass: cannot give %s to QEMU: %s.", path,
-					     strerror(errno));
+	if (!owner) {
+		*ret = user->gid;
 		return 0;
 	}
+	/* The owner runs the Looking Glass client: the memory is shared with them. */
+	errno = 0;
+	struct passwd *pw = getpwnam(owner);
+	if (!pw)
+		return error_message(ret_message, -ENOENT,
+				     "owner: there is no user '%s' to share Looking Glass with.",
+				     owner);
+	*ret = pw->pw_gid;
+	return 0;
+}
+
+int looking_glass_file(const char *path, uid_t uid, gid_t gid, char **ret_message)
+{
 	/*
 	 * /dev/shm is writable by everyone: a file left there by someone else
 	 * could be theirs to read. It is made anew, exclusively.
@@ -358,7 +456,7 @@ int looking_glass_prepare(const char *path, bool kvmfr, const QemuUser *user, co
 				     strerror(errno));
 	_cleanup_close_ int fd =
 		open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || fchown(fd, user->uid, group) < 0 || fchmod(fd, 0660) < 0)
+	if (fd < 0 || fd_chown_chmod(fd, uid, gid, 0660) < 0)
 		return error_message(ret_message, negative_errno(),
 				     "looking-glass: cannot create %s: %s.", path, strerror(errno));
 	return 0;
@@ -375,8 +473,22 @@ int unix_listen_at(const char *path, uid_t uid, gid_t gid)
 	if (fd < 0)
 		return negative_errno();
 	(void)unlink(path); /* one left by an earlier start */
-	if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0 ||
-	    chown(path, uid, gid) < 0 || chmod(path, 0600) < 0 || listen(fd, 4) < 0)
+	if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0)
+		return negative_errno();
+	/*
+	 * The socket just bound, in a directory only root can write: found again
+	 * without following a link, and given away through that descriptor.
+	 */
+	struct stat st;
+	_cleanup_close_ int node = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (node < 0 || fstat(node, &st) < 0)
+		return negative_errno();
+	if (!S_ISSOCK(st.st_mode))
+		return -ELOOP;
+	int r = fd_chown_chmod(node, uid, gid, 0600);
+	if (r < 0)
+		return r;
+	if (listen(fd, 4) < 0)
 		return negative_errno();
 	return TAKE_FD(fd);
 }

@@ -19,8 +19,11 @@
 
 void vm_lent_done(VmLent *lent, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(lent[i].path);
+		if (lent[i].fd >= 0)
+			close(lent[i].fd);
+	}
 	free(lent);
 }
 
@@ -45,7 +48,8 @@ static json_object *lent_to_json(const VmLent *lent, size_t n)
 		if (json_add_string(o, "path", lent[i].path) < 0 ||
 		    json_add_int(o, "uid", lent[i].uid) < 0 ||
 		    json_add_int(o, "gid", lent[i].gid) < 0 ||
-		    json_add_int(o, "mode", lent[i].mode) < 0)
+		    json_add_int(o, "mode", lent[i].mode) < 0 ||
+		    json_add_int(o, "device", (int64_t)lent[i].device) < 0)
 			return NULL;
 	}
 	return TAKE_PTR(array);
@@ -118,18 +122,23 @@ static int lent_from_json(json_object *array, VmLent **ret, size_t *ret_n, bool 
 	for (size_t i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(array, i);
 		const char *path = json_get_string(o, "path");
-		int64_t uid, gid, mode;
-		if (!path || !plain_absolute_path(path) || json_get_int(o, "uid", &uid) < 0 ||
-		    json_get_int(o, "gid", &gid) < 0 || json_get_int(o, "mode", &mode) < 0 ||
-		    uid < 0 || uid > UINT32_MAX - 1 || gid < 0 || gid > UINT32_MAX - 1 ||
-		    mode < 0 || mode > 07777) {
+		int64_t uid, gid, mode, device = 0;
+		if (json_object_object_get_ex(o, "device", NULL) &&
+		    (json_get_int(o, "device", &device) < 0 || device < 0))
+			device = -1;
+		if (!path || device < 0 || !plain_absolute_path(path) ||
+		    json_get_int(o, "uid", &uid) < 0 || json_get_int(o, "gid", &gid) < 0 ||
+		    json_get_int(o, "mode", &mode) < 0 || uid < 0 || uid > UINT32_MAX - 1 ||
+		    gid < 0 || gid > UINT32_MAX - 1 || mode < 0 || mode > 07777) {
 			vm_lent_done(lent, i);
 			return 0;
 		}
 		lent[i] = (VmLent){ .path = strdup(path),
 				    .uid = (uid_t)uid,
 				    .gid = (gid_t)gid,
-				    .mode = (mode_t)mode };
+				    .mode = (mode_t)mode,
+				    .device = (dev_t)device,
+				    .fd = -1 };
 		if (!lent[i].path) {
 			vm_lent_done(lent, i);
 			return -ENOMEM;

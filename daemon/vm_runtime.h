@@ -17,12 +17,14 @@
 
 #include "vm_definition.h"
 
-/* A file or device node lent to QEMU's user, with what to give back. */
+/* A device node lent to QEMU's user, with what to give back. */
 typedef struct VmLent {
 	char *path;
 	uid_t uid;
 	gid_t gid;
 	mode_t mode; /* permission bits */
+	dev_t device; /* the node's device number; 0 in records of older daemons */
+	int fd; /* the O_PATH descriptor it was lent through; -1 when read from a record */
 } VmLent;
 
 typedef struct VmRuntime {
@@ -31,7 +33,8 @@ typedef struct VmRuntime {
 	uint64_t start_time; /* proc/PID/stat field 22, in clock ticks since boot */
 	uint64_t started_at_usec; /* CLOCK_REALTIME */
 	char **partitions; /* strv of partition ids */
-	VmLent *lent; /* /dev/vfio nodes, disks, ISOs, ROMs given to QEMU's user */
+	VmLent *lent; /* /dev/vfio nodes and kvmfr given to QEMU's user (older daemons: files too)
+		       */
 	size_t n_lent;
 } VmRuntime;
 

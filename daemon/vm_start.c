@@ -5,6 +5,7 @@
  */
 #include "vm_internal.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -289,67 +290,145 @@ static int accel_choice(const VmManager *m, const HostFacts *facts, QemuAccel *r
 }
 
 /*
- * Lends `path` to QEMU's user: written down in the runtime record first, so
- * that whatever happens next (a crash of the daemon included) it is given
- * back. One that QEMU's user owns already is left alone.
+ * Lends the device node at `path` to uid:gid with `mode`: written down in the
+ * runtime record first, so that whatever happens next (a crash of the daemon
+ * included) it is given back. One that QEMU's user owns already is left alone.
  */
-static int lend(Vm *vm, const char *path, const QemuUser *user, mode_t needed, char **ret_message)
+static int lend(Vm *vm, const char *path, uid_t uid, gid_t gid, mode_t mode, char **ret_message)
 {
 	VmLent lent;
-	bool already;
 
 	for (size_t i = 0; i < vm->n_lent; i++)
 		if (strcmp(vm->lent[i].path, path) == 0)
 			return 0;
-	int r = path_inspect(path, user, &lent, &already, ret_message);
-	if (r < 0 || already) {
-		free(r >= 0 ? lent.path : NULL);
+	int r = device_node_open(path, &lent, ret_message);
+	if (r < 0)
 		return r;
-	}
-	if (ARRAY_RESERVE(vm->lent, vm->allocated_lent, vm->n_lent + 1) < 0) {
+	if (lent.uid == uid || ARRAY_RESERVE(vm->lent, vm->allocated_lent, vm->n_lent + 1) < 0) {
+		r = lent.uid == uid ? 0 : -ENOMEM;
 		free(lent.path);
-		return -ENOMEM;
+		close(lent.fd);
+		return r;
 	}
 	vm->lent[vm->n_lent++] = lent;
 	r = save_runtime(vm);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot write the runtime record of %s: %s.",
 				     vm->name, strerror(-r));
-	return path_lend(&lent, user, needed, ret_message);
+	return vm_lent_give(&lent, uid, gid, mode, ret_message);
 }
 
-/* The /dev/vfio node of every assigned device, and the files the definition names. */
-static int lend_devices_and_files(Vm *vm, const QemuUser *user, char **ret_message)
+/* The /dev/vfio node of every assigned device. */
+static int lend_devices(Vm *vm, const QemuUser *user, char **ret_message)
 {
 	const SysfsRoot *root = host_service_root(vm->manager->host);
-	const VmDefinition *d = &vm->definition;
-	int r;
 
 	for (size_t i = 0; i < vm->n_assignments; i++) {
 		const QemuGpuAssignment *a = &vm->assignments[i];
 		size_t n = a->mode == PARTITION_MDEV ? 1 : a->n_devices;
 		for (size_t k = 0; k < n; k++) {
 			_cleanup_free_ char *node = NULL;
-			r = vfio_group_node(root, a->mode == PARTITION_MDEV ? NULL : &a->devices[k],
-					    a->mode == PARTITION_MDEV ? a->mdev_uuid : NULL, &node,
-					    ret_message);
+			int r = vfio_group_node(root,
+						a->mode == PARTITION_MDEV ? NULL : &a->devices[k],
+						a->mode == PARTITION_MDEV ? a->mdev_uuid : NULL,
+						&node, ret_message);
 			if (r >= 0)
-				r = lend(vm, node, user, S_IRUSR | S_IWUSR, ret_message);
+				r = lend(vm, node, user->uid, user->gid, 0600, ret_message);
 			if (r < 0)
 				return r;
 		}
-		if (a->gpu && a->gpu->rom &&
-		    (r = lend(vm, a->gpu->rom, user, S_IRUSR, ret_message)) < 0)
-			return r;
+	}
+	return 0;
+}
+
+/* Descriptors QEMU inherits, from SPAWN_FIRST_PASSED_FD on; closed here once it has them. */
+typedef struct Passed {
+	int fds[64];
+	size_t n;
+} Passed;
+
+static void passed_done(Passed *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		close(p->fds[i]);
+	p->n = 0;
+}
+
+/* Takes `fd` (closes it on failure); returns the fd number QEMU sees it at. */
+static int pass_fd(Passed *p, int fd)
+{
+	if (fd < 0)
+		return fd;
+	if (p->n >= ELEMENTSOF(p->fds)) {
+		close(fd);
+		return -EMFILE;
+	}
+	p->fds[p->n++] = fd;
+	return SPAWN_FIRST_PASSED_FD + (int)(p->n - 1);
+}
+
+/*
+ * An open file for QEMU to inherit (`fd`, taken): when it is read-write, the
+ * same file read-only too, as QEMU opens a writable image read-only first
+ * (reopened through /proc: the same inode, whatever its path names by now).
+ */
+static int pass_file(Passed *passed, int fd, bool writable, QemuFile *ret, char **ret_message)
+{
+	char proc[64];
+
+	if (fd < 0)
+		return fd;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	int read_only = writable ? open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
+	if (writable && read_only < 0) {
+		int r = error_message(ret_message, negative_errno(), "Cannot reopen %s: %s.", proc,
+				      strerror(errno));
+		close(fd);
+		return r;
+	}
+	ret->fd = pass_fd(passed, fd);
+	if (ret->fd < 0) {
+		if (read_only >= 0)
+			close(read_only);
+		return ret->fd;
+	}
+	if (writable && (ret->read_only_fd = pass_fd(passed, read_only)) < 0)
+		return ret->read_only_fd;
+	return 0;
+}
+
+/*
+ * The files the definition names, opened here and inherited by QEMU: no file
+ * changes owner, and none is opened through a link someone else planted.
+ */
+static int open_files(Vm *vm, QemuHostFacts *facts, Passed *passed, char **ret_message)
+{
+	const VmDefinition *d = &vm->definition;
+
+	for (size_t i = 0; i < vm->n_assignments; i++) {
+		QemuGpuAssignment *a = &vm->assignments[i];
+		a->rom_fd = 0;
+		if (a->gpu && a->gpu->rom) {
+			int fd = pass_fd(passed, rom_copy(a->gpu->rom, ret_message));
+			if (fd < 0)
+				return fd;
+			a->rom_fd = fd;
+		}
 	}
 	for (size_t i = 0; i < d->n_disks; i++) {
-		mode_t needed = d->disks[i].readonly ? S_IRUSR : S_IRUSR | S_IWUSR;
-		if ((r = lend(vm, d->disks[i].path, user, needed, ret_message)) < 0)
+		bool writable = !d->disks[i].readonly;
+		int r = pass_file(passed,
+				  vm_file_open(d->disks[i].path, writable,
+					       &facts->disks[i].block_device, ret_message),
+				  writable, &facts->disks[i], ret_message);
+		if (r < 0)
 			return r;
 	}
-	if (d->cdrom && (r = lend(vm, d->cdrom, user, S_IRUSR, ret_message)) < 0)
-		return r;
-	return 0;
+	if (!d->cdrom)
+		return 0;
+	return pass_file(passed,
+			 vm_file_open(d->cdrom, false, &facts->cdrom.block_device, ret_message),
+			 false, &facts->cdrom, ret_message);
 }
 
 static int placement(Vm *vm, const HostModel *model, int *ret_node, cpu_set_t *ret_affinity,
@@ -488,10 +567,12 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	const VmDefinition *d = &vm->definition;
 	const HostModel *model;
 	QemuUser user;
-	char dir[4096], state_dir[4096], qmp[4200], vnc[4200], tpm[4200], audio[4200], vars[4200];
+	char dir[4096], state_dir[4096], qemu_dir[4200], qmp[4200], vnc[4300], tpm[4200],
+		audio[4200], vars[4200];
 	char identifier[96];
 	_cleanup_free_ char *binary = NULL, *vars_template = NULL, *looking_glass = NULL;
 	_cleanup_strv_ char **argv = NULL;
+	_cleanup_(passed_done) Passed passed = { .n = 0 };
 	cpu_set_t affinity;
 	bool has_affinity = false, to_file = false;
 	int node = -1;
@@ -519,7 +600,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	snprintf(dir, sizeof(dir), "%s/%s", m->records_dir, vm->name);
 	snprintf(state_dir, sizeof(state_dir), "%s/vms/%s", m->config->state_dir, vm->name);
 	vm_qmp_path(vm, qmp, sizeof(qmp));
-	snprintf(vnc, sizeof(vnc), "%s/vnc.sock", dir);
+	snprintf(vnc, sizeof(vnc), "%s/qemu/vnc.sock", dir);
 	snprintf(tpm, sizeof(tpm), "%s/swtpm.sock", dir);
 	snprintf(audio, sizeof(audio), "%s/audio.sock", dir);
 	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", state_dir);
@@ -528,9 +609,17 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 				     "The socket path %s is too long for a socket; use a shorter "
 				     "runtime-dir.",
 				     vnc);
-	r = vm_private_dir(dir, &user, ret_message);
+	/*
+	 * Root's, both: QEMU's user writes only in the one directory of each given
+	 * to it (its VNC socket; swtpm's state), so it cannot plant an entry the
+	 * daemon later opens.
+	 */
+	snprintf(qemu_dir, sizeof(qemu_dir), "%s/qemu", dir);
+	r = vm_dir(dir, 0, 0, 0711, ret_message);
 	if (r >= 0)
-		r = vm_private_dir(state_dir, &user, ret_message);
+		r = vm_dir(qemu_dir, user.uid, user.gid, 0700, ret_message);
+	if (r >= 0)
+		r = vm_dir(state_dir, 0, 0, 0711, ret_message);
 	if (r < 0)
 		return r;
 
@@ -540,7 +629,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		vm->log_path = NULL;
 		return -ENOMEM;
 	}
-	_cleanup_close_ int output = qemu_output_fd(identifier, vm->log_path, &user, &to_file);
+	_cleanup_close_ int output = qemu_output_fd(identifier, vm->log_path, &to_file);
 	if (!to_file)
 		vm->log_path = mfree(vm->log_path);
 	else
@@ -550,17 +639,28 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 				     vm->log_path, strerror(-output));
 
 	QemuHostFacts facts = {
-		.qmp_fd = SPAWN_FIRST_PASSED_FD, /* the QMP socket made below, passed first */
 		.vnc_socket = vnc,
 		.tap_fd = -1,
 		.numa_node = -1,
 	};
+	/*
+	 * QMP's socket is made here, in the daemon's own directory, and QEMU
+	 * inherits it listening: the daemon connects at once (the greeting comes
+	 * when QEMU is ready), and QEMU cannot swap the socket for another.
+	 */
+	int qmp_listening = unix_listen_at(qmp, 0, 0);
+	if (qmp_listening < 0)
+		return error_message(ret_message, qmp_listening, "Cannot listen on %s: %s.", qmp,
+				     strerror(-qmp_listening));
+	facts.qmp_fd = pass_fd(&passed, qmp_listening); /* the first: fd 3 */
 	(void)accel_choice(m, &model->facts, &facts.accel);
 	if (d->firmware == VM_FIRMWARE_UEFI) {
 		r = ovmf_choose(&model->facts, d->secure_boot, &facts.ovmf_code, &vars_template,
 				ret_message);
-		if (r >= 0)
-			r = ovmf_vars_copy(vars_template, vars, &user, ret_message);
+		if (r < 0)
+			return r;
+		r = pass_file(&passed, ovmf_vars_open(vars_template, vars, ret_message), true,
+			      &facts.ovmf_vars_file, ret_message);
 		if (r < 0)
 			return r;
 		facts.ovmf_vars = vars;
@@ -569,31 +669,22 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		looking_glass = looking_glass_path(m, vm->name, &facts.looking_glass_kvmfr);
 		if (!looking_glass)
 			return -ENOMEM;
-		r = looking_glass_prepare(looking_glass, facts.looking_glass_kvmfr, &user, d->owner,
-					  ret_message);
+		gid_t group;
+		r = looking_glass_group(&user, d->owner, &group, ret_message);
+		if (r >= 0)
+			r = facts.looking_glass_kvmfr
+				    ? lend(vm, looking_glass, user.uid, group, 0660, ret_message)
+				    : looking_glass_file(looking_glass, user.uid, group,
+							 ret_message);
 		if (r < 0)
 			return r;
 		facts.looking_glass_path = looking_glass;
 	}
-	/*
-	 * QMP's socket is made here, in the daemon's own directory, and QEMU
-	 * inherits it listening: the daemon connects at once (the greeting comes
-	 * when QEMU is ready), and QEMU cannot swap the socket for another.
-	 */
-	int pass[2] = { unix_listen_at(qmp, 0, 0), -1 };
-	size_t n_pass = 1;
-	_cleanup_close_ int qmp_listening = pass[0];
-	if (qmp_listening < 0)
-		return error_message(ret_message, qmp_listening, "Cannot listen on %s: %s.", qmp,
-				     strerror(-qmp_listening));
-	_cleanup_close_ int tap = -1;
 	if (d->network == VM_NETWORK_BRIDGE) {
 		char tap_name[IFNAMSIZ];
-		tap = vm_tap_on_bridge(d->bridge, tap_name, ret_message);
-		if (tap < 0)
-			return tap;
-		facts.tap_fd = SPAWN_FIRST_PASSED_FD + (int)n_pass;
-		pass[n_pass++] = tap;
+		facts.tap_fd = pass_fd(&passed, vm_tap_on_bridge(d->bridge, tap_name, ret_message));
+		if (facts.tap_fd < 0)
+			return facts.tap_fd;
 		vm_log(vm, LOG_INFO, 0, "VM %s: %s on bridge %s", vm->name, tap_name, d->bridge);
 	}
 	if (d->audio != VM_AUDIO_NONE) {
@@ -612,7 +703,9 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 	if (r < 0)
 		return r;
 	facts.numa_node = node;
-	r = lend_devices_and_files(vm, &user, ret_message);
+	r = lend_devices(vm, &user, ret_message);
+	if (r >= 0)
+		r = open_files(vm, &facts, &passed, ret_message);
 	if (r < 0)
 		return r;
 	r = qemu_cmdline_build(binary, d, vm->assignments, vm->n_assignments, &facts, &argv,
@@ -631,8 +724,8 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		.envp = environment,
 		.stdout_fd = output,
 		.stderr_fd = output,
-		.pass_fds = pass,
-		.n_pass_fds = n_pass,
+		.pass_fds = passed.fds,
+		.n_pass_fds = passed.n,
 		.drop_privileges = !user.is_root,
 		.uid = user.uid,
 		.gid = user.gid,

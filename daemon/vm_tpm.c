@@ -29,7 +29,7 @@ int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser 
 	if (strchr(state_dir, ','))
 		return error_message(ret_message, -EINVAL,
 				     "tpm: the state directory %s holds a comma.", state_dir);
-	int r = vm_private_dir(state_dir, user, ret_message);
+	int r = vm_dir(state_dir, user->uid, user->gid, 0700, ret_message);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int listening = unix_listen_at(socket_path, user->uid, user->gid);

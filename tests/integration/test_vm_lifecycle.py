@@ -84,7 +84,7 @@ class VmTestCase(DaemonTestCase):
             v.send(VMS + 'Start', {'name': name}, more=True)
             while True:
                 reply = v.receive()
-                self.assertIn('parameters', reply, f'{reply}\n{d.output()}')
+                self.assertIn('vm', reply.get('parameters', {}), f'{reply}\n{d.output()}')
                 vm = reply['parameters']['vm']
                 if vm.get('pid'):
                     self.qemu_pids.add(vm['pid'])
@@ -197,7 +197,7 @@ class LifecycleTest(VmTestCase):
         self.ok(d, 'Stop', {'name': 'lg', 'force': True})
         self.assertFalse(os.path.exists(shm))
 
-    def test_disks_and_isos_are_lent_to_qemu_and_given_back(self):
+    def test_disks_and_isos_are_handed_to_qemu_open_and_never_change_owner(self):
         d = self.start_daemon()
         disk, iso, theirs = (os.path.join(self.workdir, n)
                              for n in ('disk.img', 'install.iso', 'theirs.img'))
@@ -205,7 +205,7 @@ class LifecycleTest(VmTestCase):
             with open(path, 'wb') as f:
                 f.truncate(1 << 20)
             os.chmod(path, mode)
-        os.chown(theirs, 65534, 65534)  # QEMU's user's own: not lent, not taken back
+        os.chown(theirs, 65534, 65534)
         self.define(d, 'files', f'disks:\n  - {{path: {disk}, cache: writeback}}\n'
                                 f'  - {{path: {theirs}, cache: writeback, readonly: true}}\n'
                                 f'cdrom: {iso}\n')
@@ -214,18 +214,53 @@ class LifecycleTest(VmTestCase):
         def owner(path):
             st = os.stat(path)
             return st.st_uid, st.st_mode & 0o777
-        self.assertEqual([owner(p) for p in (disk, iso, theirs)],
-                         [(65534, 0o600), (65534, 0o444), (65534, 0o600)])
+        before = [(0, 0o600), (0, 0o644), (65534, 0o600)]
+        self.assertEqual([owner(p) for p in (disk, iso, theirs)], before)
+        with open(f'/proc/{vm["pid"]}/cmdline') as f:
+            argv = f.read().split('\0')
+        # QEMU (nobody) has them open although it may not open the root-only disk by name
+        self.assertIn('file=/dev/fdset/1,if=none,id=disk0,format=raw,cache=writeback', argv)
+        self.assertIn('fd=3', ''.join(argv))
+        held = {os.readlink(f'/proc/{vm["pid"]}/fd/{fd}')
+                for fd in os.listdir(f'/proc/{vm["pid"]}/fd')}
+        self.assertLessEqual({disk, iso, theirs}, held)
         self.ok(d, 'Stop', {'name': 'files', 'force': True})
-        self.assertEqual([owner(p) for p in (disk, iso, theirs)],
-                         [(0, 0o600), (0, 0o644), (65534, 0o600)])
+        self.assertEqual([owner(p) for p in (disk, iso, theirs)], before)
 
-        # A file that is not there is said before QEMU starts, and nothing stays lent.
+        # A file that is not there is said before QEMU starts, and nothing is left.
         os.unlink(iso)
         reply = self.call(d, 'Start', {'name': 'files'})
         self.assertError(reply, VMS + 'StartFailed', iso, 'No such file')
         self.assertEqual(owner(disk), (0, 0o600))
         self.assertNothingLeft('files')
+
+    def test_the_vms_directories_are_roots(self):
+        """QEMU's user writes only in the directory of each given to it: it
+        cannot plant an entry the daemon later opens."""
+        d = self.start_daemon()
+        self.ok(d, 'Define', {'definition': 'name: dirs\nmemory: 64M\ncpus: 1\n'
+                                            'firmware: uefi\nnetwork: none\ntpm: true\n'})
+        _, vm = self.start(d, 'dirs')
+        run = os.path.join(self.run_dir, 'vms', 'dirs')
+        state = os.path.join(self.workdir, 'state', 'vms', 'dirs')
+
+        def who(path):
+            st = os.lstat(path)
+            return st.st_uid, st.st_mode & 0o7777
+        self.assertEqual({p: who(p) for p in (run, run + '/qemu', state, state + '/tpm',
+                                              state + '/OVMF_VARS.fd')},
+                         {run: (0, 0o711), run + '/qemu': (65534, 0o700),
+                          state: (0, 0o711), state + '/tpm': (65534, 0o700),
+                          state + '/OVMF_VARS.fd': (0, 0o600)})
+        self.assertEqual(who(run + '/qemu/vnc.sock')[0], 65534)
+        self.assertEqual(who(run + '/swtpm.sock'), (65534, 0o600))
+        for where in (run, state):
+            script = f'open({where!r} + "/planted", "w")'
+            planted = subprocess.run(['/usr/bin/python3', '-c', script], user=65534,
+                                     capture_output=True, text=True)
+            self.assertIn('PermissionError', planted.stderr)
+        self.ok(d, 'Stop', {'name': 'dirs', 'force': True})
+        self.assertNothingLeft('dirs')
 
     def test_forced_stop_and_kill(self):
         d = self.start_daemon()
@@ -686,8 +721,27 @@ class FailureTest(VmTestCase):
 
 
 class PlantedLinkTest(VmTestCase):
-    """QEMU's user owns its VM's state directory: after a guest escape it can put
-    links there. The next start must hand nothing over through them."""
+    """Links planted where someone else can write must hand nothing over: in a
+    VM's state directory as QEMU's user left it by an older daemon (QEMU's
+    after a guest escape), and next to a disk in a directory another user can
+    write (a careless admin's setup)."""
+
+    def secret(self):
+        """A root-only file and directory, and a check that they are untouched."""
+        secret = os.path.join(self.workdir, 'secret')
+        with open(secret, 'w') as f:
+            f.write('root only\n')
+        os.chmod(secret, 0o600)
+        secret_dir = os.path.join(self.workdir, 'secret.d')
+        os.mkdir(secret_dir, 0o700)
+
+        def untouched():
+            for path, mode in ((secret, 0o600), (secret_dir, 0o700)):
+                st = os.stat(path)
+                self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777), (0, 0, mode), path)
+            with open(secret) as f:
+                self.assertEqual(f.read(), 'root only\n')
+        return secret, secret_dir, untouched
 
     def test_links_in_the_state_directory_hand_nothing_over(self):
         d = self.start_daemon()
@@ -696,14 +750,11 @@ class PlantedLinkTest(VmTestCase):
         self.start(d, 'victim')
         self.ok(d, 'Stop', {'name': 'victim', 'force': True})
         state = os.path.join(self.workdir, 'state', 'vms', 'victim')
-        secret = os.path.join(self.workdir, 'secret')
-        with open(secret, 'w') as f:
-            f.write('root only\n')
-        os.chmod(secret, 0o600)
-        secret_dir = os.path.join(self.workdir, 'secret.d')
-        os.mkdir(secret_dir, 0o700)
-        # What QEMU's user (nobody) can do in its own directory: swap entries for links.
+        secret, secret_dir, untouched = self.secret()
         for name, target in (('OVMF_VARS.fd', secret), ('tpm', secret_dir)):
+            # As an older daemon left it: the directory QEMU's user's, who swaps an entry.
+            os.chown(state, 65534, 65534)
+            os.chmod(state, 0o700)
             planted = os.path.join(state, name)
             script = (f'import os, shutil\n'
                       f'p = {planted!r}\n'
@@ -712,16 +763,52 @@ class PlantedLinkTest(VmTestCase):
             subprocess.run(['/usr/bin/python3', '-c', script], user=65534, check=True)
             reply = self.call(d, 'Start', {'name': 'victim'})
             self.assertError(reply, VMS + 'StartFailed', 'is a link', 'follows no link')
-            for path in (secret, secret_dir):
-                st = os.stat(path)
-                self.assertEqual((st.st_uid, st.st_gid), (0, 0), path)
-            self.assertEqual(os.stat(secret).st_mode & 0o777, 0o600)
-            self.assertEqual(os.stat(secret_dir).st_mode & 0o777, 0o700)
+            untouched()
             self.assertNothingLeft('victim')
+            self.assertEqual(os.stat(state).st_uid, 0, 'the directory is taken back')
             os.unlink(planted)  # as the message says: removed, it is made anew
         _, vm = self.start(d, 'victim')
         self.assertEqual(vm['state'], 'running')
         self.ok(d, 'Stop', {'name': 'victim', 'force': True})
+
+    def test_a_disk_in_a_directory_others_can_write(self):
+        d = self.start_daemon()
+        secret, _, untouched = self.secret()
+        shared = os.path.join(self.workdir, 'shared')
+        os.mkdir(shared)
+        os.chmod(shared, 0o777)
+        disk = os.path.join(shared, 'disk.img')
+        self.define(d, 'careless', f'disks: [{{path: {disk}, cache: writeback}}]\n'
+                                   f'cdrom: {disk}\n')
+        # Another user (not QEMU's) swaps the image for a link to a root-only file.
+        subprocess.run(['/usr/bin/python3', '-c', f'import os; os.symlink({secret!r}, {disk!r})'],
+                       user=12345, check=True)
+        reply = self.call(d, 'Start', {'name': 'careless'})
+        self.assertError(reply, VMS + 'StartFailed', f'{disk} is a link in a directory other '
+                         'users can write', 'Name the file itself')
+        untouched()
+        self.assertNothingLeft('careless')
+        # A second name for the root-only file (where protected_hardlinks is off).
+        os.unlink(disk)
+        os.link(secret, disk)
+        reply = self.call(d, 'Start', {'name': 'careless'})
+        self.assertError(reply, VMS + 'StartFailed', 'another name (a hard link)')
+        untouched()
+        self.assertNothingLeft('careless')
+        # A link in a directory only root can write is the admin's own: followed.
+        os.unlink(disk)
+        images = os.path.join(self.workdir, 'images')
+        os.mkdir(images, 0o755)
+        image = os.path.join(shared, 'image.raw')
+        with open(image, 'wb') as f:
+            f.truncate(1 << 20)
+        os.symlink(image, os.path.join(images, 'disk.img'))
+        self.define(d, 'careless', f'disks: [{{path: {images}/disk.img, cache: writeback}}]\n')
+        _, vm = self.start(d, 'careless')
+        self.assertIn(image, {os.readlink(f'/proc/{vm["pid"]}/fd/{fd}')
+                              for fd in os.listdir(f'/proc/{vm["pid"]}/fd')})
+        self.assertEqual(os.stat(image).st_uid, 0)
+        self.ok(d, 'Stop', {'name': 'careless', 'force': True})
 
 
 class PartitionTest(VmTestCase):

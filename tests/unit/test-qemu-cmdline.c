@@ -916,6 +916,63 @@ static void test_qmp_from_an_inherited_socket(void **state)
 	vm_definition_done(&d);
 }
 
+/*
+ * Files the daemon opened: each in an fd set of its own (a writable one with
+ * its read-only twin), a block device through host_device, the ROM by its
+ * name in /proc. No path of the definition reaches QEMU.
+ */
+static void test_files_from_inherited_descriptors(void **state)
+{
+	VmDefinition d =
+		load(MINIMAL_UEFI "network: none\n"
+				  "gpu:\n"
+				  "  - {mode: passthrough, address: '01:00.0', rom: /r/gop.rom}\n"
+				  "disks:\n"
+				  "  - path: /images/a.qcow2\n"
+				  "    format: qcow2\n"
+				  "  - {path: /dev/sdb, readonly: true}\n"
+				  "cdrom: /iso/x.iso\n");
+	const PciAddress gpu = address("0000:01:00.0");
+	const QemuGpuAssignment gpus[] = {
+		{ .gpu = &d.gpus[0],
+		  .mode = PARTITION_PASSTHROUGH,
+		  .devices = &gpu,
+		  .n_devices = 1,
+		  .rom_fd = 9 },
+	};
+	QemuHostFacts host = complete_host;
+	(void)state;
+
+	host.ovmf_vars_file = (QemuFile){ .fd = 3, .read_only_fd = 4 };
+	host.disks[0] = (QemuFile){ .fd = 5, .read_only_fd = 6 };
+	host.disks[1] = (QemuFile){ .fd = 7, .block_device = true };
+	host.cdrom = (QemuFile){ .fd = 8 };
+	_cleanup_strv_ char **argv = build(&d, gpus, ELEMENTSOF(gpus), &host);
+	const char *const sets[] = {
+		"fd=3,set=1,opaque=uefi-vars", "fd=4,set=1,opaque=uefi-vars-read-only",
+		"fd=5,set=2,opaque=disk0",     "fd=6,set=2,opaque=disk0-read-only",
+		"fd=7,set=3,opaque=disk1",     "fd=8,set=4,opaque=cdrom",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(sets); i++)
+		assert_string_equal(value_of(argv, "-add-fd", i), sets[i]);
+	assert_null(value_of(argv, "-add-fd", ELEMENTSOF(sets)));
+	assert_string_equal(value_of(argv, "-drive", 1),
+			    "if=pflash,unit=1,format=raw,file=/dev/fdset/1");
+	assert_string_equal(value_of(argv, "-drive", 2),
+			    "file=/dev/fdset/2,if=none,id=disk0,format=qcow2,cache=none");
+	assert_string_equal(value_of(argv, "-drive", 3),
+			    "file.driver=host_device,file.filename=/dev/fdset/3,if=none,id=disk1,"
+			    "format=raw,cache=none,readonly=on");
+	assert_string_equal(
+		value_of(argv, "-drive", 4),
+		"file=/dev/fdset/4,if=none,id=cdrom,media=cdrom,format=raw,readonly=on");
+	expect_option(value_of(argv, "-device", 1), "romfile", 1, "/proc/self/fd/9");
+	for (size_t i = 0; argv[i]; i++)
+		assert_true(!strstr(argv[i], "/images/") && !strstr(argv[i], "/iso/") &&
+			    !strstr(argv[i], "/dev/sdb") && !strstr(argv[i], "gop.rom"));
+	vm_definition_done(&d);
+}
+
 /* VFIO pins guest RAM and Looking Glass's memory; a 1 GiB margin as libvirt keeps. */
 static void test_memlock_limit(void **state)
 {
@@ -958,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_windows_tuning_per_accel),
 		cmocka_unit_test(test_vga_only_without_boot_display),
 		cmocka_unit_test(test_qmp_from_an_inherited_socket),
+		cmocka_unit_test(test_files_from_inherited_descriptors),
 		cmocka_unit_test(test_memlock_limit),
 		cmocka_unit_test(test_accel_names),
 	};
