@@ -14,6 +14,9 @@
 # is as at the scenario's start, and the /dev/vfio nodes are root's, modes as before.
 # Last, the passthrough VM once more with its device bound to vfio-pci by hand before:
 # its group node outlives the VM and must be root's again.
+# The passthrough display also has a ROM and a disk, both root's 0600, the disk in a
+# directory anyone may write: QEMU (libvfio-qemu) gets them as descriptors, the guest
+# sees the ROM's BAR, and neither file ever changes owner or mode.
 #
 #   tests/lab/run-lab tests/lab/scenarios/vms.sh
 #
@@ -137,6 +140,31 @@ check_guest_pci() {
 	expect "gpu0 is a vfio-pci device" "$qom_type" vfio-pci
 }
 
+# check_files SOCKET PID: the ROM and disk of pt-display, handed over as descriptors.
+check_files() {
+	local socket=$1 pid=$2 romfile='' rom_bar='' fd held=''
+	lab_qmp "$socket" '{"execute": "qom-get", "arguments": {"path": "/machine/peripheral/gpu0", "property": "romfile"}}' \
+		'romfile=j' || romfile="($lab_json_error)"
+	lab_qmp "$socket" query-pci \
+		'rom_bar=[r["size"] for d in pci_devices(j) if d.get("qdev_id") == "gpu0" for r in d.get("regions", []) if r["bar"] == 6]' ||
+		rom_bar="($lab_json_error)"
+	if [[ $romfile == /proc/self/fd/* ]] && [ -n "$rom_bar" ]; then
+		ok "the ROM reached the guest from an inherited copy ($romfile, a BAR of $rom_bar bytes)"
+	else
+		not_ok "the ROM reached the guest from an inherited copy" "romfile: $romfile" "ROM BAR: '$rom_bar'"
+	fi
+	for fd in /proc/"$pid"/fd/*; do
+		[ "$fd" -ef "$disk" ] && held=$fd
+	done
+	if [ -n "$held" ]; then
+		ok "QEMU holds the root-only disk open ($held)"
+	else
+		not_ok "QEMU holds the root-only disk open" "$(ls -l /proc/"$pid"/fd 2>&1)"
+	fi
+	expect "the ROM and the disk are root's 0600 still" \
+		"$(stat -c '%U %a' "$rom" "$disk" 2>&1 | tr '\n' ' ')" "root 600 root 600 "
+}
+
 # run_vm NAME HOW SYSFS-CHECK GUEST-IDS [GUEST-IDS-FN1]: start NAME and end it (HOW: stop
 # or kill), then check that everything is back as at the scenario's start. With stop,
 # everything is checked while it runs (QEMU's user and limit, sysfs, the guest's PCI
@@ -160,6 +188,7 @@ run_vm() {
 		check_qemu_process "$pid"
 		"$sysfs_check"
 		check_guest_pci "$qmp_dir/$name.qmp" "$want" "$want_fn1"
+		[ "$name" != pt-display ] || check_files "$qmp_dir/$name.qmp" "$pid"
 		# The group nodes of its devices are lent to QEMU's user.
 		for node in $group_nodes; do
 			expect "/dev/vfio/$node is lent to libvfio-qemu" \
@@ -273,7 +302,15 @@ if selected vf; then
 fi
 if selected pt-display; then
 	vms+=("pt-display check_display $(ids_of "$display")")
-	define_vm pt-display 'gpu:' '  - mode: passthrough' "    address: $display"
+	rom=$(mktemp /tmp/vms-gop.XXXXXX) || lab_bail "mktemp failed"
+	shared=$(mktemp -d /tmp/vms-shared.XXXXXX) || lab_bail "mktemp failed"
+	disk=$shared/disk.img
+	{ printf '\x55\xaa'; head -c 65534 /dev/zero; } >"$rom"
+	head -c 1048576 /dev/zero >"$disk"
+	chmod 0600 "$rom" "$disk"
+	chmod 0777 "$shared"
+	define_vm pt-display 'gpu:' '  - mode: passthrough' "    address: $display" "    rom: $rom" \
+		'disks:' "  - {path: $disk, cache: writeback}"
 fi
 if selected pt-card; then
 	vms+=("pt-card check_card $(ids_of "$card") $(ids_of "$audio")")
@@ -324,4 +361,5 @@ fi
 
 daemon_stop
 check_host_unchanged "$before"
+rm -rf "${rom:-}" "${shared:-}"
 lab_finish
