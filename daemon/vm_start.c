@@ -28,6 +28,15 @@
 
 static int save_runtime(Vm *vm);
 
+/* A runtime record that cannot be written: most likely a full RUNTIME_DIR (a tmpfs). */
+static int runtime_save_error(Vm *vm, int r, char **ret_message)
+{
+	return error_message(ret_message, r,
+			     "Cannot write the runtime record of %s in %s: %s. Free space there "
+			     "and start it again.",
+			     vm->name, vm->manager->records_dir, strerror(-r));
+}
+
 void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		     const PartitionOutcome *partition)
 {
@@ -268,8 +277,10 @@ void vm_manager_start(VmManager *m, const char *name, VmCallback callback, void 
 	 */
 	r = save_runtime(vm);
 	if (r < 0) {
-		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot write the runtime record of %s: %s.",
-				 vm->name, strerror(-r));
+		_cleanup_free_ char *message = NULL;
+		(void)runtime_save_error(vm, r, &message);
+		vm_start_failed(vm, message ? VM_FAIL_START : VM_FAIL_INTERNAL,
+				message ? message : "The daemon ran out of memory.", NULL);
 		return;
 	}
 	vm_progress(vm, "allocating");
@@ -313,8 +324,7 @@ static int lend(Vm *vm, const char *path, uid_t uid, gid_t gid, mode_t mode, cha
 	vm->lent[vm->n_lent++] = lent;
 	r = save_runtime(vm);
 	if (r < 0)
-		return error_message(ret_message, r, "Cannot write the runtime record of %s: %s.",
-				     vm->name, strerror(-r));
+		return runtime_save_error(vm, r, ret_message);
 	return vm_lent_give(&lent, uid, gid, mode, ret_message);
 }
 
@@ -751,8 +761,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		return error_message(ret_message, r, "Cannot watch QEMU: %s.", strerror(-r));
 	r = save_runtime(vm);
 	if (r < 0)
-		return error_message(ret_message, r, "Cannot write the runtime record of %s: %s.",
-				     vm->name, strerror(-r));
+		return runtime_save_error(vm, r, ret_message);
 	/*
 	 * Connected while the daemon still holds the listening socket too: the
 	 * connection waits in its backlog even if QEMU has died already, and

@@ -811,6 +811,56 @@ class PlantedLinkTest(VmTestCase):
         self.ok(d, 'Stop', {'name': 'careless', 'force': True})
 
 
+class FullDiskTest(VmTestCase):
+    """A start that fails because a disk is full leaves nothing behind: no
+    runtime record or directory, no half-made copy of the UEFI variables, and
+    the VM starts once there is room again."""
+
+    def mount_small(self, path, size):
+        os.makedirs(path, exist_ok=True)
+        subprocess.run(['mount', '-t', 'tmpfs', '-o', f'size={size},mode=0755', 'tmpfs', path],
+                       check=True)
+        self.addCleanup(subprocess.run, ['umount', '-l', path])
+
+    def test_state_directory_full(self):
+        state = os.path.join(self.workdir, 'state')
+        self.mount_small(state, '64k')  # the UEFI variables are 528 KiB or more
+        d = self.start_daemon()
+        self.ok(d, 'Define', {'definition': 'name: full\nmemory: 64M\ncpus: 1\n'
+                                            'firmware: uefi\nnetwork: none\n'})
+        reply = self.call(d, 'Start', {'name': 'full'})
+        self.assertError(reply, VMS + 'StartFailed', 'UEFI variables', 'No space left')
+        self.assertNothingLeft('full')
+        # no half-made copy of the variables (the log, without a journal, is kept)
+        self.assertNotIn('OVMF_VARS.fd', os.listdir(os.path.join(state, 'vms', 'full')))
+        self.assertEqual(self.ok(d, 'Get', {'name': 'full'})['vm']['state'], 'stopped')
+        subprocess.run(['mount', '-o', 'remount,size=16m', state], check=True)
+        _, vm = self.start(d, 'full')
+        self.assertEqual(vm['state'], 'running')
+        self.ok(d, 'Stop', {'name': 'full', 'force': True})
+
+    def test_runtime_directory_full(self):
+        self.mount_small(self.run_dir, '16k')
+        d = self.start_daemon()
+        self.define(d, 'full')
+        filler = os.path.join(self.run_dir, 'filler')
+        with open(filler, 'wb') as f:
+            try:
+                f.write(b'x' * (1 << 20))
+            except OSError:
+                pass
+        reply = self.call(d, 'Start', {'name': 'full'})
+        self.assertError(reply, VMS + 'StartFailed', 'No space left',
+                         'Free space there and start it again')
+        self.assertNothingLeft('full')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'full'})['vm']['state'], 'stopped')
+        os.unlink(filler)
+        _, vm = self.start(d, 'full')
+        self.assertEqual(vm['state'], 'running')
+        self.ok(d, 'Stop', {'name': 'full', 'force': True})
+        self.assertNothingLeft('full')
+
+
 class PartitionTest(VmTestCase):
     """A VM's GPU from the sysfs simulator (tests/simulator): the partition is
     really made, and QEMU, which cannot use a simulated device, fails; what was
