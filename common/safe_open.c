@@ -34,6 +34,17 @@ int fd_chown_chmod(int fd, uid_t uid, gid_t gid, mode_t mode)
 	return chmod(proc, mode) < 0 ? negative_errno() : 0;
 }
 
+int bound_socket_chown_chmod(const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+	struct stat st;
+	_cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISSOCK(st.st_mode))
+		return -ELOOP;
+	return fd_chown_chmod(fd, uid, gid, mode);
+}
+
 /* The directories walked so far: descriptors, and the path they make, for messages. */
 typedef struct Walk {
 	int fds[MAX_DEPTH];

@@ -35,3 +35,10 @@ bool directory_is_roots(const struct stat *st);
  * by now.
  */
 int fd_chown_chmod(int fd, uid_t uid, gid_t gid, mode_t mode);
+
+/*
+ * The Unix socket just bound at `path` (in a directory only root can write):
+ * found again without following a link, checked to be a socket, and given
+ * uid:gid and `mode` through that descriptor.
+ */
+int bound_socket_chown_chmod(const char *path, uid_t uid, gid_t gid, mode_t mode);

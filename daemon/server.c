@@ -14,6 +14,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse_util.h"
+#include "safe_open.h"
 #include "varlink_frame.h"
 #include "varlink_message.h"
 
@@ -1049,8 +1050,9 @@ int server_listen_path(Server *server, const char *path)
 			return negative_errno();
 	}
 	/* Everyone may connect; each call is authorized on its own (SO_PEERCRED). */
-	if (chmod(path, 0666) < 0 || listen(fd, SOMAXCONN) < 0) {
-		r = negative_errno();
+	r = bound_socket_chown_chmod(path, 0, 0, 0666);
+	if (r < 0 || listen(fd, SOMAXCONN) < 0) {
+		r = r < 0 ? r : negative_errno();
 		(void)unlink(path);
 		return r;
 	}

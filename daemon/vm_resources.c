@@ -475,17 +475,7 @@ int unix_listen_at(const char *path, uid_t uid, gid_t gid)
 	(void)unlink(path); /* one left by an earlier start */
 	if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0)
 		return negative_errno();
-	/*
-	 * The socket just bound, in a directory only root can write: found again
-	 * without following a link, and given away through that descriptor.
-	 */
-	struct stat st;
-	_cleanup_close_ int node = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (node < 0 || fstat(node, &st) < 0)
-		return negative_errno();
-	if (!S_ISSOCK(st.st_mode))
-		return -ELOOP;
-	int r = fd_chown_chmod(node, uid, gid, 0600);
+	int r = bound_socket_chown_chmod(path, uid, gid, 0600);
 	if (r < 0)
 		return r;
 	if (listen(fd, 4) < 0)
