@@ -88,6 +88,21 @@ int pci_id_parse(const char *text, uint16_t *ret)
 	return strlen(text) == 4 ? parse_id4(text, ret) : -EINVAL;
 }
 
+int pci_ids_parse(const char *text, uint16_t *ret_vendor, uint16_t *ret_device)
+{
+	if (strlen(text) != 9 || text[4] != ':' || parse_id4(text, ret_vendor) < 0 ||
+	    parse_id4(text + 5, ret_device) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+bool pci_function_selector_is_valid(const char *text)
+{
+	PciAddress address;
+	uint16_t vendor, device;
+	return pci_address_parse(text, &address) == 0 || pci_ids_parse(text, &vendor, &device) == 0;
+}
+
 int pci_vendor_selector_parse(const char *text, uint16_t *ret_vendor, uint16_t *ret_device)
 {
 	static const struct {

@@ -35,6 +35,12 @@ bool pci_address_same_slot(const PciAddress *a, const PciAddress *b);
 /* A PCI or USB id: exactly four hex digits ("10de"). Returns 0 or -EINVAL. */
 int pci_id_parse(const char *text, uint16_t *ret);
 
+/* "VVVV:DDDD": a vendor and a device id, both given. Returns 0 or -EINVAL. */
+int pci_ids_parse(const char *text, uint16_t *ret_vendor, uint16_t *ret_device);
+
+/* A function as configuration names one: a PCI address, or "VVVV:DDDD". */
+bool pci_function_selector_is_valid(const char *text);
+
 /*
  * Which GPUs a request means: "intel", "nvidia", "amd" (any case), a vendor id
  * "10de", or vendor:device "10de:1eb8". *ret_device is 0 when not given.

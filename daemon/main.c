@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/daemon.h"
+#include "base/log.h"
 #include "build-config.h"
-#include "daemon.h"
-#include "log.h"
 #include "macro.h"
 
 static void help(void)

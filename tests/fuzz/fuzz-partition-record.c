@@ -8,7 +8,7 @@
 
 #include "fuzz.h"
 #include "json_util.h"
-#include "partition_record.h"
+#include "partitions/partition_record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "qmp.h"
 #include "varlink_frame.h"
+#include "vm/qmp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

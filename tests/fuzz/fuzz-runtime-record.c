@@ -8,7 +8,7 @@
 
 #include "fuzz.h"
 #include "json_util.h"
-#include "vm_runtime.h"
+#include "vm/vm_runtime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

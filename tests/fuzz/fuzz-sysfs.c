@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "host/sysfs.h"
 #include "parse_util.h"
 #include "pci_address.h"
-#include "sysfs.h"
 
 static void parse_text(const char *text)
 {

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "host.h"
+#include "host/host.h"
 
 #define VENDOR_INTEL 0x8086
 #define VENDOR_NVIDIA 0x10de

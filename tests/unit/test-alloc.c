@@ -17,11 +17,11 @@
 
 #include <cmocka.h>
 
-#include "alloc.h"
-#include "gpu_modes.h"
-#include "host.h"
+#include "host/gpu_modes.h"
+#include "host/host.h"
 #include "host_builder.h"
 #include "macro.h"
+#include "partitions/alloc.h"
 #include "pci_address.h"
 #include "varlink_idl.h"
 

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "autoprobe_record.h"
+#include "partitions/autoprobe_record.h"
 #include "strv.h"
 #include "tmpdir.h"
 

@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
+#include "base/config.h"
 #include "build-config.h"
-#include "config.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "strv.h"

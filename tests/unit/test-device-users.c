@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "device_users.h"
+#include "host/device_users.h"
 #include "macro.h"
 #include "tmpdir.h"
 

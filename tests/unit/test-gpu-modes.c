@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "gpu_modes.h"
-#include "host.h"
+#include "host/gpu_modes.h"
+#include "host/host.h"
 #include "host_builder.h"
 #include "macro.h"
 #include "strv.h"

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "host.h"
-#include "mdev_profile.h"
+#include "host/host.h"
+#include "host/mdev_profile.h"
 
 #define NVIDIA_T4_2Q                                                                \
 	"num_heads=4, frl_config=60, framebuffer=2048M, max_resolution=7680x4320, " \

@@ -20,7 +20,7 @@
 
 #include "json_util.h"
 #include "macro.h"
-#include "partition_record.h"
+#include "partitions/partition_record.h"
 #include "strv.h"
 #include "tmpdir.h"
 

@@ -14,11 +14,11 @@
 
 #include <cmocka.h>
 
+#include "host/mdev.h"
+#include "host/sriov.h"
+#include "host/vfio_bind.h"
 #include "host_builder.h"
-#include "mdev.h"
 #include "parse_util.h"
-#include "sriov.h"
-#include "vfio_bind.h"
 
 #define UUID "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 

@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "process_spawn.h"
+#include "process/process_spawn.h"
 
 static char *const environment[] = { (char *)"PATH=/usr/bin:/bin", (char *)"ONLY=this", NULL };
 

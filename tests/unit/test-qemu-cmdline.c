@@ -23,8 +23,8 @@
 
 #include "macro.h"
 #include "pci_address.h"
-#include "qemu_cmdline.h"
 #include "strv.h"
+#include "vm/qemu_cmdline.h"
 #include "vm_definition.h"
 
 #define GOLDEN_DIR SOURCE_ROOT "/tests/fixtures/golden/argv"

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
+#include "host/qemu_probe.h"
 #include "macro.h"
-#include "qemu_probe.h"
 #include "tmpdir.h"
 
 #define QEMU "qemu-system-x86_64"

@@ -24,8 +24,8 @@
 
 #include "json_util.h"
 #include "macro.h"
-#include "qmp.h"
 #include "tmpdir.h"
+#include "vm/qmp.h"
 
 typedef struct Run {
 	sd_event *event;

@@ -15,11 +15,11 @@
 
 #include <cmocka.h>
 
-#include "host.h"
+#include "host/host.h"
+#include "host/qemu_probe.h"
+#include "host/readiness.h"
 #include "host_builder.h"
 #include "macro.h"
-#include "qemu_probe.h"
-#include "readiness.h"
 #include "strv.h"
 
 #define IGPU "0000:00:02.0"

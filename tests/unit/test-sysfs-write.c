@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
+#include "host/sysfs_write.h"
 #include "macro.h"
-#include "sysfs_write.h"
 #include "tmpdir.h"
 
 typedef struct Fixture {

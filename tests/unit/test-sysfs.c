@@ -20,9 +20,9 @@
 
 #include <cmocka.h>
 
+#include "host/sysfs.h"
 #include "macro.h"
 #include "strv.h"
-#include "sysfs.h"
 #include "tmpdir.h"
 
 /* A read that should return at once gets this long before SIGALRM ends the test. */

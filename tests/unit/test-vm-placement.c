@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "host_builder.h"
-#include "vm_placement.h"
+#include "vm/vm_placement.h"
 
 static void test_cpulist(void **state)
 {

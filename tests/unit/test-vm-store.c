@@ -22,8 +22,8 @@
 #include "macro.h"
 #include "strv.h"
 #include "tmpdir.h"
-#include "vm_runtime.h"
-#include "vm_store.h"
+#include "vm/vm_runtime.h"
+#include "vm/vm_store.h"
 
 static const char basic[] = "name: gaming-vm\nmemory: 1G\n";
 

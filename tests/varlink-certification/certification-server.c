@@ -24,10 +24,10 @@
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
+#include "api/server.h"
+#include "base/log.h"
 #include "build-config.h"
-#include "log.h"
 #include "macro.h"
-#include "server.h"
 #include "varlink_idl.h"
 #include "varlink_message.h"
 

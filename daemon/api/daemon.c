@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "api/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "api/host_api.h"
+#include "api/manager.h"
+#include "api/partitions_service.h"
+#include "api/server.h"
+#include "api/vms_service.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "build-config.h"
+#include "fs_util.h"
+#include "host/host_cache.h"
+
+typedef struct Daemon {
+	const DaemonOptions *options;
+	DaemonConfig config;
+	sd_event *event;
+	Server *server;
+	Manager manager;
+	HostCache *host;
+	HostApi host_api;
+	PartitionEngine *partitions;
+	VmManager *vms;
+	sd_event_source *status_update;
+} Daemon;
+
+/* File, then the command line: the same order at start and at every reload. */
+static int load_config(const DaemonOptions *options, DaemonConfig *config, char **ret_error)
+{
+	int r = config_load_file(config, options->config_path, ret_error);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < options->n_overrides; i++) {
+		r = config_set(config, options->overrides[i].key, options->overrides[i].value,
+			       ret_error);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static ServerLimits limits_of(const DaemonConfig *config)
+{
+	return (ServerLimits){
+		.max_message_size = config->max_message_size,
+		.client_timeout_usec = config->client_timeout_usec,
+		.max_connections = config->max_connections,
+		.max_connections_per_user = config->max_connections_per_user,
+		.idle_timeout_usec = config->idle_timeout_usec,
+		.max_unread_output = config->max_unread_output,
+	};
+}
+
+static int on_status_update(sd_event_source *source, void *userdata)
+{
+	Daemon *daemon = userdata;
+	unsigned n = server_n_connections(daemon->server);
+
+	(void)sd_notifyf(false, "STATUS=Serving %u client connection%s; no VMs running", n,
+			 n == 1 ? "" : "s");
+	return 0;
+}
+
+/* Coalesces a burst of connection changes into one status line per loop iteration. */
+static void on_server_change(Server *server, void *userdata)
+{
+	Daemon *daemon = userdata;
+	(void)sd_event_source_set_enabled(daemon->status_update, SD_EVENT_ONESHOT);
+}
+
+/* Settings that only take effect at the next start. */
+static void warn_restart_needed(const DaemonConfig *old, const DaemonConfig *new)
+{
+	static const struct {
+		const char *key;
+		size_t offset;
+	} fixed[] = {
+		{ "socket", offsetof(DaemonConfig, socket_path) },
+		{ "runtime-dir", offsetof(DaemonConfig, runtime_dir) },
+		{ "state-dir", offsetof(DaemonConfig, state_dir) },
+		{ "sysfs-root", offsetof(DaemonConfig, sysfs_root) },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(fixed); i++) {
+		const char *a = *(char *const *)((const char *)old + fixed[i].offset);
+		const char *b = *(char *const *)((const char *)new + fixed[i].offset);
+		if (strcmp(a, b) != 0)
+			log_warning("%s changed to %s; it takes effect when libvfiod restarts",
+				    fixed[i].key, b);
+	}
+}
+
+static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata)
+{
+	Daemon *daemon = userdata;
+	_cleanup_free_ char *error = NULL;
+	DaemonConfig fresh = { 0 };
+
+	(void)sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
+	int r = config_init(&fresh);
+	if (r >= 0)
+		r = load_config(daemon->options, &fresh, &error);
+	if (r < 0) {
+		log_error("Reload failed, keeping the running configuration: %s",
+			  error ? error : strerror(-r));
+	} else {
+		warn_restart_needed(&daemon->config, &fresh);
+		log_set_max_level(fresh.log_level);
+		ServerLimits limits = limits_of(&fresh);
+		server_set_limits(daemon->server, &limits);
+		partition_engine_set_write_timeout(daemon->partitions,
+						   fresh.sysfs_write_timeout_usec);
+		partition_engine_set_keep_vfs(daemon->partitions, fresh.keep_vfs_on_vfio);
+		r = host_cache_set_extra_gpus(daemon->host, fresh.extra_gpus);
+		if (r >= 0)
+			r = qemu_probe_set_binary(daemon->manager.qemu, fresh.qemu_binary);
+		if (r >= 0)
+			r = config_copy(&daemon->config, &fresh);
+		if (r < 0)
+			log_error_errno(r, "Reload incomplete");
+		else
+			log_info("Configuration reloaded from %s", daemon->options->config_path);
+	}
+	config_done(&fresh);
+	(void)sd_notify(false, "READY=1");
+	on_status_update(NULL, daemon);
+	return 0;
+}
+
+static int on_exit_signal(sd_event_source *source, const struct signalfd_siginfo *si,
+			  void *userdata)
+{
+	Daemon *daemon = userdata;
+	log_info("Received %s, exiting", strsignal((int)si->ssi_signo));
+	(void)sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
+	return sd_event_exit(daemon->event, 0);
+}
+
+/* Adopts sockets passed by systemd, or binds the configured path itself. */
+static int listen_on_sockets(Daemon *daemon)
+{
+	int n = sd_listen_fds(true);
+	if (n < 0)
+		return log_error_errno(n, "Cannot read the sockets passed by systemd");
+
+	for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+		if (sd_is_socket(fd, AF_UNIX, SOCK_STREAM, 1) <= 0)
+			return log_error_errno(EINVAL,
+					       "File descriptor %d passed by systemd is not a "
+					       "listening Unix stream socket",
+					       fd);
+		int r = server_listen_fd(daemon->server, fd);
+		if (r < 0)
+			return log_error_errno(r, "Cannot listen on socket %d", fd);
+	}
+	if (n > 0) {
+		log_info("Listening on %d socket%s passed by systemd", n, n == 1 ? "" : "s");
+		return 0;
+	}
+
+	int r = server_listen_path(daemon->server, daemon->config.socket_path);
+	if (r == -EADDRINUSE)
+		return log_error_errno(r,
+				       "Another daemon already answers on %s; stop it first "
+				       "(systemctl stop libvfiod.socket libvfiod) or use --socket",
+				       daemon->config.socket_path);
+	if (r < 0)
+		return log_error_errno(r, "Cannot listen on %s", daemon->config.socket_path);
+	log_info("Listening on %s", daemon->config.socket_path);
+	return 0;
+}
+
+static int setup_signals(Daemon *daemon)
+{
+	sigset_t mask;
+
+	/* sd-event needs them blocked; SIGCHLD too, for the QEMU children. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return negative_errno();
+
+	int r = sd_event_add_signal(daemon->event, NULL, SIGTERM, on_exit_signal, daemon);
+	if (r >= 0)
+		r = sd_event_add_signal(daemon->event, NULL, SIGINT, on_exit_signal, daemon);
+	if (r >= 0)
+		r = sd_event_add_signal(daemon->event, NULL, SIGHUP, on_sighup, daemon);
+	return r;
+}
+
+static void daemon_done(Daemon *daemon)
+{
+	/* First: VM calls still waiting are answered while their connections exist. */
+	daemon->vms = vm_manager_free(daemon->vms);
+	daemon->server = server_free(daemon->server);
+	/* The probe's pending callbacks (Check) still use the host service. */
+	daemon->manager.qemu = qemu_probe_free(daemon->manager.qemu);
+	daemon->partitions = partition_engine_free(daemon->partitions);
+	daemon->host = host_cache_free(daemon->host);
+	daemon->status_update = sd_event_source_disable_unref(daemon->status_update);
+	daemon->event = sd_event_unref(daemon->event);
+	config_done(&daemon->config);
+}
+
+static int daemon_setup(Daemon *daemon)
+{
+	_cleanup_free_ char *error = NULL;
+
+	int r = config_init(&daemon->config);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up the configuration");
+	r = load_config(daemon->options, &daemon->config, &error);
+	if (r < 0)
+		return log_error_errno(r, "%s", error ? error : strerror(-r));
+	log_set_max_level(daemon->config.log_level);
+
+	r = mkdir_p(daemon->config.runtime_dir, 0755);
+	if (r < 0)
+		return log_error_errno(r, "Cannot create the runtime directory %s",
+				       daemon->config.runtime_dir);
+
+	r = sd_event_default(&daemon->event);
+	if (r < 0)
+		return log_error_errno(r, "Cannot create the event loop");
+	r = setup_signals(daemon);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up signal handling");
+	/* Sends WATCHDOG=1 at half of WatchdogSec= while the loop turns. */
+	r = sd_event_set_watchdog(daemon->event, true);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up the watchdog");
+	r = sd_event_add_defer(daemon->event, &daemon->status_update, on_status_update, daemon);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(daemon->status_update, SD_EVENT_OFF);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up status updates");
+
+	r = qemu_probe_new(daemon->event, daemon->config.qemu_binary, &daemon->manager.qemu);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up the QEMU probe");
+
+	ServerInfo info = {
+		.vendor = "libvfio",
+		.product = "libvfiod",
+		.version = PROJECT_VERSION,
+		.url = PROJECT_URL,
+	};
+	ServerLimits limits = limits_of(&daemon->config);
+	r = server_new(daemon->event, &info, &limits, &daemon->server);
+	if (r < 0)
+		return log_error_errno(r, "Cannot create the Varlink server");
+	server_set_change_callback(daemon->server, on_server_change, daemon);
+	r = manager_register(&daemon->manager, daemon->server);
+	if (r < 0)
+		return log_error_errno(r, "Cannot register io.libvfio.Manager");
+
+	r = host_cache_new(daemon->event, daemon->config.sysfs_root, daemon->config.extra_gpus,
+			   &daemon->host);
+	if (r < 0)
+		return log_error_errno(r, "Cannot read the host below %s",
+				       daemon->config.sysfs_root);
+	daemon->host_api = (HostApi){ .cache = daemon->host, .qemu = daemon->manager.qemu };
+	r = host_api_register(&daemon->host_api, daemon->server);
+	if (r < 0)
+		return log_error_errno(r, "Cannot register io.libvfio.Host");
+
+	/* Before any client: what a previous daemon left half-done is undone first. */
+	r = partition_engine_new(daemon->event, daemon->host, daemon->config.runtime_dir,
+				 &daemon->partitions);
+	if (r >= 0) {
+		partition_engine_set_write_timeout(daemon->partitions,
+						   daemon->config.sysfs_write_timeout_usec);
+		partition_engine_set_keep_vfs(daemon->partitions, daemon->config.keep_vfs_on_vfio);
+		r = partition_engine_reconcile(daemon->partitions);
+	}
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up the partition engine");
+	r = partitions_service_register(daemon->partitions, daemon->host, daemon->server);
+	if (r < 0)
+		return log_error_errno(r, "Cannot register io.libvfio.Partitions");
+
+	/* VMs whose QEMU outlived the previous daemon are taken back before any call. */
+	r = vm_manager_new(daemon->event, daemon->partitions, daemon->host, &daemon->config,
+			   &daemon->vms);
+	if (r >= 0)
+		r = vm_manager_adopt(daemon->vms);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up the VMs");
+	r = vms_service_register(daemon->vms, daemon->server);
+	if (r < 0)
+		return log_error_errno(r, "Cannot register io.libvfio.VMs");
+
+	return listen_on_sockets(daemon);
+}
+
+int daemon_run(const DaemonOptions *options)
+{
+	Daemon daemon = { .options = options };
+
+	int r = daemon_setup(&daemon);
+	if (r >= 0) {
+		(void)sd_notify(false, "READY=1");
+		on_status_update(NULL, &daemon);
+		log_info("libvfiod %s ready", PROJECT_VERSION);
+		r = sd_event_loop(daemon.event);
+		if (r < 0)
+			log_error_errno(r, "Event loop failed");
+	} else
+		(void)sd_notifyf(false, "STATUS=Failed to start: %s\nERRNO=%d", strerror(-r), -r);
+	daemon_done(&daemon);
+	return r;
+}

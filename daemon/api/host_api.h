@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * io.libvfio.Host: the host model served over Varlink (ListGPUs, GetGPU,
+ * ListIOMMUGroups, GetTopology, Check). GetTopology and Check always read the
+ * host anew: their figures (free memory, hugepages) change without uevents.
+ */
+#pragma once
+
+#include "api/server.h"
+#include "host/host_cache.h"
+#include "host/qemu_probe.h"
+
+typedef struct HostApi {
+	HostCache *cache;
+	QemuProbe *qemu;
+} HostApi;
+
+/* Serves io.libvfio.Host on `server`; `api` must outlive it. */
+int host_api_register(HostApi *api, Server *server);

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * io.libvfio.Partitions over Varlink: List, Create and Destroy on top of the
+ * partition engine. This is where a request becomes a PartitionRequest and
+ * a refusal becomes its io.libvfio error with a sentence.
+ */
+#include "api/partitions_service.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "host/mdev.h"
+#include "json_util.h"
+#include "libvfio_errors.h"
+#include "macro.h"
+#include "strv.h"
+#include "varlink_message.h"
+
+#define ERROR_PERMISSION_DENIED "io.libvfio.Partitions.PermissionDenied"
+#define ERROR_NO_SUCH_PARTITION "io.libvfio.Partitions.NoSuchPartition"
+#define ERROR_FAILED "io.libvfio.Partitions.Failed"
+#define ERROR_VANISHED "io.libvfio.Partitions.DeviceVanished"
+
+typedef struct Service {
+	PartitionEngine *engine;
+	HostCache *host;
+} Service;
+
+static Service service_storage;
+
+/* ---- List ---- */
+
+/* `gpu`: a PCI address, or the name of an mdev parent outside PCI. */
+static json_object *partition_json(const char *id, PartitionModeKind mode, const char *gpu,
+				   const char *device, const char *type, const char *holder)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+
+	if (!o || json_add_string(o, "id", id) < 0 ||
+	    json_add_string(o, "mode", partition_mode_to_string(mode)) < 0 ||
+	    json_add_string(o, "gpu", gpu) < 0 || json_add_string(o, "device", device) < 0 ||
+	    json_add_string(o, "type", type) < 0 || json_add_string(o, "holder", holder) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
+/* One of libvfio's partitions: what its steps made. */
+static json_object *record_json(const PartitionRecord *record)
+{
+	char device[PCI_ADDRESS_TEXT_SIZE], gpu[PCI_ADDRESS_TEXT_SIZE];
+	const char *what = NULL, *type = NULL;
+
+	pci_address_format(&record->gpu, device);
+	for (size_t i = 0; i < record->n_steps; i++) {
+		const RecordStep *s = &record->steps[i];
+		if (s->kind == STEP_MDEV_CREATE) {
+			what = s->uuid;
+			type = s->type;
+		} else if (s->kind == STEP_BIND_VFIO && record->mode == PARTITION_SRIOV)
+			what = pci_address_format(&s->device, device);
+	}
+	if (record->mode == PARTITION_PASSTHROUGH)
+		what = device;
+	return partition_json(record->id, record->mode, partition_record_gpu_text(record, gpu),
+			      what, type, record->holder);
+}
+
+/* True when one of libvfio's records names this mdev or device. */
+static bool ours(const PartitionRecord *records, size_t n, const char *uuid,
+		 const PciAddress *device)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < records[i].n_steps; k++) {
+			const RecordStep *s = &records[i].steps[k];
+			if (uuid && s->uuid && strcmp(s->uuid, uuid) == 0)
+				return true;
+			if (device && s->kind == STEP_BIND_VFIO &&
+			    pci_address_compare(&s->device, device) == 0)
+				return true;
+		}
+	return false;
+}
+
+static int add(json_object *array, json_object *item)
+{
+	if (!item || json_object_array_add(array, item) < 0) {
+		json_object_put(item);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The mdevs of one parent that libvfio does not hold. */
+static int add_other_mdevs(json_object *array, const char *parent, const MdevType *types,
+			   size_t n_types, const PartitionRecord *records, size_t n)
+{
+	for (size_t t = 0; t < n_types; t++)
+		for (char **u = types[t].instances; u && *u; u++)
+			if (!ours(records, n, *u, NULL) &&
+			    add(array, partition_json(NULL, PARTITION_MDEV, parent, *u, types[t].id,
+						      NULL)) < 0)
+				return -ENOMEM;
+	return 0;
+}
+
+/* The partitions on the host that libvfio does not hold: made by hand or by other tools. */
+static int add_others(json_object *array, const HostModel *model, const PartitionRecord *records,
+		      size_t n)
+{
+	for (size_t i = 0; i < model->n_functions; i++) {
+		const PciFunction *f = &model->functions[i];
+		char physfn[PCI_ADDRESS_TEXT_SIZE];
+		if (!pci_function_is_gpu(f))
+			continue;
+		if (add_other_mdevs(array, f->address_text, f->mdev_types, f->n_mdev_types, records,
+				    n) < 0)
+			return -ENOMEM;
+		if (f->driver && strcmp(f->driver, "vfio-pci") == 0 &&
+		    !ours(records, n, NULL, &f->address) &&
+		    add(array,
+			partition_json(NULL, f->is_vf ? PARTITION_SRIOV : PARTITION_PASSTHROUGH,
+				       f->is_vf ? pci_address_format(&f->physfn, physfn)
+						: f->address_text,
+				       f->address_text, NULL, NULL)) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < model->n_mdev_parents; i++) {
+		const MdevParent *p = &model->mdev_parents[i];
+		if (add_other_mdevs(array, p->name, p->mdev_types, p->n_mdev_types, records, n) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int method_list(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	Service *s = userdata;
+	static const VarlinkField fields[] = { { 0 } };
+	const char *bad;
+	const HostModel *model;
+	size_t n;
+
+	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+	int r = host_cache_model(s->host, true, &model);
+	if (r < 0)
+		return r;
+	const PartitionRecord *records = partition_engine_records(s->engine, &n);
+
+	_cleanup_json_ json_object *reply = json_object_new_object();
+	json_object *array = json_object_new_array();
+	if (!reply || !array || json_object_object_add(reply, "partitions", array) < 0) {
+		json_object_put(array);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (add(array, record_json(&records[i])) < 0)
+			return -ENOMEM;
+	if (add_others(array, model, records, n) < 0)
+		return -ENOMEM;
+	return varlink_call_reply(call, TAKE_PTR(reply));
+}
+
+/* ---- Create, Destroy ---- */
+
+static bool caller_is_root(VarlinkCall *call)
+{
+	return varlink_call_peer(call)->uid == 0;
+}
+
+static int reply_permission_denied(VarlinkCall *call, const char *what)
+{
+	return varlink_call_reply_errorf(call, ERROR_PERMISSION_DENIED,
+					 "Only root may %s partitions for now (run vfioctl with "
+					 "sudo).",
+					 what);
+}
+
+/* Replies the AllocError of an outcome: its name, what it is about, and the engine's sentence. */
+static void reply_alloc_error(VarlinkCall *call, const PartitionOutcome *outcome)
+{
+	char buf[PCI_ADDRESS_TEXT_SIZE];
+	json_object *parameters = json_object_new_object();
+	/* A type nobody offers is about no GPU. */
+	const char *address = outcome->error == ALLOC_NO_SUCH_TYPE ? NULL
+			      : outcome->parent                    ? outcome->parent
+						: pci_address_format(&outcome->gpu, buf);
+
+	if (parameters && json_add_string(parameters, "address", address) >= 0 &&
+	    json_add_string(parameters, "message", outcome->message) >= 0)
+		(void)varlink_call_reply_error(call, alloc_error_name(outcome->error), parameters);
+	else
+		json_object_put(parameters);
+}
+
+/* Replies a failure that is not about the choice: the engine's sentence. */
+static void reply_failure(VarlinkCall *call, const PartitionOutcome *outcome)
+{
+	(void)varlink_call_reply_errorf(call,
+					outcome->result == -ENODEV ? ERROR_VANISHED : ERROR_FAILED,
+					"%s", outcome->message);
+}
+
+void partitions_service_reply_failure(VarlinkCall *call, const PartitionOutcome *outcome)
+{
+	if (outcome->error != ALLOC_OK)
+		reply_alloc_error(call, outcome);
+	else
+		reply_failure(call, outcome);
+}
+
+static void on_created(const PartitionOutcome *outcome, void *userdata)
+{
+	VarlinkCall *call = userdata;
+
+	if (outcome->result >= 0) {
+		json_object *reply = json_object_new_object();
+		json_object *partition = record_json(outcome->record);
+		if (reply && partition &&
+		    json_object_object_add(reply, "partition", partition) >= 0)
+			(void)varlink_call_reply(call, reply);
+		else {
+			json_object_put(reply);
+			json_object_put(partition);
+			(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
+							"The daemon ran out of memory.");
+		}
+	} else
+		partitions_service_reply_failure(call, outcome);
+	varlink_call_unref(call);
+}
+
+typedef struct CreateParameters {
+	const char *mode, *gpu, *vendor, *type;
+	int64_t min_framebuffer, max_instances, node, vfs;
+	bool force;
+} CreateParameters;
+#define CREATE(field) offsetof(CreateParameters, field)
+
+static int method_create(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	Service *s = userdata;
+	CreateParameters p = { .node = -1 };
+	static const VarlinkField fields[] = {
+		{ "mode", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, CREATE(mode) },
+		{ "gpu", VARLINK_FIELD_STRING, VARLINK_FIELD_NULLABLE, CREATE(gpu) },
+		{ "vendor", VARLINK_FIELD_STRING, VARLINK_FIELD_NULLABLE, CREATE(vendor) },
+		{ "type", VARLINK_FIELD_STRING, VARLINK_FIELD_NULLABLE, CREATE(type) },
+		{ "minFramebufferMiB", VARLINK_FIELD_INT, VARLINK_FIELD_NULLABLE,
+		  CREATE(min_framebuffer) },
+		{ "maxInstances", VARLINK_FIELD_INT, VARLINK_FIELD_NULLABLE,
+		  CREATE(max_instances) },
+		{ "node", VARLINK_FIELD_INT, VARLINK_FIELD_NULLABLE, CREATE(node) },
+		{ "vfs", VARLINK_FIELD_INT, VARLINK_FIELD_NULLABLE, CREATE(vfs) },
+		{ "force", VARLINK_FIELD_BOOL, VARLINK_FIELD_NULLABLE, CREATE(force) },
+		{ 0 },
+	};
+	PartitionRequest request = { .preferred_node = -1 };
+	const char *bad;
+
+	if (varlink_parameters_dispatch(parameters, fields, &p, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+	int mode = partition_mode_from_string(p.mode);
+	if (mode < 0)
+		return varlink_call_reply_invalid_parameter(call, "mode");
+	request.mode = (PartitionModeKind)mode;
+	/* A PCI address, or the name of an mdev parent outside PCI ("mbochs"). */
+	request.has_address = p.gpu && pci_address_parse(p.gpu, &request.address) == 0;
+	if (p.gpu && !request.has_address) {
+		if (!sysfs_name_is_plain(p.gpu))
+			return varlink_call_reply_invalid_parameter(call, "gpu");
+		request.parent = p.gpu;
+	}
+	if (p.vendor &&
+	    pci_vendor_selector_parse(p.vendor, &request.vendor_id, &request.device_id) < 0)
+		return varlink_call_reply_invalid_parameter(call, "vendor");
+	if (p.type && (strlen(p.type) > 128 || !p.type[0]))
+		return varlink_call_reply_invalid_parameter(call, "type");
+	if (p.min_framebuffer < 0 || p.min_framebuffer > (INT64_C(1) << 30))
+		return varlink_call_reply_invalid_parameter(call, "minFramebufferMiB");
+	if (p.max_instances < 0 || p.max_instances > 4096)
+		return varlink_call_reply_invalid_parameter(call, "maxInstances");
+	if (p.node < -1 || p.node > 1023)
+		return varlink_call_reply_invalid_parameter(call, "node");
+	if (p.vfs < 0 || p.vfs > 4096)
+		return varlink_call_reply_invalid_parameter(call, "vfs");
+	request.type = p.type;
+	request.min_framebuffer_mib = (uint64_t)p.min_framebuffer;
+	request.max_instances = (uint64_t)p.max_instances;
+	request.preferred_node = (int)p.node;
+	request.vfs_to_enable = (unsigned)p.vfs;
+	request.force = p.force;
+
+	if (!caller_is_root(call))
+		return reply_permission_denied(call, "create");
+
+	int r = partition_engine_create(s->engine, &request, "manual", on_created,
+					varlink_call_ref(call));
+	if (r < 0)
+		varlink_call_unref(call);
+	return r;
+}
+
+static void on_destroyed(const PartitionOutcome *outcome, void *userdata)
+{
+	VarlinkCall *call = userdata;
+	if (outcome->result >= 0)
+		(void)varlink_call_reply(call, NULL);
+	else
+		(void)varlink_call_reply_errorf(call, ERROR_FAILED, "%s", outcome->message);
+	varlink_call_unref(call);
+}
+
+static int method_destroy(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	Service *s = userdata;
+	struct {
+		const char *id;
+	} p = { 0 };
+	static const VarlinkField fields[] = {
+		{ "id", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
+		{ 0 },
+	};
+	const char *bad;
+
+	if (varlink_parameters_dispatch(parameters, fields, &p, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+	if (!partition_id_is_valid(p.id))
+		return varlink_call_reply_invalid_parameter(call, "id");
+	if (!caller_is_root(call))
+		return reply_permission_denied(call, "destroy");
+
+	int r = partition_engine_destroy(s->engine, p.id, on_destroyed, varlink_call_ref(call));
+	if (r >= 0)
+		return 0;
+	varlink_call_unref(call);
+	if (r != -ENOENT)
+		return r;
+	json_object *error = json_object_new_object();
+	if (!error || json_add_string(error, "id", p.id) < 0 ||
+	    json_add_string(error, "message",
+			    "libvfio holds no partition of that id; 'vfioctl partitions' lists "
+			    "them.") < 0) {
+		json_object_put(error);
+		return -ENOMEM;
+	}
+	return varlink_call_reply_error(call, ERROR_NO_SUCH_PARTITION, error);
+}
+
+static void on_vfs_set(const PartitionOutcome *outcome, void *userdata)
+{
+	VarlinkCall *call = userdata;
+
+	if (outcome->result >= 0)
+		(void)varlink_call_reply(call, NULL);
+	else
+		partitions_service_reply_failure(call, outcome);
+	varlink_call_unref(call);
+}
+
+static int method_set_vf_count(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	Service *s = userdata;
+	struct {
+		const char *gpu;
+		int64_t count;
+	} p = { 0 };
+	static const VarlinkField fields[] = {
+		{ "gpu", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
+		{ "count", VARLINK_FIELD_INT, VARLINK_FIELD_REQUIRED, sizeof(const char *) },
+		{ 0 },
+	};
+	PciAddress gpu;
+	const char *bad;
+
+	if (varlink_parameters_dispatch(parameters, fields, &p, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+	if (pci_address_parse(p.gpu, &gpu) < 0)
+		return varlink_call_reply_invalid_parameter(call, "gpu");
+	if (p.count < 0 || p.count > 65535)
+		return varlink_call_reply_invalid_parameter(call, "count");
+	if (!caller_is_root(call))
+		return varlink_call_reply_errorf(
+			call, ERROR_PERMISSION_DENIED,
+			"Only root may change VF counts for now (run vfioctl "
+			"with sudo).");
+	int r = partition_engine_set_vf_count(s->engine, &gpu, (unsigned)p.count, on_vfs_set,
+					      varlink_call_ref(call));
+	if (r < 0)
+		varlink_call_unref(call);
+	return r;
+}
+
+static const VarlinkMethod partition_methods[] = {
+	{ "List", method_list, 0 },
+	{ "Create", method_create, 0 },
+	{ "Destroy", method_destroy, 0 },
+	{ "SetVFCount", method_set_vf_count, 0 },
+	{ 0 },
+};
+
+int partitions_service_register(PartitionEngine *engine, HostCache *host, Server *server)
+{
+	service_storage = (Service){ engine, host };
+	return server_add_interface(server,
+				    varlink_idl_find(libvfio_interfaces, "io.libvfio.Partitions"),
+				    partition_methods, &service_storage);
+}

@@ -1,0 +1,1206 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "api/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "base/log.h"
+#include "fs_util.h"
+#include "libvfio_errors.h"
+#include "macro.h"
+#include "parse_util.h"
+#include "safe_open.h"
+#include "varlink_frame.h"
+#include "varlink_message.h"
+
+/* Stop reading a client's calls while this much output waits for it to read. */
+#define OUTPUT_HIGH_WATER (4u * 1024u * 1024u)
+/* A client that lets this much output pile up (a stream it does not read) is dropped. */
+#define OUTPUT_MAX (64u * 1024u * 1024u)
+/*
+ * root's connections do not count against limits.max-connections, so that no
+ * user can lock the administrator out; this cap only bounds the descriptors
+ * root's own clients can make the daemon hold.
+ */
+#define ROOT_MAX_CONNECTIONS 64u
+/* How long a connection being closed may take to read its last error. */
+#define CLOSE_GRACE_USEC (1 * USEC_PER_SEC)
+/* After EMFILE/ENFILE, pause accepting for this long instead of spinning. */
+#define ACCEPT_RETRY_USEC (100 * USEC_PER_MSEC)
+#define READ_CHUNK (64 * 1024)
+
+typedef struct Connection Connection;
+
+typedef struct Listener {
+	Server *server;
+	int fd;
+	sd_event_source *io;
+	sd_event_source *retry;
+} Listener;
+
+typedef struct RegisteredInterface {
+	const VarlinkIdl *idl;
+	const VarlinkMethod *methods;
+	void *userdata;
+} RegisteredInterface;
+
+struct Server {
+	sd_event *event;
+	ServerInfo info;
+	ServerLimits limits;
+
+	Listener **listeners; /* pointers: each is the userdata of its event sources */
+	size_t n_listeners;
+	char *bound_path; /* a socket file we created, removed at exit */
+
+	RegisteredInterface *interfaces;
+	size_t n_interfaces;
+
+	Connection *connections;
+	unsigned n_connections; /* root's and everyone else's */
+	unsigned n_root_connections;
+	/* Replies queued on every connection and not yet taken by their clients. */
+	uint64_t unread_output;
+	uint64_t next_connection_id;
+
+	/* Refused connections are logged at most once a second. */
+	uint64_t refused_logged_usec;
+	unsigned refused_unlogged;
+
+	void (*change_callback)(Server *server, void *userdata);
+	void *change_userdata;
+};
+
+struct Connection {
+	Server *server;
+	Connection *prev, *next;
+	uint64_t id;
+	int fd;
+	struct ucred peer;
+	sd_event_source *io;
+	sd_event_source *timer;
+	sd_event_source *defer;
+	VarlinkReader *reader;
+
+	char *out;
+	size_t out_start, out_end, out_allocated;
+
+	VarlinkCall *call; /* the call being handled; later ones wait in the reader */
+	bool eof; /* the client will send no more */
+	bool closing; /* send what is queued, then close */
+	bool dead; /* close at the next chance; nothing more is sent */
+	bool idle_timer; /* the timer counts idleness (not a partial message, not a grace) */
+};
+
+struct VarlinkCall {
+	unsigned n_ref;
+	Connection *connection; /* NULL once the client is gone */
+	json_object *message; /* owns everything `parsed` points to */
+	VarlinkCallMessage parsed;
+	bool finished;
+	bool in_handler;
+};
+
+static void connection_free(Connection *c);
+static void connection_update(Connection *c);
+
+/*
+ * Logs about one client: the text names the connection and who holds it, and
+ * the journal gets LIBVFIO_CLIENT_UID= / LIBVFIO_CLIENT_PID= to filter on.
+ */
+#define log_connection(c, level, ...) \
+	log_connection_at(c, level, __FILE__, __LINE__, __func__, __VA_ARGS__)
+_printf_(6, 7) static void log_connection_at(const Connection *c, int level, const char *file,
+					     int line, const char *func, const char *format, ...)
+{
+	char uid[16], pid[16], text[1024];
+	va_list ap;
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)c->peer.uid);
+	snprintf(pid, sizeof(pid), "%d", (int)c->peer.pid);
+	va_start(ap, format);
+	vsnprintf(text, sizeof(text), format, ap);
+	va_end(ap);
+	log_internal(level, 0, file, line, func,
+		     LOG_FIELDS({ "LIBVFIO_CLIENT_UID", uid }, { "LIBVFIO_CLIENT_PID", pid }),
+		     "Connection %llu (uid %s, pid %s): %s", (unsigned long long)c->id, uid, pid,
+		     text);
+}
+static void connection_process(Connection *c);
+
+/* ---- output ---- */
+
+static size_t output_pending(const Connection *c)
+{
+	return c->out_end - c->out_start;
+}
+
+static bool peer_is_root(const struct ucred *peer)
+{
+	return peer->uid == 0;
+}
+
+/* Throws away what waits to be sent, giving its memory back at once. */
+static void connection_discard_output(Connection *c)
+{
+	c->server->unread_output -= output_pending(c);
+	free(c->out);
+	c->out = NULL;
+	c->out_start = c->out_end = c->out_allocated = 0;
+}
+
+/*
+ * The connection holding the most unread output, a non-root one whenever one
+ * holds any: root's clients are the administrator's, and dropping them would
+ * let a user lock root out again. `c` counts with the `size` bytes it is about
+ * to queue. Dead connections count too: their output will never be sent. NULL
+ * when nobody holds anything.
+ */
+static Connection *unread_output_victim(Server *server, Connection *c, size_t size)
+{
+	Connection *best = NULL;
+	uint64_t best_size = 0;
+	bool best_is_root = true;
+
+	for (Connection *o = server->connections; o; o = o->next) {
+		uint64_t unread = output_pending(o) + (o == c ? size : 0);
+		bool is_root = peer_is_root(&o->peer);
+		if (unread == 0)
+			continue;
+		if (!best || (best_is_root && !is_root) ||
+		    (best_is_root == is_root && unread > best_size)) {
+			best = o;
+			best_size = unread;
+			best_is_root = is_root;
+		}
+	}
+	return best;
+}
+
+/*
+ * Makes room for `size` more bytes of output on `c` within
+ * limits.max-unread-output by dropping the connections holding the most.
+ * -ENOBUFS when `c` itself is dropped.
+ */
+static int server_reserve_output(Server *server, Connection *c, size_t size)
+{
+	while (server->unread_output + size > server->limits.max_unread_output) {
+		Connection *victim = unread_output_victim(server, c, size);
+		if (!victim)
+			break; /* cannot happen: the total is made of someone's output */
+		if (victim->dead && victim != c) {
+			/* Being closed already: what it holds will never be sent. */
+			connection_discard_output(victim);
+			continue;
+		}
+		log_connection(victim, LOG_WARNING,
+			       "dropped: %zu bytes of replies unread while all clients together "
+			       "reached limits.max-unread-output (%llu bytes)",
+			       output_pending(victim),
+			       (unsigned long long)server->limits.max_unread_output);
+		connection_discard_output(victim);
+		victim->dead = true;
+		if (victim == c)
+			return -ENOBUFS;
+		/* Freed from its own event, never under another connection's handler. */
+		(void)sd_event_source_set_enabled(victim->defer, SD_EVENT_ONESHOT);
+	}
+	return 0;
+}
+
+static void connection_flush(Connection *c)
+{
+	while (output_pending(c) > 0 && !c->dead) {
+		ssize_t n = send(c->fd, c->out + c->out_start, output_pending(c),
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			log_connection(c, LOG_DEBUG, "write failed, closing: %s", strerror(errno));
+			c->dead = true;
+			return;
+		}
+		c->out_start += (size_t)n;
+		c->server->unread_output -= (uint64_t)n;
+	}
+	if (c->out_start == c->out_end) {
+		c->out_start = c->out_end = 0;
+		/* A burst (a big reply, a client that caught up) does not pin its buffer. */
+		if (c->out_allocated > READ_CHUNK)
+			connection_discard_output(c);
+	}
+}
+
+/* Queues one message and tries to send it at once. Takes `message`. */
+static int connection_send(Connection *c, json_object *message)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t size;
+
+	if (!message)
+		return -ENOMEM;
+	int r = varlink_frame_encode(message, &data, &size);
+	json_object_put(message);
+	if (r < 0)
+		return r;
+	if (c->dead)
+		return -ECONNRESET;
+
+	if (output_pending(c) + size > OUTPUT_MAX) {
+		log_connection(
+			c, LOG_WARNING,
+			"the client does not read its replies (%zu bytes waiting), closing it",
+			output_pending(c));
+		c->dead = true;
+		return -ENOBUFS;
+	}
+	r = server_reserve_output(c->server, c, size);
+	if (r < 0)
+		return r;
+	if (c->out_start > 0) {
+		memmove(c->out, c->out + c->out_start, output_pending(c));
+		c->out_end -= c->out_start;
+		c->out_start = 0;
+	}
+	if (c->out_end + size > c->out_allocated) {
+		size_t want = MAX(c->out_end + size, c->out_allocated * 2);
+		char *p = realloc(c->out, want);
+		if (!p)
+			return -ENOMEM;
+		c->out = p;
+		c->out_allocated = want;
+	}
+	memcpy(c->out + c->out_end, data, size);
+	c->out_end += size;
+	c->server->unread_output += size;
+	connection_flush(c);
+	return 0;
+}
+
+/*
+ * The parameters of an io.libvfio error: {"message": TEXT}, and {LIMIT_KEY: LIMIT}
+ * too when limit_key is set. NULL on OOM.
+ */
+_printf_(3, 0) static json_object *error_parameters(const char *limit_key, uint64_t limit,
+						    const char *format, va_list ap)
+{
+	char text[1024];
+	json_object *parameters = json_object_new_object();
+
+	if (!parameters)
+		return NULL;
+	vsnprintf(text, sizeof(text), format, ap);
+	if (limit_key)
+		json_object_object_add(parameters, limit_key,
+				       json_object_new_int64((int64_t)limit));
+	json_object_object_add(parameters, "message", json_object_new_string(text));
+	return parameters;
+}
+
+_printf_(3, 4) static json_object *error_parametersf(const char *limit_key, uint64_t limit,
+						     const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	json_object *parameters = error_parameters(limit_key, limit, format, ap);
+	va_end(ap);
+	return parameters;
+}
+
+/* Sends an io.libvfio error that names the limit the client went over. */
+_printf_(5, 6) static void connection_send_error(Connection *c, const char *error,
+						 const char *limit_key, uint64_t limit,
+						 const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	json_object *parameters = error_parameters(limit_key, limit, format, ap);
+	va_end(ap);
+	if (parameters)
+		(void)connection_send(c, varlink_error_new(error, parameters));
+}
+
+/* Sends a last error, then closes once it is flushed (or after a grace period). */
+static void connection_close_after_error(Connection *c)
+{
+	c->closing = true;
+	c->idle_timer = false;
+	(void)sd_event_source_set_time_relative(c->timer, CLOSE_GRACE_USEC);
+	(void)sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+/* A message over the size limit: say so, log it, and close. */
+static void connection_refuse_oversize(Connection *c)
+{
+	unsigned long long limit = c->server->limits.max_message_size;
+
+	log_connection(c, LOG_WARNING, "message over %llu bytes, closing it", limit);
+	connection_send_error(c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit", limit,
+			      "The message is larger than the %llu bytes the daemon accepts.",
+			      limit);
+	connection_close_after_error(c);
+}
+
+/* ---- calls ---- */
+
+VarlinkCall *varlink_call_ref(VarlinkCall *call)
+{
+	if (call)
+		call->n_ref++;
+	return call;
+}
+
+VarlinkCall *varlink_call_unref(VarlinkCall *call)
+{
+	if (!call || --call->n_ref > 0)
+		return NULL;
+	json_object_put(call->message);
+	free(call);
+	return NULL;
+}
+
+bool varlink_call_wants_more(const VarlinkCall *call)
+{
+	return call->parsed.more;
+}
+
+bool varlink_call_is_oneway(const VarlinkCall *call)
+{
+	return call->parsed.oneway;
+}
+
+const char *varlink_call_method(const VarlinkCall *call)
+{
+	return call->parsed.method;
+}
+
+const struct ucred *varlink_call_peer(const VarlinkCall *call)
+{
+	static const struct ucred nobody = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	return call->connection ? &call->connection->peer : &nobody;
+}
+
+/* The call is over: let the connection go on with the next one. */
+static void call_finished(VarlinkCall *call)
+{
+	Connection *c = call->connection;
+
+	call->finished = true;
+	if (!c || call->in_handler)
+		return; /* the dispatcher picks up from here */
+	c->call = NULL;
+	varlink_call_unref(call);
+	(void)sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+}
+
+static int call_send(VarlinkCall *call, json_object *message, bool final)
+{
+	if (call->finished) {
+		json_object_put(message);
+		return -EALREADY;
+	}
+	if (!call->connection) {
+		json_object_put(message);
+		if (final)
+			call->finished = true;
+		return -ECONNRESET;
+	}
+
+	int r = 0;
+	if (call->parsed.oneway)
+		json_object_put(message); /* the client asked for no reply */
+	else
+		r = connection_send(call->connection, message);
+	if (final)
+		call_finished(call);
+	return r;
+}
+
+int varlink_call_reply(VarlinkCall *call, json_object *parameters)
+{
+	return call_send(call, varlink_reply_new(parameters, false), true);
+}
+
+int varlink_call_reply_continues(VarlinkCall *call, json_object *parameters)
+{
+	if (!call->parsed.more) {
+		json_object_put(parameters);
+		return -EINVAL;
+	}
+	return call_send(call, varlink_reply_new(parameters, true), false);
+}
+
+int varlink_call_reply_error(VarlinkCall *call, const char *error, json_object *parameters)
+{
+	return call_send(call, varlink_error_new(error, parameters), true);
+}
+
+int varlink_call_reply_invalid_parameter(VarlinkCall *call, const char *parameter)
+{
+	return call_send(call, varlink_error_invalid_parameter(parameter), true);
+}
+
+int varlink_call_reply_errorf(VarlinkCall *call, const char *error, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	json_object *parameters = error_parameters(NULL, 0, format, ap);
+	va_end(ap);
+	return varlink_call_reply_error(call, error, parameters);
+}
+
+/* ---- dispatch ---- */
+
+static const VarlinkMethod *find_method(Server *server, const VarlinkCallMessage *call,
+					void **ret_userdata, bool *ret_interface_found)
+{
+	const char *method_name = call->method + call->interface_length + 1;
+
+	*ret_interface_found = false;
+	for (size_t i = 0; i < server->n_interfaces; i++) {
+		const VarlinkIdl *idl = server->interfaces[i].idl;
+		if (strlen(idl->name) != call->interface_length ||
+		    strncmp(idl->name, call->method, call->interface_length) != 0)
+			continue;
+		*ret_interface_found = true;
+		for (const VarlinkMethod *m = server->interfaces[i].methods; m->name; m++)
+			if (strcmp(m->name, method_name) == 0) {
+				*ret_userdata = server->interfaces[i].userdata;
+				return m;
+			}
+		return NULL;
+	}
+	return NULL;
+}
+
+static void connection_dispatch(Connection *c, json_object *message)
+{
+	VarlinkCallMessage parsed;
+	const char *bad_key;
+	bool interface_found;
+	void *userdata = NULL;
+
+	int r = varlink_call_parse(message, &parsed, &bad_key);
+	if (r < 0) {
+		log_connection(c, LOG_WARNING, "not a Varlink call (bad \"%s\"), closing it",
+			       bad_key ? bad_key : "?");
+		connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL, 0,
+				      "The message is not a Varlink call: its \"%s\" is missing or "
+				      "malformed.",
+				      bad_key ? bad_key : "method");
+		json_object_put(message);
+		connection_close_after_error(c);
+		return;
+	}
+
+	const VarlinkMethod *method = find_method(c->server, &parsed, &userdata, &interface_found);
+	json_object *error = NULL;
+	if (!method && !interface_found) {
+		char interface[VARLINK_MAX_NAME + 1];
+		snprintf(interface, sizeof(interface), "%.*s", (int)parsed.interface_length,
+			 parsed.method);
+		error = varlink_error_interface_not_found(interface);
+	} else if (!method)
+		error = varlink_error_method_not_found(parsed.method);
+	else if ((method->flags & VARLINK_METHOD_REQUIRES_MORE) && !parsed.more)
+		error = varlink_error_new(VARLINK_ERROR_EXPECTED_MORE, NULL);
+
+	if (error || !method) {
+		if (!parsed.oneway)
+			(void)connection_send(c, error);
+		else
+			json_object_put(error);
+		json_object_put(message);
+		return;
+	}
+
+	VarlinkCall *call = calloc(1, sizeof(*call));
+	if (!call) {
+		json_object_put(message);
+		c->dead = true;
+		return;
+	}
+	*call = (VarlinkCall){ .n_ref = 1, .connection = c, .message = message, .parsed = parsed };
+	c->call = call;
+
+	call->in_handler = true;
+	r = method->handler(call, parsed.parameters, userdata);
+	call->in_handler = false;
+
+	if (r >= 0 && !call->finished && call->n_ref == 1) {
+		/* Nobody replied and nobody kept the call to reply later: a bug, not a hang. */
+		log_error("%s returned without replying", parsed.method);
+		r = -EPROTO;
+	}
+	if (r < 0 && !call->finished) {
+		log_error_errno(r, "%s failed", parsed.method);
+		(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
+						"The daemon failed to handle %s (%s); see its log "
+						"(journalctl -u libvfiod).",
+						parsed.method, strerror(-r));
+	}
+	if (call->finished) {
+		c->call = NULL;
+		varlink_call_unref(call);
+	}
+}
+
+/* Handles every whole call buffered, one at a time, while nothing else is in the way. */
+static void connection_process(Connection *c)
+{
+	while (!c->call && !c->closing && !c->dead && output_pending(c) < OUTPUT_HIGH_WATER) {
+		json_object *message = NULL;
+		int r = varlink_reader_next(c->reader, &message);
+		if (r == 0)
+			break;
+		if (r == -EMSGSIZE) {
+			connection_refuse_oversize(c);
+			return;
+		}
+		if (r < 0) {
+			const char *why = r == -ELOOP    ? "JSON nested too deeply"
+					  : r == -EPROTO ? "JSON that is not an object"
+							 : "invalid JSON";
+			log_connection(c, LOG_WARNING, "received %s, closing it", why);
+			connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL, 0,
+					      "The daemon received %s; every message must be one "
+					      "JSON object followed by a NUL byte.",
+					      why);
+			connection_close_after_error(c);
+			return;
+		}
+		connection_dispatch(c, message);
+	}
+}
+
+/* ---- connection events ---- */
+
+static void connection_read(Connection *c)
+{
+	char buffer[READ_CHUNK];
+
+	ssize_t n = recv(c->fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR) {
+			log_connection(c, LOG_DEBUG, "read failed: %s", strerror(errno));
+			c->dead = true;
+		}
+		return;
+	}
+	if (n == 0) {
+		c->eof = true;
+		return;
+	}
+
+	int r = varlink_reader_feed(c->reader, buffer, (size_t)n);
+	if (r == -EMSGSIZE) {
+		connection_refuse_oversize(c);
+		return;
+	}
+	if (r < 0) {
+		log_error_errno(r, "Connection %llu: cannot buffer input",
+				(unsigned long long)c->id);
+		c->dead = true;
+		return;
+	}
+
+	/* Silence counts from the last byte: re-arm while a message is incomplete. */
+	c->idle_timer = false;
+	if (!varlink_reader_has_message(c->reader)) {
+		(void)sd_event_source_set_time_relative(c->timer,
+							c->server->limits.client_timeout_usec);
+		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+	} else
+		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+}
+
+/*
+ * Nothing is going on: no call (a Watch stream is a call in progress), nothing
+ * unsent, no partial message. Such a connection costs a slot and nothing else,
+ * which is exactly how a user would hold slots to lock others out.
+ */
+static bool connection_is_idle(Connection *c)
+{
+	return !c->call && !c->closing && !c->dead && output_pending(c) == 0 &&
+	       varlink_reader_buffered(c->reader) == 0;
+}
+
+/*
+ * Starts counting idleness when a non-root connection becomes idle, and stops
+ * when it is not any more. root's connections are never closed for idling.
+ */
+static void connection_update_idle_timer(Connection *c)
+{
+	bool idle = connection_is_idle(c) && !peer_is_root(&c->peer);
+
+	if (idle && !c->idle_timer) {
+		c->idle_timer = true;
+		(void)sd_event_source_set_time_relative(c->timer,
+							c->server->limits.idle_timeout_usec);
+		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+	} else if (!idle && c->idle_timer) {
+		c->idle_timer = false;
+		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+	}
+}
+
+/* Closes the connection when it is done or broken; returns true if it did. */
+static bool connection_maybe_close(Connection *c)
+{
+	bool done = c->dead || (c->closing && output_pending(c) == 0) ||
+		    (c->eof && !c->call && output_pending(c) == 0 &&
+		     !varlink_reader_has_message(c->reader));
+	if (done)
+		connection_free(c);
+	return done;
+}
+
+static void connection_update(Connection *c)
+{
+	uint32_t events = 0;
+
+	if (!c->eof && !c->closing && !c->call && output_pending(c) < OUTPUT_HIGH_WATER &&
+	    !varlink_reader_has_message(c->reader))
+		events |= EPOLLIN;
+	if (output_pending(c) > 0)
+		events |= EPOLLOUT;
+	(void)sd_event_source_set_io_events(c->io, events);
+	connection_update_idle_timer(c);
+}
+
+static void connection_after_event(Connection *c)
+{
+	connection_process(c);
+	if (!connection_maybe_close(c))
+		connection_update(c);
+}
+
+static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Connection *c = userdata;
+
+	if (revents & EPOLLHUP) {
+		/* For stream sockets the kernel signals HUP only once the peer closed both ways. */
+		c->dead = true;
+	} else {
+		if (revents & EPOLLOUT)
+			connection_flush(c);
+		if ((revents & (EPOLLIN | EPOLLERR)) && !c->dead)
+			connection_read(c);
+	}
+	connection_after_event(c);
+	return 0;
+}
+
+static int on_connection_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Connection *c = userdata;
+
+	if (c->closing) {
+		c->dead = true; /* it did not read its last error in time */
+	} else if (c->idle_timer) {
+		/*
+		 * A clean close, no error message: Varlink has no messages outside a
+		 * call, and a client that made none is told by the end of the stream.
+		 */
+		char limit[32];
+		log_connection(
+			c, LOG_INFO, "idle for %s, closing it (limits.idle-timeout)",
+			format_duration(limit, sizeof(limit), c->server->limits.idle_timeout_usec));
+		c->dead = true;
+	} else {
+		char limit[32];
+		log_connection(c, LOG_WARNING,
+			       "silent for %s in the middle of a message, closing it",
+			       format_duration(limit, sizeof(limit),
+					       c->server->limits.client_timeout_usec));
+		connection_send_error(c, LIBVFIO_ERROR_TIMEOUT, "limitMilliseconds",
+				      c->server->limits.client_timeout_usec / USEC_PER_MSEC,
+				      "The message stayed incomplete for %s; send whole messages.",
+				      limit);
+		connection_close_after_error(c);
+	}
+	connection_after_event(c);
+	return 0;
+}
+
+static int on_connection_defer(sd_event_source *source, void *userdata)
+{
+	connection_after_event(userdata);
+	return 0;
+}
+
+static void notify_change(Server *server)
+{
+	if (server->change_callback)
+		server->change_callback(server, server->change_userdata);
+}
+
+static void connection_free(Connection *c)
+{
+	if (!c)
+		return;
+	Server *server = c->server;
+
+	if (c->call) {
+		c->call->connection = NULL; /* its owner may still reply: that becomes a no-op */
+		varlink_call_unref(c->call);
+	}
+	sd_event_source_disable_unref(c->io);
+	sd_event_source_disable_unref(c->timer);
+	sd_event_source_disable_unref(c->defer);
+	safe_close(c->fd);
+	varlink_reader_free(c->reader);
+	connection_discard_output(c);
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		server->connections = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	server->n_connections--;
+	if (peer_is_root(&c->peer))
+		server->n_root_connections--;
+	log_connection(c, LOG_DEBUG, "closed, %u open", server->n_connections);
+	free(c);
+	notify_change(server);
+}
+
+static int connection_new(Server *server, int fd, const struct ucred *peer)
+{
+	Connection *c = calloc(1, sizeof(*c));
+	if (!c) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	c->server = server;
+	c->fd = fd;
+	c->id = ++server->next_connection_id;
+	c->peer = *peer;
+
+	c->next = server->connections;
+	if (c->next)
+		c->next->prev = c;
+	server->connections = c;
+	server->n_connections++;
+	if (peer_is_root(peer))
+		server->n_root_connections++;
+
+	int r;
+	c->reader = varlink_reader_new(server->limits.max_message_size);
+	if (!c->reader)
+		r = -ENOMEM;
+	else
+		r = sd_event_add_io(server->event, &c->io, fd, EPOLLIN, on_connection_io, c);
+	if (r >= 0)
+		r = sd_event_add_time_relative(server->event, &c->timer, CLOCK_MONOTONIC,
+					       server->limits.client_timeout_usec, 0,
+					       on_connection_timer, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_add_defer(server->event, &c->defer, on_connection_defer, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
+	if (r < 0) {
+		log_error_errno(r, "Cannot set up a new connection");
+		connection_free(c);
+		return r;
+	}
+	log_connection(c, LOG_DEBUG, "opened, %u open", server->n_connections);
+	connection_update(c); /* an idle connection from the start */
+	notify_change(server);
+	return 0;
+}
+
+/* ---- listening ---- */
+
+/* Which limit a new connection is over. */
+typedef enum ConnectionRefusal {
+	REFUSAL_NONE,
+	REFUSAL_TOTAL, /* limits.max-connections, of non-root users together */
+	REFUSAL_PER_USER, /* limits.max-connections-per-user */
+	REFUSAL_ROOT, /* ROOT_MAX_CONNECTIONS */
+} ConnectionRefusal;
+
+/* How many connections `uid` holds. A walk: the list is bounded by the limits themselves. */
+static unsigned server_connections_of(const Server *server, uid_t uid)
+{
+	unsigned n = 0;
+	for (const Connection *c = server->connections; c; c = c->next)
+		n += c->peer.uid == uid;
+	return n;
+}
+
+/*
+ * Whether a client may have one more connection. root is checked only against
+ * its own cap, so a flood of other users' connections never locks it out.
+ */
+static ConnectionRefusal server_admit(const Server *server, const struct ucred *peer,
+				      uint64_t *ret_limit)
+{
+	if (peer_is_root(peer)) {
+		*ret_limit = ROOT_MAX_CONNECTIONS;
+		return server->n_root_connections >= ROOT_MAX_CONNECTIONS ? REFUSAL_ROOT
+									  : REFUSAL_NONE;
+	}
+	*ret_limit = server->limits.max_connections_per_user;
+	if (server_connections_of(server, peer->uid) >= server->limits.max_connections_per_user)
+		return REFUSAL_PER_USER;
+	*ret_limit = server->limits.max_connections;
+	if (server->n_connections - server->n_root_connections >= server->limits.max_connections)
+		return REFUSAL_TOTAL;
+	return REFUSAL_NONE;
+}
+
+/* Tells a client over a limit which one, then closes it; logs at most once a second. */
+static void refuse_connection(Server *server, int fd, const struct ucred *peer,
+			      ConnectionRefusal refusal, uint64_t limit)
+{
+	unsigned long long n = limit;
+	_cleanup_free_ char *data = NULL;
+	size_t size;
+	const char *key;
+	json_object *parameters;
+
+	switch (refusal) {
+	case REFUSAL_PER_USER:
+		key = "limits.max-connections-per-user";
+		parameters = error_parametersf(
+			"limit", n,
+			"You (uid %u) already have %llu connections to the daemon open, the "
+			"per-user limit; close one and try again.",
+			(unsigned)peer->uid, n);
+		break;
+	case REFUSAL_ROOT:
+		key = "the fixed cap for root";
+		parameters = error_parametersf("limit", n,
+					       "root already has %llu connections to the daemon "
+					       "open, its cap; close one and try again.",
+					       n);
+		break;
+	default:
+		key = "limits.max-connections";
+		parameters = error_parametersf("limit", n,
+					       "The daemon already serves %llu connections, its "
+					       "limit; try again later.",
+					       n);
+		break;
+	}
+	json_object *message = varlink_error_new(LIBVFIO_ERROR_TOO_MANY_CONNECTIONS, parameters);
+	if (message && varlink_frame_encode(message, &data, &size) == 0)
+		(void)send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+	json_object_put(message);
+	safe_close(fd);
+
+	uint64_t now = 0;
+	(void)sd_event_now(server->event, CLOCK_MONOTONIC, &now);
+	if (now - server->refused_logged_usec >= USEC_PER_SEC) {
+		char uid[16], pid[16];
+		snprintf(uid, sizeof(uid), "%u", (unsigned)peer->uid);
+		snprintf(pid, sizeof(pid), "%d", (int)peer->pid);
+		log_internal(
+			LOG_WARNING, 0, __FILE__, __LINE__, __func__,
+			LOG_FIELDS({ "LIBVFIO_CLIENT_UID", uid }, { "LIBVFIO_CLIENT_PID", pid }),
+			"Refused a connection from uid %s (pid %s): %llu are open, the limit "
+			"(%s)%s",
+			uid, pid, n, key,
+			server->refused_unlogged ? "; more were refused since the last message"
+						 : "");
+		server->refused_logged_usec = now;
+		server->refused_unlogged = 0;
+	} else
+		server->refused_unlogged++;
+}
+
+static int on_accept_retry(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Listener *listener = userdata;
+	(void)sd_event_source_set_enabled(listener->io, SD_EVENT_ON);
+	return 0;
+}
+
+static int on_listener_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Listener *listener = userdata;
+	Server *server = listener->server;
+
+	/* A bounded batch, so one flood cannot starve the established connections. */
+	for (int i = 0; i < 64; i++) {
+		int client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (client < 0) {
+			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+				return 0;
+			log_warning_errno(errno, "Cannot accept a connection, pausing");
+			(void)sd_event_source_set_enabled(listener->io, SD_EVENT_OFF);
+			(void)sd_event_source_set_time_relative(listener->retry, ACCEPT_RETRY_USEC);
+			(void)sd_event_source_set_enabled(listener->retry, SD_EVENT_ONESHOT);
+			return 0;
+		}
+		struct ucred peer = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+		socklen_t length = sizeof(peer);
+		if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &length) < 0)
+			log_debug("A new connection has no peer credentials: %s", strerror(errno));
+
+		uint64_t limit = 0;
+		ConnectionRefusal refusal = server_admit(server, &peer, &limit);
+		if (refusal != REFUSAL_NONE)
+			refuse_connection(server, client, &peer, refusal, limit);
+		else
+			(void)connection_new(server, client, &peer);
+	}
+	return 0;
+}
+
+static void listener_free(Listener *listener)
+{
+	sd_event_source_disable_unref(listener->io);
+	sd_event_source_disable_unref(listener->retry);
+	safe_close(listener->fd);
+	free(listener);
+}
+
+int server_listen_fd(Server *server, int fd)
+{
+	Listener **listeners =
+		reallocarray(server->listeners, server->n_listeners + 1, sizeof(Listener *));
+	if (!listeners) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	server->listeners = listeners;
+
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int r = negative_errno();
+		safe_close(fd);
+		return r;
+	}
+
+	Listener *listener = calloc(1, sizeof(*listener));
+	if (!listener) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	*listener = (Listener){ .server = server, .fd = fd };
+
+	int r = sd_event_add_io(server->event, &listener->io, fd, EPOLLIN, on_listener_io,
+				listener);
+	if (r >= 0)
+		r = sd_event_add_time_relative(server->event, &listener->retry, CLOCK_MONOTONIC,
+					       ACCEPT_RETRY_USEC, 0, on_accept_retry, listener);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(listener->retry, SD_EVENT_OFF);
+	if (r < 0) {
+		listener_free(listener);
+		return r;
+	}
+	listeners[server->n_listeners++] = listener;
+	return 0;
+}
+
+/* True when a server answers on the socket at `address`. */
+static bool socket_is_live(const struct sockaddr_un *address)
+{
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true; /* cannot tell: do not remove it */
+	if (connect(fd, (const struct sockaddr *)address, sizeof(*address)) == 0)
+		return true;
+	return errno != ECONNREFUSED;
+}
+
+int server_listen_path(Server *server, const char *path)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+
+	if (strlen(path) >= sizeof(address.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(address.sun_path, path);
+
+	int r = mkdir_parents(path, 0755);
+	if (r < 0)
+		return r;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return negative_errno();
+
+	if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
+		struct stat st;
+		if (errno != EADDRINUSE)
+			return negative_errno();
+		/* Remove what is there only when it is a socket nobody answers on. */
+		if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || socket_is_live(&address))
+			return -EADDRINUSE;
+		log_info("Removing stale socket %s", path);
+		if (unlink(path) < 0 && errno != ENOENT)
+			return negative_errno();
+		if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0)
+			return negative_errno();
+	}
+	/* Everyone may connect; each call is authorized on its own (SO_PEERCRED). */
+	r = bound_socket_chown_chmod(path, 0, 0, 0666);
+	if (r < 0 || listen(fd, SOMAXCONN) < 0) {
+		r = r < 0 ? r : negative_errno();
+		(void)unlink(path);
+		return r;
+	}
+
+	free(server->bound_path);
+	server->bound_path = strdup(path);
+	if (!server->bound_path) {
+		(void)unlink(path);
+		return -ENOMEM;
+	}
+	return server_listen_fd(server, TAKE_FD(fd));
+}
+
+/* ---- org.varlink.service ---- */
+
+static int method_get_info(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	Server *server = userdata;
+	const char *bad;
+
+	static const VarlinkField fields[] = { { 0 } };
+	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+
+	json_object *reply = json_object_new_object();
+	json_object *interfaces = json_object_new_array();
+	if (!reply || !interfaces) {
+		json_object_put(reply);
+		json_object_put(interfaces);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < server->n_interfaces; i++)
+		json_object_array_add(interfaces,
+				      json_object_new_string(server->interfaces[i].idl->name));
+	json_object_object_add(reply, "vendor", json_object_new_string(server->info.vendor));
+	json_object_object_add(reply, "product", json_object_new_string(server->info.product));
+	json_object_object_add(reply, "version", json_object_new_string(server->info.version));
+	json_object_object_add(reply, "url", json_object_new_string(server->info.url));
+	json_object_object_add(reply, "interfaces", interfaces);
+	return varlink_call_reply(call, reply);
+}
+
+static int method_get_interface_description(VarlinkCall *call, json_object *parameters,
+					    void *userdata)
+{
+	Server *server = userdata;
+	struct {
+		const char *interface;
+	} p = { 0 };
+	const char *bad;
+
+	static const VarlinkField fields[] = {
+		{ "interface", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
+		{ 0 },
+	};
+	if (varlink_parameters_dispatch(parameters, fields, &p, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+
+	for (size_t i = 0; i < server->n_interfaces; i++) {
+		const VarlinkIdl *idl = server->interfaces[i].idl;
+		if (strcmp(idl->name, p.interface) != 0)
+			continue;
+		json_object *reply = json_object_new_object();
+		if (!reply)
+			return -ENOMEM;
+		json_object_object_add(reply, "description",
+				       json_object_new_string(idl->description));
+		return varlink_call_reply(call, reply);
+	}
+	return call_send(call, varlink_error_interface_not_found(p.interface), true);
+}
+
+static const VarlinkMethod service_methods[] = {
+	{ "GetInfo", method_get_info, 0 },
+	{ "GetInterfaceDescription", method_get_interface_description, 0 },
+	{ 0 },
+};
+
+/* ---- the server ---- */
+
+int server_new(sd_event *event, const ServerInfo *info, const ServerLimits *limits, Server **ret)
+{
+	Server *server = calloc(1, sizeof(*server));
+	if (!server)
+		return -ENOMEM;
+	server->event = sd_event_ref(event);
+	server->info = *info;
+	server->limits = *limits;
+
+	int r = server_add_interface(server,
+				     varlink_idl_find(libvfio_interfaces, "org.varlink.service"),
+				     service_methods, server);
+	if (r < 0) {
+		server_free(server);
+		return r;
+	}
+	*ret = server;
+	return 0;
+}
+
+Server *server_free(Server *server)
+{
+	if (!server)
+		return NULL;
+	while (server->connections)
+		connection_free(server->connections);
+	for (size_t i = 0; i < server->n_listeners; i++)
+		listener_free(server->listeners[i]);
+	if (server->bound_path)
+		(void)unlink(server->bound_path);
+	free(server->bound_path);
+	free(server->listeners);
+	free(server->interfaces);
+	sd_event_unref(server->event);
+	free(server);
+	return NULL;
+}
+
+void server_set_limits(Server *server, const ServerLimits *limits)
+{
+	server->limits = *limits;
+	for (Connection *c = server->connections; c; c = c->next)
+		varlink_reader_set_max_message_size(c->reader, limits->max_message_size);
+}
+
+int server_add_interface(Server *server, const VarlinkIdl *idl, const VarlinkMethod *methods,
+			 void *userdata)
+{
+	if (!idl)
+		return -ENOENT;
+	RegisteredInterface *interfaces = reallocarray(server->interfaces, server->n_interfaces + 1,
+						       sizeof(RegisteredInterface));
+	if (!interfaces)
+		return -ENOMEM;
+	server->interfaces = interfaces;
+	interfaces[server->n_interfaces++] =
+		(RegisteredInterface){ .idl = idl, .methods = methods, .userdata = userdata };
+	return 0;
+}
+
+unsigned server_n_connections(const Server *server)
+{
+	return server->n_connections;
+}
+
+void server_set_change_callback(Server *server, void (*callback)(Server *server, void *userdata),
+				void *userdata)
+{
+	server->change_callback = callback;
+	server->change_userdata = userdata;
+}

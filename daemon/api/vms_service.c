@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * io.libvfio.VMs over Varlink on top of the VM manager: parameters are
+ * checked here, outcomes become replies here (one table of error names), and
+ * a Watch is a call kept open that gets one reply per change.
+ */
+#include "api/vms_service.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/partitions_service.h"
+#include "json_util.h"
+#include "libvfio_errors.h"
+#include "macro.h"
+#include "parse_util.h"
+#include "varlink_message.h"
+#include "vm_definition.h"
+
+#define ERROR_NO_SUCH_VM "io.libvfio.VMs.NoSuchVM"
+#define ERROR_INVALID_DEFINITION "io.libvfio.VMs.InvalidDefinition"
+#define ERROR_VM_EXISTS "io.libvfio.VMs.VMExists"
+#define ERROR_WRONG_STATE "io.libvfio.VMs.WrongState"
+#define ERROR_START_FAILED "io.libvfio.VMs.StartFailed"
+#define ERROR_PERMISSION_DENIED "io.libvfio.VMs.PermissionDenied"
+
+/* Stop's timeout: up to a day. */
+#define MAX_STOP_TIMEOUT_SECONDS (24 * 3600)
+
+static VmManager *service_manager;
+
+/* A call waiting for the VM manager, with the VM name its errors carry. */
+typedef struct PendingCall {
+	VarlinkCall *call;
+	char name[VM_NAME_MAX + 1];
+} PendingCall;
+
+static json_object *vm_json(const VmInfo *vm)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+	int64_t uptime = -1;
+
+	if (vm->pid > 0 && vm->started_at_usec > 0) {
+		struct timespec now;
+		(void)clock_gettime(CLOCK_REALTIME, &now);
+		uint64_t now_usec =
+			(uint64_t)now.tv_sec * USEC_PER_SEC + (uint64_t)now.tv_nsec / 1000;
+		uptime = now_usec > vm->started_at_usec
+				 ? (int64_t)((now_usec - vm->started_at_usec) / USEC_PER_SEC)
+				 : 0;
+	}
+	if (!o || json_add_string(o, "name", vm->name) < 0 ||
+	    json_add_string(o, "uuid", vm->uuid) < 0 ||
+	    json_add_string(o, "state", vm_state_to_string(vm->state)) < 0 ||
+	    json_add_int_or_null(o, "pid", vm->pid > 0 ? vm->pid : -1) < 0 ||
+	    json_add_int_or_null(o, "uptimeSeconds", uptime) < 0 ||
+	    json_add_strv(o, "partitions", vm->partitions) < 0 ||
+	    json_add_string(o, "qmpStatus", vm->qmp_status) < 0 ||
+	    json_add_bool(o, "autostart", vm->autostart) < 0 ||
+	    json_add_string(o, "owner", vm->owner) < 0 ||
+	    json_add_string(o, "problem", vm->problem) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
+/* {"vm": …} plus, for Start, the phase. */
+static json_object *vm_reply(const VmInfo *vm, const char *phase)
+{
+	json_object *o = json_object_new_object();
+	json_object *v = vm_json(vm);
+	if (!o || !v || json_object_object_add(o, "vm", v) < 0 ||
+	    (phase && json_add_string(o, "phase", phase) < 0)) {
+		json_object_put(v);
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void reply_error(VarlinkCall *call, const char *error, const char *name, const char *state,
+			const char *message)
+{
+	json_object *parameters = json_object_new_object();
+	if (!parameters || (name && json_add_string(parameters, "name", name) < 0) ||
+	    (state && json_add_string(parameters, "state", state) < 0) ||
+	    json_add_string(parameters, "message", message) < 0) {
+		json_object_put(parameters);
+		(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
+						"The daemon ran out of memory.");
+		return;
+	}
+	(void)varlink_call_reply_error(call, error, parameters);
+}
+
+static void reply_failure(PendingCall *pending, const VmOutcome *outcome)
+{
+	VarlinkCall *call = pending->call;
+	const char *message = outcome->message ? outcome->message : "The call failed.";
+
+	switch (outcome->failure) {
+	case VM_FAIL_NO_SUCH_VM:
+		reply_error(call, ERROR_NO_SUCH_VM, pending->name, NULL, message);
+		break;
+	case VM_FAIL_INVALID_DEFINITION:
+		reply_error(call, ERROR_INVALID_DEFINITION, NULL, NULL, message);
+		break;
+	case VM_FAIL_EXISTS:
+		reply_error(call, ERROR_VM_EXISTS, pending->name, NULL, message);
+		break;
+	case VM_FAIL_WRONG_STATE:
+		reply_error(call, ERROR_WRONG_STATE, pending->name,
+			    outcome->vm ? vm_state_to_string(outcome->vm->state) : "unknown",
+			    message);
+		break;
+	case VM_FAIL_START:
+		reply_error(call, ERROR_START_FAILED, pending->name, NULL, message);
+		break;
+	case VM_FAIL_PARTITION:
+		partitions_service_reply_failure(call, outcome->partition);
+		break;
+	default:
+		(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL, "%s", message);
+		break;
+	}
+}
+
+static void on_outcome(const VmOutcome *outcome, void *userdata)
+{
+	PendingCall *pending = userdata;
+
+	if (outcome->failure != VM_OK)
+		reply_failure(pending, outcome);
+	else {
+		json_object *reply = outcome->vm ? vm_reply(outcome->vm, outcome->phase)
+						 : json_object_new_object();
+		if (!reply)
+			(void)varlink_call_reply_errorf(pending->call, LIBVFIO_ERROR_INTERNAL,
+							"The daemon ran out of memory.");
+		else if (!outcome->final) {
+			if (varlink_call_wants_more(pending->call))
+				(void)varlink_call_reply_continues(pending->call, reply);
+			else
+				json_object_put(reply);
+			return;
+		} else
+			(void)varlink_call_reply(pending->call, reply);
+	}
+	if (outcome->final) {
+		varlink_call_unref(pending->call);
+		free(pending);
+	}
+}
+
+static PendingCall *pending_new(VarlinkCall *call, const char *name)
+{
+	PendingCall *pending = calloc(1, sizeof(*pending));
+	if (!pending)
+		return NULL;
+	pending->call = varlink_call_ref(call);
+	if (name)
+		snprintf(pending->name, sizeof(pending->name), "%s", name);
+	return pending;
+}
+
+static bool caller_is_root(VarlinkCall *call)
+{
+	return varlink_call_peer(call)->uid == 0;
+}
+
+static int reply_permission_denied(VarlinkCall *call)
+{
+	return varlink_call_reply_errorf(
+		call, ERROR_PERMISSION_DENIED,
+		"Only root may change VMs for now (run vfioctl with sudo).");
+}
+
+/*
+ * The one string parameter `key` of a method (a VM name, a definition); the
+ * dispatcher refuses a string with a NUL inside. Replies InvalidParameter
+ * itself and returns -EINVAL when it is not there or not a string.
+ */
+static int dispatch_string(VarlinkCall *call, json_object *parameters, const char *key,
+			   const char **ret)
+{
+	const VarlinkField fields[] = {
+		{ key, VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
+		{ 0 },
+	};
+	const char *bad;
+	if (varlink_parameters_dispatch(parameters, fields, ret, &bad) < 0) {
+		(void)varlink_call_reply_invalid_parameter(call, bad);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Parameters of the methods that take only a VM name. */
+static int dispatch_name(VarlinkCall *call, json_object *parameters, const char **ret_name)
+{
+	if (dispatch_string(call, parameters, "name", ret_name) < 0)
+		return -EINVAL;
+	if (!vm_name_is_valid(*ret_name)) {
+		(void)varlink_call_reply_invalid_parameter(call, "name");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+typedef void (*NameOperation)(VmManager *manager, const char *name, VmCallback callback,
+			      void *userdata);
+
+static int call_with_name(VarlinkCall *call, json_object *parameters, NameOperation operation,
+			  bool needs_root)
+{
+	const char *name;
+	if (dispatch_name(call, parameters, &name) < 0)
+		return 0;
+	if (needs_root && !caller_is_root(call))
+		return reply_permission_denied(call);
+	PendingCall *pending = pending_new(call, name);
+	if (!pending)
+		return -ENOMEM;
+	operation(service_manager, name, on_outcome, pending);
+	return 0;
+}
+
+/*
+ * The VMs for List and Watch, which take no parameters. Returns 1 with the list,
+ * 0 when the call was answered (a bad parameter), < 0 on failure.
+ */
+static int list_vms(VarlinkCall *call, json_object *parameters, VmInfo **ret, size_t *ret_n)
+{
+	static const VarlinkField fields[] = { { 0 } };
+	const char *bad;
+
+	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0) {
+		(void)varlink_call_reply_invalid_parameter(call, bad);
+		return 0;
+	}
+	int r = vm_manager_list(service_manager, ret, ret_n);
+	return r < 0 ? r : 1;
+}
+
+static int method_list(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	VmInfo *vms;
+	size_t n;
+	(void)userdata;
+
+	int r = list_vms(call, parameters, &vms, &n);
+	if (r <= 0)
+		return r;
+	_cleanup_json_ json_object *reply = json_object_new_object();
+	json_object *array = json_object_new_array();
+	if (!reply || !array || json_object_object_add(reply, "vms", array) < 0) {
+		json_object_put(array);
+		free(vms);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *vm = vm_json(&vms[i]);
+		if (!vm || json_object_array_add(array, vm) < 0) {
+			json_object_put(vm);
+			free(vms);
+			return -ENOMEM;
+		}
+	}
+	free(vms);
+	return varlink_call_reply(call, TAKE_PTR(reply));
+}
+
+static int method_get(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	(void)userdata;
+	return call_with_name(call, parameters, vm_manager_get, false);
+}
+
+static int method_define(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	const char *text;
+	(void)userdata;
+	if (dispatch_string(call, parameters, "definition", &text) < 0)
+		return 0;
+	if (!caller_is_root(call))
+		return reply_permission_denied(call);
+	PendingCall *pending = pending_new(call, NULL);
+	if (!pending)
+		return -ENOMEM;
+	vm_manager_define(service_manager, text, strlen(text), on_outcome, pending);
+	return 0;
+}
+
+static int method_undefine(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	(void)userdata;
+	return call_with_name(call, parameters, vm_manager_undefine, true);
+}
+
+static int method_validate(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	const char *text;
+	_cleanup_free_ char *error = NULL;
+	VmDefinition definition;
+	(void)userdata;
+
+	if (dispatch_string(call, parameters, "definition", &text) < 0)
+		return 0;
+	int r = vm_definition_load_string(text, strlen(text), "<definition>", &definition, &error);
+	if (r < 0 && r != -ENOMEM) {
+		reply_error(call, ERROR_INVALID_DEFINITION, NULL, NULL, error);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	json_object *reply = json_object_new_object();
+	if (!reply || json_add_string(reply, "name", definition.name) < 0 ||
+	    json_add_string(reply, "uuid", definition.uuid[0] ? definition.uuid : NULL) < 0) {
+		json_object_put(reply);
+		vm_definition_done(&definition);
+		return -ENOMEM;
+	}
+	vm_definition_done(&definition);
+	return varlink_call_reply(call, reply);
+}
+
+static int method_start(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	(void)userdata;
+	return call_with_name(call, parameters, vm_manager_start, true);
+}
+
+typedef struct StopParameters {
+	const char *name;
+	bool force;
+	int64_t timeout;
+} StopParameters;
+
+static int method_stop(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	static const VarlinkField fields[] = {
+		{ "name", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED,
+		  offsetof(StopParameters, name) },
+		{ "force", VARLINK_FIELD_BOOL, VARLINK_FIELD_NULLABLE,
+		  offsetof(StopParameters, force) },
+		{ "timeoutSeconds", VARLINK_FIELD_INT, VARLINK_FIELD_NULLABLE,
+		  offsetof(StopParameters, timeout) },
+		{ 0 },
+	};
+	StopParameters p = { .timeout = -1 };
+	const char *bad;
+	(void)userdata;
+
+	if (varlink_parameters_dispatch(parameters, fields, &p, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+	if (!vm_name_is_valid(p.name))
+		return varlink_call_reply_invalid_parameter(call, "name");
+	if (p.timeout < -1 || p.timeout > MAX_STOP_TIMEOUT_SECONDS)
+		return varlink_call_reply_invalid_parameter(call, "timeoutSeconds");
+	if (!caller_is_root(call))
+		return reply_permission_denied(call);
+	PendingCall *pending = pending_new(call, p.name);
+	if (!pending)
+		return -ENOMEM;
+	vm_manager_stop(service_manager, p.name, p.force,
+			p.timeout < 0 ? UINT64_MAX : (uint64_t)p.timeout * USEC_PER_SEC, on_outcome,
+			pending);
+	return 0;
+}
+
+static int method_kill(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	(void)userdata;
+	return call_with_name(call, parameters, vm_manager_kill, true);
+}
+
+static int method_pause(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	(void)userdata;
+	return call_with_name(call, parameters, vm_manager_pause, true);
+}
+
+static int method_resume(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	(void)userdata;
+	return call_with_name(call, parameters, vm_manager_resume, true);
+}
+
+/* A watcher's reply fails once its client is gone: then it is dropped. */
+static int on_watch_change(const VmInfo *vm, void *userdata)
+{
+	json_object *reply = vm_reply(vm, NULL);
+	if (!reply)
+		return 0; /* this change is lost, the watch goes on */
+	return varlink_call_reply_continues(userdata, reply);
+}
+
+static void on_watch_drop(void *userdata)
+{
+	varlink_call_unref(userdata);
+}
+
+static int method_watch(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	VmInfo *vms;
+	size_t n;
+	(void)userdata;
+
+	int r = list_vms(call, parameters, &vms, &n);
+	if (r <= 0)
+		return r;
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = on_watch_change(&vms[i], call);
+	free(vms);
+	if (r < 0)
+		return 0; /* the client left already */
+	r = vm_manager_watch(service_manager, on_watch_change, on_watch_drop,
+			     varlink_call_ref(call));
+	if (r < 0)
+		varlink_call_unref(call);
+	return r;
+}
+
+static const VarlinkMethod vm_methods[] = {
+	{ "List", method_list, 0 },
+	{ "Get", method_get, 0 },
+	{ "Define", method_define, 0 },
+	{ "Undefine", method_undefine, 0 },
+	{ "Validate", method_validate, 0 },
+	{ "Start", method_start, 0 },
+	{ "Stop", method_stop, 0 },
+	{ "Kill", method_kill, 0 },
+	{ "Pause", method_pause, 0 },
+	{ "Resume", method_resume, 0 },
+	{ "Watch", method_watch, VARLINK_METHOD_REQUIRES_MORE },
+	{ 0 },
+};
+
+int vms_service_register(VmManager *manager, Server *server)
+{
+	service_manager = manager;
+	return server_add_interface(server, varlink_idl_find(libvfio_interfaces, "io.libvfio.VMs"),
+				    vm_methods, NULL);
+}

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "host/gpu_modes.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "strv.h"
+
+#define VENDOR_INTEL 0x8086
+#define VENDOR_NVIDIA 0x10de
+#define VENDOR_AMD 0x1002
+
+static const char *const mode_names[_PARTITION_MODE_MAX] = {
+	[PARTITION_MDEV] = "mdev",
+	[PARTITION_SRIOV] = "sriov",
+	[PARTITION_PASSTHROUGH] = "passthrough",
+};
+
+const char *partition_mode_to_string(PartitionModeKind mode)
+{
+	return mode >= 0 && mode < _PARTITION_MODE_MAX ? mode_names[mode] : NULL;
+}
+
+int partition_mode_from_string(const char *name)
+{
+	for (int m = 0; name && m < _PARTITION_MODE_MAX; m++)
+		if (strcmp(mode_names[m], name) == 0)
+			return m;
+	return -EINVAL;
+}
+
+bool vf_is_in_use(const PciFunction *vf)
+{
+	return vf->driver && strcmp(vf->driver, "vfio-pci") != 0;
+}
+
+/* Sets a text field from a format; -ENOMEM on failure. */
+_printf_(2, 3) static int set(char **field, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	int r = vasprintf(field, format, ap);
+	va_end(ap);
+	if (r < 0) {
+		*field = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool module_loaded(const HostModel *model, const char *module)
+{
+	return strv_contains(model->facts.modules_loaded, module);
+}
+
+/* Why a GPU without mdev types has none, by vendor; and the fix when there is one. */
+static int explain_no_mdev(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
+{
+	switch (gpu->vendor_id) {
+	case VENDOR_INTEL:
+		if (!gpu->driver || strcmp(gpu->driver, "i915") != 0)
+			return set(&a->note,
+				   "GVT-g needs the i915 driver, and this GPU is driven "
+				   "by %s",
+				   gpu->driver ? gpu->driver : "no driver");
+		if (model->facts.i915_enable_gvt < 0)
+			return set(&a->note,
+				   "this kernel's i915 was built without GVT-g (it has no "
+				   "enable_gvt parameter); Debian's kernel has it");
+		if (model->facts.i915_enable_gvt == 0) {
+			a->fixable = true;
+			return set(&a->note, "GVT-g is off (i915.enable_gvt); only Intel "
+					     "graphics of the 5th to 9th generation (Broadwell to "
+					     "Comet Lake) support it, newer ones use SR-IOV") < 0 ||
+					       set(&a->fix,
+						   "Add i915.enable_gvt=1 to the kernel command "
+						   "line, load kvmgt (echo kvmgt > "
+						   "/etc/modules-load.d/kvmgt.conf) and reboot.")
+				       ? -ENOMEM
+				       : 0;
+		}
+		if (!module_loaded(model, "kvmgt")) {
+			a->fixable = true;
+			return set(&a->note, "GVT-g is on but the kvmgt module is not loaded") <
+						       0 ||
+					       set(&a->fix,
+						   "modprobe kvmgt (and echo kvmgt > "
+						   "/etc/modules-load.d/kvmgt.conf to keep it).")
+				       ? -ENOMEM
+				       : 0;
+		}
+		return set(&a->note, "i915 offers no GVT-g types for this GPU (generation 10 and "
+				     "later have no GVT-g; use SR-IOV)");
+	case VENDOR_NVIDIA:
+		return set(&a->note,
+			   "no vGPU types: they come with NVIDIA's vGPU host driver "
+			   "(nvidia-vgpu-mgr, licensed); the standard driver offers none");
+	case VENDOR_AMD:
+		return set(&a->note, "AMD GPUs offer no mediated devices; AMD splits data-centre "
+				     "GPUs with SR-IOV (MxGPU)");
+	default:
+		return set(&a->note, "its driver offers no mediated device types");
+	}
+}
+
+/* mdev on a parent that offers types: how many are free. */
+static int assess_types(const MdevType *types, size_t n_types, ModeAssessment *a)
+{
+	_cleanup_free_ char *capacity = NULL;
+	size_t length = 0;
+	int64_t free_total = 0;
+
+	FILE *f = open_memstream(&capacity, &length);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_types; i++) {
+		const MdevType *t = &types[i];
+		if (t->available_instances <= 0)
+			continue; /* used up, or unknown (warned) */
+		fprintf(f, "%s%s: %lld free", free_total ? ", " : "", t->id,
+			(long long)t->available_instances);
+		free_total += t->available_instances;
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+
+	a->available = free_total > 0;
+	if (a->available) {
+		a->capacity = TAKE_PTR(capacity);
+		return 0;
+	}
+	size_t instances = 0;
+	for (size_t i = 0; i < n_types; i++)
+		instances += strv_length(types[i].instances);
+	return set(&a->note, "every mdev type is used up (%zu %s)", instances,
+		   instances == 1 ? "instance exists" : "instances exist");
+}
+
+static int assess_mdev(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
+{
+	if (gpu->n_mdev_types == 0)
+		return explain_no_mdev(model, gpu, a);
+	return assess_types(gpu->mdev_types, gpu->n_mdev_types, a);
+}
+
+static int assess_sriov(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
+{
+	char physfn[PCI_ADDRESS_TEXT_SIZE];
+
+	if (gpu->is_vf)
+		return set(&a->note, "it is a virtual function of %s; pass it through whole",
+			   pci_address_format(&gpu->physfn, physfn));
+	if (gpu->sriov_total_vfs <= 0)
+		return set(&a->note, "it has no SR-IOV capability");
+
+	if (gpu->sriov_num_vfs == 0) {
+		a->available = true;
+		return set(&a->capacity, "0/%d VFs enabled", gpu->sriov_total_vfs) < 0 ||
+				       set(&a->note, "no VFs are enabled yet; libvfio enables them "
+						     "when a partition is created")
+			       ? -ENOMEM
+			       : 0;
+	}
+
+	size_t free_vfs = 0;
+	for (size_t i = 0; i < gpu->n_vfs; i++) {
+		const PciFunction *vf = host_find_function(model, &gpu->vfs[i]);
+		if (vf && !vf_is_in_use(vf))
+			free_vfs++;
+	}
+	a->available = free_vfs > 0;
+	if (set(&a->capacity, "%zu/%d VFs free", free_vfs, gpu->sriov_num_vfs) < 0)
+		return -ENOMEM;
+	if (!a->available) {
+		free(a->capacity);
+		a->capacity = NULL;
+		return set(&a->note, "all %d enabled VFs are held by host drivers",
+			   gpu->sriov_num_vfs);
+	}
+	return 0;
+}
+
+/* The group members that are neither functions of this card nor bridges. */
+static int foreign_members(const HostModel *model, const PciFunction *gpu, const IommuGroup *group,
+			   char **ret)
+{
+	size_t length = 0;
+	FILE *f = open_memstream(ret, &length);
+	size_t n = 0;
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < group->n_members; i++) {
+		const PciAddress *member = &group->members[i];
+		const PciFunction *m = host_find_function(model, member);
+		char address[PCI_ADDRESS_TEXT_SIZE];
+		if (pci_address_same_slot(member, &gpu->address) ||
+		    (m && pci_function_is_bridge(m)))
+			continue;
+		fprintf(f, "%s%s", n++ ? ", " : "", pci_address_format(member, address));
+		if (m && m->device_name)
+			fprintf(f, " (%s)", m->device_name);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	if (n == 0) {
+		free(*ret);
+		*ret = NULL;
+	}
+	return 0;
+}
+
+static int assess_passthrough(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
+{
+	const IommuGroup *group =
+		gpu->iommu_group >= 0 ? host_find_group(model, gpu->iommu_group) : NULL;
+	_cleanup_free_ char *foreign = NULL;
+
+	if (!group)
+		return set(&a->note, "it is in no IOMMU group: the IOMMU is off (see the iommu "
+				     "check)");
+	if (foreign_members(model, gpu, group, &foreign) < 0)
+		return -ENOMEM;
+	if (foreign)
+		return set(
+			&a->note,
+			"IOMMU group %d also holds %s, which would go to the VM with it; put the "
+			"card in another slot",
+			group->id, foreign);
+
+	size_t functions = 0;
+	for (size_t i = 0; i < group->n_members; i++)
+		if (pci_address_same_slot(&group->members[i], &gpu->address))
+			functions++;
+	a->available = true;
+	if (set(&a->capacity, "the whole GPU (%zu function%s)", functions,
+		functions == 1 ? "" : "s") < 0)
+		return -ENOMEM;
+	if (gpu->boot_vga == 1)
+		return set(&a->note, "it is the boot display: the host loses this screen while a "
+				     "VM holds the GPU");
+	if (gpu->driver && strcmp(gpu->driver, "vfio-pci") != 0)
+		return set(&a->note,
+			   "its driver %s is unbound while a VM holds it, and restored "
+			   "afterwards",
+			   gpu->driver);
+	return 0;
+}
+
+int gpu_assess_modes(const HostModel *model, const PciFunction *gpu,
+		     ModeAssessment ret[_PARTITION_MODE_MAX])
+{
+	static int (*const assess[_PARTITION_MODE_MAX])(const HostModel *, const PciFunction *,
+							ModeAssessment *) = {
+		[PARTITION_MDEV] = assess_mdev,
+		[PARTITION_SRIOV] = assess_sriov,
+		[PARTITION_PASSTHROUGH] = assess_passthrough,
+	};
+
+	for (int m = 0; m < _PARTITION_MODE_MAX; m++)
+		ret[m] = (ModeAssessment){ .mode = (PartitionModeKind)m };
+	for (int m = 0; m < _PARTITION_MODE_MAX; m++)
+		if (assess[m](model, gpu, &ret[m]) < 0) {
+			mode_assessments_done(ret);
+			return -ENOMEM;
+		}
+	return 0;
+}
+
+int mdev_parent_assess_modes(const MdevParent *parent, ModeAssessment ret[_PARTITION_MODE_MAX])
+{
+	int r = 0;
+
+	for (int m = 0; m < _PARTITION_MODE_MAX; m++)
+		ret[m] = (ModeAssessment){ .mode = (PartitionModeKind)m };
+	if (parent->n_mdev_types == 0)
+		r = set(&ret[PARTITION_MDEV].note, "its driver offers no mediated device types");
+	else
+		r = assess_types(parent->mdev_types, parent->n_mdev_types, &ret[PARTITION_MDEV]);
+	for (int m = PARTITION_SRIOV; r >= 0 && m < _PARTITION_MODE_MAX; m++)
+		r = set(&ret[m].note, "it is not a PCI device: only its mediated devices can be "
+				      "handed to a VM");
+	if (r < 0)
+		mode_assessments_done(ret);
+	return r;
+}
+
+void mode_assessments_done(ModeAssessment assessments[_PARTITION_MODE_MAX])
+{
+	for (int m = 0; m < _PARTITION_MODE_MAX; m++) {
+		free(assessments[m].capacity);
+		free(assessments[m].note);
+		free(assessments[m].fix);
+		assessments[m] = (ModeAssessment){ .mode = (PartitionModeKind)m };
+	}
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Which partition modes a GPU offers (mdev, SR-IOV, passthrough), how much of
+ * each is free, and why a mode is not offered. A pure function of the host
+ * model: no I/O.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "host/host.h"
+
+typedef enum PartitionModeKind {
+	PARTITION_MDEV,
+	PARTITION_SRIOV,
+	PARTITION_PASSTHROUGH,
+	_PARTITION_MODE_MAX,
+} PartitionModeKind;
+
+typedef struct ModeAssessment {
+	PartitionModeKind mode;
+	bool available;
+	bool fixable; /* not available now, but a change on this host would make it so */
+	char *capacity; /* "i915-GVTg_V5_4: 2 free", "3/7 VFs free"; NULL when not available */
+	char *note; /* why not, or what to keep in mind */
+	char *fix; /* the change that makes it available, when fixable */
+} ModeAssessment;
+
+const char *partition_mode_to_string(PartitionModeKind mode);
+/* "mdev", "sriov", "passthrough" → the mode; -EINVAL for anything else. */
+int partition_mode_from_string(const char *name);
+
+/* Fills one assessment per mode, in enum order. Returns 0 or -ENOMEM. */
+int gpu_assess_modes(const HostModel *model, const PciFunction *gpu,
+		     ModeAssessment ret[_PARTITION_MODE_MAX]);
+/* The same for an mdev parent outside PCI: mdev only. */
+int mdev_parent_assess_modes(const MdevParent *parent, ModeAssessment ret[_PARTITION_MODE_MAX]);
+void mode_assessments_done(ModeAssessment assessments[_PARTITION_MODE_MAX]);
+
+/* True for a VF that a host driver (not vfio-pci) holds. */
+bool vf_is_in_use(const PciFunction *vf);

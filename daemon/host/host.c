@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "host/host.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/host_internal.h"
+#include "macro.h"
+#include "strv.h"
+
+static bool class_is_display(const PciFunction *function)
+{
+	return function->readable && (function->class_code >> 16) == PCI_CLASS_DISPLAY;
+}
+
+bool pci_function_is_gpu(const PciFunction *function)
+{
+	return class_is_display(function) ||
+	       (function->readable && (function->mdev_parent || function->configured_gpu));
+}
+
+/* Does the configuration name this function as a GPU? */
+static bool configured_as_gpu(const HostOptions *options, const PciFunction *f)
+{
+	for (char **e = options ? options->extra_gpus : NULL; e && *e; e++) {
+		PciAddress address;
+		uint16_t vendor, device;
+		if (pci_address_parse(*e, &address) == 0
+			    ? pci_address_compare(&address, &f->address) == 0
+			    : pci_ids_parse(*e, &vendor, &device) == 0 && vendor == f->vendor_id &&
+				      device == f->device_id)
+			return true;
+	}
+	return false;
+}
+
+bool pci_function_is_bridge(const PciFunction *function)
+{
+	return function->readable && (function->class_code >> 8) == PCI_CLASS_BRIDGE_PCI;
+}
+
+void pci_functions_free(PciFunction *functions, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		PciFunction *f = &functions[i];
+		free(f->vendor_name);
+		free(f->device_name);
+		free(f->driver);
+		free(f->vfs);
+		mdev_types_free(f->mdev_types, f->n_mdev_types);
+		strv_free(f->warnings);
+	}
+	free(functions);
+}
+
+void mdev_parents_free(MdevParent *parents, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(parents[i].name);
+		free(parents[i].path);
+		mdev_types_free(parents[i].mdev_types, parents[i].n_mdev_types);
+		strv_free(parents[i].warnings);
+	}
+	free(parents);
+}
+
+HostModel *host_model_free(HostModel *model)
+{
+	if (!model)
+		return NULL;
+	pci_functions_free(model->functions, model->n_functions);
+	for (size_t i = 0; i < model->n_groups; i++)
+		free(model->groups[i].members);
+	free(model->groups);
+	for (size_t i = 0; i < model->n_nodes; i++) {
+		free(model->nodes[i].cpus);
+		free(model->nodes[i].hugepages);
+	}
+	free(model->nodes);
+	mdev_parents_free(model->mdev_parents, model->n_mdev_parents);
+	host_facts_done(&model->facts);
+	strv_free(model->warnings);
+	free(model);
+	return NULL;
+}
+
+static int compare_function_address(const void *key, const void *element)
+{
+	return pci_address_compare(key, &((const PciFunction *)element)->address);
+}
+
+const PciFunction *host_find_function(const HostModel *model, const PciAddress *address)
+{
+	if (model->n_functions == 0) /* bsearch's base must not be NULL, even for no elements */
+		return NULL;
+	return bsearch(address, model->functions, model->n_functions, sizeof(PciFunction),
+		       compare_function_address);
+}
+
+static int compare_group_id(const void *key, const void *element)
+{
+	int x = *(const int *)key, y = ((const IommuGroup *)element)->id;
+	return (x > y) - (x < y);
+}
+
+const IommuGroup *host_find_group(const HostModel *model, int id)
+{
+	if (model->n_groups == 0) /* bsearch's base must not be NULL, even for no elements */
+		return NULL;
+	return bsearch(&id, model->groups, model->n_groups, sizeof(IommuGroup), compare_group_id);
+}
+
+static int compare_parent_name(const void *key, const void *element)
+{
+	return strcmp(key, ((const MdevParent *)element)->name);
+}
+
+const MdevParent *host_find_mdev_parent(const HostModel *model, const char *name)
+{
+	if (model->n_mdev_parents == 0 || !name)
+		return NULL;
+	return bsearch(name, model->mdev_parents, model->n_mdev_parents, sizeof(MdevParent),
+		       compare_parent_name);
+}
+
+/* Cross-checks what the readers found separately; mismatches are damage. */
+static int check_consistency(HostModel *model)
+{
+	for (size_t i = 0; i < model->n_functions; i++) {
+		PciFunction *f = &model->functions[i];
+		if (f->iommu_group >= 0 && !host_find_group(model, f->iommu_group) &&
+		    strv_appendf(&f->warnings,
+				 "its IOMMU group %d does not exist in sys/kernel/iommu_groups",
+				 f->iommu_group) < 0)
+			return -ENOMEM;
+		if (f->is_vf && !host_find_function(model, &f->physfn) &&
+		    strv_append(&f->warnings, "its physical function is not on the PCI bus") < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+typedef struct GpuReader {
+	const SysfsRoot *root;
+	const HostOptions *options;
+} GpuReader;
+
+/*
+ * What only GPUs need: SR-IOV, boot_vga. Partitions are made of GPUs. (mdev
+ * types are read for every member of sys/class/mdev_bus afterwards.)
+ */
+static int read_gpu(PciFunction *f, int dir, void *userdata)
+{
+	const GpuReader *reader = userdata;
+	int64_t value;
+
+	if (!class_is_display(f) && !configured_as_gpu(reader->options, f))
+		return 0;
+	f->configured_gpu = !class_is_display(f);
+	int r = sriov_read(dir, f);
+	if (r >= 0 && (f->class_code >> 8) == PCI_CLASS_VGA &&
+	    sysfs_read_int_at(dir, "boot_vga", &value) == 0)
+		f->boot_vga = value == 1;
+	return r;
+}
+
+/*
+ * The VFs of a function the configuration names are partitions of it, like a
+ * GPU's: they learn their PF (and its NUMA node) from its virtfnN links.
+ */
+static void mark_configured_vfs(HostModel *model)
+{
+	for (size_t i = 0; i < model->n_functions; i++) {
+		const PciFunction *pf = &model->functions[i];
+		if (!pf->configured_gpu || pf->is_vf)
+			continue;
+		for (size_t k = 0; k < pf->n_vfs; k++) {
+			PciFunction *vf = (PciFunction *)host_find_function(model, &pf->vfs[k]);
+			if (!vf || !vf->readable || class_is_display(vf))
+				continue;
+			vf->configured_gpu = true;
+			vf->is_vf = true;
+			vf->physfn = pf->address;
+			vf->numa_node = pf->numa_node;
+		}
+	}
+}
+
+int host_discover(const SysfsRoot *root, PciNames *names, const HostOptions *options,
+		  HostModel **ret)
+{
+	GpuReader reader = { root, options };
+	HostModel *model = calloc(1, sizeof(*model));
+	if (!model)
+		return -ENOMEM;
+
+	int r = pci_read_functions(root, names, read_gpu, &reader, &model->functions,
+				   &model->n_functions, &model->warnings);
+	if (r >= 0) {
+		mark_configured_vfs(model);
+		r = mdev_read_parents(root, model);
+	}
+	if (r >= 0)
+		r = iommu_read_groups(root, model);
+	if (r >= 0)
+		r = numa_read_nodes(root, model);
+	if (r >= 0)
+		r = host_facts_read(root, &model->facts);
+	if (r >= 0)
+		r = check_consistency(model);
+	if (r < 0) {
+		host_model_free(model);
+		return r;
+	}
+	*ret = model;
+	return 0;
+}

@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * PCI functions: their IDs through libpci (its sysfs back end pointed at the
+ * sysfs root with "sysfs.path") and names from pci.ids; class, NUMA node,
+ * IOMMU group and driver from the same sysfs directory.
+ *
+ * libpci treats an unreadable attribute as fatal (its error callback must not
+ * return) and opens attributes without O_NONBLOCK. So each function's
+ * mandatory attributes are checked to be regular files first, and the error
+ * callback jumps back here: a damaged device becomes a warning, the scan goes
+ * on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pci/pci.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "array.h"
+#include "host/host_internal.h"
+#include "macro.h"
+#include "strv.h"
+
+/* Devices beyond this count are damage (a real host has a few thousand at most). */
+#define PCI_MAX_FUNCTIONS 16384
+
+struct PciNames {
+	struct pci_access *access;
+};
+
+/* Where libpci's error callback returns to, and what it said (per reading thread). */
+static __thread jmp_buf *libpci_escape;
+static __thread char libpci_message[256];
+
+_printf_(1, 2) __attribute__((noreturn)) static void libpci_error(char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	vsnprintf(libpci_message, sizeof(libpci_message), format, ap);
+	va_end(ap);
+	if (libpci_escape)
+		longjmp(*libpci_escape, 1);
+	abort(); /* outside a guarded call: cannot happen */
+}
+
+_printf_(1, 2) static void libpci_quiet(char *format, ...)
+{
+}
+
+static struct pci_access *access_new(void)
+{
+	struct pci_access *access = pci_alloc();
+	if (!access)
+		return NULL;
+	access->error = libpci_error;
+	access->warning = libpci_quiet;
+	access->debug = libpci_quiet;
+	return access;
+}
+
+int pci_names_new(PciNames **ret)
+{
+	PciNames *names = calloc(1, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	names->access = access_new();
+	if (!names->access) {
+		free(names);
+		return -ENOMEM;
+	}
+	/* Only the ID database is used; no bus access. */
+	names->access->method = PCI_ACCESS_DUMP;
+	*ret = names;
+	return 0;
+}
+
+PciNames *pci_names_free(PciNames *names)
+{
+	if (!names)
+		return NULL;
+	pci_cleanup(names->access);
+	free(names);
+	return NULL;
+}
+
+static char *lookup(PciNames *names, int flags, unsigned vendor, unsigned device)
+{
+	char buf[256];
+	jmp_buf escape;
+
+	if (!names)
+		return NULL;
+	libpci_escape = &escape;
+	if (setjmp(escape)) {
+		libpci_escape = NULL;
+		return NULL; /* an unreadable pci.ids: no names, no failure */
+	}
+	const char *name =
+		pci_lookup_name(names->access, buf, sizeof(buf),
+				flags | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor, device);
+	libpci_escape = NULL;
+	return name ? strdup(name) : NULL;
+}
+
+/* The attributes libpci reads for IDs; anything but a regular file is refused. */
+static const char *check_attributes(int dir)
+{
+	static const char *const mandatory[] = { "vendor", "device" };
+
+	for (size_t i = 0; i < ELEMENTSOF(mandatory); i++) {
+		struct stat st;
+		if (fstatat(dir, mandatory[i], &st, 0) < 0 || !S_ISREG(st.st_mode))
+			return mandatory[i];
+	}
+	return NULL;
+}
+
+/* Fills the IDs of one function from libpci. */
+static void fill_from_libpci(struct pci_access *access, PciFunction *f)
+{
+	jmp_buf escape;
+	struct pci_dev *volatile device = NULL;
+
+	libpci_escape = &escape;
+	if (setjmp(escape)) {
+		libpci_escape = NULL;
+		(void)strv_appendf(&f->warnings, "libpci could not read it: %s", libpci_message);
+		if (device)
+			pci_free_dev(device);
+		return;
+	}
+	device = pci_get_dev(access, f->address.domain, f->address.bus, f->address.device,
+			     f->address.function);
+	if (!device) {
+		libpci_escape = NULL;
+		(void)strv_append(&f->warnings, "libpci could not allocate it");
+		return;
+	}
+	/*
+	 * Only the IDs: libpci resolves the iommu_group link with a realpath that
+	 * costs a system call per path component, which is most of the time of a
+	 * discovery on a large host; the links are read directly below.
+	 */
+	pci_fill_info(device, PCI_FILL_IDENT);
+	libpci_escape = NULL;
+
+	/* libpci reads IDs with strtol: garbage comes back as 0. No device has vendor 0 or ffff. */
+	if (device->vendor_id == 0 || device->vendor_id == 0xffff) {
+		(void)strv_appendf(&f->warnings,
+				   "its vendor ID is unreadable, so its IDs and class are unknown");
+		pci_free_dev(device);
+		return;
+	}
+	f->vendor_id = device->vendor_id;
+	f->device_id = device->device_id;
+	f->readable = true;
+	pci_free_dev(device);
+}
+
+/* The IOMMU group and the driver: the last component of their links. */
+/* The IOMMU group and the driver: the last component of their links. */
+static void read_links(int dir, PciFunction *f)
+{
+	_cleanup_free_ char *group = NULL;
+
+	if (sysfs_read_link_name_at(dir, "iommu_group", &group) == 0) {
+		char *end;
+		long id = strtol(group, &end, 10);
+		if (*end || end == group || id < 0 || id > INT32_MAX)
+			(void)strv_appendf(&f->warnings,
+					   "its IOMMU group \"%.32s\" is not a number", group);
+		else
+			f->iommu_group = (int)id;
+	}
+	(void)sysfs_read_link_name_at(dir, "driver", &f->driver);
+}
+
+/*
+ * The NUMA node, read here rather than by libpci, which turns garbage into
+ * node 0. -1 (and a missing file) means the platform does not say.
+ */
+static void read_numa_node(int dir, PciFunction *f)
+{
+	int64_t value;
+	int r = sysfs_read_int_at(dir, "numa_node", &value);
+	if (r == -ENOENT)
+		return;
+	if (r < 0 || value < -1 || value > 1023)
+		(void)strv_append(&f->warnings, "its numa_node is unreadable");
+	else
+		f->numa_node = (int)value;
+}
+
+/* The full 24-bit class (libpci keeps only 16 bits). False when unreadable. */
+static bool read_class(int dir, PciFunction *f)
+{
+	int64_t value;
+	if (sysfs_read_int_at(dir, "class", &value) < 0 || value < 0 || value > 0xffffff) {
+		(void)strv_append(&f->warnings, "its \"class\" attribute is unreadable, so its "
+						"class is unknown");
+		return false;
+	}
+	f->class_code = (uint32_t)value;
+	return true;
+}
+
+typedef struct ScanState {
+	const SysfsRoot *root;
+	PciFunction *functions;
+	size_t n;
+	size_t allocated;
+	char ***host_warnings;
+} ScanState;
+
+static int add_function(const char *name, void *userdata)
+{
+	ScanState *state = userdata;
+	PciAddress address;
+
+	if (pci_address_parse(name, &address) < 0) {
+		(void)strv_appendf(
+			state->host_warnings,
+			"sys/bus/pci/devices holds \"%.64s\", which is not a PCI address", name);
+		return 0;
+	}
+	if (ARRAY_RESERVE(state->functions, state->allocated, state->n + 1) < 0)
+		return -ENOMEM;
+	PciFunction *f = &state->functions[state->n++];
+	*f = (PciFunction){
+		.address = address,
+		.iommu_group = -1,
+		.numa_node = -1,
+		.boot_vga = -1,
+		.sriov_total_vfs = -1,
+		.sriov_autoprobe = -1,
+	};
+	pci_address_format(&address, f->address_text);
+	return 0;
+}
+
+static int compare_functions(const void *a, const void *b)
+{
+	return pci_address_compare(&((const PciFunction *)a)->address,
+				   &((const PciFunction *)b)->address);
+}
+
+/* Reads one readable function's attributes and hands it to the reader. */
+static int read_function(int devices, struct pci_access *access, PciFunction *f,
+			 PciFunctionReader each, void *userdata)
+{
+	_cleanup_close_ int dir =
+		openat(devices, f->address_text, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return strv_appendf(&f->warnings, "its sysfs directory cannot be opened: %s",
+				    strerror(errno));
+	const char *bad = check_attributes(dir);
+	if (bad)
+		return strv_appendf(&f->warnings,
+				    "its \"%s\" attribute is missing or not a file, so its IDs and "
+				    "class are unknown",
+				    bad);
+	fill_from_libpci(access, f);
+	if (!f->readable)
+		return 0;
+	if (!read_class(dir, f)) {
+		f->readable = false;
+		return 0;
+	}
+	read_links(dir, f);
+	int r = each(f, dir, userdata);
+	/* A VF sits on its PF's node (the kernel places it on the PF's bus): see inherit_nodes().
+	 */
+	if (r >= 0 && !f->is_vf)
+		read_numa_node(dir, f);
+	return r;
+}
+
+static int compare_address_to_function(const void *key, const void *element)
+{
+	return pci_address_compare(key, &((const PciFunction *)element)->address);
+}
+
+/* Gives each VF its physical function's NUMA node, once every function is read. */
+static void inherit_nodes(PciFunction *functions, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		PciFunction *f = &functions[i];
+		if (!f->is_vf)
+			continue;
+		const PciFunction *pf = bsearch(&f->physfn, functions, n, sizeof(PciFunction),
+						compare_address_to_function);
+		if (pf)
+			f->numa_node = pf->numa_node;
+	}
+}
+
+/* A share of the functions, read by one thread with its own libpci handle. */
+typedef struct Worker {
+	const SysfsRoot *root;
+	PciFunction *functions;
+	size_t begin, end;
+	PciFunctionReader each;
+	void *userdata;
+	pthread_t thread;
+	int result;
+} Worker;
+
+static void *worker_run(void *userdata)
+{
+	Worker *w = userdata;
+	char path[4096];
+	jmp_buf escape;
+
+	struct pci_access *access = access_new();
+	if (!access) {
+		w->result = -ENOMEM;
+		return NULL;
+	}
+	access->method = PCI_ACCESS_SYS_BUS_PCI;
+	if (sysfs_path(w->root, "sys/bus/pci", path, sizeof(path)) == 0)
+		(void)pci_set_param(access, (char *)"sysfs.path", path);
+	libpci_escape = &escape;
+	bool started = setjmp(escape) == 0;
+	if (started)
+		pci_init(access);
+	libpci_escape = NULL;
+
+	/* Each device directory is opened relative to this one: a shorter path to resolve. */
+	_cleanup_close_ int devices = sysfs_open_dir(w->root, "sys/bus/pci/devices");
+	for (size_t i = w->begin; i < w->end && w->result >= 0; i++)
+		w->result =
+			started ? read_function(devices, access, &w->functions[i], w->each,
+						w->userdata)
+				: strv_appendf(&w->functions[i].warnings,
+					       "libpci cannot read the bus: %s", libpci_message);
+	pci_cleanup(access);
+	return NULL;
+}
+
+/*
+ * Reading is almost all system calls, each function independent of the
+ * others: on a host with thousands of VFs, one thread per CPU (up to four)
+ * cuts a discovery by as much.
+ */
+static int read_all(const SysfsRoot *root, PciFunction *functions, size_t n, PciFunctionReader each,
+		    void *userdata)
+{
+	Worker workers[4];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n_workers = MIN(MIN((size_t)MAX(cpus, 1L), ELEMENTSOF(workers)), n / 256 + 1);
+	size_t started = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n_workers; i++) {
+		workers[i] = (Worker){ .root = root,
+				       .functions = functions,
+				       .begin = n * i / n_workers,
+				       .end = n * (i + 1) / n_workers,
+				       .each = each,
+				       .userdata = userdata };
+		/* The first share is read here; a thread that cannot start reads its own too. */
+		if (i == 0 ||
+		    pthread_create(&workers[i].thread, NULL, worker_run, &workers[i]) != 0)
+			continue;
+		started |= (size_t)1 << i;
+	}
+	for (size_t i = 0; i < n_workers; i++)
+		if (!(started & ((size_t)1 << i)))
+			worker_run(&workers[i]);
+	for (size_t i = 0; i < n_workers; i++) {
+		if (started & ((size_t)1 << i))
+			(void)pthread_join(workers[i].thread, NULL);
+		if (workers[i].result < 0)
+			r = workers[i].result;
+	}
+	return r;
+}
+
+int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader each,
+		       void *userdata, PciFunction **ret, size_t *ret_n, char ***host_warnings)
+{
+	ScanState state = { .root = root, .host_warnings = host_warnings };
+
+	int r = sysfs_list_dir(root, "sys/bus/pci/devices", PCI_MAX_FUNCTIONS, add_function,
+			       &state);
+	if (r == -ENOENT)
+		(void)strv_append(host_warnings, "There is no sys/bus/pci/devices: no PCI bus to "
+						 "read.");
+	else if (r == -ENOMEM) {
+		pci_functions_free(state.functions, state.n);
+		return r;
+	} else if (r < 0)
+		(void)strv_appendf(host_warnings, "Cannot list sys/bus/pci/devices: %s",
+				   strerror(-r));
+	if (state.n > 0) /* qsort's base must not be NULL, even for no elements */
+		qsort(state.functions, state.n, sizeof(PciFunction), compare_functions);
+
+	r = read_all(root, state.functions, state.n, each, userdata);
+	inherit_nodes(state.functions, state.n);
+	/* pci.ids lookups share one handle: after the threads, here. */
+	for (size_t i = 0; r >= 0 && i < state.n; i++) {
+		PciFunction *f = &state.functions[i];
+		if (!f->readable)
+			continue;
+		f->vendor_name = lookup(names, PCI_LOOKUP_VENDOR, f->vendor_id, 0);
+		f->device_name = lookup(names, PCI_LOOKUP_DEVICE, f->vendor_id, f->device_id);
+	}
+	if (r < 0) {
+		pci_functions_free(state.functions, state.n);
+		return r;
+	}
+	*ret = state.functions;
+	*ret_n = state.n;
+	return 0;
+}

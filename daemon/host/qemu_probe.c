@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "host/qemu_probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "base/log.h"
+#include "macro.h"
+#include "parse_util.h"
+
+/* `qemu --version` answers in tens of milliseconds; anything beyond this is stuck. */
+#define PROBE_TIMEOUT_USEC (5 * USEC_PER_SEC)
+#define PROBE_OUTPUT_MAX 4096
+#define DEFAULT_SEARCH_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+typedef struct Waiter {
+	QemuProbeCallback callback;
+	void *userdata;
+} Waiter;
+
+struct QemuProbe {
+	sd_event *event;
+	char *binary_setting;
+
+	/* The cached answer and the file it describes. */
+	char *binary;
+	char *version;
+	char *problem;
+	struct stat stat;
+	bool valid;
+
+	/* The --version run in progress. */
+	pid_t pid;
+	int output_fd;
+	sd_event_source *child;
+	sd_event_source *timeout;
+	Waiter *waiters;
+	size_t n_waiters;
+};
+
+char *qemu_version_from_output(const char *output)
+{
+	static const char marker[] = "QEMU emulator version ";
+	const char *p = strstr(output, marker);
+	if (!p)
+		return NULL;
+	p += strlen(marker);
+	size_t n = strspn(p, "0123456789.");
+	if (n == 0 || n > 32 || p[0] == '.')
+		return NULL;
+	return strndup(p, n);
+}
+
+char *qemu_find_in_path(const char *name, const char *search_path)
+{
+	if (name[0] == '/') {
+		struct stat st;
+		if (access(name, X_OK) < 0 || stat(name, &st) < 0 || !S_ISREG(st.st_mode))
+			return NULL;
+		return strdup(name);
+	}
+
+	for (const char *dir = search_path; dir && *dir;) {
+		size_t n = strcspn(dir, ":");
+		_cleanup_free_ char *candidate = NULL;
+		if (n > 0 && asprintf(&candidate, "%.*s/%s", (int)n, dir, name) >= 0 &&
+		    access(candidate, X_OK) == 0) {
+			struct stat st;
+			if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode))
+				return TAKE_PTR(candidate);
+		}
+		dir += n;
+		if (*dir == ':')
+			dir++;
+	}
+	return NULL;
+}
+
+static void set_answer(QemuProbe *probe, char *binary, char *version, const char *problem)
+{
+	free(probe->binary);
+	free(probe->version);
+	free(probe->problem);
+	probe->binary = binary;
+	probe->version = version;
+	probe->problem = problem ? strdup(problem) : NULL;
+}
+
+static void call_waiters(QemuProbe *probe)
+{
+	QemuInfo info = { probe->binary, probe->version, probe->problem };
+	Waiter *waiters = TAKE_PTR(probe->waiters);
+	size_t n = probe->n_waiters;
+
+	probe->n_waiters = 0;
+	for (size_t i = 0; i < n; i++)
+		waiters[i].callback(&info, waiters[i].userdata);
+	free(waiters);
+}
+
+static void finish_run(QemuProbe *probe)
+{
+	probe->child = sd_event_source_disable_unref(probe->child);
+	probe->timeout = sd_event_source_disable_unref(probe->timeout);
+	probe->output_fd = safe_close(probe->output_fd);
+	probe->pid = 0;
+	call_waiters(probe);
+}
+
+static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
+{
+	QemuProbe *probe = userdata;
+	char output[PROBE_OUTPUT_MAX + 1];
+	ssize_t n = read(probe->output_fd, output, PROBE_OUTPUT_MAX);
+	output[n > 0 ? n : 0] = '\0';
+
+	char *version = NULL;
+	if (si->si_code == CLD_EXITED && si->si_status == 0)
+		version = qemu_version_from_output(output);
+	if (version) {
+		set_answer(probe, TAKE_PTR(probe->binary), version, NULL);
+		log_debug("QEMU %s is version %s", probe->binary, version);
+	} else {
+		log_warning("%s --version gave no version (%s %d)", probe->binary,
+			    si->si_code == CLD_EXITED ? "exit status" : "signal", si->si_status);
+		set_answer(probe, TAKE_PTR(probe->binary), NULL,
+			   "it did not report a version when run with --version");
+	}
+	probe->valid = true;
+	finish_run(probe);
+	return 0;
+}
+
+static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	QemuProbe *probe = userdata;
+
+	log_warning("%s --version did not answer within 5s; killing it", probe->binary);
+	(void)sd_event_source_send_child_signal(probe->child, SIGKILL, NULL, 0);
+	set_answer(probe, TAKE_PTR(probe->binary), NULL, "it hung when run with --version");
+	/* Not cached: the next request tries again. */
+	probe->valid = false;
+	finish_run(probe);
+	return 0;
+}
+
+static int start_run(QemuProbe *probe)
+{
+	int pipe_fds[2];
+	posix_spawn_file_actions_t actions;
+	char *argv[] = { probe->binary, (char *)"--version", NULL };
+	char *envp[] = { (char *)"LC_ALL=C", NULL };
+
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+		return negative_errno();
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	int r = -posix_spawn(&probe->pid, probe->binary, &actions, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&actions);
+	safe_close(pipe_fds[1]);
+	if (r < 0) {
+		safe_close(pipe_fds[0]);
+		probe->pid = 0;
+		return r;
+	}
+	probe->output_fd = pipe_fds[0];
+
+	r = sd_event_add_child(probe->event, &probe->child, probe->pid, WEXITED, on_child_exit,
+			       probe);
+	if (r >= 0)
+		r = sd_event_add_time_relative(probe->event, &probe->timeout, CLOCK_MONOTONIC,
+					       PROBE_TIMEOUT_USEC, 0, on_timeout, probe);
+	if (r < 0) {
+		(void)kill(probe->pid, SIGKILL);
+		(void)waitpid(probe->pid, NULL, 0);
+		finish_run(probe);
+		return r;
+	}
+	/* Reap it when the source goes away early (daemon exit). */
+	(void)sd_event_source_set_child_process_own(probe->child, true);
+	return 0;
+}
+
+/* The cache is valid while the same file sits at the same path. */
+static bool cache_is_fresh(QemuProbe *probe, const char *path)
+{
+	struct stat st;
+
+	if (!probe->valid)
+		return false;
+	if (!path || !probe->binary)
+		return !path && !probe->binary; /* still not found */
+	if (strcmp(path, probe->binary) != 0)
+		return false;
+	return stat(path, &st) == 0 && st.st_ino == probe->stat.st_ino &&
+	       st.st_dev == probe->stat.st_dev && st.st_mtim.tv_sec == probe->stat.st_mtim.tv_sec &&
+	       st.st_mtim.tv_nsec == probe->stat.st_mtim.tv_nsec &&
+	       st.st_size == probe->stat.st_size;
+}
+
+int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
+{
+	Waiter *waiters = reallocarray(probe->waiters, probe->n_waiters + 1, sizeof(Waiter));
+	if (!waiters)
+		return -ENOMEM;
+	probe->waiters = waiters;
+	waiters[probe->n_waiters++] = (Waiter){ callback, userdata };
+
+	if (probe->pid > 0)
+		return 0; /* a run is under way: it will answer */
+
+	const char *search = getenv("PATH");
+	_cleanup_free_ char *path =
+		qemu_find_in_path(probe->binary_setting, search ? search : DEFAULT_SEARCH_PATH);
+	if (cache_is_fresh(probe, path)) {
+		call_waiters(probe);
+		return 0;
+	}
+
+	if (!path) {
+		char problem[512];
+		snprintf(problem, sizeof(problem),
+			 "%s was not found%s; install it (apt install qemu-system-x86) or set "
+			 "qemu-binary in libvfiod.yaml",
+			 probe->binary_setting, probe->binary_setting[0] == '/' ? "" : " in PATH");
+		set_answer(probe, NULL, NULL, problem);
+		probe->valid = true;
+		call_waiters(probe);
+		return 0;
+	}
+
+	if (stat(path, &probe->stat) < 0)
+		probe->stat = (struct stat){ 0 };
+	set_answer(probe, TAKE_PTR(path), NULL, NULL);
+	int r = start_run(probe);
+	if (r < 0) {
+		log_warning_errno(r, "Cannot run %s --version", probe->binary);
+		set_answer(probe, TAKE_PTR(probe->binary), NULL, "it could not be run");
+		probe->valid = false;
+		call_waiters(probe);
+	}
+	return 0;
+}
+
+int qemu_probe_set_binary(QemuProbe *probe, const char *binary)
+{
+	char *copy = strdup(binary);
+	if (!copy)
+		return -ENOMEM;
+	free(probe->binary_setting);
+	probe->binary_setting = copy;
+	probe->valid = false;
+	return 0;
+}
+
+int qemu_probe_new(sd_event *event, const char *binary, QemuProbe **ret)
+{
+	QemuProbe *probe = calloc(1, sizeof(*probe));
+	if (!probe)
+		return -ENOMEM;
+	probe->event = sd_event_ref(event);
+	probe->output_fd = -1;
+	int r = qemu_probe_set_binary(probe, binary);
+	if (r < 0) {
+		qemu_probe_free(probe);
+		return r;
+	}
+	*ret = probe;
+	return 0;
+}
+
+QemuProbe *qemu_probe_free(QemuProbe *probe)
+{
+	if (!probe)
+		return NULL;
+	if (probe->pid > 0) {
+		set_answer(probe, TAKE_PTR(probe->binary), NULL, "the daemon is shutting down");
+		finish_run(probe);
+	}
+	free(probe->waiters);
+	set_answer(probe, NULL, NULL, NULL);
+	free(probe->binary_setting);
+	sd_event_unref(probe->event);
+	free(probe);
+	return NULL;
+}

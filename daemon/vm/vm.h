@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * VMs and their lifecycle: defined → starting → running ⇄ paused → stopping →
+ * stopped, or crashed. Start takes the VM's GPU partitions from the partition
+ * engine (held as "vm:NAME"), builds QEMU's argv (qemu_cmdline.h), spawns it
+ * (process_spawn.h) as the QEMU user, connects QMP, pins the vCPU threads and
+ * lets the guest run. QEMU's end, however it comes (stop, guest shutdown, a
+ * crash, a kill from outside), is seen through its pidfd and releases what
+ * the VM held. A runtime record (vm_runtime.h) lets a restarted daemon
+ * re-adopt a VM that still runs, so none is ever started twice.
+ *
+ * Outcomes go to callbacks, never to a client directly: the Varlink edge
+ * (vms_service.c) turns them into replies.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "base/config.h"
+#include "host/host_cache.h"
+#include "partitions/partitions.h"
+
+typedef enum VmState {
+	VM_STATE_DEFINED,
+	VM_STATE_STARTING,
+	VM_STATE_RUNNING,
+	VM_STATE_PAUSED,
+	VM_STATE_STOPPING,
+	VM_STATE_STOPPED,
+	VM_STATE_CRASHED,
+	VM_STATE_UNDEFINED, /* its definition was removed: the last that Watch says of it */
+	_VM_STATE_MAX,
+} VmState;
+
+const char *vm_state_to_string(VmState state);
+
+/* What a caller sees of one VM. Strings are borrowed until the loop turns. */
+typedef struct VmInfo {
+	const char *name;
+	const char *uuid; /* "" when the definition cannot be read */
+	VmState state;
+	pid_t pid; /* 0 when QEMU does not run */
+	uint64_t started_at_usec; /* CLOCK_REALTIME; 0 when not running */
+	char *const *partitions; /* strv, may be NULL */
+	const char *qmp_status; /* NULL when QMP is not connected */
+	bool autostart;
+	const char *owner;
+	const char *problem;
+} VmInfo;
+
+typedef enum VmFailure {
+	VM_OK,
+	VM_FAIL_NO_SUCH_VM,
+	VM_FAIL_INVALID_DEFINITION,
+	VM_FAIL_EXISTS,
+	VM_FAIL_WRONG_STATE,
+	VM_FAIL_START, /* QEMU could not be started, or ended before running the guest */
+	VM_FAIL_PARTITION, /* see `partition` */
+	VM_FAIL_INTERNAL,
+} VmFailure;
+
+typedef struct VmOutcome {
+	VmFailure failure;
+	const char *message; /* on failure: what happened and what to do */
+	const PartitionOutcome *partition; /* VM_FAIL_PARTITION */
+	const VmInfo *vm; /* the VM after the call (NULL after Undefine or NoSuchVM) */
+	const char *phase; /* Start: the phase reached ("allocating", ...), when !final */
+	bool final; /* the last call of the callback for this operation */
+} VmOutcome;
+
+typedef void (*VmCallback)(const VmOutcome *outcome, void *userdata);
+
+typedef struct VmManager VmManager;
+
+/* The engine, host service and config must outlive the manager; config may change (reload). */
+int vm_manager_new(sd_event *event, PartitionEngine *engine, HostCache *host,
+		   const DaemonConfig *config, VmManager **ret);
+/* QEMUs keep running; the next daemon re-adopts them. */
+VmManager *vm_manager_free(VmManager *manager);
+
+/*
+ * At daemon start, after the partition engine has reconciled: re-adopts the
+ * VMs whose QEMU still runs, cleans up after those that ended meanwhile, and
+ * releases partitions held for VMs that never got a QEMU. Then, on the first
+ * start since boot, starts the VMs marked autostart.
+ */
+int vm_manager_adopt(VmManager *manager);
+
+/*
+ * Every VM: the defined ones and those that run without a definition any more,
+ * sorted by name. Free the array (not the strings) with free().
+ */
+int vm_manager_list(VmManager *manager, VmInfo **ret, size_t *ret_n);
+
+/* Each operation ends with exactly one final callback, possibly before it returns. */
+void vm_manager_get(VmManager *manager, const char *name, VmCallback callback, void *userdata);
+void vm_manager_define(VmManager *manager, const char *text, size_t size, VmCallback callback,
+		       void *userdata);
+void vm_manager_undefine(VmManager *manager, const char *name, VmCallback callback, void *userdata);
+/* Calls back once per phase (final = false), then finally. */
+void vm_manager_start(VmManager *manager, const char *name, VmCallback callback, void *userdata);
+/* timeout_usec: UINT64_MAX for the configured default. */
+void vm_manager_stop(VmManager *manager, const char *name, bool force, uint64_t timeout_usec,
+		     VmCallback callback, void *userdata);
+void vm_manager_kill(VmManager *manager, const char *name, VmCallback callback, void *userdata);
+void vm_manager_pause(VmManager *manager, const char *name, VmCallback callback, void *userdata);
+void vm_manager_resume(VmManager *manager, const char *name, VmCallback callback, void *userdata);
+
+/*
+ * Calls `callback` at every state change of any VM until it returns < 0 (its
+ * client is gone) or the manager is freed; then `drop` gets the userdata back.
+ */
+int vm_manager_watch(VmManager *manager, int (*callback)(const VmInfo *vm, void *userdata),
+		     void (*drop)(void *userdata), void *userdata);

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Stop, Kill, Pause, Resume, and the end of QEMU however it comes: seen
+ * through its pidfd, it releases the partitions, the lent devices and the
+ * runtime record, then tells whoever waits.
+ */
+#include "vm/vm_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+
+#include "array.h"
+#include "base/log.h"
+#include "strv.h"
+#include "vm/vm_resources.h"
+#include "vm/vm_runtime.h"
+
+/* ---- The end of QEMU: release everything, then tell everyone ---- */
+
+static void finish_release(Vm *vm)
+{
+	VmManager *m = vm->manager;
+	char path[4096];
+
+	vm_helpers_stop(vm); /* swtpm ends by itself with QEMU's connection; the relay does not */
+	for (size_t i = vm->n_lent; i > 0; i--) /* last lent, first returned */
+		vm_lent_return(&vm->lent[i - 1]);
+	vm_lent_done(vm->lent, vm->n_lent);
+	vm->lent = NULL;
+	vm->n_lent = vm->allocated_lent = 0;
+	snprintf(path, sizeof(path), "/dev/shm/looking-glass-%s", vm->name);
+	(void)unlink(path); /* made for this VM's life (a client that has it mapped keeps it) */
+	vm->partitions = strv_free(vm->partitions);
+	(void)vm_runtime_remove(m->records_dir, vm->name);
+	vm_qmp_path(vm, path, sizeof(path));
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", m->records_dir, vm->name);
+	vm_dir_remove(path);
+	vm->releasing = false;
+	vm->pid = 0;
+	vm->stop_requested = false;
+	vm->guest_shutdown = false;
+	if (vm->has_definition) {
+		vm_definition_done(&vm->definition);
+		vm->has_definition = false;
+	}
+	vm->n_assignments = 0;
+	vm->next_gpu = 0;
+
+	/* Who waited: a failed start, then those who asked for the stop. */
+	if (vm->start_pending) {
+		vm->start_pending = false;
+		vm_set_state(vm, VM_STATE_STOPPED);
+		vm_call_back(&vm->start_waiter, vm, vm->failure,
+			     vm->failure_message ? vm->failure_message
+						 : "QEMU ended before the guest ran.",
+			     vm->failure == VM_FAIL_PARTITION ? &vm->failed_partition : NULL);
+	} else
+		vm_set_state(vm, vm->end_state);
+	vm->failure = VM_OK;
+	vm->failure_message = mfree(vm->failure_message);
+	vm->failed_partition.message = mfree((char *)vm->failed_partition.message);
+
+	Waiter *waiters = TAKE_PTR(vm->stop_waiters);
+	size_t n = vm->n_stop_waiters;
+	vm->n_stop_waiters = vm->allocated_stop_waiters = 0;
+	for (size_t i = 0; i < n; i++)
+		vm_call_back(&waiters[i], vm, VM_OK, NULL, NULL);
+	free(waiters);
+}
+
+static void on_partition_released(const PartitionOutcome *outcome, void *userdata)
+{
+	Vm *vm = userdata;
+	if (outcome->result < 0)
+		vm_log(vm, LOG_WARNING, outcome->result, "Cannot release a partition of %s: %s",
+		       vm->name, outcome->message ? outcome->message : "");
+	vm_release_next(vm);
+}
+
+/* Gives back the partitions one by one (the engine serializes them anyway), newest first. */
+void vm_release_next(Vm *vm)
+{
+	size_t n = strv_length(vm->partitions);
+	while (n > 0) {
+		char *id = vm->partitions[n - 1];
+		vm->partitions[n - 1] = NULL;
+		int r = partition_engine_destroy(vm->manager->engine, id, on_partition_released,
+						 vm);
+		if (r >= 0) {
+			free(id);
+			return;
+		}
+		if (r != -ENOENT)
+			vm_log(vm, LOG_WARNING, r, "Cannot release partition %s of %s", id,
+			       vm->name);
+		free(id);
+		n--;
+	}
+	finish_release(vm);
+}
+
+void vm_release_all(Vm *vm, VmState end_state)
+{
+	vm->releasing = true;
+	vm->end_state = end_state;
+	vm->timer = sd_event_source_disable_unref(vm->timer);
+	vm->start_timer = sd_event_source_disable_unref(vm->start_timer);
+	vm->qmp = qmp_free(vm->qmp);
+	vm->qmp_status = mfree(vm->qmp_status);
+	vm->exit_source = sd_event_source_disable_unref(vm->exit_source);
+	if (vm->pidfd >= 0) {
+		close(vm->pidfd);
+		vm->pidfd = -1;
+	}
+	vm_release_next(vm);
+}
+
+/* How QEMU ended, as a sentence; and whether that was a clean end. */
+static bool describe_exit(Vm *vm, const siginfo_t *info, bool known, char *buf, size_t size)
+{
+	if (!known) {
+		snprintf(buf, size, "QEMU ended (its status is unknown: it was adopted)");
+		return vm->guest_shutdown;
+	}
+	if (info->si_code == CLD_EXITED) {
+		snprintf(buf, size, "QEMU exited with status %d", info->si_status);
+		return info->si_status == 0;
+	}
+	snprintf(buf, size, "QEMU was killed by signal %d (%s)", info->si_status,
+		 sigabbrev_np(info->si_status) ? sigabbrev_np(info->si_status) : "?");
+	return false;
+}
+
+int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Vm *vm = userdata;
+	siginfo_t info = { 0 };
+	char how[256], last[320] = "";
+	bool crashed = false;
+	(void)source;
+	(void)fd;
+	(void)revents;
+
+	bool known = vm->own_child && waitid(P_PIDFD, (id_t)vm->pidfd, &info, WEXITED) == 0;
+	bool clean = describe_exit(vm, &info, known, how, sizeof(how));
+	if (vm->log_path)
+		log_file_last_line(vm->log_path, vm->log_offset, last, sizeof(last));
+
+	if (vm->start_pending && vm->failure != VM_OK) {
+		/* vm_start_failed() killed it: the start's problem stands, and it is no crash. */
+	} else if (vm->start_pending) {
+		char text[1024], hint[128] = "";
+		if (!last[0]) /* its output went to the journal */
+			snprintf(hint, sizeof(hint), "; see its log: journalctl -t qemu-%s",
+				 vm->name);
+		snprintf(text, sizeof(text), "%s before the guest ran%s%s%s", how,
+			 last[0] ? ": " : "", last, hint);
+		vm->failure = VM_FAIL_START;
+		vm->failure_message = strdup(text);
+		vm_set_problem(vm, text);
+		vm_log(vm, LOG_WARNING, 0, "VM %s: %s", vm->name, text);
+	} else if (vm->stop_requested || clean) {
+		vm_log_event(vm, LOG_INFO, MESSAGE_ID_VM_STOPPED, "VM %s stopped: %s", vm->name,
+			     how);
+		vm_set_problem(vm, NULL);
+	} else {
+		char text[1024];
+		snprintf(text, sizeof(text), "%s%s%s", how, last[0] ? ": " : "", last);
+		vm_log_event(vm, LOG_ERR, MESSAGE_ID_VM_CRASHED, "VM %s crashed: %s", vm->name,
+			     text);
+		vm_set_problem(vm, text);
+		crashed = true;
+	}
+	vm_release_all(vm, crashed ? VM_STATE_CRASHED : VM_STATE_STOPPED);
+	return 0;
+}
+
+/* ---- Stop, Kill, Pause, Resume ---- */
+
+static int add_stop_waiter(Vm *vm, VmCallback callback, void *userdata)
+{
+	if (ARRAY_RESERVE(vm->stop_waiters, vm->allocated_stop_waiters, vm->n_stop_waiters + 1) < 0)
+		return -ENOMEM;
+	vm->stop_waiters[vm->n_stop_waiters++] = (Waiter){ callback, userdata };
+	return 0;
+}
+
+/* For commands whose answer changes nothing: what follows comes as events or QEMU's exit. */
+static void ignore_reply(Qmp *qmp, json_object *result, const char *error_class,
+			 const char *description, void *userdata)
+{
+	Vm *vm = userdata;
+	(void)qmp;
+	(void)result;
+	if (error_class && strcmp(error_class, "Disconnected") != 0)
+		vm_log(vm, LOG_WARNING, 0, "VM %s: QEMU refused a command: %s", vm->name,
+		       description ? description : error_class);
+}
+
+static void kill_qemu(Vm *vm)
+{
+	if (vm->pidfd >= 0 && pidfd_send_signal(vm->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		vm_log(vm, LOG_ERR, -errno, "VM %s: cannot kill QEMU (pid %d)", vm->name,
+		       (int)vm->pid);
+}
+
+static int on_kill_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Vm *vm = userdata;
+	(void)source;
+	(void)usec;
+	vm_log(vm, LOG_WARNING, 0, "VM %s: QEMU did not quit; killing it", vm->name);
+	kill_qemu(vm);
+	return 0;
+}
+
+static void arm_timer(Vm *vm, uint64_t usec, sd_event_time_handler_t handler)
+{
+	vm->timer = sd_event_source_disable_unref(vm->timer);
+	if (sd_event_add_time_relative(vm->manager->event, &vm->timer, CLOCK_MONOTONIC, usec,
+				       USEC_PER_MSEC, handler, vm) < 0)
+		kill_qemu(vm); /* no way to wait: the sure way */
+}
+
+static void quit_qemu(Vm *vm)
+{
+	if (!vm->qmp || qmp_execute(vm->qmp, "quit", NULL, ignore_reply, vm) < 0) {
+		kill_qemu(vm);
+		return;
+	}
+	arm_timer(vm, QUIT_GRACE_USEC, on_kill_timer);
+}
+
+static int on_powerdown_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Vm *vm = userdata;
+	(void)source;
+	(void)usec;
+	vm_log(vm, LOG_NOTICE, 0, "VM %s: the guest did not power down in time; quitting QEMU",
+	       vm->name);
+	quit_qemu(vm);
+	return 0;
+}
+
+/*
+ * What Stop and Kill share: a VM whose QEMU runs, a waiter for its end, and
+ * a start under way ended at once (`how`: "stopped", "killed"). Returns the
+ * VM when the caller goes on, NULL when the call was answered or is taken
+ * care of.
+ */
+static Vm *begin_end(VmManager *m, const char *name, const char *how, VmCallback callback,
+		     void *userdata)
+{
+	Vm *vm = vm_lookup(m, name, callback, userdata);
+	if (!vm)
+		return NULL;
+	if (!vm_is_active(vm) || vm->pid <= 0 || vm->releasing) {
+		vm_wrong_state(vm, callback, userdata,
+			       vm_is_active(vm) ? "wait until QEMU runs" : "it does not run");
+		return NULL;
+	}
+	if (add_stop_waiter(vm, callback, userdata) < 0) {
+		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
+		return NULL;
+	}
+	vm->stop_requested = true;
+	if (vm->start_pending) { /* QEMU is killed; the waiters hear when it is gone */
+		vm_start_failedf(vm, VM_FAIL_START, "%s was %s while it started.", vm->name, how);
+		return NULL;
+	}
+	return vm;
+}
+
+void vm_manager_stop(VmManager *m, const char *name, bool force, uint64_t timeout_usec,
+		     VmCallback callback, void *userdata)
+{
+	Vm *vm = vm_find(m, name);
+	bool already = vm && vm->stop_requested && vm->state == VM_STATE_STOPPING;
+
+	vm = begin_end(m, name, "stopped", callback, userdata);
+	if (!vm)
+		return;
+	vm_set_state(vm, VM_STATE_STOPPING);
+	if (force)
+		quit_qemu(vm);
+	else if (!already) {
+		if (!vm->qmp ||
+		    qmp_execute(vm->qmp, "system_powerdown", NULL, ignore_reply, vm) < 0) {
+			quit_qemu(vm);
+			return;
+		}
+		arm_timer(vm,
+			  timeout_usec == UINT64_MAX ? m->config->stop_timeout_usec : timeout_usec,
+			  on_powerdown_timer);
+	}
+}
+
+void vm_manager_kill(VmManager *m, const char *name, VmCallback callback, void *userdata)
+{
+	Vm *vm = begin_end(m, name, "killed", callback, userdata);
+	if (!vm)
+		return;
+	vm_set_state(vm, VM_STATE_STOPPING);
+	kill_qemu(vm);
+}
+
+typedef struct PauseCall {
+	Vm *vm;
+	Waiter waiter;
+	bool pause;
+} PauseCall;
+
+static void on_pause_reply(Qmp *qmp, json_object *result, const char *error_class,
+			   const char *description, void *userdata)
+{
+	PauseCall *call = userdata;
+	Vm *vm = call->vm;
+	(void)qmp;
+	(void)result;
+	if (error_class) {
+		char text[512];
+		snprintf(text, sizeof(text), "QEMU refused to %s %s: %s.",
+			 call->pause ? "pause" : "resume", vm->name,
+			 description ? description : error_class);
+		vm_call_back(&call->waiter, vm, VM_FAIL_WRONG_STATE, text, NULL);
+	} else {
+		/* The STOP/RESUME event may come after the reply: the state is set now. */
+		if (vm->state == (call->pause ? VM_STATE_RUNNING : VM_STATE_PAUSED)) {
+			vm_set_qmp_status(vm, call->pause ? "paused" : "running");
+			vm_set_state(vm, call->pause ? VM_STATE_PAUSED : VM_STATE_RUNNING);
+		}
+		vm_call_back(&call->waiter, vm, VM_OK, NULL, NULL);
+	}
+	free(call);
+}
+
+static void pause_or_resume(VmManager *m, const char *name, bool pause, VmCallback callback,
+			    void *userdata)
+{
+	Vm *vm = vm_lookup(m, name, callback, userdata);
+	if (!vm)
+		return;
+	VmState from = pause ? VM_STATE_RUNNING : VM_STATE_PAUSED;
+	if (vm->state != from || !vm->qmp) {
+		vm_wrong_state(vm, callback, userdata,
+			       pause ? "only a running VM can be paused"
+				     : "only a paused VM can be resumed");
+		return;
+	}
+	PauseCall *call = malloc(sizeof(*call));
+	if (!call) {
+		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
+		return;
+	}
+	*call = (PauseCall){ vm, { callback, userdata }, pause };
+	if (qmp_execute(vm->qmp, pause ? "stop" : "cont", NULL, on_pause_reply, call) < 0) {
+		free(call);
+		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "Cannot reach QEMU over QMP.");
+	}
+}
+
+void vm_manager_pause(VmManager *m, const char *name, VmCallback callback, void *userdata)
+{
+	pause_or_resume(m, name, true, callback, userdata);
+}
+
+void vm_manager_resume(VmManager *m, const char *name, VmCallback callback, void *userdata)
+{
+	pause_or_resume(m, name, false, callback, userdata);
+}
