@@ -10,31 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs_util.h"
 #include "macro.h"
-
-/* Reads fd to its end, up to one byte over the limit (so that too long is seen). */
-static int read_all(int fd, char **ret, size_t *ret_size)
-{
-	size_t limit = VM_DEFINITION_MAX_FILE_SIZE + 1, size = 0;
-	_cleanup_free_ char *text = malloc(limit + 1);
-
-	if (!text)
-		return -ENOMEM;
-	while (size < limit) {
-		ssize_t n = read(fd, text + size, limit - size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		if (n == 0)
-			break;
-		size += (size_t)n;
-	}
-	text[size] = '\0';
-	*ret = TAKE_PTR(text);
-	*ret_size = size;
-	return 0;
-}
 
 /* Sets *ret_error to "ORIGIN: MESSAGE" and returns r, or -ENOMEM. */
 _printf_(4, 5) static int fail(int r, char **ret_error, const char *origin, const char *format, ...)
@@ -63,7 +40,7 @@ static int read_text(const char *path, const char *origin, char **ret, size_t *r
 	int r;
 
 	if (strcmp(path, "-") == 0)
-		r = read_all(STDIN_FILENO, &text, &size);
+		r = read_full_fd(STDIN_FILENO, VM_DEFINITION_MAX_FILE_SIZE, &text, &size);
 	else {
 		/* O_NONBLOCK: a FIFO must not hang the open; it is refused just after. */
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -73,7 +50,7 @@ static int read_text(const char *path, const char *origin, char **ret, size_t *r
 			return fail(-EINVAL, ret_error, origin,
 				    "not a regular file ('-' reads standard input)");
 		else
-			r = read_all(fd, &text, &size);
+			r = read_full_fd(fd, VM_DEFINITION_MAX_FILE_SIZE, &text, &size);
 	}
 	if (r < 0)
 		return fail(r, ret_error, origin, "cannot read: %s", strerror(-r));

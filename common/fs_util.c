@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,6 +56,29 @@ static int sync_directory(const char *directory)
 	_cleanup_close_ int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0)
 		return negative_errno();
+	return 0;
+}
+
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size)
+{
+	size_t limit = max_size + 1, size = 0;
+	_cleanup_free_ char *text = malloc(limit + 1);
+
+	if (!text)
+		return -ENOMEM;
+	while (size < limit) {
+		ssize_t n = read(fd, text + size, limit - size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		if (n == 0)
+			break;
+		size += (size_t)n;
+	}
+	text[size] = '\0';
+	*ret = TAKE_PTR(text);
+	*ret_size = size;
 	return 0;
 }
 

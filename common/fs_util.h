@@ -7,6 +7,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/*
+ * Reads `fd` to its end, but at most `max_size` + 1 bytes (a size over
+ * `max_size` means the file is too long), into a NUL-terminated buffer.
+ */
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
+
 /* Writes all `size` bytes (again after EINTR and short writes). */
 int write_all(int fd, const void *data, size_t size);
 

@@ -58,20 +58,20 @@ typedef struct Loader {
 static int load_one(int dir, const char *file, size_t max_size, Loader *loader, char ***problems)
 {
 	char name[256], problem[256] = "";
-	_cleanup_free_ char *buffer = malloc(max_size + 1);
-	ssize_t n;
+	_cleanup_free_ char *buffer = NULL;
+	size_t n;
 
-	if (!buffer)
-		return -ENOMEM;
 	_cleanup_close_ int fd = openat(dir, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0 || (n = read(fd, buffer, max_size + 1)) < 0)
-		return strv_appendf(problems, "record %s cannot be read: %s", file,
-				    strerror(errno)) < 0
+	int r = fd < 0 ? negative_errno() : read_full_fd(fd, max_size, &buffer, &n);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return strv_appendf(problems, "record %s cannot be read: %s", file, strerror(-r)) <
+				       0
 			       ? -ENOMEM
 			       : 0;
-	if ((size_t)n > max_size)
+	if (n > max_size)
 		return strv_appendf(problems, "record %s is too large", file) < 0 ? -ENOMEM : 0;
-	buffer[n] = '\0';
 	_cleanup_json_ json_object *object = json_tokener_parse(buffer);
 	if (!object || !json_object_is_type(object, json_type_object))
 		return strv_appendf(problems, "record %s is damaged: not JSON", file) < 0 ? -ENOMEM
@@ -81,8 +81,8 @@ static int load_one(int dir, const char *file, size_t max_size, Loader *loader, 
 		return -ENOMEM;
 	loader->elements = grown;
 	snprintf(name, sizeof(name), "%.*s", (int)(strlen(file) - strlen(SUFFIX)), file);
-	int r = loader->parse(object, name, loader->elements + loader->n * loader->element_size,
-			      problem, sizeof(problem));
+	r = loader->parse(object, name, loader->elements + loader->n * loader->element_size,
+			  problem, sizeof(problem));
 	if (r > 0)
 		loader->n++;
 	if (r == 0)

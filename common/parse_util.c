@@ -154,3 +154,12 @@ bool sysfs_name_is_plain(const char *name)
 			return false;
 	return true;
 }
+
+bool user_name_is_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 32 || name[0] == '-' || name[0] == '.' || strspn(name, "0123456789") == n)
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+	       n;
+}

@@ -46,3 +46,10 @@ const char *format_duration(char *buf, unsigned size, uint64_t usec);
  * ("mbochs"): no colon, so a mistyped PCI address ("zz:00.0") is not one.
  */
 bool sysfs_name_is_plain(const char *name);
+
+/*
+ * A local user's name as libvfio takes one (vms.qemu-user, a VM's owner):
+ * 1 to 32 of [A-Za-z0-9_.-], not starting with '-' or '.', not all digits
+ * (that would read as a uid). Debian's useradd accepts these.
+ */
+bool user_name_is_valid(const char *name);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "macro.h"
+#include "time_util.h"
 #include "varlink_frame.h"
 
 struct VarlinkClient {
@@ -69,20 +70,13 @@ VarlinkClient *varlink_client_free(VarlinkClient *client)
 	return NULL;
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Waits for `events` until `deadline` (0: forever). */
 static int wait_for(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
 		int timeout_ms = -1;
 		if (deadline) {
-			uint64_t now = now_usec();
+			uint64_t now = now_usec(CLOCK_MONOTONIC);
 			if (now >= deadline)
 				return -ETIMEDOUT;
 			timeout_ms = (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT32_MAX);
@@ -100,7 +94,7 @@ static int wait_for(int fd, short events, uint64_t deadline)
 
 static uint64_t deadline_after(uint64_t timeout_usec)
 {
-	return timeout_usec ? now_usec() + timeout_usec : 0;
+	return timeout_usec ? now_usec(CLOCK_MONOTONIC) + timeout_usec : 0;
 }
 
 int varlink_client_send(VarlinkClient *client, const char *method, json_object *parameters,

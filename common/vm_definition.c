@@ -12,42 +12,43 @@
 #include "macro.h"
 #include "parse_util.h"
 #include "pci_address.h"
+#include "string_table.h"
 #include "strv.h"
 #include "yaml_doc.h"
 
 #define MIN_MEMORY (UINT64_C(16) << 20)
 #define MAX_MEMORY (UINT64_C(16) << 40)
 
-static const char *const firmware_names[_VM_FIRMWARE_MAX] = {
+static const char *const vm_firmware_table[_VM_FIRMWARE_MAX] = {
 	[VM_FIRMWARE_UEFI] = "uefi",
 	[VM_FIRMWARE_BIOS] = "bios",
 };
 
-static const char *const bus_names[_VM_DISK_BUS_MAX] = {
+static const char *const vm_disk_bus_table[_VM_DISK_BUS_MAX] = {
 	[VM_DISK_VIRTIO] = "virtio",
 	[VM_DISK_SATA] = "sata",
 	[VM_DISK_NVME] = "nvme",
 };
 
-static const char *const network_names[_VM_NETWORK_MODE_MAX] = {
+static const char *const vm_network_mode_table[_VM_NETWORK_MODE_MAX] = {
 	[VM_NETWORK_USER] = "user",
 	[VM_NETWORK_BRIDGE] = "bridge",
 	[VM_NETWORK_NONE] = "none",
 };
 
-static const char *const hugepages_names[_VM_HUGEPAGES_MAX] = {
+static const char *const vm_hugepages_table[_VM_HUGEPAGES_MAX] = {
 	[VM_HUGEPAGES_OFF] = "off",
 	[VM_HUGEPAGES_2M] = "2M",
 	[VM_HUGEPAGES_1G] = "1G",
 };
 
-static const char *const audio_names[_VM_AUDIO_MAX] = {
+static const char *const vm_audio_table[_VM_AUDIO_MAX] = {
 	[VM_AUDIO_NONE] = "none",
 	[VM_AUDIO_PIPEWIRE] = "pipewire",
 	[VM_AUDIO_PULSEAUDIO] = "pulseaudio",
 };
 
-static const char *const gpu_mode_names[_VM_GPU_MODE_MAX] = {
+static const char *const vm_gpu_mode_table[_VM_GPU_MODE_MAX] = {
 	[VM_GPU_AUTO] = "auto",   [VM_GPU_MDEV] = "mdev",
 	[VM_GPU_SRIOV] = "sriov", [VM_GPU_PASSTHROUGH] = "passthrough",
 	[VM_GPU_NONE] = "none",
@@ -60,35 +61,12 @@ static const char *const disk_formats[] = { "raw", "qcow2", NULL };
 static const char *const cache_modes[] = { "none",       "writeback", "writethrough",
 					   "directsync", "unsafe",    NULL };
 
-const char *vm_firmware_to_string(VmFirmware firmware)
-{
-	return firmware >= 0 && firmware < _VM_FIRMWARE_MAX ? firmware_names[firmware] : NULL;
-}
-
-const char *vm_disk_bus_to_string(VmDiskBus bus)
-{
-	return bus >= 0 && bus < _VM_DISK_BUS_MAX ? bus_names[bus] : NULL;
-}
-
-const char *vm_network_mode_to_string(VmNetworkMode mode)
-{
-	return mode >= 0 && mode < _VM_NETWORK_MODE_MAX ? network_names[mode] : NULL;
-}
-
-const char *vm_hugepages_to_string(VmHugepages hugepages)
-{
-	return hugepages >= 0 && hugepages < _VM_HUGEPAGES_MAX ? hugepages_names[hugepages] : NULL;
-}
-
-const char *vm_audio_to_string(VmAudio audio)
-{
-	return audio >= 0 && audio < _VM_AUDIO_MAX ? audio_names[audio] : NULL;
-}
-
-const char *vm_gpu_mode_to_string(VmGpuMode mode)
-{
-	return mode >= 0 && mode < _VM_GPU_MODE_MAX ? gpu_mode_names[mode] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(vm_firmware, VmFirmware)
+DEFINE_STRING_TABLE_LOOKUP(vm_disk_bus, VmDiskBus)
+DEFINE_STRING_TABLE_LOOKUP(vm_network_mode, VmNetworkMode)
+DEFINE_STRING_TABLE_LOOKUP(vm_hugepages, VmHugepages)
+DEFINE_STRING_TABLE_LOOKUP(vm_audio, VmAudio)
+DEFINE_STRING_TABLE_LOOKUP(vm_gpu_mode, VmGpuMode)
 
 static bool is_name_char(char c, bool first)
 {
@@ -347,7 +325,8 @@ static int parse_disk(Walk *w, const yaml_node_t *node, VmDisk *disk)
 			if (r >= 0)
 				r = string_copy(w, value, name, &disk->format);
 		} else if (strcmp(name, "bus") == 0) {
-			r = one_of(w, value, name, bus_names, ELEMENTSOF(bus_names), &choice);
+			r = one_of(w, value, name, vm_disk_bus_table, ELEMENTSOF(vm_disk_bus_table),
+				   &choice);
 			disk->bus = (VmDiskBus)choice;
 		} else if (strcmp(name, "readonly") == 0)
 			r = boolean(w, value, name, &disk->readonly);
@@ -412,7 +391,7 @@ static int parse_uuid(Walk *w, const yaml_node_t *value, const char *key, VmDefi
 static int parse_firmware(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
 {
 	int choice = 0,
-	    r = one_of(w, value, key, firmware_names, ELEMENTSOF(firmware_names), &choice);
+	    r = one_of(w, value, key, vm_firmware_table, ELEMENTSOF(vm_firmware_table), &choice);
 	d->firmware = (VmFirmware)choice;
 	return r;
 }
@@ -464,7 +443,8 @@ static int parse_network(Walk *w, const yaml_node_t *value, const char *key, VmD
 	int choice = 0, r;
 
 	if (value->type == YAML_SCALAR_NODE) { /* "network: user" */
-		r = one_of(w, value, key, network_names, ELEMENTSOF(network_names), &choice);
+		r = one_of(w, value, key, vm_network_mode_table, ELEMENTSOF(vm_network_mode_table),
+			   &choice);
 		d->network = (VmNetworkMode)choice;
 		if (r >= 0 && d->network == VM_NETWORK_BRIDGE)
 			r = fail(w, value, key,
@@ -477,7 +457,8 @@ static int parse_network(Walk *w, const yaml_node_t *value, const char *key, VmD
 		const char *name = yaml_doc_scalar(node_at(w, pair->key));
 		yaml_node_t *v = node_at(w, pair->value);
 		if (strcmp(name, "mode") == 0) {
-			r = one_of(w, v, name, network_names, ELEMENTSOF(network_names), &choice);
+			r = one_of(w, v, name, vm_network_mode_table,
+				   ELEMENTSOF(vm_network_mode_table), &choice);
 			d->network = (VmNetworkMode)choice;
 		} else if (strcmp(name, "bridge") == 0) {
 			bridge_node = v;
@@ -529,14 +510,15 @@ static int parse_numa(Walk *w, const yaml_node_t *value, const char *key, VmDefi
 static int parse_hugepages(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
 {
 	int choice = 0,
-	    r = one_of(w, value, key, hugepages_names, ELEMENTSOF(hugepages_names), &choice);
+	    r = one_of(w, value, key, vm_hugepages_table, ELEMENTSOF(vm_hugepages_table), &choice);
 	d->hugepages = (VmHugepages)choice;
 	return r;
 }
 
 static int parse_audio(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
 {
-	int choice = 0, r = one_of(w, value, key, audio_names, ELEMENTSOF(audio_names), &choice);
+	int choice = 0,
+	    r = one_of(w, value, key, vm_audio_table, ELEMENTSOF(vm_audio_table), &choice);
 	d->audio = (VmAudio)choice;
 	return r;
 }
@@ -593,18 +575,6 @@ static int parse_autostart(Walk *w, const yaml_node_t *value, const char *key, V
 }
 
 /* A user name as useradd accepts it: [a-z_][a-z0-9_-]*, at most 32. */
-static bool user_name_is_valid(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > 32 || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-		      name[i] == '_' || name[i] == '-'))
-			return false;
-	return true;
-}
-
 static int parse_owner(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
 {
 	int r = string_copy(w, value, key, &d->owner);
@@ -681,7 +651,7 @@ static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
 		int choice = 0;
 
 		if (strcmp(name, "mode") == 0) {
-			r = one_of(w, value, name, gpu_mode_names, ELEMENTSOF(gpu_mode_names),
+			r = one_of(w, value, name, vm_gpu_mode_table, ELEMENTSOF(vm_gpu_mode_table),
 				   &choice);
 			gpu->mode = (VmGpuMode)choice;
 		} else if (strcmp(name, "address") == 0) {

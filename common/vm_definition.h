@@ -19,6 +19,7 @@
 
 #include "parse_util.h"
 #include "pci_address.h"
+#include "string_table.h"
 
 #define VM_NAME_MAX 64
 #define VM_DEFINITION_MAX_FILE_SIZE (256U << 10)
@@ -139,12 +140,12 @@ typedef struct VmDefinition {
 /* [A-Za-z0-9][A-Za-z0-9_.-]{0,63} */
 bool vm_name_is_valid(const char *name);
 
-const char *vm_firmware_to_string(VmFirmware firmware);
-const char *vm_disk_bus_to_string(VmDiskBus bus);
-const char *vm_network_mode_to_string(VmNetworkMode mode);
-const char *vm_hugepages_to_string(VmHugepages hugepages);
-const char *vm_audio_to_string(VmAudio audio);
-const char *vm_gpu_mode_to_string(VmGpuMode mode);
+DECLARE_STRING_TABLE_LOOKUP(vm_firmware, VmFirmware);
+DECLARE_STRING_TABLE_LOOKUP(vm_disk_bus, VmDiskBus);
+DECLARE_STRING_TABLE_LOOKUP(vm_network_mode, VmNetworkMode);
+DECLARE_STRING_TABLE_LOOKUP(vm_hugepages, VmHugepages);
+DECLARE_STRING_TABLE_LOOKUP(vm_audio, VmAudio);
+DECLARE_STRING_TABLE_LOOKUP(vm_gpu_mode, VmGpuMode);
 
 /*
  * Reads a definition from text; `origin` names it in errors (a path, or

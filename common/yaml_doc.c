@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fs_util.h"
 #include "macro.h"
 
 _printf_(3, 4) static int set_error(YamlDocError *ret_error, size_t line, const char *format, ...)
@@ -149,7 +150,7 @@ int yaml_doc_load_fd(int fd, size_t max_size, yaml_document_t *ret, YamlDocError
 {
 	_cleanup_free_ char *text = NULL;
 	struct stat st;
-	size_t done = 0;
+	size_t done;
 
 	*ret_error = (YamlDocError){ 0 };
 	if (fstat(fd, &st) < 0)
@@ -159,20 +160,12 @@ int yaml_doc_load_fd(int fd, size_t max_size, yaml_document_t *ret, YamlDocError
 	if ((uint64_t)st.st_size > max_size)
 		return set_error(ret_error, 0, "larger than %zu bytes", max_size);
 
-	text = malloc((size_t)st.st_size + 1);
-	if (!text)
-		return -ENOMEM;
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + done, (size_t)st.st_size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		if (n == 0)
-			break; /* shrank while we read: parse what is there */
-		done += (size_t)n;
-	}
-	text[done] = '\0';
+	/* What it holds now: it may have grown or shrunk since fstat. */
+	int r = read_full_fd(fd, max_size, &text, &done);
+	if (r < 0)
+		return r;
+	if (done > max_size)
+		return set_error(ret_error, 0, "larger than %zu bytes", max_size);
 	return yaml_doc_load_string(text, done, ret, ret_error);
 }
 

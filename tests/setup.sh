@@ -25,7 +25,7 @@ mode=${1:-}
 # systemd-sysusers makes the QEMU user there.
 packages=(
 	gcc meson ninja-build pkg-config python3
-	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev libnuma-dev
+	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev
 	qemu-system-x86 ovmf swtpm procps
 )
 test_packages=(

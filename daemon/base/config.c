@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "build-config.h"
+#include "error_message.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "pci_address.h"
@@ -17,7 +18,10 @@
 #include "yaml_doc.h"
 
 typedef struct Setting Setting;
-/* Parses `value` into the config; on failure returns -EINVAL and sets *ret_problem. */
+/*
+ * Parses `value` into the config; a bad value returns -EINVAL with a sentence in
+ * *ret_problem (-ENOMEM when even that cannot be made).
+ */
 typedef int (*SettingParser)(DaemonConfig *config, const Setting *setting, const char *value,
 			     char **ret_problem);
 
@@ -27,16 +31,6 @@ struct Setting {
 	size_t offset;
 	uint64_t min, max; /* for numbers */
 };
-
-_printf_(2, 3) static int problem(char **ret_problem, const char *format, ...)
-{
-	va_list ap;
-	va_start(ap, format);
-	if (vasprintf(ret_problem, format, ap) < 0)
-		*ret_problem = NULL;
-	va_end(ap);
-	return -EINVAL;
-}
 
 static int set_string(DaemonConfig *config, const Setting *setting, const char *value)
 {
@@ -53,9 +47,9 @@ static int parse_absolute_path(DaemonConfig *config, const Setting *setting, con
 			       char **ret_problem)
 {
 	if (value[0] != '/')
-		return problem(ret_problem, "'%s' is not an absolute path", value);
+		return error_message(ret_problem, -EINVAL, "'%s' is not an absolute path", value);
 	if (strlen(value) >= 4096)
-		return problem(ret_problem, "the path is longer than 4095 bytes");
+		return error_message(ret_problem, -EINVAL, "the path is longer than 4095 bytes");
 	return set_string(config, setting, value);
 }
 
@@ -63,8 +57,9 @@ static int parse_socket_path(DaemonConfig *config, const Setting *setting, const
 			     char **ret_problem)
 {
 	if (strlen(value) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
-		return problem(ret_problem, "the path is longer than the %zu bytes a socket allows",
-			       sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+		return error_message(ret_problem, -EINVAL,
+				     "the path is longer than the %zu bytes a socket allows",
+				     sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
 	return parse_absolute_path(config, setting, value, ret_problem);
 }
 
@@ -72,11 +67,12 @@ static int parse_program(DaemonConfig *config, const Setting *setting, const cha
 			 char **ret_problem)
 {
 	if (value[0] != '/' && strchr(value, '/'))
-		return problem(ret_problem,
-			       "'%s' must be a program name looked up in PATH or an absolute path",
-			       value);
+		return error_message(
+			ret_problem, -EINVAL,
+			"'%s' must be a program name looked up in PATH or an absolute path", value);
 	if (value[0] == '\0' || strlen(value) >= 4096)
-		return problem(ret_problem, "needs a program name or an absolute path");
+		return error_message(ret_problem, -EINVAL,
+				     "needs a program name or an absolute path");
 	return set_string(config, setting, value);
 }
 
@@ -89,18 +85,15 @@ static int parse_boolean(DaemonConfig *config, const Setting *setting, const cha
 	else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
 		*slot = false;
 	else
-		return problem(ret_problem, "'%s' is not true or false", value);
+		return error_message(ret_problem, -EINVAL, "'%s' is not true or false", value);
 	return 0;
 }
 
 static int parse_user_name(DaemonConfig *config, const Setting *setting, const char *value,
 			   char **ret_problem)
 {
-	/* What useradd accepts on Debian, kept short. */
-	size_t n = strlen(value);
-	if (n == 0 || n > 32 || value[0] == '-' ||
-	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
-		return problem(ret_problem, "'%s' is not a user name", value);
+	if (!user_name_is_valid(value))
+		return error_message(ret_problem, -EINVAL, "'%s' is not a user name", value);
 	return set_string(config, setting, value);
 }
 
@@ -108,7 +101,7 @@ static int parse_accel(DaemonConfig *config, const Setting *setting, const char 
 		       char **ret_problem)
 {
 	if (strcmp(value, "auto") != 0 && strcmp(value, "kvm") != 0 && strcmp(value, "tcg") != 0)
-		return problem(ret_problem, "'%s' is not auto, kvm or tcg", value);
+		return error_message(ret_problem, -EINVAL, "'%s' is not auto, kvm or tcg", value);
 	return set_string(config, setting, value);
 }
 
@@ -133,16 +126,16 @@ static int parse_gpu_list(DaemonConfig *config, const Setting *setting, const ch
 			break;
 		char item[32];
 		if (length >= sizeof(item) || ++n > CONFIG_MAX_EXTRA_GPUS)
-			return problem(ret_problem,
-				       "at most %d entries, each a PCI address or "
-				       "vendor:device ids",
-				       CONFIG_MAX_EXTRA_GPUS);
+			return error_message(ret_problem, -EINVAL,
+					     "at most %d entries, each a PCI address or "
+					     "vendor:device ids",
+					     CONFIG_MAX_EXTRA_GPUS);
 		snprintf(item, sizeof(item), "%.*s", (int)length, p);
 		if (!pci_function_selector_is_valid(item))
-			return problem(ret_problem,
-				       "'%s' is neither a PCI address (0000:01:00.0) nor "
-				       "vendor:device ids (1b36:0010)",
-				       item);
+			return error_message(ret_problem, -EINVAL,
+					     "'%s' is neither a PCI address (0000:01:00.0) nor "
+					     "vendor:device ids (1b36:0010)",
+					     item);
 		if (strv_append(&list, item) < 0)
 			return -ENOMEM;
 		p += length;
@@ -157,9 +150,9 @@ static int parse_log_level(DaemonConfig *config, const Setting *setting, const c
 {
 	int level = log_level_from_string(value);
 	if (level < 0)
-		return problem(ret_problem,
-			       "'%s' is not a log level (error, warning, notice, info, debug)",
-			       value);
+		return error_message(
+			ret_problem, -EINVAL,
+			"'%s' is not a log level (error, warning, notice, info, debug)", value);
 	config->log_level = level;
 	return 0;
 }
@@ -173,10 +166,11 @@ static int store_in_range(DaemonConfig *config, const Setting *setting, int r, u
 			  const char *text, const char *what, char **ret_problem)
 {
 	if (r == -EINVAL)
-		return problem(ret_problem, "'%s' is not %s", text, what);
+		return error_message(ret_problem, -EINVAL, "'%s' is not %s", text, what);
 	if (r < 0 || value < setting->min || value > setting->max)
-		return problem(ret_problem, "'%s' is out of range (%llu to %llu)", text,
-			       (unsigned long long)setting->min, (unsigned long long)setting->max);
+		return error_message(ret_problem, -EINVAL, "'%s' is out of range (%llu to %llu)",
+				     text, (unsigned long long)setting->min,
+				     (unsigned long long)setting->max);
 	*number_slot(config, setting) = value;
 	return 0;
 }
@@ -341,10 +335,11 @@ int config_set(DaemonConfig *config, const char *key, const char *value, char **
 
 	*ret_error = NULL;
 	if (!setting)
-		return problem(ret_error, "%s: unknown key", key);
+		return error_message(ret_error, -EINVAL, "%s: unknown key", key);
 	int r = setting->parse(config, setting, value, &problem_text);
 	if (r == -EINVAL)
-		return problem(ret_error, "%s: %s", key, problem_text ? problem_text : "bad value");
+		return error_message(ret_error, -EINVAL, "%s: %s", key,
+				     problem_text ? problem_text : "bad value");
 	return r;
 }
 
@@ -357,7 +352,7 @@ _printf_(3, 4) static int file_error(char **ret_error, const char *path, const c
 	if (vasprintf(&text, format, ap) < 0)
 		text = NULL;
 	va_end(ap);
-	return problem(ret_error, "%s:%s", path, text ? text : " bad configuration");
+	return error_message(ret_error, -EINVAL, "%s:%s", path, text ? text : " bad configuration");
 }
 
 /* A YAML list of scalars as one text, its items separated by spaces; -EINVAL for another list. */
@@ -466,7 +461,8 @@ int config_load_file(DaemonConfig *config, const char *path, char **ret_error)
 	if (r < 0) {
 		_cleanup_free_ char *text = yaml_error.text;
 		if (r != -EINVAL)
-			return problem(ret_error, "%s: cannot read: %s", path, strerror(-r));
+			return error_message(ret_error, -EINVAL, "%s: cannot read: %s", path,
+					     strerror(-r));
 		if (yaml_error.line > 0)
 			return file_error(ret_error, path, "%u: %s", yaml_error.line,
 					  text ? text : "malformed YAML");

@@ -8,30 +8,20 @@
 #include <string.h>
 
 #include "macro.h"
+#include "string_table.h"
 #include "strv.h"
 
 #define VENDOR_INTEL 0x8086
 #define VENDOR_NVIDIA 0x10de
 #define VENDOR_AMD 0x1002
 
-static const char *const mode_names[_PARTITION_MODE_MAX] = {
+static const char *const partition_mode_table[_PARTITION_MODE_MAX] = {
 	[PARTITION_MDEV] = "mdev",
 	[PARTITION_SRIOV] = "sriov",
 	[PARTITION_PASSTHROUGH] = "passthrough",
 };
 
-const char *partition_mode_to_string(PartitionModeKind mode)
-{
-	return mode >= 0 && mode < _PARTITION_MODE_MAX ? mode_names[mode] : NULL;
-}
-
-int partition_mode_from_string(const char *name)
-{
-	for (int m = 0; name && m < _PARTITION_MODE_MAX; m++)
-		if (strcmp(mode_names[m], name) == 0)
-			return m;
-	return -EINVAL;
-}
+DEFINE_STRING_TABLE_LOOKUP(partition_mode, PartitionModeKind)
 
 bool vf_is_in_use(const PciFunction *vf)
 {

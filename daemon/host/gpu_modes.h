@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "host/host.h"
+#include "string_table.h"
 
 typedef enum PartitionModeKind {
 	PARTITION_MDEV,
@@ -26,9 +27,8 @@ typedef struct ModeAssessment {
 	char *fix; /* the change that makes it available, when fixable */
 } ModeAssessment;
 
-const char *partition_mode_to_string(PartitionModeKind mode);
-/* "mdev", "sriov", "passthrough" → the mode; -EINVAL for anything else. */
-int partition_mode_from_string(const char *name);
+/* "mdev", "sriov", "passthrough", to and from the mode (-EINVAL for anything else). */
+DECLARE_STRING_TABLE_LOOKUP(partition_mode, PartitionModeKind);
 
 /* Fills one assessment per mode, in enum order. Returns 0 or -ENOMEM. */
 int gpu_assess_modes(const HostModel *model, const PciFunction *gpu,

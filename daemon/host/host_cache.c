@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "base/log.h"
 #include "macro.h"
 #include "strv.h"
+#include "time_util.h"
 
 struct HostCache {
 	sd_event *event;
@@ -27,24 +27,17 @@ struct HostCache {
 
 /* ---- keeping the model fresh ---- */
 
-static uint64_t now(clockid_t clock)
-{
-	struct timespec ts;
-	(void)clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 int host_cache_model(HostCache *cache, bool refresh, const HostModel **ret)
 {
 	if (refresh || cache->stale || !cache->live || !cache->model) {
 		HostModel *model = NULL;
-		uint64_t start = now(CLOCK_MONOTONIC);
+		uint64_t start = now_usec(CLOCK_MONOTONIC);
 		int r = host_discover(&cache->root, cache->names, &cache->options, &model);
 		if (r < 0)
 			return r;
 		log_debug("Host model rebuilt%s: %zu PCI functions in %.1f ms",
 			  cache->stale ? " after a device change" : "", model->n_functions,
-			  (double)(now(CLOCK_MONOTONIC) - start) / 1000.0);
+			  (double)(now_usec(CLOCK_MONOTONIC) - start) / 1000.0);
 		host_model_free(cache->model);
 		cache->model = model;
 		cache->stale = false;

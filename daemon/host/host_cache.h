@@ -4,6 +4,11 @@
  * kernel uevent about PCI, mdev or VFIO devices (a netlink socket on the
  * loop), or when a caller asks for it (refresh). With a sysfs root other than
  * "/" no uevents can describe it, so every request rebuilds.
+ *
+ * The kernel's own uevent group, not sd_device_monitor: libsystemd 252 offers
+ * only udev's group, which is silent where udev does not run (containers, a
+ * minimal init, this project's lab and CI); the kernel's is one socket and a
+ * filter on SUBSYSTEM=, and staleness is all the daemon needs from it.
  */
 #pragma once
 

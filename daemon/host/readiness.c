@@ -9,19 +9,17 @@
 #include <string.h>
 
 #include "macro.h"
+#include "string_table.h"
 #include "strv.h"
 
-static const char *const status_names[_CHECK_STATUS_MAX] = {
+static const char *const check_status_table[_CHECK_STATUS_MAX] = {
 	[CHECK_PASS] = "pass",
 	[CHECK_WARN] = "warn",
 	[CHECK_FAIL] = "fail",
 	[CHECK_SKIP] = "skip",
 };
 
-const char *check_status_to_string(CheckStatus status)
-{
-	return status >= 0 && status < _CHECK_STATUS_MAX ? status_names[status] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(check_status, CheckStatus)
 
 /* Adds a check; `fix` may be NULL. Returns the status added, or -ENOMEM. */
 _printf_(6, 7) static int add(Readiness *r, const char *id, const char *gpu, CheckStatus status,

@@ -15,6 +15,7 @@
 #include "host/gpu_modes.h"
 #include "host/host.h"
 #include "host/qemu_probe.h"
+#include "string_table.h"
 
 typedef enum CheckStatus {
 	CHECK_PASS,
@@ -39,7 +40,7 @@ typedef struct Readiness {
 	bool ready; /* any of them */
 } Readiness;
 
-const char *check_status_to_string(CheckStatus status);
+DECLARE_STRING_TABLE_LOOKUP(check_status, CheckStatus);
 
 int readiness_evaluate(const HostModel *model, const QemuInfo *qemu, Readiness *ret);
 void readiness_done(Readiness *readiness);

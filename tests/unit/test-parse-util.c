@@ -323,6 +323,22 @@ static void test_uuid(void **state)
 	assert_false(uuid_is_valid(NULL));
 }
 
+/* One rule for every user name libvfio takes (vms.qemu-user and a VM's owner alike). */
+static void test_user_names(void **state)
+{
+	static const char *const good[] = { "alice",     "libvfio-qemu", "_apt",  "Debian-exim",
+					    "user.name", "a1",           "nobody" };
+	static const char *const bad[] = { "",        "-rf",
+					   ".hidden", "1000",
+					   "al ice",  "a:b",
+					   "a/b",     "abcdefghijklmnopqrstuvwxyz0123456" };
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(good); i++)
+		assert_true(user_name_is_valid(good[i]));
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		assert_false(user_name_is_valid(bad[i]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_size_round_trip),
 		cmocka_unit_test(test_duration_round_trip),
 		cmocka_unit_test(test_uuid),
+		cmocka_unit_test(test_user_names),
 	};
 
 	return cmocka_run_group_tests_name("parse_util", tests, NULL, NULL);
