@@ -4,16 +4,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "base/log.h"
 #include "macro.h"
 #include "parse_util.h"
+#include "process/process_spawn.h"
 
 /* `qemu --version` answers in tens of milliseconds; anything beyond this is stuck. */
 #define PROBE_TIMEOUT_USEC (5 * USEC_PER_SEC)
@@ -153,19 +154,17 @@ static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 
 static int start_run(QemuProbe *probe)
 {
-	int pipe_fds[2];
-	posix_spawn_file_actions_t actions;
+	int pipe_fds[2], pidfd;
+	const char *stage;
 	char *argv[] = { probe->binary, (char *)"--version", NULL };
 	char *envp[] = { (char *)"LC_ALL=C", NULL };
 
 	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
 		return negative_errno();
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	int r = -posix_spawn(&probe->pid, probe->binary, &actions, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&actions);
+	SpawnRequest request = {
+		.argv = argv, .envp = envp, .stdout_fd = pipe_fds[1], .stderr_fd = -1
+	};
+	int r = process_spawn(&request, &probe->pid, &pidfd, &stage);
 	safe_close(pipe_fds[1]);
 	if (r < 0) {
 		safe_close(pipe_fds[0]);
@@ -174,19 +173,24 @@ static int start_run(QemuProbe *probe)
 	}
 	probe->output_fd = pipe_fds[0];
 
-	r = sd_event_add_child(probe->event, &probe->child, probe->pid, WEXITED, on_child_exit,
-			       probe);
-	if (r >= 0)
-		r = sd_event_add_time_relative(probe->event, &probe->timeout, CLOCK_MONOTONIC,
-					       PROBE_TIMEOUT_USEC, 0, on_timeout, probe);
+	r = sd_event_add_child_pidfd(probe->event, &probe->child, pidfd, WEXITED, on_child_exit,
+				     probe);
 	if (r < 0) {
-		(void)kill(probe->pid, SIGKILL);
+		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
 		(void)waitpid(probe->pid, NULL, 0);
+		close(pidfd);
 		finish_run(probe);
 		return r;
 	}
-	/* Reap it when the source goes away early (daemon exit). */
+	/* The source owns the pidfd, and reaps the child when it goes away early (daemon exit). */
+	(void)sd_event_source_set_child_pidfd_own(probe->child, true);
 	(void)sd_event_source_set_child_process_own(probe->child, true);
+	r = sd_event_add_time_relative(probe->event, &probe->timeout, CLOCK_MONOTONIC,
+				       PROBE_TIMEOUT_USEC, 0, on_timeout, probe);
+	if (r < 0) {
+		finish_run(probe);
+		return r;
+	}
 	return 0;
 }
 
