@@ -11,8 +11,8 @@ shows a skipped case as SKIP, not as part of a file that was OK.
     1..5
 
 A failure's traceback (every failed subTest's, each under its parameters) follows
-its line as TAP comments, so `meson test --print-errorlogs` shows it in place. The
-plan comes last: a setUpClass or setUpModule that fails is one more `not ok`.
+its line as TAP comments, and goes to stderr too, which is what `meson test
+--print-errorlogs` shows of a TAP test. The plan comes last: a setUpClass or setUpModule that fails is one more `not ok`.
 
 The TAP stream is the process's stdout as it was at the start; from then on
 fd 1 is fd 2, so what a case or a child prints cannot break the stream. The
@@ -66,6 +66,10 @@ class TapResult(unittest.TestResult):
         for text in diagnostics:
             self.stream.write(_comment(text))
         self.stream.flush()
+        if not ok and diagnostics:
+            # Also where meson's --print-errorlogs shows it: a parsed stdout is not shown.
+            sys.stderr.write(f'FAIL: {name}\n' + ''.join(diagnostics))
+            sys.stderr.flush()
 
     def _traceback(self, test, err):
         return self._exc_info_to_string(err, test)
