@@ -14,6 +14,7 @@ import shutil
 import threading
 import unittest
 
+import unittest_tap
 from libvfio_test import (ConnectionsAs, DaemonTestCase, Varlink, call_once, vfioctl, wait_for, LIBVFIOD,
                           VFIOCTL)
 
@@ -350,4 +351,4 @@ class ServiceManagerTest(DaemonTestCase):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    unittest_tap.main()

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import unittest
 
+import unittest_tap
 from libvfio_test import DaemonTestCase, Varlink, vfioctl, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -305,4 +306,4 @@ class RealHostTest(DaemonTestCase):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    unittest_tap.main()

@@ -15,6 +15,7 @@ import sys
 import time
 import unittest
 
+import unittest_tap
 from libvfio_test import DaemonTestCase, Varlink, LIBVFIOD, wait_for
 
 JOURNALD = '/lib/systemd/systemd-journald'
@@ -147,4 +148,4 @@ if __name__ == '__main__':
     if len(sys.argv) == 3 and sys.argv[1] == '--inside':
         inside_namespace(sys.argv[2])
     else:
-        unittest.main(verbosity=2)
+        unittest_tap.main()

@@ -9,6 +9,7 @@ import socket
 import time
 import unittest
 
+import unittest_tap
 from libvfio_test import ConnectionsAs, DaemonTestCase, Varlink, call_once, vfioctl, wait_for
 
 MiB = 1024 * 1024
@@ -405,4 +406,4 @@ class PipeliningTest(DaemonTestCase):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    unittest_tap.main()

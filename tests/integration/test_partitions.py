@@ -18,6 +18,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 
+import unittest_tap  # noqa: E402
 from libvfio_test import DaemonTestCase, Varlink, call_once, vfioctl, wait_for  # noqa: E402
 from simulator import Simulator  # noqa: E402
 
@@ -808,4 +809,4 @@ class CrashTest(PartitionTestCase):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    unittest_tap.main()

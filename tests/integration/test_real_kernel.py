@@ -18,6 +18,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 sys.path.insert(0, os.path.join(HERE, '..', 'fixtures'))
+import unittest_tap  # noqa: E402
 from libvfio_test import DaemonTestCase, Varlink  # noqa: E402
 from lab_capture import load, materialize  # noqa: E402
 from simulator import Simulator, prerequisites  # noqa: E402
@@ -71,4 +72,4 @@ class RealKernelTest(DaemonTestCase):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    unittest_tap.main()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import unittest
 
+import unittest_tap
 from libvfio_test import DaemonTestCase, LIBVFIOD, vfioctl, wait_for
 
 
@@ -58,4 +59,4 @@ class SocketActivationTest(DaemonTestCase):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    unittest_tap.main()

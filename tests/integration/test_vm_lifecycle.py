@@ -19,6 +19,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 
+import unittest_tap  # noqa: E402
 from libvfio_test import VFIOCTL, DaemonTestCase, Varlink, vfioctl, wait_for  # noqa: E402
 from simulator import Simulator  # noqa: E402
 
@@ -1117,4 +1118,4 @@ class BadInputTest(VmTestCase):
 
 
 if __name__ == '__main__':
-    unittest.main()
+    unittest_tap.main()

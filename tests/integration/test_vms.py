@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import unittest
 
+import unittest_tap
 from libvfio_test import VFIOCTL, vfioctl
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'etc',
@@ -111,4 +112,4 @@ class ValidateTest(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    unittest_tap.main()

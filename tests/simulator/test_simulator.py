@@ -4,7 +4,8 @@ every errno it refuses with, through plain open()/write() on the mount, and
 its control channel (fault injection, holds, snapshots, cleanup).
 
 Run: /usr/bin/python3 tests/simulator/test_simulator.py [-v] [Class.test]
-(root, /dev/fuse, python3-fusepy; exit 77 = skipped when those are missing).
+(root, /dev/fuse, python3-fusepy; the whole file is reported skipped, as TAP,
+when those are missing).
 """
 
 import errno
@@ -20,6 +21,8 @@ import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'integration'))
+import unittest_tap  # noqa: E402
 from simulator import (Simulator, SimulatorError, is_mounted, prerequisites,  # noqa: E402
                        snapshot_tree, fixture_host)
 
@@ -1039,6 +1042,5 @@ class TestLifecycle(unittest.TestCase):
 if __name__ == '__main__':
     why = prerequisites()
     if why:
-        print(f'SKIP: sysfs simulator cannot run here: {why}')
-        sys.exit(77)
-    unittest.main(verbosity=2)
+        unittest_tap.skip_all(f'sysfs simulator cannot run here: {why}')
+    unittest_tap.main()
