@@ -19,6 +19,7 @@
 #include "build-config.h"
 #include "fs_util.h"
 #include "host/host_cache.h"
+#include "partitions/reconcile.h"
 
 typedef struct Daemon {
 	const DaemonOptions *options;

@@ -10,6 +10,7 @@
 #include "json_records.h"
 #include "json_util.h"
 #include "macro.h"
+#include "string_table.h"
 #include "strv.h"
 
 /* A record is a few hundred bytes; anything bigger is not one of ours. */
@@ -17,36 +18,20 @@
 #define RECORD_MAX_STEPS 64
 #define RECORD_MAX_FILES 4096
 
-static const char *const kind_names[_STEP_KIND_MAX] = {
+static const char *const step_kind_table[_STEP_KIND_MAX] = {
 	[STEP_MDEV_CREATE] = "mdev-create",
 	[STEP_SRIOV_AUTOPROBE] = "sriov-autoprobe",
 	[STEP_SRIOV_NUMVFS] = "sriov-numvfs",
 	[STEP_BIND_VFIO] = "bind-vfio",
 };
+DEFINE_STRING_TABLE_LOOKUP(step_kind, StepKind)
 
-static const char *const state_names[_STEP_STATE_MAX] = {
+static const char *const step_state_table[_STEP_STATE_MAX] = {
 	[STEP_STARTED] = "started",
 	[STEP_DONE] = "done",
 	[STEP_UNDONE] = "undone",
 };
-
-const char *step_kind_to_string(StepKind kind)
-{
-	return kind >= 0 && kind < _STEP_KIND_MAX ? kind_names[kind] : NULL;
-}
-
-const char *step_state_to_string(StepState state)
-{
-	return state >= 0 && state < _STEP_STATE_MAX ? state_names[state] : NULL;
-}
-
-static int lookup(const char *const *table, size_t n, const char *name)
-{
-	for (size_t i = 0; name && i < n; i++)
-		if (table[i] && strcmp(table[i], name) == 0)
-			return (int)i;
-	return -EINVAL;
-}
+DEFINE_STRING_TABLE_LOOKUP(step_state, StepState)
 
 bool partition_id_is_valid(const char *id)
 {
@@ -225,8 +210,8 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_prob
 	    get_int(o, "valueBefore", &step.value_before) < 0 ||
 	    get_int(o, "valueAfter", &step.value_after) < 0)
 		return -EINVAL;
-	k = lookup(kind_names, _STEP_KIND_MAX, kind);
-	s = lookup(state_names, _STEP_STATE_MAX, state);
+	k = step_kind_from_string(kind);
+	s = step_state_from_string(state);
 	/* Only an mdev's parent may be other than a PCI device. */
 	int r = k < 0 || s < 0          ? -EINVAL
 		: k == STEP_MDEV_CREATE ? parse_device(device, &step.device, &step.parent)

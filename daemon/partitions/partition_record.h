@@ -19,6 +19,7 @@
 
 #include "host/gpu_modes.h"
 #include "pci_address.h"
+#include "string_table.h"
 
 /* The longest partition id: "mdev-" or "vf-" plus a UUID or an address. */
 #define PARTITION_ID_MAX 64
@@ -65,8 +66,9 @@ typedef struct PartitionRecord {
 	size_t n_steps;
 } PartitionRecord;
 
-const char *step_kind_to_string(StepKind kind);
-const char *step_state_to_string(StepState state);
+/* "mdev-create", "bind-vfio", ... as records spell them; from_string: the value or -EINVAL. */
+DECLARE_STRING_TABLE_LOOKUP(step_kind, StepKind);
+DECLARE_STRING_TABLE_LOOKUP(step_state, StepState);
 
 /* Frees what the record owns (not the record itself). */
 void partition_record_done(PartitionRecord *record);

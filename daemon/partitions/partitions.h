@@ -6,8 +6,11 @@
  * is made and marked after (partition_record.h); each sysfs write runs off
  * the loop (sysfs_plan.h) and its effect is checked on a fresh host model. A
  * failure part-way undoes what was done, from the last step back. At start,
- * records left by a daemon that died are reconciled: an unfinished partition
- * is undone, a finished one whose holder lives on is adopted.
+ * records left by a daemon that died are reconciled (reconcile.h).
+ *
+ * The steps themselves are decided in partition_plan.h (pure); this header is
+ * the engine's face: the queue (partitions.c) and the running of each
+ * operation (operation.c).
  */
 #pragma once
 
@@ -46,14 +49,7 @@ void partition_engine_set_keep_vfs(PartitionEngine *engine, bool keep);
 /* Operations under way are abandoned (their records stay, for the next start). */
 PartitionEngine *partition_engine_free(PartitionEngine *engine);
 
-/*
- * Reads the records a previous daemon left: adopts the finished ones and
- * releases the unfinished ones in full, as normal operations (off the loop,
- * with the write timeout). It runs the loop until those are done, so call it
- * before serving clients; a write stuck in the kernel is not waited for past
- * its timeout (it finishes while clients are served).
- */
-int partition_engine_reconcile(PartitionEngine *engine);
+/* Reconciling the records a previous daemon left: partition_engine_reconcile(), reconcile.h. */
 
 /* Creates a partition for `request`, held by `holder` ("manual", later "vm:NAME"). */
 int partition_engine_create(PartitionEngine *engine, const PartitionRequest *request,

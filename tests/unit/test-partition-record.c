@@ -303,10 +303,36 @@ static void test_damaged_files_are_reported_and_skipped(void **state)
 	tmpdir_remove(TAKE_PTR(dir));
 }
 
+/* The names in records are the wire format of the files: each one, both ways. */
+static void test_step_names(void **state)
+{
+	static const char *const kinds[] = { "mdev-create", "sriov-autoprobe", "sriov-numvfs",
+					     "bind-vfio" };
+	static const char *const states[] = { "started", "done", "undone" };
+
+	assert_int_equal(ELEMENTSOF(kinds), _STEP_KIND_MAX);
+	for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+		assert_string_equal(step_kind_to_string((StepKind)i), kinds[i]);
+		assert_int_equal(step_kind_from_string(kinds[i]), (int)i);
+	}
+	assert_int_equal(ELEMENTSOF(states), _STEP_STATE_MAX);
+	for (size_t i = 0; i < ELEMENTSOF(states); i++) {
+		assert_string_equal(step_state_to_string((StepState)i), states[i]);
+		assert_int_equal(step_state_from_string(states[i]), (int)i);
+	}
+	assert_null(step_kind_to_string(_STEP_KIND_MAX));
+	assert_null(step_state_to_string((StepState)-1));
+	assert_int_equal(step_kind_from_string("Bind-VFIO"), -EINVAL);
+	assert_int_equal(step_kind_from_string(""), -EINVAL);
+	assert_int_equal(step_state_from_string(NULL), -EINVAL);
+	assert_int_equal(step_state_from_string("done "), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_step_copies_and_starts),
+		cmocka_unit_test(test_step_names),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_from_json_refuses_what_is_not_a_record),
 		cmocka_unit_test(test_parent_outside_pci_round_trip),
