@@ -5,7 +5,7 @@
  *   static const char *const vm_state_table[_VM_STATE_MAX] = {
  *           [VM_STATE_DEFINED] = "defined", ...
  *   };
- *   DEFINE_STRING_TABLE_LOOKUP(vm_state, VmState);
+ *   DEFINE_STRING_TABLE_LOOKUP(vm_state, VmState)      (no semicolon: it defines functions)
  *
  * defines vm_state_to_string() (NULL for a value outside the table) and
  * vm_state_from_string() (the value, or -EINVAL); the header declares them
