@@ -10,27 +10,18 @@
 
 #include "array.h"
 #include "base/log.h"
+#include "string_table.h"
 #include "strv.h"
 #include "vm/vm_store.h"
 
-uint64_t vm_now_usec(clockid_t clock)
-{
-	struct timespec ts;
-	(void)clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static const char *const state_names[_VM_STATE_MAX] = {
+static const char *const vm_state_table[_VM_STATE_MAX] = {
 	[VM_STATE_DEFINED] = "defined",   [VM_STATE_STARTING] = "starting",
 	[VM_STATE_RUNNING] = "running",   [VM_STATE_PAUSED] = "paused",
 	[VM_STATE_STOPPING] = "stopping", [VM_STATE_STOPPED] = "stopped",
 	[VM_STATE_CRASHED] = "crashed",   [VM_STATE_UNDEFINED] = "undefined",
 };
 
-const char *vm_state_to_string(VmState state)
-{
-	return state >= 0 && state < _VM_STATE_MAX ? state_names[state] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(vm_state, VmState)
 
 bool vm_is_active(const Vm *vm)
 {

@@ -13,7 +13,9 @@
 #include "array.h"
 #include "base/log.h"
 #include "strv.h"
-#include "vm/vm_resources.h"
+#include "vm/vm_dirs.h"
+#include "vm/vm_lent.h"
+#include "vm/vm_qemu_log.h"
 #include "vm/vm_runtime.h"
 
 /* ---- The end of QEMU: release everything, then tell everyone ---- */

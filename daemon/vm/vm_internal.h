@@ -115,8 +115,6 @@ struct VmManager {
 	size_t n_watchers, allocated_watchers;
 };
 
-uint64_t vm_now_usec(clockid_t clock);
-
 /* vm.c */
 bool vm_is_active(const Vm *vm);
 void vm_log(const Vm *vm, int level, int error, const char *format, ...) _printf_(4, 5);

@@ -20,11 +20,19 @@
 #include "error_message.h"
 #include "process/process_spawn.h"
 #include "strv.h"
+#include "time_util.h"
 #include "vm/audio_relay.h"
+#include "vm/vm_dirs.h"
+#include "vm/vm_files.h"
+#include "vm/vm_firmware.h"
+#include "vm/vm_lent.h"
+#include "vm/vm_looking_glass.h"
 #include "vm/vm_network.h"
 #include "vm/vm_placement.h"
-#include "vm/vm_resources.h"
+#include "vm/vm_qemu_log.h"
+#include "vm/vm_qemu_user.h"
 #include "vm/vm_runtime.h"
+#include "vm/vm_socket.h"
 #include "vm/vm_store.h"
 #include "vm/vm_tpm.h"
 
@@ -745,7 +753,7 @@ static int prepare_and_spawn(Vm *vm, char **ret_message)
 		.memlock_limit = qemu_memlock_limit(d, vm->n_assignments),
 	};
 	const char *stage;
-	uint64_t started_at = vm_now_usec(CLOCK_REALTIME);
+	uint64_t started_at = now_usec(CLOCK_REALTIME);
 	r = process_spawn(&request, &vm->pid, &vm->pidfd, &stage);
 	if (r < 0) {
 		vm->pid = 0;
