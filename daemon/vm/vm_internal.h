@@ -37,7 +37,6 @@
 
 /* After quit, or after SIGTERM-less escalation, how long until SIGKILL. */
 #define QUIT_GRACE_USEC (5 * USEC_PER_SEC)
-#define MARKER_AUTOSTARTED "autostarted"
 
 typedef struct Waiter {
 	VmCallback callback;

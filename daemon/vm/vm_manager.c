@@ -19,6 +19,9 @@
 #include "vm/vm_start.h"
 #include "vm/vm_store.h"
 
+/* RUNTIME/vms/autostarted: the autostart VMs were started since boot. */
+#define MARKER_AUTOSTARTED "autostarted"
+
 /* ---- The VM table ---- */
 
 static Vm *vm_find(VmManager *m, const char *name)

@@ -33,15 +33,13 @@
 #include "vm/vm_socket.h"
 #include "vm/vm_tpm.h"
 
-static int accel_choice(const VmManager *m, const HostFacts *facts, QemuAccel *ret)
+/* vms.accel: "kvm" or "tcg" as said; anything else (auto) KVM where it is usable. */
+static QemuAccel accel_choice(const VmManager *m, const HostFacts *facts)
 {
-	if (strcmp(m->config->accel, "tcg") == 0)
-		*ret = QEMU_ACCEL_TCG;
-	else if (strcmp(m->config->accel, "kvm") == 0 || facts->kvm_usable)
-		*ret = QEMU_ACCEL_KVM;
-	else
-		*ret = QEMU_ACCEL_TCG;
-	return 0;
+	int named = qemu_accel_from_string(m->config->accel);
+	if (named >= 0)
+		return (QemuAccel)named;
+	return facts->kvm_usable ? QEMU_ACCEL_KVM : QEMU_ACCEL_TCG;
 }
 
 /*
@@ -395,7 +393,7 @@ int vm_spawn(VmStart *s, char **ret_message)
 		return error_message(ret_message, qmp_listening, "Cannot listen on %s: %s.", qmp,
 				     strerror(-qmp_listening));
 	facts.qmp_fd = pass_fd(&passed, qmp_listening); /* the first: fd 3 */
-	(void)accel_choice(m, &model->facts, &facts.accel);
+	facts.accel = accel_choice(m, &model->facts);
 	if (d->firmware == VM_FIRMWARE_UEFI) {
 		r = ovmf_choose(&model->facts, d->secure_boot, &facts.ovmf_code, &vars_template,
 				ret_message);
