@@ -18,6 +18,7 @@
 
 #include "error_message.h"
 #include "macro.h"
+#include "vm/vm_socket.h"
 
 #define LISTEN_FD 3
 

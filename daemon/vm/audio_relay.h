@@ -13,7 +13,7 @@
 
 #include <sys/types.h>
 
-#include "vm/vm_resources.h"
+#include "vm/vm_qemu_user.h"
 
 /*
  * Starts the relay for `owner`: it listens on `listen_path` (owned by QEMU's

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "string_table.h"
 #include "strv.h"
 
 /* The q35 AHCI controller (always there): six ports, each a bus of its own, ide.0 to ide.5. */
@@ -44,15 +45,12 @@
  */
 #define HIDDEN_HYPERV_VENDOR_ID "1234567890ab"
 
-static const char *const accel_names[_QEMU_ACCEL_MAX] = {
+static const char *const qemu_accel_table[_QEMU_ACCEL_MAX] = {
 	[QEMU_ACCEL_KVM] = "kvm",
 	[QEMU_ACCEL_TCG] = "tcg",
 };
 
-const char *qemu_accel_to_string(QemuAccel accel)
-{
-	return accel >= 0 && accel < _QEMU_ACCEL_MAX ? accel_names[accel] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(qemu_accel, QemuAccel)
 
 /*
  * The argv being built. The first failure (only ever -ENOMEM) sticks and every

@@ -15,6 +15,7 @@
 #include "host/gpu_modes.h"
 #include "parse_util.h"
 #include "pci_address.h"
+#include "string_table.h"
 #include "vm_definition.h"
 
 typedef enum QemuAccel {
@@ -73,7 +74,7 @@ typedef struct QemuHostFacts {
 	const char *vnc_socket; /* the console as a VNC server on this Unix socket; NULL: none */
 } QemuHostFacts;
 
-const char *qemu_accel_to_string(QemuAccel accel);
+DECLARE_STRING_TABLE_LOOKUP(qemu_accel, QemuAccel);
 
 /*
  * The RLIMIT_MEMLOCK QEMU needs for `definition` with `n_gpus` VFIO devices,

@@ -22,6 +22,7 @@
 #include "base/config.h"
 #include "host/host_cache.h"
 #include "partitions/partitions.h"
+#include "string_table.h"
 
 typedef enum VmState {
 	VM_STATE_DEFINED,
@@ -35,7 +36,7 @@ typedef enum VmState {
 	_VM_STATE_MAX,
 } VmState;
 
-const char *vm_state_to_string(VmState state);
+DECLARE_STRING_TABLE_LOOKUP(vm_state, VmState);
 
 /* What a caller sees of one VM. Strings are borrowed until the loop turns. */
 typedef struct VmInfo {

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * After a daemon restart: the VMs whose QEMU still runs are taken back
- * (pid and start time, QMP reconnected), the others cleaned up after; on
- * the first start since boot, the autostart VMs are started.
+ * After a daemon restart, one VM from its runtime record: taken back when its
+ * QEMU still runs (pid and start time, QMP reconnected), cleaned up after
+ * when it does not.
  */
-#include "vm/vm_internal.h"
+#include "vm/vm_adopt.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -13,13 +13,9 @@
 #include <sys/stat.h>
 
 #include "base/log.h"
-#include "fs_util.h"
 #include "json_util.h"
-#include "strv.h"
-#include "vm/vm_runtime.h"
+#include "vm/vm_start.h"
 #include "vm/vm_store.h"
-
-/* ---- Adoption after a daemon restart, autostart ---- */
 
 static void on_status(Qmp *qmp, json_object *result, const char *error_class,
 		      const char *description, void *userdata)
@@ -42,13 +38,8 @@ static void on_status(Qmp *qmp, json_object *result, const char *error_class,
 		 * to decide. The start is failed here as it would have been, so QEMU
 		 * is killed and everything it held given back.
 		 */
-		vm->start_waiter = (Waiter){ 0 };
-		vm->start_pending = true;
-		vm_set_state(vm, VM_STATE_STOPPING);
-		vm_start_failed(vm, VM_FAIL_START,
-				"Its start was cut short: libvfiod stopped before the guest ran. "
-				"Start it again.",
-				NULL);
+		vm_start_cut_short(vm, "Its start was cut short: libvfiod stopped before the guest "
+				       "ran. Start it again.");
 	}
 }
 
@@ -57,14 +48,12 @@ static void on_adopted_qmp_ready(Vm *vm)
 	(void)qmp_execute(vm->qmp, "query-status", NULL, on_status, vm);
 }
 
-static int adopt_one(VmManager *m, VmRuntime *runtime)
+int vm_adopt(Vm *vm, VmRuntime *runtime)
 {
+	VmManager *m = vm->manager;
 	uint64_t start_time = 0;
-	Vm *vm = vm_find(m, runtime->name);
 	int r;
 
-	if (!vm && (r = vm_add(m, runtime->name, &vm)) < 0)
-		return r;
 	VmDefinition definition;
 	_cleanup_free_ char *error = NULL;
 	if (vm_store_load(m->config->vm_dir, vm->name, &definition, &error) >= 0) {
@@ -108,78 +97,13 @@ static int adopt_one(VmManager *m, VmRuntime *runtime)
 	r = sd_event_add_io(m->event, &vm->exit_source, pidfd, EPOLLIN, vm_on_qemu_exit, vm);
 	if (r < 0)
 		return r;
-	if (vm_connect_qmp(vm) >= 0)
+	r = vm_connect_qmp(vm);
+	if (r < 0) {
+		char path[4200];
+		vm_qmp_path(vm, path, sizeof(path));
+		vm_log(vm, LOG_WARNING, r, "VM %s: cannot connect to QMP at %s", vm->name, path);
+	} else
 		on_adopted_qmp_ready(vm);
 	vm_log(vm, LOG_INFO, 0, "VM %s re-adopted (pid %d)", vm->name, (int)vm->pid);
-	return 0;
-}
-
-/* Partitions held for a VM that has no QEMU (the daemon died while starting it). */
-static void release_orphans(VmManager *m)
-{
-	size_t n;
-	const PartitionRecord *records = partition_engine_records(m->engine, &n);
-	_cleanup_strv_ char **orphans = NULL;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *holder = records[i].holder;
-		if (strncmp(holder, "vm:", 3) != 0)
-			continue;
-		Vm *vm = vm_find(m, holder + 3);
-		if (vm && strv_contains(vm->partitions, records[i].id))
-			continue;
-		if (strv_append(&orphans, records[i].id) < 0)
-			return;
-	}
-	for (char **id = orphans; id && *id; id++) {
-		log_notice("Releasing partition %s: its VM has no QEMU", *id);
-		(void)partition_engine_destroy(m->engine, *id, NULL, NULL);
-	}
-}
-
-static void autostart(VmManager *m)
-{
-	_cleanup_strv_ char **names = NULL;
-	char marker[4096];
-
-	/* The runtime directory is a tmpfs: no marker means the first start since boot. */
-	snprintf(marker, sizeof(marker), "%s/" MARKER_AUTOSTARTED, m->records_dir);
-	if (access(marker, F_OK) == 0)
-		return;
-	if (write_file_atomic(m->records_dir, MARKER_AUTOSTARTED, "", 0, 0600) < 0)
-		return;
-	if (vm_store_list(m->config->vm_dir, &names) < 0)
-		return;
-	for (char **name = names; name && *name; name++) {
-		Vm *vm;
-		if (vm_refresh(m, *name, &vm) < 0 || !vm || !vm->autostart || vm_is_active(vm))
-			continue;
-		log_info("Autostarting VM %s", *name);
-		vm_manager_start(m, *name, NULL, NULL);
-	}
-}
-
-int vm_manager_adopt(VmManager *m)
-{
-	VmRuntime *records = NULL;
-	size_t n = 0;
-	_cleanup_strv_ char **problems = NULL;
-
-	/* QEMU's user passes through it to its own directory below. */
-	int r = mkdir_p_mode(m->records_dir, 0711);
-	if (r < 0)
-		return log_error_errno(r, "Cannot create %s", m->records_dir);
-	r = vm_runtime_load_all(m->records_dir, &records, &n, &problems);
-	for (char **p = problems; p && *p; p++)
-		log_warning("VM records: %s", *p);
-	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = adopt_one(m, &records[i]);
-	for (size_t i = 0; i < n; i++)
-		vm_runtime_done(&records[i]);
-	free(records);
-	if (r < 0)
-		return log_error_errno(r, "Cannot re-adopt the running VMs");
-	release_orphans(m);
-	autostart(m);
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Stop, Kill, Pause, Resume, and the end of QEMU however it comes: seen
- * through its pidfd, it releases the partitions, the lent devices and the
- * runtime record, then tells whoever waits.
+ * Stop, Kill, Pause, Resume of a VM whose QEMU runs (the table has checked
+ * the state), and the end of QEMU however it comes: seen through its pidfd,
+ * it releases the partitions, the lent devices and the runtime record, then
+ * tells whoever waits.
  */
 #include "vm/vm_internal.h"
 
@@ -13,7 +14,9 @@
 #include "array.h"
 #include "base/log.h"
 #include "strv.h"
-#include "vm/vm_resources.h"
+#include "vm/vm_dirs.h"
+#include "vm/vm_lent.h"
+#include "vm/vm_qemu_log.h"
 #include "vm/vm_runtime.h"
 
 /* ---- The end of QEMU: release everything, then tell everyone ---- */
@@ -23,7 +26,8 @@ static void finish_release(Vm *vm)
 	VmManager *m = vm->manager;
 	char path[4096];
 
-	vm_helpers_stop(vm); /* swtpm ends by itself with QEMU's connection; the relay does not */
+	/* swtpm ends by itself with QEMU's connection; the relay does not. */
+	vm_helpers_stop(vm->helpers);
 	for (size_t i = vm->n_lent; i > 0; i--) /* last lent, first returned */
 		vm_lent_return(&vm->lent[i - 1]);
 	vm_lent_done(vm->lent, vm->n_lent);
@@ -41,26 +45,12 @@ static void finish_release(Vm *vm)
 	vm->pid = 0;
 	vm->stop_requested = false;
 	vm->guest_shutdown = false;
-	if (vm->has_definition) {
-		vm_definition_done(&vm->definition);
-		vm->has_definition = false;
-	}
-	vm->n_assignments = 0;
-	vm->next_gpu = 0;
 
-	/* Who waited: a failed start, then those who asked for the stop. */
-	if (vm->start_pending) {
-		vm->start_pending = false;
-		vm_set_state(vm, VM_STATE_STOPPED);
-		vm_call_back(&vm->start_waiter, vm, vm->failure,
-			     vm->failure_message ? vm->failure_message
-						 : "QEMU ended before the guest ran.",
-			     vm->failure == VM_FAIL_PARTITION ? &vm->failed_partition : NULL);
-	} else
+	/* Who waited: a failed start (it reports and ends), then those who asked for the stop. */
+	if (vm->start)
+		vm->start_hooks->released(vm);
+	else
 		vm_set_state(vm, vm->end_state);
-	vm->failure = VM_OK;
-	vm->failure_message = mfree(vm->failure_message);
-	vm->failed_partition.message = mfree((char *)vm->failed_partition.message);
 
 	Waiter *waiters = TAKE_PTR(vm->stop_waiters);
 	size_t n = vm->n_stop_waiters;
@@ -106,7 +96,6 @@ void vm_release_all(Vm *vm, VmState end_state)
 	vm->releasing = true;
 	vm->end_state = end_state;
 	vm->timer = sd_event_source_disable_unref(vm->timer);
-	vm->start_timer = sd_event_source_disable_unref(vm->start_timer);
 	vm->qmp = qmp_free(vm->qmp);
 	vm->qmp_status = mfree(vm->qmp_status);
 	vm->exit_source = sd_event_source_disable_unref(vm->exit_source);
@@ -148,19 +137,15 @@ int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *use
 	if (vm->log_path)
 		log_file_last_line(vm->log_path, vm->log_offset, last, sizeof(last));
 
-	if (vm->start_pending && vm->failure != VM_OK) {
-		/* vm_start_failed() killed it: the start's problem stands, and it is no crash. */
-	} else if (vm->start_pending) {
+	if (vm->start) {
+		/* Not a crash: the start failed (unless it had failed already, and killed it). */
 		char text[1024], hint[128] = "";
 		if (!last[0]) /* its output went to the journal */
 			snprintf(hint, sizeof(hint), "; see its log: journalctl -t qemu-%s",
 				 vm->name);
 		snprintf(text, sizeof(text), "%s before the guest ran%s%s%s", how,
 			 last[0] ? ": " : "", last, hint);
-		vm->failure = VM_FAIL_START;
-		vm->failure_message = strdup(text);
-		vm_set_problem(vm, text);
-		vm_log(vm, LOG_WARNING, 0, "VM %s: %s", vm->name, text);
+		vm->start_hooks->qemu_ended(vm, text);
 	} else if (vm->stop_requested || clean) {
 		vm_log_event(vm, LOG_INFO, MESSAGE_ID_VM_STOPPED, "VM %s stopped: %s", vm->name,
 			     how);
@@ -179,7 +164,7 @@ int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *use
 
 /* ---- Stop, Kill, Pause, Resume ---- */
 
-static int add_stop_waiter(Vm *vm, VmCallback callback, void *userdata)
+int vm_add_stop_waiter(Vm *vm, VmCallback callback, void *userdata)
 {
 	if (ARRAY_RESERVE(vm->stop_waiters, vm->allocated_stop_waiters, vm->n_stop_waiters + 1) < 0)
 		return -ENOMEM;
@@ -244,64 +229,23 @@ static int on_powerdown_timer(sd_event_source *source, uint64_t usec, void *user
 	return 0;
 }
 
-/*
- * What Stop and Kill share: a VM whose QEMU runs, a waiter for its end, and
- * a start under way ended at once (`how`: "stopped", "killed"). Returns the
- * VM when the caller goes on, NULL when the call was answered or is taken
- * care of.
- */
-static Vm *begin_end(VmManager *m, const char *name, const char *how, VmCallback callback,
-		     void *userdata)
+void vm_stop_qemu(Vm *vm, bool force, bool again, uint64_t timeout_usec)
 {
-	Vm *vm = vm_lookup(m, name, callback, userdata);
-	if (!vm)
-		return NULL;
-	if (!vm_is_active(vm) || vm->pid <= 0 || vm->releasing) {
-		vm_wrong_state(vm, callback, userdata,
-			       vm_is_active(vm) ? "wait until QEMU runs" : "it does not run");
-		return NULL;
-	}
-	if (add_stop_waiter(vm, callback, userdata) < 0) {
-		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
-		return NULL;
-	}
-	vm->stop_requested = true;
-	if (vm->start_pending) { /* QEMU is killed; the waiters hear when it is gone */
-		vm_start_failedf(vm, VM_FAIL_START, "%s was %s while it started.", vm->name, how);
-		return NULL;
-	}
-	return vm;
-}
-
-void vm_manager_stop(VmManager *m, const char *name, bool force, uint64_t timeout_usec,
-		     VmCallback callback, void *userdata)
-{
-	Vm *vm = vm_find(m, name);
-	bool already = vm && vm->stop_requested && vm->state == VM_STATE_STOPPING;
-
-	vm = begin_end(m, name, "stopped", callback, userdata);
-	if (!vm)
-		return;
 	vm_set_state(vm, VM_STATE_STOPPING);
 	if (force)
 		quit_qemu(vm);
-	else if (!already) {
+	else if (!again) {
 		if (!vm->qmp ||
 		    qmp_execute(vm->qmp, "system_powerdown", NULL, ignore_reply, vm) < 0) {
 			quit_qemu(vm);
 			return;
 		}
-		arm_timer(vm,
-			  timeout_usec == UINT64_MAX ? m->config->stop_timeout_usec : timeout_usec,
-			  on_powerdown_timer);
+		arm_timer(vm, timeout_usec, on_powerdown_timer);
 	}
 }
 
-void vm_manager_kill(VmManager *m, const char *name, VmCallback callback, void *userdata)
+void vm_kill_qemu(Vm *vm)
 {
-	Vm *vm = begin_end(m, name, "killed", callback, userdata);
-	if (!vm)
-		return;
 	vm_set_state(vm, VM_STATE_STOPPING);
 	kill_qemu(vm);
 }
@@ -336,19 +280,8 @@ static void on_pause_reply(Qmp *qmp, json_object *result, const char *error_clas
 	free(call);
 }
 
-static void pause_or_resume(VmManager *m, const char *name, bool pause, VmCallback callback,
-			    void *userdata)
+void vm_pause_qemu(Vm *vm, bool pause, VmCallback callback, void *userdata)
 {
-	Vm *vm = vm_lookup(m, name, callback, userdata);
-	if (!vm)
-		return;
-	VmState from = pause ? VM_STATE_RUNNING : VM_STATE_PAUSED;
-	if (vm->state != from || !vm->qmp) {
-		vm_wrong_state(vm, callback, userdata,
-			       pause ? "only a running VM can be paused"
-				     : "only a paused VM can be resumed");
-		return;
-	}
 	PauseCall *call = malloc(sizeof(*call));
 	if (!call) {
 		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
@@ -359,14 +292,4 @@ static void pause_or_resume(VmManager *m, const char *name, bool pause, VmCallba
 		free(call);
 		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "Cannot reach QEMU over QMP.");
 	}
-}
-
-void vm_manager_pause(VmManager *m, const char *name, VmCallback callback, void *userdata)
-{
-	pause_or_resume(m, name, true, callback, userdata);
-}
-
-void vm_manager_resume(VmManager *m, const char *name, VmCallback callback, void *userdata)
-{
-	pause_or_resume(m, name, false, callback, userdata);
 }

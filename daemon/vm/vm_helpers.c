@@ -4,13 +4,15 @@
  * watched through its pidfd and reaped when it ends, asked to end with the
  * VM, and killed at once when a start gives up on it.
  */
-#include "vm/vm_internal.h"
+#include "vm/vm_helpers.h"
 
 #include <signal.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/log.h"
+#include "macro.h"
 
 static const char *const helper_names[_VM_HELPER_MAX] = {
 	[VM_HELPER_TPM] = "swtpm",
@@ -34,9 +36,9 @@ static int on_helper_exit(sd_event_source *source, int fd, uint32_t revents, voi
 	return 0;
 }
 
-void vm_helper_kill_now(Vm *vm, VmHelperKind kind)
+void vm_helper_kill_now(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind)
 {
-	VmHelper *helper = &vm->helpers[kind];
+	VmHelper *helper = &helpers[kind];
 	siginfo_t info;
 
 	if (helper->pidfd < 0)
@@ -46,31 +48,34 @@ void vm_helper_kill_now(Vm *vm, VmHelperKind kind)
 	forget(helper);
 }
 
-int vm_helper_watch(Vm *vm, VmHelperKind kind, int pidfd)
+int vm_helper_watch(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind, sd_event *event,
+		    const char *vm_name, int pidfd)
 {
-	VmHelper *helper = &vm->helpers[kind];
+	VmHelper *helper = &helpers[kind];
 
-	vm_helper_kill_now(vm, kind); /* one left by an earlier start, still ending */
+	vm_helper_kill_now(helpers, kind); /* one left by an earlier start, still ending */
 	helper->pidfd = pidfd;
-	int r = sd_event_add_io(vm->manager->event, &helper->exit_source, pidfd, EPOLLIN,
-				on_helper_exit, helper);
+	int r = sd_event_add_io(event, &helper->exit_source, pidfd, EPOLLIN, on_helper_exit,
+				helper);
 	if (r < 0) {
-		vm_helper_kill_now(vm, kind);
+		vm_helper_kill_now(helpers, kind);
 		return r;
 	}
-	vm_log(vm, LOG_DEBUG, 0, "VM %s: %s runs", vm->name, helper_names[kind]);
+	LogField fields[] = { { "LIBVFIO_VM", vm_name } };
+	log_full_errno_fields(LOG_DEBUG, 0, fields, 1, "VM %s: %s runs", vm_name,
+			      helper_names[kind]);
 	return 0;
 }
 
-void vm_helpers_stop(Vm *vm)
+void vm_helpers_stop(VmHelper helpers[_VM_HELPER_MAX])
 {
 	for (size_t i = 0; i < _VM_HELPER_MAX; i++)
-		if (vm->helpers[i].pidfd >= 0)
-			(void)pidfd_send_signal(vm->helpers[i].pidfd, SIGTERM, NULL, 0);
+		if (helpers[i].pidfd >= 0)
+			(void)pidfd_send_signal(helpers[i].pidfd, SIGTERM, NULL, 0);
 }
 
-void vm_helpers_forget(Vm *vm)
+void vm_helpers_forget(VmHelper helpers[_VM_HELPER_MAX])
 {
 	for (size_t i = 0; i < _VM_HELPER_MAX; i++)
-		forget(&vm->helpers[i]);
+		forget(&helpers[i]);
 }

@@ -1,11 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the files of the VM manager share: the VM and manager structures and
- * the steps one file starts and another finishes. vm.c keeps the table of
- * VMs, their state and who hears of it; vm_start.c takes partitions and
- * spawns QEMU; vm_qmp.c talks to it (connect, pin, cont, events);
- * vm_control.c stops, kills, pauses and resumes it and cleans up after its
- * end; vm_adopt.c takes back what a previous daemon left running.
+ * What the files of the VM manager share: the VM and manager structures. A
+ * Vm holds what a VM needs while it is defined and while its QEMU runs; a
+ * start under way is an object of its own (VmStart, vm_start.h) that the VM
+ * points to and that speaks for it through VmStartHooks until it ends.
+ *
+ * The files call each other downwards only (the call graph is a DAG):
+ *
+ *   vm_manager.c   the VM table: every vm_manager_*() entry point
+ *     vm_adopt.c     one VM taken back from its runtime record
+ *     vm_start.c     VmStart: partitions, then the spawn, then QMP pin and cont
+ *       vm_spawn.c     everything QEMU needs, and QEMU itself
+ *     vm_control.c   stop, kill, pause, resume; QEMU's end and the release
+ *     vm_qmp.c       the QMP connection and the events that change the state
+ *     vm.c           one Vm: its state, who hears of it, its log, its record
+ *     vm_helpers.c   the processes beside QEMU (swtpm, the audio relay)
+ *
+ * Each may call any file listed below it, and the leaf modules (qemu_cmdline,
+ * vm_placement, vm_lent, vm_dirs, ...) that know no Vm. Where lower code must
+ * tell a start something (QEMU ended, the release is over, QMP is ready), it
+ * calls through vm->start_hooks, never into vm_start.c by name.
  */
 #pragma once
 
@@ -18,13 +32,11 @@
 #include "vm/qemu_cmdline.h"
 #include "vm/qmp.h"
 #include "vm/vm.h"
+#include "vm/vm_helpers.h"
 #include "vm/vm_runtime.h"
 
 /* After quit, or after SIGTERM-less escalation, how long until SIGKILL. */
 #define QUIT_GRACE_USEC (5 * USEC_PER_SEC)
-/* The devices of one GPU entry: a passthrough GPU with its audio and more. */
-#define MAX_DEVICES_PER_GPU 8
-#define MARKER_AUTOSTARTED "autostarted"
 
 typedef struct Waiter {
 	VmCallback callback;
@@ -39,17 +51,20 @@ typedef struct Watcher {
 
 typedef struct Vm Vm;
 
-/* The processes beside QEMU (vm_helpers.c). */
-typedef enum VmHelperKind {
-	VM_HELPER_TPM, /* swtpm */
-	VM_HELPER_AUDIO, /* the relay to the owner's sound server */
-	_VM_HELPER_MAX,
-} VmHelperKind;
+typedef struct VmStart VmStart;
 
-typedef struct VmHelper {
-	int pidfd; /* -1 when none runs */
-	sd_event_source *exit_source;
-} VmHelper;
+/*
+ * How the code below the start tells it what happened while it is under way.
+ * vm_start.c sets them with vm->start; each is called only while vm->start.
+ */
+typedef struct VmStartHooks {
+	/* The QMP greeting came: the start pins the vCPUs and lets the guest run. */
+	void (*qmp_ready)(Vm *vm);
+	/* QEMU ended before the guest ran: `how` says how, with its last line. */
+	void (*qemu_ended)(Vm *vm, const char *how);
+	/* The release after a failed start is over: the start reports and ends. */
+	void (*released)(Vm *vm);
+} VmStartHooks;
 
 struct Vm {
 	VmManager *manager;
@@ -62,23 +77,9 @@ struct Vm {
 	bool autostart;
 	char *owner;
 
-	/* Start */
-	VmDefinition definition; /* while starting */
-	bool has_definition;
-	Waiter start_waiter;
-	bool start_pending;
-	size_t next_gpu;
-	int auto_mode; /* the mode tried for a `mode: auto` GPU */
-	QemuGpuAssignment assignments[VM_MAX_GPUS];
-	PciAddress devices[VM_MAX_GPUS][MAX_DEVICES_PER_GPU];
-	size_t n_assignments;
-	int *vcpu_cpus; /* host CPU of each vCPU when pinning */
-	bool pin;
-	char *log_path; /* QEMU's output, when it goes to a file */
-	off_t log_offset; /* where this start's output begins in it */
-	PartitionOutcome failed_partition; /* a start that failed on a partition */
-	char *failure_message;
-	VmFailure failure;
+	/* A start under way (vm_start.c owns it), or NULL */
+	VmStart *start;
+	const VmStartHooks *start_hooks;
 
 	/* While QEMU runs */
 	pid_t pid;
@@ -87,9 +88,10 @@ struct Vm {
 	VmHelper helpers[_VM_HELPER_MAX]; /* processes beside QEMU */
 	uint64_t start_time;
 	uint64_t started_at_usec;
+	char *log_path; /* QEMU's output, when it goes to a file */
+	off_t log_offset; /* where this start's output begins in it */
 	sd_event_source *exit_source;
 	sd_event_source *timer;
-	sd_event_source *start_timer; /* from spawn to running: vms.start-timeout */
 	Qmp *qmp;
 	char *qmp_status;
 	char **partitions;
@@ -115,9 +117,11 @@ struct VmManager {
 	size_t n_watchers, allocated_watchers;
 };
 
-uint64_t vm_now_usec(clockid_t clock);
-
 /* vm.c */
+/* A new VM of the table, defined and stopped. */
+Vm *vm_new(VmManager *m, const char *name);
+/* Frees what the VM holds (its start has ended or been abandoned); QEMU is left running. */
+Vm *vm_free(Vm *vm);
 bool vm_is_active(const Vm *vm);
 void vm_log(const Vm *vm, int level, int error, const char *format, ...) _printf_(4, 5);
 /*
@@ -138,37 +142,18 @@ void vm_call_back(const Waiter *w, const Vm *vm, VmFailure failure, const char *
 		  const PartitionOutcome *partition);
 void vm_fail_now(VmCallback callback, void *userdata, VmFailure failure, const char *format, ...)
 	_printf_(4, 5);
-/* A Start phase reached: a non-final callback to the starter. */
-void vm_progress(Vm *vm, const char *phase);
-Vm *vm_find(VmManager *m, const char *name);
-int vm_add(VmManager *m, const char *name, Vm **ret);
+/* Keeps what List and Get show of the definition. */
 int vm_take_summary(Vm *vm, const VmDefinition *definition);
-int vm_refresh(VmManager *m, const char *name, Vm **ret);
-/* Finds NAME for an operation, or calls back NoSuchVM and returns NULL. */
-Vm *vm_lookup(VmManager *m, const char *name, VmCallback callback, void *userdata);
-void vm_wrong_state(Vm *vm, VmCallback callback, void *userdata, const char *what);
-
-/* vm_start.c */
-/* A start that cannot go on: what was taken is given back, then the starter hears why. */
-void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
-		     const PartitionOutcome *partition);
-void vm_start_failedf(Vm *vm, VmFailure failure, const char *format, ...) _printf_(3, 4);
-
-/* vm_helpers.c */
-/* Watches a helper the VM's start made (takes `pidfd`); it is reaped when it ends. */
-int vm_helper_watch(Vm *vm, VmHelperKind kind, int pidfd);
-/* Kills and reaps one at once: a start gives up on it. */
-void vm_helper_kill_now(Vm *vm, VmHelperKind kind);
-/* Asks every helper to end (SIGTERM: swtpm saves its state); each is reaped as it ends. */
-void vm_helpers_stop(Vm *vm);
-/* Stops watching them (the daemon exits; they end with QEMU). */
-void vm_helpers_forget(Vm *vm);
+/* Writes the VM's runtime record (pid, partitions, what is lent) in RUNTIME/vms. */
+int vm_save_runtime(const Vm *vm);
+/* A runtime record that cannot be written, as a sentence: most likely a full RUNTIME_DIR. */
+int vm_save_runtime_error(const Vm *vm, int r, char **ret_message);
 
 /* vm_qmp.c */
 extern const QmpCallbacks vm_qmp_callbacks;
 /* RUNTIME/vms/NAME.qmp: QMP's socket, in the daemon's directory (QEMU only inherits it). */
 void vm_qmp_path(const Vm *vm, char *buf, size_t size);
-/* Connects to QEMU's QMP socket; a failure is logged (and ends a start under way). */
+/* Connects to QEMU's QMP socket. */
 int vm_connect_qmp(Vm *vm);
 void vm_set_qmp_status(Vm *vm, const char *status);
 
@@ -178,3 +163,15 @@ void vm_release_all(Vm *vm, VmState end_state);
 /* Releases the partitions one by one, then the rest; for a VM without a QEMU. */
 void vm_release_next(Vm *vm);
 int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+/* Someone who hears when QEMU has ended and all is released. */
+int vm_add_stop_waiter(Vm *vm, VmCallback callback, void *userdata);
+/*
+ * Stop (QEMU runs, no start under way): system_powerdown, `quit` after
+ * `timeout_usec`, SIGKILL after QUIT_GRACE_USEC; `force` quits at once.
+ * `again`: a stop is under way already, and only `force` changes it.
+ */
+void vm_stop_qemu(Vm *vm, bool force, bool again, uint64_t timeout_usec);
+/* Kill: SIGKILL to QEMU. */
+void vm_kill_qemu(Vm *vm);
+/* Pause or resume a VM that runs or is paused, with QMP connected; one final callback. */
+void vm_pause_qemu(Vm *vm, bool pause, VmCallback callback, void *userdata);

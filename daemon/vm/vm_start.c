@@ -1,59 +1,97 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Start: the VM's partitions one GPU entry at a time (auto tries mdev, then
- * SR-IOV, then passthrough), then everything QEMU needs and QEMU itself.
+ * A VM's start (VmStart, vm_start.h): the partitions one GPU entry at a time,
+ * the spawn (vm_spawn.c), then, once QMP greets, the vCPU pinning and the
+ * guest's first cont. Its failure is given to the release (vm_control.c),
+ * which tells it through its hooks when all is given back.
  */
-#include "vm/vm_internal.h"
+#include "vm/vm_start.h"
 
-#include "host/qemu_probe.h"
-
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
-#include <sys/stat.h>
 
-#include "array.h"
 #include "base/log.h"
 #include "error_message.h"
-#include "process/process_spawn.h"
+#include "json_util.h"
 #include "strv.h"
-#include "vm/audio_relay.h"
-#include "vm/vm_network.h"
-#include "vm/vm_placement.h"
-#include "vm/vm_resources.h"
-#include "vm/vm_runtime.h"
+#include "vm/vm_spawn.h"
 #include "vm/vm_store.h"
-#include "vm/vm_tpm.h"
 
-static int save_runtime(Vm *vm);
+static const VmStartHooks start_hooks;
 
-/* A runtime record that cannot be written: most likely a full RUNTIME_DIR (a tmpfs). */
-static int runtime_save_error(Vm *vm, int r, char **ret_message)
+/* ---- The start object ---- */
+
+static VmStart *vm_start_free(VmStart *s)
 {
-	return error_message(ret_message, r,
-			     "Cannot write the runtime record of %s in %s: %s. Free space there "
-			     "and start it again.",
-			     vm->name, vm->manager->records_dir, strerror(-r));
+	if (!s)
+		return NULL;
+	sd_event_source_disable_unref(s->timer);
+	if (s->has_definition)
+		vm_definition_done(&s->definition);
+	free(s->vcpu_cpus);
+	free(s->failure_message);
+	free((char *)s->failed_partition.message);
+	free(s);
+	return NULL;
+}
+
+/* Makes VM's start; `definition` (may be NULL) is taken. */
+static VmStart *vm_start_new(Vm *vm, VmDefinition *definition, VmCallback callback, void *userdata)
+{
+	VmStart *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->vm = vm;
+	s->waiter = (Waiter){ callback, userdata };
+	if (definition) {
+		s->definition = *definition;
+		s->has_definition = true;
+	}
+	vm->start = s;
+	vm->start_hooks = &start_hooks;
+	return s;
+}
+
+/* The start is over: the VM no longer points to it. */
+static VmStart *vm_start_end(Vm *vm)
+{
+	VmStart *s = vm->start;
+	vm->start = NULL;
+	vm->start_hooks = NULL;
+	return s;
+}
+
+/* A Start phase reached: a non-final callback to the starter. */
+static void progress(VmStart *s, const char *phase)
+{
+	VmInfo info;
+	if (!s->waiter.callback)
+		return;
+	vm_info(s->vm, &info);
+	VmOutcome outcome = { .vm = &info, .phase = phase };
+	s->waiter.callback(&outcome, s->waiter.userdata);
 }
 
 void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		     const PartitionOutcome *partition)
 {
+	VmStart *s = vm->start;
+
 	/* Only the first reason counts; the rest follow from it (a QMP reply cut off...). */
-	if (vm->releasing || vm->failure != VM_OK)
+	if (!s || vm->releasing || s->failure != VM_OK)
 		return;
 	vm_log(vm, LOG_WARNING, 0, "VM %s did not start: %s", vm->name, message);
 	vm_set_problem(vm, message);
-	vm->failure = failure;
-	free(vm->failure_message);
-	vm->failure_message = strdup(message);
+	s->failure = failure;
+	free(s->failure_message);
+	s->failure_message = strdup(message);
 	if (partition) {
-		vm->failed_partition = *partition;
-		vm->failed_partition.record = NULL;
-		vm->failed_partition.message =
+		s->failed_partition = *partition;
+		s->failed_partition.record = NULL;
+		s->failed_partition.message =
 			partition->message ? strdup(partition->message) : NULL;
 	}
 	if (vm->pid > 0 && vm->pidfd >= 0) {
@@ -82,10 +120,64 @@ _printf_(3, 4) void vm_start_failedf(Vm *vm, VmFailure failure, const char *form
 	vm_start_failed(vm, failure, text, NULL);
 }
 
+/* ---- Hooks: what the code below tells the start ---- */
+
+static void on_qemu_ended(Vm *vm, const char *how)
+{
+	VmStart *s = vm->start;
+	if (s->failure != VM_OK)
+		return; /* vm_start_failed() killed it: the start's problem stands */
+	s->failure = VM_FAIL_START;
+	s->failure_message = strdup(how);
+	vm_set_problem(vm, how);
+	vm_log(vm, LOG_WARNING, 0, "VM %s: %s", vm->name, how);
+}
+
+static void on_released(Vm *vm)
+{
+	VmStart *s = vm_start_end(vm);
+
+	vm_set_state(vm, VM_STATE_STOPPED);
+	vm_call_back(&s->waiter, vm, s->failure,
+		     s->failure_message ? s->failure_message : "QEMU ended before the guest ran.",
+		     s->failure == VM_FAIL_PARTITION ? &s->failed_partition : NULL);
+	vm_start_free(s);
+}
+
+static void on_qmp_ready(Vm *vm);
+
+static const VmStartHooks start_hooks = {
+	.qmp_ready = on_qmp_ready,
+	.qemu_ended = on_qemu_ended,
+	.released = on_released,
+};
+
+void vm_start_cut_short(Vm *vm, const char *message)
+{
+	if (!vm_start_new(vm, NULL, NULL, NULL)) {
+		/* No memory for the start: QEMU is killed all the same, as a stop. */
+		vm_set_problem(vm, message);
+		vm->stop_requested = true;
+		(void)pidfd_send_signal(vm->pidfd, SIGKILL, NULL, 0);
+		return;
+	}
+	vm_set_state(vm, VM_STATE_STOPPING);
+	vm_start_failed(vm, VM_FAIL_START, message, NULL);
+}
+
+void vm_start_abandon(Vm *vm, const char *message)
+{
+	VmStart *s = vm_start_end(vm);
+	if (!s)
+		return;
+	vm_call_back(&s->waiter, vm, VM_FAIL_INTERNAL, message, NULL);
+	vm_start_free(s);
+}
+
 /* ---- Partitions ---- */
 
-static void allocate_next(Vm *vm);
-static void spawn_qemu(Vm *vm);
+static void allocate_next(VmStart *s);
+static void spawn_qemu(VmStart *s);
 
 static const PartitionModeKind auto_order[] = {
 	PARTITION_MDEV,
@@ -100,58 +192,58 @@ static bool worth_next_mode(AllocError error)
 }
 
 /* What the partition record says QEMU gets: the mdev, the VF, or the GPU and its group. */
-static void assign(Vm *vm, const VmGpu *gpu, const PartitionRecord *record)
+static void assign(VmStart *s, const VmGpu *gpu, const PartitionRecord *record)
 {
-	QemuGpuAssignment *a = &vm->assignments[vm->n_assignments];
-	PciAddress *devices = vm->devices[vm->n_assignments];
+	QemuGpuAssignment *a = &s->assignments[s->n_assignments];
+	PciAddress *devices = s->devices[s->n_assignments];
 	size_t n = 0;
 
 	*a = (QemuGpuAssignment){ .gpu = gpu, .mode = record->mode, .devices = devices };
 	if (record->mode == PARTITION_PASSTHROUGH)
 		devices[n++] = record->gpu;
 	for (size_t i = 0; i < record->n_steps; i++) {
-		const RecordStep *s = &record->steps[i];
-		if (s->kind == STEP_MDEV_CREATE && s->uuid)
-			snprintf(a->mdev_uuid, sizeof(a->mdev_uuid), "%s", s->uuid);
-		if (s->kind == STEP_BIND_VFIO && n < MAX_DEVICES_PER_GPU &&
+		const RecordStep *step = &record->steps[i];
+		if (step->kind == STEP_MDEV_CREATE && step->uuid)
+			snprintf(a->mdev_uuid, sizeof(a->mdev_uuid), "%s", step->uuid);
+		if (step->kind == STEP_BIND_VFIO && n < MAX_DEVICES_PER_GPU &&
 		    (record->mode != PARTITION_PASSTHROUGH ||
-		     pci_address_compare(&s->device, &record->gpu) != 0))
-			devices[n++] = s->device;
+		     pci_address_compare(&step->device, &record->gpu) != 0))
+			devices[n++] = step->device;
 	}
 	if (record->mode == PARTITION_MDEV && !record->parent)
 		devices[n++] = record->gpu; /* for its NUMA node */
 	else if (record->mode == PARTITION_MDEV)
 		a->devices = NULL; /* a parent outside PCI: no node to be near */
 	a->n_devices = record->mode == PARTITION_MDEV ? 0 : n;
-	vm->n_assignments++;
+	s->n_assignments++;
 }
 
 static void on_partition_created(const PartitionOutcome *outcome, void *userdata)
 {
-	Vm *vm = userdata;
-	const VmGpu *gpu = &vm->definition.gpus[vm->next_gpu];
+	VmStart *s = userdata;
+	const VmGpu *gpu = &s->definition.gpus[s->next_gpu];
 
 	if (outcome->result < 0) {
 		if (gpu->mode == VM_GPU_AUTO && worth_next_mode(outcome->error) &&
-		    (size_t)vm->auto_mode + 1 < ELEMENTSOF(auto_order)) {
-			vm->auto_mode++;
-			allocate_next(vm);
+		    (size_t)s->auto_mode + 1 < ELEMENTSOF(auto_order)) {
+			s->auto_mode++;
+			allocate_next(s);
 			return;
 		}
-		vm_start_failed(vm, VM_FAIL_PARTITION,
+		vm_start_failed(s->vm, VM_FAIL_PARTITION,
 				outcome->message ? outcome->message
 						 : "No partition fits the GPU entry.",
 				outcome);
 		return;
 	}
-	if (strv_append(&vm->partitions, outcome->record->id) < 0) {
-		vm_start_failed(vm, VM_FAIL_INTERNAL, "The daemon ran out of memory.", NULL);
+	if (strv_append(&s->vm->partitions, outcome->record->id) < 0) {
+		vm_start_failed(s->vm, VM_FAIL_INTERNAL, "The daemon ran out of memory.", NULL);
 		return;
 	}
-	assign(vm, gpu, outcome->record);
-	vm->next_gpu++;
-	vm->auto_mode = 0;
-	allocate_next(vm);
+	assign(s, gpu, outcome->record);
+	s->next_gpu++;
+	s->auto_mode = 0;
+	allocate_next(s);
 }
 
 static PartitionModeKind gpu_mode(const VmGpu *gpu, int auto_mode)
@@ -168,20 +260,21 @@ static PartitionModeKind gpu_mode(const VmGpu *gpu, int auto_mode)
 	}
 }
 
-static void allocate_next(Vm *vm)
+static void allocate_next(VmStart *s)
 {
-	const VmDefinition *d = &vm->definition;
+	const VmDefinition *d = &s->definition;
+	Vm *vm = s->vm;
 	char holder[VM_NAME_MAX + 4];
 
-	while (vm->next_gpu < d->n_gpus && d->gpus[vm->next_gpu].mode == VM_GPU_NONE)
-		vm->next_gpu++;
-	if (vm->next_gpu >= d->n_gpus) {
-		spawn_qemu(vm);
+	while (s->next_gpu < d->n_gpus && d->gpus[s->next_gpu].mode == VM_GPU_NONE)
+		s->next_gpu++;
+	if (s->next_gpu >= d->n_gpus) {
+		spawn_qemu(s);
 		return;
 	}
-	const VmGpu *gpu = &d->gpus[vm->next_gpu];
+	const VmGpu *gpu = &d->gpus[s->next_gpu];
 	PartitionRequest request = {
-		.mode = gpu_mode(gpu, vm->auto_mode),
+		.mode = gpu_mode(gpu, s->auto_mode),
 		.has_address = gpu->has_address,
 		.parent = gpu->parent,
 		.address = gpu->address,
@@ -194,7 +287,7 @@ static void allocate_next(Vm *vm)
 	};
 	snprintf(holder, sizeof(holder), "vm:%s", vm->name);
 	int r = partition_engine_create(vm->manager->engine, &request, holder, on_partition_created,
-					vm);
+					s);
 	if (r < 0)
 		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot ask for a partition: %s.",
 				 strerror(-r));
@@ -205,9 +298,9 @@ static void allocate_next(Vm *vm)
  * the spawn raises; a daemon that cannot raise it that far refuses the start
  * before it takes anything, saying how to fix it.
  */
-static int memlock_check(Vm *vm, char **ret_message)
+static int memlock_check(VmStart *s, char **ret_message)
 {
-	const VmDefinition *d = &vm->definition;
+	const VmDefinition *d = &s->definition;
 	const HostModel *model;
 	size_t n_devices = 0;
 
@@ -216,7 +309,7 @@ static int memlock_check(Vm *vm, char **ret_message)
 	uint64_t needed = qemu_memlock_limit(d, n_devices);
 	if (needed == 0)
 		return 0;
-	int r = host_cache_model(vm->manager->host, false, &model);
+	int r = host_cache_model(s->vm->manager->host, false, &model);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
 	if (!model->facts.memlock_known || needed <= model->facts.memlock_grantable)
@@ -229,44 +322,38 @@ static int memlock_check(Vm *vm, char **ret_message)
 			     needed >> 20, model->facts.memlock_grantable >> 20);
 }
 
-void vm_manager_start(VmManager *m, const char *name, VmCallback callback, void *userdata)
+void vm_start(Vm *vm, VmCallback callback, void *userdata)
 {
+	VmManager *m = vm->manager;
+	VmDefinition definition;
 	_cleanup_free_ char *error = NULL;
-	Vm *vm = vm_lookup(m, name, callback, userdata);
-	if (!vm)
-		return;
-	if (vm_is_active(vm)) {
-		vm_wrong_state(vm, callback, userdata, "it is already started");
-		return;
-	}
-	int r = vm_store_load(m->config->vm_dir, name, &vm->definition, &error);
+
+	int r = vm_store_load(m->config->vm_dir, vm->name, &definition, &error);
 	if (r < 0) {
 		if (r == -ENOENT)
 			vm_fail_now(callback, userdata, VM_FAIL_NO_SUCH_VM,
-				    "%s has no definition any more; define it again.", name);
+				    "%s has no definition any more; define it again.", vm->name);
 		else if (r == -EINVAL)
 			vm_fail_now(callback, userdata, VM_FAIL_INVALID_DEFINITION, "%s", error);
 		else
 			vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "Cannot read %s: %s.",
-				    name, strerror(-r));
+				    vm->name, strerror(-r));
 		return;
 	}
-	vm->has_definition = true;
-	if (vm_take_summary(vm, &vm->definition) < 0) {
-		vm_definition_done(&vm->definition);
-		vm->has_definition = false;
+	if (vm_take_summary(vm, &definition) < 0) {
+		vm_definition_done(&definition);
 		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
 		return;
 	}
-	vm->start_waiter = (Waiter){ callback, userdata };
-	vm->start_pending = true;
-	vm->failure = VM_OK;
-	vm->next_gpu = 0;
-	vm->auto_mode = 0;
-	vm->n_assignments = 0;
+	VmStart *s = vm_start_new(vm, &definition, callback, userdata);
+	if (!s) {
+		vm_definition_done(&definition);
+		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
+		return;
+	}
 	vm_set_problem(vm, NULL);
 	vm_set_state(vm, VM_STATE_STARTING);
-	r = memlock_check(vm, &error);
+	r = memlock_check(s, &error);
 	if (r < 0) {
 		vm_start_failed(vm, r == -ENOMEM ? VM_FAIL_INTERNAL : VM_FAIL_START,
 				error ? error : "The daemon ran out of memory.", NULL);
@@ -277,543 +364,141 @@ void vm_manager_start(VmManager *m, const char *name, VmCallback callback, void 
 	 * that dies while they are made leaves the next one a start to fail, not
 	 * a VM that looks never started.
 	 */
-	r = save_runtime(vm);
+	r = vm_save_runtime(vm);
 	if (r < 0) {
 		_cleanup_free_ char *message = NULL;
-		(void)runtime_save_error(vm, r, &message);
+		(void)vm_save_runtime_error(vm, r, &message);
 		vm_start_failed(vm, message ? VM_FAIL_START : VM_FAIL_INTERNAL,
 				message ? message : "The daemon ran out of memory.", NULL);
 		return;
 	}
-	vm_progress(vm, "allocating");
-	allocate_next(vm);
+	progress(s, "allocating");
+	allocate_next(s);
 }
 
 /* ---- Spawning ---- */
 
-static int accel_choice(const VmManager *m, const HostFacts *facts, QemuAccel *ret)
-{
-	if (strcmp(m->config->accel, "tcg") == 0)
-		*ret = QEMU_ACCEL_TCG;
-	else if (strcmp(m->config->accel, "kvm") == 0 || facts->kvm_usable)
-		*ret = QEMU_ACCEL_KVM;
-	else
-		*ret = QEMU_ACCEL_TCG;
-	return 0;
-}
-
-/*
- * Lends the device node at `path` to uid:gid with `mode`: written down in the
- * runtime record first, so that whatever happens next (a crash of the daemon
- * included) it is given back. One that QEMU's user owns already is left alone.
- */
-static int lend(Vm *vm, const char *path, uid_t uid, gid_t gid, mode_t mode, char **ret_message)
-{
-	VmLent lent;
-
-	for (size_t i = 0; i < vm->n_lent; i++)
-		if (strcmp(vm->lent[i].path, path) == 0)
-			return 0;
-	int r = device_node_open(path, &lent, ret_message);
-	if (r < 0)
-		return r;
-	if (lent.uid == uid || ARRAY_RESERVE(vm->lent, vm->allocated_lent, vm->n_lent + 1) < 0) {
-		r = lent.uid == uid ? 0 : -ENOMEM;
-		free(lent.path);
-		close(lent.fd);
-		return r;
-	}
-	vm->lent[vm->n_lent++] = lent;
-	r = save_runtime(vm);
-	if (r < 0)
-		return runtime_save_error(vm, r, ret_message);
-	return vm_lent_give(&lent, uid, gid, mode, ret_message);
-}
-
-/* The /dev/vfio node of every assigned device. */
-static int lend_devices(Vm *vm, const QemuUser *user, char **ret_message)
-{
-	const SysfsRoot *root = host_cache_root(vm->manager->host);
-
-	for (size_t i = 0; i < vm->n_assignments; i++) {
-		const QemuGpuAssignment *a = &vm->assignments[i];
-		size_t n = a->mode == PARTITION_MDEV ? 1 : a->n_devices;
-		for (size_t k = 0; k < n; k++) {
-			_cleanup_free_ char *node = NULL;
-			int r = vfio_group_node(root,
-						a->mode == PARTITION_MDEV ? NULL : &a->devices[k],
-						a->mode == PARTITION_MDEV ? a->mdev_uuid : NULL,
-						&node, ret_message);
-			if (r >= 0)
-				r = lend(vm, node, user->uid, user->gid, 0600, ret_message);
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
-}
-
-/* Descriptors QEMU inherits, from SPAWN_FIRST_PASSED_FD on; closed here once it has them. */
-typedef struct Passed {
-	int fds[64];
-	size_t n;
-} Passed;
-
-static void passed_done(Passed *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		close(p->fds[i]);
-	p->n = 0;
-}
-
-/* Takes `fd` (closes it on failure); returns the fd number QEMU sees it at. */
-static int pass_fd(Passed *p, int fd)
-{
-	if (fd < 0)
-		return fd;
-	if (p->n >= ELEMENTSOF(p->fds)) {
-		close(fd);
-		return -EMFILE;
-	}
-	p->fds[p->n++] = fd;
-	return SPAWN_FIRST_PASSED_FD + (int)(p->n - 1);
-}
-
-/*
- * An open file for QEMU to inherit (`fd`, taken): when it is read-write, the
- * same file read-only too, as QEMU opens a writable image read-only first
- * (reopened through /proc: the same inode, whatever its path names by now).
- */
-static int pass_file(Passed *passed, int fd, bool writable, QemuFile *ret, char **ret_message)
-{
-	char proc[64];
-
-	if (fd < 0)
-		return fd;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	int read_only = writable ? open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
-	if (writable && read_only < 0) {
-		int r = error_message(ret_message, negative_errno(), "Cannot reopen %s: %s.", proc,
-				      strerror(errno));
-		close(fd);
-		return r;
-	}
-	ret->fd = pass_fd(passed, fd);
-	if (ret->fd < 0) {
-		if (read_only >= 0)
-			close(read_only);
-		return ret->fd;
-	}
-	if (writable && (ret->read_only_fd = pass_fd(passed, read_only)) < 0)
-		return ret->read_only_fd;
-	return 0;
-}
-
-/*
- * The files the definition names, opened here and inherited by QEMU: no file
- * changes owner, and none is opened through a link someone else planted.
- */
-static int open_files(Vm *vm, QemuHostFacts *facts, Passed *passed, char **ret_message)
-{
-	const VmDefinition *d = &vm->definition;
-
-	for (size_t i = 0; i < vm->n_assignments; i++) {
-		QemuGpuAssignment *a = &vm->assignments[i];
-		a->rom_fd = 0;
-		if (a->gpu && a->gpu->rom) {
-			int fd = pass_fd(passed, rom_copy(a->gpu->rom, ret_message));
-			if (fd < 0)
-				return fd;
-			a->rom_fd = fd;
-		}
-	}
-	for (size_t i = 0; i < d->n_disks; i++) {
-		bool writable = !d->disks[i].readonly;
-		int r = pass_file(passed,
-				  vm_file_open(d->disks[i].path, writable,
-					       &facts->disks[i].block_device, ret_message),
-				  writable, &facts->disks[i], ret_message);
-		if (r < 0)
-			return r;
-	}
-	if (!d->cdrom)
-		return 0;
-	return pass_file(passed,
-			 vm_file_open(d->cdrom, false, &facts->cdrom.block_device, ret_message),
-			 false, &facts->cdrom, ret_message);
-}
-
-static int placement(Vm *vm, const HostModel *model, int *ret_node, cpu_set_t *ret_affinity,
-		     bool *ret_has_affinity, char **ret_message)
-{
-	PciAddress devices[VM_MAX_GPUS * MAX_DEVICES_PER_GPU];
-	size_t n = 0;
-	cpu_set_t host_cpus, node_cpus;
-	bool has_node_cpus = false;
-
-	for (size_t i = 0; i < vm->n_assignments; i++) {
-		const QemuGpuAssignment *a = &vm->assignments[i];
-		if (a->mode == PARTITION_MDEV && a->devices)
-			devices[n++] = a->devices[0];
-		for (size_t k = 0; k < a->n_devices; k++)
-			devices[n++] = a->devices[k];
-	}
-	int node = vm_placement_node(&vm->definition, model, devices, n);
-	if (sched_getaffinity(0, sizeof(host_cpus), &host_cpus) < 0)
-		CPU_ZERO(&host_cpus);
-	for (size_t i = 0; node >= 0 && i < model->n_nodes; i++)
-		if (model->nodes[i].id == node && model->nodes[i].cpus &&
-		    cpulist_parse(model->nodes[i].cpus, &node_cpus) >= 0) {
-			CPU_AND(&node_cpus, &node_cpus, &host_cpus);
-			has_node_cpus = CPU_COUNT(&node_cpus) > 0;
-		}
-	if (node >= 0 && !has_node_cpus && vm->definition.numa >= 0)
-		return error_message(
-			ret_message, -EINVAL,
-			"numa: node %d has no CPUs this daemon may use; choose another "
-			"node or 'numa: auto'.",
-			node);
-	if (!has_node_cpus)
-		node = vm->definition.numa >= 0 ? node : -1;
-
-	unsigned n_vcpus = vm_definition_cpus(&vm->definition);
-	free(vm->vcpu_cpus); /* from the previous start */
-	vm->vcpu_cpus = calloc(n_vcpus, sizeof(int));
-	if (!vm->vcpu_cpus)
-		return -ENOMEM;
-	int r = vm_placement_vcpus(&vm->definition, has_node_cpus ? &node_cpus : NULL, &host_cpus,
-				   vm->vcpu_cpus);
-	if (r < 0)
-		return error_message(
-			ret_message, -EINVAL,
-			"cpu-pinning: a listed host CPU is not one this daemon may use; "
-			"'vfioctl topology' lists them.");
-	vm->pin = r > 0;
-	*ret_node = node;
-	*ret_has_affinity = has_node_cpus;
-	if (has_node_cpus)
-		*ret_affinity = node_cpus;
-	return 0;
-}
-
-static int save_runtime(Vm *vm)
-{
-	VmRuntime runtime = {
-		.pid = vm->pid,
-		.start_time = vm->start_time,
-		.started_at_usec = vm->started_at_usec,
-		.partitions = vm->partitions,
-		.lent = vm->lent,
-		.n_lent = vm->n_lent,
-	};
-	snprintf(runtime.name, sizeof(runtime.name), "%s", vm->name);
-	return vm_runtime_save(vm->manager->records_dir, &runtime);
-}
-
-static char *find_qemu(const char *configured)
-{
-	char *binary = configured[0] == '/'
-			       ? strdup(configured)
-			       : qemu_find_in_path(configured, getenv("PATH") ? getenv("PATH")
-									      : "/usr/bin:/bin");
-	if (binary && access(binary, X_OK) < 0)
-		binary = mfree(binary);
-	return binary;
-}
-
-/* The Looking Glass shared memory: the kvmfr device when loaded, else a file in /dev/shm. */
-static char *looking_glass_path(const VmManager *m, const char *name, bool *ret_kvmfr)
-{
-	char kvmfr[4096], *path = NULL;
-	if (sysfs_path(host_cache_root(m->host), "dev/kvmfr0", kvmfr, sizeof(kvmfr)) >= 0 &&
-	    access(kvmfr, F_OK) == 0) {
-		*ret_kvmfr = true;
-		return strdup(kvmfr);
-	}
-	*ret_kvmfr = false;
-	return asprintf(&path, "/dev/shm/looking-glass-%s", name) < 0 ? NULL : path;
-}
-
-/* swtpm for the VM: its state in STATE/vms/NAME/tpm, its socket next to VNC's. */
-static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const char *socket,
-		     int output, char **ret_message)
-{
-	char tpm_state[4200];
-	pid_t pid;
-	int pidfd;
-
-	snprintf(tpm_state, sizeof(tpm_state), "%s/tpm", state_dir);
-	int r = vm_tpm_start(tpm_state, socket, user, output, &pid, &pidfd, ret_message);
-	if (r < 0)
-		return r;
-	r = vm_helper_watch(vm, VM_HELPER_TPM, pidfd);
-	if (r < 0)
-		return error_message(ret_message, r, "Cannot watch swtpm: %s.", strerror(-r));
-	vm_log(vm, LOG_INFO, 0, "VM %s: swtpm started as pid %d", vm->name, (int)pid);
-	return 0;
-}
-
-/* The owner's sound server, through a relay running as the owner (audio_relay.h). */
-static int start_audio_relay(Vm *vm, const QemuUser *user, const char *socket, char **ret_message)
-{
-	pid_t pid;
-	int pidfd;
-
-	int r = audio_relay_start(vm->manager->config->user_runtime_dir, vm->definition.owner,
-				  socket, user, &pid, &pidfd, ret_message);
-	if (r < 0)
-		return r;
-	r = vm_helper_watch(vm, VM_HELPER_AUDIO, pidfd);
-	if (r < 0)
-		return error_message(ret_message, r, "Cannot watch the audio relay: %s.",
-				     strerror(-r));
-	vm_log(vm, LOG_INFO, 0, "VM %s: audio relay to %s's sound server as pid %d", vm->name,
-	       vm->definition.owner, (int)pid);
-	return 0;
-}
-
-/* Everything before exec: directories, firmware, devices, argv, log. Then the spawn itself. */
-static int prepare_and_spawn(Vm *vm, char **ret_message)
-{
-	VmManager *m = vm->manager;
-	const VmDefinition *d = &vm->definition;
-	const HostModel *model;
-	QemuUser user;
-	char dir[4096], state_dir[4096], qemu_dir[4200], qmp[4200], vnc[4300], tpm[4200],
-		audio[4200], vars[4200];
-	char identifier[96];
-	_cleanup_free_ char *binary = NULL, *vars_template = NULL, *looking_glass = NULL;
-	_cleanup_strv_ char **argv = NULL;
-	_cleanup_(passed_done) Passed passed = { .n = 0 };
-	cpu_set_t affinity;
-	bool has_affinity = false, to_file = false;
-	int node = -1;
-
-	/* As fresh as it needs to be: the partition engine read sysfs after its last write. */
-	int r = host_cache_model(m->host, false, &model);
-	if (r < 0)
-		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
-	binary = find_qemu(m->config->qemu_binary);
-	if (!binary)
-		return error_message(
-			ret_message, -ENOENT,
-			"QEMU (%s) was not found; install it (apt install qemu-system-x86) or "
-			"set qemu-binary in libvfiod.yaml.",
-			m->config->qemu_binary);
-	r = qemu_user_lookup(m->config->qemu_user, &user, ret_message);
-	if (r < 0)
-		return r;
-	if (user.is_root)
-		vm_log(vm, LOG_WARNING, 0,
-		       "VM %s: QEMU runs as root (vms.qemu-user: %s); a guest that escapes QEMU "
-		       "owns the host",
-		       vm->name, m->config->qemu_user);
-
-	snprintf(dir, sizeof(dir), "%s/%s", m->records_dir, vm->name);
-	snprintf(state_dir, sizeof(state_dir), "%s/vms/%s", m->config->state_dir, vm->name);
-	vm_qmp_path(vm, qmp, sizeof(qmp));
-	snprintf(vnc, sizeof(vnc), "%s/qemu/vnc.sock", dir);
-	snprintf(tpm, sizeof(tpm), "%s/swtpm.sock", dir);
-	snprintf(audio, sizeof(audio), "%s/audio.sock", dir);
-	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", state_dir);
-	if (strlen(vnc) >= 108 || strlen(qmp) >= 108) /* sun_path */
-		return error_message(ret_message, -ENAMETOOLONG,
-				     "The socket path %s is too long for a socket; use a shorter "
-				     "runtime-dir.",
-				     vnc);
-	/*
-	 * Root's, both: QEMU's user writes only in the one directory of each given
-	 * to it (its VNC socket; swtpm's state), so it cannot plant an entry the
-	 * daemon later opens.
-	 */
-	snprintf(qemu_dir, sizeof(qemu_dir), "%s/qemu", dir);
-	r = vm_dir(dir, 0, 0, 0711, ret_message);
-	if (r >= 0)
-		r = vm_dir(qemu_dir, user.uid, user.gid, 0700, ret_message);
-	if (r >= 0)
-		r = vm_dir(state_dir, 0, 0, 0711, ret_message);
-	if (r < 0)
-		return r;
-
-	snprintf(identifier, sizeof(identifier), "qemu-%s", vm->name);
-	free(vm->log_path);
-	if (asprintf(&vm->log_path, "%s/qemu.log", state_dir) < 0) {
-		vm->log_path = NULL;
-		return -ENOMEM;
-	}
-	_cleanup_close_ int output = qemu_output_fd(identifier, vm->log_path, &to_file);
-	if (!to_file)
-		vm->log_path = mfree(vm->log_path);
-	else
-		vm->log_offset = lseek(output, 0, SEEK_END);
-	if (output < 0)
-		return error_message(ret_message, output, "Cannot open QEMU's log %s: %s.",
-				     vm->log_path, strerror(-output));
-
-	QemuHostFacts facts = {
-		.vnc_socket = vnc,
-		.tap_fd = -1,
-		.numa_node = -1,
-	};
-	/*
-	 * QMP's socket is made here, in the daemon's own directory, and QEMU
-	 * inherits it listening: the daemon connects at once (the greeting comes
-	 * when QEMU is ready), and QEMU cannot swap the socket for another.
-	 */
-	int qmp_listening = unix_listen_at(qmp, 0, 0);
-	if (qmp_listening < 0)
-		return error_message(ret_message, qmp_listening, "Cannot listen on %s: %s.", qmp,
-				     strerror(-qmp_listening));
-	facts.qmp_fd = pass_fd(&passed, qmp_listening); /* the first: fd 3 */
-	(void)accel_choice(m, &model->facts, &facts.accel);
-	if (d->firmware == VM_FIRMWARE_UEFI) {
-		r = ovmf_choose(&model->facts, d->secure_boot, &facts.ovmf_code, &vars_template,
-				ret_message);
-		if (r < 0)
-			return r;
-		r = pass_file(&passed, ovmf_vars_open(vars_template, vars, ret_message), true,
-			      &facts.ovmf_vars_file, ret_message);
-		if (r < 0)
-			return r;
-		facts.ovmf_vars = vars;
-	}
-	if (d->looking_glass) {
-		looking_glass = looking_glass_path(m, vm->name, &facts.looking_glass_kvmfr);
-		if (!looking_glass)
-			return -ENOMEM;
-		gid_t group;
-		r = looking_glass_group(&user, d->owner, &group, ret_message);
-		if (r >= 0)
-			r = facts.looking_glass_kvmfr
-				    ? lend(vm, looking_glass, user.uid, group, 0660, ret_message)
-				    : looking_glass_file(looking_glass, user.uid, group,
-							 ret_message);
-		if (r < 0)
-			return r;
-		facts.looking_glass_path = looking_glass;
-	}
-	if (d->network == VM_NETWORK_BRIDGE) {
-		char tap_name[IFNAMSIZ];
-		facts.tap_fd = pass_fd(&passed, vm_tap_on_bridge(d->bridge, tap_name, ret_message));
-		if (facts.tap_fd < 0)
-			return facts.tap_fd;
-		vm_log(vm, LOG_INFO, 0, "VM %s: %s on bridge %s", vm->name, tap_name, d->bridge);
-	}
-	if (d->audio != VM_AUDIO_NONE) {
-		r = start_audio_relay(vm, &user, audio, ret_message);
-		if (r < 0)
-			return r;
-		facts.audio_server = audio;
-	}
-	if (d->tpm) {
-		r = start_tpm(vm, &user, state_dir, tpm, output, ret_message);
-		if (r < 0)
-			return r;
-		facts.tpm_socket = tpm;
-	}
-	r = placement(vm, model, &node, &affinity, &has_affinity, ret_message);
-	if (r < 0)
-		return r;
-	facts.numa_node = node;
-	r = lend_devices(vm, &user, ret_message);
-	if (r >= 0)
-		r = open_files(vm, &facts, &passed, ret_message);
-	if (r < 0)
-		return r;
-	r = qemu_cmdline_build(binary, d, vm->assignments, vm->n_assignments, &facts, &argv,
-			       ret_message);
-	if (r < 0)
-		return r;
-
-	static char *const environment[] = {
-		(char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		(char *)"HOME=/",
-		(char *)"LANG=C.UTF-8",
-		NULL,
-	};
-	SpawnRequest request = {
-		.argv = argv,
-		.envp = environment,
-		.stdout_fd = output,
-		.stderr_fd = output,
-		.pass_fds = passed.fds,
-		.n_pass_fds = passed.n,
-		.drop_privileges = !user.is_root,
-		.uid = user.uid,
-		.gid = user.gid,
-		.affinity = has_affinity ? &affinity : NULL,
-		.memlock_limit = qemu_memlock_limit(d, vm->n_assignments),
-	};
-	const char *stage;
-	uint64_t started_at = vm_now_usec(CLOCK_REALTIME);
-	r = process_spawn(&request, &vm->pid, &vm->pidfd, &stage);
-	if (r < 0) {
-		vm->pid = 0;
-		return error_message(ret_message, r, "Cannot start QEMU (%s failed: %s).", stage,
-				     strerror(-r));
-	}
-	vm->own_child = true;
-	vm->started_at_usec = started_at;
-	(void)process_start_time("/proc", vm->pid, &vm->start_time);
-	vm_log(vm, LOG_INFO, 0, "VM %s: QEMU started as pid %d (%s)", vm->name, (int)vm->pid,
-	       qemu_accel_to_string(facts.accel));
-
-	r = sd_event_add_io(m->event, &vm->exit_source, vm->pidfd, EPOLLIN, vm_on_qemu_exit, vm);
-	if (r < 0)
-		return error_message(ret_message, r, "Cannot watch QEMU: %s.", strerror(-r));
-	r = save_runtime(vm);
-	if (r < 0)
-		return runtime_save_error(vm, r, ret_message);
-	/*
-	 * Connected while the daemon still holds the listening socket too: the
-	 * connection waits in its backlog even if QEMU has died already, and
-	 * QEMU's end (its status, its last line) tells why the start failed, not
-	 * a refused connection. A failure to connect has failed the start.
-	 */
-	(void)vm_connect_qmp(vm);
-	return 0;
-}
-
 static int on_start_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 {
-	Vm *vm = userdata;
+	VmStart *s = userdata;
 	(void)source;
 	(void)usec;
-	vm->start_timer = sd_event_source_disable_unref(vm->start_timer);
-	if (vm->start_pending)
-		vm_start_failedf(vm, VM_FAIL_START,
-				 "QEMU did not get the guest running within %llu s; it was killed. "
-				 "Its log says why (or raise vms.start-timeout).",
-				 (unsigned long long)(vm->manager->config->start_timeout_usec /
-						      USEC_PER_SEC));
+	s->timer = sd_event_source_disable_unref(s->timer);
+	vm_start_failedf(
+		s->vm, VM_FAIL_START,
+		"QEMU did not get the guest running within %llu s; it was killed. "
+		"Its log says why (or raise vms.start-timeout).",
+		(unsigned long long)(s->vm->manager->config->start_timeout_usec / USEC_PER_SEC));
 	return 0;
 }
 
-static void spawn_qemu(Vm *vm)
+static void spawn_qemu(VmStart *s)
 {
+	Vm *vm = s->vm;
 	char *message = NULL;
 
-	vm_progress(vm, "spawning");
-	int r = prepare_and_spawn(vm, &message);
+	progress(s, "spawning");
+	int r = vm_spawn(s, &message);
 	if (r < 0) {
 		vm_start_failed(vm, r == -ENOMEM && !message ? VM_FAIL_INTERNAL : VM_FAIL_START,
 				message ? message : "The daemon ran out of memory.", NULL);
 		free(message);
 		return;
 	}
-	if (vm->failure != VM_OK)
-		return; /* QMP could not be reached: QEMU is being killed */
 	/*
 	 * A QEMU that never answers (stuck opening a device, a binary that is not
 	 * QEMU) must not keep the start, and what it holds, forever.
 	 */
-	vm->start_timer = sd_event_source_disable_unref(vm->start_timer);
-	r = sd_event_add_time_relative(vm->manager->event, &vm->start_timer, CLOCK_MONOTONIC,
+	s->timer = sd_event_source_disable_unref(s->timer);
+	r = sd_event_add_time_relative(vm->manager->event, &s->timer, CLOCK_MONOTONIC,
 				       vm->manager->config->start_timeout_usec, USEC_PER_MSEC,
-				       on_start_timeout, vm);
+				       on_start_timeout, s);
 	if (r < 0) {
 		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot time the start: %s.", strerror(-r));
 		return;
 	}
-	vm_progress(vm, "connecting");
+	progress(s, "connecting");
+}
+
+/* ---- QMP: pin, cont ---- */
+
+static void on_cont(Qmp *qmp, json_object *result, const char *error_class, const char *description,
+		    void *userdata)
+{
+	Vm *vm = userdata;
+	(void)qmp;
+	(void)result;
+	VmStart *s = vm->start;
+	if (!s)
+		return;
+	if (error_class) {
+		vm_start_failedf(vm, VM_FAIL_START, "QEMU refused to run the guest: %s.",
+				 description ? description : error_class);
+		return;
+	}
+	vm_set_qmp_status(vm, "running");
+	s = vm_start_end(vm);
+	vm_set_state(vm, VM_STATE_RUNNING);
+	vm_log_event(vm, LOG_INFO, MESSAGE_ID_VM_STARTED, "VM %s started (pid %d)", vm->name,
+		     (int)vm->pid);
+	VmInfo info;
+	vm_info(vm, &info);
+	VmOutcome outcome = { .vm = &info, .phase = "running", .final = true };
+	if (s->waiter.callback)
+		s->waiter.callback(&outcome, s->waiter.userdata);
+	vm_start_free(s);
+}
+
+static void run_guest(Vm *vm)
+{
+	progress(vm->start, "running");
+	int r = qmp_execute(vm->qmp, "cont", NULL, on_cont, vm);
+	if (r < 0)
+		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot send cont: %s.", strerror(-r));
+}
+
+static void on_cpus(Qmp *qmp, json_object *result, const char *error_class, const char *description,
+		    void *userdata)
+{
+	Vm *vm = userdata;
+	(void)qmp;
+	VmStart *s = vm->start;
+	if (!s)
+		return;
+	if (error_class) {
+		vm_start_failedf(vm, VM_FAIL_START, "QEMU did not list its vCPUs: %s.",
+				 description ? description : error_class);
+		return;
+	}
+	unsigned n = vm_definition_cpus(&s->definition);
+	for (size_t i = 0; i < json_array_size(result); i++) {
+		json_object *cpu = json_object_array_get_idx(result, i);
+		int64_t index = -1, thread = 0;
+		if (json_get_int(cpu, "cpu-index", &index) < 0 ||
+		    json_get_int(cpu, "thread-id", &thread) < 0 || index < 0 ||
+		    (uint64_t)index >= n || thread <= 0)
+			continue;
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(s->vcpu_cpus[index], &set);
+		if (sched_setaffinity((pid_t)thread, sizeof(set), &set) < 0)
+			vm_log(vm, LOG_WARNING, -errno, "VM %s: cannot pin vCPU %lld to CPU %d",
+			       vm->name, (long long)index, s->vcpu_cpus[index]);
+	}
+	run_guest(vm);
+}
+
+static void on_qmp_ready(Vm *vm)
+{
+	VmStart *s = vm->start;
+	vm_set_qmp_status(vm, "prelaunch");
+	if (!s->pin) {
+		run_guest(vm);
+		return;
+	}
+	progress(s, "pinning");
+	int r = qmp_execute(vm->qmp, "query-cpus-fast", NULL, on_cpus, vm);
+	if (r < 0)
+		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot ask QEMU for its vCPUs: %s.",
+				 strerror(-r));
 }

@@ -12,6 +12,8 @@
 #include "host/qemu_probe.h"
 #include "macro.h"
 #include "process/process_spawn.h"
+#include "vm/vm_dirs.h"
+#include "vm/vm_socket.h"
 
 int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser *user,
 		 int output_fd, pid_t *ret_pid, int *ret_pidfd, char **ret_message)

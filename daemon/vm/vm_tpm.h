@@ -11,7 +11,7 @@
 
 #include <sys/types.h>
 
-#include "vm/vm_resources.h"
+#include "vm/vm_qemu_user.h"
 
 /*
  * Starts swtpm as QEMU's user with its state in `state_dir` (made if needed),

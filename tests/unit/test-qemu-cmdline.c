@@ -994,6 +994,10 @@ static void test_accel_names(void **state)
 	assert_string_equal(qemu_accel_to_string(QEMU_ACCEL_TCG), "tcg");
 	assert_null(qemu_accel_to_string(_QEMU_ACCEL_MAX));
 	assert_null(qemu_accel_to_string((QemuAccel)-1));
+	assert_int_equal(qemu_accel_from_string("kvm"), QEMU_ACCEL_KVM);
+	assert_int_equal(qemu_accel_from_string("tcg"), QEMU_ACCEL_TCG);
+	assert_int_equal(qemu_accel_from_string("auto"), -EINVAL);
+	assert_int_equal(qemu_accel_from_string("KVM"), -EINVAL);
 }
 
 int main(void)

@@ -22,6 +22,7 @@
 #include "macro.h"
 #include "strv.h"
 #include "tmpdir.h"
+#include "vm/vm.h"
 #include "vm/vm_runtime.h"
 #include "vm/vm_store.h"
 
@@ -229,6 +230,21 @@ static void test_process_start_time(void **state)
 	tmpdir_remove(root);
 }
 
+/* Each state has a name, read back to the same state; Watch and Get say them. */
+static void test_state_names(void **state)
+{
+	(void)state;
+	for (int i = 0; i < _VM_STATE_MAX; i++) {
+		const char *name = vm_state_to_string((VmState)i);
+		assert_non_null(name);
+		assert_int_equal(vm_state_from_string(name), i);
+	}
+	assert_string_equal(vm_state_to_string(VM_STATE_CRASHED), "crashed");
+	assert_null(vm_state_to_string(_VM_STATE_MAX));
+	assert_null(vm_state_to_string((VmState)-1));
+	assert_int_equal(vm_state_from_string("Running"), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_list_load_undefine),
 		cmocka_unit_test(test_runtime_records),
 		cmocka_unit_test(test_process_start_time),
+		cmocka_unit_test(test_state_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The processes a VM's QEMU needs beside it (swtpm, the audio relay): each is
+ * watched through its pidfd and reaped when it ends, asked to end with the
+ * VM, and killed at once when a start gives up on it. A VM keeps one VmHelper
+ * per kind; this file knows nothing else of the VM.
+ */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+typedef enum VmHelperKind {
+	VM_HELPER_TPM, /* swtpm */
+	VM_HELPER_AUDIO, /* the relay to the owner's sound server */
+	_VM_HELPER_MAX,
+} VmHelperKind;
+
+typedef struct VmHelper {
+	int pidfd; /* -1 when none runs */
+	sd_event_source *exit_source;
+} VmHelper;
+
+/* Watches a helper of VM `vm_name` (takes `pidfd`); it is reaped when it ends. */
+int vm_helper_watch(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind, sd_event *event,
+		    const char *vm_name, int pidfd);
+/* Kills and reaps one at once: a start gives up on it. */
+void vm_helper_kill_now(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind);
+/* Asks every helper to end (SIGTERM: swtpm saves its state); each is reaped as it ends. */
+void vm_helpers_stop(VmHelper helpers[_VM_HELPER_MAX]);
+/* Stops watching them (the daemon exits; they end with QEMU). */
+void vm_helpers_forget(VmHelper helpers[_VM_HELPER_MAX]);

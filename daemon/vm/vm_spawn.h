@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The last step of a start: everything QEMU needs, then QEMU. Its
+ * directories, firmware, the devices lent to its user (written down in the
+ * runtime record before they are given), the files it inherits, Looking
+ * Glass, the network, the helpers beside it, where its vCPUs run, its argv,
+ * and the spawn; then its pidfd is watched and QMP connected.
+ */
+#pragma once
+
+#include "vm/vm_start.h"
+
+/*
+ * Spawns the start's QEMU. On failure, what was made stays for the release
+ * to give back, and *ret_message says what failed (NULL: out of memory).
+ */
+int vm_spawn(VmStart *start, char **ret_message);

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A VM's start, an object of its own from Start until the guest runs or the
+ * start has failed and everything it took is given back: the definition as
+ * read for it, the partitions one GPU entry at a time (auto tries mdev, then
+ * SR-IOV, then passthrough), the spawn (vm_spawn.h), QMP's greeting, the vCPU
+ * pinning and the guest's first cont. It tells the starter each phase and
+ * then the outcome, once; the VM (vm->start) holds only a pointer to it, and
+ * the code below it reaches it through vm->start_hooks.
+ *
+ * Crash safety stays the VM's: the runtime record (pid 0) is written before
+ * the first partition is asked for, and a daemon that dies mid-start leaves
+ * the next one a start to fail (vm_start_cut_short()).
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "vm/vm_internal.h"
+
+/* The devices of one GPU entry: a passthrough GPU with its audio and more. */
+#define MAX_DEVICES_PER_GPU 8
+
+struct VmStart {
+	Vm *vm;
+	Waiter waiter; /* the starter: each phase, then the outcome */
+	VmDefinition definition;
+	bool has_definition;
+	size_t next_gpu;
+	int auto_mode; /* the mode tried for a `mode: auto` GPU */
+	QemuGpuAssignment assignments[VM_MAX_GPUS];
+	PciAddress devices[VM_MAX_GPUS][MAX_DEVICES_PER_GPU];
+	size_t n_assignments;
+	int *vcpu_cpus; /* host CPU of each vCPU when pinning */
+	bool pin;
+	sd_event_source *timer; /* from spawn to running: vms.start-timeout */
+	VmFailure failure; /* the first reason the start cannot go on */
+	char *failure_message;
+	PartitionOutcome failed_partition; /* a start that failed on a partition */
+};
+
+/* Starts a VM of the table that is not active; `callback` hears each phase, then the end. */
+void vm_start(Vm *vm, VmCallback callback, void *userdata);
+
+/* A start that cannot go on: what was taken is given back, then the starter hears why. */
+void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
+		     const PartitionOutcome *partition);
+void vm_start_failedf(Vm *vm, VmFailure failure, const char *format, ...) _printf_(3, 4);
+
+/*
+ * An adopted QEMU that never ran its guest (the previous daemon died before
+ * cont): its start is failed as it would have been, with nobody to tell.
+ */
+void vm_start_cut_short(Vm *vm, const char *message);
+
+/* The daemon exits: the starter hears `message`, and the start ends where it is. */
+void vm_start_abandon(Vm *vm, const char *message);
