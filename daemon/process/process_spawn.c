@@ -43,17 +43,19 @@ _noreturn_ static void child_fail(int report_fd, int stage)
 
 /*
  * Puts the fds the child keeps in place: 0 /dev/null, 1 and 2 the output,
- * 3... the passed ones, then the report pipe; closes everything else. Each
- * goes through a copy above all targets first, so no source is overwritten
- * before it is copied. Only async-signal-safe calls: we are after fork().
+ * 3... the passed ones, then the program to exec (when by descriptor) and the
+ * report pipe, both close-on-exec; closes everything else. Each goes through
+ * a copy above all targets first, so no source is overwritten before it is
+ * copied. Only async-signal-safe calls: we are after fork().
  */
-static int child_arrange_fds(const SpawnRequest *request, int *report_fd)
+static int child_arrange_fds(const SpawnRequest *request, int *report_fd, int *exec_fd)
 {
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0)
 		return -1;
-	int n_targets = SPAWN_FIRST_PASSED_FD + (int)request->n_pass_fds + 1;
-	int sources[SPAWN_FIRST_PASSED_FD + 64 + 1];
+	int n_kept = SPAWN_FIRST_PASSED_FD + (int)request->n_pass_fds;
+	int n_targets = n_kept + (*exec_fd > 0) + 1;
+	int sources[SPAWN_FIRST_PASSED_FD + 64 + 2];
 	if (request->n_pass_fds > 64)
 		return errno = E2BIG, -1;
 
@@ -62,6 +64,8 @@ static int child_arrange_fds(const SpawnRequest *request, int *report_fd)
 	sources[2] = request->stderr_fd >= 0 ? request->stderr_fd : null_fd;
 	for (size_t i = 0; i < request->n_pass_fds; i++)
 		sources[SPAWN_FIRST_PASSED_FD + i] = request->pass_fds[i];
+	if (*exec_fd > 0)
+		sources[n_kept] = *exec_fd;
 	sources[n_targets - 1] = *report_fd;
 
 	for (int i = 0; i < n_targets; i++) {
@@ -69,17 +73,21 @@ static int child_arrange_fds(const SpawnRequest *request, int *report_fd)
 		if (sources[i] < 0)
 			return -1;
 	}
-	for (int i = 0; i < n_targets - 1; i++)
+	for (int i = 0; i < n_kept; i++)
 		if (dup2(sources[i], i) < 0) /* the copy loses close-on-exec */
 			return -1;
-	if (dup3(sources[n_targets - 1], n_targets - 1, O_CLOEXEC) < 0)
-		return -1;
+	for (int i = n_kept; i < n_targets; i++)
+		if (dup3(sources[i], i, O_CLOEXEC) < 0)
+			return -1;
+	if (*exec_fd > 0)
+		*exec_fd = n_kept;
 	*report_fd = n_targets - 1;
 	return close_range((unsigned)n_targets, ~0U, 0);
 }
 
 _noreturn_ static void child(const SpawnRequest *request, int report_fd)
 {
+	int exec_fd = request->exec_fd;
 	sigset_t none;
 
 	if (setsid() < 0)
@@ -89,7 +97,7 @@ _noreturn_ static void child(const SpawnRequest *request, int report_fd)
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		child_fail(report_fd, STAGE_SIGNALS);
-	if (child_arrange_fds(request, &report_fd) < 0)
+	if (child_arrange_fds(request, &report_fd, &exec_fd) < 0)
 		child_fail(report_fd, STAGE_FDS);
 	if (request->affinity && sched_setaffinity(0, sizeof(cpu_set_t), request->affinity) < 0)
 		child_fail(report_fd, STAGE_AFFINITY);
@@ -107,7 +115,10 @@ _noreturn_ static void child(const SpawnRequest *request, int report_fd)
 		if (setresuid(request->uid, request->uid, request->uid) < 0)
 			child_fail(report_fd, STAGE_SETUID);
 	}
-	execve(request->argv[0], request->argv, request->envp);
+	if (exec_fd > 0)
+		execveat(exec_fd, "", request->argv, request->envp, AT_EMPTY_PATH);
+	else
+		execve(request->argv[0], request->argv, request->envp);
 	child_fail(report_fd, STAGE_EXEC);
 }
 

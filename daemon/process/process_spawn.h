@@ -21,6 +21,12 @@
 
 typedef struct SpawnRequest {
 	char *const *argv; /* argv[0] is an absolute path */
+	/*
+	 * > 0: exec this open file (O_PATH is enough) instead of argv[0]'s path:
+	 * for a program the user the child becomes could not reach by path (a
+	 * build tree in root's home).
+	 */
+	int exec_fd;
 	char *const *envp; /* the whole environment */
 	int stdout_fd, stderr_fd; /* -1: /dev/null */
 	const int *pass_fds; /* become fds SPAWN_FIRST_PASSED_FD, +1, ... in the child */

@@ -2,107 +2,18 @@
 #include "vm/audio_relay.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "error_message.h"
 #include "macro.h"
+#include "process/helper_program.h"
+#include "process/process_spawn.h"
 #include "vm/vm_socket.h"
-
-#define LISTEN_FD 3
-
-/*
- * Copies what one side sends to the other until both have finished; a side
- * that ends its sending half-closes the other's. Only async-signal-safe
- * calls: this runs in a child of the multithreaded daemon.
- */
-static void relay_connection(int a, int b)
-{
-	char buffer[65536];
-	struct pollfd fds[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
-	int open_sides = 2;
-
-	while (open_sides > 0) {
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		for (int i = 0; i < 2; i++) {
-			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			int other = i == 0 ? b : a;
-			ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
-			if (n <= 0) {
-				if (n < 0 && errno == EINTR)
-					continue;
-				(void)shutdown(other, SHUT_WR);
-				fds[i].fd = -1;
-				open_sides--;
-				continue;
-			}
-			for (ssize_t done = 0; done < n;) {
-				ssize_t w = write(other, buffer + done, (size_t)(n - done));
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w < 0)
-					return;
-				done += w;
-			}
-		}
-	}
-}
-
-_noreturn_ static void relay_main(const struct sockaddr_un *target, uid_t uid, gid_t gid)
-{
-	struct sigaction ignore = { .sa_handler = SIG_IGN };
-	sigset_t none;
-
-	/* Children are reaped by the kernel; the relay goes when the daemon goes. */
-	(void)sigaction(SIGCHLD, &ignore, NULL);
-	(void)signal(SIGTERM, SIG_DFL);
-	(void)signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-	/*
-	 * The fork holds a copy of the daemon's memory: the owner, whose uid it
-	 * takes, must not read it through ptrace or /proc/PID/mem.
-	 */
-	if (prctl(PR_SET_DUMPABLE, 0) < 0)
-		_exit(1);
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-		_exit(1);
-	for (;;) {
-		int client = accept4(LISTEN_FD, NULL, NULL, SOCK_CLOEXEC);
-		if (client < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			_exit(1);
-		}
-		pid_t pid = fork();
-		if (pid == 0) {
-			(void)close(LISTEN_FD);
-			int server = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-			if (server >= 0 &&
-			    connect(server, (const struct sockaddr *)target, sizeof(*target)) == 0)
-				relay_connection(client, server);
-			_exit(0);
-		}
-		(void)close(client);
-	}
-}
 
 int audio_relay_start(const char *user_runtime_root, const char *owner, const char *listen_path,
 		      const QemuUser *qemu, pid_t *ret_pid, int *ret_pidfd, char **ret_message)
@@ -135,24 +46,40 @@ int audio_relay_start(const char *user_runtime_root, const char *owner, const ch
 	if (listening < 0)
 		return error_message(ret_message, listening, "audio: cannot listen on %s: %s.",
 				     listen_path, strerror(-listening));
-	pid_t pid = fork();
-	if (pid < 0)
-		return error_message(ret_message, negative_errno(),
-				     "audio: cannot start the relay: %s.", strerror(errno));
-	if (pid == 0) {
-		(void)setsid();
-		if (dup2(listening, LISTEN_FD) < 0 || close_range(LISTEN_FD + 1, ~0U, 0) < 0)
-			_exit(1);
-		relay_main(&target, uid, gid);
-	}
-	int pidfd = pidfd_open(pid, 0);
-	if (pidfd < 0) {
-		int r = negative_errno();
-		(void)kill(pid, SIGKILL);
-		(void)waitpid(pid, NULL, 0);
-		return error_message(ret_message, r, "audio: cannot watch the relay: %s.",
+	/*
+	 * A program of its own, exec'd as the owner: a fork of the daemon would
+	 * leave a copy of the root daemon's memory in the owner's process.
+	 */
+	_cleanup_free_ char *program = NULL;
+	_cleanup_close_ int exec_fd = helper_program_open("libvfio-audio-relay", &program);
+	if (exec_fd < 0)
+		return error_message(
+			ret_message, exec_fd,
+			"audio: the relay program libvfio-audio-relay is missing (%s); "
+			"reinstall libvfio.",
+			strerror(-exec_fd));
+	char *const argv[] = { program, target.sun_path, NULL };
+	static char *const environment[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	SpawnRequest request = {
+		.argv = argv,
+		.exec_fd = exec_fd,
+		.envp = environment,
+		.stdout_fd = -1,
+		.stderr_fd = -1,
+		.pass_fds = &listening,
+		.n_pass_fds = 1,
+		.drop_privileges = true,
+		.uid = uid,
+		.gid = gid,
+	};
+	const char *stage;
+	pid_t pid;
+	int pidfd;
+	int r = process_spawn(&request, &pid, &pidfd, &stage);
+	if (r < 0)
+		return error_message(ret_message, r,
+				     "audio: cannot start the relay (%s failed: %s).", stage,
 				     strerror(-r));
-	}
 	*ret_pid = pid;
 	*ret_pidfd = pidfd;
 	return 0;

@@ -3,10 +3,11 @@
  * QEMU reaching the VM owner's sound server (PipeWire's pulse socket or
  * PulseAudio's, RUNTIME/UID/pulse/native). QEMU runs as its own user, which
  * cannot open that socket: its directory is the owner's alone. A relay
- * process running as the owner listens on a socket only QEMU's user may
+ * program (libvfio-audio-relay, exec'd as the owner: no copy of the daemon's
+ * memory in the owner's process) listens on a socket only QEMU's user may
  * use and carries each connection to the owner's server, which then sees the
  * owner connecting (its credential checks pass). QEMU gets nothing else of
- * the owner's. The relay ends on SIGTERM, or with the daemon (a connection
+ * the owner's. The relay ends on SIGTERM, sent when the VM ends (a connection
  * under way goes on until QEMU closes it).
  */
 #pragma once

@@ -611,7 +611,9 @@ class FailureTest(VmTestCase):
             with connection:
                 credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                     struct.calcsize('3i'))
-                seen.append((struct.unpack('3i', credentials)[1], connection.recv(4)))
+                pid, uid, _ = struct.unpack('3i', credentials)
+                exe = os.path.basename(os.readlink(f'/proc/{pid}/exe'))
+                seen.append((uid, exe, connection.recv(4)))
         threading.Thread(target=serve, daemon=True).start()
 
         d = self.start_daemon(f'  user-runtime-dir: {user_run}\n')
@@ -619,12 +621,13 @@ class FailureTest(VmTestCase):
         reply = self.call(d, 'Start', {'name': 'sound'})
         self.assertError(reply, VMS + 'StartFailed', 'PA')
         # QEMU (as nobody here too) got through, and the server saw the owner connect
-        # with the PulseAudio protocol's first bytes.
-        self.assertEqual(seen, [(65534, b'\x00\x00\x01\x14')])
-        # the relay (a fork of the daemon, same command line) ends with the VM
-        wait_for(lambda: subprocess.run(['pgrep', '-f', '--', f'--config {d.config}'],
-                                        capture_output=True, text=True).stdout.split()
-                 == [str(d.process.pid)], what='the audio relay to end')
+        # with the PulseAudio protocol's first bytes, from the relay program (exec'd:
+        # no copy of the daemon's memory in the owner's process).
+        self.assertEqual(seen, [(65534, 'libvfio-audio-relay', b'\x00\x00\x01\x14')])
+        # the relay ends with the VM
+        wait_for(lambda: subprocess.run(['pgrep', '-f', '--', f'libvfio-audio-relay {pulse}'],
+                                        capture_output=True).returncode == 1,
+                 what='the audio relay to end')
         self.assertNothingLeft('sound')
 
         self.define(d, 'mute', 'audio: pulseaudio\n')

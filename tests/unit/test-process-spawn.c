@@ -224,6 +224,49 @@ static void test_signals_start_afresh(void **state)
 	assert_non_null(strstr(output, "SigIgn:\t0000000000000000\n"));
 }
 
+/*
+ * A program exec'd through a descriptor the daemon opened: the user the child
+ * becomes need not reach its path (a build tree in root's 0700 home).
+ */
+static void test_exec_through_a_descriptor(void **state)
+{
+	(void)state;
+	int status;
+	char dir[] = "/tmp/spawn-exec.XXXXXX", program[64];
+
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	assert_non_null(mkdtemp(dir)); /* 0700, root's: nobody cannot reach inside */
+	snprintf(program, sizeof(program), "%s/id", dir);
+	assert_int_equal(link("/usr/bin/id", program) == 0 || symlink("/usr/bin/id", program) == 0,
+			 1);
+	char *const argv[] = { program, (char *)"-u", NULL };
+	int fd = open("/usr/bin/id", O_PATH | O_CLOEXEC);
+	assert_true(fd > 0);
+	char *output = run((SpawnRequest){ .argv = argv, .exec_fd = fd, .drop_privileges = true },
+			   &status);
+	assert_int_equal(status, 0);
+	assert_string_equal(output, "65534\n");
+	/* by its path, as nobody, it cannot be reached */
+	pid_t pid;
+	int pidfd;
+	const char *stage;
+	SpawnRequest by_path = { .argv = argv,
+				 .envp = environment,
+				 .stdout_fd = -1,
+				 .stderr_fd = -1,
+				 .drop_privileges = true,
+				 .uid = 65534,
+				 .gid = 65534 };
+	assert_int_equal(process_spawn(&by_path, &pid, &pidfd, &stage), -EACCES);
+	assert_string_equal(stage, "exec");
+	close(fd);
+	unlink(program);
+	rmdir(dir);
+}
+
 static void test_exec_failure_is_reported(void **state)
 {
 	(void)state;
@@ -254,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_affinity),
 		cmocka_unit_test(test_memlock_limit),
 		cmocka_unit_test(test_signals_start_afresh),
+		cmocka_unit_test(test_exec_through_a_descriptor),
 		cmocka_unit_test(test_exec_failure_is_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
