@@ -94,7 +94,8 @@ int vm_adopt(Vm *vm, VmRuntime *runtime)
 	vm->start_time = start_time;
 	vm->own_child = false;
 	vm->state = VM_STATE_RUNNING;
-	r = sd_event_add_io(m->event, &vm->exit_source, pidfd, EPOLLIN, vm_on_qemu_exit, vm);
+	/* Not our child: the daemon before this one started it. */
+	r = child_watch(m->event, &vm->exit_source, pidfd, false, vm_on_qemu_exit, vm);
 	if (r < 0)
 		return r;
 	r = vm_connect_qmp(vm);

@@ -107,33 +107,28 @@ void vm_release_all(Vm *vm, VmState end_state)
 }
 
 /* How QEMU ended, as a sentence; and whether that was a clean end. */
-static bool describe_exit(Vm *vm, const siginfo_t *info, bool known, char *buf, size_t size)
+static bool describe_exit(Vm *vm, const ChildExit *info, char *buf, size_t size)
 {
-	if (!known) {
+	if (!info->known) {
 		snprintf(buf, size, "QEMU ended (its status is unknown: it was adopted)");
 		return vm->guest_shutdown;
 	}
-	if (info->si_code == CLD_EXITED) {
-		snprintf(buf, size, "QEMU exited with status %d", info->si_status);
-		return info->si_status == 0;
+	if (info->code == CLD_EXITED) {
+		snprintf(buf, size, "QEMU exited with status %d", info->status);
+		return info->status == 0;
 	}
-	snprintf(buf, size, "QEMU was killed by signal %d (%s)", info->si_status,
-		 sigabbrev_np(info->si_status) ? sigabbrev_np(info->si_status) : "?");
+	snprintf(buf, size, "QEMU was killed by signal %d (%s)", info->status,
+		 sigabbrev_np(info->status) ? sigabbrev_np(info->status) : "?");
 	return false;
 }
 
-int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+void vm_on_qemu_exit(const ChildExit *exit, void *userdata)
 {
 	Vm *vm = userdata;
-	siginfo_t info = { 0 };
 	char how[256], last[320] = "";
 	bool crashed = false;
-	(void)source;
-	(void)fd;
-	(void)revents;
 
-	bool known = vm->own_child && waitid(P_PIDFD, (id_t)vm->pidfd, &info, WEXITED) == 0;
-	bool clean = describe_exit(vm, &info, known, how, sizeof(how));
+	bool clean = describe_exit(vm, exit, how, sizeof(how));
 	if (vm->log_path)
 		log_file_last_line(vm->log_path, vm->log_offset, last, sizeof(last));
 
@@ -159,7 +154,6 @@ int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *use
 		crashed = true;
 	}
 	vm_release_all(vm, crashed ? VM_STATE_CRASHED : VM_STATE_STOPPED);
-	return 0;
 }
 
 /* ---- Stop, Kill, Pause, Resume ---- */

@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "macro.h"
+#include "process/child_watch.h"
 
 static const char *const helper_names[_VM_HELPER_MAX] = {
 	[VM_HELPER_TPM] = "swtpm",
@@ -25,15 +26,10 @@ static void forget(VmHelper *helper)
 	helper->pidfd = safe_close(helper->pidfd);
 }
 
-static int on_helper_exit(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+static void on_helper_exit(const ChildExit *exit, void *userdata)
 {
-	VmHelper *helper = userdata;
-	siginfo_t info = { 0 };
-	(void)source;
-	(void)revents;
-	(void)waitid(P_PIDFD, (id_t)fd, &info, WEXITED);
-	forget(helper);
-	return 0;
+	(void)exit;
+	forget(userdata);
 }
 
 void vm_helper_kill_now(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind)
@@ -55,8 +51,7 @@ int vm_helper_watch(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind, sd_even
 
 	vm_helper_kill_now(helpers, kind); /* one left by an earlier start, still ending */
 	helper->pidfd = pidfd;
-	int r = sd_event_add_io(event, &helper->exit_source, pidfd, EPOLLIN, on_helper_exit,
-				helper);
+	int r = child_watch(event, &helper->exit_source, pidfd, true, on_helper_exit, helper);
 	if (r < 0) {
 		vm_helper_kill_now(helpers, kind);
 		return r;

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "macro.h"
+#include "process/child_watch.h"
 #include "vm/qemu_cmdline.h"
 #include "vm/qmp.h"
 #include "vm/vm.h"
@@ -162,7 +163,7 @@ void vm_set_qmp_status(Vm *vm, const char *status);
 void vm_release_all(Vm *vm, VmState end_state);
 /* Releases the partitions one by one, then the rest; for a VM without a QEMU. */
 void vm_release_next(Vm *vm);
-int vm_on_qemu_exit(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+void vm_on_qemu_exit(const ChildExit *exit, void *userdata);
 /* Someone who hears when QEMU has ended and all is released. */
 int vm_add_stop_waiter(Vm *vm, VmCallback callback, void *userdata);
 /*

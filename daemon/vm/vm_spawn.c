@@ -486,7 +486,7 @@ int vm_spawn(VmStart *s, char **ret_message)
 	vm_log(vm, LOG_INFO, 0, "VM %s: QEMU started as pid %d (%s)", vm->name, (int)vm->pid,
 	       qemu_accel_to_string(facts.accel));
 
-	r = sd_event_add_io(m->event, &vm->exit_source, vm->pidfd, EPOLLIN, vm_on_qemu_exit, vm);
+	r = child_watch(m->event, &vm->exit_source, vm->pidfd, true, vm_on_qemu_exit, vm);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot watch QEMU: %s.", strerror(-r));
 	r = vm_save_runtime(vm);

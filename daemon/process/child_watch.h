@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Watching a process end, one way for every process the daemon starts (QEMU,
+ * swtpm, the audio relay, the QEMU probe) and for a QEMU taken back after a
+ * restart of the daemon.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+typedef struct ChildExit {
+	bool known; /* false: a process that is not our child; only that it ended is known */
+	int code; /* CLD_EXITED, CLD_KILLED or CLD_DUMPED */
+	int status; /* the exit status, or the signal */
+} ChildExit;
+
+typedef void (*ChildExitHandler)(const ChildExit *exit, void *userdata);
+
+/*
+ * Calls `handler` once, when the process behind `pidfd` ends. `own`: our
+ * child, watched with sd_event_add_child_pidfd: its status is known and
+ * sd-event reaps it. Otherwise (a QEMU re-adopted after a restart, whose
+ * parent was the daemon before) the kernel tells a process that is not the
+ * parent only that it ended, by the pidfd becoming readable: that is watched.
+ * The source (*ret) does not own the pidfd.
+ */
+int child_watch(sd_event *event, sd_event_source **ret, int pidfd, bool own,
+		ChildExitHandler handler, void *userdata);
