@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "api/errors.h"
 #include "base/log.h"
 #include "fs_util.h"
-#include "libvfio_errors.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "safe_open.h"
@@ -342,7 +342,7 @@ static void connection_refuse_oversize(Connection *c)
 	unsigned long long limit = c->server->limits.max_message_size;
 
 	log_connection(c, LOG_WARNING, "message over %llu bytes, closing it", limit);
-	connection_send_error(c, LIBVFIO_ERROR_MESSAGE_TOO_LARGE, "limit", limit,
+	connection_send_error(c, api_error_to_string(API_ERROR_MESSAGE_TOO_LARGE), "limit", limit,
 			      "The message is larger than the %llu bytes the daemon accepts.",
 			      limit);
 	connection_close_after_error(c);
@@ -491,7 +491,7 @@ static void connection_dispatch(Connection *c, json_object *message)
 	if (r < 0) {
 		log_connection(c, LOG_WARNING, "not a Varlink call (bad \"%s\"), closing it",
 			       bad_key ? bad_key : "?");
-		connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL, 0,
+		connection_send_error(c, api_error_to_string(API_ERROR_PROTOCOL), NULL, 0,
 				      "The message is not a Varlink call: its \"%s\" is missing or "
 				      "malformed.",
 				      bad_key ? bad_key : "method");
@@ -541,10 +541,10 @@ static void connection_dispatch(Connection *c, json_object *message)
 	}
 	if (r < 0 && !call->finished) {
 		log_error_errno(r, "%s failed", parsed.method);
-		(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
-						"The daemon failed to handle %s (%s); see its log "
-						"(journalctl -u libvfiod).",
-						parsed.method, strerror(-r));
+		(void)api_reply_errorf(call, API_ERROR_INTERNAL,
+				       "The daemon failed to handle %s (%s); see its log "
+				       "(journalctl -u libvfiod).",
+				       parsed.method, strerror(-r));
 	}
 	if (call->finished) {
 		c->call = NULL;
@@ -569,7 +569,7 @@ static void connection_process(Connection *c)
 					  : r == -EPROTO ? "JSON that is not an object"
 							 : "invalid JSON";
 			log_connection(c, LOG_WARNING, "received %s, closing it", why);
-			connection_send_error(c, LIBVFIO_ERROR_PROTOCOL, NULL, 0,
+			connection_send_error(c, api_error_to_string(API_ERROR_PROTOCOL), NULL, 0,
 					      "The daemon received %s; every message must be one "
 					      "JSON object followed by a NUL byte.",
 					      why);
@@ -721,10 +721,10 @@ static int on_connection_timer(sd_event_source *source, uint64_t usec, void *use
 			       "silent for %s in the middle of a message, closing it",
 			       format_duration(limit, sizeof(limit),
 					       c->server->limits.client_timeout_usec));
-		connection_send_error(c, LIBVFIO_ERROR_TIMEOUT, "limitMilliseconds",
-				      c->server->limits.client_timeout_usec / USEC_PER_MSEC,
-				      "The message stayed incomplete for %s; send whole messages.",
-				      limit);
+		connection_send_error(
+			c, api_error_to_string(API_ERROR_TIMEOUT), "limitMilliseconds",
+			c->server->limits.client_timeout_usec / USEC_PER_MSEC,
+			"The message stayed incomplete for %s; send whole messages.", limit);
 		connection_close_after_error(c);
 	}
 	connection_after_event(c);
@@ -895,7 +895,8 @@ static void refuse_connection(Server *server, int fd, const struct ucred *peer,
 					       n);
 		break;
 	}
-	json_object *message = varlink_error_new(LIBVFIO_ERROR_TOO_MANY_CONNECTIONS, parameters);
+	json_object *message =
+		varlink_error_new(api_error_to_string(API_ERROR_TOO_MANY_CONNECTIONS), parameters);
 	if (message && varlink_frame_encode(message, &data, &size) == 0)
 		(void)send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
 	json_object_put(message);
