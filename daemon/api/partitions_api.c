@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/authz.h"
 #include "api/errors.h"
 #include "host/mdev.h"
 #include "json_util.h"
@@ -155,19 +156,6 @@ static int method_list(VarlinkCall *call, json_object *parameters, void *userdat
 
 /* ---- Create, Destroy ---- */
 
-static bool caller_is_root(VarlinkCall *call)
-{
-	return varlink_call_peer(call)->uid == 0;
-}
-
-static int reply_permission_denied(VarlinkCall *call, const char *what)
-{
-	return api_reply_errorf(call, API_ERROR_PARTITIONS_PERMISSION_DENIED,
-				"Only root may %s partitions for now (run vfioctl with "
-				"sudo).",
-				what);
-}
-
 static void on_created(const PartitionOutcome *outcome, void *userdata)
 {
 	VarlinkCall *call = userdata;
@@ -249,11 +237,12 @@ static int method_create(VarlinkCall *call, json_object *parameters, void *userd
 	request.vfs_to_enable = (unsigned)p.vfs;
 	request.force = p.force;
 
-	if (!caller_is_root(call))
-		return reply_permission_denied(call, "create");
+	int r = authz_check(call, AUTHZ_PARTITION_CREATE, NULL);
+	if (r <= 0)
+		return r;
 
-	int r = partition_engine_create(api->engine, &request, "manual", on_created,
-					varlink_call_ref(call));
+	r = partition_engine_create(api->engine, &request, "manual", on_created,
+				    varlink_call_ref(call));
 	if (r < 0)
 		varlink_call_unref(call);
 	return r;
@@ -285,10 +274,11 @@ static int method_destroy(VarlinkCall *call, json_object *parameters, void *user
 		return varlink_call_reply_invalid_parameter(call, bad);
 	if (!partition_id_is_valid(p.id))
 		return varlink_call_reply_invalid_parameter(call, "id");
-	if (!caller_is_root(call))
-		return reply_permission_denied(call, "destroy");
+	int r = authz_check(call, AUTHZ_PARTITION_DESTROY, NULL);
+	if (r <= 0)
+		return r;
 
-	int r = partition_engine_destroy(api->engine, p.id, on_destroyed, varlink_call_ref(call));
+	r = partition_engine_destroy(api->engine, p.id, on_destroyed, varlink_call_ref(call));
 	if (r >= 0)
 		return 0;
 	varlink_call_unref(call);
@@ -337,12 +327,11 @@ static int method_set_vf_count(VarlinkCall *call, json_object *parameters, void 
 		return varlink_call_reply_invalid_parameter(call, "gpu");
 	if (p.count < 0 || p.count > 65535)
 		return varlink_call_reply_invalid_parameter(call, "count");
-	if (!caller_is_root(call))
-		return api_reply_errorf(call, API_ERROR_PARTITIONS_PERMISSION_DENIED,
-					"Only root may change VF counts for now (run vfioctl "
-					"with sudo).");
-	int r = partition_engine_set_vf_count(api->engine, &gpu, (unsigned)p.count, on_vfs_set,
-					      varlink_call_ref(call));
+	int r = authz_check(call, AUTHZ_VF_COUNT_SET, NULL);
+	if (r <= 0)
+		return r;
+	r = partition_engine_set_vf_count(api->engine, &gpu, (unsigned)p.count, on_vfs_set,
+					  varlink_call_ref(call));
 	if (r < 0)
 		varlink_call_unref(call);
 	return r;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/authz.h"
 #include "api/errors.h"
 #include "json_util.h"
 #include "macro.h"
@@ -108,17 +109,6 @@ static PendingCall *pending_new(VarlinkCall *call, const char *name)
 	return pending;
 }
 
-static bool caller_is_root(VarlinkCall *call)
-{
-	return varlink_call_peer(call)->uid == 0;
-}
-
-static int reply_permission_denied(VarlinkCall *call)
-{
-	return api_reply_errorf(call, API_ERROR_VMS_PERMISSION_DENIED,
-				"Only root may change VMs for now (run vfioctl with sudo).");
-}
-
 /*
  * The one string parameter `key` of a method (a VM name, a definition); the
  * dispatcher refuses a string with a NUL inside. Replies InvalidParameter
@@ -155,13 +145,14 @@ typedef void (*NameOperation)(VmManager *manager, const char *name, VmCallback c
 			      void *userdata);
 
 static int call_with_name(VmsApi *api, VarlinkCall *call, json_object *parameters,
-			  NameOperation operation, bool needs_root)
+			  NameOperation operation, AuthzAction action)
 {
 	const char *name;
 	if (dispatch_name(call, parameters, &name) < 0)
 		return 0;
-	if (needs_root && !caller_is_root(call))
-		return reply_permission_denied(call);
+	int r = authz_check(call, action, name);
+	if (r <= 0)
+		return r;
 	PendingCall *pending = pending_new(call, name);
 	if (!pending)
 		return -ENOMEM;
@@ -216,7 +207,7 @@ static int method_list(VarlinkCall *call, json_object *parameters, void *userdat
 
 static int method_get(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	return call_with_name(userdata, call, parameters, vm_manager_get, false);
+	return call_with_name(userdata, call, parameters, vm_manager_get, AUTHZ_READ);
 }
 
 static int method_define(VarlinkCall *call, json_object *parameters, void *userdata)
@@ -225,8 +216,9 @@ static int method_define(VarlinkCall *call, json_object *parameters, void *userd
 	VmsApi *api = userdata;
 	if (dispatch_string(call, parameters, "definition", &text) < 0)
 		return 0;
-	if (!caller_is_root(call))
-		return reply_permission_denied(call);
+	int r = authz_check(call, AUTHZ_VM_MANAGE, NULL);
+	if (r <= 0)
+		return r;
 	PendingCall *pending = pending_new(call, NULL);
 	if (!pending)
 		return -ENOMEM;
@@ -236,7 +228,7 @@ static int method_define(VarlinkCall *call, json_object *parameters, void *userd
 
 static int method_undefine(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	return call_with_name(userdata, call, parameters, vm_manager_undefine, true);
+	return call_with_name(userdata, call, parameters, vm_manager_undefine, AUTHZ_VM_MANAGE);
 }
 
 static int method_validate(VarlinkCall *call, json_object *parameters, void *userdata)
@@ -268,7 +260,7 @@ static int method_validate(VarlinkCall *call, json_object *parameters, void *use
 
 static int method_start(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	return call_with_name(userdata, call, parameters, vm_manager_start, true);
+	return call_with_name(userdata, call, parameters, vm_manager_start, AUTHZ_VM_CONTROL);
 }
 
 typedef struct StopParameters {
@@ -298,8 +290,9 @@ static int method_stop(VarlinkCall *call, json_object *parameters, void *userdat
 		return varlink_call_reply_invalid_parameter(call, "name");
 	if (p.timeout < -1 || p.timeout > MAX_STOP_TIMEOUT_SECONDS)
 		return varlink_call_reply_invalid_parameter(call, "timeoutSeconds");
-	if (!caller_is_root(call))
-		return reply_permission_denied(call);
+	int r = authz_check(call, AUTHZ_VM_CONTROL, p.name);
+	if (r <= 0)
+		return r;
 	PendingCall *pending = pending_new(call, p.name);
 	if (!pending)
 		return -ENOMEM;
@@ -311,17 +304,17 @@ static int method_stop(VarlinkCall *call, json_object *parameters, void *userdat
 
 static int method_kill(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	return call_with_name(userdata, call, parameters, vm_manager_kill, true);
+	return call_with_name(userdata, call, parameters, vm_manager_kill, AUTHZ_VM_CONTROL);
 }
 
 static int method_pause(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	return call_with_name(userdata, call, parameters, vm_manager_pause, true);
+	return call_with_name(userdata, call, parameters, vm_manager_pause, AUTHZ_VM_CONTROL);
 }
 
 static int method_resume(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	return call_with_name(userdata, call, parameters, vm_manager_resume, true);
+	return call_with_name(userdata, call, parameters, vm_manager_resume, AUTHZ_VM_CONTROL);
 }
 
 /* A watcher's reply fails once its client is gone: then it is dropped. */
