@@ -19,7 +19,7 @@
 #include "api/server.h"
 
 typedef enum AuthzAction {
-	AUTHZ_READ, /* List, Get, Watch: anyone */
+	AUTHZ_READ, /* reading a VM (Get): anyone; List and Watch do not ask yet */
 	AUTHZ_VM_MANAGE, /* Define, Undefine */
 	AUTHZ_VM_CONTROL, /* Start, Stop, Kill, Pause, Resume a VM */
 	AUTHZ_PARTITION_CREATE,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * io.libvfio.Partitions over Varlink: List, Create and Destroy on top of the
- * partition engine. This is where a request becomes a PartitionRequest and
- * a refusal becomes its io.libvfio error with a sentence.
+ * io.libvfio.Partitions over Varlink: List, Create, Destroy and SetVFCount on
+ * top of the partition engine. This is where a request becomes a
+ * PartitionRequest; authorization is api/authz.h's, and a refusal becomes its
+ * io.libvfio error through api/errors.h.
  */
 #include "api/partitions_api.h"
 

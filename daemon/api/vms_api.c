@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * io.libvfio.VMs over Varlink on top of the VM manager: parameters are
- * checked here, outcomes become replies here (one table of error names), and
- * a Watch is a call kept open that gets one reply per change.
+ * checked here, authorization asked of api/authz.h, outcomes become replies
+ * through api/errors.h, and a Watch is a call kept open that gets one reply
+ * per change.
  */
 #include "api/vms_api.h"
 
