@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "json_util.h"
-#include "libvfio_errors.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "progress.h"

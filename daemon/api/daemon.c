@@ -10,10 +10,10 @@
 #include <systemd/sd-event.h>
 
 #include "api/host_api.h"
-#include "api/manager.h"
-#include "api/partitions_service.h"
+#include "api/manager_api.h"
+#include "api/partitions_api.h"
 #include "api/server.h"
-#include "api/vms_service.h"
+#include "api/vms_api.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "build-config.h"
@@ -26,11 +26,13 @@ typedef struct Daemon {
 	DaemonConfig config;
 	sd_event *event;
 	Server *server;
-	Manager manager;
+	ManagerApi manager_api;
 	HostCache *host;
 	HostApi host_api;
 	PartitionEngine *partitions;
+	PartitionsApi partitions_api;
 	VmManager *vms;
+	VmsApi vms_api;
 	sd_event_source *status_update;
 } Daemon;
 
@@ -122,7 +124,7 @@ static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *si,
 		partition_engine_set_keep_vfs(daemon->partitions, fresh.keep_vfs_on_vfio);
 		r = host_cache_set_extra_gpus(daemon->host, fresh.extra_gpus);
 		if (r >= 0)
-			r = qemu_probe_set_binary(daemon->manager.qemu, fresh.qemu_binary);
+			r = qemu_probe_set_binary(daemon->manager_api.qemu, fresh.qemu_binary);
 		if (r >= 0)
 			r = config_copy(&daemon->config, &fresh);
 		if (r < 0)
@@ -206,7 +208,7 @@ static void daemon_done(Daemon *daemon)
 	daemon->vms = vm_manager_free(daemon->vms);
 	daemon->server = server_free(daemon->server);
 	/* The probe's pending callbacks (Check) still use the host service. */
-	daemon->manager.qemu = qemu_probe_free(daemon->manager.qemu);
+	daemon->manager_api.qemu = qemu_probe_free(daemon->manager_api.qemu);
 	daemon->partitions = partition_engine_free(daemon->partitions);
 	daemon->host = host_cache_free(daemon->host);
 	daemon->status_update = sd_event_source_disable_unref(daemon->status_update);
@@ -247,7 +249,7 @@ static int daemon_setup(Daemon *daemon)
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up status updates");
 
-	r = qemu_probe_new(daemon->event, daemon->config.qemu_binary, &daemon->manager.qemu);
+	r = qemu_probe_new(daemon->event, daemon->config.qemu_binary, &daemon->manager_api.qemu);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the QEMU probe");
 
@@ -262,7 +264,7 @@ static int daemon_setup(Daemon *daemon)
 	if (r < 0)
 		return log_error_errno(r, "Cannot create the Varlink server");
 	server_set_change_callback(daemon->server, on_server_change, daemon);
-	r = manager_register(&daemon->manager, daemon->server);
+	r = manager_api_register(&daemon->manager_api, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.Manager");
 
@@ -271,7 +273,7 @@ static int daemon_setup(Daemon *daemon)
 	if (r < 0)
 		return log_error_errno(r, "Cannot read the host below %s",
 				       daemon->config.sysfs_root);
-	daemon->host_api = (HostApi){ .cache = daemon->host, .qemu = daemon->manager.qemu };
+	daemon->host_api = (HostApi){ .cache = daemon->host, .qemu = daemon->manager_api.qemu };
 	r = host_api_register(&daemon->host_api, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.Host");
@@ -287,7 +289,9 @@ static int daemon_setup(Daemon *daemon)
 	}
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the partition engine");
-	r = partitions_service_register(daemon->partitions, daemon->host, daemon->server);
+	daemon->partitions_api =
+		(PartitionsApi){ .engine = daemon->partitions, .host = daemon->host };
+	r = partitions_api_register(&daemon->partitions_api, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.Partitions");
 
@@ -298,7 +302,8 @@ static int daemon_setup(Daemon *daemon)
 		r = vm_manager_adopt(daemon->vms);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the VMs");
-	r = vms_service_register(daemon->vms, daemon->server);
+	daemon->vms_api = (VmsApi){ .manager = daemon->vms };
+	r = vms_api_register(&daemon->vms_api, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.VMs");
 

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/errors.h"
 #include "api/host_json.h"
 #include "host/readiness.h"
 #include "json_util.h"
-#include "libvfio_errors.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "pci_address.h"
@@ -69,7 +69,7 @@ static int reply_no_such_gpu(VarlinkCall *call, const char *text, bool is_addres
 		json_object_put(error);
 		return -ENOMEM;
 	}
-	return varlink_call_reply_error(call, LIBVFIO_ERROR_NO_SUCH_GPU, error);
+	return api_reply_error(call, API_ERROR_HOST_NO_SUCH_GPU, error);
 }
 
 static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *userdata)
@@ -162,8 +162,8 @@ static void finish_check(const QemuInfo *qemu, void *userdata)
 		r = reply ? varlink_call_reply(check->call, reply) : -ENOMEM;
 	}
 	if (r < 0 && r != -ECONNRESET)
-		(void)varlink_call_reply_errorf(check->call, LIBVFIO_ERROR_INTERNAL,
-						"The readiness checks failed: %s.", strerror(-r));
+		(void)api_reply_errorf(check->call, API_ERROR_INTERNAL,
+				       "The readiness checks failed: %s.", strerror(-r));
 	varlink_call_unref(check->call);
 	free(check);
 }

@@ -8,6 +8,11 @@
  * Calls on one connection are handled one at a time, in order, as Varlink
  * requires; a handler may reply later (after the loop has run), and the next
  * call of that connection waits until it has.
+ *
+ * Files: server.c (the server, listening, accepting and who gets a
+ * connection), connection.c (one connection: framing, output and its budget,
+ * timeouts, dispatch, replies), varlink_service.c (org.varlink.service);
+ * server_internal.h is what they share.
  */
 #pragma once
 

@@ -6,27 +6,25 @@
 
 #include "host/mdev_profile.h"
 #include "macro.h"
+#include "string_table.h"
 #include "strv.h"
 
-static const char *const error_names[_ALLOC_ERROR_MAX] = {
-	[ALLOC_OK] = NULL,
-	[ALLOC_NO_SUCH_GPU] = "io.libvfio.Partitions.NoSuchGPU",
-	[ALLOC_NOT_A_GPU] = "io.libvfio.Partitions.NotAGPU",
-	[ALLOC_NO_MATCHING_GPU] = "io.libvfio.Partitions.NoMatchingGPU",
-	[ALLOC_MODE_UNSUPPORTED] = "io.libvfio.Partitions.ModeUnsupported",
-	[ALLOC_UNKNOWN_TYPE] = "io.libvfio.Partitions.UnknownType",
-	[ALLOC_NO_SUCH_TYPE] = "io.libvfio.Partitions.UnknownType",
-	[ALLOC_NONE_FREE] = "io.libvfio.Partitions.NoneFree",
-	[ALLOC_BOOT_VGA] = "io.libvfio.Partitions.BootDisplay",
-	[ALLOC_NOT_ISOLATED] = "io.libvfio.Partitions.GroupNotIsolated",
-	[ALLOC_HELD] = "io.libvfio.Partitions.Busy",
-	[ALLOC_DEVICE_IN_USE] = "io.libvfio.Partitions.DeviceInUse",
+static const char *const alloc_error_table[_ALLOC_ERROR_MAX] = {
+	[ALLOC_OK] = "ok",
+	[ALLOC_NO_SUCH_GPU] = "no-such-gpu",
+	[ALLOC_NOT_A_GPU] = "not-a-gpu",
+	[ALLOC_NO_MATCHING_GPU] = "no-matching-gpu",
+	[ALLOC_MODE_UNSUPPORTED] = "mode-unsupported",
+	[ALLOC_UNKNOWN_TYPE] = "unknown-type",
+	[ALLOC_NO_SUCH_TYPE] = "no-such-type",
+	[ALLOC_NONE_FREE] = "none-free",
+	[ALLOC_BOOT_VGA] = "boot-vga",
+	[ALLOC_NOT_ISOLATED] = "not-isolated",
+	[ALLOC_HELD] = "held",
+	[ALLOC_DEVICE_IN_USE] = "device-in-use",
 };
 
-const char *alloc_error_name(AllocError error)
-{
-	return error > ALLOC_OK && error < _ALLOC_ERROR_MAX ? error_names[error] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(alloc_error, AllocError)
 
 /* Appends "ID (NAME) on PARENT" for each type; false once `buf` is full. */
 static bool append_types(char *buf, size_t size, size_t *used, const char *parent,

@@ -18,6 +18,7 @@
 
 #include "host/gpu_modes.h"
 #include "host/host.h"
+#include "string_table.h"
 
 typedef struct PartitionRequest {
 	PartitionModeKind mode;
@@ -107,5 +108,8 @@ AllocError alloc_choose(const HostModel *model, const HeldPartition *held, size_
 void alloc_error_sentence(AllocError error, const HostModel *model, const char *subject,
 			  bool is_address, char *buf, size_t size);
 
-/* The name of an error as libvfio reports it ("io.libvfio.Partitions.NoneFree"). */
-const char *alloc_error_name(AllocError error);
+/*
+ * The code's own name, for logs and tests ("none-free"). What a client sees
+ * is api/errors.h's business: the allocator knows no wire names.
+ */
+DECLARE_STRING_TABLE_LOOKUP(alloc_error, AllocError);

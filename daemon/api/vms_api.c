@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * io.libvfio.VMs over Varlink on top of the VM manager: parameters are
- * checked here, outcomes become replies here (one table of error names), and
- * a Watch is a call kept open that gets one reply per change.
+ * checked here, authorization asked of api/authz.h, outcomes become replies
+ * through api/errors.h, and a Watch is a call kept open that gets one reply
+ * per change.
  */
-#include "api/vms_service.h"
+#include "api/vms_api.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -13,25 +14,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/partitions_service.h"
+#include "api/authz.h"
+#include "api/errors.h"
 #include "json_util.h"
-#include "libvfio_errors.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "varlink_message.h"
 #include "vm_definition.h"
 
-#define ERROR_NO_SUCH_VM "io.libvfio.VMs.NoSuchVM"
-#define ERROR_INVALID_DEFINITION "io.libvfio.VMs.InvalidDefinition"
-#define ERROR_VM_EXISTS "io.libvfio.VMs.VMExists"
-#define ERROR_WRONG_STATE "io.libvfio.VMs.WrongState"
-#define ERROR_START_FAILED "io.libvfio.VMs.StartFailed"
-#define ERROR_PERMISSION_DENIED "io.libvfio.VMs.PermissionDenied"
-
 /* Stop's timeout: up to a day. */
 #define MAX_STOP_TIMEOUT_SECONDS (24 * 3600)
-
-static VmManager *service_manager;
 
 /* A call waiting for the VM manager, with the VM name its errors carry. */
 typedef struct PendingCall {
@@ -81,65 +73,17 @@ static json_object *vm_reply(const VmInfo *vm, const char *phase)
 	return o;
 }
 
-static void reply_error(VarlinkCall *call, const char *error, const char *name, const char *state,
-			const char *message)
-{
-	json_object *parameters = json_object_new_object();
-	if (!parameters || (name && json_add_string(parameters, "name", name) < 0) ||
-	    (state && json_add_string(parameters, "state", state) < 0) ||
-	    json_add_string(parameters, "message", message) < 0) {
-		json_object_put(parameters);
-		(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
-						"The daemon ran out of memory.");
-		return;
-	}
-	(void)varlink_call_reply_error(call, error, parameters);
-}
-
-static void reply_failure(PendingCall *pending, const VmOutcome *outcome)
-{
-	VarlinkCall *call = pending->call;
-	const char *message = outcome->message ? outcome->message : "The call failed.";
-
-	switch (outcome->failure) {
-	case VM_FAIL_NO_SUCH_VM:
-		reply_error(call, ERROR_NO_SUCH_VM, pending->name, NULL, message);
-		break;
-	case VM_FAIL_INVALID_DEFINITION:
-		reply_error(call, ERROR_INVALID_DEFINITION, NULL, NULL, message);
-		break;
-	case VM_FAIL_EXISTS:
-		reply_error(call, ERROR_VM_EXISTS, pending->name, NULL, message);
-		break;
-	case VM_FAIL_WRONG_STATE:
-		reply_error(call, ERROR_WRONG_STATE, pending->name,
-			    outcome->vm ? vm_state_to_string(outcome->vm->state) : "unknown",
-			    message);
-		break;
-	case VM_FAIL_START:
-		reply_error(call, ERROR_START_FAILED, pending->name, NULL, message);
-		break;
-	case VM_FAIL_PARTITION:
-		partitions_service_reply_failure(call, outcome->partition);
-		break;
-	default:
-		(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL, "%s", message);
-		break;
-	}
-}
-
 static void on_outcome(const VmOutcome *outcome, void *userdata)
 {
 	PendingCall *pending = userdata;
 
 	if (outcome->failure != VM_OK)
-		reply_failure(pending, outcome);
+		api_reply_vm_failure(pending->call, pending->name, outcome);
 	else {
 		json_object *reply = outcome->vm ? vm_reply(outcome->vm, outcome->phase)
 						 : json_object_new_object();
 		if (!reply)
-			(void)varlink_call_reply_errorf(pending->call, LIBVFIO_ERROR_INTERNAL,
-							"The daemon ran out of memory.");
+			(void)api_reply_out_of_memory(pending->call);
 		else if (!outcome->final) {
 			if (varlink_call_wants_more(pending->call))
 				(void)varlink_call_reply_continues(pending->call, reply);
@@ -164,18 +108,6 @@ static PendingCall *pending_new(VarlinkCall *call, const char *name)
 	if (name)
 		snprintf(pending->name, sizeof(pending->name), "%s", name);
 	return pending;
-}
-
-static bool caller_is_root(VarlinkCall *call)
-{
-	return varlink_call_peer(call)->uid == 0;
-}
-
-static int reply_permission_denied(VarlinkCall *call)
-{
-	return varlink_call_reply_errorf(
-		call, ERROR_PERMISSION_DENIED,
-		"Only root may change VMs for now (run vfioctl with sudo).");
 }
 
 /*
@@ -213,18 +145,19 @@ static int dispatch_name(VarlinkCall *call, json_object *parameters, const char 
 typedef void (*NameOperation)(VmManager *manager, const char *name, VmCallback callback,
 			      void *userdata);
 
-static int call_with_name(VarlinkCall *call, json_object *parameters, NameOperation operation,
-			  bool needs_root)
+static int call_with_name(VmsApi *api, VarlinkCall *call, json_object *parameters,
+			  NameOperation operation, AuthzAction action)
 {
 	const char *name;
 	if (dispatch_name(call, parameters, &name) < 0)
 		return 0;
-	if (needs_root && !caller_is_root(call))
-		return reply_permission_denied(call);
+	int r = authz_check(call, action, name);
+	if (r <= 0)
+		return r;
 	PendingCall *pending = pending_new(call, name);
 	if (!pending)
 		return -ENOMEM;
-	operation(service_manager, name, on_outcome, pending);
+	operation(api->manager, name, on_outcome, pending);
 	return 0;
 }
 
@@ -232,7 +165,8 @@ static int call_with_name(VarlinkCall *call, json_object *parameters, NameOperat
  * The VMs for List and Watch, which take no parameters. Returns 1 with the list,
  * 0 when the call was answered (a bad parameter), < 0 on failure.
  */
-static int list_vms(VarlinkCall *call, json_object *parameters, VmInfo **ret, size_t *ret_n)
+static int list_vms(VmsApi *api, VarlinkCall *call, json_object *parameters, VmInfo **ret,
+		    size_t *ret_n)
 {
 	static const VarlinkField fields[] = { { 0 } };
 	const char *bad;
@@ -241,7 +175,7 @@ static int list_vms(VarlinkCall *call, json_object *parameters, VmInfo **ret, si
 		(void)varlink_call_reply_invalid_parameter(call, bad);
 		return 0;
 	}
-	int r = vm_manager_list(service_manager, ret, ret_n);
+	int r = vm_manager_list(api->manager, ret, ret_n);
 	return r < 0 ? r : 1;
 }
 
@@ -249,9 +183,8 @@ static int method_list(VarlinkCall *call, json_object *parameters, void *userdat
 {
 	VmInfo *vms;
 	size_t n;
-	(void)userdata;
 
-	int r = list_vms(call, parameters, &vms, &n);
+	int r = list_vms(userdata, call, parameters, &vms, &n);
 	if (r <= 0)
 		return r;
 	_cleanup_json_ json_object *reply = json_object_new_object();
@@ -275,29 +208,28 @@ static int method_list(VarlinkCall *call, json_object *parameters, void *userdat
 
 static int method_get(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	(void)userdata;
-	return call_with_name(call, parameters, vm_manager_get, false);
+	return call_with_name(userdata, call, parameters, vm_manager_get, AUTHZ_READ);
 }
 
 static int method_define(VarlinkCall *call, json_object *parameters, void *userdata)
 {
 	const char *text;
-	(void)userdata;
+	VmsApi *api = userdata;
 	if (dispatch_string(call, parameters, "definition", &text) < 0)
 		return 0;
-	if (!caller_is_root(call))
-		return reply_permission_denied(call);
+	int r = authz_check(call, AUTHZ_VM_MANAGE, NULL);
+	if (r <= 0)
+		return r;
 	PendingCall *pending = pending_new(call, NULL);
 	if (!pending)
 		return -ENOMEM;
-	vm_manager_define(service_manager, text, strlen(text), on_outcome, pending);
+	vm_manager_define(api->manager, text, strlen(text), on_outcome, pending);
 	return 0;
 }
 
 static int method_undefine(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	(void)userdata;
-	return call_with_name(call, parameters, vm_manager_undefine, true);
+	return call_with_name(userdata, call, parameters, vm_manager_undefine, AUTHZ_VM_MANAGE);
 }
 
 static int method_validate(VarlinkCall *call, json_object *parameters, void *userdata)
@@ -311,7 +243,7 @@ static int method_validate(VarlinkCall *call, json_object *parameters, void *use
 		return 0;
 	int r = vm_definition_load_string(text, strlen(text), "<definition>", &definition, &error);
 	if (r < 0 && r != -ENOMEM) {
-		reply_error(call, ERROR_INVALID_DEFINITION, NULL, NULL, error);
+		api_reply_vm_error(call, API_ERROR_VMS_INVALID_DEFINITION, NULL, NULL, error);
 		return 0;
 	}
 	if (r < 0)
@@ -329,8 +261,7 @@ static int method_validate(VarlinkCall *call, json_object *parameters, void *use
 
 static int method_start(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	(void)userdata;
-	return call_with_name(call, parameters, vm_manager_start, true);
+	return call_with_name(userdata, call, parameters, vm_manager_start, AUTHZ_VM_CONTROL);
 }
 
 typedef struct StopParameters {
@@ -352,7 +283,7 @@ static int method_stop(VarlinkCall *call, json_object *parameters, void *userdat
 	};
 	StopParameters p = { .timeout = -1 };
 	const char *bad;
-	(void)userdata;
+	VmsApi *api = userdata;
 
 	if (varlink_parameters_dispatch(parameters, fields, &p, &bad) < 0)
 		return varlink_call_reply_invalid_parameter(call, bad);
@@ -360,12 +291,13 @@ static int method_stop(VarlinkCall *call, json_object *parameters, void *userdat
 		return varlink_call_reply_invalid_parameter(call, "name");
 	if (p.timeout < -1 || p.timeout > MAX_STOP_TIMEOUT_SECONDS)
 		return varlink_call_reply_invalid_parameter(call, "timeoutSeconds");
-	if (!caller_is_root(call))
-		return reply_permission_denied(call);
+	int r = authz_check(call, AUTHZ_VM_CONTROL, p.name);
+	if (r <= 0)
+		return r;
 	PendingCall *pending = pending_new(call, p.name);
 	if (!pending)
 		return -ENOMEM;
-	vm_manager_stop(service_manager, p.name, p.force,
+	vm_manager_stop(api->manager, p.name, p.force,
 			p.timeout < 0 ? UINT64_MAX : (uint64_t)p.timeout * USEC_PER_SEC, on_outcome,
 			pending);
 	return 0;
@@ -373,20 +305,17 @@ static int method_stop(VarlinkCall *call, json_object *parameters, void *userdat
 
 static int method_kill(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	(void)userdata;
-	return call_with_name(call, parameters, vm_manager_kill, true);
+	return call_with_name(userdata, call, parameters, vm_manager_kill, AUTHZ_VM_CONTROL);
 }
 
 static int method_pause(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	(void)userdata;
-	return call_with_name(call, parameters, vm_manager_pause, true);
+	return call_with_name(userdata, call, parameters, vm_manager_pause, AUTHZ_VM_CONTROL);
 }
 
 static int method_resume(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	(void)userdata;
-	return call_with_name(call, parameters, vm_manager_resume, true);
+	return call_with_name(userdata, call, parameters, vm_manager_resume, AUTHZ_VM_CONTROL);
 }
 
 /* A watcher's reply fails once its client is gone: then it is dropped. */
@@ -407,9 +336,9 @@ static int method_watch(VarlinkCall *call, json_object *parameters, void *userda
 {
 	VmInfo *vms;
 	size_t n;
-	(void)userdata;
+	VmsApi *api = userdata;
 
-	int r = list_vms(call, parameters, &vms, &n);
+	int r = list_vms(api, call, parameters, &vms, &n);
 	if (r <= 0)
 		return r;
 	for (size_t i = 0; i < n && r >= 0; i++)
@@ -417,8 +346,7 @@ static int method_watch(VarlinkCall *call, json_object *parameters, void *userda
 	free(vms);
 	if (r < 0)
 		return 0; /* the client left already */
-	r = vm_manager_watch(service_manager, on_watch_change, on_watch_drop,
-			     varlink_call_ref(call));
+	r = vm_manager_watch(api->manager, on_watch_change, on_watch_drop, varlink_call_ref(call));
 	if (r < 0)
 		varlink_call_unref(call);
 	return r;
@@ -439,9 +367,8 @@ static const VarlinkMethod vm_methods[] = {
 	{ 0 },
 };
 
-int vms_service_register(VmManager *manager, Server *server)
+int vms_api_register(VmsApi *api, Server *server)
 {
-	service_manager = manager;
 	return server_add_interface(server, varlink_idl_find(libvfio_interfaces, "io.libvfio.VMs"),
-				    vm_methods, NULL);
+				    vm_methods, api);
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * io.libvfio.Partitions over Varlink: List, Create and Destroy on top of the
- * partition engine. This is where a request becomes a PartitionRequest and
- * a refusal becomes its io.libvfio error with a sentence.
+ * io.libvfio.Partitions over Varlink: List, Create, Destroy and SetVFCount on
+ * top of the partition engine. This is where a request becomes a
+ * PartitionRequest; authorization is api/authz.h's, and a refusal becomes its
+ * io.libvfio error through api/errors.h.
  */
-#include "api/partitions_service.h"
+#include "api/partitions_api.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -13,24 +14,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/authz.h"
+#include "api/errors.h"
 #include "host/mdev.h"
 #include "json_util.h"
-#include "libvfio_errors.h"
 #include "macro.h"
 #include "strv.h"
 #include "varlink_message.h"
-
-#define ERROR_PERMISSION_DENIED "io.libvfio.Partitions.PermissionDenied"
-#define ERROR_NO_SUCH_PARTITION "io.libvfio.Partitions.NoSuchPartition"
-#define ERROR_FAILED "io.libvfio.Partitions.Failed"
-#define ERROR_VANISHED "io.libvfio.Partitions.DeviceVanished"
-
-typedef struct Service {
-	PartitionEngine *engine;
-	HostCache *host;
-} Service;
-
-static Service service_storage;
 
 /* ---- List ---- */
 
@@ -138,7 +128,7 @@ static int add_others(json_object *array, const HostModel *model, const Partitio
 
 static int method_list(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	Service *s = userdata;
+	PartitionsApi *api = userdata;
 	static const VarlinkField fields[] = { { 0 } };
 	const char *bad;
 	const HostModel *model;
@@ -146,10 +136,10 @@ static int method_list(VarlinkCall *call, json_object *parameters, void *userdat
 
 	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
 		return varlink_call_reply_invalid_parameter(call, bad);
-	int r = host_cache_model(s->host, true, &model);
+	int r = host_cache_model(api->host, true, &model);
 	if (r < 0)
 		return r;
-	const PartitionRecord *records = partition_engine_records(s->engine, &n);
+	const PartitionRecord *records = partition_engine_records(api->engine, &n);
 
 	_cleanup_json_ json_object *reply = json_object_new_object();
 	json_object *array = json_object_new_array();
@@ -167,52 +157,6 @@ static int method_list(VarlinkCall *call, json_object *parameters, void *userdat
 
 /* ---- Create, Destroy ---- */
 
-static bool caller_is_root(VarlinkCall *call)
-{
-	return varlink_call_peer(call)->uid == 0;
-}
-
-static int reply_permission_denied(VarlinkCall *call, const char *what)
-{
-	return varlink_call_reply_errorf(call, ERROR_PERMISSION_DENIED,
-					 "Only root may %s partitions for now (run vfioctl with "
-					 "sudo).",
-					 what);
-}
-
-/* Replies the AllocError of an outcome: its name, what it is about, and the engine's sentence. */
-static void reply_alloc_error(VarlinkCall *call, const PartitionOutcome *outcome)
-{
-	char buf[PCI_ADDRESS_TEXT_SIZE];
-	json_object *parameters = json_object_new_object();
-	/* A type nobody offers is about no GPU. */
-	const char *address = outcome->error == ALLOC_NO_SUCH_TYPE ? NULL
-			      : outcome->parent                    ? outcome->parent
-						: pci_address_format(&outcome->gpu, buf);
-
-	if (parameters && json_add_string(parameters, "address", address) >= 0 &&
-	    json_add_string(parameters, "message", outcome->message) >= 0)
-		(void)varlink_call_reply_error(call, alloc_error_name(outcome->error), parameters);
-	else
-		json_object_put(parameters);
-}
-
-/* Replies a failure that is not about the choice: the engine's sentence. */
-static void reply_failure(VarlinkCall *call, const PartitionOutcome *outcome)
-{
-	(void)varlink_call_reply_errorf(call,
-					outcome->result == -ENODEV ? ERROR_VANISHED : ERROR_FAILED,
-					"%s", outcome->message);
-}
-
-void partitions_service_reply_failure(VarlinkCall *call, const PartitionOutcome *outcome)
-{
-	if (outcome->error != ALLOC_OK)
-		reply_alloc_error(call, outcome);
-	else
-		reply_failure(call, outcome);
-}
-
 static void on_created(const PartitionOutcome *outcome, void *userdata)
 {
 	VarlinkCall *call = userdata;
@@ -226,11 +170,10 @@ static void on_created(const PartitionOutcome *outcome, void *userdata)
 		else {
 			json_object_put(reply);
 			json_object_put(partition);
-			(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
-							"The daemon ran out of memory.");
+			(void)api_reply_out_of_memory(call);
 		}
 	} else
-		partitions_service_reply_failure(call, outcome);
+		api_reply_partition_failure(call, outcome);
 	varlink_call_unref(call);
 }
 
@@ -243,7 +186,7 @@ typedef struct CreateParameters {
 
 static int method_create(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	Service *s = userdata;
+	PartitionsApi *api = userdata;
 	CreateParameters p = { .node = -1 };
 	static const VarlinkField fields[] = {
 		{ "mode", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, CREATE(mode) },
@@ -295,11 +238,12 @@ static int method_create(VarlinkCall *call, json_object *parameters, void *userd
 	request.vfs_to_enable = (unsigned)p.vfs;
 	request.force = p.force;
 
-	if (!caller_is_root(call))
-		return reply_permission_denied(call, "create");
+	int r = authz_check(call, AUTHZ_PARTITION_CREATE, NULL);
+	if (r <= 0)
+		return r;
 
-	int r = partition_engine_create(s->engine, &request, "manual", on_created,
-					varlink_call_ref(call));
+	r = partition_engine_create(api->engine, &request, "manual", on_created,
+				    varlink_call_ref(call));
 	if (r < 0)
 		varlink_call_unref(call);
 	return r;
@@ -311,13 +255,13 @@ static void on_destroyed(const PartitionOutcome *outcome, void *userdata)
 	if (outcome->result >= 0)
 		(void)varlink_call_reply(call, NULL);
 	else
-		(void)varlink_call_reply_errorf(call, ERROR_FAILED, "%s", outcome->message);
+		(void)api_reply_errorf(call, API_ERROR_PARTITIONS_FAILED, "%s", outcome->message);
 	varlink_call_unref(call);
 }
 
 static int method_destroy(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	Service *s = userdata;
+	PartitionsApi *api = userdata;
 	struct {
 		const char *id;
 	} p = { 0 };
@@ -331,10 +275,11 @@ static int method_destroy(VarlinkCall *call, json_object *parameters, void *user
 		return varlink_call_reply_invalid_parameter(call, bad);
 	if (!partition_id_is_valid(p.id))
 		return varlink_call_reply_invalid_parameter(call, "id");
-	if (!caller_is_root(call))
-		return reply_permission_denied(call, "destroy");
+	int r = authz_check(call, AUTHZ_PARTITION_DESTROY, NULL);
+	if (r <= 0)
+		return r;
 
-	int r = partition_engine_destroy(s->engine, p.id, on_destroyed, varlink_call_ref(call));
+	r = partition_engine_destroy(api->engine, p.id, on_destroyed, varlink_call_ref(call));
 	if (r >= 0)
 		return 0;
 	varlink_call_unref(call);
@@ -348,7 +293,7 @@ static int method_destroy(VarlinkCall *call, json_object *parameters, void *user
 		json_object_put(error);
 		return -ENOMEM;
 	}
-	return varlink_call_reply_error(call, ERROR_NO_SUCH_PARTITION, error);
+	return api_reply_error(call, API_ERROR_PARTITIONS_NO_SUCH_PARTITION, error);
 }
 
 static void on_vfs_set(const PartitionOutcome *outcome, void *userdata)
@@ -358,13 +303,13 @@ static void on_vfs_set(const PartitionOutcome *outcome, void *userdata)
 	if (outcome->result >= 0)
 		(void)varlink_call_reply(call, NULL);
 	else
-		partitions_service_reply_failure(call, outcome);
+		api_reply_partition_failure(call, outcome);
 	varlink_call_unref(call);
 }
 
 static int method_set_vf_count(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	Service *s = userdata;
+	PartitionsApi *api = userdata;
 	struct {
 		const char *gpu;
 		int64_t count;
@@ -383,13 +328,11 @@ static int method_set_vf_count(VarlinkCall *call, json_object *parameters, void 
 		return varlink_call_reply_invalid_parameter(call, "gpu");
 	if (p.count < 0 || p.count > 65535)
 		return varlink_call_reply_invalid_parameter(call, "count");
-	if (!caller_is_root(call))
-		return varlink_call_reply_errorf(
-			call, ERROR_PERMISSION_DENIED,
-			"Only root may change VF counts for now (run vfioctl "
-			"with sudo).");
-	int r = partition_engine_set_vf_count(s->engine, &gpu, (unsigned)p.count, on_vfs_set,
-					      varlink_call_ref(call));
+	int r = authz_check(call, AUTHZ_VF_COUNT_SET, NULL);
+	if (r <= 0)
+		return r;
+	r = partition_engine_set_vf_count(api->engine, &gpu, (unsigned)p.count, on_vfs_set,
+					  varlink_call_ref(call));
 	if (r < 0)
 		varlink_call_unref(call);
 	return r;
@@ -403,10 +346,9 @@ static const VarlinkMethod partition_methods[] = {
 	{ 0 },
 };
 
-int partitions_service_register(PartitionEngine *engine, HostCache *host, Server *server)
+int partitions_api_register(PartitionsApi *api, Server *server)
 {
-	service_storage = (Service){ engine, host };
 	return server_add_interface(server,
 				    varlink_idl_find(libvfio_interfaces, "io.libvfio.Partitions"),
-				    partition_methods, &service_storage);
+				    partition_methods, api);
 }

@@ -8,5 +8,9 @@
 #include "api/server.h"
 #include "vm/vm.h"
 
-/* Serves io.libvfio.VMs on `server`; the manager must outlive it. */
-int vms_service_register(VmManager *manager, Server *server);
+typedef struct VmsApi {
+	VmManager *manager;
+} VmsApi;
+
+/* Serves io.libvfio.VMs on `server`; `api` must outlive it. */
+int vms_api_register(VmsApi *api, Server *server);

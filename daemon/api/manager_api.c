@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "api/manager.h"
+#include "api/manager_api.h"
 
 #include <errno.h>
 #include <sys/utsname.h>
 
+#include "api/errors.h"
 #include "build-config.h"
-#include "libvfio_errors.h"
 #include "macro.h"
 #include "varlink_message.h"
 
@@ -38,14 +38,13 @@ static void reply_version(const QemuInfo *info, void *userdata)
 	if (reply)
 		(void)varlink_call_reply(call, reply);
 	else
-		(void)varlink_call_reply_errorf(call, LIBVFIO_ERROR_INTERNAL,
-						"The daemon ran out of memory.");
+		(void)api_reply_out_of_memory(call);
 	varlink_call_unref(call);
 }
 
 static int method_get_version(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	Manager *manager = userdata;
+	ManagerApi *api = userdata;
 	const char *bad;
 
 	static const VarlinkField fields[] = { { 0 } };
@@ -53,7 +52,7 @@ static int method_get_version(VarlinkCall *call, json_object *parameters, void *
 		return varlink_call_reply_invalid_parameter(call, bad);
 
 	/* The probe may answer later: keep the call until it does. */
-	int r = qemu_probe_get(manager->qemu, reply_version, varlink_call_ref(call));
+	int r = qemu_probe_get(api->qemu, reply_version, varlink_call_ref(call));
 	if (r < 0)
 		varlink_call_unref(call);
 	return r;
@@ -64,9 +63,9 @@ static const VarlinkMethod manager_methods[] = {
 	{ 0 },
 };
 
-int manager_register(Manager *manager, Server *server)
+int manager_api_register(ManagerApi *api, Server *server)
 {
 	return server_add_interface(server,
 				    varlink_idl_find(libvfio_interfaces, "io.libvfio.Manager"),
-				    manager_methods, manager);
+				    manager_methods, api);
 }
