@@ -18,7 +18,7 @@
  * Reads and checks the definition at `path` ("-": standard input, named
  * "<stdin>" in errors). Returns 0 with the definition in *ret and, unless
  * ret_text is NULL, its text (NUL-terminated, owned by the caller); or a
- * negative errno with *ret_error set to "FILE: what is wrong" (free() it;
+ * negative errno with *ret_message set to "FILE: what is wrong" (free() it;
  * NULL only when out of memory).
  */
-int definition_file_load(const char *path, VmDefinition *ret, char **ret_text, char **ret_error);
+int definition_file_load(const char *path, VmDefinition *ret, char **ret_text, char **ret_message);

@@ -866,34 +866,34 @@ static int parse_top(Walk *w, const yaml_node_t *root, VmDefinition *d)
 }
 
 static int load(const char *origin, int r, YamlDocError *yaml_error, yaml_document_t *doc,
-		VmDefinition *ret, char **ret_error)
+		VmDefinition *ret, char **ret_message)
 {
 	_cleanup_free_ char *text = r == -EINVAL ? yaml_error->text : NULL;
 	VmDefinition d = {
 		.sockets = 1, .cores = 1, .threads = 1, .numa = VM_NUMA_AUTO, .pin_cpus = true
 	};
-	Walk w = { doc, origin, ret_error };
+	Walk w = { doc, origin, ret_message };
 
-	*ret_error = NULL;
+	*ret_message = NULL;
 	if (r < 0) {
 		if (r == -EINVAL)
-			return asprintf(ret_error, "%s:%u: %s", origin, yaml_error->line,
+			return asprintf(ret_message, "%s:%u: %s", origin, yaml_error->line,
 					text ? text : "malformed YAML") < 0
 				       ? -ENOMEM
 				       : -EINVAL;
 		if (r == -EFBIG)
-			return asprintf(ret_error,
+			return asprintf(ret_message,
 					"%s: larger than the %u KiB a definition may have", origin,
 					VM_DEFINITION_MAX_FILE_SIZE >> 10) < 0
 				       ? -ENOMEM
 				       : r;
-		return asprintf(ret_error, "%s: cannot read: %s", origin, strerror(-r)) < 0
+		return asprintf(ret_message, "%s: cannot read: %s", origin, strerror(-r)) < 0
 			       ? -ENOMEM
 			       : r;
 	}
 	yaml_node_t *root = yaml_document_get_root_node(doc);
 	if (!root)
-		r = asprintf(ret_error, "%s: empty: a VM needs at least a name and memory",
+		r = asprintf(ret_message, "%s: empty: a VM needs at least a name and memory",
 			     origin) < 0
 			    ? -ENOMEM
 			    : -EINVAL;
@@ -909,28 +909,28 @@ static int load(const char *origin, int r, YamlDocError *yaml_error, yaml_docume
 }
 
 int vm_definition_load_string(const char *text, size_t size, const char *origin, VmDefinition *ret,
-			      char **ret_error)
+			      char **ret_message)
 {
 	YamlDocError yaml_error = { 0 };
 	yaml_document_t doc;
 	int r = size > VM_DEFINITION_MAX_FILE_SIZE
 			? -EFBIG
 			: yaml_doc_load_string(text, size, &doc, &yaml_error);
-	return load(origin, r, &yaml_error, &doc, ret, ret_error);
+	return load(origin, r, &yaml_error, &doc, ret, ret_message);
 }
 
-int vm_definition_load_file(const char *path, VmDefinition *ret, char **ret_error)
+int vm_definition_load_file(const char *path, VmDefinition *ret, char **ret_message)
 {
 	YamlDocError yaml_error = { 0 };
 	yaml_document_t doc;
 	int r = yaml_doc_load_file(path, VM_DEFINITION_MAX_FILE_SIZE, &doc, &yaml_error);
-	return load(path, r, &yaml_error, &doc, ret, ret_error);
+	return load(path, r, &yaml_error, &doc, ret, ret_message);
 }
 
-int vm_definition_load_fd(int fd, const char *origin, VmDefinition *ret, char **ret_error)
+int vm_definition_load_fd(int fd, const char *origin, VmDefinition *ret, char **ret_message)
 {
 	YamlDocError yaml_error = { 0 };
 	yaml_document_t doc;
 	int r = yaml_doc_load_fd(fd, VM_DEFINITION_MAX_FILE_SIZE, &doc, &yaml_error);
-	return load(origin, r, &yaml_error, &doc, ret, ret_error);
+	return load(origin, r, &yaml_error, &doc, ret, ret_message);
 }

@@ -149,15 +149,15 @@ DECLARE_STRING_TABLE_LOOKUP(vm_gpu_mode, VmGpuMode);
 
 /*
  * Reads a definition from text; `origin` names it in errors (a path, or
- * "<stdin>"). Returns 0, -EINVAL with *ret_error set (free() it), or -ENOMEM.
+ * "<stdin>"). Returns 0, -EINVAL with *ret_message set (free() it), or -ENOMEM.
  */
 int vm_definition_load_string(const char *text, size_t size, const char *origin, VmDefinition *ret,
-			      char **ret_error);
+			      char **ret_message);
 
-/* The same from a file; -ENOENT and other read errors come with *ret_error too. */
-int vm_definition_load_file(const char *path, VmDefinition *ret, char **ret_error);
+/* The same from a file; -ENOENT and other read errors come with *ret_message too. */
+int vm_definition_load_file(const char *path, VmDefinition *ret, char **ret_message);
 /* The same from a descriptor the caller opened (yaml_doc_load_fd); `origin` names it in errors. */
-int vm_definition_load_fd(int fd, const char *origin, VmDefinition *ret, char **ret_error);
+int vm_definition_load_fd(int fd, const char *origin, VmDefinition *ret, char **ret_message);
 
 void vm_definition_done(VmDefinition *definition);
 

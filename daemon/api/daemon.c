@@ -37,14 +37,14 @@ typedef struct Daemon {
 } Daemon;
 
 /* File, then the command line: the same order at start and at every reload. */
-static int load_config(const DaemonOptions *options, DaemonConfig *config, char **ret_error)
+static int load_config(const DaemonOptions *options, DaemonConfig *config, char **ret_message)
 {
-	int r = config_load_file(config, options->config_path, ret_error);
+	int r = config_load_file(config, options->config_path, ret_message);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < options->n_overrides; i++) {
 		r = config_set(config, options->overrides[i].key, options->overrides[i].value,
-			       ret_error);
+			       ret_message);
 		if (r < 0)
 			return r;
 	}

@@ -20,10 +20,10 @@
 typedef struct Setting Setting;
 /*
  * Parses `value` into the config; a bad value returns -EINVAL with a sentence in
- * *ret_problem (-ENOMEM when even that cannot be made).
+ * *ret_message (-ENOMEM when even that cannot be made).
  */
 typedef int (*SettingParser)(DaemonConfig *config, const Setting *setting, const char *value,
-			     char **ret_problem);
+			     char **ret_message);
 
 struct Setting {
 	const char *key; /* dotted path as written in the file */
@@ -44,40 +44,40 @@ static int set_string(DaemonConfig *config, const Setting *setting, const char *
 }
 
 static int parse_absolute_path(DaemonConfig *config, const Setting *setting, const char *value,
-			       char **ret_problem)
+			       char **ret_message)
 {
 	if (value[0] != '/')
-		return error_message(ret_problem, -EINVAL, "'%s' is not an absolute path", value);
+		return error_message(ret_message, -EINVAL, "'%s' is not an absolute path", value);
 	if (strlen(value) >= 4096)
-		return error_message(ret_problem, -EINVAL, "the path is longer than 4095 bytes");
+		return error_message(ret_message, -EINVAL, "the path is longer than 4095 bytes");
 	return set_string(config, setting, value);
 }
 
 static int parse_socket_path(DaemonConfig *config, const Setting *setting, const char *value,
-			     char **ret_problem)
+			     char **ret_message)
 {
 	if (strlen(value) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
-		return error_message(ret_problem, -EINVAL,
+		return error_message(ret_message, -EINVAL,
 				     "the path is longer than the %zu bytes a socket allows",
 				     sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
-	return parse_absolute_path(config, setting, value, ret_problem);
+	return parse_absolute_path(config, setting, value, ret_message);
 }
 
 static int parse_program(DaemonConfig *config, const Setting *setting, const char *value,
-			 char **ret_problem)
+			 char **ret_message)
 {
 	if (value[0] != '/' && strchr(value, '/'))
 		return error_message(
-			ret_problem, -EINVAL,
+			ret_message, -EINVAL,
 			"'%s' must be a program name looked up in PATH or an absolute path", value);
 	if (value[0] == '\0' || strlen(value) >= 4096)
-		return error_message(ret_problem, -EINVAL,
+		return error_message(ret_message, -EINVAL,
 				     "needs a program name or an absolute path");
 	return set_string(config, setting, value);
 }
 
 static int parse_boolean(DaemonConfig *config, const Setting *setting, const char *value,
-			 char **ret_problem)
+			 char **ret_message)
 {
 	bool *slot = (bool *)((char *)config + setting->offset);
 	if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
@@ -85,23 +85,23 @@ static int parse_boolean(DaemonConfig *config, const Setting *setting, const cha
 	else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
 		*slot = false;
 	else
-		return error_message(ret_problem, -EINVAL, "'%s' is not true or false", value);
+		return error_message(ret_message, -EINVAL, "'%s' is not true or false", value);
 	return 0;
 }
 
 static int parse_user_name(DaemonConfig *config, const Setting *setting, const char *value,
-			   char **ret_problem)
+			   char **ret_message)
 {
 	if (!user_name_is_valid(value))
-		return error_message(ret_problem, -EINVAL, "'%s' is not a user name", value);
+		return error_message(ret_message, -EINVAL, "'%s' is not a user name", value);
 	return set_string(config, setting, value);
 }
 
 static int parse_accel(DaemonConfig *config, const Setting *setting, const char *value,
-		       char **ret_problem)
+		       char **ret_message)
 {
 	if (strcmp(value, "auto") != 0 && strcmp(value, "kvm") != 0 && strcmp(value, "tcg") != 0)
-		return error_message(ret_problem, -EINVAL, "'%s' is not auto, kvm or tcg", value);
+		return error_message(ret_message, -EINVAL, "'%s' is not auto, kvm or tcg", value);
 	return set_string(config, setting, value);
 }
 
@@ -114,7 +114,7 @@ static int parse_accel(DaemonConfig *config, const Setting *setting, const char 
  * list arrives here as its items joined by spaces). Empty: none.
  */
 static int parse_gpu_list(DaemonConfig *config, const Setting *setting, const char *value,
-			  char **ret_problem)
+			  char **ret_message)
 {
 	_cleanup_strv_ char **list = NULL;
 	size_t n = 0;
@@ -126,13 +126,13 @@ static int parse_gpu_list(DaemonConfig *config, const Setting *setting, const ch
 			break;
 		char item[32];
 		if (length >= sizeof(item) || ++n > CONFIG_MAX_EXTRA_GPUS)
-			return error_message(ret_problem, -EINVAL,
+			return error_message(ret_message, -EINVAL,
 					     "at most %d entries, each a PCI address or "
 					     "vendor:device ids",
 					     CONFIG_MAX_EXTRA_GPUS);
 		snprintf(item, sizeof(item), "%.*s", (int)length, p);
 		if (!pci_function_selector_is_valid(item))
-			return error_message(ret_problem, -EINVAL,
+			return error_message(ret_message, -EINVAL,
 					     "'%s' is neither a PCI address (0000:01:00.0) nor "
 					     "vendor:device ids (1b36:0010)",
 					     item);
@@ -146,12 +146,12 @@ static int parse_gpu_list(DaemonConfig *config, const Setting *setting, const ch
 }
 
 static int parse_log_level(DaemonConfig *config, const Setting *setting, const char *value,
-			   char **ret_problem)
+			   char **ret_message)
 {
 	int level = log_level_from_string(value);
 	if (level < 0)
 		return error_message(
-			ret_problem, -EINVAL,
+			ret_message, -EINVAL,
 			"'%s' is not a log level (error, warning, notice, info, debug)", value);
 	config->log_level = level;
 	return 0;
@@ -163,12 +163,12 @@ static uint64_t *number_slot(DaemonConfig *config, const Setting *setting)
 }
 
 static int store_in_range(DaemonConfig *config, const Setting *setting, int r, uint64_t value,
-			  const char *text, const char *what, char **ret_problem)
+			  const char *text, const char *what, char **ret_message)
 {
 	if (r == -EINVAL)
-		return error_message(ret_problem, -EINVAL, "'%s' is not %s", text, what);
+		return error_message(ret_message, -EINVAL, "'%s' is not %s", text, what);
 	if (r < 0 || value < setting->min || value > setting->max)
-		return error_message(ret_problem, -EINVAL, "'%s' is out of range (%llu to %llu)",
+		return error_message(ret_message, -EINVAL, "'%s' is out of range (%llu to %llu)",
 				     text, (unsigned long long)setting->min,
 				     (unsigned long long)setting->max);
 	*number_slot(config, setting) = value;
@@ -176,29 +176,29 @@ static int store_in_range(DaemonConfig *config, const Setting *setting, int r, u
 }
 
 static int parse_count(DaemonConfig *config, const Setting *setting, const char *value,
-		       char **ret_problem)
+		       char **ret_message)
 {
 	uint64_t n = 0;
 	int r = parse_uint64(value, &n);
-	return store_in_range(config, setting, r, n, value, "a whole number", ret_problem);
+	return store_in_range(config, setting, r, n, value, "a whole number", ret_message);
 }
 
 static int parse_bytes(DaemonConfig *config, const Setting *setting, const char *value,
-		       char **ret_problem)
+		       char **ret_message)
 {
 	uint64_t n = 0;
 	int r = parse_size(value, &n);
 	return store_in_range(config, setting, r, n, value, "a size (such as 1MiB or 65536)",
-			      ret_problem);
+			      ret_message);
 }
 
 static int parse_time(DaemonConfig *config, const Setting *setting, const char *value,
-		      char **ret_problem)
+		      char **ret_message)
 {
 	uint64_t usec = 0;
 	int r = parse_duration(value, &usec);
 	return store_in_range(config, setting, r, usec, value,
-			      "a duration (such as 30s, 500ms or 2min)", ret_problem);
+			      "a duration (such as 30s, 500ms or 2min)", ret_message);
 }
 
 #define FIELD(name) offsetof(DaemonConfig, name)
@@ -328,22 +328,22 @@ static int is_section(const char *key)
 	return 0;
 }
 
-int config_set(DaemonConfig *config, const char *key, const char *value, char **ret_error)
+int config_set(DaemonConfig *config, const char *key, const char *value, char **ret_message)
 {
 	_cleanup_free_ char *problem_text = NULL;
 	const Setting *setting = find_setting(key);
 
-	*ret_error = NULL;
+	*ret_message = NULL;
 	if (!setting)
-		return error_message(ret_error, -EINVAL, "%s: unknown key", key);
+		return error_message(ret_message, -EINVAL, "%s: unknown key", key);
 	int r = setting->parse(config, setting, value, &problem_text);
 	if (r == -EINVAL)
-		return error_message(ret_error, -EINVAL, "%s: %s", key,
+		return error_message(ret_message, -EINVAL, "%s: %s", key,
 				     problem_text ? problem_text : "bad value");
 	return r;
 }
 
-_printf_(3, 4) static int file_error(char **ret_error, const char *path, const char *format, ...)
+_printf_(3, 4) static int file_error(char **ret_message, const char *path, const char *format, ...)
 {
 	_cleanup_free_ char *text = NULL;
 	va_list ap;
@@ -352,7 +352,8 @@ _printf_(3, 4) static int file_error(char **ret_error, const char *path, const c
 	if (vasprintf(&text, format, ap) < 0)
 		text = NULL;
 	va_end(ap);
-	return error_message(ret_error, -EINVAL, "%s:%s", path, text ? text : " bad configuration");
+	return error_message(ret_message, -EINVAL, "%s:%s", path,
+			     text ? text : " bad configuration");
 }
 
 /* A YAML list of scalars as one text, its items separated by spaces; -EINVAL for another list. */
@@ -384,10 +385,10 @@ static int join_sequence(yaml_document_t *doc, yaml_node_t *node, char **ret)
 
 /* Applies every key of the mapping `node`, whose keys are prefixed with `prefix`. */
 static int load_mapping(DaemonConfig *config, yaml_document_t *doc, yaml_node_t *node,
-			const char *prefix, const char *path, char **ret_error)
+			const char *prefix, const char *path, char **ret_message)
 {
 	if (node->type != YAML_MAPPING_NODE)
-		return file_error(ret_error, path, "%u: %s: expected a mapping of key: value",
+		return file_error(ret_message, path, "%u: %s: expected a mapping of key: value",
 				  yaml_doc_line(node), prefix[0] ? prefix : "top level");
 
 	for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
@@ -398,7 +399,7 @@ static int load_mapping(DaemonConfig *config, yaml_document_t *doc, yaml_node_t 
 		char key[256];
 
 		if (!name || strlen(name) > 128 || strchr(name, '.'))
-			return file_error(ret_error, path, "%u: keys must be short plain names",
+			return file_error(ret_message, path, "%u: keys must be short plain names",
 					  yaml_doc_line(key_node));
 		snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] ? "." : "", name);
 
@@ -408,12 +409,12 @@ static int load_mapping(DaemonConfig *config, yaml_document_t *doc, yaml_node_t 
 			const char *earlier_name =
 				yaml_doc_scalar(yaml_document_get_node(doc, earlier->key));
 			if (earlier_name && strcmp(earlier_name, name) == 0)
-				return file_error(ret_error, path, "%u: %s: given twice",
+				return file_error(ret_message, path, "%u: %s: given twice",
 						  yaml_doc_line(key_node), key);
 		}
 
 		if (!prefix[0] && is_section(key)) {
-			int r = load_mapping(config, doc, value_node, key, path, ret_error);
+			int r = load_mapping(config, doc, value_node, key, path, ret_message);
 			if (r < 0)
 				return r;
 			continue;
@@ -421,57 +422,59 @@ static int load_mapping(DaemonConfig *config, yaml_document_t *doc, yaml_node_t 
 
 		const Setting *setting = find_setting(key);
 		if (!setting)
-			return file_error(ret_error, path, "%u: %s: unknown key",
+			return file_error(ret_message, path, "%u: %s: unknown key",
 					  yaml_doc_line(key_node), key);
 
 		_cleanup_free_ char *joined = NULL;
 		if (setting->parse == parse_gpu_list && value_node->type == YAML_SEQUENCE_NODE) {
 			int r = join_sequence(doc, value_node, &joined);
 			if (r == -EINVAL)
-				return file_error(ret_error, path, "%u: %s: a list of plain values",
+				return file_error(ret_message, path,
+						  "%u: %s: a list of plain values",
 						  yaml_doc_line(value_node), key);
 			if (r < 0)
 				return r;
 		}
 		const char *value = joined ? joined : yaml_doc_scalar(value_node);
 		if (!value || (!value[0] && !joined))
-			return file_error(ret_error, path, "%u: %s: needs a single value",
+			return file_error(ret_message, path, "%u: %s: needs a single value",
 					  yaml_doc_line(value_node), key);
 
 		_cleanup_free_ char *problem_text = NULL;
 		int r = setting->parse(config, setting, value, &problem_text);
 		if (r == -EINVAL)
-			return file_error(ret_error, path, "%u: %s: %s", yaml_doc_line(value_node),
-					  key, problem_text ? problem_text : "bad value");
+			return file_error(ret_message, path, "%u: %s: %s",
+					  yaml_doc_line(value_node), key,
+					  problem_text ? problem_text : "bad value");
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-int config_load_file(DaemonConfig *config, const char *path, char **ret_error)
+int config_load_file(DaemonConfig *config, const char *path, char **ret_message)
 {
 	YamlDocError yaml_error;
 	yaml_document_t doc;
 
-	*ret_error = NULL;
+	*ret_message = NULL;
 	int r = yaml_doc_load_file(path, CONFIG_MAX_FILE_SIZE, &doc, &yaml_error);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
 		_cleanup_free_ char *text = yaml_error.text;
 		if (r != -EINVAL)
-			return error_message(ret_error, -EINVAL, "%s: cannot read: %s", path,
+			return error_message(ret_message, -EINVAL, "%s: cannot read: %s", path,
 					     strerror(-r));
 		if (yaml_error.line > 0)
-			return file_error(ret_error, path, "%u: %s", yaml_error.line,
+			return file_error(ret_message, path, "%u: %s", yaml_error.line,
 					  text ? text : "malformed YAML");
-		return file_error(ret_error, path, " %s", text ? text : "malformed YAML");
+		return file_error(ret_message, path, " %s", text ? text : "malformed YAML");
 	}
 
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (root && !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
-		r = load_mapping(config, &doc, root, "", path, ret_error);
+		r = load_mapping(config, &doc, root, "", path, ret_message);
 	yaml_document_delete(&doc);
 	return r;
 }

@@ -52,15 +52,15 @@ int config_copy(DaemonConfig *dst, const DaemonConfig *src);
 /*
  * Reads the YAML file at `path` over the values already in *config. A missing
  * file leaves them untouched and returns 0. Otherwise returns 0, or a negative
- * errno with *ret_error set to "PATH:LINE: KEY: what is wrong and what is allowed".
+ * errno with *ret_message set to "PATH:LINE: KEY: what is wrong and what is allowed".
  * On error *config may be half-updated: load into a copy.
  */
-int config_load_file(DaemonConfig *config, const char *path, char **ret_error);
+int config_load_file(DaemonConfig *config, const char *path, char **ret_message);
 
 /*
  * Sets one key from text as the file would ("limits.max-message-size",
  * "1MiB"; a list as its items separated by commas or spaces); used for
  * command-line options. Returns 0 or -EINVAL (unknown key, bad value) with
- * *ret_error saying what is wrong.
+ * *ret_message saying what is wrong.
  */
-int config_set(DaemonConfig *config, const char *key, const char *value, char **ret_error);
+int config_set(DaemonConfig *config, const char *key, const char *value, char **ret_message);

@@ -194,13 +194,13 @@ static int get_int(json_object *o, const char *key, int64_t *ret)
 	return 0;
 }
 
-static int step_from_json(json_object *o, RecordStep *ret, const char **ret_problem)
+static int step_from_json(json_object *o, RecordStep *ret, const char **ret_bad_field)
 {
 	const char *kind, *state, *device, *uuid, *type, *driver, *override;
 	RecordStep step = { 0 };
 	int k, s;
 
-	*ret_problem = "a step is malformed";
+	*ret_bad_field = "a step is malformed";
 	if (!json_object_is_type(o, json_type_object) || get_string(o, "kind", true, &kind) < 0 ||
 	    get_string(o, "state", true, &state) < 0 ||
 	    get_string(o, "device", true, &device) < 0 || get_string(o, "uuid", false, &uuid) < 0 ||
@@ -217,7 +217,7 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_prob
 		: k == STEP_MDEV_CREATE ? parse_device(device, &step.device, &step.parent)
 					: pci_address_parse(device, &step.device);
 	if (r < 0) {
-		*ret_problem = "a step has an unknown kind, state or device";
+		*ret_bad_field = "a step has an unknown kind, state or device";
 		return r;
 	}
 	step.kind = (StepKind)k;
@@ -239,7 +239,7 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_prob
 	return 0;
 }
 
-int partition_record_from_json(json_object *o, PartitionRecord *ret, const char **ret_problem)
+int partition_record_from_json(json_object *o, PartitionRecord *ret, const char **ret_bad_field)
 {
 	PartitionRecord record = { 0 };
 	const char *id, *mode, *gpu, *holder;
@@ -247,7 +247,7 @@ int partition_record_from_json(json_object *o, PartitionRecord *ret, const char 
 	json_object *steps, *active;
 	int m;
 
-	*ret_problem = "it is not a record";
+	*ret_bad_field = "it is not a record";
 	if (!json_object_is_type(o, json_type_object) || get_string(o, "id", true, &id) < 0 ||
 	    get_string(o, "mode", true, &mode) < 0 || get_string(o, "gpu", true, &gpu) < 0 ||
 	    get_string(o, "holder", true, &holder) < 0 || get_int(o, "holderPid", &pid) < 0 ||
@@ -264,7 +264,7 @@ int partition_record_from_json(json_object *o, PartitionRecord *ret, const char 
 		return r;
 	if (!partition_id_is_valid(id) || m < 0 || r < 0 || pid < 0 || pid > INT32_MAX ||
 	    start_time < 0 || json_object_array_length(steps) > RECORD_MAX_STEPS) {
-		*ret_problem = "its id, mode, GPU, holder or steps are out of range";
+		*ret_bad_field = "its id, mode, GPU, holder or steps are out of range";
 		free(record.parent);
 		return -EINVAL;
 	}
@@ -281,14 +281,14 @@ int partition_record_from_json(json_object *o, PartitionRecord *ret, const char 
 	}
 	for (size_t i = 0; i < json_object_array_length(steps); i++) {
 		r = step_from_json(json_object_array_get_idx(steps, i),
-				   &record.steps[record.n_steps], ret_problem);
+				   &record.steps[record.n_steps], ret_bad_field);
 		if (r < 0) {
 			partition_record_done(&record);
 			return r;
 		}
 		record.n_steps++;
 	}
-	*ret_problem = NULL;
+	*ret_bad_field = NULL;
 	*ret = record;
 	return 0;
 }

@@ -90,10 +90,11 @@ const char *partition_record_gpu_text(const PartitionRecord *record,
 /*
  * Pure conversions. In JSON, "gpu" (of a record) and "device" (of a step)
  * hold a PCI address, or the name of an mdev parent outside PCI. from_json
- * returns -EINVAL, with *ret_problem naming what is wrong.
+ * returns -EINVAL, with *ret_bad_field naming what is wrong.
  */
 json_object *partition_record_to_json(const PartitionRecord *record);
-int partition_record_from_json(json_object *object, PartitionRecord *ret, const char **ret_problem);
+int partition_record_from_json(json_object *object, PartitionRecord *ret,
+			       const char **ret_bad_field);
 
 /* True for an id made only of [A-Za-z0-9_.:-], at most PARTITION_ID_MAX long. */
 bool partition_id_is_valid(const char *id);

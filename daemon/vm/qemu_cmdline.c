@@ -180,8 +180,8 @@ static const char *mac_from_uuid(const char *uuid, char buf[18])
 	return buf;
 }
 
-static int fail(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *format, ...)
+static int fail(char **ret_message, const char *format, ...) _printf_(2, 3);
+static int fail(char **ret_message, const char *format, ...)
 {
 	char *text;
 	va_list ap;
@@ -191,14 +191,14 @@ static int fail(char **ret_error, const char *format, ...)
 	va_end(ap);
 	if (n < 0)
 		return -ENOMEM;
-	if (ret_error)
-		*ret_error = text;
+	if (ret_message)
+		*ret_message = text;
 	else
 		free(text);
 	return -EINVAL;
 }
 
-static int check_gpus(const QemuGpuAssignment *gpus, size_t n_gpus, char **ret_error)
+static int check_gpus(const QemuGpuAssignment *gpus, size_t n_gpus, char **ret_message)
 {
 	for (size_t i = 0; i < n_gpus; i++) {
 		const QemuGpuAssignment *g = &gpus[i];
@@ -206,25 +206,25 @@ static int check_gpus(const QemuGpuAssignment *gpus, size_t n_gpus, char **ret_e
 		switch (g->mode) {
 		case PARTITION_MDEV:
 			if (!uuid_is_valid(g->mdev_uuid))
-				return fail(ret_error, "GPU %zu: the mdev has no UUID.", i + 1);
+				return fail(ret_message, "GPU %zu: the mdev has no UUID.", i + 1);
 			break;
 		case PARTITION_SRIOV:
 			if (g->n_devices != 1 || !g->devices)
-				return fail(ret_error, "GPU %zu: an SR-IOV partition is one VF.",
+				return fail(ret_message, "GPU %zu: an SR-IOV partition is one VF.",
 					    i + 1);
 			break;
 		case PARTITION_PASSTHROUGH:
 			if (g->n_devices == 0 || !g->devices)
-				return fail(ret_error, "GPU %zu: no PCI function to pass through.",
-					    i + 1);
+				return fail(ret_message,
+					    "GPU %zu: no PCI function to pass through.", i + 1);
 			if (g->n_devices > FUNCTIONS_PER_SLOT)
-				return fail(ret_error,
+				return fail(ret_message,
 					    "GPU %zu: %zu functions to pass through, and one slot "
 					    "holds %u.",
 					    i + 1, g->n_devices, FUNCTIONS_PER_SLOT);
 			break;
 		default:
-			return fail(ret_error, "GPU %zu: unknown partition mode %d.", i + 1,
+			return fail(ret_message, "GPU %zu: unknown partition mode %d.", i + 1,
 				    (int)g->mode);
 		}
 	}
@@ -233,43 +233,44 @@ static int check_gpus(const QemuGpuAssignment *gpus, size_t n_gpus, char **ret_e
 
 /* What the definition asks for that the host facts must supply, and what QEMU would refuse. */
 static int check_inputs(const VmDefinition *d, const QemuGpuAssignment *gpus, size_t n_gpus,
-			const QemuHostFacts *host, char **ret_error)
+			const QemuHostFacts *host, char **ret_message)
 {
 	if (!d->name)
-		return fail(ret_error, "The VM has no name.");
+		return fail(ret_message, "The VM has no name.");
 	if (!qemu_accel_to_string(host->accel))
-		return fail(ret_error, "Unknown accelerator %d.", (int)host->accel);
+		return fail(ret_message, "Unknown accelerator %d.", (int)host->accel);
 	if (!uuid_is_valid(d->uuid))
-		return fail(ret_error, "The VM %s has no UUID (one is given when it is defined).",
+		return fail(ret_message, "The VM %s has no UUID (one is given when it is defined).",
 			    d->name);
 	if (!host->qmp_socket && host->qmp_fd < 3)
-		return fail(ret_error, "No QMP socket path for the VM %s.", d->name);
+		return fail(ret_message, "No QMP socket path for the VM %s.", d->name);
 	if (d->firmware == VM_FIRMWARE_UEFI && (!host->ovmf_code || !host->ovmf_vars))
-		return fail(ret_error,
+		return fail(ret_message,
 			    "Firmware uefi needs OVMF's code and variables files, and none were "
 			    "found: install OVMF (Debian: ovmf) or use 'firmware: bios'.");
 	if (d->secure_boot && d->firmware != VM_FIRMWARE_UEFI)
-		return fail(ret_error, "Secure boot needs 'firmware: uefi'.");
+		return fail(ret_message, "Secure boot needs 'firmware: uefi'.");
 	if (d->tpm && !host->tpm_socket)
-		return fail(ret_error, "The TPM needs swtpm's socket, and there is none: is swtpm "
-				       "installed (Debian: swtpm)?");
+		return fail(ret_message,
+			    "The TPM needs swtpm's socket, and there is none: is swtpm "
+			    "installed (Debian: swtpm)?");
 	if (d->network == VM_NETWORK_BRIDGE && host->tap_fd < 0)
-		return fail(ret_error, "The network on bridge %s has no tap device for the VM.",
+		return fail(ret_message, "The network on bridge %s has no tap device for the VM.",
 			    d->bridge ? d->bridge : "");
 	if (d->audio != VM_AUDIO_NONE && !host->audio_server)
-		return fail(ret_error,
+		return fail(ret_message,
 			    "Audio %s needs the owner's sound server socket, and there is none.",
 			    vm_audio_to_string(d->audio));
 	if (d->looking_glass && !host->looking_glass_path)
-		return fail(ret_error, "Looking Glass needs its shared-memory file or kvmfr "
-				       "device, and there is none.");
+		return fail(ret_message, "Looking Glass needs its shared-memory file or kvmfr "
+					 "device, and there is none.");
 
 	uint64_t page = d->hugepages == VM_HUGEPAGES_1G   ? UINT64_C(1) << 30
 			: d->hugepages == VM_HUGEPAGES_2M ? UINT64_C(2) << 20
 							  : 0;
 	if (page && d->memory % page != 0) {
 		char size[32];
-		return fail(ret_error, "Memory %s is not a whole number of %s huge pages.",
+		return fail(ret_message, "Memory %s is not a whole number of %s huge pages.",
 			    qemu_size(size, d->memory), vm_hugepages_to_string(d->hugepages));
 	}
 
@@ -277,11 +278,11 @@ static int check_inputs(const VmDefinition *d, const QemuGpuAssignment *gpus, si
 	for (size_t i = 0; i < d->n_disks; i++)
 		ahci += d->disks[i].bus == VM_DISK_SATA;
 	if (ahci > AHCI_PORTS)
-		return fail(ret_error,
+		return fail(ret_message,
 			    "There are %zu SATA disks and CD-ROMs, and the AHCI controller has %u "
 			    "ports: use bus virtio or nvme for the others.",
 			    ahci, AHCI_PORTS);
-	return check_gpus(gpus, n_gpus, ret_error);
+	return check_gpus(gpus, n_gpus, ret_message);
 }
 
 /* Name, UUID, control: QMP, and the sandbox that denies QEMU what it never needs. */
@@ -614,13 +615,13 @@ uint64_t qemu_memlock_limit(const VmDefinition *definition, size_t n_gpus)
 
 int qemu_cmdline_build(const char *binary, const VmDefinition *definition,
 		       const QemuGpuAssignment *gpus, size_t n_gpus, const QemuHostFacts *host,
-		       char ***ret_argv, char **ret_error)
+		       char ***ret_argv, char **ret_message)
 {
 	_cleanup_(cmdline_done) Cmdline c = { 0 };
 
-	if (ret_error)
-		*ret_error = NULL;
-	int r = check_inputs(definition, gpus, n_gpus, host, ret_error);
+	if (ret_message)
+		*ret_message = NULL;
+	int r = check_inputs(definition, gpus, n_gpus, host, ret_message);
 	if (r < 0)
 		return r;
 

@@ -89,9 +89,9 @@ uint64_t qemu_memlock_limit(const VmDefinition *definition, size_t n_gpus);
 /*
  * Builds the argv (a strv, argv[0] = `binary`) for `definition` with `gpus`
  * (one per GPU entry whose mode is not none, in order). Returns 0, -EINVAL
- * with *ret_error saying what is missing (a UEFI VM without OVMF, a TPM without
+ * with *ret_message saying what is missing (a UEFI VM without OVMF, a TPM without
  * its socket, ...) or -ENOMEM.
  */
 int qemu_cmdline_build(const char *binary, const VmDefinition *definition,
 		       const QemuGpuAssignment *gpus, size_t n_gpus, const QemuHostFacts *host,
-		       char ***ret_argv, char **ret_error);
+		       char ***ret_argv, char **ret_message);

@@ -10,7 +10,7 @@
  * re-adopt a VM that still runs, so none is ever started twice.
  *
  * Outcomes go to callbacks, never to a client directly: the Varlink edge
- * (vms_service.c) turns them into replies.
+ * (api/vms_api.c) turns them into replies.
  */
 #pragma once
 

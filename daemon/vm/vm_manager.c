@@ -59,7 +59,7 @@ static void vm_remove(VmManager *m, Vm *vm)
 
 /*
  * Re-reads NAME's definition into the table. Returns the VM (NULL when it
- * neither has a definition nor runs), *ret_error for a definition that does
+ * neither has a definition nor runs), *ret_message for a definition that does
  * not load (the VM is still listed, with the problem).
  */
 static int vm_refresh(VmManager *m, const char *name, Vm **ret)

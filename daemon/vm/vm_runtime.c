@@ -150,7 +150,7 @@ static int lent_from_json(json_object *array, VmLent **ret, size_t *ret_n, bool 
 	return 0;
 }
 
-int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_problem)
+int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_bad_field)
 {
 	VmRuntime runtime = { 0 };
 	int64_t pid = 0, start_time = 0, started_at = 0;
@@ -158,16 +158,16 @@ int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_p
 
 	const char *name = json_get_string(object, "name");
 	if (!name || !vm_name_is_valid(name)) {
-		*ret_problem = "name";
+		*ret_bad_field = "name";
 		return -EINVAL;
 	}
 	if (json_get_int(object, "pid", &pid) < 0 || pid < 0 || pid == 1 || pid > INT32_MAX) {
-		*ret_problem = "pid";
+		*ret_bad_field = "pid";
 		return -EINVAL;
 	}
 	if (json_get_int(object, "startTime", &start_time) < 0 || start_time < 0 ||
 	    json_get_int(object, "startedAtUsec", &started_at) < 0 || started_at < 0) {
-		*ret_problem = "startTime";
+		*ret_bad_field = "startTime";
 		return -EINVAL;
 	}
 	snprintf(runtime.name, sizeof(runtime.name), "%s", name);
@@ -178,12 +178,12 @@ int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_p
 	int r = strv_from_json(json_get_array(object, "partitions"), partition_id_plain,
 			       &runtime.partitions, &ok);
 	if (r >= 0 && !ok)
-		*ret_problem = "partitions";
+		*ret_bad_field = "partitions";
 	if (r >= 0 && ok) {
 		r = lent_from_json(json_get_array(object, "lent"), &runtime.lent, &runtime.n_lent,
 				   &ok);
 		if (r >= 0 && !ok)
-			*ret_problem = "lent";
+			*ret_bad_field = "lent";
 	}
 	if (r < 0 || !ok) {
 		vm_runtime_done(&runtime);

@@ -43,8 +43,8 @@ void vm_lent_done(VmLent *lent, size_t n);
 void vm_runtime_done(VmRuntime *runtime);
 
 json_object *vm_runtime_to_json(const VmRuntime *runtime);
-/* -EINVAL with *ret_problem naming the bad field, or -ENOMEM. */
-int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_problem);
+/* -EINVAL with *ret_bad_field naming the bad field, or -ENOMEM. */
+int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_bad_field);
 
 /* DIR/NAME.json, atomically and durably. */
 int vm_runtime_save(const char *directory, const VmRuntime *runtime);

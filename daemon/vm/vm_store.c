@@ -35,7 +35,7 @@ static int definition_path(const char *directory, const char *name, char **ret)
  * the errors anyone may List.
  */
 static int definition_open(const char *directory, const char *name, const char *path,
-			   char **ret_error)
+			   char **ret_message)
 {
 	_cleanup_close_ int dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char file[VM_NAME_MAX + sizeof(DEFINITION_SUFFIX)];
@@ -58,14 +58,14 @@ static int definition_open(const char *directory, const char *name, const char *
 	safe_close(fd);
 	log_warning("Not reading %s: %s", path,
 		    link ? "it is a symbolic link" : "it is not a regular file owned by root");
-	return error_message(ret_error, -EINVAL, /* a definition it cannot use, as a bad one */
+	return error_message(ret_message, -EINVAL, /* a definition it cannot use, as a bad one */
 			     "%s: %s; libvfiod reads only regular files owned by root, not "
 			     "writable by others, in its VMs directory. Replace it with the "
 			     "file itself (vfioctl define does).",
 			     path, link ? "a symbolic link" : "not a regular file owned by root");
 }
 
-int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_error)
+int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_message)
 {
 	_cleanup_free_ char *path = NULL;
 	VmDefinition definition;
@@ -75,14 +75,14 @@ int vm_store_load(const char *directory, const char *name, VmDefinition *ret, ch
 		return -ENOENT; /* no file can have that name */
 	if (r < 0)
 		return r;
-	_cleanup_close_ int fd = definition_open(directory, name, path, ret_error);
+	_cleanup_close_ int fd = definition_open(directory, name, path, ret_message);
 	if (fd < 0)
 		return fd;
-	r = vm_definition_load_fd(fd, path, &definition, ret_error);
+	r = vm_definition_load_fd(fd, path, &definition, ret_message);
 	if (r < 0)
 		return r;
 	if (strcmp(definition.name, name) != 0) {
-		r = error_message(ret_error, -EINVAL,
+		r = error_message(ret_message, -EINVAL,
 				  "%s: name: '%s' is not the file's name; rename the file to "
 				  "%s" DEFINITION_SUFFIX " or change the name",
 				  path, definition.name, definition.name);
@@ -147,7 +147,7 @@ static int new_uuid(char ret[UUID_STRING_SIZE])
  * mapping, an explicit document end) is refused rather than stored wrong.
  */
 static int add_uuid(const char *text, size_t size, const char *uuid, char **ret_text,
-		    size_t *ret_size, VmDefinition *ret, char **ret_error)
+		    size_t *ret_size, VmDefinition *ret, char **ret_message)
 {
 	_cleanup_free_ char *combined = NULL;
 	VmDefinition check;
@@ -158,11 +158,11 @@ static int add_uuid(const char *text, size_t size, const char *uuid, char **ret_
 			 (int)size, text, separator, uuid);
 	if (n < 0)
 		return -ENOMEM;
-	int r = vm_definition_load_string(combined, (size_t)n, "<definition>", &check, ret_error);
+	int r = vm_definition_load_string(combined, (size_t)n, "<definition>", &check, ret_message);
 	if (r == -EINVAL) {
-		free(*ret_error);
+		free(*ret_message);
 		return error_message(
-			ret_error, -EINVAL,
+			ret_message, -EINVAL,
 			"the definition has no uuid and libvfio cannot add one to text in this "
 			"form; add the line 'uuid: %s' yourself",
 			uuid);
@@ -176,13 +176,13 @@ static int add_uuid(const char *text, size_t size, const char *uuid, char **ret_
 }
 
 int vm_store_define(const char *directory, const char *text, size_t size, VmDefinition *ret,
-		    char **ret_error)
+		    char **ret_message)
 {
 	_cleanup_free_ char *stored = NULL, *file_name = NULL;
 	VmDefinition definition, existing;
 	char uuid[UUID_STRING_SIZE] = "";
 
-	int r = vm_definition_load_string(text, size, "<definition>", &definition, ret_error);
+	int r = vm_definition_load_string(text, size, "<definition>", &definition, ret_message);
 	if (r < 0)
 		return r == -ENOMEM ? r : -EINVAL; /* too large is invalid too */
 
@@ -193,7 +193,7 @@ int vm_store_define(const char *directory, const char *text, size_t size, VmDefi
 		if (definition.uuid[0] && strcmp(definition.uuid, existing.uuid) != 0 &&
 		    existing.uuid[0])
 			r = error_message(
-				ret_error, -EEXIST,
+				ret_message, -EEXIST,
 				"a VM named '%s' with uuid %s is already defined; undefine it "
 				"first, or keep its uuid",
 				definition.name, existing.uuid);
@@ -209,7 +209,7 @@ int vm_store_define(const char *directory, const char *text, size_t size, VmDefi
 		if (!uuid[0] && (r = new_uuid(uuid)) < 0)
 			goto out;
 		VmDefinition with_uuid;
-		r = add_uuid(text, size, uuid, &stored, &size, &with_uuid, ret_error);
+		r = add_uuid(text, size, uuid, &stored, &size, &with_uuid, ret_message);
 		if (r < 0)
 			goto out;
 		vm_definition_done(&definition);

@@ -14,11 +14,11 @@
 
 /*
  * Reads DIR/NAME.yaml, root's own regular file (never through a link).
- * Returns 0, -ENOENT (no such VM), or -EINVAL with *ret_error saying what is
+ * Returns 0, -ENOENT (no such VM), or -EINVAL with *ret_message saying what is
  * wrong (a bad definition, one whose name is not its file's, a link, another
  * user's or a world-writable file).
  */
-int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_error);
+int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_message);
 
 /* The names of the definitions in DIR (files NAME.yaml with a valid NAME), sorted. */
 int vm_store_list(const char *directory, char ***ret_names);
@@ -27,11 +27,11 @@ int vm_store_list(const char *directory, char ***ret_names);
  * Stores `text` as DIR/NAME.yaml. Without a uuid, the VM keeps the one of the
  * definition it replaces, or gets a new one; either is appended to the text.
  * Returns 0 with the stored definition in *ret, -EINVAL (invalid definition)
- * or -EEXIST (a VM of that name with another uuid) with *ret_error, or
+ * or -EEXIST (a VM of that name with another uuid) with *ret_message, or
  * another negative errno from the file system.
  */
 int vm_store_define(const char *directory, const char *text, size_t size, VmDefinition *ret,
-		    char **ret_error);
+		    char **ret_message);
 
 /* Removes DIR/NAME.yaml. -ENOENT when there is none. */
 int vm_store_undefine(const char *directory, const char *name);

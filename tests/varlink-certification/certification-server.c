@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A test-only service of org.varlink.certification built on the daemon's
- * Varlink server (daemon/server.c), so the reference client of another
+ * Varlink server (daemon/api/server.c), so the reference client of another
  * Varlink implementation (varlink-go-certification --client) can exercise our
  * framing, dispatch, JSON types, "more" and "oneway".
  *
