@@ -141,8 +141,11 @@ int safe_open(const char *path, int flags, struct stat *ret_st, char **ret_messa
 		return error_message(ret_message, -EINVAL, "%s is not an absolute path.", path);
 	rest = strdup(path);
 	w.fds[0] = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (!rest || w.fds[0] < 0)
-		return rest ? negative_errno() : -ENOMEM;
+	if (!rest)
+		return -ENOMEM;
+	if (w.fds[0] < 0)
+		return error_message(ret_message, negative_errno(), "Cannot open /: %s.",
+				     strerror(errno));
 	w.depth = 1;
 
 	for (char *p = rest;;) {

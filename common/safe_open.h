@@ -20,7 +20,7 @@
  * Opens the absolute `path` with `flags` (O_RDONLY, O_RDWR or O_PATH; O_NOFOLLOW,
  * O_CLOEXEC and O_NOCTTY are added). Neither a FIFO nor a socket is opened for
  * reading or writing (nothing blocks). Returns the descriptor and fills *ret_st,
- * or a negative errno with a sentence in *ret_message: -ELOOP for a link in a
+ * or a negative errno with a sentence in *ret_message (none with -ENOMEM): -ELOOP for a link in a
  * directory others can write (or too many links), -EPERM for a planted hard
  * link, -EINVAL for a relative path or a FIFO, or what open() said.
  */

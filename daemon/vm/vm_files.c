@@ -22,7 +22,9 @@ int vm_file_open(const char *path, bool writable, bool *ret_block_device, char *
 
 	int fd = safe_open(path, writable ? O_RDWR : O_RDONLY, &st, &problem);
 	if (fd < 0)
-		return error_message(ret_message, fd, "%s Check the VM's definition.", problem);
+		return problem ? error_message(ret_message, fd, "%s Check the VM's definition.",
+					       problem)
+			       : fd;
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		close(fd);
 		return error_message(ret_message, -EINVAL,
@@ -42,7 +44,7 @@ int rom_copy(const char *path, char **ret_message)
 
 	_cleanup_close_ int in = safe_open(path, O_RDONLY, &st, &problem);
 	if (in < 0)
-		return error_message(ret_message, in, "rom: %s", problem);
+		return problem ? error_message(ret_message, in, "rom: %s", problem) : in;
 	if (!S_ISREG(st.st_mode) || st.st_size > ROM_MAX_SIZE)
 		return error_message(ret_message, -EINVAL,
 				     "rom: %s is not a file of at most %d MiB; a PCI ROM is "

@@ -61,7 +61,7 @@ int device_node_open(const char *path, VmLent *ret, char **ret_message)
 
 	int fd = safe_open(path, O_PATH, &st, &problem);
 	if (fd < 0)
-		return error_message(ret_message, fd, "%s", problem);
+		return problem ? error_message(ret_message, fd, "%s", problem) : fd;
 	if (!S_ISCHR(st.st_mode)) {
 		close(fd);
 		return error_message(ret_message, -EINVAL, "%s is not a device node.", path);
