@@ -105,15 +105,7 @@ static int print_gpus(json_object *reply)
 	table.shrink_column = COLUMN_MODEL;
 	table.shrink_minimum = MODEL_MINIMUM_WIDTH;
 	table.wrap_last = true;
-	for (size_t i = 0; i < n; i++)
-		if (add_gpu_row(&table, json_object_array_get_idx(gpus, i)) < 0) {
-			table_done(&table);
-			fprintf(stderr, "vfioctl: out of memory\n");
-			return EXIT_FAILED;
-		}
-	table_print(&table, stdout, output_is_terminal() ? OUTPUT_TERMINAL_WIDTH : 0);
-	table_done(&table);
-	return EXIT_OK;
+	return table_show_rows(&table, gpus, add_gpu_row);
 }
 
 static int run_gpus(const ClientOptions *options, int argc, char *argv[])

@@ -26,6 +26,17 @@ static void print_partition_line(json_object *p)
 	       or_dash(json_get_string(p, "device")));
 }
 
+static int add_partition_row(Table *table, json_object *p)
+{
+	const char *holder = json_get_string(p, "holder");
+	const char *cells[] = {
+		or_dash(json_get_string(p, "id")),   or_dash(json_get_string(p, "mode")),
+		or_dash(json_get_string(p, "gpu")),  or_dash(json_get_string(p, "device")),
+		or_dash(json_get_string(p, "type")), holder ? holder : "(not libvfio's)",
+	};
+	return table_add_row(table, cells);
+}
+
 static int run_partitions(const ClientOptions *options, int argc, char *argv[])
 {
 	static const char *const headers[] = { "ID", "MODE", "GPU", "DEVICE", "TYPE", "HOLDER" };
@@ -45,23 +56,7 @@ static int run_partitions(const ClientOptions *options, int argc, char *argv[])
 		return EXIT_OK;
 	}
 	table_init(&table, ELEMENTSOF(headers), headers);
-	for (size_t i = 0; i < json_array_size(list); i++) {
-		json_object *p = json_object_array_get_idx(list, i);
-		const char *holder = json_get_string(p, "holder");
-		const char *cells[] = {
-			or_dash(json_get_string(p, "id")),   or_dash(json_get_string(p, "mode")),
-			or_dash(json_get_string(p, "gpu")),  or_dash(json_get_string(p, "device")),
-			or_dash(json_get_string(p, "type")), holder ? holder : "(not libvfio's)",
-		};
-		if (table_add_row(&table, cells) < 0) {
-			table_done(&table);
-			fprintf(stderr, "vfioctl: out of memory\n");
-			return EXIT_FAILED;
-		}
-	}
-	table_print(&table, stdout, output_is_terminal() ? OUTPUT_TERMINAL_WIDTH : 0);
-	table_done(&table);
-	return EXIT_OK;
+	return table_show_rows(&table, list, add_partition_row);
 }
 
 const Command command_partitions = {

@@ -88,15 +88,7 @@ static int run_list(const ClientOptions *options, int argc, char *argv[])
 	}
 	table_init(&table, _COLUMN_MAX, headers);
 	table.wrap_last = true;
-	for (size_t i = 0; i < json_array_size(vms); i++)
-		if (add_vm_row(&table, json_object_array_get_idx(vms, i)) < 0) {
-			table_done(&table);
-			fprintf(stderr, "vfioctl: out of memory\n");
-			return EXIT_FAILED;
-		}
-	table_print(&table, stdout, output_is_terminal() ? OUTPUT_TERMINAL_WIDTH : 0);
-	table_done(&table);
-	return EXIT_OK;
+	return table_show_rows(&table, vms, add_vm_row);
 }
 
 const Command command_list = {

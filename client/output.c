@@ -11,6 +11,7 @@
 
 #include "json_util.h"
 #include "macro.h"
+#include "request.h"
 
 #define ELLIPSIS "…" /* one column, three bytes */
 
@@ -315,4 +316,17 @@ void print_field(int label_width, const char *label, const char *format, ...)
 	vprintf(format, ap);
 	va_end(ap);
 	putchar('\n');
+}
+
+int table_show_rows(Table *table, json_object *list, TableRowAdder add)
+{
+	for (size_t i = 0; i < json_array_size(list); i++)
+		if (add(table, json_object_array_get_idx(list, i)) < 0) {
+			table_done(table);
+			fprintf(stderr, "vfioctl: out of memory\n");
+			return EXIT_FAILED;
+		}
+	table_print(table, stdout, output_is_terminal() ? OUTPUT_TERMINAL_WIDTH : 0);
+	table_done(table);
+	return EXIT_OK;
 }

@@ -97,3 +97,13 @@ void table_print(const Table *table, FILE *f, size_t max_width);
 
 /* Frees the cells; the table is empty and usable again. */
 void table_done(Table *table);
+
+/* Adds one row per element of a JSON list; < 0 out of memory. */
+typedef int (*TableRowAdder)(Table *table, json_object *element);
+
+/*
+ * A list command's table: a row per element of `list` by `add`, printed to
+ * stdout (fitted to the terminal's width), then freed. EXIT_OK, or
+ * EXIT_FAILED with a line on stderr when out of memory.
+ */
+int table_show_rows(Table *table, json_object *list, TableRowAdder add);
