@@ -24,6 +24,11 @@
 /* How long a connection being closed may take to read its last error. */
 #define CLOSE_GRACE_USEC (1 * USEC_PER_SEC)
 #define READ_CHUNK (64 * 1024)
+/*
+ * Calls handled for one connection before the others get their turn: a client
+ * that pipelines thousands must not make everyone else wait for them all.
+ */
+#define CALLS_PER_TURN 16
 
 static void connection_update(Connection *c);
 static void connection_process(Connection *c);
@@ -461,10 +466,21 @@ static void connection_dispatch(Connection *c, json_object *message)
 	}
 }
 
-/* Handles every whole call buffered, one at a time, while nothing else is in the way. */
+/*
+ * Handles the whole calls buffered, one at a time, while nothing else is in the
+ * way, and at most CALLS_PER_TURN: then the connection goes to the back of the
+ * loop's queue (its defer source) and the others are served first.
+ */
 static void connection_process(Connection *c)
 {
-	while (!c->call && !c->closing && !c->dead && output_pending(c) < OUTPUT_HIGH_WATER) {
+	for (unsigned handled = 0;
+	     !c->call && !c->closing && !c->dead && output_pending(c) < OUTPUT_HIGH_WATER;
+	     handled++) {
+		if (handled == CALLS_PER_TURN) {
+			if (varlink_reader_has_message(c->reader))
+				(void)sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+			break;
+		}
 		json_object *message = NULL;
 		int r = varlink_reader_next(c->reader, &message);
 		if (r == 0)
