@@ -233,3 +233,20 @@ const PciFunction *model_function(const HostModel *model, const char *address)
 		fail_msg("no function %s in the model", address);
 	return f;
 }
+
+void expect_plan(const SysfsPlan *plan, ...)
+{
+	va_list ap;
+	size_t i = 0;
+
+	va_start(ap, plan);
+	for (const char *path; (path = va_arg(ap, const char *)); i++) {
+		const char *value = va_arg(ap, const char *);
+		if (i >= plan->n_writes)
+			fail_msg("missing write %zu: %s <- %s", i, path, value);
+		assert_string_equal(plan->writes[i].path, path);
+		assert_string_equal(plan->writes[i].value, value);
+	}
+	va_end(ap);
+	assert_int_equal(plan->n_writes, i);
+}

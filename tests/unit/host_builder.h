@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "host/host.h"
+#include "host/sysfs_plan.h"
 
 #define VENDOR_INTEL 0x8086
 #define VENDOR_NVIDIA 0x10de
@@ -81,3 +82,6 @@ void model_finish(HostModel *model);
 
 /* The function at `address` of a finished model; fails the test when absent. */
 const PciFunction *model_function(const HostModel *model, const char *address);
+
+/* Asserts the plan is exactly these (path, value) pairs, NULL-terminated. */
+void expect_plan(const SysfsPlan *plan, ...) __attribute__((sentinel));

@@ -22,24 +22,6 @@
 
 #define UUID "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 
-/* The plan is exactly these (path, value) pairs, NULL-terminated. */
-static void expect_plan(const SysfsPlan *plan, ...)
-{
-	va_list ap;
-	size_t i = 0;
-
-	va_start(ap, plan);
-	for (const char *path; (path = va_arg(ap, const char *)); i++) {
-		const char *value = va_arg(ap, const char *);
-		if (i >= plan->n_writes)
-			fail_msg("missing write %zu: %s <- %s", i, path, value);
-		assert_string_equal(plan->writes[i].path, path);
-		assert_string_equal(plan->writes[i].value, value);
-	}
-	va_end(ap);
-	assert_int_equal(plan->n_writes, i);
-}
-
 static void test_bind_a_bound_device(void **state)
 {
 	HostModel *model = model_new();
