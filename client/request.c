@@ -169,6 +169,36 @@ static int fail_reply(const ClientOptions *options, const char *method,
 			      method, error);
 }
 
+/* The methods polkit may be asked about, which take allowInteractiveAuthentication. */
+static bool method_may_ask_polkit(const char *method)
+{
+	static const char *const methods[] = {
+		"io.libvfio.VMs.Define",         "io.libvfio.VMs.Undefine",
+		"io.libvfio.VMs.Start",          "io.libvfio.VMs.Stop",
+		"io.libvfio.VMs.Kill",           "io.libvfio.VMs.Pause",
+		"io.libvfio.VMs.Resume",         "io.libvfio.Partitions.Create",
+		"io.libvfio.Partitions.Destroy", "io.libvfio.Partitions.SetVFCount",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(methods); i++)
+		if (strcmp(method, methods[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Adds allowInteractiveAuthentication where the user allows a password prompt. 0 or -ENOMEM. */
+static int add_interactive(const ClientOptions *options, const char *method,
+			   json_object **parameters)
+{
+	if (!options->ask_password || !method_may_ask_polkit(method))
+		return 0;
+	if (!*parameters && !(*parameters = json_object_new_object()))
+		return -ENOMEM;
+	return json_object_object_add(*parameters, "allowInteractiveAuthentication",
+				      json_object_new_boolean(true)) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
 int request_call_timeout(const ClientOptions *options, const char *method, json_object *parameters,
 			 uint64_t timeout_usec, json_object **ret)
 {
@@ -182,6 +212,11 @@ int request_call_timeout(const ClientOptions *options, const char *method, json_
 		return fail_connect(options, r);
 	}
 
+	if (add_interactive(options, method, &parameters) < 0) {
+		json_object_put(parameters);
+		varlink_client_free(client);
+		return fail_transport(options, method, timeout_usec, false, -ENOMEM);
+	}
 	r = varlink_client_call(client, method, parameters, timeout_usec, &message, &reply);
 	varlink_client_free(client);
 	if (r < 0)
@@ -213,6 +248,11 @@ int request_stream(const ClientOptions *options, const char *method, json_object
 	if (r < 0) {
 		json_object_put(parameters);
 		return fail_connect(options, r);
+	}
+	if (add_interactive(options, method, &parameters) < 0) {
+		json_object_put(parameters);
+		varlink_client_free(client);
+		return fail_transport(options, method, timeout_usec, false, -ENOMEM);
 	}
 	r = varlink_client_send(client, method, parameters, VARLINK_CALL_MORE, timeout_usec);
 	/* A server that refused us may have said why before closing: read that first. */

@@ -27,6 +27,8 @@ enum {
 typedef struct ClientOptions {
 	const char *socket_path; /* --socket, $LIBVFIO_SOCKET, or the default */
 	bool json; /* --json: machine output on stdout only */
+	/* --ask-password (the default on a terminal): polkit may ask for a password */
+	bool ask_password;
 	/* The command's own options, in its table's order: the value, "" for a flag, or NULL */
 	const char *values[COMMAND_MAX_OPTIONS];
 } ClientOptions;

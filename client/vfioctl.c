@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "build-config.h"
 #include "commands.h"
@@ -49,6 +50,8 @@ static void help(void)
 	       "Options (before or after the command):\n"
 	       "  -s, --socket PATH  the daemon's socket (default $LIBVFIO_SOCKET, else %s)\n"
 	       "  -j, --json         machine-readable output on stdout, nothing else there\n"
+	       "      --ask-password     let polkit ask for a password (default on a terminal)\n"
+	       "      --no-ask-password  never: refused is refused\n"
 	       "  -h, --help         this help, or a command's help after the command\n"
 	       "  -V, --version      vfioctl's own version (no daemon needed)\n"
 	       "\n"
@@ -68,6 +71,8 @@ static const Command *find_command(const char *name)
 static const struct option global_options[] = {
 	{ "socket", required_argument, NULL, 's' },
 	{ "json", no_argument, NULL, 'j' },
+	{ "ask-password", no_argument, NULL, 'A' },
+	{ "no-ask-password", no_argument, NULL, 'N' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ 0 },
@@ -111,6 +116,12 @@ static int parse_options(int argc, char *argv[], bool stop_at_command, const Com
 		case 'j':
 			client->json = true;
 			break;
+		case 'A':
+			client->ask_password = true;
+			break;
+		case 'N':
+			client->ask_password = false;
+			break;
 		case 'h':
 			*want_help = true;
 			break;
@@ -139,7 +150,8 @@ static int parse_options(int argc, char *argv[], bool stop_at_command, const Com
 
 static int run(int argc, char *argv[])
 {
-	ClientOptions client = { .socket_path = getenv("LIBVFIO_SOCKET") };
+	ClientOptions client = { .socket_path = getenv("LIBVFIO_SOCKET"),
+				 .ask_password = isatty(STDIN_FILENO) > 0 };
 	bool want_help = false;
 
 	if (!client.socket_path || !client.socket_path[0])

@@ -29,7 +29,7 @@ packages=(
 	qemu-system-x86 ovmf swtpm procps
 )
 test_packages=(
-	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy
+	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy python3-dbusmock
 	clang-format iproute2 qemu-system-gui
 )
 lab_packages=(make xz-utils kmod systemd)

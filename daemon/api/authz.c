@@ -1,51 +1,249 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "api/authz.h"
 
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
 #include "macro.h"
 
-/* What a non-root caller is told, per action; the wire error goes with the interface. */
-static const AuthzRefusal refusals[_AUTHZ_ACTION_MAX] = {
-	[AUTHZ_VM_MANAGE] = { API_ERROR_VMS_PERMISSION_DENIED,
-			      "Only root may change VMs for now (run vfioctl with sudo)." },
-	[AUTHZ_VM_CONTROL] = { API_ERROR_VMS_PERMISSION_DENIED,
-			       "Only root may change VMs for now (run vfioctl with sudo)." },
-	[AUTHZ_PARTITION_CREATE] = { API_ERROR_PARTITIONS_PERMISSION_DENIED,
-				     "Only root may create partitions for now (run vfioctl with "
-				     "sudo)." },
-	[AUTHZ_PARTITION_DESTROY] = { API_ERROR_PARTITIONS_PERMISSION_DENIED,
-				      "Only root may destroy partitions for now (run vfioctl "
-				      "with sudo)." },
-	[AUTHZ_VF_COUNT_SET] = { API_ERROR_PARTITIONS_PERMISSION_DENIED,
-				 "Only root may change VF counts for now (run vfioctl with "
-				 "sudo)." },
+/* What a call found out from polkit, noted on it between its dispatches. */
+enum {
+	AUTHZ_NOTED_ALLOWED = 1,
+	AUTHZ_NOTED_REFUSED,
 };
+
+/* More groups than this and the user's membership is not looked at further. */
+#define AUTHZ_MAX_GROUPS 1024
+
+AuthzVerdict authz_decide(AuthzAction action, const AuthzFacts *facts)
+{
+	if (facts->root)
+		return AUTHZ_ALLOW;
+	switch (action) {
+	case AUTHZ_READ:
+		return !facts->read_group_only || facts->in_group || facts->owner ? AUTHZ_ALLOW
+										  : AUTHZ_DENY;
+	case AUTHZ_VM_CONTROL:
+		return facts->owner || facts->in_group ? AUTHZ_ALLOW : AUTHZ_ASK_POLKIT;
+	case AUTHZ_VM_MANAGE:
+	case AUTHZ_PARTITION_CREATE:
+	case AUTHZ_PARTITION_DESTROY:
+	case AUTHZ_VF_COUNT_SET:
+		return AUTHZ_ASK_POLKIT;
+	default:
+		return AUTHZ_DENY;
+	}
+}
+
+const char *authz_polkit_action(AuthzAction action)
+{
+	switch (action) {
+	case AUTHZ_VM_CONTROL:
+		return "io.libvfio.vm.control";
+	case AUTHZ_VM_MANAGE:
+	case AUTHZ_PARTITION_CREATE:
+	case AUTHZ_PARTITION_DESTROY:
+	case AUTHZ_VF_COUNT_SET:
+		return "io.libvfio.manage";
+	default:
+		return NULL;
+	}
+}
+
+ApiError authz_refusal(AuthzAction action, const char *method, const char *vm_name,
+		       const char *group, char *buf, size_t size)
+{
+	static const char ask[] = "ask an administrator, run vfioctl with sudo, or with "
+				  "--ask-password";
+	const char *short_method = method ? strrchr(method, '.') : NULL;
+	short_method = short_method ? short_method + 1 : "this call";
+
+	switch (action) {
+	case AUTHZ_READ:
+		snprintf(buf, size,
+			 "%s needs root or membership of group '%s' (access.read is group): ask "
+			 "an administrator.",
+			 short_method, group);
+		return API_ERROR_PERMISSION_DENIED;
+	case AUTHZ_VM_CONTROL:
+		snprintf(buf, size,
+			 "%s of VM '%s' needs you to be its owner, in group '%s', or allowed "
+			 "polkit's io.libvfio.vm.control: %s.",
+			 short_method, vm_name ? vm_name : "?", group, ask);
+		return API_ERROR_VMS_PERMISSION_DENIED;
+	case AUTHZ_VM_MANAGE:
+		snprintf(buf, size, "%s of VMs needs root or polkit's io.libvfio.manage: %s.",
+			 short_method, ask);
+		return API_ERROR_VMS_PERMISSION_DENIED;
+	case AUTHZ_PARTITION_CREATE:
+	case AUTHZ_PARTITION_DESTROY:
+	case AUTHZ_VF_COUNT_SET:
+		snprintf(buf, size,
+			 "%s of partitions needs root or polkit's io.libvfio.manage: %s.",
+			 short_method, ask);
+		return API_ERROR_PARTITIONS_PERMISSION_DENIED;
+	default:
+		snprintf(buf, size, "The daemon does not know this action.");
+		return API_ERROR_INTERNAL;
+	}
+}
+
+int authz_init(Authz *authz, sd_event *event, const DaemonConfig *config)
+{
+	*authz = (Authz){ .config = config };
+	return polkit_new(event, &authz->polkit);
+}
+
+void authz_done(Authz *authz)
+{
+	authz->polkit = polkit_free(authz->polkit);
+}
 
 const struct ucred *authz_caller(const VarlinkCall *call)
 {
 	return varlink_call_peer(call);
 }
 
-bool authz_decide(const struct ucred *caller, AuthzAction action, const char *vm_name,
-		  AuthzRefusal *ret_refusal)
+/* Whether `uid` (primary group `gid`) is in the group called `group`, per the user database. */
+static bool in_group(uid_t uid, gid_t gid, const char *group)
 {
-	(void)vm_name; /* for the VM's owner, later */
+	char buf[16384];
+	struct group gr, *grp = NULL;
+	struct passwd pw, *pwp = NULL;
 
-	if (action == AUTHZ_READ || caller->uid == 0)
+	if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || !grp)
+		return false;
+	gid_t wanted = grp->gr_gid;
+	if (gid == wanted)
 		return true;
-	if ((unsigned)action < ELEMENTSOF(refusals) && refusals[action].message)
-		*ret_refusal = refusals[action];
-	else /* an action without a sentence is refused all the same */
-		*ret_refusal = (AuthzRefusal){ API_ERROR_INTERNAL,
-					       "The daemon does not know this action." };
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) != 0 || !pwp)
+		return false;
+	gid_t groups[AUTHZ_MAX_GROUPS];
+	int n = AUTHZ_MAX_GROUPS;
+	if (getgrouplist(pwp->pw_name, pwp->pw_gid, groups, &n) < 0)
+		n = AUTHZ_MAX_GROUPS; /* more than fit: look at those that did */
+	for (int i = 0; i < n; i++)
+		if (groups[i] == wanted)
+			return true;
 	return false;
 }
 
-int authz_check(VarlinkCall *call, AuthzAction action, const char *vm_name)
+/* The owner of VM `name` as written in its definition, copied to `buf`; false when none. */
+static bool vm_owner(Authz *authz, const char *name, char *buf, size_t size)
 {
-	AuthzRefusal refusal;
+	VmInfo *vms;
+	size_t n;
+	bool found = false;
 
-	if (authz_decide(authz_caller(call), action, vm_name, &refusal))
+	if (!authz->vms || !name || vm_manager_list(authz->vms, &vms, &n) < 0)
+		return false;
+	for (size_t i = 0; i < n && !found; i++)
+		if (strcmp(vms[i].name, name) == 0 && vms[i].owner && vms[i].owner[0]) {
+			snprintf(buf, size, "%s", vms[i].owner);
+			found = true;
+		}
+	free(vms);
+	return found;
+}
+
+static bool user_is(const char *user, uid_t uid)
+{
+	char buf[16384];
+	struct passwd pw, *pwp = NULL;
+	return getpwnam_r(user, &pw, buf, sizeof(buf), &pwp) == 0 && pwp && pwp->pw_uid == uid;
+}
+
+static int refuse(Authz *authz, VarlinkCall *call, AuthzAction action, const char *vm_name)
+{
+	char sentence[512];
+	ApiError error = authz_refusal(action, varlink_call_method(call), vm_name,
+				       authz->config->access_group, sentence, sizeof(sentence));
+	int r = api_reply_errorf(call, error, "%s", sentence);
+	return r < 0 && r != -ECONNRESET ? r : 0;
+}
+
+typedef struct AuthzQuestion {
+	Authz *authz;
+	VarlinkCall *call;
+} AuthzQuestion;
+
+static void on_polkit_answer(PolkitAnswer answer, void *userdata)
+{
+	AuthzQuestion *question = userdata;
+	Authz *authz = question->authz;
+	VarlinkCall *call = question->call;
+	free(question);
+
+	if (answer == POLKIT_ABSENT && !authz->told_no_polkit) {
+		log_notice("polkit cannot be reached on the system bus: the owner and group '%s' "
+			   "rules decide alone",
+			   authz->config->access_group);
+		authz->told_no_polkit = true;
+	} else if (answer != POLKIT_ABSENT)
+		authz->told_no_polkit = false; /* tell again when it goes away again */
+	varlink_call_set_verdict(call,
+				 answer == POLKIT_YES ? AUTHZ_NOTED_ALLOWED : AUTHZ_NOTED_REFUSED);
+	if (answer != POLKIT_CANCELLED)
+		varlink_call_redispatch(call); /* a no-op when the client has left */
+	varlink_call_unref(call);
+}
+
+int authz_check(Authz *authz, VarlinkCall *call, AuthzAction action, const char *vm_name,
+		bool interactive)
+{
+	const struct ucred *caller = authz_caller(call);
+	char owner[256] = "";
+	bool has_owner = false;
+
+	AuthzFacts facts = { .root = caller->uid == 0,
+			     .read_group_only = authz->config->access_read_group };
+	if (!facts.root) {
+		if (action != AUTHZ_READ || facts.read_group_only) {
+			facts.in_group =
+				in_group(caller->uid, caller->gid, authz->config->access_group);
+			has_owner = vm_owner(authz, vm_name, owner, sizeof(owner));
+			facts.owner = has_owner && user_is(owner, caller->uid);
+		}
+	}
+	switch (authz_decide(action, &facts)) {
+	case AUTHZ_ALLOW:
 		return 1;
-	int r = api_reply_errorf(call, refusal.error, "%s", refusal.message);
-	return r < 0 ? r : 0;
+	case AUTHZ_DENY:
+		return refuse(authz, call, action, vm_name);
+	case AUTHZ_ASK_POLKIT:
+		break;
+	}
+
+	switch (varlink_call_verdict(call)) {
+	case AUTHZ_NOTED_ALLOWED:
+		return 1;
+	case AUTHZ_NOTED_REFUSED:
+		return refuse(authz, call, action, vm_name);
+	}
+
+	AuthzQuestion *question = calloc(1, sizeof(*question));
+	if (!question)
+		return -ENOMEM;
+	*question = (AuthzQuestion){ .authz = authz, .call = varlink_call_ref(call) };
+	const char *details[] = { vm_name ? "vm" : NULL, vm_name, has_owner ? "owner" : NULL, owner,
+				  NULL };
+	const char *const *d = details;
+	if (!vm_name) /* no VM: no details */
+		d = details + 4;
+	else if (!has_owner) /* a VM without owner: vm only */
+		details[2] = NULL;
+	int r = polkit_check(authz->polkit, caller, authz_polkit_action(action), d, interactive,
+			     on_polkit_answer, question);
+	if (r < 0) {
+		varlink_call_unref(question->call);
+		free(question);
+		return r;
+	}
+	return 0;
 }

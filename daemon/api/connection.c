@@ -394,6 +394,60 @@ static const VarlinkMethod *find_method(Server *server, const VarlinkCallMessage
 	return NULL;
 }
 
+/*
+ * Runs the call's handler (again, when redispatched) and answers for it when it
+ * failed. The connection's reference to its call goes once the call is over.
+ */
+static void call_run_handler(VarlinkCall *call)
+{
+	Connection *c = call->connection;
+	const char *name = call->parsed.method;
+
+	call->in_handler = true;
+	int r = call->method->handler(call, call->parsed.parameters, call->userdata);
+	call->in_handler = false;
+
+	if (r >= 0 && !call->finished && call->n_ref == 1) {
+		/* Nobody replied and nobody kept the call to reply later: a bug, not a hang. */
+		log_error("%s returned without replying", name);
+		r = -EPROTO;
+	}
+	if (r < 0 && !call->finished) {
+		log_error_errno(r, "%s failed", name);
+		(void)api_reply_errorf(call, API_ERROR_INTERNAL,
+				       "The daemon failed to handle %s (%s); see its log "
+				       "(journalctl -u libvfiod).",
+				       name, strerror(-r));
+	}
+	if (call->finished && c && c->call == call) {
+		c->call = NULL;
+		varlink_call_unref(call);
+	}
+}
+
+void varlink_call_set_verdict(VarlinkCall *call, int verdict)
+{
+	call->verdict = verdict;
+}
+
+int varlink_call_verdict(const VarlinkCall *call)
+{
+	return call->verdict;
+}
+
+void varlink_call_redispatch(VarlinkCall *call)
+{
+	if (call->finished || !call->connection || call->in_handler)
+		return;
+	/* The handler may drop the reference that keeps the call; hold one meanwhile. */
+	Connection *c = call->connection;
+	varlink_call_ref(call);
+	call_run_handler(call);
+	if (call->finished) /* the connection goes on with its next call */
+		(void)sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+	varlink_call_unref(call);
+}
+
 static void connection_dispatch(Connection *c, json_object *message)
 {
 	VarlinkCallMessage parsed;
@@ -441,29 +495,15 @@ static void connection_dispatch(Connection *c, json_object *message)
 		c->dead = true;
 		return;
 	}
-	*call = (VarlinkCall){ .n_ref = 1, .connection = c, .message = message, .parsed = parsed };
+	*call = (VarlinkCall){ .n_ref = 1,
+			       .connection = c,
+			       .message = message,
+			       .parsed = parsed,
+			       .method = method,
+			       .userdata = userdata };
 	c->call = call;
 
-	call->in_handler = true;
-	r = method->handler(call, parsed.parameters, userdata);
-	call->in_handler = false;
-
-	if (r >= 0 && !call->finished && call->n_ref == 1) {
-		/* Nobody replied and nobody kept the call to reply later: a bug, not a hang. */
-		log_error("%s returned without replying", parsed.method);
-		r = -EPROTO;
-	}
-	if (r < 0 && !call->finished) {
-		log_error_errno(r, "%s failed", parsed.method);
-		(void)api_reply_errorf(call, API_ERROR_INTERNAL,
-				       "The daemon failed to handle %s (%s); see its log "
-				       "(journalctl -u libvfiod).",
-				       parsed.method, strerror(-r));
-	}
-	if (call->finished) {
-		c->call = NULL;
-		varlink_call_unref(call);
-	}
+	call_run_handler(call);
 }
 
 /*

@@ -26,6 +26,7 @@ typedef struct Daemon {
 	DaemonConfig config;
 	sd_event *event;
 	Server *server;
+	Authz authz;
 	ManagerApi manager_api;
 	HostCache *host;
 	HostApi host_api;
@@ -205,7 +206,10 @@ static int setup_signals(Daemon *daemon)
 static void daemon_done(Daemon *daemon)
 {
 	/* First: VM calls still waiting are answered while their connections exist. */
+	daemon->authz.vms = NULL;
 	daemon->vms = vm_manager_free(daemon->vms);
+	/* Calls waiting for polkit are let go while their connections exist. */
+	authz_done(&daemon->authz);
 	daemon->server = server_free(daemon->server);
 	/* The probe's pending callbacks (Check) still use the host service. */
 	daemon->manager_api.qemu = qemu_probe_free(daemon->manager_api.qemu);
@@ -264,6 +268,10 @@ static int daemon_setup(Daemon *daemon)
 	if (r < 0)
 		return log_error_errno(r, "Cannot create the Varlink server");
 	server_set_change_callback(daemon->server, on_server_change, daemon);
+	r = authz_init(&daemon->authz, daemon->event, &daemon->config);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up authorization");
+	daemon->manager_api.authz = &daemon->authz;
 	r = manager_api_register(&daemon->manager_api, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.Manager");
@@ -273,7 +281,9 @@ static int daemon_setup(Daemon *daemon)
 	if (r < 0)
 		return log_error_errno(r, "Cannot read the host below %s",
 				       daemon->config.sysfs_root);
-	daemon->host_api = (HostApi){ .cache = daemon->host, .qemu = daemon->manager_api.qemu };
+	daemon->host_api = (HostApi){ .cache = daemon->host,
+				      .qemu = daemon->manager_api.qemu,
+				      .authz = &daemon->authz };
 	r = host_api_register(&daemon->host_api, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.Host");
@@ -289,8 +299,9 @@ static int daemon_setup(Daemon *daemon)
 	}
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the partition engine");
-	daemon->partitions_api =
-		(PartitionsApi){ .engine = daemon->partitions, .host = daemon->host };
+	daemon->partitions_api = (PartitionsApi){ .engine = daemon->partitions,
+						  .host = daemon->host,
+						  .authz = &daemon->authz };
 	r = partitions_api_register(&daemon->partitions_api, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.Partitions");
@@ -302,7 +313,8 @@ static int daemon_setup(Daemon *daemon)
 		r = vm_manager_adopt(daemon->vms);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the VMs");
-	daemon->vms_api = (VmsApi){ .manager = daemon->vms };
+	daemon->authz.vms = daemon->vms;
+	daemon->vms_api = (VmsApi){ .manager = daemon->vms, .authz = &daemon->authz };
 	r = vms_api_register(&daemon->vms_api, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.VMs");

@@ -14,6 +14,7 @@ static const char *const api_error_table[_API_ERROR_MAX] = {
 	[API_ERROR_TOO_MANY_CONNECTIONS] = "io.libvfio.Manager.TooManyConnections",
 	[API_ERROR_TIMEOUT] = "io.libvfio.Manager.Timeout",
 	[API_ERROR_PROTOCOL] = "io.libvfio.Manager.ProtocolError",
+	[API_ERROR_PERMISSION_DENIED] = "io.libvfio.Manager.PermissionDenied",
 	[API_ERROR_INTERNAL] = "io.libvfio.Manager.InternalError",
 	[API_ERROR_HOST_NO_SUCH_GPU] = "io.libvfio.Host.NoSuchGPU",
 	[API_ERROR_PARTITIONS_PERMISSION_DENIED] = "io.libvfio.Partitions.PermissionDenied",

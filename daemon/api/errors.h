@@ -27,6 +27,7 @@ typedef enum ApiError {
 	API_ERROR_TIMEOUT,
 	API_ERROR_PROTOCOL,
 	API_ERROR_INTERNAL,
+	API_ERROR_PERMISSION_DENIED, /* reading, where access.read is group */
 	/* io.libvfio.Host */
 	API_ERROR_HOST_NO_SUCH_GPU,
 	/* io.libvfio.Partitions */

@@ -43,6 +43,9 @@ static int reply_or_oom(VarlinkCall *call, json_object *reply)
 
 static int method_list_gpus(VarlinkCall *call, json_object *parameters, void *userdata)
 {
+	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
+	if (allowed <= 0)
+		return allowed;
 	RefreshParameter p = { 0 };
 	const HostModel *model;
 
@@ -74,6 +77,9 @@ static int reply_no_such_gpu(VarlinkCall *call, const char *text, bool is_addres
 
 static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *userdata)
 {
+	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
+	if (allowed <= 0)
+		return allowed;
 	struct {
 		const char *address;
 		bool refresh;
@@ -121,6 +127,9 @@ static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *user
 
 static int method_list_iommu_groups(VarlinkCall *call, json_object *parameters, void *userdata)
 {
+	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
+	if (allowed <= 0)
+		return allowed;
 	RefreshParameter p = { 0 };
 	const HostModel *model;
 
@@ -132,6 +141,9 @@ static int method_list_iommu_groups(VarlinkCall *call, json_object *parameters, 
 
 static int method_get_topology(VarlinkCall *call, json_object *parameters, void *userdata)
 {
+	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
+	if (allowed <= 0)
+		return allowed;
 	static const VarlinkField fields[] = { { 0 } };
 	const HostModel *model;
 
@@ -170,6 +182,9 @@ static void finish_check(const QemuInfo *qemu, void *userdata)
 
 static int method_check(VarlinkCall *call, json_object *parameters, void *userdata)
 {
+	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
+	if (allowed <= 0)
+		return allowed;
 	static const VarlinkField fields[] = { { 0 } };
 
 	if (!parameters_ok(call, parameters, fields, NULL))

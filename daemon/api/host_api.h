@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include "api/authz.h"
+
 #include "api/server.h"
 #include "host/host_cache.h"
 #include "host/qemu_probe.h"
@@ -13,6 +15,7 @@
 typedef struct HostApi {
 	HostCache *cache;
 	QemuProbe *qemu;
+	Authz *authz;
 } HostApi;
 
 /* Serves io.libvfio.Host on `server`; `api` must outlive it. */

@@ -47,12 +47,16 @@ static int method_get_version(VarlinkCall *call, json_object *parameters, void *
 	ManagerApi *api = userdata;
 	const char *bad;
 
+	int r = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
+	if (r <= 0)
+		return r;
+
 	static const VarlinkField fields[] = { { 0 } };
 	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
 		return varlink_call_reply_invalid_parameter(call, bad);
 
 	/* The probe may answer later: keep the call until it does. */
-	int r = qemu_probe_get(api->qemu, reply_version, varlink_call_ref(call));
+	r = qemu_probe_get(api->qemu, reply_version, varlink_call_ref(call));
 	if (r < 0)
 		varlink_call_unref(call);
 	return r;

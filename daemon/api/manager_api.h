@@ -5,11 +5,14 @@
  */
 #pragma once
 
+#include "api/authz.h"
+
 #include "api/server.h"
 #include "host/qemu_probe.h"
 
 typedef struct ManagerApi {
 	QemuProbe *qemu;
+	Authz *authz;
 } ManagerApi;
 
 /* Serves io.libvfio.Manager on `server`; `api` must outlive it. */

@@ -136,7 +136,10 @@ static int method_list(VarlinkCall *call, json_object *parameters, void *userdat
 
 	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
 		return varlink_call_reply_invalid_parameter(call, bad);
-	int r = host_cache_model(api->host, true, &model);
+	int r = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
+	if (r <= 0)
+		return r;
+	r = host_cache_model(api->host, true, &model);
 	if (r < 0)
 		return r;
 	const PartitionRecord *records = partition_engine_records(api->engine, &n);
@@ -181,6 +184,7 @@ typedef struct CreateParameters {
 	const char *mode, *gpu, *vendor, *type;
 	int64_t min_framebuffer, max_instances, node, vfs;
 	bool force;
+	bool interactive;
 } CreateParameters;
 #define CREATE(field) offsetof(CreateParameters, field)
 
@@ -200,6 +204,8 @@ static int method_create(VarlinkCall *call, json_object *parameters, void *userd
 		{ "node", VARLINK_FIELD_INT, VARLINK_FIELD_NULLABLE, CREATE(node) },
 		{ "vfs", VARLINK_FIELD_INT, VARLINK_FIELD_NULLABLE, CREATE(vfs) },
 		{ "force", VARLINK_FIELD_BOOL, VARLINK_FIELD_NULLABLE, CREATE(force) },
+		{ "allowInteractiveAuthentication", VARLINK_FIELD_BOOL, VARLINK_FIELD_NULLABLE,
+		  CREATE(interactive) },
 		{ 0 },
 	};
 	PartitionRequest request = { .preferred_node = -1 };
@@ -238,7 +244,7 @@ static int method_create(VarlinkCall *call, json_object *parameters, void *userd
 	request.vfs_to_enable = (unsigned)p.vfs;
 	request.force = p.force;
 
-	int r = authz_check(call, AUTHZ_PARTITION_CREATE, NULL);
+	int r = authz_check(api->authz, call, AUTHZ_PARTITION_CREATE, NULL, p.interactive);
 	if (r <= 0)
 		return r;
 
@@ -262,11 +268,14 @@ static void on_destroyed(const PartitionOutcome *outcome, void *userdata)
 static int method_destroy(VarlinkCall *call, json_object *parameters, void *userdata)
 {
 	PartitionsApi *api = userdata;
-	struct {
+	struct IdParameters {
 		const char *id;
+		bool interactive;
 	} p = { 0 };
 	static const VarlinkField fields[] = {
 		{ "id", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
+		{ "allowInteractiveAuthentication", VARLINK_FIELD_BOOL, VARLINK_FIELD_NULLABLE,
+		  offsetof(struct IdParameters, interactive) },
 		{ 0 },
 	};
 	const char *bad;
@@ -275,7 +284,7 @@ static int method_destroy(VarlinkCall *call, json_object *parameters, void *user
 		return varlink_call_reply_invalid_parameter(call, bad);
 	if (!partition_id_is_valid(p.id))
 		return varlink_call_reply_invalid_parameter(call, "id");
-	int r = authz_check(call, AUTHZ_PARTITION_DESTROY, NULL);
+	int r = authz_check(api->authz, call, AUTHZ_PARTITION_DESTROY, NULL, p.interactive);
 	if (r <= 0)
 		return r;
 
@@ -310,13 +319,17 @@ static void on_vfs_set(const PartitionOutcome *outcome, void *userdata)
 static int method_set_vf_count(VarlinkCall *call, json_object *parameters, void *userdata)
 {
 	PartitionsApi *api = userdata;
-	struct {
+	struct VfCountParameters {
 		const char *gpu;
 		int64_t count;
+		bool interactive;
 	} p = { 0 };
 	static const VarlinkField fields[] = {
 		{ "gpu", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
-		{ "count", VARLINK_FIELD_INT, VARLINK_FIELD_REQUIRED, sizeof(const char *) },
+		{ "count", VARLINK_FIELD_INT, VARLINK_FIELD_REQUIRED,
+		  offsetof(struct VfCountParameters, count) },
+		{ "allowInteractiveAuthentication", VARLINK_FIELD_BOOL, VARLINK_FIELD_NULLABLE,
+		  offsetof(struct VfCountParameters, interactive) },
 		{ 0 },
 	};
 	PciAddress gpu;
@@ -328,7 +341,7 @@ static int method_set_vf_count(VarlinkCall *call, json_object *parameters, void 
 		return varlink_call_reply_invalid_parameter(call, "gpu");
 	if (p.count < 0 || p.count > 65535)
 		return varlink_call_reply_invalid_parameter(call, "count");
-	int r = authz_check(call, AUTHZ_VF_COUNT_SET, NULL);
+	int r = authz_check(api->authz, call, AUTHZ_VF_COUNT_SET, NULL, p.interactive);
 	if (r <= 0)
 		return r;
 	r = partition_engine_set_vf_count(api->engine, &gpu, (unsigned)p.count, on_vfs_set,

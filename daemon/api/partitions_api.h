@@ -4,6 +4,8 @@
  */
 #pragma once
 
+#include "api/authz.h"
+
 #include "api/server.h"
 #include "host/host_cache.h"
 #include "partitions/partitions.h"
@@ -11,6 +13,7 @@
 typedef struct PartitionsApi {
 	PartitionEngine *engine;
 	HostCache *host;
+	Authz *authz;
 } PartitionsApi;
 
 /* Serves io.libvfio.Partitions on `server`; `api` must outlive it. */

@@ -120,3 +120,14 @@ const struct ucred *varlink_call_peer(const VarlinkCall *call);
  */
 VarlinkCall *varlink_call_ref(VarlinkCall *call);
 VarlinkCall *varlink_call_unref(VarlinkCall *call);
+
+/*
+ * For a handler that kept the call to wait for an answer (polkit's) before it
+ * acts: the answer is noted on the call, and the handler runs again with the
+ * same parameters and finds it (systemd's varlink_verify_polkit_async() does
+ * the same). Redispatch does nothing once the client is gone or the call is
+ * answered. The verdict is 0 until set.
+ */
+void varlink_call_set_verdict(VarlinkCall *call, int verdict);
+int varlink_call_verdict(const VarlinkCall *call);
+void varlink_call_redispatch(VarlinkCall *call);

@@ -86,6 +86,9 @@ struct VarlinkCall {
 	Connection *connection; /* NULL once the client is gone */
 	json_object *message; /* owns everything `parsed` points to */
 	VarlinkCallMessage parsed;
+	const VarlinkMethod *method; /* for varlink_call_redispatch() */
+	void *userdata;
+	int verdict; /* varlink_call_set_verdict(), 0 until set */
 	bool finished;
 	bool in_handler;
 };

@@ -115,14 +115,24 @@ static PendingCall *pending_new(VarlinkCall *call, const char *name)
  * dispatcher refuses a string with a NUL inside. Replies InvalidParameter
  * itself and returns -EINVAL when it is not there or not a string.
  */
+typedef struct StringParameters {
+	const char *value;
+	bool interactive; /* allowInteractiveAuthentication, where the method takes it */
+} StringParameters;
+
 static int dispatch_string(VarlinkCall *call, json_object *parameters, const char *key,
-			   const char **ret)
+			   bool mutating, StringParameters *ret)
 {
 	const VarlinkField fields[] = {
 		{ key, VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED, 0 },
+		mutating ? (VarlinkField){ "allowInteractiveAuthentication", VARLINK_FIELD_BOOL,
+					   VARLINK_FIELD_NULLABLE,
+					   offsetof(StringParameters, interactive) }
+			 : (VarlinkField){ 0 },
 		{ 0 },
 	};
 	const char *bad;
+	*ret = (StringParameters){ 0 };
 	if (varlink_parameters_dispatch(parameters, fields, ret, &bad) < 0) {
 		(void)varlink_call_reply_invalid_parameter(call, bad);
 		return -EINVAL;
@@ -131,11 +141,12 @@ static int dispatch_string(VarlinkCall *call, json_object *parameters, const cha
 }
 
 /* Parameters of the methods that take only a VM name. */
-static int dispatch_name(VarlinkCall *call, json_object *parameters, const char **ret_name)
+static int dispatch_name(VarlinkCall *call, json_object *parameters, bool mutating,
+			 StringParameters *ret)
 {
-	if (dispatch_string(call, parameters, "name", ret_name) < 0)
+	if (dispatch_string(call, parameters, "name", mutating, ret) < 0)
 		return -EINVAL;
-	if (!vm_name_is_valid(*ret_name)) {
+	if (!vm_name_is_valid(ret->value)) {
 		(void)varlink_call_reply_invalid_parameter(call, "name");
 		return -EINVAL;
 	}
@@ -148,10 +159,11 @@ typedef void (*NameOperation)(VmManager *manager, const char *name, VmCallback c
 static int call_with_name(VmsApi *api, VarlinkCall *call, json_object *parameters,
 			  NameOperation operation, AuthzAction action)
 {
-	const char *name;
-	if (dispatch_name(call, parameters, &name) < 0)
+	StringParameters p;
+	if (dispatch_name(call, parameters, action != AUTHZ_READ, &p) < 0)
 		return 0;
-	int r = authz_check(call, action, name);
+	const char *name = p.value;
+	int r = authz_check(api->authz, call, action, name, p.interactive);
 	if (r <= 0)
 		return r;
 	PendingCall *pending = pending_new(call, name);
@@ -175,7 +187,10 @@ static int list_vms(VmsApi *api, VarlinkCall *call, json_object *parameters, VmI
 		(void)varlink_call_reply_invalid_parameter(call, bad);
 		return 0;
 	}
-	int r = vm_manager_list(api->manager, ret, ret_n);
+	int r = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
+	if (r <= 0)
+		return r;
+	r = vm_manager_list(api->manager, ret, ret_n);
 	return r < 0 ? r : 1;
 }
 
@@ -213,11 +228,12 @@ static int method_get(VarlinkCall *call, json_object *parameters, void *userdata
 
 static int method_define(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	const char *text;
+	StringParameters p;
 	VmsApi *api = userdata;
-	if (dispatch_string(call, parameters, "definition", &text) < 0)
+	if (dispatch_string(call, parameters, "definition", true, &p) < 0)
 		return 0;
-	int r = authz_check(call, AUTHZ_VM_MANAGE, NULL);
+	const char *text = p.value;
+	int r = authz_check(api->authz, call, AUTHZ_VM_MANAGE, NULL, p.interactive);
 	if (r <= 0)
 		return r;
 	PendingCall *pending = pending_new(call, NULL);
@@ -234,14 +250,18 @@ static int method_undefine(VarlinkCall *call, json_object *parameters, void *use
 
 static int method_validate(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	const char *text;
+	StringParameters p;
 	_cleanup_free_ char *error = NULL;
 	VmDefinition definition;
-	(void)userdata;
+	VmsApi *api = userdata;
 
-	if (dispatch_string(call, parameters, "definition", &text) < 0)
+	if (dispatch_string(call, parameters, "definition", false, &p) < 0)
 		return 0;
-	int r = vm_definition_load_string(text, strlen(text), "<definition>", &definition, &error);
+	const char *text = p.value;
+	int r = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
+	if (r <= 0)
+		return r;
+	r = vm_definition_load_string(text, strlen(text), "<definition>", &definition, &error);
 	if (r < 0 && r != -ENOMEM) {
 		api_reply_vm_error(call, API_ERROR_VMS_INVALID_DEFINITION, NULL, NULL, error);
 		return 0;
@@ -268,6 +288,7 @@ typedef struct StopParameters {
 	const char *name;
 	bool force;
 	int64_t timeout;
+	bool interactive;
 } StopParameters;
 
 static int method_stop(VarlinkCall *call, json_object *parameters, void *userdata)
@@ -279,6 +300,8 @@ static int method_stop(VarlinkCall *call, json_object *parameters, void *userdat
 		  offsetof(StopParameters, force) },
 		{ "timeoutSeconds", VARLINK_FIELD_INT, VARLINK_FIELD_NULLABLE,
 		  offsetof(StopParameters, timeout) },
+		{ "allowInteractiveAuthentication", VARLINK_FIELD_BOOL, VARLINK_FIELD_NULLABLE,
+		  offsetof(StopParameters, interactive) },
 		{ 0 },
 	};
 	StopParameters p = { .timeout = -1 };
@@ -291,7 +314,7 @@ static int method_stop(VarlinkCall *call, json_object *parameters, void *userdat
 		return varlink_call_reply_invalid_parameter(call, "name");
 	if (p.timeout < -1 || p.timeout > MAX_STOP_TIMEOUT_SECONDS)
 		return varlink_call_reply_invalid_parameter(call, "timeoutSeconds");
-	int r = authz_check(call, AUTHZ_VM_CONTROL, p.name);
+	int r = authz_check(api->authz, call, AUTHZ_VM_CONTROL, p.name, p.interactive);
 	if (r <= 0)
 		return r;
 	PendingCall *pending = pending_new(call, p.name);

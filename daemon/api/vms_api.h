@@ -5,11 +5,14 @@
  */
 #pragma once
 
+#include "api/authz.h"
+
 #include "api/server.h"
 #include "vm/vm.h"
 
 typedef struct VmsApi {
 	VmManager *manager;
+	Authz *authz;
 } VmsApi;
 
 /* Serves io.libvfio.VMs on `server`; `api` must outlive it. */

@@ -105,6 +105,20 @@ static int parse_accel(DaemonConfig *config, const Setting *setting, const char 
 	return set_string(config, setting, value);
 }
 
+/* access.read: everyone (the default) or group (root, access.group, a VM's owner). */
+static int parse_access_read(DaemonConfig *config, const Setting *setting, const char *value,
+			     char **ret_message)
+{
+	(void)setting;
+	if (strcmp(value, "everyone") == 0)
+		config->access_read_group = false;
+	else if (strcmp(value, "group") == 0)
+		config->access_read_group = true;
+	else
+		return error_message(ret_message, -EINVAL, "'%s' is not everyone or group", value);
+	return 0;
+}
+
 /* At most this many entries in gpus.partitionable. */
 #define CONFIG_MAX_EXTRA_GPUS 256
 
@@ -210,6 +224,8 @@ static const Setting settings[] = {
 	{ "sysfs-root", parse_absolute_path, FIELD(sysfs_root), 0, 0 },
 	{ "qemu-binary", parse_program, FIELD(qemu_binary), 0, 0 },
 	{ "log-level", parse_log_level, 0, 0, 0 },
+	{ "access.group", parse_user_name, FIELD(access_group), 0, 0 },
+	{ "access.read", parse_access_read, 0, 0, 0 },
 	{ "limits.max-message-size", parse_bytes, FIELD(max_message_size), 4096,
 	  UINT64_C(256) << 20 },
 	{ "limits.client-timeout", parse_time, FIELD(client_timeout_usec), USEC_PER_MSEC,
@@ -236,7 +252,7 @@ static const Setting settings[] = {
 };
 
 /* The sections that hold further keys. */
-static const char *const sections[] = { "gpus", "limits", "sriov", "vms" };
+static const char *const sections[] = { "access", "gpus", "limits", "sriov", "vms" };
 
 int config_init(DaemonConfig *config)
 {
@@ -260,10 +276,11 @@ int config_init(DaemonConfig *config)
 		.stop_timeout_usec = 60 * USEC_PER_SEC,
 		.start_timeout_usec = 120 * USEC_PER_SEC,
 		.user_runtime_dir = strdup("/run/user"),
+		.access_group = strdup("libvfio"),
 	};
 	if (!config->socket_path || !config->runtime_dir || !config->state_dir ||
 	    !config->sysfs_root || !config->qemu_binary || !config->vm_dir || !config->qemu_user ||
-	    !config->accel || !config->user_runtime_dir) {
+	    !config->accel || !config->user_runtime_dir || !config->access_group) {
 		config_done(config);
 		return -ENOMEM;
 	}
@@ -281,6 +298,7 @@ void config_done(DaemonConfig *config)
 	free(config->qemu_user);
 	free(config->accel);
 	free(config->user_runtime_dir);
+	free(config->access_group);
 	strv_free(config->extra_gpus);
 	*config = (DaemonConfig){ 0 };
 }
@@ -297,13 +315,14 @@ int config_copy(DaemonConfig *dst, const DaemonConfig *src)
 	copy.qemu_user = strdup(src->qemu_user);
 	copy.accel = strdup(src->accel);
 	copy.user_runtime_dir = strdup(src->user_runtime_dir);
+	copy.access_group = strdup(src->access_group);
 	copy.extra_gpus = NULL;
 	bool lost = false;
 	for (char **e = src->extra_gpus; e && *e && !lost; e++)
 		lost = strv_append(&copy.extra_gpus, *e) < 0;
 	if (lost || !copy.socket_path || !copy.runtime_dir || !copy.state_dir || !copy.sysfs_root ||
 	    !copy.qemu_binary || !copy.vm_dir || !copy.qemu_user || !copy.accel ||
-	    !copy.user_runtime_dir) {
+	    !copy.user_runtime_dir || !copy.access_group) {
 		config_done(&copy);
 		return -ENOMEM;
 	}

@@ -38,6 +38,9 @@ typedef struct DaemonConfig {
 	char *accel; /* "auto" (KVM when /dev/kvm opens, else TCG), "kvm" or "tcg" */
 	uint64_t stop_timeout_usec; /* how long Stop waits for the guest to power down */
 	uint64_t start_timeout_usec; /* from QEMU's exec to the guest running */
+	/* access: who may do what besides root (api/authz.h) */
+	char *access_group; /* its members may control every VM, and read when read is group */
+	bool access_read_group; /* reads only for root, the group and a VM's owner */
 	char *user_runtime_dir; /* where users' runtime directories are (/run/user): sound servers
 				 */
 } DaemonConfig;

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "api/polkit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "fs_util.h"
+#include "macro.h"
+#include "parse_util.h"
+
+/* How long polkit may take: a password prompt waits for a person. */
+#define POLKIT_TIMEOUT_USEC (25 * USEC_PER_SEC)
+#define POLKIT_INTERACTIVE_TIMEOUT_USEC (10 * 60 * USEC_PER_SEC)
+
+/* CheckAuthorization's flags. */
+#define POLKIT_CHECK_ALLOW_USER_INTERACTION UINT32_C(1)
+
+typedef struct PolkitQuestion PolkitQuestion;
+
+struct Polkit {
+	sd_event *event;
+	sd_bus *bus; /* NULL until asked, and after it broke */
+	PolkitQuestion *questions; /* pending, a list */
+};
+
+struct PolkitQuestion {
+	Polkit *polkit;
+	PolkitQuestion *prev, *next;
+	sd_bus_slot *slot; /* the call under way, or NULL */
+	sd_event_source *defer; /* an answer known at once, delivered from the loop */
+	PolkitAnswer answer;
+	PolkitCallback callback;
+	void *userdata;
+};
+
+static void question_free(PolkitQuestion *q)
+{
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		q->polkit->questions = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	sd_bus_slot_unref(q->slot);
+	sd_event_source_disable_unref(q->defer);
+	free(q);
+}
+
+/* Calls back once and frees the question. */
+static void question_answer(PolkitQuestion *q, PolkitAnswer answer)
+{
+	PolkitCallback callback = q->callback;
+	void *userdata = q->userdata;
+	question_free(q);
+	callback(answer, userdata);
+}
+
+int polkit_new(sd_event *event, Polkit **ret)
+{
+	Polkit *polkit = calloc(1, sizeof(*polkit));
+	if (!polkit)
+		return -ENOMEM;
+	polkit->event = sd_event_ref(event);
+	*ret = polkit;
+	return 0;
+}
+
+Polkit *polkit_free(Polkit *polkit)
+{
+	if (!polkit)
+		return NULL;
+	while (polkit->questions)
+		question_answer(polkit->questions, POLKIT_CANCELLED);
+	sd_bus_flush_close_unref(polkit->bus);
+	sd_event_unref(polkit->event);
+	free(polkit);
+	return NULL;
+}
+
+int polkit_process_start_time(pid_t pid, uint64_t *ret)
+{
+	char path[64];
+	_cleanup_free_ char *text = NULL;
+	size_t size;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	int r = read_full_fd(fd, 4096, &text, &size);
+	if (r < 0)
+		return r;
+	/* "PID (COMM) STATE ...": COMM may hold anything, so count from its last ')'. */
+	const char *p = strrchr(text, ')');
+	if (!p)
+		return -EBADMSG;
+	p++;
+	/* After COMM come fields 3 (state) to 22 (starttime): skip 19 of them. */
+	for (int field = 3; field < 22; field++) {
+		p += strspn(p, " ");
+		p += strcspn(p, " ");
+		if (!*p)
+			return -EBADMSG;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long start = strtoull(p, &end, 10);
+	if (errno || end == p)
+		return -EBADMSG;
+	*ret = start;
+	return 0;
+}
+
+static int on_defer(sd_event_source *source, void *userdata)
+{
+	PolkitQuestion *q = userdata;
+	(void)source;
+	question_answer(q, q->answer);
+	return 0;
+}
+
+/* Errors that mean there is no polkit to ask (rather than that it said something). */
+static bool error_means_absent(const sd_bus_error *error)
+{
+	return sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN,
+				      SD_BUS_ERROR_NAME_HAS_NO_OWNER, SD_BUS_ERROR_NO_REPLY,
+				      SD_BUS_ERROR_DISCONNECTED, SD_BUS_ERROR_UNKNOWN_OBJECT,
+				      SD_BUS_ERROR_UNKNOWN_METHOD);
+}
+
+static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	PolkitQuestion *q = userdata;
+	Polkit *polkit = q->polkit;
+	const sd_bus_error *error = sd_bus_message_get_error(reply);
+	int authorized = 0, challenge = 0;
+	(void)ret_error;
+
+	if (polkit->bus && !sd_bus_is_open(polkit->bus))
+		polkit->bus = sd_bus_flush_close_unref(polkit->bus); /* open anew next time */
+	if (error) {
+		if (error_means_absent(error)) {
+			question_answer(q, POLKIT_ABSENT);
+			return 0;
+		}
+		log_warning("polkit refused the question: %s: %s", error->name,
+			    error->message ? error->message : "");
+		question_answer(q, POLKIT_FAILED);
+		return 0;
+	}
+	int r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+	if (r < 0) {
+		log_warning_errno(r, "polkit's answer cannot be read");
+		question_answer(q, POLKIT_FAILED);
+		return 0;
+	}
+	question_answer(q, authorized ? POLKIT_YES : POLKIT_NO);
+	return 0;
+}
+
+/* The system bus, opened (again) when needed; < 0 when there is none. */
+static int polkit_bus(Polkit *polkit, sd_bus **ret)
+{
+	if (polkit->bus && sd_bus_is_open(polkit->bus) > 0) {
+		*ret = polkit->bus;
+		return 0;
+	}
+	polkit->bus = sd_bus_flush_close_unref(polkit->bus);
+
+	sd_bus *bus = NULL;
+	int r = sd_bus_open_system(&bus);
+	if (r >= 0)
+		r = sd_bus_attach_event(bus, polkit->event, SD_EVENT_PRIORITY_NORMAL);
+	if (r < 0) {
+		sd_bus_flush_close_unref(bus);
+		return r;
+	}
+	polkit->bus = *ret = bus;
+	return 0;
+}
+
+static int append_request(sd_bus_message *m, const struct ucred *subject, uint64_t start_time,
+			  const char *action_id, const char *const *details, bool interactive)
+{
+	int r = sd_bus_message_append(m, "(sa{sv})", "unix-process", 3, "pid", "u",
+				      (uint32_t)subject->pid, "start-time", "t", start_time, "uid",
+				      "i", (int32_t)subject->uid);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(m, "s", action_id);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "{ss}");
+	for (const char *const *d = details; r >= 0 && d && d[0] && d[1]; d += 2)
+		r = sd_bus_message_append(m, "{ss}", d[0], d[1]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_append(
+			m, "us", interactive ? POLKIT_CHECK_ALLOW_USER_INTERACTION : 0, "");
+	return r;
+}
+
+int polkit_check(Polkit *polkit, const struct ucred *subject, const char *action_id,
+		 const char *const *details, bool interactive, PolkitCallback callback,
+		 void *userdata)
+{
+	PolkitQuestion *q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	*q = (PolkitQuestion){ .polkit = polkit,
+			       .next = polkit->questions,
+			       .callback = callback,
+			       .userdata = userdata };
+	if (q->next)
+		q->next->prev = q;
+	polkit->questions = q;
+
+	uint64_t start_time = 0;
+	sd_bus *bus = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	int r = polkit_process_start_time(subject->pid, &start_time);
+	if (r < 0)
+		q->answer = POLKIT_FAILED; /* the caller is gone: nobody to authorize */
+	else if (polkit_bus(polkit, &bus) < 0)
+		q->answer = POLKIT_ABSENT;
+	else {
+		r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.PolicyKit1",
+						   "/org/freedesktop/PolicyKit1/Authority",
+						   "org.freedesktop.PolicyKit1.Authority",
+						   "CheckAuthorization");
+		if (r >= 0)
+			r = append_request(m, subject, start_time, action_id, details, interactive);
+		if (r >= 0)
+			r = sd_bus_call_async(bus, &q->slot, m, on_reply, q,
+					      interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC
+							  : POLKIT_TIMEOUT_USEC);
+		if (r == -ENOMEM) {
+			question_free(q);
+			return r;
+		}
+		if (r >= 0)
+			return 0;
+		log_full_errno(LOG_DEBUG, r, "Cannot ask polkit");
+		q->answer = POLKIT_ABSENT; /* the bus broke under us */
+		polkit->bus = sd_bus_flush_close_unref(polkit->bus);
+	}
+	r = sd_event_add_defer(polkit->event, &q->defer, on_defer, q);
+	if (r < 0) {
+		question_free(q);
+		return r;
+	}
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Polkit, asked over sd-bus on the system bus, without blocking the loop:
+ * org.freedesktop.PolicyKit1.Authority.CheckAuthorization for a unix-process
+ * subject (pid, start time from /proc/PID/stat, uid), the form polkit 0.105
+ * to 122+ accept. It knows questions and answers, not VMs or Varlink: the
+ * caller (api/authz.c) says which action and which details.
+ *
+ * The bus is opened when the first question is asked, and again after it
+ * broke; DBUS_SYSTEM_BUS_ADDRESS chooses another bus (the tests' private one).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <systemd/sd-event.h>
+
+typedef struct Polkit Polkit;
+
+/* How a question ended. */
+typedef enum PolkitAnswer {
+	POLKIT_YES,
+	POLKIT_NO,
+	POLKIT_ABSENT, /* no system bus, or no polkit on it */
+	POLKIT_FAILED, /* polkit answered with an error, or the subject is gone */
+	POLKIT_CANCELLED, /* the Polkit object was freed first */
+} PolkitAnswer;
+
+/* Called exactly once per question, never before polkit_check() returned. */
+typedef void (*PolkitCallback)(PolkitAnswer answer, void *userdata);
+
+int polkit_new(sd_event *event, Polkit **ret);
+/* Pending questions end with POLKIT_CANCELLED. Accepts NULL. */
+Polkit *polkit_free(Polkit *polkit);
+
+/*
+ * Asks whether `subject` may do `action_id`; `details` is key, value, …, NULL
+ * (polkit rules see them as action.lookup(key)). `interactive` lets polkit
+ * ask the user for a password (AllowUserInteraction). Returns 0 when the
+ * question is under way, < 0 when it could not be asked (-ENOMEM), the
+ * callback then not called. A bus that cannot be reached is not an error
+ * here: the callback gets POLKIT_ABSENT.
+ */
+int polkit_check(Polkit *polkit, const struct ucred *subject, const char *action_id,
+		 const char *const *details, bool interactive, PolkitCallback callback,
+		 void *userdata);
+
+/*
+ * The start time of process `pid` (field 22 of /proc/PID/stat, in clock
+ * ticks since boot), which tells polkit that the pid was not reused.
+ * -ESRCH when the process is gone.
+ */
+int polkit_process_start_time(pid_t pid, uint64_t *ret);
