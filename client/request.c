@@ -9,6 +9,7 @@
 #include "json_util.h"
 #include "macro.h"
 #include "parse_util.h"
+#include "polkit_agent.h"
 #include "progress.h"
 #include "varlink_client.h"
 
@@ -169,6 +170,9 @@ static int fail_reply(const ClientOptions *options, const char *method,
 			      method, error);
 }
 
+/* As long as the daemon waits for polkit when a password may be asked for. */
+#define PASSWORD_TIMEOUT_USEC (600 * USEC_PER_SEC)
+
 /* The methods polkit may be asked about, which take allowInteractiveAuthentication. */
 static bool method_may_ask_polkit(const char *method)
 {
@@ -217,7 +221,10 @@ int request_call_timeout(const ClientOptions *options, const char *method, json_
 		varlink_client_free(client);
 		return fail_transport(options, method, timeout_usec, false, -ENOMEM);
 	}
+	pid_t agent =
+		options->ask_password && method_may_ask_polkit(method) ? polkit_agent_open() : 0;
 	r = varlink_client_call(client, method, parameters, timeout_usec, &message, &reply);
+	polkit_agent_close(agent);
 	varlink_client_free(client);
 	if (r < 0)
 		return fail_transport(options, method, timeout_usec, false, r);
@@ -238,8 +245,8 @@ int request_call(const ClientOptions *options, const char *method, json_object *
 	return request_call_timeout(options, method, parameters, REQUEST_TIMEOUT_USEC, ret);
 }
 
-int request_stream(const ClientOptions *options, const char *method, json_object *parameters,
-		   uint64_t timeout_usec, RequestReplyFunction on_reply, void *userdata)
+static int stream_replies(const ClientOptions *options, const char *method, json_object *parameters,
+			  uint64_t timeout_usec, RequestReplyFunction on_reply, void *userdata)
 {
 	VarlinkClient *client = NULL;
 	bool replied = false;
@@ -284,4 +291,15 @@ int request_stream(const ClientOptions *options, const char *method, json_object
 			return k;
 		}
 	}
+}
+
+int request_stream(const ClientOptions *options, const char *method, json_object *parameters,
+		   uint64_t timeout_usec, RequestReplyFunction on_reply, void *userdata)
+{
+	/* polkit may ask for a password before the first reply: an agent for the whole call */
+	pid_t agent =
+		options->ask_password && method_may_ask_polkit(method) ? polkit_agent_open() : 0;
+	int r = stream_replies(options, method, parameters, timeout_usec, on_reply, userdata);
+	polkit_agent_close(agent);
+	return r;
 }
