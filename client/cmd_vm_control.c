@@ -51,6 +51,23 @@ static const CommandOption stop_options[] = {
 	{ 0 },
 };
 
+typedef struct StopCall {
+	const ClientOptions *options;
+} StopCall;
+
+static int on_stop_reply(json_object *parameters, bool continues, void *userdata)
+{
+	const ClientOptions *options = ((const StopCall *)userdata)->options;
+	char text[512];
+
+	if (options->json)
+		print_json(parameters);
+	else
+		printf("%s\n",
+		       vm_state_text(text, sizeof(text), json_get_object(parameters, "vm")));
+	return EXIT_OK;
+}
+
 static int run_stop(const ClientOptions *options, int argc, char *argv[])
 {
 	const char *force = options->values[OPTION_FORCE];
@@ -76,9 +93,49 @@ static int run_stop(const ClientOptions *options, int argc, char *argv[])
 		fprintf(stderr, "vfioctl: out of memory\n");
 		return EXIT_FAILED;
 	}
+	if (!parameters)
+		return EXIT_FAILED;
+
+	/*
+	 * A VM that does not run is already where stop would leave it: success, as
+	 * `systemctl stop` of a stopped unit (libvfio-vm@.service's ExecStop= runs
+	 * after its VM ended on its own too).
+	 */
+	_cleanup_json_ json_object *refusal = NULL;
+	StopCall call = { options };
+	const RequestHandling handling = {
+		.single_reply = true,
+		.tolerated_error = "io.libvfio.VMs.WrongState",
+		.ret_tolerated = &refusal,
+	};
 	/* The daemon answers once QEMU is gone: after the guest's time, and QEMU's to quit. */
-	return call_and_report(options, "io.libvfio.VMs.Stop", parameters,
-			       (uint64_t)seconds * USEC_PER_SEC + REQUEST_TIMEOUT_USEC);
+	int r = request_stream_with(options, "io.libvfio.VMs.Stop", parameters,
+				    (uint64_t)seconds * USEC_PER_SEC + REQUEST_TIMEOUT_USEC,
+				    &handling, on_stop_reply, &call);
+	if (r != REQUEST_TOLERATED)
+		return r;
+	const char *state = json_get_string(refusal, "state");
+	if (!state || !vm_state_is_ended(state))
+		return report_failure(options, "io.libvfio.VMs.WrongState", refusal, "%s",
+				      json_get_string(refusal, "message")
+					      ? json_get_string(refusal, "message")
+					      : "The VM is in a state that does not allow a stop.");
+	if (options->json) {
+		_cleanup_json_ json_object *out = json_object_new_object();
+		if (!out || json_add_string(out, "name", name) < 0 ||
+		    json_add_string(out, "state", state) < 0) {
+			fprintf(stderr, "vfioctl: out of memory\n");
+			return EXIT_FAILED;
+		}
+		_cleanup_json_ json_object *wrapped = json_object_new_object();
+		if (!wrapped || json_object_object_add(wrapped, "vm", TAKE_PTR(out)) < 0) {
+			fprintf(stderr, "vfioctl: out of memory\n");
+			return EXIT_FAILED;
+		}
+		print_json(wrapped);
+	} else
+		printf("%s is not running (%s): nothing to stop.\n", name, state);
+	return EXIT_OK;
 }
 
 const Command command_stop = {

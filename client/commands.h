@@ -36,6 +36,7 @@ extern const Command command_partition;
 extern const Command command_partitions;
 extern const Command command_pause;
 extern const Command command_resume;
+extern const Command command_run;
 extern const Command command_start;
 extern const Command command_status;
 extern const Command command_stop;

@@ -245,8 +245,15 @@ int request_call(const ClientOptions *options, const char *method, json_object *
 	return request_call_timeout(options, method, parameters, REQUEST_TIMEOUT_USEC, ret);
 }
 
+/* Whether `r`, from connecting or talking, means libvfiod is not there now. */
+static bool daemon_lost(int r)
+{
+	return r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET;
+}
+
 static int stream_replies(const ClientOptions *options, const char *method, json_object *parameters,
-			  uint64_t timeout_usec, RequestReplyFunction on_reply, void *userdata)
+			  uint64_t timeout_usec, const RequestHandling *handling,
+			  RequestReplyFunction on_reply, void *userdata)
 {
 	VarlinkClient *client = NULL;
 	bool replied = false;
@@ -254,6 +261,8 @@ static int stream_replies(const ClientOptions *options, const char *method, json
 	int r = varlink_client_connect(options->socket_path, CONNECT_TIMEOUT_USEC, &client);
 	if (r < 0) {
 		json_object_put(parameters);
+		if (handling->quiet_loss && daemon_lost(r))
+			return REQUEST_LOST;
 		return fail_connect(options, r);
 	}
 	if (add_interactive(options, method, &parameters) < 0) {
@@ -261,7 +270,8 @@ static int stream_replies(const ClientOptions *options, const char *method, json
 		varlink_client_free(client);
 		return fail_transport(options, method, timeout_usec, false, -ENOMEM);
 	}
-	r = varlink_client_send(client, method, parameters, VARLINK_CALL_MORE, timeout_usec);
+	r = varlink_client_send(client, method, parameters,
+				handling->single_reply ? 0 : VARLINK_CALL_MORE, timeout_usec);
 	/* A server that refused us may have said why before closing: read that first. */
 	if (r < 0 && r != -ECONNRESET) {
 		varlink_client_free(client);
@@ -275,11 +285,18 @@ static int stream_replies(const ClientOptions *options, const char *method, json
 		int k = varlink_client_receive(client, timeout_usec, &message, &reply);
 		if (k < 0) {
 			varlink_client_free(client);
+			if (handling->quiet_loss && daemon_lost(r < 0 ? r : k))
+				return REQUEST_LOST;
 			return fail_transport(options, method, timeout_usec, replied,
 					      r < 0 ? r : k);
 		}
 		bool last = reply.error || !reply.continues;
-		if (reply.error)
+		if (reply.error && handling->tolerated_error &&
+		    strcmp(reply.error, handling->tolerated_error) == 0) {
+			if (handling->ret_tolerated)
+				*handling->ret_tolerated = json_object_get(reply.parameters);
+			k = REQUEST_TOLERATED;
+		} else if (reply.error)
 			k = fail_reply(options, method, &reply);
 		else {
 			replied = true;
@@ -293,13 +310,24 @@ static int stream_replies(const ClientOptions *options, const char *method, json
 	}
 }
 
-int request_stream(const ClientOptions *options, const char *method, json_object *parameters,
-		   uint64_t timeout_usec, RequestReplyFunction on_reply, void *userdata)
+int request_stream_with(const ClientOptions *options, const char *method, json_object *parameters,
+			uint64_t timeout_usec, const RequestHandling *handling,
+			RequestReplyFunction on_reply, void *userdata)
 {
 	/* polkit may ask for a password before the first reply: an agent for the whole call */
 	pid_t agent =
 		options->ask_password && method_may_ask_polkit(method) ? polkit_agent_open() : 0;
-	int r = stream_replies(options, method, parameters, timeout_usec, on_reply, userdata);
+	if (agent > 0 && timeout_usec < PASSWORD_TIMEOUT_USEC)
+		timeout_usec = PASSWORD_TIMEOUT_USEC;
+	int r = stream_replies(options, method, parameters, timeout_usec, handling, on_reply,
+			       userdata);
 	polkit_agent_close(agent);
 	return r;
+}
+
+int request_stream(const ClientOptions *options, const char *method, json_object *parameters,
+		   uint64_t timeout_usec, RequestReplyFunction on_reply, void *userdata)
+{
+	return request_stream_with(options, method, parameters, timeout_usec,
+				   &(const RequestHandling){ 0 }, on_reply, userdata);
 }

@@ -66,6 +66,34 @@ typedef int (*RequestReplyFunction)(json_object *parameters, bool continues, voi
 int request_stream(const ClientOptions *options, const char *method, json_object *parameters,
 		   uint64_t timeout_usec, RequestReplyFunction on_reply, void *userdata);
 
+/* How request_stream_with() treats what request_stream() reports as a failure. */
+typedef struct RequestHandling {
+	/* One reply, without "more" (on_reply() sees it with continues false) */
+	bool single_reply;
+	/*
+	 * Not reported: libvfiod not there (no socket, nothing listening) or
+	 * closing the connection. Returns REQUEST_LOST, so the caller can try again.
+	 */
+	bool quiet_loss;
+	/*
+	 * An error reply by this name is not reported: returns REQUEST_TOLERATED
+	 * with its parameters in *ret_tolerated (owned by the caller), if not NULL.
+	 */
+	const char *tolerated_error;
+	json_object **ret_tolerated;
+} RequestHandling;
+
+/* What request_stream_with() returns besides exit codes; never exit codes themselves. */
+enum {
+	REQUEST_LOST = -1,
+	REQUEST_TOLERATED = -2,
+};
+
+/* request_stream(), with the exceptions `handling` asks for. */
+int request_stream_with(const ClientOptions *options, const char *method, json_object *parameters,
+			uint64_t timeout_usec, const RequestHandling *handling,
+			RequestReplyFunction on_reply, void *userdata);
+
 /*
  * {"name": NAME}, the parameters of the io.libvfio.VMs methods that act on one
  * VM; NULL (after a message) when out of memory.

@@ -158,3 +158,9 @@ Colour vm_state_colour(const char *state)
 			return colours[i].colour;
 	return _COLOUR_MAX;
 }
+
+bool vm_state_is_ended(const char *state)
+{
+	return strcmp(state, "defined") == 0 || strcmp(state, "stopped") == 0 ||
+	       strcmp(state, "crashed") == 0;
+}

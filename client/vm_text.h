@@ -7,6 +7,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,3 +54,9 @@ char *vm_partitions_text(json_object *vm);
  * yellow; crashed red; _COLOUR_MAX (none) for the others.
  */
 Colour vm_state_colour(const char *state);
+
+/*
+ * Whether a VM in `state` has no QEMU: defined (never started), stopped,
+ * crashed. Starting, running, paused and stopping have one (or are making one).
+ */
+bool vm_state_is_ended(const char *state);

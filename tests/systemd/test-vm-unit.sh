@@ -8,7 +8,7 @@
 #
 # Fails (exit 1) when the template lost a setting it relies on, when
 # `systemd-analyze verify` says anything about an instance of it
-# (libvfio-vm@gaming-vm.service), or when systemd-sysusers cannot create the
+# (libvfio-vm@gaming-vm.service), when the vfioctl built has no `run`, or when systemd-sysusers cannot create the
 # QEMU user from the sysusers.d file in a scratch root. Exits 77 (skipped,
 # for meson) without systemd-analyze 250 or later.
 
@@ -45,12 +45,21 @@ tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
 
 # The settings the template relies on.
-grep -qx 'Type=oneshot' "$vm_unit" || fail 'libvfio-vm@.service: Type= is not oneshot'
-grep -qx 'RemainAfterExit=yes' "$vm_unit" || fail 'libvfio-vm@.service: no RemainAfterExit=yes'
+# Type=notify with `vfioctl run`: the unit is active while the VM runs, and
+# inactive or failed when it ends.
+grep -qx 'Type=notify' "$vm_unit" || fail 'libvfio-vm@.service: Type= is not notify'
+grep -q '^RemainAfterExit=' "$vm_unit" &&
+	fail 'libvfio-vm@.service: RemainAfterExit= would keep it active after the VM ended'
 grep -qx 'Requires=libvfiod.socket' "$vm_unit" ||
 	fail 'libvfio-vm@.service: does not require libvfiod.socket'
-grep -qE '^ExecStart=/.*/vfioctl start %i$' "$vm_unit" ||
-	fail 'libvfio-vm@.service: ExecStart= is not "vfioctl start %i"'
+grep -qE '^After=.*libvfiod\.socket' "$vm_unit" ||
+	fail 'libvfio-vm@.service: not ordered after libvfiod.socket'
+grep -qE '^ExecStart=/.*/vfioctl run %i$' "$vm_unit" ||
+	fail 'libvfio-vm@.service: ExecStart= is not "vfioctl run %i"'
+grep -q '^Restart=' "$vm_unit" &&
+	fail 'libvfio-vm@.service: Restart= would start a VM the guest powered off'
+# The command the unit runs exists in the vfioctl built with it.
+"$vfioctl" run --help >/dev/null 2>&1 || fail "$vfioctl has no 'run' command"
 grep -qE '^ExecStop=/.*/vfioctl stop .*%i$' "$vm_unit" ||
 	fail 'libvfio-vm@.service: ExecStop= does not stop %i'
 if grep -nE '@[A-Za-z0-9_-]+@' "$vm_unit" | grep -v 'libvfio-vm@' >/dev/null; then

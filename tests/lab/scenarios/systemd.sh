@@ -5,7 +5,9 @@
 # the root an overlay that may be written freely). The build is installed the way a
 # user installs it (README, "Installing": meson install, systemd-sysusers, daemon-reload,
 # the socket), then: the first vfioctl activates libvfiod.service; a VM with a real
-# mdev, defined with vfioctl define, is started and stopped by libvfio-vm@NAME.service;
+# mdev, defined with vfioctl define, is started and stopped by libvfio-vm@NAME.service,
+# which follows the VM (inactive after a vfioctl stop, failed with the reason when QEMU
+# is killed, attached to a VM vfioctl started);
 # QEMU runs with what the sandboxed unit can give it (its user, RLIMIT_MEMLOCK, its
 # /dev/vfio group); the journal tells the VM's story (LIBVFIO_VM=, MESSAGE_IDs) and has
 # QEMU's own output (qemu-NAME); the service stops cleanly and is activated again by
@@ -32,6 +34,25 @@ unit_state() {
 		esac
 	done <<<"$(systemctl show -p ActiveState -p SubState "$1")"
 	printf '%s/%s' "$active" "$sub"
+}
+
+# Polls up to ~20 s for unit $1 to be in state $2 (as unit_state says); prints the last state.
+wait_unit() {
+	local state i
+	for ((i = 0; i < 20; i++)); do
+		state=$(unit_state "$1")
+		[ "$state" = "$2" ] && break
+		sleep 1
+	done
+	printf '%s' "$state"
+	[ "$state" = "$2" ]
+}
+
+# QEMU's pid of $vm as vfioctl status says, or nothing.
+vm_pid() {
+	vfioctl --json status "$vm" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["vm"].get("pid") or "")' 2>/dev/null
 }
 
 # Seconds since $1 (an uptime), one decimal.
@@ -250,6 +271,55 @@ if out=$(journal_has -t "qemu-$vm" --grep SeaBIOS); then
 else
 	not_ok "journalctl -t qemu-$vm has QEMU's output (SeaBIOS's banner)" \
 		"$(journalctl -b -t "qemu-$vm" --no-pager 2>&1 | tail -n 5)"
+fi
+
+# ---- the unit follows the VM (vfioctl run, Type=notify)
+
+unit=libvfio-vm@$vm.service
+if systemctl is-active --quiet "$unit"; then
+	ok "systemctl is-active $unit: active while $vm runs"
+else
+	not_ok "systemctl is-active $unit" "it is $(unit_state "$unit")"
+fi
+# A stop from outside the unit: the unit follows the VM down, and is not failed.
+check "vfioctl stop $vm --force (outside the unit)" vfioctl stop "$vm" --force
+if state=$(wait_unit "$unit" inactive/dead); then
+	ok "$unit went inactive when $vm was stopped with vfioctl"
+else
+	not_ok "$unit went inactive when $vm was stopped with vfioctl" "it is $state" \
+		"$(journalctl -b -u "$unit" --no-pager -n 20 2>&1)"
+fi
+# Started again by the unit, then QEMU killed: the unit fails, and says why.
+check "systemctl start $unit (again)" systemctl start "$unit"
+crash_pid=$(vm_pid)
+if [ -n "$crash_pid" ]; then
+	kill -KILL "$crash_pid"
+	if state=$(wait_unit "$unit" failed/failed); then
+		ok "$unit failed when QEMU ($crash_pid) was killed"
+	else
+		not_ok "$unit failed when QEMU ($crash_pid) was killed" "it is $state" \
+			"$(journalctl -b -u "$unit" --no-pager -n 20 2>&1)"
+	fi
+	status=$(systemctl status --no-pager -n 10 "$unit" 2>&1)
+	if grep -q "$vm crashed: QEMU was killed by signal 9" <<<"$status"; then
+		ok "systemctl status $unit says why: $(grep -o "$vm crashed: .*" <<<"$status" | head -n 1)"
+	else
+		not_ok "systemctl status $unit says why it failed" "$status"
+	fi
+else
+	not_ok "$vm runs again under $unit" "$(vfioctl status "$vm" 2>&1)"
+fi
+systemctl reset-failed "$unit" 2>/dev/null
+# Started by vfioctl first: the unit's start attaches to it, the same QEMU.
+check "vfioctl start $vm (outside the unit)" vfioctl start "$vm"
+pid=$(vm_pid)
+if systemctl start "$unit" && [ "$(unit_state "$unit")" = active/running ] &&
+	[ -n "$pid" ] && [ "$(vm_pid)" = "$pid" ]; then
+	ok "systemctl start $unit attaches to the running $vm (QEMU pid $pid still)"
+else
+	not_ok "systemctl start $unit attaches to the running $vm" \
+		"unit $(unit_state "$unit"), pid before $pid, now $(vm_pid)" \
+		"$(journalctl -b -u "$unit" --no-pager -n 20 2>&1)"
 fi
 
 # The unit's ExecStop is vfioctl stop: the guest ignores the ACPI power button, so QEMU
