@@ -50,8 +50,10 @@ trap 'rm -rf -- "$tmp"' EXIT
 grep -qx 'Type=notify' "$vm_unit" || fail 'libvfio-vm@.service: Type= is not notify'
 grep -q '^RemainAfterExit=' "$vm_unit" &&
 	fail 'libvfio-vm@.service: RemainAfterExit= would keep it active after the VM ended'
-grep -qx 'Requires=libvfiod.socket' "$vm_unit" ||
-	fail 'libvfio-vm@.service: does not require libvfiod.socket'
+grep -qx 'Wants=libvfiod.socket' "$vm_unit" ||
+	fail 'libvfio-vm@.service: does not pull in libvfiod.socket'
+grep -q '^Requires=.*libvfiod' "$vm_unit" &&
+	fail 'libvfio-vm@.service: Requires= would stop every VM when the socket restarts'
 grep -qE '^After=.*libvfiod\.socket' "$vm_unit" ||
 	fail 'libvfio-vm@.service: not ordered after libvfiod.socket'
 grep -qE '^ExecStart=/.*/vfioctl run %i$' "$vm_unit" ||
