@@ -38,6 +38,14 @@ const LogField *partition_log_fields(const PartitionRecord *record, LogField fie
 	return fields;
 }
 
+const LogField *partition_event_fields(const PartitionRecord *record, const char *message_id,
+				       LogField fields[3])
+{
+	(void)partition_log_fields(record, fields);
+	fields[2] = (LogField){ "MESSAGE_ID", message_id };
+	return fields;
+}
+
 /* ---- running operations ---- */
 
 static void operation_step(PartitionEngine *engine, Operation *op);
@@ -96,12 +104,13 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 				     .parent = op->alloc_parent[0] ? op->alloc_parent : NULL,
 				     .record = result >= 0 ? &op->record : NULL,
 				     .message = result < 0 ? op->message : NULL };
-	LogField fields[2];
+	LogField fields[3];
 
 	if (result >= 0 && op->kind == OPERATION_CREATE) {
-		log_full_errno_fields(LOG_INFO, 0, partition_log_fields(&op->record, fields), 2,
-				      "Partition %s created for %s", op->record.id,
-				      op->record.holder);
+		log_full_errno_fields(
+			LOG_INFO, 0,
+			partition_event_fields(&op->record, MESSAGE_ID_PARTITION_CREATED, fields),
+			3, "Partition %s created for %s", op->record.id, op->record.holder);
 		/*
 		 * Held before it is reported, so that the callback may already
 		 * release it (a VM whose start fails right after). The record
@@ -118,8 +127,10 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 		/* A VF count is no partition: on_vfs_written() logs what changed. */
 		if (result >= 0 && op->kind == OPERATION_DESTROY)
 			log_full_errno_fields(LOG_INFO, 0,
-					      partition_log_fields(&op->record, fields), 2,
-					      "Partition %s released", op->record.id);
+					      partition_event_fields(&op->record,
+								     MESSAGE_ID_PARTITION_RELEASED,
+								     fields),
+					      3, "Partition %s released", op->record.id);
 		operation_report(op, &outcome);
 	}
 	engine->queue = op->next;

@@ -77,7 +77,7 @@ int partition_engine_reconcile(PartitionEngine *engine)
 
 	for (size_t i = 0; i < n; i++) {
 		PartitionRecord *record = &records[i];
-		LogField fields[2];
+		LogField fields[3];
 		/*
 		 * A finished partition is adopted: a manual one lives until Destroy,
 		 * a VM's is kept or released by the VM manager, which knows whether
@@ -91,7 +91,8 @@ int partition_engine_reconcile(PartitionEngine *engine)
 			continue;
 		}
 		log_full_errno_fields(
-			LOG_NOTICE, 0, partition_log_fields(record, fields), 2,
+			LOG_NOTICE, 0,
+			partition_event_fields(record, MESSAGE_ID_PARTITION_LEAKED, fields), 3,
 			"Undoing partition %s, left unfinished by a previous libvfiod", record->id);
 		/* A normal release (off the loop, with the write timeout), in full. */
 		Operation *op = calloc(1, sizeof(*op));
