@@ -23,7 +23,10 @@
 #include "strv.h"
 #include "tmpdir.h"
 
-#define SHIPPED_CONFIG SOURCE_ROOT "/etc/libvfio/libvfiod.yaml"
+/* The build's libvfiod.yaml, configured from etc/libvfio/libvfiod.yaml.in. */
+#ifndef SHIPPED_CONFIG
+#error "SHIPPED_CONFIG must name the configured libvfiod.yaml"
+#endif
 
 static int setup_dir(void **state)
 {

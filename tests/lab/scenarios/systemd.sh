@@ -105,7 +105,9 @@ umount "$LAB_BUILD/meson-logs"
 # Where the units went, from meson's own words ("Installing X to DIR").
 unit_dir=$(sed -n 's|^Installing .*/libvfiod\.service to ||p' <<<"$out")
 service_file=$unit_dir/libvfiod.service
-config_dir=$(sed -n 's|^Installing .*/libvfiod\.yaml to ||p' <<<"$out")
+# The configuration is copied to /etc/libvfio by etc/install-config.sh (meson
+# shows no output of it), next to vms/, where the example definitions go.
+config_dir=$(sed -n 's|^Installing .*/windows-gvtg\.yaml\.example to \(.*\)/vms$|\1|p' <<<"$out")
 [ -f "$service_file" ] || lab_bail "no libvfiod.service installed (meson said: $out)"
 
 placeholders=$(grep -Hn '@[a-z_]*@' "$unit_dir"/libvfiod.service "$unit_dir"/libvfiod.socket \
