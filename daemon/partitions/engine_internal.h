@@ -37,7 +37,6 @@ typedef struct Operation {
 	PartitionRecord record; /* the partition being made or unmade */
 	PciAddress vf; /* SR-IOV: the VF allocation chose, when it could (vf_known) */
 	bool vf_known;
-	bool undoing;
 	size_t undo_left; /* steps still to look at, counting from the last */
 	bool undo_failed;
 	int failure;

@@ -142,7 +142,6 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 /* Starts undoing, from the last step back; `failure` is what went wrong (0 for a release). */
 void operation_undo(PartitionEngine *engine, Operation *op, int failure)
 {
-	op->undoing = true;
 	op->failure = failure;
 	op->undo_left = op->record.n_steps;
 	op->record.active = false;

@@ -16,6 +16,7 @@
 #include "strv.h"
 #include "vm/vm_dirs.h"
 #include "vm/vm_lent.h"
+#include "vm/vm_looking_glass.h"
 #include "vm/vm_qemu_log.h"
 #include "vm/vm_runtime.h"
 
@@ -33,7 +34,7 @@ static void finish_release(Vm *vm)
 	vm_lent_done(vm->lent, vm->n_lent);
 	vm->lent = NULL;
 	vm->n_lent = vm->allocated_lent = 0;
-	snprintf(path, sizeof(path), "/dev/shm/looking-glass-%s", vm->name);
+	looking_glass_shm_path(vm->name, path, sizeof(path));
 	(void)unlink(path); /* made for this VM's life (a client that has it mapped keeps it) */
 	vm->partitions = strv_free(vm->partitions);
 	(void)vm_runtime_remove(m->records_dir, vm->name);

@@ -14,6 +14,11 @@
 #include "macro.h"
 #include "safe_open.h"
 
+void looking_glass_shm_path(const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "/dev/shm/looking-glass-%s", name);
+}
+
 int looking_glass_group(const QemuUser *user, const char *owner, gid_t *ret, char **ret_message)
 {
 	if (!owner) {

@@ -6,9 +6,13 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "vm/vm_qemu_user.h"
+
+/* The /dev/shm file of VM `name`'s Looking Glass memory, when there is no kvmfr. */
+void looking_glass_shm_path(const char *name, char *buf, size_t size);
 
 /* The group that shares Looking Glass's memory: the owner's, else QEMU's user's. */
 int looking_glass_group(const QemuUser *user, const char *owner, gid_t *ret, char **ret_message);

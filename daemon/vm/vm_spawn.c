@@ -250,14 +250,15 @@ static char *find_qemu(const char *configured)
 /* The Looking Glass shared memory: the kvmfr device when loaded, else a file in /dev/shm. */
 static char *looking_glass_path(const VmManager *m, const char *name, bool *ret_kvmfr)
 {
-	char kvmfr[4096], *path = NULL;
+	char kvmfr[4096], shm[4200];
 	if (sysfs_path(host_cache_root(m->host), "dev/kvmfr0", kvmfr, sizeof(kvmfr)) >= 0 &&
 	    access(kvmfr, F_OK) == 0) {
 		*ret_kvmfr = true;
 		return strdup(kvmfr);
 	}
 	*ret_kvmfr = false;
-	return asprintf(&path, "/dev/shm/looking-glass-%s", name) < 0 ? NULL : path;
+	looking_glass_shm_path(name, shm, sizeof(shm));
+	return strdup(shm);
 }
 
 /* swtpm for the VM: its state in STATE/vms/NAME/tpm, its socket next to VNC's. */
