@@ -58,19 +58,10 @@ static int on_start_reply(json_object *parameters, bool continues, void *userdat
 	RunCall *call = userdata;
 	char text[512];
 
-	if (continues) {
-		const char *line = vm_start_progress_text(text, sizeof(text), call->name,
-							  json_get_string(parameters, "phase"));
-		progress_show("%s", line);
+	const char *line = start_reply_show(call->options, call->name, parameters, continues, text,
+					    sizeof(text));
+	if (line)
 		notify_status("%s", line);
-		return EXIT_OK;
-	}
-	progress_clear();
-	if (call->options->json)
-		print_json(parameters);
-	else
-		printf("%s\n",
-		       vm_state_text(text, sizeof(text), json_get_object(parameters, "vm")));
 	return EXIT_OK;
 }
 

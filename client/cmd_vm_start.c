@@ -27,22 +27,30 @@ typedef struct StartCall {
 	const char *name;
 } StartCall;
 
+const char *start_reply_show(const ClientOptions *options, const char *name,
+			     json_object *parameters, bool continues, char *buf, size_t size)
+{
+	if (continues) {
+		const char *line = vm_start_progress_text(buf, size, name,
+							  json_get_string(parameters, "phase"));
+		progress_show("%s", line);
+		return line;
+	}
+	progress_clear();
+	if (options->json)
+		print_json(parameters);
+	else
+		printf("%s\n", vm_state_text(buf, size, json_get_object(parameters, "vm")));
+	return NULL;
+}
+
 static int on_start_reply(json_object *parameters, bool continues, void *userdata)
 {
 	const StartCall *call = userdata;
 	char text[512];
 
-	if (continues) {
-		progress_show("%s", vm_start_progress_text(text, sizeof(text), call->name,
-							   json_get_string(parameters, "phase")));
-		return EXIT_OK;
-	}
-	progress_clear();
-	if (call->options->json)
-		print_json(parameters);
-	else
-		printf("%s\n",
-		       vm_state_text(text, sizeof(text), json_get_object(parameters, "vm")));
+	(void)start_reply_show(call->options, call->name, parameters, continues, text,
+			       sizeof(text));
 	return EXIT_OK;
 }
 

@@ -46,3 +46,11 @@ extern const Command command_validate;
 extern const Command command_version;
 extern const Command command_vfs;
 extern const Command command_watch;
+
+/*
+ * Shows one reply of a VMs.Start stream for VM `name` (start and run): a
+ * phase as the progress line, which is returned (for run's unit status), or
+ * the final state on stdout (NULL returned). `buf` holds the line.
+ */
+const char *start_reply_show(const ClientOptions *options, const char *name,
+			     json_object *parameters, bool continues, char *buf, size_t size);

@@ -11,9 +11,9 @@
 #include <sys/types.h>
 
 /*
- * Starts the agent when the standard input is a terminal and pkttyagent is
- * installed, and waits until it has registered. Returns its pid, or 0 when
- * none was started (nothing to undo).
+ * Starts the agent when the standard input is a terminal, and waits until it
+ * has registered (or failed: not installed, no polkit). Returns its pid, or 0
+ * when none was started (nothing to undo).
  */
 pid_t polkit_agent_open(void);
 

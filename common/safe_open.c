@@ -28,8 +28,13 @@ int fd_chown_chmod(int fd, uid_t uid, gid_t gid, mode_t mode)
 		return negative_errno();
 	if (fchmod(fd, mode) >= 0)
 		return 0;
-	if (errno != EBADF) /* an O_PATH descriptor: its inode through /proc */
+	if (errno != EBADF)
 		return negative_errno();
+	/*
+	 * An O_PATH descriptor (a device node, a socket), which fchmod() refuses:
+	 * /proc/self/fd/N is this descriptor's own inode, not a name anyone can
+	 * swap (fchmodat() cannot take AT_EMPTY_PATH before Linux 6.6).
+	 */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	return chmod(proc, mode) < 0 ? negative_errno() : 0;
 }

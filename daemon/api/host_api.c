@@ -41,18 +41,30 @@ static int reply_or_oom(VarlinkCall *call, json_object *reply)
 	return reply ? varlink_call_reply(call, reply) : -ENOMEM;
 }
 
-static int method_list_gpus(VarlinkCall *call, json_object *parameters, void *userdata)
+/*
+ * A read of the whole model: the parameters checked, then who asks, then the
+ * model (read anew when asked, or always for figures no uevent reports) as
+ * `to_json` makes it.
+ */
+static int reply_model(VarlinkCall *call, json_object *parameters, HostApi *api, bool takes_refresh,
+		       bool always_fresh, json_object *(*to_json)(const HostModel *model))
 {
-	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
-	if (allowed <= 0)
-		return allowed;
+	static const VarlinkField no_fields[] = { { 0 } };
 	RefreshParameter p = { 0 };
 	const HostModel *model;
 
-	if (!parameters_ok(call, parameters, refresh_fields, &p))
+	if (!parameters_ok(call, parameters, takes_refresh ? refresh_fields : no_fields, &p))
 		return 0;
-	int r = host_cache_model(((HostApi *)userdata)->cache, p.refresh, &model);
-	return r < 0 ? r : reply_or_oom(call, host_gpus_to_json(model));
+	int allowed = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
+	if (allowed <= 0)
+		return allowed;
+	int r = host_cache_model(api->cache, always_fresh || p.refresh, &model);
+	return r < 0 ? r : reply_or_oom(call, to_json(model));
+}
+
+static int method_list_gpus(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	return reply_model(call, parameters, userdata, true, false, host_gpus_to_json);
 }
 
 static int reply_no_such_gpu(VarlinkCall *call, const char *text, bool is_address, bool exists)
@@ -77,9 +89,6 @@ static int reply_no_such_gpu(VarlinkCall *call, const char *text, bool is_addres
 
 static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
-	if (allowed <= 0)
-		return allowed;
 	struct {
 		const char *address;
 		bool refresh;
@@ -95,6 +104,9 @@ static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *user
 
 	if (!parameters_ok(call, parameters, fields, &p))
 		return 0;
+	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
+	if (allowed <= 0)
+		return allowed;
 	/* A PCI address, or the name of an mdev parent outside PCI. */
 	bool is_address = pci_address_parse(p.address, &address) == 0;
 	if (!is_address && !sysfs_name_is_plain(p.address))
@@ -127,30 +139,13 @@ static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *user
 
 static int method_list_iommu_groups(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
-	if (allowed <= 0)
-		return allowed;
-	RefreshParameter p = { 0 };
-	const HostModel *model;
-
-	if (!parameters_ok(call, parameters, refresh_fields, &p))
-		return 0;
-	int r = host_cache_model(((HostApi *)userdata)->cache, p.refresh, &model);
-	return r < 0 ? r : reply_or_oom(call, host_groups_to_json(model));
+	return reply_model(call, parameters, userdata, true, false, host_groups_to_json);
 }
 
+/* Free memory and hugepages change without uevents: always read anew. */
 static int method_get_topology(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
-	if (allowed <= 0)
-		return allowed;
-	static const VarlinkField fields[] = { { 0 } };
-	const HostModel *model;
-
-	if (!parameters_ok(call, parameters, fields, NULL))
-		return 0;
-	int r = host_cache_model(((HostApi *)userdata)->cache, true, &model);
-	return r < 0 ? r : reply_or_oom(call, host_topology_to_json(model));
+	return reply_model(call, parameters, userdata, false, true, host_topology_to_json);
 }
 
 typedef struct CheckCall {
@@ -182,13 +177,13 @@ static void finish_check(const QemuInfo *qemu, void *userdata)
 
 static int method_check(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
-	if (allowed <= 0)
-		return allowed;
 	static const VarlinkField fields[] = { { 0 } };
 
 	if (!parameters_ok(call, parameters, fields, NULL))
 		return 0;
+	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
+	if (allowed <= 0)
+		return allowed;
 	CheckCall *check = malloc(sizeof(*check));
 	if (!check)
 		return -ENOMEM;

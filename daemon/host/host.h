@@ -125,6 +125,7 @@ typedef struct HostFacts {
 	char **modules_loadable; /* listed in modules.dep or modules.builtin */
 	int i915_enable_gvt; /* 1 Y, 0 N, -1 no such parameter */
 	char **ovmf_files; /* firmware found */
+	char **ovmf_vars_files; /* UEFI variables templates found */
 	/*
 	 * The most locked memory the daemon can give QEMU (VFIO pins all guest
 	 * RAM against it): UINT64_MAX when unlimited. From proc/self (the daemon's

@@ -30,6 +30,15 @@ static const char *const ovmf_paths[] = {
 	"usr/share/OVMF/OVMF_CODE_4M.fd",         "usr/share/OVMF/OVMF_CODE.fd",
 	"usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "usr/share/ovmf/OVMF.fd",
 	"usr/share/edk2/ovmf/OVMF_CODE.fd",       "usr/share/edk2/x64/OVMF_CODE.fd",
+	"usr/share/OVMF/OVMF_CODE.secboot.fd",    "usr/share/edk2/ovmf/OVMF_CODE.secboot.fd",
+};
+
+/* The UEFI variables templates that go with them (vm/vm_firmware.c pairs them up). */
+static const char *const ovmf_vars_paths[] = {
+	"usr/share/OVMF/OVMF_VARS_4M.fd",    "usr/share/OVMF/OVMF_VARS.fd",
+	"usr/share/OVMF/OVMF_VARS_4M.ms.fd", "usr/share/OVMF/OVMF_VARS.ms.fd",
+	"usr/share/edk2/ovmf/OVMF_VARS.fd",  "usr/share/edk2/ovmf/OVMF_VARS.secboot.fd",
+	"usr/share/edk2/x64/OVMF_VARS.fd",
 };
 
 /* modules.dep on a distribution kernel is under a megabyte. */
@@ -207,6 +216,10 @@ int host_facts_read(const SysfsRoot *root, HostFacts *facts)
 		if (sysfs_exists(root, ovmf_paths[i]) &&
 		    strv_appendf(&facts->ovmf_files, "/%s", ovmf_paths[i]) < 0)
 			return -ENOMEM;
+	for (size_t i = 0; i < ELEMENTSOF(ovmf_vars_paths); i++)
+		if (sysfs_exists(root, ovmf_vars_paths[i]) &&
+		    strv_appendf(&facts->ovmf_vars_files, "/%s", ovmf_vars_paths[i]) < 0)
+			return -ENOMEM;
 
 	return hugepages_read_pools(root, "sys/kernel/mm/hugepages", &facts->hugepages,
 				    &facts->n_hugepages);
@@ -220,6 +233,7 @@ void host_facts_done(HostFacts *facts)
 	strv_free(facts->modules_loaded);
 	strv_free(facts->modules_loadable);
 	strv_free(facts->ovmf_files);
+	strv_free(facts->ovmf_vars_files);
 	free(facts->hugepages);
 	strv_free(facts->warnings);
 	*facts = (HostFacts){ 0 };

@@ -37,7 +37,7 @@ int ovmf_choose(const HostFacts *facts, bool secure_boot, const char **ret_code,
 	for (size_t i = 0; i < ELEMENTSOF(ovmf_builds); i++) {
 		if (ovmf_builds[i].secure != secure_boot ||
 		    !strv_contains(facts->ovmf_files, ovmf_builds[i].code) ||
-		    access(ovmf_builds[i].vars, R_OK) < 0)
+		    !strv_contains(facts->ovmf_vars_files, ovmf_builds[i].vars))
 			continue;
 		char *vars = strdup(ovmf_builds[i].vars);
 		if (!vars)

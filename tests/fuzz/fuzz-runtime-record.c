@@ -4,8 +4,6 @@
  * hands it over: text parsed by json-c, then vm_runtime_from_json(); an accepted
  * record is written back to JSON, as the daemon does when it saves it again.
  */
-#include <stdlib.h>
-
 #include "fuzz.h"
 #include "json_util.h"
 #include "vm/vm_runtime.h"
@@ -13,15 +11,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	VmRuntime runtime;
-	const char *problem = NULL;
+	const char *bad_field = NULL;
 
-	char *text = fuzz_strndup(data, size);
-	if (!text)
-		return 0;
-	json_object *object = json_tokener_parse(text);
-	free(text);
-	if (object && json_object_is_type(object, json_type_object) &&
-	    vm_runtime_from_json(object, &runtime, &problem) == 0) {
+	json_object *object = fuzz_json_record(data, size);
+	if (object && vm_runtime_from_json(object, &runtime, &bad_field) == 0) {
 		json_object_put(vm_runtime_to_json(&runtime));
 		vm_runtime_done(&runtime);
 	}

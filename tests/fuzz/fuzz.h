@@ -20,3 +20,10 @@ int fuzz_memfd_set(const uint8_t *data, size_t size);
 
 /* A NUL-terminated copy of the input, as the daemon's readers make; NULL on OOM. */
 char *fuzz_strndup(const uint8_t *data, size_t size);
+
+/*
+ * The input as json_record_load_all() reads a record: NUL-terminated, parsed
+ * by json-c, and kept only when it is a JSON object (free with
+ * json_object_put()); NULL otherwise.
+ */
+struct json_object *fuzz_json_record(const uint8_t *data, size_t size);

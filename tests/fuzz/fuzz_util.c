@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,4 +33,18 @@ char *fuzz_strndup(const uint8_t *data, size_t size)
 		memcpy(text, data, size);
 	text[size] = '\0';
 	return text;
+}
+
+struct json_object *fuzz_json_record(const uint8_t *data, size_t size)
+{
+	char *text = fuzz_strndup(data, size);
+	if (!text)
+		return NULL;
+	json_object *object = json_tokener_parse(text);
+	free(text);
+	if (object && !json_object_is_type(object, json_type_object)) {
+		json_object_put(object);
+		object = NULL;
+	}
+	return object;
 }
