@@ -111,6 +111,7 @@ static int print_vm(json_object *vm)
 	const char *state = json_get_string(vm, "state");
 	const char *qmp_status = json_get_string(vm, "qmpStatus");
 	const char *problem = json_get_string(vm, "problem");
+	const char *display = json_get_string(vm, "display");
 	char pid[24], uptime[32];
 
 	_cleanup_free_ char *partitions = vm_partitions_text(vm);
@@ -130,6 +131,8 @@ static int print_vm(json_object *vm)
 	print_field(LABEL_WIDTH, "Partitions:", "%s", partitions);
 	print_field(LABEL_WIDTH, "Owner:", "%s", or_dash(json_get_string(vm, "owner")));
 	print_field(LABEL_WIDTH, "Autostart:", "%s", yes_no(vm, "autostart"));
+	if (display)
+		print_field(LABEL_WIDTH, "Display:", "vnc+unix://%s", display);
 	if (problem && problem[0])
 		print_field(LABEL_WIDTH, "Problem:", "%s", problem);
 	return EXIT_OK;

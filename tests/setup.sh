@@ -24,7 +24,8 @@ mode=${1:-}
 # and what the real-kernel lab needs (tests/lab, for the tests and for the demo on a
 # machine without a GPU to split): make, xz-utils and kmod build its cache
 # (tests/lab/cache.sh fetches the kernel, its sources and busybox-static itself), and
-# systemd-sysusers makes the QEMU user there.
+# systemd-sysusers makes the QEMU user there; systemd-container's machined registers
+# VMs in its systemd boot.
 packages=(
 	gcc meson ninja-build pkg-config python3
 	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev
@@ -35,7 +36,7 @@ test_packages=(
 	polkitd dbus-daemon dbus-bin
 	clang-format iproute2 qemu-system-gui
 )
-lab_packages=(make xz-utils kmod systemd)
+lab_packages=(make xz-utils kmod systemd systemd-container)
 
 usage() {
 	echo "usage: tests/setup.sh demo|test" >&2

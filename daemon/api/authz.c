@@ -19,7 +19,6 @@ enum {
 };
 
 /* More groups than this and the user's membership is not looked at further. */
-#define AUTHZ_MAX_GROUPS 1024
 
 AuthzVerdict authz_decide(AuthzAction action, const AuthzFacts *facts)
 {
@@ -103,6 +102,7 @@ int authz_init(Authz *authz, sd_event *event, const DaemonConfig *config)
 void authz_done(Authz *authz)
 {
 	authz->polkit = polkit_free(authz->polkit);
+	authz->group_name = mfree(authz->group_name);
 }
 
 const struct ucred *authz_caller(const VarlinkCall *call)
@@ -110,28 +110,23 @@ const struct ucred *authz_caller(const VarlinkCall *call)
 	return varlink_call_peer(call);
 }
 
-/* Whether `uid` (primary group `gid`) is in the group called `group`, per the user database. */
-static bool in_group(uid_t uid, gid_t gid, const char *group)
+/*
+ * The id of the group called `name`, looked up when the name changed (at start
+ * and after a reload that changed it), not at every call. -1 when there is none.
+ */
+static gid_t access_group_id(Authz *authz, const char *name)
 {
+	if (authz->group_name && strcmp(authz->group_name, name) == 0)
+		return authz->group_id;
 	char buf[16384];
 	struct group gr, *grp = NULL;
-	struct passwd pw, *pwp = NULL;
-
-	if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || !grp)
-		return false;
-	gid_t wanted = grp->gr_gid;
-	if (gid == wanted)
-		return true;
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) != 0 || !pwp)
-		return false;
-	gid_t groups[AUTHZ_MAX_GROUPS];
-	int n = AUTHZ_MAX_GROUPS;
-	if (getgrouplist(pwp->pw_name, pwp->pw_gid, groups, &n) < 0)
-		n = AUTHZ_MAX_GROUPS; /* more than fit: look at those that did */
-	for (int i = 0; i < n; i++)
-		if (groups[i] == wanted)
-			return true;
-	return false;
+	free(authz->group_name);
+	authz->group_name = strdup(name);
+	authz->group_id =
+		getgrnam_r(name, &gr, buf, sizeof(buf), &grp) == 0 && grp ? grp->gr_gid : (gid_t)-1;
+	if (authz->group_id == (gid_t)-1)
+		log_notice("access.group '%s' does not exist: nobody is a member", name);
+	return authz->group_id;
 }
 
 /* The owner of VM `name` as written in its definition, copied to `buf`; false when none. */
@@ -205,8 +200,8 @@ int authz_check(Authz *authz, VarlinkCall *call, AuthzAction action, const char 
 			     .read_group_only = authz->config->access_read_group };
 	if (!facts.root) {
 		if (action != AUTHZ_READ || facts.read_group_only) {
-			facts.in_group =
-				in_group(caller->uid, caller->gid, authz->config->access_group);
+			facts.in_group = varlink_call_peer_in_group(
+				call, access_group_id(authz, authz->config->access_group));
 			has_owner = vm_owner(authz, vm_name, owner, sizeof(owner));
 			facts.owner = has_owner && user_is(owner, caller->uid);
 		}
@@ -238,8 +233,9 @@ int authz_check(Authz *authz, VarlinkCall *call, AuthzAction action, const char 
 		d = details + 4;
 	else if (!has_owner) /* a VM without owner: vm only */
 		details[2] = NULL;
-	int r = polkit_check(authz->polkit, caller, authz_polkit_action(action), d, interactive,
-			     on_polkit_answer, question);
+	int r = polkit_check(authz->polkit, caller, varlink_call_peer_start_time(call),
+			     authz_polkit_action(action), d, interactive, on_polkit_answer,
+			     question);
 	if (r < 0) {
 		varlink_call_unref(question->call);
 		free(question);

@@ -73,6 +73,8 @@ typedef struct Authz {
 	VmManager *vms; /* for owners; NULL until there is one */
 	Polkit *polkit;
 	bool told_no_polkit; /* logged once that the group rule decides alone */
+	char *group_name; /* access.group as last looked up, and its id (-1: none) */
+	gid_t group_id;
 } Authz;
 
 int authz_init(Authz *authz, sd_event *event, const DaemonConfig *config);

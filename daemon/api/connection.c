@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "api/errors.h"
 #include "api/server_internal.h"
 #include "base/log.h"
 #include "parse_util.h"
+#include "process/process_stat.h"
 #include "safe_open.h"
 
 /* Stop reading a client's calls while this much output waits for it to read. */
@@ -299,6 +301,45 @@ const struct ucred *varlink_call_peer(const VarlinkCall *call)
 {
 	static const struct ucred nobody = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	return call->connection ? &call->connection->peer : &nobody;
+}
+
+bool varlink_call_peer_in_group(const VarlinkCall *call, gid_t gid)
+{
+	const Connection *c = call->connection;
+	if (!c || gid == (gid_t)-1)
+		return false;
+	if (c->peer.gid == gid)
+		return true;
+	for (size_t i = 0; i < c->n_peer_groups; i++)
+		if (c->peer_groups[i] == gid)
+			return true;
+	return false;
+}
+
+uint64_t varlink_call_peer_start_time(const VarlinkCall *call)
+{
+	return call->connection ? call->connection->peer_start_time : 0;
+}
+
+/* The peer's supplementary groups, as they were when it connected. */
+static int read_peer_groups(Connection *c)
+{
+	socklen_t length = 64 * sizeof(gid_t);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		gid_t *groups = malloc(length ? length : sizeof(gid_t));
+		if (!groups)
+			return -ENOMEM;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &length) == 0) {
+			c->peer_groups = groups;
+			c->n_peer_groups = length / sizeof(gid_t);
+			return 0;
+		}
+		int r = negative_errno();
+		free(groups);
+		if (r != -ERANGE) /* length now says how much is needed (NGROUPS_MAX at most) */
+			return r;
+	}
+	return -ERANGE;
 }
 
 /* The call is over: let the connection go on with the next one. */
@@ -718,6 +759,7 @@ void connection_free(Connection *c)
 	safe_close(c->fd);
 	varlink_reader_free(c->reader);
 	connection_discard_output(c);
+	free(c->peer_groups);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -744,6 +786,14 @@ int connection_new(Server *server, int fd, const struct ucred *peer)
 	c->fd = fd;
 	c->id = ++server->next_connection_id;
 	c->peer = *peer;
+	if (!peer_is_root(peer)) {
+		/* What authorization may ask of the caller, fixed now (root is never asked). */
+		int k = read_peer_groups(c);
+		if (k < 0)
+			log_connection(c, LOG_DEBUG, "has no peer groups: %s", strerror(-k));
+		if (peer->pid > 0 && process_start_time(peer->pid, &c->peer_start_time) < 0)
+			c->peer_start_time = 0;
+	}
 
 	c->next = server->connections;
 	if (c->next)

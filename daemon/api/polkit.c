@@ -10,6 +10,7 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include "base/bus.h"
 #include "base/log.h"
 #include "fs_util.h"
 #include "macro.h"
@@ -26,7 +27,7 @@ typedef struct PolkitQuestion PolkitQuestion;
 
 struct Polkit {
 	sd_event *event;
-	sd_bus *bus; /* NULL until asked, and after it broke */
+	BusConnection bus;
 	PolkitQuestion *questions; /* pending, a list */
 };
 
@@ -68,6 +69,7 @@ int polkit_new(sd_event *event, Polkit **ret)
 	if (!polkit)
 		return -ENOMEM;
 	polkit->event = sd_event_ref(event);
+	polkit->bus = (BusConnection){ .event = event, .kind = BUS_SYSTEM };
 	*ret = polkit;
 	return 0;
 }
@@ -78,44 +80,10 @@ Polkit *polkit_free(Polkit *polkit)
 		return NULL;
 	while (polkit->questions)
 		question_answer(polkit->questions, POLKIT_CANCELLED);
-	sd_bus_flush_close_unref(polkit->bus);
+	bus_connection_close(&polkit->bus);
 	sd_event_unref(polkit->event);
 	free(polkit);
 	return NULL;
-}
-
-int polkit_process_start_time(pid_t pid, uint64_t *ret)
-{
-	char path[64];
-	_cleanup_free_ char *text = NULL;
-	size_t size;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	int r = read_full_fd(fd, 4096, &text, &size);
-	if (r < 0)
-		return r;
-	/* "PID (COMM) STATE ...": COMM may hold anything, so count from its last ')'. */
-	const char *p = strrchr(text, ')');
-	if (!p)
-		return -EBADMSG;
-	p++;
-	/* After COMM come fields 3 (state) to 22 (starttime): skip 19 of them. */
-	for (int field = 3; field < 22; field++) {
-		p += strspn(p, " ");
-		p += strcspn(p, " ");
-		if (!*p)
-			return -EBADMSG;
-	}
-	char *end;
-	errno = 0;
-	unsigned long long start = strtoull(p, &end, 10);
-	if (errno || end == p)
-		return -EBADMSG;
-	*ret = start;
-	return 0;
 }
 
 static int on_defer(sd_event_source *source, void *userdata)
@@ -126,15 +94,6 @@ static int on_defer(sd_event_source *source, void *userdata)
 	return 0;
 }
 
-/* Errors that mean there is no polkit to ask (rather than that it said something). */
-static bool error_means_absent(const sd_bus_error *error)
-{
-	return sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN,
-				      SD_BUS_ERROR_NAME_HAS_NO_OWNER, SD_BUS_ERROR_NO_REPLY,
-				      SD_BUS_ERROR_DISCONNECTED, SD_BUS_ERROR_UNKNOWN_OBJECT,
-				      SD_BUS_ERROR_UNKNOWN_METHOD);
-}
-
 static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
 	PolkitQuestion *q = userdata;
@@ -143,10 +102,10 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
 	int authorized = 0, challenge = 0;
 	(void)ret_error;
 
-	if (polkit->bus && !sd_bus_is_open(polkit->bus))
-		polkit->bus = sd_bus_flush_close_unref(polkit->bus); /* open anew next time */
+	if (polkit->bus.bus && !sd_bus_is_open(polkit->bus.bus))
+		bus_connection_close(&polkit->bus); /* open anew next time */
 	if (error) {
-		if (error_means_absent(error)) {
+		if (bus_error_is_absent(error)) {
 			question_answer(q, POLKIT_ABSENT);
 			return 0;
 		}
@@ -164,27 +123,6 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
 		return 0;
 	}
 	question_answer(q, authorized ? POLKIT_YES : POLKIT_NO);
-	return 0;
-}
-
-/* The system bus, opened (again) when needed; < 0 when there is none. */
-static int polkit_bus(Polkit *polkit, sd_bus **ret)
-{
-	if (polkit->bus && sd_bus_is_open(polkit->bus) > 0) {
-		*ret = polkit->bus;
-		return 0;
-	}
-	polkit->bus = sd_bus_flush_close_unref(polkit->bus);
-
-	sd_bus *bus = NULL;
-	int r = sd_bus_open_system(&bus);
-	if (r >= 0)
-		r = sd_bus_attach_event(bus, polkit->event, SD_EVENT_PRIORITY_NORMAL);
-	if (r < 0) {
-		sd_bus_flush_close_unref(bus);
-		return r;
-	}
-	polkit->bus = *ret = bus;
 	return 0;
 }
 
@@ -209,9 +147,9 @@ static int append_request(sd_bus_message *m, const struct ucred *subject, uint64
 	return r;
 }
 
-int polkit_check(Polkit *polkit, const struct ucred *subject, const char *action_id,
-		 const char *const *details, bool interactive, PolkitCallback callback,
-		 void *userdata)
+int polkit_check(Polkit *polkit, const struct ucred *subject, uint64_t start_time,
+		 const char *action_id, const char *const *details, bool interactive,
+		 PolkitCallback callback, void *userdata)
 {
 	PolkitQuestion *q = calloc(1, sizeof(*q));
 	if (!q)
@@ -224,13 +162,12 @@ int polkit_check(Polkit *polkit, const struct ucred *subject, const char *action
 		q->next->prev = q;
 	polkit->questions = q;
 
-	uint64_t start_time = 0;
 	sd_bus *bus = NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-	int r = polkit_process_start_time(subject->pid, &start_time);
-	if (r < 0)
-		q->answer = POLKIT_FAILED; /* the caller is gone: nobody to authorize */
-	else if (polkit_bus(polkit, &bus) < 0)
+	int r;
+	if (start_time == 0)
+		q->answer = POLKIT_FAILED; /* the caller was gone when it connected */
+	else if (bus_connection_get(&polkit->bus, &bus) < 0)
 		q->answer = POLKIT_ABSENT;
 	else {
 		r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.PolicyKit1",
@@ -251,7 +188,7 @@ int polkit_check(Polkit *polkit, const struct ucred *subject, const char *action
 			return 0;
 		log_full_errno(LOG_DEBUG, r, "Cannot ask polkit");
 		q->answer = POLKIT_ABSENT; /* the bus broke under us */
-		polkit->bus = sd_bus_flush_close_unref(polkit->bus);
+		bus_connection_close(&polkit->bus);
 	}
 	r = sd_event_add_defer(polkit->event, &q->defer, on_defer, q);
 	if (r < 0) {

@@ -2,7 +2,7 @@
 /*
  * Polkit, asked over sd-bus on the system bus, without blocking the loop:
  * org.freedesktop.PolicyKit1.Authority.CheckAuthorization for a unix-process
- * subject (pid, start time from /proc/PID/stat, uid), the form polkit 0.105
+ * subject (pid, start time, uid), the form polkit 0.105
  * to 122+ accept. It knows questions and answers, not VMs or Varlink: the
  * caller (api/authz.c) says which action and which details.
  *
@@ -12,6 +12,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <systemd/sd-event.h>
 
@@ -34,20 +35,15 @@ int polkit_new(sd_event *event, Polkit **ret);
 Polkit *polkit_free(Polkit *polkit);
 
 /*
- * Asks whether `subject` may do `action_id`; `details` is key, value, …, NULL
- * (polkit rules see them as action.lookup(key)). `interactive` lets polkit
+ * Asks whether `subject` may do `action_id`. `start_time` is its process's
+ * (process_stat.h), read when it connected; 0 when it was gone already.
+ * `details` is key, value, …, NULL (polkit rules see them as
+ * action.lookup(key)). `interactive` lets polkit
  * ask the user for a password (AllowUserInteraction). Returns 0 when the
  * question is under way, < 0 when it could not be asked (-ENOMEM), the
  * callback then not called. A bus that cannot be reached is not an error
  * here: the callback gets POLKIT_ABSENT.
  */
-int polkit_check(Polkit *polkit, const struct ucred *subject, const char *action_id,
-		 const char *const *details, bool interactive, PolkitCallback callback,
-		 void *userdata);
-
-/*
- * The start time of process `pid` (field 22 of /proc/PID/stat, in clock
- * ticks since boot), which tells polkit that the pid was not reused.
- * -ESRCH when the process is gone.
- */
-int polkit_process_start_time(pid_t pid, uint64_t *ret);
+int polkit_check(Polkit *polkit, const struct ucred *subject, uint64_t start_time,
+		 const char *action_id, const char *const *details, bool interactive,
+		 PolkitCallback callback, void *userdata);

@@ -112,6 +112,14 @@ const char *varlink_call_method(const VarlinkCall *call);
 
 /* Who called: from SO_PEERCRED when the connection was accepted. */
 const struct ucred *varlink_call_peer(const VarlinkCall *call);
+/*
+ * Whether the caller's process was in group `gid` when it connected (its
+ * primary or a supplementary group, SO_PEERGROUPS): the kernel's word, as
+ * for file permissions, with no user database asked.
+ */
+bool varlink_call_peer_in_group(const VarlinkCall *call, gid_t gid);
+/* The caller's process start time, read when it connected; 0 when it was gone. */
+uint64_t varlink_call_peer_start_time(const VarlinkCall *call);
 
 /*
  * Keeps a call alive past its handler, for a reply that comes later. When

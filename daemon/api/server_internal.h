@@ -66,6 +66,9 @@ struct Connection {
 	uint64_t id;
 	int fd;
 	struct ucred peer;
+	gid_t *peer_groups; /* its supplementary groups (SO_PEERGROUPS) */
+	size_t n_peer_groups;
+	uint64_t peer_start_time; /* its process's (process_stat.h); 0 when it was gone */
 	sd_event_source *io;
 	sd_event_source *timer;
 	sd_event_source *defer;

@@ -54,7 +54,8 @@ static json_object *vm_json(const VmInfo *vm)
 	    json_add_string(o, "qmpStatus", vm->qmp_status) < 0 ||
 	    json_add_bool(o, "autostart", vm->autostart) < 0 ||
 	    json_add_string(o, "owner", vm->owner) < 0 ||
-	    json_add_string(o, "problem", vm->problem) < 0)
+	    json_add_string(o, "problem", vm->problem) < 0 ||
+	    json_add_string(o, "display", vm->display) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }

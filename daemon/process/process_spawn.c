@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,21 +42,29 @@ _noreturn_ static void child_fail(int report_fd, int stage)
 	_exit(127);
 }
 
+/* The descriptors the child keeps until exec, close-on-exec, after the passed ones. */
+typedef struct ChildKept {
+	int exec_fd; /* the program to exec, or -1 */
+	int release_fd; /* a held child waits for a byte here, or -1 */
+	int report_fd; /* where a failure is written */
+} ChildKept;
+
 /*
  * Puts the fds the child keeps in place: 0 /dev/null, 1 and 2 the output,
- * 3... the passed ones, then the program to exec (when by descriptor) and the
- * report pipe, both close-on-exec; closes everything else. Each goes through
- * a copy above all targets first, so no source is overwritten before it is
- * copied. Only async-signal-safe calls: we are after fork().
+ * 3... the passed ones, then those of `kept` (close-on-exec), updated to their
+ * new numbers; closes everything else. Each goes through a copy above all
+ * targets first, so no source is overwritten before it is copied. Only
+ * async-signal-safe calls: we are after fork().
  */
-static int child_arrange_fds(const SpawnRequest *request, int *report_fd, int *exec_fd)
+static int child_arrange_fds(const SpawnRequest *request, ChildKept *kept)
 {
+	int *own[] = { &kept->exec_fd, &kept->release_fd, &kept->report_fd };
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0)
 		return -1;
 	int n_kept = SPAWN_FIRST_PASSED_FD + (int)request->n_pass_fds;
-	int n_targets = n_kept + (*exec_fd > 0) + 1;
-	int sources[SPAWN_FIRST_PASSED_FD + 64 + 2];
+	int sources[SPAWN_FIRST_PASSED_FD + 64 + ELEMENTSOF(own)];
+	int n_targets = n_kept;
 	if (request->n_pass_fds > 64)
 		return errno = E2BIG, -1;
 
@@ -64,9 +73,9 @@ static int child_arrange_fds(const SpawnRequest *request, int *report_fd, int *e
 	sources[2] = request->stderr_fd >= 0 ? request->stderr_fd : null_fd;
 	for (size_t i = 0; i < request->n_pass_fds; i++)
 		sources[SPAWN_FIRST_PASSED_FD + i] = request->pass_fds[i];
-	if (*exec_fd > 0)
-		sources[n_kept] = *exec_fd;
-	sources[n_targets - 1] = *report_fd;
+	for (size_t i = 0; i < ELEMENTSOF(own); i++)
+		if (*own[i] >= 0)
+			sources[n_targets++] = *own[i];
 
 	for (int i = 0; i < n_targets; i++) {
 		sources[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, n_targets);
@@ -79,15 +88,15 @@ static int child_arrange_fds(const SpawnRequest *request, int *report_fd, int *e
 	for (int i = n_kept; i < n_targets; i++)
 		if (dup3(sources[i], i, O_CLOEXEC) < 0)
 			return -1;
-	if (*exec_fd > 0)
-		*exec_fd = n_kept;
-	*report_fd = n_targets - 1;
+	for (size_t i = 0, next = (size_t)n_kept; i < ELEMENTSOF(own); i++)
+		if (*own[i] >= 0)
+			*own[i] = (int)next++;
 	return close_range((unsigned)n_targets, ~0U, 0);
 }
 
-_noreturn_ static void child(const SpawnRequest *request, int report_fd)
+_noreturn_ static void child(const SpawnRequest *request, ChildKept kept)
 {
-	int exec_fd = request->exec_fd;
+	int report_fd = kept.report_fd;
 	sigset_t none;
 
 	if (setsid() < 0)
@@ -97,8 +106,9 @@ _noreturn_ static void child(const SpawnRequest *request, int report_fd)
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		child_fail(report_fd, STAGE_SIGNALS);
-	if (child_arrange_fds(request, &report_fd, &exec_fd) < 0)
+	if (child_arrange_fds(request, &kept) < 0)
 		child_fail(report_fd, STAGE_FDS);
+	report_fd = kept.report_fd;
 	if (request->affinity && sched_setaffinity(0, sizeof(cpu_set_t), request->affinity) < 0)
 		child_fail(report_fd, STAGE_AFFINITY);
 	if (request->memlock_limit > 0) {
@@ -115,63 +125,147 @@ _noreturn_ static void child(const SpawnRequest *request, int report_fd)
 		if (setresuid(request->uid, request->uid, request->uid) < 0)
 			child_fail(report_fd, STAGE_SETUID);
 	}
-	if (exec_fd > 0)
-		execveat(exec_fd, "", request->argv, request->envp, AT_EMPTY_PATH);
+	if (kept.release_fd >= 0) {
+		char go;
+		ssize_t n;
+		do
+			n = read(kept.release_fd, &go, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1) /* the parent gave up on us, or died */
+			_exit(127);
+	}
+	if (kept.exec_fd >= 0)
+		execveat(kept.exec_fd, "", request->argv, request->envp, AT_EMPTY_PATH);
 	else
 		execve(request->argv[0], request->argv, request->envp);
 	child_fail(report_fd, STAGE_EXEC);
 }
 
-int process_spawn(const SpawnRequest *request, pid_t *ret_pid, int *ret_pidfd,
-		  const char **ret_stage)
+void spawn_hold_done(SpawnHold *hold)
 {
-	int report[2];
+	if (hold->release_fd >= 0)
+		close(hold->release_fd);
+	if (hold->report_fd >= 0)
+		close(hold->report_fd);
+	*hold = (SpawnHold){ .release_fd = -1, .report_fd = -1 };
+}
+
+/*
+ * Lets the child go on (a held one) and waits until it has exec'd (EOF on the
+ * close-on-exec report pipe) or reported a failure. 0, or the child's errno
+ * with *ret_stage.
+ */
+static int wait_for_exec(SpawnHold *hold, const char **ret_stage)
+{
+	ChildFailure failure;
+	ssize_t n;
+
+	if (hold->release_fd >= 0) {
+		do
+			n = send(hold->release_fd, "g", 1, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		/* EPIPE: it failed before its hold, and says so below. */
+	}
+	do
+		n = read(hold->report_fd, &failure, sizeof(failure));
+	while (n < 0 && errno == EINTR);
+	spawn_hold_done(hold);
+	if (n != (ssize_t)sizeof(failure))
+		return 0;
+	*ret_stage = failure.stage >= 0 && failure.stage < (int)ELEMENTSOF(stages)
+			     ? stages[failure.stage]
+			     : "setup";
+	return failure.error > 0 ? -failure.error : -EIO;
+}
+
+/* A child that did not get to exec: killed if need be, and reaped. */
+static void child_reap(pid_t pid, int pidfd)
+{
+	if (pidfd >= 0) {
+		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+		close(pidfd);
+	} else
+		(void)kill(pid, SIGKILL); /* not reaped yet: the pid is still ours */
+	(void)waitpid(pid, NULL, 0);
+}
+
+static int spawn(const SpawnRequest *request, bool held, pid_t *ret_pid, int *ret_pidfd,
+		 SpawnHold *ret_hold, const char **ret_stage)
+{
+	int report[2], release[2] = { -1, -1 };
 
 	*ret_stage = "fork";
 	if (!request->argv || !request->argv[0] || request->argv[0][0] != '/')
 		return -EINVAL;
 	if (pipe2(report, O_CLOEXEC) < 0)
 		return negative_errno();
-	pid_t pid = fork();
-	if (pid < 0) {
+	/* A socket, not a pipe: send() to a child that died already must not raise SIGPIPE. */
+	if (held && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, release) < 0) {
 		int r = negative_errno();
 		close(report[0]);
 		close(report[1]);
 		return r;
 	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = negative_errno();
+		SpawnHold pipes = { .release_fd = release[1], .report_fd = report[0] };
+		spawn_hold_done(&pipes);
+		close(report[1]);
+		if (release[0] >= 0)
+			close(release[0]);
+		return r;
+	}
 	if (pid == 0) {
 		close(report[0]);
-		child(request, report[1]);
+		if (release[1] >= 0)
+			close(release[1]);
+		child(request, (ChildKept){ .exec_fd = request->exec_fd > 0 ? request->exec_fd : -1,
+					    .release_fd = release[0],
+					    .report_fd = report[1] });
 	}
 	close(report[1]);
+	if (release[0] >= 0)
+		close(release[0]);
+	SpawnHold hold = { .release_fd = release[1], .report_fd = report[0] };
 
 	/* Before any wait: the pid cannot have been reused yet. */
 	int pidfd = pidfd_open(pid, 0);
 	int r = pidfd < 0 ? negative_errno() : 0;
-
-	/* EOF: exec happened (the pipe was close-on-exec). A failure report otherwise. */
-	ChildFailure failure;
-	ssize_t n;
-	do
-		n = read(report[0], &failure, sizeof(failure));
-	while (n < 0 && errno == EINTR);
-	close(report[0]);
-	if (n == (ssize_t)sizeof(failure)) {
-		*ret_stage = failure.stage >= 0 && failure.stage < (int)ELEMENTSOF(stages)
-				     ? stages[failure.stage]
-				     : "setup";
-		r = failure.error > 0 ? -failure.error : -EIO;
+	if (r >= 0 && held) {
+		*ret_pid = pid;
+		*ret_pidfd = pidfd;
+		*ret_hold = hold;
+		*ret_stage = NULL;
+		return 0;
 	}
+	if (r >= 0)
+		r = wait_for_exec(&hold, ret_stage);
+	spawn_hold_done(&hold);
 	if (r < 0) {
-		if (pidfd >= 0)
-			close(pidfd);
-		else
-			(void)kill(pid, SIGKILL);
-		(void)waitpid(pid, NULL, 0);
+		child_reap(pid, pidfd);
 		return r;
 	}
 	*ret_pid = pid;
 	*ret_pidfd = pidfd;
 	*ret_stage = NULL;
 	return 0;
+}
+
+int process_spawn(const SpawnRequest *request, pid_t *ret_pid, int *ret_pidfd,
+		  const char **ret_stage)
+{
+	return spawn(request, false, ret_pid, ret_pidfd, NULL, ret_stage);
+}
+
+int process_spawn_held(const SpawnRequest *request, pid_t *ret_pid, int *ret_pidfd,
+		       SpawnHold *ret_hold, const char **ret_stage)
+{
+	return spawn(request, true, ret_pid, ret_pidfd, ret_hold, ret_stage);
+}
+
+int process_release(SpawnHold *hold, const char **ret_stage)
+{
+	*ret_stage = NULL;
+	return wait_for_exec(hold, ret_stage);
 }

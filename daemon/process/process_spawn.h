@@ -42,6 +42,12 @@ typedef struct SpawnRequest {
 	uint64_t memlock_limit;
 } SpawnRequest;
 
+/* A child held before exec, and the means to let it go on. */
+typedef struct SpawnHold {
+	int release_fd; /* a byte here: exec; closed: the child exits */
+	int report_fd; /* EOF at exec, or the child's failure */
+} SpawnHold;
+
 /*
  * Runs `request`. Returns 0 with the child's pid and a pidfd (close-on-exec),
  * or a negative errno: from fork, or what the child failed at before exec
@@ -49,3 +55,23 @@ typedef struct SpawnRequest {
  */
 int process_spawn(const SpawnRequest *request, pid_t *ret_pid, int *ret_pidfd,
 		  const char **ret_stage);
+
+/*
+ * As process_spawn(), but the child stops just before exec, its setup done,
+ * until process_release(): the caller can place it first (in a cgroup of its
+ * own, so that what the program allocates is charged there). The child's
+ * pid and pidfd are returned at once; a failure of its setup is reported by
+ * process_release().
+ */
+int process_spawn_held(const SpawnRequest *request, pid_t *ret_pid, int *ret_pidfd,
+		       SpawnHold *ret_hold, const char **ret_stage);
+
+/*
+ * Lets a held child exec and waits until it has (or has failed: its errno,
+ * *ret_stage naming the step; the caller then kills and reaps it through its
+ * pidfd). Takes the hold's descriptors either way.
+ */
+int process_release(SpawnHold *hold, const char **ret_stage);
+
+/* Gives up a hold: the child exits without exec (the caller reaps it). Accepts a done one. */
+void spawn_hold_done(SpawnHold *hold);

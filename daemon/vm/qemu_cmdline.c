@@ -395,19 +395,18 @@ static bool has_boot_display(const QemuGpuAssignment *g)
 }
 
 /*
- * No window: the console is a VNC server on a Unix socket when the host asks
- * for one. A VM none of whose GPUs has a boot display (no GPU, an SR-IOV VF,
- * an mdev without display) gets a standard VGA, so firmware, installer and
- * console show something. It does not depend on VNC, so the guest's hardware
- * stays the same with or without it.
+ * No window: the console is a VNC server that listens nowhere (-vnc none)
+ * when the host asks for one; the daemon hands it each connection of the
+ * VM's owner over QMP (add_client). A VM none of whose GPUs has a boot display (no GPU, an SR-IOV
+ * VF, an mdev without display) gets a standard VGA, so firmware, installer and console show
+ * something. It does not depend on VNC, so the guest's hardware stays the same with or without it.
  */
 static void add_display(Cmdline *c, const QemuGpuAssignment *gpus, size_t n_gpus,
 			const QemuHostFacts *host)
 {
 	option(c, "-display", "none");
-	/* "vnc=" named: a path with '=' would otherwise be read as an option name. */
-	if (host->vnc_socket)
-		option(c, "-vnc", "vnc=unix:%s", escape(c, host->vnc_socket));
+	if (host->vnc)
+		option(c, "-vnc", "none");
 	for (size_t i = 0; i < n_gpus; i++)
 		if (has_boot_display(&gpus[i]))
 			return;

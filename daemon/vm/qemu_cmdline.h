@@ -71,7 +71,7 @@ typedef struct QemuHostFacts {
 	/* audio: the owner's sound server socket (PipeWire's pulse socket or PulseAudio's) */
 	const char *audio_server;
 	int tap_fd; /* network: bridge: an open tap fd QEMU inherits; -1 otherwise */
-	const char *vnc_socket; /* the console as a VNC server on this Unix socket; NULL: none */
+	bool vnc; /* the console as a VNC server with no socket: clients come over QMP */
 } QemuHostFacts;
 
 DECLARE_STRING_TABLE_LOOKUP(qemu_accel, QemuAccel);

@@ -23,12 +23,20 @@ typedef struct Pending {
 	void *userdata;
 } Pending;
 
+/* A descriptor that goes out with the command starting at `offset` of the output. */
+typedef struct OutgoingFd {
+	size_t offset;
+	int fd;
+} OutgoingFd;
+
 struct Qmp {
 	int fd;
 	sd_event_source *io;
 	VarlinkReader *reader;
 	char *out; /* commands not yet written */
 	size_t out_size, out_sent;
+	OutgoingFd *fds; /* in the order of their offsets */
+	size_t n_fds, allocated_fds;
 	Pending *pending;
 	size_t n_pending, allocated_pending;
 	int64_t next_id;
@@ -40,8 +48,17 @@ struct Qmp {
 	void *userdata;
 };
 
+static void close_outgoing_fds(Qmp *qmp)
+{
+	for (size_t i = 0; i < qmp->n_fds; i++)
+		close(qmp->fds[i].fd);
+	qmp->n_fds = 0;
+}
+
 static void destroy(Qmp *qmp)
 {
+	close_outgoing_fds(qmp);
+	free(qmp->fds);
 	sd_event_source_disable_unref(qmp->io);
 	if (qmp->fd >= 0)
 		close(qmp->fd);
@@ -64,6 +81,7 @@ static void end(Qmp *qmp, int error, bool tell)
 	if (qmp->fd >= 0)
 		close(qmp->fd);
 	qmp->fd = -1;
+	close_outgoing_fds(qmp);
 	qmp->busy++;
 	while (qmp->n_pending > 0) {
 		Pending p = qmp->pending[0];
@@ -95,11 +113,42 @@ static int update_events(Qmp *qmp)
 	return sd_event_source_set_io_events(qmp->io, events);
 }
 
+/*
+ * Sends from out_sent up to `end`; with `fd` >= 0, that descriptor rides on
+ * the first byte (SCM_RIGHTS), where QEMU's monitor takes it for the command
+ * it starts (getfd).
+ */
+static ssize_t send_some(Qmp *qmp, size_t end, int fd)
+{
+	struct iovec iov = { .iov_base = qmp->out + qmp->out_sent, .iov_len = end - qmp->out_sent };
+	union {
+		struct cmsghdr header;
+		char buffer[CMSG_SPACE(sizeof(int))];
+	} control = { 0 };
+	struct msghdr message = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		message.msg_control = control.buffer;
+		message.msg_controllen = sizeof(control.buffer);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&message);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(qmp->fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 static int flush(Qmp *qmp)
 {
 	while (qmp->greeted && qmp->out_sent < qmp->out_size) {
-		ssize_t n = send(qmp->fd, qmp->out + qmp->out_sent, qmp->out_size - qmp->out_sent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		/* Up to the next command that carries a descriptor, or with it. */
+		bool with_fd = qmp->n_fds > 0 && qmp->fds[0].offset == qmp->out_sent;
+		size_t end = qmp->out_size;
+		if (qmp->n_fds > 0 && !with_fd)
+			end = qmp->fds[0].offset;
+		else if (with_fd && qmp->n_fds > 1)
+			end = qmp->fds[1].offset;
+		ssize_t n = send_some(qmp, end, with_fd ? qmp->fds[0].fd : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -107,9 +156,14 @@ static int flush(Qmp *qmp)
 		if (n < 0)
 			return -errno;
 		qmp->out_sent += (size_t)n;
+		if (with_fd && n > 0) { /* it went with the first byte: QEMU has its own now */
+			close(qmp->fds[0].fd);
+			memmove(qmp->fds, qmp->fds + 1, --qmp->n_fds * sizeof(OutgoingFd));
+		}
 	}
-	if (qmp->out_sent == qmp->out_size)
+	if (qmp->out_sent == qmp->out_size) {
 		qmp->out_sent = qmp->out_size = 0;
+	}
 	return update_events(qmp);
 }
 
@@ -230,8 +284,8 @@ static void on_capabilities(Qmp *qmp, json_object *result, const char *error_cla
 		qmp->callbacks.ready(qmp, qmp->userdata);
 }
 
-int qmp_execute(Qmp *qmp, const char *command, json_object *arguments, QmpReplyCallback callback,
-		void *userdata)
+static int execute(Qmp *qmp, const char *command, json_object *arguments, int fd,
+		   QmpReplyCallback callback, void *userdata)
 {
 	_cleanup_json_ json_object *message = json_object_new_object();
 	int r;
@@ -255,10 +309,14 @@ int qmp_execute(Qmp *qmp, const char *command, json_object *arguments, QmpReplyC
 		return -ENOMEM;
 	if (ARRAY_RESERVE(qmp->pending, qmp->allocated_pending, qmp->n_pending + 1) < 0)
 		return -ENOMEM;
+	if (fd >= 0 && ARRAY_RESERVE(qmp->fds, qmp->allocated_fds, qmp->n_fds + 1) < 0)
+		return -ENOMEM;
 	char *out = realloc(qmp->out, qmp->out_size + length + 1);
 	if (!out)
 		return -ENOMEM;
 	qmp->out = out;
+	if (fd >= 0)
+		qmp->fds[qmp->n_fds++] = (OutgoingFd){ qmp->out_size, fd };
 	memcpy(qmp->out + qmp->out_size, text, length);
 	qmp->out[qmp->out_size + length] = '\n';
 	qmp->out_size += length + 1;
@@ -268,6 +326,21 @@ int qmp_execute(Qmp *qmp, const char *command, json_object *arguments, QmpReplyC
 	if (r < 0)
 		end(qmp, r, true);
 	return 0;
+}
+
+int qmp_execute(Qmp *qmp, const char *command, json_object *arguments, QmpReplyCallback callback,
+		void *userdata)
+{
+	return execute(qmp, command, arguments, -1, callback, userdata);
+}
+
+int qmp_execute_with_fd(Qmp *qmp, const char *command, json_object *arguments, int fd,
+			QmpReplyCallback callback, void *userdata)
+{
+	int r = execute(qmp, command, arguments, fd, callback, userdata);
+	if (r < 0)
+		close(fd);
+	return r;
 }
 
 int qmp_connect(sd_event *event, const char *path, const QmpCallbacks *callbacks, void *userdata,

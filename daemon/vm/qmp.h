@@ -48,6 +48,14 @@ Qmp *qmp_free(Qmp *qmp);
 int qmp_execute(Qmp *qmp, const char *command, json_object *arguments, QmpReplyCallback callback,
 		void *userdata);
 
+/*
+ * As qmp_execute(), with descriptor `fd` (taken, closed once sent or when the
+ * command cannot go) passed along with the command (SCM_RIGHTS): for
+ * "getfd", which names it for a later command such as "add_client".
+ */
+int qmp_execute_with_fd(Qmp *qmp, const char *command, json_object *arguments, int fd,
+			QmpReplyCallback callback, void *userdata);
+
 typedef enum QmpMessageKind {
 	QMP_MESSAGE_GREETING,
 	QMP_MESSAGE_EVENT,

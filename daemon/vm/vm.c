@@ -13,6 +13,7 @@
 #include "error_message.h"
 #include "string_table.h"
 #include "strv.h"
+#include "vm/vm_display.h"
 #include "vm/vm_lent.h"
 #include "vm/vm_runtime.h"
 
@@ -68,6 +69,7 @@ void vm_info(const Vm *vm, VmInfo *ret)
 		.autostart = vm->autostart,
 		.owner = vm->owner,
 		.problem = vm->problem,
+		.display = vm->display_path,
 	};
 }
 
@@ -153,6 +155,7 @@ Vm *vm_free(Vm *vm)
 	if (!vm)
 		return NULL;
 	qmp_free(vm->qmp);
+	vm_display_close(vm);
 	sd_event_source_disable_unref(vm->exit_source);
 	vm_helpers_forget(vm->helpers); /* they end with their QEMU */
 	sd_event_source_disable_unref(vm->timer);

@@ -50,6 +50,7 @@ typedef struct VmInfo {
 	bool autostart;
 	const char *owner;
 	const char *problem;
+	const char *display; /* the owner's VNC socket while the VM runs, or NULL */
 } VmInfo;
 
 typedef enum VmFailure {

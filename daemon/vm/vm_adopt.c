@@ -5,6 +5,7 @@
  * when it does not.
  */
 #include "vm/vm_adopt.h"
+#include "process/process_stat.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "base/log.h"
 #include "json_util.h"
+#include "vm/vm_display.h"
 #include "vm/vm_start.h"
 #include "vm/vm_store.h"
 
@@ -29,6 +31,8 @@ static void on_status(Qmp *qmp, json_object *result, const char *error_class,
 	vm_set_qmp_status(vm, status);
 	if (vm->state != VM_STATE_RUNNING)
 		return;
+	if (strcmp(status, "prelaunch") != 0)
+		vm_display_open(vm); /* the guest runs, or ran: its screen is there */
 	if (strcmp(status, "paused") == 0)
 		vm_set_state(vm, VM_STATE_PAUSED);
 	else if (strcmp(status, "prelaunch") == 0) {
@@ -66,7 +70,7 @@ int vm_adopt(Vm *vm, VmRuntime *runtime)
 	runtime->n_lent = 0;
 	vm->started_at_usec = runtime->started_at_usec;
 
-	bool alive = process_start_time("/proc", runtime->pid, &start_time) >= 0 &&
+	bool alive = process_start_time(runtime->pid, &start_time) >= 0 &&
 		     start_time == runtime->start_time;
 	int pidfd = alive ? pidfd_open(runtime->pid, 0) : -1;
 	/* A pidfd that reads as ended already: a zombie nobody reaped yet. */

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "strv.h"
 #include "vm/vm_dirs.h"
+#include "vm/vm_display.h"
 #include "vm/vm_lent.h"
 #include "vm/vm_looking_glass.h"
 #include "vm/vm_qemu_log.h"
@@ -97,6 +98,7 @@ void vm_release_all(Vm *vm, VmState end_state)
 	vm->releasing = true;
 	vm->end_state = end_state;
 	vm->timer = sd_event_source_disable_unref(vm->timer);
+	vm_display_close(vm);
 	vm->qmp = qmp_free(vm->qmp);
 	vm->qmp_status = mfree(vm->qmp_status);
 	vm->exit_source = sd_event_source_disable_unref(vm->exit_source);

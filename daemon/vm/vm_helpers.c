@@ -24,6 +24,7 @@ static void forget(VmHelper *helper)
 {
 	helper->exit_source = sd_event_source_disable_unref(helper->exit_source);
 	helper->pidfd = safe_close(helper->pidfd);
+	helper->pid = 0;
 }
 
 static void on_helper_exit(const ChildExit *exit, void *userdata)
@@ -45,11 +46,12 @@ void vm_helper_kill_now(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind)
 }
 
 int vm_helper_watch(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind, sd_event *event,
-		    const char *vm_name, int pidfd)
+		    const char *vm_name, pid_t pid, int pidfd)
 {
 	VmHelper *helper = &helpers[kind];
 
 	vm_helper_kill_now(helpers, kind); /* one left by an earlier start, still ending */
+	helper->pid = pid;
 	helper->pidfd = pidfd;
 	int r = child_watch(event, &helper->exit_source, pidfd, true, on_helper_exit, helper);
 	if (r < 0) {

@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 typedef enum VmHelperKind {
@@ -16,13 +17,14 @@ typedef enum VmHelperKind {
 } VmHelperKind;
 
 typedef struct VmHelper {
+	pid_t pid;
 	int pidfd; /* -1 when none runs */
 	sd_event_source *exit_source;
 } VmHelper;
 
 /* Watches a helper of VM `vm_name` (takes `pidfd`); it is reaped when it ends. */
 int vm_helper_watch(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind, sd_event *event,
-		    const char *vm_name, int pidfd);
+		    const char *vm_name, pid_t pid, int pidfd);
 /* Kills and reaps one at once: a start gives up on it. */
 void vm_helper_kill_now(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind);
 /* Asks every helper to end (SIGTERM: swtpm saves its state); each is reaped as it ends. */

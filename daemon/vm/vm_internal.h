@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/bus.h"
 #include "macro.h"
 #include "process/child_watch.h"
 #include "vm/qemu_cmdline.h"
@@ -93,6 +94,9 @@ struct Vm {
 	off_t log_offset; /* where this start's output begins in it */
 	sd_event_source *exit_source;
 	sd_event_source *timer;
+	sd_event_source *display_source; /* the owner's VNC socket (vm_display.h), or NULL */
+	char *display_path; /* its path while it listens */
+	unsigned display_connections; /* handed to QEMU so far, for their names */
 	Qmp *qmp;
 	char *qmp_status;
 	char **partitions;
@@ -116,6 +120,9 @@ struct VmManager {
 	size_t n_vms, allocated_vms;
 	Watcher *watchers;
 	size_t n_watchers, allocated_watchers;
+	BusConnection systemd_bus; /* scopes (vm_machine.c) */
+	BusConnection system_bus; /* machined */
+	bool said_no_systemd, said_no_system_bus;
 };
 
 /* vm.c */

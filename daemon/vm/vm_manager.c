@@ -427,6 +427,8 @@ int vm_manager_new(sd_event *event, PartitionEngine *engine, HostCache *host,
 	m->engine = engine;
 	m->host = host;
 	m->config = config;
+	m->systemd_bus = (BusConnection){ .event = event, .kind = BUS_SYSTEMD_PRIVATE };
+	m->system_bus = (BusConnection){ .event = event, .kind = BUS_SYSTEM };
 	if (asprintf(&m->records_dir, "%s/vms", config->runtime_dir) < 0) {
 		sd_event_unref(m->event);
 		free(m);
@@ -457,6 +459,8 @@ VmManager *vm_manager_free(VmManager *m)
 		vm_free(vm);
 	}
 	free(m->vms);
+	bus_connection_close(&m->systemd_bus);
+	bus_connection_close(&m->system_bus);
 	free(m->records_dir);
 	sd_event_unref(m->event);
 	free(m);

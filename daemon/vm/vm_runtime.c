@@ -245,35 +245,3 @@ int vm_runtime_load_all(const char *directory, VmRuntime **ret, size_t *ret_n, c
 	*ret = records;
 	return r;
 }
-
-int process_start_time(const char *proc_root, pid_t pid, uint64_t *ret)
-{
-	char path[4096], buffer[2048];
-
-	if (snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
-	if (n < 0)
-		return negative_errno();
-	buffer[n] = '\0';
-	/* The command (field 2) may hold spaces and parentheses: count from the last ')'. */
-	char *p = strrchr(buffer, ')');
-	if (!p)
-		return -EINVAL;
-	p++;
-	for (int field = 3; field < 22; field++) { /* p: the space before field `field` */
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EINVAL;
-	}
-	char *end;
-	errno = 0;
-	unsigned long long value = strtoull(p + 1, &end, 10);
-	if (errno || end == p + 1)
-		return -EINVAL;
-	*ret = value;
-	return 0;
-}

@@ -56,6 +56,3 @@ int vm_runtime_remove(const char *directory, const char *name);
  */
 int vm_runtime_load_all(const char *directory, VmRuntime **ret, size_t *ret_n,
 			char ***ret_problems);
-
-/* The start time of process `pid` from PROC_ROOT/PID/stat. -ENOENT when it is gone. */
-int process_start_time(const char *proc_root, pid_t pid, uint64_t *ret);

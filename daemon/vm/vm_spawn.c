@@ -18,10 +18,12 @@
 #include "base/log.h"
 #include "error_message.h"
 #include "process/process_spawn.h"
+#include "process/process_stat.h"
 #include "strv.h"
 #include "time_util.h"
 #include "vm/audio_relay.h"
 #include "vm/vm_dirs.h"
+#include "vm/vm_display.h"
 #include "vm/vm_files.h"
 #include "vm/vm_firmware.h"
 #include "vm/vm_lent.h"
@@ -273,7 +275,7 @@ static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const 
 	int r = vm_tpm_start(tpm_state, socket, user, output, &pid, &pidfd, ret_message);
 	if (r < 0)
 		return r;
-	r = vm_helper_watch(vm->helpers, VM_HELPER_TPM, vm->manager->event, vm->name, pidfd);
+	r = vm_helper_watch(vm->helpers, VM_HELPER_TPM, vm->manager->event, vm->name, pid, pidfd);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot watch swtpm: %s.", strerror(-r));
 	vm_log(vm, LOG_INFO, 0, "VM %s: swtpm started as pid %d", vm->name, (int)pid);
@@ -292,7 +294,7 @@ static int start_audio_relay(VmStart *s, const QemuUser *user, const char *socke
 				  socket, user, &pid, &pidfd, ret_message);
 	if (r < 0)
 		return r;
-	r = vm_helper_watch(vm->helpers, VM_HELPER_AUDIO, vm->manager->event, vm->name, pidfd);
+	r = vm_helper_watch(vm->helpers, VM_HELPER_AUDIO, vm->manager->event, vm->name, pid, pidfd);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot watch the audio relay: %s.",
 				     strerror(-r));
@@ -308,8 +310,8 @@ int vm_spawn(VmStart *s, char **ret_message)
 	const VmDefinition *d = &s->definition;
 	const HostModel *model;
 	QemuUser user;
-	char dir[4096], state_dir[4096], qemu_dir[4200], qmp[4200], vnc[4300], tpm[4200],
-		audio[4200], vars[4200];
+	char dir[4096], state_dir[4096], qmp[4200], display[4300], tpm[4200], audio[4200],
+		vars[4200];
 	char identifier[96];
 	_cleanup_free_ char *binary = NULL, *vars_template = NULL, *looking_glass = NULL;
 	_cleanup_strv_ char **argv = NULL;
@@ -341,24 +343,21 @@ int vm_spawn(VmStart *s, char **ret_message)
 	snprintf(dir, sizeof(dir), "%s/%s", m->records_dir, vm->name);
 	snprintf(state_dir, sizeof(state_dir), "%s/vms/%s", m->config->state_dir, vm->name);
 	vm_qmp_path(vm, qmp, sizeof(qmp));
-	snprintf(vnc, sizeof(vnc), "%s/qemu/vnc.sock", dir);
+	vm_display_path(vm, display, sizeof(display));
 	snprintf(tpm, sizeof(tpm), "%s/swtpm.sock", dir);
 	snprintf(audio, sizeof(audio), "%s/audio.sock", dir);
 	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", state_dir);
-	if (strlen(vnc) >= 108 || strlen(qmp) >= 108) /* sun_path */
+	if (strlen(display) >= 108 || strlen(qmp) >= 108) /* sun_path */
 		return error_message(ret_message, -ENAMETOOLONG,
 				     "The socket path %s is too long for a socket; use a shorter "
 				     "runtime-dir.",
-				     vnc);
+				     display);
 	/*
-	 * Root's, both: QEMU's user writes only in the one directory of each given
-	 * to it (its VNC socket; swtpm's state), so it cannot plant an entry the
-	 * daemon later opens.
+	 * Root's, both: QEMU's user writes in neither (only in swtpm's state
+	 * directory below the second), so it cannot plant an entry the daemon
+	 * later opens. Its screen is a socket the daemon listens on (vm_display.h).
 	 */
-	snprintf(qemu_dir, sizeof(qemu_dir), "%s/qemu", dir);
 	r = vm_dir(dir, 0, 0, 0711, ret_message);
-	if (r >= 0)
-		r = vm_dir(qemu_dir, user.uid, user.gid, 0700, ret_message);
 	if (r >= 0)
 		r = vm_dir(state_dir, 0, 0, 0711, ret_message);
 	if (r < 0)
@@ -380,7 +379,7 @@ int vm_spawn(VmStart *s, char **ret_message)
 				     vm->log_path, strerror(-output));
 
 	QemuHostFacts facts = {
-		.vnc_socket = vnc,
+		.vnc = true,
 		.tap_fd = -1,
 		.numa_node = -1,
 	};
@@ -475,7 +474,8 @@ int vm_spawn(VmStart *s, char **ret_message)
 	};
 	const char *stage;
 	uint64_t started_at = now_usec(CLOCK_REALTIME);
-	r = process_spawn(&request, &vm->pid, &vm->pidfd, &stage);
+	/* Held before exec until its scope is made (vm_machine.h). */
+	r = process_spawn_held(&request, &vm->pid, &vm->pidfd, &s->hold, &stage);
 	if (r < 0) {
 		vm->pid = 0;
 		return error_message(ret_message, r, "Cannot start QEMU (%s failed: %s).", stage,
@@ -483,7 +483,7 @@ int vm_spawn(VmStart *s, char **ret_message)
 	}
 	vm->own_child = true;
 	vm->started_at_usec = started_at;
-	(void)process_start_time("/proc", vm->pid, &vm->start_time);
+	(void)process_start_time(vm->pid, &vm->start_time);
 	vm_log(vm, LOG_INFO, 0, "VM %s: QEMU started as pid %d (%s)", vm->name, (int)vm->pid,
 	       qemu_accel_to_string(facts.accel));
 

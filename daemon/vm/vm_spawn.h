@@ -4,14 +4,15 @@
  * directories, firmware, the devices lent to its user (written down in the
  * runtime record before they are given), the files it inherits, Looking
  * Glass, the network, the helpers beside it, where its vCPUs run, its argv,
- * and the spawn; then its pidfd is watched and QMP connected.
+ * and the spawn, held before exec (start->hold) until its scope is made
+ * (vm_machine.h); then its pidfd is watched and QMP connected.
  */
 #pragma once
 
 #include "vm/vm_start.h"
 
 /*
- * Spawns the start's QEMU. On failure, what was made stays for the release
+ * Spawns the start's QEMU, held before exec. On failure, what was made stays for the release
  * to give back, and *ret_message says what failed (NULL: out of memory).
  */
 int vm_spawn(VmStart *start, char **ret_message);

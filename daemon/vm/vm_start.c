@@ -17,6 +17,8 @@
 #include "error_message.h"
 #include "json_util.h"
 #include "strv.h"
+#include "vm/vm_display.h"
+#include "vm/vm_machine.h"
 #include "vm/vm_spawn.h"
 #include "vm/vm_store.h"
 
@@ -29,6 +31,8 @@ static VmStart *vm_start_free(VmStart *s)
 	if (!s)
 		return NULL;
 	sd_event_source_disable_unref(s->timer);
+	scope_job_free(s->scope);
+	spawn_hold_done(&s->hold);
 	if (s->has_definition)
 		vm_definition_done(&s->definition);
 	free(s->vcpu_cpus);
@@ -46,6 +50,7 @@ static VmStart *vm_start_new(Vm *vm, VmDefinition *definition, VmCallback callba
 		return NULL;
 	s->vm = vm;
 	s->waiter = (Waiter){ callback, userdata };
+	s->hold = (SpawnHold){ .release_fd = -1, .report_fd = -1 };
 	if (definition) {
 		s->definition = *definition;
 		s->has_definition = true;
@@ -94,6 +99,9 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		s->failed_partition.message =
 			partition->message ? strdup(partition->message) : NULL;
 	}
+	/* A QEMU held before exec goes no further. */
+	s->scope = scope_job_free(s->scope);
+	spawn_hold_done(&s->hold);
 	if (vm->pid > 0 && vm->pidfd >= 0) {
 		/* QEMU was spawned: its end is awaited, and the release follows it. */
 		vm->stop_requested = true;
@@ -392,6 +400,26 @@ static int on_start_timeout(sd_event_source *source, uint64_t usec, void *userda
 	return 0;
 }
 
+/* QEMU has its scope (or there is none to have): it may exec now. */
+static void on_scope(VmStart *s, bool ok, const char *message)
+{
+	Vm *vm = s->vm;
+	const char *stage;
+
+	if (!ok) {
+		vm_start_failed(vm, VM_FAIL_START, message, NULL);
+		return;
+	}
+	int r = process_release(&s->hold, &stage);
+	if (r < 0) {
+		vm_start_failedf(vm, VM_FAIL_START, "Cannot start QEMU (%s failed: %s).", stage,
+				 strerror(-r));
+		return;
+	}
+	vm_machine_register(vm, &s->definition);
+	progress(s, "connecting");
+}
+
 static void spawn_qemu(VmStart *s)
 {
 	Vm *vm = s->vm;
@@ -407,7 +435,8 @@ static void spawn_qemu(VmStart *s)
 	}
 	/*
 	 * A QEMU that never answers (stuck opening a device, a binary that is not
-	 * QEMU) must not keep the start, and what it holds, forever.
+	 * QEMU), or a scope systemd never makes, must not keep the start, and what
+	 * it holds, forever.
 	 */
 	s->timer = sd_event_source_disable_unref(s->timer);
 	r = sd_event_add_time_relative(vm->manager->event, &s->timer, CLOCK_MONOTONIC,
@@ -417,7 +446,10 @@ static void spawn_qemu(VmStart *s)
 		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot time the start: %s.", strerror(-r));
 		return;
 	}
-	progress(s, "connecting");
+	r = vm_scope_start(s, on_scope);
+	if (r < 0)
+		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot ask systemd for QEMU's scope: %s.",
+				 strerror(-r));
 }
 
 /* ---- QMP: pin, cont ---- */
@@ -439,6 +471,7 @@ static void on_cont(Qmp *qmp, json_object *result, const char *error_class, cons
 	vm_set_qmp_status(vm, "running");
 	s = vm_start_end(vm);
 	vm_set_state(vm, VM_STATE_RUNNING);
+	vm_display_open(vm);
 	vm_log_event(vm, LOG_INFO, MESSAGE_ID_VM_STARTED, "VM %s started (pid %d)", vm->name,
 		     (int)vm->pid);
 	VmInfo info;

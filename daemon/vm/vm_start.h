@@ -3,7 +3,8 @@
  * A VM's start, an object of its own from Start until the guest runs or the
  * start has failed and everything it took is given back: the definition as
  * read for it, the partitions one GPU entry at a time (auto tries mdev, then
- * SR-IOV, then passthrough), the spawn (vm_spawn.h), QMP's greeting, the vCPU
+ * SR-IOV, then passthrough), the spawn (vm_spawn.h) and QEMU's scope
+ * (vm_machine.h) before it execs, QMP's greeting, the vCPU
  * pinning and the guest's first cont. It tells the starter each phase and
  * then the outcome, once; the VM (vm->start) holds only a pointer to it, and
  * the code below it reaches it through vm->start_hooks.
@@ -16,10 +17,15 @@
 
 #include <stdbool.h>
 
+#include "process/process_scope.h"
+#include "process/process_spawn.h"
 #include "vm/vm_internal.h"
 
 /* The devices of one GPU entry: a passthrough GPU with its audio and more. */
 #define MAX_DEVICES_PER_GPU 8
+
+/* The end of the scope's making (vm_machine.h): ok, or why the start cannot go on. */
+typedef void (*VmScopeCallback)(VmStart *start, bool ok, const char *message);
 
 struct VmStart {
 	Vm *vm;
@@ -33,6 +39,9 @@ struct VmStart {
 	size_t n_assignments;
 	int *vcpu_cpus; /* host CPU of each vCPU when pinning */
 	bool pin;
+	SpawnHold hold; /* QEMU, spawned and held before exec until its scope is made */
+	ScopeJob *scope; /* the scope's making, under way */
+	VmScopeCallback scope_callback;
 	sd_event_source *timer; /* from spawn to running: vms.start-timeout */
 	VmFailure failure; /* the first reason the start cannot go on */
 	char *failure_message;

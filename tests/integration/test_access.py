@@ -7,7 +7,9 @@ by Debian's real polkitd with our io.libvfio.policy and rules written by the tes
 on a real dbus-daemon of the test's own, in a mount namespace of its own.
 Users: root; 'daemon' (uid 1) owns VM v; 'bin' (uid 2) is in access.group
 (bin); 'nobody' is anyone."""
+import grp
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -43,11 +45,16 @@ AS_USER = ('import json,socket,sys\n'
             'm=json.loads(b[:-1]);print(m.get("error") or "");print(m.get("parameters",{}).get("message",""))\n')
 
 
-def as_user(user, socket, method, parameters=None):
-    """One Varlink call made by `user`'s own process: its error name or None."""
+def as_user(user, socket, method, parameters=None, groups=None):
+    """One Varlink call made by `user`'s own process, with the groups a login gives
+    (or `groups`, group names, as supplementary groups): its error name and message."""
+    gid = pwd.getpwnam(user).pw_gid
+    extra = ([grp.getgrnam(g).gr_gid for g in groups] if groups is not None
+             else os.getgrouplist(user, gid))
     r = subprocess.run(['/usr/bin/python3', '-c', AS_USER, socket, method,
                         __import__('json').dumps(parameters or {})],
-                       user=user, capture_output=True, text=True, timeout=60)
+                       user=user, group=gid, extra_groups=extra,
+                       capture_output=True, text=True, timeout=60)
     lines = (r.stdout + '\n\n').split('\n')
     return lines[0] or None, lines[1]
 
@@ -83,6 +90,26 @@ class AccessTest(Started, DaemonTestCase):
         self.assertIn("group 'bin'", msg)
         self.assertIsNone(as_user(MEMBER, d.socket, 'io.libvfio.Host.ListGPUs')[0])
         self.assertIsNone(as_user(OWNER, d.socket, 'io.libvfio.VMs.Get', {'name': 'v'})[0])
+
+    def test_group_is_the_callers_process_groups(self):
+        # Membership is what the connecting process carries (SO_PEERGROUPS), as for
+        # file permissions: 'nobody' holding group bin as a supplementary group is a
+        # member although the user database does not say so, and 'bin' without its
+        # group (it runs as group nogroup) is not.
+        d = self.start('  read: group\n')
+        err, msg = as_user(ANYONE, d.socket, 'io.libvfio.VMs.Pause', {'name': 'v'},
+                           groups=['bin'])
+        self.assertEqual(err, 'io.libvfio.VMs.WrongState', msg)
+        self.assertIsNone(as_user(ANYONE, d.socket, 'io.libvfio.Host.ListGPUs',
+                                  groups=['bin'])[0])
+        self.assertEqual(as_user(ANYONE, d.socket, 'io.libvfio.Host.ListGPUs')[0],
+                         'io.libvfio.Manager.PermissionDenied')
+        nogroup = grp.getgrnam('nogroup').gr_gid
+        r = subprocess.run(['/usr/bin/python3', '-c', AS_USER, d.socket,
+                            'io.libvfio.Host.ListGPUs', '{}'],
+                           user=MEMBER, group=nogroup, extra_groups=[],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.stdout.split('\n')[0], 'io.libvfio.Manager.PermissionDenied')
 
     def test_control_without_polkit(self):
         d = self.start()

@@ -7,6 +7,7 @@ SIGKILLed and restarted while a VM runs; two clients starting one VM at once;
 definitions whose GPU is gone; hostile parameters. QEMU runs as `nobody`."""
 import json
 import os
+import pwd
 import signal
 import socket
 import struct
@@ -36,9 +37,12 @@ def pid_alive(pid):
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # a zombie is gone for our purposes
-    with open(f'/proc/{pid}/stat') as f:
-        return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    # a zombie is gone for our purposes; so is one reaped between the two looks
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 class VmTestCase(DaemonTestCase):
@@ -236,8 +240,8 @@ class LifecycleTest(VmTestCase):
         self.assertNothingLeft('files')
 
     def test_the_vms_directories_are_roots(self):
-        """QEMU's user writes only in the directory of each given to it: it
-        cannot plant an entry the daemon later opens."""
+        """QEMU's user writes only in swtpm's state directory: it cannot plant an
+        entry the daemon later opens, and makes no socket anywhere."""
         d = self.start_daemon()
         self.ok(d, 'Define', {'definition': 'name: dirs\nmemory: 64M\ncpus: 1\n'
                                             'firmware: uefi\nnetwork: none\ntpm: true\n'})
@@ -248,12 +252,13 @@ class LifecycleTest(VmTestCase):
         def who(path):
             st = os.lstat(path)
             return st.st_uid, st.st_mode & 0o7777
-        self.assertEqual({p: who(p) for p in (run, run + '/qemu', state, state + '/tpm',
+        self.assertEqual({p: who(p) for p in (run, state, state + '/tpm',
                                               state + '/OVMF_VARS.fd')},
-                         {run: (0, 0o711), run + '/qemu': (65534, 0o700),
-                          state: (0, 0o711), state + '/tpm': (65534, 0o700),
+                         {run: (0, 0o711), state: (0, 0o711), state + '/tpm': (65534, 0o700),
                           state + '/OVMF_VARS.fd': (0, 0o600)})
-        self.assertEqual(who(run + '/qemu/vnc.sock')[0], 65534)
+        self.assertFalse(os.path.exists(run + '/qemu'))
+        # The screen: the daemon's socket, root's for a VM without owner.
+        self.assertEqual(who(run + '/vnc.sock'), (0, 0o600))
         self.assertEqual(who(run + '/swtpm.sock'), (65534, 0o600))
         for where in (run, state):
             script = f'open({where!r} + "/planted", "w")'
@@ -262,6 +267,43 @@ class LifecycleTest(VmTestCase):
             self.assertIn('PermissionError', planted.stderr)
         self.ok(d, 'Stop', {'name': 'dirs', 'force': True})
         self.assertNothingLeft('dirs')
+        self.assertFalse(os.path.exists(run + '/vnc.sock'))
+
+    def test_the_owner_sees_the_screen(self):
+        """The VM's VNC socket is its owner's: the owner (and root) get QEMU's VNC
+        server on it, handed over QMP; anyone else cannot connect."""
+        d = self.start_daemon()
+        self.ok(d, 'Define', {'definition': 'name: screen\nmemory: 64M\ncpus: 1\n'
+                                            'firmware: bios\nnetwork: none\nowner: daemon\n'})
+        _, vm = self.start(d, 'screen')
+        got = self.ok(d, 'Get', {'name': 'screen'})['vm']
+        path = os.path.join(self.run_dir, 'vms', 'screen', 'vnc.sock')
+        self.assertEqual(got.get('display'), path)
+        st = os.lstat(path)
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (pwd.getpwnam('daemon').pw_uid, 0o600))
+        greet = ('import socket,sys\n'
+                 's=socket.socket(socket.AF_UNIX)\n'
+                 'try:\n s.connect(sys.argv[1])\n'
+                 'except OSError as e:\n print(type(e).__name__); sys.exit()\n'
+                 's.settimeout(10)\nprint(s.recv(12).decode().strip())\n')
+        for user, expected in (('daemon', 'RFB 003.008'), ('root', 'RFB 003.008'),
+                               ('nobody', 'PermissionError')):
+            r = subprocess.run(['/usr/bin/python3', '-c', greet, path], user=user,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.stdout.strip(), expected, f'{user}: {r.stderr}')
+        # Several viewers at once, each its own client of QEMU's VNC server.
+        clients = []
+        for _ in range(3):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            s.settimeout(10)
+            clients.append(s)
+        for s in clients:
+            self.assertEqual(s.recv(12), b'RFB 003.008\n')
+            s.close()
+        self.ok(d, 'Stop', {'name': 'screen', 'force': True})
+        self.assertFalse(os.path.exists(path))
+        self.assertIsNone(self.ok(d, 'Get', {'name': 'screen'})['vm'].get('display'))
 
     def test_forced_stop_and_kill(self):
         d = self.start_daemon()
@@ -366,6 +408,12 @@ class RestartTest(VmTestCase):
         self.assertEqual((vm['state'], vm['pid']), ('running', pid))
         wait_for(lambda: self.ok(d, 'Get', {'name': 'survivor'})['vm']['qmpStatus'] == 'running',
                  what='QMP to be reconnected')
+        # its screen is there again, through the new daemon
+        display = self.ok(d, 'Get', {'name': 'survivor'})['vm']['display']
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(display)
+            self.assertEqual(s.recv(12), b'RFB 003.008\n')
         # never started twice
         self.assertError(self.call(d, 'Start', {'name': 'survivor'}), VMS + 'WrongState')
         vm = self.ok(d, 'Stop', {'name': 'survivor', 'force': True})['vm']

@@ -4,12 +4,13 @@
 # Checks the configured systemd units of libvfiod. meson runs it (suite
 # 'systemd'); by hand:
 #
-#   tests/systemd/test-units.sh SERVICE_UNIT SOCKET_UNIT DAEMON
+#   tests/systemd/test-units.sh SERVICE_UNIT SOCKET_UNIT DAEMON CONFIG
 #
 #   SERVICE_UNIT  the configured service, BUILDDIR/systemd/libvfiod.service
 #   SOCKET_UNIT   the configured socket, BUILDDIR/systemd/libvfiod.socket
 #   DAEMON        the built daemon, BUILDDIR/daemon/libvfiod (nothing runs it;
 #                 any executable file will do, /bin/true for instance)
+#   CONFIG        the configured libvfiod.yaml, BUILDDIR/etc/libvfiod.yaml
 #
 # Fails (exit 1) when
 #   1. a @placeholder@ was left unconfigured;
@@ -17,8 +18,10 @@
 #      KillMode=process, the socket inside the preserved RuntimeDirectory=,
 #      the exact capability set, ...): systemd accepts the unit without them,
 #      so nothing else would notice;
-#   3. `systemd-analyze verify` says anything at all about either unit;
-#   4. the service's `systemd-analyze security` exposure is above
+#   3. MemoryMax= is below what the shipped limits let clients make the daemon
+#      hold (CONFIG's limits.*), or not set;
+#   4. `systemd-analyze verify` says anything at all about either unit;
+#   5. the service's `systemd-analyze security` exposure is above
 #      MAX_EXPOSURE. The score is printed as "libvfiod.service exposure: X.Y".
 # Exits 77 (skipped, for meson) without systemd-analyze from systemd 250 or
 # later (verify --recursive-errors=, security --offline=). Needs neither
@@ -45,8 +48,8 @@ die() {
 	exit 1
 }
 
-if (($# != 3)); then
-	die "usage: $0 SERVICE_UNIT SOCKET_UNIT DAEMON"
+if (($# != 4)); then
+	die "usage: $0 SERVICE_UNIT SOCKET_UNIT DAEMON CONFIG"
 fi
 if ! command -v systemd-analyze >/dev/null; then
 	echo 'SKIP: systemd-analyze not found'
@@ -61,6 +64,7 @@ fi
 service_unit=$(realpath -e -- "$1") || die "no such service unit: $1"
 socket_unit=$(realpath -e -- "$2") || die "no such socket unit: $2"
 daemon=$(realpath -e -- "$3") || die "no such daemon binary: $3"
+config=$(realpath -e -- "$4") || die "no such configuration: $4"
 [[ -x $daemon && -f $daemon ]] || die "not an executable file: $daemon"
 
 # Environment variables that would change what systemd-analyze reads or prints.
@@ -176,7 +180,42 @@ runtime_directory=$(unit_value "$service_unit" Service RuntimeDirectory)
 	fail "libvfiod.socket: ListenStream= '$listen' is not in the service's" \
 		"RuntimeDirectory= /run/$runtime_directory"
 
-# 3 and 4 read copies of the units under their installed names.
+# 3. MemoryMax= against the daemon's own limits (the unit's comment gives the sum):
+# every connection mid-message, all replies unread, and 128 MiB for the rest.
+# root's connections have a fixed cap of 64 (daemon/api/server.c).
+# Prints the bytes of a size as libvfiod.yaml and systemd write it (64MiB, 768M, 1G).
+bytes() {
+	local text=$1 number unit
+	[[ $text =~ ^([0-9]+)[[:space:]]*([KMGT]?)(i?B)?$ ]] || die "not a size: '$text'"
+	number=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]}
+	case $unit in
+	'') echo "$number" ;;
+	K) echo $((number << 10)) ;;
+	M) echo $((number << 20)) ;;
+	G) echo $((number << 30)) ;;
+	T) echo $((number << 40)) ;;
+	esac
+}
+# The value of `  KEY: VALUE` in libvfiod.yaml's limits: section.
+limit() {
+	sed -n '/^limits:/,/^[^[:space:]#]/s/^[[:space:]]*'"$1"':[[:space:]]*\([^#]*[^#[:space:]]\).*/\1/p' "$config"
+}
+message_size=$(bytes "$(limit max-message-size)")
+connections=$(limit max-connections)
+unread=$(bytes "$(limit max-unread-output)")
+[[ $connections =~ ^[0-9]+$ ]] || die "$config: no limits.max-connections"
+needed=$(((connections + 64) * message_size + unread + (128 << 20)))
+memory_max=$(unit_value "$service_unit" Service MemoryMax)
+if [[ -z $memory_max || $memory_max == infinity ]]; then
+	fail "libvfiod.service: no MemoryMax="
+elif (($(bytes "$memory_max") < needed)); then
+	fail "libvfiod.service: MemoryMax=$memory_max is below what the limits in" \
+		"$(basename "$config") let clients make the daemon hold ($((needed >> 20)) MiB)"
+else
+	echo "libvfiod.service MemoryMax=$memory_max; the limits need $((needed >> 20)) MiB"
+fi
+
+# 4 and 5 read copies of the units under their installed names.
 tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
 cp -- "$socket_unit" "$tmp/libvfiod.socket"
@@ -192,7 +231,7 @@ done <"$service_unit" >"$tmp/libvfiod.service"
 [[ $(grep -c '^ExecStart=' "$tmp/libvfiod.service") == 1 ]] ||
 	fail 'libvfiod.service: expected exactly one ExecStart= line'
 
-# 3. In systemd 252, --recursive-errors=no makes verify skip the dependency
+# 4. In systemd 252, --recursive-errors=no makes verify skip the dependency
 # check altogether (Requires=nosuch.service passes in silence), and without the
 # option a warning such as an unknown key still returns 0. "one" fails on
 # both, for the two units and the units they pull in directly. Any output
@@ -205,7 +244,7 @@ elif [[ -n $verify_output ]]; then
 	fail "systemd-analyze verify warned:"$'\n'"$verify_output"
 fi
 
-# 4. The offline security review (--offline= needs no PID 1).
+# 5. The offline security review (--offline= needs no PID 1).
 if ! security_output=$(cd "$tmp" && systemd-analyze security --offline=true --no-pager \
 	./libvfiod.service 2>&1); then
 	fail "systemd-analyze security failed:"$'\n'"$security_output"

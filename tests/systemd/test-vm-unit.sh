@@ -80,7 +80,7 @@ elif [[ -n $output ]]; then
 	fail "systemd-analyze verify warned:"$'\n'"$output"
 fi
 
-# The QEMU user, created in a scratch root, in the kvm group.
+# The QEMU user, created in a scratch root, in the kvm group; the libvfio group.
 if command -v systemd-sysusers >/dev/null; then
 	mkdir -p "$tmp/root/etc"
 	systemd-sysusers --root="$tmp/root" "$sysusers" >/dev/null 2>&1 ||
@@ -89,6 +89,9 @@ if command -v systemd-sysusers >/dev/null; then
 		fail 'sysusers.d: no libvfio-qemu user with nologin'
 	grep -q '^kvm:x:[0-9]*:libvfio-qemu$' "$tmp/root/etc/group" ||
 		fail 'sysusers.d: libvfio-qemu is not in the kvm group'
+	# access.group's default, empty: nobody is in it until the administrator says so.
+	grep -q '^libvfio:x:[0-9]*:$' "$tmp/root/etc/group" ||
+		fail "sysusers.d: no empty group 'libvfio' (access.group's default)"
 fi
 
 if ((failures > 0)); then

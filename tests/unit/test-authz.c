@@ -84,14 +84,6 @@ static void test_unknown_action_refused(void **state)
 			 API_ERROR_INTERNAL);
 }
 
-static void test_process_start_time(void **state)
-{
-	uint64_t t = 0;
-	assert_int_equal(polkit_process_start_time(getpid(), &t), 0);
-	assert_true(t > 0);
-	assert_int_equal(polkit_process_start_time(0x3fffffff, &t), -ESRCH);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -101,7 +93,6 @@ int main(void)
 		cmocka_unit_test(test_manage_is_not_the_groups),
 		cmocka_unit_test(test_refusals_say_what_to_do),
 		cmocka_unit_test(test_unknown_action_refused),
-		cmocka_unit_test(test_process_start_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

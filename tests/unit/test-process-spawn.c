@@ -2,7 +2,9 @@
 /*
  * Tests of daemon/process_spawn.c with real programs: the child gets exactly
  * the environment given, only the fds asked for, a session of its own, the
- * user it is dropped to; an exec that fails is reported with its errno.
+ * user it is dropped to; an exec that fails is reported with its errno. A
+ * held child waits before exec until it is released, and exits when given up.
+ * A process's start time tells it from one started later.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +24,7 @@
 #include <cmocka.h>
 
 #include "process/process_spawn.h"
+#include "process/process_stat.h"
 
 static char *const environment[] = { (char *)"PATH=/usr/bin:/bin", (char *)"ONLY=this", NULL };
 
@@ -288,6 +292,169 @@ static void test_exec_failure_is_reported(void **state)
 	assert_int_equal(errno, ECHILD);
 }
 
+/* Reads what is there now, without waiting. */
+static char *read_available(int fd)
+{
+	static char buffer[4096];
+	int flags = fcntl(fd, F_GETFL);
+	assert_int_equal(fcntl(fd, F_SETFL, flags | O_NONBLOCK), 0);
+	ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
+	buffer[n > 0 ? n : 0] = '\0';
+	assert_int_equal(fcntl(fd, F_SETFL, flags), 0);
+	return buffer;
+}
+
+/* The whole output of a child that has exec'd, and its exit status. */
+static int finish(int out, int pidfd, char *output, size_t size)
+{
+	siginfo_t info = { 0 };
+	size_t n = 0;
+	for (ssize_t k; n < size - 1 && (k = read(out, output + n, size - 1 - n)) > 0;)
+		n += (size_t)k;
+	output[n] = '\0';
+	assert_int_equal(waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED), 0);
+	close(pidfd);
+	return info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+}
+
+static void test_held_child_execs_only_when_released(void **state)
+{
+	(void)state;
+	int out[2], pidfd;
+	pid_t pid;
+	const char *stage;
+	SpawnHold hold;
+	char output[4096], path[64], exe[4096], self[4096];
+	char *const argv[] = { (char *)"/usr/bin/ls", (char *)"/proc/self/fd", NULL };
+
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	SpawnRequest request = {
+		.argv = argv, .envp = environment, .stdout_fd = out[1], .stderr_fd = out[1]
+	};
+	assert_int_equal(process_spawn_held(&request, &pid, &pidfd, &hold, &stage), 0);
+	close(out[1]);
+	/* Held: still this program, nothing written, however long we wait. */
+	usleep(100 * 1000);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	ssize_t m = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	assert_true(n > 0 && m > 0);
+	exe[n] = self[m] = '\0';
+	assert_string_equal(exe, self);
+	assert_string_equal(read_available(out[0]), "");
+
+	assert_int_equal(process_release(&hold, &stage), 0);
+	assert_int_equal(hold.release_fd, -1);
+	assert_int_equal(finish(out[0], pidfd, output, sizeof(output)), 0);
+	/* The hold's descriptors are not inherited: only 0, 1, 2 and ls's own. */
+	assert_string_equal(output, "0\n1\n2\n3\n");
+	close(out[0]);
+}
+
+static void test_held_child_given_up_exits(void **state)
+{
+	(void)state;
+	int out[2], pidfd;
+	pid_t pid;
+	const char *stage;
+	SpawnHold hold;
+	char output[256];
+	char *const argv[] = { (char *)"/usr/bin/echo", (char *)"ran", NULL };
+
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	SpawnRequest request = {
+		.argv = argv, .envp = environment, .stdout_fd = out[1], .stderr_fd = out[1]
+	};
+	assert_int_equal(process_spawn_held(&request, &pid, &pidfd, &hold, &stage), 0);
+	close(out[1]);
+	spawn_hold_done(&hold);
+	spawn_hold_done(&hold); /* a done one is accepted */
+	assert_int_equal(finish(out[0], pidfd, output, sizeof(output)), 127);
+	assert_string_equal(output, "");
+	close(out[0]);
+}
+
+static void test_held_child_failure_is_reported_at_release(void **state)
+{
+	(void)state;
+	int pidfd;
+	pid_t pid;
+	const char *stage;
+	SpawnHold hold;
+	char output[16];
+	char *const missing[] = { (char *)"/nonexistent/qemu", NULL };
+	SpawnRequest request = {
+		.argv = missing, .envp = environment, .stdout_fd = -1, .stderr_fd = -1
+	};
+
+	assert_int_equal(process_spawn_held(&request, &pid, &pidfd, &hold, &stage), 0);
+	assert_int_equal(process_release(&hold, &stage), -ENOENT);
+	assert_string_equal(stage, "exec");
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(finish(devnull, pidfd, output, sizeof(output)), 127);
+	close(devnull);
+
+	/* A setup step that fails before the hold: reported at release, too. */
+	char *const argv[] = { (char *)"/usr/bin/true", NULL };
+	int fds[65];
+	for (size_t i = 0; i < 65; i++)
+		fds[i] = 0;
+	request = (SpawnRequest){ .argv = argv,
+				  .envp = environment,
+				  .stdout_fd = -1,
+				  .stderr_fd = -1,
+				  .pass_fds = fds,
+				  .n_pass_fds = 65 };
+	assert_int_equal(process_spawn_held(&request, &pid, &pidfd, &hold, &stage), 0);
+	assert_int_equal(process_release(&hold, &stage), -E2BIG);
+	assert_string_equal(stage, "fds");
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(finish(devnull, pidfd, output, sizeof(output)), 127);
+	close(devnull);
+}
+
+static void test_process_start_time(void **state)
+{
+	(void)state;
+	uint64_t t = 0, child_t = 0;
+	assert_int_equal(process_start_time(getpid(), &t), 0);
+	assert_true(t > 0);
+	/* A child started later, from a name with spaces and parentheses. */
+	int pidfd;
+	pid_t pid;
+	const char *stage;
+	char *const argv[] = { (char *)"/usr/bin/sleep", (char *)"10", NULL };
+	SpawnRequest request = {
+		.argv = argv, .envp = environment, .stdout_fd = -1, .stderr_fd = -1
+	};
+	usleep(20 * 1000); /* two clock ticks */
+	assert_int_equal(process_spawn(&request, &pid, &pidfd, &stage), 0);
+	assert_int_equal(process_start_time(pid, &child_t), 0);
+	assert_true(child_t > t);
+	siginfo_t info;
+	assert_int_equal(pidfd_send_signal(pidfd, SIGKILL, NULL, 0), 0);
+	assert_int_equal(waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED), 0);
+	close(pidfd);
+	assert_int_equal(process_start_time(pid, &child_t), -ESRCH);
+	assert_int_equal(process_start_time(0x3fffffff, &t), -ESRCH);
+
+	/* A command name may hold spaces and ") (": fields count from the last ')'. */
+	assert_int_equal(process_stat_start_time("77 (qemu ) (x y) S 1 77 77 0 -1 4194560 100 0 0 "
+						 "0 5 3 0 0 20 0 3 0 424242 1000 100\n",
+						 &t),
+			 0);
+	assert_int_equal(t, 424242);
+	assert_int_equal(process_stat_start_time("77 (qemu) S 1 77 77 0 -1 4194560 100 0 0 0 5 3 "
+						 "0 0 20 0 3 0",
+						 &t),
+			 -EBADMSG);
+	assert_int_equal(process_stat_start_time("77 qemu S 1", &t), -EBADMSG);
+	assert_int_equal(process_stat_start_time("77 (a) S 1 77 77 0 -1 4 1 0 0 0 5 3 0 0 20 0 3 "
+						 "0 12x 1\n",
+						 &t),
+			 -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +466,10 @@ int main(void)
 		cmocka_unit_test(test_signals_start_afresh),
 		cmocka_unit_test(test_exec_through_a_descriptor),
 		cmocka_unit_test(test_exec_failure_is_reported),
+		cmocka_unit_test(test_held_child_execs_only_when_released),
+		cmocka_unit_test(test_held_child_given_up_exits),
+		cmocka_unit_test(test_held_child_failure_is_reported_at_release),
+		cmocka_unit_test(test_process_start_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

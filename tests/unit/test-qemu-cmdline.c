@@ -254,7 +254,7 @@ static void test_win11_gvtg(void **state)
 		.looking_glass_path = "/dev/shm/looking-glass-win11-gvtg",
 		.audio_server = "/run/user/1000/pulse/native",
 		.tap_fd = -1,
-		.vnc_socket = RUN "win11-gvtg/vnc.sock",
+		.vnc = true,
 	};
 
 	expect_golden("win11-gvtg", &d, gpus, ELEMENTSOF(gpus), &host);
@@ -290,7 +290,7 @@ static void test_nvidia_vgpu(void **state)
 		.ovmf_vars = STATE "nvidia-vgpu/OVMF_VARS.fd",
 		.numa_node = -1,
 		.tap_fd = 3,
-		.vnc_socket = RUN "nvidia-vgpu/vnc.sock",
+		.vnc = true,
 	};
 
 	expect_golden("nvidia-vgpu", &d, gpus, ELEMENTSOF(gpus), &host);
@@ -390,7 +390,7 @@ static void test_linux_virtio(void **state)
 		.ovmf_vars = STATE "linux-virtio/OVMF_VARS.fd",
 		.numa_node = -1,
 		.tap_fd = -1,
-		.vnc_socket = RUN "linux-virtio/vnc.sock",
+		.vnc = true,
 	};
 
 	expect_golden("linux-virtio", &d, NULL, 0, &host);
@@ -482,7 +482,7 @@ static void test_no_gpu(void **state)
 		.qmp_socket = RUN "no-gpu/qmp.sock",
 		.numa_node = -1,
 		.tap_fd = -1,
-		.vnc_socket = RUN "no-gpu/vnc.sock",
+		.vnc = true,
 	};
 
 	expect_golden("no-gpu", &d, NULL, 0, &host);
@@ -732,7 +732,6 @@ static void test_commas_stay_in_their_value(void **state)
 		.looking_glass_path = "/dev/shm/lg,share=off",
 		.audio_server = "/run/user/1000/pulse,id=x/native",
 		.tap_fd = -1,
-		.vnc_socket = "/run/a,password=on/v=nc",
 	};
 	_cleanup_strv_ char **argv = build(&d, gpus, ELEMENTSOF(gpus), &host);
 
@@ -759,9 +758,6 @@ static void test_commas_stay_in_their_value(void **state)
 		      "unix:/run/user/1000/pulse,id=x/native");
 	expect_option(value_of(argv, "-audiodev", 0), "id", 1, "audio");
 	expect_option(value_of(argv, "-device", 2), "romfile", 1, "/r/a,romfile=/x.rom");
-	/* -vnc's value is named: an unnamed first value with '=' would be read as a name. */
-	expect_option(value_of(argv, "-vnc", 0), "vnc", 1, "unix:/run/a,password=on/v=nc");
-	expect_option(value_of(argv, "-vnc", 0), "password", 0, NULL);
 	vm_definition_done(&d);
 }
 

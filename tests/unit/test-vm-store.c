@@ -208,28 +208,6 @@ static void test_runtime_records(void **state)
 	tmpdir_remove(dir);
 }
 
-static void test_process_start_time(void **state)
-{
-	(void)state;
-	char *root = tmpdir_new();
-	uint64_t t = 0;
-
-	char *proc_dir = tmpdir_path(root, "77");
-	assert_int_equal(mkdir(proc_dir, 0755), 0);
-	free(proc_dir);
-	/* A command name may hold spaces and ") (": fields count from the last ')'. */
-	free(tmpdir_write_text(root, "77/stat",
-			       "77 (qemu ) (x y) S 1 77 77 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 "
-			       "3 0 424242 1000 100\n"));
-	assert_int_equal(process_start_time(root, 77, &t), 0);
-	assert_int_equal(t, 424242);
-	assert_int_equal(process_start_time(root, 78, &t), -ENOENT);
-	/* Our own, from the real /proc: some positive number. */
-	assert_int_equal(process_start_time("/proc", getpid(), &t), 0);
-	assert_true(t > 0);
-	tmpdir_remove(root);
-}
-
 /* Each state has a name, read back to the same state; Watch and Get say them. */
 static void test_state_names(void **state)
 {
@@ -253,7 +231,6 @@ int main(void)
 		cmocka_unit_test(test_invalid_and_unextendable_definitions),
 		cmocka_unit_test(test_list_load_undefine),
 		cmocka_unit_test(test_runtime_records),
-		cmocka_unit_test(test_process_start_time),
 		cmocka_unit_test(test_state_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

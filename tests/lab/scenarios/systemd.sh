@@ -9,7 +9,8 @@
 # which follows the VM (inactive after a vfioctl stop, failed with the reason when QEMU
 # is killed, attached to a VM vfioctl started);
 # QEMU runs with what the sandboxed unit can give it (its user, RLIMIT_MEMLOCK, its
-# /dev/vfio group); the journal tells the VM's story (LIBVFIO_VM=, MESSAGE_IDs) and has
+# /dev/vfio group), in a scope of its own that holds guest RAM's charge and lets it open
+# only its own devices, registered with machined; the journal tells the VM's story (LIBVFIO_VM=, MESSAGE_IDs) and has
 # QEMU's own output (qemu-NAME); the service stops cleanly and is activated again by
 # the still-listening socket; the host is as before.
 #
@@ -255,11 +256,74 @@ if [ -n "$pid" ]; then
 	else
 		not_ok "QEMU holds /dev/vfio/vfio and its group open" "fds: ${vfio_fds:-none}"
 	fi
+	# A scope of its own, made while QEMU was held before exec: guest RAM (pinned
+	# by VFIO for the mdev before the guest runs) is charged there, not to the
+	# daemon, whose MemoryMax= bounds the daemon alone.
 	cgroup=$(cut -d: -f3 "/proc/$pid/cgroup")
-	if [[ $cgroup == */libvfiod.service ]]; then
-		ok "QEMU is in libvfiod.service's cgroup ($cgroup)"
+	scope=${cgroup##*/}
+	if [[ $cgroup == /machine.slice/libvfio-vm-$vm.scope ||
+		$cgroup == /machine.slice/libvfio-vm-$vm-[0-9]*.scope ]]; then
+		ok "QEMU runs in a scope of its own ($cgroup)"
 	else
-		not_ok "QEMU is in libvfiod.service's cgroup" "$cgroup"
+		not_ok "QEMU runs in /machine.slice/libvfio-vm-$vm.scope" "$cgroup"
+	fi
+	# What processes allocated (anonymous memory, and shmem: guest RAM is a memfd),
+	# not page cache, which belongs to whoever read a file first (the daemon's
+	# `qemu --version` reads QEMU's binary before any VM runs).
+	allocated() {
+		awk '$1 == "anon" || $1 == "shmem" { sum += $2 } END { print sum + 0 }' \
+			"/sys/fs/cgroup$1/memory.stat"
+	}
+	daemon_cgroup=$(systemctl show -P ControlGroup libvfiod.service)
+	scope_memory=$(allocated "$cgroup")
+	daemon_memory=$(allocated "$daemon_cgroup")
+	memory_max=$(systemctl show -P MemoryMax libvfiod.service)
+	if ((daemon_memory < (16 << 20) && scope_memory > daemon_memory)); then
+		ok "QEMU's memory counts as the scope's ($((scope_memory >> 10)) KiB allocated), not the daemon's ($((daemon_memory >> 10)) KiB, MemoryMax=$((memory_max >> 20)) MiB)"
+	else
+		not_ok "QEMU's memory counts as the scope's, not the daemon's" \
+			"allocated (anon + shmem): scope $((scope_memory >> 10)) KiB, libvfiod.service $((daemon_memory >> 10)) KiB"
+	fi
+	if [ "$memory_max" = $((768 << 20)) ]; then
+		ok "libvfiod.service runs with MemoryMax=768M"
+	else
+		not_ok "libvfiod.service runs with MemoryMax=768M" "MemoryMax=$memory_max"
+	fi
+	group=$(basename "$(readlink "/sys/bus/mdev/devices/$(ls /sys/bus/mdev/devices | head -n 1)/iommu_group")")
+	devices=$(systemctl show -P DevicePolicy -P DeviceAllow "$scope" | tr '\n' ' ')
+	if [[ $devices == *closed* && $devices == *"/dev/vfio/$group rw"* && $devices == *"/dev/kvm rw"* ]] &&
+		[[ $devices != *char-vfio* && $devices != *block-* ]]; then
+		ok "the scope lets QEMU open only its own devices: $devices"
+	else
+		not_ok "the scope's device filter is closed, with /dev/kvm and /dev/vfio/$group" "$devices"
+	fi
+	# machined (bus-activated, slow to start here): the VM, with QEMU as leader.
+	machine=''
+	for ((i = 0; i < 20; i++)); do
+		machine=$(machinectl show "$vm" -p Class -p Leader -p Service -p Unit 2>&1 | sort | tr '\n' ' ')
+		[[ $machine == *"Leader=$pid"* ]] && break
+		sleep 1
+	done
+	if [[ $machine == "Class=vm Leader=$pid Service=libvfio Unit=$scope " ]]; then
+		ok "machinectl knows $vm: $machine"
+	else
+		not_ok "machinectl show $vm: class vm, leader $pid, service libvfio, unit $scope" \
+			"$machine" "$(machinectl list 2>&1)"
+	fi
+	# Its screen: the daemon's socket, handed to QEMU's VNC server over QMP.
+	display=$(vfioctl --json status "$vm" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["vm"].get("display") or "")' 2>/dev/null)
+	greeting=$(python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+print(s.recv(12).decode().strip())' "$display" 2>&1)
+	if [ "$greeting" = "RFB 003.008" ]; then
+		ok "its screen answers on $display ($greeting), through the daemon"
+	else
+		not_ok "its screen answers on the display socket" "display: ${display:-none}" "$greeting"
 	fi
 	mdevs=$(ls /sys/bus/mdev/devices)
 	if [ -n "$mdevs" ]; then
