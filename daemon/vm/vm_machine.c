@@ -55,17 +55,21 @@ static void on_scope(ScopeResult result, const char *unit, const char *message, 
 	Vm *vm = s->vm;
 	VmManager *m = vm->manager;
 	VmScopeCallback callback = s->scope_callback;
+	char what[512], scope[256];
 
+	/* Both point into the job, which goes now: the start no longer waits for it. */
+	(void)snprintf(what, sizeof(what), "%s", message ? message : "systemd failed");
+	(void)snprintf(scope, sizeof(scope), "%s", unit ? unit : "");
 	s->scope = scope_job_free(s->scope);
 	switch (result) {
 	case SCOPE_MADE:
-		vm_log(vm, LOG_INFO, 0, "VM %s: QEMU runs in %s", vm->name, unit);
+		vm_log(vm, LOG_INFO, 0, "VM %s: QEMU runs in %s", vm->name, scope);
 		callback(s, true, NULL);
 		return;
 	case SCOPE_NO_SYSTEMD:
 		if (!m->said_no_systemd)
 			log_info("No scope for QEMU (%s): it runs in the daemon's own cgroup",
-				 message);
+				 what);
 		m->said_no_systemd = true;
 		callback(s, true, NULL);
 		return;
@@ -76,7 +80,7 @@ static void on_scope(ScopeResult result, const char *unit, const char *message, 
 	(void)snprintf(text, sizeof(text),
 		       "Cannot give QEMU a scope of its own (%s); its memory would count as the "
 		       "daemon's. See `journalctl -u libvfiod` and systemd's own log.",
-		       message ? message : "systemd failed");
+		       what);
 	callback(s, false, text);
 }
 
