@@ -4,18 +4,38 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
+#include <systemd/sd-login.h>
 #include <unistd.h>
 
 #define PKTTYAGENT "/usr/bin/pkttyagent"
 /* How long the agent may take to register before the call goes ahead without it. */
 #define REGISTER_TIMEOUT_MS 5000
 
+/*
+ * Whether we are in a login session of logind's. polkitd uses an agent
+ * registered with --fallback only for a subject in a session (when that
+ * session has no agent of its own), and never for a process outside any
+ * session (no logind, a container, a service): there the agent must register
+ * plainly, or polkit refuses for want of an agent while it waits on the terminal.
+ */
+static bool in_login_session(void)
+{
+	char *session = NULL;
+	if (sd_pid_get_session(0, &session) < 0)
+		return false;
+	free(session);
+	return true;
+}
+
 pid_t polkit_agent_open(void)
 {
 	int notify[2];
 	char fd_text[16];
+	bool fallback = in_login_session();
 
 	/* Without pkttyagent the exec fails, the pipe closes, and the call goes ahead. */
 	if (!isatty(STDIN_FILENO) || pipe2(notify, O_CLOEXEC) < 0)
@@ -31,7 +51,8 @@ pid_t polkit_agent_open(void)
 		if (fcntl(notify[1], F_SETFD, 0) < 0)
 			_exit(127);
 		snprintf(fd_text, sizeof(fd_text), "%d", notify[1]);
-		execl(PKTTYAGENT, PKTTYAGENT, "--notify-fd", fd_text, "--fallback", (char *)NULL);
+		execl(PKTTYAGENT, PKTTYAGENT, "--notify-fd", fd_text,
+		      fallback ? "--fallback" : (char *)NULL, (char *)NULL);
 		_exit(127);
 	}
 	close(notify[1]);

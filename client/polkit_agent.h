@@ -4,7 +4,8 @@
  * systemctl does: when the daemon asks polkit about us with interaction
  * allowed, polkit needs an agent in our session to ask for the password, and
  * a desktop's own agent is not there on a text console or over ssh.
- * `--fallback`: a desktop's agent, where there is one, stays in charge.
+ * `--fallback` in a login session: a desktop's agent, where there is one,
+ * stays in charge (outside any session polkitd would ignore a fallback agent).
  */
 #pragma once
 

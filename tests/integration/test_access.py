@@ -7,20 +7,24 @@ by Debian's real polkitd with our io.libvfio.policy and rules written by the tes
 on a real dbus-daemon of the test's own, in a mount namespace of its own.
 Users: root; 'daemon' (uid 1) owns VM v; 'bin' (uid 2) is in access.group
 (bin); 'nobody' is anyone."""
+import collections
 import grp
 import os
 import pwd
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import unittest
 
 sys.path.append('/usr/lib/python3/dist-packages')  # python3-dbusmock under another python
 
-from libvfio_test import DaemonTestCase, call_once, vfioctl, Varlink, wait_for  # noqa: E402
+from libvfio_test import (DaemonTestCase, call_once, vfioctl, vfioctl_for_others,  # noqa: E402
+                          Varlink, wait_for)
 import unittest_tap  # noqa: E402
 
 try:
@@ -227,7 +231,8 @@ POLKITD_SCRIPT = """set -e
 mount --bind "$1/actions" /usr/share/polkit-1/actions
 mount --bind "$1/rules" /etc/polkit-1/rules.d
 mount --bind "$1/empty" /usr/share/polkit-1/rules.d
-exec {polkitd} --no-debug
+shift
+exec {polkitd} "$@"
 """.format(polkitd=POLKITD)
 VM = 'name: {name}\nmemory: 64M\nfirmware: bios\nnetwork: none\nowner: daemon\ngpu: []\n'
 # polkitd busy with a question about VM 'slow' (a rule runs a program and waits for it).
@@ -247,6 +252,58 @@ for _ in range(5):
                           "parameters": {"name": "slow"}}).encode() + b"\\0")
     s.close()
 """
+
+
+PKTTYAGENT = '/usr/bin/pkttyagent'
+PASSWORD = 'correct horse'
+# polkit asks `nobody` for their own password before managing VMs.
+AUTH_SELF_RULE = """polkit.addRule(function (action, subject) {
+    if (action.id == "io.libvfio.manage" && subject.user == "nobody")
+        return polkit.Result.AUTH_SELF;
+});
+"""
+# Run as root in a mount namespace of its own, then as the user: their password
+# is known only here ($1/shadow over /etc/shadow, read by PAM in the setuid
+# polkit-agent-helper-1); /run/dbus is our bus's directory (the helper clears its
+# environment, DBUS_SYSTEM_BUS_ADDRESS too, and connects to
+# /run/dbus/system_bus_socket; without /run/dbus, a /run of our own holds it);
+# /usr/bin/pkttyagent notes each start in $1/agent.log and execs the real one.
+# $1 is a directory, $2 the bus's, $3 the user; then the command. Each step execs
+# the next: vfioctl keeps the pid of the process the test started.
+TERMINAL_SCRIPT = """set -e
+mount --bind "$1/shadow" /etc/shadow
+if [ -d /run/dbus ]; then mount --bind "$2" /run/dbus
+else mount -t tmpfs tmpfs /run && mkdir /run/dbus && mount --bind "$2" /run/dbus; fi
+mount --bind {agent} "$1/pkttyagent.real"
+mount --bind "$1/pkttyagent" {agent}
+user=$3
+shift 3
+exec setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups -- "$@"
+""".format(agent=PKTTYAGENT)
+AGENT_WRAPPER = """#!/bin/sh
+echo "$$ $PPID $*" >> {dir}/agent.log
+exec {dir}/pkttyagent.real "$@" 2>>{dir}/agent.err
+"""
+
+
+class Terminal(collections.namedtuple('Terminal', 'status shown prompts starts pid')):
+    """vfioctl's run on a terminal: its exit status, what the terminal showed (then
+    the agent's stderr), the password prompts, the agent's starts as [pid, parent's
+    pid, arguments], and vfioctl's pid."""
+
+
+def password_hash(password):
+    """A SHA-512 crypt(3) hash, as /etc/shadow holds it (Python's crypt module,
+    there until 3.13; else openssl)."""
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', DeprecationWarning)
+            import crypt
+    except ImportError:
+        return subprocess.run(['openssl', 'passwd', '-6', '-stdin'], input=password,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
 
 
 def real_polkit_missing():
@@ -315,7 +372,8 @@ class RealPolkitTest(Started, DaemonTestCase):
         self.stop_polkitd(signal.SIGTERM)
         super().tearDown()
 
-    def start_polkitd(self, rules=''):
+    def start_polkitd(self, rules='', verbose=False):
+        """polkitd deciding by `rules`; `verbose`: its log says what it did with agents."""
         path = os.path.join(self.polkit_dir, 'rules', '50-test.rules')
         with open(path, 'w') as f:
             f.write(rules)
@@ -324,7 +382,8 @@ class RealPolkitTest(Started, DaemonTestCase):
         with open(self.polkitd_log, 'w') as log:
             self.polkitd = subprocess.Popen(
                 ['unshare', '--mount', '--propagation', 'private',
-                 'sh', '-c', POLKITD_SCRIPT, 'sh', self.polkit_dir],
+                 'sh', '-c', POLKITD_SCRIPT, 'sh', self.polkit_dir,
+                 *([] if verbose else ['--no-debug'])],
                 stdout=log, stderr=subprocess.STDOUT,
                 env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address))
         wait_for(lambda: self.polkitd.poll() is not None or self.polkit_on_bus(),
@@ -466,6 +525,157 @@ class RealPolkitTest(Started, DaemonTestCase):
         self.assertEqual(as_user(ANYONE, d.socket, 'io.libvfio.VMs.Pause', {'name': 'slow'})[0],
                          'io.libvfio.VMs.WrongState')
         self.assertTrue(os.path.exists(os.path.join(self.workdir, 'vms', 'slow.yaml')))
+
+    def vfioctl_on_terminal(self, d, user, *args, password=None):
+        """vfioctl run by `user` on a pseudo-terminal that is its controlling terminal
+        (as after a login), in a mount namespace where `user`'s password is PASSWORD
+        (TERMINAL_SCRIPT). Types `password` at each password prompt the terminal shows.
+        Returns a Terminal."""
+        uid, gid = pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid
+        home = os.path.join(self.workdir, 'terminal')
+        os.makedirs(home, exist_ok=True)
+        os.chmod(home, 0o755)
+        with open('/etc/shadow') as f:
+            entries = [line.split(':') for line in f.read().splitlines()]
+        for entry in entries:
+            if entry[0] == user:
+                entry[1] = password_hash(PASSWORD)
+        shadow = os.path.join(home, 'shadow')
+        with open(shadow, 'w') as f:
+            f.write(''.join(':'.join(entry) + '\n' for entry in entries))
+        shutil.copystat('/etc/shadow', shadow)
+        st = os.stat('/etc/shadow')
+        os.chown(shadow, st.st_uid, st.st_gid)
+        with open(os.path.join(home, 'pkttyagent'), 'w') as f:
+            f.write(AGENT_WRAPPER.format(dir=home))
+        os.chmod(os.path.join(home, 'pkttyagent'), 0o755)
+        open(os.path.join(home, 'pkttyagent.real'), 'w').close()
+        log, errors = os.path.join(home, 'agent.log'), os.path.join(home, 'agent.err')
+        for path in (log, errors):  # written by the user
+            open(path, 'w').close()
+            os.chmod(path, 0o666)
+
+        master, slave = os.openpty()
+        os.fchown(slave, uid, gid)
+        try:
+            # setsid --ctty: a session of its own whose controlling terminal is the
+            # pseudo-terminal (pkttyagent reads the password from /dev/tty).
+            process = subprocess.Popen(
+                ['setsid', '--ctty', 'unshare', '--mount', '--propagation', 'private',
+                 'sh', '-c', TERMINAL_SCRIPT, 'sh', home, self.busdir, user,
+                 vfioctl_for_others(), '--socket', d.socket, *args],
+                stdin=slave, stdout=slave, stderr=slave, cwd='/',
+                env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address, LC_ALL='C'))
+        finally:
+            os.close(slave)
+        shown, prompts = b'', 0
+        deadline = time.monotonic() + 30
+        try:
+            while True:
+                ready, _, _ = select.select([master], [], [], max(0, deadline - time.monotonic()))
+                if not ready:
+                    process.kill()
+                    self.fail('vfioctl still running after 30 s; the terminal showed:\n'
+                              + shown.decode(errors='replace'))
+                try:
+                    data = os.read(master, 4096)
+                except OSError:  # EIO: no one has the terminal open any more
+                    data = b''
+                if not data:
+                    break
+                shown += data
+                if password is not None and shown.count(b'Password:') > prompts:
+                    prompts += 1
+                    # The agent turns echo off after the prompt, throwing away what was
+                    # typed before (TCSAFLUSH): type once it has. The master reads the
+                    # terminal's settings.
+                    wait_for(lambda: not termios.tcgetattr(master)[3] & termios.ECHO,
+                             what='the agent to turn echo off')
+                    os.write(master, password.encode() + b'\n')
+            status = process.wait(10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            os.close(master)
+        with open(log) as f:
+            starts = [line.split(' ', 2) for line in f.read().splitlines()]
+        with open(errors) as f:
+            shown += f'\n[the agent\'s stderr]\n{f.read()}'.encode()
+        return Terminal(status, shown.decode(errors='replace'), prompts, starts, process.pid)
+
+    def test_password_typed_on_the_terminal(self):
+        """vfioctl --ask-password on the user's terminal starts /usr/bin/pkttyagent, its
+        own child, registered for it; Debian's polkitd (the rule: AUTH_SELF for nobody
+        on io.libvfio.manage) has the agent ask for nobody's password, PAM checks it in
+        the setuid polkit-agent-helper-1, and the call goes ahead: VM x is undefined."""
+        self.start_polkitd(AUTH_SELF_RULE, verbose=True)
+        d = self.start(vms=('x', 'y'))
+        t = self.vfioctl_on_terminal(d, ANYONE, '--ask-password', 'undefine', 'x',
+                                     password=PASSWORD)
+        report = f'{t.shown}\n{self.polkitd_output()}\n{d.output()}'
+        self.assertEqual(len(t.starts), 1, report)
+        pid, parent, args = t.starts[0]
+        self.assertEqual(int(parent), t.pid, 'the agent is not vfioctl\'s child')
+        self.assertRegex(args, r'^--notify-fd \d+', report)
+        self.assertIn('AUTHENTICATING FOR io.libvfio.manage', t.shown, report)
+        self.assertIn('Authenticating as: nobody', t.shown, report)
+        self.assertEqual(t.prompts, 1, report)
+        self.assertIn('AUTHENTICATION COMPLETE', t.shown, report)
+        self.assertNotIn(PASSWORD, t.shown)  # not echoed
+        self.assertEqual(t.status, 0, report)
+        self.assertIn('Undefined x', t.shown)
+        self.assertFalse(os.path.exists(os.path.join(self.workdir, 'vms', 'x.yaml')))
+        self.assertEqual(call_once(d.socket, 'io.libvfio.VMs.Get', {'name': 'x'})['error'],
+                         'io.libvfio.VMs.NoSuchVM')
+        self.assertIn(f'Registered Authentication Agent for unix-process:{t.pid}:',
+                      self.polkitd_output())
+        self.assertIn('successfully authenticated as unix-user:nobody', self.polkitd_output())
+        self.assertIsNone(call_once(d.socket, 'io.libvfio.VMs.Get', {'name': 'y'}).get('error'))
+
+    def test_wrong_password_typed_on_the_terminal(self):
+        """The same with a wrong password: the agent asks, PAM says no, polkit refuses,
+        vfioctl says so and fails, and VM x is still there as it was."""
+        self.start_polkitd(AUTH_SELF_RULE, verbose=True)
+        d = self.start(vms=('x',))
+        path = os.path.join(self.workdir, 'vms', 'x.yaml')
+        with open(path) as f:
+            before = f.read()
+        t = self.vfioctl_on_terminal(d, ANYONE, '--ask-password', 'undefine', 'x',
+                                     password='wrong ' + PASSWORD)
+        report = f'{t.shown}\n{self.polkitd_output()}\n{d.output()}'
+        self.assertEqual(len(t.starts), 1, report)
+        self.assertEqual(int(t.starts[0][1]), t.pid)
+        self.assertIn('Authenticating as: nobody', t.shown, report)
+        self.assertGreaterEqual(t.prompts, 1, report)
+        self.assertIn('AUTHENTICATION FAILED', t.shown, report)
+        self.assertEqual(t.status, 1, report)
+        self.assertIn("vfioctl: Undefine of VMs needs root or polkit's io.libvfio.manage",
+                      t.shown)
+        self.assertNotIn('Undefined x', t.shown)
+        self.assertIn('FAILED to authenticate', self.polkitd_output())
+        with open(path) as f:
+            self.assertEqual(f.read(), before)
+        self.assertIsNone(call_once(d.socket, 'io.libvfio.VMs.Get', {'name': 'x'}).get('error'))
+
+    def test_no_ask_password_starts_no_agent(self):
+        """--no-ask-password on the same terminal: no pkttyagent is started, no password
+        asked, and the call is refused at once; VM x is still there."""
+        self.start_polkitd(AUTH_SELF_RULE, verbose=True)
+        d = self.start(vms=('x',))
+        began = time.monotonic()
+        t = self.vfioctl_on_terminal(d, ANYONE, '--no-ask-password', 'undefine', 'x',
+                                     password=PASSWORD)
+        elapsed = time.monotonic() - began
+        self.assertEqual(t.starts, [], t.shown)
+        self.assertEqual(t.prompts, 0, t.shown)
+        self.assertEqual(t.status, 1, t.shown)
+        self.assertIn("vfioctl: Undefine of VMs needs root or polkit's io.libvfio.manage",
+                      t.shown)
+        self.assertIn('--ask-password', t.shown)
+        self.assertLess(elapsed, 5, 'refused, but not at once')
+        self.assertNotIn('Registered Authentication Agent', self.polkitd_output())
+        self.assertTrue(os.path.exists(os.path.join(self.workdir, 'vms', 'x.yaml')))
 
 
 if __name__ == '__main__':
