@@ -10,6 +10,7 @@
 typedef struct CommandOption {
 	const char *name; /* long name: "gpu" for --gpu */
 	bool has_argument;
+	char short_name; /* 'f' for -f; 0: none (s, j, h and V are vfioctl's own) */
 } CommandOption;
 
 typedef struct Command {
@@ -32,6 +33,7 @@ extern const Command command_gpu;
 extern const Command command_gpus;
 extern const Command command_kill;
 extern const Command command_list;
+extern const Command command_logs;
 extern const Command command_partition;
 extern const Command command_partitions;
 extern const Command command_pause;

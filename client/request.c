@@ -177,16 +177,30 @@ static int fail_reply(const ClientOptions *options, const char *method,
 static bool method_may_ask_polkit(const char *method)
 {
 	static const char *const methods[] = {
-		"io.libvfio.VMs.Define",         "io.libvfio.VMs.Undefine",
-		"io.libvfio.VMs.Start",          "io.libvfio.VMs.Stop",
-		"io.libvfio.VMs.Kill",           "io.libvfio.VMs.Pause",
-		"io.libvfio.VMs.Resume",         "io.libvfio.Partitions.Create",
-		"io.libvfio.Partitions.Destroy", "io.libvfio.Partitions.SetVFCount",
+		"io.libvfio.VMs.Define",
+		"io.libvfio.VMs.Undefine",
+		"io.libvfio.VMs.Start",
+		"io.libvfio.VMs.Stop",
+		"io.libvfio.VMs.Kill",
+		"io.libvfio.VMs.Pause",
+		"io.libvfio.VMs.Resume",
+		"io.libvfio.VMs.Logs",
+		"io.libvfio.Partitions.Create",
+		"io.libvfio.Partitions.Destroy",
+		"io.libvfio.Partitions.SetVFCount",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(methods); i++)
 		if (strcmp(method, methods[i]) == 0)
 			return true;
 	return false;
+}
+
+/* A call's timeout once an agent may ask for a password: long enough to type it (0: none). */
+static uint64_t with_password_time(pid_t agent, uint64_t timeout_usec)
+{
+	if (agent > 0 && timeout_usec != 0 && timeout_usec < PASSWORD_TIMEOUT_USEC)
+		return PASSWORD_TIMEOUT_USEC;
+	return timeout_usec;
 }
 
 /* Adds allowInteractiveAuthentication where the user allows a password prompt. 0 or -ENOMEM. */
@@ -223,6 +237,7 @@ int request_call_timeout(const ClientOptions *options, const char *method, json_
 	}
 	pid_t agent =
 		options->ask_password && method_may_ask_polkit(method) ? polkit_agent_open() : 0;
+	timeout_usec = with_password_time(agent, timeout_usec);
 	r = varlink_client_call(client, method, parameters, timeout_usec, &message, &reply);
 	polkit_agent_close(agent);
 	varlink_client_free(client);
@@ -317,8 +332,7 @@ int request_stream_with(const ClientOptions *options, const char *method, json_o
 	/* polkit may ask for a password before the first reply: an agent for the whole call */
 	pid_t agent =
 		options->ask_password && method_may_ask_polkit(method) ? polkit_agent_open() : 0;
-	if (agent > 0 && timeout_usec < PASSWORD_TIMEOUT_USEC)
-		timeout_usec = PASSWORD_TIMEOUT_USEC;
+	timeout_usec = with_password_time(agent, timeout_usec);
 	int r = stream_replies(options, method, parameters, timeout_usec, handling, on_reply,
 			       userdata);
 	polkit_agent_close(agent);

@@ -17,9 +17,9 @@
 
 /* In the order `vfioctl --help` lists them, under these headings. */
 static const Command *const vm_commands[] = {
-	&command_list,  &command_status, &command_start,    &command_stop,
-	&command_pause, &command_resume, &command_kill,     &command_run,
-	&command_watch, &command_define, &command_undefine, &command_validate,
+	&command_list,   &command_status,   &command_start,    &command_stop,  &command_pause,
+	&command_resume, &command_kill,     &command_run,      &command_watch, &command_logs,
+	&command_define, &command_undefine, &command_validate,
 };
 static const Command *const host_commands[] = {
 	&command_gpus,       &command_gpu,       &command_topology, &command_check,
@@ -92,23 +92,37 @@ static int parse_options(int argc, char *argv[], bool stop_at_command, const Com
 			 ClientOptions *client, bool *want_help)
 {
 	struct option options[ELEMENTSOF(global_options) + COMMAND_MAX_OPTIONS];
-	size_t n = 0;
+	char shorts[8 + 2 * COMMAND_MAX_OPTIONS + 1];
+	size_t n = 0, k;
 	int c;
 
 	for (; global_options[n].name; n++)
 		options[n] = global_options[n];
+	k = (size_t)snprintf(shorts, sizeof(shorts), "%ss:jhV", stop_at_command ? "+" : "");
 	for (size_t i = 0;
 	     command && command->options && command->options[i].name && i < COMMAND_MAX_OPTIONS;
-	     i++)
-		options[n++] = (struct option){ command->options[i].name,
-						command->options[i].has_argument ? required_argument
-										 : no_argument,
-						NULL, COMMAND_OPTION_BASE + (int)i };
+	     i++) {
+		const CommandOption *o = &command->options[i];
+		options[n++] =
+			(struct option){ o->name, o->has_argument ? required_argument : no_argument,
+					 NULL, COMMAND_OPTION_BASE + (int)i };
+		if (o->short_name) {
+			shorts[k++] = o->short_name;
+			if (o->has_argument)
+				shorts[k++] = ':';
+		}
+	}
 	options[n] = (struct option){ 0 };
+	shorts[k] = '\0';
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, stop_at_command ? "+s:jhV" : "s:jhV", options, NULL)) >=
-	       0) {
+	while ((c = getopt_long(argc, argv, shorts, options, NULL)) >= 0) {
+		/* A command's short option is its long one. */
+		for (size_t i = 0; command && command->options && command->options[i].name &&
+				   i < COMMAND_MAX_OPTIONS;
+		     i++)
+			if (command->options[i].short_name && c == command->options[i].short_name)
+				c = COMMAND_OPTION_BASE + (int)i;
 		switch (c) {
 		case 's':
 			client->socket_path = optarg;
@@ -138,6 +152,9 @@ static int parse_options(int argc, char *argv[], bool stop_at_command, const Com
 			else if (optopt >= COMMAND_OPTION_BASE)
 				fprintf(stderr, "vfioctl: --%s needs a value.\n",
 					command->options[optopt - COMMAND_OPTION_BASE].name);
+			else if (c == '?' && optopt > 0 && command && command->options &&
+				 strchr(shorts, optopt))
+				fprintf(stderr, "vfioctl: -%c needs a value.\n", optopt);
 			else
 				fprintf(stderr,
 					"vfioctl: unknown option '%s'. Try 'vfioctl --help'.\n",

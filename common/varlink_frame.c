@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "utf8.h"
 
 struct VarlinkReader {
 	char *buffer;
@@ -120,46 +121,6 @@ bool varlink_reader_has_partial(const VarlinkReader *reader)
 size_t varlink_reader_buffered(const VarlinkReader *reader)
 {
 	return reader->end - reader->start;
-}
-
-/*
- * UTF-8 as RFC 3629 defines it: no overlong forms, no UTF-16 surrogates,
- * nothing beyond U+10FFFF. json-c's JSON_TOKENER_VALIDATE_UTF8 checks only
- * the shape of sequences and lets all three through.
- */
-static bool utf8_is_valid(const char *text, size_t length)
-{
-	const unsigned char *p = (const unsigned char *)text, *end = p + length;
-
-	while (p < end) {
-		unsigned char c = *p++, low = 0x80, high = 0xbf;
-		size_t more;
-
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf)
-			more = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			more = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			more = 3;
-		else
-			return false;
-		if (c == 0xe0)
-			low = 0xa0; /* overlong */
-		else if (c == 0xed)
-			high = 0x9f; /* surrogates */
-		else if (c == 0xf0)
-			low = 0x90; /* overlong */
-		else if (c == 0xf4)
-			high = 0x8f; /* beyond U+10FFFF */
-		if ((size_t)(end - p) < more || *p < low || *p > high)
-			return false;
-		for (p++, more--; more > 0; p++, more--)
-			if (*p < 0x80 || *p > 0xbf)
-				return false;
-	}
-	return true;
 }
 
 /* json-c reads NaN and Infinity, which JSON has not; every comparison with NaN is false. */

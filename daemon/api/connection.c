@@ -316,6 +316,12 @@ bool varlink_call_peer_in_group(const VarlinkCall *call, gid_t gid)
 	return false;
 }
 
+void varlink_call_on_disconnect(VarlinkCall *call, void (*callback)(void *userdata), void *userdata)
+{
+	call->on_disconnect = callback;
+	call->disconnect_userdata = userdata;
+}
+
 uint64_t varlink_call_peer_start_time(const VarlinkCall *call)
 {
 	return call->connection ? call->connection->peer_start_time : 0;
@@ -750,8 +756,13 @@ void connection_free(Connection *c)
 	Server *server = c->server;
 
 	if (c->call) {
-		c->call->connection = NULL; /* its owner may still reply: that becomes a no-op */
-		varlink_call_unref(c->call);
+		VarlinkCall *call = c->call;
+		call->connection = NULL; /* its owner may still reply: that becomes a no-op */
+		void (*on_disconnect)(void *) = call->on_disconnect;
+		call->on_disconnect = NULL;
+		if (on_disconnect)
+			on_disconnect(call->disconnect_userdata);
+		varlink_call_unref(call);
 	}
 	sd_event_source_disable_unref(c->io);
 	sd_event_source_disable_unref(c->timer);

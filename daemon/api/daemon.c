@@ -13,6 +13,7 @@
 #include "api/manager_api.h"
 #include "api/partitions_api.h"
 #include "api/server.h"
+#include "api/vm_logs_api.h"
 #include "api/vms_api.h"
 #include "base/config.h"
 #include "base/log.h"
@@ -207,6 +208,7 @@ static void daemon_done(Daemon *daemon)
 {
 	/* First: VM calls still waiting are answered while their connections exist. */
 	daemon->authz.vms = NULL;
+	vm_logs_api_done(&daemon->vms_api);
 	daemon->vms = vm_manager_free(daemon->vms);
 	/* Calls waiting for polkit are let go while their connections exist. */
 	authz_done(&daemon->authz);
@@ -314,7 +316,8 @@ static int daemon_setup(Daemon *daemon)
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the VMs");
 	daemon->authz.vms = daemon->vms;
-	daemon->vms_api = (VmsApi){ .manager = daemon->vms, .authz = &daemon->authz };
+	daemon->vms_api =
+		(VmsApi){ .event = daemon->event, .manager = daemon->vms, .authz = &daemon->authz };
 	r = vms_api_register(&daemon->vms_api, daemon->server);
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.VMs");

@@ -130,6 +130,14 @@ VarlinkCall *varlink_call_ref(VarlinkCall *call);
 VarlinkCall *varlink_call_unref(VarlinkCall *call);
 
 /*
+ * Calls `callback` once if the client disconnects while the call is kept (a
+ * stream with "more" that waits for something to send): what it holds can
+ * go at once rather than at the next reply. NULL cancels.
+ */
+void varlink_call_on_disconnect(VarlinkCall *call, void (*callback)(void *userdata),
+				void *userdata);
+
+/*
  * For a handler that kept the call to wait for an answer (polkit's) before it
  * acts: the answer is noted on the call, and the handler runs again with the
  * same parameters and finds it (systemd's varlink_verify_polkit_async() does

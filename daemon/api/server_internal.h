@@ -92,6 +92,8 @@ struct VarlinkCall {
 	const VarlinkMethod *method; /* for varlink_call_redispatch() */
 	void *userdata;
 	int verdict; /* varlink_call_set_verdict(), 0 until set */
+	void (*on_disconnect)(void *userdata); /* varlink_call_on_disconnect() */
+	void *disconnect_userdata;
 	bool finished;
 	bool in_handler;
 };

@@ -16,6 +16,7 @@
 
 #include "api/authz.h"
 #include "api/errors.h"
+#include "api/vm_logs_api.h"
 #include "json_util.h"
 #include "macro.h"
 #include "parse_util.h"
@@ -388,6 +389,7 @@ static const VarlinkMethod vm_methods[] = {
 	{ "Pause", method_pause, 0 },
 	{ "Resume", method_resume, 0 },
 	{ "Watch", method_watch, VARLINK_METHOD_REQUIRES_MORE },
+	{ "Logs", vm_logs_api_call, 0 },
 	{ 0 },
 };
 

@@ -97,6 +97,13 @@ int vm_manager_adopt(VmManager *manager);
  */
 int vm_manager_list(VmManager *manager, VmInfo **ret, size_t *ret_n);
 
+/* Where QEMU's output of VM `name` goes without a journal: STATE_DIR/vms/NAME/qemu.log. */
+void vm_manager_log_file(const VmManager *manager, const char *name, char *buf, size_t size);
+
+typedef struct VmLog VmLog;
+/* Opens VM `name`'s log (vm_logs.h): in the journal, or that file. */
+int vm_manager_log_open(const VmManager *manager, const char *name, VmLog **ret);
+
 /* Each operation ends with exactly one final callback, possibly before it returns. */
 void vm_manager_get(VmManager *manager, const char *name, VmCallback callback, void *userdata);
 void vm_manager_define(VmManager *manager, const char *text, size_t size, VmCallback callback,

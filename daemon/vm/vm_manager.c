@@ -16,6 +16,8 @@
 #include "fs_util.h"
 #include "strv.h"
 #include "vm/vm_adopt.h"
+#include "vm/vm_logs.h"
+#include "vm/vm_qemu_user.h"
 #include "vm/vm_start.h"
 #include "vm/vm_store.h"
 
@@ -151,6 +153,21 @@ static Vm *vm_lookup(VmManager *m, const char *name, VmCallback callback, void *
 			    "define FILE' adds one.",
 			    name);
 	return vm;
+}
+
+void vm_manager_log_file(const VmManager *m, const char *name, char *buf, size_t size)
+{
+	(void)snprintf(buf, size, "%s/vms/%s/qemu.log", m->config->state_dir, name);
+}
+
+int vm_manager_log_open(const VmManager *m, const char *name, VmLog **ret)
+{
+	char file[4200];
+	QemuUser user = { .uid = 0 };
+	_cleanup_free_ char *message = NULL;
+	vm_manager_log_file(m, name, file, sizeof(file));
+	(void)qemu_user_lookup(m->config->qemu_user, &user, &message); /* none: root's lines */
+	return vm_log_open(name, file, user.uid, ret);
 }
 
 void vm_manager_get(VmManager *m, const char *name, VmCallback callback, void *userdata)

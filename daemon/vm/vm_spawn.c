@@ -364,11 +364,12 @@ int vm_spawn(VmStart *s, char **ret_message)
 		return r;
 
 	snprintf(identifier, sizeof(identifier), "qemu-%s", vm->name);
+	char log_file[4200];
+	vm_manager_log_file(m, vm->name, log_file, sizeof(log_file));
 	free(vm->log_path);
-	if (asprintf(&vm->log_path, "%s/qemu.log", state_dir) < 0) {
-		vm->log_path = NULL;
+	vm->log_path = strdup(log_file);
+	if (!vm->log_path)
 		return -ENOMEM;
-	}
 	_cleanup_close_ int output = qemu_output_fd(identifier, vm->log_path, &to_file);
 	if (!to_file)
 		vm->log_path = mfree(vm->log_path);

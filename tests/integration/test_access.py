@@ -126,6 +126,13 @@ class AccessTest(Started, DaemonTestCase):
         self.assertEqual(err, 'io.libvfio.VMs.PermissionDenied')
         self.assertIn("Pause of VM 'v' needs you to be its owner, in group 'bin'", msg)
         self.assertIn('polkit cannot be reached', d.output())
+        # The VM's log: as its control.
+        for user in ('root', OWNER, MEMBER):
+            err, msg = as_user(user, d.socket, 'io.libvfio.VMs.Logs', {'name': 'v'})
+            self.assertIsNone(err, f'{user}: {msg}')
+        err, msg = as_user(ANYONE, d.socket, 'io.libvfio.VMs.Logs', {'name': 'v'})
+        self.assertEqual(err, 'io.libvfio.VMs.PermissionDenied')
+        self.assertIn("Logs of VM 'v' needs you to be its owner", msg)
         # Managing is root's (or polkit's), not the group's nor the owner's.
         for user in (OWNER, MEMBER, ANYONE):
             err, _ = as_user(user, d.socket, 'io.libvfio.VMs.Undefine', {'name': 'v'})

@@ -21,7 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 
 import unittest_tap  # noqa: E402
-from libvfio_test import VFIOCTL, DaemonTestCase, Varlink, vfioctl, wait_for  # noqa: E402
+from libvfio_test import (VFIOCTL, DaemonTestCase, Varlink, vfioctl,  # noqa: E402
+                          vfioctl_for_others, wait_for)
 from simulator import Simulator  # noqa: E402
 
 VMS = 'io.libvfio.VMs.'
@@ -238,6 +239,63 @@ class LifecycleTest(VmTestCase):
         self.assertError(reply, VMS + 'StartFailed', iso, 'No such file')
         self.assertEqual(owner(disk), (0, 0o600))
         self.assertNothingLeft('files')
+
+    def test_logs_for_those_who_may_control_it(self):
+        """Logs: QEMU's output (SeaBIOS's banner through its debug console) for the
+        owner, not for anyone else; --follow sees the next start's banner; bad
+        parameters are refused and the daemon serves on."""
+        d = self.start_daemon()
+        self.define(d, 'talks', 'owner: daemon\nqemu-args:\n  - -chardev\n'
+                                '  - stdio,id=seabios\n  - -device\n'
+                                '  - isa-debugcon,iobase=0x402,chardev=seabios\n')
+        self.start(d, 'talks')
+
+        def banner_lines():
+            reply = self.ok(d, 'Logs', {'name': 'talks', 'lines': 1000})
+            return [e for e in reply['entries'] if 'SeaBIOS' in e['message']]
+        wait_for(lambda: banner_lines(), what="SeaBIOS's banner in the VM's log")
+        entry = banner_lines()[0]
+        self.assertEqual(entry['source'], 'qemu')
+        owner = vfioctl('--socket', d.socket, 'logs', 'talks', '-n', '1000', user='daemon')
+        self.assertEqual(owner.returncode, 0, owner.stderr)
+        self.assertIn('SeaBIOS', owner.stdout, owner)
+        other = vfioctl('--socket', d.socket, 'logs', 'talks', user='nobody')
+        self.assertNotEqual(other.returncode, 0)
+        self.assertIn('owner', other.stderr)
+        self.assertNotIn('SeaBIOS', other.stdout)
+
+        # Follow, as the owner: the next start's banner arrives on its own.
+        follower = subprocess.Popen([vfioctl_for_others(), '--socket', d.socket, 'logs', '-f',
+                                     '-n', '0', 'talks'], user='daemon',
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.5)
+            self.ok(d, 'Stop', {'name': 'talks', 'force': True})
+            self.start(d, 'talks')
+            seen = []
+
+            def read_banner():
+                line = follower.stdout.readline()
+                seen.append(line)
+                return 'SeaBIOS' in line
+            reader = threading.Thread(target=lambda: wait_for(read_banner, timeout=30,
+                                                              what='a followed banner'))
+            reader.start()
+            reader.join(40)
+            self.assertTrue(any('SeaBIOS' in line for line in seen), seen)
+        finally:
+            follower.kill()
+            follower.wait(10)
+
+        self.assertError(self.call(d, 'Logs', {'name': 'talks', 'lines': -1}),
+                         'org.varlink.service.InvalidParameter')
+        self.assertError(self.call(d, 'Logs', {'name': 'talks', 'lines': 1001}),
+                         'org.varlink.service.InvalidParameter')
+        self.assertError(self.call(d, 'Logs', {'name': 'talks', 'follow': True}),
+                         'org.varlink.service.InvalidParameter')
+        self.assertError(self.call(d, 'Logs', {'name': 'nope'}), VMS + 'NoSuchVM')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'talks'})['vm']['state'], 'running')
+        self.ok(d, 'Stop', {'name': 'talks', 'force': True})
 
     def test_the_vms_directories_are_roots(self):
         """QEMU's user writes only in swtpm's state directory: it cannot plant an

@@ -339,6 +339,17 @@ else
 		"$(journalctl -b -t "qemu-$vm" --no-pager 2>&1 | tail -n 5)"
 fi
 
+# vfioctl logs: the same story through the daemon, from the journal (QEMU's output and
+# the daemon's lines about the VM, each with its time).
+logs=$(vfioctl logs -n 1000 "$vm" 2>&1)
+if grep -q '^[0-9-]* [0-9:]* qemu *SeaBIOS' <<<"$logs" &&
+	grep -q "^[0-9-]* [0-9:]* libvfiod *VM $vm: QEMU runs in libvfio-vm-$vm" <<<"$logs"; then
+	ok "vfioctl logs $vm shows QEMU's output and the daemon's lines, from the journal"
+else
+	not_ok "vfioctl logs $vm shows SeaBIOS's banner (qemu) and the scope line (libvfiod)" \
+		"$(tail -n 20 <<<"$logs")"
+fi
+
 # ---- the unit follows the VM (vfioctl run, Type=notify)
 
 unit=libvfio-vm@$vm.service
