@@ -329,8 +329,9 @@ class LifecycleTest(VmTestCase):
 
     def test_the_owner_sees_the_screen(self):
         """The VM's VNC socket is its owner's: the owner (and root) get QEMU's VNC
-        server on it, handed over QMP; anyone else cannot connect."""
-        d = self.start_daemon()
+        server on it, handed over QMP; anyone else cannot connect, a member of
+        access.group neither."""
+        d = self.start_daemon('access:\n  group: bin\n')
         self.ok(d, 'Define', {'definition': 'name: screen\nmemory: 64M\ncpus: 1\n'
                                             'firmware: bios\nnetwork: none\nowner: daemon\n'})
         _, vm = self.start(d, 'screen')
@@ -345,8 +346,9 @@ class LifecycleTest(VmTestCase):
                  'except OSError as e:\n print(type(e).__name__); sys.exit()\n'
                  's.settimeout(10)\nprint(s.recv(12).decode().strip())\n')
         for user, expected in (('daemon', 'RFB 003.008'), ('root', 'RFB 003.008'),
-                               ('nobody', 'PermissionError')):
+                               ('bin', 'PermissionError'), ('nobody', 'PermissionError')):
             r = subprocess.run(['/usr/bin/python3', '-c', greet, path], user=user,
+                               group=pwd.getpwnam(user).pw_gid, extra_groups=[],
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(r.stdout.strip(), expected, f'{user}: {r.stderr}')
         # Several viewers at once, each its own client of QEMU's VNC server.
