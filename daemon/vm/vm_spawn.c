@@ -272,7 +272,7 @@ static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const 
 	int pidfd;
 
 	snprintf(tpm_state, sizeof(tpm_state), "%s/tpm", state_dir);
-	int r = vm_tpm_start(tpm_state, socket, user, output, &pid, &pidfd, ret_message);
+	int r = vm_tpm_start(vm->name, tpm_state, socket, user, output, &pid, &pidfd, ret_message);
 	if (r < 0)
 		return r;
 	r = vm_helper_watch(vm->helpers, VM_HELPER_TPM, vm->manager->event, vm->name, pid, pidfd);
@@ -290,8 +290,8 @@ static int start_audio_relay(VmStart *s, const QemuUser *user, const char *socke
 	pid_t pid;
 	int pidfd;
 
-	int r = audio_relay_start(vm->manager->config->user_runtime_dir, s->definition.owner,
-				  socket, user, &pid, &pidfd, ret_message);
+	int r = audio_relay_start(vm->name, vm->manager->config->user_runtime_dir,
+				  s->definition.owner, socket, user, &pid, &pidfd, ret_message);
 	if (r < 0)
 		return r;
 	r = vm_helper_watch(vm->helpers, VM_HELPER_AUDIO, vm->manager->event, vm->name, pid, pidfd);

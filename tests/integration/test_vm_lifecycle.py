@@ -540,6 +540,46 @@ class RestartTest(VmTestCase):
                           'Start it again.'))
         self.assertNothingLeft('half')
 
+    def test_helpers_left_by_a_dead_daemon_are_ended(self):
+        """The daemon killed after starting swtpm, and QEMU gone before it connected
+        to it: swtpm would wait for ever. The next daemon, cleaning up after that VM,
+        finds it by the LIBVFIO_VM= its environment holds and ends it."""
+        slow = os.path.join(self.workdir, 'slow-qemu')
+        with open(slow, 'w') as f:  # a QEMU that takes its time to start
+            f.write('#!/bin/sh\nsleep 30\nexec qemu-system-x86_64 "$@"\n')
+        os.chmod(slow, 0o755)
+
+        def helpers():
+            found = []
+            for pid in filter(str.isdigit, os.listdir('/proc')):
+                try:
+                    with open(f'/proc/{pid}/environ', 'rb') as f:
+                        if b'LIBVFIO_VM=orphan\0' in f.read() + b'\0':
+                            found.append(int(pid))
+                except OSError:
+                    pass
+            return found
+        d = self.start_daemon(f'qemu-binary: {slow}\n')
+        self.define(d, 'orphan', 'tpm: true\n')
+        with Varlink(d.socket, timeout=60) as v:
+            v.send(VMS + 'Start', {'name': 'orphan'}, more=True)
+            while True:
+                reply = v.receive()
+                pid = reply['parameters']['vm'].get('pid')
+                if reply['parameters']['phase'] == 'connecting':
+                    break
+        d.stop(signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)  # QEMU never got to swtpm
+        left = helpers()
+        self.assertEqual(len(left), 1, 'swtpm waits, with nobody to connect')
+
+        d = self.start_daemon()
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'orphan'})['vm']['state'] == 'crashed',
+                 what='the dead start to be cleaned up')
+        wait_for(lambda: not helpers(), what='the stray swtpm to be ended')
+        self.assertIn(f'VM orphan: ended pid {left[0]}, a helper left by a daemon', d.output())
+        self.assertNothingLeft('orphan')
+
     def test_daemon_killed_before_the_guest_ran(self):
         """Killed after spawning QEMU but before its cont: QEMU waits in prelaunch
         for ever. The next daemon fails that start: QEMU is killed, everything is
