@@ -491,9 +491,6 @@ int vm_spawn(VmStart *s, char **ret_message)
 	r = child_watch(m->event, &vm->exit_source, vm->pidfd, true, vm_on_qemu_exit, vm);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot watch QEMU: %s.", strerror(-r));
-	r = vm_save_runtime(vm);
-	if (r < 0)
-		return vm_save_runtime_error(vm, r, ret_message);
 	/*
 	 * Connected while the daemon still holds the listening socket too: the
 	 * connection waits in its backlog even if QEMU has died already, and

@@ -423,6 +423,19 @@ static void on_scope(VmStart *s, bool ok, const char *message)
 				 strerror(-r));
 		return;
 	}
+	/*
+	 * Only now, QEMU exec'd, does the record name it: a QEMU still held dies
+	 * with a daemon that dies, and the next daemon, finding pid 0, fails a
+	 * start cut short rather than mourning a QEMU that never ran.
+	 */
+	r = vm_save_runtime(vm);
+	if (r < 0) {
+		_cleanup_free_ char *text = NULL;
+		(void)vm_save_runtime_error(vm, r, &text);
+		vm_start_failed(vm, text ? VM_FAIL_START : VM_FAIL_INTERNAL,
+				text ? text : "The daemon ran out of memory.", NULL);
+		return;
+	}
 	vm_machine_register(vm, &s->definition);
 	progress(s, "connecting");
 }
