@@ -272,6 +272,17 @@ int gpu_doctor_examine(const HostModel *model, const PciFunction *gpu, GpuDoctor
 	case GPU_FAMILY_INTEL_SRIOV_I915:
 	case GPU_FAMILY_INTEL_SRIOV_OOT:
 		r = examine_intel_sriov(model, gpu, &d);
+		/*
+		 * strongtz/i915-sriov-dkms issues 8, 225 and 313: Windows on a VF
+		 * often stops at Code 43; the GOP ROM is one of the fixes users
+		 * report (others: the guest driver's version, VBS off).
+		 */
+		if (r >= 0)
+			r = strv_append(
+				&d.warnings,
+				"Windows guests on a VF often show Code 43: give the VM the "
+				"GPU's GOP ROM (rom: in its gpu entry) and Intel's current "
+				"driver");
 		break;
 	case GPU_FAMILY_INTEL_SRIOV_XE:
 		r = examine_intel_xe(model, gpu, &d);
