@@ -173,7 +173,11 @@ static int examine_intel_xe(const HostModel *model, const PciFunction *gpu, GpuD
 
 	if (gpu->sriov_total_vfs > 0)
 		return add_advice(d, "SR-IOV (xe)", PARTITION_SRIOV, true, NULL, NULL);
-	/* SR-IOV on these GPUs is native in xe from 6.17 (issue 13). */
+	/*
+	 * SR-IOV on these GPUs is native in xe from 6.17 (issue 13); the VFs xe
+	 * manages are bounded by xe.max_vfs (drivers/gpu/drm/xe/xe_module.c:
+	 * 0, the default, allows none).
+	 */
 	if (version >= 0 && version < 617)
 		r = strv_appendf(&steps,
 				 "run Linux 6.17 or later (this is %s; Debian 12 ships 6.1)",
@@ -205,8 +209,11 @@ static int examine_nvidia(const HostModel *model, const PciFunction *gpu, GpuDoc
 			r = strv_append(&steps, "install NVIDIA's vGPU host driver (licensed, from "
 						"NVIDIA), signed for Secure Boot when it is on");
 		if (r >= 0)
-			r = strv_appendf(&steps, "enable the VFs: sriov-manage -e %s",
-					 gpu->address_text);
+			r = strv_appendf(
+				&steps,
+				"enable the VFs after each boot: /usr/lib/nvidia/sriov-manage "
+				"-e %s",
+				gpu->address_text);
 		if (r >= 0 &&
 		    (r = strv_append(&d->warnings, "libvfio does not yet place vGPUs on VFs")) >= 0)
 			r = add_advice(d, mechanism, PARTITION_SRIOV, false,
