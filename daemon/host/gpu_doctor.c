@@ -33,8 +33,8 @@ static bool cmdline_has(const HostModel *model, const char *word)
 	size_t n = strlen(word);
 
 	while (p && (p = strstr(p, word))) {
-		bool starts = p == model->facts.cmdline || p[-1] == ' ';
-		bool ends = p[n] == '\0' || p[n] == ' ' || p[n] == '\n';
+		bool starts = p == model->facts.cmdline || p[-1] == ' ' || p[-1] == '\t';
+		bool ends = p[n] == '\0' || p[n] == ' ' || p[n] == '\t' || p[n] == '\n';
 		if (starts && ends)
 			return true;
 		p += n;
@@ -48,13 +48,13 @@ static int kernel_version(const HostModel *model)
 	unsigned major, minor;
 
 	if (!model->facts.kernel_release ||
-	    sscanf(model->facts.kernel_release, "%u.%u", &major, &minor) != 2 || minor > 99)
+	    sscanf(model->facts.kernel_release, "%u.%u", &major, &minor) != 2 || major > 99 ||
+	    minor > 99)
 		return -1;
 	return (int)(major * 100 + minor);
 }
 
-/* Adds one mechanism; `reason` and `steps` (a strv, joined with ", ") only count when not usable.
- */
+/* Adds one mechanism; `reason` and `steps` (a strv, joined by ", ") count only when not usable. */
 static int add_advice(GpuDoctor *d, const char *mechanism, PartitionModeKind mode, bool usable,
 		      const char *reason, char **steps)
 {
@@ -110,7 +110,8 @@ static int examine_gvtg(const HostModel *model, const PciFunction *gpu, const Mo
 		r = grub_steps(&steps, "i915.enable_gvt=1");
 	if (r >= 0 && !module_loaded(model, "kvmgt"))
 		r = strv_append(&steps, "echo kvmgt > /etc/modules-load.d/kvmgt.conf");
-	if (r >= 0)
+	/* Nothing to change, yet no types: the note says why, a reboot would not help. */
+	if (r >= 0 && steps)
 		r = strv_append(&steps, "reboot");
 	return r < 0 ? r : add_advice(d, "mdev (GVT-g)", PARTITION_MDEV, false, mdev->note, steps);
 }

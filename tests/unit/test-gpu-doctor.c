@@ -241,6 +241,38 @@ static void test_gvtg_on(void **state)
 	assert_true(advice("mdev (GVT-g)")->usable);
 }
 
+/* GVT-g on, kvmgt loaded, still no types: nothing to change, so no steps (not "reboot"). */
+static void test_gvtg_on_without_types(void **state)
+{
+	HostModel *model = debian_host("i915.enable_gvt=1");
+
+	model->facts.i915_enable_gvt = 1;
+	assert_int_equal(strv_append(&model->facts.modules_loaded, "kvmgt"), 0);
+	add_gpu(model, IGPU, VENDOR_INTEL, 0x5912, CLASS_VGA, "i915");
+	examine(model, IGPU, 0);
+
+	const GpuAdvice *mdev = advice("mdev (GVT-g)");
+	assert_false(mdev->usable);
+	assert_null(mdev->steps);
+	assert_non_null(mdev->reason);
+}
+
+/* A tab separates command-line words too; a kernel release past 99.99 is unknown. */
+static void test_cmdline_tabs_and_odd_releases(void **state)
+{
+	HostModel *model = debian_host("quiet\ti915.enable_guc=3\ti915.max_vfs=7");
+
+	free(model->facts.kernel_release);
+	model->facts.kernel_release = strdup("4294967295.1-odd");
+	add_gpu(model, IGPU, VENDOR_INTEL, 0x4680, CLASS_VGA, "i915");
+	examine(model, IGPU, 0);
+
+	assert_null(strstr(advice("SR-IOV, up to 7 VFs")->steps, "GRUB_CMDLINE_LINUX_DEFAULT"));
+	/* No "has no xe driver": the version is not known. */
+	assert_int_equal(strv_length(doctor.warnings), 1);
+	assert_non_null(strstr(doctor.warnings[0], "Code 43"));
+}
+
 /* Battlemage on Debian 12: xe's SR-IOV needs a far newer kernel. */
 static void test_battlemage_on_debian_12(void **state)
 {
@@ -373,6 +405,8 @@ int main(void)
 		HOST_TEST(test_alder_lake_with_sriov),
 		HOST_TEST(test_gvtg_off),
 		HOST_TEST(test_gvtg_on),
+		HOST_TEST(test_gvtg_on_without_types),
+		HOST_TEST(test_cmdline_tabs_and_odd_releases),
 		HOST_TEST(test_battlemage_on_debian_12),
 		HOST_TEST(test_nvidia_datacentre_ampere),
 		HOST_TEST(test_nvidia_datacentre_turing_with_types),
