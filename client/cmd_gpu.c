@@ -264,6 +264,45 @@ static void print_modes(json_object *gpu)
 	}
 }
 
+/*
+ * The hardware doctor: the family, then each mechanism it supports, usable
+ * now or with what is missing, then its warnings.
+ */
+static void print_family(json_object *gpu)
+{
+	json_object *family = json_get_object(gpu, "family");
+	json_object *mechanisms = json_get_array(family, "mechanisms");
+	json_object *warnings = json_get_array(family, "warnings");
+
+	if (!family)
+		return;
+	printf("\nHardware: %s\n", or_dash(json_get_string(family, "name")));
+	printf("  supports:  %s\n", or_dash(json_get_string(family, "supports")));
+	printf("  source:    %s\n", or_dash(json_get_string(family, "source")));
+	for (size_t i = 0; i < json_array_size(mechanisms); i++) {
+		json_object *m = json_object_array_get_idx(mechanisms, i);
+		const char *steps = json_get_string(m, "steps");
+		const char *reason = json_get_string(m, "reason");
+		bool usable = false;
+
+		(void)json_get_bool(m, "usable", &usable);
+		printf("  %s", or_dash(json_get_string(m, "mechanism")));
+		if (usable)
+			printf(": usable now\n");
+		else if (steps)
+			printf(", after: %s\n", steps);
+		else
+			printf(": not usable: %s\n",
+			       or_default(reason, "libvfio does not know why"));
+	}
+	for (size_t i = 0; i < json_array_size(warnings); i++) {
+		json_object *warning = json_object_array_get_idx(warnings, i);
+		if (json_object_is_type(warning, json_type_string))
+			printf("  %snote:%s %s\n", colour_on(COLOUR_YELLOW), colour_off(),
+			       json_object_get_string(warning));
+	}
+}
+
 /* The GPU's warnings, then each function's, with its address. */
 static void print_warnings(json_object *gpu)
 {
@@ -307,6 +346,7 @@ static int print_gpu(json_object *reply)
 	}
 	print_mdev_types(gpu);
 	print_modes(gpu);
+	print_family(gpu);
 	print_warnings(gpu);
 	return EXIT_OK;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "host/gpu_doctor.h"
 #include "host/gpu_modes.h"
 #include "json_util.h"
 #include "macro.h"
@@ -142,6 +143,41 @@ static int add_modes(json_object *o, const HostModel *model, const PciFunction *
 	return add_assessments(o, modes);
 }
 
+/* The hardware doctor's word on a physical function; null for a VF. */
+static int add_family(json_object *o, const HostModel *model, const PciFunction *gpu)
+{
+	if (gpu->is_vf)
+		return json_add_string(o, "family", NULL);
+
+	GpuDoctor d;
+	if (gpu_doctor_examine(model, gpu, &d) < 0)
+		return -ENOMEM;
+
+	json_object *family = json_object_new_object();
+	json_object *mechanisms = json_object_new_array();
+	int r = add_object(o, "family", family);
+	if (r >= 0)
+		r = add_object(family, "mechanisms", mechanisms);
+	else
+		json_object_put(mechanisms);
+	if (r >= 0 && (json_add_string(family, "name", d.family->name) < 0 ||
+		       json_add_string(family, "supports", d.family->mechanisms) < 0 ||
+		       json_add_string(family, "source", d.family->source) < 0 ||
+		       json_add_strv(family, "warnings", d.warnings) < 0))
+		r = -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < d.n_advice; i++) {
+		json_object *m = json_object_new_object();
+		r = append(mechanisms, m);
+		if (r >= 0 && (json_add_string(m, "mechanism", d.advice[i].mechanism) < 0 ||
+			       json_add_bool(m, "usable", d.advice[i].usable) < 0 ||
+			       json_add_string(m, "reason", d.advice[i].reason) < 0 ||
+			       json_add_string(m, "steps", d.advice[i].steps) < 0))
+			r = -ENOMEM;
+	}
+	gpu_doctor_done(&d);
+	return r;
+}
+
 static int add_mdev_types(json_object *o, const MdevType *types, size_t n)
 {
 	json_object *array = json_object_new_array();
@@ -237,7 +273,8 @@ json_object *host_gpu_to_json(const HostModel *model, const PciFunction *gpu)
 	    add_node(o, model, gpu) < 0 || add_relatives(o, model, gpu) < 0 ||
 	    (gpu->sriov_total_vfs > 0 ? add_object(o, "sriov", sriov_to_json(model, gpu))
 				      : json_add_string(o, "sriov", NULL)) < 0 ||
-	    add_modes(o, model, gpu) < 0 || json_add_strv(o, "warnings", gpu->warnings) < 0)
+	    add_modes(o, model, gpu) < 0 || add_family(o, model, gpu) < 0 ||
+	    json_add_strv(o, "warnings", gpu->warnings) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }
@@ -250,7 +287,7 @@ json_object *host_mdev_parent_to_json(const HostModel *model, const MdevParent *
 	static const char *const none[] = { "vendorId",   "deviceId", "vendor",
 					    "device",     "class",    "driver",
 					    "iommuGroup", "numaNode", "physicalFunction",
-					    "sriov" };
+					    "sriov",      "family" };
 	const PciFunction nowhere = { .numa_node = -1 };
 
 	if (!o || json_add_string(o, "address", parent->name) < 0 ||

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/gpu_family.h"
 #include "macro.h"
 #include "string_table.h"
 #include "strv.h"
@@ -50,8 +51,19 @@ static bool module_loaded(const HostModel *model, const char *module)
 /* Why a GPU without mdev types has none, by vendor; and the fix when there is one. */
 static int explain_no_mdev(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
 {
+	const GpuFamily *family = gpu_family_lookup(gpu);
+
 	switch (gpu->vendor_id) {
 	case VENDOR_INTEL:
+		/* i915's GVT-g takes Broadwell..Comet Lake only: enable_gvt=1 does nothing here. */
+		if (family->kind == GPU_FAMILY_INTEL_SRIOV_I915 ||
+		    family->kind == GPU_FAMILY_INTEL_SRIOV_OOT ||
+		    family->kind == GPU_FAMILY_INTEL_SRIOV_XE)
+			return set(
+				&a->note,
+				"GVT-g covers Intel graphics of the 5th to 9th generation "
+				"(Broadwell to Comet Lake) only; this GPU (%s) splits with SR-IOV",
+				family->name);
 		if (!gpu->driver || strcmp(gpu->driver, "i915") != 0)
 			return set(&a->note,
 				   "GVT-g needs the i915 driver, and this GPU is driven "

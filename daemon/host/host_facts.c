@@ -21,8 +21,10 @@
 
 /* The modules the checks ask about. */
 static const char *const interesting_modules[] = {
-	"vfio",  "vfio_pci", "vfio_iommu_type1", "mdev",   "kvm", "kvm_intel", "kvm_amd", "i915",
-	"kvmgt", "nvidia",   "nvidia_vgpu_vfio", "amdgpu", "gim",
+	"vfio",  "vfio_pci",  "vfio_iommu_type1", "mdev",
+	"kvm",   "kvm_intel", "kvm_amd",          "i915",
+	"kvmgt", "nvidia",    "nvidia_vgpu_vfio", "amdgpu",
+	"gim",   "xe",        "vendor_reset",
 };
 
 /* Firmware QEMU can boot UEFI guests with, as Debian and others install it. */

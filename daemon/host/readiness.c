@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/gpu_doctor.h"
 #include "macro.h"
 #include "string_table.h"
 #include "strv.h"
@@ -254,12 +255,48 @@ static bool prerequisites_pass(const Readiness *r, PartitionModeKind mode)
 	return true;
 }
 
+/*
+ * The doctor's view of one GPU (gpu_doctor.c): its family and what it
+ * supports, then each mechanism this host cannot use yet with the steps that
+ * would make it so (a warning: the GPU still works for what is ready), unless
+ * the mode's own check below already has a fix; then the doctor's warnings.
+ */
+static int check_gpu_family(const HostModel *model, const PciFunction *gpu,
+			    const ModeAssessment modes[_PARTITION_MODE_MAX], Readiness *r)
+{
+	GpuDoctor d;
+	char id[64];
+	int k;
+
+	if (gpu_doctor_examine(model, gpu, &d) < 0)
+		return -ENOMEM;
+	snprintf(id, sizeof(id), "gpu-%s-family", gpu->address_text);
+	k = add(r, id, gpu->address_text, CHECK_PASS, NULL, "%s %04x:%04x: supports %s.",
+		d.family->name, gpu->vendor_id, gpu->device_id, d.family->mechanisms);
+	for (size_t i = 0; k >= 0 && i < d.n_advice; i++) {
+		const GpuAdvice *a = &d.advice[i];
+		if (a->usable || !a->steps ||
+		    (a->mode < _PARTITION_MODE_MAX && modes[a->mode].fixable))
+			continue;
+		snprintf(id, sizeof(id), "gpu-%s-doctor-%zu", gpu->address_text, i);
+		k = add(r, id, gpu->address_text, CHECK_WARN, a->steps, "%s: not usable yet%s%s.",
+			a->mechanism, a->reason ? ": " : "", a->reason ? a->reason : "");
+	}
+	for (size_t i = 0; k >= 0 && d.warnings && d.warnings[i]; i++) {
+		snprintf(id, sizeof(id), "gpu-%s-doctor-warning-%zu", gpu->address_text, i);
+		k = add(r, id, gpu->address_text, CHECK_WARN, NULL, "%s.", d.warnings[i]);
+	}
+	gpu_doctor_done(&d);
+	return k;
+}
+
 static int check_gpu(const HostModel *model, const PciFunction *gpu, Readiness *r)
 {
 	ModeAssessment modes[_PARTITION_MODE_MAX];
 	int k = gpu_assess_modes(model, gpu, modes);
 	if (k < 0)
 		return k;
+	k = check_gpu_family(model, gpu, modes, r);
 
 	for (int m = 0; m < _PARTITION_MODE_MAX && k >= 0; m++) {
 		const ModeAssessment *a = &modes[m];

@@ -21,8 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, '..', 'fixtures')
 GOLDEN = os.path.join(FIXTURES, 'golden')
 HOSTS = ['intel-gvt-laptop', 'nvidia-vgpu-desktop', 'amd-sriov', 'intel-xe-sriov',
-         'two-socket-server',
-         'iommu-off', 'shared-group', 'damaged', 'lab-kernel']
+         'two-socket-server', 'iommu-off', 'shared-group', 'damaged', 'alder-lake-i915',
+         'polaris-passthrough', 'lab-kernel']
 UPDATE = os.environ.get('LIBVFIO_UPDATE_GOLDEN') == '1'
 
 _generated = None
@@ -207,6 +207,41 @@ class CheckCommandTest(FixtureTestCase):
         self.assertIn('GVT-g is off', c['summary'])
         self.assertIn('i915.enable_gvt=1', c['fix'])
         self.assertIn('i915.enable_gvt=1', result.stdout)
+
+    def test_doctor_alder_lake_on_debian_i915(self):
+        """The issue's example: SR-IOV, up to 7 VFs, after the out-of-tree i915 and its
+        kernel words; GVT-g is not offered as a fix on Gen12."""
+        result, out = self.check('alder-lake-i915')
+        family = self.find(out['checks'], 'gpu-0000:00:02.0-family')
+        self.assertIn('Intel Gen12', family['summary'])
+        c = [c for c in out['checks'] if c['id'].startswith('gpu-0000:00:02.0-doctor-') and
+             c['summary'].startswith('SR-IOV, up to 7 VFs')]
+        self.assertEqual(len(c), 1, out['checks'])
+        self.assertEqual(c[0]['status'], 'warn')
+        for words in ('install i915-sriov-dkms', 'mokutil --import /var/lib/dkms/mok.pub',
+                      'add i915.enable_guc=3 i915.max_vfs=7 to GRUB_CMDLINE_LINUX_DEFAULT',
+                      'update-grub', 'reboot'):
+            self.assertIn(words, c[0]['fix'])
+        self.assertIn('has no xe driver', result.stdout)
+        self.assertEqual(self.find(out['checks'], 'gpu-0000:00:02.0-mdev')['status'], 'skip')
+
+        d = self.host_daemon('alder-lake-i915')
+        text = vfioctl('gpu', '00:02.0', socket_path=d.socket).stdout
+        self.assertIn('Hardware: Intel Gen12 graphics', text)
+        self.assertIn('SR-IOV, up to 7 VFs, after: install i915-sriov-dkms', text)
+        self.assertIn('passthrough: usable now', text)
+
+    def test_doctor_polaris_without_vendor_reset(self):
+        result, out = self.check('polaris-passthrough')
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn('passthrough', out['readyModes'])
+        c = [c for c in out['checks'] if c['id'].startswith('gpu-0000:02:00.0-doctor-')]
+        self.assertEqual(len(c), 1, out['checks'])
+        self.assertEqual(c[0]['status'], 'warn')
+        self.assertIn('vendor-reset is not loaded', c[0]['summary'])
+        self.assertIn('/etc/modules-load.d/vendor-reset.conf', c[0]['fix'])
+        self.assertIn('echo device_specific > /sys/bus/pci/devices/0000:02:00.0/reset_method',
+                      c[0]['fix'])
 
     def test_no_kvm_names_the_firmware_setting(self):
         result, out = self.check('damaged')

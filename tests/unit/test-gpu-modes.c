@@ -243,6 +243,28 @@ static void test_mdev_intel_new_generation(void **state)
 			  });
 }
 
+/*
+ * An Alder Lake iGPU with GVT-g off: the family table knows GVT-g cannot be had
+ * there (i915 takes Broadwell..Comet Lake only), so enable_gvt=1 is no fix.
+ */
+static void test_mdev_intel_gen12_is_not_fixable(void **state)
+{
+	HostModel *model = model_new();
+
+	add_igpu(model)->device_id = 0x46a6;
+	model->facts.i915_enable_gvt = 0;
+	model_finish(model);
+
+	expect_assessment(
+		model, IGPU, PARTITION_MDEV,
+		(Expected){
+			.note = "GVT-g covers Intel graphics of the 5th to 9th generation "
+				"(Broadwell to Comet Lake) only; this GPU (Intel Gen12 "
+				"graphics (Tiger Lake, Alder/Raptor Lake, Alder Lake-N)) "
+				"splits with SR-IOV",
+		});
+}
+
 static void test_mdev_intel_other_driver(void **state)
 {
 	HostModel *model = model_new();
@@ -528,6 +550,7 @@ int main(void)
 		MODEL_TEST(test_mdev_intel_gvt_off),
 		MODEL_TEST(test_mdev_intel_no_kvmgt),
 		MODEL_TEST(test_mdev_intel_new_generation),
+		MODEL_TEST(test_mdev_intel_gen12_is_not_fixable),
 		MODEL_TEST(test_mdev_intel_other_driver),
 		MODEL_TEST(test_mdev_nvidia),
 		MODEL_TEST(test_mdev_amd_and_others),

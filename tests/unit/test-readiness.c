@@ -226,18 +226,19 @@ static void test_ready_host(void **state)
 	model_add_group(model, 3, "0000:02:00.0", NULL);
 	r = evaluate(model, &qemu_ok);
 
-	/* The host checks in their order, then three per GPU, and nothing else. */
-	assert_int_equal(r->n_checks, ELEMENTSOF(host_check_ids) + 3);
+	/* The host checks in their order, then the GPU's family and its three modes. */
+	assert_int_equal(r->n_checks, ELEMENTSOF(host_check_ids) + 4);
 	for (size_t i = 0; i < ELEMENTSOF(host_check_ids); i++) {
 		assert_string_equal(r->checks[i].id, host_check_ids[i]);
 		assert_int_equal(r->checks[i].status, CHECK_PASS);
 		assert_null(r->checks[i].fix);
 		assert_null(r->checks[i].gpu);
 	}
-	assert_string_equal(r->checks[11].id, "gpu-0000:00:02.0-mdev");
-	assert_string_equal(r->checks[12].id, "gpu-0000:00:02.0-sriov");
-	assert_string_equal(r->checks[13].id, "gpu-0000:00:02.0-passthrough");
-	for (size_t i = 11; i < 14; i++)
+	assert_string_equal(r->checks[11].id, "gpu-0000:00:02.0-family");
+	assert_string_equal(r->checks[12].id, "gpu-0000:00:02.0-mdev");
+	assert_string_equal(r->checks[13].id, "gpu-0000:00:02.0-sriov");
+	assert_string_equal(r->checks[14].id, "gpu-0000:00:02.0-passthrough");
+	for (size_t i = 11; i < 15; i++)
 		assert_string_equal(r->checks[i].gpu, IGPU);
 
 	expect_result(r, "iommu", CHECK_PASS, "The IOMMU is on (Intel VT-d): 2 IOMMU groups.",
@@ -755,7 +756,10 @@ static void test_vfs_are_not_gpus(void **state)
 	model_add_group(model, 4, "0000:03:02.1", NULL);
 	r = evaluate(model, &qemu_ok);
 
-	assert_int_equal(r->n_checks, ELEMENTSOF(host_check_ids) + 3);
+	/* The family, the doctor's reset warning (an AMD card vendor-reset does not know). */
+	assert_int_equal(r->n_checks, ELEMENTSOF(host_check_ids) + 5);
+	expect_status(r, "gpu-0000:03:00.0-family", CHECK_PASS);
+	expect_status(r, "gpu-0000:03:00.0-doctor-warning-0", CHECK_WARN);
 	expect_result(r, "gpu-0000:03:00.0-sriov", CHECK_PASS, "sriov: 1/2 VFs free.", NULL);
 	expect_result(r, "gpu-0000:03:00.0-mdev", CHECK_SKIP,
 		      "mdev: not offered: AMD GPUs offer no mediated devices; AMD "
@@ -836,13 +840,16 @@ static void test_ready_modes_across_gpus(void **state)
 	add_amd_sriov(model);
 	r = evaluate(model, &qemu_ok);
 
-	assert_int_equal(r->n_checks, ELEMENTSOF(host_check_ids) + 9);
-	/* In address order, three modes each in enum order. */
-	assert_string_equal(r->checks[11].id, "gpu-0000:00:02.0-mdev");
-	assert_string_equal(r->checks[14].id, "gpu-0000:01:00.0-mdev");
-	assert_string_equal(r->checks[15].id, "gpu-0000:01:00.0-sriov");
-	assert_string_equal(r->checks[16].id, "gpu-0000:01:00.0-passthrough");
-	assert_string_equal(r->checks[17].id, "gpu-0000:03:00.0-mdev");
+	/* In address order: each GPU's family (the AMD card's with a warning), its modes. */
+	assert_int_equal(r->n_checks, ELEMENTSOF(host_check_ids) + 13);
+	assert_string_equal(r->checks[11].id, "gpu-0000:00:02.0-family");
+	assert_string_equal(r->checks[12].id, "gpu-0000:00:02.0-mdev");
+	assert_string_equal(r->checks[15].id, "gpu-0000:01:00.0-family");
+	assert_string_equal(r->checks[16].id, "gpu-0000:01:00.0-mdev");
+	assert_string_equal(r->checks[17].id, "gpu-0000:01:00.0-sriov");
+	assert_string_equal(r->checks[18].id, "gpu-0000:01:00.0-passthrough");
+	assert_string_equal(r->checks[19].id, "gpu-0000:03:00.0-family");
+	assert_string_equal(r->checks[21].id, "gpu-0000:03:00.0-mdev");
 	expect_status(r, "gpu-0000:00:02.0-mdev", CHECK_PASS);
 	expect_status(r, "gpu-0000:00:02.0-sriov", CHECK_SKIP);
 	expect_status(r, "gpu-0000:01:00.0-passthrough", CHECK_PASS);
