@@ -193,6 +193,7 @@ int vm_save_runtime(const Vm *vm)
 		.partitions = vm->partitions,
 		.lent = vm->lent,
 		.n_lent = vm->n_lent,
+		.hugepages = vm->hugepages,
 	};
 	snprintf(runtime.name, sizeof(runtime.name), "%s", vm->name);
 	return vm_runtime_save(vm->manager->records_dir, &runtime);

@@ -29,8 +29,10 @@
 #include <time.h>
 
 #include "base/bus.h"
+#include "host/sysfs_write.h"
 #include "macro.h"
 #include "process/child_watch.h"
+#include "vm/hugepage_reserve.h"
 #include "vm/qemu_cmdline.h"
 #include "vm/qmp.h"
 #include "vm/vm.h"
@@ -102,6 +104,11 @@ struct Vm {
 	char **partitions;
 	VmLent *lent; /* what QEMU's user was given, to give back (written down first) */
 	size_t n_lent, allocated_lent;
+	HugepageReservation hugepages; /* pages added to a pool for it (written down first) */
+	void (*hugepages_callback)(Vm *vm, int result, const char *message); /* vm_hugepages.c */
+	void (*hugepages_done)(Vm *vm);
+	uint64_t hugepages_free_before;
+	HugepageReservation hugepages_late; /* a start's write that timed out, until it ends */
 	bool stop_requested;
 	bool guest_shutdown;
 	Waiter *stop_waiters;
@@ -116,6 +123,7 @@ struct VmManager {
 	HostCache *host;
 	const DaemonConfig *config;
 	char *records_dir; /* RUNTIME/vms */
+	SysfsWriter *writer; /* hugepage pool writes (vm_hugepages.c) */
 	Vm **vms;
 	size_t n_vms, allocated_vms;
 	Watcher *watchers;

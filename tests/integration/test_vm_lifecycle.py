@@ -1161,7 +1161,7 @@ class VfioctlTest(VmTestCase):
             result = subprocess.run(['script', '-qec', command, '/dev/null'],
                                     capture_output=True, timeout=60)
             self.assertEqual(result.returncode, 0, result.stdout)
-            self.assertIn(b'\rStarting shown: connecting to QEMU (3/5)...', result.stdout)
+            self.assertIn(b'\rStarting shown: connecting to QEMU (4/6)...', result.stdout)
             self.assertIn(b'shown is running', result.stdout)
             states = [json.loads(watch.stdout.readline())['vm']['state'] for _ in range(2)]
             self.assertEqual(states, ['starting', 'running'])
