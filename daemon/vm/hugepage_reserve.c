@@ -43,14 +43,19 @@ static const HugepagePool *find_pool(const HugepagePool *pools, size_t n, uint64
 	return NULL;
 }
 
+bool hugepage_pools_overlap(int node_a, uint64_t size_a, int node_b, uint64_t size_b)
+{
+	return size_a == size_b && (node_a == node_b || node_a < 0 || node_b < 0);
+}
+
 int hugepage_plan(const VmDefinition *definition, const HostModel *model, int node,
-		  HugepageReservation *ret)
+		  uint64_t claimed, HugepageReservation *ret)
 {
 	uint64_t size_kib = hugepage_size_kib(definition->hugepages);
 	const HugepagePool *pool = NULL;
 	int pool_node = -1;
 
-	*ret = (HugepageReservation){ .node = -1 };
+	*ret = (HugepageReservation){ .node = -1, .size_kib = size_kib };
 	if (size_kib == 0)
 		return 0;
 	for (size_t i = 0; node >= 0 && i < model->n_nodes; i++)
@@ -63,17 +68,19 @@ int hugepage_plan(const VmDefinition *definition, const HostModel *model, int no
 		pool = find_pool(model->facts.hugepages, model->facts.n_hugepages, size_kib);
 	if (!pool)
 		return -ENOENT;
+	ret->node = pool_node;
 
 	/* The definition's memory is a whole number of pages (qemu_cmdline checks). */
 	uint64_t needed = (definition->memory / 1024 + size_kib - 1) / size_kib;
-	if (needed <= pool->free)
+	uint64_t free_pages = pool->free > claimed ? pool->free - claimed : 0;
+	if (needed <= free_pages)
 		return 0;
 	*ret = (HugepageReservation){
 		.active = true,
 		.node = pool_node,
 		.size_kib = size_kib,
 		.before = pool->total,
-		.added = needed - pool->free,
+		.added = needed - free_pages,
 	};
 	return 0;
 }

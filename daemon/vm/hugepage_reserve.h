@@ -39,11 +39,16 @@ int hugepage_pool_path(int node, uint64_t size_kib, char *buf, size_t size);
 /*
  * The reservation a start of `definition` on `node` (-1: none) needs: the pool
  * (the node's when the model shows its pools, else the system's) and how many
- * pages to add (0: the free pages suffice; then nothing is active). -ENOENT
- * when the host has no pool of that size at all.
+ * pages to add (0: the free pages suffice; then nothing is active). `claimed`
+ * pages of that size are free but promised to other starts whose QEMU has not
+ * taken them yet. -ENOENT when the host has no pool of that size at all.
+ * *ret_node and *ret_size_kib say which pool, whatever is added.
  */
 int hugepage_plan(const VmDefinition *definition, const HostModel *model, int node,
-		  HugepageReservation *ret);
+		  uint64_t claimed, HugepageReservation *ret);
+
+/* Whether a claim on one pool may take pages of the other (a node's is part of the system's). */
+bool hugepage_pools_overlap(int node_a, uint64_t size_a, int node_b, uint64_t size_b);
 
 /*
  * What to write to the pool to give the reservation back, from the pool's

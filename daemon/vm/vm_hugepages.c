@@ -10,6 +10,7 @@
 #include "error_message.h"
 #include "host/host_cache.h"
 #include "host/sysfs_write.h"
+#include "time_util.h"
 #include "vm/hugepage_reserve.h"
 
 /* "node 1's 2M pool", "the system's 1G pool" */
@@ -62,6 +63,7 @@ static void on_reserved(int result, void *userdata)
 
 	if (result == -ECANCELED)
 		return; /* the daemon is stopping: the record stays for the next one */
+	vm->manager->hugepages_busy = false;
 	vm->hugepages_callback = NULL;
 	pool_name(h, pool, sizeof(pool));
 	if (result >= 0)
@@ -111,6 +113,44 @@ static void on_late(int result, void *userdata)
 	}
 }
 
+/* Pools are planned from what they read: one write at a time, the others wait their turn. */
+#define RETRY_USEC (20 * USEC_PER_MSEC)
+
+static int on_retry_reserve(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Vm *vm = userdata;
+	_cleanup_free_ char *message = NULL;
+	VmHugepagesCallback callback = vm->hugepages_callback;
+	(void)source;
+	(void)usec;
+	vm->hugepages_retry = sd_event_source_disable_unref(vm->hugepages_retry);
+	int r = vm_hugepages_reserve(vm, vm->hugepages_definition, vm->hugepages_node, callback,
+				     &message);
+	if (r <= 0)
+		callback(vm, r, message);
+	return 0;
+}
+
+static int on_retry_give_back(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Vm *vm = userdata;
+	void (*done)(Vm * vm) = vm->hugepages_done;
+	(void)source;
+	(void)usec;
+	vm->hugepages_retry = sd_event_source_disable_unref(vm->hugepages_retry);
+	if (vm_hugepages_give_back(vm, done) == 0 && done)
+		done(vm);
+	return 0;
+}
+
+/* Waits for the pool write under way; 1, or < 0 when the timer cannot be had. */
+static int wait_turn(Vm *vm, sd_event_time_handler_t handler)
+{
+	int r = sd_event_add_time_relative(vm->manager->event, &vm->hugepages_retry,
+					   CLOCK_MONOTONIC, RETRY_USEC, USEC_PER_MSEC, handler, vm);
+	return r < 0 ? r : 1;
+}
+
 int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 			 VmHugepagesCallback callback, char **ret_message)
 {
@@ -121,11 +161,43 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 
 	if (definition->hugepages == VM_HUGEPAGES_OFF)
 		return 0;
+	if (m->hugepages_busy) {
+		vm->hugepages_callback = callback;
+		vm->hugepages_definition = definition;
+		vm->hugepages_node = node;
+		int r = wait_turn(vm, on_retry_reserve);
+		if (r < 0)
+			return error_message(ret_message, r,
+					     "Cannot wait for the hugepage pool: %s.",
+					     strerror(-r));
+		return r;
+	}
 	/* Fresh: free pages change without uevents. */
 	int r = host_cache_model(m->host, true, &model);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
-	r = hugepage_plan(definition, model, node, &plan);
+	r = hugepage_plan(definition, model, node, 0, &plan);
+	if (r >= 0) {
+		/*
+		 * Free pages another start has counted on, and its QEMU not taken yet
+		 * (it takes them all at once, prealloc, before QMP greets), are not free.
+		 */
+		uint64_t claimed = 0;
+		for (size_t i = 0; i < m->n_vms; i++) {
+			const Vm *other = m->vms[i];
+			if (other != vm && other->hugepages_claim_pages > 0 &&
+			    hugepage_pools_overlap(other->hugepages_claim_node,
+						   other->hugepages_claim_size_kib, plan.node,
+						   plan.size_kib))
+				claimed += other->hugepages_claim_pages;
+		}
+		r = hugepage_plan(definition, model, node, claimed, &plan);
+	}
+	if (r >= 0) {
+		vm->hugepages_claim_node = plan.node;
+		vm->hugepages_claim_size_kib = plan.size_kib;
+		vm->hugepages_claim_pages = definition->memory / 1024 / plan.size_kib;
+	}
 	if (r == -ENOENT)
 		return error_message(ret_message, r,
 				     "hugepages: this host has no %s page pool; use another size "
@@ -167,6 +239,7 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 		return error_message(ret_message, r, "hugepages: cannot grow %s: %s.", pool,
 				     strerror(-r));
 	}
+	m->hugepages_busy = true;
 	return 1;
 }
 
@@ -178,6 +251,7 @@ static void on_given_back(int result, void *userdata)
 
 	if (result == -ECANCELED)
 		return; /* the daemon is stopping: the record stays for the next one */
+	vm->manager->hugepages_busy = false;
 	pool_name(&vm->hugepages, pool, sizeof(pool));
 	if (result < 0)
 		vm_log(vm, LOG_WARNING, result,
@@ -201,6 +275,12 @@ int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm))
 
 	if (!h->active)
 		return 0;
+	if (m->hugepages_busy) {
+		vm->hugepages_done = done;
+		if (wait_turn(vm, on_retry_give_back) > 0)
+			return 1;
+		vm->hugepages_done = NULL; /* no timer: given back now, from what reads now */
+	}
 	pool_name(h, pool, sizeof(pool));
 	int r = read_pool(vm, h, &nr, &free_pages);
 	if (r >= 0)
@@ -227,5 +307,6 @@ int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm))
 		*h = (HugepageReservation){ .node = -1 };
 		return 0;
 	}
+	m->hugepages_busy = true;
 	return 1;
 }

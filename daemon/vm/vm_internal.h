@@ -109,6 +109,12 @@ struct Vm {
 	void (*hugepages_done)(Vm *vm);
 	uint64_t hugepages_free_before;
 	HugepageReservation hugepages_late; /* a start's write that timed out, until it ends */
+	sd_event_source *hugepages_retry; /* waiting for another VM's pool write to end */
+	const VmDefinition *hugepages_definition; /* the start's, while its reservation waits */
+	int hugepages_node;
+	/* Pages of a pool this start counts on until its QEMU has them (the start's end). */
+	int hugepages_claim_node;
+	uint64_t hugepages_claim_size_kib, hugepages_claim_pages;
 	bool stop_requested;
 	bool guest_shutdown;
 	Waiter *stop_waiters;
@@ -124,6 +130,7 @@ struct VmManager {
 	const DaemonConfig *config;
 	char *records_dir; /* RUNTIME/vms */
 	SysfsWriter *writer; /* hugepage pool writes (vm_hugepages.c) */
+	bool hugepages_busy; /* one pool write at a time: each plans from what the pools read */
 	Vm **vms;
 	size_t n_vms, allocated_vms;
 	Watcher *watchers;

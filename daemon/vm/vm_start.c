@@ -65,6 +65,7 @@ static VmStart *vm_start_new(Vm *vm, VmDefinition *definition, VmCallback callba
 static VmStart *vm_start_end(Vm *vm)
 {
 	VmStart *s = vm->start;
+	vm->hugepages_claim_pages = 0; /* QEMU has its pages by now, or never will */
 	vm->start = NULL;
 	vm->start_hooks = NULL;
 	return s;

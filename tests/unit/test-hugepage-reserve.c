@@ -66,7 +66,7 @@ static void test_plan_on_the_node(void **state)
 	model_add_hugepages(model, 2048, 1024, 768);
 
 	VmDefinition d = definition(2 * GIB, VM_HUGEPAGES_2M); /* 1024 pages */
-	assert_int_equal(hugepage_plan(&d, model, 1, &plan), 0);
+	assert_int_equal(hugepage_plan(&d, model, 1, 0, &plan), 0);
 	assert_true(plan.active);
 	assert_int_equal(plan.node, 1);
 	assert_int_equal(plan.size_kib, 2048);
@@ -75,20 +75,29 @@ static void test_plan_on_the_node(void **state)
 
 	/* Enough free pages there: nothing to add. */
 	d = definition(512 * (UINT64_C(1) << 20), VM_HUGEPAGES_2M); /* 256 pages */
-	assert_int_equal(hugepage_plan(&d, model, 1, &plan), 0);
+	assert_int_equal(hugepage_plan(&d, model, 1, 0, &plan), 0);
 	assert_false(plan.active);
 
 	/* No node (numa: off): the system pool. */
 	d = definition(2 * GIB, VM_HUGEPAGES_2M);
-	assert_int_equal(hugepage_plan(&d, model, -1, &plan), 0);
+	assert_int_equal(hugepage_plan(&d, model, -1, 0, &plan), 0);
 	assert_true(plan.active);
 	assert_int_equal(plan.node, -1);
 	assert_int_equal(plan.before, 1024);
 	assert_int_equal(plan.added, 1024 - 768);
 
+	/* Free pages another start counts on are not free: 100 of node 1's 256. */
+	d = definition(512 * (UINT64_C(1) << 20), VM_HUGEPAGES_2M); /* 256 pages */
+	assert_int_equal(hugepage_plan(&d, model, 1, 100, &plan), 0);
+	assert_true(plan.active);
+	assert_int_equal(plan.added, 100);
+	assert_int_equal(hugepage_plan(&d, model, 1, 1000, &plan), 0);
+	assert_int_equal(plan.added, 256);
+	assert_int_equal(plan.node, 1);
+
 	/* Off: nothing. */
 	d = definition(2 * GIB, VM_HUGEPAGES_OFF);
-	assert_int_equal(hugepage_plan(&d, model, 1, &plan), 0);
+	assert_int_equal(hugepage_plan(&d, model, 1, 0, &plan), 0);
 	assert_false(plan.active);
 }
 
@@ -101,7 +110,7 @@ static void test_plan_without_nodes(void **state)
 	model_add_hugepages(model, 1048576, 2, 2);
 
 	VmDefinition d = definition(8 * GIB, VM_HUGEPAGES_1G);
-	assert_int_equal(hugepage_plan(&d, model, 3, &plan), 0);
+	assert_int_equal(hugepage_plan(&d, model, 3, 0, &plan), 0);
 	assert_true(plan.active);
 	assert_int_equal(plan.node, -1);
 	assert_int_equal(plan.size_kib, 1048576);
@@ -110,7 +119,7 @@ static void test_plan_without_nodes(void **state)
 
 	/* No 2M pool at all: said, not guessed. */
 	d = definition(2 * GIB, VM_HUGEPAGES_2M);
-	assert_int_equal(hugepage_plan(&d, model, -1, &plan), -ENOENT);
+	assert_int_equal(hugepage_plan(&d, model, -1, 0, &plan), -ENOENT);
 }
 
 /* Giving back: our addition, its free part only, never below the pool before. */
@@ -137,6 +146,17 @@ static void test_give_back(void **state)
 	assert_int_equal(hugepage_give_back_target(&h, 1280, 1280), 1280);
 }
 
+/* A claim on a node's pool counts against the system's pool too, never another size. */
+static void test_pools_overlap(void **state)
+{
+	(void)state;
+	assert_true(hugepage_pools_overlap(1, 2048, 1, 2048));
+	assert_true(hugepage_pools_overlap(-1, 2048, 1, 2048));
+	assert_true(hugepage_pools_overlap(0, 2048, -1, 2048));
+	assert_false(hugepage_pools_overlap(0, 2048, 1, 2048));
+	assert_false(hugepage_pools_overlap(1, 2048, 1, 1048576));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +164,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_plan_on_the_node, models_teardown),
 		cmocka_unit_test_teardown(test_plan_without_nodes, models_teardown),
 		cmocka_unit_test(test_give_back),
+		cmocka_unit_test(test_pools_overlap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
