@@ -75,15 +75,14 @@ static void on_reserved(int result, void *userdata)
 		callback(vm, 0, NULL);
 		return;
 	}
-	if (result == -ETIMEDOUT)
+	if (result == -ETIMEDOUT) {
 		vm->hugepages_late = *h; /* on_late() gives back what it adds in the end */
-	if (result == -ETIMEDOUT)
 		snprintf(text, sizeof(text),
 			 "hugepages: growing %s by %" PRIu64 " pages took too long (the kernel "
 			 "is compacting memory); reserve them at boot (hugepages= on the kernel "
 			 "command line) or start it again later.",
 			 pool, h->added);
-	else if (result < 0)
+	} else if (result < 0)
 		snprintf(text, sizeof(text), "hugepages: cannot grow %s: %s.", pool,
 			 strerror(-result));
 	else
