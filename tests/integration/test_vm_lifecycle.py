@@ -1133,6 +1133,27 @@ class HugepageTest(VmTestCase):
         self.assertEqual(self.pool_writes(sim), ['32', '0'])
         self.assertNothingLeft('huge')
 
+    def test_a_two_socket_host_grows_the_vms_node_only(self):
+        """two-socket-server: node 0 has 512 free 2M pages, the VM needs 1024
+        (2G): node 0's pool grows by 512, node 1's does not change, the system's
+        follows; all of it is as before once the VM stops."""
+        sim = Simulator('two-socket-server')
+        sim.start()
+        self.addCleanup(sim.close)
+        before = sim.snapshot()
+        d = self.hugepage_daemon(sim)
+        node = 'sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages'
+        self.ok(d, 'Define', {'definition': 'name: big\nmemory: 2G\ncpus: 1\nfirmware: bios\n'
+                                            'network: none\nhugepages: 2M\nnuma: 0\n'})
+        _, vm = self.start(d, 'big')
+        self.assertEqual(vm['state'], 'running', d.output())
+        self.assertEqual((sim.read(node.format(0)), sim.read(node.format(1))),
+                         ('1024\n', '512\n'))
+        self.assertEqual(sim.read('sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'),
+                         '1536\n')
+        self.ok(d, 'Stop', {'name': 'big', 'force': True})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
     def test_enough_free_pages_change_nothing(self):
         sim = self.simulate()
         sim.write(self.NR, '40')
