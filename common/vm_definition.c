@@ -634,12 +634,53 @@ static int parse_guest_ids(Walk *w, const yaml_node_t *value, const char *key, V
 	return r;
 }
 
+/* A u32 of the kernel's, 0 included. */
+static int u32_value(Walk *w, const yaml_node_t *node, const char *key, uint32_t *ret)
+{
+	const char *text = NULL;
+	uint64_t value;
+	int r = scalar(w, node, key, &text);
+	if (r >= 0 && (parse_uint64(text, &value) < 0 || value > UINT32_MAX))
+		r = fail(w, node, key, "'%s' is not a whole number from 0 to %" PRIu32, text,
+			 UINT32_MAX);
+	if (r >= 0)
+		*ret = (uint32_t)value;
+	return r;
+}
+
+/* profile: the VF's share of GPU time on xe (exec-quantum-ms, preempt-timeout-us). */
+static int parse_profile(Walk *w, const yaml_node_t *value, const char *key, VmGpu *gpu)
+{
+	static const char *const keys[] = { "exec-quantum-ms", "preempt-timeout-us", NULL };
+	int r = check_mapping(w, value, key, keys);
+	for (yaml_node_pair_t *pair = value->data.mapping.pairs.start;
+	     r >= 0 && pair < value->data.mapping.pairs.top; pair++) {
+		const char *name = yaml_doc_scalar(node_at(w, pair->key));
+		bool quantum = strcmp(name, "exec-quantum-ms") == 0;
+		r = u32_value(w, node_at(w, pair->value), name,
+			      quantum ? &gpu->exec_quantum_ms : &gpu->preempt_timeout_us);
+		if (quantum)
+			gpu->has_exec_quantum = true;
+		else
+			gpu->has_preempt_timeout = true;
+	}
+	return r;
+}
+
 static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
 {
-	static const char *const keys[] = {
-		"mode",          "address", "vendor", "type",      "min-framebuffer",
-		"max-instances", "display", "rom",    "guest-ids", NULL
-	};
+	static const char *const keys[] = { "mode",
+					    "address",
+					    "vendor",
+					    "type",
+					    "min-framebuffer",
+					    "max-instances",
+					    "display",
+					    "rom",
+					    "guest-ids",
+					    "profile",
+					    NULL };
+	const yaml_node_t *profile = NULL;
 	const yaml_node_t *address = NULL, *vendor = NULL, *mdev_only = NULL;
 	const char *mdev_only_key = NULL;
 	int r = check_mapping(w, node, "gpu entry", keys);
@@ -702,7 +743,10 @@ static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
 			r = boolean(w, value, name, &gpu->display);
 		} else if (strcmp(name, "rom") == 0)
 			r = absolute_path(w, value, name, &gpu->rom);
-		else
+		else if (strcmp(name, "profile") == 0) {
+			profile = value;
+			r = parse_profile(w, value, name, gpu);
+		} else
 			r = parse_guest_ids(w, value, name, gpu);
 	}
 	if (r < 0)
@@ -714,6 +758,8 @@ static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
 		return fail(w, node, "gpu entry", "mode none takes no other keys");
 	if (mdev_only && gpu->mode != VM_GPU_MDEV && gpu->mode != VM_GPU_AUTO)
 		return fail(w, mdev_only, mdev_only_key, "only for mode mdev (or auto)");
+	if (profile && gpu->mode != VM_GPU_SRIOV && gpu->mode != VM_GPU_AUTO)
+		return fail(w, profile, "profile", "only for mode sriov (or auto): a VF's share");
 	return 0;
 }
 

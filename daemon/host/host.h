@@ -63,6 +63,9 @@ typedef struct PciFunction {
 	/* on a virtual function */
 	bool is_vf;
 	PciAddress physfn;
+	/* its entry in the PF's xe sriov_admin (xe_sriov.h): vfN, 0 when none */
+	unsigned xe_vf_index;
+	uint32_t xe_profile[2]; /* exec_quantum_ms, preempt_timeout_us, by XeProfileAttribute */
 
 	/* a member of sys/class/mdev_bus: the mdev types it offers */
 	bool mdev_parent;

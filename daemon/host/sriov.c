@@ -11,6 +11,7 @@
 
 #include "host/host_internal.h"
 #include "host/sriov.h"
+#include "host/xe_sriov.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -73,7 +74,7 @@ int sriov_read(int dir, PciFunction *f)
 	int r = read_link_address(dir, "physfn", &f->physfn);
 	if (r == 0) {
 		f->is_vf = true;
-		return 0;
+		return xe_sriov_read_vf(dir, f);
 	}
 
 	r = read_count(dir, f, "sriov_totalvfs", &f->sriov_total_vfs);

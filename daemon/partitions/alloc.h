@@ -18,6 +18,7 @@
 
 #include "host/gpu_modes.h"
 #include "host/host.h"
+#include "host/xe_sriov.h"
 #include "string_table.h"
 
 typedef struct PartitionRequest {
@@ -40,6 +41,8 @@ typedef struct PartitionRequest {
 
 	/* SR-IOV: how many VFs to enable when the GPU has none yet (0: all it supports). */
 	unsigned vfs_to_enable;
+	/* SR-IOV on xe: the VF's share of GPU time, set while the partition lives. */
+	XeProfile profile;
 
 	int preferred_node; /* -1: none */
 	bool force; /* passthrough: take the boot display too */

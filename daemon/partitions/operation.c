@@ -361,6 +361,7 @@ static int next_step(PartitionEngine *engine, Operation *op, const HostModel *mo
 {
 	PartitionPlanInput input = { .type = op->type,
 				     .vfs_to_enable = op->request.vfs_to_enable,
+				     .profile = &op->request.profile,
 				     .vf_known = op->vf_known,
 				     .vf = op->vf };
 	_cleanup_free_ HeldPartition *held = NULL;

@@ -10,6 +10,7 @@
 #include "host/mdev.h"
 #include "host/sriov.h"
 #include "host/vfio_bind.h"
+#include "host/xe_sriov.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -34,7 +35,10 @@ HeldPartition *partition_plan_held(const PartitionRecord *records, size_t n_reco
 		if (r->mode == PARTITION_PASSTHROUGH)
 			held[n++] = (HeldPartition){ r->mode, r->gpu, r->gpu, NULL };
 		for (size_t k = 0; k < r->n_steps; k++)
-			if (r->steps[k].kind == STEP_BIND_VFIO && r->mode == PARTITION_SRIOV)
+			/* A VF given its profile is taken, before it is bound too. */
+			if ((r->steps[k].kind == STEP_BIND_VFIO ||
+			     r->steps[k].kind == STEP_XE_PROFILE) &&
+			    r->mode == PARTITION_SRIOV)
 				held[n++] = (HeldPartition){ r->mode, r->gpu, r->steps[k].device,
 							     NULL };
 			else if (r->steps[k].kind == STEP_MDEV_CREATE)
@@ -120,6 +124,58 @@ static int bind_step(const PciFunction *device, PartitionStepPlan *ret)
 	return r < 0 ? r : 1;
 }
 
+/* The record's first xe profile step: it names the VF this partition took. */
+static const RecordStep *record_profile_step(const PartitionRecord *record)
+{
+	for (size_t i = 0; i < record->n_steps; i++)
+		if (record->steps[i].kind == STEP_XE_PROFILE)
+			return &record->steps[i];
+	return NULL;
+}
+
+/* Whether `record` set `attribute` of a VF's profile already. */
+static bool record_has_profile_step(const PartitionRecord *record, XeProfileAttribute attribute)
+{
+	const char *name = xe_profile_attribute_to_string(attribute);
+	for (size_t i = 0; i < record->n_steps; i++)
+		if (record->steps[i].kind == STEP_XE_PROFILE && record->steps[i].type &&
+		    strcmp(record->steps[i].type, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The VF's next step: each attribute of its xe profile the VM asks for, the
+ * value it had written down first (while a host driver cannot hold it: its
+ * autoprobe is off); then its bind to vfio-pci.
+ */
+static int vf_next_step(const PartitionRecord *record, const PciFunction *vf,
+			const PartitionPlanInput *input, PartitionStepPlan *ret, char *message,
+			size_t message_size)
+{
+	for (int a = 0; input->profile && a < _XE_PROFILE_ATTRIBUTE_MAX; a++) {
+		if (!input->profile->set[a] || record_has_profile_step(record, a))
+			continue;
+		if (vf->xe_vf_index == 0) {
+			set_message(message, message_size,
+				    "profile: %s has no xe SR-IOV profile to set (that needs "
+				    "Intel's xe driver on the GPU, Linux 6.19 or later); remove "
+				    "profile from the VM's gpu entry.",
+				    vf->address_text);
+			return -EOPNOTSUPP;
+		}
+		ret->step = (RecordStep){ .kind = STEP_XE_PROFILE,
+					  .device = vf->address,
+					  .type = (char *)xe_profile_attribute_to_string(a),
+					  .value_before = vf->xe_profile[a],
+					  .value_after = input->profile->value[a] };
+		return xe_profile_write_plan(vf, a, input->profile->value[a], &ret->writes) < 0
+			       ? -EINVAL
+			       : 1;
+	}
+	return bind_step(vf, ret);
+}
+
 /* SR-IOV: enable the VFs first when the PF has none, then bind one of them. */
 static int sriov_next_step(const PartitionRecord *record, const HostModel *model,
 			   const PciFunction *gpu, const PartitionPlanInput *input,
@@ -156,14 +212,17 @@ static int sriov_next_step(const PartitionRecord *record, const HostModel *model
 	}
 	if (partition_record_has_step(record, STEP_BIND_VFIO, NULL))
 		return 0;
-	if (input->vf_known) {
-		const PciFunction *vf = host_find_function(model, &input->vf);
+	/* The VF: the one a profile step was written down for, or chosen before, or now. */
+	const RecordStep *profiled = record_profile_step(record);
+	if (profiled || input->vf_known) {
+		const PciFunction *vf =
+			host_find_function(model, profiled ? &profiled->device : &input->vf);
 		if (!vf) {
 			set_message(message, message_size, "The VF chosen on %s vanished.",
 				    gpu_text);
 			return -ENODEV;
 		}
-		return bind_step(vf, ret);
+		return vf_next_step(record, vf, input, ret, message, message_size);
 	}
 	/* VFs just enabled: choose one of them now. */
 	PartitionRequest request = { .mode = PARTITION_SRIOV,
@@ -178,7 +237,8 @@ static int sriov_next_step(const PartitionRecord *record, const HostModel *model
 		set_message(message, message_size, "No VF of %s is free.", gpu_text);
 		return -ENOSPC;
 	}
-	return bind_step(host_find_function(model, &choice.vf), ret);
+	return vf_next_step(record, host_find_function(model, &choice.vf), input, ret, message,
+			    message_size);
 }
 
 int partition_plan_next_step(const PartitionRecord *record, const HostModel *model,
@@ -241,6 +301,10 @@ bool partition_step_took_effect(const RecordStep *step, const HostModel *model)
 		return f && f->sriov_num_vfs == step->value_after;
 	case STEP_BIND_VFIO:
 		return f && vfio_is_bound(f);
+	case STEP_XE_PROFILE: {
+		int a = xe_profile_attribute_from_string(step->type);
+		return f && a >= 0 && f->xe_vf_index > 0 && f->xe_profile[a] == step->value_after;
+	}
 	default:
 		return true;
 	}
@@ -300,6 +364,14 @@ int partition_undo_plan(const RecordStep *step, const HostModel *model, bool kee
 		    sysfs_plan_add(ret, f->address_text, "sys/bus/pci/drivers_probe") < 0)
 			return -EINVAL;
 		return 0;
+	case STEP_XE_PROFILE: {
+		/* Back as it was, kept VFs too: the share was the VM's. Gone: nothing to undo. */
+		int a = xe_profile_attribute_from_string(step->type);
+		if (!f || a < 0 || f->xe_vf_index == 0 || f->xe_profile[a] == step->value_before)
+			return 0;
+		return xe_profile_write_plan(f, a, (uint32_t)step->value_before, ret) < 0 ? -EINVAL
+											  : 0;
+	}
 	default:
 		return 0;
 	}

@@ -28,6 +28,7 @@ typedef struct PartitionPlanInput {
 	const char *type; /* mdev: the type id chosen */
 	const char *uuid; /* mdev: the UUID a new mdev gets; NULL: none could be made */
 	unsigned vfs_to_enable; /* SR-IOV, a PF with no VFs: how many (0: all it supports) */
+	const XeProfile *profile; /* SR-IOV on xe: the VF's profile to set; NULL: none */
 	bool vf_known; /* SR-IOV: allocation chose `vf` (false: choose once VFs exist) */
 	PciAddress vf;
 	const HeldPartition *held; /* the other partitions: a VF chosen here is none of theirs */

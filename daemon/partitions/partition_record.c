@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "host/mdev.h"
+#include "host/xe_sriov.h"
 #include "json_records.h"
 #include "json_util.h"
 #include "macro.h"
@@ -19,10 +20,9 @@
 #define RECORD_MAX_FILES 4096
 
 static const char *const step_kind_table[_STEP_KIND_MAX] = {
-	[STEP_MDEV_CREATE] = "mdev-create",
-	[STEP_SRIOV_AUTOPROBE] = "sriov-autoprobe",
-	[STEP_SRIOV_NUMVFS] = "sriov-numvfs",
-	[STEP_BIND_VFIO] = "bind-vfio",
+	[STEP_MDEV_CREATE] = "mdev-create",   [STEP_SRIOV_AUTOPROBE] = "sriov-autoprobe",
+	[STEP_SRIOV_NUMVFS] = "sriov-numvfs", [STEP_BIND_VFIO] = "bind-vfio",
+	[STEP_XE_PROFILE] = "xe-profile",
 };
 DEFINE_STRING_TABLE_LOOKUP(step_kind, StepKind)
 
@@ -219,6 +219,13 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_bad_
 	if (r < 0) {
 		*ret_bad_field = "a step has an unknown kind, state or device";
 		return r;
+	}
+	/* Its attribute names a sysfs file: one of the two, and u32 values. */
+	if (k == STEP_XE_PROFILE && (xe_profile_attribute_from_string(type) < 0 ||
+				     step.value_before < 0 || step.value_before > UINT32_MAX ||
+				     step.value_after < 0 || step.value_after > UINT32_MAX)) {
+		*ret_bad_field = "an xe-profile step names no profile attribute or value";
+		return -EINVAL;
 	}
 	step.kind = (StepKind)k;
 	step.state = (StepState)s;

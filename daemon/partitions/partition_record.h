@@ -29,6 +29,8 @@ typedef enum StepKind {
 	STEP_SRIOV_AUTOPROBE, /* sriov_drivers_autoprobe from value_before to value_after */
 	STEP_SRIOV_NUMVFS, /* sriov_numvfs from value_before to value_after */
 	STEP_BIND_VFIO, /* `device` from driver_before (and override_before) to vfio-pci */
+	STEP_XE_PROFILE, /* the VF `device`'s xe profile attribute `type` from value_before to
+			    _after */
 	_STEP_KIND_MAX,
 } StepKind;
 
@@ -45,7 +47,7 @@ typedef struct RecordStep {
 	PciAddress device;
 	char *parent; /* mdev on a parent outside PCI: its name ("mbochs"); device unused */
 	char *uuid; /* mdev */
-	char *type; /* mdev type id */
+	char *type; /* mdev type id; xe profile: the attribute ("exec_quantum_ms") */
 	char *driver_before; /* bind: the driver to give back; NULL: it had none */
 	char *override_before; /* bind: driver_override before; NULL: none */
 	int64_t value_before; /* numvfs, autoprobe */

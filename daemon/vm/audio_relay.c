@@ -13,10 +13,12 @@
 #include "macro.h"
 #include "process/helper_program.h"
 #include "process/process_spawn.h"
+#include "vm/vm_helpers.h"
 #include "vm/vm_socket.h"
 
-int audio_relay_start(const char *user_runtime_root, const char *owner, const char *listen_path,
-		      const QemuUser *qemu, pid_t *ret_pid, int *ret_pidfd, char **ret_message)
+int audio_relay_start(const char *vm_name, const char *user_runtime_root, const char *owner,
+		      const char *listen_path, const QemuUser *qemu, pid_t *ret_pid, int *ret_pidfd,
+		      char **ret_message)
 {
 	struct sockaddr_un target = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -59,7 +61,9 @@ int audio_relay_start(const char *user_runtime_root, const char *owner, const ch
 			"reinstall libvfio.",
 			strerror(-exec_fd));
 	char *const argv[] = { program, target.sun_path, NULL };
-	static char *const environment[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	char marker[VM_HELPER_MARKER_SIZE];
+	vm_helper_marker(vm_name, marker);
+	char *const environment[] = { (char *)"PATH=/usr/bin:/bin", marker, NULL };
 	SpawnRequest request = {
 		.argv = argv,
 		.exec_fd = exec_fd,

@@ -22,5 +22,6 @@
  * 0 with its pid and pidfd, or a negative errno with *ret_message (no such
  * user, no sound server running for them, ...).
  */
-int audio_relay_start(const char *user_runtime_root, const char *owner, const char *listen_path,
-		      const QemuUser *qemu, pid_t *ret_pid, int *ret_pidfd, char **ret_message);
+int audio_relay_start(const char *vm_name, const char *user_runtime_root, const char *owner,
+		      const char *listen_path, const QemuUser *qemu, pid_t *ret_pid, int *ret_pidfd,
+		      char **ret_message);

@@ -5,9 +5,9 @@
  * when it does not.
  */
 #include "vm/vm_adopt.h"
-#include "process/process_stat.h"
 
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -15,7 +15,10 @@
 
 #include "base/log.h"
 #include "json_util.h"
+#include "process/process_stat.h"
 #include "vm/vm_display.h"
+#include "vm/vm_helpers.h"
+#include "vm/vm_qemu_user.h"
 #include "vm/vm_start.h"
 #include "vm/vm_store.h"
 
@@ -50,6 +53,26 @@ static void on_status(Qmp *qmp, json_object *result, const char *error_class,
 static void on_adopted_qmp_ready(Vm *vm)
 {
 	(void)qmp_execute(vm->qmp, "query-status", NULL, on_status, vm);
+}
+
+/*
+ * swtpm and the audio relay of a VM whose QEMU is gone: they end with QEMU's
+ * connection, but one that never came (the daemon died first) leaves them
+ * waiting. They run as QEMU's user and as the VM's owner.
+ */
+static void end_stray_helpers(Vm *vm)
+{
+	QemuUser qemu;
+	_cleanup_free_ char *message = NULL;
+	uid_t uids[2];
+	size_t n = 0;
+	if (qemu_user_lookup(vm->manager->config->qemu_user, &qemu, &message) >= 0)
+		uids[n++] = qemu.uid;
+	struct passwd *owner = vm->owner ? getpwnam(vm->owner) : NULL;
+	if (owner)
+		uids[n++] = owner->pw_uid;
+	if (n > 0)
+		(void)vm_helpers_end_strays(vm->name, uids, n);
 }
 
 int vm_adopt(Vm *vm, VmRuntime *runtime)
@@ -88,6 +111,7 @@ int vm_adopt(Vm *vm, VmRuntime *runtime)
 			       started ? "QEMU ended while libvfiod was not running."
 				       : "Its start was cut short: libvfiod stopped before QEMU "
 					 "ran. Start it again.");
+		end_stray_helpers(vm);
 		vm->state = VM_STATE_STOPPING;
 		vm->releasing = true;
 		vm->end_state = started ? VM_STATE_CRASHED : VM_STATE_STOPPED;

@@ -6,8 +6,15 @@
  */
 #include "vm/vm_helpers.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,4 +82,77 @@ void vm_helpers_forget(VmHelper helpers[_VM_HELPER_MAX])
 {
 	for (size_t i = 0; i < _VM_HELPER_MAX; i++)
 		forget(&helpers[i]);
+}
+
+void vm_helper_marker(const char *vm_name, char ret[VM_HELPER_MARKER_SIZE])
+{
+	(void)snprintf(ret, VM_HELPER_MARKER_SIZE, "LIBVFIO_VM=%s", vm_name);
+}
+
+/* Whether the NUL-separated environment `env` holds exactly `marker`. */
+static bool environment_has(const char *env, size_t size, const char *marker)
+{
+	size_t length = strlen(marker) + 1; /* with its NUL */
+	for (size_t i = 0; i < size;) {
+		const char *end = memchr(env + i, '\0', size - i);
+		size_t entry = end ? (size_t)(end - (env + i)) + 1 : size - i;
+		if (entry == length && memcmp(env + i, marker, length) == 0)
+			return true;
+		i += entry;
+	}
+	return false;
+}
+
+/* Whether process `pid` (its /proc directory open as `dir`) is a helper of ours, by its marker. */
+static bool is_stray(int dir, const char *marker, const uid_t *uids, size_t n_uids)
+{
+	struct stat st;
+	char env[16384];
+	if (fstat(dir, &st) < 0)
+		return false;
+	bool ours = false;
+	for (size_t i = 0; i < n_uids; i++)
+		ours = ours || st.st_uid == uids[i];
+	if (!ours)
+		return false;
+	_cleanup_close_ int fd = openat(dir, "environ", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, env, sizeof(env)); /* the helpers' environments are short */
+	return n > 0 && environment_has(env, (size_t)n, marker);
+}
+
+int vm_helpers_end_strays(const char *vm_name, const uid_t *uids, size_t n_uids)
+{
+	char marker[VM_HELPER_MARKER_SIZE];
+	int ended = 0;
+
+	vm_helper_marker(vm_name, marker);
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return negative_errno();
+	for (struct dirent *e; (e = readdir(proc));) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 1 || pid == getpid())
+			continue;
+		/* The pidfd first: the directory then belongs to this very process. */
+		_cleanup_close_ int pidfd = pidfd_open((pid_t)pid, 0);
+		_cleanup_close_ int dir = openat(dirfd(proc), e->d_name,
+						 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (pidfd < 0 || dir < 0 || !is_stray(dir, marker, uids, n_uids))
+			continue;
+		/* Still that process (its pidfd is not signalled as ended): end it. */
+		if (pidfd_send_signal(pidfd, SIGKILL, NULL, 0) >= 0) {
+			LogField fields[] = { { "LIBVFIO_VM", vm_name } };
+			log_full_errno_fields(
+				LOG_NOTICE, 0, fields, 1,
+				"VM %s: ended pid %ld, a helper left by a daemon that "
+				"stopped before QEMU ran",
+				vm_name, pid);
+			ended++;
+		}
+	}
+	closedir(proc);
+	return ended;
 }

@@ -31,3 +31,18 @@ void vm_helper_kill_now(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind);
 void vm_helpers_stop(VmHelper helpers[_VM_HELPER_MAX]);
 /* Stops watching them (the daemon exits; they end with QEMU). */
 void vm_helpers_forget(VmHelper helpers[_VM_HELPER_MAX]);
+
+/*
+ * Each helper's environment holds LIBVFIO_VM=NAME, so that one left behind
+ * can be found again: a daemon that died before QEMU connected to its swtpm
+ * or audio relay leaves them waiting for ever, and its record does not name
+ * them.
+ */
+#define VM_HELPER_MARKER_SIZE (sizeof("LIBVFIO_VM=") + 64)
+void vm_helper_marker(const char *vm_name, char ret[VM_HELPER_MARKER_SIZE]);
+
+/*
+ * Ends (SIGKILL) every process of one of `uids` whose environment says it is
+ * a helper of VM `vm_name`: for a VM whose QEMU is gone. Returns how many.
+ */
+int vm_helpers_end_strays(const char *vm_name, const uid_t *uids, size_t n_uids);

@@ -289,7 +289,7 @@ static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const 
 	int pidfd;
 
 	snprintf(tpm_state, sizeof(tpm_state), "%s/tpm", state_dir);
-	int r = vm_tpm_start(tpm_state, socket, user, output, &pid, &pidfd, ret_message);
+	int r = vm_tpm_start(vm->name, tpm_state, socket, user, output, &pid, &pidfd, ret_message);
 	if (r < 0)
 		return r;
 	r = vm_helper_watch(vm->helpers, VM_HELPER_TPM, vm->manager->event, vm->name, pid, pidfd);
@@ -307,8 +307,8 @@ static int start_audio_relay(VmStart *s, const QemuUser *user, const char *socke
 	pid_t pid;
 	int pidfd;
 
-	int r = audio_relay_start(vm->manager->config->user_runtime_dir, s->definition.owner,
-				  socket, user, &pid, &pidfd, ret_message);
+	int r = audio_relay_start(vm->name, vm->manager->config->user_runtime_dir,
+				  s->definition.owner, socket, user, &pid, &pidfd, ret_message);
 	if (r < 0)
 		return r;
 	r = vm_helper_watch(vm->helpers, VM_HELPER_AUDIO, vm->manager->event, vm->name, pid, pidfd);
@@ -506,9 +506,6 @@ int vm_spawn(VmStart *s, char **ret_message)
 	r = child_watch(m->event, &vm->exit_source, vm->pidfd, true, vm_on_qemu_exit, vm);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot watch QEMU: %s.", strerror(-r));
-	r = vm_save_runtime(vm);
-	if (r < 0)
-		return vm_save_runtime_error(vm, r, ret_message);
 	/*
 	 * Connected while the daemon still holds the listening socket too: the
 	 * connection waits in its backlog even if QEMU has died already, and

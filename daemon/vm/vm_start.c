@@ -296,6 +296,13 @@ static void allocate_next(VmStart *s)
 		.max_instances = gpu->max_instances,
 		.preferred_node = d->numa >= 0 ? d->numa : -1,
 	};
+	/* xe's share of GPU time: for a VF only (auto's other modes have none). */
+	if (request.mode == PARTITION_SRIOV) {
+		request.profile.set[XE_PROFILE_EXEC_QUANTUM_MS] = gpu->has_exec_quantum;
+		request.profile.value[XE_PROFILE_EXEC_QUANTUM_MS] = gpu->exec_quantum_ms;
+		request.profile.set[XE_PROFILE_PREEMPT_TIMEOUT_US] = gpu->has_preempt_timeout;
+		request.profile.value[XE_PROFILE_PREEMPT_TIMEOUT_US] = gpu->preempt_timeout_us;
+	}
 	snprintf(holder, sizeof(holder), "vm:%s", vm->name);
 	int r = partition_engine_create(vm->manager->engine, &request, holder, on_partition_created,
 					s);
@@ -457,6 +464,19 @@ static void on_scope(VmStart *s, bool ok, const char *message)
 	if (r < 0) {
 		vm_start_failedf(vm, VM_FAIL_START, "Cannot start QEMU (%s failed: %s).", stage,
 				 strerror(-r));
+		return;
+	}
+	/*
+	 * Only now, QEMU exec'd, does the record name it: a QEMU still held dies
+	 * with a daemon that dies, and the next daemon, finding pid 0, fails a
+	 * start cut short rather than mourning a QEMU that never ran.
+	 */
+	r = vm_save_runtime(vm);
+	if (r < 0) {
+		_cleanup_free_ char *text = NULL;
+		(void)vm_save_runtime_error(vm, r, &text);
+		vm_start_failed(vm, text ? VM_FAIL_START : VM_FAIL_INTERNAL,
+				text ? text : "The daemon ran out of memory.", NULL);
 		return;
 	}
 	vm_machine_register(vm, &s->definition);

@@ -13,10 +13,12 @@
 #include "macro.h"
 #include "process/process_spawn.h"
 #include "vm/vm_dirs.h"
+#include "vm/vm_helpers.h"
 #include "vm/vm_socket.h"
 
-int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser *user,
-		 int output_fd, pid_t *ret_pid, int *ret_pidfd, char **ret_message)
+int vm_tpm_start(const char *vm_name, const char *state_dir, const char *socket_path,
+		 const QemuUser *user, int output_fd, pid_t *ret_pid, int *ret_pidfd,
+		 char **ret_message)
 {
 	_cleanup_free_ char *binary = qemu_find_in_path("swtpm", "/usr/bin:/bin:/usr/local/bin");
 	_cleanup_free_ char *state = NULL;
@@ -55,8 +57,10 @@ int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser 
 		(char *)"--terminate",
 		NULL,
 	};
-	static char *const environment[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-					     (char *)"HOME=/", NULL };
+	char marker[VM_HELPER_MARKER_SIZE];
+	vm_helper_marker(vm_name, marker);
+	char *const environment[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+				      (char *)"HOME=/", marker, NULL };
 	SpawnRequest request = {
 		.argv = argv,
 		.envp = environment,

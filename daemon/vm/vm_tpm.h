@@ -18,5 +18,6 @@
  * listening on `socket_path`, its output to `output_fd`. Returns 0 with its pid
  * and pidfd, or a negative errno with *ret_message (swtpm missing, ...).
  */
-int vm_tpm_start(const char *state_dir, const char *socket_path, const QemuUser *user,
-		 int output_fd, pid_t *ret_pid, int *ret_pidfd, char **ret_message);
+int vm_tpm_start(const char *vm_name, const char *state_dir, const char *socket_path,
+		 const QemuUser *user, int output_fd, pid_t *ret_pid, int *ret_pidfd,
+		 char **ret_message);

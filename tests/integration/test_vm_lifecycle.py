@@ -540,6 +540,46 @@ class RestartTest(VmTestCase):
                           'Start it again.'))
         self.assertNothingLeft('half')
 
+    def test_helpers_left_by_a_dead_daemon_are_ended(self):
+        """The daemon killed after starting swtpm, and QEMU gone before it connected
+        to it: swtpm would wait for ever. The next daemon, cleaning up after that VM,
+        finds it by the LIBVFIO_VM= its environment holds and ends it."""
+        slow = os.path.join(self.workdir, 'slow-qemu')
+        with open(slow, 'w') as f:  # a QEMU that takes its time to start
+            f.write('#!/bin/sh\nsleep 30\nexec qemu-system-x86_64 "$@"\n')
+        os.chmod(slow, 0o755)
+
+        def helpers():
+            found = []
+            for pid in filter(str.isdigit, os.listdir('/proc')):
+                try:
+                    with open(f'/proc/{pid}/environ', 'rb') as f:
+                        if b'LIBVFIO_VM=orphan\0' in f.read() + b'\0':
+                            found.append(int(pid))
+                except OSError:
+                    pass
+            return found
+        d = self.start_daemon(f'qemu-binary: {slow}\n')
+        self.define(d, 'orphan', 'tpm: true\n')
+        with Varlink(d.socket, timeout=60) as v:
+            v.send(VMS + 'Start', {'name': 'orphan'}, more=True)
+            while True:
+                reply = v.receive()
+                pid = reply['parameters']['vm'].get('pid')
+                if reply['parameters']['phase'] == 'connecting':
+                    break
+        d.stop(signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)  # QEMU never got to swtpm
+        left = helpers()
+        self.assertEqual(len(left), 1, 'swtpm waits, with nobody to connect')
+
+        d = self.start_daemon()
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'orphan'})['vm']['state'] == 'crashed',
+                 what='the dead start to be cleaned up')
+        wait_for(lambda: not helpers(), what='the stray swtpm to be ended')
+        self.assertIn(f'VM orphan: ended pid {left[0]}, a helper left by a daemon', d.output())
+        self.assertNothingLeft('orphan')
+
     def test_daemon_killed_before_the_guest_ran(self):
         """Killed after spawning QEMU but before its cont: QEMU waits in prelaunch
         for ever. The next daemon fails that start: QEMU is killed, everything is
@@ -999,6 +1039,66 @@ class PartitionTest(VmTestCase):
             held = v.call('io.libvfio.Partitions.List')['parameters']['partitions']
         self.assertEqual([p for p in held if p['holder']], [])
         self.assertNothingLeft('gvt')
+
+    def test_an_xe_vf_gets_the_vms_share_of_gpu_time_and_gives_it_back(self):
+        """On xe (sriov_admin), the VF's profile is set before its bind and put back
+        after: the writes in order, and the host as it was, also when the daemon is
+        killed at the profile's write."""
+        sim = Simulator('intel-xe-sriov')
+        sim.start()
+        self.addCleanup(sim.close)
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        before = sim.snapshot()
+        self.define(d, 'xe', 'gpu:\n  - mode: sriov\n    profile: {exec-quantum-ms: 10, '
+                             'preempt-timeout-us: 20000}\n')
+        self.assertError(self.call(d, 'Start', {'name': 'xe'}), VMS + 'StartFailed')
+        writes = [(w['path'].split('0000:00:02.', 1)[-1], w['value'].strip())
+                  for w in sim.writes()]
+        self.assertEqual(writes[:4], [('0/sriov_drivers_autoprobe', '0'),
+                                      ('0/sriov_numvfs', '7'),
+                                      ('0/sriov_admin/vf1/profile/exec_quantum_ms', '10'),
+                                      ('0/sriov_admin/vf1/profile/preempt_timeout_us', '20000')],
+                         writes)
+        self.assertIn(('1/driver_override', 'vfio-pci'), writes)
+        undo = [w for w in writes[4:] if 'profile' in w[0]]
+        self.assertEqual(undo, [('0/sriov_admin/vf1/profile/preempt_timeout_us', '0'),
+                                ('0/sriov_admin/vf1/profile/exec_quantum_ms', '0')], writes)
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        d.stop()
+
+        # Killed at the profile's first write, before and after it: the next daemon puts
+        # the VF's share back (and the VFs, and autoprobe).
+        for after in (False, True):
+            with self.subTest(after=after):
+                d = self.start_daemon(args=['--sysfs-root', sim.root])
+                sim.kill_at(1, pid=d.process.pid, after=after,
+                            path='sys/devices/*/sriov_admin/vf*/profile/exec_quantum_ms')
+                try:
+                    self.call(d, 'Start', {'name': 'xe'})
+                except (OSError, AttributeError, TypeError, ValueError):
+                    pass
+                wait_for(lambda: not d.running(), what='the daemon to die')
+                d = self.start_daemon(args=['--sysfs-root', sim.root])
+                try:
+                    self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
+                    self.assertNothingLeft('xe')
+                finally:
+                    d.stop()
+
+    def test_a_profile_on_a_gpu_without_sriov_admin_is_refused(self):
+        sim = Simulator('amd-sriov')
+        sim.start()
+        self.addCleanup(sim.close)
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        self.addCleanup(d.stop)
+        before = sim.snapshot()
+        self.define(d, 'amd', 'gpu:\n  - mode: sriov\n    profile: {exec-quantum-ms: 10}\n')
+        reply = self.call(d, 'Start', {'name': 'amd'})
+        self.assertEqual(reply.get('error', '').rsplit('.', 1)[0],
+                         'io.libvfio.Partitions', reply)
+        self.assertIn("has no xe SR-IOV profile to set", reply['parameters']['message'])
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertNothingLeft('amd')
 
     def test_daemon_killed_while_making_the_partition(self):
         """Killed at the mdev's create write (before it, and once it is made):

@@ -15,6 +15,7 @@ with the errno the kernel (6.1, measured in ../shared/lab) returns:
     sys/bus/pci/drivers_probe                     sys/bus/pci/drivers/NAME/{bind,unbind}
     PCI_DEV/{driver_override,sriov_numvfs,sriov_drivers_autoprobe}
     PARENT/mdev_supported_types/TYPE/create       PARENT/UUID/remove
+    PF/sriov_admin/{pf,vfN}/profile/{exec_quantum_ms,preempt_timeout_us,sched_priority}
 
 Every other file opened for writing fails with EACCES, as a sysfs attribute
 without a store method does.
@@ -655,6 +656,8 @@ class Kernel:
                 self.link(f'{d}/iommu_group', f'{GROUPS}/{g}')
             self.link(f'{d}/physfn', pf_dir)
             self.link(f'{pf_dir}/virtfn{i}', d)
+            if os.path.isdir(self.p(f'{pf_dir}/sriov_admin/vf{i + 1}')):
+                self.link(f'{pf_dir}/sriov_admin/vf{i + 1}/device', d)   # xe
             self.natural[addr] = vf_drv
             created.append((addr, d))
         self.put(f'{pf_dir}/sriov_numvfs', f'{n}\n')
@@ -673,7 +676,33 @@ class Kernel:
         for name in os.listdir(self.p(pf_dir)):
             if re.fullmatch(r'virtfn\d+', name):
                 self.unlink(f'{pf_dir}/{name}')
+        admin = f'{pf_dir}/sriov_admin'
+        if os.path.isdir(self.p(admin)):                 # xe: the VFs' links go
+            for name in os.listdir(self.p(admin)):
+                if re.fullmatch(r'vf\d+', name) and os.path.islink(self.p(f'{admin}/{name}/device')):
+                    self.unlink(f'{admin}/{name}/device')
         self.put(f'{pf_dir}/sriov_numvfs', '0\n')
+
+    # -- xe's SR-IOV profiles (drivers/gpu/drm/xe/xe_sriov_pf_sysfs.c, 6.19) --
+
+    def w_xe_profile(self, rel, buf):
+        """exec_quantum_ms, preempt_timeout_us: a u32 (kstrtou32, base 0). sched_priority:
+        low or normal (and high for the PF), but only the PF's: a VF's is EOPNOTSUPP."""
+        parts = rel.split('/')
+        entry, name = parts[-3], parts[-1]
+        if name == 'sched_priority':
+            if entry != 'pf':
+                raise KernelError(errno.EOPNOTSUPP, 'only the PF\'s priority can change')
+            choice = buf.split(b'\0', 1)[0].rstrip(b'\n').decode('latin-1')
+            names = ['low', 'normal', 'high']
+            if choice not in names:
+                raise KernelError(errno.EINVAL, 'no such priority')
+            self.put(rel, ' '.join(f'[{n}]' if n == choice else n for n in names) + '\n')
+            return
+        value = kstrtoull(buf, 0)
+        if value > 0xffffffff:
+            raise KernelError(errno.ERANGE, 'not a u32')
+        self.put(rel, f'{value}\n')
 
     # -- mdev ----------------------------------------------------------------
 
@@ -917,6 +946,11 @@ class Kernel:
                     'sriov_drivers_autoprobe': self.w_autoprobe}[name]
         if name == 'create' and len(parts) >= 4 and parts[-3] == 'mdev_supported_types':
             return self.w_create
+        if name in ('exec_quantum_ms', 'preempt_timeout_us', 'sched_priority') and \
+           len(parts) >= 5 and parts[-2] == 'profile' and parts[-4] == 'sriov_admin' and \
+           re.fullmatch(r'pf|vf[1-9]\d*', parts[-3]) and \
+           ADDR_RE.fullmatch(parts[-5]) and self.dev_dir(parts[-5]) == '/'.join(parts[:-4]):
+            return self.w_xe_profile
         if name == 'remove' and UUID_RE.fullmatch(base) and \
            os.path.islink(self.p(f'{parent}/mdev_type')):
             return self.w_remove

@@ -508,6 +508,36 @@ class TestHugepages(SimTest):
         self.assertHostUnchanged()
 
 
+class TestXeSriovAdmin(SimTest):
+    """xe's sriov_admin (xe_sriov_pf_sysfs.c, 6.19): each VF's profile takes a u32, a VF's
+    sched_priority cannot be written, and vfN/device follows the VFs."""
+    host = 'intel-xe-sriov'
+
+    def test_profiles_and_device_links(self):
+        pf = '0000:00:02.0'
+        vf1 = dev(pf, 'sriov_admin/vf1')
+        self.assertFalse(os.path.lexists(self.sim.path(f'{vf1}/device')))
+        self.write(dev(pf, 'sriov_numvfs'), '2\n')
+        self.assertEqual(self.link(f'{vf1}/device'), '0000:00:02.1')
+        self.assertEqual(self.link(dev(pf, 'sriov_admin/vf2/device')), '0000:00:02.2')
+        self.assertFalse(os.path.lexists(self.sim.path(dev(pf, 'sriov_admin/vf3/device'))))
+        quantum = f'{vf1}/profile/exec_quantum_ms'
+        self.assertEqual(self.read(quantum), '0\n')
+        for value, want in (('10\n', '10\n'), ('0x20', '32\n'), ('010', '8\n'),
+                            ('4294967295', '4294967295\n')):
+            self.write(quantum, value)
+            self.assertEqual(self.read(quantum), want, value)
+        for value in ('-1', 'ten', '10ms', '\n'):
+            self.assertRefused(quantum, value, errno.EINVAL)
+        self.assertRefused(quantum, '4294967296', errno.ERANGE)
+        self.assertRefused(f'{vf1}/profile/sched_priority', 'low', errno.EOPNOTSUPP)
+        self.write(dev(pf, 'sriov_admin/pf/profile/sched_priority'), 'high\n')
+        self.assertEqual(self.read(dev(pf, 'sriov_admin/pf/profile/sched_priority')),
+                         'low normal [high]\n')
+        self.write(dev(pf, 'sriov_numvfs'), '0\n')
+        self.assertFalse(os.path.lexists(self.sim.path(f'{vf1}/device')))
+
+
 class TestSriovFixtureVfs(SimTest):
     host = 'amd-sriov'
 

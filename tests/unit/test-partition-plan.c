@@ -326,6 +326,113 @@ static void test_sriov_vf_choice(void **state)
 	partition_record_done(&record);
 }
 
+/* An xe PF with two VFs, each with its sriov_admin profile (exec 25 ms, preempt 500 us). */
+static HostModel *xe_host(void)
+{
+	HostModel *model = sriov_host("xe", 2, 0);
+	for (unsigned i = 1; i <= 2; i++) {
+		char vf[PCI_ADDRESS_TEXT_SIZE];
+		snprintf(vf, sizeof(vf), "0000:03:00.%u", i);
+		PciFunction *f = function(model, vf);
+		f->xe_vf_index = i;
+		f->xe_profile[XE_PROFILE_EXEC_QUANTUM_MS] = 25;
+		f->xe_profile[XE_PROFILE_PREEMPT_TIMEOUT_US] = 500;
+	}
+	return model;
+}
+
+static void test_sriov_xe_profile_set_then_bound_then_put_back(void **state)
+{
+	HostModel *model = xe_host();
+	PartitionRecord record = new_record(PARTITION_SRIOV, "0000:03:00.0");
+	XeProfile profile = { .set = { true, true }, .value = { 10, 20000 } };
+	PartitionPlanInput input = { .vf_known = true,
+				     .vf = address("0000:03:00.2"),
+				     .profile = &profile };
+	PartitionStepPlan plan;
+	char message[256];
+
+	/* Each attribute, its value before written down, through the PF's sriov_admin/vf2. */
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_int_equal(plan.step.kind, STEP_XE_PROFILE);
+	assert_true(same_address(&plan.step.device, "0000:03:00.2"));
+	assert_string_equal(plan.step.type, "exec_quantum_ms");
+	assert_int_equal(plan.step.value_before, 25);
+	assert_int_equal(plan.step.value_after, 10);
+	expect_plan(&plan.writes,
+		    "sys/bus/pci/devices/0000:03:00.0/sriov_admin/vf2/profile/exec_quantum_ms",
+		    "10", NULL);
+	assert_false(partition_step_took_effect(&plan.step, model));
+	record_step(&record, &plan.step, STEP_DONE);
+	function(model, "0000:03:00.2")->xe_profile[XE_PROFILE_EXEC_QUANTUM_MS] = 10;
+	assert_true(partition_step_took_effect(&record.steps[0], model));
+
+	/* The VF is the recorded one from now on, whatever allocation would choose. */
+	input.vf_known = false;
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_string_equal(plan.step.type, "preempt_timeout_us");
+	assert_true(same_address(&plan.step.device, "0000:03:00.2"));
+	expect_plan(&plan.writes,
+		    "sys/bus/pci/devices/0000:03:00.0/sriov_admin/vf2/profile/preempt_timeout_us",
+		    "20000", NULL);
+	record_step(&record, &plan.step, STEP_DONE);
+	function(model, "0000:03:00.2")->xe_profile[XE_PROFILE_PREEMPT_TIMEOUT_US] = 20000;
+
+	/* Then the bind; then it is complete. */
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_int_equal(plan.step.kind, STEP_BIND_VFIO);
+	assert_true(same_address(&plan.step.device, "0000:03:00.2"));
+	record_step(&record, &plan.step, STEP_DONE);
+	set_driver(model, "0000:03:00.2", "vfio-pci");
+	assert_int_equal(next(&record, model, &input, &plan, message), 0);
+
+	/* A VF given a profile is held, bound or not. */
+	size_t n_held;
+	HeldPartition *held = partition_plan_held(&record, 1, &n_held);
+	assert_non_null(held);
+	assert_true(n_held >= 1 && same_address(&held[0].device, "0000:03:00.2"));
+	free(held);
+
+	/* Undone, each value goes back, also when the VFs are kept for the next partition. */
+	SysfsPlan undo;
+	assert_int_equal(partition_undo_plan(&record.steps[1], model, true, -1, &undo), 0);
+	expect_plan(&undo,
+		    "sys/bus/pci/devices/0000:03:00.0/sriov_admin/vf2/profile/preempt_timeout_us",
+		    "500", NULL);
+	assert_int_equal(partition_undo_plan(&record.steps[0], model, false, -1, &undo), 0);
+	expect_plan(&undo,
+		    "sys/bus/pci/devices/0000:03:00.0/sriov_admin/vf2/profile/exec_quantum_ms",
+		    "25", NULL);
+	/* A value already back (a crash after the write): nothing to write. */
+	function(model, "0000:03:00.2")->xe_profile[XE_PROFILE_EXEC_QUANTUM_MS] = 25;
+	assert_int_equal(partition_undo_plan(&record.steps[0], model, false, -1, &undo), 0);
+	assert_int_equal(undo.n_writes, 0);
+	partition_record_done(&record);
+}
+
+static void test_sriov_xe_profile_on_a_gpu_without_sriov_admin(void **state)
+{
+	HostModel *model = sriov_host("gim", 2, 0); /* AMD's gim: no xe profile */
+	PartitionRecord record = new_record(PARTITION_SRIOV, "0000:03:00.0");
+	XeProfile profile = { .set = { true, false }, .value = { 10, 0 } };
+	PartitionPlanInput input = { .vf_known = true,
+				     .vf = address("0000:03:00.1"),
+				     .profile = &profile };
+	PartitionStepPlan plan;
+	char message[256];
+
+	assert_int_equal(next(&record, model, &input, &plan, message), -EOPNOTSUPP);
+	assert_string_equal(message,
+			    "profile: 0000:03:00.1 has no xe SR-IOV profile to set (that needs "
+			    "Intel's xe driver on the GPU, Linux 6.19 or later); remove profile "
+			    "from the VM's gpu entry.");
+	/* Nothing asked: the bind as before. */
+	profile.set[0] = false;
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_int_equal(plan.step.kind, STEP_BIND_VFIO);
+	partition_record_done(&record);
+}
+
 /* ---- passthrough ---- */
 
 /* An NVIDIA card with its audio function behind a bridge, all in IOMMU group 1. */
@@ -651,6 +758,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_sriov_enables_vfs_then_binds_one, models_teardown),
 		cmocka_unit_test_teardown(test_sriov_vf_count, models_teardown),
 		cmocka_unit_test_teardown(test_sriov_vf_choice, models_teardown),
+		cmocka_unit_test_teardown(test_sriov_xe_profile_set_then_bound_then_put_back,
+					  models_teardown),
+		cmocka_unit_test_teardown(test_sriov_xe_profile_on_a_gpu_without_sriov_admin,
+					  models_teardown),
 		cmocka_unit_test_teardown(test_passthrough_binds_the_whole_group, models_teardown),
 		cmocka_unit_test(test_undo_order_of_a_partial_record),
 		cmocka_unit_test_teardown(test_undo_plans, models_teardown),

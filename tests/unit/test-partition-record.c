@@ -172,6 +172,22 @@ static void test_from_json_refuses_what_is_not_a_record(void **state)
 	expect_refused("{\"id\":\"x\",\"mode\":\"mdev\",\"gpu\":\"0000:00:02.0\","
 		       "\"holder\":\"manual\",\"holderPid\":-1,\"holderStartTime\":0,"
 		       "\"active\":false,\"steps\":[]}");
+	/* An xe profile step's attribute becomes a file name: only the two there are. */
+	expect_refused("{\"id\":\"x\"," RECORD_HEAD
+		       ",\"steps\":[{\"kind\":\"xe-profile\",\"state\":\"done\","
+		       "\"device\":\"0000:00:02.1\",\"type\":\"../../../../power/state\","
+		       "\"valueBefore\":25,\"valueAfter\":10}]}");
+	expect_refused("{\"id\":\"x\"," RECORD_HEAD
+		       ",\"steps\":[{\"kind\":\"xe-profile\",\"state\":\"done\","
+		       "\"device\":\"0000:00:02.1\",\"valueBefore\":25,\"valueAfter\":10}]}");
+	expect_refused("{\"id\":\"x\"," RECORD_HEAD
+		       ",\"steps\":[{\"kind\":\"xe-profile\",\"state\":\"done\","
+		       "\"device\":\"0000:00:02.1\",\"type\":\"exec_quantum_ms\","
+		       "\"valueBefore\":-1,\"valueAfter\":10}]}");
+	expect_refused("{\"id\":\"x\"," RECORD_HEAD
+		       ",\"steps\":[{\"kind\":\"xe-profile\",\"state\":\"done\","
+		       "\"device\":\"0000:00:02.1\",\"type\":\"exec_quantum_ms\","
+		       "\"valueBefore\":25,\"valueAfter\":4294967296}]}");
 }
 
 /* An mdev on a parent outside PCI: "gpu" and the step's "device" hold its name. */
@@ -307,7 +323,7 @@ static void test_damaged_files_are_reported_and_skipped(void **state)
 static void test_step_names(void **state)
 {
 	static const char *const kinds[] = { "mdev-create", "sriov-autoprobe", "sriov-numvfs",
-					     "bind-vfio" };
+					     "bind-vfio", "xe-profile" };
 	static const char *const states[] = { "started", "done", "undone" };
 
 	assert_int_equal(ELEMENTSOF(kinds), _STEP_KIND_MAX);

@@ -210,6 +210,26 @@ static void test_gpu_on_a_parent_outside_pci(void **state)
 	vm_definition_done(&d);
 }
 
+/* An xe VF's share of GPU time: each attribute given, 0 included; the others unset. */
+static void test_gpu_profile(void **state)
+{
+	VmDefinition d;
+	char *error = NULL;
+
+	assert_int_equal(load("name: x\nmemory: 1G\ngpu: [{mode: sriov, profile: "
+			      "{exec-quantum-ms: 0, preempt-timeout-us: 4294967295}}, "
+			      "{mode: auto, profile: {exec-quantum-ms: 20}}]\n",
+			      &d, &error),
+			 0);
+	assert_int_equal(d.n_gpus, 2);
+	assert_true(d.gpus[0].has_exec_quantum && d.gpus[0].has_preempt_timeout);
+	assert_int_equal(d.gpus[0].exec_quantum_ms, 0);
+	assert_int_equal(d.gpus[0].preempt_timeout_us, UINT32_MAX);
+	assert_true(d.gpus[1].has_exec_quantum && !d.gpus[1].has_preempt_timeout);
+	assert_int_equal(d.gpus[1].exec_quantum_ms, 20);
+	vm_definition_done(&d);
+}
+
 static void test_mistakes(void **state)
 {
 	static const struct {
@@ -331,6 +351,15 @@ static void test_mistakes(void **state)
 		  "vm.yaml:3:28: vendor: 'ffff' is not a PCI id (four hex digits, like 10de)" },
 		{ A "gpu: [{guest-ids: {class: 0300}}]\n",
 		  "vm.yaml:3:20: class: unknown key in guest-ids" },
+		{ A "gpu: [{mode: mdev, profile: {exec-quantum-ms: 10}}]\n",
+		  "vm.yaml:3:29: profile: only for mode sriov (or auto): a VF's share" },
+		{ A "gpu: [{mode: sriov, profile: {exec-quantum-ms: -1}}]\n",
+		  "vm.yaml:3:48: exec-quantum-ms: '-1' is not a whole number from 0 to "
+		  "4294967295" },
+		{ A "gpu: [{mode: sriov, profile: {preempt-timeout-us: 4294967296}}]\n",
+		  "vm.yaml:3:51: preempt-timeout-us: '4294967296' is not a whole number..." },
+		{ A "gpu: [{mode: sriov, profile: {priority: high}}]\n",
+		  "vm.yaml:3:31: priority: unknown key in profile" },
 		{ A "gpu: [{}, {}, {}, {}, {}]\n", "vm.yaml:3:6: gpu: at most 4 GPUs" },
 		{ A "gpu: [{vendor: amd, vendor: intel}]\n", "vm.yaml:3:21: vendor: given twice" },
 		{ A "cpu-pinning: yes\n",
@@ -459,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_minimal_has_defaults),
 		cmocka_unit_test(test_gpu_on_a_parent_outside_pci),
+		cmocka_unit_test(test_gpu_profile),
 		cmocka_unit_test(test_mistakes),
 		cmocka_unit_test(test_errors_are_short_and_printable),
 		cmocka_unit_test(test_too_many_disks),
