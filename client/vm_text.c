@@ -47,6 +47,7 @@ static const struct {
 	const char *description;
 } start_phases[VM_START_PHASES] = {
 	{ "allocating", "allocating the GPU partitions" },
+	{ "hugepages", "reserving hugepages" },
 	{ "spawning", "starting QEMU" },
 	{ "connecting", "connecting to QEMU" },
 	{ "pinning", "pinning the vCPUs" },

@@ -20,7 +20,7 @@
 const char *format_uptime(char *buf, size_t size, int64_t seconds);
 
 /* The number of phases io.libvfio.VMs.Start goes through. */
-#define VM_START_PHASES 5
+#define VM_START_PHASES 6
 
 /*
  * What a phase of Start does, for people ("spawning": "starting QEMU"), with

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "looking_glass_size.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "pci_address.h"
@@ -820,16 +821,33 @@ static int parse_cpu_pinning(Walk *w, const yaml_node_t *value, const char *key,
 static int parse_looking_glass(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
 {
 	const char *text = NULL;
+	unsigned width, height;
 	uint64_t size;
 	int r = scalar(w, value, key, &text);
-	if (r < 0 || strcmp(text, "off") == 0)
+	if (r < 0 || strcmp(text, "off") == 0 || strcmp(text, "false") == 0)
 		return r;
+	if (strcmp(text, "on") == 0 || strcmp(text, "true") == 0) {
+		d->looking_glass = looking_glass_size(LOOKING_GLASS_DEFAULT_WIDTH,
+						      LOOKING_GLASS_DEFAULT_HEIGHT);
+		return 0;
+	}
+	/* The guest's largest resolution, sized by Looking Glass's formula. */
+	r = looking_glass_parse_resolution(text, &width, &height);
+	if (r == -ERANGE)
+		return fail(w, value, key,
+			    "'%s': each side must be %u to %u pixels, at most 7680x4320 in all; "
+			    "give the guest's largest resolution",
+			    text, LOOKING_GLASS_MIN_SIDE, LOOKING_GLASS_MAX_SIDE);
+	if (r >= 0) {
+		d->looking_glass = looking_glass_size(width, height);
+		return 0;
+	}
 	/* IVSHMEM sizes are powers of two; 32M carries 1080p, 128M 4K. */
 	if (parse_size(text, &size) < 0 || size < (UINT64_C(2) << 20) ||
 	    size > (UINT64_C(1) << 30) || (size & (size - 1)) != 0)
 		return fail(w, value, key,
-			    "'%s' is not off or a power-of-two size from 2M to 1G (32M for 1080p, "
-			    "128M for 4K)",
+			    "'%s' is not on, off, a resolution (2560x1440) or a power-of-two size "
+			    "from 2M to 1G",
 			    text);
 	d->looking_glass = size;
 	return 0;

@@ -159,6 +159,7 @@ Vm *vm_free(Vm *vm)
 	sd_event_source_disable_unref(vm->exit_source);
 	vm_helpers_forget(vm->helpers); /* they end with their QEMU */
 	sd_event_source_disable_unref(vm->timer);
+	sd_event_source_disable_unref(vm->hugepages_retry);
 	if (vm->pidfd >= 0)
 		close(vm->pidfd);
 	free(vm->problem);
@@ -193,6 +194,7 @@ int vm_save_runtime(const Vm *vm)
 		.partitions = vm->partitions,
 		.lent = vm->lent,
 		.n_lent = vm->n_lent,
+		.hugepages = vm->hugepages,
 	};
 	snprintf(runtime.name, sizeof(runtime.name), "%s", vm->name);
 	return vm_runtime_save(vm->manager->records_dir, &runtime);

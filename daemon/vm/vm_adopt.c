@@ -91,6 +91,7 @@ int vm_adopt(Vm *vm, VmRuntime *runtime)
 	vm->lent = TAKE_PTR(runtime->lent);
 	vm->n_lent = vm->allocated_lent = runtime->n_lent;
 	runtime->n_lent = 0;
+	vm->hugepages = runtime->hugepages;
 	vm->started_at_usec = runtime->started_at_usec;
 
 	bool alive = process_start_time(runtime->pid, &start_time) >= 0 &&

@@ -16,6 +16,7 @@
 #include "strv.h"
 #include "vm/vm_dirs.h"
 #include "vm/vm_display.h"
+#include "vm/vm_hugepages.h"
 #include "vm/vm_lent.h"
 #include "vm/vm_looking_glass.h"
 #include "vm/vm_qemu_log.h"
@@ -90,6 +91,9 @@ void vm_release_next(Vm *vm)
 		free(id);
 		n--;
 	}
+	/* The hugepages last: QEMU's memory is free once QEMU is gone. */
+	if (vm_hugepages_give_back(vm, finish_release) > 0)
+		return;
 	finish_release(vm);
 }
 

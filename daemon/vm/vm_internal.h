@@ -29,8 +29,10 @@
 #include <time.h>
 
 #include "base/bus.h"
+#include "host/sysfs_write.h"
 #include "macro.h"
 #include "process/child_watch.h"
+#include "vm/hugepage_reserve.h"
 #include "vm/qemu_cmdline.h"
 #include "vm/qmp.h"
 #include "vm/vm.h"
@@ -102,6 +104,17 @@ struct Vm {
 	char **partitions;
 	VmLent *lent; /* what QEMU's user was given, to give back (written down first) */
 	size_t n_lent, allocated_lent;
+	HugepageReservation hugepages; /* pages added to a pool for it (written down first) */
+	void (*hugepages_callback)(Vm *vm, int result, const char *message); /* vm_hugepages.c */
+	void (*hugepages_done)(Vm *vm);
+	uint64_t hugepages_free_before;
+	HugepageReservation hugepages_late; /* a start's write that timed out, until it ends */
+	sd_event_source *hugepages_retry; /* waiting for another VM's pool write to end */
+	const VmDefinition *hugepages_definition; /* the start's, while its reservation waits */
+	int hugepages_node;
+	/* Pages of a pool this start counts on until its QEMU has them (the start's end). */
+	int hugepages_claim_node;
+	uint64_t hugepages_claim_size_kib, hugepages_claim_pages;
 	bool stop_requested;
 	bool guest_shutdown;
 	Waiter *stop_waiters;
@@ -116,6 +129,8 @@ struct VmManager {
 	HostCache *host;
 	const DaemonConfig *config;
 	char *records_dir; /* RUNTIME/vms */
+	SysfsWriter *writer; /* hugepage pool writes (vm_hugepages.c) */
+	bool hugepages_busy; /* one pool write at a time: each plans from what the pools read */
 	Vm **vms;
 	size_t n_vms, allocated_vms;
 	Watcher *watchers;

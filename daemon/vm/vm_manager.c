@@ -451,6 +451,13 @@ int vm_manager_new(sd_event *event, PartitionEngine *engine, HostCache *host,
 		free(m);
 		return -ENOMEM;
 	}
+	int r = sysfs_writer_new(event, &m->writer);
+	if (r < 0) {
+		free(m->records_dir);
+		sd_event_unref(m->event);
+		free(m);
+		return r;
+	}
 	*ret = m;
 	return 0;
 }
@@ -459,6 +466,8 @@ VmManager *vm_manager_free(VmManager *m)
 {
 	if (!m)
 		return NULL;
+	/* First: writes under way hear -ECANCELED while their VMs still exist. */
+	m->writer = sysfs_writer_free(m->writer);
 	for (size_t i = 0; i < m->n_watchers; i++)
 		m->watchers[i].drop(m->watchers[i].userdata);
 	free(m->watchers);

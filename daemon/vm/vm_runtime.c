@@ -69,6 +69,19 @@ json_object *vm_runtime_to_json(const VmRuntime *runtime)
 		json_object_put(lent);
 		return NULL;
 	}
+	if (runtime->hugepages.active) {
+		const HugepageReservation *h = &runtime->hugepages;
+		json_object *pages = json_object_new_object();
+		if (!pages || json_object_object_add(o, "hugepages", pages) < 0) {
+			json_object_put(pages);
+			return NULL;
+		}
+		if (json_add_int(pages, "node", h->node) < 0 ||
+		    json_add_int(pages, "sizeKib", (int64_t)h->size_kib) < 0 ||
+		    json_add_int(pages, "before", (int64_t)h->before) < 0 ||
+		    json_add_int(pages, "added", (int64_t)h->added) < 0)
+			return NULL;
+	}
 	return TAKE_PTR(o);
 }
 
@@ -150,6 +163,33 @@ static int lent_from_json(json_object *array, VmLent **ret, size_t *ret_n, bool 
 	return 0;
 }
 
+/* The "hugepages" object, when there is one; false when it is not a valid reservation. */
+static bool hugepages_from_json(json_object *object, HugepageReservation *ret)
+{
+	json_object *pages;
+	int64_t node, size_kib, before, added;
+	char path[256];
+
+	*ret = (HugepageReservation){ .node = -1 };
+	if (!json_object_object_get_ex(object, "hugepages", &pages))
+		return true;
+	if (!json_object_is_type(pages, json_type_object) ||
+	    json_get_int(pages, "node", &node) < 0 ||
+	    json_get_int(pages, "sizeKib", &size_kib) < 0 ||
+	    json_get_int(pages, "before", &before) < 0 ||
+	    json_get_int(pages, "added", &added) < 0 || node < -1 || node > 1023 || size_kib < 0 ||
+	    before < 0 || (uint64_t)before > HUGEPAGES_MAX_PAGES || added <= 0 ||
+	    (uint64_t)added > HUGEPAGES_MAX_PAGES ||
+	    hugepage_pool_path((int)node, (uint64_t)size_kib, path, sizeof(path)) < 0)
+		return false;
+	*ret = (HugepageReservation){ .active = true,
+				      .node = (int)node,
+				      .size_kib = (uint64_t)size_kib,
+				      .before = (uint64_t)before,
+				      .added = (uint64_t)added };
+	return true;
+}
+
 int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_bad_field)
 {
 	VmRuntime runtime = { 0 };
@@ -184,6 +224,10 @@ int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_b
 				   &ok);
 		if (r >= 0 && !ok)
 			*ret_bad_field = "lent";
+	}
+	if (r >= 0 && ok && !hugepages_from_json(object, &runtime.hugepages)) {
+		ok = false;
+		*ret_bad_field = "hugepages";
 	}
 	if (r < 0 || !ok) {
 		vm_runtime_done(&runtime);

@@ -6,7 +6,8 @@
  * re-adopt or undo: QEMU's pid with its start time (so a reused pid is not
  * mistaken for it; 0 before the spawn), when it started, the partitions it
  * holds, and the device nodes and files lent to QEMU's user with their owners
- * before. The conversion to and from JSON is pure; save, remove and load are
+ * before, and the hugepages a start added to a pool (written before the pool
+ * is grown). The conversion to and from JSON is pure; save, remove and load are
  * the only I/O.
  */
 #pragma once
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vm/hugepage_reserve.h"
 #include "vm_definition.h"
 
 /* A device node lent to QEMU's user, with what to give back. */
@@ -36,6 +38,7 @@ typedef struct VmRuntime {
 	VmLent *lent; /* /dev/vfio nodes and kvmfr given to QEMU's user (older daemons: files too)
 		       */
 	size_t n_lent;
+	HugepageReservation hugepages; /* pages added to a pool for this VM, to give back */
 } VmRuntime;
 
 void vm_lent_done(VmLent *lent, size_t n);

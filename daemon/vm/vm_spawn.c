@@ -186,11 +186,14 @@ static int open_files(VmStart *s, QemuHostFacts *facts, Passed *passed, char **r
 			 false, &facts->cdrom, ret_message);
 }
 
-static int placement(VmStart *s, const HostModel *model, int *ret_node, cpu_set_t *ret_affinity,
-		     bool *ret_has_affinity, char **ret_message)
+/* Where the VM runs (vm_placement.h), decided once per start and kept in it. */
+static int placement(VmStart *s, const HostModel *model, char **ret_message)
 {
 	PciAddress devices[VM_MAX_GPUS * MAX_DEVICES_PER_GPU];
 	size_t n = 0;
+
+	if (s->placed)
+		return 0;
 	cpu_set_t host_cpus, node_cpus;
 	bool has_node_cpus = false;
 
@@ -231,10 +234,24 @@ static int placement(VmStart *s, const HostModel *model, int *ret_node, cpu_set_
 			"cpu-pinning: a listed host CPU is not one this daemon may use; "
 			"'vfioctl topology' lists them.");
 	s->pin = r > 0;
-	*ret_node = node;
-	*ret_has_affinity = has_node_cpus;
+	s->node = node;
+	s->has_affinity = has_node_cpus;
 	if (has_node_cpus)
-		*ret_affinity = node_cpus;
+		s->affinity = node_cpus;
+	s->placed = true;
+	return 0;
+}
+
+int vm_spawn_node(VmStart *s, int *ret_node, char **ret_message)
+{
+	const HostModel *model;
+	int r = host_cache_model(s->vm->manager->host, false, &model);
+	if (r < 0)
+		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
+	r = placement(s, model, ret_message);
+	if (r < 0)
+		return r;
+	*ret_node = s->node;
 	return 0;
 }
 
@@ -316,9 +333,7 @@ int vm_spawn(VmStart *s, char **ret_message)
 	_cleanup_free_ char *binary = NULL, *vars_template = NULL, *looking_glass = NULL;
 	_cleanup_strv_ char **argv = NULL;
 	_cleanup_(passed_done) Passed passed = { .n = 0 };
-	cpu_set_t affinity;
-	bool has_affinity = false, to_file = false;
-	int node = -1;
+	bool to_file = false;
 
 	/* As fresh as it needs to be: the partition engine read sysfs after its last write. */
 	int r = host_cache_model(m->host, false, &model);
@@ -440,10 +455,10 @@ int vm_spawn(VmStart *s, char **ret_message)
 			return r;
 		facts.tpm_socket = tpm;
 	}
-	r = placement(s, model, &node, &affinity, &has_affinity, ret_message);
+	r = placement(s, model, ret_message);
 	if (r < 0)
 		return r;
-	facts.numa_node = node;
+	facts.numa_node = s->node;
 	r = lend_devices(s, &user, ret_message);
 	if (r >= 0)
 		r = open_files(s, &facts, &passed, ret_message);
@@ -470,7 +485,7 @@ int vm_spawn(VmStart *s, char **ret_message)
 		.drop_privileges = !user.is_root,
 		.uid = user.uid,
 		.gid = user.gid,
-		.affinity = has_affinity ? &affinity : NULL,
+		.affinity = s->has_affinity ? &s->affinity : NULL,
 		.memlock_limit = qemu_memlock_limit(d, s->n_assignments),
 	};
 	const char *stage;

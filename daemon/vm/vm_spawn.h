@@ -16,3 +16,9 @@
  * to give back, and *ret_message says what failed (NULL: out of memory).
  */
 int vm_spawn(VmStart *start, char **ret_message);
+
+/*
+ * The NUMA node the VM's memory is bound to (-1: none), with where its vCPUs
+ * run, decided once for the start from its partitions; the spawn uses the same.
+ */
+int vm_spawn_node(VmStart *start, int *ret_node, char **ret_message);

@@ -18,6 +18,7 @@
 #include "json_util.h"
 #include "strv.h"
 #include "vm/vm_display.h"
+#include "vm/vm_hugepages.h"
 #include "vm/vm_machine.h"
 #include "vm/vm_spawn.h"
 #include "vm/vm_store.h"
@@ -64,6 +65,7 @@ static VmStart *vm_start_new(Vm *vm, VmDefinition *definition, VmCallback callba
 static VmStart *vm_start_end(Vm *vm)
 {
 	VmStart *s = vm->start;
+	vm->hugepages_claim_pages = 0; /* QEMU has its pages by now, or never will */
 	vm->start = NULL;
 	vm->start_hooks = NULL;
 	return s;
@@ -185,6 +187,7 @@ void vm_start_abandon(Vm *vm, const char *message)
 /* ---- Partitions ---- */
 
 static void allocate_next(VmStart *s);
+static void reserve_hugepages(VmStart *s);
 static void spawn_qemu(VmStart *s);
 
 static const PartitionModeKind auto_order[] = {
@@ -277,7 +280,7 @@ static void allocate_next(VmStart *s)
 	while (s->next_gpu < d->n_gpus && d->gpus[s->next_gpu].mode == VM_GPU_NONE)
 		s->next_gpu++;
 	if (s->next_gpu >= d->n_gpus) {
-		spawn_qemu(s);
+		reserve_hugepages(s);
 		return;
 	}
 	const VmGpu *gpu = &d->gpus[s->next_gpu];
@@ -389,6 +392,46 @@ void vm_start(Vm *vm, VmCallback callback, void *userdata)
 	}
 	progress(s, "allocating");
 	allocate_next(s);
+}
+
+/* ---- Hugepages: the pool on the VM's node grown when short ---- */
+
+static void on_hugepages_reserved(Vm *vm, int result, const char *message)
+{
+	VmStart *s = vm->start;
+	if (!s)
+		return;
+	if (result < 0) {
+		vm_start_failed(vm,
+				result == -ENOMEM && !message ? VM_FAIL_INTERNAL : VM_FAIL_START,
+				message ? message : "The daemon ran out of memory.", NULL);
+		return;
+	}
+	spawn_qemu(s);
+}
+
+static void reserve_hugepages(VmStart *s)
+{
+	Vm *vm = s->vm;
+	_cleanup_free_ char *message = NULL;
+	int node;
+
+	if (s->definition.hugepages == VM_HUGEPAGES_OFF) {
+		spawn_qemu(s);
+		return;
+	}
+	int r = vm_spawn_node(s, &node, &message);
+	if (r >= 0) {
+		progress(s, "hugepages");
+		r = vm_hugepages_reserve(vm, &s->definition, node, on_hugepages_reserved, &message);
+	}
+	if (r < 0) {
+		vm_start_failed(vm, r == -ENOMEM && !message ? VM_FAIL_INTERNAL : VM_FAIL_START,
+				message ? message : "The daemon ran out of memory.", NULL);
+		return;
+	}
+	if (r == 0)
+		spawn_qemu(s);
 }
 
 /* ---- Spawning ---- */

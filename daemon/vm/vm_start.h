@@ -39,6 +39,10 @@ struct VmStart {
 	size_t n_assignments;
 	int *vcpu_cpus; /* host CPU of each vCPU when pinning */
 	bool pin;
+	bool placed; /* node, affinity and vcpu_cpus decided (vm_spawn.c) */
+	int node; /* the memory's NUMA node, -1 for none */
+	cpu_set_t affinity; /* the node's CPUs, when has_affinity */
+	bool has_affinity;
 	SpawnHold hold; /* QEMU, spawned and held before exec until its scope is made */
 	ScopeJob *scope; /* the scope's making, under way */
 	VmScopeCallback scope_callback;

@@ -1181,6 +1181,157 @@ class PartitionTest(VmTestCase):
         self.assertNothingLeft('pinned')
 
 
+class HugepageTest(VmTestCase):
+    """hugepages: 2M on the sysfs simulator's laptop (one node, an empty 2M
+    pool): the start grows node 0's pool by what the VM needs, the stop gives
+    it back, and the host is exactly as before. QEMU cannot have hugetlb
+    memory on this machine (no pool is configured), so a wrapper drops that
+    option and the NUMA binding: the pool writes are what is tested."""
+
+    NR = 'sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages'
+    EXTRA = 'hugepages: 2M\nnuma: 0\n'
+
+    def setUp(self):
+        super().setUp()
+        self.qemu = os.path.join(self.workdir, 'qemu-no-hugetlb')
+        with open(self.qemu, 'w') as f:
+            f.write('#!/usr/bin/python3\nimport os, re, sys\n'
+                    "args = [re.sub(r',host-nodes=\\d+,policy=bind|,hugetlb=on,hugetlbsize=2M"
+                    ",prealloc=on', '', a) for a in sys.argv[1:]]\n"
+                    "os.execvp('qemu-system-x86_64', ['qemu-system-x86_64'] + args)\n")
+        os.chmod(self.qemu, 0o755)
+
+    def simulate(self, config=None):
+        sim = Simulator('intel-gvt-laptop', config=config)
+        sim.start()
+        self.addCleanup(sim.close)
+        return sim
+
+    def hugepage_daemon(self, sim):
+        d = self.start_daemon(f'qemu-binary: {self.qemu}\n', args=['--sysfs-root', sim.root])
+        self.addCleanup(d.stop)  # before the simulator: the daemon holds the mount
+        return d
+
+    def pool_writes(self, sim):
+        return [w['value'] for w in sim.writes() if w['path'] == self.NR]
+
+    def test_a_start_reserves_and_the_stop_gives_back(self):
+        sim = self.simulate()
+        before = sim.snapshot()
+        d = self.hugepage_daemon(sim)
+        self.define(d, 'huge', self.EXTRA)
+        phases, vm = self.start(d, 'huge')
+        self.assertEqual(vm['state'], 'running', d.output())
+        self.assertIn('hugepages', phases)
+        self.assertEqual(sim.read(self.NR), '32\n')          # 64M of 2M pages
+        with open(os.path.join(self.run_dir, 'vms', 'huge.json')) as f:
+            record = json.load(f)
+        self.assertEqual(record['hugepages'],
+                         {'node': 0, 'sizeKib': 2048, 'before': 0, 'added': 32})
+        self.ok(d, 'Stop', {'name': 'huge', 'force': True})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertEqual(self.pool_writes(sim), ['32', '0'])
+        self.assertNothingLeft('huge')
+
+    def test_a_two_socket_host_grows_the_vms_node_only(self):
+        """two-socket-server: node 0 has 512 free 2M pages, the VM needs 1024
+        (2G): node 0's pool grows by 512, node 1's does not change, the system's
+        follows; all of it is as before once the VM stops."""
+        sim = Simulator('two-socket-server')
+        sim.start()
+        self.addCleanup(sim.close)
+        before = sim.snapshot()
+        d = self.hugepage_daemon(sim)
+        node = 'sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages'
+        self.ok(d, 'Define', {'definition': 'name: big\nmemory: 2G\ncpus: 1\nfirmware: bios\n'
+                                            'network: none\nhugepages: 2M\nnuma: 0\n'})
+        _, vm = self.start(d, 'big')
+        self.assertEqual(vm['state'], 'running', d.output())
+        self.assertEqual((sim.read(node.format(0)), sim.read(node.format(1))),
+                         ('1024\n', '512\n'))
+        self.assertEqual(sim.read('sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'),
+                         '1536\n')
+        self.ok(d, 'Stop', {'name': 'big', 'force': True})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_enough_free_pages_change_nothing(self):
+        sim = self.simulate()
+        sim.write(self.NR, '40')
+        d = self.hugepage_daemon(sim)
+        self.define(d, 'huge', self.EXTRA)
+        _, vm = self.start(d, 'huge')
+        self.assertEqual(vm['state'], 'running', d.output())
+        self.ok(d, 'Stop', {'name': 'huge', 'force': True})
+        self.assertEqual(self.pool_writes(sim), ['40'])         # the test's own
+        self.assertEqual(sim.read(self.NR), '40\n')
+
+    def test_a_pool_the_kernel_only_partly_fills(self):
+        sim = self.simulate({'hugepage_memory_kib': {'0': 10 * 2048}})
+        before = sim.snapshot()
+        d = self.hugepage_daemon(sim)
+        self.define(d, 'huge', self.EXTRA)
+        reply = self.call(d, 'Start', {'name': 'huge'})
+        self.assertError(reply, VMS + 'StartFailed', 'needs 32 more pages',
+                         'found only 10', "node 0's 2M pool")
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertEqual(self.pool_writes(sim), ['32', '0'])
+        vm = self.ok(d, 'Get', {'name': 'huge'})['vm']
+        self.assertEqual(vm['state'], 'stopped')
+        self.assertNothingLeft('huge')
+
+    def test_pages_someone_else_added_stay(self):
+        sim = self.simulate()
+        d = self.hugepage_daemon(sim)
+        self.define(d, 'huge', self.EXTRA)
+        _, vm = self.start(d, 'huge')
+        self.assertEqual(vm['state'], 'running', d.output())
+        sim.write(self.NR, '50')                                # another 18, not ours
+        self.ok(d, 'Stop', {'name': 'huge', 'force': True})
+        self.assertEqual(sim.read(self.NR), '18\n')
+
+    def test_daemon_killed_while_the_pages_are_reserved(self):
+        """Killed at the pool's write (before it lands, and once it has): the
+        next daemon finds the reservation in the record and gives it back."""
+        sim = self.simulate()
+        before = sim.snapshot()
+        for after in (False, True):
+            with self.subTest(after=after):
+                d = self.hugepage_daemon(sim)
+                self.define(d, 'cut', self.EXTRA)
+                sim.kill_at(1, pid=d.process.pid, after=after, path=self.NR)
+                try:
+                    self.call(d, 'Start', {'name': 'cut'})
+                except (OSError, AttributeError, TypeError, ValueError):
+                    pass
+                wait_for(lambda: not d.running(), what='the daemon to die')
+                if after:
+                    self.assertEqual(sim.read(self.NR), '32\n')
+                d = self.hugepage_daemon(sim)
+                wait_for(lambda: self.ok(d, 'Get', {'name': 'cut'})['vm']['state'] == 'stopped',
+                         what='the cut-short start to be undone')
+                self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
+                self.assertNothingLeft('cut')
+                d.stop()
+
+    def test_daemon_killed_while_the_vm_runs_then_qemu_ends(self):
+        sim = self.simulate()
+        before = sim.snapshot()
+        d = self.hugepage_daemon(sim)
+        self.define(d, 'huge', self.EXTRA)
+        _, vm = self.start(d, 'huge')
+        self.assertEqual(vm['state'], 'running', d.output())
+        d.stop(signal.SIGKILL)
+        os.kill(vm['pid'], signal.SIGKILL)
+        wait_for(lambda: not pid_alive(vm['pid']), what='QEMU to end')
+        self.assertEqual(sim.read(self.NR), '32\n')
+        d = self.hugepage_daemon(sim)
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'huge'})['vm']['state'] != 'running',
+                 what='the ended VM to be cleaned up')
+        wait_for(lambda: not Simulator.diff(before, sim.snapshot()),
+                 what='the pages to be given back')
+        self.assertNothingLeft('huge')
+
+
 class VfioctlTest(VmTestCase):
     """The same through the real vfioctl, as a user types it."""
 
@@ -1261,7 +1412,7 @@ class VfioctlTest(VmTestCase):
             result = subprocess.run(['script', '-qec', command, '/dev/null'],
                                     capture_output=True, timeout=60)
             self.assertEqual(result.returncode, 0, result.stdout)
-            self.assertIn(b'\rStarting shown: connecting to QEMU (3/5)...', result.stdout)
+            self.assertIn(b'\rStarting shown: connecting to QEMU (4/6)...', result.stdout)
             self.assertIn(b'shown is running', result.stdout)
             states = [json.loads(watch.stdout.readline())['vm']['state'] for _ in range(2)]
             self.assertEqual(states, ['starting', 'running'])

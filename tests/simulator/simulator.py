@@ -172,7 +172,8 @@ def snapshot_tree(root):
     Compare two of them to assert "the host is exactly as before":
     every PCI device's driver, driver_override, IOMMU group and SR-IOV state;
     every mdev; every mdev type's available_instances and instances; every
-    IOMMU group's members; /dev/vfio; every PCI driver's devices."""
+    IOMMU group's members; /dev/vfio; every PCI driver's devices; every
+    hugepage pool (the system's and each node's) with the meminfo files."""
     root = os.path.realpath(root)
     j = lambda *p: os.path.join(root, *p)            # noqa: E731
     snap = {'pci': {}, 'mdev': {}, 'mdev_types': {}, 'iommu_groups': {},
@@ -230,6 +231,18 @@ def snapshot_tree(root):
         snap['pci_drivers'][drv] = [n for n in _listdir(j('sys/bus/pci/drivers', drv))
                                     if n not in ('bind', 'unbind', 'new_id', 'remove_id',
                                                  'uevent', 'module')]
+    snap['hugepages'] = {}
+    pools = [('system', 'sys/kernel/mm/hugepages')]
+    for node in _listdir(j('sys/devices/system/node')):
+        if node.startswith('node') and node[4:].isdigit():
+            pools.append((node, f'sys/devices/system/node/{node}/hugepages'))
+            snap['hugepages'][f'{node}/meminfo'] = _read(j('sys/devices/system/node', node,
+                                                           'meminfo'))
+    for name, directory in pools:
+        for size in _listdir(j(directory)):
+            snap['hugepages'][f'{name}/{size}'] = {
+                f: _read(j(directory, size, f)) for f in ('nr_hugepages', 'free_hugepages')}
+    snap['hugepages']['meminfo'] = _read(j('proc/meminfo'))
     return snap
 
 
@@ -390,6 +403,9 @@ class Simulator:
                           with available_instances 0 (default ENOSPC, what
                           drivers with get_available return; EUSERS is what
                           6.1's mdev core returns for the others)
+      hugepage_memory_kib {node id or 'system': KiB}: the memory new hugepages
+                          may still take (default: the fixture's MemFree);
+                          a pool grows no further, as a fragmented host
     """
 
     def __init__(self, host, *, copy=True, config=None, tmpdir=None, start_timeout=15.0,

@@ -55,6 +55,9 @@ PAGE_SIZE = 4096
 ADDR_RE = re.compile(r'[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]')
 UUID_RE = re.compile(r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
 PCI_ATTRS = ('driver_override', 'sriov_numvfs', 'sriov_drivers_autoprobe')
+NODE_DIR = 'sys/devices/system/node'
+HUGEPAGE_POOL_RE = re.compile(
+    r'(?:sys/devices/system/node/node(\d+)|sys/kernel/mm)/hugepages/hugepages-(\d+)kB/nr_hugepages')
 GROUPS = 'sys/kernel/iommu_groups'
 PCI_DEVICES = 'sys/bus/pci/devices'
 PCI_DRIVERS = 'sys/bus/pci/drivers'
@@ -203,6 +206,7 @@ class Kernel:
             'vf_driver': {},                   # PF address -> driver VFs match (default: see vf_driver())
             'no_sriov_configure': [],          # PCI drivers without .sriov_configure (ENOENT)
             'mdev_full_errno': {},             # parent address or '*' -> errno when available_instances is 0
+            'hugepage_memory_kib': {},         # node id or 'system' -> KiB new hugepages may take
         }
         if config:
             self.configure(config)
@@ -222,7 +226,9 @@ class Kernel:
         for key, value in cfg.items():
             if key not in self.config:
                 raise ValueError(f'unknown setting {key!r}')
-            if key == 'mdev_full_errno':
+            if key == 'hugepage_memory_kib':
+                self.config[key].update({str(k): int(v) for k, v in value.items()})
+            elif key == 'mdev_full_errno':
                 value = {k: simlib.errno_value(v) for k, v in value.items()}
                 self.config[key].update(value)
             elif key == 'vf_driver':
@@ -804,12 +810,131 @@ class Kernel:
             self.mdev_budgets[parent_dir] = MdevBudget(self, types, counts)
         return self.mdev_budgets[parent_dir]
 
+    # -- hugepage pools -----------------------------------------------------
+
+    def nodes(self):
+        out = []
+        try:
+            names = os.listdir(self.p(NODE_DIR))
+        except OSError:
+            return out
+        for name in names:
+            m = re.fullmatch(r'node(\d+)', name)
+            if m and os.path.isdir(self.p(f'{NODE_DIR}/{name}')):
+                out.append(int(m.group(1)))
+        return sorted(out)
+
+    def adjust_meminfo(self, rel, key, delta):
+        """Adds `delta` to the `key:` line of a meminfo file, keeping its layout."""
+        text = self.read(rel)
+        if text is None:
+            return
+        def repl(m):           # the column stays where it was, as the kernel's printf
+            width = len(m.group(2)) + len(m.group(3))
+            return m.group(1) + (' ' + str(int(m.group(3)) + delta)).rjust(width)
+        new = re.sub(rf'^((?:Node \d+ )?{re.escape(key)}:)(\s*)(\d+)', repl, text, count=1,
+                     flags=re.M)
+        if new != text:
+            self.put(rel, new)
+
+    def pool_room(self, node, size_kib):
+        """How many new pages of `size_kib` the kernel can find: the memory knob, or the
+        node's (or the system's) MemFree."""
+        key = 'system' if node is None else str(node)
+        knob = self.config['hugepage_memory_kib'].get(key)
+        if knob is not None:
+            return max(knob, 0) // size_kib
+        rel = 'proc/meminfo' if node is None else f'{NODE_DIR}/node{node}/meminfo'
+        m = re.search(r'MemFree:\s*(\d+)', self.read(rel) or '')
+        return int(m.group(1)) // size_kib if m else 0
+
+    def pool_change(self, node, size_kib, delta):
+        """`delta` pages more (or fewer, all free) in a pool, with everything that shows
+        them: the node's and the system's nr/free, meminfo, the memory knob."""
+        if delta == 0:
+            return
+        dirs = [f'sys/kernel/mm/hugepages/hugepages-{size_kib}kB']
+        if node is not None:
+            dirs.append(f'{NODE_DIR}/node{node}/hugepages/hugepages-{size_kib}kB')
+        for d in dirs:
+            for name in ('nr_hugepages', 'free_hugepages'):
+                value = self.read_int(f'{d}/{name}')
+                if value is not None:
+                    self.put(f'{d}/{name}', f'{value + delta}\n')
+        kib = delta * size_kib
+        key = 'system' if node is None else str(node)
+        if key in self.config['hugepage_memory_kib']:
+            self.config['hugepage_memory_kib'][key] -= kib
+        self.adjust_meminfo('proc/meminfo', 'MemFree', -kib)
+        self.adjust_meminfo('proc/meminfo', 'MemAvailable', -kib)
+        if node is not None:
+            nm = f'{NODE_DIR}/node{node}/meminfo'
+            self.adjust_meminfo(nm, 'MemFree', -kib)
+            self.adjust_meminfo(nm, 'MemUsed', kib)
+            if size_kib == 2048:
+                self.adjust_meminfo(nm, 'HugePages_Total', delta)
+                self.adjust_meminfo(nm, 'HugePages_Free', delta)
+        if size_kib == 2048:
+            self.adjust_meminfo('proc/meminfo', 'HugePages_Total', delta)
+            self.adjust_meminfo('proc/meminfo', 'HugePages_Free', delta)
+            self.adjust_meminfo('proc/meminfo', 'Hugetlb', kib)
+
+    def w_nr_hugepages(self, rel, buf):
+        # nr_hugepages_store_common() in 6.1: kstrtoul(buf, 10), then
+        # set_max_huge_pages(): grows as far as memory allows (no error for a
+        # short pool), shrinks free pages only (in-use ones stay, as surplus).
+        n = kstrtoull(buf, 10)       # EINVAL, or ERANGE past an unsigned long
+        m = HUGEPAGE_POOL_RE.fullmatch(rel)
+        size_kib = int(m.group(2))
+        cur = self.read_int(rel) or 0
+        nodes = self.nodes()
+        if m.group(1) is not None:
+            targets = [int(m.group(1))]
+        else:
+            targets = nodes or [None]   # the system pool: spread over the nodes
+        if n > cur:
+            want = n - cur
+            # round robin over the nodes with room, as the kernel interleaves
+            while want > 0:
+                rooms = [(t, self.pool_room(t, size_kib)) for t in targets]
+                rooms = [(t, r) for t, r in rooms if r > 0]
+                if not rooms:
+                    break
+                share = max(1, want // len(rooms))
+                for t, room in rooms:
+                    take = min(share, room, want)
+                    self.pool_change(t, size_kib, take)
+                    want -= take
+                    if want == 0:
+                        break
+        elif n < cur:
+            # free pages only, round robin over the nodes that have some
+            drop = cur - n
+            def free_of(t):
+                d = (f'{NODE_DIR}/node{t}/hugepages/hugepages-{size_kib}kB' if t is not None
+                     else f'sys/kernel/mm/hugepages/hugepages-{size_kib}kB')
+                return self.read_int(f'{d}/free_hugepages') or 0
+            while drop > 0:
+                frees = [(t, free_of(t)) for t in targets]
+                frees = [(t, f) for t, f in frees if f > 0]
+                if not frees:
+                    break
+                share = max(1, drop // len(frees))
+                for t, free in frees:
+                    take = min(share, free, drop)
+                    self.pool_change(t, size_kib, -take)
+                    drop -= take
+                    if drop == 0:
+                        break
+
     # -- dispatch ------------------------------------------------------------
 
     def handler(self, rel):
         """The store method of `rel`, or None when it has none."""
         if rel == 'sys/bus/pci/drivers_probe':
             return self.w_drivers_probe
+        if HUGEPAGE_POOL_RE.fullmatch(rel) and os.path.isfile(self.p(rel)):
+            return self.w_nr_hugepages
         parts = rel.split('/')
         if len(parts) == 6 and rel.startswith(PCI_DRIVERS + '/') and parts[5] in ('bind', 'unbind'):
             return self.w_bind if parts[5] == 'bind' else self.w_unbind

@@ -453,6 +453,61 @@ class TestSriov(SimTest):
         self.assertTrue(self.exists(f'dev/vfio/{self.group("0000:87:02.0")}'))
 
 
+class TestHugepages(SimTest):
+    """nr_hugepages as the kernel plays it: a pool grows as far as free memory
+    allows (the `hugepage_memory_kib` knob, else the fixture's MemFree), shrinks
+    by free pages only, and refuses what is not a number."""
+    host = 'two-socket-server'
+    config = {'hugepage_memory_kib': {'0': 100 * 2048}}
+    NODE = 'sys/devices/system/node/node{}/hugepages/hugepages-{}kB/{}'
+    SYSTEM = 'sys/kernel/mm/hugepages/hugepages-{}kB/{}'
+
+    def pool(self, node, name, size=2048):
+        rel = self.NODE.format(node, size, name) if node is not None else \
+            self.SYSTEM.format(size, name)
+        return int(self.read(rel))
+
+    def test_a_node_pool_grows_and_shrinks_back(self):
+        nr = self.NODE.format(1, 2048, 'nr_hugepages')
+        self.write(nr, '1024\n')
+        self.assertEqual((self.pool(1, 'nr_hugepages'), self.pool(1, 'free_hugepages')),
+                         (1024, 768))
+        self.assertEqual(self.pool(None, 'nr_hugepages'), 1536)       # the system's follows
+        self.assertEqual(self.pool(0, 'nr_hugepages'), 512)          # the other node does not
+        self.assertIn('Node 1 HugePages_Total:  1024', self.read('sys/devices/system/node/node1/meminfo'))
+        self.write(nr, '512')
+        self.assertHostUnchanged()
+
+    def test_growth_stops_where_memory_ends(self):
+        self.write(self.NODE.format(0, 2048, 'nr_hugepages'), '1000')  # room for 100
+        self.assertEqual(self.pool(0, 'nr_hugepages'), 612)
+        self.write(self.NODE.format(0, 2048, 'nr_hugepages'), '512')
+        self.assertHostUnchanged()
+
+    def test_shrinking_takes_free_pages_only(self):
+        # node 1's 1G pool: 8 pages, 6 free (2 in use)
+        self.write(self.NODE.format(1, 1048576, 'nr_hugepages'), '0')
+        self.assertEqual((self.pool(1, 'nr_hugepages', 1048576),
+                          self.pool(1, 'free_hugepages', 1048576)), (2, 0))
+        self.write(self.NODE.format(1, 1048576, 'nr_hugepages'), '8')
+        self.assertHostUnchanged()
+
+    def test_the_system_pool_spreads_over_the_nodes(self):
+        self.write(self.SYSTEM.format(2048, 'nr_hugepages'), '1224')   # +200
+        self.assertEqual(self.pool(None, 'nr_hugepages'), 1224)
+        self.assertEqual(self.pool(0, 'nr_hugepages') + self.pool(1, 'nr_hugepages'), 1224)
+        self.assertEqual(self.pool(0, 'nr_hugepages'), 612)            # 100 each
+        self.write(self.SYSTEM.format(2048, 'nr_hugepages'), '1024')
+        self.assertHostUnchanged()
+
+    def test_refusals(self):
+        nr = self.NODE.format(0, 2048, 'nr_hugepages')
+        for value in ('abc\n', '-1\n', '\n', '1 2\n', '0x10\n'):
+            self.assertRefused(nr, value, errno.EINVAL)
+        self.assertRefused(nr, '99999999999999999999999\n', errno.ERANGE)
+        self.assertHostUnchanged()
+
+
 class TestXeSriovAdmin(SimTest):
     """xe's sriov_admin (xe_sriov_pf_sysfs.c, 6.19): each VF's profile takes a u32, a VF's
     sched_priority cannot be written, and vfN/device follows the VFs."""

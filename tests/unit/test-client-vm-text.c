@@ -54,7 +54,7 @@ static void test_uptime_small_buffer(void **state)
 static void test_phases(void **state)
 {
 	static const char *const phases[] = {
-		"allocating", "spawning", "connecting", "pinning", "running",
+		"allocating", "hugepages", "spawning", "connecting", "pinning", "running",
 	};
 	unsigned step = 99;
 
@@ -81,11 +81,12 @@ static void assert_progress(const char *phase, const char *expected)
 
 static void test_progress_text(void **state)
 {
-	assert_progress("allocating", "Starting gaming-vm: allocating the GPU partitions (1/5)...");
-	assert_progress("spawning", "Starting gaming-vm: starting QEMU (2/5)...");
-	assert_progress("connecting", "Starting gaming-vm: connecting to QEMU (3/5)...");
-	assert_progress("pinning", "Starting gaming-vm: pinning the vCPUs (4/5)...");
-	assert_progress("running", "Starting gaming-vm: starting the guest (5/5)...");
+	assert_progress("allocating", "Starting gaming-vm: allocating the GPU partitions (1/6)...");
+	assert_progress("hugepages", "Starting gaming-vm: reserving hugepages (2/6)...");
+	assert_progress("spawning", "Starting gaming-vm: starting QEMU (3/6)...");
+	assert_progress("connecting", "Starting gaming-vm: connecting to QEMU (4/6)...");
+	assert_progress("pinning", "Starting gaming-vm: pinning the vCPUs (5/6)...");
+	assert_progress("running", "Starting gaming-vm: starting the guest (6/6)...");
 	/* A newer daemon's phase is shown as it is when it is a plain word... */
 	assert_progress("warming-up", "Starting gaming-vm: warming-up...");
 	/* ...and never when it could move the cursor or clear the screen. */

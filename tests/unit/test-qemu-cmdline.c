@@ -327,7 +327,10 @@ static void test_amd_sriov(void **state)
 	vm_definition_done(&d);
 }
 
-/* A gaming VM with a whole GTX 1080 (its ROM from a file) and the card's HDMI audio. */
+/*
+ * A gaming VM with a whole GTX 1080 (its ROM from a file) and the card's HDMI audio,
+ * seen through Looking Glass at 4K: the memory sized by Looking Glass's formula (128M).
+ */
 static void test_passthrough(void **state)
 {
 	VmDefinition d =
@@ -346,7 +349,8 @@ static void test_passthrough(void **state)
 		     "network: {mode: bridge, bridge: br0}\n"
 		     "audio: pulseaudio\n"
 		     "usb: [046d:c52b, 1532:0084]\n"
-		     "windows: {hyperv: true, hide-hypervisor: true}\n");
+		     "windows: {hyperv: true, hide-hypervisor: true}\n"
+		     "looking-glass: 3840x2160\n");
 	const PciAddress functions[] = { address("0000:01:00.0"), address("0000:01:00.1") };
 	const QemuGpuAssignment gpus[] = {
 		{ .gpu = &d.gpus[0],
@@ -360,6 +364,8 @@ static void test_passthrough(void **state)
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "passthrough/OVMF_VARS.fd",
 		.numa_node = -1,
+		.looking_glass_path = "/dev/kvmfr0",
+		.looking_glass_kvmfr = true,
 		.audio_server = "/run/user/1000/pulse/native",
 		.tap_fd = 3,
 	};
@@ -984,6 +990,44 @@ static void test_memlock_limit(void **state)
 	vm_definition_done(&shared);
 }
 
+/* Looking Glass's memory from a resolution, as its documentation computes it. */
+static void test_looking_glass_resolution(void **state)
+{
+	static const struct {
+		const char *value, *size;
+	} cases[] = {
+		{ "on", "32M" },        { "true", "32M" },       { "1920x1080", "32M" },
+		{ "2560x1440", "64M" }, { "3440x1440", "64M" },  { "3840x2160", "128M" },
+		{ "640x480", "16M" },   { "7680x4320", "512M" }, { "1080x1920", "32M" },
+	};
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *yaml = NULL, *want = NULL;
+		assert_true(asprintf(&yaml,
+				     "name: lg\n"
+				     "uuid: 4b1e5a8c-2f0d-4c6e-9a7b-3d2c1e0f9a8b\n"
+				     "memory: 1G\n"
+				     "firmware: bios\n"
+				     "looking-glass: %s\n",
+				     cases[i].value) > 0);
+		assert_true(asprintf(&want,
+				     "memory-backend-file,id=looking-glass,mem-path=/dev/shm/lg,"
+				     "size=%s,share=on",
+				     cases[i].size) > 0);
+		VmDefinition d = load(yaml);
+		QemuHostFacts host = {
+			.qmp_socket = RUN "lg/qmp.sock",
+			.numa_node = -1,
+			.looking_glass_path = "/dev/shm/lg",
+			.tap_fd = -1,
+		};
+		char **argv = build(&d, NULL, 0, &host);
+		assert_string_equal(value_of(argv, "-object", 1), want);
+		strv_free(argv);
+		vm_definition_done(&d);
+	}
+}
+
 static void test_accel_names(void **state)
 {
 	assert_string_equal(qemu_accel_to_string(QEMU_ACCEL_KVM), "kvm");
@@ -1017,6 +1061,7 @@ int main(void)
 		cmocka_unit_test(test_qmp_from_an_inherited_socket),
 		cmocka_unit_test(test_files_from_inherited_descriptors),
 		cmocka_unit_test(test_memlock_limit),
+		cmocka_unit_test(test_looking_glass_resolution),
 		cmocka_unit_test(test_accel_names),
 	};
 

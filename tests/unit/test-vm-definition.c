@@ -185,6 +185,12 @@ static void test_minimal_has_defaults(void **state)
 	assert_false(d.pin_cpus);
 	assert_true(d.looking_glass == 0);
 	vm_definition_done(&d);
+	assert_int_equal(load("name: p\nmemory: 1G\nlooking-glass: false\n", &d, &error), 0);
+	assert_true(d.looking_glass == 0);
+	vm_definition_done(&d);
+	assert_int_equal(load("name: p\nmemory: 1G\nlooking-glass: 2560x1440\n", &d, &error), 0);
+	assert_true(d.looking_glass == UINT64_C(64) << 20);
+	vm_definition_done(&d);
 }
 
 /* A GPU named by an mdev parent outside PCI: its device name, where an address goes. */
@@ -368,9 +374,30 @@ static void test_mistakes(void **state)
 		{ A "cpu-pinning: []\n",
 		  "vm.yaml:3:14: cpu-pinning: a list of 1 to 1024 host CPUs" },
 		{ A "looking-glass: 100M\n",
-		  "vm.yaml:3:16: looking-glass: '100M' is not off or a power-of-two size..." },
-		{ A "looking-glass: 2G\n", "vm.yaml:3:16: looking-glass: '2G' is not off or a..." },
-		{ A "looking-glass: on\n", "vm.yaml:3:16: looking-glass: 'on' is not off or a..." },
+		  "vm.yaml:3:16: looking-glass: '100M' is not on, off, a resolution (2560x1440) "
+		  "or a power-of-two size from 2M to 1G" },
+		{ A "looking-glass: 2G\n",
+		  "vm.yaml:3:16: looking-glass: '2G' is not on, off, a..." },
+		{ A "looking-glass: yes\n",
+		  "vm.yaml:3:16: looking-glass: 'yes' is not on, off, a..." },
+		{ A "looking-glass: 1920x\n",
+		  "vm.yaml:3:16: looking-glass: '1920x' is not on, off..." },
+		{ A "looking-glass: x1080\n",
+		  "vm.yaml:3:16: looking-glass: 'x1080' is not on, off..." },
+		{ A "looking-glass: 1920x1080x2\n",
+		  "vm.yaml:3:16: looking-glass: '1920x1080x2' is not on, off..." },
+		{ A "looking-glass: -1920x1080\n",
+		  "vm.yaml:3:16: looking-glass: '-1920x1080' is not on, off..." },
+		{ A "looking-glass: 99999999999x1\n",
+		  "vm.yaml:3:16: looking-glass: '99999999999x1' is not on, off..." },
+		{ A "looking-glass: 320x240\n",
+		  "vm.yaml:3:16: looking-glass: '320x240': each side must be 480 to 7680 pixels, "
+		  "at "
+		  "most 7680x4320 in all; give the guest's largest resolution" },
+		{ A "looking-glass: 7680x7680\n",
+		  "vm.yaml:3:16: looking-glass: '7680x7680': each side must be 480 to 7680..." },
+		{ A "looking-glass: 8192x1080\n",
+		  "vm.yaml:3:16: looking-glass: '8192x1080': each side must be 480 to 7680..." },
 #undef A
 		{ "memory: 1G\n", "vm.yaml:1:1: name: missing: every VM needs a name" },
 		{ "name: a\n", "vm.yaml:1:1: memory: missing: say how much, like 'memory: 8G'" },

@@ -165,6 +165,9 @@ static void test_runtime_records(void **state)
 	runtime.lent[0] = (VmLent){ strdup("/dev/vfio/12"), 0, 0, 0600 };
 	runtime.lent[1] = (VmLent){ strdup("/srv/vm/disk,1.img"), 1000, 100, 0640 };
 	runtime.n_lent = 2;
+	runtime.hugepages = (HugepageReservation){
+		.active = true, .node = 1, .size_kib = 2048, .before = 512, .added = 768
+	};
 	assert_int_equal(vm_runtime_save(dir, &runtime), 0);
 	free(tmpdir_write_text(
 		dir, "evil.json",
@@ -183,6 +186,15 @@ static void test_runtime_records(void **state)
 			       "\"partitions\":[],\"lent\":[{\"path\":\"/srv/a\","
 			       "\"uid\":0,\"gid\":0,\"mode\":65535}]}"));
 	free(tmpdir_write_text(dir, "junk.json", "{"));
+	/* A pool given back must be one libvfio could have grown: 2M or 1G, a sane node. */
+	free(tmpdir_write_text(dir, "pool.json",
+			       "{\"name\":\"pool\",\"pid\":0,\"startTime\":0,\"startedAtUsec\":0,"
+			       "\"partitions\":[],\"lent\":[],\"hugepages\":{\"node\":0,"
+			       "\"sizeKib\":4,\"before\":0,\"added\":1}}"));
+	free(tmpdir_write_text(dir, "count.json",
+			       "{\"name\":\"count\",\"pid\":0,\"startTime\":0,\"startedAtUsec\":0,"
+			       "\"partitions\":[],\"lent\":[],\"hugepages\":{\"node\":-1,"
+			       "\"sizeKib\":2048,\"before\":0,\"added\":-5}}"));
 
 	assert_int_equal(vm_runtime_load_all(dir, &loaded, &n, &problems), 0);
 	assert_int_equal(n, 1);
@@ -196,8 +208,13 @@ static void test_runtime_records(void **state)
 	assert_int_equal(loaded[0].lent[1].uid, 1000);
 	assert_int_equal(loaded[0].lent[1].gid, 100);
 	assert_int_equal(loaded[0].lent[1].mode, 0640);
-	/* pid 1, a foreign name, a path with "..", a mode out of range, junk */
-	assert_int_equal(strv_length(problems), 5);
+	assert_true(loaded[0].hugepages.active);
+	assert_int_equal(loaded[0].hugepages.node, 1);
+	assert_int_equal(loaded[0].hugepages.size_kib, 2048);
+	assert_int_equal(loaded[0].hugepages.before, 512);
+	assert_int_equal(loaded[0].hugepages.added, 768);
+	/* pid 1, a foreign name, a path with "..", a mode out of range, junk, two pools */
+	assert_int_equal(strv_length(problems), 7);
 	vm_runtime_done(&loaded[0]);
 	free(loaded);
 	strv_free(problems);

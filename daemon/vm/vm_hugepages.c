@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "vm/vm_hugepages.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "error_message.h"
+#include "host/host_cache.h"
+#include "host/sysfs_write.h"
+#include "time_util.h"
+#include "vm/hugepage_reserve.h"
+
+/* "node 1's 2M pool", "the system's 1G pool" */
+static void pool_name(const HugepageReservation *h, char *buf, size_t size)
+{
+	const char *page = h->size_kib == 2048 ? "2M" : "1G";
+	if (h->node >= 0)
+		snprintf(buf, size, "node %d's %s pool", h->node, page);
+	else
+		snprintf(buf, size, "the system's %s pool", page);
+}
+
+/* nr_hugepages and free_hugepages of the reservation's pool now. */
+static int read_pool(const Vm *vm, const HugepageReservation *h, uint64_t *ret_nr,
+		     uint64_t *ret_free)
+{
+	const SysfsRoot *root = host_cache_root(vm->manager->host);
+	char path[256];
+	int64_t nr, free_pages = 0;
+
+	int r = hugepage_pool_path(h->node, h->size_kib, path, sizeof(path));
+	if (r < 0)
+		return r;
+	r = sysfs_read_int(root, path, &nr);
+	if (r < 0)
+		return r;
+	if (ret_free) {
+		/* free_hugepages sits next to nr_hugepages */
+		char *slash = strrchr(path, '/');
+		snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path), "free_hugepages");
+		r = sysfs_read_int(root, path, &free_pages);
+		if (r < 0)
+			return r;
+	}
+	if (nr < 0 || free_pages < 0 || free_pages > nr)
+		return -EIO;
+	*ret_nr = (uint64_t)nr;
+	if (ret_free)
+		*ret_free = (uint64_t)free_pages;
+	return 0;
+}
+
+static void on_reserved(int result, void *userdata)
+{
+	Vm *vm = userdata;
+	HugepageReservation *h = &vm->hugepages;
+	VmHugepagesCallback callback = vm->hugepages_callback;
+	char pool[64], text[1024];
+	uint64_t nr = 0;
+
+	if (result == -ECANCELED)
+		return; /* the daemon is stopping: the record stays for the next one */
+	vm->manager->hugepages_busy = false;
+	vm->hugepages_callback = NULL;
+	pool_name(h, pool, sizeof(pool));
+	if (result >= 0)
+		result = read_pool(vm, h, &nr, NULL);
+	uint64_t got = nr > h->before ? nr - h->before : 0;
+	if (result >= 0 && got >= h->added) {
+		vm_log(vm, LOG_INFO, 0, "VM %s: %" PRIu64 " pages added to %s (%" PRIu64 " now)",
+		       vm->name, h->added, pool, nr);
+		callback(vm, 0, NULL);
+		return;
+	}
+	if (result == -ETIMEDOUT) {
+		vm->hugepages_late = *h; /* on_late() gives back what it adds in the end */
+		snprintf(text, sizeof(text),
+			 "hugepages: growing %s by %" PRIu64 " pages took too long (the kernel "
+			 "is compacting memory); reserve them at boot (hugepages= on the kernel "
+			 "command line) or start it again later.",
+			 pool, h->added);
+	} else if (result < 0)
+		snprintf(text, sizeof(text), "hugepages: cannot grow %s: %s.", pool,
+			 strerror(-result));
+	else
+		snprintf(text, sizeof(text),
+			 "hugepages: the VM needs %" PRIu64 " more pages than the %" PRIu64
+			 " free in %s, and the kernel found only %" PRIu64
+			 " (memory is short or fragmented); free memory on that node, reserve the "
+			 "pages at boot (hugepages= on the kernel command line), or give the VM "
+			 "less memory.",
+			 h->added, vm->hugepages_free_before, pool, got);
+	callback(vm, result < 0 ? result : -ENOMEM, text);
+}
+
+static void on_late(int result, void *userdata)
+{
+	Vm *vm = userdata;
+	if (result == -ECANCELED)
+		return;
+	/* The write that timed out landed after all: what it added is given back now. */
+	vm_log(vm, LOG_WARNING, result, "VM %s: a hugepage pool write that timed out has ended",
+	       vm->name);
+	HugepageReservation late = vm->hugepages_late;
+	vm->hugepages_late = (HugepageReservation){ .node = -1 };
+	if (late.active && !vm_is_active(vm) && !vm->releasing && !vm->hugepages.active) {
+		vm->hugepages = late;
+		(void)vm_hugepages_give_back(vm, NULL);
+	}
+}
+
+/* Pools are planned from what they read: one write at a time, the others wait their turn. */
+#define RETRY_USEC (20 * USEC_PER_MSEC)
+
+static int on_retry_reserve(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Vm *vm = userdata;
+	_cleanup_free_ char *message = NULL;
+	VmHugepagesCallback callback = vm->hugepages_callback;
+	(void)source;
+	(void)usec;
+	vm->hugepages_retry = sd_event_source_disable_unref(vm->hugepages_retry);
+	int r = vm_hugepages_reserve(vm, vm->hugepages_definition, vm->hugepages_node, callback,
+				     &message);
+	if (r <= 0)
+		callback(vm, r, message);
+	return 0;
+}
+
+static int on_retry_give_back(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Vm *vm = userdata;
+	void (*done)(Vm * vm) = vm->hugepages_done;
+	(void)source;
+	(void)usec;
+	vm->hugepages_retry = sd_event_source_disable_unref(vm->hugepages_retry);
+	if (vm_hugepages_give_back(vm, done) == 0 && done)
+		done(vm);
+	return 0;
+}
+
+/* Waits for the pool write under way; 1, or < 0 when the timer cannot be had. */
+static int wait_turn(Vm *vm, sd_event_time_handler_t handler)
+{
+	int r = sd_event_add_time_relative(vm->manager->event, &vm->hugepages_retry,
+					   CLOCK_MONOTONIC, RETRY_USEC, USEC_PER_MSEC, handler, vm);
+	return r < 0 ? r : 1;
+}
+
+int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
+			 VmHugepagesCallback callback, char **ret_message)
+{
+	VmManager *m = vm->manager;
+	const HostModel *model;
+	HugepageReservation plan;
+	char path[256], value[32], pool[64];
+
+	if (definition->hugepages == VM_HUGEPAGES_OFF)
+		return 0;
+	if (m->hugepages_busy) {
+		vm->hugepages_callback = callback;
+		vm->hugepages_definition = definition;
+		vm->hugepages_node = node;
+		int r = wait_turn(vm, on_retry_reserve);
+		if (r < 0)
+			return error_message(ret_message, r,
+					     "Cannot wait for the hugepage pool: %s.",
+					     strerror(-r));
+		return r;
+	}
+	/* Fresh: free pages change without uevents. */
+	int r = host_cache_model(m->host, true, &model);
+	if (r < 0)
+		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
+	r = hugepage_plan(definition, model, node, 0, &plan);
+	if (r >= 0) {
+		/*
+		 * Free pages another start has counted on, and its QEMU not taken yet
+		 * (it takes them all at once, prealloc, before QMP greets), are not free.
+		 */
+		uint64_t claimed = 0;
+		for (size_t i = 0; i < m->n_vms; i++) {
+			const Vm *other = m->vms[i];
+			if (other != vm && other->hugepages_claim_pages > 0 &&
+			    hugepage_pools_overlap(other->hugepages_claim_node,
+						   other->hugepages_claim_size_kib, plan.node,
+						   plan.size_kib))
+				claimed += other->hugepages_claim_pages;
+		}
+		r = hugepage_plan(definition, model, node, claimed, &plan);
+	}
+	if (r >= 0) {
+		vm->hugepages_claim_node = plan.node;
+		vm->hugepages_claim_size_kib = plan.size_kib;
+		vm->hugepages_claim_pages = definition->memory / 1024 / plan.size_kib;
+	}
+	if (r == -ENOENT)
+		return error_message(ret_message, r,
+				     "hugepages: this host has no %s page pool; use another size "
+				     "or 'hugepages: off'.",
+				     vm_hugepages_to_string(definition->hugepages));
+	if (r < 0 || !plan.active)
+		return r;
+	r = hugepage_pool_path(plan.node, plan.size_kib, path, sizeof(path));
+	if (r < 0)
+		return r;
+	uint64_t free_before = 0;
+	for (size_t i = 0; i < model->n_nodes && plan.node >= 0; i++)
+		if (model->nodes[i].id == plan.node)
+			for (size_t k = 0; k < model->nodes[i].n_hugepages; k++)
+				if (model->nodes[i].hugepages[k].size_kib == plan.size_kib)
+					free_before = model->nodes[i].hugepages[k].free;
+	for (size_t k = 0; k < model->facts.n_hugepages && plan.node < 0; k++)
+		if (model->facts.hugepages[k].size_kib == plan.size_kib)
+			free_before = model->facts.hugepages[k].free;
+
+	/* Written down before the pool grows: a daemon that dies now leaves the next one
+	 * what to give back. */
+	vm->hugepages = plan;
+	r = vm_save_runtime(vm);
+	if (r < 0) {
+		vm->hugepages = (HugepageReservation){ .node = -1 };
+		return vm_save_runtime_error(vm, r, ret_message);
+	}
+	vm->hugepages_callback = callback;
+	vm->hugepages_free_before = free_before;
+	pool_name(&plan, pool, sizeof(pool));
+	vm_log(vm, LOG_INFO, 0, "VM %s: adding %" PRIu64 " pages to %s (%" PRIu64 " now)", vm->name,
+	       plan.added, pool, plan.before);
+	snprintf(value, sizeof(value), "%" PRIu64, plan.before + plan.added);
+	r = sysfs_write_async(m->writer, host_cache_root(m->host), path, value,
+			      m->config->sysfs_write_timeout_usec, on_reserved, on_late, vm);
+	if (r < 0) {
+		vm->hugepages_callback = NULL;
+		return error_message(ret_message, r, "hugepages: cannot grow %s: %s.", pool,
+				     strerror(-r));
+	}
+	m->hugepages_busy = true;
+	return 1;
+}
+
+static void on_given_back(int result, void *userdata)
+{
+	Vm *vm = userdata;
+	void (*done)(Vm * vm) = vm->hugepages_done;
+	char pool[64];
+
+	if (result == -ECANCELED)
+		return; /* the daemon is stopping: the record stays for the next one */
+	vm->manager->hugepages_busy = false;
+	pool_name(&vm->hugepages, pool, sizeof(pool));
+	if (result < 0)
+		vm_log(vm, LOG_WARNING, result,
+		       "VM %s: cannot give %" PRIu64 " pages back to %s; "
+		       "lower its nr_hugepages by hand",
+		       vm->name, vm->hugepages.added, pool);
+	else
+		vm_log(vm, LOG_INFO, 0, "VM %s: hugepages given back to %s", vm->name, pool);
+	vm->hugepages = (HugepageReservation){ .node = -1 };
+	vm->hugepages_done = NULL;
+	if (done)
+		done(vm);
+}
+
+int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm))
+{
+	VmManager *m = vm->manager;
+	HugepageReservation *h = &vm->hugepages;
+	uint64_t nr, free_pages;
+	char path[256], value[32], pool[64];
+
+	if (!h->active)
+		return 0;
+	if (m->hugepages_busy) {
+		vm->hugepages_done = done;
+		if (wait_turn(vm, on_retry_give_back) > 0)
+			return 1;
+		vm->hugepages_done = NULL; /* no timer: given back now, from what reads now */
+	}
+	pool_name(h, pool, sizeof(pool));
+	int r = read_pool(vm, h, &nr, &free_pages);
+	if (r >= 0)
+		r = hugepage_pool_path(h->node, h->size_kib, path, sizeof(path));
+	if (r < 0) {
+		vm_log(vm, LOG_WARNING, r, "VM %s: cannot read %s to give its pages back", vm->name,
+		       pool);
+		*h = (HugepageReservation){ .node = -1 };
+		return 0;
+	}
+	uint64_t target = hugepage_give_back_target(h, nr, free_pages);
+	if (target == nr) {
+		*h = (HugepageReservation){ .node = -1 };
+		return 0;
+	}
+	snprintf(value, sizeof(value), "%" PRIu64, target);
+	vm->hugepages_done = done;
+	r = sysfs_write_async(m->writer, host_cache_root(m->host), path, value,
+			      m->config->sysfs_write_timeout_usec, on_given_back, NULL, vm);
+	if (r < 0) {
+		vm->hugepages_done = NULL;
+		vm_log(vm, LOG_WARNING, r, "VM %s: cannot give its pages back to %s", vm->name,
+		       pool);
+		*h = (HugepageReservation){ .node = -1 };
+		return 0;
+	}
+	m->hugepages_busy = true;
+	return 1;
+}

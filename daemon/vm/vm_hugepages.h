@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A VM's hugepages on the host: at start, the pages its memory needs added to
+ * its node's pool when the pool is short (hugepage_reserve.h decides how
+ * many, and where), written down in the runtime record before the pool is
+ * grown, read back (the kernel may find fewer), and given back when the VM's
+ * everything else is given back, by this daemon or, after a crash, the next.
+ * The pool writes run off the loop (sysfs_write.h): growing a pool on a
+ * fragmented host makes the kernel compact memory, which can take seconds.
+ */
+#pragma once
+
+#include "vm/vm_internal.h"
+
+/* The reservation's end: 0, or < 0 with a sentence for the user. */
+typedef void (*VmHugepagesCallback)(Vm *vm, int result, const char *message);
+
+/*
+ * Reserves the pages `definition` needs on `node` (-1: the system pool).
+ * Returns 1 when a write is under way (`callback` hears its end, on the loop),
+ * 0 when the pool has enough free pages already (or the VM uses none), < 0
+ * with *ret_message when the start cannot go on. A failed reservation stays in
+ * vm->hugepages: the release gives back what the kernel did add.
+ */
+int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
+			 VmHugepagesCallback callback, char **ret_message);
+
+/*
+ * Gives back vm->hugepages (only its free pages, never below what the pool
+ * held before). Returns 1 when a write is under way (`done` is called on the
+ * loop when it ends), 0 when there was nothing to give back (now clear).
+ */
+int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm));
