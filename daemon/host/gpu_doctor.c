@@ -252,11 +252,8 @@ static int examine_vendor_reset(const HostModel *model, const PciFunction *gpu, 
 	if (strv_append(&steps, "install vendor-reset (DKMS, github.com/gnif/vendor-reset)") < 0 ||
 	    strv_append(&steps, MOK_STEP) < 0 ||
 	    strv_append(&steps, "echo vendor-reset > /etc/modules-load.d/vendor-reset.conf") < 0 ||
-	    strv_append(&steps, "reboot") < 0 ||
-	    strv_appendf(&steps,
-			 "after each boot echo device_specific > "
-			 "/sys/bus/pci/devices/%s/reset_method (libvfio does not set it yet)",
-			 gpu->address_text) < 0)
+	    strv_append(&steps, "reboot (libvfio then sets reset_method to device_specific while "
+				"a VM holds the GPU)") < 0)
 		return -ENOMEM;
 	return add_advice(d, "reset between VMs (vendor-reset)", _PARTITION_MODE_MAX, false,
 			  "vendor-reset is not loaded: without it this GPU may not reset when a VM "

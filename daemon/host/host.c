@@ -48,6 +48,7 @@ void pci_functions_free(PciFunction *functions, size_t n)
 		free(f->vendor_name);
 		free(f->device_name);
 		free(f->driver);
+		free(f->reset_method);
 		free(f->vfs);
 		mdev_types_free(f->mdev_types, f->n_mdev_types);
 		strv_free(f->warnings);
@@ -147,8 +148,22 @@ typedef struct GpuReader {
 	const HostOptions *options;
 } GpuReader;
 
+/* reset_method, its newline dropped; absent (an older kernel): NULL. 0 or -ENOMEM. */
+static int read_reset_method(int dir, PciFunction *f)
+{
+	char *text = NULL;
+	int r = sysfs_read_text_at(dir, "reset_method", 256, &text);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return 0;
+	text[strcspn(text, "\n")] = '\0';
+	f->reset_method = text;
+	return 0;
+}
+
 /*
- * What only GPUs need: SR-IOV, boot_vga. Partitions are made of GPUs. (mdev
+ * What only GPUs need: SR-IOV, boot_vga, reset_method. Partitions are made of GPUs. (mdev
  * types are read for every member of sys/class/mdev_bus afterwards.)
  */
 static int read_gpu(PciFunction *f, int dir, void *userdata)
@@ -163,6 +178,8 @@ static int read_gpu(PciFunction *f, int dir, void *userdata)
 	if (r >= 0 && (f->class_code >> 8) == PCI_CLASS_VGA &&
 	    sysfs_read_int_at(dir, "boot_vga", &value) == 0)
 		f->boot_vga = value == 1;
+	if (r >= 0)
+		r = read_reset_method(dir, f);
 	return r;
 }
 

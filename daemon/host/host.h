@@ -51,6 +51,12 @@ typedef struct PciFunction {
 	int iommu_group;
 	int numa_node; /* -1 when the platform does not say */
 	int boot_vga; /* -1 when the device has no boot_vga attribute */
+	/*
+	 * A GPU's reset_method (Linux 5.15+, sysfs-bus-pci): the resets the kernel
+	 * tries, in order, space-separated ("flr bus"); "" when it has none; NULL
+	 * when the kernel has no such attribute.
+	 */
+	char *reset_method;
 	bool readable; /* IDs and class were read; otherwise only the address is known */
 
 	/* SR-IOV, on physical functions that have the capability */

@@ -7,12 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/gpu_family.h"
 #include "host/mdev.h"
 #include "host/sriov.h"
 #include "host/vfio_bind.h"
 #include "host/xe_sriov.h"
 #include "macro.h"
 #include "strv.h"
+
+/* What vendor-reset's reset is called in reset_method. */
+#define RESET_DEVICE_SPECIFIC "device_specific"
 
 _printf_(3, 4) static void set_message(char *message, size_t size, const char *format, ...)
 {
@@ -108,6 +112,32 @@ static int mdev_step(const PartitionRecord *record, const PartitionPlanInput *in
 				  .uuid = (char *)input->uuid,
 				  .type = type->id };
 	return mdev_create_plan(parent, type, input->uuid, &ret->writes) < 0 ? -EINVAL : 1;
+}
+
+/*
+ * A GPU that only vendor-reset can reset between VMs (AMD Polaris to Navi 23:
+ * gnif/vendor-reset's device list, gpu_family.h), on a host where it is
+ * loaded, whose reset_method (Linux 5.15+) is not device_specific yet.
+ * vendor-reset's README: echo device_specific > .../reset_method. Only then:
+ * the kernel takes a method it cannot probe as none, which disables resets.
+ */
+static bool needs_device_specific_reset(const HostModel *model, const PciFunction *f)
+{
+	return f->reset_method && strcmp(f->reset_method, RESET_DEVICE_SPECIFIC) != 0 &&
+	       gpu_family_lookup(f)->kind == GPU_FAMILY_AMD_VENDOR_RESET &&
+	       strv_contains(model->facts.modules_loaded, "vendor_reset");
+}
+
+/* reset_method to device_specific, the methods before written down to be put back. */
+static int reset_method_step(const PciFunction *f, PartitionStepPlan *ret)
+{
+	ret->step = (RecordStep){ .kind = STEP_RESET_METHOD,
+				  .device = f->address,
+				  .override_before = f->reset_method };
+	return sysfs_plan_add(&ret->writes, RESET_DEVICE_SPECIFIC,
+			      "sys/bus/pci/devices/%s/reset_method", f->address_text) < 0
+		       ? -EINVAL
+		       : 1;
 }
 
 /* The step that binds `device` to vfio-pci; no writes when it is there already. */
@@ -280,13 +310,20 @@ int partition_plan_next_step(const PartitionRecord *record, const HostModel *mod
 	if (record->mode == PARTITION_SRIOV)
 		return sriov_next_step(record, model, gpu, input, ret, message, message_size);
 
-	/* Passthrough: every member of the group but bridges. */
+	/*
+	 * Passthrough: every member of the group but bridges, each first given
+	 * vendor-reset's reset when it needs one (reset_method_step()).
+	 */
 	const IommuGroup *group = host_find_group(model, gpu->iommu_group);
 	for (size_t i = 0; group && i < group->n_members; i++) {
 		const PciFunction *m = host_find_function(model, &group->members[i]);
-		if (m && !pci_function_is_bridge(m) &&
-		    !partition_record_has_step(record, STEP_BIND_VFIO, &m->address))
-			return bind_step(m, ret);
+		if (!m || pci_function_is_bridge(m) ||
+		    partition_record_has_step(record, STEP_BIND_VFIO, &m->address))
+			continue;
+		if (needs_device_specific_reset(model, m) &&
+		    !partition_record_has_step(record, STEP_RESET_METHOD, &m->address))
+			return reset_method_step(m, ret);
+		return bind_step(m, ret);
 	}
 	return 0;
 }
@@ -305,6 +342,8 @@ bool partition_step_took_effect(const RecordStep *step, const HostModel *model)
 		int a = xe_profile_attribute_from_string(step->type);
 		return f && a >= 0 && f->xe_vf_index > 0 && f->xe_profile[a] == step->value_after;
 	}
+	case STEP_RESET_METHOD:
+		return f && f->reset_method && strcmp(f->reset_method, RESET_DEVICE_SPECIFIC) == 0;
 	default:
 		return true;
 	}
@@ -364,6 +403,15 @@ int partition_undo_plan(const RecordStep *step, const HostModel *model, bool kee
 		    sysfs_plan_add(ret, f->address_text, "sys/bus/pci/drivers_probe") < 0)
 			return -EINVAL;
 		return 0;
+	case STEP_RESET_METHOD:
+		/* The methods it had, in their order ("" had none: a newline writes nothing). */
+		if (!f || !f->reset_method || !step->override_before ||
+		    strcmp(f->reset_method, step->override_before) == 0)
+			return 0;
+		return sysfs_plan_add(ret, step->override_before[0] ? step->override_before : "\n",
+				      "sys/bus/pci/devices/%s/reset_method", f->address_text) < 0
+			       ? -EINVAL
+			       : 0;
 	case STEP_XE_PROFILE: {
 		/* Back as it was, kept VFs too: the share was the VM's. Gone: nothing to undo. */
 		int a = xe_profile_attribute_from_string(step->type);

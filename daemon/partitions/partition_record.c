@@ -22,7 +22,7 @@
 static const char *const step_kind_table[_STEP_KIND_MAX] = {
 	[STEP_MDEV_CREATE] = "mdev-create",   [STEP_SRIOV_AUTOPROBE] = "sriov-autoprobe",
 	[STEP_SRIOV_NUMVFS] = "sriov-numvfs", [STEP_BIND_VFIO] = "bind-vfio",
-	[STEP_XE_PROFILE] = "xe-profile",
+	[STEP_XE_PROFILE] = "xe-profile",     [STEP_RESET_METHOD] = "reset-method",
 };
 DEFINE_STRING_TABLE_LOOKUP(step_kind, StepKind)
 
@@ -219,6 +219,13 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_bad_
 	if (r < 0) {
 		*ret_bad_field = "a step has an unknown kind, state or device";
 		return r;
+	}
+	/* What is written back to reset_method: method names (a-z, '_') and spaces, or nothing. */
+	if (k == STEP_RESET_METHOD &&
+	    (!override || strlen(override) > 128 ||
+	     strspn(override, "abcdefghijklmnopqrstuvwxyz_ ") != strlen(override))) {
+		*ret_bad_field = "a reset-method step has no reset methods to put back";
+		return -EINVAL;
 	}
 	/* Its attribute names a sysfs file: one of the two, and u32 values. */
 	if (k == STEP_XE_PROFILE && (xe_profile_attribute_from_string(type) < 0 ||

@@ -29,8 +29,10 @@ typedef enum StepKind {
 	STEP_SRIOV_AUTOPROBE, /* sriov_drivers_autoprobe from value_before to value_after */
 	STEP_SRIOV_NUMVFS, /* sriov_numvfs from value_before to value_after */
 	STEP_BIND_VFIO, /* `device` from driver_before (and override_before) to vfio-pci */
-	STEP_XE_PROFILE, /* the VF `device`'s xe profile attribute `type` from value_before to
-			    _after */
+	/* the VF `device`'s xe profile attribute `type` from value_before to value_after */
+	STEP_XE_PROFILE,
+	/* `device`'s reset_method from override_before to device_specific (vendor-reset) */
+	STEP_RESET_METHOD,
 	_STEP_KIND_MAX,
 } StepKind;
 
@@ -49,7 +51,7 @@ typedef struct RecordStep {
 	char *uuid; /* mdev */
 	char *type; /* mdev type id; xe profile: the attribute ("exec_quantum_ms") */
 	char *driver_before; /* bind: the driver to give back; NULL: it had none */
-	char *override_before; /* bind: driver_override before; NULL: none */
+	char *override_before; /* bind: driver_override before, NULL: none; reset-method: before */
 	int64_t value_before; /* numvfs, autoprobe */
 	int64_t value_after;
 } RecordStep;

@@ -22,7 +22,7 @@ FIXTURES = os.path.join(HERE, '..', 'fixtures')
 GOLDEN = os.path.join(FIXTURES, 'golden')
 HOSTS = ['intel-gvt-laptop', 'nvidia-vgpu-desktop', 'amd-sriov', 'intel-xe-sriov',
          'two-socket-server', 'iommu-off', 'shared-group', 'damaged', 'alder-lake-i915',
-         'polaris-passthrough', 'lab-kernel']
+         'polaris-passthrough', 'polaris-vendor-reset', 'lab-kernel']
 UPDATE = os.environ.get('LIBVFIO_UPDATE_GOLDEN') == '1'
 
 _generated = None
@@ -240,8 +240,7 @@ class CheckCommandTest(FixtureTestCase):
         self.assertEqual(c[0]['status'], 'warn')
         self.assertIn('vendor-reset is not loaded', c[0]['summary'])
         self.assertIn('/etc/modules-load.d/vendor-reset.conf', c[0]['fix'])
-        self.assertIn('echo device_specific > /sys/bus/pci/devices/0000:02:00.0/reset_method',
-                      c[0]['fix'])
+        self.assertIn('libvfio then sets reset_method to device_specific', c[0]['fix'])
 
     def test_no_kvm_names_the_firmware_setting(self):
         result, out = self.check('damaged')

@@ -1085,6 +1085,28 @@ class PartitionTest(VmTestCase):
                 finally:
                     d.stop()
 
+    def test_vendor_reset_is_chosen_for_the_gpu_and_put_back(self):
+        """An RX 580 with vendor-reset loaded: its reset_method becomes device_specific
+        before it goes to vfio-pci, and is 'bus' again after; the host as it was."""
+        sim = Simulator('polaris-vendor-reset')
+        sim.start()
+        self.addCleanup(sim.close)
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        self.addCleanup(d.stop)
+        before = sim.snapshot()
+        self.assertEqual(before['pci']['0000:02:00.0']['reset_method'], 'bus')
+        self.define(d, 'polaris', 'gpu:\n  - mode: passthrough\n    address: 02:00.0\n')
+        self.assertError(self.call(d, 'Start', {'name': 'polaris'}), VMS + 'StartFailed')
+        writes = [(w['path'].rsplit('/', 2)[-2:], w['value'].strip()) for w in sim.writes()]
+        resets = [(w[0][0], w[1]) for w in writes if w[0][1] == 'reset_method']
+        self.assertEqual(resets, [('0000:02:00.0', 'device_specific'), ('0000:02:00.0', 'bus')],
+                         writes)
+        first_bind = next(i for i, w in enumerate(writes) if w[0][1] == 'driver_override')
+        self.assertEqual(writes[0], (['0000:02:00.0', 'reset_method'], 'device_specific'))
+        self.assertGreater(first_bind, 0)
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertNothingLeft('polaris')
+
     def test_a_profile_on_a_gpu_without_sriov_admin_is_refused(self):
         sim = Simulator('amd-sriov')
         sim.start()

@@ -191,6 +191,15 @@ def snapshot_tree(root):
         enable = _read(os.path.join(d, 'enable'))
         if enable is not None:
             info['enable'] = enable
+        reset = _read(os.path.join(d, 'reset_method'))
+        if reset is not None:
+            info['reset_method'] = reset
+        admin = os.path.join(d, 'sriov_admin')
+        if os.path.isdir(admin):           # xe: each VF's share of GPU time
+            info['xe_profiles'] = {
+                entry: {name: _read(os.path.join(admin, entry, 'profile', name))
+                        for name in ('exec_quantum_ms', 'preempt_timeout_us')}
+                for entry in _listdir(admin) if entry == 'pf' or entry[2:].isdigit()}
         if os.path.lexists(os.path.join(d, 'physfn')):
             info['physfn'] = _link_name(os.path.join(d, 'physfn'))
         if os.path.lexists(os.path.join(d, 'sriov_totalvfs')):

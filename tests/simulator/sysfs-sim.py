@@ -16,6 +16,7 @@ with the errno the kernel (6.1, measured in ../shared/lab) returns:
     PCI_DEV/{driver_override,sriov_numvfs,sriov_drivers_autoprobe}
     PARENT/mdev_supported_types/TYPE/create       PARENT/UUID/remove
     PF/sriov_admin/{pf,vfN}/profile/{exec_quantum_ms,preempt_timeout_us,sched_priority}
+    PCI_DEV/reset_method
 
 Every other file opened for writing fails with EACCES, as a sysfs attribute
 without a store method does.
@@ -54,7 +55,8 @@ log = logging.getLogger('sysfs-sim')
 PAGE_SIZE = 4096
 ADDR_RE = re.compile(r'[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]')
 UUID_RE = re.compile(r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
-PCI_ATTRS = ('driver_override', 'sriov_numvfs', 'sriov_drivers_autoprobe')
+PCI_ATTRS = ('driver_override', 'sriov_numvfs', 'sriov_drivers_autoprobe', 'reset_method')
+RESET_METHODS = ('device_specific', 'acpi', 'flr', 'af_flr', 'pm', 'bus')   # pci.c, 6.1
 NODE_DIR = 'sys/devices/system/node'
 HUGEPAGE_POOL_RE = re.compile(
     r'(?:sys/devices/system/node/node(\d+)|sys/kernel/mm)/hugepages/hugepages-(\d+)kB/nr_hugepages')
@@ -201,6 +203,7 @@ class Kernel:
         self.natural = {}                      # PCI address -> driver it matches without override
         self.mdev_drivers = {}                 # parent address -> mdev driver name
         self.mdev_budgets = {}                 # parent dir -> MdevBudget, from its first create
+        self.reset_defaults = {}               # reset_method path -> its methods at the first write
         self.boot_vf_driver = {}               # PF address -> driver of its fixture VFs
         self.config = {
             'vf_driver': {},                   # PF address -> driver VFs match (default: see vf_driver())
@@ -683,6 +686,30 @@ class Kernel:
                     self.unlink(f'{admin}/{name}/device')
         self.put(f'{pf_dir}/sriov_numvfs', '0\n')
 
+    # -- reset_method (drivers/pci/pci.c, 6.1: reset_method_store) ----------
+
+    def w_reset_method(self, rel, buf):
+        """Space-separated method names in the order to try them; "default" puts back what
+        the device can do; "" disables every reset. A name the kernel does not know, or a
+        method this device cannot do, is skipped with a warning, not refused: a list of
+        only those disables every reset. device_specific is what a quirk or vendor-reset
+        (sys/module/vendor_reset) provides."""
+        text = buf.split(b'\0', 1)[0].decode('latin-1')
+        if len(buf) >= PAGE_SIZE - 1:
+            raise KernelError(errno.EINVAL, 'too long')
+        default = self.reset_defaults.setdefault(rel, (self.read(rel) or '').split())
+        supported = set(default)
+        if os.path.isdir(self.p('sys/module/vendor_reset')):
+            supported.add('device_specific')
+        if text.strip() == 'default':
+            chosen = default
+        else:
+            chosen = []
+            for name in text.split():
+                if name in RESET_METHODS and name in supported and name not in chosen:
+                    chosen.append(name)
+        self.put(rel, ' '.join(chosen) + '\n' if chosen else '')
+
     # -- xe's SR-IOV profiles (drivers/gpu/drm/xe/xe_sriov_pf_sysfs.c, 6.19) --
 
     def w_xe_profile(self, rel, buf):
@@ -943,7 +970,8 @@ class Kernel:
         if name in PCI_ATTRS and ADDR_RE.fullmatch(base) and self.dev_dir(base) == parent:
             return {'driver_override': self.w_driver_override,
                     'sriov_numvfs': self.w_numvfs,
-                    'sriov_drivers_autoprobe': self.w_autoprobe}[name]
+                    'sriov_drivers_autoprobe': self.w_autoprobe,
+                    'reset_method': self.w_reset_method}[name]
         if name == 'create' and len(parts) >= 4 and parts[-3] == 'mdev_supported_types':
             return self.w_create
         if name in ('exec_quantum_ms', 'preempt_timeout_us', 'sched_priority') and \

@@ -337,10 +337,9 @@ static void test_polaris_without_vendor_reset(void **state)
 	assert_int_equal(reset->mode, _PARTITION_MODE_MAX);
 	assert_string_equal(reset->steps,
 			    "install vendor-reset (DKMS, github.com/gnif/vendor-reset), " MOK
-			    ", echo vendor-reset > /etc/modules-load.d/vendor-reset.conf, reboot, "
-			    "after each boot echo device_specific > "
-			    "/sys/bus/pci/devices/0000:03:00.0/reset_method (libvfio does not set "
-			    "it yet)");
+			    ", echo vendor-reset > /etc/modules-load.d/vendor-reset.conf, reboot "
+			    "(libvfio then sets reset_method to device_specific while a VM holds "
+			    "the GPU)");
 }
 
 static void test_polaris_with_vendor_reset(void **state)

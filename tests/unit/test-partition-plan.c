@@ -482,6 +482,85 @@ static void test_passthrough_binds_the_whole_group(void **state)
 	partition_record_done(&record);
 }
 
+/* An RX 580 (1002:67df, in vendor-reset's list) with its audio, alone in group 1. */
+static HostModel *polaris_host(const char *reset_method, bool vendor_reset)
+{
+	HostModel *model = model_new();
+	PciFunction *gpu =
+		model_add_function(model, "0000:01:00.0", VENDOR_AMD, CLASS_VGA, "amdgpu");
+	gpu->device_id = 0x67df;
+	gpu->reset_method = reset_method ? strdup(reset_method) : NULL;
+	PciFunction *audio =
+		model_add_function(model, "0000:01:00.1", VENDOR_AMD, CLASS_AUDIO, "snd_hda_intel");
+	audio->device_id = 0xaaf0;
+	audio->reset_method = strdup("bus");
+	model_add_group(model, 1, "0000:01:00.0", "0000:01:00.1", NULL);
+	if (vendor_reset)
+		assert_int_equal(strv_append(&model->facts.modules_loaded, "vendor_reset"), 0);
+	model_finish(model);
+	return model;
+}
+
+static void test_passthrough_gives_vendor_resets_reset_first(void **state)
+{
+	HostModel *model = polaris_host("bus", true);
+	PartitionRecord record = new_record(PARTITION_PASSTHROUGH, "0000:01:00.0");
+	PartitionPlanInput input = { 0 };
+	PartitionStepPlan plan;
+	char message[256];
+
+	/* The GPU's reset_method first, what it was written down; then its bind. */
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_int_equal(plan.step.kind, STEP_RESET_METHOD);
+	assert_true(same_address(&plan.step.device, "0000:01:00.0"));
+	assert_string_equal(plan.step.override_before, "bus");
+	expect_plan(&plan.writes, "sys/bus/pci/devices/0000:01:00.0/reset_method",
+		    "device_specific", NULL);
+	assert_false(partition_step_took_effect(&plan.step, model));
+	RecordStep *reset = record_step(&record, &plan.step, STEP_DONE);
+	PciFunction *gpu = function(model, "0000:01:00.0");
+	free(gpu->reset_method);
+	gpu->reset_method = strdup("device_specific");
+	assert_true(partition_step_took_effect(reset, model));
+
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_int_equal(plan.step.kind, STEP_BIND_VFIO);
+	assert_true(same_address(&plan.step.device, "0000:01:00.0"));
+	record_step(&record, &plan.step, STEP_DONE);
+	set_driver(model, "0000:01:00.0", "vfio-pci");
+	/* Its audio function is no GPU vendor-reset knows: bound as it is. */
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_int_equal(plan.step.kind, STEP_BIND_VFIO);
+	assert_true(same_address(&plan.step.device, "0000:01:00.1"));
+
+	/* Undone: the methods it had, in their order; nothing when they are back already. */
+	SysfsPlan undo;
+	assert_int_equal(partition_undo_plan(&record.steps[0], model, false, -1, &undo), 0);
+	expect_plan(&undo, "sys/bus/pci/devices/0000:01:00.0/reset_method", "bus", NULL);
+	free(gpu->reset_method);
+	gpu->reset_method = strdup("bus");
+	assert_int_equal(partition_undo_plan(&record.steps[0], model, false, -1, &undo), 0);
+	assert_int_equal(undo.n_writes, 0);
+	partition_record_done(&record);
+}
+
+static void test_passthrough_without_vendor_reset_changes_no_reset(void **state)
+{
+	PartitionPlanInput input = { 0 };
+	PartitionStepPlan plan;
+	char message[256];
+
+	/* Not loaded, an older kernel (no reset_method), or device_specific already. */
+	HostModel *models[] = { polaris_host("bus", false), polaris_host(NULL, true),
+				polaris_host("device_specific", true) };
+	for (size_t i = 0; i < ELEMENTSOF(models); i++) {
+		PartitionRecord record = new_record(PARTITION_PASSTHROUGH, "0000:01:00.0");
+		assert_int_equal(next(&record, models[i], &input, &plan, message), 1);
+		assert_int_equal(plan.step.kind, STEP_BIND_VFIO);
+		partition_record_done(&record);
+	}
+}
+
 /* ---- undo ---- */
 
 static void test_undo_order_of_a_partial_record(void **state)
@@ -763,6 +842,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_sriov_xe_profile_on_a_gpu_without_sriov_admin,
 					  models_teardown),
 		cmocka_unit_test_teardown(test_passthrough_binds_the_whole_group, models_teardown),
+		cmocka_unit_test_teardown(test_passthrough_gives_vendor_resets_reset_first,
+					  models_teardown),
+		cmocka_unit_test_teardown(test_passthrough_without_vendor_reset_changes_no_reset,
+					  models_teardown),
 		cmocka_unit_test(test_undo_order_of_a_partial_record),
 		cmocka_unit_test_teardown(test_undo_plans, models_teardown),
 		cmocka_unit_test(test_undo_autoprobe),

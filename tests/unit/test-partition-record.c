@@ -172,6 +172,14 @@ static void test_from_json_refuses_what_is_not_a_record(void **state)
 	expect_refused("{\"id\":\"x\",\"mode\":\"mdev\",\"gpu\":\"0000:00:02.0\","
 		       "\"holder\":\"manual\",\"holderPid\":-1,\"holderStartTime\":0,"
 		       "\"active\":false,\"steps\":[]}");
+	/* A reset-method step writes back reset method names, nothing else. */
+	expect_refused("{\"id\":\"x\"," RECORD_HEAD
+		       ",\"steps\":[{\"kind\":\"reset-method\",\"state\":\"done\","
+		       "\"device\":\"0000:02:00.0\",\"overrideBefore\":\"bus\\n1\","
+		       "\"valueBefore\":0,\"valueAfter\":0}]}");
+	expect_refused("{\"id\":\"x\"," RECORD_HEAD
+		       ",\"steps\":[{\"kind\":\"reset-method\",\"state\":\"done\","
+		       "\"device\":\"0000:02:00.0\",\"valueBefore\":0,\"valueAfter\":0}]}");
 	/* An xe profile step's attribute becomes a file name: only the two there are. */
 	expect_refused("{\"id\":\"x\"," RECORD_HEAD
 		       ",\"steps\":[{\"kind\":\"xe-profile\",\"state\":\"done\","
@@ -323,7 +331,7 @@ static void test_damaged_files_are_reported_and_skipped(void **state)
 static void test_step_names(void **state)
 {
 	static const char *const kinds[] = { "mdev-create", "sriov-autoprobe", "sriov-numvfs",
-					     "bind-vfio", "xe-profile" };
+					     "bind-vfio",   "xe-profile",      "reset-method" };
 	static const char *const states[] = { "started", "done", "undone" };
 
 	assert_int_equal(ELEMENTSOF(kinds), _STEP_KIND_MAX);
