@@ -920,6 +920,16 @@ static int parse_top(Walk *w, const yaml_node_t *root, VmDefinition *d)
 	if (d->secure_boot && d->firmware != VM_FIRMWARE_UEFI)
 		return fail(w, given_node(given, "secure-boot"), "secure-boot",
 			    "needs 'firmware: uefi'");
+	/* QEMU backs guest RAM with whole pages: memory must be a whole number of them. */
+	uint64_t page = d->hugepages == VM_HUGEPAGES_1G   ? UINT64_C(1) << 30
+			: d->hugepages == VM_HUGEPAGES_2M ? UINT64_C(2) << 20
+							  : 0;
+	if (page && d->memory % page != 0)
+		return fail(w, given_node(given, "hugepages"), "hugepages",
+			    "%s pages need memory in whole %s (like 'memory: 8G'); this VM has "
+			    "%" PRIu64 "M",
+			    page >> 30 ? "1G" : "2M", page >> 30 ? "GiB" : "2 MiB steps",
+			    d->memory >> 20);
 	if (d->pinned && d->n_pinned != vm_definition_cpus(d))
 		return fail(w, given_node(given, "cpu-pinning"), "cpu-pinning",
 			    "lists %zu host CPUs for %u vCPUs; give one per vCPU", d->n_pinned,

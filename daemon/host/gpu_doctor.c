@@ -309,6 +309,15 @@ int gpu_doctor_examine(const HostModel *model, const PciFunction *gpu, GpuDoctor
 	default:
 		break;
 	}
+	/*
+	 * An empty reset_method (Linux 5.15+, sysfs-bus-pci) is the kernel saying it
+	 * has no way at all to reset the device between two users.
+	 */
+	if (r >= 0 && gpu->reset_method && !gpu->reset_method[0])
+		r = strv_append(&d.warnings,
+				"the kernel knows no way to reset this GPU (its reset_method is "
+				"empty): after a VM stops, the next may find it unusable until the "
+				"host reboots");
 	if (r >= 0) {
 		const ModeAssessment *p = &modes[PARTITION_PASSTHROUGH];
 		r = add_advice(&d, "passthrough", PARTITION_PASSTHROUGH, p->available, p->note,

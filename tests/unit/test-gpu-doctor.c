@@ -364,6 +364,26 @@ static void test_newer_amd_warns_about_resets(void **state)
 	assert_non_null(strstr(doctor.warnings[0], "vendor-reset does not know this AMD GPU"));
 }
 
+/* reset_method empty: the kernel has no reset for it; absent (before 5.15): nothing said. */
+static void test_a_gpu_without_any_reset_is_warned_about(void **state)
+{
+	HostModel *model = debian_host("quiet");
+	PciFunction *gpu = add_gpu(model, DGPU, VENDOR_NVIDIA, 0x2684, CLASS_VGA, "nvidia");
+	gpu->reset_method = strdup("");
+	examine(model, DGPU, 1);
+	assert_int_equal(strv_length(doctor.warnings), 1);
+	assert_non_null(strstr(doctor.warnings[0], "the kernel knows no way to reset this GPU"));
+}
+
+static void test_a_gpu_with_a_reset_or_an_older_kernel_is_not(void **state)
+{
+	HostModel *model = debian_host("quiet");
+	PciFunction *gpu = add_gpu(model, DGPU, VENDOR_NVIDIA, 0x2684, CLASS_VGA, "nvidia");
+	gpu->reset_method = strdup("flr bus");
+	examine(model, DGPU, 1);
+	assert_int_equal(strv_length(doctor.warnings), 0);
+}
+
 static void test_unknown_gpu(void **state)
 {
 	HostModel *model = debian_host("quiet");
@@ -413,6 +433,8 @@ int main(void)
 		HOST_TEST(test_polaris_without_vendor_reset),
 		HOST_TEST(test_polaris_with_vendor_reset),
 		HOST_TEST(test_newer_amd_warns_about_resets),
+		HOST_TEST(test_a_gpu_without_any_reset_is_warned_about),
+		HOST_TEST(test_a_gpu_with_a_reset_or_an_older_kernel_is_not),
 		HOST_TEST(test_unknown_gpu),
 		HOST_TEST(test_passthrough_reason),
 	};

@@ -598,10 +598,12 @@ static void test_invalid_definitions(void **state)
 		       "Memory 1025M is not a whole number of 2M huge pages");
 	vm_definition_done(&d);
 
+	/* A definition refuses these itself; the argv does not rely on it. */
 	d = load("name: broken\n"
 		 "uuid: 0f8e7d6c-5b4a-4938-8271-605f4e3d2c1b\n"
-		 "memory: 1536M\n"
+		 "memory: 2G\n"
 		 "hugepages: 1G\n");
+	d.memory = UINT64_C(1536) << 20;
 	expect_invalid(&d, NULL, 0, &complete_host,
 		       "Memory 1536M is not a whole number of 1G huge pages");
 	vm_definition_done(&d);

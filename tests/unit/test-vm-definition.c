@@ -360,6 +360,12 @@ static void test_mistakes(void **state)
 		  "vm.yaml:3:51: preempt-timeout-us: '4294967296' is not a whole number..." },
 		{ A "gpu: [{mode: sriov, profile: {priority: high}}]\n",
 		  "vm.yaml:3:31: priority: unknown key in profile" },
+		{ "name: a\nmemory: 1536M\nhugepages: 1G\n",
+		  "vm.yaml:3:12: hugepages: 1G pages need memory in whole GiB (like 'memory: 8G'); "
+		  "this VM has 1536M" },
+		{ "name: a\nmemory: 1025M\nhugepages: 2M\n",
+		  "vm.yaml:3:12: hugepages: 2M pages need memory in whole 2 MiB steps (like "
+		  "'memory: 8G'); this VM has 1025M" },
 		{ A "gpu: [{}, {}, {}, {}, {}]\n", "vm.yaml:3:6: gpu: at most 4 GPUs" },
 		{ A "gpu: [{vendor: amd, vendor: intel}]\n", "vm.yaml:3:21: vendor: given twice" },
 		{ A "cpu-pinning: yes\n",
