@@ -131,9 +131,17 @@ static void on_vm(const VmOutcome *outcome, void *userdata)
 		follow_free(f);
 		return;
 	}
-	if (varlink_call_reply_continues(call, reply) < 0 ||
-	    vm_log_follow(f->log, f->api->event, on_entries, f) < 0) {
-		follow_free(f); /* the client left already, or nothing can be followed */
+	if (varlink_call_reply_continues(call, reply) < 0) {
+		follow_free(f); /* the client left already */
+		return;
+	}
+	r = vm_log_follow(f->log, f->api->event, on_entries, f);
+	if (r < 0) {
+		/* The lines so far went out; the stream still ends with a reason. */
+		(void)api_reply_errorf(call, API_ERROR_INTERNAL,
+				       "Cannot follow the log of VM %s: %s.", f->name,
+				       strerror(-r));
+		follow_free(f);
 		return;
 	}
 	varlink_call_on_disconnect(call, on_disconnect, f);
