@@ -210,18 +210,25 @@ static int file_add_lines(Entries *e, const char *text, size_t length)
 	return 0;
 }
 
+/* The file, opened without following a link, and what fstat() says of it; -ENOENT: none. */
+static int file_open(const VmLog *log, struct stat *ret)
+{
+	_cleanup_close_ int fd = open(log->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, ret) < 0)
+		return negative_errno();
+	if (!S_ISREG(ret->st_mode))
+		return -EBADF;
+	return TAKE_FD(fd);
+}
+
 /* The file's bytes from `offset` (at most `max`); -ENOENT when there is no file. */
 static int file_read(const VmLog *log, off_t offset, size_t max, char **ret, size_t *ret_size,
 		     off_t *ret_end)
 {
-	_cleanup_close_ int fd = open(log->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat st;
+	_cleanup_close_ int fd = file_open(log, &st);
 	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	if (!S_ISREG(st.st_mode))
-		return -EBADF;
+		return fd;
 	if (offset > st.st_size)
 		offset = 0; /* the file was cut: from its start */
 	if (offset < st.st_size - (off_t)max)
@@ -328,7 +335,8 @@ int vm_log_follow(VmLog *log, sd_event *event, VmLogCallback callback, void *use
 	if (!log->journal) {
 		if (log->file_offset == 0) { /* no tail was read: from the end as it is now */
 			struct stat st;
-			if (stat(log->file, &st) >= 0)
+			_cleanup_close_ int fd = file_open(log, &st);
+			if (fd >= 0)
 				log->file_offset = st.st_size;
 		}
 		return sd_event_add_time_relative(event, &log->source, CLOCK_MONOTONIC,

@@ -4,6 +4,7 @@
  * know): the last N lines, a last line without newline, what a guest could
  * write made printable, and a follow that sees appended lines, whole ones only.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +63,15 @@ static void test_tail(void **state)
 		(const char *const[]){ "ok", "\xef\xbf\xbd]0;pwned\xef\xbf\xbd", "half", NULL });
 	vm_log_entries_free(entries, n);
 	vm_log_free(log);
+
+	/* A link in the file's place is not followed: its target is never read. */
+	char *secret = tmpdir_write_text(dir, "secret", "root's own\n");
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(symlink(secret, file), 0);
+	assert_int_equal(vm_log_open(NAME, file, 12345, &log), 0);
+	assert_int_equal(vm_log_tail(log, 10, &entries, &n), -ELOOP);
+	vm_log_free(log);
+	free(secret);
 
 	/* No file yet (a VM never started): nothing, no error. */
 	assert_int_equal(unlink(file), 0);
