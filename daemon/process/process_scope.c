@@ -28,7 +28,7 @@ struct ScopeJob {
 	char unit[256];
 	char *job_path; /* systemd's job, once it replied */
 	bool retried;
-	ScopeResult result; /* for a deferred answer */
+	ScopeResult result; /* a deferred answer, and its message */
 	char message[512];
 	ScopeCallback callback;
 	void *userdata;
@@ -65,20 +65,48 @@ ScopeJob *scope_job_free(ScopeJob *job)
 	return NULL;
 }
 
-/* Ends the job: nothing of it runs any more, then the caller hears (and may free it). */
+/*
+ * Ends the job: nothing of it runs any more, then the caller hears. The unit
+ * and the message it hears are copies of its own: it may free the job at once.
+ */
 static void job_finish(ScopeJob *job, ScopeResult result, const char *format, ...) _printf_(3, 4);
 static void job_finish(ScopeJob *job, ScopeResult result, const char *format, ...)
 {
+	char unit[sizeof(job->unit)], message[sizeof(job->message)] = "";
 	job_stop(job);
-	job->message[0] = '\0';
+	memcpy(unit, job->unit, sizeof(unit));
 	if (format) {
 		va_list ap;
 		va_start(ap, format);
-		(void)vsnprintf(job->message, sizeof(job->message), format, ap);
+		(void)vsnprintf(message, sizeof(message), format, ap);
 		va_end(ap);
 	}
-	job->callback(result, result == SCOPE_MADE ? job->unit : NULL,
-		      job->message[0] ? job->message : NULL, job->userdata);
+	job->callback(result, result == SCOPE_MADE ? unit : NULL, message[0] ? message : NULL,
+		      job->userdata);
+}
+
+/* Opens property `name`, an array of `element` ("u", "(ss)"), for its items. */
+static int open_array_property(sd_bus_message *m, const char *name, const char *element)
+{
+	char variant[16];
+	(void)snprintf(variant, sizeof(variant), "a%s", element);
+	int r = sd_bus_message_open_container(m, 'r', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", name);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', variant);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', element);
+	return r;
+}
+
+/* Closes what open_array_property() opened. */
+static int close_array_property(sd_bus_message *m)
+{
+	int r = 0;
+	for (int k = 0; r >= 0 && k < 3; k++)
+		r = sd_bus_message_close_container(m);
+	return r;
 }
 
 static int append_properties(sd_bus_message *m, const ScopeJob *job)
@@ -89,31 +117,19 @@ static int append_properties(sd_bus_message *m, const ScopeJob *job)
 					  "Slice", "s", job->slice, "CollectMode", "s",
 					  "inactive-or-failed");
 	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'r', "sv");
-	if (r >= 0)
-		r = sd_bus_message_append(m, "s", "PIDs");
-	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'v', "au");
-	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'a', "u");
+		r = open_array_property(m, "PIDs", "u");
 	for (size_t i = 0; r >= 0 && i < job->n_pids; i++)
 		r = sd_bus_message_append(m, "u", (uint32_t)job->pids[i]);
-	for (int k = 0; r >= 0 && k < 3; k++)
-		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = close_array_property(m);
 	if (r >= 0 && job->device_allow) {
 		r = sd_bus_message_append(m, "(sv)", "DevicePolicy", "s", "closed");
 		if (r >= 0)
-			r = sd_bus_message_open_container(m, 'r', "sv");
-		if (r >= 0)
-			r = sd_bus_message_append(m, "s", "DeviceAllow");
-		if (r >= 0)
-			r = sd_bus_message_open_container(m, 'v', "a(ss)");
-		if (r >= 0)
-			r = sd_bus_message_open_container(m, 'a', "(ss)");
+			r = open_array_property(m, "DeviceAllow", "(ss)");
 		for (char **d = job->device_allow; r >= 0 && d[0] && d[1]; d += 2)
 			r = sd_bus_message_append(m, "(ss)", d[0], d[1]);
-		for (int k = 0; r >= 0 && k < 3; k++)
-			r = sd_bus_message_close_container(m);
+		if (r >= 0)
+			r = close_array_property(m);
 	}
 	if (r >= 0)
 		r = sd_bus_message_close_container(m);
@@ -183,9 +199,7 @@ static int on_defer(sd_event_source *source, void *userdata)
 {
 	ScopeJob *job = userdata;
 	(void)source;
-	char message[sizeof(job->message)];
-	memcpy(message, job->message, sizeof(message));
-	job_finish(job, job->result, "%s", message);
+	job_finish(job, job->result, "%s", job->message);
 	return 0;
 }
 

@@ -40,8 +40,8 @@ typedef enum ScopeResult {
 
 /*
  * Called once, never before scope_start() returned. `unit` is the scope's
- * name when made; `message` says what failed. Both belong to the job: valid
- * until it is freed, which the callback may do.
+ * name when made; `message` says what failed. The callback may free the job:
+ * both stay valid until it returns.
  */
 typedef void (*ScopeCallback)(ScopeResult result, const char *unit, const char *message,
 			      void *userdata);

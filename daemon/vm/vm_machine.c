@@ -55,15 +55,12 @@ static void on_scope(ScopeResult result, const char *unit, const char *message, 
 	Vm *vm = s->vm;
 	VmManager *m = vm->manager;
 	VmScopeCallback callback = s->scope_callback;
-	char what[512], scope[256];
+	const char *what = message ? message : "systemd failed";
 
-	/* Both point into the job, which goes now: the start no longer waits for it. */
-	(void)snprintf(what, sizeof(what), "%s", message ? message : "systemd failed");
-	(void)snprintf(scope, sizeof(scope), "%s", unit ? unit : "");
-	s->scope = scope_job_free(s->scope);
+	s->scope = scope_job_free(s->scope); /* the start no longer waits for it */
 	switch (result) {
 	case SCOPE_MADE:
-		vm_log(vm, LOG_INFO, 0, "VM %s: QEMU runs in %s", vm->name, scope);
+		vm_log(vm, LOG_INFO, 0, "VM %s: QEMU runs in %s", vm->name, unit);
 		callback(s, true, NULL);
 		return;
 	case SCOPE_NO_SYSTEMD:

@@ -68,6 +68,24 @@ class VmTestCase(DaemonTestCase):
         return self.daemon(config=self.config + extra_config,
                            args=['--runtime-dir', self.run_dir, *args])
 
+    def simulated(self, host, **kwargs):
+        """The sysfs simulator playing `host`, closed when the test ends."""
+        sim = Simulator(host, **kwargs)
+        sim.start()
+        self.addCleanup(sim.close)
+        return sim
+
+    def kill_during_start(self, sim, name, after, path=None, extra_config=''):
+        """A daemon on `sim` starting VM `name`, SIGKILLed at the start's first write
+        (to `path` when given): before it lands, or once it has with `after`."""
+        d = self.start_daemon(extra_config, args=['--sysfs-root', sim.root])
+        sim.kill_at(1, pid=d.process.pid, after=after, path=path)
+        try:
+            self.call(d, 'Start', {'name': name})
+        except (OSError, AttributeError, TypeError, ValueError):
+            pass  # the daemon died under the call
+        wait_for(lambda: not d.running(), what='the daemon to die')
+
     def call(self, d, method, parameters=None, timeout=60):
         with Varlink(d.socket, timeout=timeout) as v:
             return v.call(VMS + method, parameters or {})
@@ -662,9 +680,7 @@ class FailureTest(VmTestCase):
     def test_gpu_that_is_not_there(self):
         # A fixture host: the daemon there may raise QEMU's locked-memory limit (this
         # machine's root may not), so the missing GPU is what the start stops at.
-        sim = Simulator('intel-gvt-laptop')
-        sim.start()
-        self.addCleanup(sim.close)
+        sim = self.simulated('intel-gvt-laptop')
         d = self.start_daemon(args=['--sysfs-root', sim.root])
         self.addCleanup(d.stop)
         self.define(d, 'ghost', 'gpu:\n  - mode: passthrough\n    address: 0000:7f:1f.7\n')
@@ -1019,9 +1035,7 @@ class PartitionTest(VmTestCase):
     made for the VM must then be given back."""
 
     def test_a_start_that_fails_gives_its_partitions_back(self):
-        sim = Simulator('intel-gvt-laptop')
-        sim.start()
-        self.addCleanup(sim.close)
+        sim = self.simulated('intel-gvt-laptop')
         d = self.start_daemon(args=['--sysfs-root', sim.root])
         self.addCleanup(d.stop)  # before the simulator: the daemon holds the mount
         before = sim.snapshot()
@@ -1044,9 +1058,7 @@ class PartitionTest(VmTestCase):
         """On xe (sriov_admin), the VF's profile is set before its bind and put back
         after: the writes in order, and the host as it was, also when the daemon is
         killed at the profile's write."""
-        sim = Simulator('intel-xe-sriov')
-        sim.start()
-        self.addCleanup(sim.close)
+        sim = self.simulated('intel-xe-sriov')
         d = self.start_daemon(args=['--sysfs-root', sim.root])
         before = sim.snapshot()
         self.define(d, 'xe', 'gpu:\n  - mode: sriov\n    profile: {exec-quantum-ms: 10, '
@@ -1070,14 +1082,8 @@ class PartitionTest(VmTestCase):
         # the VF's share back (and the VFs, and autoprobe).
         for after in (False, True):
             with self.subTest(after=after):
-                d = self.start_daemon(args=['--sysfs-root', sim.root])
-                sim.kill_at(1, pid=d.process.pid, after=after,
-                            path='sys/devices/*/sriov_admin/vf*/profile/exec_quantum_ms')
-                try:
-                    self.call(d, 'Start', {'name': 'xe'})
-                except (OSError, AttributeError, TypeError, ValueError):
-                    pass
-                wait_for(lambda: not d.running(), what='the daemon to die')
+                self.kill_during_start(
+                    sim, 'xe', after, path='sys/devices/*/sriov_admin/vf*/profile/exec_quantum_ms')
                 d = self.start_daemon(args=['--sysfs-root', sim.root])
                 try:
                     self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
@@ -1088,9 +1094,7 @@ class PartitionTest(VmTestCase):
     def test_vendor_reset_is_chosen_for_the_gpu_and_put_back(self):
         """An RX 580 with vendor-reset loaded: its reset_method becomes device_specific
         before it goes to vfio-pci, and is 'bus' again after; the host as it was."""
-        sim = Simulator('polaris-vendor-reset')
-        sim.start()
-        self.addCleanup(sim.close)
+        sim = self.simulated('polaris-vendor-reset')
         d = self.start_daemon(args=['--sysfs-root', sim.root])
         self.addCleanup(d.stop)
         before = sim.snapshot()
@@ -1108,9 +1112,7 @@ class PartitionTest(VmTestCase):
         self.assertNothingLeft('polaris')
 
     def test_a_profile_on_a_gpu_without_sriov_admin_is_refused(self):
-        sim = Simulator('amd-sriov')
-        sim.start()
-        self.addCleanup(sim.close)
+        sim = self.simulated('amd-sriov')
         d = self.start_daemon(args=['--sysfs-root', sim.root])
         self.addCleanup(d.stop)
         before = sim.snapshot()
@@ -1127,20 +1129,14 @@ class PartitionTest(VmTestCase):
         no QEMU ever ran. The next daemon gives the partition back, and the VM
         is stopped with the reason, not 'defined' as if never started (the lab's
         crashes.sh found this on a real kernel with an SR-IOV VF)."""
-        sim = Simulator('intel-gvt-laptop')
-        sim.start()
-        self.addCleanup(sim.close)
+        sim = self.simulated('intel-gvt-laptop')
         before = sim.snapshot()
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        self.define(d, 'cut', 'gpu:\n  - mode: mdev\n    type: i915-GVTg_V5_8\n')
+        d.stop()
         for after in (False, True):
             with self.subTest(after=after):
-                d = self.start_daemon(args=['--sysfs-root', sim.root])
-                self.define(d, 'cut', 'gpu:\n  - mode: mdev\n    type: i915-GVTg_V5_8\n')
-                sim.kill_at(1, pid=d.process.pid, after=after)
-                try:
-                    self.call(d, 'Start', {'name': 'cut'})
-                except (OSError, AttributeError, TypeError, ValueError):
-                    pass
-                wait_for(lambda: not d.running(), what='the daemon to die')
+                self.kill_during_start(sim, 'cut', after)
                 d = self.start_daemon(args=['--sysfs-root', sim.root])
                 try:
                     self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
@@ -1153,9 +1149,7 @@ class PartitionTest(VmTestCase):
                     d.stop()
 
     def test_a_gpu_without_free_partitions(self):
-        sim = Simulator('intel-gvt-laptop')
-        sim.start()
-        self.addCleanup(sim.close)
+        sim = self.simulated('intel-gvt-laptop')
         d = self.start_daemon(args=['--sysfs-root', sim.root])
         self.addCleanup(d.stop)
         self.define(d, 'greedy', 'gpu:\n  - mode: sriov\n')
@@ -1176,9 +1170,7 @@ class PartitionTest(VmTestCase):
         """VFIO pins guest RAM against QEMU's RLIMIT_MEMLOCK; a daemon without
         CAP_SYS_RESOURCE and with systemd's default 8 MiB cannot raise it that far:
         the start is refused before anything is made, saying how to fix it."""
-        sim = Simulator('intel-gvt-laptop')
-        sim.start()
-        self.addCleanup(sim.close)
+        sim = self.simulated('intel-gvt-laptop')
         status_path = os.path.join(sim.backing, 'proc/self/status')
         with open(status_path) as f:
             status = f.read()
@@ -1224,10 +1216,7 @@ class HugepageTest(VmTestCase):
         os.chmod(self.qemu, 0o755)
 
     def simulate(self, config=None):
-        sim = Simulator('intel-gvt-laptop', config=config)
-        sim.start()
-        self.addCleanup(sim.close)
-        return sim
+        return self.simulated('intel-gvt-laptop', config=config)
 
     def hugepage_daemon(self, sim):
         d = self.start_daemon(f'qemu-binary: {self.qemu}\n', args=['--sysfs-root', sim.root])
@@ -1259,9 +1248,7 @@ class HugepageTest(VmTestCase):
         """two-socket-server: node 0 has 512 free 2M pages, the VM needs 1024
         (2G): node 0's pool grows by 512, node 1's does not change, the system's
         follows; all of it is as before once the VM stops."""
-        sim = Simulator('two-socket-server')
-        sim.start()
-        self.addCleanup(sim.close)
+        sim = self.simulated('two-socket-server')
         before = sim.snapshot()
         d = self.hugepage_daemon(sim)
         node = 'sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages'
@@ -1320,12 +1307,9 @@ class HugepageTest(VmTestCase):
             with self.subTest(after=after):
                 d = self.hugepage_daemon(sim)
                 self.define(d, 'cut', self.EXTRA)
-                sim.kill_at(1, pid=d.process.pid, after=after, path=self.NR)
-                try:
-                    self.call(d, 'Start', {'name': 'cut'})
-                except (OSError, AttributeError, TypeError, ValueError):
-                    pass
-                wait_for(lambda: not d.running(), what='the daemon to die')
+                d.stop()
+                self.kill_during_start(sim, 'cut', after, path=self.NR,
+                                       extra_config=f'qemu-binary: {self.qemu}\n')
                 if after:
                     self.assertEqual(sim.read(self.NR), '32\n')
                 d = self.hugepage_daemon(sim)

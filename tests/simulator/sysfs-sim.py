@@ -919,40 +919,31 @@ class Kernel:
             targets = [int(m.group(1))]
         else:
             targets = nodes or [None]   # the system pool: spread over the nodes
-        if n > cur:
-            want = n - cur
-            # round robin over the nodes with room, as the kernel interleaves
-            while want > 0:
-                rooms = [(t, self.pool_room(t, size_kib)) for t in targets]
-                rooms = [(t, r) for t, r in rooms if r > 0]
-                if not rooms:
+        def free_of(t):
+            d = (f'{NODE_DIR}/node{t}/hugepages/hugepages-{size_kib}kB' if t is not None
+                 else f'sys/kernel/mm/hugepages/hugepages-{size_kib}kB')
+            return self.read_int(f'{d}/free_hugepages') or 0
+        if n > cur:      # grows where memory has room
+            self.spread_pool_change(targets, size_kib, n - cur,
+                                    lambda t: self.pool_room(t, size_kib), 1)
+        elif n < cur:    # shrinks by free pages only
+            self.spread_pool_change(targets, size_kib, cur - n, free_of, -1)
+
+    def spread_pool_change(self, targets, size_kib, amount, room_of, sign):
+        """Adds (sign 1) or removes (-1) `amount` pages round robin over the nodes
+        `targets` while room_of(node) allows, as the kernel interleaves."""
+        while amount > 0:
+            rooms = [(t, room_of(t)) for t in targets]
+            rooms = [(t, r) for t, r in rooms if r > 0]
+            if not rooms:
+                break
+            share = max(1, amount // len(rooms))
+            for t, room in rooms:
+                take = min(share, room, amount)
+                self.pool_change(t, size_kib, sign * take)
+                amount -= take
+                if amount == 0:
                     break
-                share = max(1, want // len(rooms))
-                for t, room in rooms:
-                    take = min(share, room, want)
-                    self.pool_change(t, size_kib, take)
-                    want -= take
-                    if want == 0:
-                        break
-        elif n < cur:
-            # free pages only, round robin over the nodes that have some
-            drop = cur - n
-            def free_of(t):
-                d = (f'{NODE_DIR}/node{t}/hugepages/hugepages-{size_kib}kB' if t is not None
-                     else f'sys/kernel/mm/hugepages/hugepages-{size_kib}kB')
-                return self.read_int(f'{d}/free_hugepages') or 0
-            while drop > 0:
-                frees = [(t, free_of(t)) for t in targets]
-                frees = [(t, f) for t, f in frees if f > 0]
-                if not frees:
-                    break
-                share = max(1, drop // len(frees))
-                for t, free in frees:
-                    take = min(share, free, drop)
-                    self.pool_change(t, size_kib, -take)
-                    drop -= take
-                    if drop == 0:
-                        break
 
     # -- dispatch ------------------------------------------------------------
 
