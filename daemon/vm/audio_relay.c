@@ -2,7 +2,6 @@
 #include "vm/audio_relay.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,6 +13,7 @@
 #include "process/helper_program.h"
 #include "process/process_spawn.h"
 #include "vm/vm_helpers.h"
+#include "vm/vm_qemu_user.h"
 #include "vm/vm_socket.h"
 
 int audio_relay_start(const char *vm_name, const char *user_runtime_root, const char *owner,
@@ -27,12 +27,10 @@ int audio_relay_start(const char *vm_name, const char *user_runtime_root, const 
 		return error_message(ret_message, -EINVAL,
 				     "audio: the VM has no owner, whose sound server it would use; "
 				     "add 'owner: USER'.");
-	errno = 0;
-	struct passwd *pw = getpwnam(owner);
-	if (!pw)
+	uid_t uid;
+	gid_t gid;
+	if (user_ids_lookup(owner, &uid, &gid) < 0)
 		return error_message(ret_message, -ENOENT, "audio: there is no user '%s'.", owner);
-	uid_t uid = pw->pw_uid;
-	gid_t gid = pw->pw_gid;
 	if (snprintf(target.sun_path, sizeof(target.sun_path), "%s/%u/pulse/native",
 		     user_runtime_root, (unsigned)uid) >= (int)sizeof(target.sun_path))
 		return error_message(ret_message, -ENAMETOOLONG, "audio: %s is too long a path.",

@@ -7,7 +7,6 @@
 #include "vm/vm_adopt.h"
 
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -62,15 +61,13 @@ static void on_adopted_qmp_ready(Vm *vm)
  */
 static void end_stray_helpers(Vm *vm)
 {
-	QemuUser qemu;
-	_cleanup_free_ char *message = NULL;
 	uid_t uids[2];
+	gid_t gid;
 	size_t n = 0;
-	if (qemu_user_lookup(vm->manager->config->qemu_user, &qemu, &message) >= 0)
-		uids[n++] = qemu.uid;
-	struct passwd *owner = vm->owner ? getpwnam(vm->owner) : NULL;
-	if (owner)
-		uids[n++] = owner->pw_uid;
+	if (user_ids_lookup(vm->manager->config->qemu_user, &uids[n], &gid) >= 0)
+		n++;
+	if (user_ids_lookup(vm->owner, &uids[n], &gid) >= 0)
+		n++;
 	if (n > 0)
 		(void)vm_helpers_end_strays(vm->name, uids, n);
 }

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "base/log.h"
 #include "json_util.h"
 #include "macro.h"
+#include "vm/vm_qemu_user.h"
 #include "vm/vm_socket.h"
 
 /* Connections accepted in one turn of the loop; more wait for the next. */
@@ -93,17 +93,11 @@ void vm_display_open(Vm *vm)
 	if (vm->display_source)
 		return;
 	vm_display_path(vm, path, sizeof(path));
-	if (vm->owner && vm->owner[0]) {
-		char buf[16384];
-		struct passwd pw, *pwp = NULL;
-		if (getpwnam_r(vm->owner, &pw, buf, sizeof(buf), &pwp) != 0 || !pwp) {
-			vm_log(vm, LOG_WARNING, 0,
-			       "VM %s: its owner '%s' is no user; its display is root's alone",
-			       vm->name, vm->owner);
-		} else {
-			uid = pwp->pw_uid;
-			gid = pwp->pw_gid;
-		}
+	if (vm->owner && vm->owner[0] && user_ids_lookup(vm->owner, &uid, &gid) < 0) {
+		vm_log(vm, LOG_WARNING, 0,
+		       "VM %s: its owner '%s' is no user; its display is root's alone", vm->name,
+		       vm->owner);
+		uid = gid = 0;
 	}
 	_cleanup_close_ int fd = unix_listen_at(path, uid, gid);
 	int r = fd;

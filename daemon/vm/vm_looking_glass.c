@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "fs_util.h"
 #include "macro.h"
 #include "safe_open.h"
+#include "vm/vm_qemu_user.h"
 
 void looking_glass_shm_path(const char *name, char *buf, size_t size)
 {
@@ -26,13 +26,11 @@ int looking_glass_group(const QemuUser *user, const char *owner, gid_t *ret, cha
 		return 0;
 	}
 	/* The owner runs the Looking Glass client: the memory is shared with them. */
-	errno = 0;
-	struct passwd *pw = getpwnam(owner);
-	if (!pw)
+	uid_t uid;
+	if (user_ids_lookup(owner, &uid, ret) < 0)
 		return error_message(ret_message, -ENOENT,
 				     "owner: there is no user '%s' to share Looking Glass with.",
 				     owner);
-	*ret = pw->pw_gid;
 	return 0;
 }
 

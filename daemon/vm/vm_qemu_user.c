@@ -9,17 +9,32 @@
 
 #include "error_message.h"
 
+int user_ids_lookup(const char *name, uid_t *ret_uid, gid_t *ret_gid)
+{
+	char buf[16384];
+	struct passwd pw, *found = NULL;
+	int r = name ? getpwnam_r(name, &pw, buf, sizeof(buf), &found) : 0;
+	if (r != 0)
+		return -r;
+	if (!found)
+		return -ENOENT;
+	*ret_uid = found->pw_uid;
+	*ret_gid = found->pw_gid;
+	return 0;
+}
+
 int qemu_user_lookup(const char *name, QemuUser *ret, char **ret_message)
 {
-	errno = 0;
-	struct passwd *pw = getpwnam(name);
-	if (!pw)
+	uid_t uid;
+	gid_t gid;
+	int r = user_ids_lookup(name, &uid, &gid);
+	if (r < 0)
 		return error_message(
-			ret_message, errno ? -errno : -ENOENT,
+			ret_message, r,
 			"The user '%s' that QEMU runs as does not exist; create it "
 			"(systemd-sysusers, or: useradd --system --no-create-home %s) or set "
 			"vms.qemu-user in libvfiod.yaml.",
 			name, name);
-	*ret = (QemuUser){ .uid = pw->pw_uid, .gid = pw->pw_gid, .is_root = pw->pw_uid == 0 };
+	*ret = (QemuUser){ .uid = uid, .gid = gid, .is_root = uid == 0 };
 	return 0;
 }

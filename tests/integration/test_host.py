@@ -151,7 +151,8 @@ class MdevParentTest(FixtureTestCase):
 
 class CheckCommandTest(FixtureTestCase):
     def check(self, host):
-        d = self.host_daemon(host)
+        """vfioctl check on `host`, as text and as JSON; the daemon stays, as self.checked."""
+        d = self.checked = self.host_daemon(host)
         result = vfioctl('check', socket_path=d.socket)
         as_json = json.loads(vfioctl('--json', 'check', socket_path=d.socket).stdout)
         return result, as_json
@@ -225,8 +226,8 @@ class CheckCommandTest(FixtureTestCase):
         self.assertIn('has no xe driver', result.stdout)
         self.assertEqual(self.find(out['checks'], 'gpu-0000:00:02.0-mdev')['status'], 'skip')
 
-        d = self.host_daemon('alder-lake-i915')
-        text = vfioctl('gpu', '00:02.0', socket_path=d.socket).stdout
+        # gpu, from the same daemon (a second one on the same socket is refused)
+        text = vfioctl('gpu', '00:02.0', socket_path=self.checked.socket).stdout
         self.assertIn('Hardware: Intel Gen12 graphics', text)
         self.assertIn('SR-IOV, up to 7 VFs, after: install i915-sriov-dkms', text)
         self.assertIn('passthrough: usable now', text)
