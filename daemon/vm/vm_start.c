@@ -130,6 +130,19 @@ _printf_(3, 4) void vm_start_failedf(Vm *vm, VmFailure failure, const char *form
 	vm_start_failed(vm, failure, text, NULL);
 }
 
+/* Writes the runtime record; a record that cannot be written fails the start, saying why. */
+static bool save_runtime(Vm *vm)
+{
+	int r = vm_save_runtime(vm);
+	if (r >= 0)
+		return true;
+	_cleanup_free_ char *message = NULL;
+	(void)vm_save_runtime_error(vm, r, &message);
+	vm_start_failed(vm, message ? VM_FAIL_START : VM_FAIL_INTERNAL,
+			message ? message : "The daemon ran out of memory.", NULL);
+	return false;
+}
+
 /* ---- Hooks: what the code below tells the start ---- */
 
 static void on_qemu_ended(Vm *vm, const char *how)
@@ -382,14 +395,8 @@ void vm_start(Vm *vm, VmCallback callback, void *userdata)
 	 * that dies while they are made leaves the next one a start to fail, not
 	 * a VM that looks never started.
 	 */
-	r = vm_save_runtime(vm);
-	if (r < 0) {
-		_cleanup_free_ char *message = NULL;
-		(void)vm_save_runtime_error(vm, r, &message);
-		vm_start_failed(vm, message ? VM_FAIL_START : VM_FAIL_INTERNAL,
-				message ? message : "The daemon ran out of memory.", NULL);
+	if (!save_runtime(vm))
 		return;
-	}
 	progress(s, "allocating");
 	allocate_next(s);
 }
@@ -471,14 +478,8 @@ static void on_scope(VmStart *s, bool ok, const char *message)
 	 * with a daemon that dies, and the next daemon, finding pid 0, fails a
 	 * start cut short rather than mourning a QEMU that never ran.
 	 */
-	r = vm_save_runtime(vm);
-	if (r < 0) {
-		_cleanup_free_ char *text = NULL;
-		(void)vm_save_runtime_error(vm, r, &text);
-		vm_start_failed(vm, text ? VM_FAIL_START : VM_FAIL_INTERNAL,
-				text ? text : "The daemon ran out of memory.", NULL);
+	if (!save_runtime(vm))
 		return;
-	}
 	vm_machine_register(vm, &s->definition);
 	progress(s, "connecting");
 }
