@@ -164,6 +164,23 @@ static int print_functions(json_object *gpu)
 	return r;
 }
 
+/* NVIDIA vGPU 17+: the types the free VFs can take (a VM's gpu entry names one as `type`). */
+static void print_vgpu_types(json_object *sriov)
+{
+	json_object *types = json_get_array(sriov, "vgpuTypes");
+
+	if (json_array_size(types) == 0)
+		return;
+	printf("\nNVIDIA vGPU types its free VFs can take now\n");
+	for (size_t i = 0; i < json_array_size(types); i++) {
+		json_object *t = json_object_array_get_idx(types, i);
+		int64_t n = 0;
+		(void)json_get_int(t, "availableVFs", &n);
+		printf("  %-6s %s (%" PRId64 " VF%s)\n", or_dash(json_get_string(t, "id")),
+		       or_dash(json_get_string(t, "name")), n, n == 1 ? "" : "s");
+	}
+}
+
 static int print_sriov(json_object *gpu)
 {
 	static const char *const headers[] = { "ADDRESS", "DRIVER", "GROUP", "STATE" };
@@ -188,20 +205,27 @@ static int print_sriov(json_object *gpu)
 	table.indent = 2;
 	for (size_t i = 0; r >= 0 && i < json_array_size(vfs); i++) {
 		json_object *vf = json_object_array_get_idx(vfs, i);
-		char group[24];
+		char group[24], vgpu[48];
 		bool in_use = false;
+		int64_t type = 0;
 		(void)json_get_bool(vf, "inUse", &in_use);
+		const char *state = in_use ? "in use by the host" : "free";
+		if (json_get_int(vf, "vgpuType", &type) >= 0 && type > 0) {
+			snprintf(vgpu, sizeof(vgpu), "vGPU type %" PRId64, type);
+			state = vgpu;
+		}
 		const char *cells[] = {
 			or_dash(json_get_string(vf, "address")),
 			json_get_string(vf, "driver"),
 			format_optional_int(group, sizeof(group), vf, "iommuGroup"),
-			in_use ? "in use by the host" : "free",
+			state,
 		};
 		r = table_add_row(&table, cells);
 	}
 	if (r >= 0)
 		table_print(&table, stdout, 0);
 	table_done(&table);
+	print_vgpu_types(sriov);
 	return r;
 }
 

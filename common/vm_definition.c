@@ -681,8 +681,8 @@ static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
 					    "profile",
 					    NULL };
 	const yaml_node_t *profile = NULL;
-	const yaml_node_t *address = NULL, *vendor = NULL, *mdev_only = NULL;
-	const char *mdev_only_key = NULL;
+	const yaml_node_t *address = NULL, *vendor = NULL, *mdev_only = NULL, *type_only = NULL;
+	const char *mdev_only_key = NULL, *type_only_key = NULL;
 	int r = check_mapping(w, node, "gpu entry", keys);
 
 	for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
@@ -719,14 +719,14 @@ static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
 					 "vendor:device (10de:1eb8)",
 					 text);
 		} else if (strcmp(name, "type") == 0) {
-			mdev_only = value;
-			mdev_only_key = name;
+			type_only = value;
+			type_only_key = name;
 			r = string_copy(w, value, name, &gpu->type);
 			if (r >= 0 && strlen(gpu->type) > 128)
-				r = fail(w, value, name, "an mdev type of over 128 characters");
+				r = fail(w, value, name, "a type of over 128 characters");
 		} else if (strcmp(name, "min-framebuffer") == 0) {
-			mdev_only = value;
-			mdev_only_key = name;
+			type_only = value;
+			type_only_key = name;
 			r = scalar(w, value, name, &text);
 			if (r >= 0 && (parse_size(text, &gpu->min_framebuffer) < 0 ||
 				       gpu->min_framebuffer == 0 ||
@@ -734,8 +734,8 @@ static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
 				r = fail(w, value, name, "'%s' is not a size (like 2G or 512M)",
 					 text);
 		} else if (strcmp(name, "max-instances") == 0) {
-			mdev_only = value;
-			mdev_only_key = name;
+			type_only = value;
+			type_only_key = name;
 			r = count(w, value, name, 4096, &gpu->max_instances);
 		} else if (strcmp(name, "display") == 0) {
 			mdev_only = value;
@@ -758,6 +758,10 @@ static int parse_gpu(Walk *w, const yaml_node_t *node, VmGpu *gpu)
 		return fail(w, node, "gpu entry", "mode none takes no other keys");
 	if (mdev_only && gpu->mode != VM_GPU_MDEV && gpu->mode != VM_GPU_AUTO)
 		return fail(w, mdev_only, mdev_only_key, "only for mode mdev (or auto)");
+	/* A type: of an mdev, or of NVIDIA's vGPU on a VF (sriov). */
+	if (type_only && gpu->mode == VM_GPU_PASSTHROUGH)
+		return fail(w, type_only, type_only_key,
+			    "only for mode mdev or sriov (or auto): a whole GPU has no type");
 	if (profile && gpu->mode != VM_GPU_SRIOV && gpu->mode != VM_GPU_AUTO)
 		return fail(w, profile, "profile", "only for mode sriov (or auto): a VF's share");
 	return 0;

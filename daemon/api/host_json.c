@@ -90,6 +90,50 @@ static json_object *mdev_type_to_json(const MdevType *t)
 	return TAKE_PTR(o);
 }
 
+/* The entry of type `id` in `array` of VgpuType objects, or NULL. */
+static json_object *find_vgpu_type(json_object *array, const char *id)
+{
+	for (size_t i = 0; i < json_object_array_length(array); i++) {
+		json_object *t = json_object_array_get_idx(array, i);
+		json_object *value;
+		if (json_object_object_get_ex(t, "id", &value) &&
+		    strcmp(json_object_get_string(value), id) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+/*
+ * NVIDIA vGPU 17+: every type the PF's free VFs can take now, with how many
+ * can (nvidia_vgpu.h). Empty for any other PF.
+ */
+static json_object *vgpu_types_to_json(const HostModel *model, const PciFunction *pf)
+{
+	_cleanup_json_ json_object *array = json_object_new_array();
+
+	for (size_t i = 0; array && i < pf->n_vfs; i++) {
+		const PciFunction *vf = host_find_function(model, &pf->vfs[i]);
+		for (size_t k = 0;
+		     vf && vf->nvidia_vgpu && !vf_is_in_use(vf) && k < vf->n_nvidia_vgpu_types;
+		     k++) {
+			const MdevType *type = &vf->nvidia_vgpu_types[k];
+			json_object *t = find_vgpu_type(array, type->id);
+			int64_t count = 0;
+			if (!t) {
+				t = json_object_new_object();
+				if (append(array, t) < 0 ||
+				    json_add_string(t, "id", type->id) < 0 ||
+				    json_add_string(t, "name", type->name) < 0)
+					return NULL;
+			} else
+				(void)json_get_int(t, "availableVFs", &count);
+			if (json_add_int(t, "availableVFs", count + 1) < 0)
+				return NULL;
+		}
+	}
+	return TAKE_PTR(array);
+}
+
 static json_object *sriov_to_json(const HostModel *model, const PciFunction *pf)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
@@ -109,9 +153,16 @@ static json_object *sriov_to_json(const HostModel *model, const PciFunction *pf)
 		    json_add_string(v, "address", pci_address_format(&pf->vfs[i], address)) < 0 ||
 		    json_add_string(v, "driver", vf ? vf->driver : NULL) < 0 ||
 		    json_add_int_or_null(v, "iommuGroup", vf ? vf->iommu_group : -1) < 0 ||
-		    json_add_bool(v, "inUse", vf && vf_is_in_use(vf)) < 0)
+		    json_add_bool(v, "inUse", vf && vf_is_in_use(vf)) < 0 ||
+		    json_add_int_or_null(v, "vgpuType",
+					 vf && vf->nvidia_vgpu &&
+							 vf->nvidia_vgpu_current != UINT32_MAX
+						 ? (int64_t)vf->nvidia_vgpu_current
+						 : -1) < 0)
 			return NULL;
 	}
+	if (add_object(o, "vgpuTypes", vgpu_types_to_json(model, pf)) < 0)
+		return NULL;
 	return TAKE_PTR(o);
 }
 

@@ -52,6 +52,10 @@ static json_object *record_json(const PartitionRecord *record)
 			type = s->type;
 		} else if (s->kind == STEP_BIND_VFIO && record->mode == PARTITION_SRIOV)
 			what = pci_address_format(&s->device, device);
+		else if (s->kind == STEP_NVIDIA_VGPU) {
+			what = pci_address_format(&s->device, device);
+			type = s->type;
+		}
 	}
 	if (record->mode == PARTITION_PASSTHROUGH)
 		what = device;
@@ -68,7 +72,7 @@ static bool ours(const PartitionRecord *records, size_t n, const char *uuid,
 			const RecordStep *s = &records[i].steps[k];
 			if (uuid && s->uuid && strcmp(s->uuid, uuid) == 0)
 				return true;
-			if (device && s->kind == STEP_BIND_VFIO &&
+			if (device && (s->kind == STEP_BIND_VFIO || s->kind == STEP_NVIDIA_VGPU) &&
 			    pci_address_compare(&s->device, device) == 0)
 				return true;
 		}
@@ -97,6 +101,16 @@ static int add_other_mdevs(json_object *array, const char *parent, const MdevTyp
 	return 0;
 }
 
+/* A VF given an NVIDIA vGPU type by someone else (nvidia_vgpu.h). */
+static int add_other_vgpu(json_object *array, const PciFunction *vf)
+{
+	char physfn[PCI_ADDRESS_TEXT_SIZE], type[16];
+	snprintf(type, sizeof(type), "%u", vf->nvidia_vgpu_current);
+	return add(array,
+		   partition_json(NULL, PARTITION_SRIOV, pci_address_format(&vf->physfn, physfn),
+				  vf->address_text, type, NULL));
+}
+
 /* The partitions on the host that libvfio does not hold: made by hand or by other tools. */
 static int add_others(json_object *array, const HostModel *model, const PartitionRecord *records,
 		      size_t n)
@@ -116,6 +130,10 @@ static int add_others(json_object *array, const HostModel *model, const Partitio
 				       f->is_vf ? pci_address_format(&f->physfn, physfn)
 						: f->address_text,
 				       f->address_text, NULL, NULL)) < 0)
+			return -ENOMEM;
+		if (f->nvidia_vgpu && f->nvidia_vgpu_current != 0 &&
+		    f->nvidia_vgpu_current != UINT32_MAX && !ours(records, n, NULL, &f->address) &&
+		    add_other_vgpu(array, f) < 0)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < model->n_mdev_parents; i++) {

@@ -26,6 +26,9 @@ DEFINE_STRING_TABLE_LOOKUP(partition_mode, PartitionModeKind)
 
 bool vf_is_in_use(const PciFunction *vf)
 {
+	/* NVIDIA's driver is the VF's VFIO driver (nvidia_vgpu.h): its vGPU type says. */
+	if (vf->nvidia_vgpu)
+		return vf->nvidia_vgpu_current != 0;
 	return vf->driver && strcmp(vf->driver, "vfio-pci") != 0;
 }
 
@@ -46,6 +49,17 @@ _printf_(2, 3) static int set(char **field, const char *format, ...)
 static bool module_loaded(const HostModel *model, const char *module)
 {
 	return strv_contains(model->facts.modules_loaded, module);
+}
+
+/* Does the PF have a VF of NVIDIA's vGPU 17 or later (nvidia_vgpu.h)? */
+static bool has_vgpu_vfs(const HostModel *model, const PciFunction *pf)
+{
+	for (size_t i = 0; i < pf->n_vfs; i++) {
+		const PciFunction *vf = host_find_function(model, &pf->vfs[i]);
+		if (vf && vf->nvidia_vgpu)
+			return true;
+	}
+	return false;
 }
 
 /* Why a GPU without mdev types has none, by vendor; and the fix when there is one. */
@@ -98,6 +112,10 @@ static int explain_no_mdev(const HostModel *model, const PciFunction *gpu, ModeA
 		return set(&a->note, "i915 offers no GVT-g types for this GPU (generation 10 and "
 				     "later have no GVT-g; use SR-IOV)");
 	case VENDOR_NVIDIA:
+		if (has_vgpu_vfs(model, gpu))
+			return set(&a->note,
+				   "NVIDIA's vGPU 17 and later make no mdevs: its VFs take "
+				   "the vGPU types (mode sriov)");
 		return set(&a->note,
 			   "no vGPU types: they come with NVIDIA's vGPU host driver "
 			   "(nvidia-vgpu-mgr, licensed); the standard driver offers none");
@@ -142,11 +160,69 @@ static int assess_types(const MdevType *types, size_t n_types, ModeAssessment *a
 		   instances == 1 ? "instance exists" : "instances exist");
 }
 
+/* Is one of the types offered with an instance free? */
+static bool types_have_room(const MdevType *types, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (types[i].available_instances > 0)
+			return true;
+	return false;
+}
+
+/*
+ * NVIDIA before vGPU 17 on Ampere and later: the PF offers no types, each of
+ * its VFs is an mdev parent that holds one vGPU (User Guide 16, "Creating an
+ * NVIDIA vGPU on a Linux with KVM Hypervisor": mdev types under the VF).
+ * -ENOENT when no VF is a parent.
+ */
+static int assess_vf_parents(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
+{
+	size_t parents = 0, room = 0;
+
+	for (size_t i = 0; i < gpu->n_vfs; i++) {
+		const PciFunction *vf = host_find_function(model, &gpu->vfs[i]);
+		if (!vf || !vf->mdev_parent)
+			continue;
+		parents++;
+		room += types_have_room(vf->mdev_types, vf->n_mdev_types);
+	}
+	if (parents == 0)
+		return -ENOENT;
+	a->available = room > 0;
+	if (a->available)
+		return set(&a->capacity, "%zu/%zu VFs can take a vGPU", room, parents) < 0 ||
+				       set(&a->note, "each VF is an mdev parent of one vGPU: "
+						     "'vfioctl gpu' on a VF lists its types")
+			       ? -ENOMEM
+			       : 0;
+	return set(&a->note, "every VF holds a vGPU (%zu VFs)", parents);
+}
+
 static int assess_mdev(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
 {
-	if (gpu->n_mdev_types == 0)
-		return explain_no_mdev(model, gpu, a);
+	if (gpu->n_mdev_types == 0) {
+		int r = assess_vf_parents(model, gpu, a);
+		return r == -ENOENT ? explain_no_mdev(model, gpu, a) : r;
+	}
 	return assess_types(gpu->mdev_types, gpu->n_mdev_types, a);
+}
+
+/* An NVIDIA PF's VFs come from NVIDIA's vGPU host driver, never from libvfio. */
+static int explain_nvidia_vfs(const PciFunction *gpu, ModeAssessment *a)
+{
+	a->fixable = true;
+	return set(&a->note, "no VFs are enabled; NVIDIA's VFs are made by its vGPU host driver, "
+			     "on the nvidia driver, not by libvfio") < 0 ||
+			       set(&a->fix, "/usr/lib/nvidia/sriov-manage -e %s (after each boot)",
+				   gpu->address_text) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
+/* A VF that can be handed out now: not in use, and for NVIDIA's, a type to take. */
+static bool vf_is_free(const PciFunction *vf)
+{
+	return !vf_is_in_use(vf) && (!vf->nvidia_vgpu || vf->n_nvidia_vgpu_types > 0);
 }
 
 static int assess_sriov(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
@@ -159,6 +235,8 @@ static int assess_sriov(const HostModel *model, const PciFunction *gpu, ModeAsse
 	if (gpu->sriov_total_vfs <= 0)
 		return set(&a->note, "it has no SR-IOV capability");
 
+	if (gpu->sriov_num_vfs == 0 && gpu->vendor_id == VENDOR_NVIDIA)
+		return explain_nvidia_vfs(gpu, a);
 	if (gpu->sriov_num_vfs == 0) {
 		a->available = true;
 		return set(&a->capacity, "0/%d VFs enabled", gpu->sriov_total_vfs) < 0 ||
@@ -168,11 +246,11 @@ static int assess_sriov(const HostModel *model, const PciFunction *gpu, ModeAsse
 			       : 0;
 	}
 
-	size_t free_vfs = 0;
+	size_t free_vfs = 0, vgpu_vfs = 0;
 	for (size_t i = 0; i < gpu->n_vfs; i++) {
 		const PciFunction *vf = host_find_function(model, &gpu->vfs[i]);
-		if (vf && !vf_is_in_use(vf))
-			free_vfs++;
+		free_vfs += vf && vf_is_free(vf);
+		vgpu_vfs += vf && vf->nvidia_vgpu;
 	}
 	a->available = free_vfs > 0;
 	if (set(&a->capacity, "%zu/%d VFs free", free_vfs, gpu->sriov_num_vfs) < 0)
@@ -180,9 +258,17 @@ static int assess_sriov(const HostModel *model, const PciFunction *gpu, ModeAsse
 	if (!a->available) {
 		free(a->capacity);
 		a->capacity = NULL;
+		if (vgpu_vfs > 0)
+			return set(&a->note, "every VF holds a vGPU, or the GPU has room for no "
+					     "more");
 		return set(&a->note, "all %d enabled VFs are held by host drivers",
 			   gpu->sriov_num_vfs);
 	}
+	if (vgpu_vfs > 0)
+		return set(&a->note,
+			   "each VF takes one NVIDIA vGPU type: 'vfioctl gpu %s' lists "
+			   "them",
+			   gpu->address_text);
 	return 0;
 }
 

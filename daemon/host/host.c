@@ -51,6 +51,7 @@ void pci_functions_free(PciFunction *functions, size_t n)
 		free(f->reset_method);
 		free(f->vfs);
 		mdev_types_free(f->mdev_types, f->n_mdev_types);
+		mdev_types_free(f->nvidia_vgpu_types, f->n_nvidia_vgpu_types);
 		strv_free(f->warnings);
 	}
 	free(functions);

@@ -73,6 +73,15 @@ typedef struct PciFunction {
 	unsigned xe_vf_index;
 	uint32_t xe_profile[2]; /* exec_quantum_ms, preempt_timeout_us, by XeProfileAttribute */
 
+	/*
+	 * A VF of NVIDIA's vGPU host driver without mdev (nvidia_vgpu.h): the
+	 * type it has (0: none; UINT32_MAX: unreadable) and the types it can take
+	 * now, in MdevType's shape.
+	 */
+	bool nvidia_vgpu;
+	uint32_t nvidia_vgpu_current;
+	MdevType *nvidia_vgpu_types;
+	size_t n_nvidia_vgpu_types;
 	/* a member of sys/class/mdev_bus: the mdev types it offers */
 	bool mdev_parent;
 	MdevType *mdev_types;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "host/host_internal.h"
+#include "host/nvidia_vgpu.h"
 #include "host/sriov.h"
 #include "host/xe_sriov.h"
 #include "macro.h"
@@ -74,7 +75,8 @@ int sriov_read(int dir, PciFunction *f)
 	int r = read_link_address(dir, "physfn", &f->physfn);
 	if (r == 0) {
 		f->is_vf = true;
-		return xe_sriov_read_vf(dir, f);
+		r = xe_sriov_read_vf(dir, f);
+		return r < 0 ? r : nvidia_vgpu_read_vf(dir, f);
 	}
 
 	r = read_count(dir, f, "sriov_totalvfs", &f->sriov_total_vfs);

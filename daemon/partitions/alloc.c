@@ -9,6 +9,8 @@
 #include "string_table.h"
 #include "strv.h"
 
+#define VENDOR_NVIDIA 0x10de
+
 static const char *const alloc_error_table[_ALLOC_ERROR_MAX] = {
 	[ALLOC_OK] = "ok",
 	[ALLOC_NO_SUCH_GPU] = "no-such-gpu",
@@ -111,8 +113,8 @@ void alloc_error_sentence(AllocError error, const HostModel *model, const char *
 		break;
 	case ALLOC_UNKNOWN_TYPE:
 		snprintf(buf, size,
-			 "%s has no mdev type of that id or name, or none that meets the "
-			 "constraints; 'vfioctl gpu %s' lists its types.",
+			 "%s has no mdev or vGPU type of that id or name, or none that meets "
+			 "the constraints; 'vfioctl gpu %s' lists the types it can take now.",
 			 address, address);
 		break;
 	case ALLOC_NONE_FREE:
@@ -282,22 +284,53 @@ static AllocError choose_mdev(const MdevType *types, size_t n_types,
 	return ALLOC_OK;
 }
 
+/*
+ * This free VF, and on a VF of NVIDIA's vGPU host driver the type it takes
+ * (nvidia_vgpu.h): the one asked for, or the best it lists, as for mdev.
+ */
+/* Does the request name a type, or a type's size? Only mdevs and NVIDIA's VFs have one. */
+static bool names_a_type(const PartitionRequest *request)
+{
+	return request->type || request->min_framebuffer_mib || request->max_instances;
+}
+
+static AllocError take_vf(const PciFunction *vf, const PartitionRequest *request,
+			  AllocationChoice *choice)
+{
+	if (!vf->nvidia_vgpu && names_a_type(request))
+		return ALLOC_UNKNOWN_TYPE; /* a VF of any other GPU has no type to match */
+	if (vf->nvidia_vgpu) {
+		AllocError e = choose_mdev(vf->nvidia_vgpu_types, vf->n_nvidia_vgpu_types, request,
+					   choice);
+		if (e != ALLOC_OK)
+			return e == ALLOC_MODE_UNSUPPORTED ? ALLOC_NONE_FREE : e; /* a full GPU */
+	}
+	choice->gpu = vf->physfn;
+	choice->vf = vf->address;
+	choice->vf_known = true;
+	return ALLOC_OK;
+}
+
 static AllocError choose_vf(const HostModel *model, const HeldPartition *held, size_t n_held,
 			    const PciFunction *gpu, const PartitionRequest *request,
 			    AllocationChoice *choice)
 {
+	AllocError reason = ALLOC_NONE_FREE;
+
 	if (gpu->is_vf) {
 		/* Asked for by address: this very VF. */
 		if (vf_is_in_use(gpu) || is_held(held, n_held, &gpu->address))
 			return ALLOC_NONE_FREE;
-		choice->gpu = gpu->physfn;
-		choice->vf = gpu->address;
-		choice->vf_known = true;
-		return ALLOC_OK;
+		return take_vf(gpu, request, choice);
 	}
 	if (gpu->sriov_total_vfs <= 0)
 		return ALLOC_MODE_UNSUPPORTED;
 	if (gpu->sriov_num_vfs == 0) {
+		/* NVIDIA's VFs come from its vGPU host driver (gpu_modes.c says how). */
+		if (gpu->vendor_id == VENDOR_NVIDIA)
+			return ALLOC_MODE_UNSUPPORTED;
+		if (names_a_type(request))
+			return ALLOC_UNKNOWN_TYPE;
 		unsigned total = (unsigned)gpu->sriov_total_vfs;
 		choice->enable_vfs = request->vfs_to_enable && request->vfs_to_enable < total
 					     ? request->vfs_to_enable
@@ -308,11 +341,13 @@ static AllocError choose_vf(const HostModel *model, const HeldPartition *held, s
 		const PciFunction *vf = host_find_function(model, &gpu->vfs[i]);
 		if (!vf || vf_is_in_use(vf) || is_held(held, n_held, &vf->address))
 			continue;
-		choice->vf = vf->address;
-		choice->vf_known = true;
-		return ALLOC_OK;
+		AllocError e = take_vf(vf, request, choice);
+		if (e == ALLOC_OK)
+			return e;
+		if (error_rank(e) < error_rank(reason))
+			reason = e; /* a VF free, but not with that type */
 	}
-	return ALLOC_NONE_FREE;
+	return reason;
 }
 
 static AllocError choose_whole(const HostModel *model, const HeldPartition *held, size_t n_held,

@@ -332,6 +332,17 @@ static void on_step_written(int result, size_t failed, void *userdata)
 		create_failed(op, result);
 		return;
 	}
+	if (result < 0 && step->kind == STEP_NVIDIA_VGPU && result != -ETIMEDOUT) {
+		/* NVIDIA's driver publishes no errno list: what to look at, whatever it is. */
+		set_message(op,
+			    "NVIDIA's driver refused vGPU type %s on %s (%s): the GPU may be full "
+			    "or hold vGPUs of another type. 'vfioctl gpu %s' lists the types it "
+			    "can take now; the kernel log (journalctl -k) and nvidia-smi vgpu say "
+			    "more.",
+			    step->type, device, strerror(-result), device);
+		create_failed(op, result);
+		return;
+	}
 	if (result < 0) {
 		set_message(op, "The kernel refused %s on %s (%s).",
 			    step_kind_to_string(step->kind), device,

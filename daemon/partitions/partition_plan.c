@@ -9,10 +9,12 @@
 
 #include "host/gpu_family.h"
 #include "host/mdev.h"
+#include "host/nvidia_vgpu.h"
 #include "host/sriov.h"
 #include "host/vfio_bind.h"
 #include "host/xe_sriov.h"
 #include "macro.h"
+#include "parse_util.h"
 #include "strv.h"
 
 /* What vendor-reset's reset is called in reset_method. */
@@ -41,7 +43,8 @@ HeldPartition *partition_plan_held(const PartitionRecord *records, size_t n_reco
 		for (size_t k = 0; k < r->n_steps; k++)
 			/* A VF given its profile is taken, before it is bound too. */
 			if ((r->steps[k].kind == STEP_BIND_VFIO ||
-			     r->steps[k].kind == STEP_XE_PROFILE) &&
+			     r->steps[k].kind == STEP_XE_PROFILE ||
+			     r->steps[k].kind == STEP_NVIDIA_VGPU) &&
 			    r->mode == PARTITION_SRIOV)
 				held[n++] = (HeldPartition){ r->mode, r->gpu, r->steps[k].device,
 							     NULL };
@@ -175,9 +178,35 @@ static bool record_has_profile_step(const PartitionRecord *record, XeProfileAttr
 }
 
 /*
+ * A VF of NVIDIA's vGPU host driver gets the type allocation chose, and is
+ * then complete: nvidia.ko is its VFIO driver, vfio-pci would refuse it.
+ */
+static int vgpu_type_step(const PciFunction *vf, const PartitionPlanInput *input,
+			  PartitionStepPlan *ret, char *message, size_t message_size)
+{
+	const MdevType *type = nvidia_vgpu_find_type(vf, input->type);
+	uint64_t id;
+
+	if (!type || parse_uint64(type->id, &id) < 0 || id == 0 || id > UINT32_MAX) {
+		set_message(message, message_size,
+			    "%s can no longer take the vGPU type %s: the GPU filled up, or another "
+			    "type took it; 'vfioctl gpu %s' lists what it can take now.",
+			    vf->address_text, input->type ? input->type : "asked for",
+			    vf->address_text);
+		return -ENOSPC;
+	}
+	ret->step = (RecordStep){ .kind = STEP_NVIDIA_VGPU,
+				  .device = vf->address,
+				  .type = type->id,
+				  .value_before = vf->nvidia_vgpu_current,
+				  .value_after = (int64_t)id };
+	return nvidia_vgpu_write_plan(vf, (uint32_t)id, &ret->writes) < 0 ? -EINVAL : 1;
+}
+
+/*
  * The VF's next step: each attribute of its xe profile the VM asks for, the
  * value it had written down first (while a host driver cannot hold it: its
- * autoprobe is off); then its bind to vfio-pci.
+ * autoprobe is off); then its bind to vfio-pci, or its NVIDIA vGPU type.
  */
 static int vf_next_step(const PartitionRecord *record, const PciFunction *vf,
 			const PartitionPlanInput *input, PartitionStepPlan *ret, char *message,
@@ -203,6 +232,8 @@ static int vf_next_step(const PartitionRecord *record, const PciFunction *vf,
 			       ? -EINVAL
 			       : 1;
 	}
+	if (vf->nvidia_vgpu)
+		return vgpu_type_step(vf, input, ret, message, message_size);
 	return bind_step(vf, ret);
 }
 
@@ -240,7 +271,8 @@ static int sriov_next_step(const PartitionRecord *record, const HostModel *model
 					  .value_after = count };
 		return 1;
 	}
-	if (partition_record_has_step(record, STEP_BIND_VFIO, NULL))
+	if (partition_record_has_step(record, STEP_BIND_VFIO, NULL) ||
+	    partition_record_has_step(record, STEP_NVIDIA_VGPU, NULL))
 		return 0;
 	/* The VF: the one a profile step was written down for, or chosen before, or now. */
 	const RecordStep *profiled = record_profile_step(record);
@@ -344,6 +376,8 @@ bool partition_step_took_effect(const RecordStep *step, const HostModel *model)
 	}
 	case STEP_RESET_METHOD:
 		return f && f->reset_method && strcmp(f->reset_method, RESET_DEVICE_SPECIFIC) == 0;
+	case STEP_NVIDIA_VGPU:
+		return f && f->nvidia_vgpu && f->nvidia_vgpu_current == step->value_after;
 	default:
 		return true;
 	}
@@ -412,6 +446,12 @@ int partition_undo_plan(const RecordStep *step, const HostModel *model, bool kee
 				      "sys/bus/pci/devices/%s/reset_method", f->address_text) < 0
 			       ? -EINVAL
 			       : 0;
+	case STEP_NVIDIA_VGPU:
+		/* The vGPU is released, kept VFs too; a VF with another type is not ours. */
+		if (!f || !f->nvidia_vgpu || f->nvidia_vgpu_current != step->value_after)
+			return 0;
+		return nvidia_vgpu_write_plan(f, (uint32_t)step->value_before, ret) < 0 ? -EINVAL
+											: 0;
 	case STEP_XE_PROFILE: {
 		/* Back as it was, kept VFs too: the share was the VM's. Gone: nothing to undo. */
 		int a = xe_profile_attribute_from_string(step->type);

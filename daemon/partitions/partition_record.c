@@ -23,6 +23,7 @@ static const char *const step_kind_table[_STEP_KIND_MAX] = {
 	[STEP_MDEV_CREATE] = "mdev-create",   [STEP_SRIOV_AUTOPROBE] = "sriov-autoprobe",
 	[STEP_SRIOV_NUMVFS] = "sriov-numvfs", [STEP_BIND_VFIO] = "bind-vfio",
 	[STEP_XE_PROFILE] = "xe-profile",     [STEP_RESET_METHOD] = "reset-method",
+	[STEP_NVIDIA_VGPU] = "nvidia-vgpu",
 };
 DEFINE_STRING_TABLE_LOOKUP(step_kind, StepKind)
 
@@ -232,6 +233,12 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_bad_
 				     step.value_before < 0 || step.value_before > UINT32_MAX ||
 				     step.value_after < 0 || step.value_after > UINT32_MAX)) {
 		*ret_bad_field = "an xe-profile step names no profile attribute or value";
+		return -EINVAL;
+	}
+	/* Written to current_vgpu_type: type ids, and 0 before. */
+	if (k == STEP_NVIDIA_VGPU && (step.value_before < 0 || step.value_before > UINT32_MAX ||
+				      step.value_after <= 0 || step.value_after > UINT32_MAX)) {
+		*ret_bad_field = "an nvidia-vgpu step names no vGPU type id";
 		return -EINVAL;
 	}
 	step.kind = (StepKind)k;

@@ -33,6 +33,11 @@ typedef enum StepKind {
 	STEP_XE_PROFILE,
 	/* `device`'s reset_method from override_before to device_specific (vendor-reset) */
 	STEP_RESET_METHOD,
+	/*
+	 * the VF `device`'s NVIDIA vGPU type (nvidia_vgpu.h), from value_before
+	 * (0, none) to value_after, the id (also in `type` as text)
+	 */
+	STEP_NVIDIA_VGPU,
 	_STEP_KIND_MAX,
 } StepKind;
 
@@ -49,7 +54,8 @@ typedef struct RecordStep {
 	PciAddress device;
 	char *parent; /* mdev on a parent outside PCI: its name ("mbochs"); device unused */
 	char *uuid; /* mdev */
-	char *type; /* mdev type id; xe profile: the attribute ("exec_quantum_ms") */
+	/* mdev type id; xe profile: the attribute ("exec_quantum_ms"); NVIDIA vGPU: type id */
+	char *type;
 	char *driver_before; /* bind: the driver to give back; NULL: it had none */
 	char *override_before; /* bind: driver_override before, NULL: none; reset-method: before */
 	int64_t value_before; /* numvfs, autoprobe */

@@ -39,6 +39,7 @@ static VmStart *vm_start_free(VmStart *s)
 	free(s->vcpu_cpus);
 	free(s->failure_message);
 	free((char *)s->failed_partition.message);
+	free((char *)s->auto_failure.message);
 	free(s);
 	return NULL;
 }
@@ -212,7 +213,35 @@ static const PartitionModeKind auto_order[] = {
 static bool worth_next_mode(AllocError error)
 {
 	return error == ALLOC_MODE_UNSUPPORTED || error == ALLOC_NONE_FREE ||
-	       error == ALLOC_UNKNOWN_TYPE || error == ALLOC_HELD;
+	       error == ALLOC_UNKNOWN_TYPE || error == ALLOC_NO_SUCH_TYPE || error == ALLOC_HELD;
+}
+
+/*
+ * The modes `mode: auto` tries: an entry that names a type (of an mdev, or
+ * of NVIDIA's vGPU on a VF) or its size never gets a whole GPU instead.
+ */
+static size_t auto_modes(const VmGpu *gpu)
+{
+	bool typed = gpu->type || gpu->min_framebuffer || gpu->max_instances;
+	return typed ? 2 : ELEMENTSOF(auto_order);
+}
+
+/* Keeps a copy of `outcome` as the reason to give if the next modes only say "not offered". */
+static void remember_auto_failure(VmStart *s, const PartitionOutcome *outcome)
+{
+	if (outcome->error == ALLOC_MODE_UNSUPPORTED || outcome->error == ALLOC_NO_MATCHING_GPU)
+		return;
+	free((char *)s->auto_failure.message);
+	s->auto_failure = *outcome;
+	s->auto_failure.record = NULL;
+	s->auto_failure.parent = NULL;
+	s->auto_failure.message = outcome->message ? strdup(outcome->message) : NULL;
+}
+
+static void forget_auto_failure(VmStart *s)
+{
+	free((char *)s->auto_failure.message);
+	s->auto_failure = (PartitionOutcome){ 0 };
 }
 
 /* What the partition record says QEMU gets: the mdev, the VF, or the GPU and its group. */
@@ -229,7 +258,8 @@ static void assign(VmStart *s, const VmGpu *gpu, const PartitionRecord *record)
 		const RecordStep *step = &record->steps[i];
 		if (step->kind == STEP_MDEV_CREATE && step->uuid)
 			snprintf(a->mdev_uuid, sizeof(a->mdev_uuid), "%s", step->uuid);
-		if (step->kind == STEP_BIND_VFIO && n < MAX_DEVICES_PER_GPU &&
+		bool vfio = step->kind == STEP_BIND_VFIO || step->kind == STEP_NVIDIA_VGPU;
+		if (vfio && n < MAX_DEVICES_PER_GPU &&
 		    (record->mode != PARTITION_PASSTHROUGH ||
 		     pci_address_compare(&step->device, &record->gpu) != 0))
 			devices[n++] = step->device;
@@ -249,17 +279,22 @@ static void on_partition_created(const PartitionOutcome *outcome, void *userdata
 
 	if (outcome->result < 0) {
 		if (gpu->mode == VM_GPU_AUTO && worth_next_mode(outcome->error) &&
-		    (size_t)s->auto_mode + 1 < ELEMENTSOF(auto_order)) {
+		    (size_t)s->auto_mode + 1 < auto_modes(gpu)) {
+			remember_auto_failure(s, outcome);
 			s->auto_mode++;
 			allocate_next(s);
 			return;
 		}
+		if (s->auto_failure.message && (outcome->error == ALLOC_MODE_UNSUPPORTED ||
+						outcome->error == ALLOC_NO_MATCHING_GPU))
+			outcome = &s->auto_failure;
 		vm_start_failed(s->vm, VM_FAIL_PARTITION,
 				outcome->message ? outcome->message
 						 : "No partition fits the GPU entry.",
 				outcome);
 		return;
 	}
+	forget_auto_failure(s);
 	if (strv_append(&s->vm->partitions, outcome->record->id) < 0) {
 		vm_start_failed(s->vm, VM_FAIL_INTERNAL, "The daemon ran out of memory.", NULL);
 		return;

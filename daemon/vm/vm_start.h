@@ -34,6 +34,8 @@ struct VmStart {
 	bool has_definition;
 	size_t next_gpu;
 	int auto_mode; /* the mode tried for a `mode: auto` GPU */
+	/* why an earlier mode of it failed, when that says more than a later one can */
+	PartitionOutcome auto_failure;
 	QemuGpuAssignment assignments[VM_MAX_GPUS];
 	PciAddress devices[VM_MAX_GPUS][MAX_DEVICES_PER_GPU];
 	size_t n_assignments;

@@ -22,7 +22,8 @@ FIXTURES = os.path.join(HERE, '..', 'fixtures')
 GOLDEN = os.path.join(FIXTURES, 'golden')
 HOSTS = ['intel-gvt-laptop', 'nvidia-vgpu-desktop', 'amd-sriov', 'intel-xe-sriov',
          'two-socket-server', 'iommu-off', 'shared-group', 'damaged', 'alder-lake-i915',
-         'polaris-passthrough', 'polaris-vendor-reset', 'lab-kernel']
+         'polaris-passthrough', 'polaris-vendor-reset', 'nvidia-l4-vgpu17',
+         'nvidia-a100-mdev-vf', 'lab-kernel']
 UPDATE = os.environ.get('LIBVFIO_UPDATE_GOLDEN') == '1'
 
 _generated = None
@@ -255,7 +256,7 @@ class CheckCommandTest(FixtureTestCase):
         result, out = self.check('two-socket-server')
         c = self.find(out['checks'], 'gpu-0000:86:00.0-sriov')
         self.assertEqual(c['status'], 'pass')
-        self.assertIn('0/32 VFs enabled', c['summary'])
+        self.assertIn('0/31 VFs enabled', c['summary'])
         self.assertIn('no VFs are enabled yet', c['summary'])
 
     def test_damaged_tree_gives_warnings_not_a_crash(self):
@@ -289,8 +290,10 @@ class TopologyTextTest(FixtureTestCase):
                     d.stop()  # the next host's daemon takes the same socket
                 self.assertEqual(result.returncode, 0, result.stderr)
                 lines = [line.split() for line in result.stdout.splitlines()]
-                # mdev parents outside PCI (mbochs...) belong to no NUMA node: not listed
-                for gpu in (g for g in gpus if not g.get('sysfsPath')):
+                # mdev parents outside PCI (mbochs...) belong to no NUMA node, and VFs that
+                # are mdev parents are parts of their PF: not listed
+                for gpu in (g for g in gpus
+                            if not g.get('sysfsPath') and not g.get('physicalFunction')):
                     printed = [line for line in lines if line and line[0] == gpu['address']]
                     self.assertEqual(len(printed), 1, f'{gpu["address"]}:\n{result.stdout}')
 

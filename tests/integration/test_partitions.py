@@ -344,7 +344,7 @@ class RefusalTest(PartitionTestCase):
 
     def test_pf_without_driver_is_named(self):
         sim = self.simulate('two-socket-server')
-        sim.write('sys/bus/pci/drivers/nvidia/unbind', '0000:86:00.0')
+        sim.write('sys/bus/pci/drivers/i915/unbind', '0000:86:00.0')
         d = self.start_daemon(sim)
         before = sim.snapshot()
         reply = self.call(d, 'Create', {'mode': 'sriov', 'gpu': '0000:86:00.0'})
@@ -389,6 +389,75 @@ class RefusalTest(PartitionTestCase):
                 self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
                 self.assertTrue(d.running())
                 d.stop()
+
+
+class NvidiaVgpuTest(PartitionTestCase):
+    """NVIDIA's VFs: vGPU 17 and later give a VF a type through nvidia/current_vgpu_type
+    (no mdev, the VF stays on nvidia); before 17, each VF is an mdev parent."""
+
+    VF_TYPE = 'sys/bus/pci/devices/{}/nvidia/current_vgpu_type'
+
+    def test_vgpu17_type_on_a_vf_and_back(self):
+        sim = self.simulate('nvidia-l4-vgpu17')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, mode='sriov', type='NVIDIA L4-8Q')
+        self.assertEqual((p['gpu'], p['device'], p['type']),
+                         ('0000:03:00.0', '0000:03:00.4', '1155'))
+        # one write, the type's id; the VF is never rebound
+        self.assertEqual([(w['aliases'], w['value']) for w in sim.writes()],
+                         [([self.VF_TYPE.format('0000:03:00.4')], '1155')])
+        # the driver keeps one type per GPU: a 24Q no longer fits, another 8Q does
+        self.assertRefused(self.call(d, 'Create', {'mode': 'sriov', 'type': '1157'}),
+                           'UnknownType', 'lists the types it can take now')
+        q = self.create(d, mode='sriov')
+        self.assertEqual((q['device'], q['type']), ('0000:03:00.5', '1155'))
+        # a vGPU someone else made is listed, as not libvfio's
+        sim.write(self.VF_TYPE.format('0000:03:04.3'), '1155')
+        listed = self.call(d, 'List')['parameters']['partitions']
+        self.assertIn({'id': None, 'mode': 'sriov', 'gpu': '0000:03:00.0',
+                       'device': '0000:03:04.3', 'type': '1155', 'holder': None}, listed)
+        # 24 GiB hold three 8Q: the GPU is full
+        self.assertRefused(self.call(d, 'Create', {'mode': 'sriov'}), 'NoneFree')
+        sim.write(self.VF_TYPE.format('0000:03:04.3'), '0')
+        for x in (q, p):
+            self.assertEqual(self.call(d, 'Destroy', {'id': x['id']}), {'parameters': {}})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_vgpu17_refusal_is_a_sentence_and_leaves_the_host(self):
+        sim = self.simulate('nvidia-l4-vgpu17')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        sim.fail(self.VF_TYPE.format('*'), 'EINVAL')
+        reply = self.call(d, 'Create', {'mode': 'sriov', 'type': 'NVIDIA L4-4Q'})
+        self.assertRefused(reply, 'Failed', "NVIDIA's driver refused vGPU type 1153",
+                           "'vfioctl gpu 0000:03:00.4' lists")
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertTrue(d.running())
+
+    def test_vgpu17_release_refused_while_the_vf_is_open(self):
+        sim = self.simulate('nvidia-l4-vgpu17')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, mode='sriov', type='NVIDIA L4-2Q')
+        sim.hold(p['device'])           # a QEMU still has the VF open
+        self.assertRefused(self.call(d, 'Destroy', {'id': p['id']}), 'Failed',
+                           'could not be released completely')
+        sim.release()
+        self.assertEqual(self.call(d, 'Destroy', {'id': p['id']}), {'parameters': {}})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
+    def test_mdev_on_the_vfs_before_vgpu17(self):
+        sim = self.simulate('nvidia-a100-mdev-vf')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, mode='mdev', type='NVIDIA A100-10C')
+        self.assertEqual((p['gpu'], p['type']), ('0000:03:00.4', 'nvidia-473'))
+        q = self.create(d, mode='mdev', type='NVIDIA A100-10C')
+        self.assertEqual(q['gpu'], '0000:03:00.5')  # a VF holds one vGPU
+        for x in (q, p):
+            self.assertEqual(self.call(d, 'Destroy', {'id': x['id']}), {'parameters': {}})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
 
 
 class ReleaseFailureTest(PartitionTestCase):
@@ -528,7 +597,7 @@ class VFCountTest(PartitionTestCase):
         sim = self.simulate('two-socket-server')
         d = self.start_daemon(sim)
         for parameters, error, word in (
-                ({'gpu': '0000:86:00.0', 'count': 33}, 'Failed', '32 VFs at most'),
+                ({'gpu': '0000:86:00.0', 'count': 32}, 'Failed', '31 VFs at most'),
                 ({'gpu': '0000:03:00.0', 'count': 1}, 'ModeUnsupported', 'SR-IOV'),
                 ({'gpu': '0000:99:00.0', 'count': 1}, 'NoSuchGPU', '0000:99:00.0')):
             with self.subTest(error):
@@ -700,6 +769,9 @@ class CrashTest(PartitionTestCase):
         self.crash_at_every_write('nvidia-vgpu-desktop',
                                   {'mode': 'passthrough', 'gpu': '0000:01:00.0'})
 
+    def test_nvidia_vgpu17(self):
+        self.crash_at_every_write('nvidia-l4-vgpu17', {'mode': 'sriov', 'type': '1155'})
+
     def crash_at_every_write_of_destroy(self, host, parameters):
         sim = self.simulate(host)
         d = self.start_daemon(sim)
@@ -765,6 +837,9 @@ class CrashTest(PartitionTestCase):
     def test_killed_while_destroying_sriov(self):
         self.crash_at_every_write_of_destroy('two-socket-server',
                                              {'mode': 'sriov', 'gpu': '0000:86:00.0', 'vfs': 2})
+
+    def test_killed_while_destroying_nvidia_vgpu17(self):
+        self.crash_at_every_write_of_destroy('nvidia-l4-vgpu17', {'mode': 'sriov', 'type': '1155'})
 
     def test_killed_while_destroying_passthrough(self):
         self.crash_at_every_write_of_destroy('nvidia-vgpu-desktop',

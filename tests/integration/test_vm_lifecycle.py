@@ -1091,6 +1091,37 @@ class PartitionTest(VmTestCase):
                 finally:
                     d.stop()
 
+    def test_an_nvidia_vgpu17_vf_gets_its_type_and_gives_it_back(self):
+        """NVIDIA vGPU 17 (no mdev): the VM's type goes to a VF's current_vgpu_type, the
+        VF is handed to QEMU as it is (never rebound), and its type goes back to 0; also
+        when the daemon is killed at that write."""
+        sim = self.simulated('nvidia-l4-vgpu17')
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        before = sim.snapshot()
+        self.define(d, 'l4', 'gpu:\n  - type: NVIDIA L4-8Q\n')  # mode auto: mdev, then sriov
+        reply = self.call(d, 'Start', {'name': 'l4'})
+        # the simulator's VFIO groups are no device nodes: the start fails after the write
+        self.assertError(reply, VMS + 'StartFailed')
+        writes = [(w['aliases'][0].split('devices/', 1)[-1], w['value'].strip())
+                  for w in sim.writes()]
+        self.assertEqual(writes, [('0000:03:00.4/nvidia/current_vgpu_type', '1155'),
+                                  ('0000:03:00.4/nvidia/current_vgpu_type', '0')])
+        # it failed at the VF's own group (20): that device, as it is, was QEMU's
+        self.assertIn('/dev/vfio/20 is not a device node', reply['parameters']['message'])
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        d.stop()
+
+        for after in (False, True):
+            with self.subTest(after=after):
+                self.kill_during_start(sim, 'l4', after,
+                                       path='sys/devices/*/nvidia/current_vgpu_type')
+                d = self.start_daemon(args=['--sysfs-root', sim.root])
+                try:
+                    self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
+                    self.assertNothingLeft('l4')
+                finally:
+                    d.stop()
+
     def test_vendor_reset_is_chosen_for_the_gpu_and_put_back(self):
         """An RX 580 with vendor-reset loaded: its reset_method becomes device_specific
         before it goes to vfio-pci, and is 'bus' again after; the host as it was."""

@@ -170,7 +170,8 @@ def snapshot_tree(root):
     """A canonical description of the host state a partition engine changes.
 
     Compare two of them to assert "the host is exactly as before":
-    every PCI device's driver, driver_override, IOMMU group and SR-IOV state;
+    every PCI device's driver, driver_override, IOMMU group and SR-IOV state
+    (with xe's profiles and an NVIDIA VF's vGPU type and creatable types);
     every mdev; every mdev type's available_instances and instances; every
     IOMMU group's members; /dev/vfio; every PCI driver's devices; every
     hugepage pool (the system's and each node's) with the meminfo files."""
@@ -200,6 +201,10 @@ def snapshot_tree(root):
                 entry: {name: _read(os.path.join(admin, entry, 'profile', name))
                         for name in ('exec_quantum_ms', 'preempt_timeout_us')}
                 for entry in _listdir(admin) if entry == 'pf' or entry[2:].isdigit()}
+        nvidia = os.path.join(d, 'nvidia')
+        if os.path.isdir(nvidia):          # NVIDIA vGPU 17+: the VF's type, what it can take
+            info['nvidia_vgpu'] = {name: _read(os.path.join(nvidia, name))
+                                   for name in ('current_vgpu_type', 'creatable_vgpu_types')}
         if os.path.lexists(os.path.join(d, 'physfn')):
             info['physfn'] = _link_name(os.path.join(d, 'physfn'))
         if os.path.lexists(os.path.join(d, 'sriov_totalvfs')):

@@ -58,6 +58,16 @@ UUID_RE = re.compile(r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 PCI_ATTRS = ('driver_override', 'sriov_numvfs', 'sriov_drivers_autoprobe', 'reset_method')
 RESET_METHODS = ('device_specific', 'acpi', 'flr', 'af_flr', 'pm', 'bus')   # pci.c, 6.1
 NODE_DIR = 'sys/devices/system/node'
+# A line of an NVIDIA VF's creatable_vgpu_types: "1155 : NVIDIA L40S-4Q"
+VGPU_LINE_RE = re.compile(r'^\s*(\d+)\s*:\s*(.+?)\s*$', re.M)
+
+
+def vgpu_framebuffer_gib(line):
+    """The GiB in an NVIDIA vGPU type's name ("NVIDIA L4-4Q": 4); 0 when it names none."""
+    m = re.search(r'-(\d+)[A-Z]\s*$', line)
+    return int(m.group(1)) if m else 0
+
+
 HUGEPAGE_POOL_RE = re.compile(
     r'(?:sys/devices/system/node/node(\d+)|sys/kernel/mm)/hugepages/hugepages-(\d+)kB/nr_hugepages')
 GROUPS = 'sys/kernel/iommu_groups'
@@ -203,6 +213,7 @@ class Kernel:
         self.natural = {}                      # PCI address -> driver it matches without override
         self.mdev_drivers = {}                 # parent address -> mdev driver name
         self.mdev_budgets = {}                 # parent dir -> MdevBudget, from its first create
+        self.vgpu_supported = {}               # NVIDIA PF dir -> its VFs' types while empty
         self.reset_defaults = {}               # reset_method path -> its methods at the first write
         self.boot_vf_driver = {}               # PF address -> driver of its fixture VFs
         self.config = {
@@ -731,6 +742,62 @@ class Kernel:
             raise KernelError(errno.ERANGE, 'not a u32')
         self.put(rel, f'{value}\n')
 
+    # -- NVIDIA vGPU 17+ on a VF (the vendor-specific VFIO framework) ---------
+
+    def vgpu_vfs(self, vf_dir):
+        """The VFs of `vf_dir`'s PF that have NVIDIA's vGPU files, and the types they
+        could all take while the GPU was empty (first seen: the mount's lists)."""
+        pf_dir = self.resolve(f'{vf_dir}/physfn')
+        vfs = [d for _, d in self.vfs_of(pf_dir)
+               if os.path.isdir(self.p(f'{d}/nvidia'))] if pf_dir else [vf_dir]
+        if pf_dir not in self.vgpu_supported:
+            self.vgpu_supported[pf_dir] = self.read(f'{vf_dir}/nvidia/creatable_vgpu_types') or ''
+        return vfs, self.vgpu_supported[pf_dir]
+
+    def vgpu_settle(self, vfs, supported):
+        """What each VF can take now. An empty GPU: every type. Otherwise the driver keeps
+        one type per GPU (as NVIDIA's does for time-sliced vGPUs by default): a free VF
+        lists the type in use while the framebuffer has room for one more, a VF with a
+        vGPU lists nothing."""
+        lines = {int(m.group(1)): f'{m.group(1)} : {m.group(2)}'
+                 for m in VGPU_LINE_RE.finditer(supported)}
+        total = max((vgpu_framebuffer_gib(line) for line in lines.values()), default=0)
+        used = [int(self.read(f'{d}/nvidia/current_vgpu_type') or '0') for d in vfs]
+        in_use = [t for t in used if t]
+        for d, t in zip(vfs, used):
+            if t:
+                text = ''
+            elif not in_use:
+                text = supported
+            else:
+                line = lines.get(in_use[0], '')
+                size = vgpu_framebuffer_gib(line)
+                text = line + '\n' if size and (len(in_use) + 1) * size <= total else ''
+            self.put(f'{d}/nvidia/creatable_vgpu_types', text)
+
+    def w_current_vgpu_type(self, rel, buf):
+        """An id from the VF's creatable_vgpu_types makes its vGPU; 0 releases it. NVIDIA
+        publishes no errno list: a type the VF does not list here is EINVAL, a second type
+        on a VF EBUSY, and a release while a VM has the VF open EPERM (as reported from the
+        field: "error writing '0' to current_vgpu_type: Operation not permitted")."""
+        vf_dir = os.path.dirname(os.path.dirname(rel))
+        value = kstrtoull(buf, 0)
+        if value > 0xffffffff:
+            raise KernelError(errno.ERANGE, 'not a u32')
+        vfs, supported = self.vgpu_vfs(vf_dir)
+        current = int(self.read(rel) or '0')
+        if value == 0:
+            if current and self.held(os.path.basename(vf_dir), self.group_of(vf_dir)):
+                raise KernelError(errno.EPERM, 'a VM has the VF open')
+        elif current:
+            raise KernelError(errno.EBUSY, 'the VF has a vGPU')
+        else:
+            creatable = self.read(f'{vf_dir}/nvidia/creatable_vgpu_types') or ''
+            if value not in {int(m.group(1)) for m in VGPU_LINE_RE.finditer(creatable)}:
+                raise KernelError(errno.EINVAL, f'type {value} is not creatable here')
+        self.put(rel, f'{value}\n')
+        self.vgpu_settle(vfs, supported)
+
     # -- mdev ----------------------------------------------------------------
 
     def mdev_driver(self, parent_dir):
@@ -970,6 +1037,10 @@ class Kernel:
            re.fullmatch(r'pf|vf[1-9]\d*', parts[-3]) and \
            ADDR_RE.fullmatch(parts[-5]) and self.dev_dir(parts[-5]) == '/'.join(parts[:-4]):
             return self.w_xe_profile
+        if name == 'current_vgpu_type' and base == 'nvidia' and len(parts) >= 3 and \
+           ADDR_RE.fullmatch(parts[-3]) and self.dev_dir(parts[-3]) == '/'.join(parts[:-2]) \
+           and os.path.lexists(self.p(f'{"/".join(parts[:-2])}/physfn')):
+            return self.w_current_vgpu_type
         if name == 'remove' and UUID_RE.fullmatch(base) and \
            os.path.islink(self.p(f'{parent}/mdev_type')):
             return self.w_remove

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "host/host_internal.h"
+#include "host/nvidia_vgpu.h"
 #include "macro.h"
 #include "pci_address.h"
 #include "strv.h"
@@ -155,6 +157,16 @@ void mdev_type_set_device_api(MdevType *type, const char *device_api)
 {
 	free(type->device_api);
 	type->device_api = copy(device_api);
+}
+
+void function_set_nvidia_vgpu(PciFunction *vf, uint32_t current, const char *creatable)
+{
+	mdev_types_free(vf->nvidia_vgpu_types, vf->n_nvidia_vgpu_types);
+	vf->nvidia_vgpu = true;
+	vf->nvidia_vgpu_current = current;
+	assert_int_equal(nvidia_vgpu_parse_types(creatable, &vf->nvidia_vgpu_types,
+						 &vf->n_nvidia_vgpu_types),
+			 0);
 }
 
 void function_set_sriov(PciFunction *function, int total_vfs, int num_vfs)

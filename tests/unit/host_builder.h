@@ -65,6 +65,12 @@ void mdev_type_set_text(MdevType *type, const char *name, const char *descriptio
 /* Sets the type's device_api ("vfio-pci", "vfio-ccw"; NULL: unreadable). */
 void mdev_type_set_device_api(MdevType *type, const char *device_api);
 
+/*
+ * Makes a VF one of NVIDIA's vGPU host driver (nvidia_vgpu.h): its current
+ * type id and its creatable_vgpu_types text ("1155 : NVIDIA L4-8Q\n...").
+ */
+void function_set_nvidia_vgpu(PciFunction *vf, uint32_t current, const char *creatable);
+
 /* Makes a physical function SR-IOV capable with `num_vfs` of `total_vfs` enabled. */
 void function_set_sriov(PciFunction *function, int total_vfs, int num_vfs);
 

@@ -911,6 +911,76 @@ static void test_sriov_all_taken(void **state)
 	expect_vf(model, held, 1, &request, AMD_PF, AMD_VF3);
 }
 
+/* Expects the VF at `expected_vf` of the PF at `expected_pf` with NVIDIA vGPU type `type_id`. */
+static void expect_vgpu(const HostModel *model, const HeldPartition *held, size_t n_held,
+			const PartitionRequest *request, const char *expected_pf,
+			const char *expected_vf, const char *type_id)
+{
+	AllocationChoice choice = expect_choice(model, held, n_held, request, expected_pf);
+
+	assert_true(choice.vf_known);
+	expect_address("the chosen VF", &choice.vf, expected_vf);
+	assert_non_null(choice.type);
+	assert_string_equal(choice.type->id, type_id);
+	assert_ptr_equal(choice.type, &model_function(model, expected_vf)->nvidia_vgpu_types[0]);
+}
+
+#define NV_VF0 "0000:41:00.4"
+#define NV_VF1 "0000:41:00.5"
+#define NV_VF2 "0000:41:00.6"
+
+/*
+ * NVIDIA vGPU 17, no mdev: a VF without a type takes the one asked for, by id
+ * or name, among those it lists now; or the largest. Its VFs come from NVIDIA's
+ * sriov-manage, never from libvfio.
+ */
+static void test_sriov_nvidia_vgpu_types(void **state)
+{
+	HostModel *model = model_new();
+	PciFunction *pf = add_gpu(model, DGPU2, VENDOR_NVIDIA, DEVICE_A100, "nvidia", 0);
+	function_set_sriov(pf, 4, 3);
+	PciFunction *vf = model_add_vf(model, DGPU2, NV_VF0, VENDOR_NVIDIA, CLASS_3D, "nvidia");
+	function_set_nvidia_vgpu(vf, 1155, ""); /* holds a vGPU, lists nothing */
+	/* The driver keeps one type per GPU: the free VFs list only the one in use. */
+	vf = model_add_vf(model, DGPU2, NV_VF1, VENDOR_NVIDIA, CLASS_3D, "nvidia");
+	function_set_nvidia_vgpu(vf, 0, "1155 : NVIDIA L4-8Q\n");
+	vf = model_add_vf(model, DGPU2, NV_VF2, VENDOR_NVIDIA, CLASS_3D, "nvidia");
+	function_set_nvidia_vgpu(vf, 0, "1155 : NVIDIA L4-8Q\n");
+	model_finish(model);
+	HeldPartition held[] = { held_partition(PARTITION_SRIOV, DGPU2, NV_VF1),
+				 held_partition(PARTITION_SRIOV, DGPU2, NV_VF2) };
+
+	PartitionRequest request = request_for(PARTITION_SRIOV);
+	expect_vgpu(model, NULL, 0, &request, DGPU2, NV_VF1, "1155");
+	request.type = "NVIDIA L4-8Q";
+	expect_vgpu(model, NULL, 0, &request, DGPU2, NV_VF1, "1155");
+	expect_vgpu(model, held, 1, &request, DGPU2, NV_VF2, "1155");
+	expect_error(model, held, 2, &request, ALLOC_NONE_FREE, DGPU2);
+	request.type = "1157"; /* NVIDIA L4-24Q: not while an 8Q is there */
+	expect_error(model, NULL, 0, &request, ALLOC_UNKNOWN_TYPE, DGPU2);
+	request = request_at(PARTITION_SRIOV, NV_VF0);
+	expect_error(model, NULL, 0, &request, ALLOC_NONE_FREE, NV_VF0);
+	request = request_at(PARTITION_SRIOV, NV_VF2);
+	expect_vgpu(model, NULL, 0, &request, DGPU2, NV_VF2, "1155");
+
+	/* A GPU with room for no more: its free VFs list nothing. */
+	model = model_new();
+	pf = add_gpu(model, DGPU2, VENDOR_NVIDIA, DEVICE_A100, "nvidia", 0);
+	function_set_sriov(pf, 4, 1);
+	vf = model_add_vf(model, DGPU2, NV_VF1, VENDOR_NVIDIA, CLASS_3D, "nvidia");
+	function_set_nvidia_vgpu(vf, 0, "");
+	model_finish(model);
+	request = request_for(PARTITION_SRIOV);
+	expect_error(model, NULL, 0, &request, ALLOC_NONE_FREE, DGPU2);
+
+	/* No VFs yet: sriov-manage makes them, on the nvidia driver; libvfio does not. */
+	model = model_new();
+	pf = add_gpu(model, DGPU2, VENDOR_NVIDIA, DEVICE_A100, "nvidia", 0);
+	function_set_sriov(pf, 4, 0);
+	model_finish(model);
+	expect_error(model, NULL, 0, &request, ALLOC_MODE_UNSUPPORTED, DGPU2);
+}
+
 /* An exact VF address: that VF, on its PF; or NONE_FREE about the VF when it is taken. */
 static void test_sriov_vf_address(void **state)
 {
@@ -1454,6 +1524,7 @@ int main(void)
 		MODEL_TEST(test_sriov_first_free_vf),
 		MODEL_TEST(test_sriov_all_taken),
 		MODEL_TEST(test_sriov_vf_address),
+		MODEL_TEST(test_sriov_nvidia_vgpu_types),
 		MODEL_TEST(test_sriov_requests_in_a_row),
 		MODEL_TEST(test_sriov_requests_spread),
 		MODEL_TEST(test_passthrough_no_group),

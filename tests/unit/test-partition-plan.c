@@ -433,6 +433,85 @@ static void test_sriov_xe_profile_on_a_gpu_without_sriov_admin(void **state)
 	partition_record_done(&record);
 }
 
+/* An NVIDIA PF with two VFs of vGPU 17 (no mdev): each takes a type through nvidia/. */
+#define L4_TYPES "1150 : NVIDIA L4-1Q\n1155 : NVIDIA L4-8Q\n1157 : NVIDIA L4-24Q\n"
+
+static HostModel *vgpu17_host(void)
+{
+	HostModel *model = sriov_host("nvidia", 2, 1);
+	for (unsigned i = 1; i <= 2; i++) {
+		char vf[PCI_ADDRESS_TEXT_SIZE];
+		snprintf(vf, sizeof(vf), "0000:03:00.%u", i);
+		set_driver(model, vf, "nvidia");
+		function_set_nvidia_vgpu(function(model, vf), 0, L4_TYPES);
+	}
+	return model;
+}
+
+static void test_sriov_nvidia_vgpu_type_is_the_only_step(void **state)
+{
+	HostModel *model = vgpu17_host();
+	PartitionRecord record = new_record(PARTITION_SRIOV, "0000:03:00.0");
+	PartitionPlanInput input = { .vf_known = true,
+				     .vf = address("0000:03:00.2"),
+				     .type = "1155" };
+	PartitionStepPlan plan;
+	char message[256];
+
+	/* The type's id to current_vgpu_type, 0 before written down; never a rebind. */
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_int_equal(plan.step.kind, STEP_NVIDIA_VGPU);
+	assert_true(same_address(&plan.step.device, "0000:03:00.2"));
+	assert_string_equal(plan.step.type, "1155");
+	assert_int_equal(plan.step.value_before, 0);
+	assert_int_equal(plan.step.value_after, 1155);
+	expect_plan(&plan.writes, "sys/bus/pci/devices/0000:03:00.2/nvidia/current_vgpu_type",
+		    "1155", NULL);
+	assert_false(partition_step_took_effect(&plan.step, model));
+	record_step(&record, &plan.step, STEP_DONE);
+	function_set_nvidia_vgpu(function(model, "0000:03:00.2"), 1155, "");
+	assert_true(partition_step_took_effect(&record.steps[0], model));
+	assert_int_equal(next(&record, model, &input, &plan, message), 0);
+
+	/* The VF is held; released, it goes back to no type (kept VFs too). */
+	size_t n_held;
+	HeldPartition *held = partition_plan_held(&record, 1, &n_held);
+	assert_non_null(held);
+	assert_true(n_held == 1 && same_address(&held[0].device, "0000:03:00.2"));
+	free(held);
+	SysfsPlan undo;
+	assert_int_equal(partition_undo_plan(&record.steps[0], model, true, -1, &undo), 0);
+	expect_plan(&undo, "sys/bus/pci/devices/0000:03:00.2/nvidia/current_vgpu_type", "0", NULL);
+	/* Nothing to undo once it has none (a crash before the write), or another's type. */
+	function_set_nvidia_vgpu(function(model, "0000:03:00.2"), 0, L4_TYPES);
+	assert_int_equal(partition_undo_plan(&record.steps[0], model, false, -1, &undo), 0);
+	assert_int_equal(undo.n_writes, 0);
+	function_set_nvidia_vgpu(function(model, "0000:03:00.2"), 1150, "");
+	assert_int_equal(partition_undo_plan(&record.steps[0], model, false, -1, &undo), 0);
+	assert_int_equal(undo.n_writes, 0);
+	partition_record_done(&record);
+}
+
+static void test_sriov_nvidia_vgpu_type_gone(void **state)
+{
+	HostModel *model = vgpu17_host();
+	PartitionRecord record = new_record(PARTITION_SRIOV, "0000:03:00.0");
+	PartitionPlanInput input = { .vf_known = true,
+				     .vf = address("0000:03:00.1"),
+				     .type = "1157" };
+	PartitionStepPlan plan;
+	char message[256];
+
+	/* Another vGPU took the room meanwhile: the VF lists only what still fits. */
+	function_set_nvidia_vgpu(function(model, "0000:03:00.1"), 0, "1150 : NVIDIA L4-1Q\n");
+	assert_int_equal(next(&record, model, &input, &plan, message), -ENOSPC);
+	assert_string_equal(
+		message, "0000:03:00.1 can no longer take the vGPU type 1157: the GPU filled up, "
+			 "or another type took it; 'vfioctl gpu 0000:03:00.1' lists what it "
+			 "can take now.");
+	partition_record_done(&record);
+}
+
 /* ---- passthrough ---- */
 
 /* An NVIDIA card with its audio function behind a bridge, all in IOMMU group 1. */
@@ -839,6 +918,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_sriov_vf_choice, models_teardown),
 		cmocka_unit_test_teardown(test_sriov_xe_profile_set_then_bound_then_put_back,
 					  models_teardown),
+		cmocka_unit_test_teardown(test_sriov_nvidia_vgpu_type_is_the_only_step,
+					  models_teardown),
+		cmocka_unit_test_teardown(test_sriov_nvidia_vgpu_type_gone, models_teardown),
 		cmocka_unit_test_teardown(test_sriov_xe_profile_on_a_gpu_without_sriov_admin,
 					  models_teardown),
 		cmocka_unit_test_teardown(test_passthrough_binds_the_whole_group, models_teardown),

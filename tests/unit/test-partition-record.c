@@ -331,7 +331,8 @@ static void test_damaged_files_are_reported_and_skipped(void **state)
 static void test_step_names(void **state)
 {
 	static const char *const kinds[] = { "mdev-create", "sriov-autoprobe", "sriov-numvfs",
-					     "bind-vfio",   "xe-profile",      "reset-method" };
+					     "bind-vfio",   "xe-profile",      "reset-method",
+					     "nvidia-vgpu" };
 	static const char *const states[] = { "started", "done", "undone" };
 
 	assert_int_equal(ELEMENTSOF(kinds), _STEP_KIND_MAX);

@@ -328,6 +328,72 @@ static void test_amd_sriov(void **state)
 }
 
 /*
+ * A Windows VM on an NVIDIA L4 VF of vGPU 17 (no mdev): the VF, given its type, is a
+ * VFIO PCI device like any VF; the guest's driver licenses itself by the VM's UUID.
+ */
+static void test_nvidia_vgpu17(void **state)
+{
+	VmDefinition d = load("name: nvidia-vgpu17\n"
+			      "uuid: 0b6a3f52-41c8-4b57-9d1e-5c7a8e2f9d30\n"
+			      "memory: 16G\n"
+			      "cpus: 8\n"
+			      "gpu:\n"
+			      "  - mode: sriov\n"
+			      "    type: NVIDIA L4-8Q\n"
+			      "disks:\n"
+			      "  - path: /var/lib/libvfio/images/cad.qcow2\n"
+			      "    format: qcow2\n"
+			      "network: user\n"
+			      "windows: {hyperv: true}\n");
+	const PciAddress vf = address("0000:03:00.4");
+	const QemuGpuAssignment gpus[] = {
+		{ .gpu = &d.gpus[0], .mode = PARTITION_SRIOV, .devices = &vf, .n_devices = 1 },
+	};
+	const QemuHostFacts host = {
+		.accel = QEMU_ACCEL_KVM,
+		.qmp_socket = RUN "nvidia-vgpu17/qmp.sock",
+		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
+		.ovmf_vars = STATE "nvidia-vgpu17/OVMF_VARS.fd",
+		.numa_node = -1,
+		.tap_fd = -1,
+	};
+
+	expect_golden("nvidia-vgpu17", &d, gpus, ELEMENTSOF(gpus), &host);
+	vm_definition_done(&d);
+}
+
+/* An NVIDIA A100 before vGPU 17: the vGPU is an mdev whose parent is a VF. */
+static void test_nvidia_mdev_on_a_vf(void **state)
+{
+	VmDefinition d = load("name: nvidia-mdev-vf\n"
+			      "uuid: 5d2e8c71-9a4b-4f03-8e6d-1b7c3a9f0e42\n"
+			      "memory: 32G\n"
+			      "cpus: 16\n"
+			      "gpu:\n"
+			      "  - type: NVIDIA A100-10C\n"
+			      "disks:\n"
+			      "  - path: /var/lib/libvfio/images/train.qcow2\n"
+			      "    format: qcow2\n"
+			      "network: user\n");
+	const QemuGpuAssignment gpus[] = {
+		{ .gpu = &d.gpus[0],
+		  .mode = PARTITION_MDEV,
+		  .mdev_uuid = "3f8a2b1c-6d4e-4a5f-9b0c-8e7d6c5b4a39" },
+	};
+	const QemuHostFacts host = {
+		.accel = QEMU_ACCEL_KVM,
+		.qmp_socket = RUN "nvidia-mdev-vf/qmp.sock",
+		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
+		.ovmf_vars = STATE "nvidia-mdev-vf/OVMF_VARS.fd",
+		.numa_node = -1,
+		.tap_fd = -1,
+	};
+
+	expect_golden("nvidia-mdev-vf", &d, gpus, ELEMENTSOF(gpus), &host);
+	vm_definition_done(&d);
+}
+
+/*
  * A gaming VM with a whole GTX 1080 (its ROM from a file) and the card's HDMI audio,
  * seen through Looking Glass at 4K: the memory sized by Looking Glass's formula (128M).
  */
@@ -1048,6 +1114,8 @@ int main(void)
 		cmocka_unit_test(test_win11_gvtg),
 		cmocka_unit_test(test_nvidia_vgpu),
 		cmocka_unit_test(test_amd_sriov),
+		cmocka_unit_test(test_nvidia_vgpu17),
+		cmocka_unit_test(test_nvidia_mdev_on_a_vf),
 		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_linux_virtio),
 		cmocka_unit_test(test_numa_hugepages),

@@ -335,8 +335,9 @@ static void test_mistakes(void **state)
 		  "vm.yaml:3:16: vendor: 'matrox' is not intel, ..." },
 		{ A "gpu: [{address: '01:00.0', vendor: amd}]\n",
 		  "vm.yaml:3:36: vendor: give the GPU's address or its vendor, not both" },
-		{ A "gpu: [{mode: sriov, type: GVTg_V5_4}]\n",
-		  "vm.yaml:3:27: type: only for mode mdev (or auto)" },
+		{ A "gpu: [{mode: passthrough, type: GVTg_V5_4}]\n",
+		  "vm.yaml:3:33: type: only for mode mdev or sriov (or auto): a whole GPU has no "
+		  "type" },
 		{ A "gpu: [{mode: passthrough, display: true}]\n",
 		  "vm.yaml:3:36: display: only for mode mdev (or auto)" },
 		{ A "gpu: [{mode: none, vendor: amd}]\n",
