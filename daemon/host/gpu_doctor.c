@@ -17,9 +17,19 @@
  * the kernel loads the modules only once that key is enrolled
  * (wiki.debian.org/SecureBoot; mokutil --import /var/lib/dkms/mok.pub).
  */
-#define MOK_STEP                                                                           \
-	"with Secure Boot on (mokutil --sb-state), enroll the DKMS key: mokutil --import " \
-	"/var/lib/dkms/mok.pub"
+#define MOK_IMPORT "mokutil --import /var/lib/dkms/mok.pub"
+
+/* The Secure Boot step for an out-of-tree module, by what host_facts.c read. */
+static int mok_step(const HostModel *model, char ***steps)
+{
+	if (!model->facts.efi_boot || model->facts.secure_boot == 0)
+		return 0; /* no UEFI or Secure Boot off: any module loads */
+	if (model->facts.secure_boot == 1)
+		return strv_append(steps, "Secure Boot is on: enroll the DKMS key, " MOK_IMPORT
+					  ", and confirm it at the next boot");
+	return strv_append(steps, "Secure Boot's state is unknown: if mokutil --sb-state says "
+				  "it is on, enroll the DKMS key, " MOK_IMPORT);
+}
 
 static bool module_loaded(const HostModel *model, const char *module)
 {
@@ -145,7 +155,7 @@ static int examine_intel_sriov(const HostModel *model, const PciFunction *gpu, G
 		r = strv_append(&steps, "install i915-sriov-dkms (github.com/strongtz/"
 					"i915-sriov-dkms, a release for this kernel)");
 	if (r >= 0)
-		r = strv_append(&steps, MOK_STEP);
+		r = mok_step(model, &steps);
 	if (r >= 0)
 		r = grub_steps(&steps, words ? NULL : "i915.enable_guc=3 i915.max_vfs=7");
 	if (r >= 0)
@@ -195,17 +205,34 @@ static int examine_intel_xe(const HostModel *model, const PciFunction *gpu, GpuD
 }
 
 /* NVIDIA Virtual GPU Software User Guide: the vGPU Manager is NVIDIA's, licensed. */
+/* How many of the PF's VFs have NVIDIA's vGPU 17 files (nvidia/current_vgpu_type). */
+static int vgpu_vfs(const HostModel *model, const PciFunction *pf)
+{
+	int n = 0;
+	for (size_t i = 0; i < pf->n_vfs; i++) {
+		const PciFunction *vf = host_find_function(model, &pf->vfs[i]);
+		n += vf && vf->nvidia_vgpu;
+	}
+	return n;
+}
+
 static int examine_nvidia(const HostModel *model, const PciFunction *gpu, GpuDoctor *d)
 {
 	_cleanup_strv_ char **steps = NULL;
-	bool manager = module_loaded(model, "nvidia_vgpu_vfio");
+	/*
+	 * The vGPU Manager: nvidia_vgpu_vfio before vGPU 17 (mdev); from 17 on
+	 * Linux 6.8+ nvidia.ko itself, seen in its VFs' nvidia/ files.
+	 */
+	int vfs = vgpu_vfs(model, gpu);
+	bool manager = module_loaded(model, "nvidia_vgpu_vfio") || vfs > 0;
 	int r = 0;
 
 	if (gpu->sriov_total_vfs > 0) {
 		/* Ampere and later: the vGPUs live on VFs that NVIDIA's sriov-manage enables. */
 		const char *mechanism = "vGPU on SR-IOV VFs";
 		if (manager && gpu->sriov_num_vfs > 0)
-			return add_advice(d, mechanism, PARTITION_SRIOV, true, NULL, NULL);
+			return add_advice(d, mechanism, vfs > 0 ? PARTITION_SRIOV : PARTITION_MDEV,
+					  true, NULL, NULL);
 		if (!manager)
 			r = strv_append(&steps, "install NVIDIA's vGPU host driver (licensed, from "
 						"NVIDIA), signed for Secure Boot when it is on");
@@ -215,8 +242,7 @@ static int examine_nvidia(const HostModel *model, const PciFunction *gpu, GpuDoc
 				"enable the VFs after each boot: /usr/lib/nvidia/sriov-manage "
 				"-e %s",
 				gpu->address_text);
-		if (r >= 0 &&
-		    (r = strv_append(&d->warnings, "libvfio does not yet place vGPUs on VFs")) >= 0)
+		if (r >= 0)
 			r = add_advice(d, mechanism, PARTITION_SRIOV, false,
 				       manager ? "no VFs are enabled"
 					       : "NVIDIA's vGPU host driver is not loaded",
@@ -234,11 +260,57 @@ static int examine_nvidia(const HostModel *model, const PciFunction *gpu, GpuDoc
 			  "no vGPU types: NVIDIA's vGPU host driver is not loaded", steps);
 }
 
-/* gim already drives the PF; what is missing, gpu_modes.c says. */
-static int examine_mxgpu(const ModeAssessment *sriov, GpuDoctor *d)
+/*
+ * AMD MxGPU. The PF must be gim's, not amdgpu's: the legacy GIM's
+ * docs/environment_setup (1.2.5) blacklists amdgpu in
+ * /etc/modprobe.d/blacklist.conf. gim comes from AMD, not Debian: the open
+ * GIM (github.com/amd/MxGPU-Virtualization, a DKMS package, MI300 series and
+ * later) or the legacy one (github.com/GPUOpen-LibrariesAndSDKs/
+ * MxGPU-Virtualization, S7150). Both enable the VFs themselves when they load,
+ * as many as the vf_num module parameter says (legacy:
+ * docs/gim_runtime_configuration and drv/gim_config.c, also /etc/gim_config;
+ * open: gim_shim/gim_config.c, one count per GPU, "vf_num=N0,N1").
+ */
+static int mxgpu_steps(const HostModel *model, const PciFunction *gpu, char ***steps)
 {
-	return add_advice(d, "SR-IOV (MxGPU)", PARTITION_SRIOV, sriov->available, sriov->note,
-			  NULL);
+	bool on_gim = gpu->driver && strcmp(gpu->driver, "gim") == 0;
+	int r = 0;
+
+	if (!on_gim &&
+	    (module_loaded(model, "amdgpu") || (gpu->driver && strcmp(gpu->driver, "amdgpu") == 0)))
+		r = strv_append(steps, "keep amdgpu off the GPU: echo 'blacklist amdgpu' >> "
+				       "/etc/modprobe.d/blacklist.conf (AMD's GIM setup), "
+				       "update-initramfs -u");
+	if (r >= 0 && !on_gim && !module_loaded(model, "gim") &&
+	    !strv_contains(model->facts.modules_loadable, "gim"))
+		r = strv_append(steps, "install AMD's gim as DKMS: github.com/amd/"
+				       "MxGPU-Virtualization (Instinct MI300 and later, Radeon "
+				       "PRO V710), github.com/GPUOpen-LibrariesAndSDKs/"
+				       "MxGPU-Virtualization (FirePro S7150)");
+	if (r >= 0 && !on_gim && !module_loaded(model, "gim"))
+		r = mok_step(model, steps);
+	if (r >= 0)
+		r = strv_append(steps, "set the VF count: echo 'options gim vf_num=N' > "
+				       "/etc/modprobe.d/gim.conf");
+	if (r >= 0)
+		r = strv_append(steps, on_gim ? "reload gim (modprobe -r gim; modprobe gim) or "
+						"reboot"
+					      : "reboot");
+	return r;
+}
+
+static int examine_mxgpu(const HostModel *model, const PciFunction *gpu,
+			 const ModeAssessment *sriov, GpuDoctor *d)
+{
+	_cleanup_strv_ char **steps = NULL;
+
+	/* A VF, or a PF without the capability: no setting of gim changes that. */
+	if (sriov->available || gpu->is_vf || gpu->sriov_total_vfs <= 0)
+		return add_advice(d, "SR-IOV (MxGPU)", PARTITION_SRIOV, sriov->available,
+				  sriov->note, NULL);
+	if (mxgpu_steps(model, gpu, &steps) < 0)
+		return -ENOMEM;
+	return add_advice(d, "SR-IOV (MxGPU)", PARTITION_SRIOV, false, sriov->note, steps);
 }
 
 /* gnif/vendor-reset: a DKMS module; the reset is chosen with reset_method device_specific. */
@@ -250,7 +322,7 @@ static int examine_vendor_reset(const HostModel *model, const PciFunction *gpu, 
 		return add_advice(d, "reset between VMs (vendor-reset)", _PARTITION_MODE_MAX, true,
 				  NULL, NULL);
 	if (strv_append(&steps, "install vendor-reset (DKMS, github.com/gnif/vendor-reset)") < 0 ||
-	    strv_append(&steps, MOK_STEP) < 0 ||
+	    mok_step(model, &steps) < 0 ||
 	    strv_append(&steps, "echo vendor-reset > /etc/modules-load.d/vendor-reset.conf") < 0 ||
 	    strv_append(&steps, "reboot (libvfio then sets reset_method to device_specific while "
 				"a VM holds the GPU)") < 0)
@@ -296,7 +368,7 @@ int gpu_doctor_examine(const HostModel *model, const PciFunction *gpu, GpuDoctor
 		r = examine_nvidia(model, gpu, &d);
 		break;
 	case GPU_FAMILY_AMD_MXGPU:
-		r = examine_mxgpu(&modes[PARTITION_SRIOV], &d);
+		r = examine_mxgpu(model, gpu, &modes[PARTITION_SRIOV], &d);
 		break;
 	case GPU_FAMILY_AMD_VENDOR_RESET:
 		r = examine_vendor_reset(model, gpu, &d);

@@ -265,6 +265,47 @@ static const uint16_t intel_sriov_xe_ids[] = {
 };
 
 /*
+ * AMD MxGPU: GPUs whose SR-IOV physical function AMD's GIM drives, and their
+ * virtual functions (so that a VF too is known as MxGPU). Each ID cites where
+ * it is published:
+ * - FirePro S7150 PF 0x6929: the legacy GIM, github.com/GPUOpen-LibrariesAndSDKs/
+ *   MxGPU-Virtualization drv/gim_drv.c (its only pci_device_id); its VF 0x692f
+ *   ("Tonga XTV GL [FirePro S7150V]"): the PCI ID Repository (pci.ids).
+ * - Instinct MI300X 0x74a1, MI325X 0x74a5, MI308X 0x74a2/0x74a8, MI300X HF 0x74a9:
+ *   the open GIM, github.com/amd/MxGPU-Virtualization libgv/core/amdgv_device.c
+ *   (amdgv_sriov_device_table); their VFs 0x74b5, 0x74b6, 0x74bc, 0x74bd:
+ *   libgv/core/amdgv_marketing_name.c.
+ * - MI350X 0x75a0 (VF 0x75b0), MI355X 0x75a3 (VF 0x75b3), MI325X VF 0x74b9,
+ *   Radeon PRO V710 0x7460 (VF "V710 MxGPU" 0x7461): github.com/ROCm/gpu-operator
+ *   helm-charts-k8s/templates/gpu-nfd-default-rule.yaml (0x75a0 and 0x75a3
+ *   are in the open GIM's libgv/core/hw/AI/mi300/mi300_sched.c too).
+ */
+static const uint16_t amd_mxgpu_ids[] = {
+	/* FirePro S7150 (legacy GIM) */
+	0x6929,
+	0x692f,
+	/* Instinct MI300 series (open GIM) */
+	0x74a1,
+	0x74a2,
+	0x74a5,
+	0x74a8,
+	0x74a9,
+	0x74b5,
+	0x74b6,
+	0x74b9,
+	0x74bc,
+	0x74bd,
+	/* Instinct MI350 series */
+	0x75a0,
+	0x75a3,
+	0x75b0,
+	0x75b3,
+	/* Radeon PRO V710 */
+	0x7460,
+	0x7461,
+};
+
+/*
  * AMD cards that vendor-reset can reset: gnif/vendor-reset src/device-db.h
  * (Polaris 10/11/12, Vega 10/20, Navi 10/12/14, Navi 23's 0x73ff, Arcturus).
  */
@@ -302,7 +343,13 @@ static const uint16_t amd_vendor_reset_ids[] = {
 	0x6995,
 	0x6997,
 	0x699f,
-	/* Vega 10 */
+	/*
+	 * Vega 10. The MI25 (0x6860) and V340 have SR-IOV in hardware (pci.ids
+	 * names their VF 0x686c "Instinct MI25 MxGPU"), but neither published GIM
+	 * drives them (the legacy one takes the S7150 only, the open one the
+	 * MI300 series on): on Linux they are passthrough GPUs, reset by
+	 * vendor-reset, and gpu_modes.c says why their VFs cannot be enabled.
+	 */
 	0x6860,
 	0x6861,
 	0x6862,
@@ -408,7 +455,18 @@ static const GpuFamily families[] = {
 		.source = "NVIDIA Virtual GPU Software User Guide (docs.nvidia.com/vgpu)",
 	},
 	{
-		/* No published ID list libvfio could cite: the PF's driver says it. */
+		/* Before vendor-reset's row: these IDs are MxGPU whatever drives them. */
+		.kind = GPU_FAMILY_AMD_MXGPU,
+		.name = "AMD MxGPU (FirePro S7150, Instinct MI300/MI350, Radeon PRO V710)",
+		.vendor_id = VENDOR_AMD,
+		IDS(amd_mxgpu_ids),
+		.mechanisms = "SR-IOV (MxGPU) with AMD's gim on the PF, passthrough",
+		.source = "github.com/amd/MxGPU-Virtualization libgv/core/amdgv_device.c; "
+			  "github.com/GPUOpen-LibrariesAndSDKs/MxGPU-Virtualization drv/gim_drv.c; "
+			  "github.com/ROCm/gpu-operator gpu-nfd-default-rule.yaml; pci.ids",
+	},
+	{
+		/* Any other GPU whose PF gim drives. */
 		.kind = GPU_FAMILY_AMD_MXGPU,
 		.name = "AMD MxGPU (driven by gim)",
 		.vendor_id = VENDOR_AMD,

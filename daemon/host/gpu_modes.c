@@ -24,6 +24,11 @@ static const char *const partition_mode_table[_PARTITION_MODE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(partition_mode, PartitionModeKind)
 
+bool sriov_vfs_made_by_libvfio(const PciFunction *pf)
+{
+	return pf->vendor_id != VENDOR_NVIDIA && pf->vendor_id != VENDOR_AMD;
+}
+
 bool vf_is_in_use(const PciFunction *vf)
 {
 	/* NVIDIA's driver is the VF's VFIO driver (nvidia_vgpu.h): its vGPU type says. */
@@ -225,6 +230,32 @@ static bool vf_is_free(const PciFunction *vf)
 	return !vf_is_in_use(vf) && (!vf->nvidia_vgpu || vf->n_nvidia_vgpu_types > 0);
 }
 
+/*
+ * An AMD PF with the SR-IOV capability and no VFs. Only AMD's GIM enables
+ * MxGPU VFs, and it does so itself when it loads, as many as its vf_num
+ * parameter says (legacy GIM docs/gim_runtime_configuration; open GIM
+ * gim_shim/gim_config.c). Neither gim nor amdgpu offers sriov_configure, so
+ * the kernel refuses a write to sriov_numvfs (drivers/pci/iov.c,
+ * sriov_numvfs_store: -ENOENT): libvfio cannot enable them.
+ */
+static int explain_amd_without_vfs(const PciFunction *gpu, ModeAssessment *a)
+{
+	const GpuFamily *family = gpu_family_lookup(gpu);
+
+	if (gpu->driver && strcmp(gpu->driver, "gim") == 0)
+		return set(&a->note, "gim enabled no VFs: it enables them when it loads, from its "
+				     "vf_num parameter (the kernel's sriov_numvfs cannot)");
+	if (family->kind == GPU_FAMILY_AMD_MXGPU)
+		return set(&a->note,
+			   "the VFs of an MxGPU come from AMD's gim, and %s drives "
+			   "this GPU",
+			   gpu->driver ? gpu->driver : "no driver");
+	return set(&a->note,
+		   "it has SR-IOV in hardware, but no published host driver (AMD's "
+		   "gim) supports this GPU, and %s cannot enable VFs",
+		   gpu->driver ? gpu->driver : "no driver");
+}
+
 static int assess_sriov(const HostModel *model, const PciFunction *gpu, ModeAssessment *a)
 {
 	char physfn[PCI_ADDRESS_TEXT_SIZE];
@@ -234,6 +265,8 @@ static int assess_sriov(const HostModel *model, const PciFunction *gpu, ModeAsse
 			   pci_address_format(&gpu->physfn, physfn));
 	if (gpu->sriov_total_vfs <= 0)
 		return set(&a->note, "it has no SR-IOV capability");
+	if (gpu->vendor_id == VENDOR_AMD && gpu->sriov_num_vfs == 0)
+		return explain_amd_without_vfs(gpu, a);
 
 	if (gpu->sriov_num_vfs == 0 && gpu->vendor_id == VENDOR_NVIDIA)
 		return explain_nvidia_vfs(gpu, a);

@@ -37,5 +37,12 @@ int gpu_assess_modes(const HostModel *model, const PciFunction *gpu,
 int mdev_parent_assess_modes(const MdevParent *parent, ModeAssessment ret[_PARTITION_MODE_MAX]);
 void mode_assessments_done(ModeAssessment assessments[_PARTITION_MODE_MAX]);
 
+/*
+ * Whether libvfio may enable the PF's VFs itself (sriov_numvfs): not for
+ * NVIDIA's (its sriov-manage makes them, on its driver) nor AMD's (gim does,
+ * from vf_num; the kernel refuses sriov_numvfs to it and amdgpu).
+ */
+bool sriov_vfs_made_by_libvfio(const PciFunction *pf);
+
 /* True for a VF that a host driver (not vfio-pci) holds. */
 bool vf_is_in_use(const PciFunction *vf);

@@ -226,6 +226,9 @@ int host_discover(const SysfsRoot *root, PciNames *names, const HostOptions *opt
 		r = numa_read_nodes(root, model);
 	if (r >= 0)
 		r = host_facts_read(root, &model->facts);
+	/* The facts' damage is the host's: shown where the host's warnings are. */
+	for (size_t i = 0; r >= 0 && model->facts.warnings && model->facts.warnings[i]; i++)
+		r = strv_append(&model->warnings, model->facts.warnings[i]);
 	if (r >= 0)
 		r = check_consistency(model);
 	if (r < 0) {

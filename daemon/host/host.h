@@ -151,6 +151,13 @@ typedef struct HostFacts {
 	 */
 	uint64_t memlock_grantable;
 	bool memlock_known;
+	/*
+	 * UEFI Secure Boot, from the SecureBoot EFI variable: 1 on, 0 off, -1
+	 * unknown (booted by UEFI, but the variable is missing or damaged).
+	 * efi_boot false: no sys/firmware/efi, a legacy BIOS boot, no Secure Boot.
+	 */
+	int secure_boot;
+	bool efi_boot;
 	HugepagePool *hugepages; /* system-wide pools */
 	size_t n_hugepages;
 	char **warnings;

@@ -4,7 +4,8 @@
  * tables, sys/class/iommu), interrupt remapping (IR- chips in
  * proc/interrupts), /dev/kvm, the VFIO and GPU modules (loaded:
  * sys/module; loadable: lib/modules/RELEASE/modules.dep and
- * modules.builtin), i915's enable_gvt, OVMF firmware and hugepage pools;
+ * modules.builtin), i915's enable_gvt, OVMF firmware, hugepage pools and
+ * UEFI Secure Boot (sys/firmware/efi/efivars);
  * and one fact of the daemon itself: how much locked memory it can give QEMU.
  */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host/host_internal.h"
@@ -177,6 +179,76 @@ static int read_memlock(const SysfsRoot *root, HostFacts *facts)
 	return 0;
 }
 
+/*
+ * efivarfs (Documentation/filesystems/efivarfs.rst): a variable's file holds
+ * its 4 bytes of attributes, then its data. SecureBoot (EFI global variable
+ * GUID 8be4df61-93ca-11d2-aa0d-e0f3d0e8f5c8, UEFI specification 3.3) is one
+ * byte: 1 when Secure Boot is on, 0 when off.
+ */
+#define EFIVARS "sys/firmware/efi/efivars"
+#define SECURE_BOOT_VARIABLE "SecureBoot-8be4df61-93ca-11d2-aa0d-e0f3d0e8f5c8"
+
+int secure_boot_from_efivar(const uint8_t *data, size_t size)
+{
+	if (size != 5 || data[4] > 1)
+		return -1;
+	return data[4];
+}
+
+/* Reads at most `max` bytes of a regular file, never through a link. */
+static int read_small_file_at(int dir, const char *name, uint8_t *buf, size_t max, size_t *ret_size)
+{
+	_cleanup_close_ int fd =
+		openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	struct stat st;
+	size_t done = 0;
+
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -EBADF;
+	while (done < max) {
+		ssize_t n = read(fd, buf + done, max - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	*ret_size = done;
+	return 0;
+}
+
+static int read_secure_boot(const SysfsRoot *root, HostFacts *facts)
+{
+	uint8_t data[16];
+	size_t size = 0;
+
+	facts->secure_boot = -1;
+	facts->efi_boot = sysfs_exists(root, "sys/firmware/efi");
+	if (!facts->efi_boot)
+		return 0;
+	_cleanup_close_ int dir = sysfs_open_dir(root, EFIVARS);
+	int r = dir < 0 ? dir
+			: read_small_file_at(dir, SECURE_BOOT_VARIABLE, data, sizeof(data), &size);
+	if (r == -ENOENT)
+		return 0; /* efivarfs not mounted: unknown, and nothing damaged */
+	if (r >= 0)
+		facts->secure_boot = secure_boot_from_efivar(data, size);
+	if (r < 0 || facts->secure_boot < 0)
+		return strv_appendf(&facts->warnings,
+				    "the SecureBoot EFI variable could not be read (%s): Secure "
+				    "Boot's state is unknown",
+				    r < 0 ? strerror(-r) : "not 5 bytes ending in 0 or 1") < 0
+			       ? -ENOMEM
+			       : 0;
+	return 0;
+}
+
 static void read_kvm(const SysfsRoot *root, HostFacts *facts)
 {
 	char path[4096];
@@ -212,7 +284,7 @@ int host_facts_read(const SysfsRoot *root, HostFacts *facts)
 		facts->i915_enable_gvt = gvt[0] == 'Y' || gvt[0] == 'y' || gvt[0] == '1';
 	facts->unsafe_interrupts_allowed = unsafe && (unsafe[0] == 'Y' || unsafe[0] == '1');
 
-	if (read_memlock(root, facts) < 0)
+	if (read_memlock(root, facts) < 0 || read_secure_boot(root, facts) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < ELEMENTSOF(ovmf_paths); i++)
 		if (sysfs_exists(root, ovmf_paths[i]) &&

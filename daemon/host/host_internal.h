@@ -48,3 +48,8 @@ int hugepages_read_pools(const SysfsRoot *root, const char *directory, HugepageP
 /* host_facts.c: IOMMU, interrupt remapping, KVM, modules, firmware, kernel command line. */
 int host_facts_read(const SysfsRoot *root, HostFacts *facts);
 void host_facts_done(HostFacts *facts);
+/*
+ * The SecureBoot variable's content (efivarfs: 4 bytes of attributes, then
+ * the value, one byte): 1 on, 0 off, -1 when it is not that shape.
+ */
+int secure_boot_from_efivar(const uint8_t *data, size_t size);

@@ -9,8 +9,6 @@
 #include "string_table.h"
 #include "strv.h"
 
-#define VENDOR_NVIDIA 0x10de
-
 static const char *const alloc_error_table[_ALLOC_ERROR_MAX] = {
 	[ALLOC_OK] = "ok",
 	[ALLOC_NO_SUCH_GPU] = "no-such-gpu",
@@ -326,8 +324,8 @@ static AllocError choose_vf(const HostModel *model, const HeldPartition *held, s
 	if (gpu->sriov_total_vfs <= 0)
 		return ALLOC_MODE_UNSUPPORTED;
 	if (gpu->sriov_num_vfs == 0) {
-		/* NVIDIA's VFs come from its vGPU host driver (gpu_modes.c says how). */
-		if (gpu->vendor_id == VENDOR_NVIDIA)
+		/* NVIDIA's and AMD's VFs come from their own tools (gpu_modes.c says how). */
+		if (!sriov_vfs_made_by_libvfio(gpu))
 			return ALLOC_MODE_UNSUPPORTED;
 		if (names_a_type(request))
 			return ALLOC_UNKNOWN_TYPE;

@@ -104,6 +104,21 @@ class BackendTest(PartitionTestCase):
             self.call(d, 'Destroy', {'id': x['id']})
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
 
+    def test_sriov_on_a_gim_pf_takes_a_vf_gim_enabled(self):
+        """AMD's gim enables the VFs itself (vf_num) and has no sriov_configure: the
+        generic SR-IOV path must take one of its VFs as it is, never write
+        sriov_numvfs, and give the host back as it was."""
+        sim = self.simulate('amd-v710-gim')
+        d = self.start_daemon(sim)
+        before = sim.snapshot()
+        p = self.create(d, mode='sriov', gpu='0000:02:00.0')
+        self.assertEqual(p['gpu'], '0000:02:00.0')
+        self.assertIn(p['device'], ['0000:02:01.%d' % i for i in range(4)])
+        paths = [w['path'].rsplit('/', 1)[-1] for w in sim.writes()]
+        self.assertNotIn('sriov_numvfs', paths)
+        self.call(d, 'Destroy', {'id': p['id']})
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+
     def test_passthrough_of_a_whole_gpu(self):
         sim = self.simulate('nvidia-vgpu-desktop')
         d = self.start_daemon(sim)

@@ -44,6 +44,7 @@
 #define DEVICE_NVIDIA_AUDIO 0x10fa
 #define DEVICE_UHD630 0x3e92
 #define DEVICE_MI25 0x6860
+#define DEVICE_FLEX_170 0x56c0
 
 #define CLASS_NONE 0x000000
 
@@ -838,7 +839,8 @@ static void test_sriov_enable(void **state)
 	HostModel *model = model_new();
 
 	add_gpu(model, DGPU, VENDOR_NVIDIA, DEVICE_T4, "nvidia", 0);
-	add_amd_pf(model, AMD_PF, 4, 0);
+	/* An Intel Flex 170: its PF driver makes VFs through sriov_numvfs. */
+	function_set_sriov(add_gpu(model, AMD_PF, VENDOR_INTEL, DEVICE_FLEX_170, "i915", -1), 4, 0);
 	model_finish(model);
 
 	PartitionRequest request = request_for(PARTITION_SRIOV);
@@ -854,6 +856,13 @@ static void test_sriov_enable(void **state)
 	request = request_at(PARTITION_SRIOV, AMD_PF);
 	request.vfs_to_enable = 3;
 	expect_enable(model, &request, AMD_PF, 3);
+
+	/* AMD's VFs come from gim (vf_num), NVIDIA's from sriov-manage: never from libvfio. */
+	model = model_new();
+	add_amd_pf(model, AMD_PF, 4, 0);
+	model_finish(model);
+	request = request_for(PARTITION_SRIOV);
+	expect_error(model, NULL, 0, &request, ALLOC_MODE_UNSUPPORTED, AMD_PF);
 }
 
 /* The first free VF by address: unbound or on vfio-pci, and held by nobody. */

@@ -20,6 +20,7 @@
 #include "host/gpu_doctor.h"
 #include "host/gpu_family.h"
 #include "host/host.h"
+#include "host/host_internal.h"
 #include "host_builder.h"
 #include "macro.h"
 #include "strv.h"
@@ -28,8 +29,8 @@
 #define DGPU "0000:03:00.0"
 
 #define MOK                                                                                \
-	"with Secure Boot on (mokutil --sb-state), enroll the DKMS key: mokutil --import " \
-	"/var/lib/dkms/mok.pub"
+	"Secure Boot is on: enroll the DKMS key, mokutil --import /var/lib/dkms/mok.pub, " \
+	"and confirm it at the next boot"
 
 static GpuDoctor doctor;
 
@@ -49,6 +50,8 @@ static HostModel *debian_host(const char *cmdline)
 	assert_non_null(model->facts.kernel_release);
 	assert_non_null(model->facts.cmdline);
 	assert_int_equal(strv_append(&model->facts.modules_loaded, "i915"), 0);
+	model->facts.efi_boot = true;
+	model->facts.secure_boot = 1;
 	return model;
 }
 
@@ -119,7 +122,7 @@ static void test_lookup(void **state)
 		{ 0x10de, 0x1eb8, CLASS_3D, "nvidia", GPU_FAMILY_NVIDIA_DATACENTER },
 		{ 0x10de, 0x2684, CLASS_VGA, "nvidia", GPU_FAMILY_NVIDIA_OTHER },
 		{ 0x1002, 0x6929, CLASS_VGA, "gim", GPU_FAMILY_AMD_MXGPU },
-		{ 0x1002, 0x6929, CLASS_VGA, "amdgpu", GPU_FAMILY_AMD_OTHER },
+		{ 0x1002, 0x6929, CLASS_VGA, "amdgpu", GPU_FAMILY_AMD_MXGPU }, /* by ID */
 		{ 0x1002, 0x67df, CLASS_VGA, "amdgpu", GPU_FAMILY_AMD_VENDOR_RESET }, /* RX 580 */
 		{ 0x1002, 0x73ff, CLASS_VGA, "vfio-pci",
 		  GPU_FAMILY_AMD_VENDOR_RESET }, /* Navi 23 */
@@ -301,6 +304,23 @@ static void test_nvidia_datacentre_ampere(void **state)
 	assert_non_null(strstr(vgpu->steps, "sriov-manage -e 0000:03:00.0"));
 }
 
+/* vGPU 17 on Linux 6.8+: no nvidia_vgpu_vfio, the VFs' nvidia/ files say the manager runs. */
+static void test_nvidia_datacentre_vgpu17(void **state)
+{
+	HostModel *model = debian_host("quiet");
+
+	function_set_sriov(add_gpu(model, DGPU, VENDOR_NVIDIA, 0x27b8, CLASS_3D, "nvidia"), 16, 1);
+	function_set_nvidia_vgpu(
+		model_add_vf(model, DGPU, "0000:03:00.4", VENDOR_NVIDIA, CLASS_3D, "nvidia"), 0,
+		"1155 : NVIDIA L4-8Q\n");
+	examine(model, DGPU, 1);
+
+	const GpuAdvice *vgpu = advice("vGPU on SR-IOV VFs");
+	assert_true(vgpu->usable);
+	assert_int_equal(vgpu->mode, PARTITION_SRIOV);
+	assert_null(doctor.warnings);
+}
+
 static void test_nvidia_datacentre_turing_with_types(void **state)
 {
 	HostModel *model = debian_host("quiet");
@@ -412,6 +432,112 @@ static void test_passthrough_reason(void **state)
 			    "it is in no IOMMU group: the IOMMU is off (see the iommu check)");
 }
 
+/* Secure Boot off, unknown, or no UEFI at all: the enrolment step follows what was read. */
+static void test_secure_boot_decides_the_mok_step(void **state)
+{
+	static const struct {
+		bool efi;
+		int secure_boot;
+		const char *step; /* NULL: none */
+	} cases[] = {
+		{ true, 0, NULL },
+		{ false, -1, NULL },
+		{ true, -1,
+		  "Secure Boot's state is unknown: if mokutil --sb-state says it is on, "
+		  "enroll the DKMS key, mokutil --import /var/lib/dkms/mok.pub" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		HostModel *model = debian_host("quiet");
+		model->facts.efi_boot = cases[i].efi;
+		model->facts.secure_boot = cases[i].secure_boot;
+		add_gpu(model, DGPU, VENDOR_AMD, 0x67df, CLASS_VGA, "amdgpu");
+		examine(model, DGPU, 1);
+		const char *steps = advice("reset between VMs (vendor-reset)")->steps;
+		assert_null(strstr(steps, "Secure Boot is on"));
+		if (cases[i].step)
+			assert_non_null(strstr(steps, cases[i].step));
+		else
+			assert_null(strstr(steps, "mokutil"));
+		assert_int_equal(models_teardown(state), 0);
+		gpu_doctor_done(&doctor);
+	}
+}
+
+static void test_secure_boot_variable(void **state)
+{
+	static const uint8_t on[] = { 7, 0, 0, 0, 1 }, off[] = { 6, 0, 0, 0, 0 },
+			     odd[] = { 7, 0, 0, 0, 2 }, longer[] = { 7, 0, 0, 0, 1, 0 };
+
+	assert_int_equal(secure_boot_from_efivar(on, sizeof(on)), 1);
+	assert_int_equal(secure_boot_from_efivar(off, sizeof(off)), 0);
+	assert_int_equal(secure_boot_from_efivar(odd, sizeof(odd)), -1);
+	assert_int_equal(secure_boot_from_efivar(longer, sizeof(longer)), -1);
+	assert_int_equal(secure_boot_from_efivar(on, 4), -1);
+	assert_int_equal(secure_boot_from_efivar(on, 0), -1);
+}
+
+/* A V710 that amdgpu took: keep amdgpu off, install gim, sign it, set vf_num. */
+static void test_v710_on_amdgpu(void **state)
+{
+	HostModel *model = debian_host("quiet amd_iommu=on");
+	assert_int_equal(strv_append(&model->facts.modules_loaded, "amdgpu"), 0);
+
+	PciFunction *gpu = add_gpu(model, DGPU, VENDOR_AMD, 0x7460, 0x038000, "amdgpu");
+	gpu->sriov_total_vfs = 12;
+	examine(model, DGPU, 1);
+
+	assert_int_equal(doctor.family->kind, GPU_FAMILY_AMD_MXGPU);
+	const GpuAdvice *sriov = advice("SR-IOV (MxGPU)");
+	assert_false(sriov->usable);
+	assert_string_equal(sriov->reason, "the VFs of an MxGPU come from AMD's gim, and amdgpu "
+					   "drives this GPU");
+	assert_string_equal(
+		sriov->steps,
+		"keep amdgpu off the GPU: echo 'blacklist amdgpu' >> "
+		"/etc/modprobe.d/blacklist.conf "
+		"(AMD's GIM setup), update-initramfs -u, install AMD's gim as DKMS: "
+		"github.com/amd/MxGPU-Virtualization (Instinct MI300 and later, Radeon PRO V710), "
+		"github.com/GPUOpen-LibrariesAndSDKs/MxGPU-Virtualization (FirePro S7150), " MOK
+		", set the VF count: echo 'options gim vf_num=N' > /etc/modprobe.d/gim.conf, "
+		"reboot");
+}
+
+/* gim drives the PF but enabled no VFs: only its vf_num can, not sriov_numvfs. */
+static void test_gim_without_vfs(void **state)
+{
+	HostModel *model = debian_host("quiet");
+	assert_int_equal(strv_append(&model->facts.modules_loaded, "gim"), 0);
+
+	PciFunction *gpu = add_gpu(model, DGPU, VENDOR_AMD, 0x74a1, 0x038000, "gim");
+	gpu->sriov_total_vfs = 1;
+	examine(model, DGPU, 1);
+
+	const GpuAdvice *sriov = advice("SR-IOV (MxGPU)");
+	assert_false(sriov->usable);
+	assert_non_null(strstr(sriov->reason, "from its vf_num parameter"));
+	assert_string_equal(sriov->steps,
+			    "set the VF count: echo 'options gim vf_num=N' > "
+			    "/etc/modprobe.d/gim.conf, reload gim (modprobe -r gim; modprobe gim) "
+			    "or reboot");
+}
+
+/* MI25: SR-IOV hardware, no published host driver: not offered, and the doctor agrees. */
+static void test_mi25_is_not_offered_sriov(void **state)
+{
+	HostModel *model = debian_host("quiet");
+	ModeAssessment modes[_PARTITION_MODE_MAX];
+
+	PciFunction *gpu = add_gpu(model, DGPU, VENDOR_AMD, 0x6860, 0x038000, "amdgpu");
+	gpu->sriov_total_vfs = 16;
+	examine(model, DGPU, 1);
+	assert_int_equal(doctor.family->kind, GPU_FAMILY_AMD_VENDOR_RESET);
+	assert_int_equal(gpu_assess_modes(model, model_function(model, DGPU), modes), 0);
+	assert_false(modes[PARTITION_SRIOV].available);
+	assert_non_null(strstr(modes[PARTITION_SRIOV].note, "no published host driver"));
+	mode_assessments_done(modes);
+}
+
 int main(void)
 {
 #define HOST_TEST(f) cmocka_unit_test_teardown(f, teardown)
@@ -428,9 +554,15 @@ int main(void)
 		HOST_TEST(test_cmdline_tabs_and_odd_releases),
 		HOST_TEST(test_battlemage_on_debian_12),
 		HOST_TEST(test_nvidia_datacentre_ampere),
+		HOST_TEST(test_nvidia_datacentre_vgpu17),
 		HOST_TEST(test_nvidia_datacentre_turing_with_types),
 		HOST_TEST(test_geforce_passthrough_only),
 		HOST_TEST(test_polaris_without_vendor_reset),
+		HOST_TEST(test_secure_boot_decides_the_mok_step),
+		cmocka_unit_test(test_secure_boot_variable),
+		HOST_TEST(test_v710_on_amdgpu),
+		HOST_TEST(test_gim_without_vfs),
+		HOST_TEST(test_mi25_is_not_offered_sriov),
 		HOST_TEST(test_polaris_with_vendor_reset),
 		HOST_TEST(test_newer_amd_warns_about_resets),
 		HOST_TEST(test_a_gpu_without_any_reset_is_warned_about),

@@ -340,7 +340,7 @@ static void test_sriov_no_vfs_yet(void **state)
 {
 	HostModel *model = model_new();
 
-	function_set_sriov(model_add_function(model, AMD_PF, VENDOR_AMD, CLASS_VGA, "amdgpu"), 16,
+	function_set_sriov(model_add_function(model, AMD_PF, VENDOR_INTEL, CLASS_VGA, "i915"), 16,
 			   0);
 	model_finish(model);
 
