@@ -7,6 +7,7 @@
 
 #include "host/gpu_doctor.h"
 #include "host/gpu_modes.h"
+#include "host/xe_sriov.h"
 #include "json_util.h"
 #include "macro.h"
 
@@ -90,6 +91,19 @@ static json_object *mdev_type_to_json(const MdevType *t)
 	return TAKE_PTR(o);
 }
 
+/* Adds a VF's "xeProfile" (xe_sriov.h), null when it has none: 0 is no limit. */
+static int add_xe_profile(json_object *v, const PciFunction *vf)
+{
+	if (!vf || vf->xe_vf_index == 0)
+		return json_add_string(v, "xeProfile", NULL);
+	json_object *o = json_object_new_object();
+	if (add_object(v, "xeProfile", o) < 0 ||
+	    json_add_int(o, "execQuantumMs", vf->xe_profile[XE_PROFILE_EXEC_QUANTUM_MS]) < 0 ||
+	    json_add_int(o, "preemptTimeoutUs", vf->xe_profile[XE_PROFILE_PREEMPT_TIMEOUT_US]) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static json_object *sriov_to_json(const HostModel *model, const PciFunction *pf)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
@@ -110,6 +124,8 @@ static json_object *sriov_to_json(const HostModel *model, const PciFunction *pf)
 		    json_add_string(v, "driver", vf ? vf->driver : NULL) < 0 ||
 		    json_add_int_or_null(v, "iommuGroup", vf ? vf->iommu_group : -1) < 0 ||
 		    json_add_bool(v, "inUse", vf && vf_is_in_use(vf)) < 0)
+			return NULL;
+		if (add_xe_profile(v, vf) < 0)
 			return NULL;
 	}
 	return TAKE_PTR(o);
