@@ -85,6 +85,14 @@ int hugepage_plan(const VmDefinition *definition, const HostModel *model, int no
 	return 0;
 }
 
+uint64_t hugepage_reservation_pages_in(const HugepageReservation *reservation, int node,
+				       uint64_t size_kib)
+{
+	if (!reservation->active || reservation->size_kib != size_kib)
+		return 0;
+	return node < 0 || reservation->node == node ? reservation->added : 0;
+}
+
 uint64_t hugepage_give_back_target(const HugepageReservation *reservation, uint64_t nr,
 				   uint64_t free_pages)
 {

@@ -51,6 +51,14 @@ int hugepage_plan(const VmDefinition *definition, const HostModel *model, int no
 bool hugepage_pools_overlap(int node_a, uint64_t size_a, int node_b, uint64_t size_b);
 
 /*
+ * The pages of `reservation` that pool (`node`, `size_kib`) holds for its VM:
+ * its `added` when it is of that size and on that node, or `node` is -1 (the
+ * system's pool counts every node's); 0 otherwise or when it is not active.
+ */
+uint64_t hugepage_reservation_pages_in(const HugepageReservation *reservation, int node,
+				       uint64_t size_kib);
+
+/*
  * What to write to the pool to give the reservation back, from the pool's
  * nr_hugepages and free_hugepages now: at most `added` pages, only free ones,
  * never below `before`. Returns the value to write; == nr when there is

@@ -137,6 +137,18 @@ int vm_manager_list(VmManager *m, VmInfo **ret, size_t *ret_n)
 	return 0;
 }
 
+uint64_t vm_manager_hugepages_held(const VmManager *m, int node, uint64_t size_kib)
+{
+	uint64_t held = 0;
+
+	for (size_t i = 0; m && i < m->n_vms; i++) {
+		held += hugepage_reservation_pages_in(&m->vms[i]->hugepages, node, size_kib);
+		/* A start's write that timed out may still add them (vm_hugepages.h). */
+		held += hugepage_reservation_pages_in(&m->vms[i]->hugepages_late, node, size_kib);
+	}
+	return held;
+}
+
 /* Finds NAME for an operation, or calls back NoSuchVM and returns NULL. */
 static Vm *vm_lookup(VmManager *m, const char *name, VmCallback callback, void *userdata)
 {

@@ -1239,10 +1239,29 @@ class HugepageTest(VmTestCase):
             record = json.load(f)
         self.assertEqual(record['hugepages'],
                          {'node': 0, 'sizeKib': 2048, 'before': 0, 'added': 32})
+        # shown: the VM's reservation, and what each pool holds for VMs
+        self.assertEqual(self.ok(d, 'Get', {'name': 'huge'})['vm']['hugepages'],
+                         {'sizeKiB': 2048, 'node': 0, 'pagesAdded': 32, 'poolBefore': 0})
+        self.assertEqual(self.held_for_vms(d), ({2048: 32, 1048576: 0}, {2048: 32, 1048576: 0}))
+        status = vfioctl('status', 'huge', socket_path=d.socket).stdout
+        self.assertIn("Hugepages:  32 2 MiB pages added to node 0's pool (given back when it "
+                      'ends)', status)
+        topology = vfioctl('topology', socket_path=d.socket).stdout
+        self.assertEqual(topology.count('32 added by libvfio for VMs'), 2, topology)
         self.ok(d, 'Stop', {'name': 'huge', 'force': True})
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
         self.assertEqual(self.pool_writes(sim), ['32', '0'])
+        self.assertEqual(self.ok(d, 'Get', {'name': 'huge'})['vm']['hugepages'], None)
+        self.assertEqual(self.held_for_vms(d), ({2048: 0, 1048576: 0}, {2048: 0, 1048576: 0}))
+        self.assertNotIn('Hugepages:', vfioctl('status', 'huge', socket_path=d.socket).stdout)
         self.assertNothingLeft('huge')
+
+    def held_for_vms(self, d):
+        """GetTopology's heldForVMs by page size: node 0's pools, the system's."""
+        with Varlink(d.socket) as v:
+            t = v.call('io.libvfio.Host.GetTopology')['parameters']
+        return ({p['sizeKiB']: p['heldForVMs'] for p in t['nodes'][0]['hugepages']},
+                {p['sizeKiB']: p['heldForVMs'] for p in t['hugepages']})
 
     def test_a_two_socket_host_grows_the_vms_node_only(self):
         """two-socket-server: node 0 has 512 free 2M pages, the VM needs 1024

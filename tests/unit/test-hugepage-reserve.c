@@ -147,6 +147,24 @@ static void test_give_back(void **state)
 }
 
 /* A claim on a node's pool counts against the system's pool too, never another size. */
+static void test_pages_in(void **state)
+{
+	HugepageReservation h = {
+		.active = true, .node = 1, .size_kib = 2048, .before = 8, .added = 512
+	};
+	(void)state;
+
+	assert_int_equal(hugepage_reservation_pages_in(&h, 1, 2048), 512);
+	assert_int_equal(hugepage_reservation_pages_in(&h, -1, 2048), 512); /* the system's */
+	assert_int_equal(hugepage_reservation_pages_in(&h, 0, 2048), 0);
+	assert_int_equal(hugepage_reservation_pages_in(&h, 1, 1048576), 0);
+	h.node = -1; /* a system pool reservation is no node's */
+	assert_int_equal(hugepage_reservation_pages_in(&h, 1, 2048), 0);
+	assert_int_equal(hugepage_reservation_pages_in(&h, -1, 2048), 512);
+	h.active = false;
+	assert_int_equal(hugepage_reservation_pages_in(&h, -1, 2048), 0);
+}
+
 static void test_pools_overlap(void **state)
 {
 	(void)state;
@@ -164,6 +182,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_plan_on_the_node, models_teardown),
 		cmocka_unit_test_teardown(test_plan_without_nodes, models_teardown),
 		cmocka_unit_test(test_give_back),
+		cmocka_unit_test(test_pages_in),
 		cmocka_unit_test(test_pools_overlap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
