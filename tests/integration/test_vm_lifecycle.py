@@ -1338,6 +1338,51 @@ class HugepageTest(VmTestCase):
                 self.assertNothingLeft('cut')
                 d.stop()
 
+    def test_a_timed_out_write_that_lands_later_is_given_back(self):
+        """The pool's write outlives its timeout (1s; the kernel compacting): the start
+        fails, the reservation stays recorded and shown while the write is under way,
+        and what it adds in the end is given back, by this daemon when it ends, or
+        by the next one when this one is killed in between."""
+        sim = self.simulate()
+        before = sim.snapshot()
+        record = os.path.join(self.run_dir, 'vms', 'late.json')
+        timeout = 'limits:\n  sysfs-write-timeout: 1s\n'
+        for killed in (False, True):
+            with self.subTest(killed=killed):
+                d = self.start_daemon(f'qemu-binary: {self.qemu}\n{timeout}',
+                                      args=['--sysfs-root', sim.root])
+                self.define(d, 'late', self.EXTRA)
+                sim.hang(self.NR, seconds=4, times=1)
+                self.assertError(self.call(d, 'Start', {'name': 'late'}), VMS + 'StartFailed',
+                                 'took too long')
+                vm = self.ok(d, 'Get', {'name': 'late'})['vm']
+                self.assertEqual((vm['state'], vm['hugepages']),
+                                 ('stopped', {'sizeKiB': 2048, 'node': 0, 'pagesAdded': 32,
+                                              'poolBefore': 0}))
+                with open(record) as f:
+                    self.assertEqual(json.load(f)['hugepages']['added'], 32)
+                self.assertError(self.call(d, 'Start', {'name': 'late'}), VMS + 'StartFailed',
+                                 'has not ended yet')
+                if not killed:
+                    wait_for(lambda: not os.path.exists(record), what='the record to go')
+                    self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
+                    self.assertIsNone(self.ok(d, 'Get', {'name': 'late'})['vm']['hugepages'])
+                    self.assertEqual(self.pool_writes(sim)[-2:], ['32', '0'])
+                    d.stop()
+                    continue
+                # Frozen while the write lands (it goes on in the kernel), then killed:
+                # it never learns the write ended.
+                d.process.send_signal(signal.SIGSTOP)
+                wait_for(lambda: sim.read(self.NR) == '32\n', timeout=10,
+                         what='the late write to land')
+                d.stop(signal.SIGKILL)
+                d = self.start_daemon(f'qemu-binary: {self.qemu}\n',
+                                      args=['--sysfs-root', sim.root])
+                wait_for(lambda: not os.path.exists(record), what='the record to go')
+                self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
+                self.assertNothingLeft('late')
+                d.stop()
+
     def test_daemon_killed_while_the_vm_runs_then_qemu_ends(self):
         sim = self.simulate()
         before = sim.snapshot()
