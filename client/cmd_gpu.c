@@ -181,9 +181,33 @@ static void print_vgpu_types(json_object *sriov)
 	}
 }
 
+/* "10 ms", "no limit" (0), "-" when absent: one value of a VF's xe profile. */
+static const char *format_xe_limit(char *buf, size_t size, json_object *profile, const char *key,
+				   const char *unit)
+{
+	int64_t value;
+
+	if (!profile || json_get_int(profile, key, &value) < 0 || value < 0)
+		return "-";
+	if (value == 0)
+		return "no limit";
+	snprintf(buf, size, "%" PRId64 " %s", value, unit);
+	return buf;
+}
+
+/* Whether any VF shows an xe profile: then the table has its two columns. */
+static bool any_xe_profile(json_object *vfs)
+{
+	for (size_t i = 0; i < json_array_size(vfs); i++)
+		if (json_get_object(json_object_array_get_idx(vfs, i), "xeProfile"))
+			return true;
+	return false;
+}
+
 static int print_sriov(json_object *gpu)
 {
-	static const char *const headers[] = { "ADDRESS", "DRIVER", "GROUP", "STATE" };
+	static const char *const headers[] = { "ADDRESS", "DRIVER",       "GROUP",
+					       "STATE",   "EXEC QUANTUM", "PREEMPT TIMEOUT" };
 	json_object *sriov = json_get_object(gpu, "sriov");
 	json_object *vfs = json_get_array(sriov, "vfs");
 	int64_t total = 0, enabled = 0;
@@ -201,11 +225,12 @@ static int print_sriov(json_object *gpu)
 	printf("\n");
 	if (json_array_size(vfs) == 0)
 		return 0;
-	table_init(&table, ELEMENTSOF(headers), headers);
+	table_init(&table, any_xe_profile(vfs) ? 6 : 4, headers);
 	table.indent = 2;
 	for (size_t i = 0; r >= 0 && i < json_array_size(vfs); i++) {
 		json_object *vf = json_object_array_get_idx(vfs, i);
-		char group[24], vgpu[48];
+		json_object *profile = json_get_object(vf, "xeProfile");
+		char group[24], vgpu[48], quantum[32], timeout[32];
 		bool in_use = false;
 		int64_t type = 0;
 		(void)json_get_bool(vf, "inUse", &in_use);
@@ -219,6 +244,9 @@ static int print_sriov(json_object *gpu)
 			json_get_string(vf, "driver"),
 			format_optional_int(group, sizeof(group), vf, "iommuGroup"),
 			state,
+			format_xe_limit(quantum, sizeof(quantum), profile, "execQuantumMs", "ms"),
+			format_xe_limit(timeout, sizeof(timeout), profile, "preemptTimeoutUs",
+					"us"),
 		};
 		r = table_add_row(&table, cells);
 	}

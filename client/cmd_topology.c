@@ -46,13 +46,19 @@ static void print_hugepages(json_object *pools, int indent)
 			continue;
 		}
 		format_kib(size_text, sizeof(size_text), (uint64_t)size);
-		if (total == 0)
+		if (total == 0) {
 			printf("%*s%s pages: none reserved\n", indent, "", size_text);
-		else
-			printf("%*s%s pages: %" PRId64 " of %" PRId64 " free (%s reserved)\n",
-			       indent, "", size_text, free_pages, total,
-			       format_kib(total_text, sizeof(total_text),
-					  (uint64_t)total * (uint64_t)size));
+			continue;
+		}
+		printf("%*s%s pages: %" PRId64 " of %" PRId64 " free (%s reserved", indent, "",
+		       size_text, free_pages, total,
+		       format_kib(total_text, sizeof(total_text),
+				  (uint64_t)total * (uint64_t)size));
+		/* What libvfio added for VMs that run (GetTopology only). */
+		int64_t held = 0;
+		if (json_get_int(pool, "heldForVMs", &held) >= 0 && held > 0)
+			printf("; %" PRId64 " added by libvfio for VMs", held);
+		printf(")\n");
 	}
 }
 

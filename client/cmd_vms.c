@@ -133,6 +133,9 @@ static int print_vm(json_object *vm)
 	print_field(LABEL_WIDTH, "Autostart:", "%s", yes_no(vm, "autostart"));
 	if (display)
 		print_field(LABEL_WIDTH, "Display:", "vnc+unix://%s", display);
+	char hugepages[160];
+	if (vm_hugepages_text(hugepages, sizeof(hugepages), vm))
+		print_field(LABEL_WIDTH, "Hugepages:", "%s", hugepages);
 	if (problem && problem[0])
 		print_field(LABEL_WIDTH, "Problem:", "%s", problem);
 	return EXIT_OK;

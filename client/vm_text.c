@@ -144,6 +144,30 @@ char *vm_partitions_text(json_object *vm)
 	return text;
 }
 
+const char *vm_hugepages_text(char *buf, size_t size, json_object *vm)
+{
+	json_object *pages = json_get_object(vm, "hugepages");
+	int64_t size_kib, added, node = -1;
+	char page[32], pool[48];
+
+	if (!pages || json_get_int(pages, "sizeKiB", &size_kib) < 0 || size_kib <= 0 ||
+	    json_get_int(pages, "pagesAdded", &added) < 0 || added <= 0)
+		return NULL;
+	if (json_get_int(pages, "node", &node) >= 0 && node >= 0)
+		snprintf(pool, sizeof(pool), "node %" PRId64 "'s pool", node);
+	else
+		snprintf(pool, sizeof(pool), "the system's pool");
+	if (size_kib % 1048576 == 0)
+		snprintf(page, sizeof(page), "%" PRId64 " GiB", size_kib / 1048576);
+	else if (size_kib % 1024 == 0)
+		snprintf(page, sizeof(page), "%" PRId64 " MiB", size_kib / 1024);
+	else
+		snprintf(page, sizeof(page), "%" PRId64 " KiB", size_kib);
+	snprintf(buf, size, "%" PRId64 " %s pages added to %s (given back when it ends)", added,
+		 page, pool);
+	return buf;
+}
+
 Colour vm_state_colour(const char *state)
 {
 	static const struct {

@@ -50,6 +50,12 @@ const char *vm_state_text(char *buf, size_t size, json_object *vm);
 char *vm_partitions_text(json_object *vm);
 
 /*
+ * What libvfio added to a hugepage pool for the VM, in one line: "512 2 MiB
+ * pages added to node 0's pool (given back when it ends)"; NULL when none.
+ */
+const char *vm_hugepages_text(char *buf, size_t size, json_object *vm);
+
+/*
  * The colour a state is shown in: running green; starting, stopping and paused
  * yellow; crashed red; _COLOUR_MAX (none) for the others.
  */

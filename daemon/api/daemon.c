@@ -208,6 +208,7 @@ static void daemon_done(Daemon *daemon)
 {
 	/* First: VM calls still waiting are answered while their connections exist. */
 	daemon->authz.vms = NULL;
+	daemon->host_api.vms = NULL;
 	vm_logs_api_done(&daemon->vms_api);
 	daemon->vms = vm_manager_free(daemon->vms);
 	/* Calls waiting for polkit are let go while their connections exist. */
@@ -311,8 +312,10 @@ static int daemon_setup(Daemon *daemon)
 	/* VMs whose QEMU outlived the previous daemon are taken back before any call. */
 	r = vm_manager_new(daemon->event, daemon->partitions, daemon->host, &daemon->config,
 			   &daemon->vms);
-	if (r >= 0)
+	if (r >= 0) {
+		daemon->host_api.vms = daemon->vms;
 		r = vm_manager_adopt(daemon->vms);
+	}
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the VMs");
 	daemon->authz.vms = daemon->vms;

@@ -143,9 +143,53 @@ static int method_list_iommu_groups(VarlinkCall *call, json_object *parameters, 
 }
 
 /* Free memory and hugepages change without uevents: always read anew. */
+/* Adds to each pool of `pools` "heldForVMs": the pages libvfio added there for VMs. */
+static int add_held(json_object *pools, int node, const VmManager *vms)
+{
+	for (size_t i = 0; i < json_array_size(pools); i++) {
+		json_object *pool = json_object_array_get_idx(pools, i);
+		int64_t size_kib;
+		if (json_get_int(pool, "sizeKiB", &size_kib) < 0 || size_kib <= 0)
+			continue;
+		uint64_t held = vm_manager_hugepages_held(vms, node, (uint64_t)size_kib);
+		if (json_add_int(pool, "heldForVMs", (int64_t)held) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The topology, each pool with what libvfio holds in it for VMs. */
+static json_object *topology_with_held(const HostModel *model, const VmManager *vms)
+{
+	_cleanup_json_ json_object *o = host_topology_to_json(model);
+	json_object *nodes = json_get_array(o, "nodes");
+
+	if (!o || add_held(json_get_array(o, "hugepages"), -1, vms) < 0)
+		return NULL;
+	for (size_t i = 0; i < json_array_size(nodes); i++) {
+		json_object *node = json_object_array_get_idx(nodes, i);
+		int64_t id;
+		if (json_get_int(node, "id", &id) < 0 || id < 0 || id > INT32_MAX ||
+		    add_held(json_get_array(node, "hugepages"), (int)id, vms) < 0)
+			return NULL;
+	}
+	return TAKE_PTR(o);
+}
+
 static int method_get_topology(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	return reply_model(call, parameters, userdata, false, true, host_topology_to_json);
+	static const VarlinkField no_fields[] = { { 0 } };
+	HostApi *api = userdata;
+	const HostModel *model;
+	RefreshParameter p = { 0 };
+
+	if (!parameters_ok(call, parameters, no_fields, &p))
+		return 0;
+	int allowed = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
+	if (allowed <= 0)
+		return allowed;
+	int r = host_cache_model(api->cache, true, &model);
+	return r < 0 ? r : reply_or_oom(call, topology_with_held(model, api->vms));
 }
 
 typedef struct CheckCall {

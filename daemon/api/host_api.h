@@ -11,11 +11,13 @@
 #include "api/server.h"
 #include "host/host_cache.h"
 #include "host/qemu_probe.h"
+#include "vm/vm.h"
 
 typedef struct HostApi {
 	HostCache *cache;
 	QemuProbe *qemu;
 	Authz *authz;
+	VmManager *vms; /* for the hugepages VMs hold (GetTopology); may be NULL */
 } HostApi;
 
 /* Serves io.libvfio.Host on `server`; `api` must outlive it. */

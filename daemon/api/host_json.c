@@ -7,6 +7,7 @@
 
 #include "host/gpu_doctor.h"
 #include "host/gpu_modes.h"
+#include "host/xe_sriov.h"
 #include "json_util.h"
 #include "macro.h"
 
@@ -134,6 +135,19 @@ static json_object *vgpu_types_to_json(const HostModel *model, const PciFunction
 	return TAKE_PTR(array);
 }
 
+/* Adds a VF's "xeProfile" (xe_sriov.h), null when it has none: 0 is no limit. */
+static int add_xe_profile(json_object *v, const PciFunction *vf)
+{
+	if (!vf || vf->xe_vf_index == 0)
+		return json_add_string(v, "xeProfile", NULL);
+	json_object *o = json_object_new_object();
+	if (add_object(v, "xeProfile", o) < 0 ||
+	    json_add_int(o, "execQuantumMs", vf->xe_profile[XE_PROFILE_EXEC_QUANTUM_MS]) < 0 ||
+	    json_add_int(o, "preemptTimeoutUs", vf->xe_profile[XE_PROFILE_PREEMPT_TIMEOUT_US]) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static json_object *sriov_to_json(const HostModel *model, const PciFunction *pf)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
@@ -159,6 +173,8 @@ static json_object *sriov_to_json(const HostModel *model, const PciFunction *pf)
 							 vf->nvidia_vgpu_current != UINT32_MAX
 						 ? (int64_t)vf->nvidia_vgpu_current
 						 : -1) < 0)
+			return NULL;
+		if (add_xe_profile(v, vf) < 0)
 			return NULL;
 	}
 	if (add_object(o, "vgpuTypes", vgpu_types_to_json(model, pf)) < 0)

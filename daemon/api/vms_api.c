@@ -32,6 +32,24 @@ typedef struct PendingCall {
 	char name[VM_NAME_MAX + 1];
 } PendingCall;
 
+/* Adds "hugepages": what the VM's start added to a pool, null when nothing. */
+static int add_hugepages(json_object *o, const HugepageReservation *h)
+{
+	if (!h->active)
+		return json_add_string(o, "hugepages", NULL);
+	json_object *pages = json_object_new_object();
+	if (!pages || json_object_object_add(o, "hugepages", pages) < 0) {
+		json_object_put(pages);
+		return -ENOMEM;
+	}
+	if (json_add_int(pages, "sizeKiB", (int64_t)h->size_kib) < 0 ||
+	    json_add_int_or_null(pages, "node", h->node) < 0 ||
+	    json_add_int(pages, "pagesAdded", (int64_t)h->added) < 0 ||
+	    json_add_int(pages, "poolBefore", (int64_t)h->before) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static json_object *vm_json(const VmInfo *vm)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
@@ -56,7 +74,7 @@ static json_object *vm_json(const VmInfo *vm)
 	    json_add_bool(o, "autostart", vm->autostart) < 0 ||
 	    json_add_string(o, "owner", vm->owner) < 0 ||
 	    json_add_string(o, "problem", vm->problem) < 0 ||
-	    json_add_string(o, "display", vm->display) < 0)
+	    json_add_string(o, "display", vm->display) < 0 || add_hugepages(o, &vm->hugepages) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }

@@ -11,6 +11,15 @@
  * and written as u32 (kstrtou32, base 0: EINVAL for anything else). A VF's
  * sched_priority cannot be written (EOPNOTSUPP: the GuC firmware changes only
  * the PF's), so it is not a VF's setting here.
+ *
+ * Not set by libvfio yet: vfN/profile/vram_quota (Linux 7.0,
+ * Documentation/ABI/testing/sysfs-driver-intel-xe-sriov; xe_sriov_pf_sysfs.c
+ * DEFINE_SIMPLE_PROVISIONING_SRIOV_VF_ATTR(vram_quota, vram, u64, "%llu\n")):
+ * a VF's VRAM in bytes, u64 (kstrtou64, base 0), read "%llu\n", 0 when
+ * unprovisioned, aligned by HW/FW; only on discrete GPUs (absent on
+ * integrated ones and for the PF), read-only without dynamic VRAM
+ * provisioning (no LMTT); released when the VFs are disabled. Being u64 and
+ * optional, it does not fit the u32 attributes above as they are.
  */
 #pragma once
 

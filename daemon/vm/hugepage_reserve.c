@@ -85,6 +85,28 @@ int hugepage_plan(const VmDefinition *definition, const HostModel *model, int no
 	return 0;
 }
 
+uint64_t hugepage_reservation_pages_in(const HugepageReservation *reservation, int node,
+				       uint64_t size_kib)
+{
+	if (!reservation->active || reservation->size_kib != size_kib)
+		return 0;
+	return node < 0 || reservation->node == node ? reservation->added : 0;
+}
+
+HugepageRelease hugepage_release_decide(const HugepageReservation *reservation, bool write_pending,
+					uint64_t nr, uint64_t free_pages, uint64_t *ret_target)
+{
+	if (!reservation->active)
+		return HUGEPAGE_RELEASE_NOTHING;
+	if (write_pending)
+		return HUGEPAGE_RELEASE_KEEP;
+	uint64_t target = hugepage_give_back_target(reservation, nr, free_pages);
+	if (target == nr)
+		return HUGEPAGE_RELEASE_NOTHING;
+	*ret_target = target;
+	return HUGEPAGE_RELEASE_WRITE;
+}
+
 uint64_t hugepage_give_back_target(const HugepageReservation *reservation, uint64_t nr,
 				   uint64_t free_pages)
 {

@@ -51,6 +51,32 @@ int hugepage_plan(const VmDefinition *definition, const HostModel *model, int no
 bool hugepage_pools_overlap(int node_a, uint64_t size_a, int node_b, uint64_t size_b);
 
 /*
+ * The pages of `reservation` that pool (`node`, `size_kib`) holds for its VM:
+ * its `added` when it is of that size and on that node, or `node` is -1 (the
+ * system's pool counts every node's); 0 otherwise or when it is not active.
+ */
+uint64_t hugepage_reservation_pages_in(const HugepageReservation *reservation, int node,
+				       uint64_t size_kib);
+
+/* What a release does with a reservation (hugepage_release_decide()). */
+typedef enum HugepageRelease {
+	HUGEPAGE_RELEASE_NOTHING, /* nothing of ours above `before`: the record goes */
+	HUGEPAGE_RELEASE_KEEP, /* the start's write is still under way: the record stays */
+	HUGEPAGE_RELEASE_WRITE, /* write *ret_target to the pool, then the record goes */
+} HugepageRelease;
+
+/*
+ * The release of `reservation` from the pool's nr_hugepages and free_hugepages
+ * now. While the start's write is still under way (`write_pending`: it timed
+ * out but the kernel may still grow the pool), nothing can be known of what
+ * it adds, so the reservation is kept, recorded, until the write ends (or the
+ * next daemon finds it): then hugepage_give_back_target() takes back what the
+ * pool holds above `before`, at most `added`. *ret_target is set for WRITE.
+ */
+HugepageRelease hugepage_release_decide(const HugepageReservation *reservation, bool write_pending,
+					uint64_t nr, uint64_t free_pages, uint64_t *ret_target);
+
+/*
  * What to write to the pool to give the reservation back, from the pool's
  * nr_hugepages and free_hugepages now: at most `added` pages, only free ones,
  * never below `before`. Returns the value to write; == nr when there is

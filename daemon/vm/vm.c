@@ -70,6 +70,7 @@ void vm_info(const Vm *vm, VmInfo *ret)
 		.owner = vm->owner,
 		.problem = vm->problem,
 		.display = vm->display_path,
+		.hugepages = vm->hugepages,
 	};
 }
 

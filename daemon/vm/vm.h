@@ -23,6 +23,7 @@
 #include "host/host_cache.h"
 #include "partitions/partitions.h"
 #include "string_table.h"
+#include "vm/hugepage_reserve.h"
 
 typedef enum VmState {
 	VM_STATE_DEFINED,
@@ -51,6 +52,7 @@ typedef struct VmInfo {
 	const char *owner;
 	const char *problem;
 	const char *display; /* the owner's VNC socket while the VM runs, or NULL */
+	HugepageReservation hugepages; /* what its start added to a pool, until given back */
 } VmInfo;
 
 typedef enum VmFailure {
@@ -96,6 +98,12 @@ int vm_manager_adopt(VmManager *manager);
  * sorted by name. Free the array (not the strings) with free().
  */
 int vm_manager_list(VmManager *manager, VmInfo **ret, size_t *ret_n);
+
+/*
+ * The hugepages libvfio added to pool (`node`, `size_kib`) for VMs and holds
+ * now (hugepage_reservation_pages_in(); node -1: the system's pool).
+ */
+uint64_t vm_manager_hugepages_held(const VmManager *manager, int node, uint64_t size_kib);
 
 /* Where QEMU's output of VM `name` goes without a journal: STATE_DIR/vms/NAME/qemu.log. */
 void vm_manager_log_file(const VmManager *manager, const char *name, char *buf, size_t size);

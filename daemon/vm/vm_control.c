@@ -39,7 +39,12 @@ static void finish_release(Vm *vm)
 	looking_glass_shm_path(vm->name, path, sizeof(path));
 	(void)unlink(path); /* made for this VM's life (a client that has it mapped keeps it) */
 	vm->partitions = strv_free(vm->partitions);
-	(void)vm_runtime_remove(m->records_dir, vm->name);
+	vm->pid = 0;
+	if (vm->hugepages.active)
+		/* A pool write that timed out may still add pages: recorded until it ends. */
+		(void)vm_save_runtime(vm);
+	else
+		(void)vm_runtime_remove(m->records_dir, vm->name);
 	vm_qmp_path(vm, path, sizeof(path));
 	(void)unlink(path);
 	snprintf(path, sizeof(path), "%s/%s", m->records_dir, vm->name);

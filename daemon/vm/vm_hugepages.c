@@ -12,6 +12,7 @@
 #include "host/sysfs_write.h"
 #include "time_util.h"
 #include "vm/hugepage_reserve.h"
+#include "vm/vm_runtime.h"
 
 /* "node 1's 2M pool", "the system's 1G pool" */
 static void pool_name(const HugepageReservation *h, char *buf, size_t size)
@@ -76,7 +77,9 @@ static void on_reserved(int result, void *userdata)
 		return;
 	}
 	if (result == -ETIMEDOUT) {
-		vm->hugepages_late = *h; /* on_late() gives back what it adds in the end */
+		/* The reservation stays recorded until the write ends: on_late() gives back
+		 * what it adds, or the next daemon does, from the record. */
+		vm->hugepages_write_pending = true;
 		snprintf(text, sizeof(text),
 			 "hugepages: growing %s by %" PRIu64 " pages took too long (the kernel "
 			 "is compacting memory); reserve them at boot (hugepages= on the kernel "
@@ -96,20 +99,26 @@ static void on_reserved(int result, void *userdata)
 	callback(vm, result < 0 ? result : -ENOMEM, text);
 }
 
+/* The reservation of a VM that does not run is given back: its record goes. */
+static void on_late_given_back(Vm *vm)
+{
+	if (!vm_is_active(vm) && !vm->releasing && !vm->hugepages.active)
+		(void)vm_runtime_remove(vm->manager->records_dir, vm->name);
+}
+
 static void on_late(int result, void *userdata)
 {
 	Vm *vm = userdata;
 	if (result == -ECANCELED)
-		return;
-	/* The write that timed out landed after all: what it added is given back now. */
+		return; /* the daemon is stopping: the record stays for the next one */
 	vm_log(vm, LOG_WARNING, result, "VM %s: a hugepage pool write that timed out has ended",
 	       vm->name);
-	HugepageReservation late = vm->hugepages_late;
-	vm->hugepages_late = (HugepageReservation){ .node = -1 };
-	if (late.active && !vm_is_active(vm) && !vm->releasing && !vm->hugepages.active) {
-		vm->hugepages = late;
-		(void)vm_hugepages_give_back(vm, NULL);
-	}
+	vm->hugepages_write_pending = false;
+	/* Running again, or being released: its release gives the pages back. */
+	if (vm_is_active(vm) || vm->releasing)
+		return;
+	if (vm_hugepages_give_back(vm, on_late_given_back) == 0)
+		on_late_given_back(vm);
 }
 
 /* Pools are planned from what they read: one write at a time, the others wait their turn. */
@@ -160,6 +169,14 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 
 	if (definition->hugepages == VM_HUGEPAGES_OFF)
 		return 0;
+	if (vm->hugepages_write_pending) {
+		pool_name(&vm->hugepages, pool, sizeof(pool));
+		return error_message(
+			ret_message, -EBUSY,
+			"hugepages: the last start's write to %s has not ended yet (the "
+			"kernel is compacting memory); start it again in a moment.",
+			pool);
+	}
 	if (m->hugepages_busy) {
 		vm->hugepages_callback = callback;
 		vm->hugepages_definition = definition;
@@ -269,7 +286,7 @@ int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm))
 {
 	VmManager *m = vm->manager;
 	HugepageReservation *h = &vm->hugepages;
-	uint64_t nr, free_pages;
+	uint64_t nr = 0, free_pages = 0;
 	char path[256], value[32], pool[64];
 
 	if (!h->active)
@@ -281,7 +298,8 @@ int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm))
 		vm->hugepages_done = NULL; /* no timer: given back now, from what reads now */
 	}
 	pool_name(h, pool, sizeof(pool));
-	int r = read_pool(vm, h, &nr, &free_pages);
+	/* While the start's write is under way, the pool says nothing of what it adds. */
+	int r = vm->hugepages_write_pending ? 0 : read_pool(vm, h, &nr, &free_pages);
 	if (r >= 0)
 		r = hugepage_pool_path(h->node, h->size_kib, path, sizeof(path));
 	if (r < 0) {
@@ -290,10 +308,19 @@ int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm))
 		*h = (HugepageReservation){ .node = -1 };
 		return 0;
 	}
-	uint64_t target = hugepage_give_back_target(h, nr, free_pages);
-	if (target == nr) {
+	uint64_t target = nr;
+	switch (hugepage_release_decide(h, vm->hugepages_write_pending, nr, free_pages, &target)) {
+	case HUGEPAGE_RELEASE_KEEP:
+		vm_log(vm, LOG_NOTICE, 0,
+		       "VM %s: its write to %s has not ended; what it adds is given back when it "
+		       "does (the record stays)",
+		       vm->name, pool);
+		return 0;
+	case HUGEPAGE_RELEASE_NOTHING:
 		*h = (HugepageReservation){ .node = -1 };
 		return 0;
+	case HUGEPAGE_RELEASE_WRITE:
+		break;
 	}
 	snprintf(value, sizeof(value), "%" PRIu64, target);
 	vm->hugepages_done = done;

@@ -20,7 +20,12 @@ typedef void (*VmHugepagesCallback)(Vm *vm, int result, const char *message);
  * Returns 1 when a write is under way (`callback` hears its end, on the loop),
  * 0 when the pool has enough free pages already (or the VM uses none), < 0
  * with *ret_message when the start cannot go on. A failed reservation stays in
- * vm->hugepages: the release gives back what the kernel did add.
+ * vm->hugepages: the release gives back what the kernel did add. A write that
+ * timed out may still land: until it ends (vm->hugepages_write_pending) the
+ * reservation stays in vm->hugepages and in the runtime record, past the VM's
+ * release, so that this daemon when it ends, or the next one after a crash,
+ * gives back what the pool holds above `before` (at most `added`); another
+ * start of the VM is refused meanwhile.
  */
 int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 			 VmHugepagesCallback callback, char **ret_message);
@@ -28,6 +33,7 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 /*
  * Gives back vm->hugepages (only its free pages, never below what the pool
  * held before). Returns 1 when a write is under way (`done` is called on the
- * loop when it ends), 0 when there was nothing to give back (now clear).
+ * loop when it ends), 0 when there was nothing to give back (now clear) or
+ * when the start's write is still under way (then it stays, recorded).
  */
 int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm));

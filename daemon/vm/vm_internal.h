@@ -108,7 +108,11 @@ struct Vm {
 	void (*hugepages_callback)(Vm *vm, int result, const char *message); /* vm_hugepages.c */
 	void (*hugepages_done)(Vm *vm);
 	uint64_t hugepages_free_before;
-	HugepageReservation hugepages_late; /* a start's write that timed out, until it ends */
+	/*
+	 * The start's pool write timed out and has not ended: the kernel may still
+	 * add the pages, so `hugepages` stays, recorded, until it ends (on_late()).
+	 */
+	bool hugepages_write_pending;
 	sd_event_source *hugepages_retry; /* waiting for another VM's pool write to end */
 	const VmDefinition *hugepages_definition; /* the start's, while its reservation waits */
 	int hugepages_node;

@@ -73,7 +73,7 @@ static int vm_refresh(VmManager *m, const char *name, Vm **ret)
 	int r = vm_store_load(m->config->vm_dir, name, &definition, &error);
 	if (r == -ENOENT) {
 		/* Gone unless it runs. */
-		if (vm && !vm_is_active(vm)) {
+		if (vm && !vm_is_active(vm) && !vm->hugepages_write_pending) {
 			vm_remove(m, vm);
 			vm = NULL;
 		}
@@ -119,7 +119,8 @@ int vm_manager_list(VmManager *m, VmInfo **ret, size_t *ret_n)
 	/* Those whose file went away meanwhile: gone unless they run. */
 	for (size_t i = 0; i < m->n_vms;) {
 		Vm *vm = m->vms[i];
-		if (!strv_contains(names, vm->name) && !vm_is_active(vm)) {
+		if (!strv_contains(names, vm->name) && !vm_is_active(vm) &&
+		    !vm->hugepages_write_pending) {
 			vm_remove(m, vm);
 			continue;
 		}
@@ -135,6 +136,17 @@ int vm_manager_list(VmManager *m, VmInfo **ret, size_t *ret_n)
 	*ret = list;
 	*ret_n = m->n_vms;
 	return 0;
+}
+
+uint64_t vm_manager_hugepages_held(const VmManager *m, int node, uint64_t size_kib)
+{
+	uint64_t held = 0;
+
+	for (size_t i = 0; m && i < m->n_vms; i++) {
+		/* A start's write that timed out is counted: it may still add them. */
+		held += hugepage_reservation_pages_in(&m->vms[i]->hugepages, node, size_kib);
+	}
+	return held;
 }
 
 /* Finds NAME for an operation, or calls back NoSuchVM and returns NULL. */
@@ -236,6 +248,12 @@ void vm_manager_undefine(VmManager *m, const char *name, VmCallback callback, vo
 		return;
 	if (vm_is_active(vm)) {
 		vm_wrong_state(vm, callback, userdata, "stop it first (vfioctl stop)");
+		return;
+	}
+	if (vm->hugepages_write_pending) {
+		vm_wrong_state(vm, callback, userdata,
+			       "its last start's hugepage pool write has not ended; try again in a "
+			       "moment");
 		return;
 	}
 	int r = vm_store_undefine(m->config->vm_dir, name);

@@ -521,6 +521,45 @@ class VFCountTest(PartitionTestCase):
         # no VF left: autoprobe is back on, as it was
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
 
+    def test_xe_vfs_show_their_profile(self):
+        """On xe, each enabled VF's share of GPU time (sriov_admin/vfN/profile) is in
+        Host.GetGPU and in `vfioctl gpu`, 0 said as 'no limit'."""
+        sim = self.simulate('intel-xe-sriov')
+        d = self.start_daemon(sim)
+        vfioctl('vfs', '00:02.0', '2', socket_path=d.socket)
+        with open(sim.path('sys/bus/pci/devices/0000:00:02.0/sriov_admin/vf2/profile/'
+                           'exec_quantum_ms'), 'w') as f:
+            f.write('25')
+        with open(sim.path('sys/bus/pci/devices/0000:00:02.0/sriov_admin/vf2/profile/'
+                           'preempt_timeout_us'), 'w') as f:
+            f.write('50000')
+        with Varlink(d.socket) as v:
+            gpu = v.call('io.libvfio.Host.GetGPU', {'address': '0000:00:02.0'})['parameters']
+        vfs = gpu['gpu']['sriov']['vfs']
+        self.assertEqual([(vf['address'], vf['xeProfile']) for vf in vfs],
+                         [('0000:00:02.1', {'execQuantumMs': 0, 'preemptTimeoutUs': 0}),
+                          ('0000:00:02.2', {'execQuantumMs': 25, 'preemptTimeoutUs': 50000})])
+        result = vfioctl('gpu', '00:02.0', socket_path=d.socket)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('EXEC QUANTUM', result.stdout)
+        lines = {line.split()[0]: line for line in result.stdout.splitlines()
+                 if line.strip().startswith('0000:00:02.')}
+        self.assertEqual(lines['0000:00:02.1'].split()[-4:], ['no', 'limit', 'no', 'limit'],
+                         result.stdout)
+        self.assertEqual(lines['0000:00:02.2'].split()[-4:], ['25', 'ms', '50000', 'us'],
+                         result.stdout)
+        vfioctl('vfs', '00:02.0', '0', socket_path=d.socket)
+        d.stop()
+
+        # not xe: no profile, and no such columns
+        amd = self.simulate('two-socket-server')
+        d = self.start_daemon(amd)
+        vfioctl('vfs', '86:00.0', '2', socket_path=d.socket)
+        with Varlink(d.socket) as v:
+            gpu = v.call('io.libvfio.Host.GetGPU', {'address': '0000:86:00.0'})['parameters']
+        self.assertEqual([vf['xeProfile'] for vf in gpu['gpu']['sriov']['vfs']], [None, None])
+        self.assertNotIn('EXEC QUANTUM', vfioctl('gpu', '86:00.0', socket_path=d.socket).stdout)
+
     def test_vfs_up_and_down_leaves_the_host_as_it_was(self):
         sim = self.simulate('two-socket-server')
         d = self.start_daemon(sim)

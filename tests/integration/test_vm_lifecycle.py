@@ -1270,10 +1270,29 @@ class HugepageTest(VmTestCase):
             record = json.load(f)
         self.assertEqual(record['hugepages'],
                          {'node': 0, 'sizeKib': 2048, 'before': 0, 'added': 32})
+        # shown: the VM's reservation, and what each pool holds for VMs
+        self.assertEqual(self.ok(d, 'Get', {'name': 'huge'})['vm']['hugepages'],
+                         {'sizeKiB': 2048, 'node': 0, 'pagesAdded': 32, 'poolBefore': 0})
+        self.assertEqual(self.held_for_vms(d), ({2048: 32, 1048576: 0}, {2048: 32, 1048576: 0}))
+        status = vfioctl('status', 'huge', socket_path=d.socket).stdout
+        self.assertIn("Hugepages:  32 2 MiB pages added to node 0's pool (given back when it "
+                      'ends)', status)
+        topology = vfioctl('topology', socket_path=d.socket).stdout
+        self.assertEqual(topology.count('32 added by libvfio for VMs'), 2, topology)
         self.ok(d, 'Stop', {'name': 'huge', 'force': True})
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
         self.assertEqual(self.pool_writes(sim), ['32', '0'])
+        self.assertEqual(self.ok(d, 'Get', {'name': 'huge'})['vm']['hugepages'], None)
+        self.assertEqual(self.held_for_vms(d), ({2048: 0, 1048576: 0}, {2048: 0, 1048576: 0}))
+        self.assertNotIn('Hugepages:', vfioctl('status', 'huge', socket_path=d.socket).stdout)
         self.assertNothingLeft('huge')
+
+    def held_for_vms(self, d):
+        """GetTopology's heldForVMs by page size: node 0's pools, the system's."""
+        with Varlink(d.socket) as v:
+            t = v.call('io.libvfio.Host.GetTopology')['parameters']
+        return ({p['sizeKiB']: p['heldForVMs'] for p in t['nodes'][0]['hugepages']},
+                {p['sizeKiB']: p['heldForVMs'] for p in t['hugepages']})
 
     def test_a_two_socket_host_grows_the_vms_node_only(self):
         """two-socket-server: node 0 has 512 free 2M pages, the VM needs 1024
@@ -1348,6 +1367,51 @@ class HugepageTest(VmTestCase):
                          what='the cut-short start to be undone')
                 self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
                 self.assertNothingLeft('cut')
+                d.stop()
+
+    def test_a_timed_out_write_that_lands_later_is_given_back(self):
+        """The pool's write outlives its timeout (1s; the kernel compacting): the start
+        fails, the reservation stays recorded and shown while the write is under way,
+        and what it adds in the end is given back, by this daemon when it ends, or
+        by the next one when this one is killed in between."""
+        sim = self.simulate()
+        before = sim.snapshot()
+        record = os.path.join(self.run_dir, 'vms', 'late.json')
+        timeout = 'limits:\n  sysfs-write-timeout: 1s\n'
+        for killed in (False, True):
+            with self.subTest(killed=killed):
+                d = self.start_daemon(f'qemu-binary: {self.qemu}\n{timeout}',
+                                      args=['--sysfs-root', sim.root])
+                self.define(d, 'late', self.EXTRA)
+                sim.hang(self.NR, seconds=4, times=1)
+                self.assertError(self.call(d, 'Start', {'name': 'late'}), VMS + 'StartFailed',
+                                 'took too long')
+                vm = self.ok(d, 'Get', {'name': 'late'})['vm']
+                self.assertEqual((vm['state'], vm['hugepages']),
+                                 ('stopped', {'sizeKiB': 2048, 'node': 0, 'pagesAdded': 32,
+                                              'poolBefore': 0}))
+                with open(record) as f:
+                    self.assertEqual(json.load(f)['hugepages']['added'], 32)
+                self.assertError(self.call(d, 'Start', {'name': 'late'}), VMS + 'StartFailed',
+                                 'has not ended yet')
+                if not killed:
+                    wait_for(lambda: not os.path.exists(record), what='the record to go')
+                    self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
+                    self.assertIsNone(self.ok(d, 'Get', {'name': 'late'})['vm']['hugepages'])
+                    self.assertEqual(self.pool_writes(sim)[-2:], ['32', '0'])
+                    d.stop()
+                    continue
+                # Frozen while the write lands (it goes on in the kernel), then killed:
+                # it never learns the write ended.
+                d.process.send_signal(signal.SIGSTOP)
+                wait_for(lambda: sim.read(self.NR) == '32\n', timeout=10,
+                         what='the late write to land')
+                d.stop(signal.SIGKILL)
+                d = self.start_daemon(f'qemu-binary: {self.qemu}\n',
+                                      args=['--sysfs-root', sim.root])
+                wait_for(lambda: not os.path.exists(record), what='the record to go')
+                self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
+                self.assertNothingLeft('late')
                 d.stop()
 
     def test_daemon_killed_while_the_vm_runs_then_qemu_ends(self):

@@ -189,6 +189,40 @@ static void test_partitions_text(void **state)
 	assert_partitions(NULL, "-");
 }
 
+static const char *hugepages_of(const char *json, char *buf, size_t size)
+{
+	json_object *vm = json_tokener_parse(json);
+	assert_non_null(vm);
+	const char *text = vm_hugepages_text(buf, size, vm);
+	json_object_put(vm);
+	return text;
+}
+
+static void test_hugepages_text(void **state)
+{
+	char buf[160];
+	(void)state;
+
+	assert_string_equal(
+		hugepages_of(
+			"{\"hugepages\": {\"sizeKiB\": 2048, \"node\": 0, \"pagesAdded\": 512, "
+			"\"poolBefore\": 8}}",
+			buf, sizeof(buf)),
+		"512 2 MiB pages added to node 0's pool (given back when it ends)");
+	assert_string_equal(hugepages_of("{\"hugepages\": {\"sizeKiB\": 1048576, \"node\": null, "
+					 "\"pagesAdded\": 4, \"poolBefore\": 0}}",
+					 buf, sizeof(buf)),
+			    "4 1 GiB pages added to the system's pool (given back when it ends)");
+	/* none, or nonsense: nothing to say */
+	assert_null(hugepages_of("{\"hugepages\": null}", buf, sizeof(buf)));
+	assert_null(hugepages_of("{}", buf, sizeof(buf)));
+	assert_null(hugepages_of("{\"hugepages\": {\"sizeKiB\": -2, \"pagesAdded\": 5}}", buf,
+				 sizeof(buf)));
+	assert_null(hugepages_of("{\"hugepages\": {\"sizeKiB\": 2048, \"pagesAdded\": 0}}", buf,
+				 sizeof(buf)));
+	assert_null(hugepages_of("{\"hugepages\": [1]}", buf, sizeof(buf)));
+}
+
 static void test_state_colour(void **state)
 {
 	assert_int_equal(vm_state_colour("running"), COLOUR_GREEN);
@@ -206,6 +240,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uptime),
+		cmocka_unit_test(test_hugepages_text),
 		cmocka_unit_test(test_uptime_small_buffer),
 		cmocka_unit_test(test_phases),
 		cmocka_unit_test(test_progress_text),

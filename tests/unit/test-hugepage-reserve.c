@@ -147,6 +147,66 @@ static void test_give_back(void **state)
 }
 
 /* A claim on a node's pool counts against the system's pool too, never another size. */
+/* A start's write that timed out, and landed later (or not), at release and recovery. */
+static void test_release_decide(void **state)
+{
+	HugepageReservation h = {
+		.active = true, .node = 0, .size_kib = 2048, .before = 8, .added = 32
+	};
+	uint64_t target = 12345;
+	(void)state;
+
+	/* still under way: nothing known of what it adds, the record is kept */
+	assert_int_equal(hugepage_release_decide(&h, true, 8, 8, &target), HUGEPAGE_RELEASE_KEEP);
+	assert_int_equal(hugepage_release_decide(&h, true, 40, 40, &target), HUGEPAGE_RELEASE_KEEP);
+	assert_int_equal(target, 12345);
+	/* ended, it landed whole: all of it back, down to `before` */
+	assert_int_equal(hugepage_release_decide(&h, false, 40, 40, &target),
+			 HUGEPAGE_RELEASE_WRITE);
+	assert_int_equal(target, 8);
+	/* it landed in part (the kernel found 10): those 10 */
+	assert_int_equal(hugepage_release_decide(&h, false, 18, 18, &target),
+			 HUGEPAGE_RELEASE_WRITE);
+	assert_int_equal(target, 8);
+	/* it landed, and someone else added 20 since: only what we asked for */
+	assert_int_equal(hugepage_release_decide(&h, false, 60, 60, &target),
+			 HUGEPAGE_RELEASE_WRITE);
+	assert_int_equal(target, 28);
+	/* it landed, and 30 of the pool are in use: only free pages */
+	assert_int_equal(hugepage_release_decide(&h, false, 40, 10, &target),
+			 HUGEPAGE_RELEASE_WRITE);
+	assert_int_equal(target, 30);
+	/* it never landed: nothing above `before`, nothing written, the record goes */
+	target = 12345;
+	assert_int_equal(hugepage_release_decide(&h, false, 8, 8, &target),
+			 HUGEPAGE_RELEASE_NOTHING);
+	assert_int_equal(hugepage_release_decide(&h, false, 3, 3, &target),
+			 HUGEPAGE_RELEASE_NOTHING);
+	assert_int_equal(target, 12345);
+	/* no reservation */
+	h.active = false;
+	assert_int_equal(hugepage_release_decide(&h, true, 40, 40, &target),
+			 HUGEPAGE_RELEASE_NOTHING);
+}
+
+static void test_pages_in(void **state)
+{
+	HugepageReservation h = {
+		.active = true, .node = 1, .size_kib = 2048, .before = 8, .added = 512
+	};
+	(void)state;
+
+	assert_int_equal(hugepage_reservation_pages_in(&h, 1, 2048), 512);
+	assert_int_equal(hugepage_reservation_pages_in(&h, -1, 2048), 512); /* the system's */
+	assert_int_equal(hugepage_reservation_pages_in(&h, 0, 2048), 0);
+	assert_int_equal(hugepage_reservation_pages_in(&h, 1, 1048576), 0);
+	h.node = -1; /* a system pool reservation is no node's */
+	assert_int_equal(hugepage_reservation_pages_in(&h, 1, 2048), 0);
+	assert_int_equal(hugepage_reservation_pages_in(&h, -1, 2048), 512);
+	h.active = false;
+	assert_int_equal(hugepage_reservation_pages_in(&h, -1, 2048), 0);
+}
+
 static void test_pools_overlap(void **state)
 {
 	(void)state;
@@ -164,6 +224,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_plan_on_the_node, models_teardown),
 		cmocka_unit_test_teardown(test_plan_without_nodes, models_teardown),
 		cmocka_unit_test(test_give_back),
+		cmocka_unit_test(test_release_decide),
+		cmocka_unit_test(test_pages_in),
 		cmocka_unit_test(test_pools_overlap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
