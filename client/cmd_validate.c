@@ -10,13 +10,22 @@
 #include "definition_file.h"
 #include "json_util.h"
 #include "parse_util.h"
+#include "strv.h"
+#include "vm_definition_notes.h"
 
 static int print_valid(const ClientOptions *options, const char *path, const VmDefinition *d)
 {
+	_cleanup_strv_ char **notes = NULL;
 	char memory[32];
 
+	if (vm_definition_notes(d, &notes) < 0) {
+		fprintf(stderr, "vfioctl: out of memory\n");
+		return EXIT_FAILED;
+	}
 	format_size(memory, sizeof(memory), d->memory);
 	if (!options->json) {
+		for (char **n = notes; n && *n; n++)
+			printf("%s: note: %s.\n", path, *n);
 		printf("%s: VM %s is valid: %u vCPU%s, %s memory, %s firmware%s%s, %zu GPU%s, "
 		       "%zu disk%s.\n",
 		       path, d->name, vm_definition_cpus(d), vm_definition_cpus(d) == 1 ? "" : "s",
@@ -31,7 +40,8 @@ static int print_valid(const ClientOptions *options, const char *path, const VmD
 	    json_add_int(out, "cpus", vm_definition_cpus(d)) < 0 ||
 	    json_add_int(out, "memoryBytes", (int64_t)d->memory) < 0 ||
 	    json_add_int(out, "gpus", (int64_t)d->n_gpus) < 0 ||
-	    json_add_int(out, "disks", (int64_t)d->n_disks) < 0) {
+	    json_add_int(out, "disks", (int64_t)d->n_disks) < 0 ||
+	    json_add_strv(out, "notes", notes) < 0) {
 		fprintf(stderr, "vfioctl: out of memory\n");
 		return EXIT_FAILED;
 	}

@@ -561,6 +561,7 @@ static int parse_windows(Walk *w, const yaml_node_t *value, const char *key, VmD
 {
 	static const char *const keys[] = { "hyperv", "hide-hypervisor", NULL };
 	int r = check_mapping(w, value, key, keys);
+	d->windows = true;
 	for (yaml_node_pair_t *pair = value->data.mapping.pairs.start;
 	     r >= 0 && pair < value->data.mapping.pairs.top; pair++) {
 		const char *name = yaml_doc_scalar(node_at(w, pair->key));

@@ -137,6 +137,7 @@ typedef struct VmDefinition {
 	VmAudio audio;
 	VmUsbDevice *usb;
 	size_t n_usb;
+	bool windows; /* the definition has a windows: section: the guest is Windows */
 	bool hyperv; /* Hyper-V enlightenments for Windows guests */
 	bool hide_hypervisor; /* opt-in, for anti-cheat that refuses VMs */
 	bool autostart;

@@ -54,7 +54,25 @@ class ValidateTest(unittest.TestCase):
         result = vfioctl('--json', 'validate', path, socket_path=NO_DAEMON)
         self.assertEqual(json.loads(result.stdout),
                          {'valid': True, 'name': 'g', 'cpus': 6, 'memoryBytes': 6 << 30,
-                          'gpus': 1, 'disks': 0})
+                          'gpus': 1, 'disks': 0, 'notes': []})
+
+    def test_windows_on_an_intel_vf_without_a_rom_gets_a_note(self):
+        note = ("gpu 2: Windows on an Intel SR-IOV VF often shows Code 43 without the GPU's "
+                "GOP ROM; add rom: with its path to the entry")
+        text = ('name: w\nmemory: 4G\ngpu:\n  - {mode: mdev}\n  - {mode: sriov, vendor: intel}\n'
+                'windows: {hyperv: true}\n')
+        path = self.write('w.yaml', text)
+        result = vfioctl('validate', path, socket_path=NO_DAEMON)
+        self.assertEqual((result.returncode, result.stderr), (0, ''))
+        self.assertEqual(result.stdout.splitlines()[0], f'{path}: note: {note}.')
+        result = vfioctl('--json', 'validate', path, socket_path=NO_DAEMON)
+        self.assertEqual(json.loads(result.stdout)['notes'], [note])
+        # with its ROM, or a Linux guest: nothing to say
+        for other in (text.replace('vendor: intel}', 'vendor: intel, rom: /usr/share/gop.rom}'),
+                      text.replace('windows: {hyperv: true}\n', '')):
+            path = self.write('w.yaml', other)
+            result = vfioctl('--json', 'validate', path, socket_path=NO_DAEMON)
+            self.assertEqual(json.loads(result.stdout)['notes'], [], other)
 
     def test_mistakes_say_where(self):
         path = self.write('bad.yaml', 'name: bad\nmemory: 4G\ndisks:\n  - path: disk.img\n')
