@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "model_name.h"
 #include "output.h"
+#include "parse_util.h"
 #include "pci_address.h"
 
 /* "Driver:", "IOMMU group:", ... are padded to this width. */
@@ -257,6 +258,37 @@ static int print_sriov(json_object *gpu)
 	return r;
 }
 
+/* "BAR 0: 256MiB now, can be 256MiB to 16GiB" for each resizable BAR. */
+static void print_rebars(json_object *gpu)
+{
+	json_object *bars = json_get_array(gpu, "resizableBars");
+
+	if (json_array_size(bars) == 0)
+		return;
+	printf("\nResizable BARs (a VM gets each at its size when it starts)\n");
+	for (size_t i = 0; i < json_array_size(bars); i++) {
+		json_object *bar = json_object_array_get_idx(bars, i);
+		json_object *sizes = json_get_array(bar, "sizesMiB");
+		size_t n = json_array_size(sizes);
+		int64_t number = 0, current = 0;
+		char now[32] = "unknown", low[32] = "-", high[32] = "-";
+		(void)json_get_int(bar, "bar", &number);
+		if (json_get_int(bar, "currentMiB", &current) >= 0)
+			format_size(now, sizeof(now), (uint64_t)current << 20);
+		if (n > 0) {
+			format_size(
+				low, sizeof(low),
+				(uint64_t)json_object_get_int64(json_object_array_get_idx(sizes, 0))
+					<< 20);
+			format_size(high, sizeof(high),
+				    (uint64_t)json_object_get_int64(
+					    json_object_array_get_idx(sizes, n - 1))
+					    << 20);
+		}
+		printf("  BAR %" PRId64 ": %s now, can be %s to %s\n", number, now, low, high);
+	}
+}
+
 static void print_mdev_types(json_object *gpu)
 {
 	json_object *types = json_get_array(gpu, "mdevTypes");
@@ -396,6 +428,7 @@ static int print_gpu(json_object *reply)
 		fprintf(stderr, "vfioctl: out of memory\n");
 		return EXIT_FAILED;
 	}
+	print_rebars(gpu);
 	print_mdev_types(gpu);
 	print_modes(gpu);
 	print_family(gpu);

@@ -327,6 +327,27 @@ static int add_node(json_object *o, const HostModel *model, const PciFunction *g
 	return 0;
 }
 
+/* Its resizable BARs (rebar.h): each one's size now and the sizes it can take, in MiB. */
+static json_object *rebars_to_json(const PciFunction *gpu)
+{
+	_cleanup_json_ json_object *array = json_object_new_array();
+
+	for (size_t i = 0; array && i < gpu->n_rebars; i++) {
+		const PciRebar *bar = &gpu->rebars[i];
+		json_object *o = json_object_new_object(), *sizes = json_object_new_array();
+		if (append(array, o) < 0 || add_object(o, "sizesMiB", sizes) < 0 ||
+		    json_add_int(o, "bar", bar->bar) < 0 ||
+		    json_add_int_or_null(o, "currentMiB",
+					 bar->current ? (int64_t)(bar->current >> 20) : -1) < 0)
+			return NULL;
+		for (int bit = 0; bit < 64; bit++)
+			if ((bar->sizes >> bit) & 1 &&
+			    append(sizes, json_object_new_int64(INT64_C(1) << bit)) < 0)
+				return NULL;
+	}
+	return TAKE_PTR(array);
+}
+
 json_object *host_gpu_to_json(const HostModel *model, const PciFunction *gpu)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
@@ -341,6 +362,7 @@ json_object *host_gpu_to_json(const HostModel *model, const PciFunction *gpu)
 	    (gpu->sriov_total_vfs > 0 ? add_object(o, "sriov", sriov_to_json(model, gpu))
 				      : json_add_string(o, "sriov", NULL)) < 0 ||
 	    add_modes(o, model, gpu) < 0 || add_family(o, model, gpu) < 0 ||
+	    add_object(o, "resizableBars", rebars_to_json(gpu)) < 0 ||
 	    json_add_strv(o, "warnings", gpu->warnings) < 0)
 		return NULL;
 	return TAKE_PTR(o);
@@ -363,6 +385,7 @@ json_object *host_mdev_parent_to_json(const HostModel *model, const MdevParent *
 	    add_object(o, "functions", json_object_new_array()) < 0 ||
 	    add_object(o, "iommuGroupMembers", json_object_new_array()) < 0 ||
 	    add_mdev_types(o, parent->mdev_types, parent->n_mdev_types) < 0 ||
+	    add_object(o, "resizableBars", json_object_new_array()) < 0 ||
 	    json_add_strv(o, "warnings", parent->warnings) < 0)
 		return NULL;
 	for (size_t i = 0; i < ELEMENTSOF(none); i++)

@@ -2,10 +2,12 @@
 #include "host/gpu_doctor.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/rebar.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -205,6 +207,34 @@ static int examine_intel_xe(const HostModel *model, const PciFunction *gpu, GpuD
 }
 
 /* NVIDIA Virtual GPU Software User Guide: the vGPU Manager is NVIDIA's, licensed. */
+/*
+ * A resizable BAR below its largest size (rebar.h). QEMU shows the guest a
+ * passed-through BAR at the size it has on the host, so a guest driver that
+ * wants the whole VRAM mapped (Resizable BAR on in Windows) needs the host's
+ * resized first, while no driver holds the GPU (sysfs-bus-pci:
+ * resourceN_resize, EBUSY otherwise), and the VM's 64-bit MMIO window large
+ * enough for it: OVMF takes its size from fw_cfg opt/ovmf/X-PciMmio64Mb
+ * (EDK2 OvmfPkg).
+ */
+static int note_small_bar(const PciFunction *gpu, const PciRebar *bar, GpuDoctor *d)
+{
+	uint64_t largest = rebar_largest(bar);
+	if (!bar->current || bar->current >= largest)
+		return 0;
+	int bit = 0;
+	while ((UINT64_C(1) << (bit + 20)) < largest)
+		bit++;
+	return strv_appendf(
+		&d->warnings,
+		"Resizable BAR: BAR %u is %" PRIu64 " MiB of up to %" PRIu64 " MiB, and a VM "
+		"gets it at the size it has: for the whole of it, resize it while no driver holds "
+		"the GPU (echo %d > /sys/bus/pci/devices/%s/resource%u_resize, Linux 6.1+) and "
+		"give the VM a 64-bit MMIO window that fits (qemu-args: -fw_cfg "
+		"name=opt/ovmf/X-PciMmio64Mb,string=%" PRIu64 ")",
+		bar->bar, bar->current >> 20, largest >> 20, bit, gpu->address_text, bar->bar,
+		(largest >> 20) * 2);
+}
+
 /* How many of the PF's VFs have NVIDIA's vGPU 17 files (nvidia/current_vgpu_type). */
 static int vgpu_vfs(const HostModel *model, const PciFunction *pf)
 {
@@ -390,6 +420,8 @@ int gpu_doctor_examine(const HostModel *model, const PciFunction *gpu, GpuDoctor
 				"the kernel knows no way to reset this GPU (its reset_method is "
 				"empty): after a VM stops, the next may find it unusable until the "
 				"host reboots");
+	for (size_t i = 0; r >= 0 && i < gpu->n_rebars; i++)
+		r = note_small_bar(gpu, &gpu->rebars[i], &d);
 	if (r >= 0) {
 		const ModeAssessment *p = &modes[PARTITION_PASSTHROUGH];
 		r = add_advice(&d, "passthrough", PARTITION_PASSTHROUGH, p->available, p->note,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "host/host_internal.h"
+#include "host/rebar.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -181,6 +182,8 @@ static int read_gpu(PciFunction *f, int dir, void *userdata)
 		f->boot_vga = value == 1;
 	if (r >= 0)
 		r = read_reset_method(dir, f);
+	if (r >= 0 && !f->is_vf)
+		r = rebar_read(dir, f);
 	return r;
 }
 

@@ -39,6 +39,16 @@ typedef struct MdevType {
 	char **instances; /* UUIDs of existing mdevs (strv) */
 } MdevType;
 
+/* The standard BARs of a PCI function (BAR 0 to 5). */
+#define PCI_STD_BARS 6
+
+/* A BAR of the Resizable BAR capability (rebar.h). */
+typedef struct PciRebar {
+	uint8_t bar; /* 0 to 5 */
+	uint64_t sizes; /* bit k set: it can take 2^(k+20) bytes */
+	uint64_t current; /* bytes now; 0 when unknown */
+} PciRebar;
+
 typedef struct PciFunction {
 	PciAddress address;
 	char address_text[PCI_ADDRESS_TEXT_SIZE];
@@ -57,6 +67,9 @@ typedef struct PciFunction {
 	 * when the kernel has no such attribute.
 	 */
 	char *reset_method;
+	/* a GPU's resizable BARs (Linux 6.1+, rebar.h) */
+	PciRebar rebars[PCI_STD_BARS];
+	uint8_t n_rebars;
 	bool readable; /* IDs and class were read; otherwise only the address is known */
 
 	/* SR-IOV, on physical functions that have the capability */

@@ -321,6 +321,35 @@ static void test_nvidia_datacentre_vgpu17(void **state)
 	assert_null(doctor.warnings);
 }
 
+/* A BAR below its largest size: resize it first (which bit, where), and OVMF's window. */
+static void test_resizable_bar_below_its_largest(void **state)
+{
+	HostModel *model = debian_host("quiet");
+	PciFunction *gpu = add_gpu(model, DGPU, VENDOR_AMD, 0x73bf, CLASS_VGA, "amdgpu");
+	gpu->rebars[0] = (PciRebar){ .bar = 0, .sizes = 0x7f00, .current = 256 << 20 };
+	gpu->n_rebars = 1;
+	examine(model, DGPU, 1);
+
+	const char *note = NULL;
+	for (char **w = doctor.warnings; w && *w; w++)
+		if (strstr(*w, "Resizable BAR"))
+			note = *w;
+	assert_non_null(note);
+	assert_non_null(strstr(note, "BAR 0 is 256 MiB of up to 16384 MiB"));
+	assert_non_null(
+		strstr(note, "echo 14 > /sys/bus/pci/devices/0000:03:00.0/resource0_resize"));
+	assert_non_null(strstr(note, "X-PciMmio64Mb,string=32768"));
+
+	/* At its largest already: nothing to say. */
+	model = debian_host("quiet");
+	gpu = add_gpu(model, DGPU, VENDOR_AMD, 0x73bf, CLASS_VGA, "amdgpu");
+	gpu->rebars[0] = (PciRebar){ .bar = 0, .sizes = 0x7f00, .current = UINT64_C(16) << 30 };
+	gpu->n_rebars = 1;
+	examine(model, DGPU, 1);
+	for (char **w = doctor.warnings; w && *w; w++)
+		assert_null(strstr(*w, "Resizable BAR"));
+}
+
 static void test_nvidia_datacentre_turing_with_types(void **state)
 {
 	HostModel *model = debian_host("quiet");
@@ -555,6 +584,7 @@ int main(void)
 		HOST_TEST(test_battlemage_on_debian_12),
 		HOST_TEST(test_nvidia_datacentre_ampere),
 		HOST_TEST(test_nvidia_datacentre_vgpu17),
+		HOST_TEST(test_resizable_bar_below_its_largest),
 		HOST_TEST(test_nvidia_datacentre_turing_with_types),
 		HOST_TEST(test_geforce_passthrough_only),
 		HOST_TEST(test_polaris_without_vendor_reset),
