@@ -28,7 +28,7 @@ from simulator import (Simulator, SimulatorError, is_mounted, prerequisites,  # 
 
 PF_AMD = '0000:03:00.0'           # amd-sriov: S7150, 4/16 VFs at 03:02.0-3, driver gim
 VF0, VF1, VF2, VF3 = (f'0000:03:02.{i}' for i in range(4))   # vfio-pci, amdgpu, -, -
-PF_L4 = '0000:86:00.0'            # two-socket-server: L4, 0/32 VFs, offset 4, node 1
+PF_FLEX = '0000:86:00.0'          # two-socket-server: Flex 170 on i915, 0/31 VFs, offset 1, node 1
 PF_MI25 = '0000:87:00.0'          # two-socket-server: MI25, 0/16, amdgpu
 GVT = '0000:00:02.0'              # intel-gvt-laptop
 GVT_TYPES = f'sys/bus/pci/devices/{GVT}/mdev_supported_types'
@@ -349,7 +349,7 @@ class TestSriov(SimTest):
         self.write(dev(pf, 'sriov_numvfs'), f'{n}\n')
 
     def test_drivers_autoprobe(self):
-        a = dev(PF_L4, 'sriov_drivers_autoprobe')
+        a = dev(PF_FLEX, 'sriov_drivers_autoprobe')
         self.assertEqual(self.read(a), '1\n')
         for value, want in (('0\n', '0\n'), ('y', '1\n'), ('off\n', '0\n'), ('on', '1\n'),
                             ('N', '0\n'), ('1', '1\n')):
@@ -359,53 +359,53 @@ class TestSriov(SimTest):
             self.assertRefused(a, value, errno.EINVAL)
 
     def test_enable_without_autoprobe(self):
-        self.write(dev(PF_L4, 'sriov_drivers_autoprobe'), '0')
-        self.numvfs(PF_L4, 4)
-        self.assertEqual(self.read(dev(PF_L4, 'sriov_numvfs')), '4\n')
-        pf_dir = os.path.realpath(self.sim.path(dev(PF_L4)))
+        self.write(dev(PF_FLEX, 'sriov_drivers_autoprobe'), '0')
+        self.numvfs(PF_FLEX, 4)
+        self.assertEqual(self.read(dev(PF_FLEX, 'sriov_numvfs')), '4\n')
+        pf_dir = os.path.realpath(self.sim.path(dev(PF_FLEX)))
         groups = set()
         for i in range(4):
-            vf = f'0000:86:00.{4 + i}'                     # offset 4, stride 1
-            self.assertEqual(self.link(dev(PF_L4, f'virtfn{i}')), vf)
-            self.assertEqual(self.sim.readlink(dev(PF_L4, f'virtfn{i}')), f'../{vf}')
-            self.assertEqual(self.link(dev(vf, 'physfn')), PF_L4)
+            vf = f'0000:86:00.{1 + i}'                     # offset 1, stride 1
+            self.assertEqual(self.link(dev(PF_FLEX, f'virtfn{i}')), vf)
+            self.assertEqual(self.sim.readlink(dev(PF_FLEX, f'virtfn{i}')), f'../{vf}')
+            self.assertEqual(self.link(dev(vf, 'physfn')), PF_FLEX)
             self.assertEqual(os.path.dirname(os.path.realpath(self.sim.path(dev(vf)))),
                              os.path.dirname(pf_dir))      # a sibling of its PF
             self.assertIsNone(self.driver(vf))
-            self.assertEqual(self.read(dev(vf, 'vendor')), '0x10de\n')
-            self.assertEqual(self.read(dev(vf, 'device')), '0x27b8\n')
-            self.assertEqual(self.read(dev(vf, 'class')), self.read(dev(PF_L4, 'class')))
+            self.assertEqual(self.read(dev(vf, 'vendor')), '0x8086\n')
+            self.assertEqual(self.read(dev(vf, 'device')), '0x56c0\n')
+            self.assertEqual(self.read(dev(vf, 'class')), self.read(dev(PF_FLEX, 'class')))
             self.assertEqual(self.read(dev(vf, 'numa_node')), '1\n')
-            self.assertEqual(self.read(dev(vf, 'local_cpulist')), self.read(dev(PF_L4, 'local_cpulist')))
+            self.assertEqual(self.read(dev(vf, 'local_cpulist')), self.read(dev(PF_FLEX, 'local_cpulist')))
             self.assertEqual(self.read(dev(vf, 'driver_override')), '(null)\n')
             with open(self.sim.path(dev(vf, 'config')), 'rb') as f:
                 config = f.read()
-            self.assertEqual(config[:4], bytes([0xde, 0x10, 0xb8, 0x27]))
+            self.assertEqual(config[:4], bytes([0x86, 0x80, 0xc0, 0x56]))
             g = self.group(vf)
             groups.add(g)
             self.assertEqual(os.listdir(self.sim.path(f'sys/kernel/iommu_groups/{g}/devices')), [vf])
             self.assertEqual(self.read(f'sys/kernel/iommu_groups/{g}/type'), 'DMA\n')
             self.assertFalse(self.exists(f'dev/vfio/{g}'))
         self.assertEqual(groups, {'17', '18', '19', '20'})   # new groups, lowest free ids
-        self.assertEqual(self.write_errno(dev(PF_L4, 'sriov_numvfs'), '4\n'), 0)  # same count
-        self.assertRefused(dev(PF_L4, 'sriov_numvfs'), '2\n', errno.EBUSY)      # through 0
-        self.assertRefused(dev(PF_L4, 'sriov_numvfs'), '5\n', errno.EBUSY)
-        self.numvfs(PF_L4, 0)
+        self.assertEqual(self.write_errno(dev(PF_FLEX, 'sriov_numvfs'), '4\n'), 0)  # same count
+        self.assertRefused(dev(PF_FLEX, 'sriov_numvfs'), '2\n', errno.EBUSY)      # through 0
+        self.assertRefused(dev(PF_FLEX, 'sriov_numvfs'), '5\n', errno.EBUSY)
+        self.numvfs(PF_FLEX, 0)
         for i in range(4):
-            self.assertFalse(self.exists(dev(f'0000:86:00.{4 + i}')))
-        self.write(dev(PF_L4, 'sriov_drivers_autoprobe'), '1')
+            self.assertFalse(self.exists(dev(f'0000:86:00.{1 + i}')))
+        self.write(dev(PF_FLEX, 'sriov_drivers_autoprobe'), '1')
         self.assertHostUnchanged()
 
     def test_enable_with_autoprobe_binds_the_vf_driver(self):
-        self.numvfs(PF_L4, 2)
-        self.assertEqual([self.driver(f'0000:86:00.{i}') for i in (4, 5)], ['nvidia', 'nvidia'])
-        self.assertTrue(self.exists(f'{DRV}/nvidia/0000:86:00.4'))
-        self.numvfs(PF_L4, 0)
-        self.assertFalse(self.exists(f'{DRV}/nvidia/0000:86:00.4'))
+        self.numvfs(PF_FLEX, 2)
+        self.assertEqual([self.driver(f'0000:86:00.{i}') for i in (1, 2)], ['i915', 'i915'])
+        self.assertTrue(self.exists(f'{DRV}/i915/0000:86:00.1'))
+        self.numvfs(PF_FLEX, 0)
+        self.assertFalse(self.exists(f'{DRV}/i915/0000:86:00.1'))
         self.assertHostUnchanged()
 
     def test_numvfs_refusals(self):
-        n = dev(PF_L4, 'sriov_numvfs')
+        n = dev(PF_FLEX, 'sriov_numvfs')
         for value in ('abc\n', '-1\n', '70000\n', '\n', '1 2\n'):
             self.assertRefused(n, value, errno.EINVAL)
         self.assertRefused(n, '33\n', errno.ERANGE)          # > sriov_totalvfs
@@ -415,34 +415,34 @@ class TestSriov(SimTest):
         self.assertHostUnchanged()
 
     def test_numvfs_needs_a_pf_driver(self):
-        n = dev(PF_L4, 'sriov_numvfs')
-        self.write(f'{DRV}/nvidia/unbind', PF_L4)
+        n = dev(PF_FLEX, 'sriov_numvfs')
+        self.write(f'{DRV}/i915/unbind', PF_FLEX)
         self.assertRefused(n, '2\n', errno.ENOENT)
         self.assertEqual(self.write_errno(n, '0\n'), 0)       # equal to the count: fine
         self.assertRefused(n, '33\n', errno.ERANGE)           # checked before the driver
-        self.write('sys/bus/pci/drivers_probe', PF_L4)
-        self.assertEqual(self.driver(PF_L4), 'nvidia')
-        self.numvfs(PF_L4, 1)
+        self.write('sys/bus/pci/drivers_probe', PF_FLEX)
+        self.assertEqual(self.driver(PF_FLEX), 'i915')
+        self.numvfs(PF_FLEX, 1)
 
     def test_pf_driver_without_sriov_configure(self):
         self.sim.configure(no_sriov_configure=['amdgpu'])
         self.assertRefused(dev(PF_MI25, 'sriov_numvfs'), '1\n', errno.ENOENT)
-        self.numvfs(PF_L4, 1)
+        self.numvfs(PF_FLEX, 1)
 
     def test_disable_removes_a_vf_bound_to_vfio_pci(self):
         # the lab: sriov_numvfs=0 with a VF still on vfio-pci removes everything
-        self.write(dev(PF_L4, 'sriov_drivers_autoprobe'), '0')
-        self.numvfs(PF_L4, 2)
-        vf = '0000:86:00.4'
+        self.write(dev(PF_FLEX, 'sriov_drivers_autoprobe'), '0')
+        self.numvfs(PF_FLEX, 2)
+        vf = '0000:86:00.1'
         g = self.group(vf)
         self.write(dev(vf, 'driver_override'), 'vfio-pci')
         self.write('sys/bus/pci/drivers_probe', vf)
         self.assertTrue(self.exists(f'dev/vfio/{g}'))
-        self.numvfs(PF_L4, 0)
+        self.numvfs(PF_FLEX, 0)
         self.assertFalse(self.exists(f'dev/vfio/{g}'))
         self.assertFalse(self.exists(f'sys/kernel/iommu_groups/{g}'))
         self.assertFalse(self.exists(f'{DRV}/vfio-pci/{vf}'))
-        self.write(dev(PF_L4, 'sriov_drivers_autoprobe'), '1')
+        self.write(dev(PF_FLEX, 'sriov_drivers_autoprobe'), '1')
         self.assertHostUnchanged()
 
     def test_configured_vf_driver(self):
