@@ -1091,6 +1091,25 @@ class PartitionTest(VmTestCase):
                 finally:
                     d.stop()
 
+    def test_an_alder_lake_vf_on_the_out_of_tree_i915_and_back(self):
+        """i915-sriov-dkms: the VFs are enabled with autoprobe off, one goes to vfio-pci
+        for the VM, and all of it is given back; the host as it was."""
+        sim = self.simulated('alder-lake-i915-sriov')
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        self.addCleanup(d.stop)
+        before = sim.snapshot()
+        self.define(d, 'adl', 'gpu:\n  - mode: sriov\n    vendor: intel\n'
+                              '    rom: /usr/share/libvfio/adl-gop.rom\n'
+                              'windows: {hyperv: true}\n')
+        self.assertError(self.call(d, 'Start', {'name': 'adl'}), VMS + 'StartFailed')
+        writes = [((w.get('aliases') or [w['path']])[0].split('devices/', 1)[-1],
+                   w['value'].strip()) for w in sim.writes()]
+        self.assertEqual(writes[:3], [('0000:00:02.0/sriov_drivers_autoprobe', '0'),
+                                      ('0000:00:02.0/sriov_numvfs', '7'),
+                                      ('0000:00:02.1/driver_override', 'vfio-pci')], writes)
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertNothingLeft('adl')
+
     def test_an_nvidia_vgpu17_vf_gets_its_type_and_gives_it_back(self):
         """NVIDIA vGPU 17 (no mdev): the VM's type goes to a VF's current_vgpu_type, the
         VF is handed to QEMU as it is (never rebound), and its type goes back to 0; also

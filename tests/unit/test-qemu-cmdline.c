@@ -362,6 +362,45 @@ static void test_nvidia_vgpu17(void **state)
 	vm_definition_done(&d);
 }
 
+/*
+ * Windows 11 on an Alder Lake VF (the out-of-tree i915): the GPU's GOP ROM shown to the
+ * guest, against Code 43.
+ */
+static void test_intel_sriov_windows(void **state)
+{
+	VmDefinition d = load("name: intel-sriov\n"
+			      "uuid: 7e4c1a92-5b3d-4f86-a0c2-9d8e1f6b3a57\n"
+			      "memory: 8G\n"
+			      "cpus: 4\n"
+			      "tpm: true\n"
+			      "secure-boot: true\n"
+			      "gpu:\n"
+			      "  - mode: sriov\n"
+			      "    vendor: intel\n"
+			      "    rom: /usr/share/libvfio/adl-gop.rom\n"
+			      "disks:\n"
+			      "  - path: /var/lib/libvfio/images/win11.qcow2\n"
+			      "    format: qcow2\n"
+			      "network: user\n"
+			      "windows: {hyperv: true}\n");
+	const PciAddress vf = address("0000:00:02.1");
+	const QemuGpuAssignment gpus[] = {
+		{ .gpu = &d.gpus[0], .mode = PARTITION_SRIOV, .devices = &vf, .n_devices = 1 },
+	};
+	const QemuHostFacts host = {
+		.accel = QEMU_ACCEL_KVM,
+		.qmp_socket = RUN "intel-sriov/qmp.sock",
+		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd",
+		.ovmf_vars = STATE "intel-sriov/OVMF_VARS.fd",
+		.tpm_socket = RUN "intel-sriov/swtpm.sock",
+		.numa_node = -1,
+		.tap_fd = -1,
+	};
+
+	expect_golden("intel-sriov-windows", &d, gpus, ELEMENTSOF(gpus), &host);
+	vm_definition_done(&d);
+}
+
 /* An NVIDIA A100 before vGPU 17: the vGPU is an mdev whose parent is a VF. */
 static void test_nvidia_mdev_on_a_vf(void **state)
 {
@@ -1116,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(test_amd_sriov),
 		cmocka_unit_test(test_nvidia_vgpu17),
 		cmocka_unit_test(test_nvidia_mdev_on_a_vf),
+		cmocka_unit_test(test_intel_sriov_windows),
 		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_linux_virtio),
 		cmocka_unit_test(test_numa_hugepages),
