@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs_util.h"
 #include "host/host_internal.h"
 #include "macro.h"
 #include "parse_util.h"
@@ -195,37 +196,23 @@ int secure_boot_from_efivar(const uint8_t *data, size_t size)
 	return data[4];
 }
 
-/* Reads at most `max` bytes of a regular file, never through a link. */
-static int read_small_file_at(int dir, const char *name, uint8_t *buf, size_t max, size_t *ret_size)
+/* Reads a regular file, never through a link: up to `max` + 1 bytes (read_full_fd()). */
+static int read_small_file_at(int dir, const char *name, size_t max, char **ret, size_t *ret_size)
 {
 	_cleanup_close_ int fd =
 		openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	struct stat st;
-	size_t done = 0;
 
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0)
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return negative_errno();
 	if (!S_ISREG(st.st_mode))
 		return -EBADF;
-	while (done < max) {
-		ssize_t n = read(fd, buf + done, max - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	*ret_size = done;
-	return 0;
+	return read_full_fd(fd, max, ret, ret_size);
 }
 
 static int read_secure_boot(const SysfsRoot *root, HostFacts *facts)
 {
-	uint8_t data[16];
+	_cleanup_free_ char *data = NULL;
 	size_t size = 0;
 
 	facts->secure_boot = -1;
@@ -233,12 +220,11 @@ static int read_secure_boot(const SysfsRoot *root, HostFacts *facts)
 	if (!facts->efi_boot)
 		return 0;
 	_cleanup_close_ int dir = sysfs_open_dir(root, EFIVARS);
-	int r = dir < 0 ? dir
-			: read_small_file_at(dir, SECURE_BOOT_VARIABLE, data, sizeof(data), &size);
+	int r = dir < 0 ? dir : read_small_file_at(dir, SECURE_BOOT_VARIABLE, 16, &data, &size);
 	if (r == -ENOENT)
 		return 0; /* efivarfs not mounted: unknown, and nothing damaged */
 	if (r >= 0)
-		facts->secure_boot = secure_boot_from_efivar(data, size);
+		facts->secure_boot = secure_boot_from_efivar((const uint8_t *)data, size);
 	if (r < 0 || facts->secure_boot < 0)
 		return strv_appendf(&facts->warnings,
 				    "the SecureBoot EFI variable could not be read (%s): Secure "
