@@ -196,19 +196,42 @@ static const char *format_xe_limit(char *buf, size_t size, json_object *profile,
 	return buf;
 }
 
-/* Whether any VF shows an xe profile: then the table has its two columns. */
-static bool any_xe_profile(json_object *vfs)
+/* "4 GiB", "unprovisioned" (0), "-" when absent: a VF's VRAM quota. */
+static const char *format_xe_vram(char *buf, size_t size, json_object *profile)
 {
-	for (size_t i = 0; i < json_array_size(vfs); i++)
-		if (json_get_object(json_object_array_get_idx(vfs, i), "xeProfile"))
-			return true;
-	return false;
+	int64_t value;
+
+	if (!profile || json_get_int(profile, "vramQuota", &value) < 0 || value < 0)
+		return "-";
+	if (value == 0)
+		return "unprovisioned";
+	return format_size(buf, (unsigned)size, (uint64_t)value);
+}
+
+/*
+ * The columns of the VFs' xe profiles: none, when no VF shows one; the two of
+ * GPU time; and VRAM QUOTA too, when a VF has one (a discrete GPU).
+ */
+static size_t xe_profile_columns(json_object *vfs)
+{
+	size_t columns = 0;
+	for (size_t i = 0; i < json_array_size(vfs); i++) {
+		json_object *profile =
+			json_get_object(json_object_array_get_idx(vfs, i), "xeProfile");
+		int64_t vram;
+		if (profile && columns < 2)
+			columns = 2;
+		if (profile && json_get_int(profile, "vramQuota", &vram) >= 0)
+			columns = 3;
+	}
+	return columns;
 }
 
 static int print_sriov(json_object *gpu)
 {
-	static const char *const headers[] = { "ADDRESS", "DRIVER",       "GROUP",
-					       "STATE",   "EXEC QUANTUM", "PREEMPT TIMEOUT" };
+	static const char *const headers[] = { "ADDRESS",   "DRIVER",       "GROUP",
+					       "STATE",     "EXEC QUANTUM", "PREEMPT TIMEOUT",
+					       "VRAM QUOTA" };
 	json_object *sriov = json_get_object(gpu, "sriov");
 	json_object *vfs = json_get_array(sriov, "vfs");
 	int64_t total = 0, enabled = 0;
@@ -226,12 +249,12 @@ static int print_sriov(json_object *gpu)
 	printf("\n");
 	if (json_array_size(vfs) == 0)
 		return 0;
-	table_init(&table, any_xe_profile(vfs) ? 6 : 4, headers);
+	table_init(&table, 4 + xe_profile_columns(vfs), headers);
 	table.indent = 2;
 	for (size_t i = 0; r >= 0 && i < json_array_size(vfs); i++) {
 		json_object *vf = json_object_array_get_idx(vfs, i);
 		json_object *profile = json_get_object(vf, "xeProfile");
-		char group[24], vgpu[48], quantum[32], timeout[32];
+		char group[24], vgpu[48], quantum[32], timeout[32], vram[32];
 		bool in_use = false;
 		int64_t type = 0;
 		(void)json_get_bool(vf, "inUse", &in_use);
@@ -248,6 +271,7 @@ static int print_sriov(json_object *gpu)
 			format_xe_limit(quantum, sizeof(quantum), profile, "execQuantumMs", "ms"),
 			format_xe_limit(timeout, sizeof(timeout), profile, "preemptTimeoutUs",
 					"us"),
+			format_xe_vram(vram, sizeof(vram), profile),
 		};
 		r = table_add_row(&table, cells);
 	}

@@ -649,21 +649,39 @@ static int u32_value(Walk *w, const yaml_node_t *node, const char *key, uint32_t
 	return r;
 }
 
-/* profile: the VF's share of GPU time on xe (exec-quantum-ms, preempt-timeout-us). */
+/*
+ * profile: the VF's share of GPU time on xe (exec-quantum-ms, preempt-timeout-us)
+ * and its VRAM on a discrete GPU (vram-quota): 0 there is the kernel's
+ * "unprovisioned", which no VM can run on, and past 1 TiB is no GPU's.
+ */
 static int parse_profile(Walk *w, const yaml_node_t *value, const char *key, VmGpu *gpu)
 {
-	static const char *const keys[] = { "exec-quantum-ms", "preempt-timeout-us", NULL };
+	static const char *const keys[] = { "exec-quantum-ms", "preempt-timeout-us", "vram-quota",
+					    NULL };
 	int r = check_mapping(w, value, key, keys);
 	for (yaml_node_pair_t *pair = value->data.mapping.pairs.start;
 	     r >= 0 && pair < value->data.mapping.pairs.top; pair++) {
 		const char *name = yaml_doc_scalar(node_at(w, pair->key));
-		bool quantum = strcmp(name, "exec-quantum-ms") == 0;
-		r = u32_value(w, node_at(w, pair->value), name,
-			      quantum ? &gpu->exec_quantum_ms : &gpu->preempt_timeout_us);
-		if (quantum)
+		const yaml_node_t *node = node_at(w, pair->value);
+		const char *text = NULL;
+		if (strcmp(name, "vram-quota") == 0) {
+			r = scalar(w, node, name, &text);
+			if (r >= 0 && (parse_size(text, &gpu->vram_quota) < 0 ||
+				       gpu->vram_quota > (UINT64_C(1) << 40)))
+				r = fail(w, node, name, "'%s' is not a size (like 4G or 512M)",
+					 text);
+			else if (r >= 0 && gpu->vram_quota == 0)
+				r = fail(w, node, name,
+					 "0 leaves the VF without VRAM (the kernel's "
+					 "\"unprovisioned\"); give it a size, like 4G");
+			gpu->has_vram_quota = true;
+		} else if (strcmp(name, "exec-quantum-ms") == 0) {
+			r = u32_value(w, node, name, &gpu->exec_quantum_ms);
 			gpu->has_exec_quantum = true;
-		else
+		} else {
+			r = u32_value(w, node, name, &gpu->preempt_timeout_us);
 			gpu->has_preempt_timeout = true;
+		}
 	}
 	return r;
 }

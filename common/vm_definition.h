@@ -91,12 +91,14 @@ typedef struct VmGpu {
 	/* What the guest sees instead of the device's own ids; 0: the device's */
 	uint16_t guest_vendor_id, guest_device_id, guest_subsystem_vendor_id, guest_subsystem_id;
 	/*
-	 * SR-IOV on Intel's xe: the VF's share of GPU time (its profile in the
-	 * PF's sriov_admin), set before the VF is handed over and put back after.
+	 * SR-IOV on Intel's xe: the VF's share of GPU time, and of VRAM on a
+	 * discrete GPU (its profile in the PF's sriov_admin), set before the VF
+	 * is handed over and put back after.
 	 */
-	bool has_exec_quantum, has_preempt_timeout;
+	bool has_exec_quantum, has_preempt_timeout, has_vram_quota;
 	uint32_t exec_quantum_ms; /* how long it may run at a time; 0: no limit */
 	uint32_t preempt_timeout_us; /* how long it has to yield; 0: no limit */
+	uint64_t vram_quota; /* bytes of VRAM, never 0 (that is the kernel's "unprovisioned") */
 } VmGpu;
 
 typedef struct VmUsbDevice {

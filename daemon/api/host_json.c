@@ -135,16 +135,27 @@ static json_object *vgpu_types_to_json(const HostModel *model, const PciFunction
 	return TAKE_PTR(array);
 }
 
-/* Adds a VF's "xeProfile" (xe_sriov.h), null when it has none: 0 is no limit. */
+/*
+ * Adds a VF's "xeProfile" (xe_sriov.h), null when it has none: 0 is no limit
+ * (or, for vramQuota, unprovisioned); an attribute it lacks is null.
+ */
 static int add_xe_profile(json_object *v, const PciFunction *vf)
 {
+	static const char *const keys[_XE_PROFILE_ATTRIBUTE_MAX] = {
+		[XE_PROFILE_EXEC_QUANTUM_MS] = "execQuantumMs",
+		[XE_PROFILE_PREEMPT_TIMEOUT_US] = "preemptTimeoutUs",
+		[XE_PROFILE_VRAM_QUOTA] = "vramQuota",
+	};
 	if (!vf || vf->xe_vf_index == 0)
 		return json_add_string(v, "xeProfile", NULL);
 	json_object *o = json_object_new_object();
-	if (add_object(v, "xeProfile", o) < 0 ||
-	    json_add_int(o, "execQuantumMs", vf->xe_profile[XE_PROFILE_EXEC_QUANTUM_MS]) < 0 ||
-	    json_add_int(o, "preemptTimeoutUs", vf->xe_profile[XE_PROFILE_PREEMPT_TIMEOUT_US]) < 0)
+	if (add_object(v, "xeProfile", o) < 0)
 		return -ENOMEM;
+	for (int a = 0; a < _XE_PROFILE_ATTRIBUTE_MAX; a++)
+		if (json_add_int_or_null(o, keys[a],
+					 vf->xe_profile_known[a] ? (int64_t)vf->xe_profile[a]
+								 : -1) < 0)
+			return -ENOMEM;
 	return 0;
 }
 

@@ -84,7 +84,12 @@ typedef struct PciFunction {
 	PciAddress physfn;
 	/* its entry in the PF's xe sriov_admin (xe_sriov.h): vfN, 0 when none */
 	unsigned xe_vf_index;
-	uint32_t xe_profile[2]; /* exec_quantum_ms, preempt_timeout_us, by XeProfileAttribute */
+	/*
+	 * its profile, by XeProfileAttribute (exec_quantum_ms, preempt_timeout_us,
+	 * vram_quota): each value only where known, its file there and read
+	 */
+	bool xe_profile_known[3];
+	uint64_t xe_profile[3];
 
 	/*
 	 * A VF of NVIDIA's vGPU host driver without mdev (nvidia_vgpu.h): the

@@ -2,6 +2,7 @@
 #include "host/xe_sriov.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 static const char *const attribute_names[_XE_PROFILE_ATTRIBUTE_MAX] = {
 	[XE_PROFILE_EXEC_QUANTUM_MS] = "exec_quantum_ms",
 	[XE_PROFILE_PREEMPT_TIMEOUT_US] = "preempt_timeout_us",
+	[XE_PROFILE_VRAM_QUOTA] = "vram_quota",
 };
 
 const char *xe_profile_attribute_to_string(XeProfileAttribute attribute)
@@ -30,6 +32,11 @@ int xe_profile_attribute_from_string(const char *name)
 		if (name && strcmp(name, attribute_names[a]) == 0)
 			return a;
 	return -EINVAL;
+}
+
+uint64_t xe_profile_attribute_max(XeProfileAttribute attribute)
+{
+	return attribute == XE_PROFILE_VRAM_QUOTA ? INT64_MAX : UINT32_MAX;
 }
 
 bool xe_profile_is_set(const XeProfile *profile)
@@ -58,14 +65,19 @@ int xe_sriov_read_vf(int dir, PciFunction *f)
 			int64_t value;
 			snprintf(name, sizeof(name), "physfn/sriov_admin/vf%u/profile/%s", n,
 				 attribute_names[a]);
+			/* vram_quota is only on discrete GPUs, from Linux 7.0: absent is unknown.
+			 */
+			if (!sysfs_exists_at(dir, name))
+				continue;
 			if (sysfs_read_int_at(dir, name, &value) < 0 || value < 0 ||
-			    value > UINT32_MAX)
-				return strv_appendf(&f->warnings,
-						    "its xe profile's %s is unreadable",
-						    attribute_names[a]) < 0
-					       ? -ENOMEM
-					       : 0;
-			f->xe_profile[a] = (uint32_t)value;
+			    (uint64_t)value > xe_profile_attribute_max(a)) {
+				if (strv_appendf(&f->warnings, "its xe profile's %s is unreadable",
+						 attribute_names[a]) < 0)
+					return -ENOMEM;
+				continue;
+			}
+			f->xe_profile[a] = (uint64_t)value;
+			f->xe_profile_known[a] = true;
 		}
 		f->xe_vf_index = n;
 		return 0;
@@ -73,14 +85,15 @@ int xe_sriov_read_vf(int dir, PciFunction *f)
 	return 0;
 }
 
-int xe_profile_write_plan(const PciFunction *vf, XeProfileAttribute attribute, uint32_t value,
+int xe_profile_write_plan(const PciFunction *vf, XeProfileAttribute attribute, uint64_t value,
 			  SysfsPlan *plan)
 {
-	char pf[PCI_ADDRESS_TEXT_SIZE], text[16];
-	if (!vf->is_vf || vf->xe_vf_index == 0 || !xe_profile_attribute_to_string(attribute))
+	char pf[PCI_ADDRESS_TEXT_SIZE], text[24];
+	if (!vf->is_vf || vf->xe_vf_index == 0 || !xe_profile_attribute_to_string(attribute) ||
+	    value > xe_profile_attribute_max(attribute))
 		return -EINVAL;
 	pci_address_format(&vf->physfn, pf);
-	snprintf(text, sizeof(text), "%u", value);
+	snprintf(text, sizeof(text), "%" PRIu64, value);
 	return sysfs_plan_add(plan, text, "sys/bus/pci/devices/%s/sriov_admin/vf%u/profile/%s", pf,
 			      vf->xe_vf_index, attribute_names[attribute]);
 }

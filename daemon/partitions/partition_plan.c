@@ -223,11 +223,27 @@ static int vf_next_step(const PartitionRecord *record, const PciFunction *vf,
 				    vf->address_text);
 			return -EOPNOTSUPP;
 		}
+		if (!vf->xe_profile_known[a] && a == XE_PROFILE_VRAM_QUOTA) {
+			set_message(
+				message, message_size,
+				"profile: vram-quota: %s has no vram_quota in its xe profile (only "
+				"a discrete GPU's VFs have their own VRAM, from Linux 7.0); "
+				"remove vram-quota from the VM's gpu profile.",
+				vf->address_text);
+			return -EOPNOTSUPP;
+		}
+		if (!vf->xe_profile_known[a]) {
+			set_message(message, message_size,
+				    "profile: %s's xe profile has no readable %s ('vfioctl gpu' "
+				    "shows its warnings); remove it from the VM's gpu profile.",
+				    vf->address_text, xe_profile_attribute_to_string(a));
+			return -EOPNOTSUPP;
+		}
 		ret->step = (RecordStep){ .kind = STEP_XE_PROFILE,
 					  .device = vf->address,
 					  .type = (char *)xe_profile_attribute_to_string(a),
-					  .value_before = vf->xe_profile[a],
-					  .value_after = input->profile->value[a] };
+					  .value_before = (int64_t)vf->xe_profile[a],
+					  .value_after = (int64_t)input->profile->value[a] };
 		return xe_profile_write_plan(vf, a, input->profile->value[a], &ret->writes) < 0
 			       ? -EINVAL
 			       : 1;
@@ -372,7 +388,12 @@ bool partition_step_took_effect(const RecordStep *step, const HostModel *model)
 		return f && vfio_is_bound(f);
 	case STEP_XE_PROFILE: {
 		int a = xe_profile_attribute_from_string(step->type);
-		return f && a >= 0 && f->xe_vf_index > 0 && f->xe_profile[a] == step->value_after;
+		if (!f || a < 0 || f->xe_vf_index == 0 || !f->xe_profile_known[a])
+			return false;
+		/* The kernel may align a VRAM quota (to its HW/FW's granule): never below. */
+		if (a == XE_PROFILE_VRAM_QUOTA)
+			return f->xe_profile[a] >= (uint64_t)step->value_after;
+		return f->xe_profile[a] == (uint64_t)step->value_after;
 	}
 	case STEP_RESET_METHOD:
 		return f && f->reset_method && strcmp(f->reset_method, RESET_DEVICE_SPECIFIC) == 0;
@@ -455,9 +476,10 @@ int partition_undo_plan(const RecordStep *step, const HostModel *model, bool kee
 	case STEP_XE_PROFILE: {
 		/* Back as it was, kept VFs too: the share was the VM's. Gone: nothing to undo. */
 		int a = xe_profile_attribute_from_string(step->type);
-		if (!f || a < 0 || f->xe_vf_index == 0 || f->xe_profile[a] == step->value_before)
+		if (!f || a < 0 || f->xe_vf_index == 0 || !f->xe_profile_known[a] ||
+		    f->xe_profile[a] == (uint64_t)step->value_before)
 			return 0;
-		return xe_profile_write_plan(f, a, (uint32_t)step->value_before, ret) < 0 ? -EINVAL
+		return xe_profile_write_plan(f, a, (uint64_t)step->value_before, ret) < 0 ? -EINVAL
 											  : 0;
 	}
 	default:

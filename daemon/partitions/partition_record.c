@@ -228,10 +228,13 @@ static int step_from_json(json_object *o, RecordStep *ret, const char **ret_bad_
 		*ret_bad_field = "a reset-method step has no reset methods to put back";
 		return -EINVAL;
 	}
-	/* Its attribute names a sysfs file: one of the two, and u32 values. */
-	if (k == STEP_XE_PROFILE && (xe_profile_attribute_from_string(type) < 0 ||
-				     step.value_before < 0 || step.value_before > UINT32_MAX ||
-				     step.value_after < 0 || step.value_after > UINT32_MAX)) {
+	/* Its attribute names a sysfs file, and values within that attribute's bounds. */
+	int attribute = k == STEP_XE_PROFILE ? xe_profile_attribute_from_string(type) : -EINVAL;
+	if (k == STEP_XE_PROFILE &&
+	    (attribute < 0 || step.value_before < 0 ||
+	     (uint64_t)step.value_before > xe_profile_attribute_max(attribute) ||
+	     step.value_after < 0 ||
+	     (uint64_t)step.value_after > xe_profile_attribute_max(attribute))) {
 		*ret_bad_field = "an xe-profile step names no profile attribute or value";
 		return -EINVAL;
 	}

@@ -54,7 +54,8 @@ typedef struct RecordStep {
 	PciAddress device;
 	char *parent; /* mdev on a parent outside PCI: its name ("mbochs"); device unused */
 	char *uuid; /* mdev */
-	/* mdev type id; xe profile: the attribute ("exec_quantum_ms"); NVIDIA vGPU: type id */
+	/* mdev type id; xe profile: the attribute ("exec_quantum_ms", "vram_quota"); NVIDIA vGPU:
+	 * type id */
 	char *type;
 	char *driver_before; /* bind: the driver to give back; NULL: it had none */
 	char *override_before; /* bind: driver_override before, NULL: none; reset-method: before */

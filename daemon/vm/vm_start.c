@@ -344,12 +344,14 @@ static void allocate_next(VmStart *s)
 		.max_instances = gpu->max_instances,
 		.preferred_node = d->numa >= 0 ? d->numa : -1,
 	};
-	/* xe's share of GPU time: for a VF only (auto's other modes have none). */
+	/* xe's share of GPU time and VRAM: for a VF only (auto's other modes have none). */
 	if (request.mode == PARTITION_SRIOV) {
 		request.profile.set[XE_PROFILE_EXEC_QUANTUM_MS] = gpu->has_exec_quantum;
 		request.profile.value[XE_PROFILE_EXEC_QUANTUM_MS] = gpu->exec_quantum_ms;
 		request.profile.set[XE_PROFILE_PREEMPT_TIMEOUT_US] = gpu->has_preempt_timeout;
 		request.profile.value[XE_PROFILE_PREEMPT_TIMEOUT_US] = gpu->preempt_timeout_us;
+		request.profile.set[XE_PROFILE_VRAM_QUOTA] = gpu->has_vram_quota;
+		request.profile.value[XE_PROFILE_VRAM_QUOTA] = gpu->vram_quota;
 	}
 	snprintf(holder, sizeof(holder), "vm:%s", vm->name);
 	int r = partition_engine_create(vm->manager->engine, &request, holder, on_partition_created,

@@ -21,9 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, '..', 'fixtures')
 GOLDEN = os.path.join(FIXTURES, 'golden')
 HOSTS = ['intel-gvt-laptop', 'nvidia-vgpu-desktop', 'amd-sriov', 'amd-v710-gim',
-         'intel-xe-sriov', 'two-socket-server', 'iommu-off', 'shared-group', 'damaged',
-         'alder-lake-i915', 'alder-lake-i915-sriov', 'polaris-passthrough',
-         'polaris-vendor-reset', 'nvidia-l4-vgpu17', 'nvidia-a100-mdev-vf', 'lab-kernel']
+         'intel-xe-sriov', 'intel-xe-discrete', 'two-socket-server', 'iommu-off',
+         'shared-group', 'damaged', 'alder-lake-i915', 'alder-lake-i915-sriov',
+         'polaris-passthrough', 'polaris-vendor-reset', 'nvidia-l4-vgpu17',
+         'nvidia-a100-mdev-vf', 'lab-kernel']
 UPDATE = os.environ.get('LIBVFIO_UPDATE_GOLDEN') == '1'
 
 _generated = None

@@ -537,11 +537,14 @@ class VFCountTest(PartitionTestCase):
             gpu = v.call('io.libvfio.Host.GetGPU', {'address': '0000:00:02.0'})['parameters']
         vfs = gpu['gpu']['sriov']['vfs']
         self.assertEqual([(vf['address'], vf['xeProfile']) for vf in vfs],
-                         [('0000:00:02.1', {'execQuantumMs': 0, 'preemptTimeoutUs': 0}),
-                          ('0000:00:02.2', {'execQuantumMs': 25, 'preemptTimeoutUs': 50000})])
+                         [('0000:00:02.1', {'execQuantumMs': 0, 'preemptTimeoutUs': 0,
+                                            'vramQuota': None}),
+                          ('0000:00:02.2', {'execQuantumMs': 25, 'preemptTimeoutUs': 50000,
+                                            'vramQuota': None})])
         result = vfioctl('gpu', '00:02.0', socket_path=d.socket)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn('EXEC QUANTUM', result.stdout)
+        self.assertNotIn('VRAM QUOTA', result.stdout)  # an integrated GPU: no VRAM of its own
         lines = {line.split()[0]: line for line in result.stdout.splitlines()
                  if line.strip().startswith('0000:00:02.')}
         self.assertEqual(lines['0000:00:02.1'].split()[-4:], ['no', 'limit', 'no', 'limit'],
@@ -549,6 +552,27 @@ class VFCountTest(PartitionTestCase):
         self.assertEqual(lines['0000:00:02.2'].split()[-4:], ['25', 'ms', '50000', 'us'],
                          result.stdout)
         vfioctl('vfs', '00:02.0', '0', socket_path=d.socket)
+        d.stop()
+
+        # a discrete GPU: each VF's VRAM too, 0 said as 'unprovisioned'
+        bmg = self.simulate('intel-xe-discrete')
+        d = self.start_daemon(bmg)
+        vfioctl('vfs', '03:00.0', '2', socket_path=d.socket)
+        with open(bmg.path('sys/bus/pci/devices/0000:03:00.0/sriov_admin/vf2/profile/'
+                           'vram_quota'), 'w') as f:
+            f.write('4294967296')
+        with Varlink(d.socket) as v:
+            gpu = v.call('io.libvfio.Host.GetGPU', {'address': '0000:03:00.0'})['parameters']
+        self.assertEqual([vf['xeProfile']['vramQuota'] for vf in gpu['gpu']['sriov']['vfs']],
+                         [0, 4294967296])
+        result = vfioctl('gpu', '03:00.0', socket_path=d.socket)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('VRAM QUOTA', result.stdout)
+        lines = {line.split()[0]: line for line in result.stdout.splitlines()
+                 if line.strip().startswith('0000:03:00.')}
+        self.assertEqual(lines['0000:03:00.1'].split()[-1], 'unprovisioned', result.stdout)
+        self.assertEqual(lines['0000:03:00.2'].split()[-1], '4GiB', result.stdout)
+        vfioctl('vfs', '03:00.0', '0', socket_path=d.socket)
         d.stop()
 
         # not xe: no profile, and no such columns

@@ -1110,6 +1110,59 @@ class PartitionTest(VmTestCase):
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
         self.assertNothingLeft('adl')
 
+    def test_an_xe_vf_gets_the_vms_vram_and_gives_it_back(self):
+        """On a discrete xe GPU, the VF's vram_quota (bytes) is set before its bind and
+        put back to 0 (unprovisioned) after: the writes in order, and the host as it was,
+        also when the daemon is killed at the vram_quota write."""
+        sim = self.simulated('intel-xe-discrete')
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        before = sim.snapshot()
+        self.assertEqual(before['pci']['0000:03:00.0']['xe_profiles']['vf1']['vram_quota'], '0')
+        self.assertNotIn('vram_quota', before['pci']['0000:03:00.0']['xe_profiles']['pf'])
+        self.define(d, 'bmg', 'gpu:\n  - mode: sriov\n    profile: {vram-quota: 4G}\n')
+        self.assertError(self.call(d, 'Start', {'name': 'bmg'}), VMS + 'StartFailed')
+        writes = [(w['path'].split('0000:03:00.', 1)[-1], w['value'].strip())
+                  for w in sim.writes()]
+        self.assertEqual(writes[:3], [('0/sriov_drivers_autoprobe', '0'),
+                                      ('0/sriov_numvfs', '4'),
+                                      ('0/sriov_admin/vf1/profile/vram_quota', '4294967296')],
+                         writes)
+        self.assertIn(('1/driver_override', 'vfio-pci'), writes)
+        self.assertLess(writes.index(('0/sriov_admin/vf1/profile/vram_quota', '4294967296')),
+                        writes.index(('1/driver_override', 'vfio-pci')))
+        undo = [w for w in writes[3:] if 'profile' in w[0]]
+        self.assertEqual(undo, [('0/sriov_admin/vf1/profile/vram_quota', '0')], writes)
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        d.stop()
+
+        # Killed at the vram_quota write, before and after it: the next daemon puts the
+        # VF's VRAM back (and the VFs, and autoprobe).
+        for after in (False, True):
+            with self.subTest(after=after):
+                self.kill_during_start(
+                    sim, 'bmg', after, path='sys/devices/*/sriov_admin/vf*/profile/vram_quota')
+                d = self.start_daemon(args=['--sysfs-root', sim.root])
+                try:
+                    self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
+                    self.assertNothingLeft('bmg')
+                finally:
+                    d.stop()
+
+    def test_a_vram_quota_on_an_integrated_xe_gpu_is_refused(self):
+        """An integrated GPU's VFs have no vram_quota: the start fails with a sentence
+        saying so, and the host is as it was."""
+        sim = self.simulated('intel-xe-sriov')
+        d = self.start_daemon(args=['--sysfs-root', sim.root])
+        self.addCleanup(d.stop)
+        before = sim.snapshot()
+        self.define(d, 'igpu', 'gpu:\n  - mode: sriov\n    profile: {vram-quota: 1G}\n')
+        reply = self.call(d, 'Start', {'name': 'igpu'})
+        self.assertEqual(reply.get('error'), 'io.libvfio.Partitions.Failed', reply)
+        self.assertIn('has no vram_quota in its xe profile', reply['parameters']['message'])
+        self.assertFalse([w for w in sim.writes() if 'vram_quota' in w['path']])
+        self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
+        self.assertNothingLeft('igpu')
+
     def test_an_nvidia_vgpu17_vf_gets_its_type_and_gives_it_back(self):
         """NVIDIA vGPU 17 (no mdev): the VM's type goes to a VF's current_vgpu_type, the
         VF is handed to QEMU as it is (never rebound), and its type goes back to 0; also

@@ -196,10 +196,11 @@ def snapshot_tree(root):
         if reset is not None:
             info['reset_method'] = reset
         admin = os.path.join(d, 'sriov_admin')
-        if os.path.isdir(admin):           # xe: each VF's share of GPU time
+        if os.path.isdir(admin):           # xe: each VF's share of GPU time, and of VRAM
             info['xe_profiles'] = {
                 entry: {name: _read(os.path.join(admin, entry, 'profile', name))
-                        for name in ('exec_quantum_ms', 'preempt_timeout_us')}
+                        for name in ('exec_quantum_ms', 'preempt_timeout_us', 'vram_quota')
+                        if os.path.exists(os.path.join(admin, entry, 'profile', name))}
                 for entry in _listdir(admin) if entry == 'pf' or entry[2:].isdigit()}
         nvidia = os.path.join(d, 'nvidia')
         if os.path.isdir(nvidia):          # NVIDIA vGPU 17+: the VF's type, what it can take

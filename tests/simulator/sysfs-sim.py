@@ -16,6 +16,7 @@ with the errno the kernel (6.1, measured in ../shared/lab) returns:
     PCI_DEV/{driver_override,sriov_numvfs,sriov_drivers_autoprobe}
     PARENT/mdev_supported_types/TYPE/create       PARENT/UUID/remove
     PF/sriov_admin/{pf,vfN}/profile/{exec_quantum_ms,preempt_timeout_us,sched_priority}
+    PF/sriov_admin/vfN/profile/vram_quota
     PCI_DEV/reset_method
 
 Every other file opened for writing fails with EACCES, as a sysfs attribute
@@ -721,13 +722,19 @@ class Kernel:
                     chosen.append(name)
         self.put(rel, ' '.join(chosen) + '\n' if chosen else '')
 
-    # -- xe's SR-IOV profiles (drivers/gpu/drm/xe/xe_sriov_pf_sysfs.c, 6.19) --
+    # -- xe's SR-IOV profiles (drivers/gpu/drm/xe/xe_sriov_pf_sysfs.c, 6.19; vram_quota 7.0) --
 
     def w_xe_profile(self, rel, buf):
         """exec_quantum_ms, preempt_timeout_us: a u32 (kstrtou32, base 0). sched_priority:
-        low or normal (and high for the PF), but only the PF's: a VF's is EOPNOTSUPP."""
+        low or normal (and high for the PF), but only the PF's: a VF's is EOPNOTSUPP.
+        vram_quota (Linux 7.0, a discrete GPU's VFs only): bytes, a u64 (kstrtou64, base
+        0). The kernel "might align" it per HW/FW; the ABI gives no rule, so it is kept
+        exactly as written here."""
         parts = rel.split('/')
         entry, name = parts[-3], parts[-1]
+        if name == 'vram_quota':
+            self.put(rel, f'{kstrtoull(buf, 0)}\n')  # kstrtoull: EINVAL, ERANGE past u64
+            return
         if name == 'sched_priority':
             if entry != 'pf':
                 raise KernelError(errno.EOPNOTSUPP, 'only the PF\'s priority can change')
@@ -1032,7 +1039,8 @@ class Kernel:
                     'reset_method': self.w_reset_method}[name]
         if name == 'create' and len(parts) >= 4 and parts[-3] == 'mdev_supported_types':
             return self.w_create
-        if name in ('exec_quantum_ms', 'preempt_timeout_us', 'sched_priority') and \
+        if name in ('exec_quantum_ms', 'preempt_timeout_us', 'sched_priority',
+                    'vram_quota') and \
            len(parts) >= 5 and parts[-2] == 'profile' and parts[-4] == 'sriov_admin' and \
            re.fullmatch(r'pf|vf[1-9]\d*', parts[-3]) and \
            ADDR_RE.fullmatch(parts[-5]) and self.dev_dir(parts[-5]) == '/'.join(parts[:-4]):

@@ -326,8 +326,11 @@ static void test_sriov_vf_choice(void **state)
 	partition_record_done(&record);
 }
 
-/* An xe PF with two VFs, each with its sriov_admin profile (exec 25 ms, preempt 500 us). */
-static HostModel *xe_host(void)
+/*
+ * An xe PF with two VFs, each with its sriov_admin profile (exec 25 ms, preempt
+ * 500 us); a discrete GPU's also with a vram_quota, unprovisioned (0).
+ */
+static HostModel *xe_host_of(bool discrete)
 {
 	HostModel *model = sriov_host("xe", 2, 0);
 	for (unsigned i = 1; i <= 2; i++) {
@@ -337,8 +340,16 @@ static HostModel *xe_host(void)
 		f->xe_vf_index = i;
 		f->xe_profile[XE_PROFILE_EXEC_QUANTUM_MS] = 25;
 		f->xe_profile[XE_PROFILE_PREEMPT_TIMEOUT_US] = 500;
+		f->xe_profile_known[XE_PROFILE_EXEC_QUANTUM_MS] = true;
+		f->xe_profile_known[XE_PROFILE_PREEMPT_TIMEOUT_US] = true;
+		f->xe_profile_known[XE_PROFILE_VRAM_QUOTA] = discrete;
 	}
 	return model;
+}
+
+static HostModel *xe_host(void)
+{
+	return xe_host_of(false);
 }
 
 static void test_sriov_xe_profile_set_then_bound_then_put_back(void **state)
@@ -407,6 +418,70 @@ static void test_sriov_xe_profile_set_then_bound_then_put_back(void **state)
 	function(model, "0000:03:00.2")->xe_profile[XE_PROFILE_EXEC_QUANTUM_MS] = 25;
 	assert_int_equal(partition_undo_plan(&record.steps[0], model, false, -1, &undo), 0);
 	assert_int_equal(undo.n_writes, 0);
+	partition_record_done(&record);
+}
+
+/* A discrete GPU's VF: its VRAM, a u64, before the bind, and back to 0 after. */
+static void test_sriov_xe_vram_quota_set_then_put_back(void **state)
+{
+	HostModel *model = xe_host_of(true);
+	PartitionRecord record = new_record(PARTITION_SRIOV, "0000:03:00.0");
+	XeProfile profile = { .set = { [XE_PROFILE_VRAM_QUOTA] = true },
+			      .value = { [XE_PROFILE_VRAM_QUOTA] = UINT64_C(4) << 30 } };
+	PartitionPlanInput input = { .vf_known = true,
+				     .vf = address("0000:03:00.1"),
+				     .profile = &profile };
+	PartitionStepPlan plan;
+	char message[256];
+
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_int_equal(plan.step.kind, STEP_XE_PROFILE);
+	assert_string_equal(plan.step.type, "vram_quota");
+	assert_int_equal(plan.step.value_before, 0);
+	assert_true(plan.step.value_after == INT64_C(4294967296));
+	expect_plan(&plan.writes,
+		    "sys/bus/pci/devices/0000:03:00.0/sriov_admin/vf1/profile/vram_quota",
+		    "4294967296", NULL);
+	assert_false(partition_step_took_effect(&plan.step, model));
+	record_step(&record, &plan.step, STEP_DONE);
+	/* The kernel may align the quota up (HW/FW): that took effect too. */
+	function(model, "0000:03:00.1")->xe_profile[XE_PROFILE_VRAM_QUOTA] =
+		(UINT64_C(4) << 30) + (UINT64_C(2) << 20);
+	assert_true(partition_step_took_effect(&record.steps[0], model));
+	function(model, "0000:03:00.1")->xe_profile[XE_PROFILE_VRAM_QUOTA] = UINT64_C(4) << 30;
+	assert_true(partition_step_took_effect(&record.steps[0], model));
+
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_int_equal(plan.step.kind, STEP_BIND_VFIO);
+
+	SysfsPlan undo;
+	assert_int_equal(partition_undo_plan(&record.steps[0], model, true, -1, &undo), 0);
+	expect_plan(&undo, "sys/bus/pci/devices/0000:03:00.0/sriov_admin/vf1/profile/vram_quota",
+		    "0", NULL);
+	partition_record_done(&record);
+}
+
+/* An integrated GPU's VFs have a share of GPU time and no VRAM of their own. */
+static void test_sriov_xe_vram_quota_on_an_integrated_gpu(void **state)
+{
+	HostModel *model = xe_host();
+	PartitionRecord record = new_record(PARTITION_SRIOV, "0000:03:00.0");
+	XeProfile profile = { .set = { true, false, true }, .value = { 10, 0, UINT64_C(1) << 30 } };
+	PartitionPlanInput input = { .vf_known = true,
+				     .vf = address("0000:03:00.1"),
+				     .profile = &profile };
+	PartitionStepPlan plan;
+	char message[256];
+
+	/* The share of GPU time is set first, then the quota is refused. */
+	assert_int_equal(next(&record, model, &input, &plan, message), 1);
+	assert_string_equal(plan.step.type, "exec_quantum_ms");
+	record_step(&record, &plan.step, STEP_DONE);
+	assert_int_equal(next(&record, model, &input, &plan, message), -EOPNOTSUPP);
+	assert_string_equal(message,
+			    "profile: vram-quota: 0000:03:00.1 has no vram_quota in its xe "
+			    "profile (only a discrete GPU's VFs have their own VRAM, from Linux "
+			    "7.0); remove vram-quota from the VM's gpu profile.");
 	partition_record_done(&record);
 }
 
@@ -921,6 +996,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_sriov_nvidia_vgpu_type_is_the_only_step,
 					  models_teardown),
 		cmocka_unit_test_teardown(test_sriov_nvidia_vgpu_type_gone, models_teardown),
+		cmocka_unit_test_teardown(test_sriov_xe_vram_quota_set_then_put_back,
+					  models_teardown),
+		cmocka_unit_test_teardown(test_sriov_xe_vram_quota_on_an_integrated_gpu,
+					  models_teardown),
 		cmocka_unit_test_teardown(test_sriov_xe_profile_on_a_gpu_without_sriov_admin,
 					  models_teardown),
 		cmocka_unit_test_teardown(test_passthrough_binds_the_whole_group, models_teardown),

@@ -196,6 +196,29 @@ static void test_from_json_refuses_what_is_not_a_record(void **state)
 		       ",\"steps\":[{\"kind\":\"xe-profile\",\"state\":\"done\","
 		       "\"device\":\"0000:00:02.1\",\"type\":\"exec_quantum_ms\","
 		       "\"valueBefore\":25,\"valueAfter\":4294967296}]}");
+	/* vram_quota's bounds are its own: u64 bytes (up to INT64_MAX), never below 0. */
+	expect_refused("{\"id\":\"x\"," RECORD_HEAD
+		       ",\"steps\":[{\"kind\":\"xe-profile\",\"state\":\"done\","
+		       "\"device\":\"0000:03:00.1\",\"type\":\"vram_quota\","
+		       "\"valueBefore\":-1,\"valueAfter\":4294967296}]}");
+}
+
+/* A vram_quota step holds more than a u32: 4 GiB comes back as written. */
+static void test_xe_vram_quota_step_round_trip(void **state)
+{
+	const char *problem = NULL;
+	PartitionRecord record;
+	_cleanup_json_ json_object *o =
+		json_tokener_parse("{\"id\":\"x\"," RECORD_HEAD
+				   ",\"steps\":[{\"kind\":\"xe-profile\",\"state\":\"done\","
+				   "\"device\":\"0000:03:00.1\",\"type\":\"vram_quota\","
+				   "\"valueBefore\":0,\"valueAfter\":4294967296}]}");
+	assert_non_null(o);
+	assert_int_equal(partition_record_from_json(o, &record, &problem), 0);
+	assert_int_equal(record.n_steps, 1);
+	assert_string_equal(record.steps[0].type, "vram_quota");
+	assert_true(record.steps[0].value_after == INT64_C(4294967296));
+	partition_record_done(&record);
 }
 
 /* An mdev on a parent outside PCI: "gpu" and the step's "device" hold its name. */
@@ -360,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_step_names),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_from_json_refuses_what_is_not_a_record),
+		cmocka_unit_test(test_xe_vram_quota_step_round_trip),
 		cmocka_unit_test(test_parent_outside_pci_round_trip),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_save_load_remove),

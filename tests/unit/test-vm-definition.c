@@ -227,6 +227,17 @@ static void test_gpu_profile(void **state)
 	assert_int_equal(d.gpus[0].preempt_timeout_us, UINT32_MAX);
 	assert_true(d.gpus[1].has_exec_quantum && !d.gpus[1].has_preempt_timeout);
 	assert_int_equal(d.gpus[1].exec_quantum_ms, 20);
+	assert_false(d.gpus[0].has_vram_quota || d.gpus[1].has_vram_quota);
+	vm_definition_done(&d);
+
+	/* A discrete GPU's VF: its VRAM, a size as memory is. */
+	assert_int_equal(load("name: x\nmemory: 1G\ngpu: [{mode: sriov, profile: "
+			      "{vram-quota: 4G, exec-quantum-ms: 10}}]\n",
+			      &d, &error),
+			 0);
+	assert_true(d.gpus[0].has_vram_quota && d.gpus[0].has_exec_quantum);
+	assert_false(d.gpus[0].has_preempt_timeout);
+	assert_true(d.gpus[0].vram_quota == (UINT64_C(4) << 30));
 	vm_definition_done(&d);
 }
 
@@ -359,6 +370,13 @@ static void test_mistakes(void **state)
 		  "4294967295" },
 		{ A "gpu: [{mode: sriov, profile: {preempt-timeout-us: 4294967296}}]\n",
 		  "vm.yaml:3:51: preempt-timeout-us: '4294967296' is not a whole number..." },
+		{ A "gpu: [{mode: sriov, profile: {vram-quota: 0}}]\n",
+		  "vm.yaml:3:43: vram-quota: 0 leaves the VF without VRAM (the kernel's "
+		  "\"unprovisioned\"); give it a size, like 4G" },
+		{ A "gpu: [{mode: sriov, profile: {vram-quota: lots}}]\n",
+		  "vm.yaml:3:43: vram-quota: 'lots' is not a size (like 4G or 512M)" },
+		{ A "gpu: [{mode: sriov, profile: {vram-quota: 2T}}]\n",
+		  "vm.yaml:3:43: vram-quota: '2T' is not a size (like 4G or 512M)" },
 		{ A "gpu: [{mode: sriov, profile: {priority: high}}]\n",
 		  "vm.yaml:3:31: priority: unknown key in profile" },
 		{ "name: a\nmemory: 1536M\nhugepages: 1G\n",
