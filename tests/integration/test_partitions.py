@@ -850,6 +850,11 @@ class CrashTest(PartitionTestCase):
     def test_nvidia_vgpu17(self):
         self.crash_at_every_write('nvidia-l4-vgpu17', {'mode': 'sriov', 'type': '1155'})
 
+    def test_passthrough_with_vendor_reset(self):
+        # reset_method device_specific first, then the binds: each step killed mid-way
+        self.crash_at_every_write('polaris-vendor-reset',
+                                  {'mode': 'passthrough', 'gpu': '0000:02:00.0'})
+
     def crash_at_every_write_of_destroy(self, host, parameters):
         sim = self.simulate(host)
         d = self.start_daemon(sim)
@@ -915,6 +920,10 @@ class CrashTest(PartitionTestCase):
     def test_killed_while_destroying_sriov(self):
         self.crash_at_every_write_of_destroy('two-socket-server',
                                              {'mode': 'sriov', 'gpu': '0000:86:00.0', 'vfs': 2})
+
+    def test_killed_while_destroying_passthrough_with_vendor_reset(self):
+        self.crash_at_every_write_of_destroy('polaris-vendor-reset',
+                                             {'mode': 'passthrough', 'gpu': '0000:02:00.0'})
 
     def test_killed_while_destroying_nvidia_vgpu17(self):
         self.crash_at_every_write_of_destroy('nvidia-l4-vgpu17', {'mode': 'sriov', 'type': '1155'})
