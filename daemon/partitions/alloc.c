@@ -282,27 +282,28 @@ static AllocError choose_mdev(const MdevType *types, size_t n_types,
 	return ALLOC_OK;
 }
 
-/*
- * This free VF, and on a VF of NVIDIA's vGPU host driver the type it takes
- * (nvidia_vgpu.h): the one asked for, or the best it lists, as for mdev.
- */
 /* Does the request name a type, or a type's size? Only mdevs and NVIDIA's VFs have one. */
 static bool names_a_type(const PartitionRequest *request)
 {
 	return request->type || request->min_framebuffer_mib || request->max_instances;
 }
 
+/*
+ * This free VF, and on a VF of NVIDIA's vGPU host driver the type it takes
+ * (nvidia_vgpu.h): the one asked for, or the best it lists, as for mdev. A VF
+ * of any other GPU has no type to match.
+ */
 static AllocError take_vf(const PciFunction *vf, const PartitionRequest *request,
 			  AllocationChoice *choice)
 {
-	if (!vf->nvidia_vgpu && names_a_type(request))
-		return ALLOC_UNKNOWN_TYPE; /* a VF of any other GPU has no type to match */
-	if (vf->nvidia_vgpu) {
-		AllocError e = choose_mdev(vf->nvidia_vgpu_types, vf->n_nvidia_vgpu_types, request,
-					   choice);
-		if (e != ALLOC_OK)
-			return e == ALLOC_MODE_UNSUPPORTED ? ALLOC_NONE_FREE : e; /* a full GPU */
-	}
+	AllocError e = ALLOC_OK;
+
+	if (vf->nvidia_vgpu)
+		e = choose_mdev(vf->nvidia_vgpu_types, vf->n_nvidia_vgpu_types, request, choice);
+	else if (names_a_type(request))
+		e = ALLOC_UNKNOWN_TYPE;
+	if (e != ALLOC_OK)
+		return e == ALLOC_MODE_UNSUPPORTED ? ALLOC_NONE_FREE : e; /* lists none: GPU full */
 	choice->gpu = vf->physfn;
 	choice->vf = vf->address;
 	choice->vf_known = true;
