@@ -236,8 +236,9 @@ class UnreadOutputTest(DaemonTestCase):
             sanitized = 'libasan' in f.read()
         if not sanitized:
             self.assertLess(peak, baseline + budget + 32 * MiB)
-        # served, if not at once: the loop is busy answering 200 pipelines meanwhile
-        self.assertLess(slowest, 10.0)
+        # served, if not at once: the loop is busy answering 200 pipelines meanwhile (the
+        # sanitizers make each answer several times slower: 1.4-3.8 s plain, 11.6 s seen)
+        self.assertLess(slowest, 30.0 if sanitized else 10.0)
         self.assertIn('reached limits.max-unread-output (16777216 bytes)', d.output())
         self.assertDaemonServes(d)
 
