@@ -320,6 +320,15 @@ static int check_gpu(const HostModel *model, const PciFunction *gpu, Readiness *
 	return k;
 }
 
+/* What discovery could not read about the host as a whole (host.h): a warning each. */
+static int check_host_warnings(const HostModel *model, Readiness *r)
+{
+	for (char **w = model->warnings; w && *w; w++)
+		if (add(r, "host", NULL, CHECK_WARN, NULL, "%s.", *w) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 int readiness_evaluate(const HostModel *model, const QemuInfo *qemu, Readiness *ret)
 {
 	Readiness r = { 0 };
@@ -331,7 +340,8 @@ int readiness_evaluate(const HostModel *model, const QemuInfo *qemu, Readiness *
 	    check_module(model, &r, "vfio_pci") < 0 ||
 	    check_module(model, &r, "vfio_iommu_type1") < 0 ||
 	    check_module(model, &r, "mdev") < 0 || check_hugepages(model, &r) < 0 ||
-	    check_qemu(qemu, &r) < 0 || check_ovmf(model, &r) < 0 || check_memlock(model, &r) < 0)
+	    check_qemu(qemu, &r) < 0 || check_ovmf(model, &r) < 0 || check_memlock(model, &r) < 0 ||
+	    check_host_warnings(model, &r) < 0)
 		k = -ENOMEM;
 
 	for (size_t i = 0; k >= 0 && i < model->n_functions; i++) {

@@ -745,6 +745,24 @@ static void test_no_gpu(void **state)
 	expect_ready(r, false, false, false);
 }
 
+/* What discovery could not read about the host (a Secure Boot variable, ...) is a warning. */
+static void test_host_warnings_are_shown(void **state)
+{
+	HostModel *model = ready_host();
+	const Readiness *r;
+
+	add_igpu(model);
+	assert_int_equal(strv_append(&model->warnings,
+				     "the SecureBoot EFI variable could not be read (not 5 bytes "
+				     "ending in 0 or 1): Secure Boot's state is unknown"),
+			 0);
+	r = evaluate(model, &qemu_ok);
+	expect_result(r, "host", CHECK_WARN,
+		      "the SecureBoot EFI variable could not be read (not 5 bytes ending in 0 or "
+		      "1): Secure Boot's state is unknown.",
+		      NULL);
+}
+
 /* VFs are partitions of their PF, not GPUs of their own. */
 static void test_vfs_are_not_gpus(void **state)
 {
@@ -882,6 +900,7 @@ int main(void)
 		HOST_TEST(test_ovmf),
 		HOST_TEST(test_memlock),
 		HOST_TEST(test_no_gpu),
+		HOST_TEST(test_host_warnings_are_shown),
 		HOST_TEST(test_vfs_are_not_gpus),
 		HOST_TEST(test_gpu_fixable_is_warning),
 		HOST_TEST(test_gpu_impossible_is_skip),
