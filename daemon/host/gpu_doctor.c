@@ -235,17 +235,6 @@ static int note_small_bar(const PciFunction *gpu, const PciRebar *bar, GpuDoctor
 		(largest >> 20) * 2);
 }
 
-/* How many of the PF's VFs have NVIDIA's vGPU 17 files (nvidia/current_vgpu_type). */
-static int vgpu_vfs(const HostModel *model, const PciFunction *pf)
-{
-	int n = 0;
-	for (size_t i = 0; i < pf->n_vfs; i++) {
-		const PciFunction *vf = host_find_function(model, &pf->vfs[i]);
-		n += vf && vf->nvidia_vgpu;
-	}
-	return n;
-}
-
 static int examine_nvidia(const HostModel *model, const PciFunction *gpu, GpuDoctor *d)
 {
 	_cleanup_strv_ char **steps = NULL;
@@ -253,15 +242,15 @@ static int examine_nvidia(const HostModel *model, const PciFunction *gpu, GpuDoc
 	 * The vGPU Manager: nvidia_vgpu_vfio before vGPU 17 (mdev); from 17 on
 	 * Linux 6.8+ nvidia.ko itself, seen in its VFs' nvidia/ files.
 	 */
-	int vfs = vgpu_vfs(model, gpu);
-	bool manager = module_loaded(model, "nvidia_vgpu_vfio") || vfs > 0;
+	bool vgpu17 = pf_has_nvidia_vgpu_vfs(model, gpu);
+	bool manager = module_loaded(model, "nvidia_vgpu_vfio") || vgpu17;
 	int r = 0;
 
 	if (gpu->sriov_total_vfs > 0) {
 		/* Ampere and later: the vGPUs live on VFs that NVIDIA's sriov-manage enables. */
 		const char *mechanism = "vGPU on SR-IOV VFs";
 		if (manager && gpu->sriov_num_vfs > 0)
-			return add_advice(d, mechanism, vfs > 0 ? PARTITION_SRIOV : PARTITION_MDEV,
+			return add_advice(d, mechanism, vgpu17 ? PARTITION_SRIOV : PARTITION_MDEV,
 					  true, NULL, NULL);
 		if (!manager)
 			r = strv_append(&steps, "install NVIDIA's vGPU host driver (licensed, from "

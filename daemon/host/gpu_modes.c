@@ -56,8 +56,7 @@ static bool module_loaded(const HostModel *model, const char *module)
 	return strv_contains(model->facts.modules_loaded, module);
 }
 
-/* Does the PF have a VF of NVIDIA's vGPU 17 or later (nvidia_vgpu.h)? */
-static bool has_vgpu_vfs(const HostModel *model, const PciFunction *pf)
+bool pf_has_nvidia_vgpu_vfs(const HostModel *model, const PciFunction *pf)
 {
 	for (size_t i = 0; i < pf->n_vfs; i++) {
 		const PciFunction *vf = host_find_function(model, &pf->vfs[i]);
@@ -117,7 +116,7 @@ static int explain_no_mdev(const HostModel *model, const PciFunction *gpu, ModeA
 		return set(&a->note, "i915 offers no GVT-g types for this GPU (generation 10 and "
 				     "later have no GVT-g; use SR-IOV)");
 	case VENDOR_NVIDIA:
-		if (has_vgpu_vfs(model, gpu))
+		if (pf_has_nvidia_vgpu_vfs(model, gpu))
 			return set(&a->note,
 				   "NVIDIA's vGPU 17 and later make no mdevs: its VFs take "
 				   "the vGPU types (mode sriov)");

@@ -44,5 +44,8 @@ void mode_assessments_done(ModeAssessment assessments[_PARTITION_MODE_MAX]);
  */
 bool sriov_vfs_made_by_libvfio(const PciFunction *pf);
 
+/* Whether the PF has a VF of NVIDIA's vGPU 17 or later (nvidia_vgpu.h). */
+bool pf_has_nvidia_vgpu_vfs(const HostModel *model, const PciFunction *pf);
+
 /* True for a VF that a host driver (not vfio-pci) holds. */
 bool vf_is_in_use(const PciFunction *vf);

@@ -65,12 +65,12 @@ int xe_sriov_read_vf(int dir, PciFunction *f)
 			int64_t value;
 			snprintf(name, sizeof(name), "physfn/sriov_admin/vf%u/profile/%s", n,
 				 attribute_names[a]);
+			int r = sysfs_read_int_at(dir, name, &value);
 			/* vram_quota is only on discrete GPUs, from Linux 7.0: absent is unknown.
 			 */
-			if (!sysfs_exists_at(dir, name))
+			if (r == -ENOENT)
 				continue;
-			if (sysfs_read_int_at(dir, name, &value) < 0 || value < 0 ||
-			    (uint64_t)value > xe_profile_attribute_max(a)) {
+			if (r < 0 || value < 0 || (uint64_t)value > xe_profile_attribute_max(a)) {
 				if (strv_appendf(&f->warnings, "its xe profile's %s is unreadable",
 						 attribute_names[a]) < 0)
 					return -ENOMEM;
