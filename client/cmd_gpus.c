@@ -98,7 +98,7 @@ static int print_gpus(json_object *reply)
 	Table table;
 
 	if (n == 0) {
-		printf("No GPU found.\n");
+		print_legend("No GPU found.\n");
 		return EXIT_OK;
 	}
 	table_init(&table, _COLUMN_MAX, headers);

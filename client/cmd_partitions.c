@@ -52,7 +52,7 @@ static int run_partitions(const ClientOptions *options, int argc, char *argv[])
 	}
 	json_object *list = json_get_array(reply, "partitions");
 	if (json_array_size(list) == 0) {
-		printf("No partitions.\n");
+		print_legend("No partitions.\n");
 		return EXIT_OK;
 	}
 	table_init(&table, ELEMENTSOF(headers), headers);

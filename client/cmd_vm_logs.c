@@ -59,8 +59,7 @@ static int on_logs_reply(json_object *parameters, bool continues, void *userdata
 	(void)continues;
 
 	if (options->json)
-		puts(json_object_to_json_string_ext(
-			parameters, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json_line(parameters);
 	else {
 		json_object *entries = json_get_array(parameters, "entries");
 		size_t n = entries ? json_object_array_length(entries) : 0;

@@ -91,8 +91,7 @@ static int on_watch_reply(json_object *parameters, bool continues, void *userdat
 			       ? EXIT_OK
 			       : WATCH_DONE;
 	if (call->options->json)
-		puts(json_object_to_json_string_ext(
-			parameters, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json_line(parameters);
 	else
 		printf("%s\n", vm_state_text(text, sizeof(text), vm));
 	notify_status("%s", vm_state_text(text, sizeof(text), vm));

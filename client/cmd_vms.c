@@ -83,7 +83,7 @@ static int run_list(const ClientOptions *options, int argc, char *argv[])
 	}
 	json_object *vms = json_get_array(reply, "vms");
 	if (json_array_size(vms) == 0) {
-		printf("No VMs. Define one with 'vfioctl define FILE'.\n");
+		print_legend("No VMs. Define one with 'vfioctl define FILE'.\n");
 		return EXIT_OK;
 	}
 	table_init(&table, _COLUMN_MAX, headers);

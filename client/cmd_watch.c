@@ -61,8 +61,7 @@ static int on_watch_reply(json_object *parameters, bool continues, void *userdat
 	const ClientOptions *options = ((const WatchCall *)userdata)->options;
 
 	if (options->json)
-		puts(json_object_to_json_string_ext(
-			parameters, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json_line(parameters);
 	else
 		print_change(json_get_object(parameters, "vm"));
 	/* Whoever reads the other end of a pipe sees each change as it happens. */

@@ -15,6 +15,65 @@
 
 #define ELLIPSIS "…" /* one column, three bytes */
 
+static JsonFormat json_format = JSON_FORMAT_DEFAULT;
+static bool legend = true;
+
+JsonFormat json_format_from_string(const char *text)
+{
+	if (strcmp(text, "short") == 0)
+		return JSON_FORMAT_SHORT;
+	if (strcmp(text, "pretty") == 0)
+		return JSON_FORMAT_PRETTY;
+	return _JSON_FORMAT_INVALID;
+}
+
+void output_set_json_format(JsonFormat format)
+{
+	assert(format >= 0 && format < _JSON_FORMAT_MAX);
+	json_format = format;
+}
+
+/* The one place where vfioctl turns JSON into text. */
+static void write_json(json_object *object, bool pretty)
+{
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
+
+	flags |=
+		pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
+	puts(json_object_to_json_string_ext(object, flags));
+}
+
+void print_json(json_object *object)
+{
+	write_json(object, json_format != JSON_FORMAT_SHORT);
+}
+
+void print_json_line(json_object *object)
+{
+	write_json(object, json_format == JSON_FORMAT_PRETTY);
+}
+
+void output_set_legend(bool on)
+{
+	legend = on;
+}
+
+bool output_legend(void)
+{
+	return legend;
+}
+
+void print_legend(const char *format, ...)
+{
+	va_list ap;
+
+	if (!legend)
+		return;
+	va_start(ap, format);
+	vprintf(format, ap);
+	va_end(ap);
+}
+
 bool output_is_terminal(void)
 {
 	static int cached = -1;
@@ -249,10 +308,12 @@ void table_print(const Table *table, FILE *f, size_t max_width)
 {
 	size_t widths[TABLE_MAX_COLUMNS] = { 0 };
 	size_t last = table->n_columns - 1, total = table->indent;
+	/* --no-legend: the rows alone, as wide as they need. */
+	const char *const *headers = legend ? table->headers : NULL;
 
 	for (size_t c = 0; c < table->n_columns; c++) {
-		if (table->headers)
-			widths[c] = text_width(table->headers[c]);
+		if (headers)
+			widths[c] = text_width(headers[c]);
 		for (size_t r = 0; r < table->n_rows; r++)
 			widths[c] =
 				MAX(widths[c], text_width(table->cells[r * table->n_columns + c]));
@@ -263,8 +324,8 @@ void table_print(const Table *table, FILE *f, size_t max_width)
 	if (max_width > 0 && table->shrink_column < last) {
 		/* Never narrower than its header, nor than one character and the ellipsis. */
 		size_t minimum = MAX(table->shrink_minimum, (size_t)2);
-		if (table->headers)
-			minimum = MAX(minimum, text_width(table->headers[table->shrink_column]));
+		if (headers)
+			minimum = MAX(minimum, text_width(headers[table->shrink_column]));
 		minimum = MIN(minimum, widths[table->shrink_column]);
 		size_t spare = widths[table->shrink_column] - minimum;
 
@@ -274,7 +335,7 @@ void table_print(const Table *table, FILE *f, size_t max_width)
 		 */
 		size_t needed = widths[last];
 		if (table->wrap_last && total + needed > max_width + spare) {
-			needed = table->headers ? text_width(table->headers[last]) : 0;
+			needed = headers ? text_width(headers[last]) : 0;
 			for (size_t r = 0; r < table->n_rows; r++)
 				needed = MAX(
 					needed,
@@ -291,8 +352,8 @@ void table_print(const Table *table, FILE *f, size_t max_width)
 	size_t wrap_width = 0;
 	if (table->wrap_last && max_width > 0)
 		wrap_width = total < max_width ? max_width - total : 1;
-	if (table->headers)
-		print_row(table, f, table->headers, widths, 0);
+	if (headers)
+		print_row(table, f, headers, widths, 0);
 	for (size_t r = 0; r < table->n_rows; r++)
 		print_row(table, f, (const char *const *)&table->cells[r * table->n_columns],
 			  widths, wrap_width);

@@ -14,6 +14,42 @@
 
 #include "macro.h"
 
+/* How --json prints: as it was asked, so that every JSON vfioctl prints goes through one place. */
+typedef enum JsonFormat {
+	/* --json alone: a command's reply indented, each reply of a stream on a line of its own */
+	JSON_FORMAT_DEFAULT,
+	JSON_FORMAT_SHORT, /* --json=short: every JSON value on one line */
+	JSON_FORMAT_PRETTY, /* --json=pretty: every JSON value indented, stream replies too */
+	_JSON_FORMAT_MAX,
+	_JSON_FORMAT_INVALID = -1,
+} JsonFormat;
+
+/* "short" → JSON_FORMAT_SHORT, "pretty" → JSON_FORMAT_PRETTY; anything else _JSON_FORMAT_INVALID.
+ */
+JsonFormat json_format_from_string(const char *text);
+
+/* Sets how print_json() and print_json_line() print (vfioctl's --json=FORMAT). */
+void output_set_json_format(JsonFormat format);
+
+/* Prints a command's reply (or its failure) as JSON on stdout: indented unless --json=short. */
+void print_json(json_object *object);
+
+/*
+ * Prints one reply of a stream (watch, logs, run) as JSON on stdout: on one
+ * line unless --json=pretty.
+ */
+void print_json_line(json_object *object);
+
+/*
+ * Whether tables have their header line and lists their notes ("No VMs.");
+ * --no-legend turns it off, for scripts that read the rows.
+ */
+void output_set_legend(bool legend);
+bool output_legend(void);
+
+/* Prints a line that is no row of a table ("No VMs. ..."), only with the legend. */
+void print_legend(const char *format, ...) _printf_(1, 2);
+
 /* The width vfioctl keeps a table line within on a terminal. */
 #define OUTPUT_TERMINAL_WIDTH 100
 
@@ -80,7 +116,9 @@ typedef struct Table {
 	bool wrap_last;
 } Table;
 
-/* An empty table of n_columns (1 to TABLE_MAX_COLUMNS) with these headers (borrowed; may be NULL).
+/*
+ * An empty table of n_columns (1 to TABLE_MAX_COLUMNS) with these headers
+ * (borrowed; may be NULL). The header row is printed only with the legend on.
  */
 void table_init(Table *table, size_t n_columns, const char *const *headers);
 

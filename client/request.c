@@ -13,11 +13,29 @@
 #include "progress.h"
 #include "varlink_client.h"
 
-void print_json(json_object *object)
+json_object *error_json(const char *error, const char *message, json_object *parameters)
 {
-	puts(json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY |
-							    JSON_C_TO_STRING_SPACED |
-							    JSON_C_TO_STRING_NOSLASHESCAPE));
+	_cleanup_json_ json_object *out = json_object_new_object();
+	json_object *rest = json_object_new_object();
+
+	if (!out || !rest || json_add_string(out, "error", error) < 0 ||
+	    json_add_string(out, "message", message) < 0 ||
+	    json_object_object_add(out, "parameters", rest) < 0) {
+		json_object_put(rest);
+		return NULL;
+	}
+	/* The daemon's own sentence is `message` above, or made clearer there: said once. */
+	if (!json_object_is_type(parameters, json_type_object))
+		return TAKE_PTR(out);
+	json_object_object_foreach (parameters, key, value) {
+		if (strcmp(key, "message") == 0)
+			continue;
+		if (json_object_object_add(rest, key, json_object_get(value)) < 0) {
+			json_object_put(value);
+			return NULL;
+		}
+	}
+	return TAKE_PTR(out);
 }
 
 int report_failure(const ClientOptions *options, const char *error, json_object *parameters,
@@ -33,15 +51,9 @@ int report_failure(const ClientOptions *options, const char *error, json_object 
 	progress_clear();
 	fprintf(stderr, "vfioctl: %s\n", message);
 	if (options->json) {
-		json_object *out = json_object_new_object();
-		if (out) {
-			json_object_object_add(out, "error", json_object_new_string(error));
-			json_object_object_add(out, "message", json_object_new_string(message));
-			json_object_object_add(out, "parameters",
-					       parameters ? json_object_get(parameters) : NULL);
+		_cleanup_json_ json_object *out = error_json(error, message, parameters);
+		if (out)
 			print_json(out);
-			json_object_put(out);
-		}
 	}
 	return EXIT_FAILED;
 }

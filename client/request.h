@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "output.h"
 #include "parse_util.h"
 
 /* Exit codes of vfioctl, as documented in its help and the README. */
@@ -101,13 +102,16 @@ int request_stream_with(const ClientOptions *options, const char *method, json_o
 json_object *request_vm_parameters(const char *name);
 
 /*
+ * The JSON of a failure: {"error": NAME, "message": SENTENCE, "parameters":
+ * {...}}, where `parameters` are the error's (not taken; NULL: none) less
+ * their own "message", which SENTENCE says once. NULL when out of memory.
+ */
+json_object *error_json(const char *error, const char *message, json_object *parameters);
+
+/*
  * Reports a failure: one sentence on stderr (after clearing a progress line),
- * and with --json an object
- * {"error": NAME, "message": SENTENCE, "parameters": {...}} on stdout.
+ * and with --json its error_json() on stdout.
  * `parameters` is not taken. Returns EXIT_FAILED.
  */
 _printf_(4, 5) int report_failure(const ClientOptions *options, const char *error,
 				  json_object *parameters, const char *format, ...);
-
-/* Prints `object` as pretty JSON on stdout. */
-void print_json(json_object *object);
