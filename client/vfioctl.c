@@ -95,16 +95,17 @@ static void help(void)
 	       "\n"
 	       "Options (before or after the command):\n"
 	       "  -s, --socket PATH  the daemon's socket (default $LIBVFIO_SOCKET, else %s)\n"
-	       "  -j, --json[=FORMAT]  machine-readable output on stdout, nothing else there;\n"
-	       "                     FORMAT short (a line per value) or pretty (indented)\n"
+	       "  -j, --json[=short|pretty]\n"
+	       "                     machine-readable output on stdout, nothing else there;\n"
+	       "                     short: a line per JSON value, pretty: indented\n"
 	       "      --no-legend    tables without their header line, lists without notes\n"
 	       "      --ask-password     let polkit ask for a password (default on a terminal)\n"
 	       "      --no-ask-password  never: refused is refused\n"
 	       "  -h, --help         this help, or a command's help after the command\n"
 	       "  -V, --version      vfioctl's own version (no daemon needed)\n"
 	       "\n"
-	       "Exit status: 0 success, 1 failure (the message says why), 2 bad usage,\n"
-	       "3 'stop' had to quit or kill QEMU. 'man vfioctl' tells everything.\n",
+	       "Exit status: 0 success, 1 failure (the message says why), 2 bad usage.\n"
+	       "'man vfioctl' tells everything.\n",
 	       DEFAULT_SOCKET_PATH);
 }
 

@@ -20,7 +20,8 @@ mode=${1:-}
 # the tests use (qemu-system-gui holds QEMU's PulseAudio driver, for the audio test;
 # VMs with audio need it too, but it pulls in GTK, so it is not installed for all;
 # polkitd, dbus-daemon and dbus-bin: the access test runs Debian's real polkitd on a
-# bus of its own),
+# bus of its own; scdoc builds the man pages, man-db and groff-base render them for
+# their test; bash-completion, zsh and fish load vfioctl's completions in theirs),
 # and what the real-kernel lab needs (tests/lab, for the tests and for the demo on a
 # machine without a GPU to split): make, xz-utils and kmod build its cache
 # (tests/lab/cache.sh fetches the kernel, its sources and busybox-static itself), and
@@ -35,6 +36,7 @@ test_packages=(
 	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy python3-dbusmock
 	polkitd dbus-daemon dbus-bin
 	clang-format iproute2 qemu-system-gui
+	scdoc man-db groff-base bash-completion zsh fish
 )
 lab_packages=(make xz-utils kmod systemd systemd-container)
 

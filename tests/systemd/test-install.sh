@@ -10,7 +10,8 @@
 #   1. an installed file is missing: units, the configuration in /etc and its
 #      reference copy, the VM definitions directory, tmpfiles.d, sysusers.d,
 #      modules-load.d (vfio-pci), the message catalog, the polkit policy
-#      (well-formed, both actions) and the example rule (not in rules.d);
+#      (well-formed, both actions) and the example rule (not in rules.d), the
+#      shell completions and (when built) the man pages;
 #   2. a default path differs between build-config.h (the binaries), the
 #      installed units, the installed libvfiod.yaml and tmpfiles.d, or the
 #      directory modes differ between tmpfiles.d and the unit;
@@ -86,6 +87,19 @@ find_one systemd/catalog/libvfio.catalog >/dev/null
 policy=$(find_one polkit-1/actions/io.libvfio.policy)
 find_one doc/libvfio/examples/50-libvfio.rules >/dev/null
 reference=$(find_one share/libvfio/libvfiod.yaml)
+# The shell completions, where each shell looks below the prefix, and the man
+# pages when scdoc built them (-Dman=auto), naming the paths the binaries use.
+find_one share/bash-completion/completions/vfioctl >/dev/null
+find_one share/zsh/site-functions/_vfioctl >/dev/null
+find_one share/fish/vendor_completions.d/vfioctl.fish >/dev/null
+if [[ -f $build/man/vfioctl.1 ]]; then
+	for page in man1/vfioctl.1 man8/libvfiod.8 man5/libvfiod.yaml.5 man5/libvfio-vm.yaml.5; do
+		find_one "share/man/$page" >/dev/null
+	done
+	# scdoc writes "\&" after each full stop.
+	sed 's/\\&//g' "$(find_one share/man/man1/vfioctl.1)" | grep -F -- "$socket_path" >/dev/null ||
+		fail "vfioctl.1 does not name the socket $socket_path"
+fi
 if find "$dest" -path '*/polkit-1/rules.d/*' | grep . >/dev/null; then
 	fail 'a polkit rule is installed as active; the example must stay an example'
 fi
