@@ -16,23 +16,25 @@ _vfioctl_first_column()
 
 _vfioctl()
 {
-	local cur=${COMP_WORDS[COMP_CWORD]} prev=
-	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local vfioctl=${COMP_WORDS[0]} command= kind= i word
+	# The words of the line up to the cursor, split at blanks only: bash's own
+	# COMP_WORDS are also split at ':' and '=' (COMP_WORDBREAKS), which cuts a
+	# PCI address (0000:01:00.0) and --json=short apart.
+	local line=${COMP_LINE:0:COMP_POINT}
+	local -a words
+	read -ra words <<<"$line"
+	[[ -z $line || $line == *[[:blank:]] ]] && words+=("")
+	local n=${#words[@]}
+	local cur=${words[n - 1]} prev=
+	((n > 1)) && prev=${words[n - 2]}
+	local vfioctl=${words[0]} command= kind= i word
 	local -a socket=() arguments=()
 
 	# The command, the socket, and the arguments typed so far.
-	for ((i = 1; i < COMP_CWORD; i++)); do
-		word=${COMP_WORDS[i]}
-		# bash splits "--socket=PATH" at the "=" (COMP_WORDBREAKS): three words.
-		if [[ $word == --* ]] && [ "${COMP_WORDS[i + 1]}" = = ]; then
-			[ "$word" = --socket ] && socket=(--socket "${COMP_WORDS[i + 2]}")
-			((i += 2))
-			continue
-		fi
+	for ((i = 1; i < n - 1; i++)); do
+		word=${words[i]}
 		case $word in
 		-s | --socket)
-			socket=(--socket "${COMP_WORDS[i + 1]}")
+			socket=(--socket "${words[i + 1]}")
 			((i++))
 			;;
 		--socket=*) socket=("$word") ;;
@@ -46,90 +48,100 @@ _vfioctl()
 			;;
 		esac
 	done
-	# The value of "--json=" or "--socket=", split off at the "=".
-	if [ "$cur" = = ] || [ "$prev" = = ]; then
-		local option=${COMP_WORDS[COMP_CWORD - 1]} value=
-		[ "$prev" = = ] && option=${COMP_WORDS[COMP_CWORD - 2]} && value=$cur
-		case $option in
-		--json) mapfile -t COMPREPLY < <(compgen -W 'short pretty' -- "$value") ;;
-		--socket) mapfile -t COMPREPLY < <(compgen -f -- "$value") ;;
-		esac
-		return 0
-	fi
+
+	_vfioctl_candidates
+	# bash replaces only what follows the last ':' or '=' of the word: drop what is before.
+	local typed=${cur%"${cur##*[:=]}"}
+	[ -n "$typed" ] && COMPREPLY=("${COMPREPLY[@]#"$typed"}")
+	return 0
+}
+
+# Fills COMPREPLY with what may follow: the words of the line that _vfioctl found.
+_vfioctl_candidates()
+{
+	case $cur in
+	--json=*)
+		mapfile -t COMPREPLY < <(compgen -W '--json=short --json=pretty' -- "$cur")
+		return
+		;;
+	--socket=*)
+		mapfile -t COMPREPLY < <(compgen -f -- "${cur#--socket=}" | sed 's/^/--socket=/')
+		return
+		;;
+	esac
 
 	case $prev in
 	-s | --socket | --iso | --drivers-iso | --disk)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
-		return 0
+		return
 		;;
 	--gpu)
 		mapfile -t COMPREPLY < <(compgen -W "$(_vfioctl_first_column \
 			"$vfioctl" "${socket[@]}" --no-legend gpus)" -- "$cur")
-		return 0
+		return
 		;;
 	--os)
 		mapfile -t COMPREPLY < <(compgen -W 'windows11 windows10 linux' -- "$cur")
-		return 0
+		return
 		;;
 	--mode)
 		mapfile -t COMPREPLY < <(compgen -W 'mdev sriov passthrough' -- "$cur")
-		return 0
+		return
 		;;
 	--vendor)
 		mapfile -t COMPREPLY < <(compgen -W 'intel nvidia amd' -- "$cur")
-		return 0
+		return
 		;;
 	esac
 	# Another option that takes a value: nothing to offer.
 	if [[ $prev == --* && $prev != *=* ]] &&
-		"$vfioctl" ${command:+"$command"} --list-options 2>/dev/null | grep -qx -- "$prev="; then
-		return 0
+		"$vfioctl" ${command:+"$command"} --list-options 2>/dev/null | grep -x -- "$prev=" >/dev/null; then
+		return
 	fi
 
 	if [[ $cur == -* ]]; then
 		local options
 		options=$("$vfioctl" ${command:+"$command"} --list-options 2>/dev/null)
 		mapfile -t COMPREPLY < <(compgen -W "${options//=/}" -- "$cur")
-		return 0
+		return
 	fi
 
 	if [ -z "$command" ]; then
 		mapfile -t COMPREPLY < <(compgen -W "$("$vfioctl" --list-commands 2>/dev/null |
 			cut -f1)" -- "$cur")
-		return 0
+		return
 	fi
 
 	kind=$("$vfioctl" --list-commands 2>/dev/null | awk -F '\t' -v c="$command" '$1 == c { print $2 }')
-	local words=
+	local values=
 	case $kind in
 	vm)
 		if [ "$command" = autostart ] && [ ${#arguments[@]} -ge 1 ]; then
-			words='on off'
+			values='on off'
 		else
-			words=$(_vfioctl_first_column "$vfioctl" "${socket[@]}" --no-legend list)
+			values=$(_vfioctl_first_column "$vfioctl" "${socket[@]}" --no-legend list)
 		fi
 		;;
 	gpu)
 		[ ${#arguments[@]} -eq 0 ] &&
-			words=$(_vfioctl_first_column "$vfioctl" "${socket[@]}" --no-legend gpus)
+			values=$(_vfioctl_first_column "$vfioctl" "${socket[@]}" --no-legend gpus)
 		;;
 	file)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
-		return 0
+		return
 		;;
 	command)
-		words=$("$vfioctl" --list-commands 2>/dev/null | cut -f1)
+		values=$("$vfioctl" --list-commands 2>/dev/null | cut -f1)
 		;;
 	partition)
 		if [ ${#arguments[@]} -eq 0 ]; then
-			words='create destroy'
+			values='create destroy'
 		elif [ "${arguments[0]}" = destroy ]; then
-			words=$(_vfioctl_first_column "$vfioctl" "${socket[@]}" --no-legend partitions)
+			values=$(_vfioctl_first_column "$vfioctl" "${socket[@]}" --no-legend partitions)
 		fi
 		;;
 	esac
-	mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
-	return 0
+	mapfile -t COMPREPLY < <(compgen -W "$values" -- "$cur")
 }
 
 complete -F _vfioctl vfioctl

@@ -200,14 +200,22 @@ class ListsForCompletionTest(unittest.TestCase):
         self.assertEqual(globals_only, options[2:])
 
 
-def bash_complete(words, env=None):
-    """The words bash completes for the command line `words` (the last is the one typed)."""
-    script = ('source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); '
-              'COMPREPLY=(); _vfioctl; printf "%s\\n" "${COMPREPLY[@]}"')
-    result = subprocess.run(['bash', '-c', script, 'bash',
-                             os.path.join(COMPLETION, 'vfioctl.bash'), *words],
-                            capture_output=True, text=True, timeout=60)
-    return result
+def bash_complete(words):
+    """What bash completes on a command line of `words` (the last one is being typed), as
+    bash calls the function: COMP_LINE and COMP_POINT, and COMP_WORDS split as bash splits
+    them, at ':' and '=' too."""
+    script = r'''
+source "$1"; shift
+COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+COMP_WORDS=(); for w in "$@"; do COMP_WORDS+=($(sed 's/\([:=]\)/ \1 /g' <<<"$w")); done
+[ -z "${!#}" ] && COMP_WORDS+=("")
+COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=()
+_vfioctl
+printf "%s\n" "${COMPREPLY[@]}"
+'''
+    return subprocess.run(['bash', '-c', script, 'bash',
+                           os.path.join(COMPLETION, 'vfioctl.bash'), *words],
+                          capture_output=True, text=True, timeout=60)
 
 
 class CompletionTestCase(UxTestCase):
@@ -233,19 +241,21 @@ class BashCompletionTest(CompletionTestCase):
         self.assertEqual(self.complete(*self.sock, 'stop', 'b'), ['beta'])
         self.assertEqual(self.complete(f'--socket={self.d.socket}', 'status', 'al'),
                          ['alpha'])
-        # bash splits "--socket=PATH" at "=", as COMP_WORDBREAKS says.
-        self.assertEqual(self.complete('--socket', '=', self.d.socket, 'kill', ''),
+        self.assertEqual(self.complete('--socket', self.d.socket, 'kill', ''),
                          ['alpha', 'beta'])
 
     def test_gpu_addresses_from_the_daemon(self):
         self.assertEqual(self.complete(*self.sock, 'gpu', ''), ['0000:00:02.0'])
         self.assertEqual(self.complete(*self.sock, 'partition', 'create', '--gpu', '0000'),
                          ['0000:00:02.0'])
+        # bash replaces what follows the last ':' of the word: that part alone is offered.
+        self.assertEqual(self.complete(*self.sock, 'gpu', '0000:00'), ['00:02.0'])
+        self.assertEqual(self.complete(*self.sock, 'gpu', '0000:00:02.'), ['02.0'])
 
     def test_options(self):
         self.assertEqual(self.complete('stop', '--f'), ['--force'])
         self.assertEqual(self.complete('--no-l'), ['--no-legend'])
-        self.assertEqual(self.complete('--json', '=', 'p'), ['pretty'])
+        self.assertEqual(self.complete('--json=p'), ['pretty'])
         self.assertEqual(self.complete('partition', 'create', '--mode', 's'), ['sriov'])
         self.assertEqual(self.complete('partition', ''), ['create', 'destroy'])
 
@@ -263,6 +273,7 @@ class BashCompletionTest(CompletionTestCase):
         shutil.copy(os.path.join(COMPLETION, 'vfioctl.bash'), os.path.join(directory, 'vfioctl'))
         script = (f'source {loader}; BASH_COMPLETION_USER_DIR={self.workdir}; '
                   '__load_completion vfioctl && complete -p vfioctl; '
+                  'COMP_LINE="vfioctl --socket $1 start "; COMP_POINT=${#COMP_LINE}; '
                   'COMP_WORDS=(vfioctl --socket "$1" start ""); COMP_CWORD=4; _vfioctl; '
                   'printf "%s\\n" "${COMPREPLY[@]}"')
         env = dict(os.environ, PATH=os.path.dirname(VFIOCTL) + ':' + os.environ['PATH'],
