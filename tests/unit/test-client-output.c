@@ -334,6 +334,96 @@ static void test_table_unlimited(void **state)
 	table_done(&table);
 }
 
+/* --no-legend: the rows alone, columns as wide as the rows need (DRIVER's header was wider). */
+static void test_table_without_legend(void **state)
+{
+	Table table;
+	_cleanup_free_ char *text = NULL;
+
+	gpu_table(&table, 10);
+	output_set_legend(false);
+	assert_false(output_legend());
+	text = print_table(&table, 0);
+	output_set_legend(true);
+	assert_string_equal(text, "0000:00:02.0  Intel UHD Graphics 630  i915      "
+				  "mdev i915-GVTg_V5_4: 2 free, i915-GVTg_V5_8: 1 free; "
+				  "passthrough\n"
+				  "0000:3b:00.0  NVIDIA Tesla T4         vfio-pci  passthrough\n"
+				  "0000:af:00.0  Ĝrafika Ünïcode Ĉard    -         none\n");
+	table_done(&table);
+
+	/* A header wider than every cell no longer sets its column's width. */
+	static const char *const headers[] = { "A LONG HEADER", "B" };
+	static const char *const row[] = { "x", "y" };
+	table_init(&table, 2, headers);
+	assert_int_equal(table_add_row(&table, row), 0);
+	output_set_legend(false);
+	free(text);
+	text = print_table(&table, 0);
+	output_set_legend(true);
+	assert_string_equal(text, "x  y\n");
+	table_done(&table);
+}
+
+/* Runs print_json() or print_json_line() in a child, its stdout into a string. */
+static char *json_printed(JsonFormat format, bool line, const char *json)
+{
+	int fds[2];
+	char *text = calloc(1, 4096);
+	size_t length = 0;
+	ssize_t n;
+
+	assert_non_null(text);
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		json_object *object = json_tokener_parse(json);
+		dup2(fds[1], STDOUT_FILENO);
+		output_set_json_format(format);
+		if (line)
+			print_json_line(object);
+		else
+			print_json(object);
+		fflush(stdout);
+		_exit(0);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], text + length, 4095 - length)) > 0)
+		length += (size_t)n;
+	close(fds[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return text;
+}
+
+static void test_json_formats(void **state)
+{
+	static const char *const json = "{\"a\": [1, \"/x\"]}";
+	static const char *const pretty = "{\n  \"a\": [\n    1,\n    \"/x\"\n  ]\n}\n";
+	static const char *const one_line = "{\"a\":[1,\"/x\"]}\n";
+	static const struct {
+		JsonFormat format;
+		bool line;
+		const char *expected;
+	} cases[] = {
+		/* --json: a reply indented, a stream's replies one per line */
+		{ JSON_FORMAT_DEFAULT, false, pretty }, { JSON_FORMAT_DEFAULT, true, one_line },
+		{ JSON_FORMAT_SHORT, false, one_line }, { JSON_FORMAT_SHORT, true, one_line },
+		{ JSON_FORMAT_PRETTY, false, pretty },  { JSON_FORMAT_PRETTY, true, pretty },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *text = json_printed(cases[i].format, cases[i].line, json);
+		assert_string_equal(text, cases[i].expected);
+	}
+	assert_int_equal(json_format_from_string("short"), JSON_FORMAT_SHORT);
+	assert_int_equal(json_format_from_string("pretty"), JSON_FORMAT_PRETTY);
+	assert_int_equal(json_format_from_string("Short"), _JSON_FORMAT_INVALID);
+	assert_int_equal(json_format_from_string(""), _JSON_FORMAT_INVALID);
+}
+
 static void test_table_wide_enough(void **state)
 {
 	Table table;
@@ -664,6 +754,8 @@ int main(void)
 		cmocka_unit_test(test_format_optional_int),
 		cmocka_unit_test(test_text_width),
 		cmocka_unit_test(test_table_unlimited),
+		cmocka_unit_test(test_table_without_legend),
+		cmocka_unit_test(test_json_formats),
 		cmocka_unit_test(test_table_wide_enough),
 		cmocka_unit_test(test_table_cut_to_100),
 		cmocka_unit_test(test_table_cut_partly),
