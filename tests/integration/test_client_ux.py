@@ -178,7 +178,8 @@ class ListsForCompletionTest(unittest.TestCase):
                 usage = vfioctl(name, '--help', socket_path='/nonexistent.sock').stdout
                 words = usage.splitlines()[0].split()
                 after = words[words.index(name) + 1:]
-                first = after[0] if after else ''
+                # "NAME", "NAME..." (several), "[NAME]"
+                first = after[0].strip('[]').rstrip('.') if after else ''
                 if name == 'create':  # a new VM's name: nothing to complete
                     self.assertEqual(kind, 'none')
                 elif name == 'partition':
