@@ -374,6 +374,10 @@ static int run(int argc, char *argv[])
 	if (r >= 0)
 		return r;
 
+	if (want_options) {
+		list_options(find_command(name)); /* help's: the global ones */
+		return EXIT_OK;
+	}
 	/* Now command_argv[optind...] holds the arguments that are not options. */
 	if (strcmp(name, "help") == 0) {
 		if (optind >= command_argc) {
@@ -386,10 +390,6 @@ static int run(int argc, char *argv[])
 	const Command *command = find_command(name);
 	if (!command)
 		return unknown_command(name);
-	if (want_options) {
-		list_options(command);
-		return EXIT_OK;
-	}
 	if (want_help) {
 		fputs(command->usage, stdout);
 		return EXIT_OK;

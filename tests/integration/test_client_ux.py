@@ -199,6 +199,9 @@ class ListsForCompletionTest(unittest.TestCase):
         self.assertEqual(logs[:4], ['--follow', '-f', '--lines=', '-n'])
         globals_only = vfioctl('--list-options').stdout.splitlines()
         self.assertEqual(globals_only, options[2:])
+        # Before the command too; help has none of its own.
+        self.assertEqual(vfioctl('--list-options', 'stop').stdout.splitlines(), options)
+        self.assertEqual(vfioctl('help', '--list-options').stdout.splitlines(), globals_only)
 
 
 def bash_complete(words):
