@@ -2,7 +2,7 @@
 /*
  * The QEMU argv of a VM, section by section: identity and control (QMP,
  * sandbox), machine, memory, CPUs, firmware, display, TPM, GPUs, Looking
- * Glass, disks, network, audio, USB, then the definition's own extra
+ * Glass, disks, network, audio, USB (a tablet, the host's devices), then the definition's own extra
  * arguments. Every string that comes from a definition or a host path is
  * placed inside an option value with its commas doubled (escape()), so it
  * stays one value whatever it holds. Checked against QEMU 7.2.
@@ -601,11 +601,15 @@ static void add_audio(Cmdline *c, const VmDefinition *d, const QemuHostFacts *ho
 	option(c, "-device", "hda-duplex,bus=sound.0,audiodev=audio");
 }
 
+/*
+ * One USB 3 controller for every VM: a tablet on it, an absolute pointer, so
+ * a VNC or SPICE viewer's mouse is where the guest's is (a PS/2 mouse only
+ * moves relatively, and drifts); then the host's devices the definition names.
+ */
 static void add_usb(Cmdline *c, const VmDefinition *d)
 {
-	if (d->n_usb == 0)
-		return;
 	option(c, "-device", "qemu-xhci,id=usb");
+	option(c, "-device", "usb-tablet,id=tablet,bus=usb.0");
 	for (size_t i = 0; i < d->n_usb; i++)
 		option(c, "-device", "usb-host,bus=usb.0,vendorid=0x%04x,productid=0x%04x",
 		       d->usb[i].vendor_id, d->usb[i].product_id);

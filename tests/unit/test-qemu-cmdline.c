@@ -644,6 +644,30 @@ static void test_installer_two_cdroms(void **state)
 	vm_definition_done(&d);
 }
 
+/* Every VM has one USB controller with a tablet on it; passed-through devices share it. */
+static void test_usb_tablet_always(void **state)
+{
+	static const char *const texts[] = {
+		"name: a\nuuid: 2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901\nmemory: 1G\nfirmware: bios\n",
+		"name: a\nuuid: 2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901\nmemory: 1G\nfirmware: bios\n"
+		"usb: [046d:c52b, 1532:0084]\n",
+	};
+	const QemuHostFacts host = {
+		.accel = QEMU_ACCEL_TCG, .qmp_socket = "/q", .numa_node = -1, .tap_fd = -1
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+		VmDefinition d = load(texts[i]);
+		_cleanup_strv_ char **argv = build(&d, NULL, 0, &host);
+		assert_int_equal(count_of(argv, "qemu-xhci,id=usb"), 1);
+		assert_int_equal(count_of(argv, "usb-tablet,id=tablet,bus=usb.0"), 1);
+		assert_int_equal(
+			count_of(argv, "usb-host,bus=usb.0,vendorid=0x1532,productid=0x0084"), i);
+		vm_definition_done(&d);
+	}
+}
+
 /* ---- errors ---- */
 
 #define MINIMAL_UEFI                                   \
@@ -1040,8 +1064,8 @@ static void test_vga_only_without_boot_display(void **state)
 		_cleanup_strv_ char **argv =
 			build(&d, all + cases[i].first, cases[i].n, &complete_host);
 		assert_int_equal(count_of(argv, "VGA,id=video"), cases[i].vga);
-		assert_int_equal(count_of(argv, "-device"),
-				 cases[i].vga + 2 * cases[i].n); /* a root port and the GPU */
+		/* a root port and the GPU each; the USB controller and its tablet */
+		assert_int_equal(count_of(argv, "-device"), cases[i].vga + 2 * cases[i].n + 2);
 	}
 	/* Four GPUs: four root ports, chassis 1 to 4, each GPU behind its own. */
 	_cleanup_strv_ char **argv = build(&d, all, ELEMENTSOF(all), &complete_host);
@@ -1205,6 +1229,7 @@ int main(void)
 		cmocka_unit_test(test_secure_boot_tpm),
 		cmocka_unit_test(test_no_gpu),
 		cmocka_unit_test(test_installer_two_cdroms),
+		cmocka_unit_test(test_usb_tablet_always),
 		cmocka_unit_test(test_missing_host_facts),
 		cmocka_unit_test(test_invalid_definitions),
 		cmocka_unit_test(test_invalid_assignments),
