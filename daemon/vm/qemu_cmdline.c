@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The QEMU argv of a VM, section by section: identity and control (QMP,
- * sandbox), machine, memory, CPUs, firmware, display, TPM, GPUs, Looking
+ * sandbox), machine, memory, CPUs, firmware, display, serial console, TPM, GPUs, Looking
  * Glass, disks, network, audio, USB (a tablet, the host's devices), then the definition's own extra
  * arguments. Every string that comes from a definition or a host path is
  * placed inside an option value with its commas doubled (escape()), so it
@@ -413,6 +413,18 @@ static void add_display(Cmdline *c, const QemuGpuAssignment *gpus, size_t n_gpus
 	option(c, "-device", "VGA,id=video");
 }
 
+/*
+ * The first serial port (COM1, ttyS0) on a socket the daemon made and QEMU
+ * inherits listening, for the owner's `vfioctl console` (vm_console.h).
+ */
+static void add_console(Cmdline *c, const QemuHostFacts *host)
+{
+	if (host->console_fd < 3)
+		return;
+	option(c, "-chardev", "socket,id=console,fd=%d,server=on,wait=off", host->console_fd);
+	option(c, "-serial", "chardev:console");
+}
+
 /* TPM 2.0 from swtpm (its control socket), on the CRB interface Windows 11 expects. */
 static void add_tpm(Cmdline *c, const VmDefinition *d, const QemuHostFacts *host)
 {
@@ -643,6 +655,7 @@ int qemu_cmdline_build(const char *binary, const VmDefinition *definition,
 	add_memory(&c, definition, host);
 	add_firmware(&c, definition, host);
 	add_display(&c, gpus, n_gpus, host);
+	add_console(&c, host);
 	add_tpm(&c, definition, host);
 	add_gpus(&c, gpus, n_gpus);
 	add_looking_glass(&c, definition, host);

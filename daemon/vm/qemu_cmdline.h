@@ -72,6 +72,8 @@ typedef struct QemuHostFacts {
 	const char *audio_server;
 	int tap_fd; /* network: bridge: an open tap fd QEMU inherits; -1 otherwise */
 	bool vnc; /* the console as a VNC server with no socket: clients come over QMP */
+	/* >= 3: the serial console, a listening socket QEMU inherits at this fd; 0: no serial */
+	int console_fd;
 } QemuHostFacts;
 
 DECLARE_STRING_TABLE_LOOKUP(qemu_accel, QemuAccel);

@@ -247,6 +247,7 @@ static void test_win11_gvtg(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "win11-gvtg/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
 		.ovmf_vars = STATE "win11-gvtg/OVMF_VARS.fd",
 		.tpm_socket = RUN "win11-gvtg/swtpm.sock",
@@ -286,6 +287,7 @@ static void test_nvidia_vgpu(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "nvidia-vgpu/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "nvidia-vgpu/OVMF_VARS.fd",
 		.numa_node = -1,
@@ -319,6 +321,7 @@ static void test_amd_sriov(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "amd-sriov/qmp.sock",
+		.console_fd = 4,
 		.numa_node = -1,
 		.tap_fd = -1,
 	};
@@ -352,6 +355,7 @@ static void test_nvidia_vgpu17(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "nvidia-vgpu17/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "nvidia-vgpu17/OVMF_VARS.fd",
 		.numa_node = -1,
@@ -390,6 +394,7 @@ static void test_intel_sriov_windows(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "intel-sriov/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd",
 		.ovmf_vars = STATE "intel-sriov/OVMF_VARS.fd",
 		.tpm_socket = RUN "intel-sriov/swtpm.sock",
@@ -422,6 +427,7 @@ static void test_nvidia_mdev_on_a_vf(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "nvidia-mdev-vf/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "nvidia-mdev-vf/OVMF_VARS.fd",
 		.numa_node = -1,
@@ -466,6 +472,7 @@ static void test_passthrough(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "passthrough/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "passthrough/OVMF_VARS.fd",
 		.numa_node = -1,
@@ -497,6 +504,7 @@ static void test_linux_virtio(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_TCG,
 		.qmp_socket = RUN "linux-virtio/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "linux-virtio/OVMF_VARS.fd",
 		.numa_node = -1,
@@ -534,6 +542,7 @@ static void test_numa_hugepages(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "numa-hugepages/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "numa-hugepages/OVMF_VARS.fd",
 		.numa_node = 1,
@@ -564,6 +573,7 @@ static void test_secure_boot_tpm(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_TCG,
 		.qmp_socket = RUN "secure-boot-tpm/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
 		.ovmf_vars = STATE "secure-boot-tpm/OVMF_VARS.fd",
 		.tpm_socket = RUN "secure-boot-tpm/swtpm.sock",
@@ -591,6 +601,7 @@ static void test_no_gpu(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_TCG,
 		.qmp_socket = RUN "no-gpu/qmp.sock",
+		.console_fd = 4,
 		.numa_node = -1,
 		.tap_fd = -1,
 		.vnc = true,
@@ -624,6 +635,7 @@ static void test_installer_two_cdroms(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_TCG,
 		.qmp_socket = RUN "installer/qmp.sock",
+		.console_fd = 4,
 		.numa_node = -1,
 		.tap_fd = -1,
 		.vnc = true,
@@ -1088,6 +1100,16 @@ static void test_qmp_from_an_inherited_socket(void **state)
 	char **argv = build(&d, NULL, 0, &host);
 	assert_string_equal(value_of(argv, "-chardev", 0), "socket,id=qmp,fd=3,server=on,wait=off");
 	assert_string_equal(value_of(argv, "-mon", 0), "chardev=qmp,mode=control");
+	assert_null(value_of(argv, "-serial", 0)); /* no console socket: no serial port */
+	strv_free(argv);
+
+	/* The serial console: the first serial port on the socket QEMU inherits. */
+	host.console_fd = 4;
+	argv = build(&d, NULL, 0, &host);
+	assert_string_equal(value_of(argv, "-chardev", 1),
+			    "socket,id=console,fd=4,server=on,wait=off");
+	assert_string_equal(value_of(argv, "-serial", 0), "chardev:console");
+	assert_null(value_of(argv, "-serial", 1));
 	strv_free(argv);
 	vm_definition_done(&d);
 }
@@ -1191,6 +1213,7 @@ static void test_looking_glass_resolution(void **state)
 		VmDefinition d = load(yaml);
 		QemuHostFacts host = {
 			.qmp_socket = RUN "lg/qmp.sock",
+			.console_fd = 4,
 			.numa_node = -1,
 			.looking_glass_path = "/dev/shm/lg",
 			.tap_fd = -1,
