@@ -5,13 +5,14 @@ and a real qemu-system-x86_64 (TCG): its serial console (console.sock, `vfioctl
 console`), its screen (vnc.sock, `vfioctl view`) with a USB tablet, and its
 CD-ROMs in boot order. QEMU runs as `nobody`; the VMs' owner is `daemon`."""
 import os
+import pty
 import pwd
+import select
 import shutil
-import socket
-import struct
+import signal
 import subprocess
 import sys
-import tempfile
+import termios
 import time
 import unittest
 
@@ -19,23 +20,218 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import unittest_tap  # noqa: E402
-from libvfio_test import vfioctl, vfioctl_for_others, wait_for  # noqa: E402
+from libvfio_test import vfioctl, vfioctl_for_others  # noqa: E402
 from test_vm_lifecycle import VmTestCase  # noqa: E402
 
 OWNER = 'daemon'
 OTHER = 'bin'
+LAB_CACHE = os.path.join(HERE, '..', 'lab', 'cache.sh')
+
+# SeaBIOS writes its screen to the first serial port too when fw_cfg names the port
+# (etc/sercon-port, 0x3f8 as two bytes), and boots again a second after it finds
+# nothing to boot: a guest that prints on its serial port, again and again.
+SEABIOS_ON_SERIAL = ('qemu-args: [-fw_cfg, "name=etc/sercon-port,file={port}",'
+                     ' -boot, reboot-timeout=1000]\n')
 
 
-def run_as(user, argv, **kwargs):
-    """`argv` as `user` (its own group, no others), as a login would run it."""
+def as_user(user):
+    """subprocess arguments that run a child as `user`, its own group, no others."""
     entry = pwd.getpwnam(user)
-    return subprocess.run(argv, user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
-                          capture_output=True, text=True, timeout=60, **kwargs)
+    return {'user': entry.pw_uid, 'group': entry.pw_gid, 'extra_groups': []}
+
+
+class Console:
+    """`vfioctl console NAME` as `user`, its standard input a pipe; reads what it shows."""
+
+    def __init__(self, socket_path, name, user=OWNER):
+        self.process = subprocess.Popen(
+            [vfioctl_for_others(), '--socket', socket_path, 'console', name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            **as_user(user))
+        self.output = b''
+
+    def read_until(self, text, timeout=60):
+        """Output until `text` has come (the output so far is self.output)."""
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.output:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.process.poll() is not None:
+                raise AssertionError(f'no {text!r} from the console within {timeout} s; '
+                                     f'it showed {self.output[-2000:]!r}')
+            ready, _, _ = select.select([self.process.stdout], [], [], left)
+            if ready:
+                self.output += os.read(self.process.stdout.fileno(), 65536)
+        return self.output
+
+    def type(self, text):
+        self.process.stdin.write(text.encode())
+        self.process.stdin.flush()
+
+    def finish(self, timeout=60):
+        """Closes its input; returns (exit status, the rest of stdout, stderr)."""
+        out, err = self.process.communicate(timeout=timeout)
+        self.output += out
+        return self.process.returncode, self.output.decode(errors='replace'), err.decode()
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
 
 
 class ConsoleTest(VmTestCase):
     def define_owned(self, d, name, extra=''):
         return self.define(d, name, f'owner: {OWNER}\n' + extra)
+
+    def console(self, d, name, user=OWNER):
+        c = Console(d.socket, name, user)
+        self.addCleanup(c.close)
+        return c
+
+    def seabios_on_serial(self):
+        port = os.path.join(self.workdir, 'sercon-port')
+        with open(port, 'wb') as f:
+            f.write(b'\xf8\x03')
+        os.chmod(port, 0o644)
+        return SEABIOS_ON_SERIAL.format(port=port)
+
+    def test_console_shows_the_guests_serial_output_until_the_vm_stops(self):
+        d = self.start_daemon()
+        self.define_owned(d, 'bios', self.seabios_on_serial())
+        self.start(d, 'bios')
+        c = self.console(d, 'bios')
+        c.read_until('SeaBIOS (version')
+        c.read_until('No bootable device.')
+        # The VM ends: the console closes, and says so.
+        self.ok(d, 'Stop', {'name': 'bios', 'force': True})
+        status, _, err = c.finish()
+        self.assertEqual(status, 0, err)
+        self.assertIn("Connected to bios's serial console", err)
+        self.assertIn("bios's console was closed: the VM stopped", err)
+
+    def test_on_a_terminal_raw_mode_until_ctrl_bracket_or_a_signal(self):
+        """On a terminal: raw while connected; Ctrl-] leaves, and SIGTERM too, and
+        either way the terminal is as it was."""
+        d = self.start_daemon()
+        self.define_owned(d, 'tty', self.seabios_on_serial())
+        self.start(d, 'tty')
+        for leave, expected in ((b'\x1d', 0), (signal.SIGTERM, 128 + signal.SIGTERM)):
+            master, slave = pty.openpty()
+            before = termios.tcgetattr(slave)
+            p = subprocess.Popen([vfioctl_for_others(), '--socket', d.socket, 'console', 'tty'],
+                                 stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                                 **as_user(OWNER))
+            seen = b''
+            while b'SeaBIOS (version' not in seen:
+                ready, _, _ = select.select([master], [], [], 60)
+                self.assertTrue(ready, seen)
+                seen += os.read(master, 65536)
+            self.assertEqual(termios.tcgetattr(slave)[3] & (termios.ICANON | termios.ECHO), 0)
+            if leave == b'\x1d':
+                os.write(master, b'typed' + leave)
+            else:
+                p.send_signal(leave)
+            _, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, expected, err)
+            self.assertEqual(termios.tcgetattr(slave), before)
+            self.assertIn(b"Connected to tty's serial console. Leave with Ctrl-].", err)
+            self.assertIn(b"Left tty's console", err)
+            os.close(master)
+            os.close(slave)
+        self.ok(d, 'Stop', {'name': 'tty', 'force': True})
+
+    def test_console_is_interactive_with_a_linux_guest(self):
+        """A real kernel (the lab's) with a shell on ttyS0: what is typed into the
+        console reaches the guest, and the guest's answer comes back."""
+        cache = subprocess.run(['bash', LAB_CACHE, '--print'], capture_output=True, text=True)
+        paths = dict(line.split('=', 1) for line in cache.stdout.splitlines() if '=' in line)
+        kernel, initramfs = paths.get('LAB_KERNEL'), paths.get('LAB_INITRAMFS')
+        if cache.returncode != 0 or not kernel or not os.path.exists(kernel):
+            self.skipTest('no lab kernel (tests/lab/cache.sh prepares one)')
+        # Copies QEMU's user may read (the cache's kernel is root's alone).
+        for source in (kernel, initramfs):
+            shutil.copy(source, self.workdir)
+            os.chmod(os.path.join(self.workdir, os.path.basename(source)), 0o644)
+        k, i = (os.path.join(self.workdir, os.path.basename(p)) for p in (kernel, initramfs))
+        d = self.start_daemon()
+        self.ok(d, 'Define', {'definition': (
+            f'name: linux\nmemory: 256M\ncpus: 1\nfirmware: bios\nnetwork: none\n'
+            f'owner: {OWNER}\n'
+            f'qemu-args: [-kernel, {k}, -initrd, {i}, -append, '
+            '"console=ttyS0 rdinit=/bin/sh quiet"]\n')})
+        self.start(d, 'linux')
+        c = self.console(d, 'linux')
+        c.read_until('/ # ', timeout=120)
+        c.type('echo $((6*7))-from-the-guest\n')
+        c.read_until('42-from-the-guest')
+        # The end of the input: the rest of the output, then it leaves on its own.
+        status, output, err = c.finish()
+        self.assertEqual(status, 0, err)
+        self.assertIn('echo $((6*7))-from-the-guest', output)  # the guest's tty echoed it
+        self.assertIn('then showing the output until it is quiet', err)
+        self.ok(d, 'Stop', {'name': 'linux', 'force': True})
+
+    def test_console_for_the_owner_and_root_only(self):
+        d = self.start_daemon()
+        self.define_owned(d, 'mine', self.seabios_on_serial())
+        r = vfioctl('console', 'mine', socket_path=d.socket, user=OTHER)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("mine is not running (it is defined): start it with 'vfioctl start mine'",
+                      r.stderr)
+        self.start(d, 'mine')
+        r = subprocess.run([vfioctl_for_others(), '--socket', d.socket, 'console', 'mine'],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                           **as_user(OTHER))
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.strip(),
+                         'vfioctl: Only mine\'s owner (daemon) and root may use its console.')
+        # root may
+        c = self.console(d, 'mine', user='root')
+        c.read_until('SeaBIOS (version')
+        c.close()
+        # a VM without an owner: root's alone
+        self.define(d, 'roots')
+        self.start(d, 'roots')
+        r = subprocess.run([vfioctl_for_others(), '--socket', d.socket, 'console', 'roots'],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                           **as_user(OWNER))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Only root may use roots's console: it has no owner", r.stderr)
+        for name in ('mine', 'roots'):
+            self.ok(d, 'Stop', {'name': name, 'force': True})
+
+    def test_the_cdroms_boot_in_the_order_boot_says(self):
+        """Two CD-ROMs and a disk; SeaBIOS says on the console what it tries, in order."""
+        files = []
+        for name in ('installer.iso', 'drivers.iso', 'disk.img'):
+            files.append(os.path.join(self.workdir, name))
+            with open(files[-1], 'wb') as f:
+                f.truncate(1 << 20)
+        d = self.start_daemon()
+        for boot, first in (('cdrom', 'Booting from DVD/CD'), ('disk', 'Booting from Hard Disk')):
+            self.define_owned(d, 'order', self.seabios_on_serial()
+                              + f'boot: {boot}\ncdrom: [{files[0]}, {files[1]}]\n'
+                              + f'disks: [{{path: {files[2]}, bus: sata}}]\n')
+            _, vm = self.start(d, 'order')
+            held = {os.readlink(f'/proc/{vm["pid"]}/fd/{fd}')
+                    for fd in os.listdir(f'/proc/{vm["pid"]}/fd')}
+            self.assertLessEqual(set(files), held)
+            c = self.console(d, 'order')
+            # one whole boot, from its banner to the end of its attempts
+            boot_text = None
+            while not boot_text:
+                c.read_until('No bootable device.')
+                boots = c.output.decode(errors='replace').split('SeaBIOS (version')[1:]
+                boot_text = next((b for b in boots if 'No bootable device.' in b), None)
+                if not boot_text:
+                    c.output = b''  # it connected in the middle of a boot: the next one
+            attempts = [line.strip() for line in boot_text.splitlines()
+                        if line.startswith('Booting from')]
+            text = boot_text
+            self.assertEqual(attempts[0], first + '...', text)
+            self.assertEqual(attempts.count('Booting from DVD/CD...'), 2, text)
+            c.close()
+            self.ok(d, 'Stop', {'name': 'order', 'force': True})
 
     def test_the_console_socket_is_the_owners_while_the_vm_runs(self):
         d = self.start_daemon()
