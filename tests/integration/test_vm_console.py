@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 import unittest
@@ -32,6 +33,46 @@ LAB_CACHE = os.path.join(HERE, '..', 'lab', 'cache.sh')
 # nothing to boot: a guest that prints on its serial port, again and again.
 SEABIOS_ON_SERIAL = ('qemu-args: [-fw_cfg, "name=etc/sercon-port,file={port}",'
                      ' -boot, reboot-timeout=1000]\n')
+
+
+# A stand-in for remote-viewer (no window can open here): says its arguments, then
+# speaks RFB on the socket they name as a viewer does, and says what QEMU tells it of
+# the pointer (QEMU's pointer-type-change pseudo-encoding, -257: x = 1 when the
+# guest's pointer is absolute: the USB tablet, once a driver in the guest polls it).
+# Exits 7, which view must pass on.
+FAKE_VIEWER = r"""#!/usr/bin/python3
+import socket, struct, sys
+print('argv', ' '.join(sys.argv[1:]), flush=True)
+target = sys.argv[-1]
+path = target[len('vnc+unix://'):] if target.startswith('vnc+unix://') else target
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(path)
+def recv(n):
+    data = b''
+    while len(data) < n:
+        more = s.recv(n - len(data))
+        if not more:
+            sys.exit('the server closed the connection')
+        data += more
+    return data
+print('server', recv(12).decode().strip(), flush=True)
+s.sendall(b'RFB 003.008\n')
+types = recv(recv(1)[0])
+s.sendall(b'\x01')  # security: none (the daemon hands QEMU the connection with skipauth)
+assert struct.unpack('>I', recv(4))[0] == 0, 'security refused'
+s.sendall(b'\x01')  # ClientInit: shared
+width, height = struct.unpack('>HH', recv(4))
+recv(16)
+name = recv(struct.unpack('>I', recv(4))[0]).decode()
+print('desktop', name, flush=True)
+s.sendall(struct.pack('>BxHii', 2, 2, 0, -257))  # SetEncodings: raw, pointer type change
+kind, count = struct.unpack('>BxH', recv(4))
+x, y, w, h, encoding = struct.unpack('>HHHHi', recv(12))
+assert (kind, count, encoding) == (0, 1, -257), (kind, count, encoding)
+print('pointer', 'absolute' if x == 1 else 'relative', flush=True)
+sys.exit(7)
+"""
 
 
 def as_user(user):
@@ -139,6 +180,81 @@ class ConsoleTest(VmTestCase):
             os.close(master)
             os.close(slave)
         self.ok(d, 'Stop', {'name': 'tty', 'force': True})
+
+    def viewers(self, *programs):
+        """A directory for PATH holding FAKE_VIEWER under each of `programs`."""
+        directory = tempfile.mkdtemp(prefix='bin-', dir=self.workdir)
+        os.chmod(directory, 0o755)
+        for program in programs:
+            with open(os.path.join(directory, program), 'w') as f:
+                f.write(FAKE_VIEWER)
+            os.chmod(os.path.join(directory, program), 0o755)
+        return directory
+
+    def view(self, d, name, *args, user=OWNER, path=None):
+        env = dict(os.environ, PATH=path or self.viewers())
+        env.pop('LIBVFIO_SOCKET', None)
+        return subprocess.run([vfioctl_for_others(), '--socket', d.socket, 'view', name, *args],
+                              capture_output=True, text=True, timeout=60, env=env,
+                              stdin=subprocess.DEVNULL, **as_user(user))
+
+    def test_view_opens_the_screen_for_the_owner(self):
+        d = self.start_daemon()
+        self.define_owned(d, 'screen')
+        r = self.view(d, 'screen', '--print')
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("screen is not running (it is defined)", r.stderr)
+        self.start(d, 'screen')
+        display = os.path.join(self.run_dir, 'vms', 'screen', 'vnc.sock')
+        # --print: the address only
+        r = self.view(d, 'screen', '--print')
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, f'vnc+unix://{display}\n', ''))
+        # the first viewer installed, given the socket as it takes it; its status is view's
+        r = self.view(d, 'screen', path=self.viewers('remote-viewer', 'xtigervncviewer'))
+        self.assertEqual(r.returncode, 7, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[:3],
+                         [f'argv vnc+unix://{display}', 'server RFB 003.008', 'desktop QEMU (screen)'])
+        r = self.view(d, 'screen', path=self.viewers('xtigervncviewer'))
+        self.assertEqual(r.returncode, 7, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[:3],
+                         [f'argv {display}', 'server RFB 003.008', 'desktop QEMU (screen)'])
+        # none installed: how to connect
+        r = self.view(d, 'screen')
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('No VNC viewer is installed. Install virt-viewer (remote-viewer) or '
+                      'tigervnc-viewer', r.stderr)
+        self.assertIn(f'vnc+unix://{display}', r.stderr)
+        # anyone else is refused before any viewer runs, root is not
+        r = self.view(d, 'screen', path=self.viewers('remote-viewer'), user=OTHER)
+        self.assertEqual((r.returncode, r.stdout), (1, ''))
+        self.assertEqual(r.stderr.strip(),
+                         "vfioctl: Only screen's owner (daemon) and root may use its screen.")
+        r = self.view(d, 'screen', '--print', user='root')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.ok(d, 'Stop', {'name': 'screen', 'force': True})
+
+    def test_view_with_looking_glass(self):
+        d = self.start_daemon()
+        self.define_owned(d, 'glass', 'looking-glass: 32M\n')
+        self.start(d, 'glass')
+        memory = '/dev/shm/looking-glass-glass'
+        self.assertEqual(self.ok(d, 'Get', {'name': 'glass'})['vm']['lookingGlass'], memory)
+        both = self.viewers('looking-glass-client', 'remote-viewer')
+        r = self.view(d, 'glass', path=both)
+        # the stand-in speaks RFB, which Looking Glass's memory is not: its argv is the point
+        self.assertEqual(r.stdout.splitlines()[0], f'argv -f {memory} -s', r.stderr)
+        r = self.view(d, 'glass', '--vnc', path=both)
+        self.assertEqual(r.returncode, 7, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[2], 'desktop QEMU (glass)')
+        # without the client: the VNC screen, and why
+        r = self.view(d, 'glass', path=self.viewers('remote-viewer'))
+        self.assertEqual(r.returncode, 7, r.stderr)
+        self.assertIn('looking-glass-client is not installed', r.stderr)
+        r = self.view(d, 'glass', path=both, user=OTHER)
+        self.assertEqual((r.returncode, r.stdout), (1, ''))
+        self.assertIn("Only glass's owner (daemon) and root may use its screen.", r.stderr)
+        self.ok(d, 'Stop', {'name': 'glass', 'force': True})
+        self.assertIsNone(self.ok(d, 'Get', {'name': 'glass'})['vm'].get('lookingGlass'))
 
     def test_console_is_interactive_with_a_linux_guest(self):
         """A real kernel (the lab's) with a shell on ttyS0: what is typed into the
