@@ -75,6 +75,27 @@ sys.exit(7)
 """
 
 
+def newc_archive(directory, files):
+    """A cpio archive (the kernel's newc format) of `directory` (0755) holding
+    {name: bytes} (0644), for an initramfs: the kernel unpacks archives given one
+    after the other, and makes no directory that is not in one."""
+    entries = [(directory, 0o40755, b'')]
+    entries += [(f'{directory}/{name}', 0o100644, data) for name, data in files.items()]
+    out = b''
+    for number, (name, mode, data) in enumerate([*entries, ('TRAILER!!!', 0, b'')]):
+        encoded = name.encode() + b'\0'
+        fields = (number + 1, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(encoded), 0)
+        out += b'070701' + b''.join(b'%08x' % f for f in fields) + encoded
+        out += b'\0' * (-len(out) % 4) + data
+        out += b'\0' * (-len(out) % 4)
+    return out
+
+
+# What a guest needs to drive the USB tablet: the xHCI controller, HID, evdev.
+TABLET_MODULES = ('usb-common', 'usbcore', 'xhci-hcd', 'xhci-pci', 'hid', 'usbhid',
+                  'hid-generic', 'evdev')
+
+
 def as_user(user):
     """subprocess arguments that run a child as `user`, its own group, no others."""
     entry = pwd.getpwnam(user)
@@ -212,8 +233,8 @@ class ConsoleTest(VmTestCase):
         # the first viewer installed, given the socket as it takes it; its status is view's
         r = self.view(d, 'screen', path=self.viewers('remote-viewer', 'xtigervncviewer'))
         self.assertEqual(r.returncode, 7, r.stderr)
-        self.assertEqual(r.stdout.splitlines()[:3],
-                         [f'argv vnc+unix://{display}', 'server RFB 003.008', 'desktop QEMU (screen)'])
+        self.assertEqual(r.stdout.splitlines()[:3], [f'argv vnc+unix://{display}',
+                                                     'server RFB 003.008', 'desktop QEMU (screen)'])
         r = self.view(d, 'screen', path=self.viewers('xtigervncviewer'))
         self.assertEqual(r.returncode, 7, r.stderr)
         self.assertEqual(r.stdout.splitlines()[:3],
@@ -256,19 +277,37 @@ class ConsoleTest(VmTestCase):
         self.ok(d, 'Stop', {'name': 'glass', 'force': True})
         self.assertIsNone(self.ok(d, 'Get', {'name': 'glass'})['vm'].get('lookingGlass'))
 
-    def test_console_is_interactive_with_a_linux_guest(self):
-        """A real kernel (the lab's) with a shell on ttyS0: what is typed into the
-        console reaches the guest, and the guest's answer comes back."""
+    def linux_guest(self):
+        """The lab's kernel and initramfs (tests/lab/cache.sh), copied where QEMU's user
+        may read them (the cache's kernel is root's alone), the initramfs with the
+        tablet's modules under /m added; skips the test without them."""
         cache = subprocess.run(['bash', LAB_CACHE, '--print'], capture_output=True, text=True)
         paths = dict(line.split('=', 1) for line in cache.stdout.splitlines() if '=' in line)
         kernel, initramfs = paths.get('LAB_KERNEL'), paths.get('LAB_INITRAMFS')
+        modules = paths.get('LAB_MODDIR')
         if cache.returncode != 0 or not kernel or not os.path.exists(kernel):
             self.skipTest('no lab kernel (tests/lab/cache.sh prepares one)')
-        # Copies QEMU's user may read (the cache's kernel is root's alone).
-        for source in (kernel, initramfs):
-            shutil.copy(source, self.workdir)
-            os.chmod(os.path.join(self.workdir, os.path.basename(source)), 0o644)
-        k, i = (os.path.join(self.workdir, os.path.basename(p)) for p in (kernel, initramfs))
+        k, i = os.path.join(self.workdir, 'vmlinux'), os.path.join(self.workdir, 'initramfs')
+        shutil.copy(kernel, k)
+        shutil.copy(initramfs, i)
+        with open(os.path.join(modules, 'modules.dep')) as f:
+            where = {os.path.basename(line.split(':')[0])[:-3]: line.split(':')[0]
+                     for line in f}
+        files = {}
+        for m in TABLET_MODULES:
+            with open(os.path.join(modules, where[m]), 'rb') as f:
+                files[f'{m}.ko'] = f.read()
+        with open(i, 'ab') as f:
+            f.write(newc_archive('m', files))
+        for path in (k, i):
+            os.chmod(path, 0o644)
+        return k, i
+
+    def test_console_is_interactive_with_a_linux_guest(self):
+        """A real kernel (the lab's) with a shell on ttyS0: what is typed into the
+        console reaches the guest, and the guest's answer comes back. Once the guest
+        drives the USB tablet, a viewer's pointer is absolute."""
+        k, i = self.linux_guest()
         d = self.start_daemon()
         self.ok(d, 'Define', {'definition': (
             f'name: linux\nmemory: 256M\ncpus: 1\nfirmware: bios\nnetwork: none\n'
@@ -280,6 +319,18 @@ class ConsoleTest(VmTestCase):
         c.read_until('/ # ', timeout=120)
         c.type('echo $((6*7))-from-the-guest\n')
         c.read_until('42-from-the-guest')
+        # The tablet: relative (PS/2) until the guest's usbhid reads it, then absolute.
+        viewer = self.viewers('remote-viewer')
+        self.assertEqual(self.view(d, 'linux', path=viewer).stdout.splitlines()[-1],
+                         'pointer relative')
+        c.type(f'for m in {" ".join(TABLET_MODULES)}; do insmod /m/$m.ko; done; '
+               'mount -t devtmpfs dev /dev; sleep 3; '
+               'for e in /dev/input/event*; do cat $e > /dev/null & done; '
+               'sleep 1; echo tablet-$((1+1))-ready\n')
+        c.read_until('tablet-2-ready', timeout=120)
+        r = self.view(d, 'linux', path=viewer)
+        self.assertEqual(r.stdout.splitlines()[-1], 'pointer absolute',
+                         r.stdout + r.stderr + c.output.decode(errors='replace'))
         # The end of the input: the rest of the output, then it leaves on its own.
         status, output, err = c.finish()
         self.assertEqual(status, 0, err)
