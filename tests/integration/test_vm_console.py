@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import unittest_tap  # noqa: E402
-from libvfio_test import vfioctl, vfioctl_for_others  # noqa: E402
+from libvfio_test import vfioctl, vfioctl_for_others, wait_for  # noqa: E402
 from test_vm_lifecycle import VmTestCase  # noqa: E402
 
 OWNER = 'daemon'
@@ -170,6 +170,27 @@ class ConsoleTest(VmTestCase):
         self.assertEqual(status, 0, err)
         self.assertIn("Connected to bios's serial console", err)
         self.assertIn("bios's console was closed: the VM stopped", err)
+
+    def test_the_console_survives_a_restart_of_the_daemon(self):
+        """QEMU holds the console's listening socket: a daemon that exits (cleanly, or
+        killed) leaves it, and the next one shows it again."""
+        d = self.start_daemon()
+        self.define_owned(d, 'kept', self.seabios_on_serial())
+        _, vm = self.start(d, 'kept')
+        console = self.ok(d, 'Get', {'name': 'kept'})['vm']['console']
+        for how in (signal.SIGTERM, signal.SIGKILL):
+            d.stop(how)
+            self.assertTrue(os.path.exists(console))
+            d = self.start_daemon()
+            # shown again once the new daemon has QEMU's status, as its screen is
+            got = wait_for(lambda: (lambda v: v if v.get('console') else None)(
+                self.ok(d, 'Get', {'name': 'kept'})['vm']), what='the console to be shown')
+            self.assertEqual((got['pid'], got['console']), (vm['pid'], console))
+            c = self.console(d, 'kept')
+            c.read_until('SeaBIOS (version')
+            c.close()
+        self.ok(d, 'Stop', {'name': 'kept', 'force': True})
+        self.assertFalse(os.path.exists(console))
 
     def test_on_a_terminal_raw_mode_until_ctrl_bracket_or_a_signal(self):
         """On a terminal: raw while connected; Ctrl-] leaves, and SIGTERM too, and
