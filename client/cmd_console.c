@@ -64,7 +64,7 @@ static int write_all(int fd, bool is_socket, const char *buf, size_t size)
  * ends. The stopping signals are blocked but while waiting (ppoll), so one is
  * seen at once and never lost between a check and the wait.
  */
-static RelayEnd relay(int sock, bool terminal, const sigset_t *waiting_mask)
+static RelayEnd relay(int sock, bool terminal, const sigset_t *waiting_mask, int *ret_errno)
 {
 	bool input_open = true;
 	char buf[4096];
@@ -82,8 +82,10 @@ static RelayEnd relay(int sock, bool terminal, const sigset_t *waiting_mask)
 				return RELAY_SIGNAL;
 			continue;
 		}
-		if (n < 0)
+		if (n < 0) {
+			*ret_errno = errno;
 			return RELAY_ERROR;
+		}
 		if (n == 0)
 			return RELAY_QUIET;
 		if (fds[0].revents) {
@@ -160,7 +162,8 @@ static int run_console(const ClientOptions *options, int argc, char *argv[])
 		if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
 			terminal = false;
 	}
-	RelayEnd end = relay(sock, terminal, &waiting_mask);
+	int error = 0;
+	RelayEnd end = relay(sock, terminal, &waiting_mask, &error);
 	if (terminal)
 		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved);
 	(void)sigprocmask(SIG_SETMASK, &waiting_mask, NULL);
@@ -179,7 +182,7 @@ static int run_console(const ClientOptions *options, int argc, char *argv[])
 		fprintf(stderr, "\nLeft %s's console (%s).\n", name, strsignal(stop_signal));
 		return 128 + stop_signal;
 	default:
-		fprintf(stderr, "\nvfioctl: %s's console: %s.\n", name, strerror(errno));
+		fprintf(stderr, "\nvfioctl: %s's console: %s.\n", name, strerror(error));
 		return EXIT_FAILED;
 	}
 }
