@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "json_util.h"
 #include "macro.h"
+#include "output.h" /* print_json() */
 #include "vm_sockets.h"
 
 enum {
