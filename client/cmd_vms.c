@@ -112,6 +112,7 @@ static int print_vm(json_object *vm)
 	const char *qmp_status = json_get_string(vm, "qmpStatus");
 	const char *problem = json_get_string(vm, "problem");
 	const char *display = json_get_string(vm, "display");
+	const char *console = json_get_string(vm, "console");
 	char pid[24], uptime[32];
 
 	_cleanup_free_ char *partitions = vm_partitions_text(vm);
@@ -133,6 +134,8 @@ static int print_vm(json_object *vm)
 	print_field(LABEL_WIDTH, "Autostart:", "%s", yes_no(vm, "autostart"));
 	if (display)
 		print_field(LABEL_WIDTH, "Display:", "vnc+unix://%s", display);
+	if (console)
+		print_field(LABEL_WIDTH, "Console:", "%s", console);
 	char hugepages[160];
 	if (vm_hugepages_text(hugepages, sizeof(hugepages), vm))
 		print_field(LABEL_WIDTH, "Hugepages:", "%s", hugepages);

@@ -28,6 +28,7 @@ typedef struct Command {
 } Command;
 
 extern const Command command_check;
+extern const Command command_console;
 extern const Command command_define;
 extern const Command command_gpu;
 extern const Command command_gpus;
@@ -46,6 +47,7 @@ extern const Command command_topology;
 extern const Command command_undefine;
 extern const Command command_validate;
 extern const Command command_version;
+extern const Command command_view;
 extern const Command command_vfs;
 extern const Command command_watch;
 

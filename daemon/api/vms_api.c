@@ -74,7 +74,10 @@ static json_object *vm_json(const VmInfo *vm)
 	    json_add_bool(o, "autostart", vm->autostart) < 0 ||
 	    json_add_string(o, "owner", vm->owner) < 0 ||
 	    json_add_string(o, "problem", vm->problem) < 0 ||
-	    json_add_string(o, "display", vm->display) < 0 || add_hugepages(o, &vm->hugepages) < 0)
+	    json_add_string(o, "display", vm->display) < 0 ||
+	    json_add_string(o, "console", vm->console) < 0 ||
+	    json_add_string(o, "lookingGlass", vm->looking_glass) < 0 ||
+	    add_hugepages(o, &vm->hugepages) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The QEMU argv of a VM, section by section: identity and control (QMP,
- * sandbox), machine, memory, CPUs, firmware, display, TPM, GPUs, Looking
- * Glass, disks, network, audio, USB, then the definition's own extra
+ * sandbox), machine, memory, CPUs, firmware, display, serial console, TPM, GPUs, Looking
+ * Glass, disks, network, audio, USB (a tablet, the host's devices), then the definition's own extra
  * arguments. Every string that comes from a definition or a host path is
  * placed inside an option value with its commas doubled (escape()), so it
  * stays one value whatever it holds. Checked against QEMU 7.2.
@@ -274,7 +274,7 @@ static int check_inputs(const VmDefinition *d, const QemuGpuAssignment *gpus, si
 			    qemu_size(size, d->memory), vm_hugepages_to_string(d->hugepages));
 	}
 
-	size_t ahci = d->cdrom ? 1 : 0;
+	size_t ahci = strv_length(d->cdroms);
 	for (size_t i = 0; i < d->n_disks; i++)
 		ahci += d->disks[i].bus == VM_DISK_SATA;
 	if (ahci > AHCI_PORTS)
@@ -413,6 +413,18 @@ static void add_display(Cmdline *c, const QemuGpuAssignment *gpus, size_t n_gpus
 	option(c, "-device", "VGA,id=video");
 }
 
+/*
+ * The first serial port (COM1, ttyS0) on a socket the daemon made and QEMU
+ * inherits listening, for the owner's `vfioctl console` (vm_console.h).
+ */
+static void add_console(Cmdline *c, const QemuHostFacts *host)
+{
+	if (host->console_fd < 3)
+		return;
+	option(c, "-chardev", "socket,id=console,fd=%d,server=on,wait=off", host->console_fd);
+	option(c, "-serial", "chardev:console");
+}
+
 /* TPM 2.0 from swtpm (its control socket), on the CRB interface Windows 11 expects. */
 static void add_tpm(Cmdline *c, const VmDefinition *d, const QemuHostFacts *host)
 {
@@ -523,16 +535,21 @@ static void add_looking_glass(Cmdline *c, const VmDefinition *d, const QemuHostF
 }
 
 /*
- * Disks in order, then the CD-ROM; the boot order is the same, so an empty
- * disk falls through to the installer and an installed one boots first.
+ * Disks in order, then the CD-ROMs in order, on the AHCI ports after the SATA
+ * disks. The boot order (bootindex) follows `boot:`: disk puts the disks
+ * first, so an empty disk falls through to the installer and an installed
+ * one boots first; cdrom puts the CD-ROMs first.
  */
 static void add_disks(Cmdline *c, const VmDefinition *d, const QemuHostFacts *host)
 {
-	unsigned ahci_port = 0, boot = 1;
+	size_t n_cdroms = strv_length(d->cdroms);
+	unsigned ahci_port = 0;
+	unsigned disk_boot = d->boot == VM_BOOT_CDROM ? (unsigned)n_cdroms + 1 : 1;
+	unsigned cdrom_boot = d->boot == VM_BOOT_CDROM ? 1 : (unsigned)d->n_disks + 1;
 
 	for (size_t i = 0; i < d->n_disks; i++) {
 		const VmDisk *disk = &d->disks[i];
-
+		unsigned boot = disk_boot + (unsigned)i;
 		char what[32];
 
 		snprintf(what, sizeof(what), "disk%zu", i);
@@ -544,22 +561,25 @@ static void add_disks(Cmdline *c, const VmDefinition *d, const QemuHostFacts *ho
 		switch (disk->bus) {
 		case VM_DISK_SATA:
 			option(c, "-device", "ide-hd,drive=disk%zu,bus=ide.%u,bootindex=%u", i,
-			       ahci_port++, boot++);
+			       ahci_port++, boot);
 			break;
 		case VM_DISK_NVME: /* NVMe needs a serial; by position, so it stays the same */
 			option(c, "-device", "nvme,drive=disk%zu,serial=disk%zu,bootindex=%u", i, i,
-			       boot++);
+			       boot);
 			break;
 		default:
-			option(c, "-device", "virtio-blk-pci,drive=disk%zu,bootindex=%u", i,
-			       boot++);
+			option(c, "-device", "virtio-blk-pci,drive=disk%zu,bootindex=%u", i, boot);
 			break;
 		}
 	}
-	if (d->cdrom) {
-		option(c, "-drive", "%s,if=none,id=cdrom,media=cdrom,format=raw,readonly=on",
-		       file_source(c, &host->cdrom, d->cdrom, "cdrom"));
-		option(c, "-device", "ide-cd,drive=cdrom,bus=ide.%u,bootindex=%u", ahci_port, boot);
+	for (size_t i = 0; i < n_cdroms; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "cdrom%zu", i);
+		option(c, "-drive", "%s,if=none,id=cdrom%zu,media=cdrom,format=raw,readonly=on",
+		       file_source(c, &host->cdroms[i], d->cdroms[i], what), i);
+		option(c, "-device", "ide-cd,drive=cdrom%zu,bus=ide.%u,bootindex=%u", i,
+		       ahci_port++, cdrom_boot + (unsigned)i);
 	}
 }
 
@@ -593,11 +613,15 @@ static void add_audio(Cmdline *c, const VmDefinition *d, const QemuHostFacts *ho
 	option(c, "-device", "hda-duplex,bus=sound.0,audiodev=audio");
 }
 
+/*
+ * One USB 3 controller for every VM: a tablet on it, an absolute pointer, so
+ * a VNC or SPICE viewer's mouse is where the guest's is (a PS/2 mouse only
+ * moves relatively, and drifts); then the host's devices the definition names.
+ */
 static void add_usb(Cmdline *c, const VmDefinition *d)
 {
-	if (d->n_usb == 0)
-		return;
 	option(c, "-device", "qemu-xhci,id=usb");
+	option(c, "-device", "usb-tablet,id=tablet,bus=usb.0");
 	for (size_t i = 0; i < d->n_usb; i++)
 		option(c, "-device", "usb-host,bus=usb.0,vendorid=0x%04x,productid=0x%04x",
 		       d->usb[i].vendor_id, d->usb[i].product_id);
@@ -631,6 +655,7 @@ int qemu_cmdline_build(const char *binary, const VmDefinition *definition,
 	add_memory(&c, definition, host);
 	add_firmware(&c, definition, host);
 	add_display(&c, gpus, n_gpus, host);
+	add_console(&c, host);
 	add_tpm(&c, definition, host);
 	add_gpus(&c, gpus, n_gpus);
 	add_looking_glass(&c, definition, host);

@@ -70,6 +70,8 @@ void vm_info(const Vm *vm, VmInfo *ret)
 		.owner = vm->owner,
 		.problem = vm->problem,
 		.display = vm->display_path,
+		.console = vm->console_path,
+		.looking_glass = vm->looking_glass_path,
 		.hugepages = vm->hugepages,
 	};
 }

@@ -52,6 +52,8 @@ typedef struct VmInfo {
 	const char *owner;
 	const char *problem;
 	const char *display; /* the owner's VNC socket while the VM runs, or NULL */
+	const char *console; /* the owner's serial console socket while the VM runs, or NULL */
+	const char *looking_glass; /* its Looking Glass memory (file or kvmfr) while it runs */
 	HugepageReservation hugepages; /* what its start added to a pool, until given back */
 } VmInfo;
 

@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "json_util.h"
 #include "macro.h"
+#include "vm/vm_console.h"
+#include "vm/vm_looking_glass.h"
 #include "vm/vm_qemu_user.h"
 #include "vm/vm_socket.h"
 
@@ -84,12 +87,37 @@ static int on_connection(sd_event_source *source, int fd, uint32_t revents, void
 	return 0;
 }
 
+/*
+ * Where its Looking Glass memory is, when it has some: the kvmfr device lent
+ * to QEMU's user (in its runtime record, so an adopted VM's too), else the
+ * /dev/shm file its start made (removed when it ends).
+ */
+static void find_looking_glass(Vm *vm)
+{
+	char shm[4200];
+	struct stat st;
+	const char *found = NULL;
+
+	for (size_t i = 0; i < vm->n_lent && !found; i++) {
+		const char *base = strrchr(vm->lent[i].path, '/');
+		if (base && strncmp(base, "/kvmfr", 6) == 0)
+			found = vm->lent[i].path;
+	}
+	looking_glass_shm_path(vm->name, shm, sizeof(shm));
+	if (!found && lstat(shm, &st) >= 0 && S_ISREG(st.st_mode))
+		found = shm;
+	free(vm->looking_glass_path);
+	vm->looking_glass_path = found ? strdup(found) : NULL;
+}
+
 void vm_display_open(Vm *vm)
 {
 	char path[4200];
 	uid_t uid = 0;
 	gid_t gid = 0;
 
+	vm_console_open(vm);
+	find_looking_glass(vm);
 	if (vm->display_source)
 		return;
 	vm_display_path(vm, path, sizeof(path));
@@ -122,6 +150,8 @@ void vm_display_open(Vm *vm)
 
 void vm_display_close(Vm *vm)
 {
+	vm_console_close(vm);
+	vm->looking_glass_path = mfree(vm->looking_glass_path);
 	if (!vm->display_source)
 		return;
 	char path[4200];

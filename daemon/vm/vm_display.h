@@ -12,10 +12,17 @@
 
 #include "vm/vm_internal.h"
 
-/* Listens for the VM (its QMP is connected and its guest runs). Logged on failure. */
+/*
+ * Listens for the VM (its QMP is connected and its guest runs). Logged on
+ * failure. Its console (vm_console.h) and its Looking Glass memory are shown
+ * from here on too (VmInfo).
+ */
 void vm_display_open(Vm *vm);
 
-/* Stops listening and removes the socket (QEMU ends, or the daemon exits). Accepts a closed one. */
+/*
+ * Stops listening and removes the socket (QEMU ends, or the daemon exits), and
+ * stops showing the console. Accepts a closed one.
+ */
 void vm_display_close(Vm *vm);
 
 /* The socket's path for VM `name`, written to `buf`. */

@@ -99,6 +99,8 @@ struct Vm {
 	sd_event_source *display_source; /* the owner's VNC socket (vm_display.h), or NULL */
 	char *display_path; /* its path while it listens */
 	unsigned display_connections; /* handed to QEMU so far, for their names */
+	char *console_path; /* the owner's serial console (vm_console.h) while QEMU runs */
+	char *looking_glass_path; /* its Looking Glass memory (vm_display.h) while QEMU runs */
 	Qmp *qmp;
 	char *qmp_status;
 	char **partitions;

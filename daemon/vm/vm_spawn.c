@@ -22,6 +22,7 @@
 #include "strv.h"
 #include "time_util.h"
 #include "vm/audio_relay.h"
+#include "vm/vm_console.h"
 #include "vm/vm_dirs.h"
 #include "vm/vm_display.h"
 #include "vm/vm_files.h"
@@ -179,11 +180,16 @@ static int open_files(VmStart *s, QemuHostFacts *facts, Passed *passed, char **r
 		if (r < 0)
 			return r;
 	}
-	if (!d->cdrom)
-		return 0;
-	return pass_file(passed,
-			 vm_file_open(d->cdrom, false, &facts->cdrom.block_device, ret_message),
-			 false, &facts->cdrom, ret_message);
+	/* The definition allows VM_MAX_CDROMS; facts->cdroms holds as many. */
+	for (size_t i = 0; d->cdroms && d->cdroms[i] && i < ELEMENTSOF(facts->cdroms); i++) {
+		int r = pass_file(passed,
+				  vm_file_open(d->cdroms[i], false, &facts->cdroms[i].block_device,
+					       ret_message),
+				  false, &facts->cdroms[i], ret_message);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* Where the VM runs (vm_placement.h), decided once per start and kept in it. */
@@ -327,8 +333,8 @@ int vm_spawn(VmStart *s, char **ret_message)
 	const VmDefinition *d = &s->definition;
 	const HostModel *model;
 	QemuUser user;
-	char dir[4096], state_dir[4096], qmp[4200], display[4300], tpm[4200], audio[4200],
-		vars[4200];
+	char dir[4096], state_dir[4096], qmp[4200], display[4300], console[4300], tpm[4200],
+		audio[4200], vars[4200];
 	char identifier[96];
 	_cleanup_free_ char *binary = NULL, *vars_template = NULL, *looking_glass = NULL;
 	_cleanup_strv_ char **argv = NULL;
@@ -359,14 +365,15 @@ int vm_spawn(VmStart *s, char **ret_message)
 	snprintf(state_dir, sizeof(state_dir), "%s/vms/%s", m->config->state_dir, vm->name);
 	vm_qmp_path(vm, qmp, sizeof(qmp));
 	vm_display_path(vm, display, sizeof(display));
+	vm_console_path(vm, console, sizeof(console));
 	snprintf(tpm, sizeof(tpm), "%s/swtpm.sock", dir);
 	snprintf(audio, sizeof(audio), "%s/audio.sock", dir);
 	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", state_dir);
-	if (strlen(display) >= 108 || strlen(qmp) >= 108) /* sun_path */
+	if (strlen(console) >= 108 || strlen(display) >= 108 || strlen(qmp) >= 108) /* sun_path */
 		return error_message(ret_message, -ENAMETOOLONG,
 				     "The socket path %s is too long for a socket; use a shorter "
 				     "runtime-dir.",
-				     display);
+				     console);
 	/*
 	 * Root's, both: QEMU's user writes in neither (only in swtpm's state
 	 * directory below the second), so it cannot plant an entry the daemon
@@ -409,6 +416,10 @@ int vm_spawn(VmStart *s, char **ret_message)
 		return error_message(ret_message, qmp_listening, "Cannot listen on %s: %s.", qmp,
 				     strerror(-qmp_listening));
 	facts.qmp_fd = pass_fd(&passed, qmp_listening); /* the first: fd 3 */
+	/* The serial console, the owner's, listening before QEMU runs (vm_console.h). */
+	facts.console_fd = pass_fd(&passed, vm_console_listen(vm, d->owner, ret_message));
+	if (facts.console_fd < 0)
+		return facts.console_fd;
 	facts.accel = accel_choice(m, &model->facts);
 	if (d->firmware == VM_FIRMWARE_UEFI) {
 		r = ovmf_choose(&model->facts, d->secure_boot, &facts.ovmf_code, &vars_template,

@@ -823,7 +823,8 @@ class FailureTest(VmTestCase):
         self.assertEqual(len(ports()), 1, ports())
         self.assertTrue(ports()[0].startswith('lvtap'))
         with open(f'/proc/{vm["pid"]}/cmdline') as f:
-            self.assertIn('tap,id=net0,fd=4', f.read().split('\0'))  # after QMP's, fd 3
+            # after QMP's (fd 3) and the serial console's (fd 4)
+            self.assertIn('tap,id=net0,fd=5', f.read().split('\0'))
         self.ok(d, 'Stop', {'name': 'bridged', 'force': True})
         self.assertEqual(ports(), [], 'the tap goes with QEMU')
 

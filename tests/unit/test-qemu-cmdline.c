@@ -247,6 +247,7 @@ static void test_win11_gvtg(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "win11-gvtg/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
 		.ovmf_vars = STATE "win11-gvtg/OVMF_VARS.fd",
 		.tpm_socket = RUN "win11-gvtg/swtpm.sock",
@@ -286,6 +287,7 @@ static void test_nvidia_vgpu(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "nvidia-vgpu/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "nvidia-vgpu/OVMF_VARS.fd",
 		.numa_node = -1,
@@ -319,6 +321,7 @@ static void test_amd_sriov(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "amd-sriov/qmp.sock",
+		.console_fd = 4,
 		.numa_node = -1,
 		.tap_fd = -1,
 	};
@@ -352,6 +355,7 @@ static void test_nvidia_vgpu17(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "nvidia-vgpu17/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "nvidia-vgpu17/OVMF_VARS.fd",
 		.numa_node = -1,
@@ -390,6 +394,7 @@ static void test_intel_sriov_windows(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "intel-sriov/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd",
 		.ovmf_vars = STATE "intel-sriov/OVMF_VARS.fd",
 		.tpm_socket = RUN "intel-sriov/swtpm.sock",
@@ -422,6 +427,7 @@ static void test_nvidia_mdev_on_a_vf(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "nvidia-mdev-vf/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "nvidia-mdev-vf/OVMF_VARS.fd",
 		.numa_node = -1,
@@ -466,6 +472,7 @@ static void test_passthrough(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "passthrough/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "passthrough/OVMF_VARS.fd",
 		.numa_node = -1,
@@ -497,6 +504,7 @@ static void test_linux_virtio(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_TCG,
 		.qmp_socket = RUN "linux-virtio/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "linux-virtio/OVMF_VARS.fd",
 		.numa_node = -1,
@@ -534,6 +542,7 @@ static void test_numa_hugepages(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_KVM,
 		.qmp_socket = RUN "numa-hugepages/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd",
 		.ovmf_vars = STATE "numa-hugepages/OVMF_VARS.fd",
 		.numa_node = 1,
@@ -564,6 +573,7 @@ static void test_secure_boot_tpm(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_TCG,
 		.qmp_socket = RUN "secure-boot-tpm/qmp.sock",
+		.console_fd = 4,
 		.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
 		.ovmf_vars = STATE "secure-boot-tpm/OVMF_VARS.fd",
 		.tpm_socket = RUN "secure-boot-tpm/swtpm.sock",
@@ -591,6 +601,7 @@ static void test_no_gpu(void **state)
 	const QemuHostFacts host = {
 		.accel = QEMU_ACCEL_TCG,
 		.qmp_socket = RUN "no-gpu/qmp.sock",
+		.console_fd = 4,
 		.numa_node = -1,
 		.tap_fd = -1,
 		.vnc = true,
@@ -598,6 +609,75 @@ static void test_no_gpu(void **state)
 
 	expect_golden("no-gpu", &d, NULL, 0, &host);
 	vm_definition_done(&d);
+}
+
+/*
+ * A Windows install: the installer and the virtio drivers on two CD-ROMs, the
+ * installer first (boot: cdrom), then the empty SATA disk; under TCG.
+ */
+static void test_installer_two_cdroms(void **state)
+{
+	VmDefinition d = load("name: installer\n"
+			      "uuid: 2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901\n"
+			      "memory: 4G\n"
+			      "cpus: 2\n"
+			      "firmware: bios\n"
+			      "boot: cdrom\n"
+			      "disks:\n"
+			      "  - path: /var/lib/libvfio/images/win10.qcow2\n"
+			      "    format: qcow2\n"
+			      "    bus: sata\n"
+			      "  - path: /var/lib/libvfio/images/data.raw\n"
+			      "cdrom:\n"
+			      "  - /var/lib/libvfio/iso/Win10_22H2_English_x64.iso\n"
+			      "  - /var/lib/libvfio/iso/virtio-win-0.1.262.iso\n"
+			      "network: none\n");
+	const QemuHostFacts host = {
+		.accel = QEMU_ACCEL_TCG,
+		.qmp_socket = RUN "installer/qmp.sock",
+		.console_fd = 4,
+		.numa_node = -1,
+		.tap_fd = -1,
+		.vnc = true,
+	};
+
+	expect_golden("installer-two-cdroms", &d, NULL, 0, &host);
+
+	/* boot: disk, the default: the disks first, the CD-ROMs after, on the same ports. */
+	d.boot = VM_BOOT_DISK;
+	_cleanup_strv_ char **argv = build(&d, NULL, 0, &host);
+	assert_string_equal(value_of(argv, "-device", 1),
+			    "ide-hd,drive=disk0,bus=ide.0,bootindex=1");
+	assert_string_equal(value_of(argv, "-device", 2), "virtio-blk-pci,drive=disk1,bootindex=2");
+	assert_string_equal(value_of(argv, "-device", 3),
+			    "ide-cd,drive=cdrom0,bus=ide.1,bootindex=3");
+	assert_string_equal(value_of(argv, "-device", 4),
+			    "ide-cd,drive=cdrom1,bus=ide.2,bootindex=4");
+	vm_definition_done(&d);
+}
+
+/* Every VM has one USB controller with a tablet on it; passed-through devices share it. */
+static void test_usb_tablet_always(void **state)
+{
+	static const char *const texts[] = {
+		"name: a\nuuid: 2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901\nmemory: 1G\nfirmware: bios\n",
+		"name: a\nuuid: 2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901\nmemory: 1G\nfirmware: bios\n"
+		"usb: [046d:c52b, 1532:0084]\n",
+	};
+	const QemuHostFacts host = {
+		.accel = QEMU_ACCEL_TCG, .qmp_socket = "/q", .numa_node = -1, .tap_fd = -1
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+		VmDefinition d = load(texts[i]);
+		_cleanup_strv_ char **argv = build(&d, NULL, 0, &host);
+		assert_int_equal(count_of(argv, "qemu-xhci,id=usb"), 1);
+		assert_int_equal(count_of(argv, "usb-tablet,id=tablet,bus=usb.0"), 1);
+		assert_int_equal(
+			count_of(argv, "usb-host,bus=usb.0,vendorid=0x1532,productid=0x0084"), i);
+		vm_definition_done(&d);
+	}
 }
 
 /* ---- errors ---- */
@@ -727,9 +807,8 @@ static void test_invalid_definitions(void **state)
 	assert_string_equal(value_of(argv, "-device", 6),
 			    "ide-hd,drive=disk5,bus=ide.5,bootindex=6");
 	vm_definition_done(&d);
-	_cleanup_free_ char *with_cdrom = NULL;
-	assert_true(asprintf(&with_cdrom, "%scdrom: /iso/x.iso\n", six_sata) > 0);
-	d = load(with_cdrom);
+	d = load(six_sata);
+	assert_int_equal(strv_append(&d.cdroms, "/iso/x.iso"), 0);
 	expect_invalid(&d, NULL, 0, &complete_host,
 		       "There are 7 SATA disks and CD-ROMs, and the AHCI controller has 6 ports");
 	vm_definition_done(&d);
@@ -997,8 +1076,8 @@ static void test_vga_only_without_boot_display(void **state)
 		_cleanup_strv_ char **argv =
 			build(&d, all + cases[i].first, cases[i].n, &complete_host);
 		assert_int_equal(count_of(argv, "VGA,id=video"), cases[i].vga);
-		assert_int_equal(count_of(argv, "-device"),
-				 cases[i].vga + 2 * cases[i].n); /* a root port and the GPU */
+		/* a root port and the GPU each; the USB controller and its tablet */
+		assert_int_equal(count_of(argv, "-device"), cases[i].vga + 2 * cases[i].n + 2);
 	}
 	/* Four GPUs: four root ports, chassis 1 to 4, each GPU behind its own. */
 	_cleanup_strv_ char **argv = build(&d, all, ELEMENTSOF(all), &complete_host);
@@ -1021,6 +1100,16 @@ static void test_qmp_from_an_inherited_socket(void **state)
 	char **argv = build(&d, NULL, 0, &host);
 	assert_string_equal(value_of(argv, "-chardev", 0), "socket,id=qmp,fd=3,server=on,wait=off");
 	assert_string_equal(value_of(argv, "-mon", 0), "chardev=qmp,mode=control");
+	assert_null(value_of(argv, "-serial", 0)); /* no console socket: no serial port */
+	strv_free(argv);
+
+	/* The serial console: the first serial port on the socket QEMU inherits. */
+	host.console_fd = 4;
+	argv = build(&d, NULL, 0, &host);
+	assert_string_equal(value_of(argv, "-chardev", 1),
+			    "socket,id=console,fd=4,server=on,wait=off");
+	assert_string_equal(value_of(argv, "-serial", 0), "chardev:console");
+	assert_null(value_of(argv, "-serial", 1));
 	strv_free(argv);
 	vm_definition_done(&d);
 }
@@ -1055,12 +1144,12 @@ static void test_files_from_inherited_descriptors(void **state)
 	host.ovmf_vars_file = (QemuFile){ .fd = 3, .read_only_fd = 4 };
 	host.disks[0] = (QemuFile){ .fd = 5, .read_only_fd = 6 };
 	host.disks[1] = (QemuFile){ .fd = 7, .block_device = true };
-	host.cdrom = (QemuFile){ .fd = 8 };
+	host.cdroms[0] = (QemuFile){ .fd = 8 };
 	_cleanup_strv_ char **argv = build(&d, gpus, ELEMENTSOF(gpus), &host);
 	const char *const sets[] = {
 		"fd=3,set=1,opaque=uefi-vars", "fd=4,set=1,opaque=uefi-vars-read-only",
 		"fd=5,set=2,opaque=disk0",     "fd=6,set=2,opaque=disk0-read-only",
-		"fd=7,set=3,opaque=disk1",     "fd=8,set=4,opaque=cdrom",
+		"fd=7,set=3,opaque=disk1",     "fd=8,set=4,opaque=cdrom0",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(sets); i++)
 		assert_string_equal(value_of(argv, "-add-fd", i), sets[i]);
@@ -1074,7 +1163,7 @@ static void test_files_from_inherited_descriptors(void **state)
 			    "format=raw,cache=none,readonly=on");
 	assert_string_equal(
 		value_of(argv, "-drive", 4),
-		"file=/dev/fdset/4,if=none,id=cdrom,media=cdrom,format=raw,readonly=on");
+		"file=/dev/fdset/4,if=none,id=cdrom0,media=cdrom,format=raw,readonly=on");
 	expect_option(value_of(argv, "-device", 1), "romfile", 1, "/proc/self/fd/9");
 	for (size_t i = 0; argv[i]; i++)
 		assert_true(!strstr(argv[i], "/images/") && !strstr(argv[i], "/iso/") &&
@@ -1124,6 +1213,7 @@ static void test_looking_glass_resolution(void **state)
 		VmDefinition d = load(yaml);
 		QemuHostFacts host = {
 			.qmp_socket = RUN "lg/qmp.sock",
+			.console_fd = 4,
 			.numa_node = -1,
 			.looking_glass_path = "/dev/shm/lg",
 			.tap_fd = -1,
@@ -1161,6 +1251,8 @@ int main(void)
 		cmocka_unit_test(test_numa_hugepages),
 		cmocka_unit_test(test_secure_boot_tpm),
 		cmocka_unit_test(test_no_gpu),
+		cmocka_unit_test(test_installer_two_cdroms),
+		cmocka_unit_test(test_usb_tablet_always),
 		cmocka_unit_test(test_missing_host_facts),
 		cmocka_unit_test(test_invalid_definitions),
 		cmocka_unit_test(test_invalid_assignments),
