@@ -99,7 +99,7 @@ const Command command_list = {
 		 "one per line: name, state, QEMU's pid and uptime while it runs, owner,\n"
 		 "whether it starts at boot, and the GPU partitions it holds.\n"
 		 "States: defined (never started), starting, running, paused, stopping,\n"
-		 "stopped, crashed.\n",
+		 "stopped, crashed, failed (its start failed; 'vfioctl status NAME' says why).\n",
 	.run = run_list,
 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * VMs and their lifecycle: defined → starting → running ⇄ paused → stopping →
- * stopped, or crashed. Start takes the VM's GPU partitions from the partition
+ * stopped, or crashed; a start that cannot go on ends failed. Start takes the VM's GPU partitions from the partition
  * engine (held as "vm:NAME"), builds QEMU's argv (qemu_cmdline.h), spawns it
  * (process_spawn.h) as the QEMU user, connects QMP, pins the vCPU threads and
  * lets the guest run. QEMU's end, however it comes (stop, guest shutdown, a
@@ -33,6 +33,7 @@ typedef enum VmState {
 	VM_STATE_STOPPING,
 	VM_STATE_STOPPED,
 	VM_STATE_CRASHED,
+	VM_STATE_FAILED, /* its start failed: `problem` says why */
 	VM_STATE_UNDEFINED, /* its definition was removed: the last that Watch says of it */
 	_VM_STATE_MAX,
 } VmState;

@@ -111,7 +111,7 @@ int vm_adopt(Vm *vm, VmRuntime *runtime)
 		end_stray_helpers(vm);
 		vm->state = VM_STATE_STOPPING;
 		vm->releasing = true;
-		vm->end_state = started ? VM_STATE_CRASHED : VM_STATE_STOPPED;
+		vm->end_state = started ? VM_STATE_CRASHED : VM_STATE_FAILED;
 		vm_release_next(vm);
 		return 0;
 	}

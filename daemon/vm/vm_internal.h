@@ -75,6 +75,7 @@ struct Vm {
 	char name[VM_NAME_MAX + 1];
 	VmState state;
 	char *problem;
+	char *end_problem; /* the reason of its last end (failed, crashed), kept in ends_dir */
 
 	/* From the definition, as last read */
 	char uuid[UUID_STRING_SIZE];
@@ -133,6 +134,7 @@ struct VmManager {
 	HostCache *host;
 	const DaemonConfig *config;
 	char *records_dir; /* RUNTIME/vms */
+	char *ends_dir; /* RUNTIME/vm-states: how each VM last ended (vm_last_end.h) */
 	SysfsWriter *writer; /* hugepage pool writes (vm_hugepages.c) */
 	bool hugepages_busy; /* one pool write at a time: each plans from what the pools read */
 	Vm **vms;
@@ -164,6 +166,8 @@ void vm_info(const Vm *vm, VmInfo *ret);
 void vm_notify(VmManager *m, const Vm *vm);
 void vm_set_state(Vm *vm, VmState state);
 void vm_set_problem(Vm *vm, const char *problem);
+/* Forgets how the VM last ended (its record too): it is undefined. */
+void vm_forget_end(Vm *vm);
 /* Calls a waiter's callback (when it has one) with the final outcome. */
 void vm_call_back(const Waiter *w, const Vm *vm, VmFailure failure, const char *message,
 		  const PartitionOutcome *partition);

@@ -118,7 +118,7 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 			(void)kill(-vm->pid, SIGKILL);
 		return;
 	}
-	vm_release_all(vm, VM_STATE_STOPPED);
+	vm_release_all(vm, VM_STATE_FAILED);
 }
 
 _printf_(3, 4) void vm_start_failedf(Vm *vm, VmFailure failure, const char *format, ...)
@@ -161,7 +161,9 @@ static void on_released(Vm *vm)
 {
 	VmStart *s = vm_start_end(vm);
 
-	vm_set_state(vm, VM_STATE_STOPPED);
+	if (s->cancelled)
+		vm_set_problem(vm, NULL);
+	vm_set_state(vm, s->cancelled ? VM_STATE_STOPPED : VM_STATE_FAILED);
 	vm_call_back(&s->waiter, vm, s->failure,
 		     s->failure_message ? s->failure_message : "QEMU ended before the guest ran.",
 		     s->failure == VM_FAIL_PARTITION ? &s->failed_partition : NULL);
@@ -175,6 +177,16 @@ static const VmStartHooks start_hooks = {
 	.qemu_ended = on_qemu_ended,
 	.released = on_released,
 };
+
+void vm_start_cancel(Vm *vm, const char *how)
+{
+	VmStart *s = vm->start;
+	if (!s)
+		return;
+	if (s->failure == VM_OK) /* not when it had failed already: it stays failed */
+		s->cancelled = true;
+	vm_start_failedf(vm, VM_FAIL_START, "%s was %s while it started.", vm->name, how);
+}
 
 void vm_start_cut_short(Vm *vm, const char *message)
 {

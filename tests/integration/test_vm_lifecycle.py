@@ -554,7 +554,7 @@ class RestartTest(VmTestCase):
         self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777), (0, 0, 0o640))
         vm = self.ok(d, 'Get', {'name': 'half'})['vm']
         self.assertEqual((vm['state'], vm['problem']),
-                         ('stopped', 'Its start was cut short: libvfiod stopped before QEMU ran. '
+                         ('failed', 'Its start was cut short: libvfiod stopped before QEMU ran. '
                           'Start it again.'))
         self.assertNothingLeft('half')
 
@@ -622,7 +622,7 @@ class RestartTest(VmTestCase):
         self.assertTrue(pid_alive(pid))
 
         d = self.start_daemon()
-        wait_for(lambda: self.ok(d, 'Get', {'name': 'early'})['vm']['state'] == 'stopped',
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'early'})['vm']['state'] == 'failed',
                  what='the cut-short start to be undone')
         vm = self.ok(d, 'Get', {'name': 'early'})['vm']
         self.assertEqual(vm['problem'], 'Its start was cut short: libvfiod stopped before the '
@@ -651,7 +651,7 @@ class RestartTest(VmTestCase):
         d.stop()
         d = self.daemon(config=self.config, args=['--runtime-dir', fresh])
         time.sleep(0.3)
-        self.assertEqual(self.ok(d, 'Get', {'name': 'early'})['vm']['state'], 'defined')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'early'})['vm']['state'], 'stopped')
 
 
 class ConcurrencyTest(VmTestCase):
@@ -687,9 +687,52 @@ class FailureTest(VmTestCase):
         reply = self.call(d, 'Start', {'name': 'ghost'})
         self.assertError(reply, 'io.libvfio.Partitions.NoSuchGPU', '0000:7f:1f.7')
         vm = self.ok(d, 'Get', {'name': 'ghost'})['vm']
-        self.assertEqual((vm['state'], vm['partitions']), ('stopped', []))
+        self.assertEqual((vm['state'], vm['partitions']), ('failed', []))
         self.assertNothingLeft('ghost')
         self.assertDaemonServes(d)
+
+    def test_a_failed_start_is_failed_and_stays_so_across_a_restart(self):
+        d = self.start_daemon()
+        missing = os.path.join(self.workdir, 'no-such-disk.qcow2')
+        self.define(d, 'broken', f'disks: [{{path: {missing}}}]\n')
+        self.define(d, 'fine')
+        reply = self.call(d, 'Start', {'name': 'broken'})
+        self.assertError(reply, VMS + 'StartFailed', missing)
+        reason = reply['parameters']['message']
+        vm = self.ok(d, 'Get', {'name': 'broken'})['vm']
+        self.assertEqual((vm['state'], vm['problem'], vm['pid']), ('failed', reason, None))
+        self.assertNothingLeft('broken')
+        result = vfioctl('status', 'broken', socket_path=d.socket)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r'State: +failed')
+        self.assertIn(missing, result.stdout)
+        shown = json.loads(vfioctl('--json', 'status', 'broken', socket_path=d.socket).stdout)
+        self.assertEqual((shown['vm']['state'], shown['vm']['problem']), ('failed', reason))
+        self.start(d, 'fine')
+        self.ok(d, 'Stop', {'name': 'fine', 'force': True})
+
+        # a daemon that restarts says the same, not "defined"
+        d.stop()
+        d = self.start_daemon()
+        vms = {vm['name']: vm for vm in self.ok(d, 'List')['vms']}
+        self.assertEqual((vms['broken']['state'], vms['broken']['problem']), ('failed', reason))
+        self.assertEqual((vms['fine']['state'], vms['fine']['problem']), ('stopped', None))
+        states = os.path.join(self.run_dir, 'vm-states')
+        self.assertEqual(os.stat(states).st_mode & 0o777, 0o700)
+        self.assertEqual(sorted(os.listdir(states)), ['broken.json', 'fine.json'])
+        # a damaged record is not believed: the VM is as if never started
+        with open(os.path.join(states, 'fine.json'), 'w') as f:
+            f.write('{"name": "fine", "state": "running", "atUsec": 0}')
+        # removing the definition removes its record, and a new one starts afresh
+        self.ok(d, 'Undefine', {'name': 'broken'})
+        self.assertEqual(os.listdir(states), ['fine.json'])
+        d.stop()
+        d = self.start_daemon()
+        self.assertIn('bad state', d.output())
+        self.define(d, 'broken')
+        vms = {vm['name']: vm for vm in self.ok(d, 'List')['vms']}
+        self.assertEqual((vms['broken']['state'], vms['broken']['problem']), ('defined', None))
+        self.assertEqual(vms['fine']['state'], 'defined')
 
     def test_definitions_that_are_links_or_not_roots_are_not_read(self):
         """The daemon is root: a link in the VMs directory to a root-only file would
@@ -728,7 +771,7 @@ class FailureTest(VmTestCase):
         reply = self.call(d, 'Start', {'name': 'picky'})
         self.assertError(reply, VMS + 'StartFailed', 'status 1', 'no-such-option')
         vm = self.ok(d, 'Get', {'name': 'picky'})['vm']
-        self.assertEqual(vm['state'], 'stopped')
+        self.assertEqual(vm['state'], 'failed')
         self.assertIn('no-such-option', vm['problem'])
         self.assertNothingLeft('picky')
         # Fixed, started, then killed: its problem is this run's, not the old complaint
@@ -866,7 +909,7 @@ class FailureTest(VmTestCase):
         wait_for(lambda: not pid_alive(child), timeout=5, what="the wrapper's child to go")
         self.assertNothingLeft('stuck')
         vm = self.ok(d, 'Get', {'name': 'stuck'})['vm']
-        self.assertEqual(vm['state'], 'stopped')
+        self.assertEqual(vm['state'], 'failed')
         self.assertEqual(vm['problem'], reply['parameters']['message'])  # status says why
 
     def test_tpm_runs_swtpm_as_the_qemu_user(self):
@@ -1001,7 +1044,7 @@ class FullDiskTest(VmTestCase):
         self.assertNothingLeft('full')
         # no half-made copy of the variables (the log, without a journal, is kept)
         self.assertNotIn('OVMF_VARS.fd', os.listdir(os.path.join(state, 'vms', 'full')))
-        self.assertEqual(self.ok(d, 'Get', {'name': 'full'})['vm']['state'], 'stopped')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'full'})['vm']['state'], 'failed')
         subprocess.run(['mount', '-o', 'remount,size=16m', state], check=True)
         _, vm = self.start(d, 'full')
         self.assertEqual(vm['state'], 'running')
@@ -1021,7 +1064,7 @@ class FullDiskTest(VmTestCase):
         self.assertError(reply, VMS + 'StartFailed', 'No space left',
                          'Free space there and start it again')
         self.assertNothingLeft('full')
-        self.assertEqual(self.ok(d, 'Get', {'name': 'full'})['vm']['state'], 'stopped')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'full'})['vm']['state'], 'failed')
         os.unlink(filler)
         _, vm = self.start(d, 'full')
         self.assertEqual(vm['state'], 'running')
@@ -1047,7 +1090,7 @@ class PartitionTest(VmTestCase):
         self.assertEqual([name for name, _ in writes], ['create', 'remove'], writes)
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
         vm = self.ok(d, 'Get', {'name': 'gvt'})['vm']
-        self.assertEqual((vm['state'], vm['partitions']), ('stopped', []))
+        self.assertEqual((vm['state'], vm['partitions']), ('failed', []))
         self.assertEqual(self.call(d, 'List', {}).get('error'), None)
         with Varlink(d.socket) as v:
             held = v.call('io.libvfio.Partitions.List')['parameters']['partitions']
@@ -1244,7 +1287,7 @@ class PartitionTest(VmTestCase):
                 try:
                     self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
                     vm = self.ok(d, 'Get', {'name': 'cut'})['vm']
-                    self.assertEqual((vm['state'], vm['partitions']), ('stopped', []),
+                    self.assertEqual((vm['state'], vm['partitions']), ('failed', []),
                                      d.output())
                     self.assertIn('start was cut short', vm.get('problem') or '')
                     self.assertNothingLeft('cut')
@@ -1259,7 +1302,7 @@ class PartitionTest(VmTestCase):
         reply = self.call(d, 'Start', {'name': 'greedy'})
         self.assertEqual(reply['error'].rsplit('.', 1)[0], 'io.libvfio.Partitions', reply)
         vm = self.ok(d, 'Get', {'name': 'greedy'})['vm']
-        self.assertEqual(vm['state'], 'stopped')
+        self.assertEqual(vm['state'], 'failed')
         # The engine's refusal reaches the caller, status and the log as a sentence.
         sentence = reply['parameters']['message']
         self.assertRegex(sentence, r'^\S.{20,}\.$', reply)
@@ -1407,7 +1450,7 @@ class HugepageTest(VmTestCase):
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
         self.assertEqual(self.pool_writes(sim), ['32', '0'])
         vm = self.ok(d, 'Get', {'name': 'huge'})['vm']
-        self.assertEqual(vm['state'], 'stopped')
+        self.assertEqual(vm['state'], 'failed')
         self.assertNothingLeft('huge')
 
     def test_pages_someone_else_added_stay(self):
@@ -1435,7 +1478,7 @@ class HugepageTest(VmTestCase):
                 if after:
                     self.assertEqual(sim.read(self.NR), '32\n')
                 d = self.hugepage_daemon(sim)
-                wait_for(lambda: self.ok(d, 'Get', {'name': 'cut'})['vm']['state'] == 'stopped',
+                wait_for(lambda: self.ok(d, 'Get', {'name': 'cut'})['vm']['state'] == 'failed',
                          what='the cut-short start to be undone')
                 self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
                 self.assertNothingLeft('cut')
@@ -1460,7 +1503,7 @@ class HugepageTest(VmTestCase):
                                  'took too long')
                 vm = self.ok(d, 'Get', {'name': 'late'})['vm']
                 self.assertEqual((vm['state'], vm['hugepages']),
-                                 ('stopped', {'sizeKiB': 2048, 'node': 0, 'pagesAdded': 32,
+                                 ('failed', {'sizeKiB': 2048, 'node': 0, 'pagesAdded': 32,
                                               'poolBefore': 0}))
                 with open(record) as f:
                     self.assertEqual(json.load(f)['hugepages']['added'], 32)
