@@ -20,10 +20,10 @@
 #include "vm/vm_runtime.h"
 
 static const char *const vm_state_table[_VM_STATE_MAX] = {
-	[VM_STATE_DEFINED] = "defined",   [VM_STATE_STARTING] = "starting",
-	[VM_STATE_RUNNING] = "running",   [VM_STATE_PAUSED] = "paused",
-	[VM_STATE_STOPPING] = "stopping", [VM_STATE_STOPPED] = "stopped",
-	[VM_STATE_CRASHED] = "crashed",   [VM_STATE_FAILED] = "failed",
+	[VM_STATE_DEFINED] = "defined",     [VM_STATE_STARTING] = "starting",
+	[VM_STATE_RUNNING] = "running",     [VM_STATE_PAUSED] = "paused",
+	[VM_STATE_STOPPING] = "stopping",   [VM_STATE_STOPPED] = "stopped",
+	[VM_STATE_CRASHED] = "crashed",     [VM_STATE_FAILED] = "failed",
 	[VM_STATE_UNDEFINED] = "undefined",
 };
 

@@ -363,6 +363,31 @@ void vm_manager_resume(VmManager *m, const char *name, VmCallback callback, void
 	pause_or_resume(m, name, false, callback, userdata);
 }
 
+static void reset_or_reboot(VmManager *m, const char *name, bool reboot, VmCallback callback,
+			    void *userdata)
+{
+	Vm *vm = vm_lookup(m, name, callback, userdata);
+	if (!vm)
+		return;
+	if (vm->state != VM_STATE_RUNNING || !vm->qmp || vm->start || vm->rebooting) {
+		vm_wrong_state(vm, callback, userdata,
+			       reboot ? "only a running VM can be rebooted"
+				      : "only a running VM can be reset");
+		return;
+	}
+	vm_reset_qemu(vm, reboot, callback, userdata);
+}
+
+void vm_manager_reset(VmManager *m, const char *name, VmCallback callback, void *userdata)
+{
+	reset_or_reboot(m, name, false, callback, userdata);
+}
+
+void vm_manager_reboot(VmManager *m, const char *name, VmCallback callback, void *userdata)
+{
+	reset_or_reboot(m, name, true, callback, userdata);
+}
+
 /* ---- Adoption after a daemon restart, autostart ---- */
 
 static int adopt_record(VmManager *m, VmRuntime *runtime)

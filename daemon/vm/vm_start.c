@@ -472,13 +472,14 @@ static void reserve_hugepages(VmStart *s)
 	_cleanup_free_ char *message = NULL;
 	int node;
 
+	/* Every phase is said, one with nothing to do too: the client counts them. */
+	progress(s, "hugepages");
 	if (s->definition.hugepages == VM_HUGEPAGES_OFF) {
 		spawn_qemu(s);
 		return;
 	}
 	int r = vm_spawn_node(s, &node, &message);
 	if (r >= 0) {
-		progress(s, "hugepages");
 		r = vm_hugepages_reserve(vm, &s->definition, node, on_hugepages_reserved, &message);
 	}
 	if (r < 0) {
@@ -638,11 +639,11 @@ static void on_qmp_ready(Vm *vm)
 {
 	VmStart *s = vm->start;
 	vm_set_qmp_status(vm, "prelaunch");
+	progress(s, "pinning"); /* said without pinning too: the client counts the phases */
 	if (!s->pin) {
 		run_guest(vm);
 		return;
 	}
-	progress(s, "pinning");
 	int r = qmp_execute(vm->qmp, "query-cpus-fast", NULL, on_cpus, vm);
 	if (r < 0)
 		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot ask QEMU for its vCPUs: %s.",

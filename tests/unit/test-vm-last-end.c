@@ -90,8 +90,9 @@ static void test_damaged_records_are_not_believed(void **state)
 	assert_refused("{\"name\":\"a\",\"state\":\"failed\",\"atUsec\":-1}", "atUsec");
 	assert_refused("{\"name\":\"a\",\"state\":\"failed\",\"atUsec\":0,\"problem\":[1]}",
 		       "problem");
-	assert_refused("{\"name\":\"a\",\"state\":\"failed\",\"atUsec\":0,\"problem\":\"a\\u0000b\"}",
-		       "problem");
+	assert_refused(
+		"{\"name\":\"a\",\"state\":\"failed\",\"atUsec\":0,\"problem\":\"a\\u0000b\"}",
+		"problem");
 
 	/* A reason past its bound */
 	char *big = malloc(VM_LAST_END_PROBLEM_MAX + 100);
@@ -104,10 +105,13 @@ static void test_damaged_records_are_not_believed(void **state)
 
 	/* On disk: damaged, not JSON, filed under another name; the good one is kept */
 	char *dir = tmpdir_new();
-	free(tmpdir_write_text(dir, "a.json", "{\"name\":\"a\",\"state\":\"crashed\",\"atUsec\":5}"));
-	free(tmpdir_write_text(dir, "b.json", "{\"name\":\"a\",\"state\":\"crashed\",\"atUsec\":5}"));
+	free(tmpdir_write_text(dir, "a.json",
+			       "{\"name\":\"a\",\"state\":\"crashed\",\"atUsec\":5}"));
+	free(tmpdir_write_text(dir, "b.json",
+			       "{\"name\":\"a\",\"state\":\"crashed\",\"atUsec\":5}"));
 	free(tmpdir_write_text(dir, "c.json", "not json"));
-	free(tmpdir_write_text(dir, "d.json", "{\"name\":\"d\",\"state\":\"paused\",\"atUsec\":5}"));
+	free(tmpdir_write_text(dir, "d.json",
+			       "{\"name\":\"d\",\"state\":\"paused\",\"atUsec\":5}"));
 	free(tmpdir_write_text(dir, ".e.json.tmp", "half"));
 	VmLastEnd *ends;
 	size_t n;
