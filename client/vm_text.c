@@ -47,10 +47,10 @@ static const struct {
 	const char *description;
 } start_phases[VM_START_PHASES] = {
 	{ "allocating", "allocating the GPU partitions" },
-	{ "hugepages", "reserving hugepages" },
+	{ "hugepages", "preparing its memory" },
 	{ "spawning", "starting QEMU" },
 	{ "connecting", "connecting to QEMU" },
-	{ "pinning", "pinning the vCPUs" },
+	{ "pinning", "placing the vCPUs" },
 	{ "running", "starting the guest" },
 };
 

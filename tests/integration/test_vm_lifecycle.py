@@ -141,7 +141,9 @@ class LifecycleTest(VmTestCase):
         self.assertEqual(again['uuid'], vm['uuid'])
 
         phases, vm = self.start(d, 'life')
-        self.assertEqual(phases, ['allocating', 'spawning', 'connecting', 'running', 'running'])
+        # every phase, in order, those with nothing to do too: the client counts them
+        self.assertEqual(phases, ['allocating', 'hugepages', 'spawning', 'connecting', 'pinning',
+                                  'running', 'running'])
         self.assertEqual((vm['state'], vm['qmpStatus']), ('running', 'running'))
         pid = vm['pid']
         self.assertTrue(pid_alive(pid))
@@ -170,7 +172,9 @@ class LifecycleTest(VmTestCase):
 
         # No OS answers the ACPI power button: after the timeout QEMU is told to quit.
         began = time.monotonic()
-        vm = self.ok(d, 'Stop', {'name': 'life', 'timeoutSeconds': 1})['vm']
+        stopped = self.ok(d, 'Stop', {'name': 'life', 'timeoutSeconds': 1})
+        vm = stopped['vm']
+        self.assertEqual(stopped['ended'], 'quit')
         self.assertGreaterEqual(time.monotonic() - began, 1.0)
         self.assertEqual((vm['state'], vm['pid'], vm['problem']), ('stopped', None, None))
         self.assertFalse(pid_alive(pid))
@@ -185,8 +189,8 @@ class LifecycleTest(VmTestCase):
         last = os.cpu_count() - 1
         self.define(d, 'pinned', f'numa: 0\ncpu-pinning: [{last}]\n')
         phases, vm = self.start(d, 'pinned')
-        self.assertEqual(phases, ['allocating', 'spawning', 'connecting', 'pinning', 'running',
-                                  'running'])
+        self.assertEqual(phases, ['allocating', 'hugepages', 'spawning', 'connecting', 'pinning',
+                                  'running', 'running'])
         tasks = f'/proc/{vm["pid"]}/task'
         affinity = {}
         for tid in os.listdir(tasks):
@@ -388,18 +392,67 @@ class LifecycleTest(VmTestCase):
         self.define(d, 'quick')
         _, vm = self.start(d, 'quick')
         began = time.monotonic()
-        vm = self.ok(d, 'Stop', {'name': 'quick', 'force': True})['vm']
+        stopped = self.ok(d, 'Stop', {'name': 'quick', 'force': True})
+        vm = stopped['vm']
+        self.assertEqual(stopped['ended'], 'quit')
         self.assertLess(time.monotonic() - began, 5)
         self.assertEqual(vm['state'], 'stopped')
         self.assertNothingLeft('quick')
 
         _, vm = self.start(d, 'quick')
         pid = vm['pid']
-        vm = self.ok(d, 'Kill', {'name': 'quick'})['vm']
+        killed = self.ok(d, 'Kill', {'name': 'quick'})
+        vm = killed['vm']
+        self.assertEqual(killed['ended'], 'killed')
         self.assertEqual(vm['state'], 'stopped')
         self.assertFalse(pid_alive(pid))
         self.assertNothingLeft('quick')
         self.assertDaemonServes(d)
+
+    def test_reset_and_reboot(self):
+        # A second monitor for the test sees what QEMU does.
+        own = os.path.join(self.workdir, 'own')
+        os.mkdir(own)
+        os.chown(own, 65534, 65534)
+        monitor = os.path.join(own, 'qmp.sock')
+        d = self.start_daemon()
+        self.define(d, 'bouncy', f'qemu-args: [-qmp, "unix:{monitor},server=on,wait=off"]\n')
+        self.assertError(self.call(d, 'Reset', {'name': 'bouncy'}), VMS + 'WrongState',
+                         'only a running VM')
+        self.assertError(self.call(d, 'Reboot', {'name': 'bouncy'}), VMS + 'WrongState')
+        _, vm = self.start(d, 'bouncy')
+        pid = vm['pid']
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(monitor)
+            s.settimeout(10)
+            events = s.makefile('r')
+            events.readline()  # the greeting
+            s.sendall(b'{"execute": "qmp_capabilities"}\n')
+            self.assertIn('return', json.loads(events.readline()))
+
+            def next_event(name):
+                while True:
+                    message = json.loads(events.readline())
+                    if message.get('event') == name:
+                        return message
+
+            vm = self.ok(d, 'Reset', {'name': 'bouncy'})['vm']
+            self.assertEqual((vm['state'], vm['pid']), ('running', pid))
+            self.assertEqual(next_event('RESET')['data']['guest'], False)
+            # No OS answers the power button: the call is accepted, the VM runs on.
+            vm = self.ok(d, 'Reboot', {'name': 'bouncy'})['vm']
+            self.assertEqual((vm['state'], vm['pid']), ('running', pid))
+            self.assertEqual(next_event('POWERDOWN')['event'], 'POWERDOWN')
+            time.sleep(1)
+            vm = self.ok(d, 'Get', {'name': 'bouncy'})['vm']
+            self.assertEqual((vm['state'], vm['pid'], vm['qmpStatus']),
+                             ('running', pid, 'running'))
+            events.close()
+        # a stop after an unanswered reboot is a stop: QEMU exits, it does not pause
+        stopped = self.ok(d, 'Stop', {'name': 'bouncy', 'timeoutSeconds': 1})
+        self.assertEqual((stopped['vm']['state'], stopped['ended']), ('stopped', 'quit'))
+        self.assertFalse(pid_alive(pid))
+        self.assertNothingLeft('bouncy')
 
     def test_qemu_killed_from_outside_is_a_crash(self):
         d = self.start_daemon()
@@ -1589,9 +1642,9 @@ class VfioctlTest(VmTestCase):
         # errors: a usage error is 2 and sends nothing, a refusal is 1 and says why
         result = self.vfioctl(d, 'start', '../desk')
         self.assertEqual(result.returncode, 2, result.stderr)
-        result = self.vfioctl(d, 'start', 'desk')
-        self.assertEqual(result.returncode, 1)
-        self.assertIn('desk is running', result.stderr)
+        result = self.vfioctl(d, 'start', 'desk')  # started already: a success, said
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (0, '', 'vfioctl: desk is already running.\n'))
         result = self.vfioctl(d, 'undefine', 'desk')
         self.assertEqual(result.returncode, 1)
         self.assertIn('stop it first', result.stderr)
@@ -1604,6 +1657,95 @@ class VfioctlTest(VmTestCase):
         result = self.vfioctl(d, 'status', 'desk')
         self.assertEqual(result.returncode, 1)
         self.assertIn('no VM named', result.stderr)
+
+    def test_stop_says_when_it_had_to_quit_qemu(self):
+        d = self.start_daemon()
+        self.define(d, 'mute')
+        self.start(d, 'mute')
+        # no OS answers the power button: QEMU is told to quit, said on stderr, status 3
+        result = self.vfioctl(d, 'stop', 'mute', '--timeout', '1')
+        self.assertEqual((result.returncode, result.stdout), (3, 'mute is stopped\n'),
+                         result.stderr)
+        self.assertEqual(result.stderr, 'vfioctl: mute: the guest did not shut down in time; '
+                         'QEMU was told to quit.\n')
+        self.start(d, 'mute')
+        result = self.vfioctl(d, '--json', 'stop', 'mute', '--timeout', '1')
+        self.assertEqual(result.returncode, 3, result.stderr)
+        self.assertEqual(json.loads(result.stdout)['ended'], 'quit')
+        # --force asks for the quit: that is a success
+        self.start(d, 'mute')
+        result = self.vfioctl(d, 'stop', 'mute', '--force')
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (0, 'mute is stopped\n', ''))
+        help = self.vfioctl(d, '--help').stdout
+        self.assertIn('3 stop had to quit or kill QEMU', help)
+
+    def test_start_and_stop_are_idempotent_and_take_several_names(self):
+        d = self.start_daemon()
+        for name in ('one', 'two', 'three'):
+            self.define(d, name)
+        result = self.vfioctl(d, 'start', 'one', 'two')
+        self.assertEqual(result.returncode, 0, result.stderr + d.output())
+        self.assertRegex(result.stdout, r'^one is running \(pid [0-9]+\)\n'
+                                        r'two is running \(pid [0-9]+\)\n$')
+        for vm in self.ok(d, 'List')['vms']:
+            if vm.get('pid'):
+                self.qemu_pids.add(vm['pid'])
+        # started already: a success with a note, and --json still prints the VM
+        result = self.vfioctl(d, 'start', 'one', 'three')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, 'vfioctl: one is already running.\n')
+        self.assertRegex(result.stdout, r'^three is running \(pid [0-9]+\)\n$')
+        self.qemu_pids.add(self.ok(d, 'Get', {'name': 'three'})['vm']['pid'])
+        result = self.vfioctl(d, '--json', 'start', 'one')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)['vm']['state'], 'running')
+        # several names: one line each, the worst status; a bad name changes nothing
+        result = self.vfioctl(d, 'pause', 'one', 'nope', 'two')
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stdout, r'^one is paused \(pid [0-9]+\)\n'
+                                        r'two is paused \(pid [0-9]+\)\n$')
+        self.assertIn("no VM named 'nope'", result.stderr)
+        result = self.vfioctl(d, 'resume', 'one', '../x')
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(self.ok(d, 'Get', {'name': 'one'})['vm']['state'], 'paused')
+        result = self.vfioctl(d, '--json', 'resume', 'one', 'two')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        decoder, text, shown = json.JSONDecoder(), result.stdout.strip(), []
+        while text:
+            value, end = decoder.raw_decode(text)
+            shown.append(value['vm']['name'])
+            text = text[end:].strip()
+        self.assertEqual(shown, ['one', 'two'])
+        result = self.vfioctl(d, 'reset', 'one', 'two')
+        self.assertEqual((result.returncode, result.stdout),
+                         (0, result.stdout), result.stderr)
+        self.assertRegex(result.stdout, r'^one is running \(pid [0-9]+\)\n'
+                                        r'two is running \(pid [0-9]+\)\n$')
+        result = self.vfioctl(d, 'reboot', 'three')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.vfioctl(d, 'stop', '--force', 'one', 'two', 'three')
+        self.assertEqual((result.returncode, result.stdout),
+                         (0, 'one is stopped\ntwo is stopped\nthree is stopped\n'),
+                         result.stderr)
+        # stopped already: a success with a note, and --json still prints the VM
+        result = self.vfioctl(d, 'stop', 'one')
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (0, '', 'vfioctl: one is not running (stopped): nothing to stop.\n'))
+        result = self.vfioctl(d, '--json', 'stop', 'one')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)['vm']['state'], 'stopped')
+        # a failed start is 1, and the others still start
+        missing = os.path.join(self.workdir, 'gone.img')
+        self.define(d, 'two', f'disks: [{{path: {missing}}}]\n')
+        result = self.vfioctl(d, 'start', 'two', 'one')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(missing, result.stderr)
+        self.assertRegex(result.stdout, r'^one is running')
+        self.qemu_pids.add(self.ok(d, 'Get', {'name': 'one'})['vm']['pid'])
+        result = self.vfioctl(d, 'status', 'two')
+        self.assertIn('failed', result.stdout)
+        self.ok(d, 'Stop', {'name': 'one', 'force': True})
 
     def test_define_names_the_file_and_line(self):
         d = self.start_daemon()
@@ -1628,7 +1770,13 @@ class VfioctlTest(VmTestCase):
             result = subprocess.run(['script', '-qec', command, '/dev/null'],
                                     capture_output=True, timeout=60)
             self.assertEqual(result.returncode, 0, result.stdout)
-            self.assertIn(b'\rStarting shown: connecting to QEMU (4/6)...', result.stdout)
+                # each phase is shown, counted as the daemon goes through them
+            for step, text in enumerate(['allocating the GPU partitions',
+                                         'preparing its memory', 'starting QEMU',
+                                         'connecting to QEMU', 'placing the vCPUs',
+                                         'starting the guest'], 1):
+                self.assertIn(f'Starting shown: {text} ({step}/6)...\r'.encode(),
+                              result.stdout)
             self.assertIn(b'shown is running', result.stdout)
             states = [json.loads(watch.stdout.readline())['vm']['state'] for _ in range(2)]
             self.assertEqual(states, ['starting', 'running'])

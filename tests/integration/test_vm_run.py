@@ -86,7 +86,8 @@ class RunTest(VmTestCase):
         # ExecStop= runs after that too: a stop of a stopped VM succeeds
         result = vfioctl('stop', 'unit', socket_path=d.socket)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout, 'unit is not running (stopped): nothing to stop.\n')
+        self.assertEqual((result.stdout, result.stderr),
+                         ('', 'vfioctl: unit is not running (stopped): nothing to stop.\n'))
 
     def test_attaches_to_a_vm_that_runs(self):
         d = self.start_daemon()

@@ -82,10 +82,10 @@ static void assert_progress(const char *phase, const char *expected)
 static void test_progress_text(void **state)
 {
 	assert_progress("allocating", "Starting gaming-vm: allocating the GPU partitions (1/6)...");
-	assert_progress("hugepages", "Starting gaming-vm: reserving hugepages (2/6)...");
+	assert_progress("hugepages", "Starting gaming-vm: preparing its memory (2/6)...");
 	assert_progress("spawning", "Starting gaming-vm: starting QEMU (3/6)...");
 	assert_progress("connecting", "Starting gaming-vm: connecting to QEMU (4/6)...");
-	assert_progress("pinning", "Starting gaming-vm: pinning the vCPUs (5/6)...");
+	assert_progress("pinning", "Starting gaming-vm: placing the vCPUs (5/6)...");
 	assert_progress("running", "Starting gaming-vm: starting the guest (6/6)...");
 	/* A newer daemon's phase is shown as it is when it is a plain word... */
 	assert_progress("warming-up", "Starting gaming-vm: warming-up...");
