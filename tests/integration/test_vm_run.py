@@ -116,7 +116,7 @@ class RunTest(VmTestCase):
         # the unit's ExecStop= after the crash succeeds; the unit stays failed by the 1
         result = vfioctl('stop', 'doomed', socket_path=d.socket)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn('not running (crashed)', result.stdout)
+        self.assertIn('not running (crashed)', result.stderr)
 
     def test_a_start_that_fails_is_a_failure_before_ready(self):
         d = self.start_daemon()
