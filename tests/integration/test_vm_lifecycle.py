@@ -454,6 +454,73 @@ class LifecycleTest(VmTestCase):
         self.assertFalse(pid_alive(pid))
         self.assertNothingLeft('bouncy')
 
+    def test_a_reboot_resets_a_guest_that_powers_off_and_a_power_off_still_ends_it(self):
+        own = os.path.join(self.workdir, 'own')
+        os.mkdir(own)
+        os.chown(own, 65534, 65534)
+        monitor = os.path.join(own, 'qmp.sock')
+        d = self.start_daemon()
+        self.define(d, 'acpi', f'qemu-args: [-qmp, "unix:{monitor},server=on,wait=off"]\n')
+
+        def power_off_and_watch(until):
+            """Plays a guest that powers off: SLP_EN with SLP_TYP 0 written to PM1a_CNT
+            (q35's PM base 0x600, which SeaBIOS set up); returns the events seen."""
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(monitor)
+                s.settimeout(20)
+                replies = s.makefile('r')
+                replies.readline()
+                s.sendall(b'{"execute": "qmp_capabilities"}\n')
+                self.assertIn('return', json.loads(replies.readline()))
+                s.sendall(json.dumps({'execute': 'human-monitor-command', 'arguments': {
+                    'command-line': 'o /w 0x604 0x2000'}}).encode() + b'\n')
+                seen = []
+                try:
+                    while until not in seen:
+                        line = replies.readline()
+                        if not line:
+                            break
+                        message = json.loads(line)
+                        if 'event' in message:
+                            seen.append(message['event'])
+                finally:
+                    replies.close()
+                return seen
+
+        _, vm = self.start(d, 'acpi')
+        pid = vm['pid']
+        time.sleep(2)  # SeaBIOS has set up the ACPI registers
+        self.ok(d, 'Reboot', {'name': 'acpi'})
+        events = power_off_and_watch('RESUME')
+        self.assertEqual([e for e in events if e in ('SHUTDOWN', 'RESET', 'RESUME')],
+                         ['SHUTDOWN', 'RESET', 'RESUME'], d.output())
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'acpi'})['vm']['qmpStatus'] == 'running',
+                 what='the guest to run again')
+        vm = self.ok(d, 'Get', {'name': 'acpi'})['vm']
+        self.assertEqual((vm['state'], vm['pid']), ('running', pid))
+        self.assertIn('VM acpi rebooted', d.output())
+        # no reboot asked: the guest's power-off ends the VM, stopped
+        time.sleep(1)
+        power_off_and_watch('SHUTDOWN')
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'acpi'})['vm']['state'] == 'stopped',
+                 what='the VM to end')
+        self.assertFalse(pid_alive(pid))
+        self.assertIsNone(self.ok(d, 'Get', {'name': 'acpi'})['vm']['problem'])
+        self.assertNothingLeft('acpi')
+        # a stop the guest answers in time: exit 0, nothing on stderr, ended "shutdown"
+        _, vm = self.start(d, 'acpi')
+        time.sleep(2)
+        stop = subprocess.Popen([VFIOCTL, '--socket', d.socket, '--json', 'stop', 'acpi',
+                                 '--timeout', '60'], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'acpi'})['vm']['state'] == 'stopping',
+                 what='the stop to begin')
+        power_off_and_watch('SHUTDOWN')
+        out, err = stop.communicate(timeout=30)
+        self.assertEqual((stop.returncode, err), (0, ''), out)
+        self.assertEqual(json.loads(out)['ended'], 'shutdown')
+        self.assertFalse(pid_alive(vm['pid']))
+
     def test_qemu_killed_from_outside_is_a_crash(self):
         d = self.start_daemon()
         self.define(d, 'victim')
