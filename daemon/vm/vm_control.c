@@ -282,7 +282,7 @@ void vm_stop_qemu(Vm *vm, bool force, bool again, uint64_t timeout_usec)
 {
 	vm_set_state(vm, VM_STATE_STOPPING);
 	shutdown_is_poweroff(vm);
-	if (force)
+	if (force || vm->rebooting) /* a guest being reset cannot answer the power button */
 		quit_qemu(vm);
 	else if (!again) {
 		if (!vm->qmp ||
@@ -442,14 +442,26 @@ void vm_on_shutdown(Vm *vm, bool guest)
 		quit_qemu(vm);
 		return;
 	}
-	/* The reboot: QEMU paused in "shutdown"; reset, then run again, then exit at the next. */
+	/*
+	 * The reboot: QEMU paused in "shutdown"; reset, and once QEMU says the reset
+	 * is done (its RESET event: a cont before it is refused), run again.
+	 */
 	vm->reboot_pending = false;
 	vm->rebooting = true;
-	if (qmp_execute(vm->qmp, "system_reset", NULL, ignore_reply, vm) < 0 ||
-	    qmp_execute(vm->qmp, "cont", NULL, on_reboot_cont, vm) < 0) {
+	if (qmp_execute(vm->qmp, "system_reset", NULL, ignore_reply, vm) < 0) {
 		vm->rebooting = false;
 		quit_qemu(vm);
 		return;
 	}
-	shutdown_is_poweroff(vm);
+	shutdown_is_poweroff(vm); /* exit at the next power-off */
+}
+
+void vm_on_reset(Vm *vm)
+{
+	if (!vm->rebooting || vm->stop_requested)
+		return;
+	if (qmp_execute(vm->qmp, "cont", NULL, on_reboot_cont, vm) < 0) {
+		vm->rebooting = false;
+		quit_qemu(vm);
+	}
 }

@@ -225,3 +225,5 @@ void vm_pause_qemu(Vm *vm, bool pause, VmCallback callback, void *userdata);
 void vm_reset_qemu(Vm *vm, bool reboot, VmCallback callback, void *userdata);
 /* QEMU said SHUTDOWN: reboots, quits a paused QEMU, or lets it end (vm_reboot.h). */
 void vm_on_shutdown(Vm *vm, bool guest);
+/* QEMU said RESET: the reset of a reboot is done, and the guest runs again. */
+void vm_on_reset(Vm *vm);

@@ -70,6 +70,8 @@ static void on_qmp_event(Qmp *qmp, const char *name, json_object *data, void *us
 			vm->guest_shutdown = true;
 		vm_set_qmp_status(vm, "shutdown");
 		vm_on_shutdown(vm, guest);
+	} else if (strcmp(name, "RESET") == 0) {
+		vm_on_reset(vm);
 	}
 }
 
