@@ -1810,8 +1810,12 @@ class VfioctlTest(VmTestCase):
         self.assertIn(missing, result.stderr)
         self.assertRegex(result.stdout, r'^one is running')
         self.qemu_pids.add(self.ok(d, 'Get', {'name': 'one'})['vm']['pid'])
-        result = self.vfioctl(d, 'status', 'two')
-        self.assertIn('failed', result.stdout)
+        result = self.vfioctl(d, 'status', 'one', 'two')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        first, second = result.stdout.split('\n\n')
+        self.assertRegex(first, r'^one\n +State: +running')
+        self.assertRegex(second, r'^two\n +State: +failed')
+        self.assertIn(missing, second)
         self.ok(d, 'Stop', {'name': 'one', 'force': True})
 
     def test_define_names_the_file_and_line(self):
