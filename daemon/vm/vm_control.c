@@ -401,6 +401,7 @@ void vm_reset_qemu(Vm *vm, bool reboot, VmCallback callback, void *userdata)
 		vm->reboot_pending = true;
 	if (qmp_execute(vm->qmp, reboot ? "system_powerdown" : "system_reset", NULL, on_reset_reply,
 			call) < 0) {
+		vm->reboot_pending = false;
 		free(call);
 		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "Cannot reach QEMU over QMP.");
 	}

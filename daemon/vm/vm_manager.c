@@ -403,7 +403,8 @@ static int adopt_record(VmManager *m, VmRuntime *runtime)
 /*
  * How the VMs that were not re-adopted last ended (vm_last_end.h): failed,
  * crashed or stopped, with the reason, rather than "defined" as if never
- * started. A record whose definition is gone is removed.
+ * started. A record whose definition is gone is removed. Only running out of
+ * memory fails: what cannot be read is said, and the VMs show as defined.
  */
 static int restore_ends(VmManager *m)
 {
@@ -411,9 +412,12 @@ static int restore_ends(VmManager *m)
 	size_t n = 0;
 	_cleanup_strv_ char **problems = NULL;
 
+	/* Root's alone: the reasons may name paths and devices of other users' VMs. */
 	int r = mkdir_p_mode(m->ends_dir, 0700);
-	if (r < 0)
-		return log_error_errno(r, "Cannot create %s", m->ends_dir);
+	if (r < 0) {
+		log_warning_errno(r, "Cannot create %s; how VMs end is not kept", m->ends_dir);
+		return 0;
+	}
 	r = vm_last_end_load_all(m->ends_dir, &ends, &n, &problems);
 	for (char **p = problems; p && *p; p++)
 		log_warning("VM states: %s", *p);
@@ -422,6 +426,11 @@ static int restore_ends(VmManager *m)
 		if (vm) /* re-adopted, or being cleaned up after: its record says more */
 			continue;
 		r = vm_refresh(m, ends[i].name, &vm);
+		if (r < 0 && r != -ENOMEM) {
+			log_warning_errno(r, "Cannot read the VM %s", ends[i].name);
+			r = 0;
+			continue;
+		}
 		if (r < 0)
 			break;
 		if (!vm) {
@@ -436,8 +445,10 @@ static int restore_ends(VmManager *m)
 	for (size_t i = 0; i < n; i++)
 		vm_last_end_done(&ends[i]);
 	free(ends);
-	if (r < 0)
+	if (r == -ENOMEM)
 		return log_error_errno(r, "Cannot read how the VMs last ended");
+	if (r < 0)
+		log_warning_errno(r, "Cannot read %s", m->ends_dir);
 	return 0;
 }
 
