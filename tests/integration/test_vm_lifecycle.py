@@ -1907,7 +1907,8 @@ class BadInputTest(VmTestCase):
         for args in (['list'], ['status', 'mine']):
             result = vfioctl('--json', *args, socket_path=d.socket, **me)
             self.assertEqual(result.returncode, 0, result.stderr)
-        for args in (['start', 'mine'], ['stop', 'mine'], ['undefine', 'mine']):
+        for args in (['start', 'mine'], ['stop', 'mine'], ['reboot', 'mine'], ['reset', 'mine'],
+                     ['undefine', 'mine']):
             result = vfioctl(*args, socket_path=d.socket, **me)
             self.assertEqual(result.returncode, 1, result.stdout)
             self.assertIn('polkit', result.stderr)  # what was needed and what to do
