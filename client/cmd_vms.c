@@ -99,7 +99,7 @@ const Command command_list = {
 		 "one per line: name, state, QEMU's pid and uptime while it runs, owner,\n"
 		 "whether it starts at boot, and the GPU partitions it holds.\n"
 		 "States: defined (never started), starting, running, paused, stopping,\n"
-		 "stopped, crashed.\n",
+		 "stopped, crashed, failed (its start failed; 'vfioctl status NAME' says why).\n",
 	.run = run_list,
 };
 
@@ -144,15 +144,16 @@ static int print_vm(json_object *vm)
 	return EXIT_OK;
 }
 
-static int run_status(const ClientOptions *options, int argc, char *argv[])
-{
-	_cleanup_json_ json_object *reply = NULL;
-	json_object *parameters;
-	const char *name;
+typedef struct StatusCall {
+	bool shown; /* a VM was printed: the next one after a blank line */
+} StatusCall;
 
-	if (argument_vm_name("status", argc, argv, &name) < 0)
-		return EXIT_USAGE;
-	parameters = request_vm_parameters(name);
+static int status_one(const ClientOptions *options, const char *name, void *userdata)
+{
+	StatusCall *call = userdata;
+	_cleanup_json_ json_object *reply = NULL;
+
+	json_object *parameters = request_vm_parameters(name);
 	if (!parameters)
 		return EXIT_FAILED;
 	int r = request_call(options, "io.libvfio.VMs.Get", parameters, &reply);
@@ -162,16 +163,26 @@ static int run_status(const ClientOptions *options, int argc, char *argv[])
 		print_json(reply);
 		return EXIT_OK;
 	}
+	if (call->shown)
+		putchar('\n');
+	call->shown = true;
 	return print_vm(json_get_object(reply, "vm"));
+}
+
+static int run_status(const ClientOptions *options, int argc, char *argv[])
+{
+	StatusCall call = { 0 };
+	return vm_names_each(options, "status", argc, argv, status_one, &call);
 }
 
 const Command command_status = {
 	.name = "status",
 	.summary = "Show one VM: state, QEMU status, pid, uptime, partitions",
-	.usage = "Usage: vfioctl [--json] status NAME\n"
+	.usage = "Usage: vfioctl [--json] status NAME...\n"
 		 "Shows the VM NAME: its state, what QEMU says while it runs, its UUID,\n"
 		 "pid, uptime, the GPU partitions it holds, owner, whether it starts at\n"
-		 "boot, and why its last start failed or how it ended.\n",
-	.max_arguments = 1,
+		 "boot, and why its last start failed or how it ended. Several VMs are\n"
+		 "shown one after the other, a blank line between them.\n",
+	.max_arguments = VM_NAMES_MAX,
 	.run = run_status,
 };

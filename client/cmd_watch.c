@@ -36,7 +36,7 @@ static void print_change(json_object *vm)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	state = state ? state : "?";
 	bool has_pid = json_get_int(vm, "pid", &pid) >= 0;
-	bool ended = strcmp(state, "stopped") == 0 || strcmp(state, "crashed") == 0;
+	bool ended = vm_state_has_reason(state);
 	bool has_problem = ended && problem && problem[0];
 
 	printf("%s  %-*s  %s%s%s", when, NAME_COLUMN_WIDTH, name ? name : "?",

@@ -38,6 +38,8 @@ extern const Command command_logs;
 extern const Command command_partition;
 extern const Command command_partitions;
 extern const Command command_pause;
+extern const Command command_reboot;
+extern const Command command_reset;
 extern const Command command_resume;
 extern const Command command_run;
 extern const Command command_start;
@@ -50,6 +52,21 @@ extern const Command command_version;
 extern const Command command_view;
 extern const Command command_vfs;
 extern const Command command_watch;
+
+/* The most VM names one command takes ("vfioctl start a b c"). */
+#define VM_NAMES_MAX 256
+
+/*
+ * Runs `one` for each VM name in argv, in turn, after checking that there is
+ * one at least and that each is a name a VM may have (else EXIT_USAGE, nothing
+ * done). Returns the worst (highest) exit status of them.
+ */
+int vm_names_each(const ClientOptions *options, const char *command, int argc, char *argv[],
+		  int (*one)(const ClientOptions *options, const char *name, void *userdata),
+		  void *userdata);
+
+/* Prints {"vm": ...} of VM `name` as the daemon has it now (--json of a no-op). */
+int vm_print_current(const ClientOptions *options, const char *name);
 
 /*
  * Shows one reply of a VMs.Start stream for VM `name` (start and run): a

@@ -19,6 +19,7 @@ enum {
 	EXIT_OK = 0,
 	EXIT_FAILED = 1, /* the daemon is unreachable, refused, or the operation failed */
 	EXIT_USAGE = 2, /* bad command line */
+	EXIT_STOP_NOT_CLEAN = 3, /* stop: QEMU had to be told to quit, or killed */
 };
 
 /* Global options every command shares. */

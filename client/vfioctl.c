@@ -20,9 +20,10 @@
 
 /* In the order `vfioctl --help` lists them, under these headings. */
 static const Command *const vm_commands[] = {
-	&command_list,   &command_status,   &command_start,    &command_stop,    &command_pause,
-	&command_resume, &command_kill,     &command_run,      &command_watch,   &command_logs,
-	&command_define, &command_undefine, &command_validate, &command_console, &command_view,
+	&command_list,     &command_status,   &command_start,   &command_stop, &command_reboot,
+	&command_reset,    &command_pause,    &command_resume,  &command_kill, &command_run,
+	&command_watch,    &command_logs,     &command_console, &command_view, &command_define,
+	&command_undefine, &command_validate,
 };
 static const Command *const host_commands[] = {
 	&command_gpus,       &command_gpu,       &command_topology, &command_check,
@@ -104,7 +105,8 @@ static void help(void)
 	       "  -h, --help         this help, or a command's help after the command\n"
 	       "  -V, --version      vfioctl's own version (no daemon needed)\n"
 	       "\n"
-	       "Exit status: 0 success, 1 failure (the message says why), 2 bad usage.\n"
+	       "Exit status: 0 success, 1 failure (the message says why), 2 bad usage,\n"
+	       "3 stop had to quit or kill QEMU (the guest did not shut down in time).\n"
 	       "'man vfioctl' tells everything.\n",
 	       DEFAULT_SOCKET_PATH);
 }

@@ -47,10 +47,10 @@ static const struct {
 	const char *description;
 } start_phases[VM_START_PHASES] = {
 	{ "allocating", "allocating the GPU partitions" },
-	{ "hugepages", "reserving hugepages" },
+	{ "hugepages", "preparing its memory" },
 	{ "spawning", "starting QEMU" },
 	{ "connecting", "connecting to QEMU" },
-	{ "pinning", "pinning the vCPUs" },
+	{ "pinning", "placing the vCPUs" },
 	{ "running", "starting the guest" },
 };
 
@@ -98,13 +98,15 @@ const char *vm_state_text(char *buf, size_t size, json_object *vm)
 	const char *name = json_get_string(vm, "name");
 	const char *state = json_get_string(vm, "state");
 	const char *problem = json_get_string(vm, "problem");
-	bool ended = state && (strcmp(state, "stopped") == 0 || strcmp(state, "crashed") == 0);
+	bool ended = state && vm_state_has_reason(state);
 	int64_t pid;
 
 	name = name ? name : "?";
 	state = state ? state : "in an unknown state";
 	if (strcmp(state, "crashed") == 0)
 		snprintf(buf, size, "%s crashed", name);
+	else if (strcmp(state, "failed") == 0)
+		snprintf(buf, size, "%s failed to start", name);
 	else if (json_get_int(vm, "pid", &pid) >= 0)
 		snprintf(buf, size, "%s is %s (pid %" PRId64 ")", name, state, pid);
 	else
@@ -176,7 +178,7 @@ Colour vm_state_colour(const char *state)
 	} colours[] = {
 		{ "running", COLOUR_GREEN }, { "starting", COLOUR_YELLOW },
 		{ "paused", COLOUR_YELLOW }, { "stopping", COLOUR_YELLOW },
-		{ "crashed", COLOUR_RED },
+		{ "crashed", COLOUR_RED },   { "failed", COLOUR_RED },
 	};
 	for (size_t i = 0; state && i < ELEMENTSOF(colours); i++)
 		if (strcmp(state, colours[i].state) == 0)
@@ -186,6 +188,11 @@ Colour vm_state_colour(const char *state)
 
 bool vm_state_is_ended(const char *state)
 {
-	return strcmp(state, "defined") == 0 || strcmp(state, "stopped") == 0 ||
-	       strcmp(state, "crashed") == 0;
+	return strcmp(state, "defined") == 0 || vm_state_has_reason(state);
+}
+
+bool vm_state_has_reason(const char *state)
+{
+	return strcmp(state, "stopped") == 0 || strcmp(state, "crashed") == 0 ||
+	       strcmp(state, "failed") == 0;
 }

@@ -39,7 +39,7 @@ const char *vm_start_progress_text(char *buf, size_t size, const char *name, con
 /*
  * A VM object's state in one line: "gaming-vm is running (pid 4242)",
  * "gaming-vm is stopped: powered off by the guest", "gaming-vm crashed: QEMU
- * exited with status 1". Returns buf.
+ * exited with status 1", "gaming-vm failed to start: REASON". Returns buf.
  */
 const char *vm_state_text(char *buf, size_t size, json_object *vm);
 
@@ -57,12 +57,19 @@ const char *vm_hugepages_text(char *buf, size_t size, json_object *vm);
 
 /*
  * The colour a state is shown in: running green; starting, stopping and paused
- * yellow; crashed red; _COLOUR_MAX (none) for the others.
+ * yellow; crashed and failed red; _COLOUR_MAX (none) for the others.
  */
 Colour vm_state_colour(const char *state);
 
 /*
  * Whether a VM in `state` has no QEMU: defined (never started), stopped,
- * crashed. Starting, running, paused and stopping have one (or are making one).
+ * crashed, failed. Starting, running, paused and stopping have one (or are
+ * making one).
  */
 bool vm_state_is_ended(const char *state);
+
+/*
+ * Whether a VM in `state` ended, so that its problem (if any) says how: stopped,
+ * crashed, failed (while it runs, a problem is the last start's, no longer news).
+ */
+bool vm_state_has_reason(const char *state);

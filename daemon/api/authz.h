@@ -8,7 +8,7 @@
  *
  * The rule (README, "Who may call what"): root may do everything. Reading is
  * for everyone, or with access.read: group for root, access.group and a VM's
- * owner. Controlling a VM (Start, Stop, Kill, Pause, Resume) is for its
+ * owner. Controlling a VM (Start, Stop, Kill, Pause, Resume, Reboot, Reset) is for its
  * owner, members of access.group, or whom polkit allows
  * io.libvfio.vm.control (details vm, owner). Managing (Define, Undefine,
  * partitions, VF counts) is for whom polkit allows io.libvfio.manage: a group
@@ -34,7 +34,7 @@
 typedef enum AuthzAction {
 	AUTHZ_READ, /* List, Get, Watch, Validate, Host.*, Partitions.List, GetVersion */
 	AUTHZ_VM_MANAGE, /* Define, Undefine */
-	AUTHZ_VM_CONTROL, /* Start, Stop, Kill, Pause, Resume a VM */
+	AUTHZ_VM_CONTROL, /* Start, Stop, Kill, Pause, Resume, Reboot, Reset a VM */
 	AUTHZ_PARTITION_CREATE,
 	AUTHZ_PARTITION_DESTROY,
 	AUTHZ_VF_COUNT_SET,

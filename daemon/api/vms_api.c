@@ -82,13 +82,14 @@ static json_object *vm_json(const VmInfo *vm)
 	return TAKE_PTR(o);
 }
 
-/* {"vm": …} plus, for Start, the phase. */
-static json_object *vm_reply(const VmInfo *vm, const char *phase)
+/* {"vm": …} plus, for Start, the phase, and for Stop and Kill how QEMU ended. */
+static json_object *vm_reply(const VmInfo *vm, const char *phase, const char *ended)
 {
 	json_object *o = json_object_new_object();
 	json_object *v = vm_json(vm);
 	if (!o || !v || json_object_object_add(o, "vm", v) < 0 ||
-	    (phase && json_add_string(o, "phase", phase) < 0)) {
+	    (phase && json_add_string(o, "phase", phase) < 0) ||
+	    (ended && json_add_string(o, "ended", ended) < 0)) {
 		json_object_put(v);
 		json_object_put(o);
 		return NULL;
@@ -103,8 +104,9 @@ static void on_outcome(const VmOutcome *outcome, void *userdata)
 	if (outcome->failure != VM_OK)
 		api_reply_vm_failure(pending->call, pending->name, outcome);
 	else {
-		json_object *reply = outcome->vm ? vm_reply(outcome->vm, outcome->phase)
-						 : json_object_new_object();
+		json_object *reply = outcome->vm
+					     ? vm_reply(outcome->vm, outcome->phase, outcome->ended)
+					     : json_object_new_object();
 		if (!reply)
 			(void)api_reply_out_of_memory(pending->call);
 		else if (!outcome->final) {
@@ -364,10 +366,20 @@ static int method_resume(VarlinkCall *call, json_object *parameters, void *userd
 	return call_with_name(userdata, call, parameters, vm_manager_resume, AUTHZ_VM_CONTROL);
 }
 
+static int method_reboot(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	return call_with_name(userdata, call, parameters, vm_manager_reboot, AUTHZ_VM_CONTROL);
+}
+
+static int method_reset(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	return call_with_name(userdata, call, parameters, vm_manager_reset, AUTHZ_VM_CONTROL);
+}
+
 /* A watcher's reply fails once its client is gone: then it is dropped. */
 static int on_watch_change(const VmInfo *vm, void *userdata)
 {
-	json_object *reply = vm_reply(vm, NULL);
+	json_object *reply = vm_reply(vm, NULL, NULL);
 	if (!reply)
 		return 0; /* this change is lost, the watch goes on */
 	return varlink_call_reply_continues(userdata, reply);
@@ -409,6 +421,8 @@ static const VarlinkMethod vm_methods[] = {
 	{ "Kill", method_kill, 0 },
 	{ "Pause", method_pause, 0 },
 	{ "Resume", method_resume, 0 },
+	{ "Reboot", method_reboot, 0 },
+	{ "Reset", method_reset, 0 },
 	{ "Watch", method_watch, VARLINK_METHOD_REQUIRES_MORE },
 	{ "Logs", vm_logs_api_call, 0 },
 	{ 0 },

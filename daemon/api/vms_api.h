@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * io.libvfio.VMs: List, Get, Define, Undefine, Validate, Start, Stop, Kill,
- * Pause, Resume, Watch and Logs (api/vm_logs_api.h) over Varlink.
+ * Pause, Resume, Reboot, Reset, Watch and Logs (api/vm_logs_api.h) over Varlink.
  */
 #pragma once
 

@@ -8,20 +8,23 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "error_message.h"
 #include "string_table.h"
 #include "strv.h"
 #include "vm/vm_display.h"
+#include "vm/vm_last_end.h"
 #include "vm/vm_lent.h"
 #include "vm/vm_runtime.h"
 
 static const char *const vm_state_table[_VM_STATE_MAX] = {
-	[VM_STATE_DEFINED] = "defined",   [VM_STATE_STARTING] = "starting",
-	[VM_STATE_RUNNING] = "running",   [VM_STATE_PAUSED] = "paused",
-	[VM_STATE_STOPPING] = "stopping", [VM_STATE_STOPPED] = "stopped",
-	[VM_STATE_CRASHED] = "crashed",   [VM_STATE_UNDEFINED] = "undefined",
+	[VM_STATE_DEFINED] = "defined",     [VM_STATE_STARTING] = "starting",
+	[VM_STATE_RUNNING] = "running",     [VM_STATE_PAUSED] = "paused",
+	[VM_STATE_STOPPING] = "stopping",   [VM_STATE_STOPPED] = "stopped",
+	[VM_STATE_CRASHED] = "crashed",     [VM_STATE_FAILED] = "failed",
+	[VM_STATE_UNDEFINED] = "undefined",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(vm_state, VmState)
@@ -92,13 +95,45 @@ void vm_notify(VmManager *m, const Vm *vm)
 	}
 }
 
+/* An end is written down, so that a daemon that restarts still tells it (vm_last_end.h). */
+static void save_end(Vm *vm)
+{
+	struct timespec now;
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	VmLastEnd end = {
+		.state = vm->state,
+		.problem = vm->problem,
+		.at_usec = (uint64_t)now.tv_sec * USEC_PER_SEC + (uint64_t)now.tv_nsec / 1000,
+	};
+	snprintf(end.name, sizeof(end.name), "%s", vm->name);
+	free(vm->end_problem);
+	vm->end_problem = vm->problem ? strdup(vm->problem) : NULL;
+	int r = vm_last_end_save(vm->manager->ends_dir, &end);
+	if (r < 0)
+		vm_log(vm, LOG_WARNING, r,
+		       "Cannot write down how VM %s ended in %s; a restarted libvfiod will not "
+		       "know it",
+		       vm->name, vm->manager->ends_dir);
+}
+
 void vm_set_state(Vm *vm, VmState state)
 {
 	if (vm->state == state)
 		return;
 	vm->state = state;
 	vm_log(vm, LOG_INFO, 0, "VM %s is %s", vm->name, vm_state_to_string(state));
+	if (vm_last_end_state_is_valid(state))
+		save_end(vm);
 	vm_notify(vm->manager, vm);
+}
+
+void vm_forget_end(Vm *vm)
+{
+	int r = vm_last_end_remove(vm->manager->ends_dir, vm->name);
+	if (r < 0)
+		vm_log(vm, LOG_WARNING, r, "Cannot remove %s/%s.json", vm->manager->ends_dir,
+		       vm->name);
+	vm->end_problem = mfree(vm->end_problem);
 }
 
 void vm_set_problem(Vm *vm, const char *problem)
@@ -166,6 +201,7 @@ Vm *vm_free(Vm *vm)
 	if (vm->pidfd >= 0)
 		close(vm->pidfd);
 	free(vm->problem);
+	free(vm->end_problem);
 	free(vm->owner);
 	free(vm->log_path);
 	free(vm->qmp_status);

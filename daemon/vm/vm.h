@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * VMs and their lifecycle: defined → starting → running ⇄ paused → stopping →
- * stopped, or crashed. Start takes the VM's GPU partitions from the partition
- * engine (held as "vm:NAME"), builds QEMU's argv (qemu_cmdline.h), spawns it
+ * stopped, or crashed; a start that cannot go on ends failed. Start takes the VM's GPU partitions
+ * from the partition engine (held as "vm:NAME"), builds QEMU's argv (qemu_cmdline.h), spawns it
  * (process_spawn.h) as the QEMU user, connects QMP, pins the vCPU threads and
  * lets the guest run. QEMU's end, however it comes (stop, guest shutdown, a
  * crash, a kill from outside), is seen through its pidfd and releases what
@@ -33,6 +33,7 @@ typedef enum VmState {
 	VM_STATE_STOPPING,
 	VM_STATE_STOPPED,
 	VM_STATE_CRASHED,
+	VM_STATE_FAILED, /* its start failed: `problem` says why */
 	VM_STATE_UNDEFINED, /* its definition was removed: the last that Watch says of it */
 	_VM_STATE_MAX,
 } VmState;
@@ -74,6 +75,7 @@ typedef struct VmOutcome {
 	const PartitionOutcome *partition; /* VM_FAIL_PARTITION */
 	const VmInfo *vm; /* the VM after the call (NULL after Undefine or NoSuchVM) */
 	const char *phase; /* Start: the phase reached ("allocating", ...), when !final */
+	const char *ended; /* Stop, Kill: how QEMU ended ("shutdown", "quit", "killed") */
 	bool final; /* the last call of the callback for this operation */
 } VmOutcome;
 
@@ -126,6 +128,14 @@ void vm_manager_stop(VmManager *manager, const char *name, bool force, uint64_t 
 		     VmCallback callback, void *userdata);
 void vm_manager_kill(VmManager *manager, const char *name, VmCallback callback, void *userdata);
 void vm_manager_pause(VmManager *manager, const char *name, VmCallback callback, void *userdata);
+/* QMP system_reset of a running VM: the same QEMU, the guest from its start. */
+void vm_manager_reset(VmManager *manager, const char *name, VmCallback callback, void *userdata);
+/*
+ * An ACPI reboot of a running VM (vm_reboot.h): the power button pressed, and
+ * when the guest has shut down, a reset instead of QEMU's end. Calls back once
+ * the button is pressed; a guest that does not answer keeps running.
+ */
+void vm_manager_reboot(VmManager *manager, const char *name, VmCallback callback, void *userdata);
 void vm_manager_resume(VmManager *manager, const char *name, VmCallback callback, void *userdata);
 
 /*

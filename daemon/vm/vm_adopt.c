@@ -33,6 +33,14 @@ static void on_status(Qmp *qmp, json_object *result, const char *error_class,
 	vm_set_qmp_status(vm, status);
 	if (vm->state != VM_STATE_RUNNING)
 		return;
+	if (strcmp(status, "shutdown") == 0) {
+		/* Its guest powered off after a reboot was asked, while no daemon ran. */
+		vm_log(vm, LOG_NOTICE, 0, "VM %s: its guest shut down; quitting QEMU", vm->name);
+		vm->guest_shutdown = true;
+		vm->stop_requested = true;
+		vm_stop_qemu(vm, true, false, 0);
+		return;
+	}
 	if (strcmp(status, "prelaunch") != 0)
 		vm_display_open(vm); /* the guest runs, or ran: its screen is there */
 	if (strcmp(status, "paused") == 0)
@@ -49,8 +57,26 @@ static void on_status(Qmp *qmp, json_object *result, const char *error_class,
 	}
 }
 
+static void ignore_reply(Qmp *qmp, json_object *result, const char *error_class,
+			 const char *description, void *userdata)
+{
+	(void)qmp;
+	(void)result;
+	(void)error_class;
+	(void)description;
+	(void)userdata;
+}
+
 static void on_adopted_qmp_ready(Vm *vm)
 {
+	/*
+	 * A reboot the previous daemon asked for may have told QEMU to pause at a
+	 * shutdown: nobody here would reset it, so a power-off ends QEMU again.
+	 */
+	json_object *arguments = json_object_new_object();
+	if (arguments && json_add_string(arguments, "shutdown", "poweroff") >= 0)
+		(void)qmp_execute(vm->qmp, "set-action", TAKE_PTR(arguments), ignore_reply, vm);
+	json_object_put(arguments);
 	(void)qmp_execute(vm->qmp, "query-status", NULL, on_status, vm);
 }
 
@@ -111,7 +137,7 @@ int vm_adopt(Vm *vm, VmRuntime *runtime)
 		end_stray_helpers(vm);
 		vm->state = VM_STATE_STOPPING;
 		vm->releasing = true;
-		vm->end_state = started ? VM_STATE_CRASHED : VM_STATE_STOPPED;
+		vm->end_state = started ? VM_STATE_CRASHED : VM_STATE_FAILED;
 		vm_release_next(vm);
 		return 0;
 	}

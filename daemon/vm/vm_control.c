@@ -13,6 +13,8 @@
 
 #include "array.h"
 #include "base/log.h"
+#include "json_util.h"
+#include "string_table.h"
 #include "strv.h"
 #include "vm/vm_dirs.h"
 #include "vm/vm_display.h"
@@ -20,7 +22,16 @@
 #include "vm/vm_lent.h"
 #include "vm/vm_looking_glass.h"
 #include "vm/vm_qemu_log.h"
+#include "vm/vm_reboot.h"
 #include "vm/vm_runtime.h"
+
+static const char *const vm_ended_table[_VM_ENDED_MAX] = {
+	[VM_ENDED_SHUTDOWN] = "shutdown",
+	[VM_ENDED_QUIT] = "quit",
+	[VM_ENDED_KILLED] = "killed",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(vm_ended, VmEnded)
 
 /* ---- The end of QEMU: release everything, then tell everyone ---- */
 
@@ -53,6 +64,9 @@ static void finish_release(Vm *vm)
 	vm->pid = 0;
 	vm->stop_requested = false;
 	vm->guest_shutdown = false;
+	VmEnded ended = vm->ended;
+	vm->ended = VM_ENDED_NONE;
+	vm->reboot_pending = vm->qemu_pauses = vm->rebooting = false;
 
 	/* Who waited: a failed start (it reports and ends), then those who asked for the stop. */
 	if (vm->start)
@@ -63,8 +77,16 @@ static void finish_release(Vm *vm)
 	Waiter *waiters = TAKE_PTR(vm->stop_waiters);
 	size_t n = vm->n_stop_waiters;
 	vm->n_stop_waiters = vm->allocated_stop_waiters = 0;
+	VmInfo info;
+	vm_info(vm, &info);
+	VmOutcome outcome = {
+		.vm = &info,
+		.ended = vm_ended_to_string(ended),
+		.final = true,
+	};
 	for (size_t i = 0; i < n; i++)
-		vm_call_back(&waiters[i], vm, VM_OK, NULL, NULL);
+		if (waiters[i].callback)
+			waiters[i].callback(&outcome, waiters[i].userdata);
 	free(waiters);
 }
 
@@ -141,6 +163,8 @@ void vm_on_qemu_exit(const ChildExit *exit, void *userdata)
 	bool crashed = false;
 
 	bool clean = describe_exit(vm, exit, how, sizeof(how));
+	if (vm->ended == VM_ENDED_NONE) /* no event said: QMP was not there */
+		vm->ended = clean ? VM_ENDED_SHUTDOWN : VM_ENDED_KILLED;
 	if (vm->log_path)
 		log_file_last_line(vm->log_path, vm->log_offset, last, sizeof(last));
 
@@ -192,6 +216,8 @@ static void ignore_reply(Qmp *qmp, json_object *result, const char *error_class,
 
 static void kill_qemu(Vm *vm)
 {
+	if (vm->ended != VM_ENDED_SHUTDOWN)
+		vm->ended = VM_ENDED_KILLED;
 	if (vm->pidfd >= 0 && pidfd_send_signal(vm->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
 		vm_log(vm, LOG_ERR, -errno, "VM %s: cannot kill QEMU (pid %d)", vm->name,
 		       (int)vm->pid);
@@ -217,6 +243,8 @@ static void arm_timer(Vm *vm, uint64_t usec, sd_event_time_handler_t handler)
 
 static void quit_qemu(Vm *vm)
 {
+	if (vm->ended == VM_ENDED_NONE)
+		vm->ended = VM_ENDED_QUIT;
 	if (!vm->qmp || qmp_execute(vm->qmp, "quit", NULL, ignore_reply, vm) < 0) {
 		kill_qemu(vm);
 		return;
@@ -235,10 +263,26 @@ static int on_powerdown_timer(sd_event_source *source, uint64_t usec, void *user
 	return 0;
 }
 
+/* QEMU told to exit again at a shutdown, as it was started (after a reboot was asked). */
+static void shutdown_is_poweroff(Vm *vm)
+{
+	vm->reboot_pending = false;
+	if (!vm->qemu_pauses || !vm->qmp)
+		return;
+	json_object *arguments = json_object_new_object();
+	if (!arguments || json_add_string(arguments, "shutdown", "poweroff") < 0) {
+		json_object_put(arguments);
+		return; /* QEMU pauses: vm_on_shutdown() quits it */
+	}
+	if (qmp_execute(vm->qmp, "set-action", arguments, ignore_reply, vm) >= 0)
+		vm->qemu_pauses = false;
+}
+
 void vm_stop_qemu(Vm *vm, bool force, bool again, uint64_t timeout_usec)
 {
 	vm_set_state(vm, VM_STATE_STOPPING);
-	if (force)
+	shutdown_is_poweroff(vm);
+	if (force || vm->rebooting) /* a guest being reset cannot answer the power button */
 		quit_qemu(vm);
 	else if (!again) {
 		if (!vm->qmp ||
@@ -297,5 +341,128 @@ void vm_pause_qemu(Vm *vm, bool pause, VmCallback callback, void *userdata)
 	if (qmp_execute(vm->qmp, pause ? "stop" : "cont", NULL, on_pause_reply, call) < 0) {
 		free(call);
 		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "Cannot reach QEMU over QMP.");
+	}
+}
+
+/* ---- Reset, Reboot ---- */
+
+typedef struct ResetCall {
+	Vm *vm;
+	Waiter waiter;
+	bool reboot;
+} ResetCall;
+
+static void on_reset_reply(Qmp *qmp, json_object *result, const char *error_class,
+			   const char *description, void *userdata)
+{
+	ResetCall *call = userdata;
+	Vm *vm = call->vm;
+	(void)qmp;
+	(void)result;
+	if (error_class) {
+		char text[512];
+		if (call->reboot)
+			vm->reboot_pending = false;
+		snprintf(text, sizeof(text), "QEMU refused to %s %s: %s.",
+			 call->reboot ? "reboot" : "reset", vm->name,
+			 description ? description : error_class);
+		vm_call_back(&call->waiter, vm, VM_FAIL_WRONG_STATE, text, NULL);
+	} else {
+		vm_log(vm, LOG_INFO, 0, "VM %s: %s", vm->name,
+		       call->reboot ? "the guest was asked to reboot (ACPI power button)"
+				    : "reset");
+		vm_call_back(&call->waiter, vm, VM_OK, NULL, NULL);
+	}
+	free(call);
+}
+
+void vm_reset_qemu(Vm *vm, bool reboot, VmCallback callback, void *userdata)
+{
+	ResetCall *call = malloc(sizeof(*call));
+	if (!call) {
+		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
+		return;
+	}
+	*call = (ResetCall){ vm, { callback, userdata }, reboot };
+	if (reboot && !vm->qemu_pauses) {
+		/* First: a guest that powers off pauses QEMU instead of ending it. */
+		json_object *arguments = json_object_new_object();
+		if (!arguments || json_add_string(arguments, "shutdown", "pause") < 0 ||
+		    qmp_execute(vm->qmp, "set-action", TAKE_PTR(arguments), ignore_reply, vm) < 0) {
+			json_object_put(arguments);
+			free(call);
+			vm_fail_now(callback, userdata, VM_FAIL_INTERNAL,
+				    "Cannot reach QEMU over QMP.");
+			return;
+		}
+		vm->qemu_pauses = true;
+	}
+	if (reboot)
+		vm->reboot_pending = true;
+	if (qmp_execute(vm->qmp, reboot ? "system_powerdown" : "system_reset", NULL, on_reset_reply,
+			call) < 0) {
+		vm->reboot_pending = false;
+		free(call);
+		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "Cannot reach QEMU over QMP.");
+	}
+}
+
+static void on_reboot_cont(Qmp *qmp, json_object *result, const char *error_class,
+			   const char *description, void *userdata)
+{
+	Vm *vm = userdata;
+	(void)qmp;
+	(void)result;
+	vm->rebooting = false;
+	if (error_class) {
+		if (strcmp(error_class, "Disconnected") != 0) {
+			vm_log(vm, LOG_WARNING, 0,
+			       "VM %s: QEMU did not run the guest again after its reboot (%s); "
+			       "quitting it",
+			       vm->name, description ? description : error_class);
+			quit_qemu(vm);
+		}
+		return;
+	}
+	vm_set_qmp_status(vm, "running");
+	vm_log(vm, LOG_INFO, 0, "VM %s rebooted", vm->name);
+}
+
+void vm_on_shutdown(Vm *vm, bool guest)
+{
+	VmShutdownAction action =
+		vm_shutdown_action(vm->reboot_pending, vm->stop_requested, guest, vm->qemu_pauses);
+	if (action == VM_SHUTDOWN_LET_END) {
+		if (guest && vm->ended == VM_ENDED_NONE)
+			vm->ended = VM_ENDED_SHUTDOWN;
+		return;
+	}
+	if (action == VM_SHUTDOWN_QUIT) {
+		if (guest && vm->ended == VM_ENDED_NONE)
+			vm->ended = VM_ENDED_SHUTDOWN;
+		quit_qemu(vm);
+		return;
+	}
+	/*
+	 * The reboot: QEMU paused in "shutdown"; reset, and once QEMU says the reset
+	 * is done (its RESET event: a cont before it is refused), run again.
+	 */
+	vm->reboot_pending = false;
+	vm->rebooting = true;
+	if (qmp_execute(vm->qmp, "system_reset", NULL, ignore_reply, vm) < 0) {
+		vm->rebooting = false;
+		quit_qemu(vm);
+		return;
+	}
+	shutdown_is_poweroff(vm); /* exit at the next power-off */
+}
+
+void vm_on_reset(Vm *vm)
+{
+	if (!vm->rebooting || vm->stop_requested)
+		return;
+	if (qmp_execute(vm->qmp, "cont", NULL, on_reboot_cont, vm) < 0) {
+		vm->rebooting = false;
+		quit_qemu(vm);
 	}
 }

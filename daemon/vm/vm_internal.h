@@ -57,6 +57,17 @@ typedef struct Vm Vm;
 
 typedef struct VmStart VmStart;
 
+/* How QEMU ended, for whoever asked for the stop. */
+typedef enum VmEnded {
+	VM_ENDED_NONE,
+	VM_ENDED_SHUTDOWN, /* the guest powered off */
+	VM_ENDED_QUIT, /* QEMU was told to quit */
+	VM_ENDED_KILLED, /* QEMU was killed */
+	_VM_ENDED_MAX,
+} VmEnded;
+
+DECLARE_STRING_TABLE_LOOKUP(vm_ended, VmEnded);
+
 /*
  * How the code below the start tells it what happened while it is under way.
  * vm_start.c sets them with vm->start; each is called only while vm->start.
@@ -75,6 +86,7 @@ struct Vm {
 	char name[VM_NAME_MAX + 1];
 	VmState state;
 	char *problem;
+	char *end_problem; /* the reason of its last end (failed, crashed), kept in ends_dir */
 
 	/* From the definition, as last read */
 	char uuid[UUID_STRING_SIZE];
@@ -123,6 +135,10 @@ struct Vm {
 	uint64_t hugepages_claim_size_kib, hugepages_claim_pages;
 	bool stop_requested;
 	bool guest_shutdown;
+	VmEnded ended; /* how QEMU is ending, as far as the daemon knows */
+	bool reboot_pending; /* a Reboot pressed the power button; the guest has not shut down */
+	bool qemu_pauses; /* QEMU was told to pause at a shutdown (set-action), not told back */
+	bool rebooting; /* the reset and cont of a reboot are under way: STOP is not a pause */
 	Waiter *stop_waiters;
 	size_t n_stop_waiters, allocated_stop_waiters;
 	bool releasing;
@@ -135,6 +151,7 @@ struct VmManager {
 	HostCache *host;
 	const DaemonConfig *config;
 	char *records_dir; /* RUNTIME/vms */
+	char *ends_dir; /* RUNTIME/vm-states: how each VM last ended (vm_last_end.h) */
 	SysfsWriter *writer; /* hugepage pool writes (vm_hugepages.c) */
 	bool hugepages_busy; /* one pool write at a time: each plans from what the pools read */
 	Vm **vms;
@@ -166,6 +183,8 @@ void vm_info(const Vm *vm, VmInfo *ret);
 void vm_notify(VmManager *m, const Vm *vm);
 void vm_set_state(Vm *vm, VmState state);
 void vm_set_problem(Vm *vm, const char *problem);
+/* Forgets how the VM last ended (its record too): it is undefined. */
+void vm_forget_end(Vm *vm);
 /* Calls a waiter's callback (when it has one) with the final outcome. */
 void vm_call_back(const Waiter *w, const Vm *vm, VmFailure failure, const char *message,
 		  const PartitionOutcome *partition);
@@ -204,3 +223,9 @@ void vm_stop_qemu(Vm *vm, bool force, bool again, uint64_t timeout_usec);
 void vm_kill_qemu(Vm *vm);
 /* Pause or resume a VM that runs or is paused, with QMP connected; one final callback. */
 void vm_pause_qemu(Vm *vm, bool pause, VmCallback callback, void *userdata);
+/* Reset or ACPI reboot of a running VM with QMP connected; one final callback. */
+void vm_reset_qemu(Vm *vm, bool reboot, VmCallback callback, void *userdata);
+/* QEMU said SHUTDOWN: reboots, quits a paused QEMU, or lets it end (vm_reboot.h). */
+void vm_on_shutdown(Vm *vm, bool guest);
+/* QEMU said RESET: the reset of a reboot is done, and the guest runs again. */
+void vm_on_reset(Vm *vm);

@@ -16,6 +16,7 @@
 #include "fs_util.h"
 #include "strv.h"
 #include "vm/vm_adopt.h"
+#include "vm/vm_last_end.h"
 #include "vm/vm_logs.h"
 #include "vm/vm_qemu_user.h"
 #include "vm/vm_start.h"
@@ -48,8 +49,10 @@ static int vm_add(VmManager *m, const char *name, Vm **ret)
 	return 0;
 }
 
+/* A VM leaves the table when its definition is gone: how it last ended goes with it. */
 static void vm_remove(VmManager *m, Vm *vm)
 {
+	vm_forget_end(vm);
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (m->vms[i] == vm) {
 			memmove(&m->vms[i], &m->vms[i + 1], (m->n_vms - i - 1) * sizeof(Vm *));
@@ -226,8 +229,9 @@ void vm_manager_define(VmManager *m, const char *text, size_t size, VmCallback c
 	r = vm ? 0 : vm_add(m, definition.name, &vm);
 	if (r >= 0)
 		r = vm_take_summary(vm, &definition);
+	/* A problem of the old definition is gone; why it last ended stays. */
 	if (r >= 0 && !vm_is_active(vm))
-		vm_set_problem(vm, NULL);
+		vm_set_problem(vm, vm->end_problem);
 	LogField fields[] = { { "LIBVFIO_VM", definition.name } };
 	log_full_errno_fields(LOG_INFO, 0, fields, 1, "VM %s defined (uuid %s)", definition.name,
 			      definition.uuid);
@@ -307,7 +311,7 @@ static Vm *begin_end(VmManager *m, const char *name, const char *how, VmCallback
 	}
 	vm->stop_requested = true;
 	if (vm->start) { /* QEMU is killed; the waiters hear when it is gone */
-		vm_start_failedf(vm, VM_FAIL_START, "%s was %s while it started.", vm->name, how);
+		vm_start_cancel(vm, how);
 		return NULL;
 	}
 	return vm;
@@ -359,6 +363,31 @@ void vm_manager_resume(VmManager *m, const char *name, VmCallback callback, void
 	pause_or_resume(m, name, false, callback, userdata);
 }
 
+static void reset_or_reboot(VmManager *m, const char *name, bool reboot, VmCallback callback,
+			    void *userdata)
+{
+	Vm *vm = vm_lookup(m, name, callback, userdata);
+	if (!vm)
+		return;
+	if (vm->state != VM_STATE_RUNNING || !vm->qmp || vm->start || vm->rebooting) {
+		vm_wrong_state(vm, callback, userdata,
+			       reboot ? "only a running VM can be rebooted"
+				      : "only a running VM can be reset");
+		return;
+	}
+	vm_reset_qemu(vm, reboot, callback, userdata);
+}
+
+void vm_manager_reset(VmManager *m, const char *name, VmCallback callback, void *userdata)
+{
+	reset_or_reboot(m, name, false, callback, userdata);
+}
+
+void vm_manager_reboot(VmManager *m, const char *name, VmCallback callback, void *userdata)
+{
+	reset_or_reboot(m, name, true, callback, userdata);
+}
+
 /* ---- Adoption after a daemon restart, autostart ---- */
 
 static int adopt_record(VmManager *m, VmRuntime *runtime)
@@ -369,6 +398,58 @@ static int adopt_record(VmManager *m, VmRuntime *runtime)
 	if (!vm && (r = vm_add(m, runtime->name, &vm)) < 0)
 		return r;
 	return vm_adopt(vm, runtime);
+}
+
+/*
+ * How the VMs that were not re-adopted last ended (vm_last_end.h): failed,
+ * crashed or stopped, with the reason, rather than "defined" as if never
+ * started. A record whose definition is gone is removed. Only running out of
+ * memory fails: what cannot be read is said, and the VMs show as defined.
+ */
+static int restore_ends(VmManager *m)
+{
+	VmLastEnd *ends = NULL;
+	size_t n = 0;
+	_cleanup_strv_ char **problems = NULL;
+
+	/* Root's alone: the reasons may name paths and devices of other users' VMs. */
+	int r = mkdir_p_mode(m->ends_dir, 0700);
+	if (r < 0) {
+		log_warning_errno(r, "Cannot create %s; how VMs end is not kept", m->ends_dir);
+		return 0;
+	}
+	r = vm_last_end_load_all(m->ends_dir, &ends, &n, &problems);
+	for (char **p = problems; p && *p; p++)
+		log_warning("VM states: %s", *p);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		Vm *vm = vm_find(m, ends[i].name);
+		if (vm) /* re-adopted, or being cleaned up after: its record says more */
+			continue;
+		r = vm_refresh(m, ends[i].name, &vm);
+		if (r < 0 && r != -ENOMEM) {
+			log_warning_errno(r, "Cannot read the VM %s", ends[i].name);
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		if (!vm) {
+			(void)vm_last_end_remove(m->ends_dir, ends[i].name);
+			continue;
+		}
+		vm->state = ends[i].state;
+		vm->end_problem = TAKE_PTR(ends[i].problem);
+		if (!vm->problem) /* a definition that does not load says so first */
+			vm_set_problem(vm, vm->end_problem);
+	}
+	for (size_t i = 0; i < n; i++)
+		vm_last_end_done(&ends[i]);
+	free(ends);
+	if (r == -ENOMEM)
+		return log_error_errno(r, "Cannot read how the VMs last ended");
+	if (r < 0)
+		log_warning_errno(r, "Cannot read %s", m->ends_dir);
+	return 0;
 }
 
 /* Partitions held for a VM that has no QEMU (the daemon died while starting it). */
@@ -436,6 +517,9 @@ int vm_manager_adopt(VmManager *m)
 	free(records);
 	if (r < 0)
 		return log_error_errno(r, "Cannot re-adopt the running VMs");
+	r = restore_ends(m);
+	if (r < 0)
+		return r;
 	release_orphans(m);
 	autostart(m);
 	return 0;
@@ -469,8 +553,15 @@ int vm_manager_new(sd_event *event, PartitionEngine *engine, HostCache *host,
 		free(m);
 		return -ENOMEM;
 	}
+	if (asprintf(&m->ends_dir, "%s/vm-states", config->runtime_dir) < 0) {
+		free(m->records_dir);
+		sd_event_unref(m->event);
+		free(m);
+		return -ENOMEM;
+	}
 	int r = sysfs_writer_new(event, &m->writer);
 	if (r < 0) {
+		free(m->ends_dir);
 		free(m->records_dir);
 		sd_event_unref(m->event);
 		free(m);
@@ -506,6 +597,7 @@ VmManager *vm_manager_free(VmManager *m)
 	bus_connection_close(&m->systemd_bus);
 	bus_connection_close(&m->system_bus);
 	free(m->records_dir);
+	free(m->ends_dir);
 	sd_event_unref(m->event);
 	free(m);
 	return NULL;

@@ -59,7 +59,7 @@ static void on_qmp_event(Qmp *qmp, const char *name, json_object *data, void *us
 
 	if (strcmp(name, "STOP") == 0) {
 		vm_set_qmp_status(vm, "paused");
-		if (vm->state == VM_STATE_RUNNING)
+		if (vm->state == VM_STATE_RUNNING && !vm->rebooting)
 			vm_set_state(vm, VM_STATE_PAUSED);
 	} else if (strcmp(name, "RESUME") == 0) {
 		vm_set_qmp_status(vm, "running");
@@ -69,6 +69,9 @@ static void on_qmp_event(Qmp *qmp, const char *name, json_object *data, void *us
 		if (json_get_bool(data, "guest", &guest) >= 0 && guest)
 			vm->guest_shutdown = true;
 		vm_set_qmp_status(vm, "shutdown");
+		vm_on_shutdown(vm, guest);
+	} else if (strcmp(name, "RESET") == 0) {
+		vm_on_reset(vm);
 	}
 }
 

@@ -118,7 +118,7 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 			(void)kill(-vm->pid, SIGKILL);
 		return;
 	}
-	vm_release_all(vm, VM_STATE_STOPPED);
+	vm_release_all(vm, VM_STATE_FAILED);
 }
 
 _printf_(3, 4) void vm_start_failedf(Vm *vm, VmFailure failure, const char *format, ...)
@@ -161,7 +161,9 @@ static void on_released(Vm *vm)
 {
 	VmStart *s = vm_start_end(vm);
 
-	vm_set_state(vm, VM_STATE_STOPPED);
+	if (s->cancelled)
+		vm_set_problem(vm, NULL);
+	vm_set_state(vm, s->cancelled ? VM_STATE_STOPPED : VM_STATE_FAILED);
 	vm_call_back(&s->waiter, vm, s->failure,
 		     s->failure_message ? s->failure_message : "QEMU ended before the guest ran.",
 		     s->failure == VM_FAIL_PARTITION ? &s->failed_partition : NULL);
@@ -175,6 +177,16 @@ static const VmStartHooks start_hooks = {
 	.qemu_ended = on_qemu_ended,
 	.released = on_released,
 };
+
+void vm_start_cancel(Vm *vm, const char *how)
+{
+	VmStart *s = vm->start;
+	if (!s)
+		return;
+	if (s->failure == VM_OK) /* not when it had failed already: it stays failed */
+		s->cancelled = true;
+	vm_start_failedf(vm, VM_FAIL_START, "%s was %s while it started.", vm->name, how);
+}
 
 void vm_start_cut_short(Vm *vm, const char *message)
 {
@@ -460,13 +472,14 @@ static void reserve_hugepages(VmStart *s)
 	_cleanup_free_ char *message = NULL;
 	int node;
 
+	/* Every phase is said, one with nothing to do too: the client counts them. */
+	progress(s, "hugepages");
 	if (s->definition.hugepages == VM_HUGEPAGES_OFF) {
 		spawn_qemu(s);
 		return;
 	}
 	int r = vm_spawn_node(s, &node, &message);
 	if (r >= 0) {
-		progress(s, "hugepages");
 		r = vm_hugepages_reserve(vm, &s->definition, node, on_hugepages_reserved, &message);
 	}
 	if (r < 0) {
@@ -626,11 +639,11 @@ static void on_qmp_ready(Vm *vm)
 {
 	VmStart *s = vm->start;
 	vm_set_qmp_status(vm, "prelaunch");
+	progress(s, "pinning"); /* said without pinning too: the client counts the phases */
 	if (!s->pin) {
 		run_guest(vm);
 		return;
 	}
-	progress(s, "pinning");
 	int r = qmp_execute(vm->qmp, "query-cpus-fast", NULL, on_cpus, vm);
 	if (r < 0)
 		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot ask QEMU for its vCPUs: %s.",

@@ -50,6 +50,7 @@ struct VmStart {
 	VmScopeCallback scope_callback;
 	sd_event_source *timer; /* from spawn to running: vms.start-timeout */
 	VmFailure failure; /* the first reason the start cannot go on */
+	bool cancelled; /* a stop or kill ended it, not a failure: it ends stopped */
 	char *failure_message;
 	PartitionOutcome failed_partition; /* a start that failed on a partition */
 };
@@ -61,6 +62,12 @@ void vm_start(Vm *vm, VmCallback callback, void *userdata);
 void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		     const PartitionOutcome *partition);
 void vm_start_failedf(Vm *vm, VmFailure failure, const char *format, ...) _printf_(3, 4);
+
+/*
+ * A stop or kill (`how`: "stopped", "killed") of a VM being started: the
+ * start ends as a failed one does, but the VM ends stopped, not failed.
+ */
+void vm_start_cancel(Vm *vm, const char *how);
 
 /*
  * An adopted QEMU that never ran its guest (the previous daemon died before

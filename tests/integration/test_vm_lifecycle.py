@@ -141,7 +141,9 @@ class LifecycleTest(VmTestCase):
         self.assertEqual(again['uuid'], vm['uuid'])
 
         phases, vm = self.start(d, 'life')
-        self.assertEqual(phases, ['allocating', 'spawning', 'connecting', 'running', 'running'])
+        # every phase, in order, those with nothing to do too: the client counts them
+        self.assertEqual(phases, ['allocating', 'hugepages', 'spawning', 'connecting', 'pinning',
+                                  'running', 'running'])
         self.assertEqual((vm['state'], vm['qmpStatus']), ('running', 'running'))
         pid = vm['pid']
         self.assertTrue(pid_alive(pid))
@@ -170,7 +172,9 @@ class LifecycleTest(VmTestCase):
 
         # No OS answers the ACPI power button: after the timeout QEMU is told to quit.
         began = time.monotonic()
-        vm = self.ok(d, 'Stop', {'name': 'life', 'timeoutSeconds': 1})['vm']
+        stopped = self.ok(d, 'Stop', {'name': 'life', 'timeoutSeconds': 1})
+        vm = stopped['vm']
+        self.assertEqual(stopped['ended'], 'quit')
         self.assertGreaterEqual(time.monotonic() - began, 1.0)
         self.assertEqual((vm['state'], vm['pid'], vm['problem']), ('stopped', None, None))
         self.assertFalse(pid_alive(pid))
@@ -185,8 +189,8 @@ class LifecycleTest(VmTestCase):
         last = os.cpu_count() - 1
         self.define(d, 'pinned', f'numa: 0\ncpu-pinning: [{last}]\n')
         phases, vm = self.start(d, 'pinned')
-        self.assertEqual(phases, ['allocating', 'spawning', 'connecting', 'pinning', 'running',
-                                  'running'])
+        self.assertEqual(phases, ['allocating', 'hugepages', 'spawning', 'connecting', 'pinning',
+                                  'running', 'running'])
         tasks = f'/proc/{vm["pid"]}/task'
         affinity = {}
         for tid in os.listdir(tasks):
@@ -388,18 +392,134 @@ class LifecycleTest(VmTestCase):
         self.define(d, 'quick')
         _, vm = self.start(d, 'quick')
         began = time.monotonic()
-        vm = self.ok(d, 'Stop', {'name': 'quick', 'force': True})['vm']
+        stopped = self.ok(d, 'Stop', {'name': 'quick', 'force': True})
+        vm = stopped['vm']
+        self.assertEqual(stopped['ended'], 'quit')
         self.assertLess(time.monotonic() - began, 5)
         self.assertEqual(vm['state'], 'stopped')
         self.assertNothingLeft('quick')
 
         _, vm = self.start(d, 'quick')
         pid = vm['pid']
-        vm = self.ok(d, 'Kill', {'name': 'quick'})['vm']
+        killed = self.ok(d, 'Kill', {'name': 'quick'})
+        vm = killed['vm']
+        self.assertEqual(killed['ended'], 'killed')
         self.assertEqual(vm['state'], 'stopped')
         self.assertFalse(pid_alive(pid))
         self.assertNothingLeft('quick')
         self.assertDaemonServes(d)
+
+    def test_reset_and_reboot(self):
+        # A second monitor for the test sees what QEMU does.
+        own = os.path.join(self.workdir, 'own')
+        os.mkdir(own)
+        os.chown(own, 65534, 65534)
+        monitor = os.path.join(own, 'qmp.sock')
+        d = self.start_daemon()
+        self.define(d, 'bouncy', f'qemu-args: [-qmp, "unix:{monitor},server=on,wait=off"]\n')
+        self.assertError(self.call(d, 'Reset', {'name': 'bouncy'}), VMS + 'WrongState',
+                         'only a running VM')
+        self.assertError(self.call(d, 'Reboot', {'name': 'bouncy'}), VMS + 'WrongState')
+        _, vm = self.start(d, 'bouncy')
+        pid = vm['pid']
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(monitor)
+            s.settimeout(10)
+            events = s.makefile('r')
+            events.readline()  # the greeting
+            s.sendall(b'{"execute": "qmp_capabilities"}\n')
+            self.assertIn('return', json.loads(events.readline()))
+
+            def next_event(name):
+                while True:
+                    message = json.loads(events.readline())
+                    if message.get('event') == name:
+                        return message
+
+            vm = self.ok(d, 'Reset', {'name': 'bouncy'})['vm']
+            self.assertEqual((vm['state'], vm['pid']), ('running', pid))
+            self.assertEqual(next_event('RESET')['data']['guest'], False)
+            # No OS answers the power button: the call is accepted, the VM runs on.
+            vm = self.ok(d, 'Reboot', {'name': 'bouncy'})['vm']
+            self.assertEqual((vm['state'], vm['pid']), ('running', pid))
+            self.assertEqual(next_event('POWERDOWN')['event'], 'POWERDOWN')
+            time.sleep(1)
+            vm = self.ok(d, 'Get', {'name': 'bouncy'})['vm']
+            self.assertEqual((vm['state'], vm['pid'], vm['qmpStatus']),
+                             ('running', pid, 'running'))
+            events.close()
+        # a stop after an unanswered reboot is a stop: QEMU exits, it does not pause
+        stopped = self.ok(d, 'Stop', {'name': 'bouncy', 'timeoutSeconds': 1})
+        self.assertEqual((stopped['vm']['state'], stopped['ended']), ('stopped', 'quit'))
+        self.assertFalse(pid_alive(pid))
+        self.assertNothingLeft('bouncy')
+
+    def test_a_reboot_resets_a_guest_that_powers_off_and_a_power_off_still_ends_it(self):
+        own = os.path.join(self.workdir, 'own')
+        os.mkdir(own)
+        os.chown(own, 65534, 65534)
+        monitor = os.path.join(own, 'qmp.sock')
+        d = self.start_daemon()
+        self.define(d, 'acpi', f'qemu-args: [-qmp, "unix:{monitor},server=on,wait=off"]\n')
+
+        def power_off_and_watch(until):
+            """Plays a guest that powers off: SLP_EN with SLP_TYP 0 written to PM1a_CNT
+            (q35's PM base 0x600, which SeaBIOS set up); returns the events seen."""
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(monitor)
+                s.settimeout(20)
+                replies = s.makefile('r')
+                replies.readline()
+                s.sendall(b'{"execute": "qmp_capabilities"}\n')
+                self.assertIn('return', json.loads(replies.readline()))
+                s.sendall(json.dumps({'execute': 'human-monitor-command', 'arguments': {
+                    'command-line': 'o /w 0x604 0x2000'}}).encode() + b'\n')
+                seen = []
+                try:
+                    while until not in seen:
+                        line = replies.readline()
+                        if not line:
+                            break
+                        message = json.loads(line)
+                        if 'event' in message:
+                            seen.append(message['event'])
+                finally:
+                    replies.close()
+                return seen
+
+        _, vm = self.start(d, 'acpi')
+        pid = vm['pid']
+        time.sleep(2)  # SeaBIOS has set up the ACPI registers
+        self.ok(d, 'Reboot', {'name': 'acpi'})
+        events = power_off_and_watch('RESUME')
+        self.assertEqual([e for e in events if e in ('SHUTDOWN', 'RESET', 'RESUME')],
+                         ['SHUTDOWN', 'RESET', 'RESUME'], d.output())
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'acpi'})['vm']['qmpStatus'] == 'running',
+                 what='the guest to run again')
+        vm = self.ok(d, 'Get', {'name': 'acpi'})['vm']
+        self.assertEqual((vm['state'], vm['pid']), ('running', pid))
+        self.assertIn('VM acpi rebooted', d.output())
+        # no reboot asked: the guest's power-off ends the VM, stopped
+        time.sleep(1)
+        power_off_and_watch('SHUTDOWN')
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'acpi'})['vm']['state'] == 'stopped',
+                 what='the VM to end')
+        self.assertFalse(pid_alive(pid))
+        self.assertIsNone(self.ok(d, 'Get', {'name': 'acpi'})['vm']['problem'])
+        self.assertNothingLeft('acpi')
+        # a stop the guest answers in time: exit 0, nothing on stderr, ended "shutdown"
+        _, vm = self.start(d, 'acpi')
+        time.sleep(2)
+        stop = subprocess.Popen([VFIOCTL, '--socket', d.socket, '--json', 'stop', 'acpi',
+                                 '--timeout', '60'], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'acpi'})['vm']['state'] == 'stopping',
+                 what='the stop to begin')
+        power_off_and_watch('SHUTDOWN')
+        out, err = stop.communicate(timeout=30)
+        self.assertEqual((stop.returncode, err), (0, ''), out)
+        self.assertEqual(json.loads(out)['ended'], 'shutdown')
+        self.assertFalse(pid_alive(vm['pid']))
 
     def test_qemu_killed_from_outside_is_a_crash(self):
         d = self.start_daemon()
@@ -554,7 +674,7 @@ class RestartTest(VmTestCase):
         self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777), (0, 0, 0o640))
         vm = self.ok(d, 'Get', {'name': 'half'})['vm']
         self.assertEqual((vm['state'], vm['problem']),
-                         ('stopped', 'Its start was cut short: libvfiod stopped before QEMU ran. '
+                         ('failed', 'Its start was cut short: libvfiod stopped before QEMU ran. '
                           'Start it again.'))
         self.assertNothingLeft('half')
 
@@ -622,7 +742,7 @@ class RestartTest(VmTestCase):
         self.assertTrue(pid_alive(pid))
 
         d = self.start_daemon()
-        wait_for(lambda: self.ok(d, 'Get', {'name': 'early'})['vm']['state'] == 'stopped',
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'early'})['vm']['state'] == 'failed',
                  what='the cut-short start to be undone')
         vm = self.ok(d, 'Get', {'name': 'early'})['vm']
         self.assertEqual(vm['problem'], 'Its start was cut short: libvfiod stopped before the '
@@ -651,7 +771,7 @@ class RestartTest(VmTestCase):
         d.stop()
         d = self.daemon(config=self.config, args=['--runtime-dir', fresh])
         time.sleep(0.3)
-        self.assertEqual(self.ok(d, 'Get', {'name': 'early'})['vm']['state'], 'defined')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'early'})['vm']['state'], 'stopped')
 
 
 class ConcurrencyTest(VmTestCase):
@@ -687,9 +807,52 @@ class FailureTest(VmTestCase):
         reply = self.call(d, 'Start', {'name': 'ghost'})
         self.assertError(reply, 'io.libvfio.Partitions.NoSuchGPU', '0000:7f:1f.7')
         vm = self.ok(d, 'Get', {'name': 'ghost'})['vm']
-        self.assertEqual((vm['state'], vm['partitions']), ('stopped', []))
+        self.assertEqual((vm['state'], vm['partitions']), ('failed', []))
         self.assertNothingLeft('ghost')
         self.assertDaemonServes(d)
+
+    def test_a_failed_start_is_failed_and_stays_so_across_a_restart(self):
+        d = self.start_daemon()
+        missing = os.path.join(self.workdir, 'no-such-disk.qcow2')
+        self.define(d, 'broken', f'disks: [{{path: {missing}}}]\n')
+        self.define(d, 'fine')
+        reply = self.call(d, 'Start', {'name': 'broken'})
+        self.assertError(reply, VMS + 'StartFailed', missing)
+        reason = reply['parameters']['message']
+        vm = self.ok(d, 'Get', {'name': 'broken'})['vm']
+        self.assertEqual((vm['state'], vm['problem'], vm['pid']), ('failed', reason, None))
+        self.assertNothingLeft('broken')
+        result = vfioctl('status', 'broken', socket_path=d.socket)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r'State: +failed')
+        self.assertIn(missing, result.stdout)
+        shown = json.loads(vfioctl('--json', 'status', 'broken', socket_path=d.socket).stdout)
+        self.assertEqual((shown['vm']['state'], shown['vm']['problem']), ('failed', reason))
+        self.start(d, 'fine')
+        self.ok(d, 'Stop', {'name': 'fine', 'force': True})
+
+        # a daemon that restarts says the same, not "defined"
+        d.stop()
+        d = self.start_daemon()
+        vms = {vm['name']: vm for vm in self.ok(d, 'List')['vms']}
+        self.assertEqual((vms['broken']['state'], vms['broken']['problem']), ('failed', reason))
+        self.assertEqual((vms['fine']['state'], vms['fine']['problem']), ('stopped', None))
+        states = os.path.join(self.run_dir, 'vm-states')
+        self.assertEqual(os.stat(states).st_mode & 0o777, 0o700)
+        self.assertEqual(sorted(os.listdir(states)), ['broken.json', 'fine.json'])
+        # a damaged record is not believed: the VM is as if never started
+        with open(os.path.join(states, 'fine.json'), 'w') as f:
+            f.write('{"name": "fine", "state": "running", "atUsec": 0}')
+        # removing the definition removes its record, and a new one starts afresh
+        self.ok(d, 'Undefine', {'name': 'broken'})
+        self.assertEqual(os.listdir(states), ['fine.json'])
+        d.stop()
+        d = self.start_daemon()
+        self.assertIn('bad state', d.output())
+        self.define(d, 'broken')
+        vms = {vm['name']: vm for vm in self.ok(d, 'List')['vms']}
+        self.assertEqual((vms['broken']['state'], vms['broken']['problem']), ('defined', None))
+        self.assertEqual(vms['fine']['state'], 'defined')
 
     def test_definitions_that_are_links_or_not_roots_are_not_read(self):
         """The daemon is root: a link in the VMs directory to a root-only file would
@@ -728,7 +891,7 @@ class FailureTest(VmTestCase):
         reply = self.call(d, 'Start', {'name': 'picky'})
         self.assertError(reply, VMS + 'StartFailed', 'status 1', 'no-such-option')
         vm = self.ok(d, 'Get', {'name': 'picky'})['vm']
-        self.assertEqual(vm['state'], 'stopped')
+        self.assertEqual(vm['state'], 'failed')
         self.assertIn('no-such-option', vm['problem'])
         self.assertNothingLeft('picky')
         # Fixed, started, then killed: its problem is this run's, not the old complaint
@@ -867,7 +1030,7 @@ class FailureTest(VmTestCase):
         wait_for(lambda: not pid_alive(child), timeout=5, what="the wrapper's child to go")
         self.assertNothingLeft('stuck')
         vm = self.ok(d, 'Get', {'name': 'stuck'})['vm']
-        self.assertEqual(vm['state'], 'stopped')
+        self.assertEqual(vm['state'], 'failed')
         self.assertEqual(vm['problem'], reply['parameters']['message'])  # status says why
 
     def test_tpm_runs_swtpm_as_the_qemu_user(self):
@@ -1002,7 +1165,7 @@ class FullDiskTest(VmTestCase):
         self.assertNothingLeft('full')
         # no half-made copy of the variables (the log, without a journal, is kept)
         self.assertNotIn('OVMF_VARS.fd', os.listdir(os.path.join(state, 'vms', 'full')))
-        self.assertEqual(self.ok(d, 'Get', {'name': 'full'})['vm']['state'], 'stopped')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'full'})['vm']['state'], 'failed')
         subprocess.run(['mount', '-o', 'remount,size=16m', state], check=True)
         _, vm = self.start(d, 'full')
         self.assertEqual(vm['state'], 'running')
@@ -1022,7 +1185,7 @@ class FullDiskTest(VmTestCase):
         self.assertError(reply, VMS + 'StartFailed', 'No space left',
                          'Free space there and start it again')
         self.assertNothingLeft('full')
-        self.assertEqual(self.ok(d, 'Get', {'name': 'full'})['vm']['state'], 'stopped')
+        self.assertEqual(self.ok(d, 'Get', {'name': 'full'})['vm']['state'], 'failed')
         os.unlink(filler)
         _, vm = self.start(d, 'full')
         self.assertEqual(vm['state'], 'running')
@@ -1048,7 +1211,7 @@ class PartitionTest(VmTestCase):
         self.assertEqual([name for name, _ in writes], ['create', 'remove'], writes)
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
         vm = self.ok(d, 'Get', {'name': 'gvt'})['vm']
-        self.assertEqual((vm['state'], vm['partitions']), ('stopped', []))
+        self.assertEqual((vm['state'], vm['partitions']), ('failed', []))
         self.assertEqual(self.call(d, 'List', {}).get('error'), None)
         with Varlink(d.socket) as v:
             held = v.call('io.libvfio.Partitions.List')['parameters']['partitions']
@@ -1245,7 +1408,7 @@ class PartitionTest(VmTestCase):
                 try:
                     self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
                     vm = self.ok(d, 'Get', {'name': 'cut'})['vm']
-                    self.assertEqual((vm['state'], vm['partitions']), ('stopped', []),
+                    self.assertEqual((vm['state'], vm['partitions']), ('failed', []),
                                      d.output())
                     self.assertIn('start was cut short', vm.get('problem') or '')
                     self.assertNothingLeft('cut')
@@ -1260,7 +1423,7 @@ class PartitionTest(VmTestCase):
         reply = self.call(d, 'Start', {'name': 'greedy'})
         self.assertEqual(reply['error'].rsplit('.', 1)[0], 'io.libvfio.Partitions', reply)
         vm = self.ok(d, 'Get', {'name': 'greedy'})['vm']
-        self.assertEqual(vm['state'], 'stopped')
+        self.assertEqual(vm['state'], 'failed')
         # The engine's refusal reaches the caller, status and the log as a sentence.
         sentence = reply['parameters']['message']
         self.assertRegex(sentence, r'^\S.{20,}\.$', reply)
@@ -1408,7 +1571,7 @@ class HugepageTest(VmTestCase):
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
         self.assertEqual(self.pool_writes(sim), ['32', '0'])
         vm = self.ok(d, 'Get', {'name': 'huge'})['vm']
-        self.assertEqual(vm['state'], 'stopped')
+        self.assertEqual(vm['state'], 'failed')
         self.assertNothingLeft('huge')
 
     def test_pages_someone_else_added_stay(self):
@@ -1436,7 +1599,7 @@ class HugepageTest(VmTestCase):
                 if after:
                     self.assertEqual(sim.read(self.NR), '32\n')
                 d = self.hugepage_daemon(sim)
-                wait_for(lambda: self.ok(d, 'Get', {'name': 'cut'})['vm']['state'] == 'stopped',
+                wait_for(lambda: self.ok(d, 'Get', {'name': 'cut'})['vm']['state'] == 'failed',
                          what='the cut-short start to be undone')
                 self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
                 self.assertNothingLeft('cut')
@@ -1461,7 +1624,7 @@ class HugepageTest(VmTestCase):
                                  'took too long')
                 vm = self.ok(d, 'Get', {'name': 'late'})['vm']
                 self.assertEqual((vm['state'], vm['hugepages']),
-                                 ('stopped', {'sizeKiB': 2048, 'node': 0, 'pagesAdded': 32,
+                                 ('failed', {'sizeKiB': 2048, 'node': 0, 'pagesAdded': 32,
                                               'poolBefore': 0}))
                 with open(record) as f:
                     self.assertEqual(json.load(f)['hugepages']['added'], 32)
@@ -1547,9 +1710,9 @@ class VfioctlTest(VmTestCase):
         # errors: a usage error is 2 and sends nothing, a refusal is 1 and says why
         result = self.vfioctl(d, 'start', '../desk')
         self.assertEqual(result.returncode, 2, result.stderr)
-        result = self.vfioctl(d, 'start', 'desk')
-        self.assertEqual(result.returncode, 1)
-        self.assertIn('desk is running', result.stderr)
+        result = self.vfioctl(d, 'start', 'desk')  # started already: a success, said
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (0, '', 'vfioctl: desk is already running.\n'))
         result = self.vfioctl(d, 'undefine', 'desk')
         self.assertEqual(result.returncode, 1)
         self.assertIn('stop it first', result.stderr)
@@ -1562,6 +1725,99 @@ class VfioctlTest(VmTestCase):
         result = self.vfioctl(d, 'status', 'desk')
         self.assertEqual(result.returncode, 1)
         self.assertIn('no VM named', result.stderr)
+
+    def test_stop_says_when_it_had_to_quit_qemu(self):
+        d = self.start_daemon()
+        self.define(d, 'mute')
+        self.start(d, 'mute')
+        # no OS answers the power button: QEMU is told to quit, said on stderr, status 3
+        result = self.vfioctl(d, 'stop', 'mute', '--timeout', '1')
+        self.assertEqual((result.returncode, result.stdout), (3, 'mute is stopped\n'),
+                         result.stderr)
+        self.assertEqual(result.stderr, 'vfioctl: mute: the guest did not shut down in time; '
+                         'QEMU was told to quit.\n')
+        self.start(d, 'mute')
+        result = self.vfioctl(d, '--json', 'stop', 'mute', '--timeout', '1')
+        self.assertEqual(result.returncode, 3, result.stderr)
+        self.assertEqual(json.loads(result.stdout)['ended'], 'quit')
+        # --force asks for the quit: that is a success
+        self.start(d, 'mute')
+        result = self.vfioctl(d, 'stop', 'mute', '--force')
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (0, 'mute is stopped\n', ''))
+        help = self.vfioctl(d, '--help').stdout
+        self.assertIn('3 stop had to quit or kill QEMU', help)
+
+    def test_start_and_stop_are_idempotent_and_take_several_names(self):
+        d = self.start_daemon()
+        for name in ('one', 'two', 'three'):
+            self.define(d, name)
+        result = self.vfioctl(d, 'start', 'one', 'two')
+        self.assertEqual(result.returncode, 0, result.stderr + d.output())
+        self.assertRegex(result.stdout, r'^one is running \(pid [0-9]+\)\n'
+                                        r'two is running \(pid [0-9]+\)\n$')
+        for vm in self.ok(d, 'List')['vms']:
+            if vm.get('pid'):
+                self.qemu_pids.add(vm['pid'])
+        # started already: a success with a note, and --json still prints the VM
+        result = self.vfioctl(d, 'start', 'one', 'three')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, 'vfioctl: one is already running.\n')
+        self.assertRegex(result.stdout, r'^three is running \(pid [0-9]+\)\n$')
+        self.qemu_pids.add(self.ok(d, 'Get', {'name': 'three'})['vm']['pid'])
+        result = self.vfioctl(d, '--json', 'start', 'one')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)['vm']['state'], 'running')
+        # several names: one line each, the worst status; a bad name changes nothing
+        result = self.vfioctl(d, 'pause', 'one', 'nope', 'two')
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stdout, r'^one is paused \(pid [0-9]+\)\n'
+                                        r'two is paused \(pid [0-9]+\)\n$')
+        self.assertIn("no VM named 'nope'", result.stderr)
+        result = self.vfioctl(d, 'resume', 'one', '../x')
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(self.ok(d, 'Get', {'name': 'one'})['vm']['state'], 'paused')
+        result = self.vfioctl(d, '--json', 'resume', 'one', 'two')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        decoder, text, shown = json.JSONDecoder(), result.stdout.strip(), []
+        while text:
+            value, end = decoder.raw_decode(text)
+            shown.append(value['vm']['name'])
+            text = text[end:].strip()
+        self.assertEqual(shown, ['one', 'two'])
+        result = self.vfioctl(d, 'reset', 'one', 'two')
+        self.assertEqual((result.returncode, result.stdout),
+                         (0, result.stdout), result.stderr)
+        self.assertRegex(result.stdout, r'^one is running \(pid [0-9]+\)\n'
+                                        r'two is running \(pid [0-9]+\)\n$')
+        result = self.vfioctl(d, 'reboot', 'three')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.vfioctl(d, 'stop', '--force', 'one', 'two', 'three')
+        self.assertEqual((result.returncode, result.stdout),
+                         (0, 'one is stopped\ntwo is stopped\nthree is stopped\n'),
+                         result.stderr)
+        # stopped already: a success with a note, and --json still prints the VM
+        result = self.vfioctl(d, 'stop', 'one')
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (0, '', 'vfioctl: one is not running (stopped): nothing to stop.\n'))
+        result = self.vfioctl(d, '--json', 'stop', 'one')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)['vm']['state'], 'stopped')
+        # a failed start is 1, and the others still start
+        missing = os.path.join(self.workdir, 'gone.img')
+        self.define(d, 'two', f'disks: [{{path: {missing}}}]\n')
+        result = self.vfioctl(d, 'start', 'two', 'one')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(missing, result.stderr)
+        self.assertRegex(result.stdout, r'^one is running')
+        self.qemu_pids.add(self.ok(d, 'Get', {'name': 'one'})['vm']['pid'])
+        result = self.vfioctl(d, 'status', 'one', 'two')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        first, second = result.stdout.split('\n\n')
+        self.assertRegex(first, r'^one\n +State: +running')
+        self.assertRegex(second, r'^two\n +State: +failed')
+        self.assertIn(missing, second)
+        self.ok(d, 'Stop', {'name': 'one', 'force': True})
 
     def test_define_names_the_file_and_line(self):
         d = self.start_daemon()
@@ -1586,7 +1842,13 @@ class VfioctlTest(VmTestCase):
             result = subprocess.run(['script', '-qec', command, '/dev/null'],
                                     capture_output=True, timeout=60)
             self.assertEqual(result.returncode, 0, result.stdout)
-            self.assertIn(b'\rStarting shown: connecting to QEMU (4/6)...', result.stdout)
+                # each phase is shown, counted as the daemon goes through them
+            for step, text in enumerate(['allocating the GPU partitions',
+                                         'preparing its memory', 'starting QEMU',
+                                         'connecting to QEMU', 'placing the vCPUs',
+                                         'starting the guest'], 1):
+                self.assertIn(f'Starting shown: {text} ({step}/6)...\r'.encode(),
+                              result.stdout)
             self.assertIn(b'shown is running', result.stdout)
             states = [json.loads(watch.stdout.readline())['vm']['state'] for _ in range(2)]
             self.assertEqual(states, ['starting', 'running'])
@@ -1646,7 +1908,8 @@ class BadInputTest(VmTestCase):
         for args in (['list'], ['status', 'mine']):
             result = vfioctl('--json', *args, socket_path=d.socket, **me)
             self.assertEqual(result.returncode, 0, result.stderr)
-        for args in (['start', 'mine'], ['stop', 'mine'], ['undefine', 'mine']):
+        for args in (['start', 'mine'], ['stop', 'mine'], ['reboot', 'mine'], ['reset', 'mine'],
+                     ['undefine', 'mine']):
             result = vfioctl(*args, socket_path=d.socket, **me)
             self.assertEqual(result.returncode, 1, result.stdout)
             self.assertIn('polkit', result.stderr)  # what was needed and what to do

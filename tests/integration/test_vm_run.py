@@ -86,7 +86,8 @@ class RunTest(VmTestCase):
         # ExecStop= runs after that too: a stop of a stopped VM succeeds
         result = vfioctl('stop', 'unit', socket_path=d.socket)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout, 'unit is not running (stopped): nothing to stop.\n')
+        self.assertEqual((result.stdout, result.stderr),
+                         ('', 'vfioctl: unit is not running (stopped): nothing to stop.\n'))
 
     def test_attaches_to_a_vm_that_runs(self):
         d = self.start_daemon()
@@ -115,7 +116,7 @@ class RunTest(VmTestCase):
         # the unit's ExecStop= after the crash succeeds; the unit stays failed by the 1
         result = vfioctl('stop', 'doomed', socket_path=d.socket)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn('not running (crashed)', result.stdout)
+        self.assertIn('not running (crashed)', result.stderr)
 
     def test_a_start_that_fails_is_a_failure_before_ready(self):
         d = self.start_daemon()

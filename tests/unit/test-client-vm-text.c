@@ -82,10 +82,10 @@ static void assert_progress(const char *phase, const char *expected)
 static void test_progress_text(void **state)
 {
 	assert_progress("allocating", "Starting gaming-vm: allocating the GPU partitions (1/6)...");
-	assert_progress("hugepages", "Starting gaming-vm: reserving hugepages (2/6)...");
+	assert_progress("hugepages", "Starting gaming-vm: preparing its memory (2/6)...");
 	assert_progress("spawning", "Starting gaming-vm: starting QEMU (3/6)...");
 	assert_progress("connecting", "Starting gaming-vm: connecting to QEMU (4/6)...");
-	assert_progress("pinning", "Starting gaming-vm: pinning the vCPUs (5/6)...");
+	assert_progress("pinning", "Starting gaming-vm: placing the vCPUs (5/6)...");
 	assert_progress("running", "Starting gaming-vm: starting the guest (6/6)...");
 	/* A newer daemon's phase is shown as it is when it is a plain word... */
 	assert_progress("warming-up", "Starting gaming-vm: warming-up...");
@@ -134,6 +134,8 @@ static void test_state_text(void **state)
 	assert_state_text(new_vm("gaming-vm", "crashed", -1, "QEMU exited with status 1"),
 			  "gaming-vm crashed: QEMU exited with status 1");
 	assert_state_text(new_vm("gaming-vm", "crashed", -1, NULL), "gaming-vm crashed");
+	assert_state_text(new_vm("gaming-vm", "failed", -1, "No such GPU 0000:7f:1f.7."),
+			  "gaming-vm failed to start: No such GPU 0000:7f:1f.7.");
 	assert_state_text(new_vm("gaming-vm", "defined", -1, NULL), "gaming-vm is defined");
 	/* While it runs, the problem of an earlier start is no longer news. */
 	assert_state_text(new_vm("gaming-vm", "running", 7, "QEMU exited with status 1"),
@@ -230,6 +232,11 @@ static void test_state_colour(void **state)
 	assert_int_equal(vm_state_colour("paused"), COLOUR_YELLOW);
 	assert_int_equal(vm_state_colour("stopping"), COLOUR_YELLOW);
 	assert_int_equal(vm_state_colour("crashed"), COLOUR_RED);
+	assert_int_equal(vm_state_colour("failed"), COLOUR_RED);
+	/* Ended: no QEMU; with a reason to show when it has one */
+	assert_true(vm_state_is_ended("failed") && vm_state_has_reason("failed"));
+	assert_true(vm_state_is_ended("defined") && !vm_state_has_reason("defined"));
+	assert_true(!vm_state_is_ended("stopping") && !vm_state_has_reason("running"));
 	assert_int_equal(vm_state_colour("stopped"), _COLOUR_MAX);
 	assert_int_equal(vm_state_colour("defined"), _COLOUR_MAX);
 	assert_int_equal(vm_state_colour("Running"), _COLOUR_MAX);

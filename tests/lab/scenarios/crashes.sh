@@ -10,7 +10,7 @@
 #      partitions released, the /dev/vfio node back to root.
 #   2. libvfiod SIGKILLed during a VM's start, then a new daemon on the same
 #      directories: (a) while the SR-IOV partition is being made (before QEMU exists):
-#      what was made undone, the VM stopped; (b) after QEMU was spawned and before its
+#      what was made undone, the VM failed; (b) after QEMU was spawned and before its
 #      cont (a QEMU wrapper that sleeps 1 s first): the start failed, QEMU killed,
 #      everything given back; (c) while the guest runs: re-adopted as running, then
 #      stopped cleanly.
@@ -240,10 +240,10 @@ wait "$client"
 echo "# vfioctl start vf, cut off: $(cat "$daemon_dir/start-vf.out")"
 # The next daemon (it serves 2b too) runs QEMU through the slow wrapper.
 daemon_start --reuse "${config[@]}" "qemu-binary: $slow_dir/slow-qemu"
-if wait_vm_state vf 'stopped' 30 && [[ $vm_problem == *'start was cut short'* ]]; then
-	ok "vf: stopped after the restart: $vm_problem"
+if wait_vm_state vf 'failed' 30 && [[ $vm_problem == *'start was cut short'* ]]; then
+	ok "vf: failed after the restart: $vm_problem"
 else
-	not_ok "vf: stopped after the restart, saying its start was cut short" "$vm_json"
+	not_ok "vf: failed after the restart, saying its start was cut short" "$vm_json"
 fi
 check_vm_released vf "after the restart"
 check_no_partitions "vf"
@@ -277,10 +277,10 @@ else
 	not_ok "early: QEMU runs without its daemon" "comm '$comm'"
 fi
 daemon_start --reuse "${config[@]}"
-if wait_vm_state early stopped 30; then
-	ok "early: stopped after the restart"
+if wait_vm_state early failed 30; then
+	ok "early: failed after the restart"
 else
-	not_ok "early: stopped after the restart" "$vm_json"
+	not_ok "early: failed after the restart" "$vm_json"
 fi
 if [[ $vm_problem == 'Its start was cut short'* ]]; then
 	ok "early: status says: $vm_problem"
