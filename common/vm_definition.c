@@ -31,6 +31,11 @@ static const char *const vm_disk_bus_table[_VM_DISK_BUS_MAX] = {
 	[VM_DISK_NVME] = "nvme",
 };
 
+static const char *const vm_boot_table[_VM_BOOT_MAX] = {
+	[VM_BOOT_DISK] = "disk",
+	[VM_BOOT_CDROM] = "cdrom",
+};
+
 static const char *const vm_network_mode_table[_VM_NETWORK_MODE_MAX] = {
 	[VM_NETWORK_USER] = "user",
 	[VM_NETWORK_BRIDGE] = "bridge",
@@ -64,6 +69,7 @@ static const char *const cache_modes[] = { "none",       "writeback", "writethro
 
 DEFINE_STRING_TABLE_LOOKUP(vm_firmware, VmFirmware)
 DEFINE_STRING_TABLE_LOOKUP(vm_disk_bus, VmDiskBus)
+DEFINE_STRING_TABLE_LOOKUP(vm_boot, VmBoot)
 DEFINE_STRING_TABLE_LOOKUP(vm_network_mode, VmNetworkMode)
 DEFINE_STRING_TABLE_LOOKUP(vm_hugepages, VmHugepages)
 DEFINE_STRING_TABLE_LOOKUP(vm_audio, VmAudio)
@@ -106,7 +112,7 @@ void vm_definition_done(VmDefinition *definition)
 		free(definition->gpus[i].rom);
 	}
 	free(definition->gpus);
-	free(definition->cdrom);
+	strv_free(definition->cdroms);
 	free(definition->bridge);
 	free(definition->nic_model);
 	free(definition->mac);
@@ -407,9 +413,42 @@ static int parse_tpm(Walk *w, const yaml_node_t *value, const char *key, VmDefin
 	return boolean(w, value, key, &d->tpm);
 }
 
+/* One ISO's absolute path, appended to d->cdroms; the same ISO twice is a mistake. */
+static int add_cdrom(Walk *w, const yaml_node_t *node, const char *key, VmDefinition *d)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = absolute_path(w, node, key, &path);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; d->cdroms && d->cdroms[i]; i++)
+		if (strcmp(d->cdroms[i], path) == 0)
+			return fail(w, node, key, "'%s' is listed twice", path);
+	return strv_append(&d->cdroms, path);
+}
+
+/* cdrom: /one.iso, or a list of them (an installer and a drivers disc). */
 static int parse_cdrom(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
 {
-	return absolute_path(w, value, key, &d->cdrom);
+	if (value->type != YAML_SEQUENCE_NODE)
+		return add_cdrom(w, value, key, d);
+	size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+	if (n == 0 || n > VM_MAX_CDROMS)
+		return fail(w, value, key, "a list of 1 to %d ISO paths", VM_MAX_CDROMS);
+	for (yaml_node_item_t *item = value->data.sequence.items.start;
+	     item < value->data.sequence.items.top; item++) {
+		int r = add_cdrom(w, node_at(w, *item), key, d);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_boot(Walk *w, const yaml_node_t *value, const char *key, VmDefinition *d)
+{
+	int choice = 0,
+	    r = one_of(w, value, key, vm_boot_table, ELEMENTSOF(vm_boot_table), &choice);
+	d->boot = (VmBoot)choice;
+	return r;
 }
 
 /* A Linux network interface name: 1-15 characters, no '/', no blanks. */
@@ -893,6 +932,7 @@ static const struct {
 	{ "gpu", parse_gpus },
 	{ "disks", parse_disks },
 	{ "cdrom", parse_cdrom },
+	{ "boot", parse_boot },
 	{ "network", parse_network },
 	{ "numa", parse_numa },
 	{ "cpu-pinning", parse_cpu_pinning },
@@ -953,6 +993,18 @@ static int parse_top(Walk *w, const yaml_node_t *root, VmDefinition *d)
 			    "%" PRIu64 "M",
 			    page >> 30 ? "1G" : "2M", page >> 30 ? "GiB" : "2 MiB steps",
 			    d->memory >> 20);
+	size_t ahci = strv_length(d->cdroms);
+	for (size_t i = 0; i < d->n_disks; i++)
+		ahci += d->disks[i].bus == VM_DISK_SATA;
+	if (ahci > VM_MAX_CDROMS)
+		return fail(w, given_node(given, d->cdroms ? "cdrom" : "disks"),
+			    d->cdroms ? "cdrom" : "disks",
+			    "%zu CD-ROMs and SATA disks, and the AHCI controller has %d ports: "
+			    "use bus virtio or nvme for the disks",
+			    ahci, VM_MAX_CDROMS);
+	if (d->boot == VM_BOOT_CDROM && !d->cdroms)
+		return fail(w, given_node(given, "boot"), "boot",
+			    "cdrom needs a CD-ROM ('cdrom: /path/to/installer.iso')");
 	if (d->pinned && d->n_pinned != vm_definition_cpus(d))
 		return fail(w, given_node(given, "cpu-pinning"), "cpu-pinning",
 			    "lists %zu host CPUs for %u vCPUs; give one per vCPU", d->n_pinned,

@@ -7,7 +7,7 @@
  * reading the file.
  *
  * This is the schema so far (issue 5): identity, memory, CPUs, firmware, TPM,
- * disks, CD-ROM, network, NUMA, huge pages, audio, USB, Windows tuning,
+ * disks, CD-ROMs and the boot order, network, NUMA, huge pages, audio, USB, Windows tuning,
  * autostart, owner, extra QEMU arguments, the GPU list, CPU pinning and
  * Looking Glass.
  */
@@ -25,6 +25,8 @@
 #define VM_DEFINITION_MAX_FILE_SIZE (256U << 10)
 #define VM_MAX_CPUS 1024
 #define VM_MAX_DISKS 32
+/* CD-ROMs sit on the AHCI controller's six ports (with any SATA disks). */
+#define VM_MAX_CDROMS 6
 
 typedef enum VmFirmware {
 	VM_FIRMWARE_UEFI,
@@ -38,6 +40,13 @@ typedef enum VmDiskBus {
 	VM_DISK_NVME,
 	_VM_DISK_BUS_MAX,
 } VmDiskBus;
+
+/* What the firmware tries first: the disks, or the CD-ROMs (an installer). */
+typedef enum VmBoot {
+	VM_BOOT_DISK,
+	VM_BOOT_CDROM,
+	_VM_BOOT_MAX,
+} VmBoot;
 
 typedef enum VmNetworkMode {
 	VM_NETWORK_USER, /* QEMU's user-mode NAT: works anywhere, no setup */
@@ -125,7 +134,8 @@ typedef struct VmDefinition {
 	size_t n_gpus;
 	VmDisk *disks;
 	size_t n_disks;
-	char *cdrom; /* absolute path of an ISO, or NULL */
+	char **cdroms; /* strv: absolute paths of ISOs, in order; NULL when none */
+	VmBoot boot; /* disk: disks, then CD-ROMs; cdrom: CD-ROMs, then disks */
 	VmNetworkMode network;
 	char *bridge; /* for VM_NETWORK_BRIDGE */
 	char *nic_model; /* "virtio-net-pci" unless asked */
@@ -152,6 +162,7 @@ bool vm_name_is_valid(const char *name);
 
 DECLARE_STRING_TABLE_LOOKUP(vm_firmware, VmFirmware);
 DECLARE_STRING_TABLE_LOOKUP(vm_disk_bus, VmDiskBus);
+DECLARE_STRING_TABLE_LOOKUP(vm_boot, VmBoot);
 DECLARE_STRING_TABLE_LOOKUP(vm_network_mode, VmNetworkMode);
 DECLARE_STRING_TABLE_LOOKUP(vm_hugepages, VmHugepages);
 DECLARE_STRING_TABLE_LOOKUP(vm_audio, VmAudio);

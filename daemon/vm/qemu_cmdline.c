@@ -274,7 +274,7 @@ static int check_inputs(const VmDefinition *d, const QemuGpuAssignment *gpus, si
 			    qemu_size(size, d->memory), vm_hugepages_to_string(d->hugepages));
 	}
 
-	size_t ahci = d->cdrom ? 1 : 0;
+	size_t ahci = strv_length(d->cdroms);
 	for (size_t i = 0; i < d->n_disks; i++)
 		ahci += d->disks[i].bus == VM_DISK_SATA;
 	if (ahci > AHCI_PORTS)
@@ -523,16 +523,21 @@ static void add_looking_glass(Cmdline *c, const VmDefinition *d, const QemuHostF
 }
 
 /*
- * Disks in order, then the CD-ROM; the boot order is the same, so an empty
- * disk falls through to the installer and an installed one boots first.
+ * Disks in order, then the CD-ROMs in order, on the AHCI ports after the SATA
+ * disks. The boot order (bootindex) follows `boot:`: disk puts the disks
+ * first, so an empty disk falls through to the installer and an installed
+ * one boots first; cdrom puts the CD-ROMs first.
  */
 static void add_disks(Cmdline *c, const VmDefinition *d, const QemuHostFacts *host)
 {
-	unsigned ahci_port = 0, boot = 1;
+	size_t n_cdroms = strv_length(d->cdroms);
+	unsigned ahci_port = 0;
+	unsigned disk_boot = d->boot == VM_BOOT_CDROM ? (unsigned)n_cdroms + 1 : 1;
+	unsigned cdrom_boot = d->boot == VM_BOOT_CDROM ? 1 : (unsigned)d->n_disks + 1;
 
 	for (size_t i = 0; i < d->n_disks; i++) {
 		const VmDisk *disk = &d->disks[i];
-
+		unsigned boot = disk_boot + (unsigned)i;
 		char what[32];
 
 		snprintf(what, sizeof(what), "disk%zu", i);
@@ -544,22 +549,25 @@ static void add_disks(Cmdline *c, const VmDefinition *d, const QemuHostFacts *ho
 		switch (disk->bus) {
 		case VM_DISK_SATA:
 			option(c, "-device", "ide-hd,drive=disk%zu,bus=ide.%u,bootindex=%u", i,
-			       ahci_port++, boot++);
+			       ahci_port++, boot);
 			break;
 		case VM_DISK_NVME: /* NVMe needs a serial; by position, so it stays the same */
 			option(c, "-device", "nvme,drive=disk%zu,serial=disk%zu,bootindex=%u", i, i,
-			       boot++);
+			       boot);
 			break;
 		default:
-			option(c, "-device", "virtio-blk-pci,drive=disk%zu,bootindex=%u", i,
-			       boot++);
+			option(c, "-device", "virtio-blk-pci,drive=disk%zu,bootindex=%u", i, boot);
 			break;
 		}
 	}
-	if (d->cdrom) {
-		option(c, "-drive", "%s,if=none,id=cdrom,media=cdrom,format=raw,readonly=on",
-		       file_source(c, &host->cdrom, d->cdrom, "cdrom"));
-		option(c, "-device", "ide-cd,drive=cdrom,bus=ide.%u,bootindex=%u", ahci_port, boot);
+	for (size_t i = 0; i < n_cdroms; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "cdrom%zu", i);
+		option(c, "-drive", "%s,if=none,id=cdrom%zu,media=cdrom,format=raw,readonly=on",
+		       file_source(c, &host->cdroms[i], d->cdroms[i], what), i);
+		option(c, "-device", "ide-cd,drive=cdrom%zu,bus=ide.%u,bootindex=%u", i,
+		       ahci_port++, cdrom_boot + (unsigned)i);
 	}
 }
 

@@ -62,7 +62,7 @@ typedef struct QemuHostFacts {
 	const char *ovmf_vars;
 	QemuFile ovmf_vars_file; /* the vars file, opened read-write */
 	QemuFile disks[VM_MAX_DISKS]; /* the definition's disks, in order */
-	QemuFile cdrom;
+	QemuFile cdroms[VM_MAX_CDROMS]; /* the definition's CD-ROMs, in order */
 	const char *tpm_socket; /* swtpm's control socket, when the definition asks for a TPM */
 	int numa_node; /* the node memory is bound to and vCPUs run on; -1: none */
 	/* Looking Glass: "/dev/kvmfr0" when the kvmfr module is loaded, else a /dev/shm file */

@@ -179,11 +179,16 @@ static int open_files(VmStart *s, QemuHostFacts *facts, Passed *passed, char **r
 		if (r < 0)
 			return r;
 	}
-	if (!d->cdrom)
-		return 0;
-	return pass_file(passed,
-			 vm_file_open(d->cdrom, false, &facts->cdrom.block_device, ret_message),
-			 false, &facts->cdrom, ret_message);
+	/* The definition allows VM_MAX_CDROMS; facts->cdroms holds as many. */
+	for (size_t i = 0; d->cdroms && d->cdroms[i] && i < ELEMENTSOF(facts->cdroms); i++) {
+		int r = pass_file(passed,
+				  vm_file_open(d->cdroms[i], false, &facts->cdroms[i].block_device,
+					       ret_message),
+				  false, &facts->cdroms[i], ret_message);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* Where the VM runs (vm_placement.h), decided once per start and kept in it. */

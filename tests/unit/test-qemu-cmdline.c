@@ -600,6 +600,50 @@ static void test_no_gpu(void **state)
 	vm_definition_done(&d);
 }
 
+/*
+ * A Windows install: the installer and the virtio drivers on two CD-ROMs, the
+ * installer first (boot: cdrom), then the empty SATA disk; under TCG.
+ */
+static void test_installer_two_cdroms(void **state)
+{
+	VmDefinition d = load("name: installer\n"
+			      "uuid: 2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901\n"
+			      "memory: 4G\n"
+			      "cpus: 2\n"
+			      "firmware: bios\n"
+			      "boot: cdrom\n"
+			      "disks:\n"
+			      "  - path: /var/lib/libvfio/images/win10.qcow2\n"
+			      "    format: qcow2\n"
+			      "    bus: sata\n"
+			      "  - path: /var/lib/libvfio/images/data.raw\n"
+			      "cdrom:\n"
+			      "  - /var/lib/libvfio/iso/Win10_22H2_English_x64.iso\n"
+			      "  - /var/lib/libvfio/iso/virtio-win-0.1.262.iso\n"
+			      "network: none\n");
+	const QemuHostFacts host = {
+		.accel = QEMU_ACCEL_TCG,
+		.qmp_socket = RUN "installer/qmp.sock",
+		.numa_node = -1,
+		.tap_fd = -1,
+		.vnc = true,
+	};
+
+	expect_golden("installer-two-cdroms", &d, NULL, 0, &host);
+
+	/* boot: disk, the default: the disks first, the CD-ROMs after, on the same ports. */
+	d.boot = VM_BOOT_DISK;
+	_cleanup_strv_ char **argv = build(&d, NULL, 0, &host);
+	assert_string_equal(value_of(argv, "-device", 1),
+			    "ide-hd,drive=disk0,bus=ide.0,bootindex=1");
+	assert_string_equal(value_of(argv, "-device", 2), "virtio-blk-pci,drive=disk1,bootindex=2");
+	assert_string_equal(value_of(argv, "-device", 3),
+			    "ide-cd,drive=cdrom0,bus=ide.1,bootindex=3");
+	assert_string_equal(value_of(argv, "-device", 4),
+			    "ide-cd,drive=cdrom1,bus=ide.2,bootindex=4");
+	vm_definition_done(&d);
+}
+
 /* ---- errors ---- */
 
 #define MINIMAL_UEFI                                   \
@@ -727,9 +771,8 @@ static void test_invalid_definitions(void **state)
 	assert_string_equal(value_of(argv, "-device", 6),
 			    "ide-hd,drive=disk5,bus=ide.5,bootindex=6");
 	vm_definition_done(&d);
-	_cleanup_free_ char *with_cdrom = NULL;
-	assert_true(asprintf(&with_cdrom, "%scdrom: /iso/x.iso\n", six_sata) > 0);
-	d = load(with_cdrom);
+	d = load(six_sata);
+	assert_int_equal(strv_append(&d.cdroms, "/iso/x.iso"), 0);
 	expect_invalid(&d, NULL, 0, &complete_host,
 		       "There are 7 SATA disks and CD-ROMs, and the AHCI controller has 6 ports");
 	vm_definition_done(&d);
@@ -1055,12 +1098,12 @@ static void test_files_from_inherited_descriptors(void **state)
 	host.ovmf_vars_file = (QemuFile){ .fd = 3, .read_only_fd = 4 };
 	host.disks[0] = (QemuFile){ .fd = 5, .read_only_fd = 6 };
 	host.disks[1] = (QemuFile){ .fd = 7, .block_device = true };
-	host.cdrom = (QemuFile){ .fd = 8 };
+	host.cdroms[0] = (QemuFile){ .fd = 8 };
 	_cleanup_strv_ char **argv = build(&d, gpus, ELEMENTSOF(gpus), &host);
 	const char *const sets[] = {
 		"fd=3,set=1,opaque=uefi-vars", "fd=4,set=1,opaque=uefi-vars-read-only",
 		"fd=5,set=2,opaque=disk0",     "fd=6,set=2,opaque=disk0-read-only",
-		"fd=7,set=3,opaque=disk1",     "fd=8,set=4,opaque=cdrom",
+		"fd=7,set=3,opaque=disk1",     "fd=8,set=4,opaque=cdrom0",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(sets); i++)
 		assert_string_equal(value_of(argv, "-add-fd", i), sets[i]);
@@ -1074,7 +1117,7 @@ static void test_files_from_inherited_descriptors(void **state)
 			    "format=raw,cache=none,readonly=on");
 	assert_string_equal(
 		value_of(argv, "-drive", 4),
-		"file=/dev/fdset/4,if=none,id=cdrom,media=cdrom,format=raw,readonly=on");
+		"file=/dev/fdset/4,if=none,id=cdrom0,media=cdrom,format=raw,readonly=on");
 	expect_option(value_of(argv, "-device", 1), "romfile", 1, "/proc/self/fd/9");
 	for (size_t i = 0; argv[i]; i++)
 		assert_true(!strstr(argv[i], "/images/") && !strstr(argv[i], "/iso/") &&
@@ -1161,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(test_numa_hugepages),
 		cmocka_unit_test(test_secure_boot_tpm),
 		cmocka_unit_test(test_no_gpu),
+		cmocka_unit_test(test_installer_two_cdroms),
 		cmocka_unit_test(test_missing_host_facts),
 		cmocka_unit_test(test_invalid_definitions),
 		cmocka_unit_test(test_invalid_assignments),

@@ -126,7 +126,9 @@ static void test_full(void **state)
 	assert_true(d.gpus[2].vendor_id == 0x10de && d.gpus[2].device_id == 0x1eb8);
 	assert_true(d.gpus[2].min_framebuffer == UINT64_C(2) << 30);
 	assert_int_equal(d.gpus[2].max_instances, 8);
-	assert_string_equal(d.cdrom, "/srv/iso/Win11_24H2.iso");
+	assert_int_equal(strv_length(d.cdroms), 1);
+	assert_string_equal(d.cdroms[0], "/srv/iso/Win11_24H2.iso");
+	assert_int_equal(d.boot, VM_BOOT_DISK);
 	assert_string_equal(vm_network_mode_to_string(d.network), "bridge");
 	assert_string_equal(d.bridge, "br0");
 	assert_string_equal(d.nic_model, "e1000e");
@@ -159,7 +161,8 @@ static void test_minimal_has_defaults(void **state)
 	assert_false(d.secure_boot);
 	assert_int_equal(d.n_disks, 0);
 	assert_false(d.tpm);
-	assert_null(d.cdrom);
+	assert_null(d.cdroms);
+	assert_int_equal(d.boot, VM_BOOT_DISK);
 	assert_int_equal(d.network, VM_NETWORK_USER);
 	assert_string_equal(d.nic_model, "virtio-net-pci");
 	assert_null(d.mac);
@@ -287,6 +290,23 @@ static void test_mistakes(void **state)
 #define A "name: a\nmemory: 1G\n"
 		{ A "tpm: 1\n", "vm.yaml:3:6: tpm: '1' is not one of: false, true" },
 		{ A "cdrom: win.iso\n", "vm.yaml:3:8: cdrom: 'win.iso' is not an absolute path" },
+		{ A "cdrom: [/a.iso, drivers.iso]\n",
+		  "vm.yaml:3:17: cdrom: 'drivers.iso' is not an absolute path" },
+		{ A "cdrom: []\n", "vm.yaml:3:8: cdrom: a list of 1 to 6 ISO paths" },
+		{ A "cdrom: [/1, /2, /3, /4, /5, /6, /7]\n",
+		  "vm.yaml:3:8: cdrom: a list of 1 to 6 ISO paths" },
+		{ A "cdrom: [/a.iso, /b.iso, /a.iso]\n",
+		  "vm.yaml:3:25: cdrom: '/a.iso' is listed twice" },
+		{ A "cdrom: [[/a.iso]]\n", "vm.yaml:3:9: cdrom: needs a single value" },
+		{ A "cdrom: {path: /a.iso}\n", "vm.yaml:3:8: cdrom: needs a single value" },
+		{ A "cdrom: [/1, /2]\ndisks:\n  - {path: /d1, bus: sata}\n"
+		    "  - {path: /d2, bus: sata}\n  - {path: /d3, bus: sata}\n"
+		    "  - {path: /d4, bus: sata}\n  - {path: /d5, bus: sata}\n",
+		  "vm.yaml:3:8: cdrom: 7 CD-ROMs and SATA disks, and the AHCI controller has 6 "
+		  "ports: use bus virtio or nvme for the disks" },
+		{ A "boot: network\n", "vm.yaml:3:7: boot: 'network' is not one of: disk, cdrom" },
+		{ A "boot: cdrom\n",
+		  "vm.yaml:3:7: boot: cdrom needs a CD-ROM ('cdrom: /path/to/installer.iso')" },
 		{ A "network: wifi\n",
 		  "vm.yaml:3:10: network: 'wifi' is not one of: user, bridge, none" },
 		{ A "network: bridge\n", "vm.yaml:3:10: network: a bridge needs its name..." },
@@ -483,6 +503,38 @@ static void test_too_many_disks(void **state)
 	free(error);
 }
 
+/* One ISO as a string, or several as a list, in order; boot: cdrom puts them first. */
+static void test_cdroms_and_boot(void **state)
+{
+	VmDefinition d;
+	char *error = NULL;
+
+	assert_int_equal(load("name: a\nmemory: 1G\ncdrom: /iso/win11.iso\n", &d, &error), 0);
+	assert_int_equal(strv_length(d.cdroms), 1);
+	assert_string_equal(d.cdroms[0], "/iso/win11.iso");
+	vm_definition_done(&d);
+
+	assert_int_equal(load("name: a\nmemory: 1G\nboot: cdrom\n"
+			      "cdrom:\n  - /iso/win11.iso\n  - /iso/virtio-win.iso\n",
+			      &d, &error),
+			 0);
+	assert_int_equal(strv_length(d.cdroms), 2);
+	assert_string_equal(d.cdroms[0], "/iso/win11.iso");
+	assert_string_equal(d.cdroms[1], "/iso/virtio-win.iso");
+	assert_int_equal(d.boot, VM_BOOT_CDROM);
+	assert_string_equal(vm_boot_to_string(d.boot), "cdrom");
+	vm_definition_done(&d);
+
+	/* Six CD-ROMs fill the AHCI ports; a virtio disk beside them takes none. */
+	assert_int_equal(load("name: a\nmemory: 1G\ncdrom: [/1, /2, /3, /4, /5, /6]\n"
+			      "disks: [{path: /d}]\nboot: disk\n",
+			      &d, &error),
+			 0);
+	assert_int_equal(strv_length(d.cdroms), 6);
+	assert_int_equal(d.boot, VM_BOOT_DISK);
+	vm_definition_done(&d);
+}
+
 static void test_files(void **state)
 {
 	char *dir = tmpdir_new();
@@ -517,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_mistakes),
 		cmocka_unit_test(test_errors_are_short_and_printable),
 		cmocka_unit_test(test_too_many_disks),
+		cmocka_unit_test(test_cdroms_and_boot),
 		cmocka_unit_test(test_files),
 	};
 	return cmocka_run_group_tests_name("vm-definition", tests, NULL, NULL);
