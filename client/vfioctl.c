@@ -17,9 +17,10 @@
 
 /* In the order `vfioctl --help` lists them, under these headings. */
 static const Command *const vm_commands[] = {
-	&command_list,   &command_status,   &command_start,    &command_stop,  &command_pause,
-	&command_resume, &command_kill,     &command_run,      &command_watch, &command_logs,
-	&command_define, &command_undefine, &command_validate,
+	&command_create,   &command_list,     &command_status, &command_start,     &command_stop,
+	&command_pause,    &command_resume,   &command_kill,   &command_run,       &command_watch,
+	&command_logs,     &command_show,     &command_edit,   &command_autostart, &command_define,
+	&command_undefine, &command_validate,
 };
 static const Command *const host_commands[] = {
 	&command_gpus,       &command_gpu,       &command_topology, &command_check,

@@ -16,11 +16,13 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-build}
 mode=${1:-}
 
-# Build and run time (procps: the unit's ExecReload runs /bin/kill), then what only
+# Build and run time (procps: the unit's ExecReload runs /bin/kill; qemu-utils:
+# qemu-img, with which vfioctl create makes a VM's disk), then what only
 # the tests use (qemu-system-gui holds QEMU's PulseAudio driver, for the audio test;
 # VMs with audio need it too, but it pulls in GTK, so it is not installed for all;
 # polkitd, dbus-daemon and dbus-bin: the access test runs Debian's real polkitd on a
-# bus of its own),
+# bus of its own; xorriso, grub-common, grub-efi-amd64-bin and mtools: grub-mkrescue
+# makes the UEFI-bootable ISO that test_vm_create boots),
 # and what the real-kernel lab needs (tests/lab, for the tests and for the demo on a
 # machine without a GPU to split): make, xz-utils and kmod build its cache
 # (tests/lab/cache.sh fetches the kernel, its sources and busybox-static itself), and
@@ -29,12 +31,13 @@ mode=${1:-}
 packages=(
 	gcc meson ninja-build pkg-config python3
 	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev
-	qemu-system-x86 ovmf swtpm procps
+	qemu-system-x86 ovmf swtpm procps qemu-utils
 )
 test_packages=(
 	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy python3-dbusmock
 	polkitd dbus-daemon dbus-bin
 	clang-format iproute2 qemu-system-gui
+	xorriso grub-common grub-efi-amd64-bin mtools
 )
 lab_packages=(make xz-utils kmod systemd systemd-container)
 
