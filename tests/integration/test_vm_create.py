@@ -332,6 +332,26 @@ class TestCreateShowEditAutostart(CreateTestCase):
         r = self.vfioctl('show', 'nope')
         self.assertRefused(r, "'nope'")
 
+    def test_create_json_with_drivers_and_gpu(self):
+        self.start_daemon()
+        drivers = os.path.join(self.workdir, 'virtio-win.iso')
+        shutil.copy(self.iso, drivers)
+        disk = os.path.join(self.workdir, 'j.qcow2')
+        r = self.vfioctl('--json', 'create', 'j', '--iso', self.iso, '--drivers-iso', drivers,
+                         '--os', 'windows10', '--gpu', '01:00.0', '--memory', '6G', '--cpus', '3',
+                         '--disk-size', '16M', '--disk', disk, '--no-start')
+        self.assertEqual(r.returncode, 0, r)
+        out = json.loads(r.stdout)
+        self.assertEqual((out['vm']['name'], out['vm']['state'], out['disk']),
+                         ('j', 'defined', disk))
+        text = self.stored('j')
+        self.assertTrue(text.startswith(out['definition']))  # libvfiod added the uuid
+        for line in (f'cdrom: ["{self.iso}", "{drivers}"]', 'bus: virtio',
+                     'model: virtio-net-pci', 'address: "0000:01:00.0"', 'memory: 6144M',
+                     'cpus: 3', 'secure-boot: true'):
+            self.assertIn(line, text)
+        self.assertNotIn('tpm:', text)
+
     def test_show_refused_to_others(self):
         self.start_daemon()
         self.call('Define', {'definition': 'name: theirs\nmemory: 64M\nowner: daemon\n'})
