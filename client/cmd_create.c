@@ -72,6 +72,8 @@ typedef struct Create {
 	bool default_directory; /* made by create when missing */
 	char owner[64];
 	char gpu[ARGUMENT_GPU_SIZE];
+	int disk_fd; /* the disk file create made (O_EXCL), or -1 */
+	struct stat disk_stat; /* its identity, so that only it is ever removed */
 	json_object *vm; /* the last VM object Start replied */
 } Create;
 
@@ -277,9 +279,11 @@ static int make_disk_directory(Create *c)
 		return EXIT_OK;
 	snprintf(base, sizeof(base), "%.*s", (int)n, c->disk_directory);
 	int r = mkdir_p(base, 0700);
-	_cleanup_close_ int fd = r < 0 ? r : open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r < 0)
+		return refuse(c, "Cannot make %s: %s.", base, strerror(-r));
+	_cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return refuse(c, "Cannot make %s: %s.", base, strerror(fd == -1 ? errno : -fd));
+		return refuse(c, "Cannot open %s: %s.", base, strerror(errno));
 	_cleanup_close_ int libvfio = directory_step(fd, "libvfio", 0755);
 	_cleanup_close_ int disks = libvfio < 0 ? libvfio : directory_step(libvfio, "disks", 0700);
 	if (disks < 0)
@@ -290,15 +294,26 @@ static int make_disk_directory(Create *c)
 	return EXIT_OK;
 }
 
-/* qemu-img create -f qcow2 DISK SIZE, as the caller, the image 0600. */
+/*
+ * The disk file, made here (O_EXCL, never through a link, 0600), then
+ * formatted by qemu-img create -f qcow2 as the caller through that very
+ * file (/proc/self/fd/3): a link planted by the name meanwhile (--disk in
+ * /tmp) is never written through.
+ */
 static int make_disk(Create *c)
 {
 	char size[32];
 	int status;
 
+	c->disk_fd = open(c->disk, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (c->disk_fd < 0)
+		return refuse(c, "Cannot make %s: %s.", c->disk,
+			      errno == EEXIST ? "it is there now" : strerror(errno));
+	if (fstat(c->disk_fd, &c->disk_stat) < 0)
+		return refuse(c, "Cannot look at %s: %s.", c->disk, strerror(errno));
 	snprintf(size, sizeof(size), "%" PRIu64, c->disk_size);
-	char *argv[] = { (char *)"qemu-img", (char *)"create", (char *)"-q", (char *)"-f",
-			 (char *)"qcow2",    c->disk,          size,         NULL };
+	char *argv[] = { (char *)"qemu-img", (char *)"create",          (char *)"-q", (char *)"-f",
+			 (char *)"qcow2",    (char *)"/proc/self/fd/3", size,         NULL };
 	(void)fflush(stdout);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -308,6 +323,9 @@ static int make_disk(Create *c)
 		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		if (null >= 0)
 			(void)dup2(null, STDOUT_FILENO);
+		/* fd 3 without O_CLOEXEC: dup2() gives that, but not onto itself. */
+		if (c->disk_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(c->disk_fd, 3) < 0)
+			_exit(127);
 		execvp(argv[0], argv);
 		fprintf(stderr, "vfioctl: cannot run qemu-img: %s\n", strerror(errno));
 		_exit(127);
@@ -320,14 +338,22 @@ static int make_disk(Create *c)
 	return EXIT_OK;
 }
 
-/* Removes the disk create made, when defining failed: only the regular file it made. */
+/* Removes the disk create made (when a later step failed): that file, nothing else. */
 static void remove_disk(Create *c)
 {
 	struct stat st;
 
-	if (lstat(c->disk, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	    unlink(c->disk) == 0)
+	if (c->disk_fd < 0)
+		return;
+	if (lstat(c->disk, &st) == 0 && st.st_dev == c->disk_stat.st_dev &&
+	    st.st_ino == c->disk_stat.st_ino && unlink(c->disk) == 0)
 		fprintf(stderr, "vfioctl: removed %s again.\n", c->disk);
+}
+
+static void create_done(Create *c)
+{
+	safe_close(c->disk_fd);
+	json_object_put(c->vm);
 }
 
 static int on_start_reply(json_object *parameters, bool continues, void *userdata)
@@ -412,7 +438,7 @@ static int parse_choices(Create *c, const char *const *values)
 
 static int run_create(const ClientOptions *options, int argc, char *argv[])
 {
-	Create c = { .options = options };
+	_cleanup_(create_done) Create c = { .options = options, .disk_fd = -1 };
 	_cleanup_free_ char *text = NULL, *error = NULL;
 	_cleanup_json_ json_object *reply = NULL;
 	VmDefinition definition;
@@ -460,8 +486,12 @@ static int run_create(const ClientOptions *options, int argc, char *argv[])
 	vm_definition_done(&definition);
 
 	/* Now make: the disk, then the definition, then the start. */
-	if ((r = make_disk_directory(&c)) != EXIT_OK || (r = make_disk(&c)) != EXIT_OK)
+	if ((r = make_disk_directory(&c)) != EXIT_OK)
 		return r;
+	if ((r = make_disk(&c)) != EXIT_OK) {
+		remove_disk(&c);
+		return r;
+	}
 	json_object *parameters = json_object_new_object();
 	if (!parameters || json_add_string(parameters, "definition", text) < 0) {
 		json_object_put(parameters);
@@ -494,7 +524,6 @@ static int run_create(const ClientOptions *options, int argc, char *argv[])
 					"vfioctl: %s is defined; once the problem is fixed, "
 					"'vfioctl start %s' starts it.\n",
 					c.name, c.name);
-			json_object_put(c.vm);
 			return r;
 		}
 	}

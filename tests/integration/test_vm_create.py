@@ -10,7 +10,9 @@ import fcntl
 import hashlib
 import json
 import os
+import pty
 import re
+import select
 import shlex
 import shutil
 import signal
@@ -428,6 +430,44 @@ class TestCreateShowEditAutostart(CreateTestCase):
         leftovers = [f for f in os.listdir(tempfile.gettempdir())
                      if f.startswith('vfioctl-edit.')]
         self.assertEqual(leftovers, [])
+
+    def test_edit_again_on_a_terminal(self):
+        """On a terminal a mistake asks 'Edit again? [Y/n]': yes reopens the editor on the
+        copy as it was left, and the fixed file is stored."""
+        self.start_daemon()
+        self.call('Define', {'definition': 'name: t\nmemory: 64M\n'})
+        count = os.path.join(self.workdir, 'count')
+        editor = self.editor(f'echo x >> {count}\n'
+                             f'if [ "$(wc -l < {count})" = 1 ]; then\n'
+                             '  echo "memroy: 1G" >> "$1"\n'
+                             'else\n'
+                             '  sed -i "s/^memroy: 1G/autostart: true/" "$1"\n'
+                             'fi\n')
+        controller, terminal = pty.openpty()
+        try:
+            p = subprocess.Popen([VFIOCTL, '--socket', self.d.socket, '--no-ask-password',
+                                  'edit', 't'], stdin=terminal, stdout=subprocess.PIPE,
+                                 stderr=terminal, env=dict(os.environ, EDITOR=editor,
+                                                           VISUAL=''))
+            os.close(terminal)
+            terminal = None
+            seen = b''
+            while b'Edit again? [Y/n]' not in seen:
+                ready, _, _ = select.select([controller], [], [], 30)
+                self.assertTrue(ready, seen)
+                seen += os.read(controller, 4096)
+            self.assertIn(b'memroy: unknown key', seen)
+            os.write(controller, b'\n')
+            out, _ = p.communicate(timeout=30)
+        finally:
+            os.close(controller)
+            if terminal is not None:
+                os.close(terminal)
+        self.assertEqual(p.returncode, 0, out)
+        self.assertIn(b'Stored the new definition of t', out)
+        text = self.stored('t')
+        self.assertIn('autostart: true', text)
+        self.assertNotIn('memroy', text)
 
     def test_edit_private_copy(self):
         self.start_daemon()
