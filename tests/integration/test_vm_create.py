@@ -45,11 +45,16 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
     [ -e /sys/block/vda ] && [ -e /sys/block/sr1 ] && break
     sleep 1
 done
-echo LIBVFIO-GUEST-BEGIN
-for b in /sys/block/*; do
-    echo "LIBVFIO-BLOCK ${b##*/} sectors=$(cat $b/size)"
-done
-echo LIBVFIO-GUEST-END
+report() {
+    echo LIBVFIO-GUEST-BEGIN
+    for b in /sys/block/*; do
+        echo "LIBVFIO-BLOCK ${b##*/} sectors=$(cat $b/size)"
+    done
+    echo LIBVFIO-GUEST-END
+}
+# On both serial ports: the test's is COM1 alone, or COM2 once the daemon gives every VM
+# its console socket as COM1 (an absent port refuses the write at once).
+for t in /dev/ttyS0 /dev/ttyS1; do report > $t 2>/dev/null; done
 poweroff -f
 '''
 
@@ -487,8 +492,9 @@ class TestCreateBoots(CreateTestCase):
         installer, second = build_test_isos()
         self.start_daemon()
         disk = os.path.join(self.workdir, 't.qcow2')
-        # The guest's serial output goes to QEMU's log until the daemon gives every VM a
-        # console socket: create --no-start, add a serial, then start.
+        # The guest's report is read from QEMU's log (vfioctl logs) through a serial port
+        # the test adds: create --no-start, add it, then start. (vfioctl console could read
+        # the first serial port once every VM has one.)
         r = self.vfioctl('create', 't', '--os', 'linux', '--iso', installer, '--drivers-iso',
                          second, '--disk-size', '1G', '--disk', disk, '--memory', '512M',
                          '--no-start')
