@@ -28,6 +28,7 @@
 #include "output.h"
 #include "parse_util.h"
 #include "progress.h"
+#include "utf8.h"
 #include "vm_definition.h"
 #include "vm_template.h"
 
@@ -87,6 +88,11 @@ static int check_iso(Create *c, const char *option, const char *path, char ret[P
 	if (!realpath(path, ret))
 		return refuse(c, "%s %s: %s.", option, path,
 			      errno == ENOENT ? "no such file" : strerror(errno));
+	/* A definition is UTF-8 text: a path that is not cannot be written into one. */
+	if (!utf8_is_valid(ret, strlen(ret)))
+		return refuse(c,
+			      "%s %s: the path is not UTF-8, which a definition needs; rename it.",
+			      option, path);
 	/* Opened as the caller: libvfiod opens it as root, so this is who may read it. */
 	_cleanup_close_ int fd = open(ret, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
@@ -166,6 +172,11 @@ static int check_disk_place(Create *c)
 {
 	struct stat st;
 
+	if (!utf8_is_valid(c->disk, strlen(c->disk)))
+		return refuse(c,
+			      "%s: the path is not UTF-8, which a definition needs; give another "
+			      "--disk.",
+			      c->disk);
 	if (lstat(c->disk, &st) == 0)
 		return refuse(c,
 			      "%s is already there; remove it, or give another place with --disk "
@@ -457,6 +468,11 @@ static int run_create(const ClientOptions *options, int argc, char *argv[])
 	    (r = check_iso(&c, "--drivers-iso", options->values[OPTION_DRIVERS_ISO],
 			   c.drivers_iso)) != EXIT_OK)
 		return r;
+	if (c.drivers_iso[0] && strcmp(c.drivers_iso, c.iso) == 0)
+		return refuse(&c,
+			      "--drivers-iso is the installer itself (%s); give the virtio-win "
+			      "ISO, or leave it out.",
+			      c.iso);
 	if ((r = check_name_free(&c)) != EXIT_OK ||
 	    (r = choose_disk(&c, options->values[OPTION_DISK])) != EXIT_OK ||
 	    (r = check_disk_place(&c)) != EXIT_OK || (r = check_space(&c)) != EXIT_OK ||
@@ -481,8 +497,9 @@ static int run_create(const ClientOptions *options, int argc, char *argv[])
 		return EXIT_FAILED;
 	}
 	r = vm_definition_load_string(text, strlen(text), "<create>", &definition, &error);
-	if (r < 0)
-		return refuse(&c, "%s", error ? error : "out of memory");
+	if (r < 0) /* a path libyaml cannot carry (not UTF-8), say */
+		return refuse(&c, "The definition would not be valid: %s.",
+			      error ? error : "out of memory");
 	vm_definition_done(&definition);
 
 	/* Now make: the disk, then the definition, then the start. */

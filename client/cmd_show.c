@@ -250,8 +250,19 @@ static int run_edit(const ClientOptions *options, int argc, char *argv[])
 				}
 				if (options->json)
 					print_json(reply);
-				else
+				else {
+					int64_t pid = 0;
 					printf("Stored the new definition of %s.\n", name);
+					/* As define says: a running QEMU keeps what it was started
+					 * with. */
+					if (json_get_int(json_get_object(reply, "vm"), "pid",
+							 &pid) >= 0 &&
+					    pid > 0)
+						printf("%s runs now; the new definition applies "
+						       "when it "
+						       "next starts.\n",
+						       name);
+				}
 				return EXIT_OK;
 			}
 			free(error);

@@ -293,6 +293,19 @@ class TestCreateRefusals(CreateTestCase):
             self.assertIn(words, r.stderr)
         self.assertNothingMade()
 
+    def test_isos_a_definition_cannot_take(self):
+        self.start_daemon()
+        r = self.vfioctl('create', 'w', '--iso', self.iso, '--drivers-iso', self.iso)
+        self.assertRefused(r, '--drivers-iso is the installer itself')
+        odd = os.path.join(os.fsencode(self.workdir), b'odd\xff.iso')
+        with open(odd, 'wb') as f:
+            f.write(b'\0' * 2048)
+        p = subprocess.run([VFIOCTL, '--socket', self.d.socket, 'create', 'w', '--iso', odd],
+                           capture_output=True, env=dict(os.environ, **self.env))
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn(b'the path is not UTF-8', p.stderr)
+        self.assertNothingMade()
+
     def test_define_refused_removes_the_disk(self):
         """A user without define rights: the disk made for it goes again."""
         self.start_daemon()
@@ -338,6 +351,26 @@ class TestCreateShowEditAutostart(CreateTestCase):
         self.assertEqual(status['state'], 'defined')
         r = self.vfioctl('show', 'nope')
         self.assertRefused(r, "'nope'")
+
+    def test_create_windows11_starts(self):
+        """The Windows 11 template runs in a real QEMU: OVMF with secure boot, swtpm,
+        the SATA disk and the installer, e1000e, Hyper-V flags."""
+        self.start_daemon()
+        disk = os.path.join(self.workdir, 'w.qcow2')
+        r = self.vfioctl('create', 'w', '--iso', self.iso, '--disk', disk, '--memory', '256M',
+                         timeout=120)
+        vm = self.call('Get', {'name': 'w'})['parameters']['vm']
+        if vm.get('pid'):
+            self.qemu_pids.add(vm['pid'])
+        self.assertEqual(r.returncode, 0, r.stderr + self.d.output())
+        self.assertIn('w is running', r.stdout)
+        self.assertIn('vfioctl view w', r.stdout)
+        self.assertEqual(vm['state'], 'running')
+        with open(f'/proc/{vm["pid"]}/cmdline') as f:
+            argv = f.read().split('\0')
+        self.assertTrue(any('e1000e' in a for a in argv), argv)
+        self.assertTrue(any(a.startswith('tpm-') for a in argv), argv)
+        self.call('Stop', {'name': 'w', 'force': True})
 
     def test_create_json_with_drivers_and_gpu(self):
         self.start_daemon()
