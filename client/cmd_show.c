@@ -5,8 +5,10 @@
  * private copy and checked before it is stored (Define), and its autostart
  * toggled in place (SetAutostart).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,14 +122,37 @@ static char **editor_words(void)
 	return TAKE_PTR(words);
 }
 
-/* Runs the editor on `path` and waits. 0 when it exited with 0; else said, -1. */
-static int run_editor(const char *path)
+/*
+ * Whether the editor takes "+LINE FILE" to open FILE at LINE: vi and its
+ * kin, nano, emacs, and Debian's `editor` (one of them). Others get the file
+ * alone ("code --wait" would take +5 for a file name).
+ */
+static bool editor_takes_line(const char *editor)
+{
+	static const char *const known[] = { "editor",   "vi",   "vim",   "nvim", "vim.basic",
+					     "vim.tiny", "nano", "emacs", "mg",   "jed" };
+	const char *name = strrchr(editor, '/');
+
+	name = name ? name + 1 : editor;
+	for (size_t i = 0; i < ELEMENTSOF(known); i++)
+		if (strcmp(name, known[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Runs the editor on `path` (at `line` when > 0 and the editor takes it) and
+ * waits. 0 when it exited with 0; else said, -1.
+ */
+static int run_editor(const char *path, unsigned line)
 {
 	_cleanup_strv_ char **argv = editor_words();
 	bool fallback = !argv;
 	int status;
 
-	if ((fallback && strv_append(&argv, "editor") < 0) || strv_append(&argv, path) < 0) {
+	if ((fallback && strv_append(&argv, "editor") < 0) ||
+	    (line > 0 && editor_takes_line(argv[0]) && strv_appendf(&argv, "+%u", line) < 0) ||
+	    strv_append(&argv, path) < 0) {
 		fprintf(stderr, "vfioctl: out of memory\n");
 		return -1;
 	}
@@ -190,6 +215,21 @@ static int edit_copy_make(EditCopy *copy, const char *name, const char *text)
 	return EXIT_OK;
 }
 
+/* The line of a mistake in "PATH:LINE:COLUMN: ..." (definition_file_load's); 0 when none. */
+static unsigned error_line(const char *error, const char *path)
+{
+	size_t n = strlen(path);
+	unsigned long line;
+	char *end;
+
+	if (strncmp(error, path, n) != 0 || error[n] != ':' ||
+	    !isdigit((unsigned char)error[n + 1]))
+		return 0;
+	errno = 0;
+	line = strtoul(error + n + 1, &end, 10);
+	return errno == 0 && *end == ':' && line <= UINT_MAX ? (unsigned)line : 0;
+}
+
 /* "Edit again? [Y/n]", on a terminal: true for yes. */
 static bool ask_again(void)
 {
@@ -216,11 +256,12 @@ static int run_edit(const ClientOptions *options, int argc, char *argv[])
 	if (r != EXIT_OK)
 		return r;
 
-	for (;;) {
+	/* After a mistake, the editor opens at its line. */
+	for (unsigned line = 0;;) {
 		_cleanup_free_ char *text = NULL, *error = NULL;
 		VmDefinition definition;
 
-		if (run_editor(copy.path) < 0)
+		if (run_editor(copy.path, line) < 0)
 			return EXIT_FAILED;
 		/* Read by name again: editors often replace the file rather than write it. */
 		r = definition_file_load(copy.path, &definition, &text, &error);
@@ -280,6 +321,7 @@ static int run_edit(const ClientOptions *options, int argc, char *argv[])
 			return report_failure(options, DEFINITION_FILE_INVALID, NULL,
 					      "%s; %s was not changed.", error, name);
 		fprintf(stderr, "%s\n", error);
+		line = error_line(error, copy.path);
 		if (!ask_again()) {
 			copy.keep = true;
 			fprintf(stderr, "vfioctl: %s was not changed; your edit is kept in %s.\n",
@@ -297,7 +339,8 @@ const Command command_edit = {
 		 "$EDITOR (split at blanks, no shell), else editor, else vi. When the\n"
 		 "editor exits, the copy is checked as 'vfioctl validate' checks it: a\n"
 		 "mistake is shown with its line, and on a terminal you are asked to edit\n"
-		 "again (elsewhere vfioctl fails with the message). A valid change is\n"
+		 "again, at that line in vi, nano, emacs and the like (elsewhere vfioctl\n"
+		 "fails with the message). A valid change is\n"
 		 "stored as 'vfioctl define' stores it (the same rights); an unchanged\n"
 		 "file changes nothing. A running VM keeps what it was started with.\n",
 	.max_arguments = 1,

@@ -432,8 +432,8 @@ class TestCreateShowEditAutostart(CreateTestCase):
         self.assertRefused(r)
         self.assertEqual(self.stored('b'), before + 'autostart: true\n')
 
-    def editor(self, body):
-        path = os.path.join(self.workdir, 'editor.sh')
+    def editor(self, body, name='editor.sh'):
+        path = os.path.join(self.workdir, name)
         with open(path, 'w') as f:
             f.write('#!/bin/sh\n' + body)
         os.chmod(path, 0o755)
@@ -475,12 +475,14 @@ class TestCreateShowEditAutostart(CreateTestCase):
         self.start_daemon()
         self.call('Define', {'definition': 'name: t\nmemory: 64M\n'})
         count = os.path.join(self.workdir, 'count')
-        editor = self.editor(f'echo x >> {count}\n'
+        # Named vi: an editor known to take +LINE, which the second opening gets.
+        editor = self.editor(f'echo "$@" >> {count}\n'
+                             'for file; do :; done\n'
                              f'if [ "$(wc -l < {count})" = 1 ]; then\n'
-                             '  echo "memroy: 1G" >> "$1"\n'
+                             '  echo "memroy: 1G" >> "$file"\n'
                              'else\n'
-                             '  sed -i "s/^memroy: 1G/autostart: true/" "$1"\n'
-                             'fi\n')
+                             '  sed -i "s/^memroy: 1G/autostart: true/" "$file"\n'
+                             'fi\n', name='vi')
         controller, terminal = pty.openpty()
         try:
             p = subprocess.Popen([VFIOCTL, '--socket', self.d.socket, '--no-ask-password',
@@ -503,6 +505,10 @@ class TestCreateShowEditAutostart(CreateTestCase):
                 os.close(terminal)
         self.assertEqual(p.returncode, 0, out)
         self.assertIn(b'Stored the new definition of t', out)
+        with open(count) as f:
+            first, second = f.read().splitlines()
+        line = self.stored('t').splitlines().index('autostart: true') + 1
+        self.assertEqual(second.split(), [f'+{line}', first])
         text = self.stored('t')
         self.assertIn('autostart: true', text)
         self.assertNotIn('memroy', text)
