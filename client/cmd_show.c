@@ -339,10 +339,10 @@ const Command command_edit = {
 		 "$EDITOR (split at blanks, no shell), else editor, else vi. When the\n"
 		 "editor exits, the copy is checked as 'vfioctl validate' checks it: a\n"
 		 "mistake is shown with its line, and on a terminal you are asked to edit\n"
-		 "again, at that line in vi, nano, emacs and the like (elsewhere vfioctl\n"
-		 "fails with the message). A valid change is\n"
-		 "stored as 'vfioctl define' stores it (the same rights); an unchanged\n"
-		 "file changes nothing. A running VM keeps what it was started with.\n",
+		 "again, at that line in vi, nano, emacs and the like; elsewhere vfioctl\n"
+		 "fails with the message. A valid change is stored as 'vfioctl define'\n"
+		 "stores it (the same rights); an unchanged file changes nothing. A\n"
+		 "running VM keeps what it was started with until it next starts.\n",
 	.max_arguments = 1,
 	.run = run_edit,
 };
