@@ -27,9 +27,12 @@ typedef struct Command {
 	int (*run)(const ClientOptions *options, int argc, char *argv[]);
 } Command;
 
+extern const Command command_autostart;
 extern const Command command_check;
 extern const Command command_console;
+extern const Command command_create;
 extern const Command command_define;
+extern const Command command_edit;
 extern const Command command_gpu;
 extern const Command command_gpus;
 extern const Command command_kill;
@@ -42,6 +45,7 @@ extern const Command command_reboot;
 extern const Command command_reset;
 extern const Command command_resume;
 extern const Command command_run;
+extern const Command command_show;
 extern const Command command_start;
 extern const Command command_status;
 extern const Command command_stop;

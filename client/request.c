@@ -197,6 +197,8 @@ static bool method_may_ask_polkit(const char *method)
 		"io.libvfio.VMs.Pause",
 		"io.libvfio.VMs.Resume",
 		"io.libvfio.VMs.Logs",
+		"io.libvfio.VMs.GetDefinition",
+		"io.libvfio.VMs.SetAutostart",
 		"io.libvfio.Partitions.Create",
 		"io.libvfio.Partitions.Destroy",
 		"io.libvfio.Partitions.SetVFCount",

@@ -20,10 +20,11 @@
 
 /* In the order `vfioctl --help` lists them, under these headings. */
 static const Command *const vm_commands[] = {
-	&command_list,     &command_status,   &command_start,   &command_stop, &command_reboot,
-	&command_reset,    &command_pause,    &command_resume,  &command_kill, &command_run,
-	&command_watch,    &command_logs,     &command_console, &command_view, &command_define,
-	&command_undefine, &command_validate,
+	&command_create,   &command_list,  &command_status,    &command_start,   &command_stop,
+	&command_reboot,   &command_reset, &command_pause,     &command_resume,  &command_kill,
+	&command_run,      &command_watch, &command_logs,      &command_console, &command_view,
+	&command_show,     &command_edit,  &command_autostart, &command_define,  &command_undefine,
+	&command_validate,
 };
 static const Command *const host_commands[] = {
 	&command_gpus,       &command_gpu,       &command_topology, &command_check,

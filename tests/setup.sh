@@ -16,12 +16,15 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-build}
 mode=${1:-}
 
-# Build and run time (procps: the unit's ExecReload runs /bin/kill), then what only
+# Build and run time (procps: the unit's ExecReload runs /bin/kill; qemu-utils:
+# qemu-img, with which vfioctl create makes a VM's disk; scdoc builds the man pages),
+# then what only
 # the tests use (qemu-system-gui holds QEMU's PulseAudio driver, for the audio test;
 # VMs with audio need it too, but it pulls in GTK, so it is not installed for all;
 # polkitd, dbus-daemon and dbus-bin: the access test runs Debian's real polkitd on a
-# bus of its own; scdoc builds the man pages, man-db and groff-base render them for
-# their test; bash-completion, zsh and fish load vfioctl's completions in theirs),
+# bus of its own; man-db and groff-base render the man pages for their test; bash-completion, zsh and fish load vfioctl's completions in theirs;
+# xorriso, grub-common, grub-efi-amd64-bin and mtools: grub-mkrescue
+# makes the UEFI-bootable ISO that test_vm_create boots),
 # and what the real-kernel lab needs (tests/lab, for the tests and for the demo on a
 # machine without a GPU to split): make, xz-utils and kmod build its cache
 # (tests/lab/cache.sh fetches the kernel, its sources and busybox-static itself), and
@@ -30,13 +33,14 @@ mode=${1:-}
 packages=(
 	gcc meson ninja-build pkg-config python3
 	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev
-	qemu-system-x86 ovmf swtpm procps
+	qemu-system-x86 ovmf swtpm procps qemu-utils scdoc
 )
 test_packages=(
 	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy python3-dbusmock
 	polkitd dbus-daemon dbus-bin
 	clang-format iproute2 qemu-system-gui
-	scdoc man-db groff-base bash-completion zsh fish
+	man-db groff-base bash-completion zsh fish
+	xorriso grub-common grub-efi-amd64-bin mtools
 )
 lab_packages=(make xz-utils kmod systemd systemd-container)
 

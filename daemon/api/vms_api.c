@@ -21,7 +21,9 @@
 #include "macro.h"
 #include "parse_util.h"
 #include "varlink_message.h"
+#include "vm/vm_store.h"
 #include "vm_definition.h"
+#include "vm_definition_edit.h"
 
 /* Stop's timeout: up to a day. */
 #define MAX_STOP_TIMEOUT_SECONDS (24 * 3600)
@@ -376,6 +378,116 @@ static int method_reset(VarlinkCall *call, json_object *parameters, void *userda
 	return call_with_name(userdata, call, parameters, vm_manager_reset, AUTHZ_VM_CONTROL);
 }
 
+/*
+ * The stored text of VM `name`: 1 with it, 0 when the call was answered
+ * (NoSuchVM, or a file libvfiod does not read), < 0 on failure.
+ */
+static int read_definition(VmsApi *api, VarlinkCall *call, const char *name, char **ret_text,
+			   size_t *ret_size)
+{
+	_cleanup_free_ char *error = NULL;
+	const char *directory = api->authz->config->vm_dir;
+
+	int r = vm_store_read(directory, name, ret_text, ret_size, &error);
+	if (r == -ENOENT) {
+		char text[256];
+		snprintf(text, sizeof(text),
+			 "There is no definition of a VM named '%s'; 'vfioctl list' shows the VMs.",
+			 name);
+		api_reply_vm_error(call, API_ERROR_VMS_NO_SUCH_VM, name, NULL, text);
+		return 0;
+	}
+	if (r == -EINVAL) {
+		api_reply_vm_error(call, API_ERROR_VMS_INVALID_DEFINITION, NULL, NULL, error);
+		return 0;
+	}
+	if (r < 0) {
+		(void)api_reply_errorf(call, API_ERROR_INTERNAL, "Cannot read %s/%s.yaml: %s.",
+				       directory, name, strerror(-r));
+		return 0;
+	}
+	return 1;
+}
+
+static int method_get_definition(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	_cleanup_free_ char *text = NULL;
+	StringParameters p;
+	VmsApi *api = userdata;
+	size_t size;
+
+	if (dispatch_name(call, parameters, true, &p) < 0)
+		return 0;
+	/* As Logs: a definition names disks and arguments its owner may see, not everyone. */
+	int r = authz_check(api->authz, call, AUTHZ_VM_CONTROL, p.value, p.interactive);
+	if (r <= 0)
+		return r;
+	r = read_definition(api, call, p.value, &text, &size);
+	if (r <= 0)
+		return r;
+	json_object *reply = json_object_new_object();
+	if (!reply || json_add_string(reply, "definition", text) < 0) {
+		json_object_put(reply);
+		return -ENOMEM;
+	}
+	return varlink_call_reply(call, reply);
+}
+
+typedef struct AutostartParameters {
+	const char *name;
+	bool autostart;
+	bool interactive;
+} AutostartParameters;
+
+static int method_set_autostart(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	static const VarlinkField fields[] = {
+		{ "name", VARLINK_FIELD_STRING, VARLINK_FIELD_REQUIRED,
+		  offsetof(AutostartParameters, name) },
+		{ "autostart", VARLINK_FIELD_BOOL, VARLINK_FIELD_REQUIRED,
+		  offsetof(AutostartParameters, autostart) },
+		{ "allowInteractiveAuthentication", VARLINK_FIELD_BOOL, VARLINK_FIELD_NULLABLE,
+		  offsetof(AutostartParameters, interactive) },
+		{ 0 },
+	};
+	_cleanup_free_ char *text = NULL, *changed = NULL;
+	AutostartParameters p = { 0 };
+	VmsApi *api = userdata;
+	size_t size, changed_size;
+	const char *bad;
+
+	if (varlink_parameters_dispatch(parameters, fields, &p, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+	if (!vm_name_is_valid(p.name))
+		return varlink_call_reply_invalid_parameter(call, "name");
+	/* It changes the definition: Define's right, not the owner's. */
+	int r = authz_check(api->authz, call, AUTHZ_VM_MANAGE, p.name, p.interactive);
+	if (r <= 0)
+		return r;
+	r = read_definition(api, call, p.name, &text, &size);
+	if (r <= 0)
+		return r;
+	r = vm_definition_set_autostart(text, size, p.autostart, &changed, &changed_size);
+	if (r == -EINVAL) {
+		char message[512];
+		snprintf(message, sizeof(message),
+			 "%s/%s.yaml: autostart cannot be set in this text (not a mapping of keys, "
+			 "or written in a form the change cannot be made in); change it with "
+			 "'vfioctl edit %s'.",
+			 api->authz->config->vm_dir, p.name, p.name);
+		api_reply_vm_error(call, API_ERROR_VMS_INVALID_DEFINITION, NULL, NULL, message);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	/* Stored as Define stores it (atomically, checked), and watchers hear of it. */
+	PendingCall *pending = pending_new(call, p.name);
+	if (!pending)
+		return -ENOMEM;
+	vm_manager_define(api->manager, changed, changed_size, on_outcome, pending);
+	return 0;
+}
+
 /* A watcher's reply fails once its client is gone: then it is dropped. */
 static int on_watch_change(const VmInfo *vm, void *userdata)
 {
@@ -425,6 +537,8 @@ static const VarlinkMethod vm_methods[] = {
 	{ "Reset", method_reset, 0 },
 	{ "Watch", method_watch, VARLINK_METHOD_REQUIRES_MORE },
 	{ "Logs", vm_logs_api_call, 0 },
+	{ "GetDefinition", method_get_definition, 0 },
+	{ "SetAutostart", method_set_autostart, 0 },
 	{ 0 },
 };
 

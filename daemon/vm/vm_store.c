@@ -17,6 +17,7 @@
 #include "fs_util.h"
 #include "macro.h"
 #include "strv.h"
+#include "utf8.h"
 
 #define DEFINITION_SUFFIX ".yaml"
 
@@ -90,6 +91,37 @@ int vm_store_load(const char *directory, const char *name, VmDefinition *ret, ch
 		return r;
 	}
 	*ret = definition;
+	return 0;
+}
+
+int vm_store_read(const char *directory, const char *name, char **ret_text, size_t *ret_size,
+		  char **ret_message)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	size_t size = 0;
+
+	int r = definition_path(directory, name, &path);
+	if (r == -EINVAL)
+		return -ENOENT;
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = definition_open(directory, name, path, ret_message);
+	if (fd < 0)
+		return fd;
+	r = read_full_fd(fd, VM_DEFINITION_MAX_FILE_SIZE, &text, &size);
+	if (r < 0)
+		return r;
+	if (size > VM_DEFINITION_MAX_FILE_SIZE)
+		return error_message(ret_message, -EINVAL,
+				     "%s: larger than the %u KiB a definition may have", path,
+				     VM_DEFINITION_MAX_FILE_SIZE >> 10);
+	/* It goes out as a JSON string: text, as any definition must be. */
+	if (memchr(text, '\0', size) || !utf8_is_valid(text, size))
+		return error_message(ret_message, -EINVAL,
+				     "%s: not UTF-8 text; fix or replace the file (vfioctl define)",
+				     path);
+	*ret_text = TAKE_PTR(text);
+	*ret_size = size;
 	return 0;
 }
 

@@ -20,6 +20,17 @@
  */
 int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_message);
 
+/*
+ * The text of DIR/NAME.yaml as stored (at most VM_DEFINITION_MAX_FILE_SIZE
+ * bytes), opened as vm_store_load() opens it, whether or not it is a valid
+ * definition: what `vfioctl show` prints and `edit` starts from. Returns 0
+ * with the text (NUL-terminated, free() it) and its size, -ENOENT, -EINVAL
+ * with *ret_message (a link, another user's file, too large), or another
+ * negative errno.
+ */
+int vm_store_read(const char *directory, const char *name, char **ret_text, size_t *ret_size,
+		  char **ret_message);
+
 /* The names of the definitions in DIR (files NAME.yaml with a valid NAME), sorted. */
 int vm_store_list(const char *directory, char ***ret_names);
 

@@ -133,9 +133,19 @@ class AccessTest(Started, DaemonTestCase):
         err, msg = as_user(ANYONE, d.socket, 'io.libvfio.VMs.Logs', {'name': 'v'})
         self.assertEqual(err, 'io.libvfio.VMs.PermissionDenied')
         self.assertIn("Logs of VM 'v' needs you to be its owner", msg)
+        # The VM's definition text: as its log.
+        for user in ('root', OWNER, MEMBER):
+            err, msg = as_user(user, d.socket, 'io.libvfio.VMs.GetDefinition', {'name': 'v'})
+            self.assertIsNone(err, f'{user}: {msg}')
+        err, msg = as_user(ANYONE, d.socket, 'io.libvfio.VMs.GetDefinition', {'name': 'v'})
+        self.assertEqual(err, 'io.libvfio.VMs.PermissionDenied')
+        self.assertIn("GetDefinition of VM 'v' needs you to be its owner", msg)
         # Managing is root's (or polkit's), not the group's nor the owner's.
         for user in (OWNER, MEMBER, ANYONE):
             err, _ = as_user(user, d.socket, 'io.libvfio.VMs.Undefine', {'name': 'v'})
+            self.assertEqual(err, 'io.libvfio.VMs.PermissionDenied')
+            err, _ = as_user(user, d.socket, 'io.libvfio.VMs.SetAutostart',
+                             {'name': 'v', 'autostart': True})
             self.assertEqual(err, 'io.libvfio.VMs.PermissionDenied')
             err, _ = as_user(user, d.socket, 'io.libvfio.Partitions.Destroy', {'id': 'x'})
             self.assertIn(err, ('io.libvfio.Partitions.PermissionDenied',

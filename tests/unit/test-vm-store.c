@@ -149,6 +149,57 @@ static void test_list_load_undefine(void **state)
 	tmpdir_remove(dir);
 }
 
+/* The stored text as it is, even invalid (edit fixes it); links, NUL and other bytes refused. */
+static void test_read_the_stored_text(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	char *error = NULL, *text = NULL;
+	size_t size = 0;
+	VmDefinition d;
+
+	assert_int_equal(vm_store_define(dir, basic, strlen(basic), &d, &error), 0);
+	char *path = tmpdir_path(dir, "gaming-vm.yaml");
+	char *expected = read_all(path);
+	assert_int_equal(vm_store_read(dir, "gaming-vm", &text, &size, &error), 0);
+	assert_int_equal(size, strlen(expected));
+	assert_string_equal(text, expected);
+	free(text);
+	free(expected);
+	vm_definition_done(&d);
+	assert_int_equal(vm_store_read(dir, "nope", &text, &size, &error), -ENOENT);
+	assert_int_equal(vm_store_read(dir, "../etc", &text, &size, &error), -ENOENT);
+
+	/* Invalid as a definition: still read, so that it can be fixed. */
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("name: gaming-vm\nmemroy: 1G\n", f);
+	fclose(f);
+	assert_int_equal(vm_store_read(dir, "gaming-vm", &text, &size, &error), 0);
+	assert_string_equal(text, "name: gaming-vm\nmemroy: 1G\n");
+	free(text);
+
+	/* Not UTF-8 text: refused with a sentence. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("name: gaming-vm\n# \xff\n", f);
+	fclose(f);
+	assert_int_equal(vm_store_read(dir, "gaming-vm", &text, &size, &error), -EINVAL);
+	assert_non_null(strstr(error, "not UTF-8"));
+	free(error);
+	error = NULL;
+
+	/* A link is never followed. */
+	char *link = tmpdir_path(dir, "linked.yaml");
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(vm_store_read(dir, "linked", &text, &size, &error), -EINVAL);
+	assert_non_null(strstr(error, "symbolic link"));
+	free(error);
+	free(link);
+	free(path);
+	tmpdir_remove(dir);
+}
+
 static void test_runtime_records(void **state)
 {
 	(void)state;
@@ -247,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_a_name_with_another_uuid_is_refused),
 		cmocka_unit_test(test_invalid_and_unextendable_definitions),
 		cmocka_unit_test(test_list_load_undefine),
+		cmocka_unit_test(test_read_the_stored_text),
 		cmocka_unit_test(test_runtime_records),
 		cmocka_unit_test(test_state_names),
 	};
