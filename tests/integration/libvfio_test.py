@@ -8,9 +8,12 @@ The paths of the built binaries come from meson in $LIBVFIOD and $VFIOCTL.
 import atexit
 import json
 import os
+import pwd
+import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -369,3 +372,75 @@ class ConnectionsAs:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def as_user(user):
+    """subprocess arguments that run a child as `user`, its own group, no others."""
+    entry = pwd.getpwnam(user)
+    return {'user': entry.pw_uid, 'group': entry.pw_gid, 'extra_groups': []}
+
+
+class Console:
+    """`vfioctl console NAME` as `user`, its standard input a pipe; reads what it shows."""
+
+    def __init__(self, socket_path, name, user='root'):
+        self.process = subprocess.Popen(
+            [vfioctl_for_others(), '--socket', socket_path, 'console', name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            **as_user(user))
+        self.output = b''
+
+    def read_until(self, text, timeout=60):
+        """Output until `text` has come (the output so far is self.output)."""
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.output:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.process.poll() is not None:
+                raise AssertionError(f'no {text!r} from the console within {timeout} s; '
+                                     f'it showed {self.output[-2000:]!r}')
+            ready, _, _ = select.select([self.process.stdout], [], [], left)
+            if ready:
+                self.output += os.read(self.process.stdout.fileno(), 65536)
+        return self.output
+
+    def type(self, text):
+        self.process.stdin.write(text.encode())
+        self.process.stdin.flush()
+
+    def finish(self, timeout=60):
+        """Closes its input; returns (exit status, the rest of stdout, stderr)."""
+        out, err = self.process.communicate(timeout=timeout)
+        self.output += out
+        return self.process.returncode, self.output.decode(errors='replace'), err.decode()
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+
+def rfb_desktop(path, timeout=30):
+    """Connects to a VNC server on the Unix socket `path` as a viewer does (RFB 3.8,
+    no security: the daemon hands QEMU the connection with skipauth); returns the
+    desktop's (width, height, name)."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+
+        def recv(n):
+            data = b''
+            while len(data) < n:
+                more = s.recv(n - len(data))
+                if not more:
+                    raise AssertionError('the VNC server closed the connection')
+                data += more
+            return data
+        assert recv(12).startswith(b'RFB '), 'no RFB greeting'
+        s.sendall(b'RFB 003.008\n')
+        recv(recv(1)[0])  # the security types
+        s.sendall(b'\x01')  # none
+        assert struct.unpack('>I', recv(4))[0] == 0, 'security refused'
+        s.sendall(b'\x01')  # ClientInit: shared
+        width, height = struct.unpack('>HH', recv(4))
+        recv(16)  # the pixel format
+        name = recv(struct.unpack('>I', recv(4))[0]).decode()
+        return width, height, name

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import unittest_tap  # noqa: E402
-from libvfio_test import vfioctl, vfioctl_for_others, wait_for  # noqa: E402
+from libvfio_test import Console, as_user, vfioctl, vfioctl_for_others, wait_for  # noqa: E402
 from test_vm_lifecycle import VmTestCase  # noqa: E402
 
 OWNER = 'daemon'
@@ -94,51 +94,6 @@ def newc_archive(directory, files):
 # What a guest needs to drive the USB tablet: the xHCI controller, HID, evdev.
 TABLET_MODULES = ('usb-common', 'usbcore', 'xhci-hcd', 'xhci-pci', 'hid', 'usbhid',
                   'hid-generic', 'evdev')
-
-
-def as_user(user):
-    """subprocess arguments that run a child as `user`, its own group, no others."""
-    entry = pwd.getpwnam(user)
-    return {'user': entry.pw_uid, 'group': entry.pw_gid, 'extra_groups': []}
-
-
-class Console:
-    """`vfioctl console NAME` as `user`, its standard input a pipe; reads what it shows."""
-
-    def __init__(self, socket_path, name, user=OWNER):
-        self.process = subprocess.Popen(
-            [vfioctl_for_others(), '--socket', socket_path, 'console', name],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            **as_user(user))
-        self.output = b''
-
-    def read_until(self, text, timeout=60):
-        """Output until `text` has come (the output so far is self.output)."""
-        deadline = time.monotonic() + timeout
-        while text.encode() not in self.output:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.process.poll() is not None:
-                raise AssertionError(f'no {text!r} from the console within {timeout} s; '
-                                     f'it showed {self.output[-2000:]!r}')
-            ready, _, _ = select.select([self.process.stdout], [], [], left)
-            if ready:
-                self.output += os.read(self.process.stdout.fileno(), 65536)
-        return self.output
-
-    def type(self, text):
-        self.process.stdin.write(text.encode())
-        self.process.stdin.flush()
-
-    def finish(self, timeout=60):
-        """Closes its input; returns (exit status, the rest of stdout, stderr)."""
-        out, err = self.process.communicate(timeout=timeout)
-        self.output += out
-        return self.process.returncode, self.output.decode(errors='replace'), err.decode()
-
-    def close(self):
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate()
 
 
 class ConsoleTest(VmTestCase):

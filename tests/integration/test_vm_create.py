@@ -27,7 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 
 import unittest_tap  # noqa: E402
-from libvfio_test import VFIOCTL, DaemonTestCase, Varlink, vfioctl, wait_for  # noqa: E402
+from libvfio_test import (VFIOCTL, Console, DaemonTestCase, Varlink, rfb_desktop,  # noqa: E402
+                          vfioctl, wait_for)
 
 VMS = 'io.libvfio.VMs.'
 BUILD_DIR = os.path.dirname(os.path.dirname(os.path.abspath(VFIOCTL)))
@@ -52,9 +53,12 @@ report() {
     done
     echo LIBVFIO-GUEST-END
 }
-# On both serial ports: the test's is COM1 alone, or COM2 once the daemon gives every VM
-# its console socket as COM1 (an absent port refuses the write at once).
-for t in /dev/ttyS0 /dev/ttyS1; do report > $t 2>/dev/null; done
+# On the serial console (COM1, which vfioctl console reaches), as an installer would
+# ask: the report, then a question answered through the console.
+report > /dev/ttyS0
+echo 'LIBVFIO-GUEST-ASKS: type a line to power off' > /dev/ttyS0
+read answer < /dev/ttyS0
+echo "LIBVFIO-GUEST-READ $answer" > /dev/ttyS0
 poweroff -f
 '''
 
@@ -526,47 +530,52 @@ class TestCreateShowEditAutostart(CreateTestCase):
 
 class TestCreateBoots(CreateTestCase):
     def test_create_boots_the_installer(self):
-        """create --os linux: the VM boots the ISO (UEFI, grub) and its init sees the
-        empty 1 GiB virtio disk and both CD-ROMs."""
+        """The new user's path: vfioctl create --os linux with an installer ISO and a
+        second ISO starts the VM; its screen answers as a VNC desktop (vfioctl view); the
+        guest boots the ISO (UEFI, grub) and says on its serial console (vfioctl
+        console) that it sees the empty 1 GiB virtio disk and both CD-ROMs; what is
+        typed into the console reaches it, and its power-off ends the VM cleanly."""
         installer, second = build_test_isos()
         self.start_daemon()
         disk = os.path.join(self.workdir, 't.qcow2')
-        # The guest's report is read from QEMU's log (vfioctl logs) through a serial port
-        # the test adds: create --no-start, add it, then start. (vfioctl console could read
-        # the first serial port once every VM has one.)
+        began = time.monotonic()
         r = self.vfioctl('create', 't', '--os', 'linux', '--iso', installer, '--drivers-iso',
                          second, '--disk-size', '1G', '--disk', disk, '--memory', '512M',
-                         '--no-start')
-        self.assertEqual(r.returncode, 0, r)
+                         timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr + self.d.output())
+        console = Console(self.d.socket, 't')
+        self.addCleanup(console.close)
+        vm = self.call('Get', {'name': 't'})['parameters']['vm']
+        self.qemu_pids.add(vm['pid'])
+        self.assertIn('vfioctl view t', r.stdout)
+        self.assertIn('vfioctl console t', r.stdout)
         text = self.stored('t')
         self.assertIn(f'cdrom: ["{installer}", "{second}"]', text)
         self.assertIn('bus: virtio', text)
-        self.call('Define', {'definition': text + 'qemu-args: [-chardev, "stdio,id=serial",'
-                                                  ' -serial, "chardev:serial"]\n'})
-        began = time.monotonic()
-        r = self.vfioctl('start', 't', timeout=120)
-        self.assertEqual(r.returncode, 0, r.stderr + self.d.output())
-        vm = self.call('Get', {'name': 't'})['parameters']['vm']
-        if vm.get('pid'):
-            self.qemu_pids.add(vm['pid'])
 
-        def report():
-            logs = self.vfioctl('logs', 't', '-n', '1000')
-            if 'LIBVFIO-GUEST-END' in logs.stdout:
-                return logs.stdout
-            return None
-        out = wait_for(report, timeout=120, what="the guest's report on its serial console")
+        # Its screen: the address view would open, a VNC desktop behind it.
+        r = self.vfioctl('view', 't', '--print')
+        self.assertEqual(r.returncode, 0, r)
+        address = r.stdout.strip()
+        self.assertTrue(address.startswith('vnc+unix://'), address)
+        width, height, _ = rfb_desktop(address[len('vnc+unix://'):])
+        self.assertGreater(width * height, 0)
+
+        out = console.read_until('LIBVFIO-GUEST-ASKS', timeout=120).decode(errors='replace')
         if os.environ.get('LIBVFIO_TEST_VERBOSE'):
             sys.stderr.write(out)
         blocks = dict(re.findall(r'LIBVFIO-BLOCK (\w+) sectors=(\d+)', out))
         self.assertEqual(blocks.get('vda'), str(GIB // 512), out)
         self.assertEqual(blocks.get('sr0'), str(os.path.getsize(installer) // 512), out)
         self.assertEqual(blocks.get('sr1'), str(os.path.getsize(second) // 512), out)
-        # the guest powered off: the VM ends cleanly
+        console.type('installed\n')
+        console.read_until('LIBVFIO-GUEST-READ installed', timeout=60)
+        # the guest powered off: the console ends with QEMU, and the VM is stopped
+        status, _, err = console.finish(timeout=60)
+        self.assertEqual(status, 0, err)
         wait_for(lambda: self.call('Get', {'name': 't'})['parameters']['vm']['state']
                  == 'stopped', timeout=30, what='the VM to stop')
-        sys.stderr.write(f'# booted and reported in {time.monotonic() - began:.1f}s\n')
-
+        sys.stderr.write(f'# created, booted and answered in {time.monotonic() - began:.1f}s\n')
 
 if __name__ == '__main__':
     unittest_tap.main()
