@@ -16,31 +16,30 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-build}
 mode=${1:-}
 
-# Build and run time (procps: the unit's ExecReload runs /bin/kill; qemu-utils:
-# qemu-img, with which vfioctl create makes a VM's disk; scdoc builds the man pages),
-# then what only
-# the tests use (qemu-system-gui holds QEMU's PulseAudio driver, for the audio test;
-# VMs with audio need it too, but it pulls in GTK, so it is not installed for all;
-# polkitd, dbus-daemon and dbus-bin: the access test runs Debian's real polkitd on a
-# bus of its own; man-db and groff-base render the man pages for their test; bash-completion, zsh and fish load vfioctl's completions in theirs;
-# xorriso, grub-common, grub-efi-amd64-bin and mtools: grub-mkrescue
-# makes the UEFI-bootable ISO that test_vm_create boots),
-# and what the real-kernel lab needs (tests/lab, for the tests and for the demo on a
-# machine without a GPU to split): make, xz-utils and kmod build its cache
-# (tests/lab/cache.sh fetches the kernel, its sources and busybox-static itself), and
+# Build and run time (procps: the unit's ExecReload runs /bin/kill; qemu-utils: qemu-img,
+# with which vfioctl create makes a VM's disk; scdoc builds the man pages; xorriso makes
+# the demo's ISO), then what only the tests use (qemu-system-gui holds QEMU's PulseAudio
+# driver, for the audio test; VMs with audio need it too, but it pulls in GTK, so it is
+# not installed for all; polkitd, dbus-daemon and dbus-bin: the access test runs Debian's
+# real polkitd on a bus of its own; man-db and groff-base render the man pages for their
+# test; bash-completion, zsh and fish load vfioctl's completions in theirs; grub-common,
+# grub-efi-amd64-bin and mtools: with xorriso, grub-mkrescue makes the UEFI-bootable ISO
+# that test_vm_create boots), and what the real-kernel lab needs (tests/lab, for the tests
+# and for the demo on a machine without a GPU to split): make, xz-utils and kmod build its
+# cache (tests/lab/cache.sh fetches the kernel, its sources and busybox-static itself), and
 # systemd-sysusers makes the QEMU user there; systemd-container's machined registers
 # VMs in its systemd boot.
 packages=(
 	gcc meson ninja-build pkg-config python3
 	libyaml-dev libsystemd-dev libjson-c-dev libpci-dev
-	qemu-system-x86 ovmf swtpm procps qemu-utils scdoc
+	qemu-system-x86 ovmf swtpm procps qemu-utils scdoc xorriso
 )
 test_packages=(
 	libcmocka-dev systemd varlink-go golang-go golang-github-varlink-go-dev python3-fusepy python3-dbusmock
 	polkitd dbus-daemon dbus-bin
 	clang-format iproute2 qemu-system-gui
 	man-db groff-base bash-completion zsh fish
-	xorriso grub-common grub-efi-amd64-bin mtools
+	grub-common grub-efi-amd64-bin mtools
 )
 lab_packages=(make xz-utils kmod systemd systemd-container)
 
@@ -122,23 +121,27 @@ demo() {
 	# Exit status 1 means "not ready": a machine without a GPU or IOMMU is not, and says why.
 	"${vfioctl[@]}" check && ready=1
 
-	# The main job: a real QEMU VM, started and stopped through vfioctl and the daemon. It has
-	# no disk and no GPU, so it runs on any machine (emulated, TCG) and boots to its firmware.
-	echo "== vfioctl define $dir/demo.yaml"
-	cat >"$dir/demo.yaml" <<-'EOF'
-		name: demo
-		memory: 128M
-		cpus: 1
-		firmware: bios
-		network: user
-	EOF
-	"${vfioctl[@]}" define "$dir/demo.yaml"
-	echo "== vfioctl start demo"
-	"${vfioctl[@]}" start demo
+	# The main job, as a new user meets it: a VM created from an installer ISO, started,
+	# seen and stopped through vfioctl and the daemon. The ISO here holds no OS (a real
+	# one is Windows' or a Linux installer), and the VM no GPU, so it runs on any machine
+	# (emulated, TCG) and its firmware, finding nothing to boot, waits on its screen.
+	echo "== xorriso -as mkisofs -o $dir/installer.iso (an ISO with no OS on it)"
+	mkdir "$dir/iso"
+	echo "libvfio demo" >"$dir/iso/README.TXT"
+	local out
+	out=$(xorriso -as mkisofs -quiet -V LIBVFIO_DEMO -o "$dir/installer.iso" "$dir/iso" 2>&1) ||
+		{ echo "$out" >&2; return 1; }
+	echo "== vfioctl create demo --os linux --iso $dir/installer.iso ..."
+	"${vfioctl[@]}" create demo --os linux --iso "$dir/installer.iso" --disk "$dir/demo.qcow2" \
+		--disk-size 1G --memory 256M --cpus 1
+	echo "== vfioctl show demo"
+	"${vfioctl[@]}" show demo
 	echo "== vfioctl status demo"
 	"${vfioctl[@]}" status demo
 	echo "== vfioctl list"
 	"${vfioctl[@]}" list
+	echo "== vfioctl view demo --print"
+	"${vfioctl[@]}" view demo --print
 	echo "== vfioctl stop --force demo"
 	"${vfioctl[@]}" stop --force demo
 }
