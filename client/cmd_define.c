@@ -79,10 +79,7 @@ static int run_undefine(const ClientOptions *options, int argc, char *argv[])
 
 	if (argument_vm_name("undefine", argc, argv, &name) < 0)
 		return EXIT_USAGE;
-	json_object *parameters = request_vm_parameters(name);
-	if (!parameters)
-		return EXIT_FAILED;
-	int r = request_call(options, "io.libvfio.VMs.Undefine", parameters, &reply);
+	int r = request_vm_call(options, "io.libvfio.VMs.Undefine", name, &reply);
 	if (r != EXIT_OK)
 		return r;
 	if (options->json)

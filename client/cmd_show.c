@@ -29,10 +29,7 @@ static int get_definition(const ClientOptions *options, const char *name, char *
 {
 	_cleanup_json_ json_object *reply = NULL;
 
-	json_object *parameters = request_vm_parameters(name);
-	if (!parameters)
-		return EXIT_FAILED;
-	int r = request_call(options, "io.libvfio.VMs.GetDefinition", parameters, &reply);
+	int r = request_vm_call(options, "io.libvfio.VMs.GetDefinition", name, &reply);
 	if (r != EXIT_OK)
 		return r;
 	const char *text = json_get_string(reply, "definition");

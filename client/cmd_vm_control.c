@@ -51,7 +51,7 @@ int vm_names_each(const ClientOptions *options, const char *command, int argc, c
 int vm_print_current(const ClientOptions *options, const char *name)
 {
 	_cleanup_json_ json_object *reply = NULL;
-	int r = request_call(options, "io.libvfio.VMs.Get", request_vm_parameters(name), &reply);
+	int r = request_vm_call(options, "io.libvfio.VMs.Get", name, &reply);
 	if (r == EXIT_OK)
 		print_json(reply);
 	return r;

@@ -153,10 +153,7 @@ static int status_one(const ClientOptions *options, const char *name, void *user
 	StatusCall *call = userdata;
 	_cleanup_json_ json_object *reply = NULL;
 
-	json_object *parameters = request_vm_parameters(name);
-	if (!parameters)
-		return EXIT_FAILED;
-	int r = request_call(options, "io.libvfio.VMs.Get", parameters, &reply);
+	int r = request_vm_call(options, "io.libvfio.VMs.Get", name, &reply);
 	if (r != EXIT_OK)
 		return r;
 	if (options->json) {

@@ -274,6 +274,15 @@ int request_call(const ClientOptions *options, const char *method, json_object *
 	return request_call_timeout(options, method, parameters, REQUEST_TIMEOUT_USEC, ret);
 }
 
+int request_vm_call(const ClientOptions *options, const char *method, const char *name,
+		    json_object **ret)
+{
+	json_object *parameters = request_vm_parameters(name);
+	if (!parameters)
+		return EXIT_FAILED;
+	return request_call(options, method, parameters, ret);
+}
+
 /* Whether `r`, from connecting or talking, means libvfiod is not there now. */
 static bool daemon_lost(int r)
 {

@@ -102,6 +102,10 @@ int request_stream_with(const ClientOptions *options, const char *method, json_o
  */
 json_object *request_vm_parameters(const char *name);
 
+/* request_call() of `method` with request_vm_parameters(name): a method about one VM. */
+int request_vm_call(const ClientOptions *options, const char *method, const char *name,
+		    json_object **ret);
+
 /*
  * The JSON of a failure: {"error": NAME, "message": SENTENCE, "parameters":
  * {...}}, where `parameters` are the error's (not taken; NULL: none) less

@@ -14,11 +14,7 @@
 int vm_sockets_get_running(const ClientOptions *options, const char *name, json_object **ret_vm)
 {
 	_cleanup_json_ json_object *reply = NULL;
-	json_object *parameters = request_vm_parameters(name);
-
-	if (!parameters)
-		return EXIT_FAILED;
-	int r = request_call(options, "io.libvfio.VMs.Get", parameters, &reply);
+	int r = request_vm_call(options, "io.libvfio.VMs.Get", name, &reply);
 	if (r != EXIT_OK)
 		return r;
 	json_object *vm = json_get_object(reply, "vm");
