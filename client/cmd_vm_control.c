@@ -280,7 +280,9 @@ const Command command_reboot = {
 		 "Asks the guest to shut down (the ACPI power button) and, once it has,\n"
 		 "resets it and lets it run again instead of ending the VM: the same QEMU,\n"
 		 "the same GPU partitions. Returns once the button is pressed; a guest that\n"
-		 "does not answer keeps running ('vfioctl reset' does not ask it).\n",
+		 "does not answer keeps running ('vfioctl reset' does not ask it), and\n"
+		 "after the daemon's vms.stop-timeout the reboot is given up: a later\n"
+		 "power-off ends the VM.\n",
 	.max_arguments = VM_NAMES_MAX,
 	.run = run_reboot,
 };

@@ -278,6 +278,34 @@ static void shutdown_is_poweroff(Vm *vm)
 		vm->qemu_pauses = false;
 }
 
+/*
+ * A reboot the guest has not answered within the time a stop gives it is given
+ * up: a power-off it makes later (hours later, by the user) ends the VM.
+ */
+static int on_reboot_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Vm *vm = userdata;
+	(void)source;
+	(void)usec;
+	if (!vm->reboot_pending)
+		return 0;
+	vm_log(vm, LOG_NOTICE, 0,
+	       "VM %s: the guest did not answer the reboot in time; its next power-off ends it",
+	       vm->name);
+	shutdown_is_poweroff(vm);
+	return 0;
+}
+
+static void arm_reboot_timer(Vm *vm)
+{
+	vm->timer = sd_event_source_disable_unref(vm->timer);
+	int r = sd_event_add_time_relative(vm->manager->event, &vm->timer, CLOCK_MONOTONIC,
+					   vm->manager->config->stop_timeout_usec, USEC_PER_MSEC,
+					   on_reboot_timer, vm);
+	if (r < 0) /* the reboot stays asked until the guest answers or a stop */
+		vm_log(vm, LOG_WARNING, r, "VM %s: no time limit for its reboot", vm->name);
+}
+
 void vm_stop_qemu(Vm *vm, bool force, bool again, uint64_t timeout_usec)
 {
 	vm_set_state(vm, VM_STATE_STOPPING);
@@ -371,6 +399,8 @@ static void on_reset_reply(Qmp *qmp, json_object *result, const char *error_clas
 		vm_log(vm, LOG_INFO, 0, "VM %s: %s", vm->name,
 		       call->reboot ? "the guest was asked to reboot (ACPI power button)"
 				    : "reset");
+		if (call->reboot && vm->reboot_pending)
+			arm_reboot_timer(vm);
 		vm_call_back(&call->waiter, vm, VM_OK, NULL, NULL);
 	}
 	free(call);
@@ -449,6 +479,7 @@ void vm_on_shutdown(Vm *vm, bool guest)
 	 */
 	vm->reboot_pending = false;
 	vm->rebooting = true;
+	vm->timer = sd_event_source_disable_unref(vm->timer); /* the reboot's time limit */
 	if (qmp_execute(vm->qmp, "system_reset", NULL, ignore_reply, vm) < 0) {
 		vm->rebooting = false;
 		quit_qemu(vm);

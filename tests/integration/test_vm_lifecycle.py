@@ -459,6 +459,8 @@ class LifecycleTest(VmTestCase):
         os.mkdir(own)
         os.chown(own, 65534, 65534)
         monitor = os.path.join(own, 'qmp.sock')
+        # a reboot the guest does not answer is given up after the stop timeout
+        self.config = self.config.replace('stop-timeout: 30s', 'stop-timeout: 5s')
         d = self.start_daemon()
         self.define(d, 'acpi', f'qemu-args: [-qmp, "unix:{monitor},server=on,wait=off"]\n')
 
@@ -507,6 +509,17 @@ class LifecycleTest(VmTestCase):
         self.assertFalse(pid_alive(pid))
         self.assertIsNone(self.ok(d, 'Get', {'name': 'acpi'})['vm']['problem'])
         self.assertNothingLeft('acpi')
+        # a reboot not answered within the stop timeout (5 s) is given up: the guest's
+        # power-off later ends the VM, as if no reboot had been asked
+        _, vm = self.start(d, 'acpi')
+        time.sleep(2)
+        self.ok(d, 'Reboot', {'name': 'acpi'})
+        wait_for(lambda: 'did not answer the reboot in time' in d.output(), timeout=30,
+                 what='the reboot to be given up')
+        power_off_and_watch('SHUTDOWN')
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'acpi'})['vm']['state'] == 'stopped',
+                 what='the VM to end')
+        self.assertFalse(pid_alive(vm['pid']))
         # a stop the guest answers in time: exit 0, nothing on stderr, ended "shutdown"
         _, vm = self.start(d, 'acpi')
         time.sleep(2)
