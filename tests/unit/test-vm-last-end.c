@@ -95,13 +95,14 @@ static void test_damaged_records_are_not_believed(void **state)
 		"problem");
 
 	/* A reason past its bound */
-	char *big = malloc(VM_LAST_END_PROBLEM_MAX + 100);
-	assert_non_null(big);
-	int k = sprintf(big, "{\"name\":\"a\",\"state\":\"failed\",\"atUsec\":0,\"problem\":\"");
+	static const char head[] =
+		"{\"name\":\"a\",\"state\":\"failed\",\"atUsec\":0,\"problem\":\"";
+	char big[sizeof(head) + VM_LAST_END_PROBLEM_MAX + 4];
+	size_t k = sizeof(head) - 1;
+	memcpy(big, head, k);
 	memset(big + k, 'x', VM_LAST_END_PROBLEM_MAX + 1);
-	strcpy(big + k + VM_LAST_END_PROBLEM_MAX + 1, "\"}");
+	memcpy(big + k + VM_LAST_END_PROBLEM_MAX + 1, "\"}", 3);
 	assert_refused(big, "problem");
-	free(big);
 
 	/* On disk: damaged, not JSON, filed under another name; the good one is kept */
 	char *dir = tmpdir_new();
