@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "process/process_spawn.h"
@@ -117,6 +118,7 @@ static void finish_run(QemuProbe *probe)
 
 static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
 {
+	loop_watch_enter(source);
 	QemuProbe *probe = userdata;
 	char output[PROBE_OUTPUT_MAX + 1];
 	ssize_t n = read(probe->output_fd, output, PROBE_OUTPUT_MAX);
@@ -141,6 +143,7 @@ static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *use
 
 static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	QemuProbe *probe = userdata;
 
 	log_warning("%s --version did not answer within 5s; killing it", probe->binary);
@@ -185,12 +188,14 @@ static int start_run(QemuProbe *probe)
 	/* The source owns the pidfd, and reaps the child when it goes away early (daemon exit). */
 	(void)sd_event_source_set_child_pidfd_own(probe->child, true);
 	(void)sd_event_source_set_child_process_own(probe->child, true);
+	(void)sd_event_source_set_description(probe->child, "qemu --version");
 	r = sd_event_add_time_relative(probe->event, &probe->timeout, CLOCK_MONOTONIC,
 				       PROBE_TIMEOUT_USEC, 0, on_timeout, probe);
 	if (r < 0) {
 		finish_run(probe);
 		return r;
 	}
+	(void)sd_event_source_set_description(probe->timeout, "qemu --version, timeout");
 	return 0;
 }
 

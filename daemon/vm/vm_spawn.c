@@ -514,7 +514,10 @@ int vm_spawn(VmStart *s, char **ret_message)
 	vm_log(vm, LOG_INFO, 0, "VM %s: QEMU started as pid %d (%s)", vm->name, (int)vm->pid,
 	       qemu_accel_to_string(facts.accel));
 
-	r = child_watch(m->event, &vm->exit_source, vm->pidfd, true, vm_on_qemu_exit, vm);
+	char description[96];
+	snprintf(description, sizeof(description), "QEMU of VM %s", vm->name);
+	r = child_watch(m->event, &vm->exit_source, vm->pidfd, true, description, vm_on_qemu_exit,
+			vm);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot watch QEMU: %s.", strerror(-r));
 	/*

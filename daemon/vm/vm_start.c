@@ -14,6 +14,7 @@
 #include <sys/pidfd.h>
 
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "error_message.h"
 #include "json_util.h"
 #include "strv.h"
@@ -495,8 +496,8 @@ static void reserve_hugepages(VmStart *s)
 
 static int on_start_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	VmStart *s = userdata;
-	(void)source;
 	(void)usec;
 	s->timer = sd_event_source_disable_unref(s->timer);
 	vm_start_failedf(
@@ -560,6 +561,7 @@ static void spawn_qemu(VmStart *s)
 		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot time the start: %s.", strerror(-r));
 		return;
 	}
+	(void)sd_event_source_set_description(s->timer, "VM start, timeout");
 	r = vm_scope_start(s, on_scope);
 	if (r < 0)
 		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot ask systemd for QEMU's scope: %s.",
