@@ -131,6 +131,8 @@ static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *si,
 		r = host_cache_set_extra_gpus(daemon->host, fresh.extra_gpus);
 		if (r >= 0)
 			r = qemu_probe_set_binary(daemon->manager_api.qemu, fresh.qemu_binary);
+		if (r >= 0) /* the binary may have changed: known again before anyone asks */
+			qemu_probe_start(daemon->manager_api.qemu);
 		if (r >= 0)
 			r = config_copy(&daemon->config, &fresh);
 		if (r < 0)
@@ -287,6 +289,8 @@ static int daemon_setup(Daemon *daemon)
 	r = qemu_probe_new(daemon->event, daemon->config.qemu_binary, &daemon->manager_api.qemu);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the QEMU probe");
+	/* First thing: `qemu --version` runs while the rest is set up, not when a client asks. */
+	qemu_probe_start(daemon->manager_api.qemu);
 
 	ServerInfo info = {
 		.vendor = "libvfio",

@@ -216,24 +216,20 @@ static bool cache_is_fresh(QemuProbe *probe, const char *path)
 	       st.st_size == probe->stat.st_size;
 }
 
-int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
+/*
+ * Brings the answer up to date: 1 when it is known now, 0 when a run of
+ * --version is under way (started now or before) and will tell the waiters.
+ */
+static int refresh(QemuProbe *probe)
 {
-	Waiter *waiters = reallocarray(probe->waiters, probe->n_waiters + 1, sizeof(Waiter));
-	if (!waiters)
-		return -ENOMEM;
-	probe->waiters = waiters;
-	waiters[probe->n_waiters++] = (Waiter){ callback, userdata };
-
 	if (probe->pid > 0)
 		return 0; /* a run is under way: it will answer */
 
 	const char *search = getenv("PATH");
 	_cleanup_free_ char *path =
 		qemu_find_in_path(probe->binary_setting, search ? search : DEFAULT_SEARCH_PATH);
-	if (cache_is_fresh(probe, path)) {
-		call_waiters(probe);
-		return 0;
-	}
+	if (cache_is_fresh(probe, path))
+		return 1;
 
 	if (!path) {
 		char problem[512];
@@ -243,8 +239,7 @@ int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
 			 probe->binary_setting, probe->binary_setting[0] == '/' ? "" : " in PATH");
 		set_answer(probe, NULL, NULL, problem);
 		probe->valid = true;
-		call_waiters(probe);
-		return 0;
+		return 1;
 	}
 
 	if (stat(path, &probe->stat) < 0)
@@ -255,8 +250,27 @@ int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
 		log_warning_errno(r, "Cannot run %s --version", probe->binary);
 		set_answer(probe, TAKE_PTR(probe->binary), NULL, "it could not be run");
 		probe->valid = false;
-		call_waiters(probe);
+		return 1;
 	}
+	return 0;
+}
+
+void qemu_probe_start(QemuProbe *probe)
+{
+	if (refresh(probe) > 0)
+		call_waiters(probe); /* nobody waits at start; after a reload, maybe someone */
+}
+
+int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
+{
+	Waiter *waiters = reallocarray(probe->waiters, probe->n_waiters + 1, sizeof(Waiter));
+	if (!waiters)
+		return -ENOMEM;
+	probe->waiters = waiters;
+	waiters[probe->n_waiters++] = (Waiter){ callback, userdata };
+
+	if (refresh(probe) > 0)
+		call_waiters(probe);
 	return 0;
 }
 
