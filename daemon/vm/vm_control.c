@@ -244,10 +244,21 @@ static void arm_timer(Vm *vm, uint64_t usec, sd_event_time_handler_t handler)
 		(void)sd_event_source_set_description(vm->timer, "VM stop, timeout");
 }
 
+/*
+ * QEMU told to exit now: SIGTERM through its pidfd, which QEMU handles as QMP's
+ * "quit" (an orderly exit, whatever shutdown action is set), but straight away:
+ * no command to send, parse and answer first, and whether QMP answers or not.
+ * QMP's "quit" where there is no pidfd; SIGKILL if QEMU is still there after
+ * the grace time.
+ */
 static void quit_qemu(Vm *vm)
 {
 	if (vm->ended == VM_ENDED_NONE)
 		vm->ended = VM_ENDED_QUIT;
+	if (vm->pidfd >= 0 && pidfd_send_signal(vm->pidfd, SIGTERM, NULL, 0) >= 0) {
+		arm_timer(vm, QUIT_GRACE_USEC, on_kill_timer);
+		return;
+	}
 	if (!vm->qmp || qmp_execute(vm->qmp, "quit", NULL, ignore_reply, vm) < 0) {
 		kill_qemu(vm);
 		return;
