@@ -148,6 +148,8 @@ static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 
 	log_warning("%s --version did not answer within 5s; killing it", probe->binary);
 	(void)sd_event_source_send_child_signal(probe->child, SIGKILL, NULL, 0);
+	/* And what it started: the spawn made it a session leader, not reaped yet. */
+	(void)kill(-probe->pid, SIGKILL);
 	set_answer(probe, TAKE_PTR(probe->binary), NULL, "it hung when run with --version");
 	/* Not cached: the next request tries again. */
 	probe->valid = false;
@@ -306,6 +308,8 @@ QemuProbe *qemu_probe_free(QemuProbe *probe)
 	if (!probe)
 		return NULL;
 	if (probe->pid > 0) {
+		(void)kill(-probe->pid,
+			   SIGKILL); /* the group; the source kills and reaps the child */
 		set_answer(probe, TAKE_PTR(probe->binary), NULL, "the daemon is shutting down");
 		finish_run(probe);
 	}

@@ -33,6 +33,7 @@ static VmStart *vm_start_free(VmStart *s)
 	if (!s)
 		return NULL;
 	sd_event_source_disable_unref(s->timer);
+	sd_event_source_disable_unref(s->exec_watch);
 	scope_job_free(s->scope);
 	spawn_hold_done(&s->hold);
 	if (s->has_definition)
@@ -105,6 +106,7 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 	}
 	/* A QEMU held before exec goes no further. */
 	s->scope = scope_job_free(s->scope);
+	s->exec_watch = sd_event_source_disable_unref(s->exec_watch);
 	spawn_hold_done(&s->hold);
 	if (vm->pid > 0 && vm->pidfd >= 0) {
 		/* QEMU was spawned: its end is awaited, and the release follows it. */
@@ -508,17 +510,11 @@ static int on_start_timeout(sd_event_source *source, uint64_t usec, void *userda
 	return 0;
 }
 
-/* QEMU has its scope (or there is none to have): it may exec now. */
-static void on_scope(VmStart *s, bool ok, const char *message)
+/* QEMU has exec'd (or failed to: r, stage). */
+static void on_exec_result(VmStart *s, int r, const char *stage)
 {
 	Vm *vm = s->vm;
-	const char *stage;
 
-	if (!ok) {
-		vm_start_failed(vm, VM_FAIL_START, message, NULL);
-		return;
-	}
-	int r = process_release(&s->hold, &stage);
 	if (r < 0) {
 		vm_start_failedf(vm, VM_FAIL_START, "Cannot start QEMU (%s failed: %s).", stage,
 				 strerror(-r));
@@ -533,6 +529,39 @@ static void on_scope(VmStart *s, bool ok, const char *message)
 		return;
 	vm_machine_register(vm, &s->definition);
 	progress(s, "connecting");
+}
+
+static int on_exec(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	loop_watch_enter(source);
+	VmStart *s = userdata;
+	const char *stage;
+	s->exec_watch = sd_event_source_disable_unref(s->exec_watch);
+	int r = process_exec_result(&s->hold, &stage);
+	on_exec_result(s, r, stage);
+	return 0;
+}
+
+/* QEMU has its scope (or there is none to have): it may exec now, told by its report pipe. */
+static void on_scope(VmStart *s, bool ok, const char *message)
+{
+	Vm *vm = s->vm;
+	const char *stage;
+
+	if (!ok) {
+		vm_start_failed(vm, VM_FAIL_START, message, NULL);
+		return;
+	}
+	process_let_go(&s->hold);
+	int r = sd_event_add_io(vm->manager->event, &s->exec_watch, s->hold.report_fd, EPOLLIN,
+				on_exec, s);
+	if (r >= 0) {
+		(void)sd_event_source_set_description(s->exec_watch, "QEMU exec");
+		return;
+	}
+	/* No way to be told: wait here, as the loop must not but can. */
+	r = process_exec_result(&s->hold, &stage);
+	on_exec_result(s, r, stage);
 }
 
 static void spawn_qemu(VmStart *s)

@@ -46,6 +46,7 @@ struct VmStart {
 	cpu_set_t affinity; /* the node's CPUs, when has_affinity */
 	bool has_affinity;
 	SpawnHold hold; /* QEMU, spawned and held before exec until its scope is made */
+	sd_event_source *exec_watch; /* QEMU let go: its exec (or failure) to be told */
 	ScopeJob *scope; /* the scope's making, under way */
 	VmScopeCallback scope_callback;
 	sd_event_source *timer; /* from spawn to running: vms.start-timeout */
