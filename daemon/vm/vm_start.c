@@ -19,6 +19,7 @@
 #include "json_util.h"
 #include "strv.h"
 #include "vm/vm_display.h"
+#include "vm/vm_firmware.h"
 #include "vm/vm_hugepages.h"
 #include "vm/vm_machine.h"
 #include "vm/vm_spawn.h"
@@ -34,6 +35,7 @@ static VmStart *vm_start_free(VmStart *s)
 		return NULL;
 	sd_event_source_disable_unref(s->timer);
 	sd_event_source_disable_unref(s->exec_watch);
+	worker_cancel(s->firmware_copy);
 	scope_job_free(s->scope);
 	spawn_hold_done(&s->hold);
 	if (s->has_definition)
@@ -104,7 +106,8 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		s->failed_partition.message =
 			partition->message ? strdup(partition->message) : NULL;
 	}
-	/* A QEMU held before exec goes no further. */
+	/* A QEMU held before exec goes no further; nor does one not spawned yet. */
+	s->firmware_copy = worker_cancel(s->firmware_copy);
 	s->scope = scope_job_free(s->scope);
 	s->exec_watch = sd_event_source_disable_unref(s->exec_watch);
 	spawn_hold_done(&s->hold);
@@ -564,12 +567,82 @@ static void on_scope(VmStart *s, bool ok, const char *message)
 	on_exec_result(s, r, stage);
 }
 
+static void spawn_qemu_now(VmStart *s);
+
+typedef struct FirmwareCopy {
+	char *template, *path;
+} FirmwareCopy;
+
+static int copy_firmware(void *data)
+{
+	FirmwareCopy *copy = data;
+	return ovmf_vars_copy(copy->template, copy->path);
+}
+
+static void firmware_copy_free(void *data)
+{
+	FirmwareCopy *copy = data;
+	free(copy->template);
+	free(copy->path);
+	free(copy);
+}
+
+static void on_firmware_copied(int result, void *userdata)
+{
+	VmStart *s = userdata;
+
+	s->firmware_copy = NULL; /* done: the job is gone */
+	if (result < 0) {
+		vm_start_failedf(s->vm, VM_FAIL_START, "Cannot copy the UEFI variables: %s.",
+				 strerror(-result));
+		return;
+	}
+	spawn_qemu_now(s);
+}
+
+/*
+ * First the VM's own UEFI variables, at its first UEFI start: a copy of
+ * OVMF's template and its fsync, on a worker thread (tens of milliseconds on
+ * a busy disk, which the loop must not wait for); then the spawn.
+ */
 static void spawn_qemu(VmStart *s)
+{
+	Vm *vm = s->vm;
+	char *message = NULL, *template = NULL, *path = NULL;
+
+	progress(s, "spawning");
+	int r = vm_spawn_firmware_to_copy(s, &template, &path, &message);
+	if (r <= 0) {
+		if (r < 0) {
+			vm_start_failed(vm,
+					r == -ENOMEM && !message ? VM_FAIL_INTERNAL : VM_FAIL_START,
+					message ? message : "The daemon ran out of memory.", NULL);
+			free(message);
+			return;
+		}
+		spawn_qemu_now(s);
+		return;
+	}
+	FirmwareCopy *copy = malloc(sizeof(*copy));
+	if (!copy) {
+		free(template);
+		free(path);
+		vm_start_failed(vm, VM_FAIL_INTERNAL, "The daemon ran out of memory.", NULL);
+		return;
+	}
+	*copy = (FirmwareCopy){ template, path };
+	r = worker_start(vm->manager->event, "UEFI variables copy", copy_firmware, copy,
+			 firmware_copy_free, on_firmware_copied, s, &s->firmware_copy);
+	if (r < 0)
+		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot copy the UEFI variables: %s.",
+				 strerror(-r));
+}
+
+static void spawn_qemu_now(VmStart *s)
 {
 	Vm *vm = s->vm;
 	char *message = NULL;
 
-	progress(s, "spawning");
 	int r = vm_spawn(s, &message);
 	if (r < 0) {
 		vm_start_failed(vm, r == -ENOMEM && !message ? VM_FAIL_INTERNAL : VM_FAIL_START,
