@@ -59,6 +59,14 @@ void loop_watch_enter(sd_event_source *source)
 	watch.detail[0] = '\0';
 }
 
+void loop_watch_name(const char *name)
+{
+	if (watch.budget_usec == 0)
+		return;
+	snprintf(watch.source, sizeof(watch.source), "%s", name);
+	watch.detail[0] = '\0';
+}
+
 void loop_watch_detail(const char *format, ...)
 {
 	va_list ap;

@@ -41,5 +41,11 @@ int loop_watch_run(sd_event *event);
 /* Names what runs now after the description of `source` (NULL: keeps the name it has). */
 void loop_watch_enter(sd_event_source *source);
 
+/*
+ * Names what runs now without its event source: for callbacks that are not
+ * given it (sd-bus's message handlers, told through a filter: base/bus.c).
+ */
+void loop_watch_name(const char *name);
+
 /* Adds what the source is doing to the name ("io.libvfio.VMs.Start"); the last one wins. */
 void loop_watch_detail(const char *format, ...) _printf_(1, 2);
