@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +98,8 @@ int write_all(int fd, const void *buffer, size_t size)
 	return 0;
 }
 
-int write_file_atomic(const char *directory, const char *name, const void *data, size_t size,
-		      mode_t mode)
+static int replace_file(const char *directory, const char *name, const void *data, size_t size,
+			mode_t mode, bool durable)
 {
 	char path[4096], temporary[4096];
 
@@ -118,13 +119,25 @@ int write_file_atomic(const char *directory, const char *name, const void *data,
 		return negative_errno();
 	/* The umask must not narrow what the caller asked for. */
 	r = fchmod(fd, mode) < 0 ? negative_errno() : write_all(fd, data, size);
-	if (r >= 0 && (fsync(fd) < 0 || rename(temporary, path) < 0))
+	if (r >= 0 && ((durable && fsync(fd) < 0) || rename(temporary, path) < 0))
 		r = negative_errno();
 	if (r < 0) {
 		(void)unlink(temporary);
 		return r;
 	}
-	return sync_directory(directory);
+	return durable ? sync_directory(directory) : 0;
+}
+
+int write_file_atomic(const char *directory, const char *name, const void *data, size_t size,
+		      mode_t mode)
+{
+	return replace_file(directory, name, data, size, mode, true);
+}
+
+int write_file_replace(const char *directory, const char *name, const void *data, size_t size,
+		       mode_t mode)
+{
+	return replace_file(directory, name, data, size, mode, false);
 }
 
 int unlink_durable(const char *directory, const char *name)

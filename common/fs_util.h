@@ -37,5 +37,15 @@ int mkdir_parents(const char *path, mode_t mode);
 int write_file_atomic(const char *directory, const char *name, const void *data, size_t size,
 		      mode_t mode);
 
+/*
+ * Replaces DIRECTORY/NAME like write_file_atomic(), atomically for any process
+ * that reads it (a temporary file renamed over it: a writer that dies at any
+ * point leaves the old content or the new), but without fsync: a power cut
+ * may lose it. For files about what a reboot ends anyway (in /run), where an
+ * fsync would cost milliseconds and protect nothing.
+ */
+int write_file_replace(const char *directory, const char *name, const void *data, size_t size,
+		       mode_t mode);
+
 /* Removes DIRECTORY/NAME durably (fsync of the directory). A missing file is fine. */
 int unlink_durable(const char *directory, const char *name);

@@ -37,14 +37,19 @@ int json_record_save(const char *directory, const char *name, json_object *objec
 		return r;
 	if (varlink_frame_encode(object, &text, &size) < 0)
 		return -ENOMEM;
-	return write_file_atomic(directory, file, text, size - 1 /* no NUL in the file */, 0600);
+	return write_file_replace(directory, file, text, size - 1 /* no NUL in the file */, 0600);
 }
 
 int json_record_remove(const char *directory, const char *name)
 {
 	char file[256];
+	char path[4096];
 	int r = file_name(name, file, sizeof(file));
-	return r < 0 ? r : unlink_durable(directory, file);
+	if (r < 0)
+		return r;
+	if (snprintf(path, sizeof(path), "%s/%s", directory, file) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return unlink(path) < 0 && errno != ENOENT ? negative_errno() : 0;
 }
 
 typedef struct Loader {

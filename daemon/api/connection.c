@@ -15,6 +15,7 @@
 #include "api/errors.h"
 #include "api/server_internal.h"
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "parse_util.h"
 #include "process/process_stat.h"
 #include "safe_open.h"
@@ -450,6 +451,7 @@ static void call_run_handler(VarlinkCall *call)
 	Connection *c = call->connection;
 	const char *name = call->parsed.method;
 
+	loop_watch_detail("%s", name);
 	call->in_handler = true;
 	int r = call->method->handler(call, call->parsed.parameters, call->userdata);
 	call->in_handler = false;
@@ -698,6 +700,7 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
 {
 	Connection *c = userdata;
 
+	loop_watch_enter(source);
 	if (revents & EPOLLHUP) {
 		/* For stream sockets the kernel signals HUP only once the peer closed both ways. */
 		c->dead = true;
@@ -715,6 +718,7 @@ static int on_connection_timer(sd_event_source *source, uint64_t usec, void *use
 {
 	Connection *c = userdata;
 
+	loop_watch_enter(source);
 	if (c->closing) {
 		c->dead = true; /* it did not read its last error in time */
 	} else if (c->idle_timer) {
@@ -745,6 +749,7 @@ static int on_connection_timer(sd_event_source *source, uint64_t usec, void *use
 
 static int on_connection_defer(sd_event_source *source, void *userdata)
 {
+	loop_watch_enter(source);
 	connection_after_event(userdata);
 	return 0;
 }
@@ -830,6 +835,11 @@ int connection_new(Server *server, int fd, const struct ucred *peer)
 		r = sd_event_add_defer(server->event, &c->defer, on_connection_defer, c);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
+	if (r >= 0) {
+		(void)sd_event_source_set_description(c->io, "client connection");
+		(void)sd_event_source_set_description(c->timer, "client connection timer");
+		(void)sd_event_source_set_description(c->defer, "client connection, queued work");
+	}
 	if (r < 0) {
 		log_error_errno(r, "Cannot set up a new connection");
 		connection_free(c);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -17,6 +18,7 @@
 #include "api/vms_api.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "build-config.h"
 #include "fs_util.h"
 #include "host/host_cache.h"
@@ -70,6 +72,7 @@ static int on_status_update(sd_event_source *source, void *userdata)
 	Daemon *daemon = userdata;
 	unsigned n = server_n_connections(daemon->server);
 
+	loop_watch_enter(source);
 	(void)sd_notifyf(false, "STATUS=Serving %u client connection%s; no VMs running", n,
 			 n == 1 ? "" : "s");
 	return 0;
@@ -109,6 +112,7 @@ static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *si,
 	_cleanup_free_ char *error = NULL;
 	DaemonConfig fresh = { 0 };
 
+	loop_watch_enter(source);
 	(void)sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
 	int r = config_init(&fresh);
 	if (r >= 0)
@@ -127,6 +131,8 @@ static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *si,
 		r = host_cache_set_extra_gpus(daemon->host, fresh.extra_gpus);
 		if (r >= 0)
 			r = qemu_probe_set_binary(daemon->manager_api.qemu, fresh.qemu_binary);
+		if (r >= 0) /* the binary may have changed: known again before anyone asks */
+			qemu_probe_start(daemon->manager_api.qemu);
 		if (r >= 0)
 			r = config_copy(&daemon->config, &fresh);
 		if (r < 0)
@@ -144,6 +150,7 @@ static int on_exit_signal(sd_event_source *source, const struct signalfd_siginfo
 			  void *userdata)
 {
 	Daemon *daemon = userdata;
+	loop_watch_enter(source);
 	log_info("Received %s, exiting", strsignal((int)si->ssi_signo));
 	(void)sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
 	return sd_event_exit(daemon->event, 0);
@@ -196,12 +203,29 @@ static int setup_signals(Daemon *daemon)
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return negative_errno();
 
-	int r = sd_event_add_signal(daemon->event, NULL, SIGTERM, on_exit_signal, daemon);
-	if (r >= 0)
-		r = sd_event_add_signal(daemon->event, NULL, SIGINT, on_exit_signal, daemon);
-	if (r >= 0)
-		r = sd_event_add_signal(daemon->event, NULL, SIGHUP, on_sighup, daemon);
-	return r;
+	static const struct {
+		int signo;
+		sd_event_signal_handler_t handler;
+		const char *description;
+	} handlers[] = {
+		{ SIGTERM, on_exit_signal, "SIGTERM" },
+		{ SIGINT, on_exit_signal, "SIGINT" },
+		{ SIGHUP, on_sighup, "SIGHUP (reload)" },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(handlers); i++) {
+		sd_event_source *source;
+		int r = sd_event_add_signal(daemon->event, &source, handlers[i].signo,
+					    handlers[i].handler, daemon);
+		if (r < 0)
+			return r;
+		/* Floating: the loop owns it, and frees it with itself. */
+		(void)sd_event_source_set_description(source, handlers[i].description);
+		r = sd_event_source_set_floating(source, true);
+		sd_event_source_unref(source);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static void daemon_done(Daemon *daemon)
@@ -227,7 +251,11 @@ static int daemon_setup(Daemon *daemon)
 {
 	_cleanup_free_ char *error = NULL;
 
-	int r = config_init(&daemon->config);
+	int r = loop_watch_setup();
+	if (r < 0)
+		return log_error_errno(r, "$%s must be a number of milliseconds, not '%s'",
+				       LOOP_BUDGET_ENV, getenv(LOOP_BUDGET_ENV));
+	r = config_init(&daemon->config);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the configuration");
 	r = load_config(daemon->options, &daemon->config, &error);
@@ -252,6 +280,8 @@ static int daemon_setup(Daemon *daemon)
 		return log_error_errno(r, "Cannot set up the watchdog");
 	r = sd_event_add_defer(daemon->event, &daemon->status_update, on_status_update, daemon);
 	if (r >= 0)
+		(void)sd_event_source_set_description(daemon->status_update, "status update");
+	if (r >= 0)
 		r = sd_event_source_set_enabled(daemon->status_update, SD_EVENT_OFF);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up status updates");
@@ -259,6 +289,8 @@ static int daemon_setup(Daemon *daemon)
 	r = qemu_probe_new(daemon->event, daemon->config.qemu_binary, &daemon->manager_api.qemu);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the QEMU probe");
+	/* First thing: `qemu --version` runs while the rest is set up, not when a client asks. */
+	qemu_probe_start(daemon->manager_api.qemu);
 
 	ServerInfo info = {
 		.vendor = "libvfio",
@@ -337,7 +369,7 @@ int daemon_run(const DaemonOptions *options)
 		(void)sd_notify(false, "READY=1");
 		on_status_update(NULL, &daemon);
 		log_info("libvfiod %s ready", PROJECT_VERSION);
-		r = sd_event_loop(daemon.event);
+		r = loop_watch_run(daemon.event);
 		if (r < 0)
 			log_error_errno(r, "Event loop failed");
 	} else

@@ -12,6 +12,7 @@
 
 #include "base/bus.h"
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "fs_util.h"
 #include "macro.h"
 #include "parse_util.h"
@@ -88,8 +89,8 @@ Polkit *polkit_free(Polkit *polkit)
 
 static int on_defer(sd_event_source *source, void *userdata)
 {
+	loop_watch_enter(source);
 	PolkitQuestion *q = userdata;
-	(void)source;
 	question_answer(q, q->answer);
 	return 0;
 }
@@ -195,5 +196,6 @@ int polkit_check(Polkit *polkit, const struct ucred *subject, uint64_t start_tim
 		question_free(q);
 		return r;
 	}
+	(void)sd_event_source_set_description(q->defer, "polkit answer");
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "api/errors.h"
 #include "api/server_internal.h"
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "fs_util.h"
 #include "parse_util.h"
 #include "safe_open.h"
@@ -137,6 +138,7 @@ static void refuse_connection(Server *server, int fd, const struct ucred *peer,
 static int on_accept_retry(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	Listener *listener = userdata;
+	loop_watch_enter(source);
 	(void)sd_event_source_set_enabled(listener->io, SD_EVENT_ON);
 	return 0;
 }
@@ -146,6 +148,7 @@ static int on_listener_io(sd_event_source *source, int fd, uint32_t revents, voi
 	Listener *listener = userdata;
 	Server *server = listener->server;
 
+	loop_watch_enter(source);
 	/* A bounded batch, so one flood cannot starve the established connections. */
 	for (int i = 0; i < 64; i++) {
 		int client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -213,6 +216,10 @@ int server_listen_fd(Server *server, int fd)
 					       ACCEPT_RETRY_USEC, 0, on_accept_retry, listener);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(listener->retry, SD_EVENT_OFF);
+	if (r >= 0) {
+		(void)sd_event_source_set_description(listener->io, "listening socket");
+		(void)sd_event_source_set_description(listener->retry, "listening socket, retry");
+	}
 	if (r < 0) {
 		listener_free(listener);
 		return r;

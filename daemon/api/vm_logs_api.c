@@ -9,6 +9,7 @@
 
 #include "api/authz.h"
 #include "api/errors.h"
+#include "base/loop_watch.h"
 #include "json_util.h"
 #include "macro.h"
 #include "varlink_message.h"
@@ -73,7 +74,7 @@ static json_object *entries_json(const VmLogEntry *entries, size_t n)
 
 static int on_end(sd_event_source *source, void *userdata)
 {
-	(void)source;
+	loop_watch_enter(source);
 	follow_free(userdata);
 	return 0;
 }
@@ -82,8 +83,12 @@ static int on_end(sd_event_source *source, void *userdata)
 static void on_disconnect(void *userdata)
 {
 	LogsFollow *f = userdata;
-	if (!f->end && sd_event_add_defer(f->api->event, &f->end, on_end, f) < 0)
+	if (f->end)
+		return;
+	if (sd_event_add_defer(f->api->event, &f->end, on_end, f) < 0)
 		vm_log_free(TAKE_PTR(f->log)); /* at least stop reading; freed with the daemon */
+	else
+		(void)sd_event_source_set_description(f->end, "logs follow, end");
 }
 
 static int on_entries(const VmLogEntry *entries, size_t n, void *userdata)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "base/loop_watch.h"
 #include "macro.h"
 
 #define SYSTEMD_PRIVATE_ADDRESS "unix:path=/run/systemd/private"
@@ -27,6 +28,22 @@ static int bus_open(BusKind kind, sd_bus **ret)
 	return 0;
 }
 
+/* Each message names the loop's dispatch it came in (base/loop_watch.h): sd-bus's sources are its
+ * own. */
+static int name_dispatch(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+	const char *member = sd_bus_message_get_member(message);
+	const char *interface = sd_bus_message_get_interface(message);
+
+	loop_watch_name(userdata);
+	if (member)
+		loop_watch_detail("%s%s%s", interface ? interface : "", interface ? "." : "",
+				  member);
+	else
+		loop_watch_detail("a reply");
+	return 0; /* on to its handler */
+}
+
 int bus_connection_get(BusConnection *connection, sd_bus **ret)
 {
 	if (connection->bus && sd_bus_is_open(connection->bus) > 0) {
@@ -37,6 +54,10 @@ int bus_connection_get(BusConnection *connection, sd_bus **ret)
 
 	sd_bus *bus = NULL;
 	int r = bus_open(connection->kind, &bus);
+	if (r >= 0)
+		r = sd_bus_add_filter(bus, NULL, name_dispatch,
+				      (void *)(connection->kind == BUS_SYSTEM ? "the system bus"
+									      : "systemd's bus"));
 	if (r >= 0)
 		r = sd_bus_attach_event(bus, connection->event, SD_EVENT_PRIORITY_NORMAL);
 	if (r < 0) {

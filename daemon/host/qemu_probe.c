@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "process/process_spawn.h"
@@ -117,6 +118,7 @@ static void finish_run(QemuProbe *probe)
 
 static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
 {
+	loop_watch_enter(source);
 	QemuProbe *probe = userdata;
 	char output[PROBE_OUTPUT_MAX + 1];
 	ssize_t n = read(probe->output_fd, output, PROBE_OUTPUT_MAX);
@@ -141,10 +143,13 @@ static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *use
 
 static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	QemuProbe *probe = userdata;
 
 	log_warning("%s --version did not answer within 5s; killing it", probe->binary);
 	(void)sd_event_source_send_child_signal(probe->child, SIGKILL, NULL, 0);
+	/* And what it started: the spawn made it a session leader, not reaped yet. */
+	(void)kill(-probe->pid, SIGKILL);
 	set_answer(probe, TAKE_PTR(probe->binary), NULL, "it hung when run with --version");
 	/* Not cached: the next request tries again. */
 	probe->valid = false;
@@ -185,12 +190,14 @@ static int start_run(QemuProbe *probe)
 	/* The source owns the pidfd, and reaps the child when it goes away early (daemon exit). */
 	(void)sd_event_source_set_child_pidfd_own(probe->child, true);
 	(void)sd_event_source_set_child_process_own(probe->child, true);
+	(void)sd_event_source_set_description(probe->child, "qemu --version");
 	r = sd_event_add_time_relative(probe->event, &probe->timeout, CLOCK_MONOTONIC,
 				       PROBE_TIMEOUT_USEC, 0, on_timeout, probe);
 	if (r < 0) {
 		finish_run(probe);
 		return r;
 	}
+	(void)sd_event_source_set_description(probe->timeout, "qemu --version, timeout");
 	return 0;
 }
 
@@ -211,24 +218,20 @@ static bool cache_is_fresh(QemuProbe *probe, const char *path)
 	       st.st_size == probe->stat.st_size;
 }
 
-int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
+/*
+ * Brings the answer up to date: 1 when it is known now, 0 when a run of
+ * --version is under way (started now or before) and will tell the waiters.
+ */
+static int refresh(QemuProbe *probe)
 {
-	Waiter *waiters = reallocarray(probe->waiters, probe->n_waiters + 1, sizeof(Waiter));
-	if (!waiters)
-		return -ENOMEM;
-	probe->waiters = waiters;
-	waiters[probe->n_waiters++] = (Waiter){ callback, userdata };
-
 	if (probe->pid > 0)
 		return 0; /* a run is under way: it will answer */
 
 	const char *search = getenv("PATH");
 	_cleanup_free_ char *path =
 		qemu_find_in_path(probe->binary_setting, search ? search : DEFAULT_SEARCH_PATH);
-	if (cache_is_fresh(probe, path)) {
-		call_waiters(probe);
-		return 0;
-	}
+	if (cache_is_fresh(probe, path))
+		return 1;
 
 	if (!path) {
 		char problem[512];
@@ -238,8 +241,7 @@ int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
 			 probe->binary_setting, probe->binary_setting[0] == '/' ? "" : " in PATH");
 		set_answer(probe, NULL, NULL, problem);
 		probe->valid = true;
-		call_waiters(probe);
-		return 0;
+		return 1;
 	}
 
 	if (stat(path, &probe->stat) < 0)
@@ -250,8 +252,27 @@ int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
 		log_warning_errno(r, "Cannot run %s --version", probe->binary);
 		set_answer(probe, TAKE_PTR(probe->binary), NULL, "it could not be run");
 		probe->valid = false;
-		call_waiters(probe);
+		return 1;
 	}
+	return 0;
+}
+
+void qemu_probe_start(QemuProbe *probe)
+{
+	if (refresh(probe) > 0)
+		call_waiters(probe); /* nobody waits at start; after a reload, maybe someone */
+}
+
+int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
+{
+	Waiter *waiters = reallocarray(probe->waiters, probe->n_waiters + 1, sizeof(Waiter));
+	if (!waiters)
+		return -ENOMEM;
+	probe->waiters = waiters;
+	waiters[probe->n_waiters++] = (Waiter){ callback, userdata };
+
+	if (refresh(probe) > 0)
+		call_waiters(probe);
 	return 0;
 }
 
@@ -287,6 +308,8 @@ QemuProbe *qemu_probe_free(QemuProbe *probe)
 	if (!probe)
 		return NULL;
 	if (probe->pid > 0) {
+		(void)kill(-probe->pid,
+			   SIGKILL); /* the group; the source kills and reaps the child */
 		set_answer(probe, TAKE_PTR(probe->binary), NULL, "the daemon is shutting down");
 		finish_run(probe);
 	}

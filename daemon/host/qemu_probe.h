@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Finding the QEMU binary and its version, without blocking the loop: the
- * binary is looked up in $PATH (or taken as an absolute path) and run once
- * with --version in the background; the answer is cached until the file
- * changes. Callers waiting meanwhile are called back when it is known.
+ * Finding the QEMU binary and its version, never on a caller's path: the
+ * binary is looked up in $PATH (or taken as an absolute path) and run with
+ * --version in the background as soon as the daemon starts (and again after a
+ * reload); the answer is cached for that file, known by its device, inode,
+ * size and mtime. A caller asking while that first run is under way waits for
+ * its end (the rest of one `qemu --version`, about 20 ms); a caller that finds
+ * the file replaced since starts the new run and waits for it. Nothing here
+ * blocks the loop: the run is a child process watched through its pidfd.
  */
 #pragma once
 
@@ -25,6 +29,9 @@ QemuProbe *qemu_probe_free(QemuProbe *probe);
 
 /* Looks for `binary` (a name in $PATH or an absolute path) from now on. */
 int qemu_probe_set_binary(QemuProbe *probe, const char *binary);
+
+/* Starts finding the binary and its version in the background, unless known or under way. */
+void qemu_probe_start(QemuProbe *probe);
 
 /*
  * Calls `callback` with what is known: at once when the cache is still valid,

@@ -4,7 +4,7 @@
  * up without a host driver, so libvfio turns a PF's autoprobe off before it
  * enables them (sriov.h). The setting is the administrator's: its value
  * before is written down first, one record per PF in RUNTIME_DIR/autoprobe/
- * (json_records.h: atomic and durable), and put back by whatever removes the
+ * (json_records.h: atomic, and kept until the next boot), and put back by whatever removes the
  * PF's last VF: 'vfioctl vfs PF 0', the release of the partition that made
  * the VFs, or the next start when a daemon died in between. A PF has one
  * record however often autoprobe is turned off: the first change is the one
@@ -45,10 +45,10 @@ void autoprobe_records_done(AutoprobeRecords *set);
 int autoprobe_records_find(const AutoprobeRecords *set, const PciAddress *pf);
 
 /*
- * Writes down (durably, before the caller changes anything) that `pf` had
+ * Writes down (before the caller changes anything) that `pf` had
  * autoprobe `before`. A PF recorded already keeps its first value: 0.
  */
 int autoprobe_records_add(AutoprobeRecords *set, const PciAddress *pf, bool before);
 
-/* Forgets `pf` (durably), once its autoprobe is put back. Not recorded is fine. */
+/* Forgets `pf`, once its autoprobe is put back. Not recorded is fine. */
 int autoprobe_records_remove(AutoprobeRecords *set, const PciAddress *pf);

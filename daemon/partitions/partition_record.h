@@ -3,10 +3,10 @@
  * Crash-safe records of partitions: before each change to the host (create an
  * mdev, set sriov_numvfs, bind a device to vfio-pci, ...) the step is written
  * down with what it changes from, and marked done after. A record is a JSON
- * file under RUNTIME_DIR/partitions/, replaced atomically (temp file, fsync,
- * rename, fsync of the directory), so that whatever instant the daemon dies
- * at, the next start finds either the state before a write or after it, and
- * knows what to undo. The conversion to and from JSON is pure; the file
+ * file under RUNTIME_DIR/partitions/, replaced atomically (temp file, rename;
+ * no fsync: json_records.h says why), so that whatever instant the daemon
+ * dies at, the next start finds either the state before a write or after it,
+ * and knows what to undo. The conversion to and from JSON is pure; the file
  * functions are the only I/O.
  */
 #pragma once
@@ -110,10 +110,10 @@ int partition_record_from_json(json_object *object, PartitionRecord *ret,
 /* True for an id made only of [A-Za-z0-9_.:-], at most PARTITION_ID_MAX long. */
 bool partition_id_is_valid(const char *id);
 
-/* Writes DIR/ID.json atomically and durably (creating DIR). */
+/* Writes DIR/ID.json atomically (creating DIR), before the step it records. */
 int partition_record_save(const char *directory, const PartitionRecord *record);
 
-/* Removes DIR/ID.json (durably). A missing file is fine. */
+/* Removes DIR/ID.json. A missing file is fine. */
 int partition_record_remove(const char *directory, const char *id);
 
 /*

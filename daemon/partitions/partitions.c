@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "partitions/engine_internal.h"
@@ -83,6 +84,7 @@ HeldPartition *engine_held(const PartitionEngine *engine, size_t *ret_n)
 
 static int on_kick(sd_event_source *source, void *userdata)
 {
+	loop_watch_enter(source);
 	PartitionEngine *engine = userdata;
 	Operation *op = engine->queue;
 
@@ -188,6 +190,8 @@ int partition_engine_new(sd_event *event, HostCache *host, const char *runtime_d
 		r = sysfs_writer_new(event, &engine->writer);
 	if (r >= 0)
 		r = sd_event_add_defer(event, &engine->kick, on_kick, engine);
+	if (r >= 0)
+		(void)sd_event_source_set_description(engine->kick, "partition engine");
 	if (r >= 0)
 		r = sd_event_source_set_enabled(engine->kick, SD_EVENT_OFF);
 	if (r < 0) {

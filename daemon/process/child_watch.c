@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/loop_watch.h"
 #include "macro.h"
 
 typedef struct Watch {
@@ -13,15 +14,16 @@ typedef struct Watch {
 
 static int on_child(sd_event_source *source, const siginfo_t *si, void *userdata)
 {
+	loop_watch_enter(source);
 	Watch *watch = userdata;
 	ChildExit exit = { .known = true, .code = si->si_code, .status = si->si_status };
-	(void)source;
 	watch->handler(&exit, watch->userdata);
 	return 0;
 }
 
 static int on_readable(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
+	loop_watch_enter(source);
 	Watch *watch = userdata;
 	ChildExit exit = { .known = false };
 	(void)fd;
@@ -33,7 +35,7 @@ static int on_readable(sd_event_source *source, int fd, uint32_t revents, void *
 }
 
 int child_watch(sd_event *event, sd_event_source **ret, int pidfd, bool own,
-		ChildExitHandler handler, void *userdata)
+		const char *description, ChildExitHandler handler, void *userdata)
 {
 	sd_event_source *source = NULL;
 	Watch *watch = malloc(sizeof(*watch));
@@ -46,6 +48,7 @@ int child_watch(sd_event *event, sd_event_source **ret, int pidfd, bool own,
 		free(watch);
 		return r;
 	}
+	(void)sd_event_source_set_description(source, description);
 	r = sd_event_source_set_destroy_callback(source, free);
 	if (r < 0) {
 		free(watch);

@@ -23,7 +23,8 @@ typedef void (*ChildExitHandler)(const ChildExit *exit, void *userdata);
  * sd-event reaps it. Otherwise (a QEMU re-adopted after a restart, whose
  * parent was the daemon before) the kernel tells a process that is not the
  * parent only that it ended, by the pidfd becoming readable: that is watched.
- * The source (*ret) does not own the pidfd.
+ * The source (*ret) does not own the pidfd; `description` names it in the
+ * loop's logs ("QEMU of VM gaming-vm").
  */
 int child_watch(sd_event *event, sd_event_source **ret, int pidfd, bool own,
-		ChildExitHandler handler, void *userdata);
+		const char *description, ChildExitHandler handler, void *userdata);

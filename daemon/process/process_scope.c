@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/loop_watch.h"
 #include "macro.h"
 #include "parse_util.h"
 
@@ -187,8 +188,8 @@ static int on_job_removed(sd_bus_message *message, void *userdata, sd_bus_error 
 
 static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	ScopeJob *job = userdata;
-	(void)source;
 	(void)usec;
 	job_finish(job, SCOPE_FAILED, "systemd did not make %s within %llu s.", job->unit,
 		   (unsigned long long)(SCOPE_TIMEOUT_USEC / USEC_PER_SEC));
@@ -197,8 +198,8 @@ static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 
 static int on_defer(sd_event_source *source, void *userdata)
 {
+	loop_watch_enter(source);
 	ScopeJob *job = userdata;
-	(void)source;
 	job_finish(job, job->result, "%s", job->message);
 	return 0;
 }
@@ -254,7 +255,10 @@ static int answer_later(ScopeJob *job, ScopeResult result, const char *message)
 {
 	job->result = result;
 	(void)snprintf(job->message, sizeof(job->message), "%s", message);
-	return sd_event_add_defer(job->event, &job->defer, on_defer, job);
+	int r = sd_event_add_defer(job->event, &job->defer, on_defer, job);
+	if (r >= 0)
+		(void)sd_event_source_set_description(job->defer, "systemd scope, answer");
+	return r;
 }
 
 int scope_start(BusConnection *systemd, sd_event *event, const ScopeRequest *request,
@@ -291,6 +295,8 @@ int scope_start(BusConnection *systemd, sd_event *event, const ScopeRequest *req
 			r = sd_event_add_time_relative(event, &job->timer, CLOCK_MONOTONIC,
 						       SCOPE_TIMEOUT_USEC, USEC_PER_MSEC,
 						       on_timeout, job);
+		if (r >= 0)
+			(void)sd_event_source_set_description(job->timer, "systemd scope, timeout");
 		if (r >= 0)
 			r = ask(job);
 	}

@@ -155,17 +155,25 @@ void spawn_hold_done(SpawnHold *hold)
  * close-on-exec report pipe) or reported a failure. 0, or the child's errno
  * with *ret_stage.
  */
-static int wait_for_exec(SpawnHold *hold, const char **ret_stage)
+static void let_go(SpawnHold *hold)
+{
+	ssize_t n;
+
+	if (hold->release_fd < 0)
+		return;
+	do
+		n = send(hold->release_fd, "g", 1, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	/* EPIPE: it failed before its hold, and says so on the report pipe. */
+	hold->release_fd = safe_close(hold->release_fd);
+}
+
+/* Reads the report pipe to its EOF (exec) or the child's failure; takes the hold. */
+static int read_report(SpawnHold *hold, const char **ret_stage)
 {
 	ChildFailure failure;
 	ssize_t n;
 
-	if (hold->release_fd >= 0) {
-		do
-			n = send(hold->release_fd, "g", 1, MSG_NOSIGNAL);
-		while (n < 0 && errno == EINTR);
-		/* EPIPE: it failed before its hold, and says so below. */
-	}
 	do
 		n = read(hold->report_fd, &failure, sizeof(failure));
 	while (n < 0 && errno == EINTR);
@@ -176,6 +184,12 @@ static int wait_for_exec(SpawnHold *hold, const char **ret_stage)
 			     ? stages[failure.stage]
 			     : "setup";
 	return failure.error > 0 ? -failure.error : -EIO;
+}
+
+static int wait_for_exec(SpawnHold *hold, const char **ret_stage)
+{
+	let_go(hold);
+	return read_report(hold, ret_stage);
 }
 
 /* A child that did not get to exec: killed if need be, and reaped. */
@@ -268,4 +282,15 @@ int process_release(SpawnHold *hold, const char **ret_stage)
 {
 	*ret_stage = NULL;
 	return wait_for_exec(hold, ret_stage);
+}
+
+void process_let_go(SpawnHold *hold)
+{
+	let_go(hold);
+}
+
+int process_exec_result(SpawnHold *hold, const char **ret_stage)
+{
+	*ret_stage = NULL;
+	return read_report(hold, ret_stage);
 }

@@ -73,5 +73,16 @@ int process_spawn_held(const SpawnRequest *request, pid_t *ret_pid, int *ret_pid
  */
 int process_release(SpawnHold *hold, const char **ret_stage);
 
+/*
+ * process_release() in two halves, for a caller that must not wait (the event
+ * loop): process_let_go() lets the held child exec and returns at once;
+ * hold->report_fd becomes readable when the child has exec'd or failed, and
+ * then process_exec_result() says which (as process_release() does) and takes
+ * the hold's descriptors. The child's exec takes milliseconds, tens of them on
+ * a busy machine: a wait the loop must not make.
+ */
+void process_let_go(SpawnHold *hold);
+int process_exec_result(SpawnHold *hold, const char **ret_stage);
+
 /* Gives up a hold: the child exits without exec (the caller reaps it). Accepts a done one. */
 void spawn_hold_done(SpawnHold *hold);

@@ -11,6 +11,7 @@
 
 #include "array.h"
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "json_util.h"
 #include "macro.h"
 #include "varlink_frame.h"
@@ -240,6 +241,7 @@ static int on_message(Qmp *qmp, json_object *json)
 
 static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
+	loop_watch_enter(source);
 	Qmp *qmp = userdata;
 	char buffer[QMP_READ_SIZE];
 	int r = 0;
@@ -373,6 +375,7 @@ int qmp_connect(sd_event *event, const char *path, const QmpCallbacks *callbacks
 	r = sd_event_add_io(event, &qmp->io, qmp->fd, EPOLLIN, on_io, qmp);
 	if (r < 0)
 		goto fail;
+	(void)sd_event_source_set_description(qmp->io, "QMP");
 	r = qmp_execute(qmp, "qmp_capabilities", NULL, on_capabilities, NULL);
 	if (r < 0)
 		goto fail;

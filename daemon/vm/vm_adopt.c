@@ -147,7 +147,9 @@ int vm_adopt(Vm *vm, VmRuntime *runtime)
 	vm->own_child = false;
 	vm->state = VM_STATE_RUNNING;
 	/* Not our child: the daemon before this one started it. */
-	r = child_watch(m->event, &vm->exit_source, pidfd, false, vm_on_qemu_exit, vm);
+	char description[96];
+	snprintf(description, sizeof(description), "QEMU of VM %s (adopted)", vm->name);
+	r = child_watch(m->event, &vm->exit_source, pidfd, false, description, vm_on_qemu_exit, vm);
 	if (r < 0)
 		return r;
 	r = vm_connect_qmp(vm);

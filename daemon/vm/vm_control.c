@@ -5,6 +5,7 @@
  * it releases the partitions, the lent devices and the runtime record, then
  * tells whoever waits.
  */
+#include "base/loop_watch.h"
 #include "vm/vm_internal.h"
 
 #include <stdio.h>
@@ -225,8 +226,8 @@ static void kill_qemu(Vm *vm)
 
 static int on_kill_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	Vm *vm = userdata;
-	(void)source;
 	(void)usec;
 	vm_log(vm, LOG_WARNING, 0, "VM %s: QEMU did not quit; killing it", vm->name);
 	kill_qemu(vm);
@@ -239,12 +240,25 @@ static void arm_timer(Vm *vm, uint64_t usec, sd_event_time_handler_t handler)
 	if (sd_event_add_time_relative(vm->manager->event, &vm->timer, CLOCK_MONOTONIC, usec,
 				       USEC_PER_MSEC, handler, vm) < 0)
 		kill_qemu(vm); /* no way to wait: the sure way */
+	else
+		(void)sd_event_source_set_description(vm->timer, "VM stop, timeout");
 }
 
+/*
+ * QEMU told to exit now: SIGTERM through its pidfd, which QEMU handles as QMP's
+ * "quit" (an orderly exit, whatever shutdown action is set), but straight away:
+ * no command to send, parse and answer first, and whether QMP answers or not.
+ * QMP's "quit" where there is no pidfd; SIGKILL if QEMU is still there after
+ * the grace time.
+ */
 static void quit_qemu(Vm *vm)
 {
 	if (vm->ended == VM_ENDED_NONE)
 		vm->ended = VM_ENDED_QUIT;
+	if (vm->pidfd >= 0 && pidfd_send_signal(vm->pidfd, SIGTERM, NULL, 0) >= 0) {
+		arm_timer(vm, QUIT_GRACE_USEC, on_kill_timer);
+		return;
+	}
 	if (!vm->qmp || qmp_execute(vm->qmp, "quit", NULL, ignore_reply, vm) < 0) {
 		kill_qemu(vm);
 		return;
@@ -254,8 +268,8 @@ static void quit_qemu(Vm *vm)
 
 static int on_powerdown_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	Vm *vm = userdata;
-	(void)source;
 	(void)usec;
 	vm_log(vm, LOG_NOTICE, 0, "VM %s: the guest did not power down in time; quitting QEMU",
 	       vm->name);
@@ -284,8 +298,8 @@ static void shutdown_is_poweroff(Vm *vm)
  */
 static int on_reboot_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	Vm *vm = userdata;
-	(void)source;
 	(void)usec;
 	if (!vm->reboot_pending)
 		return 0;
@@ -302,6 +316,8 @@ static void arm_reboot_timer(Vm *vm)
 	int r = sd_event_add_time_relative(vm->manager->event, &vm->timer, CLOCK_MONOTONIC,
 					   vm->manager->config->stop_timeout_usec, USEC_PER_MSEC,
 					   on_reboot_timer, vm);
+	if (r >= 0)
+		(void)sd_event_source_set_description(vm->timer, "VM reboot, timeout");
 	if (r < 0) /* the reboot stays asked until the guest answers or a stop */
 		vm_log(vm, LOG_WARNING, r, "VM %s: no time limit for its reboot", vm->name);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "json_util.h"
 #include "macro.h"
 #include "vm/vm_console.h"
@@ -65,8 +66,8 @@ static void hand_over(Vm *vm, int client)
 
 static int on_connection(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
+	loop_watch_enter(source);
 	Vm *vm = userdata;
-	(void)source;
 	(void)revents;
 	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
 		int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
@@ -136,6 +137,8 @@ void vm_display_open(Vm *vm)
 				    on_connection, vm);
 	if (r >= 0)
 		r = sd_event_source_set_io_fd_own(vm->display_source, true);
+	if (r >= 0)
+		(void)sd_event_source_set_description(vm->display_source, "display socket");
 	if (r < 0) {
 		vm_log(vm, LOG_WARNING, r, "VM %s: no display socket at %s", vm->name, path);
 		vm->display_source = sd_event_source_disable_unref(vm->display_source);

@@ -76,6 +76,29 @@ static int copy_to_new_file(int in, const char *to)
 	}
 }
 
+int ovmf_vars_copy(const char *template, const char *path)
+{
+	struct stat template_st;
+	_cleanup_free_ char *problem = NULL, *partial = NULL;
+	_cleanup_close_ int in = safe_open(template, O_RDONLY, &template_st, &problem);
+	if (in < 0)
+		return in;
+	/* Under another name until whole: a daemon that dies halfway leaves no torn copy. */
+	if (asprintf(&partial, "%s.partial", path) < 0)
+		return -ENOMEM;
+	(void)unlink(partial); /* one such death's leftover */
+	int out = copy_to_new_file(in, partial);
+	if (out < 0)
+		return out;
+	close(out);
+	if (renameat2(AT_FDCWD, partial, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		int r = errno == EEXIST ? 0 : negative_errno();
+		(void)unlink(partial);
+		return r;
+	}
+	return 1;
+}
+
 int ovmf_vars_open(const char *template, const char *path, char **ret_message)
 {
 	/*

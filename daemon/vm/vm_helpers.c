@@ -60,7 +60,10 @@ int vm_helper_watch(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind, sd_even
 	vm_helper_kill_now(helpers, kind); /* one left by an earlier start, still ending */
 	helper->pid = pid;
 	helper->pidfd = pidfd;
-	int r = child_watch(event, &helper->exit_source, pidfd, true, on_helper_exit, helper);
+	char description[96];
+	snprintf(description, sizeof(description), "%s of VM %s", helper_names[kind], vm_name);
+	int r = child_watch(event, &helper->exit_source, pidfd, true, description, on_helper_exit,
+			    helper);
 	if (r < 0) {
 		vm_helper_kill_now(helpers, kind);
 		return r;

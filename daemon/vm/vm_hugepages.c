@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "error_message.h"
 #include "host/host_cache.h"
 #include "host/sysfs_write.h"
@@ -126,10 +127,10 @@ static void on_late(int result, void *userdata)
 
 static int on_retry_reserve(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	Vm *vm = userdata;
 	_cleanup_free_ char *message = NULL;
 	VmHugepagesCallback callback = vm->hugepages_callback;
-	(void)source;
 	(void)usec;
 	vm->hugepages_retry = sd_event_source_disable_unref(vm->hugepages_retry);
 	int r = vm_hugepages_reserve(vm, vm->hugepages_definition, vm->hugepages_node, callback,
@@ -141,9 +142,9 @@ static int on_retry_reserve(sd_event_source *source, uint64_t usec, void *userda
 
 static int on_retry_give_back(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	Vm *vm = userdata;
 	void (*done)(Vm * vm) = vm->hugepages_done;
-	(void)source;
 	(void)usec;
 	vm->hugepages_retry = sd_event_source_disable_unref(vm->hugepages_retry);
 	if (vm_hugepages_give_back(vm, done) == 0 && done)
@@ -156,7 +157,10 @@ static int wait_turn(Vm *vm, sd_event_time_handler_t handler)
 {
 	int r = sd_event_add_time_relative(vm->manager->event, &vm->hugepages_retry,
 					   CLOCK_MONOTONIC, RETRY_USEC, USEC_PER_MSEC, handler, vm);
-	return r < 0 ? r : 1;
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_description(vm->hugepages_retry, "hugepages, retry");
+	return 1;
 }
 
 int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,

@@ -35,7 +35,7 @@ json_object *vm_last_end_to_json(const VmLastEnd *end);
 /* -EINVAL with *ret_bad_field naming the bad field, or -ENOMEM. */
 int vm_last_end_from_json(json_object *object, VmLastEnd *ret, const char **ret_bad_field);
 
-/* DIR/NAME.json, atomically and durably. */
+/* DIR/NAME.json, atomically (json_records.h). */
 int vm_last_end_save(const char *directory, const VmLastEnd *end);
 int vm_last_end_remove(const char *directory, const char *name);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "base/loop_watch.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "utf8.h"
@@ -179,9 +180,9 @@ static int hand_over(VmLog *log, Entries *e)
 
 static int on_journal(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
+	loop_watch_enter(source);
 	VmLog *log = userdata;
 	Entries e = { 0 };
-	(void)source;
 	(void)fd;
 	(void)revents;
 	if (sd_journal_process(log->journal) < 0)
@@ -274,6 +275,7 @@ static int file_tail(VmLog *log, size_t n, Entries *e)
 
 static int on_file_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	VmLog *log = userdata;
 	_cleanup_free_ char *text = NULL;
 	Entries e = { 0 };
@@ -339,8 +341,11 @@ int vm_log_follow(VmLog *log, sd_event *event, VmLogCallback callback, void *use
 			if (fd >= 0)
 				log->file_offset = st.st_size;
 		}
-		return sd_event_add_time_relative(event, &log->source, CLOCK_MONOTONIC,
-						  FILE_POLL_USEC, 0, on_file_timer, log);
+		int r = sd_event_add_time_relative(event, &log->source, CLOCK_MONOTONIC,
+						   FILE_POLL_USEC, 0, on_file_timer, log);
+		if (r >= 0)
+			(void)sd_event_source_set_description(log->source, "VM log file");
+		return r;
 	}
 	int fd = sd_journal_get_fd(log->journal);
 	if (fd < 0)
@@ -348,5 +353,8 @@ int vm_log_follow(VmLog *log, sd_event *event, VmLogCallback callback, void *use
 	int events = sd_journal_get_events(log->journal);
 	if (events < 0)
 		return events;
-	return sd_event_add_io(event, &log->source, fd, (uint32_t)events, on_journal, log);
+	int r = sd_event_add_io(event, &log->source, fd, (uint32_t)events, on_journal, log);
+	if (r >= 0)
+		(void)sd_event_source_set_description(log->source, "VM log journal");
+	return r;
 }

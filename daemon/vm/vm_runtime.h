@@ -49,7 +49,7 @@ json_object *vm_runtime_to_json(const VmRuntime *runtime);
 /* -EINVAL with *ret_bad_field naming the bad field, or -ENOMEM. */
 int vm_runtime_from_json(json_object *object, VmRuntime *ret, const char **ret_bad_field);
 
-/* DIR/NAME.json, atomically and durably. */
+/* DIR/NAME.json, atomically (json_records.h). */
 int vm_runtime_save(const char *directory, const VmRuntime *runtime);
 int vm_runtime_remove(const char *directory, const char *name);
 

@@ -326,6 +326,36 @@ static int start_audio_relay(VmStart *s, const QemuUser *user, const char *socke
 	return 0;
 }
 
+int vm_spawn_firmware_to_copy(VmStart *s, char **ret_template, char **ret_path, char **ret_message)
+{
+	VmManager *m = s->vm->manager;
+	const HostModel *model;
+	const char *code;
+	char state_dir[4096];
+	_cleanup_free_ char *template = NULL, *path = NULL;
+	struct stat st;
+
+	if (s->definition.firmware != VM_FIRMWARE_UEFI)
+		return 0;
+	int r = host_cache_model(m->host, false, &model);
+	if (r < 0)
+		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
+	r = ovmf_choose(&model->facts, s->definition.secure_boot, &code, &template, ret_message);
+	if (r < 0)
+		return r;
+	snprintf(state_dir, sizeof(state_dir), "%s/vms/%s", m->config->state_dir, s->vm->name);
+	if (asprintf(&path, "%s/OVMF_VARS.fd", state_dir) < 0)
+		return -ENOMEM;
+	if (lstat(path, &st) == 0 || errno != ENOENT)
+		return 0; /* there (or something is): vm_spawn() opens it, or says why not */
+	r = vm_dir(state_dir, 0, 0, 0711, ret_message);
+	if (r < 0)
+		return r;
+	*ret_template = TAKE_PTR(template);
+	*ret_path = TAKE_PTR(path);
+	return 1;
+}
+
 int vm_spawn(VmStart *s, char **ret_message)
 {
 	Vm *vm = s->vm;
@@ -514,7 +544,10 @@ int vm_spawn(VmStart *s, char **ret_message)
 	vm_log(vm, LOG_INFO, 0, "VM %s: QEMU started as pid %d (%s)", vm->name, (int)vm->pid,
 	       qemu_accel_to_string(facts.accel));
 
-	r = child_watch(m->event, &vm->exit_source, vm->pidfd, true, vm_on_qemu_exit, vm);
+	char description[96];
+	snprintf(description, sizeof(description), "QEMU of VM %s", vm->name);
+	r = child_watch(m->event, &vm->exit_source, vm->pidfd, true, description, vm_on_qemu_exit,
+			vm);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot watch QEMU: %s.", strerror(-r));
 	/*

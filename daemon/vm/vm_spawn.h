@@ -18,6 +18,15 @@
 int vm_spawn(VmStart *start, char **ret_message);
 
 /*
+ * The UEFI variables the start must copy before the spawn, when the VM boots
+ * UEFI and has none yet: 1 with the template and the copy's path (the VM's
+ * state directory made), 0 when there is nothing to copy, or < 0 with
+ * *ret_message.
+ */
+int vm_spawn_firmware_to_copy(VmStart *start, char **ret_template, char **ret_path,
+			      char **ret_message);
+
+/*
  * The NUMA node the VM's memory is bound to (-1: none), with where its vCPUs
  * run, decided once for the start from its partitions; the spawn uses the same.
  */

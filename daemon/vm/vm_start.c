@@ -14,10 +14,12 @@
 #include <sys/pidfd.h>
 
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "error_message.h"
 #include "json_util.h"
 #include "strv.h"
 #include "vm/vm_display.h"
+#include "vm/vm_firmware.h"
 #include "vm/vm_hugepages.h"
 #include "vm/vm_machine.h"
 #include "vm/vm_spawn.h"
@@ -32,6 +34,8 @@ static VmStart *vm_start_free(VmStart *s)
 	if (!s)
 		return NULL;
 	sd_event_source_disable_unref(s->timer);
+	sd_event_source_disable_unref(s->exec_watch);
+	worker_cancel(s->firmware_copy);
 	scope_job_free(s->scope);
 	spawn_hold_done(&s->hold);
 	if (s->has_definition)
@@ -102,8 +106,10 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 		s->failed_partition.message =
 			partition->message ? strdup(partition->message) : NULL;
 	}
-	/* A QEMU held before exec goes no further. */
+	/* A QEMU held before exec goes no further; nor does one not spawned yet. */
+	s->firmware_copy = worker_cancel(s->firmware_copy);
 	s->scope = scope_job_free(s->scope);
+	s->exec_watch = sd_event_source_disable_unref(s->exec_watch);
 	spawn_hold_done(&s->hold);
 	if (vm->pid > 0 && vm->pidfd >= 0) {
 		/* QEMU was spawned: its end is awaited, and the release follows it. */
@@ -495,8 +501,8 @@ static void reserve_hugepages(VmStart *s)
 
 static int on_start_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	VmStart *s = userdata;
-	(void)source;
 	(void)usec;
 	s->timer = sd_event_source_disable_unref(s->timer);
 	vm_start_failedf(
@@ -507,17 +513,11 @@ static int on_start_timeout(sd_event_source *source, uint64_t usec, void *userda
 	return 0;
 }
 
-/* QEMU has its scope (or there is none to have): it may exec now. */
-static void on_scope(VmStart *s, bool ok, const char *message)
+/* QEMU has exec'd (or failed to: r, stage). */
+static void on_exec_result(VmStart *s, int r, const char *stage)
 {
 	Vm *vm = s->vm;
-	const char *stage;
 
-	if (!ok) {
-		vm_start_failed(vm, VM_FAIL_START, message, NULL);
-		return;
-	}
-	int r = process_release(&s->hold, &stage);
 	if (r < 0) {
 		vm_start_failedf(vm, VM_FAIL_START, "Cannot start QEMU (%s failed: %s).", stage,
 				 strerror(-r));
@@ -534,12 +534,115 @@ static void on_scope(VmStart *s, bool ok, const char *message)
 	progress(s, "connecting");
 }
 
+static int on_exec(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	loop_watch_enter(source);
+	VmStart *s = userdata;
+	const char *stage;
+	s->exec_watch = sd_event_source_disable_unref(s->exec_watch);
+	int r = process_exec_result(&s->hold, &stage);
+	on_exec_result(s, r, stage);
+	return 0;
+}
+
+/* QEMU has its scope (or there is none to have): it may exec now, told by its report pipe. */
+static void on_scope(VmStart *s, bool ok, const char *message)
+{
+	Vm *vm = s->vm;
+	const char *stage;
+
+	if (!ok) {
+		vm_start_failed(vm, VM_FAIL_START, message, NULL);
+		return;
+	}
+	process_let_go(&s->hold);
+	int r = sd_event_add_io(vm->manager->event, &s->exec_watch, s->hold.report_fd, EPOLLIN,
+				on_exec, s);
+	if (r >= 0) {
+		(void)sd_event_source_set_description(s->exec_watch, "QEMU exec");
+		return;
+	}
+	/* No way to be told: wait here, as the loop must not but can. */
+	r = process_exec_result(&s->hold, &stage);
+	on_exec_result(s, r, stage);
+}
+
+static void spawn_qemu_now(VmStart *s);
+
+typedef struct FirmwareCopy {
+	char *template, *path;
+} FirmwareCopy;
+
+static int copy_firmware(void *data)
+{
+	FirmwareCopy *copy = data;
+	return ovmf_vars_copy(copy->template, copy->path);
+}
+
+static void firmware_copy_free(void *data)
+{
+	FirmwareCopy *copy = data;
+	free(copy->template);
+	free(copy->path);
+	free(copy);
+}
+
+static void on_firmware_copied(int result, void *userdata)
+{
+	VmStart *s = userdata;
+
+	s->firmware_copy = NULL; /* done: the job is gone */
+	if (result < 0) {
+		vm_start_failedf(s->vm, VM_FAIL_START, "Cannot copy the UEFI variables: %s.",
+				 strerror(-result));
+		return;
+	}
+	spawn_qemu_now(s);
+}
+
+/*
+ * First the VM's own UEFI variables, at its first UEFI start: a copy of
+ * OVMF's template and its fsync, on a worker thread (tens of milliseconds on
+ * a busy disk, which the loop must not wait for); then the spawn.
+ */
 static void spawn_qemu(VmStart *s)
+{
+	Vm *vm = s->vm;
+	char *message = NULL, *template = NULL, *path = NULL;
+
+	progress(s, "spawning");
+	int r = vm_spawn_firmware_to_copy(s, &template, &path, &message);
+	if (r <= 0) {
+		if (r < 0) {
+			vm_start_failed(vm,
+					r == -ENOMEM && !message ? VM_FAIL_INTERNAL : VM_FAIL_START,
+					message ? message : "The daemon ran out of memory.", NULL);
+			free(message);
+			return;
+		}
+		spawn_qemu_now(s);
+		return;
+	}
+	FirmwareCopy *copy = malloc(sizeof(*copy));
+	if (!copy) {
+		free(template);
+		free(path);
+		vm_start_failed(vm, VM_FAIL_INTERNAL, "The daemon ran out of memory.", NULL);
+		return;
+	}
+	*copy = (FirmwareCopy){ template, path };
+	r = worker_start(vm->manager->event, "UEFI variables copy", copy_firmware, copy,
+			 firmware_copy_free, on_firmware_copied, s, &s->firmware_copy);
+	if (r < 0)
+		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot copy the UEFI variables: %s.",
+				 strerror(-r));
+}
+
+static void spawn_qemu_now(VmStart *s)
 {
 	Vm *vm = s->vm;
 	char *message = NULL;
 
-	progress(s, "spawning");
 	int r = vm_spawn(s, &message);
 	if (r < 0) {
 		vm_start_failed(vm, r == -ENOMEM && !message ? VM_FAIL_INTERNAL : VM_FAIL_START,
@@ -560,6 +663,7 @@ static void spawn_qemu(VmStart *s)
 		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot time the start: %s.", strerror(-r));
 		return;
 	}
+	(void)sd_event_source_set_description(s->timer, "VM start, timeout");
 	r = vm_scope_start(s, on_scope);
 	if (r < 0)
 		vm_start_failedf(vm, VM_FAIL_INTERNAL, "Cannot ask systemd for QEMU's scope: %s.",

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 
+#include "base/worker.h"
 #include "process/process_scope.h"
 #include "process/process_spawn.h"
 #include "vm/vm_internal.h"
@@ -45,7 +46,9 @@ struct VmStart {
 	int node; /* the memory's NUMA node, -1 for none */
 	cpu_set_t affinity; /* the node's CPUs, when has_affinity */
 	bool has_affinity;
+	WorkerJob *firmware_copy; /* the UEFI variables being copied, before the spawn */
 	SpawnHold hold; /* QEMU, spawned and held before exec until its scope is made */
+	sd_event_source *exec_watch; /* QEMU let go: its exec (or failure) to be told */
 	ScopeJob *scope; /* the scope's making, under way */
 	VmScopeCallback scope_callback;
 	sd_event_source *timer; /* from spawn to running: vms.start-timeout */

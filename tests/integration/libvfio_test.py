@@ -23,6 +23,33 @@ LIBVFIOD = os.environ.get('LIBVFIOD', 'build/daemon/libvfiod')
 VFIOCTL = os.environ.get('VFIOCTL', 'build/client/vfioctl')
 
 
+def _loop_budget_ms():
+    """How long one dispatch of the daemon's event loop may take in the tests, in ms.
+
+    10 ms; 50 ms when the daemon is built with sanitizers (meson passes b_sanitize
+    as $LIBVFIO_SANITIZE), where everything runs 3 to 10 times slower.
+    $LIBVFIO_TEST_LOOP_BUDGET_MS overrides both; 0 turns the check off."""
+    if os.environ.get('LIBVFIO_TEST_LOOP_BUDGET_MS'):
+        return float(os.environ['LIBVFIO_TEST_LOOP_BUDGET_MS'])
+    if os.environ.get('LIBVFIO_SANITIZE', 'none') not in ('', 'none'):
+        return 50.0
+    return 10.0
+
+
+LOOP_BUDGET_MS = _loop_budget_ms()
+LOOP_HELD = 'loop held '
+
+
+def loop_may_be_held(reason):
+    """Marks a test (or a whole class) whose daemon may hold its loop past the budget
+    on purpose, e.g. a hostile input that is slow to refuse by design. `reason` says
+    why; the lines are then printed, not failed on."""
+    def mark(test):
+        test.loop_may_be_held = reason
+        return test
+    return mark
+
+
 def wait_for(predicate, timeout=10.0, what='condition'):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -107,7 +134,8 @@ def call_once(path, method, parameters=None):
 class Daemon:
     """libvfiod running in the foreground on a private socket, its stderr kept."""
 
-    def __init__(self, workdir, config=None, args=(), env=None, socket_path=None):
+    def __init__(self, workdir, config=None, args=(), env=None, socket_path=None,
+                 loop_budget_ms=None):
         self.workdir = workdir
         self.socket = socket_path or os.path.join(workdir, 'libvfiod.sock')
         self.config = os.path.join(workdir, 'libvfiod.yaml')
@@ -119,6 +147,10 @@ class Daemon:
                      '--runtime-dir', os.path.join(workdir, 'run'),
                      '--state-dir', os.path.join(workdir, 'state'), *args]
         self.env = dict(os.environ, **(env or {}))
+        # The daemon's own watchdog (daemon/base/loop_watch.h): logs "loop held N ms by
+        # SOURCE" for a dispatch past the budget. None: unwatched (the benchmarks).
+        if loop_budget_ms and 'LIBVFIOD_LOOP_BUDGET_MS' not in (env or {}):
+            self.env['LIBVFIOD_LOOP_BUDGET_MS'] = f'{loop_budget_ms:g}'
         if 'NOTIFY_SOCKET' not in (env or {}):
             self.env.pop('NOTIFY_SOCKET', None)
         self.process = None
@@ -145,6 +177,13 @@ class Daemon:
     def output(self):
         with open(self.log_path) as f:
             return f.read()
+
+    def loop_held(self):
+        """The watchdog's lines: each dispatch that held the loop past the budget."""
+        try:
+            return [line for line in self.output().splitlines() if LOOP_HELD in line]
+        except OSError:
+            return []
 
     def send_signal(self, signo):
         self.process.send_signal(signo)
@@ -204,7 +243,12 @@ def vfioctl(*args, socket_path=None, env=None, input=None, user=None, timeout=30
 
 class DaemonTestCase(unittest.TestCase):
     """Each test gets a fresh temporary directory; daemons started with
-    self.daemon() are stopped (and their log shown on failure) afterwards."""
+    self.daemon() are stopped (and their log shown on failure) afterwards.
+
+    Their event loop is watched: a test fails at teardown when one of its daemons
+    held the loop longer than LOOP_BUDGET_MS in one dispatch (nothing slow on the
+    loop), naming the event source that did, unless the test or its class is
+    marked @loop_may_be_held('why')."""
 
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix='libvfio-test-')
@@ -226,11 +270,23 @@ class DaemonTestCase(unittest.TestCase):
                     unclean.append(f'{status}:\n{d.output()}')
             elif d.process:
                 d.stop()
+        held = [line for d in self.daemons for line in d.loop_held()]
         shutil.rmtree(self.workdir, ignore_errors=True)
         if unclean:
             self.fail('libvfiod did not stop cleanly: ' + '\n'.join(unclean))
+        if held:
+            excuse = (getattr(getattr(self, self._testMethodName, None), 'loop_may_be_held', None)
+                      or getattr(self, 'loop_may_be_held', None))
+            if excuse:
+                print(f'# loop held, allowed ({excuse}):', *held, sep='\n#   ')
+            else:
+                self.fail(f'libvfiod held its event loop past {LOOP_BUDGET_MS:g} ms '
+                          '(slow work on the loop makes every client wait; move it off the '
+                          'loop, or mark the test @loop_may_be_held with why):\n'
+                          + '\n'.join(held))
 
     def daemon(self, config=None, args=(), env=None, start=True, **kw):
+        kw.setdefault('loop_budget_ms', LOOP_BUDGET_MS)
         d = Daemon(self.workdir, config=config, args=args, env=env, **kw)
         self.daemons.append(d)
         if start:

@@ -15,8 +15,36 @@ import threading
 import unittest
 
 import unittest_tap
-from libvfio_test import (ConnectionsAs, DaemonTestCase, Varlink, call_once, vfioctl, wait_for, LIBVFIOD,
+from libvfio_test import (ConnectionsAs, DaemonTestCase, Varlink, call_once, loop_may_be_held,
+                          vfioctl, wait_for, LIBVFIOD,
                           VFIOCTL)
+
+
+class LoopWatchTest(DaemonTestCase):
+    """The daemon's own watchdog on its event loop (LIBVFIOD_LOOP_BUDGET_MS)."""
+
+    @loop_may_be_held('the test sets a budget every dispatch is past')
+    def test_a_dispatch_past_the_budget_is_named(self):
+        # A budget of 1 us: every dispatch is past it, and each line names its source.
+        d = self.daemon(env={'LIBVFIOD_LOOP_BUDGET_MS': '0.001'})
+        call_once(d.socket, 'io.libvfio.Manager.GetVersion')
+        wait_for(lambda: any('by client connection (io.libvfio.Manager.GetVersion)' in line
+                             for line in d.loop_held()), what='the GetVersion line')
+        self.assertRegex(d.loop_held()[0], r'loop held [0-9.]+ ms by .* \(budget 0.001 ms; '
+                                           r'[0-9.]+ ms more waiting for a CPU\)')
+
+    def test_a_budget_that_is_not_a_number_is_refused(self):
+        for value in ('soon', '-1', '10ms', '1e9'):
+            d = self.daemon(env={'LIBVFIOD_LOOP_BUDGET_MS': value}, start=False)
+            d.start(wait=False)
+            self.assertEqual(d.wait_exit(), 1, value)
+            self.assertIn('LIBVFIOD_LOOP_BUDGET_MS must be a number of milliseconds', d.output())
+
+    def test_unset_the_loop_is_not_timed(self):
+        d = self.daemon(env={'LIBVFIOD_LOOP_BUDGET_MS': ''})
+        for _ in range(20):
+            call_once(d.socket, 'io.libvfio.Manager.GetVersion')
+        self.assertEqual(d.loop_held(), [])
 
 
 class VersionTest(DaemonTestCase):
@@ -70,6 +98,38 @@ class VersionTest(DaemonTestCase):
         self.assertEqual(qemu['binary'], fake)
         self.assertIsNone(qemu['version'])
         self.assertIn('did not report a version', qemu['problem'])
+
+    def test_qemu_is_probed_at_start_once_per_binary(self):
+        # A stand-in QEMU that notes each run: the daemon runs it as it starts, before
+        # anyone asks, and not again while the file stays the same; a new file at the
+        # same path is run once more.
+        fake = os.path.join(self.workdir, 'qemu-counted')
+        runs = os.path.join(self.workdir, 'runs')
+
+        def write_fake(version):
+            with open(fake + '.new', 'w') as f:
+                f.write(f'#!/bin/sh\necho run >> {runs}\n'
+                        f'echo "QEMU emulator version {version} (test)"\n')
+            os.chmod(fake + '.new', 0o755)
+            os.rename(fake + '.new', fake)  # a new inode, as a package upgrade makes
+
+        def count():
+            try:
+                with open(runs) as f:
+                    return len(f.readlines())
+            except FileNotFoundError:
+                return 0
+        write_fake('7.2.1')
+        d = self.daemon(config=f'qemu-binary: {fake}\n')
+        wait_for(lambda: count() == 1, what='the probe at start')
+        for _ in range(3):
+            qemu = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
+            self.assertEqual((qemu['binary'], qemu['version']), (fake, '7.2.1'))
+        self.assertEqual(count(), 1, 'probed once for the same file')
+        write_fake('8.0.3')
+        qemu = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
+        self.assertEqual(qemu['version'], '8.0.3')
+        self.assertEqual(count(), 2)
 
     def test_socket_from_environment_and_option(self):
         d = self.daemon()

@@ -40,7 +40,8 @@ static ChildExit watch(const char *script, bool own, pid_t *ret_pid)
 
 	assert_int_equal(sd_event_new(&event), 0);
 	assert_int_equal(process_spawn(&request, &pid, &pidfd, &stage), 0);
-	assert_int_equal(child_watch(event, &source, pidfd, own, on_exit_noted, &seen), 0);
+	assert_int_equal(
+		child_watch(event, &source, pidfd, own, "test child", on_exit_noted, &seen), 0);
 	for (int i = 0; i < 100 && seen.code == 0; i++)
 		assert_true(sd_event_run(event, 100 * 1000) >= 0);
 	sd_event_source_disable_unref(source);

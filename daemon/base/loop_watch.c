@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "base/loop_watch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+/* A budget past a minute is a typing error, not a budget. */
+#define BUDGET_MAX_MS 60000.0
+
+static struct {
+	uint64_t budget_usec;
+	int schedstat_fd; /* this thread's scheduler statistics, -1 when unknown */
+	char source[64];
+	char detail[96];
+} watch = { .schedstat_fd = -1 };
+
+int loop_watch_setup(void)
+{
+	const char *value = getenv(LOOP_BUDGET_ENV);
+	char *end;
+
+	watch.budget_usec = 0;
+	if (!value || !value[0])
+		return 0;
+	errno = 0;
+	double ms = strtod(value, &end);
+	if (errno != 0 || *end != '\0' || !(ms >= 0.0 && ms <= BUDGET_MAX_MS))
+		return -EINVAL;
+	watch.budget_usec = (uint64_t)(ms * 1000.0);
+	if (watch.budget_usec > 0 && watch.schedstat_fd < 0)
+		/* The second number is the time spent runnable, waiting for a CPU (ns). */
+		watch.schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+uint64_t loop_watch_budget_usec(void)
+{
+	return watch.budget_usec;
+}
+
+void loop_watch_enter(sd_event_source *source)
+{
+	const char *description = NULL;
+
+	if (watch.budget_usec == 0 || !source)
+		return;
+	if (sd_event_source_get_description(source, &description) < 0 || !description)
+		description = "an unnamed event source";
+	snprintf(watch.source, sizeof(watch.source), "%s", description);
+	watch.detail[0] = '\0';
+}
+
+void loop_watch_name(const char *name)
+{
+	if (watch.budget_usec == 0)
+		return;
+	snprintf(watch.source, sizeof(watch.source), "%s", name);
+	watch.detail[0] = '\0';
+}
+
+void loop_watch_detail(const char *format, ...)
+{
+	va_list ap;
+
+	if (watch.budget_usec == 0)
+		return;
+	va_start(ap, format);
+	vsnprintf(watch.detail, sizeof(watch.detail), format, ap);
+	va_end(ap);
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Time this thread has waited for a CPU so far, in µs (0 when unknown). */
+static uint64_t cpu_wait_usec(void)
+{
+	char text[128];
+	uint64_t run_ns, wait_ns;
+
+	if (watch.schedstat_fd < 0)
+		return 0;
+	ssize_t n = pread(watch.schedstat_fd, text, sizeof(text) - 1, 0);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	if (sscanf(text, "%" SCNu64 " %" SCNu64, &run_ns, &wait_ns) != 2)
+		return 0;
+	return wait_ns / 1000u;
+}
+
+static void check(const char *what, uint64_t began, uint64_t waited_before)
+{
+	uint64_t took = now_usec() - began;
+
+	if (took <= watch.budget_usec)
+		return; /* the common case: one clock read, no more */
+	uint64_t waited = cpu_wait_usec() - waited_before;
+	uint64_t held = took > waited ? took - waited : 0;
+	if (held <= watch.budget_usec)
+		return;
+	log_warning("loop held %.1f ms by %s%s%s%s (budget %g ms; %.1f ms more waiting for a CPU)",
+		    (double)held / 1000.0, what, watch.detail[0] ? " (" : "", watch.detail,
+		    watch.detail[0] ? ")" : "", (double)watch.budget_usec / 1000.0,
+		    (double)waited / 1000.0);
+}
+
+int loop_watch_run(sd_event *event)
+{
+	int r, code = 0;
+
+	if (watch.budget_usec == 0)
+		return sd_event_loop(event);
+
+	/* What sd_event_run() does, with a stopwatch around the parts that run our code. */
+	while ((r = sd_event_get_state(event)) != SD_EVENT_FINISHED) {
+		if (r < 0)
+			return r;
+		uint64_t waited = cpu_wait_usec(), began = now_usec();
+		snprintf(watch.source, sizeof(watch.source), "%s", "the loop's preparation");
+		watch.detail[0] = '\0';
+		r = sd_event_prepare(event);
+		check(watch.source, began, waited);
+		if (r == 0)
+			r = sd_event_wait(event, UINT64_MAX);
+		if (r > 0) {
+			waited = cpu_wait_usec();
+			began = now_usec();
+			snprintf(watch.source, sizeof(watch.source), "%s",
+				 "an unnamed event source");
+			watch.detail[0] = '\0';
+			r = sd_event_dispatch(event);
+			check(watch.source, began, waited);
+		}
+		if (r < 0)
+			return r;
+	}
+	r = sd_event_get_exit_code(event, &code);
+	return r < 0 ? r : code;
+}

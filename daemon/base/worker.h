@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * One blocking job (a file copied and fsynced, ...) on a thread of its own,
+ * its end told on the event loop: the loop goes on serving while the disk
+ * works. The job's data belongs to the thread; the caller may give up waiting
+ * (worker_cancel()) at any time, and the thread then finishes alone.
+ */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+typedef struct WorkerJob WorkerJob;
+
+/* Runs on the worker thread: 0 or a negative errno. It must not touch the loop. */
+typedef int (*WorkerFunction)(void *data);
+
+/* Runs on the loop, once, with what the function returned; the job is gone after. */
+typedef void (*WorkerDone)(int result, void *userdata);
+
+/*
+ * Runs work(data) on a new thread, then free_data(data) there (may be NULL),
+ * then done(result, userdata) on the loop. `description` names the job in
+ * the loop's watchdog lines. Returns 0 with *ret, or < 0 (data then freed).
+ */
+int worker_start(sd_event *event, const char *description, WorkerFunction work, void *data,
+		 void (*free_data)(void *data), WorkerDone done, void *userdata, WorkerJob **ret);
+
+/* Stops waiting: done is not called. Accepts NULL; returns NULL. */
+WorkerJob *worker_cancel(WorkerJob *job);
