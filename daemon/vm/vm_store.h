@@ -19,6 +19,12 @@
  * user's or a world-writable file).
  */
 int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_message);
+/*
+ * The same, in the directory open as `directory_fd` (-1: opened here), for
+ * many files in a row; `directory` names it in messages.
+ */
+int vm_store_load_at(int directory_fd, const char *directory, const char *name, VmDefinition *ret,
+		     char **ret_message);
 
 /*
  * The text of DIR/NAME.yaml as stored (at most VM_DEFINITION_MAX_FILE_SIZE
