@@ -39,6 +39,16 @@ void vm_file_identity_read(int directory_fd, const char *file_name, VmFileIdenti
 	*ret = (VmFileIdentity){ 0 };
 	if (fstatat(directory_fd, file_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
+	vm_file_identity_from_stat(&st, ret);
+}
+
+void vm_file_identity_from_stat(const struct stat *st_pointer, VmFileIdentity *ret)
+{
+	const struct stat st = *st_pointer;
+	if (st.st_ino == 0) {
+		*ret = (VmFileIdentity){ 0 };
+		return;
+	}
 	*ret = (VmFileIdentity){ .dev = st.st_dev,
 				 .ino = st.st_ino,
 				 .size = st.st_size,

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -62,4 +63,6 @@ typedef struct VmFileIdentity {
 
 /* The identity of `name` in `directory_fd`, not following a link; zero when it is not there. */
 void vm_file_identity_read(int directory_fd, const char *file_name, VmFileIdentity *ret);
+/* The identity in a struct stat (zero when st_ino is 0: nothing was opened). */
+void vm_file_identity_from_stat(const struct stat *st, VmFileIdentity *ret);
 bool vm_file_identity_equal(const VmFileIdentity *a, const VmFileIdentity *b);

@@ -68,24 +68,40 @@ static void definition_file_name(const char *name, char *buf, size_t size)
 	(void)snprintf(buf, size, "%s.yaml", name);
 }
 
+/* What one vm_store_load_at() returned. */
+typedef struct VmStoreLoad {
+	int result;
+	VmDefinition definition; /* when result is 0 */
+	struct stat st;
+	char *message;
+} VmStoreLoad;
+
 /*
- * Re-reads NAME's definition into the table. Returns the VM (NULL when it
- * neither has a definition nor runs), *ret_message for a definition that does
- * not load (the VM is still listed, with the problem).
+ * Takes what a read of NAME's definition found (`load`, consumed) into the
+ * table. Returns the VM (NULL when it neither has a definition nor runs); a
+ * definition that does not load is still listed, with its problem.
  */
-static int vm_refresh_at(VmManager *m, int dir, const char *name, Vm **ret)
+static int vm_apply_load(VmManager *m, int dir, const char *name, VmStoreLoad *load, Vm **ret)
 {
-	VmDefinition definition;
+	VmDefinition definition = load->definition;
 	VmFileIdentity identity;
-	_cleanup_free_ char *error = NULL;
+	_cleanup_free_ char *error = TAKE_PTR(load->message);
 	char file[VM_NAME_MAX + sizeof(".yaml")];
 	Vm *vm = vm_find(m, name);
+	struct stat st = load->st;
+	int r = load->result;
 
-	/* Before the read: a change after it shows as another identity next time. */
-	definition_file_name(name, file, sizeof(file));
-	vm_file_identity_read(dir, file, &identity);
-	int r = dir >= 0 ? vm_store_load_at(dir, m->config->vm_dir, name, &definition, &error)
-			 : -ENOENT; /* no directory, no definition */
+	/*
+	 * The identity of the file read, from its descriptor: a change during
+	 * the read shows as another identity next time. A link is not opened:
+	 * its own identity.
+	 */
+	bool read = r == 0 || r == -EINVAL; /* else nothing is known of the file */
+	vm_file_identity_from_stat(&st, &identity);
+	if (st.st_ino == 0 && r == -EINVAL) {
+		definition_file_name(name, file, sizeof(file));
+		vm_file_identity_read(dir, file, &identity);
+	}
 	if (r == -ENOENT) {
 		/* Gone unless it runs. */
 		if (vm && !vm_is_active(vm) && !vm->hugepages_write_pending) {
@@ -114,10 +130,20 @@ static int vm_refresh_at(VmManager *m, int dir, const char *name, Vm **ret)
 		if (r >= 0 && !vm_is_active(vm))
 			vm_set_problem(vm, vm->end_problem);
 	}
-	if (vm && r >= -EINVAL && r != -ENOMEM)
+	if (vm && read && (r == 0 || r == -EINVAL))
 		vm->file = identity;
 	*ret = vm;
 	return r == -EINVAL ? 0 : r;
+}
+
+/* Re-reads NAME's definition (in `dir`, -1 when there is none) into the table. */
+static int vm_refresh_at(VmManager *m, int dir, const char *name, Vm **ret)
+{
+	VmStoreLoad load = { .result = -ENOENT }; /* no directory, no definition */
+	if (dir >= 0)
+		load.result = vm_store_load_at(dir, m->config->vm_dir, name, &load.definition,
+					       &load.st, &load.message);
+	return vm_apply_load(m, dir, name, &load, ret);
 }
 
 static int vm_refresh(VmManager *m, const char *name, Vm **ret)

@@ -36,11 +36,11 @@ static int definition_path(const char *directory, const char *name, char **ret)
  * the errors anyone may List.
  */
 static int definition_open(int directory_fd, const char *directory, const char *name,
-			   const char *path, char **ret_message)
+			   const char *path, struct stat *ret_stat, char **ret_message)
 {
 	_cleanup_close_ int own = -1;
 	char file[VM_NAME_MAX + sizeof(DEFINITION_SUFFIX)];
-	struct stat st;
+	struct stat st = { 0 };
 
 	if (directory_fd < 0) {
 		own = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -57,9 +57,11 @@ static int definition_open(int directory_fd, const char *directory, const char *
 		close(fd);
 		return r;
 	}
+	bool link = fd < 0 && errno == ELOOP;
+	if (ret_stat)
+		*ret_stat = st;
 	if (fd >= 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && !(st.st_mode & S_IWOTH))
 		return fd;
-	bool link = fd < 0 && errno == ELOOP;
 	safe_close(fd);
 	log_warning("Not reading %s: %s", path,
 		    link ? "it is a symbolic link" : "it is not a regular file owned by root");
@@ -72,11 +74,11 @@ static int definition_open(int directory_fd, const char *directory, const char *
 
 int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_message)
 {
-	return vm_store_load_at(-1, directory, name, ret, ret_message);
+	return vm_store_load_at(-1, directory, name, ret, NULL, ret_message);
 }
 
 int vm_store_load_at(int directory_fd, const char *directory, const char *name, VmDefinition *ret,
-		     char **ret_message)
+		     struct stat *ret_stat, char **ret_message)
 {
 	_cleanup_free_ char *path = NULL;
 	VmDefinition definition;
@@ -86,7 +88,10 @@ int vm_store_load_at(int directory_fd, const char *directory, const char *name, 
 		return -ENOENT; /* no file can have that name */
 	if (r < 0)
 		return r;
-	_cleanup_close_ int fd = definition_open(directory_fd, directory, name, path, ret_message);
+	if (ret_stat)
+		*ret_stat = (struct stat){ 0 };
+	_cleanup_close_ int fd =
+		definition_open(directory_fd, directory, name, path, ret_stat, ret_message);
 	if (fd < 0)
 		return fd;
 	r = vm_definition_load_fd(fd, path, &definition, ret_message);
@@ -115,7 +120,7 @@ int vm_store_read(const char *directory, const char *name, char **ret_text, size
 		return -ENOENT;
 	if (r < 0)
 		return r;
-	_cleanup_close_ int fd = definition_open(-1, directory, name, path, ret_message);
+	_cleanup_close_ int fd = definition_open(-1, directory, name, path, NULL, ret_message);
 	if (fd < 0)
 		return fd;
 	r = read_full_fd(fd, VM_DEFINITION_MAX_FILE_SIZE, &text, &size);
