@@ -557,8 +557,16 @@ static int method_watch(VarlinkCall *call, json_object *parameters, void *userda
 	for (size_t i = 0; i < n && r >= 0; i++)
 		r = on_watch_change(&vms[i], call);
 	free(vms);
-	if (r < 0)
-		return 0; /* the client left already */
+	if (r < 0) {
+		/*
+		 * The client left while the VMs were being sent: the call is ended
+		 * here (the reply goes nowhere). Returning without ending it made the
+		 * dispatcher answer it with an error, and free it while it still
+		 * looked at it.
+		 */
+		(void)varlink_call_reply(call, NULL);
+		return 0;
+	}
 	r = vm_manager_watch(api->manager, on_watch_change, on_watch_drop, varlink_call_ref(call));
 	if (r < 0)
 		varlink_call_unref(call);
