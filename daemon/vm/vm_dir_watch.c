@@ -49,7 +49,10 @@ void vm_file_identity_from_stat(const struct stat *st_pointer, VmFileIdentity *r
 		*ret = (VmFileIdentity){ 0 };
 		return;
 	}
-	*ret = (VmFileIdentity){ .dev = st.st_dev,
+	struct timespec now;
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	*ret = (VmFileIdentity){ .recent = st.st_ctim.tv_sec >= now.tv_sec - 1,
+				 .dev = st.st_dev,
 				 .ino = st.st_ino,
 				 .size = st.st_size,
 				 .mode = st.st_mode,
@@ -60,10 +63,10 @@ void vm_file_identity_from_stat(const struct stat *st_pointer, VmFileIdentity *r
 
 bool vm_file_identity_equal(const VmFileIdentity *a, const VmFileIdentity *b)
 {
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mode == b->mode &&
-	       a->uid == b->uid && a->mtime.tv_sec == b->mtime.tv_sec &&
-	       a->mtime.tv_nsec == b->mtime.tv_nsec && a->ctime.tv_sec == b->ctime.tv_sec &&
-	       a->ctime.tv_nsec == b->ctime.tv_nsec;
+	return !a->recent && !b->recent && a->dev == b->dev && a->ino == b->ino &&
+	       a->size == b->size && a->mode == b->mode && a->uid == b->uid &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
 static void note_name(VmDirWatch *w, const char *file_name)
@@ -212,8 +215,10 @@ int vm_dir_watch_poll(VmDirWatch *w, const char *directory)
 		drain(w);
 	watch_directory(w, directory);
 	if (w->fd < 0) {
-		VmFileIdentity now;
-		vm_file_identity_read(AT_FDCWD, directory, &now);
+		VmFileIdentity now = { 0 };
+		struct stat st;
+		if (stat(directory, &st) == 0) /* the directory a link may name */
+			vm_file_identity_from_stat(&st, &now);
 		if (!vm_file_identity_equal(&now, &w->directory_identity))
 			w->everything = true;
 		w->directory_identity = now;

@@ -13,9 +13,9 @@
  * Without inotify (no instance or watch left, or LIBVFIOD_NO_INOTIFY=1 in the
  * environment, which the tests use), the watch only says whether the
  * directory itself changed (names added or removed), and the caller compares
- * each file's identity (vm_file_identity_read()) itself. That fallback misses
- * an edit in place that keeps the size within one tick of the file system's
- * clock; inotify does not.
+ * each file's identity (vm_file_identity_read()) itself. A directory or file
+ * changed within the last second is looked at again at every call, since
+ * its times move in coarse ticks.
  */
 #pragma once
 
@@ -59,6 +59,12 @@ typedef struct VmFileIdentity {
 	mode_t mode;
 	uid_t uid;
 	struct timespec mtime, ctime;
+	/*
+	 * Changed within the last second when it was taken: file times move in
+	 * ticks of the kernel's coarse clock, so a second change in the same tick
+	 * would look the same. Such an identity equals no other.
+	 */
+	bool recent;
 } VmFileIdentity;
 
 /* The identity of `name` in `directory_fd`, not following a link; zero when it is not there. */

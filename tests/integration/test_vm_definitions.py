@@ -90,6 +90,21 @@ class DefinitionsTest(VmTestCase):
             f.write(definition('inplace', 'owner: root\n'))
         self.assertEqual(self.listed(d)['inplace']['owner'], 'root')
 
+    def test_changes_in_quick_succession(self):
+        """File times move in coarse ticks: two changes within one look the same
+        to a comparison of times, and must still both be seen."""
+        d = self.start_daemon()
+        path = self.write('quick', definition('quick', 'owner: aaaa\n'))
+        self.assertEqual(sorted(self.listed(d)), ['quick'])
+        self.write('quick2', definition('quick2'))  # a name added right after a List
+        self.assertEqual(sorted(self.listed(d)), ['quick', 'quick2'])
+        with open(path, 'r+') as f:  # in place, the same size
+            f.write(definition('quick', 'owner: bbbb\n'))
+        self.assertEqual(self.listed(d)['quick']['owner'], 'bbbb')
+        with open(path, 'r+') as f:
+            f.write(definition('quick', 'owner: root\n'))
+        self.assertEqual(self.ok(d, 'Get', {'name': 'quick'})['vm']['owner'], 'root')
+
     def test_owner_and_mode_changes_are_seen(self):
         d = self.start_daemon()
         path = self.write('perm', definition('perm'))
