@@ -132,19 +132,7 @@ static gid_t access_group_id(Authz *authz, const char *name)
 /* The owner of VM `name` as written in its definition, copied to `buf`; false when none. */
 static bool vm_owner(Authz *authz, const char *name, char *buf, size_t size)
 {
-	VmInfo *vms;
-	size_t n;
-	bool found = false;
-
-	if (!authz->vms || !name || vm_manager_list(authz->vms, &vms, &n) < 0)
-		return false;
-	for (size_t i = 0; i < n && !found; i++)
-		if (strcmp(vms[i].name, name) == 0 && vms[i].owner && vms[i].owner[0]) {
-			snprintf(buf, size, "%s", vms[i].owner);
-			found = true;
-		}
-	free(vms);
-	return found;
+	return authz->vms && name && vm_manager_owner(authz->vms, name, buf, size);
 }
 
 static bool user_is(const char *user, uid_t uid)

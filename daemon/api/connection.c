@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "api/errors.h"
 #include "api/server_internal.h"
@@ -159,18 +160,12 @@ static void connection_flush(Connection *c)
 	}
 }
 
-/* Queues one message and tries to send it at once. Takes `message`. */
-static int connection_send(Connection *c, json_object *message)
+/* Queues the bytes of one message, given in pieces, and tries to send them at once. */
+static int connection_queue(Connection *c, const struct iovec *pieces, size_t n_pieces)
 {
-	_cleanup_free_ char *data = NULL;
-	size_t size;
-
-	if (!message)
-		return -ENOMEM;
-	int r = varlink_frame_encode(message, &data, &size);
-	json_object_put(message);
-	if (r < 0)
-		return r;
+	size_t size = 0;
+	for (size_t i = 0; i < n_pieces; i++)
+		size += pieces[i].iov_len;
 	if (c->dead)
 		return -ECONNRESET;
 
@@ -182,7 +177,7 @@ static int connection_send(Connection *c, json_object *message)
 		c->dead = true;
 		return -ENOBUFS;
 	}
-	r = server_reserve_output(c->server, c, size);
+	int r = server_reserve_output(c->server, c, size);
 	if (r < 0)
 		return r;
 	if (c->out_start > 0) {
@@ -198,11 +193,28 @@ static int connection_send(Connection *c, json_object *message)
 		c->out = p;
 		c->out_allocated = want;
 	}
-	memcpy(c->out + c->out_end, data, size);
-	c->out_end += size;
+	for (size_t i = 0; i < n_pieces; i++) {
+		memcpy(c->out + c->out_end, pieces[i].iov_base, pieces[i].iov_len);
+		c->out_end += pieces[i].iov_len;
+	}
 	c->server->unread_output += size;
 	connection_flush(c);
 	return 0;
+}
+
+/* Queues one message and tries to send it at once. Takes `message`. */
+static int connection_send(Connection *c, json_object *message)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t size;
+
+	if (!message)
+		return -ENOMEM;
+	int r = varlink_frame_encode(message, &data, &size);
+	json_object_put(message);
+	if (r < 0)
+		return r;
+	return connection_queue(c, &(struct iovec){ .iov_base = data, .iov_len = size }, 1);
 }
 
 json_object *server_error_parameters(const char *limit_key, uint64_t limit, const char *format,
@@ -388,6 +400,26 @@ int varlink_call_send(VarlinkCall *call, json_object *message, bool final)
 int varlink_call_reply(VarlinkCall *call, json_object *parameters)
 {
 	return varlink_call_send(call, varlink_reply_new(parameters, false), true);
+}
+
+int varlink_call_reply_text(VarlinkCall *call, const char *parameters, size_t size)
+{
+	static const char prefix[] = "{\"parameters\":", suffix[] = "}";
+	const struct iovec pieces[] = {
+		{ .iov_base = (void *)prefix, .iov_len = sizeof(prefix) - 1 },
+		{ .iov_base = (void *)parameters, .iov_len = size },
+		{ .iov_base = (void *)suffix, .iov_len = sizeof(suffix) }, /* with the NUL */
+	};
+
+	if (call->finished)
+		return -EALREADY;
+	if (!call->connection) {
+		call->finished = true;
+		return -ECONNRESET;
+	}
+	int r = call->parsed.oneway ? 0 : connection_queue(call->connection, pieces, 3);
+	call_finished(call);
+	return r;
 }
 
 int varlink_call_reply_continues(VarlinkCall *call, json_object *parameters)

@@ -96,6 +96,12 @@ void server_set_change_callback(Server *server, void (*callback)(Server *server,
 
 /* The final reply. */
 int varlink_call_reply(VarlinkCall *call, json_object *parameters);
+/*
+ * The final reply, its parameters given as JSON text already (an object,
+ * `size` bytes, trusted to be valid JSON): for replies too large to build as
+ * json-c objects cheaply. The text is copied.
+ */
+int varlink_call_reply_text(VarlinkCall *call, const char *parameters, size_t size);
 /* One of several replies to a call made with "more"; more follow. */
 int varlink_call_reply_continues(VarlinkCall *call, json_object *parameters);
 /* An error reply; ends the call. */

@@ -17,6 +17,7 @@
 #include "api/authz.h"
 #include "api/errors.h"
 #include "api/vm_logs_api.h"
+#include "json_text.h"
 #include "json_util.h"
 #include "macro.h"
 #include "parse_util.h"
@@ -34,54 +35,76 @@ typedef struct PendingCall {
 	char name[VM_NAME_MAX + 1];
 } PendingCall;
 
-/* Adds "hugepages": what the VM's start added to a pool, null when nothing. */
-static int add_hugepages(json_object *o, const HugepageReservation *h)
+static uint64_t now_usec(void)
 {
-	if (!h->active)
-		return json_add_string(o, "hugepages", NULL);
-	json_object *pages = json_object_new_object();
-	if (!pages || json_object_object_add(o, "hugepages", pages) < 0) {
-		json_object_put(pages);
-		return -ENOMEM;
-	}
-	if (json_add_int(pages, "sizeKiB", (int64_t)h->size_kib) < 0 ||
-	    json_add_int_or_null(pages, "node", h->node) < 0 ||
-	    json_add_int(pages, "pagesAdded", (int64_t)h->added) < 0 ||
-	    json_add_int(pages, "poolBefore", (int64_t)h->before) < 0)
-		return -ENOMEM;
-	return 0;
+	struct timespec now;
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	return (uint64_t)now.tv_sec * USEC_PER_SEC + (uint64_t)now.tv_nsec / 1000;
 }
 
+/*
+ * One VM as JSON text: what List, Get, Watch and every reply about a VM say
+ * of it (the one place that writes it). `now`: CLOCK_REALTIME in µs.
+ */
+static void vm_json_text(JsonText *t, const VmInfo *vm, uint64_t now)
+{
+	int64_t uptime = -1;
+	if (vm->pid > 0 && vm->started_at_usec > 0)
+		uptime = now > vm->started_at_usec
+				 ? (int64_t)((now - vm->started_at_usec) / USEC_PER_SEC)
+				 : 0;
+	json_text_literal(t, "{\"name\":");
+	json_text_string(t, vm->name);
+	json_text_literal(t, ",\"uuid\":");
+	json_text_string(t, vm->uuid);
+	json_text_literal(t, ",\"state\":");
+	json_text_string(t, vm_state_to_string(vm->state));
+	json_text_literal(t, ",\"pid\":");
+	json_text_int_or_null(t, vm->pid > 0 ? vm->pid : -1);
+	json_text_literal(t, ",\"uptimeSeconds\":");
+	json_text_int_or_null(t, uptime);
+	json_text_literal(t, ",\"partitions\":");
+	json_text_strv(t, vm->partitions);
+	json_text_literal(t, ",\"qmpStatus\":");
+	json_text_string(t, vm->qmp_status);
+	json_text_literal(t, ",\"autostart\":");
+	json_text_bool(t, vm->autostart);
+	json_text_literal(t, ",\"owner\":");
+	json_text_string(t, vm->owner);
+	json_text_literal(t, ",\"problem\":");
+	json_text_string(t, vm->problem);
+	json_text_literal(t, ",\"display\":");
+	json_text_string(t, vm->display);
+	json_text_literal(t, ",\"console\":");
+	json_text_string(t, vm->console);
+	json_text_literal(t, ",\"lookingGlass\":");
+	json_text_string(t, vm->looking_glass);
+	/* What the VM's start added to a pool, null when nothing. */
+	json_text_literal(t, ",\"hugepages\":");
+	const HugepageReservation *h = &vm->hugepages;
+	if (h->active) {
+		json_text_literal(t, "{\"sizeKiB\":");
+		json_text_int(t, (int64_t)h->size_kib);
+		json_text_literal(t, ",\"node\":");
+		json_text_int_or_null(t, h->node);
+		json_text_literal(t, ",\"pagesAdded\":");
+		json_text_int(t, (int64_t)h->added);
+		json_text_literal(t, ",\"poolBefore\":");
+		json_text_int(t, (int64_t)h->before);
+		json_text_literal(t, "}");
+	} else
+		json_text_literal(t, "null");
+	json_text_literal(t, "}");
+}
+
+/* One VM as a json-c object, for the replies about one VM. */
 static json_object *vm_json(const VmInfo *vm)
 {
-	_cleanup_json_ json_object *o = json_object_new_object();
-	int64_t uptime = -1;
-
-	if (vm->pid > 0 && vm->started_at_usec > 0) {
-		struct timespec now;
-		(void)clock_gettime(CLOCK_REALTIME, &now);
-		uint64_t now_usec =
-			(uint64_t)now.tv_sec * USEC_PER_SEC + (uint64_t)now.tv_nsec / 1000;
-		uptime = now_usec > vm->started_at_usec
-				 ? (int64_t)((now_usec - vm->started_at_usec) / USEC_PER_SEC)
-				 : 0;
-	}
-	if (!o || json_add_string(o, "name", vm->name) < 0 ||
-	    json_add_string(o, "uuid", vm->uuid) < 0 ||
-	    json_add_string(o, "state", vm_state_to_string(vm->state)) < 0 ||
-	    json_add_int_or_null(o, "pid", vm->pid > 0 ? vm->pid : -1) < 0 ||
-	    json_add_int_or_null(o, "uptimeSeconds", uptime) < 0 ||
-	    json_add_strv(o, "partitions", vm->partitions) < 0 ||
-	    json_add_string(o, "qmpStatus", vm->qmp_status) < 0 ||
-	    json_add_bool(o, "autostart", vm->autostart) < 0 ||
-	    json_add_string(o, "owner", vm->owner) < 0 ||
-	    json_add_string(o, "problem", vm->problem) < 0 ||
-	    json_add_string(o, "display", vm->display) < 0 ||
-	    json_add_string(o, "console", vm->console) < 0 ||
-	    json_add_string(o, "lookingGlass", vm->looking_glass) < 0 ||
-	    add_hugepages(o, &vm->hugepages) < 0)
-		return NULL;
-	return TAKE_PTR(o);
+	JsonText t = { 0 };
+	vm_json_text(&t, vm, now_usec());
+	json_object *o = t.failed ? NULL : json_tokener_parse(t.data);
+	json_text_done(&t);
+	return o;
 }
 
 /* {"vm": …} plus, for Start, the phase, and for Stop and Kill how QEMU ended. */
@@ -221,31 +244,51 @@ static int list_vms(VmsApi *api, VarlinkCall *call, json_object *parameters, VmI
 	return r < 0 ? r : 1;
 }
 
+typedef struct ListText {
+	JsonText text;
+	uint64_t now;
+	bool first;
+} ListText;
+
+static int add_to_list(const VmInfo *vm, void *userdata)
+{
+	ListText *list = userdata;
+	if (!list->first)
+		json_text_literal(&list->text, ",");
+	list->first = false;
+	vm_json_text(&list->text, vm, list->now);
+	return list->text.failed ? -ENOMEM : 0;
+}
+
+/*
+ * The reply is written as text straight from the VM table: no json-c object
+ * per VM, a few allocations per call whatever the count.
+ */
 static int method_list(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	VmInfo *vms;
-	size_t n;
+	static const VarlinkField fields[] = { { 0 } };
+	VmsApi *api = userdata;
+	const char *bad;
 
-	int r = list_vms(userdata, call, parameters, &vms, &n);
+	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+	int r = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
 	if (r <= 0)
 		return r;
-	_cleanup_json_ json_object *reply = json_object_new_object();
-	json_object *array = json_object_new_array();
-	if (!reply || !array || json_object_object_add(reply, "vms", array) < 0) {
-		json_object_put(array);
-		free(vms);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *vm = vm_json(&vms[i]);
-		if (!vm || json_object_array_add(array, vm) < 0) {
-			json_object_put(vm);
-			free(vms);
-			return -ENOMEM;
-		}
-	}
-	free(vms);
-	return varlink_call_reply(call, TAKE_PTR(reply));
+	ListText list = { .now = now_usec(), .first = true };
+	size_t n = vm_manager_count(api->manager);
+	/* About 300 bytes a VM: one allocation, rarely a second. */
+	if (n < SIZE_MAX / 512)
+		(void)json_text_reserve(&list.text, 64 + n * 320);
+	json_text_literal(&list.text, "{\"vms\":[");
+	r = vm_manager_foreach(api->manager, add_to_list, &list);
+	json_text_literal(&list.text, "]}");
+	if (r >= 0 && list.text.failed)
+		r = -ENOMEM;
+	if (r >= 0)
+		r = varlink_call_reply_text(call, list.text.data, list.text.size);
+	json_text_done(&list.text);
+	return r;
 }
 
 static int method_get(VarlinkCall *call, json_object *parameters, void *userdata)
@@ -514,8 +557,16 @@ static int method_watch(VarlinkCall *call, json_object *parameters, void *userda
 	for (size_t i = 0; i < n && r >= 0; i++)
 		r = on_watch_change(&vms[i], call);
 	free(vms);
-	if (r < 0)
-		return 0; /* the client left already */
+	if (r < 0) {
+		/*
+		 * The client left while the VMs were being sent: the call is ended
+		 * here (the reply goes nowhere). Returning without ending it made the
+		 * dispatcher answer it with an error, and free it while it still
+		 * looked at it.
+		 */
+		(void)varlink_call_reply(call, NULL);
+		return 0;
+	}
 	r = vm_manager_watch(api->manager, on_watch_change, on_watch_drop, varlink_call_ref(call));
 	if (r < 0)
 		varlink_call_unref(call);

@@ -104,6 +104,23 @@ int vm_manager_adopt(VmManager *manager);
 int vm_manager_list(VmManager *manager, VmInfo **ret, size_t *ret_n);
 
 /*
+ * The same VMs, in the same order, each handed to `callback` (which stops the
+ * walk by returning < 0, returned then); nothing is allocated. The callback
+ * must not call the manager.
+ */
+int vm_manager_foreach(VmManager *manager, int (*callback)(const VmInfo *vm, void *userdata),
+		       void *userdata);
+/* How many VMs the table holds now (without looking at the directory). */
+size_t vm_manager_count(const VmManager *manager);
+
+/*
+ * The owner written in VM `name`'s definition, copied to `buf`; false when it
+ * has none or there is no such VM. Constant time (the table, the file read
+ * again only when it changed).
+ */
+bool vm_manager_owner(VmManager *manager, const char *name, char *buf, size_t size);
+
+/*
  * The hugepages libvfio added to pool (`node`, `size_kib`) for VMs and holds
  * now (hugepage_reservation_pages_in(); node -1: the system's pool).
  */

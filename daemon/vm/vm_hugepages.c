@@ -203,8 +203,10 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 		 * (it takes them all at once, prealloc, before QMP greets), are not free.
 		 */
 		uint64_t claimed = 0;
-		for (size_t i = 0; i < m->n_vms; i++) {
-			const Vm *other = m->vms[i];
+		size_t n;
+		void *const *vms = vm_table_items(&m->vms, &n);
+		for (size_t i = 0; i < n; i++) {
+			const Vm *other = vms[i];
 			if (other != vm && other->hugepages_claim_pages > 0 &&
 			    hugepage_pools_overlap(other->hugepages_claim_node,
 						   other->hugepages_claim_size_kib, plan.node,

@@ -36,8 +36,10 @@
 #include "vm/qemu_cmdline.h"
 #include "vm/qmp.h"
 #include "vm/vm.h"
+#include "vm/vm_dir_watch.h"
 #include "vm/vm_helpers.h"
 #include "vm/vm_runtime.h"
+#include "vm/vm_table.h"
 
 /* After quit, or after SIGTERM-less escalation, how long until SIGKILL. */
 #define QUIT_GRACE_USEC (5 * USEC_PER_SEC)
@@ -89,6 +91,7 @@ struct Vm {
 	char *end_problem; /* the reason of its last end (failed, crashed), kept in ends_dir */
 
 	/* From the definition, as last read */
+	VmFileIdentity file; /* of the file read; zero when it was not there */
 	char uuid[UUID_STRING_SIZE];
 	bool autostart;
 	char *owner;
@@ -154,8 +157,9 @@ struct VmManager {
 	char *ends_dir; /* RUNTIME/vm-states: how each VM last ended (vm_last_end.h) */
 	SysfsWriter *writer; /* hugepage pool writes (vm_hugepages.c) */
 	bool hugepages_busy; /* one pool write at a time: each plans from what the pools read */
-	Vm **vms;
-	size_t n_vms, allocated_vms;
+	VmTable vms; /* every VM, by name (vm_manager.c) */
+	VmDirWatch *watch; /* which definitions changed since they were read */
+	bool reload_all; /* every definition is read again at the next List */
 	Watcher *watchers;
 	size_t n_watchers, allocated_watchers;
 	BusConnection systemd_bus; /* scopes (vm_machine.c) */

@@ -8,6 +8,8 @@
  */
 #include "vm/vm_internal.h"
 
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,12 +29,16 @@
 
 /* ---- The VM table ---- */
 
+/*
+ * Definitions are read once and kept (what List and Get show of each is the
+ * Vm's summary); a file is read again only when the directory watch
+ * (vm_dir_watch.h) says it may have changed. Define and Undefine change the
+ * table themselves.
+ */
+
 static Vm *vm_find(VmManager *m, const char *name)
 {
-	for (size_t i = 0; i < m->n_vms; i++)
-		if (strcmp(m->vms[i]->name, name) == 0)
-			return m->vms[i];
-	return NULL;
+	return vm_table_find(&m->vms, name);
 }
 
 static int vm_add(VmManager *m, const char *name, Vm **ret)
@@ -40,11 +46,11 @@ static int vm_add(VmManager *m, const char *name, Vm **ret)
 	Vm *vm = vm_new(m, name);
 	if (!vm)
 		return -ENOMEM;
-	if (ARRAY_RESERVE(m->vms, m->allocated_vms, m->n_vms + 1) < 0) {
+	int r = vm_table_add(&m->vms, vm);
+	if (r < 0) {
 		vm_free(vm);
-		return -ENOMEM;
+		return r;
 	}
-	m->vms[m->n_vms++] = vm;
 	*ret = vm;
 	return 0;
 }
@@ -53,33 +59,56 @@ static int vm_add(VmManager *m, const char *name, Vm **ret)
 static void vm_remove(VmManager *m, Vm *vm)
 {
 	vm_forget_end(vm);
-	for (size_t i = 0; i < m->n_vms; i++)
-		if (m->vms[i] == vm) {
-			memmove(&m->vms[i], &m->vms[i + 1], (m->n_vms - i - 1) * sizeof(Vm *));
-			m->n_vms--;
-			break;
-		}
+	vm_table_remove(&m->vms, vm);
 	vm_free(vm);
 }
 
-/*
- * Re-reads NAME's definition into the table. Returns the VM (NULL when it
- * neither has a definition nor runs), *ret_message for a definition that does
- * not load (the VM is still listed, with the problem).
- */
-static int vm_refresh(VmManager *m, const char *name, Vm **ret)
+static void definition_file_name(const char *name, char *buf, size_t size)
 {
-	VmDefinition definition;
-	_cleanup_free_ char *error = NULL;
-	Vm *vm = vm_find(m, name);
+	(void)snprintf(buf, size, "%s.yaml", name);
+}
 
-	int r = vm_store_load(m->config->vm_dir, name, &definition, &error);
+/* What one vm_store_load_at() returned. */
+typedef struct VmStoreLoad {
+	int result;
+	VmDefinition definition; /* when result is 0 */
+	struct stat st;
+	char *message;
+} VmStoreLoad;
+
+/*
+ * Takes what a read of NAME's definition found (`load`, consumed) into the
+ * table. Returns the VM (NULL when it neither has a definition nor runs); a
+ * definition that does not load is still listed, with its problem.
+ */
+static int vm_apply_load(VmManager *m, int dir, const char *name, VmStoreLoad *load, Vm **ret)
+{
+	VmDefinition definition = load->definition;
+	VmFileIdentity identity;
+	_cleanup_free_ char *error = TAKE_PTR(load->message);
+	char file[VM_NAME_MAX + sizeof(".yaml")];
+	Vm *vm = vm_find(m, name);
+	struct stat st = load->st;
+	int r = load->result;
+
+	/*
+	 * The identity of the file read, from its descriptor: a change during
+	 * the read shows as another identity next time. A link is not opened:
+	 * its own identity.
+	 */
+	bool read = r == 0 || r == -EINVAL; /* else nothing is known of the file */
+	vm_file_identity_from_stat(&st, &identity);
+	if (st.st_ino == 0 && r == -EINVAL) {
+		definition_file_name(name, file, sizeof(file));
+		vm_file_identity_read(dir, file, &identity);
+	}
 	if (r == -ENOENT) {
 		/* Gone unless it runs. */
 		if (vm && !vm_is_active(vm) && !vm->hugepages_write_pending) {
 			vm_remove(m, vm);
 			vm = NULL;
-		}
+		} else if (vm)
+			vm->file = (VmFileIdentity){ 0 };
 		*ret = vm;
 		return 0;
 	}
@@ -97,57 +126,252 @@ static int vm_refresh(VmManager *m, const char *name, Vm **ret)
 	} else if (r == 0) {
 		r = vm_take_summary(vm, &definition);
 		vm_definition_done(&definition);
+		/* A problem of the file is gone with the fix; why it last ended stays. */
+		if (r >= 0 && !vm_is_active(vm))
+			vm_set_problem(vm, vm->end_problem);
 	}
+	if (vm && read && (r == 0 || r == -EINVAL))
+		vm->file = identity;
 	*ret = vm;
 	return r == -EINVAL ? 0 : r;
 }
 
-static int compare_vms(const void *a, const void *b)
+/* Re-reads NAME's definition (in `dir`, -1 when there is none) into the table. */
+static int vm_refresh_at(VmManager *m, int dir, const char *name, Vm **ret)
 {
-	return strcmp(((const VmInfo *)a)->name, ((const VmInfo *)b)->name);
+	VmStoreLoad load = { .result = -ENOENT }; /* no directory, no definition */
+	if (dir >= 0)
+		load.result = vm_store_load_at(dir, m->config->vm_dir, name, &load.definition,
+					       &load.st, &load.message);
+	return vm_apply_load(m, dir, name, &load, ret);
+}
+
+static int vm_refresh(VmManager *m, const char *name, Vm **ret)
+{
+	_cleanup_close_ int dir = open(m->config->vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 && errno != ENOENT && errno != ENOTDIR)
+		return negative_errno();
+	return vm_refresh_at(m, dir, name, ret);
+}
+
+/* Whether VM `vm`'s file is not the one it was read from (the fallback's question). */
+static bool definition_changed(int dir, const Vm *vm)
+{
+	char file[VM_NAME_MAX + sizeof(".yaml")];
+	VmFileIdentity now;
+	definition_file_name(vm->name, file, sizeof(file));
+	vm_file_identity_read(dir, file, &now);
+	return !vm_file_identity_equal(&now, &vm->file);
+}
+
+/*
+ * Every definition of the directory into the table, and out of it the VMs
+ * whose file is gone (unless they run). `trust_identity`: a file whose
+ * identity is the one read is not read again.
+ */
+static int definitions_rescan(VmManager *m, bool trust_identity)
+{
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_close_ int dir = -1;
+
+	int r = vm_store_list(m->config->vm_dir, &names);
+	if (r < 0)
+		return r;
+	if (names)
+		dir = open(m->config->vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (char **name = names; name && *name; name++) {
+		Vm *vm = vm_find(m, *name);
+		if (vm && trust_identity && vm->file.ino != 0 && !definition_changed(dir, vm))
+			continue;
+		r = vm_refresh_at(m, dir, *name, &vm);
+		if (r < 0)
+			return r;
+	}
+	/* Those whose file went away meanwhile: gone unless they run. Both are sorted. */
+	size_t n, k = 0;
+	void *const *items = vm_table_items(&m->vms, &n);
+	for (size_t i = 0; i < n;) {
+		Vm *vm = items[i];
+		int c = 1;
+		while (names && names[k] && (c = strcmp(names[k], vm->name)) < 0)
+			k++;
+		if (!names || !names[k])
+			c = 1;
+		if (c == 0 || vm_is_active(vm) || vm->hugepages_write_pending) {
+			if (c != 0)
+				vm->file = (VmFileIdentity){ 0 };
+			i++;
+			continue;
+		}
+		vm_remove(m, vm); /* the next one moves to i */
+		items = vm_table_items(&m->vms, &n);
+	}
+	return 0;
+}
+
+/* A VM without a file that ran and has ended: it leaves the table now. */
+static bool vm_is_ended_orphan(const Vm *vm)
+{
+	return vm->file.ino == 0 && !vm_is_active(vm) && !vm->hugepages_write_pending;
+}
+
+/* Those VMs, out of the table (a walk of the table in memory, no file read). */
+static int definitions_drop_ended(VmManager *m)
+{
+	size_t n;
+	void *const *items = vm_table_items(&m->vms, &n);
+	for (size_t i = 0; i < n;) {
+		Vm *vm = items[i];
+		char name[VM_NAME_MAX + 1];
+		if (!vm_is_ended_orphan(vm)) {
+			i++;
+			continue;
+		}
+		memcpy(name, vm->name, sizeof(name));
+		int r = vm_refresh(m, name, &vm); /* removed, unless its file is back */
+		if (r < 0)
+			return r;
+		items = vm_table_items(&m->vms, &n);
+		if (vm)
+			i++;
+	}
+	return 0;
+}
+
+/* Brings every VM of the table up to date with its file: before List. */
+static int definitions_sync_all(VmManager *m)
+{
+	if (vm_dir_watch_poll(m->watch, m->config->vm_dir) > 0)
+		m->reload_all = true;
+	if (m->reload_all) {
+		int r = definitions_rescan(m, !vm_dir_watch_reports_names(m->watch));
+		m->reload_all = r < 0;
+		return r;
+	}
+	if (vm_dir_watch_reports_names(m->watch)) {
+		size_t n;
+		char *const *names = vm_dir_watch_take_all(m->watch, &n);
+		for (size_t i = 0; i < n; i++) {
+			Vm *vm;
+			int r = vm_refresh(m, names[i], &vm);
+			if (r < 0) {
+				m->reload_all = true; /* that name is forgotten: all, next time */
+				return r;
+			}
+		}
+		return definitions_drop_ended(m);
+	}
+	/* Without inotify, and the directory unchanged: the files themselves. */
+	_cleanup_close_ int dir = open(m->config->vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t n;
+	void *const *items = vm_table_items(&m->vms, &n);
+	for (size_t i = 0; i < n;) {
+		Vm *vm = items[i];
+		if (!definition_changed(dir, vm) && !vm_is_ended_orphan(vm)) {
+			i++;
+			continue;
+		}
+		char name[VM_NAME_MAX + 1];
+		memcpy(name, vm->name, sizeof(name));
+		int r = vm_refresh(m, name, &vm);
+		if (r < 0)
+			return r;
+		items = vm_table_items(&m->vms, &n);
+		if (vm) /* else it left the table, and the next one is at i */
+			i++;
+	}
+	return 0;
+}
+
+/* Brings VM `name` up to date with its file: before Get and any operation on one VM. */
+static int definitions_sync_one(VmManager *m, const char *name, Vm **ret)
+{
+	if (vm_dir_watch_poll(m->watch, m->config->vm_dir) > 0)
+		m->reload_all = true;
+	Vm *vm = vm_find(m, name);
+	bool reload;
+	if (vm_dir_watch_reports_names(m->watch))
+		reload = vm_dir_watch_take(m->watch, name) || m->reload_all;
+	else {
+		_cleanup_close_ int dir =
+			open(m->config->vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (vm)
+			reload = definition_changed(dir, vm);
+		else {
+			char file[VM_NAME_MAX + sizeof(".yaml")];
+			VmFileIdentity now;
+			definition_file_name(name, file, sizeof(file));
+			vm_file_identity_read(dir, file, &now);
+			reload = now.ino != 0;
+		}
+	}
+	if (reload || (vm && vm_is_ended_orphan(vm)))
+		return vm_refresh(m, name, ret);
+	*ret = vm;
+	return 0;
 }
 
 int vm_manager_list(VmManager *m, VmInfo **ret, size_t *ret_n)
 {
-	_cleanup_strv_ char **names = NULL;
-	int r = vm_store_list(m->config->vm_dir, &names);
+	int r = definitions_sync_all(m);
 	if (r < 0)
 		return r;
-	for (char **name = names; name && *name; name++) {
-		Vm *vm;
-		r = vm_refresh(m, *name, &vm);
+	size_t n;
+	void *const *items = vm_table_items(&m->vms, &n);
+	VmInfo *list = calloc(n > 0 ? n : 1, sizeof(VmInfo));
+	if (!list)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		vm_info(items[i], &list[i]);
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+int vm_manager_foreach(VmManager *m, int (*callback)(const VmInfo *vm, void *userdata),
+		       void *userdata)
+{
+	int r = definitions_sync_all(m);
+	if (r < 0)
+		return r;
+	size_t n;
+	void *const *items = vm_table_items(&m->vms, &n);
+	for (size_t i = 0; i < n; i++) {
+		VmInfo info;
+		vm_info(items[i], &info);
+		r = callback(&info, userdata);
 		if (r < 0)
 			return r;
 	}
-	/* Those whose file went away meanwhile: gone unless they run. */
-	for (size_t i = 0; i < m->n_vms;) {
-		Vm *vm = m->vms[i];
-		if (!strv_contains(names, vm->name) && !vm_is_active(vm) &&
-		    !vm->hugepages_write_pending) {
-			vm_remove(m, vm);
-			continue;
-		}
-		i++;
-	}
-	VmInfo *list = calloc(m->n_vms > 0 ? m->n_vms : 1, sizeof(VmInfo));
-	if (!list)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->n_vms; i++)
-		vm_info(m->vms[i], &list[i]);
-	if (m->n_vms > 0)
-		qsort(list, m->n_vms, sizeof(VmInfo), compare_vms);
-	*ret = list;
-	*ret_n = m->n_vms;
 	return 0;
+}
+
+size_t vm_manager_count(const VmManager *m)
+{
+	return m->vms.n_items;
+}
+
+bool vm_manager_owner(VmManager *m, const char *name, char *buf, size_t size)
+{
+	Vm *vm = NULL;
+	if (!vm_name_is_valid(name) || definitions_sync_one(m, name, &vm) < 0 || !vm ||
+	    !vm->owner || !vm->owner[0])
+		return false;
+	(void)snprintf(buf, size, "%s", vm->owner);
+	return true;
 }
 
 uint64_t vm_manager_hugepages_held(const VmManager *m, int node, uint64_t size_kib)
 {
 	uint64_t held = 0;
 
-	for (size_t i = 0; m && i < m->n_vms; i++) {
+	size_t n = 0;
+	void *const *items = m ? vm_table_items(&m->vms, &n) : NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const Vm *vm = items[i];
 		/* A start's write that timed out is counted: it may still add them. */
-		held += hugepage_reservation_pages_in(&m->vms[i]->hugepages, node, size_kib);
+		held += hugepage_reservation_pages_in(&vm->hugepages, node, size_kib);
 	}
 	return held;
 }
@@ -156,7 +380,7 @@ uint64_t vm_manager_hugepages_held(const VmManager *m, int node, uint64_t size_k
 static Vm *vm_lookup(VmManager *m, const char *name, VmCallback callback, void *userdata)
 {
 	Vm *vm = NULL;
-	int r = vm_name_is_valid(name) ? vm_refresh(m, name, &vm) : 0;
+	int r = vm_name_is_valid(name) ? definitions_sync_one(m, name, &vm) : 0;
 	if (r < 0) {
 		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "Cannot read the VM %s: %s.",
 			    name, strerror(-r));
@@ -479,6 +703,7 @@ static void autostart(VmManager *m)
 {
 	_cleanup_strv_ char **names = NULL;
 	char marker[4096];
+	size_t n;
 
 	/* The runtime directory is a tmpfs: no marker means the first start since boot. */
 	snprintf(marker, sizeof(marker), "%s/" MARKER_AUTOSTARTED, m->records_dir);
@@ -486,12 +711,14 @@ static void autostart(VmManager *m)
 		return;
 	if (write_file_atomic(m->records_dir, MARKER_AUTOSTARTED, "", 0, 0600) < 0)
 		return;
-	if (vm_store_list(m->config->vm_dir, &names) < 0)
-		return;
+	/* The table is read: the names first, as starts may change it. */
+	void *const *items = vm_table_items(&m->vms, &n);
+	for (size_t i = 0; i < n; i++) {
+		const Vm *vm = items[i];
+		if (vm->autostart && !vm_is_active(vm) && strv_append(&names, vm->name) < 0)
+			return;
+	}
 	for (char **name = names; name && *name; name++) {
-		Vm *vm;
-		if (vm_refresh(m, *name, &vm) < 0 || !vm || !vm->autostart || vm_is_active(vm))
-			continue;
 		log_info("Autostarting VM %s", *name);
 		vm_manager_start(m, *name, NULL, NULL);
 	}
@@ -503,6 +730,9 @@ int vm_manager_adopt(VmManager *m)
 	size_t n = 0;
 	_cleanup_strv_ char **problems = NULL;
 
+	/* Watched from before the first read: no change can fall between the two. */
+	if (vm_dir_watch_poll(m->watch, m->config->vm_dir) > 0)
+		m->reload_all = true;
 	/* QEMU's user passes through it to its own directory below. */
 	int r = mkdir_p_mode(m->records_dir, 0711);
 	if (r < 0)
@@ -520,6 +750,13 @@ int vm_manager_adopt(VmManager *m)
 	r = restore_ends(m);
 	if (r < 0)
 		return r;
+	/* Every definition, read once (those read above are not read again). */
+	r = definitions_rescan(m, true);
+	if (r == -ENOMEM)
+		return log_error_errno(r, "Cannot read the VM definitions");
+	if (r < 0)
+		log_warning_errno(r, "Cannot read the VM definitions in %s", m->config->vm_dir);
+	m->reload_all = r < 0;
 	release_orphans(m);
 	autostart(m);
 	return 0;
@@ -559,8 +796,12 @@ int vm_manager_new(sd_event *event, PartitionEngine *engine, HostCache *host,
 		free(m);
 		return -ENOMEM;
 	}
+	vm_table_init(&m->vms, offsetof(Vm, name));
 	int r = sysfs_writer_new(event, &m->writer);
+	if (r >= 0)
+		r = vm_dir_watch_new(event, &m->watch);
 	if (r < 0) {
+		m->writer = sysfs_writer_free(m->writer);
 		free(m->ends_dir);
 		free(m->records_dir);
 		sd_event_unref(m->event);
@@ -580,8 +821,11 @@ VmManager *vm_manager_free(VmManager *m)
 	for (size_t i = 0; i < m->n_watchers; i++)
 		m->watchers[i].drop(m->watchers[i].userdata);
 	free(m->watchers);
-	for (size_t i = 0; i < m->n_vms; i++) {
-		Vm *vm = m->vms[i];
+	m->watch = vm_dir_watch_free(m->watch);
+	size_t n;
+	void *const *items = vm_table_items(&m->vms, &n);
+	for (size_t i = 0; i < n; i++) {
+		Vm *vm = items[i];
 		/* Whoever waits hears it now; what QEMU holds stays, for the next daemon. */
 		static const char stopping[] =
 			"libvfiod is stopping; a QEMU that runs goes on, and "
@@ -593,7 +837,7 @@ VmManager *vm_manager_free(VmManager *m)
 		vm->n_stop_waiters = 0;
 		vm_free(vm);
 	}
-	free(m->vms);
+	vm_table_done(&m->vms);
 	bus_connection_close(&m->systemd_bus);
 	bus_connection_close(&m->system_bus);
 	free(m->records_dir);

@@ -35,15 +35,19 @@ static int definition_path(const char *directory, const char *name, char **ret)
  * daemon is root, and a link to a root-only file would show its first key in
  * the errors anyone may List.
  */
-static int definition_open(const char *directory, const char *name, const char *path,
-			   char **ret_message)
+static int definition_open(int directory_fd, const char *directory, const char *name,
+			   const char *path, struct stat *ret_stat, char **ret_message)
 {
-	_cleanup_close_ int dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int own = -1;
 	char file[VM_NAME_MAX + sizeof(DEFINITION_SUFFIX)];
-	struct stat st;
+	struct stat st = { 0 };
 
-	if (dir < 0)
-		return errno == ENOENT ? -ENOENT : negative_errno();
+	if (directory_fd < 0) {
+		own = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (own < 0)
+			return errno == ENOENT ? -ENOENT : negative_errno();
+	}
+	int dir = directory_fd >= 0 ? directory_fd : own;
 	snprintf(file, sizeof(file), "%s" DEFINITION_SUFFIX, name);
 	int fd = openat(dir, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
@@ -53,9 +57,11 @@ static int definition_open(const char *directory, const char *name, const char *
 		close(fd);
 		return r;
 	}
+	bool link = fd < 0 && errno == ELOOP;
+	if (ret_stat)
+		*ret_stat = st;
 	if (fd >= 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && !(st.st_mode & S_IWOTH))
 		return fd;
-	bool link = fd < 0 && errno == ELOOP;
 	safe_close(fd);
 	log_warning("Not reading %s: %s", path,
 		    link ? "it is a symbolic link" : "it is not a regular file owned by root");
@@ -68,6 +74,12 @@ static int definition_open(const char *directory, const char *name, const char *
 
 int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_message)
 {
+	return vm_store_load_at(-1, directory, name, ret, NULL, ret_message);
+}
+
+int vm_store_load_at(int directory_fd, const char *directory, const char *name, VmDefinition *ret,
+		     struct stat *ret_stat, char **ret_message)
+{
 	_cleanup_free_ char *path = NULL;
 	VmDefinition definition;
 
@@ -76,7 +88,10 @@ int vm_store_load(const char *directory, const char *name, VmDefinition *ret, ch
 		return -ENOENT; /* no file can have that name */
 	if (r < 0)
 		return r;
-	_cleanup_close_ int fd = definition_open(directory, name, path, ret_message);
+	if (ret_stat)
+		*ret_stat = (struct stat){ 0 };
+	_cleanup_close_ int fd =
+		definition_open(directory_fd, directory, name, path, ret_stat, ret_message);
 	if (fd < 0)
 		return fd;
 	r = vm_definition_load_fd(fd, path, &definition, ret_message);
@@ -105,7 +120,7 @@ int vm_store_read(const char *directory, const char *name, char **ret_text, size
 		return -ENOENT;
 	if (r < 0)
 		return r;
-	_cleanup_close_ int fd = definition_open(directory, name, path, ret_message);
+	_cleanup_close_ int fd = definition_open(-1, directory, name, path, NULL, ret_message);
 	if (fd < 0)
 		return fd;
 	r = read_full_fd(fd, VM_DEFINITION_MAX_FILE_SIZE, &text, &size);

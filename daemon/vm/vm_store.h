@@ -9,6 +9,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "vm_definition.h"
 
@@ -19,6 +20,14 @@
  * user's or a world-writable file).
  */
 int vm_store_load(const char *directory, const char *name, VmDefinition *ret, char **ret_message);
+/*
+ * The same, in the directory open as `directory_fd` (-1: opened here), for
+ * many files in a row; `directory` names it in messages. `ret_stat` (may be
+ * NULL) gets the fstat() of the file that was opened, whatever the outcome;
+ * all zero when none was (no such file, a link).
+ */
+int vm_store_load_at(int directory_fd, const char *directory, const char *name, VmDefinition *ret,
+		     struct stat *ret_stat, char **ret_message);
 
 /*
  * The text of DIR/NAME.yaml as stored (at most VM_DEFINITION_MAX_FILE_SIZE
