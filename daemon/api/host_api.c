@@ -83,7 +83,7 @@ static int reply_with_model(VarlinkCall *call, HostApi *api, bool refresh, Model
 
 	mc->call = call;
 	mc->api = api;
-	if (!refresh) {
+	if (!refresh && host_cache_ready(api->cache)) {
 		int r = host_cache_model(api->cache, false, &model);
 		return r < 0 ? r : mc->reply(mc, model);
 	}
@@ -97,7 +97,9 @@ static int reply_with_model(VarlinkCall *call, HostApi *api, bool refresh, Model
 		return -ENOMEM;
 	}
 	waiting->call = varlink_call_ref(call);
-	int r = host_cache_refresh(api->cache, on_fresh_model, waiting, NULL);
+	/* Just after start, the first model may still be read: the call waits for it. */
+	int r = refresh ? host_cache_refresh(api->cache, on_fresh_model, waiting, NULL)
+			: host_cache_first_model(api->cache, on_fresh_model, waiting, NULL);
 	if (r < 0)
 		model_call_free(waiting);
 	return r;

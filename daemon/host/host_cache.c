@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ typedef struct HostBuild {
 	HostModel *model;
 	int result;
 	uint64_t usec;
+	atomic_bool done; /* the thread has finished: joining it does not wait */
 } HostBuild;
 
 struct HostCache {
@@ -119,6 +121,7 @@ static void *build_run(void *userdata)
 	build->result = host_discover(&build->cache->root, build->cache->names, &build->options,
 				      &build->model);
 	build->usec = now_usec(CLOCK_MONOTONIC) - start;
+	atomic_store(&build->done, true);
 	uint64_t one = 1;
 	(void)write(build->cache->done_fd, &one, sizeof(one));
 	return NULL;
@@ -171,21 +174,33 @@ static void build_start_or_fail(HostCache *cache)
 	}
 }
 
-static int on_build_done(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+/* Logs what the host has, once, when the first model is there. */
+static void log_host(const HostModel *model)
 {
-	HostCache *cache = userdata;
-	uint64_t count;
+	size_t gpus = 0;
+	for (size_t i = 0; i < model->n_functions; i++)
+		gpus += pci_function_is_gpu(&model->functions[i]) && !model->functions[i].is_vf;
+	log_info("Host: %zu PCI functions, %zu GPU%s, %zu other mdev parent%s, %zu IOMMU groups, "
+		 "%zu NUMA node%s",
+		 model->n_functions, gpus, gpus == 1 ? "" : "s", model->n_mdev_parents,
+		 model->n_mdev_parents == 1 ? "" : "s", model->n_groups, model->n_nodes,
+		 model->n_nodes == 1 ? "" : "s");
+}
 
-	(void)read(fd, &count, sizeof(count));
+/* The rebuild's thread is done (or is waited for): its model published, the waits told. */
+static void build_finish(HostCache *cache)
+{
 	HostBuild *build = TAKE_PTR(cache->build);
-	if (!build)
-		return 0;
+	bool first = !cache->model;
+
 	(void)pthread_join(build->thread, NULL);
 	if (build->result < 0)
 		log_error_errno(build->result, "Cannot rebuild the host model");
 	else {
 		log_built(build->model, build->usec, build->after_change);
 		publish(cache, TAKE_PTR(build->model), build->generation);
+		if (first)
+			log_host(cache->model);
 	}
 	int result = build->result;
 	build_free(build);
@@ -193,6 +208,17 @@ static int on_build_done(sd_event_source *source, int fd, uint32_t revents, void
 	/* Changes during the rebuild: one more. */
 	if (!is_fresh(cache))
 		build_start_or_fail(cache);
+}
+
+static int on_build_done(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	HostCache *cache = userdata;
+	uint64_t count;
+
+	(void)read(fd, &count, sizeof(count));
+	/* A rebuild waited for already (host_cache_model()) left its count behind. */
+	if (cache->build && atomic_load(&cache->build->done))
+		build_finish(cache);
 	return 0;
 }
 
@@ -246,6 +272,26 @@ int host_cache_refresh(HostCache *cache, HostModelCallback callback, void *userd
 	return 0;
 }
 
+bool host_cache_ready(const HostCache *cache)
+{
+	return cache->model != NULL;
+}
+
+int host_cache_first_model(HostCache *cache, HostModelCallback callback, void *userdata,
+			   HostCacheWait **ret)
+{
+	if (cache->model || !cache->build)
+		return host_cache_refresh(cache, callback, userdata, ret);
+	HostCacheWait *wait = malloc(sizeof(*wait));
+	if (!wait)
+		return -ENOMEM;
+	*wait = (HostCacheWait){ callback, userdata, cache->build->generation, cache->waits };
+	cache->waits = wait;
+	if (ret)
+		*ret = wait;
+	return 0;
+}
+
 HostCacheWait *host_cache_wait_cancel(HostCache *cache, HostCacheWait *wait)
 {
 	for (HostCacheWait **link = &cache->waits; wait && *link; link = &(*link)->next)
@@ -259,6 +305,9 @@ HostCacheWait *host_cache_wait_cancel(HostCache *cache, HostCacheWait *wait)
 
 int host_cache_model(HostCache *cache, bool refresh, const HostModel **ret)
 {
+	/* Before the first model is there (at start): wait for the reading under way. */
+	if (!cache->model && cache->build && !refresh)
+		build_finish(cache);
 	if (refresh || !cache->model) {
 		HostModel *model = NULL;
 		uint64_t generation = ++cache->generation;
@@ -427,20 +476,13 @@ int host_cache_new(sd_event *event, const char *sysfs_root, char *const *extra_g
 					     "anew only when a caller asks for it");
 	}
 
-	const HostModel *model;
-	r = host_cache_model(cache, true, &model);
+	/* Read in its thread while the daemon sets up the rest; the first call waits for it. */
+	cache->generation = 1;
+	r = build_start(cache);
 	if (r < 0) {
 		host_cache_free(cache);
 		return r;
 	}
-	size_t gpus = 0;
-	for (size_t i = 0; i < model->n_functions; i++)
-		gpus += pci_function_is_gpu(&model->functions[i]) && !model->functions[i].is_vf;
-	log_info("Host: %zu PCI functions, %zu GPU%s, %zu other mdev parent%s, %zu IOMMU groups, "
-		 "%zu NUMA node%s",
-		 model->n_functions, gpus, gpus == 1 ? "" : "s", model->n_mdev_parents,
-		 model->n_mdev_parents == 1 ? "" : "s", model->n_groups, model->n_nodes,
-		 model->n_nodes == 1 ? "" : "s");
 	*ret = cache;
 	return 0;
 }

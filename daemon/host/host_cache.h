@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The host model, kept: built once at start and kept, whatever the sysfs
+ * The host model, kept: built once at start (in a thread, while the daemon
+ * sets up the rest) and kept, whatever the sysfs
  * root. It goes stale after a kernel uevent about PCI, mdev or VFIO devices
  * (a netlink socket on the loop, only when the root is "/"), when the daemon
  * changed the host itself (host_cache_mark_stale()), or when a caller asks
@@ -58,6 +59,16 @@ int host_cache_model(HostCache *cache, bool refresh, const HostModel **ret);
  */
 int host_cache_refresh(HostCache *cache, HostModelCallback callback, void *userdata,
 		       HostCacheWait **ret);
+
+/*
+ * True once the first model is there. The first discovery runs in its
+ * thread from host_cache_new() on: until it is done, host_cache_model()
+ * waits for it (blocking), and host_cache_first_model() calls back when it
+ * is there (a refresh once it is).
+ */
+bool host_cache_ready(const HostCache *cache);
+int host_cache_first_model(HostCache *cache, HostModelCallback callback, void *userdata,
+			   HostCacheWait **ret);
 
 /* Forgets a wait: its callback is not called. Accepts NULL; returns NULL. */
 HostCacheWait *host_cache_wait_cancel(HostCache *cache, HostCacheWait *wait);

@@ -109,30 +109,27 @@ static char *lookup(PciNames *names, int flags, unsigned vendor, unsigned device
 	return name ? strdup(name) : NULL;
 }
 
-/* The ID attributes; anything but a regular file is refused. */
-static const char *check_attributes(int dir)
-{
-	static const char *const mandatory[] = { "vendor", "device" };
-
-	for (size_t i = 0; i < ELEMENTSOF(mandatory); i++) {
-		struct stat st;
-		if (fstatat(dir, mandatory[i], &st, 0) < 0 || !S_ISREG(st.st_mode))
-			return mandatory[i];
-	}
-	return NULL;
-}
-
 /*
- * A 16-bit ID read the way libpci reads it (strtol, base 16): what is not a
- * number becomes 0, so the output is the same as when libpci read them.
- * -ENOMEM, or the error of a file that cannot be read at all.
+ * A 16-bit ID attribute read the way libpci reads it (strtol, base 16): what
+ * is not a number becomes 0, so the output is the same as when libpci read
+ * them. Anything but a regular file is refused (-EBADF), checked on the open
+ * descriptor: a FIFO cannot hang the read (O_NONBLOCK), and no second path
+ * lookup is made.
  */
 static int read_id(int dir, const char *name, uint16_t *ret)
 {
-	_cleanup_free_ char *text = NULL;
-	int r = sysfs_read_text_at(dir, name, 64, &text);
-	if (r < 0)
-		return r;
+	_cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	char text[16];
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -EBADF;
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	if (n < 0)
+		return negative_errno();
+	text[n] = '\0';
 	*ret = (uint16_t)strtol(text, NULL, 16);
 	return 0;
 }
@@ -144,20 +141,26 @@ static int read_id(int dir, const char *name, uint16_t *ret)
  */
 static int read_ids(int dir, PciFunction *f)
 {
-	uint16_t vendor = 0, device = 0;
-	int r = read_id(dir, "vendor", &vendor);
-	if (r >= 0)
-		r = read_id(dir, "device", &device);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		return strv_appendf(&f->warnings, "its IDs cannot be read: %s", strerror(-r));
+	static const char *const names[] = { "vendor", "device" };
+	uint16_t ids[2] = { 0, 0 };
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		int r = read_id(dir, names[i], &ids[i]);
+		if (r == -ENOENT || r == -ELOOP || r == -EBADF || r == -EISDIR)
+			return strv_appendf(&f->warnings,
+					    "its \"%s\" attribute is missing or not a file, so its "
+					    "IDs and class are unknown",
+					    names[i]);
+		if (r < 0)
+			return strv_appendf(&f->warnings, "its \"%s\" attribute cannot be read: %s",
+					    names[i], strerror(-r));
+	}
 	/* No device has vendor 0 or ffff. */
-	if (vendor == 0 || vendor == 0xffff)
+	if (ids[0] == 0 || ids[0] == 0xffff)
 		return strv_appendf(&f->warnings, "its vendor ID is unreadable, so its IDs and "
 						  "class are unknown");
-	f->vendor_id = vendor;
-	f->device_id = device;
+	f->vendor_id = ids[0];
+	f->device_id = ids[1];
 	f->readable = true;
 	return 0;
 }
@@ -256,12 +259,6 @@ static int read_function(int devices, PciFunction *f, PciFunctionReader each, vo
 	if (dir < 0)
 		return strv_appendf(&f->warnings, "its sysfs directory cannot be opened: %s",
 				    strerror(errno));
-	const char *bad = check_attributes(dir);
-	if (bad)
-		return strv_appendf(&f->warnings,
-				    "its \"%s\" attribute is missing or not a file, so its IDs and "
-				    "class are unknown",
-				    bad);
 	int r = read_ids(dir, f);
 	if (r < 0 || !f->readable)
 		return r;
