@@ -341,13 +341,35 @@ class KeptModelTest(FixtureTestCase):
         # one discovery at start, one for the refresh
         self.assertEqual(d.output().count('Host model rebuilt'), 2, d.output())
 
-    def test_the_loop_answers_during_a_rebuild(self):
+    def large_host(self):
+        """The generated host of 64 GPUs with 31 VFs each (2,141 PCI functions)."""
         root = os.path.join(tempfile.mkdtemp(prefix='libvfio-large-'), 'large')
         self.addCleanup(subprocess.run, ['rm', '-rf', os.path.dirname(root)])
         subprocess.run([sys.executable, os.path.join(FIXTURES, 'make-fixtures.py'),
                         '--generate-large', root, '--gpus', '64', '--vfs', '31'],
                        check=True, stdout=subprocess.DEVNULL)
-        d = self.daemon(args=['--sysfs-root', root])
+        return root
+
+    def test_refreshes_asked_during_a_rebuild_share_the_next(self):
+        d = self.daemon(args=['--sysfs-root', self.large_host(), '--log-level', 'debug'])
+        vfioctl('gpus', socket_path=d.socket)  # the first model is there
+        before = d.output().count('Host model rebuilt')
+        connections = [Varlink(d.socket, timeout=60) for _ in range(6)]
+        try:
+            # six at once: the first starts a rebuild, the five sent while it runs
+            # are answered by one more after it
+            for v in connections:
+                v.send('io.libvfio.Host.ListGPUs', {'refresh': True})
+            for v in connections:
+                self.assertIn('parameters', v.receive())
+        finally:
+            for v in connections:
+                v.close()
+        rebuilds = d.output().count('Host model rebuilt') - before
+        self.assertIn(rebuilds, (2, 3), d.output())
+
+    def test_the_loop_answers_during_a_rebuild(self):
+        d = self.daemon(args=['--sysfs-root', self.large_host()])
         with Varlink(d.socket, timeout=60) as slow, Varlink(d.socket) as quick:
             for _ in range(3):
                 # A rebuild of over 2,000 functions takes tens of milliseconds; a
