@@ -62,11 +62,15 @@ int host_cache_refresh(HostCache *cache, HostModelCallback callback, void *userd
 
 /*
  * True once the first model is there. The first discovery runs in its
- * thread from host_cache_new() on: until it is done, host_cache_model()
- * waits for it (blocking), and host_cache_first_model() calls back when it
- * is there (a refresh once it is).
+ * thread from host_cache_new() on, while the daemon sets up the rest; the
+ * daemon waits for it before it listens (host_cache_wait_first()). Until
+ * then host_cache_model() waits for it (blocking), and
+ * host_cache_first_model() calls back when it is there (a refresh once it
+ * is).
  */
 bool host_cache_ready(const HostCache *cache);
+/* Blocks until the first discovery is done: for the daemon's start, before its loop runs. */
+void host_cache_wait_first(HostCache *cache);
 int host_cache_first_model(HostCache *cache, HostModelCallback callback, void *userdata,
 			   HostCacheWait **ret);
 
