@@ -65,6 +65,7 @@ struct HostCache {
 	int done_fd; /* eventfd: the rebuild's thread is done */
 	sd_event_source *done_source;
 	sd_event_source *settle_source; /* the timer before a rebuild after uevents */
+	sd_event_source *answer_source; /* calls the satisfied waits back (on_answer()) */
 	int uevent_fd;
 	sd_event_source *uevent_source;
 };
@@ -88,22 +89,46 @@ static void publish(HostCache *cache, HostModel *model, uint64_t generation)
 	cache->model_generation = generation;
 }
 
-/* Calls back every wait the current model satisfies (or all, with an error). */
+/* Calls back every wait, with an error: the cache cannot make their model. */
+static void fail_waits(HostCache *cache, int result)
+{
+	while (cache->waits) {
+		HostCacheWait *wait = cache->waits;
+		cache->waits = wait->next;
+		wait->callback(NULL, result, wait->userdata);
+		free(wait);
+	}
+}
+
+/*
+ * Calls back one wait the current model satisfies, and comes back for the
+ * next in a dispatch of its own: each answer may be a large reply to build
+ * (ListGPUs of a host with thousands of VFs), and the loop serves others in
+ * between.
+ */
+static int on_answer(sd_event_source *source, void *userdata)
+{
+	HostCache *cache = userdata;
+	for (HostCacheWait **link = &cache->waits; *link; link = &(*link)->next) {
+		HostCacheWait *wait = *link;
+		if (wait->generation > cache->model_generation)
+			continue;
+		*link = wait->next;
+		(void)sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+		wait->callback(cache->model, 0, wait->userdata);
+		free(wait);
+		return 0;
+	}
+	return 0;
+}
+
+/* The waits the current model satisfies are called back, one per dispatch. */
 static void answer_waits(HostCache *cache, int result)
 {
-	HostCacheWait **link = &cache->waits;
-	while (*link) {
-		HostCacheWait *wait = *link;
-		if (result >= 0 && wait->generation > cache->model_generation) {
-			link = &wait->next;
-			continue;
-		}
-		*link = wait->next;
-		wait->callback(result < 0 ? NULL : cache->model, result, wait->userdata);
-		free(wait);
-		/* The callback may have added or cancelled waits: start over. */
-		link = &cache->waits;
-	}
+	if (result < 0)
+		fail_waits(cache, result);
+	else if (cache->waits)
+		(void)sd_event_source_set_enabled(cache->answer_source, SD_EVENT_ONESHOT);
 }
 
 static bool is_fresh(const HostCache *cache)
@@ -465,6 +490,10 @@ int host_cache_new(sd_event *event, const char *sysfs_root, char *const *extra_g
 		r = sd_event_add_io(event, &cache->done_source, cache->done_fd, EPOLLIN,
 				    on_build_done, cache);
 	if (r >= 0)
+		r = sd_event_add_defer(event, &cache->answer_source, on_answer, cache);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(cache->answer_source, SD_EVENT_OFF);
+	if (r >= 0)
 		r = sysfs_root_init(&cache->root, sysfs_root);
 	if (r >= 0)
 		r = pci_names_new(&cache->names);
@@ -502,7 +531,8 @@ HostCache *host_cache_free(HostCache *cache)
 		(void)pthread_join(cache->build->thread, NULL);
 		cache->build = build_free(cache->build);
 	}
-	answer_waits(cache, -ECANCELED);
+	fail_waits(cache, -ECANCELED);
+	sd_event_source_disable_unref(cache->answer_source);
 	sd_event_source_disable_unref(cache->settle_source);
 	sd_event_source_disable_unref(cache->done_source);
 	safe_close(cache->done_fd);
