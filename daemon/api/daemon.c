@@ -357,6 +357,11 @@ static int daemon_setup(Daemon *daemon)
 	if (r < 0)
 		return log_error_errno(r, "Cannot register io.libvfio.VMs");
 
+	/*
+	 * The host was read in its thread meanwhile: a call never waits for it on the
+	 * loop. (The wait here is before the loop runs.)
+	 */
+	host_cache_wait_first(daemon->host);
 	return listen_on_sockets(daemon);
 }
 

@@ -42,6 +42,75 @@ static int reply_or_oom(VarlinkCall *call, json_object *reply)
 }
 
 /*
+ * A call answered from the model. Without refresh from the one kept, at
+ * once; with refresh from one read after the call, built off the loop while
+ * the daemon serves everyone else, and answered when it is there.
+ */
+typedef struct ModelCall ModelCall;
+struct ModelCall {
+	VarlinkCall *call;
+	HostApi *api;
+	int (*reply)(const ModelCall *mc, const HostModel *model);
+	json_object *(*to_json)(const HostModel *model);
+	/* GetGPU: what was asked for, an address or the name of an mdev parent */
+	bool is_address;
+	PciAddress address;
+	char *name;
+};
+
+static void model_call_free(ModelCall *mc)
+{
+	varlink_call_unref(mc->call);
+	free(mc->name);
+	free(mc);
+}
+
+static void on_fresh_model(const HostModel *model, int result, void *userdata)
+{
+	ModelCall *mc = userdata;
+	if (result >= 0)
+		result = mc->reply(mc, model);
+	if (result < 0 && result != -ECONNRESET && result != -ECANCELED)
+		(void)api_reply_errorf(mc->call, API_ERROR_INTERNAL, "The host cannot be read: %s.",
+				       strerror(-result));
+	model_call_free(mc);
+}
+
+/* Answers `mc` (a template: copied when it must wait) with the model. */
+static int reply_with_model(VarlinkCall *call, HostApi *api, bool refresh, ModelCall *mc)
+{
+	const HostModel *model;
+
+	mc->call = call;
+	mc->api = api;
+	if (!refresh && host_cache_ready(api->cache)) {
+		int r = host_cache_model(api->cache, false, &model);
+		return r < 0 ? r : mc->reply(mc, model);
+	}
+	ModelCall *waiting = malloc(sizeof(*waiting));
+	if (!waiting)
+		return -ENOMEM;
+	*waiting = *mc;
+	waiting->name = NULL;
+	if (mc->name && !(waiting->name = strdup(mc->name))) {
+		free(waiting);
+		return -ENOMEM;
+	}
+	waiting->call = varlink_call_ref(call);
+	/* Just after start, the first model may still be read: the call waits for it. */
+	int r = refresh ? host_cache_refresh(api->cache, on_fresh_model, waiting, NULL)
+			: host_cache_first_model(api->cache, on_fresh_model, waiting, NULL);
+	if (r < 0)
+		model_call_free(waiting);
+	return r;
+}
+
+static int reply_to_json(const ModelCall *mc, const HostModel *model)
+{
+	return reply_or_oom(mc->call, mc->to_json(model));
+}
+
+/*
  * A read of the whole model: the parameters checked, then who asks, then the
  * model (read anew when asked, or always for figures no uevent reports) as
  * `to_json` makes it.
@@ -51,15 +120,14 @@ static int reply_model(VarlinkCall *call, json_object *parameters, HostApi *api,
 {
 	static const VarlinkField no_fields[] = { { 0 } };
 	RefreshParameter p = { 0 };
-	const HostModel *model;
 
 	if (!parameters_ok(call, parameters, takes_refresh ? refresh_fields : no_fields, &p))
 		return 0;
 	int allowed = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
 	if (allowed <= 0)
 		return allowed;
-	int r = host_cache_model(api->cache, always_fresh || p.refresh, &model);
-	return r < 0 ? r : reply_or_oom(call, to_json(model));
+	ModelCall mc = { .reply = reply_to_json, .to_json = to_json };
+	return reply_with_model(call, api, always_fresh || p.refresh, &mc);
 }
 
 static int method_list_gpus(VarlinkCall *call, json_object *parameters, void *userdata)
@@ -87,6 +155,32 @@ static int reply_no_such_gpu(VarlinkCall *call, const char *text, bool is_addres
 	return api_reply_error(call, API_ERROR_HOST_NO_SUCH_GPU, error);
 }
 
+static int reply_gpu(const ModelCall *mc, const HostModel *model)
+{
+	char text[PCI_ADDRESS_TEXT_SIZE];
+	json_object *o;
+
+	if (mc->is_address) {
+		const PciFunction *gpu = host_find_function(model, &mc->address);
+		if (!gpu || !pci_function_is_gpu(gpu))
+			return reply_no_such_gpu(mc->call, pci_address_format(&mc->address, text),
+						 true, gpu != NULL);
+		o = host_gpu_to_json(model, gpu);
+	} else {
+		const MdevParent *parent = host_find_mdev_parent(model, mc->name);
+		if (!parent)
+			return reply_no_such_gpu(mc->call, mc->name, false, false);
+		o = host_mdev_parent_to_json(model, parent);
+	}
+	json_object *reply = json_object_new_object();
+	if (!reply || !o || json_object_object_add(reply, "gpu", o) < 0) {
+		json_object_put(reply);
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	return varlink_call_reply(mc->call, reply);
+}
+
 static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *userdata)
 {
 	struct {
@@ -98,9 +192,7 @@ static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *user
 		{ "refresh", VARLINK_FIELD_BOOL, VARLINK_FIELD_NULLABLE, sizeof(const char *) },
 		{ 0 },
 	};
-	const HostModel *model;
-	PciAddress address;
-	char text[PCI_ADDRESS_TEXT_SIZE];
+	ModelCall mc = { .reply = reply_gpu };
 
 	if (!parameters_ok(call, parameters, fields, &p))
 		return 0;
@@ -108,33 +200,11 @@ static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *user
 	if (allowed <= 0)
 		return allowed;
 	/* A PCI address, or the name of an mdev parent outside PCI. */
-	bool is_address = pci_address_parse(p.address, &address) == 0;
-	if (!is_address && !sysfs_name_is_plain(p.address))
+	mc.is_address = pci_address_parse(p.address, &mc.address) == 0;
+	if (!mc.is_address && !sysfs_name_is_plain(p.address))
 		return varlink_call_reply_invalid_parameter(call, "address");
-	int r = host_cache_model(((HostApi *)userdata)->cache, p.refresh, &model);
-	if (r < 0)
-		return r;
-
-	json_object *o;
-	if (is_address) {
-		const PciFunction *gpu = host_find_function(model, &address);
-		if (!gpu || !pci_function_is_gpu(gpu))
-			return reply_no_such_gpu(call, pci_address_format(&address, text), true,
-						 gpu != NULL);
-		o = host_gpu_to_json(model, gpu);
-	} else {
-		const MdevParent *parent = host_find_mdev_parent(model, p.address);
-		if (!parent)
-			return reply_no_such_gpu(call, p.address, false, false);
-		o = host_mdev_parent_to_json(model, parent);
-	}
-	json_object *reply = json_object_new_object();
-	if (!reply || !o || json_object_object_add(reply, "gpu", o) < 0) {
-		json_object_put(reply);
-		json_object_put(o);
-		return -ENOMEM;
-	}
-	return varlink_call_reply(call, reply);
+	mc.name = (char *)p.address; /* copied when the call must wait */
+	return reply_with_model(call, userdata, p.refresh, &mc);
 }
 
 static int method_list_iommu_groups(VarlinkCall *call, json_object *parameters, void *userdata)
@@ -176,20 +246,23 @@ static json_object *topology_with_held(const HostModel *model, const VmManager *
 	return TAKE_PTR(o);
 }
 
+static int reply_topology(const ModelCall *mc, const HostModel *model)
+{
+	return reply_or_oom(mc->call, topology_with_held(model, mc->api->vms));
+}
+
 static int method_get_topology(VarlinkCall *call, json_object *parameters, void *userdata)
 {
 	static const VarlinkField no_fields[] = { { 0 } };
-	HostApi *api = userdata;
-	const HostModel *model;
 	RefreshParameter p = { 0 };
+	ModelCall mc = { .reply = reply_topology };
 
 	if (!parameters_ok(call, parameters, no_fields, &p))
 		return 0;
-	int allowed = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
+	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
 	if (allowed <= 0)
 		return allowed;
-	int r = host_cache_model(api->cache, true, &model);
-	return r < 0 ? r : reply_or_oom(call, topology_with_held(model, api->vms));
+	return reply_with_model(call, userdata, true, &mc);
 }
 
 typedef struct CheckCall {
@@ -204,7 +277,8 @@ static void finish_check(const QemuInfo *qemu, void *userdata)
 	const HostModel *model;
 	Readiness readiness;
 
-	int r = host_cache_model(check->api->cache, true, &model);
+	/* The model read anew for this call (check_with_model()), or a later one. */
+	int r = host_cache_model(check->api->cache, false, &model);
 	if (r >= 0)
 		r = readiness_evaluate(model, qemu, &readiness);
 	if (r >= 0) {
@@ -219,26 +293,32 @@ static void finish_check(const QemuInfo *qemu, void *userdata)
 	free(check);
 }
 
+/* The host is read anew (off the loop): now ask the QEMU probe. */
+static int check_with_model(const ModelCall *mc, const HostModel *model)
+{
+	CheckCall *check = malloc(sizeof(*check));
+	if (!check)
+		return -ENOMEM;
+	*check = (CheckCall){ varlink_call_ref(mc->call), mc->api };
+	int r = qemu_probe_get(mc->api->qemu, finish_check, check);
+	if (r < 0) {
+		varlink_call_unref(mc->call);
+		free(check);
+	}
+	return r;
+}
+
 static int method_check(VarlinkCall *call, json_object *parameters, void *userdata)
 {
 	static const VarlinkField fields[] = { { 0 } };
+	ModelCall mc = { .reply = check_with_model };
 
 	if (!parameters_ok(call, parameters, fields, NULL))
 		return 0;
 	int allowed = authz_check(((HostApi *)userdata)->authz, call, AUTHZ_READ, NULL, false);
 	if (allowed <= 0)
 		return allowed;
-	CheckCall *check = malloc(sizeof(*check));
-	if (!check)
-		return -ENOMEM;
-	*check = (CheckCall){ varlink_call_ref(call), userdata };
-	HostApi *api = userdata;
-	int r = qemu_probe_get(api->qemu, finish_check, check);
-	if (r < 0) {
-		varlink_call_unref(call);
-		free(check);
-	}
-	return r;
+	return reply_with_model(call, userdata, true, &mc);
 }
 
 static const VarlinkMethod host_methods[] = {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * io.libvfio.Host: the host model served over Varlink (ListGPUs, GetGPU,
- * ListIOMMUGroups, GetTopology, Check). GetTopology and Check always read the
- * host anew: their figures (free memory, hugepages) change without uevents.
+ * ListIOMMUGroups, GetTopology, Check), from the model kept (host_cache.h).
+ * GetTopology and Check always read the host anew, as does any call with
+ * refresh: off the loop, the call answered when the model is there. Their
+ * figures (free memory, hugepages) change without uevents.
  */
 #pragma once
 

@@ -144,22 +144,14 @@ static int add_others(json_object *array, const HostModel *model, const Partitio
 	return 0;
 }
 
-static int method_list(VarlinkCall *call, json_object *parameters, void *userdata)
-{
-	PartitionsApi *api = userdata;
-	static const VarlinkField fields[] = { { 0 } };
-	const char *bad;
-	const HostModel *model;
-	size_t n;
+typedef struct ListCall {
+	VarlinkCall *call;
+	PartitionsApi *api;
+} ListCall;
 
-	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
-		return varlink_call_reply_invalid_parameter(call, bad);
-	int r = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
-	if (r <= 0)
-		return r;
-	r = host_cache_model(api->host, true, &model);
-	if (r < 0)
-		return r;
+static int reply_list(VarlinkCall *call, PartitionsApi *api, const HostModel *model)
+{
+	size_t n;
 	const PartitionRecord *records = partition_engine_records(api->engine, &n);
 
 	_cleanup_json_ json_object *reply = json_object_new_object();
@@ -174,6 +166,45 @@ static int method_list(VarlinkCall *call, json_object *parameters, void *userdat
 	if (add_others(array, model, records, n) < 0)
 		return -ENOMEM;
 	return varlink_call_reply(call, TAKE_PTR(reply));
+}
+
+static void on_list_model(const HostModel *model, int result, void *userdata)
+{
+	ListCall *list = userdata;
+	if (result >= 0)
+		result = reply_list(list->call, list->api, model);
+	if (result < 0 && result != -ECONNRESET && result != -ECANCELED)
+		(void)api_reply_errorf(list->call, API_ERROR_INTERNAL,
+				       "The host cannot be read: %s.", strerror(-result));
+	varlink_call_unref(list->call);
+	free(list);
+}
+
+/*
+ * The partitions others made (mdevs, NVIDIA vGPU types) come and go without
+ * uevents that say so: the host is read anew for each List, off the loop.
+ */
+static int method_list(VarlinkCall *call, json_object *parameters, void *userdata)
+{
+	PartitionsApi *api = userdata;
+	static const VarlinkField fields[] = { { 0 } };
+	const char *bad;
+
+	if (varlink_parameters_dispatch(parameters, fields, NULL, &bad) < 0)
+		return varlink_call_reply_invalid_parameter(call, bad);
+	int r = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
+	if (r <= 0)
+		return r;
+	ListCall *list = malloc(sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	*list = (ListCall){ varlink_call_ref(call), api };
+	r = host_cache_refresh(api->host, on_list_model, list, NULL);
+	if (r < 0) {
+		varlink_call_unref(call);
+		free(list);
+	}
+	return r;
 }
 
 /* ---- Create, Destroy ---- */

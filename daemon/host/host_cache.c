@@ -3,48 +3,399 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/log.h"
+#include "host/host_internal.h"
 #include "macro.h"
 #include "strv.h"
 #include "time_util.h"
+
+/*
+ * A burst of uevents (31 VFs appearing, a driver rebind) arrives within a few
+ * milliseconds: a rebuild waits this long after the first, to read them all
+ * at once.
+ */
+#define HOST_CACHE_SETTLE_USEC 10000
+
+struct HostCacheWait {
+	HostModelCallback callback;
+	void *userdata;
+	uint64_t generation; /* called with a model of this generation or later */
+	HostCacheWait *next;
+};
+
+/* A rebuild in its thread: what it reads with, and what it made. */
+typedef struct HostBuild {
+	HostCache *cache;
+	HostOptions options; /* a copy: a reload may replace the cache's meanwhile */
+	uint64_t generation;
+	bool after_change; /* for the log line */
+	pthread_t thread;
+	HostModel *model;
+	int result;
+	uint64_t usec;
+	atomic_bool done; /* the thread has finished: joining it does not wait */
+} HostBuild;
 
 struct HostCache {
 	sd_event *event;
 	SysfsRoot root;
 	bool live; /* the root is the running system's: uevents describe it */
-	PciNames *names; /* pci.ids, loaded once */
+	PciNames *names; /* pci.ids, loaded once; lookups lock it */
 	HostModel *model;
 	HostOptions options; /* from the configuration */
-	bool stale;
+	/*
+	 * Every change (uevent, the daemon's own write, a refresh asked for)
+	 * makes a new generation; a model is of the generation its reading began
+	 * in, and is fresh when that is the latest.
+	 */
+	uint64_t generation;
+	uint64_t model_generation;
+	bool changed_by_device; /* a uevent since the model's generation: for the log */
+	HostCacheWait *waits;
+	HostBuild *build; /* the rebuild running, NULL when none */
+	int done_fd; /* eventfd: the rebuild's thread is done */
+	sd_event_source *done_source;
+	sd_event_source *settle_source; /* the timer before a rebuild after uevents */
+	sd_event_source *answer_source; /* calls the satisfied waits back (on_answer()) */
 	int uevent_fd;
 	sd_event_source *uevent_source;
 };
 
-/* ---- keeping the model fresh ---- */
+static void log_built(const HostModel *model, uint64_t usec, bool after_change)
+{
+	log_debug("Host model rebuilt%s: %zu PCI functions in %.1f ms",
+		  after_change ? " after a device change" : "", model->n_functions,
+		  (double)usec / 1000.0);
+}
+
+/* Takes `model` of `generation` as the current one, unless a newer one is there already. */
+static void publish(HostCache *cache, HostModel *model, uint64_t generation)
+{
+	if (cache->model && generation < cache->model_generation) {
+		host_model_free(model); /* a synchronous refresh overtook it */
+		return;
+	}
+	host_model_free(cache->model);
+	cache->model = model;
+	cache->model_generation = generation;
+}
+
+/* Calls back every wait, with an error: the cache cannot make their model. */
+static void fail_waits(HostCache *cache, int result)
+{
+	while (cache->waits) {
+		HostCacheWait *wait = cache->waits;
+		cache->waits = wait->next;
+		wait->callback(NULL, result, wait->userdata);
+		free(wait);
+	}
+}
+
+/*
+ * Calls back one wait the current model satisfies, and comes back for the
+ * next in a dispatch of its own: each answer may be a large reply to build
+ * (ListGPUs of a host with thousands of VFs), and the loop serves others in
+ * between.
+ */
+static int on_answer(sd_event_source *source, void *userdata)
+{
+	HostCache *cache = userdata;
+	for (HostCacheWait **link = &cache->waits; *link; link = &(*link)->next) {
+		HostCacheWait *wait = *link;
+		if (wait->generation > cache->model_generation)
+			continue;
+		*link = wait->next;
+		(void)sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+		wait->callback(cache->model, 0, wait->userdata);
+		free(wait);
+		return 0;
+	}
+	return 0;
+}
+
+/* The waits the current model satisfies are called back, one per dispatch. */
+static void answer_waits(HostCache *cache, int result)
+{
+	if (result < 0)
+		fail_waits(cache, result);
+	else if (cache->waits)
+		(void)sd_event_source_set_enabled(cache->answer_source, SD_EVENT_ONESHOT);
+}
+
+static bool is_fresh(const HostCache *cache)
+{
+	return cache->model && cache->model_generation == cache->generation;
+}
+
+/* ---- rebuilding in a thread ---- */
+
+static void *build_run(void *userdata)
+{
+	HostBuild *build = userdata;
+	uint64_t start = now_usec(CLOCK_MONOTONIC);
+
+	build->result = host_discover(&build->cache->root, build->cache->names, &build->options,
+				      &build->model);
+	build->usec = now_usec(CLOCK_MONOTONIC) - start;
+	atomic_store(&build->done, true);
+	uint64_t one = 1;
+	(void)write(build->cache->done_fd, &one, sizeof(one));
+	return NULL;
+}
+
+static HostBuild *build_free(HostBuild *build)
+{
+	if (!build)
+		return NULL;
+	host_model_free(build->model);
+	strv_free(build->options.extra_gpus);
+	free(build);
+	return NULL;
+}
+
+/* Starts a rebuild of the current generation, unless one runs (it is followed by another). */
+static int build_start(HostCache *cache)
+{
+	if (cache->build || is_fresh(cache))
+		return 0;
+	cache->settle_source = sd_event_source_disable_unref(cache->settle_source);
+	HostBuild *build = calloc(1, sizeof(*build));
+	if (!build)
+		return -ENOMEM;
+	*build = (HostBuild){ .cache = cache,
+			      .generation = cache->generation,
+			      .after_change = cache->changed_by_device };
+	for (char **e = cache->options.extra_gpus; e && *e; e++)
+		if (strv_append(&build->options.extra_gpus, *e) < 0) {
+			build_free(build);
+			return -ENOMEM;
+		}
+	int r = -pthread_create(&build->thread, NULL, build_run, build);
+	if (r < 0) {
+		build_free(build);
+		return r;
+	}
+	cache->changed_by_device = false;
+	cache->build = build;
+	return 0;
+}
+
+/* What the rebuild did not do, a later call or change does: logged, and the waits told. */
+static void build_start_or_fail(HostCache *cache)
+{
+	int r = build_start(cache);
+	if (r < 0) {
+		log_error_errno(r, "Cannot rebuild the host model");
+		answer_waits(cache, r);
+	}
+}
+
+/* Logs what the host has, once, when the first model is there. */
+static void log_host(const HostModel *model)
+{
+	size_t gpus = 0;
+	for (size_t i = 0; i < model->n_functions; i++)
+		gpus += pci_function_is_gpu(&model->functions[i]) && !model->functions[i].is_vf;
+	log_info("Host: %zu PCI functions, %zu GPU%s, %zu other mdev parent%s, %zu IOMMU groups, "
+		 "%zu NUMA node%s",
+		 model->n_functions, gpus, gpus == 1 ? "" : "s", model->n_mdev_parents,
+		 model->n_mdev_parents == 1 ? "" : "s", model->n_groups, model->n_nodes,
+		 model->n_nodes == 1 ? "" : "s");
+}
+
+/* The rebuild's thread is done (or is waited for): its model published, the waits told. */
+static void build_finish(HostCache *cache)
+{
+	HostBuild *build = TAKE_PTR(cache->build);
+	bool first = !cache->model;
+
+	(void)pthread_join(build->thread, NULL);
+	if (build->result < 0)
+		log_error_errno(build->result, "Cannot rebuild the host model");
+	else {
+		log_built(build->model, build->usec, build->after_change);
+		publish(cache, TAKE_PTR(build->model), build->generation);
+		if (first)
+			log_host(cache->model);
+	}
+	int result = build->result;
+	build_free(build);
+	answer_waits(cache, result);
+	/* Changes during the rebuild: one more. */
+	if (!is_fresh(cache))
+		build_start_or_fail(cache);
+}
+
+static int on_build_done(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	HostCache *cache = userdata;
+	uint64_t count;
+
+	(void)read(fd, &count, sizeof(count));
+	/* A rebuild waited for already (host_cache_model()) left its count behind. */
+	if (cache->build && atomic_load(&cache->build->done))
+		build_finish(cache);
+	return 0;
+}
+
+static int on_settled(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	HostCache *cache = userdata;
+	cache->settle_source = sd_event_source_disable_unref(cache->settle_source);
+	build_start_or_fail(cache);
+	return 0;
+}
+
+/* A new generation; its rebuild starts now, or after `settle_usec` (more changes may come). */
+static void changed(HostCache *cache, uint64_t settle_usec)
+{
+	cache->generation++;
+	if (cache->build)
+		return; /* it is followed by another */
+	if (settle_usec == 0) {
+		build_start_or_fail(cache);
+		return;
+	}
+	if (cache->settle_source)
+		return;
+	int r = sd_event_add_time_relative(cache->event, &cache->settle_source, CLOCK_MONOTONIC,
+					   settle_usec, 0, on_settled, cache);
+	if (r < 0)
+		build_start_or_fail(cache);
+}
+
+void host_cache_mark_stale(HostCache *cache)
+{
+	changed(cache, 0);
+}
+
+int host_cache_refresh(HostCache *cache, HostModelCallback callback, void *userdata,
+		       HostCacheWait **ret)
+{
+	HostCacheWait *wait = malloc(sizeof(*wait));
+	if (!wait)
+		return -ENOMEM;
+	cache->generation++;
+	*wait = (HostCacheWait){ callback, userdata, cache->generation, cache->waits };
+	int r = cache->build ? 0 : build_start(cache);
+	if (r < 0) {
+		free(wait);
+		return r;
+	}
+	cache->waits = wait;
+	if (ret)
+		*ret = wait;
+	return 0;
+}
+
+bool host_cache_ready(const HostCache *cache)
+{
+	return cache->model != NULL;
+}
+
+void host_cache_wait_first(HostCache *cache)
+{
+	if (!cache->model && cache->build)
+		build_finish(cache);
+}
+
+int host_cache_first_model(HostCache *cache, HostModelCallback callback, void *userdata,
+			   HostCacheWait **ret)
+{
+	if (cache->model || !cache->build)
+		return host_cache_refresh(cache, callback, userdata, ret);
+	HostCacheWait *wait = malloc(sizeof(*wait));
+	if (!wait)
+		return -ENOMEM;
+	*wait = (HostCacheWait){ callback, userdata, cache->build->generation, cache->waits };
+	cache->waits = wait;
+	if (ret)
+		*ret = wait;
+	return 0;
+}
+
+HostCacheWait *host_cache_wait_cancel(HostCache *cache, HostCacheWait *wait)
+{
+	for (HostCacheWait **link = &cache->waits; wait && *link; link = &(*link)->next)
+		if (*link == wait) {
+			*link = wait->next;
+			free(wait);
+			break;
+		}
+	return NULL;
+}
 
 int host_cache_model(HostCache *cache, bool refresh, const HostModel **ret)
 {
-	if (refresh || cache->stale || !cache->live || !cache->model) {
+	/* Before the first model is there (at start): wait for the reading under way. */
+	if (!cache->model && cache->build && !refresh)
+		build_finish(cache);
+	if (refresh || !cache->model) {
 		HostModel *model = NULL;
+		uint64_t generation = ++cache->generation;
 		uint64_t start = now_usec(CLOCK_MONOTONIC);
 		int r = host_discover(&cache->root, cache->names, &cache->options, &model);
 		if (r < 0)
 			return r;
-		log_debug("Host model rebuilt%s: %zu PCI functions in %.1f ms",
-			  cache->stale ? " after a device change" : "", model->n_functions,
-			  (double)(now_usec(CLOCK_MONOTONIC) - start) / 1000.0);
-		host_model_free(cache->model);
-		cache->model = model;
-		cache->stale = false;
+		log_built(model, now_usec(CLOCK_MONOTONIC) - start, cache->changed_by_device);
+		cache->changed_by_device = false;
+		publish(cache, model, generation);
+		answer_waits(cache, 0);
 	}
 	*ret = cache->model;
 	return 0;
 }
+
+static void nodes_free(NumaNode *nodes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(nodes[i].cpus);
+		free(nodes[i].hugepages);
+	}
+	free(nodes);
+}
+
+int host_cache_model_memory(HostCache *cache, const HostModel **ret)
+{
+	const HostModel *current;
+	int r = host_cache_model(cache, false, &current);
+	if (r < 0)
+		return r;
+
+	/* Read aside (the readers add warnings the model has already), then swapped in. */
+	HostModel scratch = { 0 };
+	HugepagePool *pools = NULL;
+	size_t n_pools = 0;
+	r = numa_read_nodes(&cache->root, &scratch);
+	if (r >= 0)
+		r = hugepages_read_pools(&cache->root, "sys/kernel/mm/hugepages", &pools, &n_pools);
+	strv_free(scratch.warnings);
+	if (r < 0) {
+		nodes_free(scratch.nodes, scratch.n_nodes);
+		free(pools);
+		return r;
+	}
+	HostModel *model = cache->model;
+	nodes_free(model->nodes, model->n_nodes);
+	model->nodes = scratch.nodes;
+	model->n_nodes = scratch.n_nodes;
+	free(model->facts.hugepages);
+	model->facts.hugepages = pools;
+	model->facts.n_hugepages = n_pools;
+	*ret = model;
+	return 0;
+}
+
+/* ---- kernel uevents ---- */
 
 /* True for a uevent ("ACTION@DEVPATH\0KEY=VALUE\0...") about a device we model. */
 static bool uevent_is_relevant(const char *buffer, size_t size)
@@ -63,6 +414,7 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
 {
 	HostCache *cache = userdata;
 	char buffer[8192];
+	bool relevant = false;
 
 	for (;;) {
 		struct sockaddr_nl sender;
@@ -74,19 +426,22 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
 		ssize_t n = recvmsg(fd, &message, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == ENOBUFS) {
-				cache->stale = true; /* events were lost: assume the worst */
+				relevant = true; /* events were lost: assume the worst */
 				continue;
 			}
-			return 0;
+			break;
 		}
 		/* Only the kernel (port 0) speaks for devices. */
 		if (sender.nl_pid != 0 || (message.msg_flags & MSG_TRUNC))
 			continue;
-		if (uevent_is_relevant(buffer, (size_t)n) && !cache->stale) {
-			log_debug("A device changed; the host model will be rebuilt");
-			cache->stale = true;
-		}
+		relevant |= uevent_is_relevant(buffer, (size_t)n);
 	}
+	if (relevant) {
+		log_debug("A device changed; the host model will be rebuilt");
+		cache->changed_by_device = true;
+		changed(cache, HOST_CACHE_SETTLE_USEC);
+	}
+	return 0;
 }
 
 static int watch_uevents(HostCache *cache)
@@ -115,7 +470,8 @@ int host_cache_set_extra_gpus(HostCache *cache, char *const *extra_gpus)
 		}
 	strv_free(cache->options.extra_gpus);
 	cache->options.extra_gpus = copy;
-	cache->stale = cache->model != NULL; /* read anew with them */
+	if (cache->model)
+		changed(cache, 0); /* read anew with them */
 	return 0;
 }
 
@@ -127,8 +483,18 @@ int host_cache_new(sd_event *event, const char *sysfs_root, char *const *extra_g
 		return -ENOMEM;
 	cache->event = sd_event_ref(event);
 	cache->uevent_fd = -1;
+	cache->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
-	int r = sysfs_root_init(&cache->root, sysfs_root);
+	int r = cache->done_fd < 0 ? negative_errno() : 0;
+	if (r >= 0)
+		r = sd_event_add_io(event, &cache->done_source, cache->done_fd, EPOLLIN,
+				    on_build_done, cache);
+	if (r >= 0)
+		r = sd_event_add_defer(event, &cache->answer_source, on_answer, cache);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(cache->answer_source, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sysfs_root_init(&cache->root, sysfs_root);
 	if (r >= 0)
 		r = pci_names_new(&cache->names);
 	if (r >= 0)
@@ -140,28 +506,18 @@ int host_cache_new(sd_event *event, const char *sysfs_root, char *const *extra_g
 	cache->live = cache->root.path[0] == '\0';
 	if (cache->live) {
 		r = watch_uevents(cache);
-		if (r < 0) {
-			log_warning_errno(r,
-					  "Cannot watch kernel uevents; the host model is rebuilt "
-					  "on every request instead");
-			cache->live = false;
-		}
+		if (r < 0)
+			log_warning_errno(r, "Cannot watch kernel uevents; the host model is read "
+					     "anew only when a caller asks for it");
 	}
 
-	const HostModel *model;
-	r = host_cache_model(cache, true, &model);
+	/* Read in its thread while the daemon sets up the rest; the first call waits for it. */
+	cache->generation = 1;
+	r = build_start(cache);
 	if (r < 0) {
 		host_cache_free(cache);
 		return r;
 	}
-	size_t gpus = 0;
-	for (size_t i = 0; i < model->n_functions; i++)
-		gpus += pci_function_is_gpu(&model->functions[i]) && !model->functions[i].is_vf;
-	log_info("Host: %zu PCI functions, %zu GPU%s, %zu other mdev parent%s, %zu IOMMU groups, "
-		 "%zu NUMA node%s",
-		 model->n_functions, gpus, gpus == 1 ? "" : "s", model->n_mdev_parents,
-		 model->n_mdev_parents == 1 ? "" : "s", model->n_groups, model->n_nodes,
-		 model->n_nodes == 1 ? "" : "s");
 	*ret = cache;
 	return 0;
 }
@@ -170,6 +526,16 @@ HostCache *host_cache_free(HostCache *cache)
 {
 	if (!cache)
 		return NULL;
+	if (cache->build) {
+		/* Exiting: the rebuild under way is waited for, then dropped. */
+		(void)pthread_join(cache->build->thread, NULL);
+		cache->build = build_free(cache->build);
+	}
+	fail_waits(cache, -ECANCELED);
+	sd_event_source_disable_unref(cache->answer_source);
+	sd_event_source_disable_unref(cache->settle_source);
+	sd_event_source_disable_unref(cache->done_source);
+	safe_close(cache->done_fd);
 	sd_event_source_disable_unref(cache->uevent_source);
 	safe_close(cache->uevent_fd);
 	host_model_free(cache->model);

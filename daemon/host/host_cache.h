@@ -1,14 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The host model, kept: built at start and rebuilt when it is stale: after a
- * kernel uevent about PCI, mdev or VFIO devices (a netlink socket on the
- * loop), or when a caller asks for it (refresh). With a sysfs root other than
- * "/" no uevents can describe it, so every request rebuilds.
+ * The host model, kept: built once at start (in a thread, while the daemon
+ * sets up the rest) and kept, whatever the sysfs
+ * root. It goes stale after a kernel uevent about PCI, mdev or VFIO devices
+ * (a netlink socket on the loop, only when the root is "/"), when the daemon
+ * changed the host itself (host_cache_mark_stale()), or when a caller asks
+ * for a model read after its call (refresh).
+ *
+ * Rebuilds run in a thread, off the event loop; the loop keeps answering
+ * from the model it has and swaps the new one in when the thread is done (an
+ * eventfd on the loop). Changes coalesce: a burst of uevents makes one
+ * rebuild, and changes during a rebuild make one more after it. Only a
+ * synchronous refresh (host_cache_model() with refresh) reads on the loop.
  *
  * The kernel's own uevent group, not sd_device_monitor: libsystemd 252 offers
  * only udev's group, which is silent where udev does not run (containers, a
  * minimal init, this project's lab and CI); the kernel's is one socket and a
- * filter on SUBSYSTEM=, and staleness is all the daemon needs from it.
+ * filter on SUBSYSTEM=, and staleness is all the daemon needs from it. With a
+ * sysfs root other than "/" nothing reports changes: whoever changes that
+ * tree asks for a refresh.
  */
 #pragma once
 
@@ -17,6 +27,14 @@
 #include "host/host.h"
 
 typedef struct HostCache HostCache;
+typedef struct HostCacheWait HostCacheWait;
+
+/*
+ * Called on the loop with a model read after the request (good until the
+ * callback returns: do not keep it), or with a negative errno and NULL:
+ * -ENOMEM, or -ECANCELED when the cache goes away first.
+ */
+typedef void (*HostModelCallback)(const HostModel *model, int result, void *userdata);
 
 /* extra_gpus: gpus.partitionable of the configuration (strv, copied; NULL: none). */
 int host_cache_new(sd_event *event, const char *sysfs_root, char *const *extra_gpus,
@@ -27,10 +45,47 @@ int host_cache_set_extra_gpus(HostCache *cache, char *const *extra_gpus);
 HostCache *host_cache_free(HostCache *cache);
 
 /*
- * The current model, rebuilt first when `refresh` (or stale). The pointer is
- * good until the next call that may rebuild it: do not keep it across the loop.
+ * The current model. With `refresh`, read anew first, on the loop (prefer
+ * host_cache_refresh()); without, the one kept, even while a rebuild after a
+ * change is under way. The pointer is good until control returns to the
+ * loop: do not keep it across the loop.
  */
 int host_cache_model(HostCache *cache, bool refresh, const HostModel **ret);
+
+/*
+ * Asks for a model read after this call, built off the loop, and calls
+ * `callback` with it (never before this returns). `ret` (may be NULL): a
+ * handle to cancel the wait with, valid until the callback runs.
+ */
+int host_cache_refresh(HostCache *cache, HostModelCallback callback, void *userdata,
+		       HostCacheWait **ret);
+
+/*
+ * True once the first model is there. The first discovery runs in its
+ * thread from host_cache_new() on, while the daemon sets up the rest; the
+ * daemon waits for it before it listens (host_cache_wait_first()). Until
+ * then host_cache_model() waits for it (blocking), and
+ * host_cache_first_model() calls back when it is there (a refresh once it
+ * is).
+ */
+bool host_cache_ready(const HostCache *cache);
+/* Blocks until the first discovery is done: for the daemon's start, before its loop runs. */
+void host_cache_wait_first(HostCache *cache);
+int host_cache_first_model(HostCache *cache, HostModelCallback callback, void *userdata,
+			   HostCacheWait **ret);
+
+/* Forgets a wait: its callback is not called. Accepts NULL; returns NULL. */
+HostCacheWait *host_cache_wait_cancel(HostCache *cache, HostCacheWait *wait);
+
+/*
+ * The current model with its memory figures read anew (free memory and
+ * hugepages per NUMA node and system-wide, which change without uevents): a
+ * few files, not a discovery. Same lifetime as host_cache_model()'s.
+ */
+int host_cache_model_memory(HostCache *cache, const HostModel **ret);
+
+/* The daemon changed the host (a partition step): rebuild in the background. */
+void host_cache_mark_stale(HostCache *cache);
 
 /* The root below which the host is read (and written, by the partition engine). */
 const SysfsRoot *host_cache_root(const HostCache *cache);

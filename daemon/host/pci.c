@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * PCI functions: their IDs through libpci (its sysfs back end pointed at the
- * sysfs root with "sysfs.path") and names from pci.ids; class, NUMA node,
- * IOMMU group and driver from the same sysfs directory.
+ * PCI functions: IDs, class, NUMA node, IOMMU group and driver read from each
+ * function's sysfs directory, through a descriptor of it; names from pci.ids
+ * through libpci, the one thing it is used for.
  *
- * libpci treats an unreadable attribute as fatal (its error callback must not
- * return) and opens attributes without O_NONBLOCK. So each function's
- * mandatory attributes are checked to be regular files first, and the error
- * callback jumps back here: a damaged device becomes a warning, the scan goes
- * on.
+ * libpci treats an unreadable pci.ids as fatal (its error callback must not
+ * return): the callback jumps back to the lookup, and the name stays unknown.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,9 +29,11 @@
 
 struct PciNames {
 	struct pci_access *access;
+	/* Discoveries may run at once (a refresh asked for during a background one). */
+	pthread_mutex_t lock;
 };
 
-/* Where libpci's error callback returns to, and what it said (per reading thread). */
+/* Where libpci's error callback returns to, and what it said (per thread). */
 static __thread jmp_buf *libpci_escape;
 static __thread char libpci_message[256];
 
@@ -76,6 +75,7 @@ int pci_names_new(PciNames **ret)
 	}
 	/* Only the ID database is used; no bus access. */
 	names->access->method = PCI_ACCESS_DUMP;
+	pthread_mutex_init(&names->lock, NULL);
 	*ret = names;
 	return 0;
 }
@@ -85,6 +85,7 @@ PciNames *pci_names_free(PciNames *names)
 	if (!names)
 		return NULL;
 	pci_cleanup(names->access);
+	pthread_mutex_destroy(&names->lock);
 	free(names);
 	return NULL;
 }
@@ -108,62 +109,62 @@ static char *lookup(PciNames *names, int flags, unsigned vendor, unsigned device
 	return name ? strdup(name) : NULL;
 }
 
-/* The attributes libpci reads for IDs; anything but a regular file is refused. */
-static const char *check_attributes(int dir)
+/*
+ * A 16-bit ID attribute read the way libpci reads it (strtol, base 16): what
+ * is not a number becomes 0, so the output is the same as when libpci read
+ * them. Anything but a regular file is refused (-EBADF), checked on the open
+ * descriptor: a FIFO cannot hang the read (O_NONBLOCK), and no second path
+ * lookup is made.
+ */
+static int read_id(int dir, const char *name, uint16_t *ret)
 {
-	static const char *const mandatory[] = { "vendor", "device" };
+	_cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	char text[16];
 
-	for (size_t i = 0; i < ELEMENTSOF(mandatory); i++) {
-		struct stat st;
-		if (fstatat(dir, mandatory[i], &st, 0) < 0 || !S_ISREG(st.st_mode))
-			return mandatory[i];
-	}
-	return NULL;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -EBADF;
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	if (n < 0)
+		return negative_errno();
+	text[n] = '\0';
+	*ret = (uint16_t)strtol(text, NULL, 16);
+	return 0;
 }
 
-/* Fills the IDs of one function from libpci. */
-static void fill_from_libpci(struct pci_access *access, PciFunction *f)
+/*
+ * The IDs, read relative to the device's directory (libpci would open them
+ * by absolute path, a path walk of a dozen components each, which was a
+ * quarter of a discovery on a large host). -ENOMEM only.
+ */
+static int read_ids(int dir, PciFunction *f)
 {
-	jmp_buf escape;
-	struct pci_dev *volatile device = NULL;
+	static const char *const names[] = { "vendor", "device" };
+	uint16_t ids[2] = { 0, 0 };
 
-	libpci_escape = &escape;
-	if (setjmp(escape)) {
-		libpci_escape = NULL;
-		(void)strv_appendf(&f->warnings, "libpci could not read it: %s", libpci_message);
-		if (device)
-			pci_free_dev(device);
-		return;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		int r = read_id(dir, names[i], &ids[i]);
+		if (r == -ENOENT || r == -ELOOP || r == -EBADF || r == -EISDIR)
+			return strv_appendf(&f->warnings,
+					    "its \"%s\" attribute is missing or not a file, so its "
+					    "IDs and class are unknown",
+					    names[i]);
+		if (r < 0)
+			return strv_appendf(&f->warnings, "its \"%s\" attribute cannot be read: %s",
+					    names[i], strerror(-r));
 	}
-	device = pci_get_dev(access, f->address.domain, f->address.bus, f->address.device,
-			     f->address.function);
-	if (!device) {
-		libpci_escape = NULL;
-		(void)strv_append(&f->warnings, "libpci could not allocate it");
-		return;
-	}
-	/*
-	 * Only the IDs: libpci resolves the iommu_group link with a realpath that
-	 * costs a system call per path component, which is most of the time of a
-	 * discovery on a large host; the links are read directly below.
-	 */
-	pci_fill_info(device, PCI_FILL_IDENT);
-	libpci_escape = NULL;
-
-	/* libpci reads IDs with strtol: garbage comes back as 0. No device has vendor 0 or ffff. */
-	if (device->vendor_id == 0 || device->vendor_id == 0xffff) {
-		(void)strv_appendf(&f->warnings,
-				   "its vendor ID is unreadable, so its IDs and class are unknown");
-		pci_free_dev(device);
-		return;
-	}
-	f->vendor_id = device->vendor_id;
-	f->device_id = device->device_id;
+	/* No device has vendor 0 or ffff. */
+	if (ids[0] == 0 || ids[0] == 0xffff)
+		return strv_appendf(&f->warnings, "its vendor ID is unreadable, so its IDs and "
+						  "class are unknown");
+	f->vendor_id = ids[0];
+	f->device_id = ids[1];
 	f->readable = true;
-	pci_free_dev(device);
+	return 0;
 }
 
-/* The IOMMU group and the driver: the last component of their links. */
 /* The IOMMU group and the driver: the last component of their links. */
 static void read_links(int dir, PciFunction *f)
 {
@@ -251,29 +252,22 @@ static int compare_functions(const void *a, const void *b)
 }
 
 /* Reads one readable function's attributes and hands it to the reader. */
-static int read_function(int devices, struct pci_access *access, PciFunction *f,
-			 PciFunctionReader each, void *userdata)
+static int read_function(int devices, PciFunction *f, PciFunctionReader each, void *userdata)
 {
 	_cleanup_close_ int dir =
 		openat(devices, f->address_text, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return strv_appendf(&f->warnings, "its sysfs directory cannot be opened: %s",
 				    strerror(errno));
-	const char *bad = check_attributes(dir);
-	if (bad)
-		return strv_appendf(&f->warnings,
-				    "its \"%s\" attribute is missing or not a file, so its IDs and "
-				    "class are unknown",
-				    bad);
-	fill_from_libpci(access, f);
-	if (!f->readable)
-		return 0;
+	int r = read_ids(dir, f);
+	if (r < 0 || !f->readable)
+		return r;
 	if (!read_class(dir, f)) {
 		f->readable = false;
 		return 0;
 	}
 	read_links(dir, f);
-	int r = each(f, dir, userdata);
+	r = each(f, dir, userdata);
 	/* A VF sits on its PF's node (the kernel places it on the PF's bus): see inherit_nodes().
 	 */
 	if (r >= 0 && !f->is_vf)
@@ -300,7 +294,7 @@ static void inherit_nodes(PciFunction *functions, size_t n)
 	}
 }
 
-/* A share of the functions, read by one thread with its own libpci handle. */
+/* A share of the functions, read by one thread. */
 typedef struct Worker {
 	const SysfsRoot *root;
 	PciFunction *functions;
@@ -314,32 +308,11 @@ typedef struct Worker {
 static void *worker_run(void *userdata)
 {
 	Worker *w = userdata;
-	char path[4096];
-	jmp_buf escape;
-
-	struct pci_access *access = access_new();
-	if (!access) {
-		w->result = -ENOMEM;
-		return NULL;
-	}
-	access->method = PCI_ACCESS_SYS_BUS_PCI;
-	if (sysfs_path(w->root, "sys/bus/pci", path, sizeof(path)) == 0)
-		(void)pci_set_param(access, (char *)"sysfs.path", path);
-	libpci_escape = &escape;
-	bool started = setjmp(escape) == 0;
-	if (started)
-		pci_init(access);
-	libpci_escape = NULL;
 
 	/* Each device directory is opened relative to this one: a shorter path to resolve. */
 	_cleanup_close_ int devices = sysfs_open_dir(w->root, "sys/bus/pci/devices");
 	for (size_t i = w->begin; i < w->end && w->result >= 0; i++)
-		w->result =
-			started ? read_function(devices, access, &w->functions[i], w->each,
-						w->userdata)
-				: strv_appendf(&w->functions[i].warnings,
-					       "libpci cannot read the bus: %s", libpci_message);
-	pci_cleanup(access);
+		w->result = read_function(devices, &w->functions[i], w->each, w->userdata);
 	return NULL;
 }
 
@@ -403,7 +376,9 @@ int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader
 
 	r = read_all(root, state.functions, state.n, each, userdata);
 	inherit_nodes(state.functions, state.n);
-	/* pci.ids lookups share one handle: after the threads, here. */
+	/* pci.ids lookups share one handle: after the threads, here, one discovery at a time. */
+	if (names)
+		pthread_mutex_lock(&names->lock);
 	for (size_t i = 0; r >= 0 && i < state.n; i++) {
 		PciFunction *f = &state.functions[i];
 		if (!f->readable)
@@ -411,6 +386,8 @@ int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader
 		f->vendor_name = lookup(names, PCI_LOOKUP_VENDOR, f->vendor_id, 0);
 		f->device_name = lookup(names, PCI_LOOKUP_DEVICE, f->vendor_id, f->device_id);
 	}
+	if (names)
+		pthread_mutex_unlock(&names->lock);
 	if (r < 0) {
 		pci_functions_free(state.functions, state.n);
 		return r;

@@ -43,6 +43,7 @@ typedef struct Operation {
 	bool reported; /* the caller heard already (of a stuck write) */
 	bool stuck; /* a write of it did not answer in time */
 	bool leftover; /* left by a previous daemon: given back in full (set VFs: autoprobe only) */
+	HostCacheWait *host_wait; /* waiting for the host read anew after a write */
 	AllocError alloc_error;
 	PciAddress alloc_gpu; /* the GPU alloc_error is about */
 	char alloc_parent[65]; /* or the mdev parent outside PCI it is about; "": none */

@@ -139,6 +139,25 @@ static void operation_finish(PartitionEngine *engine, Operation *op, int result)
 		(void)sd_event_source_set_enabled(engine->kick, SD_EVENT_ONESHOT);
 }
 
+/*
+ * Goes on in `then` once the host is read anew, off the loop (after a write
+ * of the engine, or before an undo). Out of memory: at once with the error.
+ */
+static void wait_for_model(PartitionEngine *engine, Operation *op, HostModelCallback then)
+{
+	int r = host_cache_refresh(engine->host, then, op, &op->host_wait);
+	if (r < 0)
+		then(NULL, r, op);
+}
+
+static void on_undo_model(const HostModel *model, int result, void *userdata)
+{
+	Operation *op = userdata;
+	op->host_wait = NULL;
+	if (result != -ECANCELED)
+		operation_undo_next(op->engine, op);
+}
+
 /* Starts undoing, from the last step back; `failure` is what went wrong (0 for a release). */
 void operation_undo(PartitionEngine *engine, Operation *op, int failure)
 {
@@ -146,7 +165,8 @@ void operation_undo(PartitionEngine *engine, Operation *op, int failure)
 	op->undo_left = op->record.n_steps;
 	op->record.active = false;
 	(void)save(engine, op);
-	operation_undo_next(engine, op);
+	/* What a failed step half did is read before the undo plans from it. */
+	wait_for_model(engine, op, on_undo_model);
 }
 
 /*
@@ -207,12 +227,27 @@ static void on_stuck(size_t index, void *userdata)
 	operation_report(op, &outcome);
 }
 
+static void on_undo_step_model(const HostModel *model, int result, void *userdata)
+{
+	Operation *op = userdata;
+	op->host_wait = NULL;
+	if (result == -ECANCELED)
+		return;
+	undo_step_done(op, &op->record.steps[op->undo_left], result < 0 ? result : 0);
+}
+
 static void on_undo_written(int result, size_t failed, void *userdata)
 {
 	Operation *op = userdata;
 	if (result == -ECANCELED)
 		return; /* the engine is going away; the record stays for the next start */
-	undo_step_done(op, &op->record.steps[op->undo_left], result);
+	if (result < 0) {
+		host_cache_mark_stale(op->engine->host); /* a plan may have half run */
+		undo_step_done(op, &op->record.steps[op->undo_left], result);
+		return;
+	}
+	/* The next step is planned from the host as this one left it. */
+	wait_for_model(op->engine, op, on_undo_step_model);
 }
 
 /*
@@ -256,7 +291,7 @@ static void operation_undo_next(PartitionEngine *engine, Operation *op)
 		}
 		bool keep = engine->keep_vfs && op->kind == OPERATION_DESTROY && !op->leftover &&
 			    op->record.mode == PARTITION_SRIOV;
-		int r = host_cache_model(engine->host, true, &model);
+		int r = host_cache_model(engine->host, false, &model);
 		if (r >= 0)
 			r = partition_undo_plan(step, model, keep,
 						partition_undo_autoprobe(&engine->autoprobe, step),
@@ -311,6 +346,28 @@ static void create_failed(Operation *op, int failure)
 	operation_undo(op->engine, op, failure);
 }
 
+static void on_step_model(const HostModel *model, int result, void *userdata)
+{
+	Operation *op = userdata;
+	RecordStep *step = &op->record.steps[op->record.n_steps - 1];
+	char address[PCI_ADDRESS_TEXT_SIZE];
+	const char *device =
+		step->parent ? step->parent : pci_address_format(&step->device, address);
+
+	op->host_wait = NULL;
+	if (result == -ECANCELED)
+		return; /* the engine is going away; the record stays for the next start */
+	if (result < 0 || !partition_step_took_effect(step, model)) {
+		set_message(op, "The kernel accepted %s on %s, but it did not happen.",
+			    step_kind_to_string(step->kind), device);
+		create_failed(op, result < 0 ? result : -EIO);
+		return;
+	}
+	step->state = STEP_DONE;
+	(void)save(op->engine, op);
+	operation_step(op->engine, op);
+}
+
 static void on_step_written(int result, size_t failed, void *userdata)
 {
 	Operation *op = userdata;
@@ -319,7 +376,8 @@ static void on_step_written(int result, size_t failed, void *userdata)
 
 	if (result == -ECANCELED)
 		return; /* the engine is going away; the record stays for the next start */
-	const HostModel *model;
+	if (result < 0)
+		host_cache_mark_stale(engine->host); /* a plan may have half run */
 	char address[PCI_ADDRESS_TEXT_SIZE];
 	const char *device =
 		step->parent ? step->parent : pci_address_format(&step->device, address);
@@ -350,16 +408,8 @@ static void on_step_written(int result, size_t failed, void *userdata)
 		create_failed(op, result);
 		return;
 	}
-	int r = host_cache_model(engine->host, true, &model);
-	if (r < 0 || !partition_step_took_effect(step, model)) {
-		set_message(op, "The kernel accepted %s on %s, but it did not happen.",
-			    step_kind_to_string(step->kind), device);
-		create_failed(op, r < 0 ? r : -EIO);
-		return;
-	}
-	step->state = STEP_DONE;
-	(void)save(engine, op);
-	operation_step(engine, op);
+	/* Whether it happened, the host read anew (off the loop) tells. */
+	wait_for_model(engine, op, on_step_model);
 }
 
 /*
@@ -409,7 +459,8 @@ static void operation_step(PartitionEngine *engine, Operation *op)
 	PartitionStepPlan next;
 	char uuid[SD_ID128_UUID_STRING_MAX];
 
-	int r = host_cache_model(engine->host, true, &model);
+	/* Read anew after the last step (on_step_model()), or kept fresh by uevents. */
+	int r = host_cache_model(engine->host, false, &model);
 	if (r >= 0)
 		r = next_step(engine, op, model, &next, uuid);
 	if (r == 0) {
@@ -484,14 +535,18 @@ static bool group_in_use(PartitionEngine *engine, Operation *op, const HostModel
 	return true;
 }
 
-void operation_start_create(PartitionEngine *engine, Operation *op)
+static void create_with_model(const HostModel *model, int result, void *userdata)
 {
-	const HostModel *model;
+	Operation *op = userdata;
+	PartitionEngine *engine = op->engine;
 	AllocationChoice choice;
 	AllocSubject where = { 0 };
 	size_t n_held = 0;
 
-	int r = host_cache_model(engine->host, true, &model);
+	op->host_wait = NULL;
+	if (result == -ECANCELED)
+		return;
+	int r = result;
 	_cleanup_free_ HeldPartition *held = r >= 0 ? engine_held(engine, &n_held) : NULL;
 	if (r < 0 || !held) {
 		set_message(op, "The host cannot be read.");
@@ -546,23 +601,27 @@ void operation_start_create(PartitionEngine *engine, Operation *op)
 	operation_step(engine, op);
 }
 
-static void on_vfs_written(int result, size_t failed, void *userdata)
+/*
+ * A creation starts from the host read anew, off the loop: not everything
+ * that changes it sends a uevent (sriov_drivers_autoprobe, NVIDIA's vGPU
+ * types, xe profiles). The steps then go on from the model read after each
+ * write.
+ */
+void operation_start_create(PartitionEngine *engine, Operation *op)
+{
+	wait_for_model(engine, op, create_with_model);
+}
+
+static void on_vfs_model(const HostModel *model, int result, void *userdata)
 {
 	Operation *op = userdata;
-	const HostModel *model;
 	char address[PCI_ADDRESS_TEXT_SIZE];
 
+	op->host_wait = NULL;
 	if (result == -ECANCELED)
 		return;
 	pci_address_format(&op->target, address);
-	if (result < 0) {
-		set_message(op, "The kernel refused to change the VFs of %s (%s).", address,
-			    result == -ETIMEDOUT ? "it did not answer in time" : strerror(-result));
-		operation_finish(op->engine, op, result);
-		return;
-	}
-	int r = host_cache_model(op->engine->host, true, &model);
-	const PciFunction *pf = r >= 0 ? host_find_function(model, &op->target) : NULL;
+	const PciFunction *pf = result >= 0 ? host_find_function(model, &op->target) : NULL;
 	if (!pf || pf->sriov_num_vfs != (int)op->count) {
 		set_message(op, "The kernel accepted %u VFs for %s, but they did not appear.",
 			    op->count, address);
@@ -582,15 +641,37 @@ static void on_vfs_written(int result, size_t failed, void *userdata)
 	operation_finish(op->engine, op, 0);
 }
 
-void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
+static void on_vfs_written(int result, size_t failed, void *userdata)
 {
-	const HostModel *model;
+	Operation *op = userdata;
+	char address[PCI_ADDRESS_TEXT_SIZE];
+
+	if (result == -ECANCELED)
+		return;
+	if (result < 0) {
+		host_cache_mark_stale(op->engine->host);
+		set_message(op, "The kernel refused to change the VFs of %s (%s).",
+			    pci_address_format(&op->target, address),
+			    result == -ETIMEDOUT ? "it did not answer in time" : strerror(-result));
+		operation_finish(op->engine, op, result);
+		return;
+	}
+	wait_for_model(op->engine, op, on_vfs_model);
+}
+
+static void set_vfs_with_model(const HostModel *model, int result, void *userdata)
+{
+	Operation *op = userdata;
+	PartitionEngine *engine = op->engine;
 	char address[PCI_ADDRESS_TEXT_SIZE];
 	size_t n_held = 0, in_use = 0;
 	SysfsPlan plan;
 
+	op->host_wait = NULL;
+	if (result == -ECANCELED)
+		return;
 	pci_address_format(&op->target, address);
-	int r = host_cache_model(engine->host, true, &model);
+	int r = result;
 	_cleanup_free_ HeldPartition *held = r >= 0 ? engine_held(engine, &n_held) : NULL;
 	if (!held) {
 		set_message(op, "The host cannot be read.");
@@ -671,4 +752,10 @@ void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
 			   engine->write_timeout_usec, on_vfs_written, on_stuck, op);
 	if (r < 0)
 		on_vfs_written(r, 0, op);
+}
+
+/* Like a creation, from the host read anew (operation_start_create()). */
+void operation_start_set_vfs(PartitionEngine *engine, Operation *op)
+{
+	wait_for_model(engine, op, set_vfs_with_model);
 }

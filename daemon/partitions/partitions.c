@@ -25,6 +25,8 @@ void operation_free(Operation *op)
 {
 	if (!op)
 		return;
+	if (op->host_wait)
+		host_cache_wait_cancel(op->engine->host, op->host_wait);
 	partition_record_done(&op->record);
 	free(op->type);
 	free(op->parent);

@@ -192,8 +192,8 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 					     strerror(-r));
 		return r;
 	}
-	/* Fresh: free pages change without uevents. */
-	int r = host_cache_model(m->host, true, &model);
+	/* Free pages change without uevents: read anew (not the whole host). */
+	int r = host_cache_model_memory(m->host, &model);
 	if (r < 0)
 		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
 	r = hugepage_plan(definition, model, node, 0, &plan);

@@ -9,9 +9,11 @@ LIBVFIO_UPDATE_GOLDEN=1 rewrites the golden files from what the daemon says;
 review the diff before committing it."""
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import unittest_tap
@@ -313,6 +315,93 @@ class TopologyTextTest(FixtureTestCase):
         self.assertNotIn('GPUs on no NUMA node', out)
 
 
+class KeptModelTest(FixtureTestCase):
+    """The model is read once and kept, also below a sysfs root: a changed tree
+    shows only after a refresh, read off the event loop."""
+
+    def test_the_model_is_kept_until_refresh(self):
+        root = tempfile.mkdtemp(prefix='libvfio-kept-')
+        self.addCleanup(subprocess.run, ['rm', '-rf', root])
+        subprocess.run(['cp', '-a', os.path.join(fixtures(), 'amd-sriov') + '/.', root],
+                       check=True)
+        d = self.daemon(args=['--sysfs-root', root, '--log-level', 'debug'])
+        with Varlink(d.socket) as v:
+            gpus = v.call('io.libvfio.Host.ListGPUs')['parameters']['gpus']
+            gpu = gpus[0]['address']
+            driver = os.path.join(root, 'sys/bus/pci/devices', gpu, 'driver')
+            os.unlink(driver)  # unbound, behind the daemon's back
+            kept = v.call('io.libvfio.Host.GetGPU', {'address': gpu})['parameters']['gpu']
+            self.assertEqual(kept.get('driver'), gpus[0].get('driver'))
+            fresh = v.call('io.libvfio.Host.GetGPU',
+                           {'address': gpu, 'refresh': True})['parameters']['gpu']
+            self.assertIsNone(fresh.get('driver'), fresh)
+            # and kept from then on
+            again = v.call('io.libvfio.Host.ListGPUs')['parameters']['gpus']
+            self.assertIsNone(again[0].get('driver'), again[0])
+        # one discovery at start, one for the refresh
+        self.assertEqual(d.output().count('Host model rebuilt'), 2, d.output())
+
+    def large_host(self):
+        """The generated host of 64 GPUs with 31 VFs each (2,141 PCI functions)."""
+        root = os.path.join(tempfile.mkdtemp(prefix='libvfio-large-'), 'large')
+        self.addCleanup(subprocess.run, ['rm', '-rf', os.path.dirname(root)])
+        subprocess.run([sys.executable, os.path.join(FIXTURES, 'make-fixtures.py'),
+                        '--generate-large', root, '--gpus', '64', '--vfs', '31'],
+                       check=True, stdout=subprocess.DEVNULL)
+        return root
+
+    @staticmethod
+    def a_gpu(root):
+        """A GPU of the generated host, found in its tree (not by a ListGPUs: the
+        reply of one of 2,141 functions is 330 KB, slow to build on any loop)."""
+        devices = os.path.join(root, 'sys/bus/pci/devices')
+        for name in sorted(os.listdir(devices)):
+            if os.path.exists(os.path.join(devices, name, 'sriov_totalvfs')):
+                return name
+        raise AssertionError('no SR-IOV GPU in the generated host')
+
+    def test_refreshes_asked_during_a_rebuild_share_the_next(self):
+        root = self.large_host()
+        gpu = self.a_gpu(root)
+        d = self.daemon(args=['--sysfs-root', root, '--log-level', 'debug'])
+        before = d.output().count('Host model rebuilt')
+        self.assertEqual(before, 1, d.output())  # the first model is there
+        connections = [Varlink(d.socket, timeout=60) for _ in range(6)]
+        try:
+            # six at once: the first starts a rebuild, the five sent while it runs
+            # are answered by one more after it
+            for v in connections:
+                v.send('io.libvfio.Host.GetGPU', {'address': gpu, 'refresh': True})
+            for v in connections:
+                self.assertIn('parameters', v.receive())
+        finally:
+            for v in connections:
+                v.close()
+        rebuilds = d.output().count('Host model rebuilt') - before
+        self.assertIn(rebuilds, (2, 3), d.output())
+
+    def test_the_loop_answers_during_a_rebuild(self):
+        root = self.large_host()
+        gpu = self.a_gpu(root)
+        d = self.daemon(args=['--sysfs-root', root])
+        with Varlink(d.socket, timeout=60) as slow, Varlink(d.socket) as quick:
+            for _ in range(3):
+                # A rebuild of over 2,000 functions takes tens of milliseconds; a
+                # GetInfo sent after it began is answered while it runs.
+                slow.send('io.libvfio.Host.GetGPU', {'address': gpu, 'refresh': True})
+                time.sleep(0.002)
+                start = time.perf_counter()
+                info = quick.call('org.varlink.service.GetInfo')
+                quick_ms = (time.perf_counter() - start) * 1000
+                self.assertIn('parameters', info)
+                pending = select.select([slow.sock], [], [], 0)[0]
+                reply = slow.receive()
+                self.assertEqual(reply['parameters']['gpu']['address'], gpu)
+                if not pending:
+                    break
+            self.assertFalse(pending, f'GetInfo waited for the rebuild ({quick_ms:.1f} ms)')
+
+
 class RealHostTest(DaemonTestCase):
     """This machine's own /sys: whatever it has, every command answers."""
 
@@ -323,13 +412,36 @@ class RealHostTest(DaemonTestCase):
         vfioctl('gpus', socket_path=d.socket)
         self.assertNotIn('after a device change', d.output())
         # Writing "change" to a device's uevent file makes the kernel announce it,
-        # exactly as it announces a hot-plugged device or a new mdev.
+        # exactly as it announces a hot-plugged device or a new mdev. The model is
+        # rebuilt in the background, without a caller asking.
         device = sorted(os.listdir('/sys/bus/pci/devices'))[0]
         with open(f'/sys/bus/pci/devices/{device}/uevent', 'w') as f:
             f.write('change')
         wait_for(lambda: 'A device changed' in d.output(), what='the uevent to arrive')
-        vfioctl('gpus', socket_path=d.socket)
-        self.assertIn('Host model rebuilt after a device change', d.output())
+        wait_for(lambda: 'Host model rebuilt after a device change' in d.output(),
+                 what='the rebuild in the background')
+        self.assertEqual(vfioctl('gpus', socket_path=d.socket).returncode, 0)
+
+    @unittest.skipUnless(os.geteuid() == 0 and os.listdir('/sys/bus/pci/devices'),
+                         'needs root and a PCI device to make the kernel send a uevent')
+    def test_a_burst_of_uevents_makes_one_rebuild(self):
+        d = self.daemon(args=['--sysfs-root', '/', '--log-level', 'debug'])
+        devices = sorted(os.listdir('/sys/bus/pci/devices'))
+        before = d.output().count('Host model rebuilt')
+        # 30 uevents, as fast as they can be written (31 VFs appearing look alike)
+        fds = [os.open(f'/sys/bus/pci/devices/{devices[i % len(devices)]}/uevent', os.O_WRONLY)
+               for i in range(30)]
+        for fd in fds:
+            os.write(fd, b'change')
+        for fd in fds:
+            os.close(fd)
+        wait_for(lambda: 'Host model rebuilt after a device change' in d.output(),
+                 what='the rebuild in the background')
+        time.sleep(0.5)  # any rebuild still to come
+        rebuilds = d.output().count('Host model rebuilt') - before
+        # one, or two when the settling time ran out in the middle of the burst
+        # (a loaded machine); never one per uevent
+        self.assertIn(rebuilds, (1, 2), d.output())
 
     def test_commands_run_on_the_real_sys(self):
         d = self.daemon(args=['--sysfs-root', '/'])

@@ -538,8 +538,10 @@ class VFCountTest(PartitionTestCase):
         with open(sim.path('sys/bus/pci/devices/0000:00:02.0/sriov_admin/vf2/profile/'
                            'preempt_timeout_us'), 'w') as f:
             f.write('50000')
+        # written behind the daemon's back, and no uevent says so: read anew
         with Varlink(d.socket) as v:
-            gpu = v.call('io.libvfio.Host.GetGPU', {'address': '0000:00:02.0'})['parameters']
+            gpu = v.call('io.libvfio.Host.GetGPU', {'address': '0000:00:02.0',
+                                                    'refresh': True})['parameters']
         vfs = gpu['gpu']['sriov']['vfs']
         self.assertEqual([(vf['address'], vf['xeProfile']) for vf in vfs],
                          [('0000:00:02.1', {'execQuantumMs': 0, 'preemptTimeoutUs': 0,
@@ -567,7 +569,8 @@ class VFCountTest(PartitionTestCase):
                            'vram_quota'), 'w') as f:
             f.write('4294967296')
         with Varlink(d.socket) as v:
-            gpu = v.call('io.libvfio.Host.GetGPU', {'address': '0000:03:00.0'})['parameters']
+            gpu = v.call('io.libvfio.Host.GetGPU', {'address': '0000:03:00.0',
+                                                    'refresh': True})['parameters']
         self.assertEqual([vf['xeProfile']['vramQuota'] for vf in gpu['gpu']['sriov']['vfs']],
                          [0, 4294967296])
         result = vfioctl('gpu', '03:00.0', socket_path=d.socket)
