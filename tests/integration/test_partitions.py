@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 
 import unittest_tap  # noqa: E402
-from libvfio_test import (DaemonTestCase, Varlink, call_once, loop_may_be_held,  # noqa: E402
+from libvfio_test import (DaemonTestCase, Varlink, call_once,  # noqa: E402
                           vfioctl, wait_for)
 from simulator import Simulator  # noqa: E402
 
@@ -27,10 +27,6 @@ from simulator import Simulator  # noqa: E402
 SYSTEM_PYTHON = '/usr/bin/python3'
 
 
-# Every step of the partition engine, Partitions.List and the GPU calls rebuild the host
-# model on the loop, 20-60 ms on the simulator (issue 15 item 2, branch perf-host).
-@loop_may_be_held('the host model is rebuilt on the loop at each look (branch perf-host); '
-                  'remove once it is kept and rebuilt off the loop')
 class PartitionTestCase(DaemonTestCase):
     def setUp(self):
         super().setUp()

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 
 import unittest_tap  # noqa: E402
-from libvfio_test import (VFIOCTL, DaemonTestCase, Varlink, loop_may_be_held, vfioctl,  # noqa: E402
+from libvfio_test import (VFIOCTL, DaemonTestCase, Varlink, vfioctl,  # noqa: E402
                           vfioctl_for_others, wait_for)
 from simulator import Simulator  # noqa: E402
 
@@ -810,8 +810,6 @@ class ConcurrencyTest(VmTestCase):
 
 
 class FailureTest(VmTestCase):
-    @loop_may_be_held('the host model is rebuilt on the loop for the start, 20-30 ms on a '
-                      'fixture host (issue 15 item 2, branch perf-host)')
     def test_gpu_that_is_not_there(self):
         # A fixture host: the daemon there may raise QEMU's locked-memory limit (this
         # machine's root may not), so the missing GPU is what the start stops at.
@@ -1208,9 +1206,6 @@ class FullDiskTest(VmTestCase):
         self.assertNothingLeft('full')
 
 
-@loop_may_be_held('the host model is rebuilt on the loop at each look, 35-80 ms on the '
-                  'simulator (issue 15 item 2, branch perf-host); remove once it is kept '
-                  'and rebuilt off the loop')
 class PartitionTest(VmTestCase):
     """A VM's GPU from the sysfs simulator (tests/simulator): the partition is
     really made, and QEMU, which cannot use a simulated device, fails; what was
@@ -1480,9 +1475,6 @@ class PartitionTest(VmTestCase):
         self.assertNothingLeft('pinned')
 
 
-@loop_may_be_held('the host model is rebuilt on the loop at each look, 35-80 ms on the '
-                  'simulator (issue 15 item 2, branch perf-host); remove once it is kept '
-                  'and rebuilt off the loop')
 class HugepageTest(VmTestCase):
     """hugepages: 2M on the sysfs simulator's laptop (one node, an empty 2M
     pool): the start grows node 0's pool by what the VM needs, the stop gives
