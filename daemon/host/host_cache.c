@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "host/host_internal.h"
 #include "macro.h"
 #include "strv.h"
@@ -109,6 +110,7 @@ static void fail_waits(HostCache *cache, int result)
 static int on_answer(sd_event_source *source, void *userdata)
 {
 	HostCache *cache = userdata;
+	loop_watch_enter(source);
 	for (HostCacheWait **link = &cache->waits; *link; link = &(*link)->next) {
 		HostCacheWait *wait = *link;
 		if (wait->generation > cache->model_generation)
@@ -239,6 +241,7 @@ static int on_build_done(sd_event_source *source, int fd, uint32_t revents, void
 {
 	HostCache *cache = userdata;
 	uint64_t count;
+	loop_watch_enter(source);
 
 	(void)read(fd, &count, sizeof(count));
 	/* A rebuild waited for already (host_cache_model()) left its count behind. */
@@ -250,6 +253,7 @@ static int on_build_done(sd_event_source *source, int fd, uint32_t revents, void
 static int on_settled(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	HostCache *cache = userdata;
+	loop_watch_enter(source);
 	cache->settle_source = sd_event_source_disable_unref(cache->settle_source);
 	build_start_or_fail(cache);
 	return 0;
@@ -271,6 +275,8 @@ static void changed(HostCache *cache, uint64_t settle_usec)
 					   settle_usec, 0, on_settled, cache);
 	if (r < 0)
 		build_start_or_fail(cache);
+	else
+		(void)sd_event_source_set_description(cache->settle_source, "host model, settling");
 }
 
 void host_cache_mark_stale(HostCache *cache)
@@ -415,6 +421,7 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
 	HostCache *cache = userdata;
 	char buffer[8192];
 	bool relevant = false;
+	loop_watch_enter(source);
 
 	for (;;) {
 		struct sockaddr_nl sender;
@@ -454,8 +461,11 @@ static int watch_uevents(HostCache *cache)
 		return negative_errno();
 	if (bind(cache->uevent_fd, (struct sockaddr *)&address, sizeof(address)) < 0)
 		return negative_errno();
-	return sd_event_add_io(cache->event, &cache->uevent_source, cache->uevent_fd, EPOLLIN,
-			       on_uevent, cache);
+	int r = sd_event_add_io(cache->event, &cache->uevent_source, cache->uevent_fd, EPOLLIN,
+				on_uevent, cache);
+	if (r >= 0)
+		(void)sd_event_source_set_description(cache->uevent_source, "kernel uevents");
+	return r;
 }
 
 /* ---- life ---- */
@@ -493,6 +503,11 @@ int host_cache_new(sd_event *event, const char *sysfs_root, char *const *extra_g
 		r = sd_event_add_defer(event, &cache->answer_source, on_answer, cache);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(cache->answer_source, SD_EVENT_OFF);
+	if (r >= 0) {
+		(void)sd_event_source_set_description(cache->done_source, "host model, built");
+		(void)sd_event_source_set_description(cache->answer_source,
+						      "host model, answering a waiting call");
+	}
 	if (r >= 0)
 		r = sysfs_root_init(&cache->root, sysfs_root);
 	if (r >= 0)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "macro.h"
 
 /*
@@ -132,6 +133,7 @@ static int on_result(sd_event_source *source, int fd, uint32_t revents, void *us
 {
 	SysfsWriter *writer = userdata;
 	WriteOp *op;
+	loop_watch_enter(source);
 
 	while (recv(fd, &op, sizeof(op), MSG_DONTWAIT) == sizeof(op)) {
 		/* Only ops still on our list: the pointer was ours when it was sent. */
@@ -155,6 +157,7 @@ static int on_result(sd_event_source *source, int fd, uint32_t revents, void *us
 static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	WriteOp *op = userdata;
+	loop_watch_enter(source);
 	log_warning("Writing \"%.64s\" to %s takes too long; giving up on it", op->value, op->path);
 	/* Keep it listed until its thread reports, so the late answer is recognised. */
 	op_report(op, -ETIMEDOUT);
@@ -192,6 +195,7 @@ int sysfs_write_async(SysfsWriter *writer, const SysfsRoot *root, const char *re
 		op_unref(op);
 		return r;
 	}
+	(void)sd_event_source_set_description(op->timer, "sysfs write, timeout");
 
 	pthread_attr_t attributes;
 	pthread_t thread;
@@ -236,6 +240,7 @@ int sysfs_writer_new(sd_event *event, SysfsWriter **ret)
 		sysfs_writer_free(writer);
 		return r;
 	}
+	(void)sd_event_source_set_description(writer->source, "sysfs write, done");
 	*ret = writer;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "base/log.h"
+#include "base/worker.h"
 #include "host/sysfs_plan.h"
 #include "partitions/autoprobe_record.h"
 #include "partitions/partitions.h"
@@ -44,6 +45,8 @@ typedef struct Operation {
 	bool stuck; /* a write of it did not answer in time */
 	bool leftover; /* left by a previous daemon: given back in full (set VFs: autoprobe only) */
 	HostCacheWait *host_wait; /* waiting for the host read anew after a write */
+	WorkerJob *users_job; /* passthrough: who holds the group's devices open, being found */
+	struct UsersJob *users; /* that job's data, shared with its worker */
 	AllocError alloc_error;
 	PciAddress alloc_gpu; /* the GPU alloc_error is about */
 	char alloc_parent[65]; /* or the mdev parent outside PCI it is about; "": none */
@@ -68,6 +71,8 @@ struct PartitionEngine {
 /* ---- partitions.c: the engine's held partitions and queue ---- */
 
 void operation_free(Operation *op);
+/* Stops waiting for the look for a passthrough's device users, if one runs (operation_free). */
+void operation_cancel_users(Operation *op);
 
 /* Takes the record (its contents move into the engine). */
 int engine_hold(PartitionEngine *engine, PartitionRecord *record);

@@ -499,39 +499,119 @@ static void operation_step(PartitionEngine *engine, Operation *op)
 }
 
 /*
- * Passthrough unbinds every device of the group from its host driver: true
- * (with the sentence set) when a host program holds one open. When the
- * processes cannot be listed, that is logged and the request goes on.
+ * Passthrough unbinds every device of the group from its host driver, so it
+ * first asks whether a host program holds one open. That reads every
+ * process's descriptors (proc/PID/fd below the sysfs root), which is no work
+ * for the loop: a worker does it. The job is shared by the worker and the
+ * operation (refs), so either may go first.
  */
-static bool group_in_use(PartitionEngine *engine, Operation *op, const HostModel *model,
-			 const PciAddress *gpu)
+typedef struct UsersJob {
+	int refs; /* atomic */
+	const SysfsRoot *root; /* the host cache's, which outlives the engine's operations */
+	PciAddress *devices;
+	size_t n;
+	DeviceUser user; /* when found */
+} UsersJob;
+
+static void users_job_unref(void *data)
+{
+	UsersJob *job = data;
+	if (!job || __atomic_sub_fetch(&job->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	free(job->devices);
+	free(job);
+}
+
+static int find_users(void *data)
+{
+	UsersJob *job = data;
+	return device_users_find(job->root, job->devices, job->n, &job->user);
+}
+
+/* The group's devices but its bridges; NULL when out of memory (or no group). */
+static UsersJob *users_job_new(PartitionEngine *engine, const HostModel *model,
+			       const PciAddress *gpu)
 {
 	const PciFunction *f = host_find_function(model, gpu);
 	const IommuGroup *group = f ? host_find_group(model, f->iommu_group) : NULL;
-	_cleanup_free_ PciAddress *devices = NULL;
-	size_t n = 0;
-	DeviceUser user;
-	char address[PCI_ADDRESS_TEXT_SIZE];
+	UsersJob *job = group ? calloc(1, sizeof(*job)) : NULL;
 
-	if (!group || !(devices = calloc(group->n_members, sizeof(PciAddress))))
-		return false;
+	if (!job || !(job->devices = calloc(group->n_members, sizeof(PciAddress)))) {
+		free(job);
+		return NULL;
+	}
+	job->refs = 1;
+	job->root = host_cache_root(engine->host);
 	for (size_t i = 0; i < group->n_members; i++) {
 		const PciFunction *m = host_find_function(model, &group->members[i]);
 		if (m && !pci_function_is_bridge(m))
-			devices[n++] = m->address;
+			job->devices[job->n++] = m->address;
 	}
-	int r = device_users_find(host_cache_root(engine->host), devices, n, &user);
-	if (r < 0)
-		log_warning_errno(r, "Cannot tell whether a program uses %s; passing it through",
-				  pci_address_format(gpu, address));
-	if (r <= 0)
+	return job;
+}
+
+static void create_checked(PartitionEngine *engine, Operation *op);
+
+void operation_cancel_users(Operation *op)
+{
+	op->users_job = worker_cancel(op->users_job);
+	users_job_unref(op->users);
+	op->users = NULL;
+}
+
+/* The worker's answer: a holder refuses (unless forced), none or an unknown lets it go on. */
+static void on_users_found(int result, void *userdata)
+{
+	Operation *op = userdata;
+	PartitionEngine *engine = op->engine;
+	UsersJob *job = op->users;
+	char address[PCI_ADDRESS_TEXT_SIZE];
+
+	op->users_job = NULL;
+	op->users = NULL;
+	if (result < 0)
+		log_warning_errno(result,
+				  "Cannot tell whether a program uses %s; passing it through",
+				  pci_address_format(&op->record.gpu, address));
+	if (result > 0) {
+		set_message(op,
+			    "%s is in use on the host: %s (PID %d) has %s open. Close that program "
+			    "(or log out of a desktop running on it), or add --force (force: true) "
+			    "to take it anyway.",
+			    pci_address_format(&job->user.device, address), job->user.command,
+			    (int)job->user.pid, job->user.node);
+		users_job_unref(job);
+		operation_refuse(engine, op, NULL, ALLOC_DEVICE_IN_USE,
+				 &(AllocSubject){ .gpu = op->record.gpu }, -EBUSY);
+		return;
+	}
+	users_job_unref(job);
+	create_checked(engine, op);
+}
+
+/* Starts the look for holders of `gpu`'s group; false (the operation finished) on failure. */
+static bool start_users_check(PartitionEngine *engine, Operation *op, const HostModel *model,
+			      const PciAddress *gpu)
+{
+	UsersJob *job = users_job_new(engine, model, gpu);
+	if (!job) {
+		set_message(op, "The daemon ran out of memory.");
+		operation_finish(engine, op, -ENOMEM);
 		return false;
-	set_message(op,
-		    "%s is in use on the host: %s (PID %d) has %s open. Close that program "
-		    "(or log out of a desktop running on it), or add --force (force: true) to "
-		    "take it anyway.",
-		    pci_address_format(&user.device, address), user.command, (int)user.pid,
-		    user.node);
+	}
+	job->refs = 2; /* the worker's and the operation's */
+	op->users = job;
+	int r = worker_start(engine->event, "passthrough, who uses the devices", find_users, job,
+			     users_job_unref, on_users_found, op, &op->users_job);
+	if (r < 0) {
+		op->users = NULL;
+		users_job_unref(job);
+		set_message(op, "Cannot look for programs using %s: %s.",
+			    pci_address_format(gpu, (char[PCI_ADDRESS_TEXT_SIZE]){ 0 }),
+			    strerror(-r));
+		operation_finish(engine, op, r);
+		return false;
+	}
 	return true;
 }
 
@@ -562,20 +642,8 @@ static void create_with_model(const HostModel *model, int result, void *userdata
 		operation_refuse(engine, op, model, error, &where, -EINVAL);
 		return;
 	}
-	if (op->request.mode == PARTITION_PASSTHROUGH && !op->request.force &&
-	    group_in_use(engine, op, model, &choice.gpu)) {
-		operation_refuse(engine, op, model, ALLOC_DEVICE_IN_USE,
-				 &(AllocSubject){ .gpu = choice.gpu }, -EBUSY);
-		return;
-	}
 
-	sd_id128_t id;
-	if (sd_id128_randomize(&id) < 0) {
-		operation_finish(engine, op, -EIO);
-		return;
-	}
-	snprintf(op->record.id, sizeof(op->record.id), "%s-%.12s",
-		 partition_mode_to_string(op->request.mode), SD_ID128_TO_STRING(id));
+	/* What was chosen, copied out of the model (which the loop may replace meanwhile). */
 	op->record.mode = op->request.mode;
 	op->record.gpu = choice.gpu;
 	if (choice.parent && !(op->record.parent = strdup(choice.parent->name))) {
@@ -592,7 +660,24 @@ static void create_with_model(const HostModel *model, int result, void *userdata
 			return;
 		}
 	}
-	r = save(engine, op);
+	if (op->request.mode == PARTITION_PASSTHROUGH && !op->request.force) {
+		(void)start_users_check(engine, op, model, &choice.gpu);
+		return;
+	}
+	create_checked(engine, op);
+}
+
+/* The choice stands: the partition gets its id, its record, then its first step. */
+static void create_checked(PartitionEngine *engine, Operation *op)
+{
+	sd_id128_t id;
+	if (sd_id128_randomize(&id) < 0) {
+		operation_finish(engine, op, -EIO);
+		return;
+	}
+	snprintf(op->record.id, sizeof(op->record.id), "%s-%.12s",
+		 partition_mode_to_string(op->request.mode), SD_ID128_TO_STRING(id));
+	int r = save(engine, op);
 	if (r < 0) {
 		set_message(op, "The partition's record cannot be written: %s.", strerror(-r));
 		operation_finish(engine, op, r);

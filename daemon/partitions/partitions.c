@@ -27,6 +27,7 @@ void operation_free(Operation *op)
 		return;
 	if (op->host_wait)
 		host_cache_wait_cancel(op->engine->host, op->host_wait);
+	operation_cancel_users(op);
 	partition_record_done(&op->record);
 	free(op->type);
 	free(op->parent);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/loop_watch.h"
 #include "macro.h"
 #include "vm_definition.h"
 
@@ -128,7 +129,7 @@ static void drain(VmDirWatch *w)
 
 static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
-	(void)source;
+	loop_watch_enter(source);
 	(void)fd;
 	(void)revents;
 	drain(userdata);
@@ -162,6 +163,8 @@ int vm_dir_watch_new(sd_event *event, VmDirWatch **ret)
 				: sd_event_add_io(event, &w->source, w->fd, EPOLLIN, on_inotify, w);
 		if (r < 0)
 			fall_back(w, r);
+		else
+			(void)sd_event_source_set_description(w->source, "VMs directory (inotify)");
 	}
 	*ret = w;
 	return 0;
