@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "base/bus.h"
+#include "base/worker.h"
 #include "host/sysfs_write.h"
 #include "macro.h"
 #include "process/child_watch.h"
@@ -160,6 +161,10 @@ struct VmManager {
 	VmTable vms; /* every VM, by name (vm_manager.c) */
 	VmDirWatch *watch; /* which definitions changed since they were read */
 	bool reload_all; /* every definition is read again at the next List */
+	/* Defines and Undefines, one file write at a time, in order (vm_manager.c) */
+	struct StoreOperation *store_first, *store_last;
+	size_t n_store_operations;
+	WorkerJob *store_job; /* the first's write, under way */
 	Watcher *watchers;
 	size_t n_watchers, allocated_watchers;
 	BusConnection systemd_bus; /* scopes (vm_machine.c) */

@@ -429,73 +429,315 @@ static void vm_wrong_state(Vm *vm, VmCallback callback, void *userdata, const ch
 
 /* ---- Define, Undefine ---- */
 
-void vm_manager_define(VmManager *m, const char *text, size_t size, VmCallback callback,
-		       void *userdata)
-{
-	VmDefinition definition;
-	_cleanup_free_ char *error = NULL;
-	Vm *vm;
+/*
+ * A definition's file is written (temp file, fsync, rename, fsync of the
+ * directory) or removed (unlink, fsync of the directory) on a worker thread:
+ * milliseconds to seconds on a busy disk, which the loop does not wait for.
+ * The operations form one FIFO for the whole daemon, and only the first one
+ * is under way: a Define decides its uuid (from the file as it is then) only
+ * once every write before it has landed, so two Defines or a Define and an
+ * Undefine of one name can neither race on the uuid nor land out of order.
+ * The reply, and the change to the table, come when the write has landed:
+ * the definition is durable before anyone hears it is stored. Until the
+ * rename, Get, List and Start see the previous definition (or none): a Start
+ * while a Define of its VM is in flight starts what was stored before. After
+ * the rename, while the directory is fsynced, the directory watch may show
+ * the new file a moment before the reply; a Start then starts the new one.
+ *
+ * A caller that goes away does not stop its operation: it was accepted, and
+ * it completes; the reply goes nowhere.
+ */
 
-	int r = vm_store_define(m->config->vm_dir, text, size, &definition, &error);
+/* Operations waiting or under way, at most: each holds a definition's text. */
+#define STORE_OPERATIONS_MAX 1024
+
+typedef enum StoreKind {
+	STORE_DEFINE,
+	STORE_UNDEFINE,
+} StoreKind;
+
+typedef struct StoreOperation {
+	struct StoreOperation *next;
+	StoreKind kind;
+	char *text; /* Define: the text as sent, NUL-terminated */
+	size_t size;
+	char name[VM_NAME_MAX + 1]; /* Undefine: the VM */
+	VmDefinition definition; /* Define: what is being written, once `prepared` */
+	bool prepared;
+	Waiter waiter;
+} StoreOperation;
+
+/* What the worker thread owns: a copy of everything it needs. */
+typedef struct StoreWrite {
+	char *directory;
+	char name[VM_NAME_MAX + 1];
+	char *text; /* NULL: remove the file */
+	size_t size;
+} StoreWrite;
+
+static StoreOperation *store_operation_free(StoreOperation *op)
+{
+	if (!op)
+		return NULL;
+	if (op->prepared)
+		vm_definition_done(&op->definition);
+	free(op->text);
+	free(op);
+	return NULL;
+}
+
+static void store_write_free(void *data)
+{
+	StoreWrite *w = data;
+	free(w->directory);
+	free(w->text);
+	free(w);
+}
+
+static int store_write_run(void *data)
+{
+	StoreWrite *w = data;
+	if (w->text)
+		return vm_store_write(w->directory, w->name, w->text, w->size);
+	return vm_store_undefine(w->directory, w->name);
+}
+
+static void on_store_written(int result, void *userdata);
+
+/* Hands the file work to a worker; `text` (taken) NULL removes the file. */
+static int store_write_start(VmManager *m, const char *name, char *text, size_t size)
+{
+	StoreWrite *w = calloc(1, sizeof(*w));
+	if (!w) {
+		free(text);
+		return -ENOMEM;
+	}
+	w->text = text;
+	w->size = size;
+	(void)snprintf(w->name, sizeof(w->name), "%s", name);
+	w->directory = strdup(m->config->vm_dir);
+	if (!w->directory) {
+		store_write_free(w);
+		return -ENOMEM;
+	}
+	return worker_start(m->event, text ? "VM definition write" : "VM definition removal",
+			    store_write_run, w, store_write_free, on_store_written, m,
+			    &m->store_job);
+}
+
+/*
+ * Decides what Define stores (parse, uuid, text: quick) and starts its
+ * write. Returns 1 when the write is under way, 0 when the call was answered.
+ */
+static int store_begin_define(VmManager *m, StoreOperation *op)
+{
+	_cleanup_free_ char *error = NULL;
+	char *stored = NULL;
+	size_t stored_size = 0;
+
+	int r = vm_store_define_prepare(m->config->vm_dir, op->text, op->size, &op->definition,
+					&stored, &stored_size, &error);
 	if (r == -EINVAL || r == -EEXIST) {
-		vm_fail_now(callback, userdata,
+		vm_fail_now(op->waiter.callback, op->waiter.userdata,
 			    r == -EINVAL ? VM_FAIL_INVALID_DEFINITION : VM_FAIL_EXISTS, "%s",
 			    error);
-		return;
+		return 0;
+	}
+	if (r >= 0) {
+		op->prepared = true;
+		op->text = mfree(op->text);
+		r = store_write_start(m, op->definition.name, stored, stored_size);
 	}
 	if (r < 0) {
-		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL,
+		vm_fail_now(op->waiter.callback, op->waiter.userdata, VM_FAIL_INTERNAL,
 			    "Cannot store the definition in %s: %s.", m->config->vm_dir,
 			    strerror(-r));
+		return 0;
+	}
+	return 1;
+}
+
+static void store_end_define(VmManager *m, StoreOperation *op, int result)
+{
+	Vm *vm;
+
+	if (result < 0) {
+		vm_fail_now(op->waiter.callback, op->waiter.userdata, VM_FAIL_INTERNAL,
+			    "Cannot store the definition in %s: %s.", m->config->vm_dir,
+			    strerror(-result));
 		return;
 	}
-	vm = vm_find(m, definition.name);
-	r = vm ? 0 : vm_add(m, definition.name, &vm);
+	vm = vm_find(m, op->definition.name);
+	int r = vm ? 0 : vm_add(m, op->definition.name, &vm);
 	if (r >= 0)
-		r = vm_take_summary(vm, &definition);
+		r = vm_take_summary(vm, &op->definition);
 	/* A problem of the old definition is gone; why it last ended stays. */
 	if (r >= 0 && !vm_is_active(vm))
 		vm_set_problem(vm, vm->end_problem);
-	LogField fields[] = { { "LIBVFIO_VM", definition.name } };
-	log_full_errno_fields(LOG_INFO, 0, fields, 1, "VM %s defined (uuid %s)", definition.name,
-			      definition.uuid);
-	vm_definition_done(&definition);
+	LogField fields[] = { { "LIBVFIO_VM", op->definition.name } };
+	log_full_errno_fields(LOG_INFO, 0, fields, 1, "VM %s defined (uuid %s)",
+			      op->definition.name, op->definition.uuid);
 	if (r < 0) {
-		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
+		vm_fail_now(op->waiter.callback, op->waiter.userdata, VM_FAIL_INTERNAL,
+			    "The daemon ran out of memory.");
 		return;
 	}
-	Waiter w = { callback, userdata };
-	vm_call_back(&w, vm, VM_OK, NULL, NULL);
+	vm_call_back(&op->waiter, vm, VM_OK, NULL, NULL);
 	vm_notify(m, vm);
 }
 
-void vm_manager_undefine(VmManager *m, const char *name, VmCallback callback, void *userdata)
+/* Checks that the VM may be undefined now and starts the removal: as store_begin_define(). */
+static int store_begin_undefine(VmManager *m, StoreOperation *op)
 {
-	Vm *vm = vm_lookup(m, name, callback, userdata);
+	VmCallback callback = op->waiter.callback;
+	void *userdata = op->waiter.userdata;
+
+	Vm *vm = vm_lookup(m, op->name, callback, userdata);
 	if (!vm)
-		return;
+		return 0;
 	if (vm_is_active(vm)) {
 		vm_wrong_state(vm, callback, userdata, "stop it first (vfioctl stop)");
-		return;
+		return 0;
 	}
 	if (vm->hugepages_write_pending) {
 		vm_wrong_state(vm, callback, userdata,
 			       "its last start's hugepage pool write has not ended; try again in a "
 			       "moment");
-		return;
+		return 0;
 	}
-	int r = vm_store_undefine(m->config->vm_dir, name);
-	if (r < 0 && r != -ENOENT) {
+	int r = store_write_start(m, op->name, NULL, 0);
+	if (r < 0) {
 		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "Cannot remove %s/%s.yaml: %s.",
-			    m->config->vm_dir, name, strerror(-r));
+			    m->config->vm_dir, op->name, strerror(-r));
+		return 0;
+	}
+	return 1;
+}
+
+static void store_end_undefine(VmManager *m, StoreOperation *op, int result)
+{
+	if (result < 0 && result != -ENOENT) {
+		vm_fail_now(op->waiter.callback, op->waiter.userdata, VM_FAIL_INTERNAL,
+			    "Cannot remove %s/%s.yaml: %s.", m->config->vm_dir, op->name,
+			    strerror(-result));
 		return;
 	}
-	vm_log(vm, LOG_INFO, 0, "VM %s undefined", name);
-	vm->state = VM_STATE_UNDEFINED;
-	vm_notify(m, vm);
-	vm_remove(m, vm);
-	Waiter w = { callback, userdata };
-	vm_call_back(&w, NULL, VM_OK, NULL, NULL);
+	Vm *vm = vm_find(m, op->name);
+	if (vm) {
+		vm_log(vm, LOG_INFO, 0, "VM %s undefined", op->name);
+		if (!vm_is_active(vm) && !vm->hugepages_write_pending) {
+			vm->state = VM_STATE_UNDEFINED;
+			vm_notify(m, vm);
+			vm_remove(m, vm);
+		} else
+			/* Started while the file went: it runs on, as after an rm
+			 * (vm_apply_load()). */
+			vm->file = (VmFileIdentity){ 0 };
+	}
+	vm_call_back(&op->waiter, NULL, VM_OK, NULL, NULL);
+}
+
+/* Starts the first operation of the queue, answering those that end at once. */
+static void store_run(VmManager *m)
+{
+	while (m->store_first && !m->store_job) {
+		StoreOperation *op = m->store_first;
+		int r = op->kind == STORE_DEFINE ? store_begin_define(m, op)
+						 : store_begin_undefine(m, op);
+		if (r > 0)
+			return;
+		m->store_first = op->next;
+		if (!m->store_first)
+			m->store_last = NULL;
+		m->n_store_operations--;
+		store_operation_free(op);
+	}
+}
+
+static void on_store_written(int result, void *userdata)
+{
+	VmManager *m = userdata;
+	StoreOperation *op = m->store_first;
+
+	m->store_job = NULL;
+	m->store_first = op->next;
+	if (!m->store_first)
+		m->store_last = NULL;
+	m->n_store_operations--;
+	if (op->kind == STORE_DEFINE)
+		store_end_define(m, op, result);
+	else
+		store_end_undefine(m, op, result);
+	store_operation_free(op);
+	store_run(m);
+}
+
+/* Queues a Define (`text` copied) or an Undefine (`name`). */
+static void store_enqueue(VmManager *m, StoreKind kind, const char *text, size_t size,
+			  const char *name, VmCallback callback, void *userdata)
+{
+	if (m->n_store_operations >= STORE_OPERATIONS_MAX) {
+		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL,
+			    "libvfiod has %d definition changes waiting to be written; try again "
+			    "in a moment.",
+			    STORE_OPERATIONS_MAX);
+		return;
+	}
+	StoreOperation *op = calloc(1, sizeof(*op));
+	if (op && kind == STORE_DEFINE && !(op->text = strndup(text, size)))
+		op = store_operation_free(op);
+	if (!op) {
+		vm_fail_now(callback, userdata, VM_FAIL_INTERNAL, "The daemon ran out of memory.");
+		return;
+	}
+	op->kind = kind;
+	op->size = size;
+	if (name)
+		(void)snprintf(op->name, sizeof(op->name), "%s", name);
+	op->waiter = (Waiter){ callback, userdata };
+	if (m->store_last)
+		m->store_last->next = op;
+	else
+		m->store_first = op;
+	m->store_last = op;
+	m->n_store_operations++;
+	store_run(m);
+}
+
+/* At the daemon's end: whoever waits hears it; a write under way finishes alone. */
+static void store_abandon(VmManager *m)
+{
+	bool first = true;
+
+	m->store_job = worker_cancel(m->store_job);
+	while (m->store_first) {
+		StoreOperation *op = m->store_first;
+		m->store_first = op->next;
+		vm_fail_now(op->waiter.callback, op->waiter.userdata, VM_FAIL_INTERNAL,
+			    first && op->prepared
+				    ? "libvfiod is stopping while it stores the definition; "
+				      "'vfioctl list' after its restart shows whether it was."
+				    : "libvfiod is stopping; the definition change was not made.");
+		first = false;
+		store_operation_free(op);
+	}
+	m->store_last = NULL;
+	m->n_store_operations = 0;
+}
+
+void vm_manager_define(VmManager *m, const char *text, size_t size, VmCallback callback,
+		       void *userdata)
+{
+	store_enqueue(m, STORE_DEFINE, text, size, NULL, callback, userdata);
+}
+
+void vm_manager_undefine(VmManager *m, const char *name, VmCallback callback, void *userdata)
+{
+	if (!vm_name_is_valid(name)) {
+		(void)vm_lookup(m, name, callback, userdata); /* NoSuchVM */
+		return;
+	}
+	store_enqueue(m, STORE_UNDEFINE, NULL, 0, name, callback, userdata);
 }
 
 /* ---- Start, Stop, Kill, Pause, Resume ---- */
@@ -818,6 +1060,7 @@ VmManager *vm_manager_free(VmManager *m)
 		return NULL;
 	/* First: writes under way hear -ECANCELED while their VMs still exist. */
 	m->writer = sysfs_writer_free(m->writer);
+	store_abandon(m);
 	for (size_t i = 0; i < m->n_watchers; i++)
 		m->watchers[i].drop(m->watchers[i].userdata);
 	free(m->watchers);

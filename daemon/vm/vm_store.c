@@ -222,10 +222,10 @@ static int add_uuid(const char *text, size_t size, const char *uuid, char **ret_
 	return 0;
 }
 
-int vm_store_define(const char *directory, const char *text, size_t size, VmDefinition *ret,
-		    char **ret_message)
+int vm_store_define_prepare(const char *directory, const char *text, size_t size, VmDefinition *ret,
+			    char **ret_text, size_t *ret_size, char **ret_message)
 {
-	_cleanup_free_ char *stored = NULL, *file_name = NULL;
+	_cleanup_free_ char *stored = NULL;
 	VmDefinition definition, existing;
 	char uuid[UUID_STRING_SIZE] = "";
 
@@ -251,7 +251,6 @@ int vm_store_define(const char *directory, const char *text, size_t size, VmDefi
 	} else if (r == -ENOMEM)
 		goto out;
 
-	const char *data = text;
 	if (!definition.uuid[0]) {
 		if (!uuid[0] && (r = new_uuid(uuid)) < 0)
 			goto out;
@@ -261,21 +260,54 @@ int vm_store_define(const char *directory, const char *text, size_t size, VmDefi
 			goto out;
 		vm_definition_done(&definition);
 		definition = with_uuid;
-		data = stored;
+	} else {
+		stored = strndup(text, size);
+		if (!stored) {
+			r = -ENOMEM;
+			goto out;
+		}
 	}
-
-	r = mkdir_p(directory, 0755);
-	if (r >= 0 && asprintf(&file_name, "%s" DEFINITION_SUFFIX, definition.name) < 0)
-		r = -ENOMEM;
-	if (r >= 0)
-		r = write_file_atomic(directory, file_name, data, size, 0644);
-	if (r < 0)
-		goto out;
 	*ret = definition;
+	*ret_text = TAKE_PTR(stored);
+	*ret_size = size;
 	return 0;
 out:
 	vm_definition_done(&definition);
 	return r;
+}
+
+int vm_store_write(const char *directory, const char *name, const char *text, size_t size)
+{
+	_cleanup_free_ char *file_name = NULL;
+
+	if (!vm_name_is_valid(name))
+		return -EINVAL;
+	int r = mkdir_p(directory, 0755);
+	if (r < 0)
+		return r;
+	if (asprintf(&file_name, "%s" DEFINITION_SUFFIX, name) < 0)
+		return -ENOMEM;
+	return write_file_atomic(directory, file_name, text, size, 0644);
+}
+
+int vm_store_define(const char *directory, const char *text, size_t size, VmDefinition *ret,
+		    char **ret_message)
+{
+	_cleanup_free_ char *stored = NULL;
+	VmDefinition definition;
+	size_t stored_size;
+
+	int r = vm_store_define_prepare(directory, text, size, &definition, &stored, &stored_size,
+					ret_message);
+	if (r < 0)
+		return r;
+	r = vm_store_write(directory, definition.name, stored, stored_size);
+	if (r < 0) {
+		vm_definition_done(&definition);
+		return r;
+	}
+	*ret = definition;
+	return 0;
 }
 
 int vm_store_undefine(const char *directory, const char *name)

@@ -44,7 +44,26 @@ int vm_store_read(const char *directory, const char *name, char **ret_text, size
 int vm_store_list(const char *directory, char ***ret_names);
 
 /*
- * Stores `text` as DIR/NAME.yaml. Without a uuid, the VM keeps the one of the
+ * What Define decides before it writes, without writing (quick: no fsync):
+ * parses `text`, reads DIR/NAME.yaml for the uuid check and the uuid to keep,
+ * and gives the text to store (with the uuid appended when it had none, a
+ * NUL-terminated copy to free()) and the definition it holds. Returns as
+ * vm_store_define() does. The daemon runs this on its loop and
+ * vm_store_write() on a worker thread, one definition write at a time.
+ */
+int vm_store_define_prepare(const char *directory, const char *text, size_t size, VmDefinition *ret,
+			    char **ret_text, size_t *ret_size, char **ret_message);
+
+/*
+ * Writes `text` as DIR/NAME.yaml atomically and durably (temp file, fsync,
+ * rename, fsync of the directory; DIR created when missing). Blocks on the
+ * disk: not for the event loop. 0 or a negative errno.
+ */
+int vm_store_write(const char *directory, const char *name, const char *text, size_t size);
+
+/*
+ * Stores `text` as DIR/NAME.yaml: vm_store_define_prepare() then
+ * vm_store_write(). Without a uuid, the VM keeps the one of the
  * definition it replaces, or gets a new one; either is appended to the text.
  * Returns 0 with the stored definition in *ret, -EINVAL (invalid definition)
  * or -EEXIST (a VM of that name with another uuid) with *ret_message, or
@@ -53,5 +72,8 @@ int vm_store_list(const char *directory, char ***ret_names);
 int vm_store_define(const char *directory, const char *text, size_t size, VmDefinition *ret,
 		    char **ret_message);
 
-/* Removes DIR/NAME.yaml. -ENOENT when there is none. */
+/*
+ * Removes DIR/NAME.yaml durably (fsync of the directory: blocks on the disk,
+ * not for the event loop). -ENOENT when there is none.
+ */
 int vm_store_undefine(const char *directory, const char *name);

@@ -6,15 +6,20 @@ mode changed, the whole directory replaced, made by hand in the directory, is
 seen by the very next List or Get. Each test runs twice: with inotify, and with
 the fallback that compares the files' identities (LIBVFIOD_NO_INOTIFY=1)."""
 import os
+import re
 import shutil
+import subprocess
 import sys
+import threading
 import time
 import unittest
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import unittest_tap  # noqa: E402
+from libvfio_test import LIBVFIOD, Varlink, wait_for  # noqa: E402
 from test_vm_lifecycle import VMS, VmTestCase, definition, pid_alive  # noqa: E402
 
 
@@ -160,6 +165,168 @@ class DefinitionsTest(VmTestCase):
 
 class FallbackDefinitionsTest(DefinitionsTest):
     env = {'LIBVFIOD_NO_INOTIFY': '1'}
+
+
+def slow_disk_env(delay_ms):
+    """The daemon's environment for a disk whose every fsync takes `delay_ms`
+    (tests/integration/slow_fsync.c, preloaded); None when it was not built.
+    A sanitizer's runtime must come first among the preloaded libraries."""
+    shim = os.environ.get('LIBVFIO_SLOW_FSYNC')
+    if not shim or not os.path.exists(shim):
+        return None
+    first = re.findall(r'=> (\S*lib[at]san\S*\.so\S*)',
+                       subprocess.run(['ldd', LIBVFIOD], capture_output=True, text=True).stdout)
+    return {'LD_PRELOAD': ' '.join(first + [shim]),
+            'LIBVFIO_TEST_FSYNC_DELAY_MS': str(delay_ms)}
+
+
+class DefineWritesTest(VmTestCase):
+    """Define and Undefine write the file (fsync, rename, fsync of the directory)
+    on a worker thread, one write at a time in the order the calls came: the loop
+    serves everyone else meanwhile, and the reply comes once the file is on disk."""
+
+    def slow_daemon(self, delay_ms=300):
+        env = slow_disk_env(delay_ms)
+        if env is None:
+            self.skipTest('tests/integration/slow_fsync.c is not built ($LIBVFIO_SLOW_FSYNC)')
+        return self.daemon(config=self.config, args=['--runtime-dir', self.run_dir], env=env)
+
+    def file_text(self, name):
+        with open(os.path.join(self.vm_dir, name + '.yaml')) as f:
+            return f.read()
+
+    def concurrently(self, d, calls):
+        """Sends every (method, parameters) at once, each on its own connection;
+        returns the replies in the same order."""
+        replies = [None] * len(calls)
+        barrier = threading.Barrier(len(calls))
+
+        def run(i):
+            with Varlink(d.socket, timeout=60) as v:
+                barrier.wait()
+                replies[i] = v.call(VMS + calls[i][0], calls[i][1])
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return replies
+
+    def test_concurrent_defines_of_one_name_agree_on_its_uuid(self):
+        d = self.start_daemon()
+        replies = self.concurrently(d, [('Define', {'definition': definition('twin')})] * 20)
+        uuids = {r.get('parameters', {}).get('vm', {}).get('uuid') for r in replies}
+        self.assertEqual(len(uuids), 1, replies)
+        kept = uuids.pop()
+        self.assertIsNotNone(kept, replies)
+        self.assertEqual(os.listdir(self.vm_dir), ['twin.yaml'])
+        self.assertEqual(self.file_text('twin').count(f'uuid: {kept}'), 1)
+        # With the uuid, without, and with another: only the last are refused.
+        others = [str(uuid.uuid4()) for _ in range(7)]
+        calls = ([('Define', {'definition': definition('twin', f'uuid: {kept}\n')})] * 7
+                 + [('Define', {'definition': definition('twin')})] * 6
+                 + [('Define', {'definition': definition('twin', f'uuid: {o}\n')})
+                    for o in others])
+        replies = self.concurrently(d, calls)
+        for r in replies[:13]:
+            self.assertEqual(r.get('parameters', {}).get('vm', {}).get('uuid'), kept, r)
+        for r in replies[13:]:
+            self.assertError(r, VMS + 'VMExists', kept)
+        self.assertEqual(os.listdir(self.vm_dir), ['twin.yaml'])
+        self.assertIn(f'uuid: {kept}', self.file_text('twin'))
+        self.assertEqual(self.ok(d, 'Get', {'name': 'twin'})['vm']['uuid'], kept)
+
+    def test_concurrent_defines_with_their_own_uuids_one_wins(self):
+        d = self.start_daemon()
+        mine = [str(uuid.uuid4()) for _ in range(12)]
+        replies = self.concurrently(
+            d, [('Define', {'definition': definition('race', f'uuid: {u}\n')}) for u in mine])
+        won = [u for u, r in zip(mine, replies) if 'error' not in r]
+        self.assertEqual(len(won), 1, replies)
+        for r in replies:
+            if 'error' in r:
+                self.assertError(r, VMS + 'VMExists', won[0])
+        self.assertIn(f'uuid: {won[0]}', self.file_text('race'))
+        self.assertEqual(self.ok(d, 'Get', {'name': 'race'})['vm']['uuid'], won[0])
+
+    def test_defines_and_undefines_interleaved(self):
+        d = self.start_daemon()
+        # On one connection, sent together: each waits for the one before.
+        with Varlink(d.socket, timeout=60) as v:
+            v.send(VMS + 'Define', {'definition': definition('flip')})
+            v.send(VMS + 'Undefine', {'name': 'flip'})
+            v.send(VMS + 'Define', {'definition': definition('flip', 'owner: nobody\n')})
+            first, undefined, second = v.receive(), v.receive(), v.receive()
+        self.assertIn('vm', first.get('parameters', {}), first)
+        self.assertEqual(undefined, {'parameters': {}})
+        self.assertNotEqual(second['parameters']['vm']['uuid'], first['parameters']['vm']['uuid'])
+        # From many connections at once: every answer is one the order explains.
+        calls = [('Define', {'definition': definition('flip')}), ('Undefine', {'name': 'flip'})]
+        replies = self.concurrently(d, calls * 10)
+        for r in replies:
+            if 'error' in r:
+                self.assertError(r, VMS + 'NoSuchVM')
+        on_disk = os.path.exists(os.path.join(self.vm_dir, 'flip.yaml'))
+        listed = {vm['name']: vm for vm in self.ok(d, 'List')['vms']}
+        self.assertEqual('flip' in listed, on_disk, replies)
+        if on_disk:
+            self.assertIn(f"uuid: {listed['flip']['uuid']}", self.file_text('flip'))
+
+    def test_a_slow_disk_does_not_hold_the_loop(self):
+        d = self.slow_daemon(300)  # two fsyncs: 0.6 s a definition
+        self.define(d, 'slow')  # a first: the directory exists
+        with Varlink(d.socket, timeout=60) as writer:
+            began = time.monotonic()
+            writer.send(VMS + 'Define', {'definition': definition('slow', 'owner: nobody\n')})
+            time.sleep(0.05)
+            # Others are served meanwhile, and see the definition before.
+            quick = time.monotonic()
+            self.assertIsNone(self.ok(d, 'Get', {'name': 'slow'})['vm'].get('owner'))
+            self.assertLess(time.monotonic() - quick, 0.3, d.output())
+            reply = writer.receive()
+            # The reply waits for the file, on disk.
+            self.assertGreaterEqual(time.monotonic() - began, 0.55)
+        self.assertEqual(reply['parameters']['vm']['owner'], 'nobody')
+        self.assertIn('owner: nobody', self.file_text('slow'))
+        with Varlink(d.socket, timeout=60) as writer:
+            writer.send(VMS + 'Undefine', {'name': 'slow'})
+            time.sleep(0.05)
+            quick = time.monotonic()
+            self.ok(d, 'List')
+            self.assertLess(time.monotonic() - quick, 0.2, d.output())
+            self.assertEqual(writer.receive(), {'parameters': {}})
+        self.assertFalse(os.path.exists(os.path.join(self.vm_dir, 'slow.yaml')))
+        # No "loop held" line: checked at tearDown, with the usual budget.
+
+    def test_a_client_gone_during_its_define(self):
+        d = self.slow_daemon(600)
+        # One write under way, one waiting its turn, when both callers leave.
+        with Varlink(d.socket) as left, Varlink(d.socket) as right:
+            left.send(VMS + 'Define', {'definition': definition('left')})
+            time.sleep(0.1)
+            right.send(VMS + 'Define', {'definition': definition('right')})
+            time.sleep(0.1)
+        self.assertEqual(self.ok(d, 'List')['vms'], [])
+        # Accepted, so written all the same; nothing kept for the closed connections.
+        wait_for(lambda: len({vm['name'] for vm in self.ok(d, 'List')['vms']}) == 2,
+                 what='both definitions to be stored: ' + d.output())
+        for name in ('left', 'right'):
+            self.assertIn(f"uuid: {self.ok(d, 'Get', {'name': name})['vm']['uuid']}",
+                          self.file_text(name))
+        self.assertDaemonServes(d)
+
+    def test_stopped_during_a_define(self):
+        d = self.slow_daemon(300)
+        self.define(d, 'first')
+        with Varlink(d.socket, timeout=30) as v:
+            v.send(VMS + 'Define', {'definition': definition('first', 'owner: nobody\n')})
+            v.send(VMS + 'Undefine', {'name': 'first'})
+            time.sleep(0.1)
+            self.assertEqual(d.stop(), 0, d.output())
+        # The write under way leaves one file or the other, whole.
+        self.assertIn('name: first', self.file_text('first'))
+        self.assertRegex(self.file_text('first'), r'uuid: [0-9a-f-]{36}\n$')
 
 
 del VmTestCase  # run by its own file

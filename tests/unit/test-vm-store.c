@@ -93,6 +93,65 @@ static void test_a_name_with_another_uuid_is_refused(void **state)
 	tmpdir_remove(dir);
 }
 
+/*
+ * The daemon's split: what is stored is decided without writing anything, and
+ * the write stores exactly that text; the uuid is decided from the file as it
+ * is when prepared (the daemon prepares only once the write before landed).
+ */
+static void test_prepare_writes_nothing(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	VmDefinition d, stored, again;
+	char *error = NULL, *text = NULL, *text_again = NULL;
+	size_t size = 0, size_again = 0;
+
+	assert_int_equal(
+		vm_store_define_prepare(dir, basic, strlen(basic), &d, &text, &size, &error), 0);
+	assert_true(uuid_is_valid(d.uuid));
+	assert_int_equal(size, strlen(text));
+	assert_non_null(strstr(text, d.uuid));
+	char *path = tmpdir_path(dir, "gaming-vm.yaml");
+	assert_int_equal(access(path, F_OK), -1); /* nothing written yet */
+
+	/* Prepared again before the write: no file yet, so another uuid. */
+	assert_int_equal(vm_store_define_prepare(dir, basic, strlen(basic), &again, &text_again,
+						 &size_again, &error),
+			 0);
+	assert_string_not_equal(again.uuid, d.uuid);
+	vm_definition_done(&again);
+	free(text_again);
+
+	assert_int_equal(vm_store_write(dir, d.name, text, size), 0);
+	char *on_disk = read_all(path);
+	assert_string_equal(on_disk, text);
+	free(on_disk);
+	assert_int_equal(vm_store_load(dir, "gaming-vm", &stored, &error), 0);
+	assert_string_equal(stored.uuid, d.uuid);
+	vm_definition_done(&stored);
+
+	/* Once written, a prepare keeps the stored uuid, and a text with a uuid is kept as is. */
+	assert_int_equal(vm_store_define_prepare(dir, basic, strlen(basic), &again, &text_again,
+						 &size_again, &error),
+			 0);
+	assert_string_equal(again.uuid, d.uuid);
+	vm_definition_done(&again);
+	free(text_again);
+	assert_int_equal(
+		vm_store_define_prepare(dir, text, size, &again, &text_again, &size_again, &error),
+		0);
+	assert_string_equal(text_again, text);
+	assert_int_equal(size_again, size);
+	vm_definition_done(&again);
+	free(text_again);
+
+	assert_int_equal(vm_store_write(dir, "../escape", text, size), -EINVAL);
+	vm_definition_done(&d);
+	free(text);
+	free(path);
+	tmpdir_remove(dir);
+}
+
 static void test_invalid_and_unextendable_definitions(void **state)
 {
 	(void)state;
@@ -296,6 +355,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_define_adds_a_stable_uuid),
 		cmocka_unit_test(test_a_name_with_another_uuid_is_refused),
+		cmocka_unit_test(test_prepare_writes_nothing),
 		cmocka_unit_test(test_invalid_and_unextendable_definitions),
 		cmocka_unit_test(test_list_load_undefine),
 		cmocka_unit_test(test_read_the_stored_text),
