@@ -723,6 +723,7 @@ static void connection_update(Connection *c)
 
 static void connection_after_event(Connection *c)
 {
+	server_schedule_trim(c->server);
 	connection_process(c);
 	if (!connection_maybe_close(c))
 		connection_update(c);

@@ -58,6 +58,9 @@ struct Server {
 
 	void (*change_callback)(Server *server, void *userdata);
 	void *change_userdata;
+
+	/* Gives the heap's free pages back a moment after clients were served. */
+	sd_event_source *trim;
 };
 
 struct Connection {
@@ -126,6 +129,8 @@ int varlink_call_send(VarlinkCall *call, json_object *message, bool final);
 
 /* Tells the change callback that a connection opened or closed. */
 void server_notify_change(Server *server);
+/* Clients were served: the heap's free pages go back to the kernel soon. */
+void server_schedule_trim(Server *server);
 
 /* varlink_service.c */
 
