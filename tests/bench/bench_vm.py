@@ -79,6 +79,27 @@ def hand_launch(argv, qmp_path, user, stop='quit'):
     return start_ms, stop_ms
 
 
+def hand_argv(d, workdir, user, vfioctl, name='bench'):
+    """The argv daemon `d` builds for VM `name`, to launch by hand as `user` with
+    its sockets in WORKDIR/hand (bench_suite.py uses it too). Returns (argv, qmp_path)."""
+    vfioctl('start', name)
+    with Varlink(d.socket) as v:
+        pid = v.call('io.libvfio.VMs.Get', {'name': name})['parameters']['vm']['pid']
+    with open(f'/proc/{pid}/cmdline') as f:
+        argv = f.read().rstrip('\0').split('\0')
+    vfioctl('stop', '--force', name)
+    hand_dir = os.path.join(workdir, 'hand')
+    os.makedirs(hand_dir, exist_ok=True)
+    os.chown(hand_dir, user.pw_uid, user.pw_gid)
+    qmp_path = os.path.join(hand_dir, 'qmp.sock')
+    # The daemon passes QMP's and the console's sockets as fds 3 and 4; by hand,
+    # QEMU makes them itself.
+    console_path = os.path.join(hand_dir, 'console.sock')
+    return [a.replace('socket,id=qmp,fd=3,', f'socket,id=qmp,path={qmp_path},')
+            .replace('socket,id=console,fd=4,', f'socket,id=console,path={console_path},')
+            for a in argv], qmp_path
+
+
 def main():
     runs = int(os.environ.get('BENCH_RUNS', '15'))
     user = pwd.getpwnam('nobody')
@@ -97,23 +118,7 @@ def main():
                 subprocess.run([VFIOCTL, *args], env=env, stdout=subprocess.DEVNULL,
                                check=True)
 
-            # The argv the daemon builds, for the launches by hand.
-            vfioctl('start', 'bench')
-            with Varlink(d.socket) as v:
-                pid = v.call('io.libvfio.VMs.Get', {'name': 'bench'})['parameters']['vm']['pid']
-            with open(f'/proc/{pid}/cmdline') as f:
-                argv = f.read().rstrip('\0').split('\0')
-            vfioctl('stop', '--force', 'bench')
-            hand_dir = os.path.join(workdir, 'hand')
-            os.mkdir(hand_dir)
-            os.chown(hand_dir, user.pw_uid, user.pw_gid)
-            qmp_path = os.path.join(hand_dir, 'qmp.sock')
-            # The daemon passes QMP's and the console's sockets as fds 3 and 4; by hand,
-            # QEMU makes them itself.
-            console_path = os.path.join(hand_dir, 'console.sock')
-            argv = [a.replace('socket,id=qmp,fd=3,', f'socket,id=qmp,path={qmp_path},')
-                    .replace('socket,id=console,fd=4,', f'socket,id=console,path={console_path},')
-                    for a in argv]
+            argv, qmp_path = hand_argv(d, workdir, user, vfioctl)
 
             daemon_start, daemon_stop, hand_start, hand_stop, hand_term = [], [], [], [], []
             call_stop = []
