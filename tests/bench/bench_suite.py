@@ -13,8 +13,9 @@ of 2,141 PCI functions (tests/fixtures/make-fixtures.py --generate-large):
   - the daemon's exec to its first answer (a first `List`, a first `GetVersion`);
   - the first `vfioctl version` after the daemon starts;
   - the daemon's exec to the first `vfioctl gpus` on the 2,141-function host;
-  - `vfioctl stop --force` until QEMU is gone and released, against QEMU's own
-    SIGTERM (and QMP `quit`) to reaped on the same argv launched by hand;
+  - `vfioctl stop --force` until QEMU is gone and released (the whole process,
+    and the Stop call on an open connection), against QEMU's own SIGTERM (and
+    QMP `quit`) to reaped on the same argv launched by hand;
   - `vfioctl start --wait` against the same argv launched by hand to "running";
   - the daemon's anonymous memory (RssAnon, and Private_Dirty of smaps_rollup)
     idle, and idle again after N calls (List, Get, GetVersion).
@@ -81,6 +82,7 @@ TARGETS = {
     'first vfioctl version after start': '< 20 ms',
     'exec to first vfioctl gpus, 2,141 functions': '< 50 ms',
     'stop --force to QEMU gone': '<= 2x floor',
+    'Stop with force, open connection': '<= 2x floor',
     'start --wait to running': '<= 1.25x floor',
     'memory idle (RssAnon)': '<= 2 MiB',
     'memory idle after calls (RssAnon)': 'no growth',
@@ -375,8 +377,9 @@ class Results:
         row = {'measure': measure, 'vms': vms, 'unit': unit, 'libvfio': ours,
                'peer_name': peer_name, 'peer': peer, 'target': TARGETS.get(measure),
                'note': note}
-        if peer and ours and isinstance(ours, dict) and isinstance(peer, dict):
-            row['ratio'] = ours['median'] / peer['median']
+        if peer and ours:
+            key = 'value' if unit == 'KiB' else 'median'
+            row['ratio'] = ours[key] / peer[key]
         self.rows.append(row)
         print(format_row(row), flush=True)
 
@@ -539,10 +542,19 @@ def measure_vm(results, settings, workdir):
     ours.start()
     try:
         argv, qmp_path = hand_argv(ours, directory, user, ours.vfioctl)
-        starts, stops, hand_starts, sigterm_stops, quit_stops = [], [], [], [], []
+        starts, stops, call_stops, hand_starts, sigterm_stops, quit_stops = [], [], [], [], [], []
         for i in range(settings['vm_runs']):  # interleaved
             starts.append(ours.vfioctl('start', '--wait', 'bench'))
             stops.append(ours.vfioctl('stop', '--force', 'bench'))
+            ours.vfioctl('start', '--wait', 'bench')
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.connect(ours.socket)
+                began = time.perf_counter()
+                reply = varlink_call(sock, 'io.libvfio.VMs.Stop', {'name': 'bench',
+                                                                   'force': True})
+                call_stops.append(ms_since(began))
+                if b'"stopped"' not in reply:
+                    raise MeasureFailed(f'Stop with force: {reply[:200]!r}')
             start_ms, stop_ms = hand_launch(argv, qmp_path, user, stop='sigterm')
             hand_starts.append(start_ms)
             sigterm_stops.append(stop_ms)
@@ -557,6 +569,8 @@ def measure_vm(results, settings, workdir):
                 peer_name='QEMU by hand: SIGTERM to reaped')
     results.add('stop --force to QEMU gone', None, summary(stops), peer=summary(quit_stops),
                 peer_name='QEMU by hand: QMP quit to reaped')
+    results.add('Stop with force, open connection', None, summary(call_stops),
+                peer=summary(sigterm_stops), peer_name='QEMU by hand: SIGTERM to reaped')
 
 
 def measure_libvirt_version(results, settings, libvirt):
