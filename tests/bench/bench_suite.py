@@ -614,7 +614,8 @@ def format_row(row):
     ours = figure(row['libvfio'], row['unit'])
     peer = (f'{row["peer_name"]}: {figure(row["peer"], row["unit"])}'
             if row['peer'] is not None else '')
-    ratio = f'{row["ratio"]:.2f}x' if row.get('ratio') else ''
+    ratio = (f'{row["ratio"]:.2f}x' if row['ratio'] >= 0.1 else f'{row["ratio"]:.3f}x'
+             ) if row.get('ratio') else ''
     return (f'{row["measure"]:46} {vms:>5}  {ours:>22}  {ratio:>7}  {peer}'
             + (f'  [target {row["target"]}]' if row['target'] else ''))
 
