@@ -27,10 +27,21 @@
 /* Devices beyond this count are damage (a real host has a few thousand at most). */
 #define PCI_MAX_FUNCTIONS 16384
 
+/* A name looked up once: libpci's copy of pci.ids (2 MiB) is not kept for it. */
+typedef struct PciName {
+	int kind; /* PCI_LOOKUP_VENDOR or PCI_LOOKUP_DEVICE */
+	uint16_t vendor, device;
+	char *name; /* NULL: pci.ids has none */
+} PciName;
+
 struct PciNames {
 	struct pci_access *access;
 	/* Discoveries may run at once (a refresh asked for during a background one). */
 	pthread_mutex_t lock;
+	/* The names of the devices seen so far; pci.ids is read again only for a new one. */
+	PciName *known;
+	size_t n_known, allocated;
+	bool list_loaded; /* libpci holds pci.ids now: freed once the lookups are done */
 };
 
 /* Where libpci's error callback returns to, and what it said (per thread). */
@@ -86,27 +97,51 @@ PciNames *pci_names_free(PciNames *names)
 		return NULL;
 	pci_cleanup(names->access);
 	pthread_mutex_destroy(&names->lock);
+	for (size_t i = 0; i < names->n_known; i++)
+		free(names->known[i].name);
+	free(names->known);
 	free(names);
 	return NULL;
 }
 
-static char *lookup(PciNames *names, int flags, unsigned vendor, unsigned device)
+/* pci.ids' name for one ID, through libpci (which loads the whole file). */
+static char *libpci_lookup(PciNames *names, int kind, unsigned vendor, unsigned device)
 {
 	char buf[256];
 	jmp_buf escape;
 
-	if (!names)
-		return NULL;
 	libpci_escape = &escape;
 	if (setjmp(escape)) {
 		libpci_escape = NULL;
 		return NULL; /* an unreadable pci.ids: no names, no failure */
 	}
+	names->list_loaded = true;
 	const char *name =
 		pci_lookup_name(names->access, buf, sizeof(buf),
-				flags | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor, device);
+				kind | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor, device);
 	libpci_escape = NULL;
 	return name ? strdup(name) : NULL;
+}
+
+/* A copy of the name (NULL: none), from what is known, else from pci.ids. names->lock held. */
+static char *lookup(PciNames *names, int kind, uint16_t vendor, uint16_t device)
+{
+	if (!names)
+		return NULL;
+	for (size_t i = 0; i < names->n_known; i++) {
+		const PciName *k = &names->known[i];
+		if (k->kind == kind && k->vendor == vendor && k->device == device)
+			return k->name ? strdup(k->name) : NULL;
+	}
+	char *name = libpci_lookup(names, kind, vendor, device);
+	if (ARRAY_RESERVE(names->known, names->allocated, names->n_known + 1) >= 0) {
+		char *kept = name ? strdup(name) : NULL;
+		if (!name || kept)
+			names->known[names->n_known++] = (PciName){
+				.kind = kind, .vendor = vendor, .device = device, .name = kept
+			};
+	}
+	return name;
 }
 
 /*
@@ -385,6 +420,10 @@ int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader
 			continue;
 		f->vendor_name = lookup(names, PCI_LOOKUP_VENDOR, f->vendor_id, 0);
 		f->device_name = lookup(names, PCI_LOOKUP_DEVICE, f->vendor_id, f->device_id);
+	}
+	if (names && names->list_loaded) {
+		pci_free_name_list(names->access);
+		names->list_loaded = false;
 	}
 	if (names)
 		pthread_mutex_unlock(&names->lock);
