@@ -301,6 +301,7 @@ int server_listen_path(Server *server, const char *path)
  */
 static int on_trim(sd_event_source *source, uint64_t usec, void *userdata)
 {
+	loop_watch_enter(source);
 	(void)malloc_trim(0);
 	return 0;
 }
@@ -331,6 +332,8 @@ int server_new(sd_event *event, const ServerInfo *info, const ServerLimits *limi
 					   TRIM_DELAY_USEC / 2, on_trim, server);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(server->trim, SD_EVENT_OFF);
+	if (r >= 0)
+		(void)sd_event_source_set_description(server->trim, "heap trim");
 	if (r >= 0)
 		r = varlink_service_register(server);
 	if (r < 0) {
