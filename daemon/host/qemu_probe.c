@@ -278,6 +278,9 @@ int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
 
 int qemu_probe_set_binary(QemuProbe *probe, const char *binary)
 {
+	/* The same setting (a reload that did not touch it): the cache's file identity decides. */
+	if (probe->binary_setting && strcmp(probe->binary_setting, binary) == 0)
+		return 0;
 	char *copy = strdup(binary);
 	if (!copy)
 		return -ENOMEM;
