@@ -24,6 +24,11 @@ bool json_text_reserve(JsonText *t, size_t more)
 {
 	if (t->failed)
 		return false;
+	/* Past JSON_TEXT_MAX a text is damage, not a reply: failed, without asking malloc. */
+	if (more > JSON_TEXT_MAX || t->size + more + 1 > JSON_TEXT_MAX) {
+		t->failed = true;
+		return false;
+	}
 	if (t->size + more + 1 <= t->allocated)
 		return true;
 	size_t want = t->allocated ? t->allocated : 4096;

@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The largest text: far above any reply the Varlink server lets out (its own limits). */
+#define JSON_TEXT_MAX ((size_t)1 << 30)
+
 typedef struct JsonText {
 	char *data; /* NUL-terminated when !failed */
 	size_t size, allocated;
@@ -25,7 +28,8 @@ void json_text_reset(JsonText *text);
 /* Frees the buffer. */
 void json_text_done(JsonText *text);
 
-/* Room for `more` bytes more (and a NUL) at once; false when out of memory (failed). */
+/* Room for `more` bytes more (and a NUL) at once; false when out of memory or past JSON_TEXT_MAX
+ * (failed). */
 bool json_text_reserve(JsonText *text, size_t more);
 void json_text_append(JsonText *text, const char *data, size_t size);
 /* A literal: json_text_literal(t, "{\"vms\":[") */
