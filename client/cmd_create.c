@@ -70,7 +70,10 @@ typedef struct Create {
 	char iso[PATH_MAX], drivers_iso[PATH_MAX];
 	char disk[PATH_MAX];
 	char disk_directory[PATH_MAX];
+	const char *disk_name; /* the last component of `disk`, within disk_directory */
 	bool default_directory; /* made by create when missing */
+	int directory_fd; /* disk_directory, opened: the disk is made and removed in it */
+	char qemu_img[PATH_MAX]; /* the one found in $PATH, which is the one run */
 	char owner[64];
 	char gpu[ARGUMENT_GPU_SIZE];
 	int disk_fd; /* the disk file create made (O_EXCL), or -1 */
@@ -164,6 +167,7 @@ static int choose_disk(Create *c, const char *given)
 		*slash = '\0';
 	if (!slash[1] && slash != c->disk_directory)
 		return refuse(c, "--disk %s: that is a directory; name the file.", given);
+	c->disk_name = strrchr(c->disk, '/') + 1;
 	return EXIT_OK;
 }
 
@@ -184,7 +188,11 @@ static int check_disk_place(Create *c)
 			      c->disk);
 	if (errno != ENOENT && errno != ENOTDIR)
 		return refuse(c, "%s: %s.", c->disk, strerror(errno));
-	if (!c->default_directory && (stat(c->disk_directory, &st) < 0 || !S_ISDIR(st.st_mode)))
+	if (c->default_directory)
+		return EXIT_OK; /* made, and opened, by make_disk_directory() */
+	/* --disk's directory, opened now: the disk is made in it, whatever the path names later. */
+	c->directory_fd = open(c->disk_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->directory_fd < 0)
 		return refuse(c, "--disk %s: the directory %s is not there.", c->disk,
 			      c->disk_directory);
 	return EXIT_OK;
@@ -216,7 +224,7 @@ static int check_space(Create *c)
 	return EXIT_OK;
 }
 
-/* qemu-img in $PATH (or the usual places), found before anything is made. */
+/* qemu-img in $PATH (or the usual places), found before anything is made; that one is run. */
 static int check_qemu_img(Create *c)
 {
 	const char *path = getenv("PATH");
@@ -228,8 +236,10 @@ static int check_qemu_img(Create *c)
 	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
 		if (snprintf(candidate, sizeof(candidate), "%s/qemu-img", d) <
 			    (int)sizeof(candidate) &&
-		    access(candidate, X_OK) == 0)
+		    access(candidate, X_OK) == 0) {
+			snprintf(c->qemu_img, sizeof(c->qemu_img), "%s", candidate);
 			return EXIT_OK;
+		}
 	return refuse(c, "qemu-img is missing; it makes the disk image: apt install qemu-utils.");
 }
 
@@ -296,12 +306,13 @@ static int make_disk_directory(Create *c)
 	if (fd < 0)
 		return refuse(c, "Cannot open %s: %s.", base, strerror(errno));
 	_cleanup_close_ int libvfio = directory_step(fd, "libvfio", 0755);
-	_cleanup_close_ int disks = libvfio < 0 ? libvfio : directory_step(libvfio, "disks", 0700);
+	int disks = libvfio < 0 ? libvfio : directory_step(libvfio, "disks", 0700);
 	if (disks < 0)
 		return refuse(c, "Cannot use %s: %s.", c->disk_directory,
 			      disks == -EPERM ? "it (or libvfio/) is a link, another user's, or "
 						"writable by others"
 					      : strerror(-disks));
+	c->directory_fd = disks; /* the disk is made in the directory checked here */
 	return EXIT_OK;
 }
 
@@ -316,7 +327,8 @@ static int make_disk(Create *c)
 	char size[32];
 	int status;
 
-	c->disk_fd = open(c->disk, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	c->disk_fd = openat(c->directory_fd, c->disk_name,
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (c->disk_fd < 0)
 		return refuse(c, "Cannot make %s: %s.", c->disk,
 			      errno == EEXIST ? "it is there now" : strerror(errno));
@@ -337,7 +349,7 @@ static int make_disk(Create *c)
 		/* fd 3 without O_CLOEXEC: dup2() gives that, but not onto itself. */
 		if (c->disk_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(c->disk_fd, 3) < 0)
 			_exit(127);
-		execvp(argv[0], argv);
+		execv(c->qemu_img, argv);
 		fprintf(stderr, "vfioctl: cannot run qemu-img: %s\n", strerror(errno));
 		_exit(127);
 	}
@@ -356,14 +368,16 @@ static void remove_disk(Create *c)
 
 	if (c->disk_fd < 0)
 		return;
-	if (lstat(c->disk, &st) == 0 && st.st_dev == c->disk_stat.st_dev &&
-	    st.st_ino == c->disk_stat.st_ino && unlink(c->disk) == 0)
+	if (fstatat(c->directory_fd, c->disk_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == c->disk_stat.st_dev && st.st_ino == c->disk_stat.st_ino &&
+	    unlinkat(c->directory_fd, c->disk_name, 0) == 0)
 		fprintf(stderr, "vfioctl: removed %s again.\n", c->disk);
 }
 
 static void create_done(Create *c)
 {
 	safe_close(c->disk_fd);
+	safe_close(c->directory_fd);
 	json_object_put(c->vm);
 }
 
@@ -449,7 +463,7 @@ static int parse_choices(Create *c, const char *const *values)
 
 static int run_create(const ClientOptions *options, int argc, char *argv[])
 {
-	_cleanup_(create_done) Create c = { .options = options, .disk_fd = -1 };
+	_cleanup_(create_done) Create c = { .options = options, .disk_fd = -1, .directory_fd = -1 };
 	_cleanup_free_ char *text = NULL, *error = NULL;
 	_cleanup_json_ json_object *reply = NULL;
 	VmDefinition definition;

@@ -121,6 +121,21 @@ def anonymous_memory(pid):
     return rss_anon, private_dirty
 
 
+def terminate(process, timeout=30):
+    """SIGTERM to a daemon the suite started, then SIGKILL after `timeout` s. False when
+    it had to be killed; True when it exited (or there was none)."""
+    if not process or process.poll() is not None:
+        return True
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return False
+
+
 def connect_when_listening(path, process, began, timeout=30.0):
     """A socket connected to `path` as soon as something listens there (polled
     every 0.2 ms); fails when `process` exits first."""
@@ -201,15 +216,9 @@ class Libvfio:
         return self
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise MeasureFailed('libvfiod did not exit within 30 s of SIGTERM')
-        self.process = None
+        process, self.process = self.process, None
+        if not terminate(process):
+            raise MeasureFailed('libvfiod did not exit within 30 s of SIGTERM')
 
     def vfioctl(self, *args):
         """Runs vfioctl; returns its whole time in ms."""
@@ -301,14 +310,8 @@ class Libvirt:
         return self
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+        process, self.process = self.process, None
+        terminate(process)  # libvirtd slow to stop is not what is measured
 
     def virsh(self, *args, stdin=None, timeout=120):
         began = time.perf_counter()
