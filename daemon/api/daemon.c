@@ -286,7 +286,11 @@ static int daemon_setup(Daemon *daemon)
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up status updates");
 
-	r = qemu_probe_new(daemon->event, daemon->config.qemu_binary, &daemon->manager_api.qemu);
+	_cleanup_free_ char *probe_dir = NULL;
+	if (asprintf(&probe_dir, "%s/qemu-probe", daemon->config.runtime_dir) < 0)
+		return log_error_errno(-ENOMEM, "Cannot set up the QEMU probe");
+	r = qemu_probe_new(daemon->event, daemon->config.qemu_binary, probe_dir,
+			   &daemon->manager_api.qemu);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the QEMU probe");
 	/* First thing: `qemu --version` runs while the rest is set up, not when a client asks. */

@@ -13,14 +13,20 @@
 
 #include "base/log.h"
 #include "base/loop_watch.h"
+#include "json_records.h"
+#include "json_util.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "process/process_spawn.h"
+#include "strv.h"
 
 /* `qemu --version` answers in tens of milliseconds; anything beyond this is stuck. */
 #define PROBE_TIMEOUT_USEC (5 * USEC_PER_SEC)
 #define PROBE_OUTPUT_MAX 4096
 #define DEFAULT_SEARCH_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* The answer kept for the next daemon: CACHE_DIR/qemu.json. */
+#define DISK_RECORD "qemu"
+#define DISK_RECORD_MAX 4096
 
 typedef struct Waiter {
 	QemuProbeCallback callback;
@@ -30,6 +36,7 @@ typedef struct Waiter {
 struct QemuProbe {
 	sd_event *event;
 	char *binary_setting;
+	char *cache_dir; /* NULL: nothing kept on disk */
 
 	/* The cached answer and the file it describes. */
 	char *binary;
@@ -116,6 +123,133 @@ static void finish_run(QemuProbe *probe)
 	call_waiters(probe);
 }
 
+/* The same file as when it was probed: a package upgrade or an edit changes one of these. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* What a previous daemon learnt, as read back from its record. */
+typedef struct DiskAnswer {
+	char *binary, *version;
+	struct stat stat;
+} DiskAnswer;
+
+static void disk_answer_done(void *element)
+{
+	DiskAnswer *answer = element;
+	free(answer->binary);
+	free(answer->version);
+}
+
+static int parse_disk_answer(json_object *object, const char *name, void *element, char *problem,
+			     size_t problem_size)
+{
+	DiskAnswer *answer = element;
+	const char *binary = json_get_string(object, "binary");
+	const char *version = json_get_string(object, "version");
+	int64_t fields[8];
+	static const char *const keys[] = { "dev",     "ino",	 "size",      "mtimeSec",
+					    "mtimeNsec", "ctimeSec", "ctimeNsec", NULL };
+
+	if (strcmp(name, DISK_RECORD) != 0) {
+		snprintf(problem, problem_size, "is not the QEMU probe's record");
+		return 0;
+	}
+	for (size_t i = 0; keys[i]; i++) {
+		json_object *value;
+		if (!json_object_object_get_ex(object, keys[i], &value) ||
+		    !json_object_is_type(value, json_type_int) ||
+		    (fields[i] = json_object_get_int64(value)) < 0) {
+			snprintf(problem, problem_size, "is damaged: bad %s", keys[i]);
+			return 0;
+		}
+	}
+	/* A version is digits and dots, as qemu_version_from_output() takes them. */
+	size_t length = version ? strlen(version) : 0;
+	if (!binary || binary[0] != '/' || length == 0 || length > 32 || version[0] == '.' ||
+	    strspn(version, "0123456789.") != length) {
+		snprintf(problem, problem_size, "is damaged: bad binary or version");
+		return 0;
+	}
+	*answer = (DiskAnswer){ .binary = strdup(binary), .version = strdup(version) };
+	if (!answer->binary || !answer->version) {
+		disk_answer_done(answer);
+		return -ENOMEM;
+	}
+	answer->stat.st_dev = (dev_t)fields[0];
+	answer->stat.st_ino = (ino_t)fields[1];
+	answer->stat.st_size = (off_t)fields[2];
+	answer->stat.st_mtim = (struct timespec){ fields[3], fields[4] };
+	answer->stat.st_ctim = (struct timespec){ fields[5], fields[6] };
+	return 1;
+}
+
+/*
+ * Takes a previous daemon's answer when it describes this very file (`st`):
+ * true when known now, without running anything. A missing or damaged record
+ * only means running --version.
+ */
+static bool take_disk_answer(QemuProbe *probe, const char *path, const struct stat *st)
+{
+	DiskAnswer *answers = NULL;
+	size_t n = 0;
+	char **problems = NULL;
+	bool taken = false;
+
+	if (!probe->cache_dir)
+		return false;
+	if (json_record_load_all(probe->cache_dir, 4, DISK_RECORD_MAX, sizeof(DiskAnswer),
+				 parse_disk_answer, disk_answer_done, (void **)&answers, &n,
+				 &problems) >= 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (!taken && strcmp(answers[i].binary, path) == 0 &&
+			    same_file(&answers[i].stat, st)) {
+				set_answer(probe, strdup(path), TAKE_PTR(answers[i].version), NULL);
+				taken = probe->binary != NULL;
+			}
+			disk_answer_done(&answers[i]);
+		}
+		free(answers);
+	}
+	if (problems)
+		log_debug("The QEMU probe's record in %s is not used: %s", probe->cache_dir,
+			  problems[0]);
+	strv_free(problems);
+	if (taken) {
+		probe->stat = *st;
+		probe->valid = true;
+		log_debug("QEMU %s is version %s (as found before)", probe->binary, probe->version);
+	}
+	return taken;
+}
+
+/* Keeps the answer for the next daemon (a failure only costs it one --version). */
+static void save_disk_answer(QemuProbe *probe)
+{
+	if (!probe->cache_dir)
+		return;
+	const struct stat *st = &probe->stat;
+	_cleanup_json_ json_object *record = json_object_new_object();
+	int r = !record ? -ENOMEM
+			: json_add_string(record, "binary", probe->binary) < 0 ||
+					  json_add_string(record, "version", probe->version) < 0 ||
+					  json_add_int(record, "dev", (int64_t)st->st_dev) < 0 ||
+					  json_add_int(record, "ino", (int64_t)st->st_ino) < 0 ||
+					  json_add_int(record, "size", st->st_size) < 0 ||
+					  json_add_int(record, "mtimeSec", st->st_mtim.tv_sec) < 0 ||
+					  json_add_int(record, "mtimeNsec", st->st_mtim.tv_nsec) < 0 ||
+					  json_add_int(record, "ctimeSec", st->st_ctim.tv_sec) < 0 ||
+					  json_add_int(record, "ctimeNsec", st->st_ctim.tv_nsec) < 0
+				  ? -ENOMEM
+				  : json_record_save(probe->cache_dir, DISK_RECORD, record);
+	if (r < 0)
+		log_debug("Cannot keep the QEMU probe's answer in %s: %s", probe->cache_dir,
+			  strerror(-r));
+}
+
 static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
 {
 	loop_watch_enter(source);
@@ -130,6 +264,7 @@ static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *use
 	if (version) {
 		set_answer(probe, TAKE_PTR(probe->binary), version, NULL);
 		log_debug("QEMU %s is version %s", probe->binary, version);
+		save_disk_answer(probe);
 	} else {
 		log_warning("%s --version gave no version (%s %d)", probe->binary,
 			    si->si_code == CLD_EXITED ? "exit status" : "signal", si->si_status);
@@ -212,10 +347,7 @@ static bool cache_is_fresh(QemuProbe *probe, const char *path)
 		return !path && !probe->binary; /* still not found */
 	if (strcmp(path, probe->binary) != 0)
 		return false;
-	return stat(path, &st) == 0 && st.st_ino == probe->stat.st_ino &&
-	       st.st_dev == probe->stat.st_dev && st.st_mtim.tv_sec == probe->stat.st_mtim.tv_sec &&
-	       st.st_mtim.tv_nsec == probe->stat.st_mtim.tv_nsec &&
-	       st.st_size == probe->stat.st_size;
+	return stat(path, &st) == 0 && same_file(&st, &probe->stat);
 }
 
 /*
@@ -244,8 +376,12 @@ static int refresh(QemuProbe *probe)
 		return 1;
 	}
 
-	if (stat(path, &probe->stat) < 0)
-		probe->stat = (struct stat){ 0 };
+	struct stat st;
+	if (stat(path, &st) < 0)
+		st = (struct stat){ 0 };
+	else if (take_disk_answer(probe, path, &st))
+		return 1;
+	probe->stat = st;
 	set_answer(probe, TAKE_PTR(path), NULL, NULL);
 	int r = start_run(probe);
 	if (r < 0) {
@@ -290,14 +426,16 @@ int qemu_probe_set_binary(QemuProbe *probe, const char *binary)
 	return 0;
 }
 
-int qemu_probe_new(sd_event *event, const char *binary, QemuProbe **ret)
+int qemu_probe_new(sd_event *event, const char *binary, const char *cache_dir, QemuProbe **ret)
 {
 	QemuProbe *probe = calloc(1, sizeof(*probe));
 	if (!probe)
 		return -ENOMEM;
 	probe->event = sd_event_ref(event);
 	probe->output_fd = -1;
-	int r = qemu_probe_set_binary(probe, binary);
+	int r = cache_dir && !(probe->cache_dir = strdup(cache_dir)) ? -ENOMEM : 0;
+	if (r >= 0)
+		r = qemu_probe_set_binary(probe, binary);
 	if (r < 0) {
 		qemu_probe_free(probe);
 		return r;
@@ -319,6 +457,7 @@ QemuProbe *qemu_probe_free(QemuProbe *probe)
 	free(probe->waiters);
 	set_answer(probe, NULL, NULL, NULL);
 	free(probe->binary_setting);
+	free(probe->cache_dir);
 	sd_event_unref(probe->event);
 	free(probe);
 	return NULL;

@@ -131,6 +131,30 @@ class VersionTest(DaemonTestCase):
         self.assertEqual(qemu['version'], '8.0.3')
         self.assertEqual(count(), 2)
 
+        # The next daemon (a restart, a socket-activated start) takes the answer kept in
+        # the runtime directory without running anything while the file is the same.
+        record = os.path.join(self.workdir, 'run', 'qemu-probe', 'qemu.json')
+        self.assertEqual(os.stat(record).st_mode & 0o777, 0o600)
+
+        def version_of_next_daemon():
+            d.stop()
+            d.start()
+            return call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
+        qemu = version_of_next_daemon()
+        self.assertEqual((qemu['binary'], qemu['version']), (fake, '8.0.3'))
+        self.assertEqual(count(), 2, 'a restart with the same file runs nothing')
+        os.chmod(fake, 0o750)  # the same inode, size and mtime; a new ctime
+        self.assertEqual(version_of_next_daemon()['version'], '8.0.3')
+        wait_for(lambda: count() == 3, what='a probe after the file changed')
+        # A damaged record is not believed, and not a failure.
+        for damage in ('{"binary": "%s", "version": "9.9.9; rm -rf /"}' % fake, 'not json',
+                       '[]', '{"binary": 1}'):
+            with open(record, 'w') as f:
+                f.write(damage)
+            before = count()
+            self.assertEqual(version_of_next_daemon()['version'], '8.0.3')
+            self.assertEqual(count(), before + 1, damage)
+
     def test_socket_from_environment_and_option(self):
         d = self.daemon()
         result = vfioctl('version', env={'LIBVFIO_SOCKET': d.socket})
