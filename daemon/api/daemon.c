@@ -362,10 +362,9 @@ static int daemon_setup(Daemon *daemon)
 		return log_error_errno(r, "Cannot register io.libvfio.VMs");
 
 	/*
-	 * The host was read in its thread meanwhile: a call never waits for it on the
-	 * loop. (The wait here is before the loop runs.)
+	 * The host's first reading goes on in its thread: calls that need it wait for
+	 * it off the loop (host_cache_first_model()), the others are answered now.
 	 */
-	host_cache_wait_first(daemon->host);
 	return listen_on_sockets(daemon);
 }
 

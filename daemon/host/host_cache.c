@@ -308,12 +308,6 @@ bool host_cache_ready(const HostCache *cache)
 	return cache->model != NULL;
 }
 
-void host_cache_wait_first(HostCache *cache)
-{
-	if (!cache->model && cache->build)
-		build_finish(cache);
-}
-
 int host_cache_first_model(HostCache *cache, HostModelCallback callback, void *userdata,
 			   HostCacheWait **ret)
 {

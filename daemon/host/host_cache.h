@@ -62,15 +62,13 @@ int host_cache_refresh(HostCache *cache, HostModelCallback callback, void *userd
 
 /*
  * True once the first model is there. The first discovery runs in its
- * thread from host_cache_new() on, while the daemon sets up the rest; the
- * daemon waits for it before it listens (host_cache_wait_first()). Until
- * then host_cache_model() waits for it (blocking), and
- * host_cache_first_model() calls back when it is there (a refresh once it
- * is).
+ * thread from host_cache_new() on, while the daemon sets up the rest and
+ * starts answering; host_cache_first_model() calls back when it is there (a
+ * refresh once it is). Until then host_cache_model() waits for it, blocking:
+ * only for the daemon's setup (reconcile, adoption), before the loop runs;
+ * calls on the loop check host_cache_ready() first.
  */
 bool host_cache_ready(const HostCache *cache);
-/* Blocks until the first discovery is done: for the daemon's start, before its loop runs. */
-void host_cache_wait_first(HostCache *cache);
 int host_cache_first_model(HostCache *cache, HostModelCallback callback, void *userdata,
 			   HostCacheWait **ret);
 

@@ -35,6 +35,7 @@ static VmStart *vm_start_free(VmStart *s)
 		return NULL;
 	sd_event_source_disable_unref(s->timer);
 	sd_event_source_disable_unref(s->exec_watch);
+	host_cache_wait_cancel(s->vm->manager->host, s->host_wait);
 	worker_cancel(s->firmware_copy);
 	scope_job_free(s->scope);
 	spawn_hold_done(&s->hold);
@@ -107,6 +108,7 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 			partition->message ? strdup(partition->message) : NULL;
 	}
 	/* A QEMU held before exec goes no further; nor does one not spawned yet. */
+	s->host_wait = host_cache_wait_cancel(vm->manager->host, s->host_wait);
 	s->firmware_copy = worker_cancel(s->firmware_copy);
 	s->scope = scope_job_free(s->scope);
 	s->exec_watch = sd_event_source_disable_unref(s->exec_watch);
@@ -220,6 +222,8 @@ void vm_start_abandon(Vm *vm, const char *message)
 
 static void allocate_next(VmStart *s);
 static void reserve_hugepages(VmStart *s);
+static void start_on_host(VmStart *s);
+static void on_first_model(const HostModel *model, int result, void *userdata);
 static void spawn_qemu(VmStart *s);
 
 static const PartitionModeKind auto_order[] = {
@@ -439,7 +443,26 @@ void vm_start(Vm *vm, VmCallback callback, void *userdata)
 	}
 	vm_set_problem(vm, NULL);
 	vm_set_state(vm, VM_STATE_STARTING);
-	r = memlock_check(s, &error);
+	/* Just after the daemon started, its first reading of the host may still be under way. */
+	if (!host_cache_ready(m->host)) {
+		vm_log(vm, LOG_DEBUG, 0, "VM %s waits for the daemon's first reading of the host",
+		       vm->name);
+		r = host_cache_first_model(m->host, on_first_model, s, &s->host_wait);
+		if (r < 0)
+			vm_start_failed(vm, VM_FAIL_INTERNAL, "The daemon ran out of memory.",
+					NULL);
+		return;
+	}
+	start_on_host(s);
+}
+
+/* The host is known: checks it can take the VM, then asks for its partitions. */
+static void start_on_host(VmStart *s)
+{
+	Vm *vm = s->vm;
+	_cleanup_free_ char *error = NULL;
+
+	int r = memlock_check(s, &error);
 	if (r < 0) {
 		vm_start_failed(vm, r == -ENOMEM ? VM_FAIL_INTERNAL : VM_FAIL_START,
 				error ? error : "The daemon ran out of memory.", NULL);
@@ -454,6 +477,18 @@ void vm_start(Vm *vm, VmCallback callback, void *userdata)
 		return;
 	progress(s, "allocating");
 	allocate_next(s);
+}
+
+static void on_first_model(const HostModel *model, int result, void *userdata)
+{
+	VmStart *s = userdata;
+
+	s->host_wait = NULL;
+	if (result < 0)
+		vm_start_failedf(s->vm, VM_FAIL_INTERNAL, "Cannot read the host: %s.",
+				 strerror(-result));
+	else
+		start_on_host(s);
 }
 
 /* ---- Hugepages: the pool on the VM's node grown when short ---- */

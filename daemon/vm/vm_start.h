@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "base/worker.h"
+#include "host/host_cache.h"
 #include "process/process_scope.h"
 #include "process/process_spawn.h"
 #include "vm/vm_internal.h"
@@ -40,6 +41,8 @@ struct VmStart {
 	QemuGpuAssignment assignments[VM_MAX_GPUS];
 	PciAddress devices[VM_MAX_GPUS][MAX_DEVICES_PER_GPU];
 	size_t n_assignments;
+	HostCacheWait
+		*host_wait; /* the host's first reading, awaited just after the daemon started */
 	int *vcpu_cpus; /* host CPU of each vCPU when pinning */
 	bool pin;
 	bool placed; /* node, affinity and vcpu_cpus decided (vm_spawn.c) */
