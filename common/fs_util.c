@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,15 +61,40 @@ static int sync_directory(const char *directory)
 	return 0;
 }
 
+/* What a read starts with: the file's size when it tells one, else a page. */
+static size_t first_allocation(int fd, size_t limit)
+{
+	struct stat st;
+	size_t size = 4096;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uint64_t)st.st_size < limit)
+		size = (size_t)st.st_size + 1; /* one more byte to see the end without growing */
+	return MIN(size, limit);
+}
+
 int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size)
 {
-	size_t limit = max_size + 1, size = 0;
-	_cleanup_free_ char *text = malloc(limit + 1);
+	/*
+	 * The buffer grows with what is read, up to max_size + 1: allocating the
+	 * whole bound up front mapped and unmapped 256 KiB for each 100-byte
+	 * definition, a TLB shootdown across every thread of the daemon each time.
+	 */
+	size_t limit = max_size + 1, size = 0, allocated = first_allocation(fd, limit);
+	_cleanup_free_ char *text = malloc(allocated + 1);
 
 	if (!text)
 		return -ENOMEM;
 	while (size < limit) {
-		ssize_t n = read(fd, text + size, limit - size);
+		if (size == allocated) {
+			size_t grown = allocated > limit / 2 ? limit : allocated * 2;
+			char *bigger = realloc(text, grown + 1);
+			if (!bigger)
+				return -ENOMEM;
+			text = bigger;
+			allocated = grown;
+		}
+		ssize_t n = read(fd, text + size, allocated - size);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

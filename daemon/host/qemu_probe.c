@@ -151,7 +151,7 @@ static int parse_disk_answer(json_object *object, const char *name, void *elemen
 	const char *binary = json_get_string(object, "binary");
 	const char *version = json_get_string(object, "version");
 	int64_t fields[8];
-	static const char *const keys[] = { "dev",     "ino",	 "size",      "mtimeSec",
+	static const char *const keys[] = { "dev",       "ino",      "size",      "mtimeSec",
 					    "mtimeNsec", "ctimeSec", "ctimeNsec", NULL };
 
 	if (strcmp(name, DISK_RECORD) != 0) {
@@ -234,17 +234,17 @@ static void save_disk_answer(QemuProbe *probe)
 	const struct stat *st = &probe->stat;
 	_cleanup_json_ json_object *record = json_object_new_object();
 	int r = !record ? -ENOMEM
-			: json_add_string(record, "binary", probe->binary) < 0 ||
-					  json_add_string(record, "version", probe->version) < 0 ||
-					  json_add_int(record, "dev", (int64_t)st->st_dev) < 0 ||
-					  json_add_int(record, "ino", (int64_t)st->st_ino) < 0 ||
-					  json_add_int(record, "size", st->st_size) < 0 ||
-					  json_add_int(record, "mtimeSec", st->st_mtim.tv_sec) < 0 ||
-					  json_add_int(record, "mtimeNsec", st->st_mtim.tv_nsec) < 0 ||
-					  json_add_int(record, "ctimeSec", st->st_ctim.tv_sec) < 0 ||
-					  json_add_int(record, "ctimeNsec", st->st_ctim.tv_nsec) < 0
-				  ? -ENOMEM
-				  : json_record_save(probe->cache_dir, DISK_RECORD, record);
+		: json_add_string(record, "binary", probe->binary) < 0 ||
+				json_add_string(record, "version", probe->version) < 0 ||
+				json_add_int(record, "dev", (int64_t)st->st_dev) < 0 ||
+				json_add_int(record, "ino", (int64_t)st->st_ino) < 0 ||
+				json_add_int(record, "size", st->st_size) < 0 ||
+				json_add_int(record, "mtimeSec", st->st_mtim.tv_sec) < 0 ||
+				json_add_int(record, "mtimeNsec", st->st_mtim.tv_nsec) < 0 ||
+				json_add_int(record, "ctimeSec", st->st_ctim.tv_sec) < 0 ||
+				json_add_int(record, "ctimeNsec", st->st_ctim.tv_nsec) < 0
+			? -ENOMEM
+			: json_record_save(probe->cache_dir, DISK_RECORD, record);
 	if (r < 0)
 		log_debug("Cannot keep the QEMU probe's answer in %s: %s", probe->cache_dir,
 			  strerror(-r));
