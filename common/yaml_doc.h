@@ -5,11 +5,11 @@
  * name the line. The caller walks the yaml_document_t nodes itself. Never
  * logs: errors come back as text.
  *
- * The bounds are checked on libyaml's event stream before any tree is built,
- * and the check stops at the first event past one: libyaml's scanner costs time
- * in the square of the flow nesting and its loader in the square of the
- * anchors (100,000 nested '[' took 52 s), so an input from anyone must be
- * stopped while it is still cheap.
+ * The bounds are checked on libyaml's event stream while the tree is built
+ * from it, in one pass, and the parse stops at the first event past one:
+ * libyaml's scanner costs time in the square of the flow nesting and its own
+ * loader in the square of the anchors (100,000 nested '[' took 52 s), so an
+ * input from anyone must be stopped while it is still cheap.
  */
 #pragma once
 

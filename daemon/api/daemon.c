@@ -365,6 +365,9 @@ static int daemon_setup(Daemon *daemon)
 	 * The host's first reading goes on in its thread: calls that need it wait for
 	 * it off the loop (host_cache_first_model()), the others are answered now.
 	 */
+	r = host_cache_start(daemon->host);
+	if (r < 0)
+		return log_error_errno(r, "Cannot start reading the host");
 	return listen_on_sockets(daemon);
 }
 

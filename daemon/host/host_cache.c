@@ -520,15 +520,14 @@ int host_cache_new(sd_event *event, const char *sysfs_root, char *const *extra_g
 					     "anew only when a caller asks for it");
 	}
 
-	/* Read in its thread while the daemon sets up the rest; the first call waits for it. */
 	cache->generation = 1;
-	r = build_start(cache);
-	if (r < 0) {
-		host_cache_free(cache);
-		return r;
-	}
 	*ret = cache;
 	return 0;
+}
+
+int host_cache_start(HostCache *cache)
+{
+	return cache->model || cache->build ? 0 : build_start(cache);
 }
 
 HostCache *host_cache_free(HostCache *cache)

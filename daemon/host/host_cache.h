@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The host model, kept: built once at start (in a thread, while the daemon
- * sets up the rest) and kept, whatever the sysfs
+ * answers its first calls) and kept, whatever the sysfs
  * root. It goes stale after a kernel uevent about PCI, mdev or VFIO devices
  * (a netlink socket on the loop, only when the root is "/"), when the daemon
  * changed the host itself (host_cache_mark_stale()), or when a caller asks
@@ -61,12 +61,19 @@ int host_cache_refresh(HostCache *cache, HostModelCallback callback, void *userd
 		       HostCacheWait **ret);
 
 /*
- * True once the first model is there. The first discovery runs in its
- * thread from host_cache_new() on, while the daemon sets up the rest and
- * starts answering; host_cache_first_model() calls back when it is there (a
- * refresh once it is). Until then host_cache_model() waits for it, blocking:
- * only for the daemon's setup (reconcile, adoption), before the loop runs;
- * calls on the loop check host_cache_ready() first.
+ * Starts the first reading in its thread, unless one is there or under way.
+ * The daemon starts it once its own setup is done (the VM definitions
+ * loaded: two readings at once only slow each other down) and answers calls
+ * meanwhile.
+ */
+int host_cache_start(HostCache *cache);
+
+/*
+ * True once the first model is there. host_cache_first_model() calls back
+ * when it is (a refresh once it is), starting the reading if need be. Until
+ * then host_cache_model() reads it or waits for it, blocking: only for the
+ * daemon's setup (reconcile, adoption), before the loop runs; calls on the
+ * loop check host_cache_ready() first.
  */
 bool host_cache_ready(const HostCache *cache);
 int host_cache_first_model(HostCache *cache, HostModelCallback callback, void *userdata,

@@ -168,8 +168,8 @@ static void test_two_documents(void **state)
 {
 	expect_string_error("a: 1\n---\nb: 2\n", 2, "only one YAML document");
 	expect_string_error("a: 1\n...\n---\n", 3, "only one YAML document");
-	/* A malformed second document is an error too, on its own line. */
-	expect_string_error("a: 1\n---\nb: [\n", 4, "");
+	/* A second document is refused where it starts, whatever follows it. */
+	expect_string_error("a: 1\n---\nb: [\n", 2, "only one YAML document");
 }
 
 /* `prefix`, then `n` times `open`, then `n` times `close`, then `suffix`. */
@@ -240,9 +240,22 @@ static void test_anchors_and_aliases_are_bounded(void **state)
 	assert_true(fine && anchors && aliases);
 	p = fine;
 	for (int i = 0; i < 64; i++)
-		p += sprintf(p, "a%d: &x%d v\nb%d: *x%d\n", i, i, i, i);
+		p += sprintf(p, "a%d: &x%d v%d\nb%d: *x%d\n", i, i, i, i, i);
 	load_string(fine, &doc);
+	/* An alias is the anchored node itself. */
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	assert_ptr_equal(mapping_value(&doc, root, "b63"), mapping_value(&doc, root, "a63"));
+	assert_string_equal(yaml_doc_scalar(mapping_value(&doc, root, "b7")), "v7");
 	yaml_document_delete(&doc);
+	load_string("list: &l [1, {k: v}]\ncopy: *l\n", &doc);
+	root = yaml_document_get_root_node(&doc);
+	yaml_node_t *copy = mapping_value(&doc, root, "copy");
+	assert_int_equal(copy->type, YAML_SEQUENCE_NODE);
+	assert_int_equal(copy->data.sequence.items.top - copy->data.sequence.items.start, 2);
+	assert_int_equal(yaml_doc_line(copy), 1);
+	yaml_document_delete(&doc);
+	expect_string_error("a: &x 1\nb: &x 2\n", 2, "duplicate anchor");
+	expect_string_error("a: *x\nb: &x 2\n", 1, "undefined alias");
 	p = anchors;
 	for (int i = 0; i < 65; i++)
 		p += sprintf(p, "a%d: &x%d v\n", i, i);
