@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "base/parallel.h"
 #include "host/host_internal.h"
 #include "macro.h"
 #include "strv.h"
@@ -329,26 +330,24 @@ static void inherit_nodes(PciFunction *functions, size_t n)
 	}
 }
 
-/* A share of the functions, read by one thread. */
-typedef struct Worker {
+/* The functions to read, shared out to threads (parallel.h). */
+typedef struct ReadAll {
 	const SysfsRoot *root;
 	PciFunction *functions;
-	size_t begin, end;
 	PciFunctionReader each;
 	void *userdata;
-	pthread_t thread;
-	int result;
-} Worker;
+} ReadAll;
 
-static void *worker_run(void *userdata)
+static int read_range(size_t begin, size_t end, void *userdata)
 {
-	Worker *w = userdata;
+	ReadAll *all = userdata;
+	int r = 0;
 
 	/* Each device directory is opened relative to this one: a shorter path to resolve. */
-	_cleanup_close_ int devices = sysfs_open_dir(w->root, "sys/bus/pci/devices");
-	for (size_t i = w->begin; i < w->end && w->result >= 0; i++)
-		w->result = read_function(devices, &w->functions[i], w->each, w->userdata);
-	return NULL;
+	_cleanup_close_ int devices = sysfs_open_dir(all->root, "sys/bus/pci/devices");
+	for (size_t i = begin; i < end && r >= 0; i++)
+		r = read_function(devices, &all->functions[i], all->each, all->userdata);
+	return r;
 }
 
 /*
@@ -359,35 +358,8 @@ static void *worker_run(void *userdata)
 static int read_all(const SysfsRoot *root, PciFunction *functions, size_t n, PciFunctionReader each,
 		    void *userdata)
 {
-	Worker workers[4];
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n_workers = MIN(MIN((size_t)MAX(cpus, 1L), ELEMENTSOF(workers)), n / 256 + 1);
-	size_t started = 0;
-	int r = 0;
-
-	for (size_t i = 0; i < n_workers; i++) {
-		workers[i] = (Worker){ .root = root,
-				       .functions = functions,
-				       .begin = n * i / n_workers,
-				       .end = n * (i + 1) / n_workers,
-				       .each = each,
-				       .userdata = userdata };
-		/* The first share is read here; a thread that cannot start reads its own too. */
-		if (i == 0 ||
-		    pthread_create(&workers[i].thread, NULL, worker_run, &workers[i]) != 0)
-			continue;
-		started |= (size_t)1 << i;
-	}
-	for (size_t i = 0; i < n_workers; i++)
-		if (!(started & ((size_t)1 << i)))
-			worker_run(&workers[i]);
-	for (size_t i = 0; i < n_workers; i++) {
-		if (started & ((size_t)1 << i))
-			(void)pthread_join(workers[i].thread, NULL);
-		if (workers[i].result < 0)
-			r = workers[i].result;
-	}
-	return r;
+	ReadAll all = { root, functions, each, userdata };
+	return parallel_ranges(n, 256, read_range, &all);
 }
 
 int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader each,

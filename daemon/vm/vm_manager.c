@@ -15,6 +15,7 @@
 
 #include "array.h"
 #include "base/log.h"
+#include "base/parallel.h"
 #include "fs_util.h"
 #include "strv.h"
 #include "vm/vm_adopt.h"
@@ -164,29 +165,78 @@ static bool definition_changed(int dir, const Vm *vm)
 	return !vm_file_identity_equal(&now, &vm->file);
 }
 
+/* Definitions read by several threads (the YAML is the cost), then taken in name order. */
+typedef struct LoadBatch {
+	int dir;
+	const char *vm_dir;
+	char **names;
+	VmStoreLoad *loads;
+} LoadBatch;
+
+static int load_range(size_t begin, size_t end, void *userdata)
+{
+	LoadBatch *b = userdata;
+	for (size_t i = begin; i < end; i++) {
+		VmStoreLoad *load = &b->loads[i];
+		load->result = vm_store_load_at(b->dir, b->vm_dir, b->names[i], &load->definition,
+						&load->st, &load->message);
+	}
+	return 0;
+}
+
+static void load_done(VmStoreLoad *load)
+{
+	if (load->result == 0)
+		vm_definition_done(&load->definition);
+	free(load->message);
+}
+
+/* Below this many files, one thread reads them: a thread costs more than a few files. */
+#define PARALLEL_LOAD_MIN 64
+
 /*
  * Every definition of the directory into the table, and out of it the VMs
  * whose file is gone (unless they run). `trust_identity`: a file whose
- * identity is the one read is not read again.
+ * identity is the one read is not read again. Many files are read by several
+ * threads, which only read and parse; the table is the caller's thread's.
  */
 static int definitions_rescan(VmManager *m, bool trust_identity)
 {
 	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char **to_read = NULL;
+	_cleanup_free_ VmStoreLoad *loads = NULL;
 	_cleanup_close_ int dir = -1;
+	size_t n_read = 0;
 
 	int r = vm_store_list(m->config->vm_dir, &names);
 	if (r < 0)
 		return r;
 	if (names)
 		dir = open(m->config->vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	for (char **name = names; name && *name; name++) {
-		Vm *vm = vm_find(m, *name);
-		if (vm && trust_identity && vm->file.ino != 0 && !definition_changed(dir, vm))
-			continue;
-		r = vm_refresh_at(m, dir, *name, &vm);
-		if (r < 0)
-			return r;
+	size_t n_names = strv_length(names);
+	to_read = calloc(n_names + 1, sizeof(char *));
+	loads = calloc(n_names + 1, sizeof(VmStoreLoad));
+	if (!to_read || !loads)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_names; i++) {
+		Vm *vm = vm_find(m, names[i]);
+		if (!(vm && trust_identity && vm->file.ino != 0 && !definition_changed(dir, vm)))
+			to_read[n_read++] = names[i];
 	}
+	LoadBatch batch = { dir, m->config->vm_dir, to_read, loads };
+	for (size_t i = 0; i < n_read; i++)
+		loads[i].result = -ENOENT; /* no directory, no definition */
+	if (dir >= 0)
+		(void)parallel_ranges(n_read, PARALLEL_LOAD_MIN, load_range, &batch);
+	for (size_t i = 0; i < n_read; i++) {
+		Vm *vm;
+		if (r < 0)
+			load_done(&loads[i]); /* what is left after a failure */
+		else
+			r = vm_apply_load(m, dir, to_read[i], &loads[i], &vm); /* takes the load */
+	}
+	if (r < 0)
+		return r;
 	/* Those whose file went away meanwhile: gone unless they run. Both are sorted. */
 	size_t n, k = 0;
 	void *const *items = vm_table_items(&m->vms, &n);

@@ -47,13 +47,25 @@ class DefinitionsTest(VmTestCase):
         return self.call(d, 'Get', {'name': name})
 
     def test_files_written_before_the_start_are_listed(self):
-        for i in range(30):
-            self.write(f'early-{i:02d}', definition(f'early-{i:02d}', 'owner: nobody\n'))
+        # 300 files: read at start by several threads, each VM with its own file's uuid;
+        # a broken one is listed with its problem, wherever it falls among them.
+        uuids = {f'early-{i:03d}': str(uuid.uuid4()) for i in range(300)}
+        for name, vm_uuid in uuids.items():
+            self.write(name, definition(name, f'owner: nobody\nuuid: {vm_uuid}\n'))
+        self.write('early-100', 'name: early-100\nmemory: [\n')
+        self.write('early-201', definition('another-name'))
         d = self.start_daemon()
         vms = self.listed(d)
-        self.assertEqual(sorted(vms), [f'early-{i:02d}' for i in range(30)])
+        self.assertEqual(sorted(vms), sorted(uuids))
         self.assertEqual(list(vms), sorted(vms), 'List is sorted by name')
-        self.assertEqual(vms['early-07']['owner'], 'nobody')
+        self.assertEqual(vms['early-007']['owner'], 'nobody')
+        for name, vm in vms.items():
+            if name in ('early-100', 'early-201'):
+                self.assertIn('early-%s.yaml' % name[6:], vm['problem'])
+            else:
+                self.assertEqual(vm['uuid'], uuids[name])
+                self.assertIsNone(vm['problem'], name)
+        self.assertIn("is not the file's name", vms['early-201']['problem'])
 
     def test_edits_adds_and_removes_by_hand(self):
         d = self.start_daemon()
