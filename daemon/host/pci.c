@@ -2,7 +2,8 @@
 /*
  * PCI functions: IDs, class, NUMA node, IOMMU group and driver read from each
  * function's sysfs directory, through a descriptor of it; names from pci.ids
- * through libpci, the one thing it is used for.
+ * (pci_ids.h), where libpci says it is, and through libpci when it is
+ * compressed: the one thing libpci is used for.
  *
  * libpci treats an unreadable pci.ids as fatal (its error callback must not
  * return): the callback jumps back to the lookup, and the name stays unknown.
@@ -22,6 +23,7 @@
 #include "array.h"
 #include "base/parallel.h"
 #include "host/host_internal.h"
+#include "host/pci_ids.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -43,6 +45,8 @@ struct PciNames {
 	PciName *known;
 	size_t n_known, allocated;
 	bool list_loaded; /* libpci holds pci.ids now: freed once the lookups are done */
+	PciIds ids; /* pci.ids as text, during one discovery's lookups */
+	bool ids_unreadable; /* no plain pci.ids: libpci looks (a .gz, or no names) */
 };
 
 /* Where libpci's error callback returns to, and what it said (per thread). */
@@ -124,6 +128,21 @@ static char *libpci_lookup(PciNames *names, int kind, unsigned vendor, unsigned 
 	return name ? strdup(name) : NULL;
 }
 
+/* The name from pci.ids read as text: false when there is no plain pci.ids to read. */
+static bool text_lookup(PciNames *names, int kind, uint16_t vendor, uint16_t device,
+			char **ret_name)
+{
+	if (!names->ids.text && !names->ids_unreadable) {
+		const char *path = names->access->id_file_name;
+		names->ids_unreadable = !path || pci_ids_read(path, &names->ids) < 0;
+	}
+	if (names->ids_unreadable)
+		return false;
+	*ret_name = pci_ids_name(names->ids.text, names->ids.size, vendor,
+				 kind == PCI_LOOKUP_DEVICE ? (int)device : -1);
+	return true;
+}
+
 /* A copy of the name (NULL: none), from what is known, else from pci.ids. names->lock held. */
 static char *lookup(PciNames *names, int kind, uint16_t vendor, uint16_t device)
 {
@@ -134,7 +153,9 @@ static char *lookup(PciNames *names, int kind, uint16_t vendor, uint16_t device)
 		if (k->kind == kind && k->vendor == vendor && k->device == device)
 			return k->name ? strdup(k->name) : NULL;
 	}
-	char *name = libpci_lookup(names, kind, vendor, device);
+	char *name;
+	if (!text_lookup(names, kind, vendor, device, &name))
+		name = libpci_lookup(names, kind, vendor, device);
 	if (ARRAY_RESERVE(names->known, names->allocated, names->n_known + 1) >= 0) {
 		char *kept = name ? strdup(name) : NULL;
 		if (!name || kept)
@@ -396,6 +417,10 @@ int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader
 	if (names && names->list_loaded) {
 		pci_free_name_list(names->access);
 		names->list_loaded = false;
+	}
+	if (names) {
+		pci_ids_done(&names->ids);
+		names->ids_unreadable = false;
 	}
 	if (names)
 		pthread_mutex_unlock(&names->lock);
