@@ -4,12 +4,13 @@
 installed, with libvirt, in one run on one machine.
 
     python3 tests/bench/bench_suite.py [--build DIR] [--smoke | --full] [--json FILE]
+                                       [--varlink-rtt PATH|python]
 
 With 1, 100 and 1,000 VMs defined (--smoke: 1 and 100) and on the generated host
 of 2,141 PCI functions (tests/fixtures/make-fixtures.py --generate-large):
 
   - `vfioctl list`, the whole process; `List` on an open connection (p50, p90);
-    `Get` of one VM (p50);
+    `Get` of one VM (p50), beside the round-trip floor: `GetVersion`;
   - the daemon's exec to its first answer (a first `List`, a first `GetVersion`);
   - the first `vfioctl version` after the daemon starts;
   - the daemon's exec to the first `vfioctl gpus` on the 2,141-function host;
@@ -27,6 +28,11 @@ The same measures where libvirt has them: `virsh list --all` with as many
 domains defined (minimal TCG XML), `list --all` on one open `virsh`, the
 daemon's exec to its first answer, `virsh version`, and libvirtd's anonymous
 memory idle and after as many calls.
+
+The calls on an open connection are timed by varlink_rtt (tests/bench/varlink_rtt.c,
+found in the build directory) when it is built: a C client whose own cost is a
+few microseconds, where Python's is about 100 us a call here. Without it they are
+timed from Python, and the table and the JSON say which client measured.
 
 Runs of the two sides are interleaved (A, B, A, B...) and each figure is the
 median of its runs; ratios come from the same run. Prints a table, and with
@@ -56,13 +62,14 @@ sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
 
 MODES = {
     # counts of VMs, runs of each whole-process measure, calls on an open connection,
-    # calls between the two memory readings, runs of start/stop, runs of daemon execs
+    # calls between the two memory readings, runs of start/stop, runs of daemon execs,
+    # rounds the calls on an open connection are split in (interleaved with libvirt's)
     'smoke': dict(counts=[1, 100], runs=3, calls=50, memory_calls=300, vm_runs=2,
-                  exec_runs=2, libvirt=False),
+                  exec_runs=2, rounds=2, libvirt=False),
     'default': dict(counts=[1, 100, 1000], runs=11, calls=500, memory_calls=10_000,
-                    vm_runs=7, exec_runs=5, libvirt=True),
+                    vm_runs=7, exec_runs=5, rounds=5, libvirt=True),
     'full': dict(counts=[1, 100, 1000], runs=21, calls=2000, memory_calls=100_000,
-                 vm_runs=15, exec_runs=9, libvirt=True),
+                 vm_runs=15, exec_runs=9, rounds=10, libvirt=True),
 }
 
 DEFINITION = 'name: {name}\nuuid: {uuid}\nmemory: 64M\ncpus: 1\nfirmware: bios\nnetwork: none\n'
@@ -169,6 +176,47 @@ def varlink_call(sock, method, parameters=None):
     if data.startswith(b'{"error"'):
         raise MeasureFailed(f'{method}: {data[:200]!r}')
     return data
+
+
+def find_varlink_rtt(build_dir):
+    """BUILD_DIR/tests/bench/varlink_rtt when it is built there, else None."""
+    path = os.path.join(build_dir, 'tests', 'bench', 'varlink_rtt')
+    return path if os.access(path, os.X_OK) else None
+
+
+def time_calls(path, method, parameters, calls):
+    """Milliseconds of `calls` calls of `method` on one connection to `path` (after
+    10 untimed), each from its send to the end of its reply: by varlink_rtt when
+    VARLINK_RTT names it, else from Python. Any error reply fails the measure."""
+    if VARLINK_RTT:
+        argv = [VARLINK_RTT, path, method, '--calls', str(calls), '--warmup', '10',
+                '--samples']
+        if parameters is not None:
+            argv.insert(3, json.dumps(parameters))
+        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=600)
+        if done.returncode != 0:
+            raise MeasureFailed(f'varlink_rtt {method}: exit {done.returncode}: '
+                                f'{done.stderr.decode(errors="replace").strip()}')
+        samples = json.loads(done.stdout)['samples_us']
+        if len(samples) != calls:
+            raise MeasureFailed(f'varlink_rtt {method}: {len(samples)} times, not {calls}')
+        return [us / 1000 for us in samples]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(path)
+        for _ in range(10):
+            varlink_call(sock, method, parameters)
+        times = []
+        for _ in range(calls):
+            began = time.perf_counter()
+            varlink_call(sock, method, parameters)
+            times.append(ms_since(began))
+        return times
+
+
+def rtt_client():
+    """Which client times the calls on an open connection, for the table and the JSON."""
+    return 'varlink_rtt' if VARLINK_RTT else 'python'
 
 
 # --- libvfio -----------------------------------------------------------------------------
@@ -376,10 +424,14 @@ class Results:
         self.rows = []
         self.failures = []
 
-    def add(self, measure, vms, ours, unit='ms', peer=None, peer_name=None, note=None):
+    def add(self, measure, vms, ours, unit='ms', peer=None, peer_name=None, note=None,
+            client=None):
+        """A figure; `client` names what timed calls on an open connection."""
         row = {'measure': measure, 'vms': vms, 'unit': unit, 'libvfio': ours,
                'peer_name': peer_name, 'peer': peer, 'target': TARGETS.get(measure),
                'note': note}
+        if client:
+            row['client'] = client
         if peer and ours:
             key = 'value' if unit == 'KiB' else 'median'
             row['ratio'] = ours[key] / peer[key]
@@ -447,34 +499,38 @@ def measure_count(results, settings, workdir, count, libvirt):
                     peer=summary(theirs) if theirs else None,
                     peer_name='virsh list --all' if theirs else None)
 
-        # On an open connection.
-        listed, got = [], []
+        # On an open connection: List, Get and GetVersion (the floor of any round
+        # trip) in rounds, each of its own connection, with libvirt's between them.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(ours.socket)
+            reply = json.loads(varlink_call(sock, 'io.libvfio.VMs.List')[:-1])
+        if len(reply['parameters']['vms']) != count:
+            raise MeasureFailed(f'List gave {len(reply["parameters"]["vms"])} VMs, not {count}')
+        name = f'vm{count // 2:04}'
+        rounds = settings['rounds']
+        per_round = max(1, calls // rounds)
+        peer_per_round = max(1, max(runs, calls // 10) // rounds)
+        listed, got, floor, theirs = [], [], [], []
         shell = Interactive(['virsh', '-q', '-c', libvirt.uri], libvirt.env) if libvirt else None
-        theirs = []
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.connect(ours.socket)
-                reply = json.loads(varlink_call(sock, 'io.libvfio.VMs.List')[:-1])
-                if len(reply['parameters']['vms']) != count:
-                    raise MeasureFailed(f'List gave {len(reply["parameters"]["vms"])} VMs, '
-                                        f'not {count}')
-                name = f'vm{count // 2:04}'
-                for i in range(calls):
-                    began = time.perf_counter()
-                    varlink_call(sock, 'io.libvfio.VMs.List')
-                    listed.append(ms_since(began))
-                    began = time.perf_counter()
-                    varlink_call(sock, 'io.libvfio.VMs.Get', {'name': name})
-                    got.append(ms_since(began))
-                    if shell and i < max(runs, calls // 10):
-                        theirs.append(shell.time('list --all'))
+            for _ in range(rounds):
+                listed += time_calls(ours.socket, 'io.libvfio.VMs.List', None, per_round)
+                got += time_calls(ours.socket, 'io.libvfio.VMs.Get', {'name': name}, per_round)
+                floor += time_calls(ours.socket, 'io.libvfio.Manager.GetVersion', None,
+                                    per_round)
+                if shell:
+                    theirs += [shell.time('list --all') for _ in range(peer_per_round)]
         finally:
             if shell:
                 shell.close()
+        client = rtt_client()
         results.add('List, open connection, p50', count, summary(listed),
                     peer=summary(theirs) if theirs else None,
-                    peer_name='list --all in one virsh' if theirs else None)
-        results.add('Get one VM, open connection, p50', count, summary(got))
+                    peer_name='list --all in one virsh' if theirs else None, client=client)
+        floor = summary(floor)
+        results.add('Get one VM, open connection, p50', count, summary(got), peer=floor,
+                    peer_name='round-trip floor: GetVersion', client=client)
+        results.add('round-trip floor: GetVersion', count, floor, client=client)
 
         # Memory: idle, then idle again after many calls. Idle is 2.5 s without a
         # call: the daemon gives free heap pages back 1 to 1.5 s after its last.
@@ -608,7 +664,8 @@ def figure(value, unit):
     median = value['median']
     text = f'{median * 1000:.0f} us' if median < 1 else f'{median:.1f} ms'
     if value.get('runs', 0) > 1:
-        text += f' (p90 {value["p90"]:.2f})' if median < 1 else f' (p90 {value["p90"]:.1f})'
+        p90 = value['p90']
+        text += f' (p90 {p90 * 1000:.0f} us)' if median < 1 else f' (p90 {p90:.1f})'
     return text
 
 
@@ -620,7 +677,8 @@ def format_row(row):
     ratio = (f'{row["ratio"]:.2f}x' if row['ratio'] >= 0.1 else f'{row["ratio"]:.3f}x'
              ) if row.get('ratio') else ''
     return (f'{row["measure"]:46} {vms:>5}  {ours:>22}  {ratio:>7}  {peer}'
-            + (f'  [target {row["target"]}]' if row['target'] else ''))
+            + (f'  [target {row["target"]}]' if row['target'] else '')
+            + (f'  [by {row["client"]}]' if row.get('client') else ''))
 
 
 def command_output(argv):
@@ -667,7 +725,7 @@ def machine(build_dir):
 
 
 def main():
-    global LIBVFIOD, VFIOCTL
+    global LIBVFIOD, VFIOCTL, VARLINK_RTT
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--build', help='meson build directory (default: $LIBVFIOD, $VFIOCTL, '
                     'else build/)')
@@ -678,6 +736,9 @@ def main():
                       'between the memory readings')
     ap.add_argument('--no-libvirt', action='store_true', help='leave libvirt out')
     ap.add_argument('--json', metavar='FILE', help='write the results and the machine here')
+    ap.add_argument('--varlink-rtt', metavar='PATH', help='the C client that times calls on '
+                    'an open connection (default: tests/bench/varlink_rtt of the build '
+                    'directory, when built); "python" to time them from Python')
     args = ap.parse_args()
 
     if args.build:
@@ -689,6 +750,15 @@ def main():
     VFIOCTL = os.path.abspath(os.environ['VFIOCTL'])
     os.environ['LIBVFIOD'], os.environ['VFIOCTL'] = LIBVFIOD, VFIOCTL
     build_dir = os.path.dirname(os.path.dirname(LIBVFIOD))
+    if args.varlink_rtt == 'python':
+        VARLINK_RTT = None
+    elif args.varlink_rtt:
+        VARLINK_RTT = os.path.abspath(args.varlink_rtt)
+        if not os.access(VARLINK_RTT, os.X_OK):
+            ap.error(f'--varlink-rtt {args.varlink_rtt}: no program there; build it '
+                     f'(ninja -C BUILD tests/bench/varlink_rtt) or say "python"')
+    else:
+        VARLINK_RTT = find_varlink_rtt(build_dir)
 
     mode_name = 'smoke' if args.smoke else 'full' if args.full else 'default'
     settings = MODES[mode_name]
@@ -706,6 +776,9 @@ def main():
     else:
         libvirt_state = description['libvirt']
     print(f'libvirt: {libvirt_state}', flush=True)
+    why = '--varlink-rtt python' if args.varlink_rtt == 'python' else 'varlink_rtt not built'
+    print(f'calls on an open connection timed by: {VARLINK_RTT or f"python ({why})"}',
+          flush=True)
 
     # SIGTERM (meson's timeout) unwinds like ^C: the daemons are stopped, the
     # directory removed.
@@ -742,12 +815,13 @@ def main():
     if args.json:
         with open(args.json, 'w') as f:
             json.dump({'machine': description, 'mode': mode_name, 'libvirt': libvirt_state,
+                       'open_connection_client': rtt_client(),
                        'results': results.rows, 'failures': results.failures}, f, indent=1)
             f.write('\n')
     return 1 if results.failures else 0
 
 
-LIBVFIOD = VFIOCTL = None
+LIBVFIOD = VFIOCTL = VARLINK_RTT = None
 
 if __name__ == '__main__':
     sys.exit(main())
