@@ -110,7 +110,8 @@ static int print_gpus(json_object *reply)
 
 static int run_gpus(const ClientOptions *options, int argc, char *argv[])
 {
-	_cleanup_json_ json_object *reply = NULL;
+	/* Printed, then vfioctl ends: see request_keep_until_exit(). */
+	_cleanup_keep_until_exit_ json_object *reply = NULL;
 
 	int r = request_call(options, "io.libvfio.Host.ListGPUs", NULL, &reply);
 	if (r != EXIT_OK)

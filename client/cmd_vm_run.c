@@ -11,12 +11,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "arguments.h"
 #include "commands.h"
 #include "json_util.h"
+#include "libsystemd_loader.h"
 #include "progress.h"
 #include "vm_text.h"
 
@@ -47,10 +47,20 @@ _printf_(1, 2) static void notify_status(const char *format, ...)
 	char text[600];
 	va_list ap;
 
+	memcpy(text, "STATUS=", 7);
 	va_start(ap, format);
-	vsnprintf(text, sizeof(text), format, ap);
+	vsnprintf(text + 7, sizeof(text) - 7, format, ap);
 	va_end(ap);
-	(void)sd_notifyf(0, "STATUS=%s", text);
+	(void)libsystemd_notify(text);
+}
+
+/* READY=1 once the guest runs: systemd's start job of the unit ends there. */
+static void notify_ready(const char *name)
+{
+	char text[600];
+
+	snprintf(text, sizeof(text), "READY=1\nSTATUS=%s is running", name);
+	(void)libsystemd_notify(text);
 }
 
 static int on_start_reply(json_object *parameters, bool continues, void *userdata)
@@ -188,7 +198,7 @@ static int run_run(const ClientOptions *options, int argc, char *argv[])
 	if (r != EXIT_OK)
 		return r;
 	(void)fflush(stdout);
-	(void)sd_notifyf(0, "READY=1\nSTATUS=%s is running", call.name);
+	notify_ready(call.name);
 
 	r = watch_vm(&call);
 	if (r != EXIT_OK)

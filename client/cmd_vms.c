@@ -71,7 +71,8 @@ static int run_list(const ClientOptions *options, int argc, char *argv[])
 	static const char *const headers[_COLUMN_MAX] = {
 		"NAME", "STATE", "PID", "UPTIME", "OWNER", "AUTOSTART", "PARTITIONS",
 	};
-	_cleanup_json_ json_object *reply = NULL;
+	/* Printed, then vfioctl ends: see request_keep_until_exit(). */
+	_cleanup_keep_until_exit_ json_object *reply = NULL;
 	Table table;
 
 	int r = request_call(options, "io.libvfio.VMs.List", NULL, &reply);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "json_util.h"
 #include "macro.h"
 #include "request.h"
@@ -187,23 +188,84 @@ void table_init(Table *table, size_t n_columns, const char *const *headers)
 
 int table_add_row(Table *table, const char *const *cells)
 {
-	char **grown =
-		reallocarray(table->cells, (table->n_rows + 1) * table->n_columns, sizeof(char *));
-	if (!grown)
-		return -ENOMEM;
-	table->cells = grown;
+	size_t first = table->n_rows * table->n_columns, size = table->text_size;
 
-	char **row = &grown[table->n_rows * table->n_columns];
+	if (ARRAY_RESERVE(table->cells, table->n_cells_allocated, first + table->n_columns) < 0)
+		return -ENOMEM;
 	for (size_t c = 0; c < table->n_columns; c++) {
-		row[c] = strdup(cells[c] ? cells[c] : "-");
-		if (!row[c]) {
-			for (size_t k = 0; k < c; k++)
-				free(row[k]);
+		const char *text = cells[c] ? cells[c] : "-";
+		size_t length = strlen(text);
+
+		/* A row is added whole or not at all: text_size moves only at the end. */
+		if (length >= SIZE_MAX - size ||
+		    ARRAY_RESERVE(table->text, table->text_allocated, size + length + 1) < 0)
 			return -ENOMEM;
-		}
+		memcpy(table->text + size, text, length + 1);
+		table->cells[first + c] = (TableCell){ .offset = size, .width = text_width(text) };
+		size += length + 1;
 	}
+	table->text_size = size;
 	table->n_rows++;
 	return 0;
+}
+
+/* The text of the cell in `row` and `column`. */
+static const char *cell_text(const Table *table, size_t row, size_t column)
+{
+	return table->text + table->cells[row * table->n_columns + column].offset;
+}
+
+static size_t cell_width(const Table *table, size_t row, size_t column)
+{
+	return table->cells[row * table->n_columns + column].width;
+}
+
+/*
+ * Where table_print() puts its lines together: written to `f` when full and at
+ * the end, so that a table of a thousand rows is a few large writes, not
+ * thousands of small ones through stdio.
+ */
+typedef struct LineWriter {
+	FILE *f;
+	size_t used;
+	char buffer[16 * 1024];
+} LineWriter;
+
+static void writer_flush(LineWriter *w)
+{
+	if (w->used > 0)
+		(void)fwrite(w->buffer, 1, w->used, w->f); /* a failure shows in ferror(f) */
+	w->used = 0;
+}
+
+static void write_bytes(LineWriter *w, const char *data, size_t size)
+{
+	while (size > 0) {
+		size_t n = MIN(size, sizeof(w->buffer) - w->used);
+		memcpy(w->buffer + w->used, data, n);
+		w->used += n;
+		data += n;
+		size -= n;
+		if (w->used == sizeof(w->buffer))
+			writer_flush(w);
+	}
+}
+
+static void write_text(LineWriter *w, const char *text)
+{
+	write_bytes(w, text, strlen(text));
+}
+
+static void write_spaces(LineWriter *w, size_t n)
+{
+	while (n > 0) {
+		size_t k = MIN(n, sizeof(w->buffer) - w->used);
+		memset(w->buffer + w->used, ' ', k);
+		w->used += k;
+		n -= k;
+		if (w->used == sizeof(w->buffer))
+			writer_flush(w);
+	}
 }
 
 /* Columns of the first `bytes` bytes of text. */
@@ -239,11 +301,11 @@ static size_t longest_piece(const char *text)
 }
 
 /*
- * Prints text in lines of at most `width` columns, broken after ", " or "; "
+ * Writes text in lines of at most `width` columns, broken after ", " or "; "
  * (a part longer than that stays whole); continuation lines start at column
  * `start`.
  */
-static void print_wrapped(FILE *f, const char *text, size_t width, size_t start)
+static void write_wrapped(LineWriter *w, const char *text, size_t width, size_t start)
 {
 	const char *line = text;
 
@@ -260,29 +322,36 @@ static void print_wrapped(FILE *f, const char *text, size_t width, size_t start)
 		}
 		if (!cut)
 			break;
-		fprintf(f, "%.*s\n%*s", (int)(cut - line), line, (int)start, "");
+		write_bytes(w, line, (size_t)(cut - line));
+		write_bytes(w, "\n", 1);
+		write_spaces(w, start);
 		line = cut + 1;
 	}
-	fputs(line, f);
+	write_text(w, line);
 }
 
-/* Prints one cell `width` columns wide: cut with an ellipsis, or padded unless it is the last. */
-static void print_cell(FILE *f, const char *text, size_t width, bool last)
+/*
+ * Writes one cell of `length` columns in a column `width` wide: cut with an
+ * ellipsis, or padded unless it is the last.
+ */
+static void write_cell(LineWriter *w, const char *text, size_t length, size_t width, bool last)
 {
-	size_t length = text_width(text);
-
 	if (length > width && width > 0) {
-		fprintf(f, "%.*s%s", (int)text_prefix_bytes(text, width - 1), text, ELLIPSIS);
+		write_bytes(w, text, text_prefix_bytes(text, width - 1));
+		write_text(w, ELLIPSIS);
 		length = width;
 	} else
-		fputs(text, f);
+		write_text(w, text);
 	if (!last)
-		fprintf(f, "%*s", (int)(width - MIN(length, width)), "");
+		write_spaces(w, width - MIN(length, width));
 }
 
-/* Prints a row; with wrap_width > 0 the last cell is wrapped to that width. */
-static void print_row(const Table *table, FILE *f, const char *const *cells, const size_t *widths,
-		      size_t wrap_width)
+/*
+ * Writes a row of cells (their text and columns); with wrap_width > 0 the last
+ * cell is wrapped to that width.
+ */
+static void write_row(const Table *table, LineWriter *w, const char *const *cells,
+		      const size_t *cell_widths, const size_t *widths, size_t wrap_width)
 {
 	size_t last = table->n_columns - 1, start = table->indent;
 
@@ -291,32 +360,31 @@ static void print_row(const Table *table, FILE *f, const char *const *cells, con
 		last--;
 		wrap_width = 0;
 	}
-	fprintf(f, "%*s", (int)table->indent, "");
+	write_spaces(w, table->indent);
 	for (size_t c = 0; c < last; c++) {
-		print_cell(f, cells[c], widths[c], false);
-		fputs("  ", f);
+		write_cell(w, cells[c], cell_widths[c], widths[c], false);
+		write_bytes(w, "  ", 2);
 		start += widths[c] + 2;
 	}
 	if (wrap_width > 0)
-		print_wrapped(f, cells[last], wrap_width, start);
+		write_wrapped(w, cells[last], wrap_width, start);
 	else
-		print_cell(f, cells[last], widths[last], true);
-	fputc('\n', f);
+		write_cell(w, cells[last], cell_widths[last], widths[last], true);
+	write_bytes(w, "\n", 1);
 }
 
 void table_print(const Table *table, FILE *f, size_t max_width)
 {
-	size_t widths[TABLE_MAX_COLUMNS] = { 0 };
+	size_t widths[TABLE_MAX_COLUMNS] = { 0 }, header_widths[TABLE_MAX_COLUMNS] = { 0 };
 	size_t last = table->n_columns - 1, total = table->indent;
 	/* --no-legend: the rows alone, as wide as they need. */
 	const char *const *headers = legend ? table->headers : NULL;
 
 	for (size_t c = 0; c < table->n_columns; c++) {
 		if (headers)
-			widths[c] = text_width(headers[c]);
+			widths[c] = header_widths[c] = text_width(headers[c]);
 		for (size_t r = 0; r < table->n_rows; r++)
-			widths[c] =
-				MAX(widths[c], text_width(table->cells[r * table->n_columns + c]));
+			widths[c] = MAX(widths[c], cell_width(table, r, c));
 	}
 	for (size_t c = 0; c < last; c++)
 		total += widths[c] + 2;
@@ -325,7 +393,7 @@ void table_print(const Table *table, FILE *f, size_t max_width)
 		/* Never narrower than its header, nor than one character and the ellipsis. */
 		size_t minimum = MAX(table->shrink_minimum, (size_t)2);
 		if (headers)
-			minimum = MAX(minimum, text_width(headers[table->shrink_column]));
+			minimum = MAX(minimum, header_widths[table->shrink_column]);
 		minimum = MIN(minimum, widths[table->shrink_column]);
 		size_t spare = widths[table->shrink_column] - minimum;
 
@@ -335,11 +403,9 @@ void table_print(const Table *table, FILE *f, size_t max_width)
 		 */
 		size_t needed = widths[last];
 		if (table->wrap_last && total + needed > max_width + spare) {
-			needed = headers ? text_width(headers[last]) : 0;
+			needed = headers ? header_widths[last] : 0;
 			for (size_t r = 0; r < table->n_rows; r++)
-				needed = MAX(
-					needed,
-					longest_piece(table->cells[r * table->n_columns + last]));
+				needed = MAX(needed, longest_piece(cell_text(table, r, last)));
 		}
 		if (total + needed > max_width) {
 			size_t cut = MIN(total + needed - max_width, spare);
@@ -352,19 +418,31 @@ void table_print(const Table *table, FILE *f, size_t max_width)
 	size_t wrap_width = 0;
 	if (table->wrap_last && max_width > 0)
 		wrap_width = total < max_width ? max_width - total : 1;
+
+	LineWriter w;
+	w.f = f;
+	w.used = 0;
 	if (headers)
-		print_row(table, f, headers, widths, 0);
-	for (size_t r = 0; r < table->n_rows; r++)
-		print_row(table, f, (const char *const *)&table->cells[r * table->n_columns],
-			  widths, wrap_width);
+		write_row(table, &w, headers, header_widths, widths, 0);
+	for (size_t r = 0; r < table->n_rows; r++) {
+		const char *cells[TABLE_MAX_COLUMNS];
+		size_t cell_widths[TABLE_MAX_COLUMNS];
+		for (size_t c = 0; c < table->n_columns; c++) {
+			cells[c] = cell_text(table, r, c);
+			cell_widths[c] = cell_width(table, r, c);
+		}
+		write_row(table, &w, cells, cell_widths, widths, wrap_width);
+	}
+	writer_flush(&w);
 }
 
 void table_done(Table *table)
 {
-	for (size_t i = 0; i < table->n_rows * table->n_columns; i++)
-		free(table->cells[i]);
 	free(table->cells);
+	free(table->text);
 	table->cells = NULL;
+	table->text = NULL;
+	table->n_cells_allocated = table->text_size = table->text_allocated = 0;
 	table->n_rows = 0;
 }
 

@@ -101,11 +101,25 @@ size_t text_prefix_bytes(const char *text, size_t width);
 
 #define TABLE_MAX_COLUMNS 16
 
-/* A table of text: a header row, then rows; columns as wide as their widest cell. */
+/* A cell of a table: where its text starts in Table.text, and how many columns it takes. */
+typedef struct TableCell {
+	size_t offset;
+	size_t width;
+} TableCell;
+
+/*
+ * A table of text: a header row, then rows; columns as wide as their widest
+ * cell. The cells' text is kept in one buffer, not one allocation per cell: a
+ * list of 1,000 VMs is 7,000 cells.
+ */
 typedef struct Table {
 	size_t n_columns;
 	const char *const *headers; /* n_columns names; NULL: no header row */
-	char **cells; /* n_rows * n_columns, owned */
+	TableCell *cells; /* n_rows * n_columns, owned */
+	size_t n_cells_allocated;
+	char *text; /* the text of every cell, each ending with a NUL, owned */
+	size_t text_size;
+	size_t text_allocated;
 	size_t n_rows;
 	size_t indent; /* spaces before every line */
 	/* A column but the last, cut with "…" when a line would pass the limit; SIZE_MAX: none. */
@@ -129,7 +143,8 @@ int table_add_row(Table *table, const char *const *cells);
  * Prints the table on `f`, columns separated by two spaces and no space at the
  * end of a line. With max_width > 0, the shrink column is cut and the last
  * column wrapped (as the table asks) so that lines fit in max_width when they
- * can; with 0, cells are never cut nor wrapped.
+ * can; with 0, cells are never cut nor wrapped. The lines are put together in
+ * a buffer of its own and written to `f` in large pieces.
  */
 void table_print(const Table *table, FILE *f, size_t max_width);
 

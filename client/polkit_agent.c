@@ -8,38 +8,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-#include <systemd/sd-login.h>
 #include <unistd.h>
+
+#include "libsystemd_loader.h"
 
 #define PKTTYAGENT "/usr/bin/pkttyagent"
 /* How long the agent may take to register before the call goes ahead without it. */
 #define REGISTER_TIMEOUT_MS 5000
 
 /*
- * Whether we are in a login session of logind's. polkitd uses an agent
+ * Whether we are in a login session of logind's matters: polkitd uses an agent
  * registered with --fallback only for a subject in a session (when that
  * session has no agent of its own), and never for a process outside any
  * session (no logind, a container, a service): there the agent must register
  * plainly, or polkit refuses for want of an agent while it waits on the terminal.
  */
-static bool in_login_session(void)
-{
-	char *session = NULL;
-	if (sd_pid_get_session(0, &session) < 0)
-		return false;
-	free(session);
-	return true;
-}
-
 pid_t polkit_agent_open(void)
 {
 	int notify[2];
 	char fd_text[16];
-	bool fallback = in_login_session();
 
 	/* Without pkttyagent the exec fails, the pipe closes, and the call goes ahead. */
 	if (!isatty(STDIN_FILENO) || pipe2(notify, O_CLOEXEC) < 0)
 		return 0;
+	/* Asked here, after the terminal: where no agent starts, libsystemd is not opened. */
+	bool fallback = libsystemd_pid_in_session(0);
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(notify[0]);

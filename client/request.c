@@ -58,6 +58,19 @@ int report_failure(const ClientOptions *options, const char *error, json_object 
 	return EXIT_FAILED;
 }
 
+void request_keep_until_exit(json_object *reply)
+{
+	/* Every reply kept, in one array: a command may keep more than one. */
+	static json_object *kept = NULL;
+
+	if (!reply)
+		return;
+	if (!kept)
+		kept = json_object_new_array();
+	if (!kept || json_object_array_add(kept, reply) < 0)
+		json_object_put(reply); /* out of memory: freed after all */
+}
+
 json_object *request_vm_parameters(const char *name)
 {
 	json_object *parameters = json_object_new_object();

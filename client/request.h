@@ -97,6 +97,18 @@ int request_stream_with(const ClientOptions *options, const char *method, json_o
 			RequestReplyFunction on_reply, void *userdata);
 
 /*
+ * Keeps a reply (taken; NULL: nothing) until vfioctl exits instead of freeing
+ * it: a command that prints a large reply and ends (list, gpus) would spend
+ * 0.4 to 1 ms freeing its tree of some 30,000 json-c objects one by one, memory
+ * that the exit gives back at once. The reply stays reachable from here, so
+ * leak checkers (ASan's, valgrind) do not count it as lost.
+ */
+void request_keep_until_exit(json_object *reply);
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, request_keep_until_exit)
+/* A reply variable whose reply is kept until exit when it goes out of scope. */
+#define _cleanup_keep_until_exit_ _cleanup_(request_keep_until_exitp)
+
+/*
  * {"name": NAME}, the parameters of the io.libvfio.VMs methods that act on one
  * VM; NULL (after a message) when out of memory.
  */

@@ -120,28 +120,40 @@ const char *vm_state_text(char *buf, size_t size, json_object *vm)
 	return buf;
 }
 
+/* The partition id of a VM's "partitions" element, or NULL when it is none (not a string, or "").
+ */
+static const char *partition_id(json_object *partitions, size_t i)
+{
+	json_object *item = json_object_array_get_idx(partitions, i);
+	const char *id =
+		json_object_is_type(item, json_type_string) ? json_object_get_string(item) : NULL;
+	return id && id[0] ? id : NULL;
+}
+
 char *vm_partitions_text(json_object *vm)
 {
 	json_object *partitions = json_get_array(vm, "partitions");
-	char *text = NULL;
-	size_t length = 0, n = 0;
-	FILE *f = open_memstream(&text, &length);
+	size_t n = json_array_size(partitions), size = 0;
+	char *text, *p;
 
-	if (!f)
-		return NULL;
-	for (size_t i = 0; i < json_array_size(partitions); i++) {
-		json_object *item = json_object_array_get_idx(partitions, i);
-		const char *id = json_object_is_type(item, json_type_string)
-					 ? json_object_get_string(item)
-					 : NULL;
-		if (id && id[0])
-			fprintf(f, "%s%s", n++ ? ", " : "", id);
+	/* Measured, then written: one allocation, for a row of `vfioctl list` each. */
+	for (size_t i = 0; i < n; i++) {
+		const char *id = partition_id(partitions, i);
+		if (id)
+			size += (size > 0 ? 2 : 0) + strlen(id);
 	}
-	if (n == 0)
-		fputs("-", f);
-	if (fclose(f) != 0) {
-		free(text);
+	if (size == 0)
+		return strdup("-");
+	p = text = malloc(size + 1);
+	if (!text)
 		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *id = partition_id(partitions, i);
+		if (!id)
+			continue;
+		if (p > text)
+			p = stpcpy(p, ", ");
+		p = stpcpy(p, id);
 	}
 	return text;
 }

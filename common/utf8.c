@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "utf8.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,9 +39,23 @@ size_t utf8_sequence_length(const char *text, size_t left)
 	return length;
 }
 
+/* Whether the 8 bytes at `p` are all ASCII: one test where a byte at a time costs eight. */
+static bool is_ascii_word(const char *p)
+{
+	uint64_t word;
+
+	memcpy(&word, p, sizeof(word)); /* unaligned: memcpy is the defined way to load it */
+	return (word & UINT64_C(0x8080808080808080)) == 0;
+}
+
 bool utf8_is_valid(const char *text, size_t length)
 {
+	/* Replies and definitions are almost all ASCII: skip it 8 bytes at a time. */
 	for (size_t i = 0, n; i < length; i += n) {
+		if (length - i >= 8 && is_ascii_word(text + i)) {
+			n = 8;
+			continue;
+		}
 		n = utf8_sequence_length(text + i, length - i);
 		if (n == 0)
 			return false;

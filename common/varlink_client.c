@@ -17,6 +17,9 @@ struct VarlinkClient {
 	VarlinkReader *reader;
 };
 
+/* The least room a read is given in the reader's buffer. */
+#define RECEIVE_MINIMUM (64 * 1024)
+
 /* Waits between attempts while the server's backlog is full. */
 #define CONNECT_RETRY_USEC (10 * 1000)
 
@@ -130,7 +133,6 @@ int varlink_client_receive(VarlinkClient *client, uint64_t timeout_usec, json_ob
 			   VarlinkReplyMessage *ret_reply)
 {
 	uint64_t deadline = deadline_after(timeout_usec);
-	char buffer[64 * 1024];
 
 	for (;;) {
 		json_object *message = NULL;
@@ -150,14 +152,22 @@ int varlink_client_receive(VarlinkClient *client, uint64_t timeout_usec, json_ob
 		r = wait_for(client->fd, POLLIN, deadline);
 		if (r < 0)
 			return r;
-		ssize_t n = recv(client->fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+		/*
+		 * Straight into the reader's buffer, as much as it has room for: a reply of
+		 * 300 KB arrives in a few reads and is never copied.
+		 */
+		size_t room;
+		void *p = varlink_reader_reserve(client->reader, RECEIVE_MINIMUM, &room);
+		if (!p)
+			return -ENOMEM;
+		ssize_t n = recv(client->fd, p, room, MSG_DONTWAIT);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			return negative_errno();
 		if (n == 0)
 			return -ECONNRESET;
-		r = varlink_reader_feed(client->reader, buffer, (size_t)n);
+		r = varlink_reader_commit(client->reader, (size_t)n);
 		if (r < 0)
 			return r;
 	}

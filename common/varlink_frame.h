@@ -36,6 +36,16 @@ void varlink_reader_set_terminator(VarlinkReader *reader, char terminator);
 int varlink_reader_feed(VarlinkReader *reader, const void *data, size_t size);
 
 /*
+ * For reading straight into the buffer, without a copy: room for at least
+ * `size` more bytes at its end. Returns where to write them, with how many fit
+ * there in *ret_size (`size` or more), or NULL when out of memory. Then
+ * varlink_reader_commit() with the number of bytes written, which appends
+ * them as varlink_reader_feed() would (the same -EMSGSIZE).
+ */
+void *varlink_reader_reserve(VarlinkReader *reader, size_t size, size_t *ret_size);
+int varlink_reader_commit(VarlinkReader *reader, size_t size);
+
+/*
  * Takes the next whole message out of the buffer.
  * Returns 1 and the object in *ret, 0 when no whole message is buffered yet, or:
  *   -EMSGSIZE  a message longer than the limit

@@ -318,6 +318,42 @@ static void gpu_table(Table *table, size_t shrink_minimum)
 	"0000:3b:00.0  NVIDIA Tesla T4         vfio-pci  passthrough\n"      \
 	"0000:af:00.0  Ĝrafika Ünïcode Ĉard    -         none\n"
 
+/*
+ * A table far larger than the buffer its lines are put together in (a list of
+ * 3,000 VMs, some 100 KB): every line whole and in order across the pieces it
+ * is written in, and one cell's width sets its column for all rows.
+ */
+static void test_table_larger_than_its_buffer(void **state)
+{
+	static const char *const headers[] = { "NAME", "STATE", "PARTITIONS" };
+	Table table;
+	_cleanup_free_ char *text = NULL;
+	char name[32], expected[128];
+
+	table_init(&table, 3, headers);
+	for (size_t i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "vm%04zu", i);
+		const char *row[] = { name, i == 1234 ? "running-and-long" : "defined",
+				      i % 7 ? "-" : "mdev-040dea981617, sriov-0000:03:02.1" };
+		assert_int_equal(table_add_row(&table, row), 0);
+	}
+	text = print_table(&table, 0);
+	const char *line = text;
+	assert_true(strncmp(line, "NAME    STATE             PARTITIONS\n", 37) == 0);
+	line += 37;
+	for (size_t i = 0; i < 3000; i++) {
+		int n = snprintf(expected, sizeof(expected), "vm%04zu  %-16s  %s\n", i,
+				 i == 1234 ? "running-and-long" : "defined",
+				 i % 7 ? "-" : "mdev-040dea981617, sriov-0000:03:02.1");
+		if (strncmp(line, expected, (size_t)n) != 0)
+			fail_msg("row %zu: \"%.*s\", not \"%s\"", i, (int)strcspn(line, "\n"), line,
+				 expected);
+		line += n;
+	}
+	assert_string_equal(line, "");
+	table_done(&table);
+}
+
 static void test_table_unlimited(void **state)
 {
 	Table table;
@@ -768,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_table_not_asked_to_fit),
 		cmocka_unit_test(test_table_wrap_one_column),
 		cmocka_unit_test(test_table_empty_cells),
+		cmocka_unit_test(test_table_larger_than_its_buffer),
 		cmocka_unit_test(test_table_done_and_again),
 	};
 

@@ -187,6 +187,14 @@ static void test_partitions_text(void **state)
 	json_object_array_add(list, json_object_new_string(""));
 	json_object_array_add(list, NULL);
 	assert_partitions(vm, "mdev-040dea981617, sriov-0000:03:02.1");
+	/* ...before the first id too: no separator leads. */
+	list = json_object_new_array();
+	assert_non_null(list);
+	json_object_array_add(list, json_object_new_string(""));
+	json_object_array_add(list, json_object_new_int(5));
+	json_object_array_add(list, json_object_new_string("passthrough-0000:01:00.0"));
+	json_object_object_add(vm, "partitions", list);
+	assert_partitions(vm, "passthrough-0000:01:00.0");
 	json_object_put(vm);
 	assert_partitions(NULL, "-");
 }

@@ -72,11 +72,48 @@ static void test_printable(void **state)
 	expect_printable("", 0, 16, "");
 }
 
+/*
+ * utf8_is_valid() skips ASCII 8 bytes at a time: a bad or good sequence must
+ * be judged the same at every offset in a long text, including where it
+ * straddles two words or ends the text.
+ */
+static void test_long_text(void **state)
+{
+	(void)state;
+	static const char *const valid[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80" };
+	static const char *const invalid[] = { "\x80", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82",
+					       "\xff" };
+	char text[64];
+
+	for (size_t at = 0; at < 40; at++) {
+		for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+			size_t n = strlen(valid[i]);
+			memset(text, 'a', sizeof(text));
+			memcpy(text + at, valid[i], n);
+			assert_true(utf8_is_valid(text, sizeof(text)));
+			/* Cut inside the sequence: the text ends in the middle of it. */
+			assert_false(utf8_is_valid(text, at + n - 1));
+			assert_true(utf8_is_valid(text, at + n));
+		}
+		for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+			memset(text, 'a', sizeof(text));
+			memcpy(text + at, invalid[i], strlen(invalid[i]));
+			assert_false(utf8_is_valid(text, sizeof(text)));
+			assert_true(utf8_is_valid(text, at));
+		}
+	}
+	/* A NUL is ASCII, as before: the caller decides whether it may be there. */
+	memset(text, 'a', sizeof(text));
+	text[9] = '\0';
+	assert_true(utf8_is_valid(text, sizeof(text)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_and_invalid),
 		cmocka_unit_test(test_printable),
+		cmocka_unit_test(test_long_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -307,6 +307,67 @@ static void test_oversize_in_one_chunk(void **state)
 	assert_null(message);
 }
 
+/*
+ * Read in place (what varlink_client does): pieces written into reserved
+ * room, some messages taken between reads so that the buffer's head moves,
+ * and every message comes out whole and in order.
+ */
+static void test_read_in_place(void **state)
+{
+	size_t size, done = 0, taken = 0;
+	_cleanup_free_ char *stream = many_messages(100, &size);
+	_cleanup_reader_ VarlinkReader *reader = reader_new(LIMIT);
+
+	for (size_t piece = 1; done < size; piece = piece % 97 + 13) {
+		size_t n = MIN(piece, size - done), room = 0;
+		char *p = varlink_reader_reserve(reader, n, &room);
+
+		assert_non_null(p);
+		assert_true(room >= n);
+		memcpy(p, stream + done, n);
+		assert_int_equal(varlink_reader_commit(reader, n), 0);
+		done += n;
+		if (piece % 2 == 0)
+			continue;
+		_cleanup_json_ json_object *message = NULL;
+		if (varlink_reader_next(reader, &message) == 1) {
+			json_object *seq;
+			assert_true(json_object_object_get_ex(message, "seq", &seq));
+			assert_int_equal(json_object_get_int64(seq), taken++);
+		}
+	}
+	for (;;) {
+		_cleanup_json_ json_object *message = NULL;
+		json_object *seq;
+		if (varlink_reader_next(reader, &message) != 1)
+			break;
+		assert_true(json_object_object_get_ex(message, "seq", &seq));
+		assert_int_equal(json_object_get_int64(seq), taken++);
+	}
+	assert_int_equal(taken, 100);
+	assert_false(varlink_reader_has_partial(reader));
+}
+
+/* Committed bytes are held to the limit as fed ones are. */
+static void test_oversize_in_place(void **state)
+{
+	_cleanup_free_ char *text = message_of_length(LIMIT + 1);
+	_cleanup_reader_ VarlinkReader *reader = reader_new(LIMIT);
+	json_object *message = NULL;
+	size_t room;
+	char *p = varlink_reader_reserve(reader, LIMIT + 1, &room);
+
+	assert_non_null(p);
+	memcpy(p, text, LIMIT);
+	assert_int_equal(varlink_reader_commit(reader, LIMIT), 0);
+	p = varlink_reader_reserve(reader, 1, &room);
+	assert_non_null(p);
+	*p = text[LIMIT];
+	assert_int_equal(varlink_reader_commit(reader, 1), -EMSGSIZE);
+	assert_int_equal(varlink_reader_next(reader, &message), -EMSGSIZE);
+	assert_null(message);
+}
+
 static void test_oversize_incrementally(void **state)
 {
 	_cleanup_free_ char *text = message_of_length(LIMIT + 1);
@@ -572,6 +633,8 @@ int main(void)
 		cmocka_unit_test(test_exactly_the_limit),
 		cmocka_unit_test(test_oversize_in_one_chunk),
 		cmocka_unit_test(test_oversize_incrementally),
+		cmocka_unit_test(test_read_in_place),
+		cmocka_unit_test(test_oversize_in_place),
 		cmocka_unit_test(test_oversize_after_a_message),
 		cmocka_unit_test(test_lowering_the_limit_applies_to_partial),
 		cmocka_unit_test(test_invalid_json),
