@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "json_text.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +16,11 @@ void json_text_done(JsonText *t)
 {
 	free(t->data);
 	*t = (JsonText){ 0 };
+}
+
+void json_text_fail(JsonText *t)
+{
+	t->failed = true;
 }
 
 bool json_text_reserve(JsonText *t, size_t more)
@@ -100,9 +103,17 @@ void json_text_string(JsonText *t, const char *value)
 
 void json_text_int(JsonText *t, int64_t value)
 {
-	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%" PRId64, value);
-	json_text_append(t, buf, (size_t)n);
+	/* Digits from the end: a reply of 2,000 devices writes tens of thousands of numbers. */
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t magnitude = value < 0 ? -(uint64_t)value : (uint64_t)value;
+
+	do {
+		*--p = (char)('0' + magnitude % 10);
+		magnitude /= 10;
+	} while (magnitude > 0);
+	if (value < 0)
+		*--p = '-';
+	json_text_append(t, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void json_text_int_or_null(JsonText *t, int64_t value)
@@ -111,6 +122,26 @@ void json_text_int_or_null(JsonText *t, int64_t value)
 		json_text_literal(t, "null");
 	else
 		json_text_int(t, value);
+}
+
+void json_text_hex(JsonText *t, uint64_t value, unsigned digits)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 1;
+
+	while (n < 16 && value >> (4 * n))
+		n++;
+	if (n < digits)
+		n = digits;
+	if (!json_text_reserve(t, n + 2))
+		return;
+	char *out = t->data + t->size;
+	out[0] = '"';
+	for (size_t i = n; i > 0; i--, value >>= 4)
+		out[i] = hex[value & 0xf];
+	out[n + 1] = '"';
+	out[n + 2] = '\0';
+	t->size += n + 2;
 }
 
 void json_text_bool(JsonText *t, bool value)

@@ -28,6 +28,8 @@ void json_text_reset(JsonText *text);
 /* Frees the buffer. */
 void json_text_done(JsonText *text);
 
+/* Marks the text failed (a writer's own step ran out of memory): the rest is skipped. */
+void json_text_fail(JsonText *text);
 /* Room for `more` bytes more (and a NUL) at once; false when out of memory or past JSON_TEXT_MAX
  * (failed). */
 bool json_text_reserve(JsonText *text, size_t more);
@@ -39,6 +41,8 @@ void json_text_string(JsonText *text, const char *value);
 void json_text_int(JsonText *text, int64_t value);
 /* An integer, or null when value < 0. */
 void json_text_int_or_null(JsonText *text, int64_t value);
+/* A string of `value` in lower-case hex, at least `digits` digits (as "%0*x"): "8086". */
+void json_text_hex(JsonText *text, uint64_t value, unsigned digits);
 void json_text_bool(JsonText *text, bool value);
 /* An array of strings ([] for NULL). */
 void json_text_strv(JsonText *text, char *const *list);

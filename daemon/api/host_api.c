@@ -9,6 +9,7 @@
 #include "api/errors.h"
 #include "api/host_json.h"
 #include "host/readiness.h"
+#include "json_text.h"
 #include "json_util.h"
 #include "macro.h"
 #include "parse_util.h"
@@ -36,9 +37,12 @@ static bool parameters_ok(VarlinkCall *call, json_object *parameters, const Varl
 	return false;
 }
 
-static int reply_or_oom(VarlinkCall *call, json_object *reply)
+/* Replies with `text` (written by host_json.h), or -ENOMEM when writing it failed. Frees it. */
+static int reply_text(VarlinkCall *call, JsonText *text)
 {
-	return reply ? varlink_call_reply(call, reply) : -ENOMEM;
+	int r = text->failed ? -ENOMEM : varlink_call_reply_text(call, text->data, text->size);
+	json_text_done(text);
+	return r;
 }
 
 /*
@@ -51,7 +55,7 @@ struct ModelCall {
 	VarlinkCall *call;
 	HostApi *api;
 	int (*reply)(const ModelCall *mc, const HostModel *model);
-	json_object *(*to_json)(const HostModel *model);
+	void (*to_text)(JsonText *text, const HostModel *model);
 	/* GetGPU: what was asked for, an address or the name of an mdev parent */
 	bool is_address;
 	PciAddress address;
@@ -105,18 +109,20 @@ static int reply_with_model(VarlinkCall *call, HostApi *api, bool refresh, Model
 	return r;
 }
 
-static int reply_to_json(const ModelCall *mc, const HostModel *model)
+static int reply_whole_model(const ModelCall *mc, const HostModel *model)
 {
-	return reply_or_oom(mc->call, mc->to_json(model));
+	JsonText text = { 0 };
+	mc->to_text(&text, model);
+	return reply_text(mc->call, &text);
 }
 
 /*
  * A read of the whole model: the parameters checked, then who asks, then the
  * model (read anew when asked, or always for figures no uevent reports) as
- * `to_json` makes it.
+ * `to_text` writes it.
  */
 static int reply_model(VarlinkCall *call, json_object *parameters, HostApi *api, bool takes_refresh,
-		       bool always_fresh, json_object *(*to_json)(const HostModel *model))
+		       bool always_fresh, void (*to_text)(JsonText *text, const HostModel *model))
 {
 	static const VarlinkField no_fields[] = { { 0 } };
 	RefreshParameter p = { 0 };
@@ -126,13 +132,13 @@ static int reply_model(VarlinkCall *call, json_object *parameters, HostApi *api,
 	int allowed = authz_check(api->authz, call, AUTHZ_READ, NULL, false);
 	if (allowed <= 0)
 		return allowed;
-	ModelCall mc = { .reply = reply_to_json, .to_json = to_json };
+	ModelCall mc = { .reply = reply_whole_model, .to_text = to_text };
 	return reply_with_model(call, api, always_fresh || p.refresh, &mc);
 }
 
 static int method_list_gpus(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	return reply_model(call, parameters, userdata, true, false, host_gpus_to_json);
+	return reply_model(call, parameters, userdata, true, false, host_gpus_json_text);
 }
 
 static int reply_no_such_gpu(VarlinkCall *call, const char *text, bool is_address, bool exists)
@@ -157,28 +163,26 @@ static int reply_no_such_gpu(VarlinkCall *call, const char *text, bool is_addres
 
 static int reply_gpu(const ModelCall *mc, const HostModel *model)
 {
-	char text[PCI_ADDRESS_TEXT_SIZE];
-	json_object *o;
+	char address[PCI_ADDRESS_TEXT_SIZE];
+	JsonText text = { 0 };
 
 	if (mc->is_address) {
 		const PciFunction *gpu = host_find_function(model, &mc->address);
 		if (!gpu || !pci_function_is_gpu(gpu))
-			return reply_no_such_gpu(mc->call, pci_address_format(&mc->address, text),
-						 true, gpu != NULL);
-		o = host_gpu_to_json(model, gpu);
+			return reply_no_such_gpu(mc->call,
+						 pci_address_format(&mc->address, address), true,
+						 gpu != NULL);
+		json_text_literal(&text, "{\"gpu\":");
+		host_gpu_json_text(&text, model, gpu);
 	} else {
 		const MdevParent *parent = host_find_mdev_parent(model, mc->name);
 		if (!parent)
 			return reply_no_such_gpu(mc->call, mc->name, false, false);
-		o = host_mdev_parent_to_json(model, parent);
+		json_text_literal(&text, "{\"gpu\":");
+		host_mdev_parent_json_text(&text, model, parent);
 	}
-	json_object *reply = json_object_new_object();
-	if (!reply || !o || json_object_object_add(reply, "gpu", o) < 0) {
-		json_object_put(reply);
-		json_object_put(o);
-		return -ENOMEM;
-	}
-	return varlink_call_reply(mc->call, reply);
+	json_text_literal(&text, "}");
+	return reply_text(mc->call, &text);
 }
 
 static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *userdata)
@@ -209,48 +213,23 @@ static int method_get_gpu(VarlinkCall *call, json_object *parameters, void *user
 
 static int method_list_iommu_groups(VarlinkCall *call, json_object *parameters, void *userdata)
 {
-	return reply_model(call, parameters, userdata, true, false, host_groups_to_json);
+	return reply_model(call, parameters, userdata, true, false, host_groups_json_text);
 }
 
-/* Free memory and hugepages change without uevents: always read anew. */
-/* Adds to each pool of `pools` "heldForVMs": the pages libvfio added there for VMs. */
-static int add_held(json_object *pools, int node, const VmManager *vms)
+static uint64_t held_for_vms(int node, uint64_t size_kib, void *userdata)
 {
-	for (size_t i = 0; i < json_array_size(pools); i++) {
-		json_object *pool = json_object_array_get_idx(pools, i);
-		int64_t size_kib;
-		if (json_get_int(pool, "sizeKiB", &size_kib) < 0 || size_kib <= 0)
-			continue;
-		uint64_t held = vm_manager_hugepages_held(vms, node, (uint64_t)size_kib);
-		if (json_add_int(pool, "heldForVMs", (int64_t)held) < 0)
-			return -ENOMEM;
-	}
-	return 0;
+	return vm_manager_hugepages_held(userdata, node, size_kib);
 }
 
 /* The topology, each pool with what libvfio holds in it for VMs. */
-static json_object *topology_with_held(const HostModel *model, const VmManager *vms)
-{
-	_cleanup_json_ json_object *o = host_topology_to_json(model);
-	json_object *nodes = json_get_array(o, "nodes");
-
-	if (!o || add_held(json_get_array(o, "hugepages"), -1, vms) < 0)
-		return NULL;
-	for (size_t i = 0; i < json_array_size(nodes); i++) {
-		json_object *node = json_object_array_get_idx(nodes, i);
-		int64_t id;
-		if (json_get_int(node, "id", &id) < 0 || id < 0 || id > INT32_MAX ||
-		    add_held(json_get_array(node, "hugepages"), (int)id, vms) < 0)
-			return NULL;
-	}
-	return TAKE_PTR(o);
-}
-
 static int reply_topology(const ModelCall *mc, const HostModel *model)
 {
-	return reply_or_oom(mc->call, topology_with_held(model, mc->api->vms));
+	JsonText text = { 0 };
+	host_topology_json_text(&text, model, held_for_vms, mc->api->vms);
+	return reply_text(mc->call, &text);
 }
 
+/* Free memory and hugepages change without uevents: always read anew. */
 static int method_get_topology(VarlinkCall *call, json_object *parameters, void *userdata)
 {
 	static const VarlinkField no_fields[] = { { 0 } };

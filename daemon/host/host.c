@@ -74,6 +74,7 @@ HostModel *host_model_free(HostModel *model)
 	if (!model)
 		return NULL;
 	pci_functions_free(model->functions, model->n_functions);
+	free(model->function_keys);
 	for (size_t i = 0; i < model->n_groups; i++)
 		free(model->groups[i].members);
 	free(model->groups);
@@ -89,17 +90,76 @@ HostModel *host_model_free(HostModel *model)
 	return NULL;
 }
 
-static int compare_function_address(const void *key, const void *element)
+/* The address as one number that sorts as pci_address_compare() does. */
+static uint64_t address_key(const PciAddress *a)
 {
-	return pci_address_compare(key, &((const PciFunction *)element)->address);
+	return (uint64_t)a->domain << 24 | (uint64_t)a->bus << 16 | (uint64_t)a->device << 8 |
+	       a->function;
+}
+
+int host_model_index(HostModel *model)
+{
+	uint64_t *keys = NULL;
+
+	if (model->n_functions > 0) {
+		keys = reallocarray(NULL, model->n_functions, sizeof(*keys));
+		if (!keys)
+			return -ENOMEM;
+		for (size_t i = 0; i < model->n_functions; i++)
+			keys[i] = address_key(&model->functions[i].address);
+	}
+	free(model->function_keys);
+	model->function_keys = keys;
+	return 0;
+}
+
+/* The key of the i-th function: from the index (17 KB for 2,000 functions, not 770 KB). */
+static uint64_t key_at(const HostModel *model, size_t i)
+{
+	return model->function_keys ? model->function_keys[i]
+				    : address_key(&model->functions[i].address);
+}
+
+/*
+ * The index of the first function at `key` or after it (n_functions when
+ * none). Written out rather than bsearch() over the functions: ListGPUs
+ * looks up every VF of every GPU several times, and the comparisons through
+ * a pointer, each on another cache line, were half of its cost on a host of
+ * 2,000 functions.
+ */
+static size_t lower_bound(const HostModel *model, uint64_t key)
+{
+	size_t base = 0, n = model->n_functions;
+
+	if (n == 0)
+		return 0;
+	/* The answer is in [base, base + n]; halved without a branch on the keys (a cmov). */
+	while (n > 1) {
+		size_t half = n / 2;
+		base = key_at(model, base + half) < key ? base + half : base;
+		n -= half;
+	}
+	return base + (key_at(model, base) < key);
 }
 
 const PciFunction *host_find_function(const HostModel *model, const PciAddress *address)
 {
-	if (model->n_functions == 0) /* bsearch's base must not be NULL, even for no elements */
-		return NULL;
-	return bsearch(address, model->functions, model->n_functions, sizeof(PciFunction),
-		       compare_function_address);
+	uint64_t key = address_key(address);
+	size_t i = lower_bound(model, key);
+
+	return i < model->n_functions && key_at(model, i) == key ? &model->functions[i] : NULL;
+}
+
+const PciFunction *host_find_slot(const HostModel *model, const PciAddress *address, size_t *ret_n)
+{
+	const PciAddress first = { address->domain, address->bus, address->device, 0 };
+	size_t i = lower_bound(model, address_key(&first)), n = 0;
+
+	while (i + n < model->n_functions &&
+	       pci_address_same_slot(&model->functions[i + n].address, address))
+		n++;
+	*ret_n = n;
+	return n > 0 ? &model->functions[i] : NULL;
 }
 
 static int compare_group_id(const void *key, const void *element)
@@ -219,6 +279,8 @@ int host_discover(const SysfsRoot *root, PciNames *names, const HostOptions *opt
 
 	int r = pci_read_functions(root, names, read_gpu, &reader, &model->functions,
 				   &model->n_functions, &model->warnings);
+	if (r >= 0)
+		r = host_model_index(model);
 	if (r >= 0) {
 		mark_configured_vfs(model);
 		r = mdev_read_parents(root, model);

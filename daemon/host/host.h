@@ -184,6 +184,9 @@ typedef struct HostFacts {
 typedef struct HostModel {
 	PciFunction *functions; /* sorted by address */
 	size_t n_functions;
+	/* each function's address as one number, in the same order, for lookups
+	 * (host_model_index()) */
+	uint64_t *function_keys;
 	IommuGroup *groups; /* sorted by id */
 	size_t n_groups;
 	NumaNode *nodes;
@@ -221,6 +224,11 @@ HostModel *host_model_free(HostModel *model);
 const PciFunction *host_find_function(const HostModel *model, const PciAddress *address);
 const IommuGroup *host_find_group(const HostModel *model, int id);
 const MdevParent *host_find_mdev_parent(const HostModel *model, const char *name);
+/*
+ * The functions of `address`'s slot (its domain, bus and device): *ret_n of
+ * them from the one returned, in address order; NULL (and 0) when none.
+ */
+const PciFunction *host_find_slot(const HostModel *model, const PciAddress *address, size_t *ret_n);
 
 /*
  * What libvfio partitions ("a GPU" in its interfaces): PCI class 03 (VGA, 3D

@@ -25,6 +25,13 @@ int pci_read_functions(const SysfsRoot *root, PciNames *names, PciFunctionReader
 		       void *userdata, PciFunction **ret, size_t *ret_n, char ***host_warnings);
 void pci_functions_free(PciFunction *functions, size_t n);
 
+/*
+ * host.c: (re)builds the model's index of function addresses (function_keys),
+ * once the functions are read and sorted. Lookups work without it, slower.
+ * -ENOMEM, or 0.
+ */
+int host_model_index(HostModel *model);
+
 /* sriov.c: SR-IOV state of a physical function, or the physical function of a VF. */
 int sriov_read(int dir, PciFunction *function);
 

@@ -70,6 +70,9 @@ PciFunction *model_add_function(HostModel *model, const char *address, uint16_t 
 
 	assert_non_null(functions);
 	model->functions = functions;
+	/* Unsorted again until model_finish(): the index would be stale. */
+	free(model->function_keys);
+	model->function_keys = NULL;
 	f = &functions[model->n_functions++];
 	*f = (PciFunction){
 		.address = parse(address),
@@ -232,6 +235,7 @@ void model_finish(HostModel *model)
 {
 	if (model->n_functions > 0)
 		qsort(model->functions, model->n_functions, sizeof(PciFunction), compare_functions);
+	assert_int_equal(host_model_index(model), 0);
 	if (model->n_groups > 0)
 		qsort(model->groups, model->n_groups, sizeof(IommuGroup), compare_groups);
 }
