@@ -8,6 +8,7 @@
 
 #include "host/host_internal.h"
 #include "host/rebar.h"
+#include "host/xe_sriov.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -281,6 +282,8 @@ int host_discover(const SysfsRoot *root, PciNames *names, const HostOptions *opt
 				   &model->n_functions, &model->warnings);
 	if (r >= 0)
 		r = host_model_index(model);
+	if (r >= 0)
+		r = xe_sriov_read_vfs(root, model);
 	if (r >= 0) {
 		mark_configured_vfs(model);
 		r = mdev_read_parents(root, model);

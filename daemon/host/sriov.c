@@ -75,8 +75,7 @@ int sriov_read(int dir, PciFunction *f)
 	int r = read_link_address(dir, "physfn", &f->physfn);
 	if (r == 0) {
 		f->is_vf = true;
-		r = xe_sriov_read_vf(dir, f);
-		return r < 0 ? r : nvidia_vgpu_read_vf(dir, f);
+		return nvidia_vgpu_read_vf(dir, f); /* xe's profiles: by the PF, after */
 	}
 
 	r = read_count(dir, f, "sriov_totalvfs", &f->sriov_total_vfs);

@@ -47,40 +47,71 @@ bool xe_profile_is_set(const XeProfile *profile)
 	return false;
 }
 
-int xe_sriov_read_vf(int dir, PciFunction *f)
+/* The profile of VF number `n` of the PF whose directory is `pf_dir`, into `vf`. 0 or -ENOMEM. */
+static int read_profile(int pf_dir, unsigned n, PciFunction *vf)
 {
 	char name[96];
-	if (!sysfs_exists_at(dir, "physfn/sriov_admin"))
+
+	for (int a = 0; a < _XE_PROFILE_ATTRIBUTE_MAX; a++) {
+		int64_t value;
+		snprintf(name, sizeof(name), "sriov_admin/vf%u/profile/%s", n, attribute_names[a]);
+		int r = sysfs_read_int_at(pf_dir, name, &value);
+		/* vram_quota is only on discrete GPUs, from Linux 7.0: absent is unknown. */
+		if (r == -ENOENT)
+			continue;
+		if (r < 0 || value < 0 || (uint64_t)value > xe_profile_attribute_max(a)) {
+			if (strv_appendf(&vf->warnings, "its xe profile's %s is unreadable",
+					 attribute_names[a]) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		vf->xe_profile[a] = (uint64_t)value;
+		vf->xe_profile_known[a] = true;
+	}
+	vf->xe_vf_index = n;
+	return 0;
+}
+
+/* The VFs of one PF that has sriov_admin: each vfN names its VF by its device link. */
+static int read_pf(const SysfsRoot *root, HostModel *model, const PciFunction *pf)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "sys/bus/pci/devices/%s", pf->address_text);
+	_cleanup_close_ int dir = sysfs_open_dir(root, name);
+	if (dir < 0 || !sysfs_exists_at(dir, "sriov_admin"))
 		return 0;
 	for (unsigned n = 1; n <= XE_MAX_VF_INDEX; n++) {
 		_cleanup_free_ char *target = NULL;
-		snprintf(name, sizeof(name), "physfn/sriov_admin/vf%u", n);
+		PciAddress address;
+		snprintf(name, sizeof(name), "sriov_admin/vf%u", n);
 		if (!sysfs_exists_at(dir, name))
 			break; /* past the PF's last VF */
-		snprintf(name, sizeof(name), "physfn/sriov_admin/vf%u/device", n);
+		snprintf(name, sizeof(name), "sriov_admin/vf%u/device", n);
 		if (sysfs_read_link_name_at(dir, name, &target) < 0 ||
-		    strcmp(target, f->address_text) != 0)
+		    pci_address_parse(target, &address) < 0)
 			continue;
-		for (int a = 0; a < _XE_PROFILE_ATTRIBUTE_MAX; a++) {
-			int64_t value;
-			snprintf(name, sizeof(name), "physfn/sriov_admin/vf%u/profile/%s", n,
-				 attribute_names[a]);
-			int r = sysfs_read_int_at(dir, name, &value);
-			/* vram_quota is only on discrete GPUs, from Linux 7.0: absent is unknown.
-			 */
-			if (r == -ENOENT)
-				continue;
-			if (r < 0 || value < 0 || (uint64_t)value > xe_profile_attribute_max(a)) {
-				if (strv_appendf(&f->warnings, "its xe profile's %s is unreadable",
-						 attribute_names[a]) < 0)
-					return -ENOMEM;
-				continue;
-			}
-			f->xe_profile[a] = (uint64_t)value;
-			f->xe_profile_known[a] = true;
-		}
-		f->xe_vf_index = n;
-		return 0;
+		/* Only a VF of this very PF (its physfn link said so). */
+		PciFunction *vf = (PciFunction *)host_find_function(model, &address);
+		if (!vf || !vf->is_vf || pci_address_compare(&vf->physfn, &pf->address) != 0 ||
+		    vf->xe_vf_index != 0)
+			continue;
+		int r = read_profile(dir, n, vf);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int xe_sriov_read_vfs(const SysfsRoot *root, HostModel *model)
+{
+	for (size_t i = 0; i < model->n_functions; i++) {
+		const PciFunction *pf = &model->functions[i];
+		if (pf->is_vf || pf->n_vfs == 0)
+			continue;
+		int r = read_pf(root, model, pf);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

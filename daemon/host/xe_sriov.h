@@ -60,13 +60,14 @@ typedef struct XeProfile {
 bool xe_profile_is_set(const XeProfile *profile);
 
 /*
- * Reads, for VF `f` (its directory `dir`), its entry in its PF's
- * sriov_admin: f->xe_vf_index and each attribute of its profile that it
- * has (a missing file is not known; an unreadable one is a warning). Nothing
- * when the PF has no sriov_admin (not xe, or a kernel before 6.19). 0 or
- * -ENOMEM.
+ * Reads, for each PF of the model with sriov_admin (xe, from Linux 6.19),
+ * which VF each of its vfN entries is (its device link) and that VF's
+ * profile: vf->xe_vf_index and each attribute it has (a missing file is not
+ * known; an unreadable one is a warning). Once per PF, after the functions
+ * are read: a VF of any other PF costs nothing (it used to cost each VF a
+ * lookup through its physfn link). 0 or -ENOMEM.
  */
-int xe_sriov_read_vf(int dir, PciFunction *f);
+int xe_sriov_read_vfs(const SysfsRoot *root, HostModel *model);
 
 /* The write of `value` to `attribute` of VF `vf`'s profile (through its PF). */
 int xe_profile_write_plan(const PciFunction *vf, XeProfileAttribute attribute, uint64_t value,
