@@ -226,7 +226,7 @@ static int read_reset_method(int dir, PciFunction *f)
 }
 
 /*
- * What only GPUs need: SR-IOV, boot_vga, reset_method. Partitions are made of GPUs. (mdev
+ * What only GPUs need: SR-IOV, boot_vga, a PF's reset_method. Partitions are made of GPUs. (mdev
  * types are read for every member of sys/class/mdev_bus afterwards.)
  */
 static int read_gpu(PciFunction *f, int dir, void *userdata)
@@ -241,7 +241,8 @@ static int read_gpu(PciFunction *f, int dir, void *userdata)
 	if (r >= 0 && (f->class_code >> 8) == PCI_CLASS_VGA &&
 	    sysfs_read_int_at(dir, "boot_vga", &value) == 0)
 		f->boot_vga = value == 1;
-	if (r >= 0)
+	/* A VF is reset by FLR, and only a PF's reset_method is ever looked at (vendor-reset). */
+	if (r >= 0 && !f->is_vf)
 		r = read_reset_method(dir, f);
 	if (r >= 0 && !f->is_vf)
 		r = rebar_read(dir, f);
