@@ -287,7 +287,8 @@ static int daemon_setup(Daemon *daemon)
 		return log_error_errno(r, "Cannot set up status updates");
 
 	_cleanup_free_ char *probe_dir = NULL;
-	if (asprintf(&probe_dir, "%s/qemu-probe", daemon->config.runtime_dir) < 0)
+	/* Kept across reboots: the first start after one need not run QEMU either. */
+	if (asprintf(&probe_dir, "%s/qemu-probe", daemon->config.state_dir) < 0)
 		return log_error_errno(-ENOMEM, "Cannot set up the QEMU probe");
 	r = qemu_probe_new(daemon->event, daemon->config.qemu_binary, probe_dir,
 			   &daemon->manager_api.qemu);

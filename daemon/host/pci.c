@@ -138,8 +138,7 @@ static bool text_lookup(PciNames *names, int kind, uint16_t vendor, uint16_t dev
 	}
 	if (names->ids_unreadable)
 		return false;
-	*ret_name = pci_ids_name(names->ids.text, names->ids.size, vendor,
-				 kind == PCI_LOOKUP_DEVICE ? (int)device : -1);
+	*ret_name = pci_ids_name(&names->ids, vendor, kind == PCI_LOOKUP_DEVICE ? (int)device : -1);
 	return true;
 }
 

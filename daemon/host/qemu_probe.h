@@ -4,9 +4,10 @@
  * binary is looked up in $PATH (or taken as an absolute path) and run with
  * --version in the background as soon as the daemon starts (and again after a
  * reload); the answer is cached for that file, known by its device, inode,
- * size, mtime and ctime, and kept on disk for the next daemon (a socket-
- * activated start, a restart), which takes it without running anything while
- * the file is the same. A caller asking while that first run is under way waits for
+ * size, mtime and ctime, and kept on disk (the state directory) for the next
+ * daemon (a socket-activated start, a restart, the first start after a
+ * reboot), which takes it without running anything while the file is the
+ * same. A caller asking while that first run is under way waits for
  * its end (the rest of one `qemu --version`, about 20 ms); a caller that finds
  * the file replaced since starts the new run and waits for it. Nothing here
  * blocks the loop: the run is a child process watched through its pidfd.

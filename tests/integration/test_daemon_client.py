@@ -131,9 +131,10 @@ class VersionTest(DaemonTestCase):
         self.assertEqual(qemu['version'], '8.0.3')
         self.assertEqual(count(), 2)
 
-        # The next daemon (a restart, a socket-activated start) takes the answer kept in
-        # the runtime directory without running anything while the file is the same.
-        record = os.path.join(self.workdir, 'run', 'qemu-probe', 'qemu.json')
+        # The next daemon (a restart, a socket-activated start, the first after a reboot)
+        # takes the answer kept in the state directory without running anything while
+        # the file is the same.
+        record = os.path.join(self.workdir, 'state', 'qemu-probe', 'qemu.json')
         self.assertEqual(os.stat(record).st_mode & 0o777, 0o600)
 
         def version_of_next_daemon():

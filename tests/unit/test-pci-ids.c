@@ -36,9 +36,22 @@ static const char sample[] = "1000  First Vendor\n"
 			     "abcd  Last Vendor\n"
 			     "\tef01  Last Device, no newline";
 
+static PciIds *sample_ids(void)
+{
+	static PciIds ids;
+	if (!ids.text) {
+		char *text = strdup(sample);
+		assert_non_null(text);
+		assert_int_equal(pci_ids_from_text(text, sizeof(sample) - 1, &ids), 0);
+		/* Vendors 1000, 10de, 8086, abcd; not the class line, the comment or devices. */
+		assert_int_equal(ids.n_vendors, 4);
+	}
+	return &ids;
+}
+
 static void check(uint16_t vendor, int device, const char *expected)
 {
-	char *name = pci_ids_name(sample, sizeof(sample) - 1, vendor, device);
+	char *name = pci_ids_name(sample_ids(), vendor, device);
 	if (!expected)
 		assert_null(name);
 	else
@@ -49,6 +62,7 @@ static void check(uint16_t vendor, int device, const char *expected)
 static void test_names(void **state)
 {
 	check(0x1000, -1, "First Vendor"); /* at the very start */
+	check(0x0001, -1, NULL);
 	check(0x1000, 0x0001, "First Device");
 	check(0x1000, 0x0002, "Second Device"); /* after a comment, a subsystem, a blank line */
 	check(0x10de, -1, "NVIDIA Corporation");
@@ -67,10 +81,14 @@ static void test_unknown(void **state)
 	check(0x1000, 0x0003, NULL);
 	/* A subsystem id is not a device. */
 	check(0x10de, 0x10de, NULL);
-	char *name = pci_ids_name("", 0, 0x10de, -1);
-	assert_null(name);
-	name = pci_ids_name("10de", 4, 0x10de, -1);
-	assert_null(name);
+	static const char *const texts[] = { "", "10de", "10de NVIDIA\n", "10DE  NVIDIA\n" };
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		PciIds ids;
+		assert_int_equal(pci_ids_from_text(strdup(texts[i]), strlen(texts[i]), &ids), 0);
+		char *name = pci_ids_name(&ids, 0x10de, -1);
+		assert_null(name);
+		pci_ids_done(&ids);
+	}
 }
 
 static void quiet(char *format, ...)
@@ -115,8 +133,7 @@ static void test_real_file_agrees_with_libpci(void **state)
 				    PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB;
 			const char *theirs = pci_lookup_name(access, buf, sizeof(buf), flags,
 							     ids[i].vendor, ids[i].device);
-			char *ours = pci_ids_name(text.text, text.size, ids[i].vendor,
-						  kind ? ids[i].device : -1);
+			char *ours = pci_ids_name(&text, ids[i].vendor, kind ? ids[i].device : -1);
 			if (theirs) {
 				if (!ours)
 					fail_msg("%04x:%04x: no name, libpci says '%s'",
