@@ -20,6 +20,7 @@
 #include "parse_util.h"
 #include "process/process_stat.h"
 #include "safe_open.h"
+#include "time_util.h"
 
 /* Stop reading a client's calls while this much output waits for it to read. */
 #define OUTPUT_HIGH_WATER (4u * 1024u * 1024u)
@@ -30,9 +31,11 @@
 #define READ_CHUNK (64 * 1024)
 /*
  * Calls handled for one connection before the others get their turn: a client
- * that pipelines thousands must not make everyone else wait for them all.
+ * that pipelines thousands must not make everyone else wait for them all; nor
+ * a few costly ones (a turn also ends once it took this long).
  */
 #define CALLS_PER_TURN 16
+#define TURN_USEC 2000
 
 static void connection_update(Connection *c);
 static void connection_process(Connection *c);
@@ -594,10 +597,13 @@ static void connection_dispatch(Connection *c, json_object *message)
  */
 static void connection_process(Connection *c)
 {
+	uint64_t began = now_usec(CLOCK_MONOTONIC);
+
 	for (unsigned handled = 0;
 	     !c->call && !c->closing && !c->dead && output_pending(c) < OUTPUT_HIGH_WATER;
 	     handled++) {
-		if (handled == CALLS_PER_TURN) {
+		if (handled == CALLS_PER_TURN ||
+		    (handled > 0 && now_usec(CLOCK_MONOTONIC) - began > TURN_USEC)) {
 			if (varlink_reader_has_message(c->reader))
 				(void)sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
 			break;

@@ -267,6 +267,15 @@ static int daemon_setup(Daemon *daemon)
 	if (r < 0)
 		return log_error_errno(r, "Cannot create the runtime directory %s",
 				       daemon->config.runtime_dir);
+	/*
+	 * As the unit's StateDirectoryMode= makes it: QEMU's user walks through it to
+	 * its VM's directory. Made here, before the QEMU probe keeps its answer in it
+	 * (a record's directory would be made 0700, its parents too).
+	 */
+	r = mkdir_p(daemon->config.state_dir, 0711);
+	if (r < 0)
+		return log_error_errno(r, "Cannot create the state directory %s",
+				       daemon->config.state_dir);
 
 	r = sd_event_default(&daemon->event);
 	if (r < 0)

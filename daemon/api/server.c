@@ -356,6 +356,8 @@ Server *server_free(Server *server)
 		(void)unlink(server->bound_path);
 	free(server->bound_path);
 	free(server->listeners);
+	for (size_t i = 0; i < server->n_interfaces; i++)
+		json_text_done(&server->interfaces[i].description);
 	free(server->interfaces);
 	sd_event_source_disable_unref(server->trim);
 	sd_event_unref(server->event);

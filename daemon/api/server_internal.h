@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "api/server.h"
+#include "json_text.h"
 #include "macro.h"
 #include "varlink_frame.h"
 #include "varlink_message.h"
@@ -31,6 +32,8 @@ typedef struct RegisteredInterface {
 	const VarlinkIdl *idl;
 	const VarlinkMethod *methods;
 	void *userdata;
+	/* GetInterfaceDescription's parameters, as JSON text: written at the first call, kept. */
+	JsonText description;
 } RegisteredInterface;
 
 struct Server {

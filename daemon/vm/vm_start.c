@@ -34,6 +34,7 @@ static VmStart *vm_start_free(VmStart *s)
 	if (!s)
 		return NULL;
 	sd_event_source_disable_unref(s->timer);
+	sd_event_source_disable_unref(s->next);
 	sd_event_source_disable_unref(s->exec_watch);
 	host_cache_wait_cancel(s->vm->manager->host, s->host_wait);
 	worker_cancel(s->firmware_copy);
@@ -109,6 +110,7 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 	}
 	/* A QEMU held before exec goes no further; nor does one not spawned yet. */
 	s->host_wait = host_cache_wait_cancel(vm->manager->host, s->host_wait);
+	s->next = sd_event_source_disable_unref(s->next);
 	s->firmware_copy = worker_cancel(s->firmware_copy);
 	s->scope = scope_job_free(s->scope);
 	s->exec_watch = sd_event_source_disable_unref(s->exec_watch);
@@ -294,6 +296,14 @@ static void assign(VmStart *s, const VmGpu *gpu, const PartitionRecord *record)
 	s->n_assignments++;
 }
 
+static int on_next(sd_event_source *source, void *userdata)
+{
+	loop_watch_enter(source);
+	(void)sd_event_source_set_enabled(source, SD_EVENT_OFF);
+	allocate_next(userdata);
+	return 0;
+}
+
 static void on_partition_created(const PartitionOutcome *outcome, void *userdata)
 {
 	VmStart *s = userdata;
@@ -324,7 +334,16 @@ static void on_partition_created(const PartitionOutcome *outcome, void *userdata
 	assign(s, gpu, outcome->record);
 	s->next_gpu++;
 	s->auto_mode = 0;
-	allocate_next(s);
+	/*
+	 * The rest (the next entry, or hugepages and QEMU's spawn) in a dispatch of
+	 * its own: this one already ended the partition's last step.
+	 */
+	int r = s->next ? sd_event_source_set_enabled(s->next, SD_EVENT_ONESHOT)
+			: sd_event_add_defer(s->vm->manager->event, &s->next, on_next, s);
+	if (r >= 0)
+		(void)sd_event_source_set_description(s->next, "VM start, next phase");
+	else
+		allocate_next(s);
 }
 
 static PartitionModeKind gpu_mode(const VmGpu *gpu, int auto_mode)

@@ -55,6 +55,7 @@ struct VmStart {
 	ScopeJob *scope; /* the scope's making, under way */
 	VmScopeCallback scope_callback;
 	sd_event_source *timer; /* from spawn to running: vms.start-timeout */
+	sd_event_source *next; /* the next GPU entry, in a dispatch of its own */
 	VmFailure failure; /* the first reason the start cannot go on */
 	bool cancelled; /* a stop or kill ended it, not a failure: it ends stopped */
 	char *failure_message;

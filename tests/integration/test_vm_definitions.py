@@ -47,25 +47,31 @@ class DefinitionsTest(VmTestCase):
         return self.call(d, 'Get', {'name': name})
 
     def test_files_written_before_the_start_are_listed(self):
-        # 300 files: read at start by several threads, each VM with its own file's uuid;
-        # a broken one is listed with its problem, wherever it falls among them.
-        uuids = {f'early-{i:03d}': str(uuid.uuid4()) for i in range(300)}
+        # 130 files (past the 64 one thread reads alone): read at start by several
+        # threads, each VM with its own file's uuid; a broken one is listed with its
+        # problem, wherever it falls among them.
+        uuids = {f'early-{i:03d}': str(uuid.uuid4()) for i in range(130)}
         for name, vm_uuid in uuids.items():
             self.write(name, definition(name, f'owner: nobody\nuuid: {vm_uuid}\n'))
         self.write('early-100', 'name: early-100\nmemory: [\n')
-        self.write('early-201', definition('another-name'))
+        self.write('early-101', definition('another-name'))
+        # Older than the clock's tick before the start: the fallback reads a file
+        # changed within the last second (by whole seconds, so up to two) again at each
+        # look (vm_dir_watch.h), which would be 130 files read on the loop at the first
+        # List.
+        time.sleep(2.1)
         d = self.start_daemon()
         vms = self.listed(d)
         self.assertEqual(sorted(vms), sorted(uuids))
         self.assertEqual(list(vms), sorted(vms), 'List is sorted by name')
         self.assertEqual(vms['early-007']['owner'], 'nobody')
         for name, vm in vms.items():
-            if name in ('early-100', 'early-201'):
+            if name in ('early-100', 'early-101'):
                 self.assertIn('early-%s.yaml' % name[6:], vm['problem'])
             else:
                 self.assertEqual(vm['uuid'], uuids[name])
                 self.assertIsNone(vm['problem'], name)
-        self.assertIn("is not the file's name", vms['early-201']['problem'])
+        self.assertIn("is not the file's name", vms['early-101']['problem'])
 
     def test_edits_adds_and_removes_by_hand(self):
         d = self.start_daemon()
