@@ -124,6 +124,10 @@ static int add_node(Composer *c, yaml_event_t *event)
 
 	if (++c->nodes > YAML_DOC_MAX_NODES)
 		return set_error(c->error, line, "more than %d values", YAML_DOC_MAX_NODES);
+	if ((event->type == YAML_SEQUENCE_START_EVENT || event->type == YAML_MAPPING_START_EVENT) &&
+	    c->depth >= YAML_DOC_MAX_DEPTH)
+		return set_error(c->error, line, "nested deeper than %d levels",
+				 YAML_DOC_MAX_DEPTH);
 	switch (event->type) {
 	case YAML_SCALAR_EVENT:
 		id = yaml_document_add_scalar(
@@ -132,17 +136,11 @@ static int add_node(Composer *c, yaml_event_t *event)
 		anchor = &event->data.scalar.anchor;
 		break;
 	case YAML_SEQUENCE_START_EVENT:
-		if (c->depth >= YAML_DOC_MAX_DEPTH)
-			return set_error(c->error, line, "nested deeper than %d levels",
-					 YAML_DOC_MAX_DEPTH);
 		id = yaml_document_add_sequence(c->doc, node_tag(event->data.sequence_start.tag),
 						event->data.sequence_start.style);
 		anchor = &event->data.sequence_start.anchor;
 		break;
 	case YAML_MAPPING_START_EVENT:
-		if (c->depth >= YAML_DOC_MAX_DEPTH)
-			return set_error(c->error, line, "nested deeper than %d levels",
-					 YAML_DOC_MAX_DEPTH);
 		id = yaml_document_add_mapping(c->doc, node_tag(event->data.mapping_start.tag),
 					       event->data.mapping_start.style);
 		anchor = &event->data.mapping_start.anchor;
