@@ -40,11 +40,14 @@ def _loop_budget_ms():
 
 
 LOOP_BUDGET_MS = _loop_budget_ms()
-# A dispatch past the budget fails the test. (It was 25 ms while, under CI's parallel
-# load, a reload and a partition step's reply took 10-15 ms without waiting for a CPU;
-# the likeliest cause, the one malloc arena a discovery thread held, is gone: the
-# daemon's threads have their own.)
-LOOP_FAIL_MS = LOOP_BUDGET_MS
+# A dispatch this long fails the test. Between the budget and this it is printed, not
+# failed: on CI's two cores, with two tests and their QEMUs at once, dispatches of 1 to
+# 2 ms alone (a VM's Start, QEMU's exit and the release after it) were seen at 15-18 ms
+# without waiting for a CPU (blocked on the disk, or the hypervisor's steal): past 25 ms
+# it is work on the loop. (Those past 10 ms that were work on the loop are gone: a
+# GetInterfaceDescription escaped anew each time, a start going on inside a partition's
+# last step, the loop waiting for a discovery's malloc arena.)
+LOOP_FAIL_MS = max(LOOP_BUDGET_MS, 100.0 if SANITIZED else 25.0)
 LOOP_HELD_MS = re.compile(r'loop held ([0-9.]+) ms')
 LOOP_HELD = 'loop held '
 
