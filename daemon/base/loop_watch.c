@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "macro.h"
 
 /* A budget past a minute is a typing error, not a budget. */
 #define BUDGET_MAX_MS 60000.0
@@ -37,7 +38,7 @@ int loop_watch_setup(void)
 		return -EINVAL;
 	watch.budget_usec = (uint64_t)(ms * 1000.0);
 	if (watch.budget_usec > 0 && watch.schedstat_fd < 0)
-		/* The second number is the time spent runnable, waiting for a CPU (ns). */
+		/* Time on a CPU, then runnable but waiting for one (ns): sched-stats.rst. */
 		watch.schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 	return 0;
 }
@@ -85,37 +86,48 @@ static uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Time this thread has waited for a CPU so far, in µs (0 when unknown). */
-static uint64_t cpu_wait_usec(void)
+/* This thread's time so far, in µs: on a CPU, and runnable but waiting for one (0 when unknown). */
+typedef struct ThreadTimes {
+	uint64_t ran, waited;
+} ThreadTimes;
+
+static ThreadTimes thread_times(void)
 {
 	char text[128];
 	uint64_t run_ns, wait_ns;
 
 	if (watch.schedstat_fd < 0)
-		return 0;
+		return (ThreadTimes){ 0 };
 	ssize_t n = pread(watch.schedstat_fd, text, sizeof(text) - 1, 0);
 	if (n <= 0)
-		return 0;
+		return (ThreadTimes){ 0 };
 	text[n] = '\0';
 	if (sscanf(text, "%" SCNu64 " %" SCNu64, &run_ns, &wait_ns) != 2)
-		return 0;
-	return wait_ns / 1000u;
+		return (ThreadTimes){ 0 };
+	return (ThreadTimes){ run_ns / 1000u, wait_ns / 1000u };
 }
 
-static void check(const char *what, uint64_t began, uint64_t waited_before)
+/*
+ * A dispatch past the budget, once its wait for a CPU is taken out, is
+ * logged with the part of it spent on a CPU: the rest was blocked (a file, a
+ * lock, the hypervisor).
+ */
+static void check(const char *what, uint64_t began, ThreadTimes before)
 {
 	uint64_t took = now_usec() - began;
 
 	if (took <= watch.budget_usec)
 		return; /* the common case: one clock read, no more */
-	uint64_t waited = cpu_wait_usec() - waited_before;
+	ThreadTimes after = thread_times();
+	uint64_t waited = after.waited - before.waited, ran = after.ran - before.ran;
 	uint64_t held = took > waited ? took - waited : 0;
 	if (held <= watch.budget_usec)
 		return;
-	log_warning("loop held %.1f ms by %s%s%s%s (budget %g ms; %.1f ms more waiting for a CPU)",
+	log_warning("loop held %.1f ms by %s%s%s%s (budget %g ms; %.1f ms of it on a CPU; %.1f ms "
+		    "more waiting for a CPU)",
 		    (double)held / 1000.0, what, watch.detail[0] ? " (" : "", watch.detail,
 		    watch.detail[0] ? ")" : "", (double)watch.budget_usec / 1000.0,
-		    (double)waited / 1000.0);
+		    (double)MIN(ran, held) / 1000.0, (double)waited / 1000.0);
 }
 
 int loop_watch_run(sd_event *event)
@@ -129,21 +141,22 @@ int loop_watch_run(sd_event *event)
 	while ((r = sd_event_get_state(event)) != SD_EVENT_FINISHED) {
 		if (r < 0)
 			return r;
-		uint64_t waited = cpu_wait_usec(), began = now_usec();
+		ThreadTimes times = thread_times();
+		uint64_t began = now_usec();
 		snprintf(watch.source, sizeof(watch.source), "%s", "the loop's preparation");
 		watch.detail[0] = '\0';
 		r = sd_event_prepare(event);
-		check(watch.source, began, waited);
+		check(watch.source, began, times);
 		if (r == 0)
 			r = sd_event_wait(event, UINT64_MAX);
 		if (r > 0) {
-			waited = cpu_wait_usec();
+			times = thread_times();
 			began = now_usec();
 			snprintf(watch.source, sizeof(watch.source), "%s",
 				 "an unnamed event source");
 			watch.detail[0] = '\0';
 			r = sd_event_dispatch(event);
-			check(watch.source, began, waited);
+			check(watch.source, began, times);
 		}
 		if (r < 0)
 			return r;

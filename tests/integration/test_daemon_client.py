@@ -31,6 +31,7 @@ class LoopWatchTest(DaemonTestCase):
         wait_for(lambda: any('by client connection (io.libvfio.Manager.GetVersion)' in line
                              for line in d.loop_held()), what='the GetVersion line')
         self.assertRegex(d.loop_held()[0], r'loop held [0-9.]+ ms by .* \(budget 0.001 ms; '
+                                           r'[0-9.]+ ms of it on a CPU; '
                                            r'[0-9.]+ ms more waiting for a CPU\)')
 
     def test_a_budget_that_is_not_a_number_is_refused(self):
