@@ -67,29 +67,62 @@ char *qemu_version_from_output(const char *output)
 	return strndup(p, n);
 }
 
-char *qemu_find_in_path(const char *name, const char *search_path)
+/* `path` opened O_PATH when it is a program: a regular file with an execute bit. */
+static int open_program(const char *path, struct stat *ret_st)
+{
+	_cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+		return -EACCES;
+	if (ret_st)
+		*ret_st = st;
+	return TAKE_FD(fd);
+}
+
+int qemu_open_in_path(const char *name, const char *search_path, char **ret_path,
+		      struct stat *ret_st)
 {
 	if (name[0] == '/') {
-		struct stat st;
-		if (access(name, X_OK) < 0 || stat(name, &st) < 0 || !S_ISREG(st.st_mode))
-			return NULL;
-		return strdup(name);
+		char *copy = strdup(name);
+		if (!copy)
+			return -ENOMEM;
+		int fd = open_program(name, ret_st);
+		if (fd < 0)
+			free(copy);
+		else
+			*ret_path = copy;
+		return fd;
 	}
-
 	for (const char *dir = search_path; dir && *dir;) {
 		size_t n = strcspn(dir, ":");
 		_cleanup_free_ char *candidate = NULL;
-		if (n > 0 && asprintf(&candidate, "%.*s/%s", (int)n, dir, name) >= 0 &&
-		    access(candidate, X_OK) == 0) {
-			struct stat st;
-			if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode))
-				return TAKE_PTR(candidate);
+		if (n > 0 && asprintf(&candidate, "%.*s/%s", (int)n, dir, name) >= 0) {
+			int fd = open_program(candidate, ret_st);
+			if (fd >= 0) {
+				*ret_path = TAKE_PTR(candidate);
+				return fd;
+			}
 		}
 		dir += n;
 		if (*dir == ':')
 			dir++;
 	}
-	return NULL;
+	return -ENOENT;
+}
+
+char *qemu_find_in_path(const char *name, const char *search_path)
+{
+	char *path = NULL;
+	int fd = qemu_open_in_path(name, search_path, &path, NULL);
+	if (fd < 0)
+		return NULL;
+	close(fd);
+	return path;
 }
 
 static void set_answer(QemuProbe *probe, char *binary, char *version, const char *problem)
@@ -292,6 +325,11 @@ static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/*
+ * Runs `--version` of probe->binary, by its path: a wrapper script (a
+ * qemu-binary many set) cannot be run from a close-on-exec descriptor, the
+ * kernel's interpreter opens it by name.
+ */
 static int start_run(QemuProbe *probe)
 {
 	int pipe_fds[2], pidfd;
@@ -336,23 +374,21 @@ static int start_run(QemuProbe *probe)
 	return 0;
 }
 
-/* The cache is valid while the same file sits at the same path. */
-static bool cache_is_fresh(QemuProbe *probe, const char *path)
+/* The cache is valid while the same file (`st`) sits at the same path. */
+static bool cache_is_fresh(QemuProbe *probe, const char *path, const struct stat *st)
 {
-	struct stat st;
-
 	if (!probe->valid)
 		return false;
 	if (!path || !probe->binary)
 		return !path && !probe->binary; /* still not found */
-	if (strcmp(path, probe->binary) != 0)
-		return false;
-	return stat(path, &st) == 0 && same_file(&st, &probe->stat);
+	return strcmp(path, probe->binary) == 0 && same_file(st, &probe->stat);
 }
 
 /*
  * Brings the answer up to date: 1 when it is known now, 0 when a run of
  * --version is under way (started now or before) and will tell the waiters.
+ * The binary is opened once, without a second lookup of its path: its
+ * identity (the cache's key) is the descriptor's fstat.
  */
 static int refresh(QemuProbe *probe)
 {
@@ -360,12 +396,14 @@ static int refresh(QemuProbe *probe)
 		return 0; /* a run is under way: it will answer */
 
 	const char *search = getenv("PATH");
-	_cleanup_free_ char *path =
-		qemu_find_in_path(probe->binary_setting, search ? search : DEFAULT_SEARCH_PATH);
-	if (cache_is_fresh(probe, path))
+	_cleanup_free_ char *path = NULL;
+	struct stat st = { 0 };
+	_cleanup_close_ int fd = qemu_open_in_path(
+		probe->binary_setting, search ? search : DEFAULT_SEARCH_PATH, &path, &st);
+	if (cache_is_fresh(probe, fd >= 0 ? path : NULL, &st))
 		return 1;
 
-	if (!path) {
+	if (fd < 0) {
 		char problem[512];
 		snprintf(problem, sizeof(problem),
 			 "%s was not found%s; install it (apt install qemu-system-x86) or set "
@@ -375,11 +413,7 @@ static int refresh(QemuProbe *probe)
 		probe->valid = true;
 		return 1;
 	}
-
-	struct stat st;
-	if (stat(path, &st) < 0)
-		st = (struct stat){ 0 };
-	else if (take_disk_answer(probe, path, &st))
+	if (take_disk_answer(probe, path, &st))
 		return 1;
 	probe->stat = st;
 	set_answer(probe, TAKE_PTR(path), NULL, NULL);

@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include <sys/stat.h>
 #include <systemd/sd-event.h>
 
 typedef struct QemuProbe QemuProbe;
@@ -48,5 +49,14 @@ int qemu_probe_get(QemuProbe *probe, QemuProbeCallback callback, void *userdata)
 /* The version from `qemu --version` output ("QEMU emulator version 7.2.18 (...)"), or NULL. */
 char *qemu_version_from_output(const char *output);
 
-/* The absolute path of `name` in the colon-separated `search_path`, or NULL. */
+/*
+ * `name` (an absolute path, or looked up in the colon-separated `search_path`)
+ * opened O_PATH when it is a program (a regular file with an execute bit, by
+ * fstat of the descriptor): the descriptor, its path in *ret_path, its stat in
+ * *ret_st (may be NULL); -ENOENT when there is none, -ENOMEM.
+ */
+int qemu_open_in_path(const char *name, const char *search_path, char **ret_path,
+		      struct stat *ret_st);
+
+/* The same, the path only (NULL: none). */
 char *qemu_find_in_path(const char *name, const char *search_path);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -236,6 +237,30 @@ static void test_find_absolute_directory(void **state)
 		fail_msg("the directory %s was taken for a program", found);
 }
 
+/* The descriptor is the file found, its stat that file's: what runs is what was looked at. */
+static void test_open_gives_the_file_found(void **state)
+{
+	Layout *l = *state;
+	_cleanup_free_ char *a_b = search_path(l->a, l->b, NULL);
+	_cleanup_free_ char *expected = tmpdir_path(l->b, QEMU);
+	_cleanup_free_ char *path = NULL;
+	struct stat st, by_path, by_fd;
+
+	int fd = qemu_open_in_path(QEMU, a_b, &path, &st);
+	assert_true(fd >= 0);
+	assert_string_equal(path, expected);
+	assert_int_equal(fstat(fd, &by_fd), 0);
+	assert_int_equal(stat(expected, &by_path), 0);
+	assert_int_equal(by_fd.st_ino, by_path.st_ino);
+	assert_int_equal(st.st_ino, by_fd.st_ino);
+	assert_int_equal(st.st_dev, by_fd.st_dev);
+	close(fd);
+
+	_cleanup_free_ char *none = NULL;
+	assert_int_equal(qemu_open_in_path(QEMU, l->a, &none, NULL), -ENOENT);
+	assert_null(none);
+}
+
 int main(void)
 {
 #define LAYOUT_TEST(f) cmocka_unit_test_setup_teardown(f, setup_layout, teardown_layout)
@@ -248,6 +273,7 @@ int main(void)
 		LAYOUT_TEST(test_find_odd_search_paths),
 		LAYOUT_TEST(test_find_absolute),
 		LAYOUT_TEST(test_find_absolute_directory),
+		LAYOUT_TEST(test_open_gives_the_file_found),
 	};
 #undef LAYOUT_TEST
 
