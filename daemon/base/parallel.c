@@ -28,8 +28,9 @@ int parallel_ranges(size_t n, size_t min_share, ParallelRange range, void *userd
 {
 	Share shares[MAX_SHARES];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* Each share at least min_share items: fewer items, fewer threads (one at the least). */
 	size_t n_shares = MIN(MIN((size_t)MAX(cpus, 1L), (size_t)MAX_SHARES),
-			      n / MAX(min_share, (size_t)1) + 1);
+			      MAX(n / MAX(min_share, (size_t)1), (size_t)1));
 	bool started[MAX_SHARES] = { false };
 	int r = 0;
 

@@ -191,7 +191,7 @@ static void load_done(VmStoreLoad *load)
 	free(load->message);
 }
 
-/* Below this many files, one thread reads them: a thread costs more than a few files. */
+/* A thread reads at least this many files (twice as many for two): it costs more than a few. */
 #define PARALLEL_LOAD_MIN 64
 
 /*

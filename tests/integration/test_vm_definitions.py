@@ -47,7 +47,7 @@ class DefinitionsTest(VmTestCase):
         return self.call(d, 'Get', {'name': name})
 
     def test_files_written_before_the_start_are_listed(self):
-        # 130 files (past the 64 one thread reads alone): read at start by several
+        # 130 files (two threads' worth, at least 64 each): read at start by several
         # threads, each VM with its own file's uuid; a broken one is listed with its
         # problem, wherever it falls among them.
         uuids = {f'early-{i:03d}': str(uuid.uuid4()) for i in range(130)}

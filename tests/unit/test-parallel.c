@@ -21,6 +21,7 @@ typedef struct Items {
 	atomic_int *done; /* how often each item was done */
 	atomic_int shares;
 	atomic_int other_threads; /* shares run off the caller's thread */
+	atomic_size_t smallest; /* the fewest items a share had */
 	pthread_t caller;
 	size_t fail_at; /* an item whose share fails there (SIZE_MAX: none) */
 } Items;
@@ -29,6 +30,10 @@ static int count_range(size_t begin, size_t end, void *userdata)
 {
 	Items *items = userdata;
 	atomic_fetch_add(&items->shares, 1);
+	for (size_t now = atomic_load(&items->smallest);
+	     end - begin < now &&
+	     !atomic_compare_exchange_weak(&items->smallest, &now, end - begin);)
+		;
 	if (!pthread_equal(pthread_self(), items->caller))
 		atomic_fetch_add(&items->other_threads, 1);
 	for (size_t i = begin; i < end; i++) {
@@ -47,6 +52,7 @@ static Items *items_new(size_t n)
 	assert_non_null(items->done);
 	items->caller = pthread_self();
 	items->fail_at = SIZE_MAX;
+	atomic_store(&items->smallest, SIZE_MAX);
 	return items;
 }
 
@@ -84,6 +90,21 @@ static void test_few_items_stay_on_the_caller(void **state)
 	items_free(items);
 }
 
+/* A share has at least min_share items: one thread for 127 items of 64, two at most for 128. */
+static void test_shares_are_not_smaller_than_asked(void **state)
+{
+	static const size_t counts[] = { 127, 128, 200, 1000 };
+
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		Items *items = items_new(counts[c]);
+		assert_int_equal(parallel_ranges(counts[c], 64, count_range, items), 0);
+		assert_true(atomic_load(&items->smallest) >= 64);
+		if (counts[c] < 128)
+			assert_int_equal(atomic_load(&items->shares), 1);
+		items_free(items);
+	}
+}
+
 /* A failing share stops itself; the others finish; the error comes back. */
 static void test_error_is_returned(void **state)
 {
@@ -100,6 +121,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_item_once),
 		cmocka_unit_test(test_few_items_stay_on_the_caller),
+		cmocka_unit_test(test_shares_are_not_smaller_than_asked),
 		cmocka_unit_test(test_error_is_returned),
 	};
 	return cmocka_run_group_tests_name("parallel", tests, NULL, NULL);
