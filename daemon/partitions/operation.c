@@ -528,7 +528,7 @@ static int find_users(void *data)
 	return device_users_find(job->root, job->devices, job->n, &job->user);
 }
 
-/* The group's devices but its bridges; NULL when out of memory (or no group). */
+/* The group's devices but its bridges; NULL when out of memory (or no group: checked before). */
 static UsersJob *users_job_new(PartitionEngine *engine, const HostModel *model,
 			       const PciAddress *gpu)
 {
@@ -593,6 +593,11 @@ static void on_users_found(int result, void *userdata)
 static bool start_users_check(PartitionEngine *engine, Operation *op, const HostModel *model,
 			      const PciAddress *gpu)
 {
+	const PciFunction *f = host_find_function(model, gpu);
+	if (!f || !host_find_group(model, f->iommu_group)) {
+		create_checked(engine, op); /* no group, nothing of it to be held open */
+		return true;
+	}
 	UsersJob *job = users_job_new(engine, model, gpu);
 	if (!job) {
 		set_message(op, "The daemon ran out of memory.");

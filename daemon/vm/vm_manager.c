@@ -687,6 +687,17 @@ static void store_end_undefine(VmManager *m, StoreOperation *op, int result)
 	vm_call_back(&op->waiter, NULL, VM_OK, NULL, NULL);
 }
 
+/* The first operation, out of the queue. */
+static StoreOperation *store_pop(VmManager *m)
+{
+	StoreOperation *op = m->store_first;
+	m->store_first = op->next;
+	if (!m->store_first)
+		m->store_last = NULL;
+	m->n_store_operations--;
+	return op;
+}
+
 /* Starts the first operation of the queue, answering those that end at once. */
 static void store_run(VmManager *m)
 {
@@ -696,24 +707,16 @@ static void store_run(VmManager *m)
 						 : store_begin_undefine(m, op);
 		if (r > 0)
 			return;
-		m->store_first = op->next;
-		if (!m->store_first)
-			m->store_last = NULL;
-		m->n_store_operations--;
-		store_operation_free(op);
+		store_operation_free(store_pop(m));
 	}
 }
 
 static void on_store_written(int result, void *userdata)
 {
 	VmManager *m = userdata;
-	StoreOperation *op = m->store_first;
+	StoreOperation *op = store_pop(m);
 
 	m->store_job = NULL;
-	m->store_first = op->next;
-	if (!m->store_first)
-		m->store_last = NULL;
-	m->n_store_operations--;
 	if (op->kind == STORE_DEFINE)
 		store_end_define(m, op, result);
 	else
@@ -761,8 +764,7 @@ static void store_abandon(VmManager *m)
 
 	m->store_job = worker_cancel(m->store_job);
 	while (m->store_first) {
-		StoreOperation *op = m->store_first;
-		m->store_first = op->next;
+		StoreOperation *op = store_pop(m);
 		vm_fail_now(op->waiter.callback, op->waiter.userdata, VM_FAIL_INTERNAL,
 			    first && op->prepared
 				    ? "libvfiod is stopping while it stores the definition; "
@@ -771,8 +773,6 @@ static void store_abandon(VmManager *m)
 		first = false;
 		store_operation_free(op);
 	}
-	m->store_last = NULL;
-	m->n_store_operations = 0;
 }
 
 void vm_manager_define(VmManager *m, const char *text, size_t size, VmCallback callback,
