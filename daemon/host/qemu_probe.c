@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/loop_watch.h"
+#include "base/worker.h"
 #include "json_records.h"
 #include "json_util.h"
 #include "macro.h"
@@ -45,8 +46,11 @@ struct QemuProbe {
 	struct stat stat;
 	bool valid;
 
+	WorkerJob *save; /* the answer being written for the next daemon */
+
 	/* The --version run in progress. */
 	pid_t pid;
+	SpawnHold hold; /* let go at once: its report tells a failed exec */
 	int output_fd;
 	sd_event_source *child;
 	sd_event_source *timeout;
@@ -152,6 +156,7 @@ static void finish_run(QemuProbe *probe)
 	probe->child = sd_event_source_disable_unref(probe->child);
 	probe->timeout = sd_event_source_disable_unref(probe->timeout);
 	probe->output_fd = safe_close(probe->output_fd);
+	spawn_hold_done(&probe->hold);
 	probe->pid = 0;
 	call_waiters(probe);
 }
@@ -259,28 +264,65 @@ static bool take_disk_answer(QemuProbe *probe, const char *path, const struct st
 	return taken;
 }
 
-/* Keeps the answer for the next daemon (a failure only costs it one --version). */
+typedef struct DiskSave {
+	char *directory;
+	json_object *record;
+} DiskSave;
+
+static int disk_save(void *data)
+{
+	DiskSave *save = data;
+	return json_record_save(save->directory, DISK_RECORD, save->record);
+}
+
+static void disk_save_free(void *data)
+{
+	DiskSave *save = data;
+	free(save->directory);
+	json_object_put(save->record);
+	free(save);
+}
+
+static void on_disk_saved(int result, void *userdata)
+{
+	QemuProbe *probe = userdata;
+	probe->save = NULL;
+	if (result < 0)
+		log_debug("Cannot keep the QEMU probe's answer in %s: %s", probe->cache_dir,
+			  strerror(-result));
+}
+
+/*
+ * Keeps the answer for the next daemon (a failure only costs it one
+ * --version), written on a worker: the state directory is on a disk, which
+ * may be busy.
+ */
 static void save_disk_answer(QemuProbe *probe)
 {
-	if (!probe->cache_dir)
+	if (!probe->cache_dir || probe->save)
 		return;
 	const struct stat *st = &probe->stat;
 	_cleanup_json_ json_object *record = json_object_new_object();
-	int r = !record ? -ENOMEM
-		: json_add_string(record, "binary", probe->binary) < 0 ||
-				json_add_string(record, "version", probe->version) < 0 ||
-				json_add_int(record, "dev", (int64_t)st->st_dev) < 0 ||
-				json_add_int(record, "ino", (int64_t)st->st_ino) < 0 ||
-				json_add_int(record, "size", st->st_size) < 0 ||
-				json_add_int(record, "mtimeSec", st->st_mtim.tv_sec) < 0 ||
-				json_add_int(record, "mtimeNsec", st->st_mtim.tv_nsec) < 0 ||
-				json_add_int(record, "ctimeSec", st->st_ctim.tv_sec) < 0 ||
-				json_add_int(record, "ctimeNsec", st->st_ctim.tv_nsec) < 0
-			? -ENOMEM
-			: json_record_save(probe->cache_dir, DISK_RECORD, record);
+	DiskSave *save = NULL;
+	int r = -ENOMEM;
+
+	if (record && json_add_string(record, "binary", probe->binary) >= 0 &&
+	    json_add_string(record, "version", probe->version) >= 0 &&
+	    json_add_int(record, "dev", (int64_t)st->st_dev) >= 0 &&
+	    json_add_int(record, "ino", (int64_t)st->st_ino) >= 0 &&
+	    json_add_int(record, "size", st->st_size) >= 0 &&
+	    json_add_int(record, "mtimeSec", st->st_mtim.tv_sec) >= 0 &&
+	    json_add_int(record, "mtimeNsec", st->st_mtim.tv_nsec) >= 0 &&
+	    json_add_int(record, "ctimeSec", st->st_ctim.tv_sec) >= 0 &&
+	    json_add_int(record, "ctimeNsec", st->st_ctim.tv_nsec) >= 0 &&
+	    (save = calloc(1, sizeof(*save))) && (save->directory = strdup(probe->cache_dir))) {
+		save->record = TAKE_PTR(record);
+		r = worker_start(probe->event, "QEMU probe, answer kept", disk_save, TAKE_PTR(save),
+				 disk_save_free, on_disk_saved, probe, &probe->save);
+	}
+	free(save);
 	if (r < 0)
-		log_debug("Cannot keep the QEMU probe's answer in %s: %s", probe->cache_dir,
-			  strerror(-r));
+		on_disk_saved(r, probe);
 }
 
 static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
@@ -291,10 +333,19 @@ static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *use
 	ssize_t n = read(probe->output_fd, output, PROBE_OUTPUT_MAX);
 	output[n > 0 ? n : 0] = '\0';
 
+	/* Gone, so its report pipe is closed: it says at once whether it exec'd. */
+	const char *stage;
+	int exec_result = process_exec_result(&probe->hold, &stage);
 	char *version = NULL;
 	if (si->si_code == CLD_EXITED && si->si_status == 0)
 		version = qemu_version_from_output(output);
-	if (version) {
+	if (exec_result < 0) {
+		char problem[256];
+		snprintf(problem, sizeof(problem), "it cannot be run (%s failed: %s)", stage,
+			 strerror(-exec_result));
+		log_warning("%s: %s", probe->binary, problem);
+		set_answer(probe, TAKE_PTR(probe->binary), NULL, problem);
+	} else if (version) {
 		set_answer(probe, TAKE_PTR(probe->binary), version, NULL);
 		log_debug("QEMU %s is version %s", probe->binary, version);
 		save_disk_answer(probe);
@@ -339,16 +390,28 @@ static int start_run(QemuProbe *probe)
 
 	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
 		return negative_errno();
+	/*
+	 * Read when it has ended, without waiting: what it started (a wrapper's
+	 * background job) may hold the pipe open, and the loop must not wait on it.
+	 */
+	if (fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK) < 0) {
+		int r = negative_errno();
+		safe_close(pipe_fds[0]);
+		safe_close(pipe_fds[1]);
+		return r;
+	}
 	SpawnRequest request = {
 		.argv = argv, .envp = envp, .stdout_fd = pipe_fds[1], .stderr_fd = -1
 	};
-	int r = process_spawn(&request, &probe->pid, &pidfd, &stage);
+	/* Not waited for: its exec (or failure) is read when it has ended. */
+	int r = process_spawn_held(&request, &probe->pid, &pidfd, &probe->hold, &stage);
 	safe_close(pipe_fds[1]);
 	if (r < 0) {
 		safe_close(pipe_fds[0]);
 		probe->pid = 0;
 		return r;
 	}
+	process_let_go(&probe->hold);
 	probe->output_fd = pipe_fds[0];
 
 	r = sd_event_add_child_pidfd(probe->event, &probe->child, pidfd, WEXITED, on_child_exit,
@@ -467,6 +530,7 @@ int qemu_probe_new(sd_event *event, const char *binary, const char *cache_dir, Q
 		return -ENOMEM;
 	probe->event = sd_event_ref(event);
 	probe->output_fd = -1;
+	probe->hold = (SpawnHold){ .release_fd = -1, .report_fd = -1 };
 	int r = cache_dir && !(probe->cache_dir = strdup(cache_dir)) ? -ENOMEM : 0;
 	if (r >= 0)
 		r = qemu_probe_set_binary(probe, binary);
@@ -488,6 +552,7 @@ QemuProbe *qemu_probe_free(QemuProbe *probe)
 		set_answer(probe, TAKE_PTR(probe->binary), NULL, "the daemon is shutting down");
 		finish_run(probe);
 	}
+	worker_cancel(probe->save); /* it finishes alone */
 	free(probe->waiters);
 	set_answer(probe, NULL, NULL, NULL);
 	free(probe->binary_setting);

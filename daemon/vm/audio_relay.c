@@ -18,7 +18,7 @@
 
 int audio_relay_start(const char *vm_name, const char *user_runtime_root, const char *owner,
 		      const char *listen_path, const QemuUser *qemu, pid_t *ret_pid, int *ret_pidfd,
-		      char **ret_message)
+		      SpawnHold *ret_hold, char **ret_message)
 {
 	struct sockaddr_un target = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -77,7 +77,7 @@ int audio_relay_start(const char *vm_name, const char *user_runtime_root, const 
 	const char *stage;
 	pid_t pid;
 	int pidfd;
-	int r = process_spawn(&request, &pid, &pidfd, &stage);
+	int r = process_spawn_held(&request, &pid, &pidfd, ret_hold, &stage);
 	if (r < 0)
 		return error_message(ret_message, r,
 				     "audio: cannot start the relay (%s failed: %s).", stage,

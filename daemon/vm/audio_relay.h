@@ -14,14 +14,16 @@
 
 #include <sys/types.h>
 
+#include "process/process_spawn.h"
 #include "vm/vm_qemu_user.h"
 
 /*
  * Starts the relay for `owner`: it listens on `listen_path` (owned by QEMU's
  * user, 0600) and connects to USER_RUNTIME_ROOT/UID/pulse/native. Returns
- * 0 with its pid and pidfd, or a negative errno with *ret_message (no such
- * user, no sound server running for them, ...).
+ * 0 with its pid and pidfd, held before exec (*ret_hold: exec_watch.h lets
+ * it go), or a negative errno with *ret_message (no such user, no sound
+ * server running for them, ...).
  */
 int audio_relay_start(const char *vm_name, const char *user_runtime_root, const char *owner,
 		      const char *listen_path, const QemuUser *qemu, pid_t *ret_pid, int *ret_pidfd,
-		      char **ret_message);
+		      SpawnHold *ret_hold, char **ret_message);

@@ -27,6 +27,11 @@ static const char *const helper_names[_VM_HELPER_MAX] = {
 	[VM_HELPER_AUDIO] = "the audio relay",
 };
 
+const char *vm_helper_name(VmHelperKind kind)
+{
+	return helper_names[kind];
+}
+
 static void forget(VmHelper *helper)
 {
 	helper->exit_source = sd_event_source_disable_unref(helper->exit_source);

@@ -22,6 +22,9 @@ typedef struct VmHelper {
 	sd_event_source *exit_source;
 } VmHelper;
 
+/* "swtpm", "the audio relay": for messages. */
+const char *vm_helper_name(VmHelperKind kind);
+
 /* Watches a helper of VM `vm_name` (takes `pidfd`); it is reaped when it ends. */
 int vm_helper_watch(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind, sd_event *event,
 		    const char *vm_name, pid_t pid, int pidfd);

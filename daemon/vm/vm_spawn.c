@@ -286,21 +286,41 @@ static char *looking_glass_path(const VmManager *m, const char *name, bool *ret_
 	return strdup(shm);
 }
 
+/*
+ * A helper spawned and held before exec: its end watched, then let go, its
+ * exec told to the start (which lets QEMU go only after it).
+ */
+static int watch_helper(VmStart *s, VmHelperKind kind, pid_t pid, int pidfd, SpawnHold *hold,
+			char **ret_message)
+{
+	Vm *vm = s->vm;
+	int r = vm_helper_watch(vm->helpers, kind, vm->manager->event, vm->name, pid, pidfd);
+	if (r >= 0)
+		r = vm_start_watch_helper_exec(s, kind, hold);
+	spawn_hold_done(hold); /* not let go: it exits */
+	if (r < 0)
+		return error_message(ret_message, r, "Cannot watch %s: %s.", vm_helper_name(kind),
+				     strerror(-r));
+	return 0;
+}
+
 /* swtpm for the VM: its state in STATE/vms/NAME/tpm, its socket next to VNC's. */
-static int start_tpm(Vm *vm, const QemuUser *user, const char *state_dir, const char *socket,
+static int start_tpm(VmStart *s, const QemuUser *user, const char *state_dir, const char *socket,
 		     int output, char **ret_message)
 {
+	Vm *vm = s->vm;
 	char tpm_state[4200];
+	SpawnHold hold;
 	pid_t pid;
 	int pidfd;
 
 	snprintf(tpm_state, sizeof(tpm_state), "%s/tpm", state_dir);
-	int r = vm_tpm_start(vm->name, tpm_state, socket, user, output, &pid, &pidfd, ret_message);
+	int r = vm_tpm_start(vm->name, tpm_state, socket, user, output, &pid, &pidfd, &hold,
+			     ret_message);
+	if (r >= 0)
+		r = watch_helper(s, VM_HELPER_TPM, pid, pidfd, &hold, ret_message);
 	if (r < 0)
 		return r;
-	r = vm_helper_watch(vm->helpers, VM_HELPER_TPM, vm->manager->event, vm->name, pid, pidfd);
-	if (r < 0)
-		return error_message(ret_message, r, "Cannot watch swtpm: %s.", strerror(-r));
 	vm_log(vm, LOG_INFO, 0, "VM %s: swtpm started as pid %d", vm->name, (int)pid);
 	return 0;
 }
@@ -310,17 +330,17 @@ static int start_audio_relay(VmStart *s, const QemuUser *user, const char *socke
 			     char **ret_message)
 {
 	Vm *vm = s->vm;
+	SpawnHold hold;
 	pid_t pid;
 	int pidfd;
 
 	int r = audio_relay_start(vm->name, vm->manager->config->user_runtime_dir,
-				  s->definition.owner, socket, user, &pid, &pidfd, ret_message);
+				  s->definition.owner, socket, user, &pid, &pidfd, &hold,
+				  ret_message);
+	if (r >= 0)
+		r = watch_helper(s, VM_HELPER_AUDIO, pid, pidfd, &hold, ret_message);
 	if (r < 0)
 		return r;
-	r = vm_helper_watch(vm->helpers, VM_HELPER_AUDIO, vm->manager->event, vm->name, pid, pidfd);
-	if (r < 0)
-		return error_message(ret_message, r, "Cannot watch the audio relay: %s.",
-				     strerror(-r));
 	vm_log(vm, LOG_INFO, 0, "VM %s: audio relay to %s's sound server as pid %d", vm->name,
 	       s->definition.owner, (int)pid);
 	return 0;
@@ -491,7 +511,7 @@ int vm_spawn(VmStart *s, char **ret_message)
 		facts.audio_server = audio;
 	}
 	if (d->tpm) {
-		r = start_tpm(vm, &user, state_dir, tpm, output, ret_message);
+		r = start_tpm(s, &user, state_dir, tpm, output, ret_message);
 		if (r < 0)
 			return r;
 		facts.tpm_socket = tpm;

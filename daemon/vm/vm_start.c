@@ -35,7 +35,9 @@ static VmStart *vm_start_free(VmStart *s)
 		return NULL;
 	sd_event_source_disable_unref(s->timer);
 	sd_event_source_disable_unref(s->next);
-	sd_event_source_disable_unref(s->exec_watch);
+	exec_watch_free(s->exec_watch);
+	for (size_t i = 0; i < _VM_HELPER_MAX; i++)
+		exec_watch_free(s->helper_exec[i]);
 	host_cache_wait_cancel(s->vm->manager->host, s->host_wait);
 	worker_cancel(s->firmware_copy);
 	scope_job_free(s->scope);
@@ -113,7 +115,9 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 	s->next = sd_event_source_disable_unref(s->next);
 	s->firmware_copy = worker_cancel(s->firmware_copy);
 	s->scope = scope_job_free(s->scope);
-	s->exec_watch = sd_event_source_disable_unref(s->exec_watch);
+	s->exec_watch = exec_watch_free(s->exec_watch);
+	for (size_t i = 0; i < _VM_HELPER_MAX; i++)
+		s->helper_exec[i] = exec_watch_free(s->helper_exec[i]);
 	spawn_hold_done(&s->hold);
 	if (vm->pid > 0 && vm->pidfd >= 0) {
 		/* QEMU was spawned: its end is awaited, and the release follows it. */
@@ -588,37 +592,70 @@ static void on_exec_result(VmStart *s, int r, const char *stage)
 	progress(s, "connecting");
 }
 
-static int on_exec(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+static void on_qemu_exec(ExecWatch *watch, int result, const char *stage, void *userdata)
 {
-	loop_watch_enter(source);
 	VmStart *s = userdata;
-	const char *stage;
-	s->exec_watch = sd_event_source_disable_unref(s->exec_watch);
-	int r = process_exec_result(&s->hold, &stage);
-	on_exec_result(s, r, stage);
-	return 0;
+	s->exec_watch = NULL;
+	on_exec_result(s, result, stage);
 }
 
-/* QEMU has its scope (or there is none to have): it may exec now, told by its report pipe. */
+/* QEMU may exec once it has its scope and its helpers have exec'd (they serve it). */
+static void let_qemu_go(VmStart *s)
+{
+	if (!s->scope_made || s->exec_watch || s->hold.report_fd < 0)
+		return;
+	for (size_t i = 0; i < _VM_HELPER_MAX; i++)
+		if (s->helper_exec[i])
+			return;
+	int r = exec_watch_start(s->vm->manager->event, &s->hold, "QEMU exec", on_qemu_exec, s,
+				 &s->exec_watch);
+	if (r < 0)
+		vm_start_failedf(s->vm, VM_FAIL_INTERNAL, "Cannot watch QEMU's start: %s.",
+				 strerror(-r));
+}
+
+static const char *const helper_exec_failure[_VM_HELPER_MAX] = {
+	[VM_HELPER_TPM] = "tpm: cannot start swtpm",
+	[VM_HELPER_AUDIO] = "audio: cannot start the relay",
+};
+
+static void on_helper_exec(ExecWatch *watch, int result, const char *stage, void *userdata)
+{
+	VmStart *s = userdata;
+	size_t kind = 0;
+
+	while (kind < _VM_HELPER_MAX && s->helper_exec[kind] != watch)
+		kind++;
+	if (kind == _VM_HELPER_MAX)
+		return; /* not one of ours: cannot be */
+	s->helper_exec[kind] = NULL;
+	if (result < 0) {
+		/* It exits by itself; its watch (vm_helpers.h) reaps it. */
+		vm_start_failedf(s->vm, VM_FAIL_START, "%s (%s failed: %s).",
+				 helper_exec_failure[kind], stage, strerror(-result));
+		return;
+	}
+	let_qemu_go(s);
+}
+
+int vm_start_watch_helper_exec(VmStart *s, VmHelperKind kind, SpawnHold *hold)
+{
+	char description[32];
+	snprintf(description, sizeof(description), "%s exec",
+		 kind == VM_HELPER_TPM ? "swtpm" : "audio relay");
+	return exec_watch_start(s->vm->manager->event, hold, description, on_helper_exec, s,
+				&s->helper_exec[kind]);
+}
+
+/* QEMU has its scope (or there is none to have): it may exec, once its helpers have. */
 static void on_scope(VmStart *s, bool ok, const char *message)
 {
-	Vm *vm = s->vm;
-	const char *stage;
-
 	if (!ok) {
-		vm_start_failed(vm, VM_FAIL_START, message, NULL);
+		vm_start_failed(s->vm, VM_FAIL_START, message, NULL);
 		return;
 	}
-	process_let_go(&s->hold);
-	int r = sd_event_add_io(vm->manager->event, &s->exec_watch, s->hold.report_fd, EPOLLIN,
-				on_exec, s);
-	if (r >= 0) {
-		(void)sd_event_source_set_description(s->exec_watch, "QEMU exec");
-		return;
-	}
-	/* No way to be told: wait here, as the loop must not but can. */
-	r = process_exec_result(&s->hold, &stage);
-	on_exec_result(s, r, stage);
+	s->scope_made = true;
+	let_qemu_go(s);
 }
 
 static void spawn_qemu_now(VmStart *s);

@@ -19,8 +19,10 @@
 
 #include "base/worker.h"
 #include "host/host_cache.h"
+#include "process/exec_watch.h"
 #include "process/process_scope.h"
 #include "process/process_spawn.h"
+#include "vm/vm_helpers.h"
 #include "vm/vm_internal.h"
 
 /* The devices of one GPU entry: a passthrough GPU with its audio and more. */
@@ -51,7 +53,10 @@ struct VmStart {
 	bool has_affinity;
 	WorkerJob *firmware_copy; /* the UEFI variables being copied, before the spawn */
 	SpawnHold hold; /* QEMU, spawned and held before exec until its scope is made */
-	sd_event_source *exec_watch; /* QEMU let go: its exec (or failure) to be told */
+	ExecWatch *exec_watch; /* QEMU let go: its exec (or failure) to be told */
+	/* swtpm, the audio relay let go: QEMU is let go when they have exec'd */
+	ExecWatch *helper_exec[_VM_HELPER_MAX];
+	bool scope_made; /* QEMU's scope is there: it may exec once the helpers have */
 	ScopeJob *scope; /* the scope's making, under way */
 	VmScopeCallback scope_callback;
 	sd_event_source *timer; /* from spawn to running: vms.start-timeout */
@@ -61,6 +66,13 @@ struct VmStart {
 	char *failure_message;
 	PartitionOutcome failed_partition; /* a start that failed on a partition */
 };
+
+/*
+ * Lets a helper spawned for the start go (`hold` is taken) and watches its
+ * exec: QEMU is let go after every helper has exec'd, and a helper that fails
+ * to fails the start. Returns 0, or < 0 (out of memory) with `hold` as it was.
+ */
+int vm_start_watch_helper_exec(VmStart *s, VmHelperKind kind, SpawnHold *hold);
 
 /* Starts a VM of the table that is not active; `callback` hears each phase, then the end. */
 void vm_start(Vm *vm, VmCallback callback, void *userdata);

@@ -18,7 +18,7 @@
 
 int vm_tpm_start(const char *vm_name, const char *state_dir, const char *socket_path,
 		 const QemuUser *user, int output_fd, pid_t *ret_pid, int *ret_pidfd,
-		 char **ret_message)
+		 SpawnHold *ret_hold, char **ret_message)
 {
 	_cleanup_free_ char *binary = qemu_find_in_path("swtpm", "/usr/bin:/bin:/usr/local/bin");
 	_cleanup_free_ char *state = NULL;
@@ -72,7 +72,7 @@ int vm_tpm_start(const char *vm_name, const char *state_dir, const char *socket_
 		.uid = user->uid,
 		.gid = user->gid,
 	};
-	r = process_spawn(&request, ret_pid, ret_pidfd, &stage);
+	r = process_spawn_held(&request, ret_pid, ret_pidfd, ret_hold, &stage);
 	if (r < 0)
 		return error_message(ret_message, r, "tpm: cannot start swtpm (%s failed: %s).",
 				     stage, strerror(-r));

@@ -11,13 +11,15 @@
 
 #include <sys/types.h>
 
+#include "process/process_spawn.h"
 #include "vm/vm_qemu_user.h"
 
 /*
  * Starts swtpm as QEMU's user with its state in `state_dir` (made if needed),
  * listening on `socket_path`, its output to `output_fd`. Returns 0 with its pid
- * and pidfd, or a negative errno with *ret_message (swtpm missing, ...).
+ * and pidfd, held before exec (*ret_hold: exec_watch.h lets it go), or a
+ * negative errno with *ret_message (swtpm missing, ...).
  */
 int vm_tpm_start(const char *vm_name, const char *state_dir, const char *socket_path,
 		 const QemuUser *user, int output_fd, pid_t *ret_pid, int *ret_pidfd,
-		 char **ret_message);
+		 SpawnHold *ret_hold, char **ret_message);

@@ -100,6 +100,29 @@ class VersionTest(DaemonTestCase):
         self.assertIsNone(qemu['version'])
         self.assertIn('did not report a version', qemu['problem'])
 
+    def test_qemu_that_cannot_be_run_is_explained(self):
+        """A qemu-binary the kernel cannot run (no known format) says why; the probe never
+        waits on the loop for its exec."""
+        fake = os.path.join(self.workdir, 'qemu-garbage')
+        with open(fake, 'wb') as f:
+            f.write(b'\x00\x01not a program\n')
+        os.chmod(fake, 0o755)
+        d = self.daemon(config=f'qemu-binary: {fake}\n')
+        qemu = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
+        self.assertIsNone(qemu['version'])
+        self.assertIn('cannot be run (exec failed: Exec format error)', qemu['problem'])
+
+    def test_qemu_wrapper_leaving_a_job_behind_does_not_hold_the_loop(self):
+        """A wrapper that exits at once but leaves a job holding its output open: its
+        output is read without waiting for that job (the loop check fails otherwise)."""
+        fake = os.path.join(self.workdir, 'qemu-leaves-a-job')
+        with open(fake, 'w') as f:
+            f.write('#!/bin/sh\nsleep 2 &\nexit 0\n')
+        os.chmod(fake, 0o755)
+        d = self.daemon(config=f'qemu-binary: {fake}\n')
+        qemu = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
+        self.assertIn('did not report a version', qemu['problem'])
+
     def test_qemu_is_probed_at_start_once_per_binary(self):
         # A stand-in QEMU that notes each run: the daemon runs it as it starts, before
         # anyone asks, and not again while the file stays the same; a new file at the
