@@ -121,3 +121,16 @@ WorkerJob *worker_cancel(WorkerJob *job)
 	job_unref(job);
 	return NULL;
 }
+
+WorkerJob *worker_finish(WorkerJob *job)
+{
+	int result;
+	ssize_t n;
+
+	if (!job)
+		return NULL;
+	do /* the thread writes its result last, once its function has returned */
+		n = read(job->pipe[0], &result, sizeof(result));
+	while (n < 0 && errno == EINTR);
+	return worker_cancel(job);
+}

@@ -27,3 +27,10 @@ int worker_start(sd_event *event, const char *description, WorkerFunction work, 
 
 /* Stops waiting: done is not called. Accepts NULL; returns NULL. */
 WorkerJob *worker_cancel(WorkerJob *job);
+
+/*
+ * Waits, blocking, until the job's function has returned, then as
+ * worker_cancel(): for the daemon's exit, where a job cut off would lose
+ * what it was writing. Accepts NULL; returns NULL.
+ */
+WorkerJob *worker_finish(WorkerJob *job);

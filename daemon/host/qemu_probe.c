@@ -552,7 +552,7 @@ QemuProbe *qemu_probe_free(QemuProbe *probe)
 		set_answer(probe, TAKE_PTR(probe->binary), NULL, "the daemon is shutting down");
 		finish_run(probe);
 	}
-	worker_cancel(probe->save); /* it finishes alone */
+	worker_finish(probe->save); /* the next daemon finds it */
 	free(probe->waiters);
 	set_answer(probe, NULL, NULL, NULL);
 	free(probe->binary_setting);

@@ -2,7 +2,7 @@
 /*
  * Tests of daemon/base/worker.c: a job runs off the loop's thread, its result
  * comes back on the loop once, its data is freed by the worker; a job given
- * up on is never reported and finishes alone.
+ * up on is never reported and finishes alone; one finished is waited for.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -108,11 +108,35 @@ static void test_a_cancelled_job_is_never_reported(void **state)
 	sd_event_unref(event);
 }
 
+static void test_a_finished_job_has_done_its_work_and_is_never_reported(void **state)
+{
+	sd_event *event = NULL;
+	WorkerJob *job = NULL;
+	int ran_elsewhere = 0, freed = 0;
+	(void)state;
+
+	assert_int_equal(sd_event_new(&event), 0);
+	Seen seen = { .event = event };
+	assert_int_equal(worker_start(event, "test job", work,
+				      data_new(&ran_elsewhere, &freed, 0, 50000), free_data,
+				      on_done, &seen, &job),
+			 0);
+	assert_null(worker_finish(job));
+	/* Its work is done and its data freed by the time it returns (the daemon's exit). */
+	assert_int_equal(ran_elsewhere, 1);
+	assert_int_equal(freed, 1);
+	assert_true(sd_event_run(event, 10000) >= 0);
+	assert_int_equal(seen.calls, 0);
+	assert_null(worker_finish(NULL));
+	sd_event_unref(event);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_result_comes_back_on_the_loop),
 		cmocka_unit_test(test_a_cancelled_job_is_never_reported),
+		cmocka_unit_test(test_a_finished_job_has_done_its_work_and_is_never_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
