@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,6 +97,7 @@ static uint64_t now_usec(void)
  */
 typedef struct ThreadTimes {
 	uint64_t ran, waited;
+	long blocks, faults; /* times it went to sleep; page faults that read a disk */
 } ThreadTimes;
 
 static ThreadTimes thread_times(void)
@@ -112,8 +114,13 @@ static ThreadTimes thread_times(void)
 	text[n] = '\0';
 	if (sscanf(text, "%*s %" SCNu64, &wait_ns) != 1)
 		return (ThreadTimes){ 0 };
-	return (ThreadTimes){ (uint64_t)cpu.tv_sec * 1000000u + (uint64_t)cpu.tv_nsec / 1000u,
-			      wait_ns / 1000u };
+	struct rusage usage = { 0 };
+	(void)getrusage(RUSAGE_THREAD, &usage);
+	return (ThreadTimes){ .ran = (uint64_t)cpu.tv_sec * 1000000u +
+				     (uint64_t)cpu.tv_nsec / 1000u,
+			      .waited = wait_ns / 1000u,
+			      .blocks = usage.ru_nvcsw,
+			      .faults = usage.ru_majflt };
 }
 
 /*
@@ -133,10 +140,11 @@ static void check(const char *what, uint64_t began, ThreadTimes before)
 	if (held <= watch.budget_usec)
 		return;
 	log_warning("loop held %.1f ms by %s%s%s%s (budget %g ms; %.1f ms of it on a CPU; %.1f ms "
-		    "more waiting for a CPU)",
+		    "more waiting for a CPU; blocked %ld times, %ld page faults read a disk)",
 		    (double)held / 1000.0, what, watch.detail[0] ? " (" : "", watch.detail,
 		    watch.detail[0] ? ")" : "", (double)watch.budget_usec / 1000.0,
-		    (double)MIN(ran, held) / 1000.0, (double)waited / 1000.0);
+		    (double)MIN(ran, held) / 1000.0, (double)waited / 1000.0,
+		    after.blocks - before.blocks, after.faults - before.faults);
 }
 
 int loop_watch_run(sd_event *event)
