@@ -8,6 +8,7 @@ definitions whose GPU is gone; hostile parameters. QEMU runs as `nobody`."""
 import json
 import os
 import pwd
+import select
 import signal
 import socket
 import struct
@@ -657,8 +658,12 @@ class RestartTest(VmTestCase):
         self.define(d, 'lost', f'disks: [{{path: {disk}, cache: writeback}}]\n')
         _, vm = self.start(d, 'lost')
         d.stop(signal.SIGKILL)
+        # Ended as the kernel tells it through a pidfd (as the daemon looks): all of its
+        # threads gone, not only the first one a zombie while the others still tear down.
+        pidfd = os.pidfd_open(vm['pid'])
         os.kill(vm['pid'], signal.SIGKILL)
-        wait_for(lambda: not pid_alive(vm['pid']), what='QEMU to end')
+        self.assertTrue(select.select([pidfd], [], [], 30)[0], 'QEMU did not end')
+        os.close(pidfd)
         d = self.start_daemon()
         vm = self.ok(d, 'Get', {'name': 'lost'})['vm']
         self.assertEqual(vm['state'], 'crashed')
