@@ -124,9 +124,12 @@ static ThreadTimes thread_times(void)
 }
 
 /*
- * A dispatch past the budget, once its wait for a CPU is taken out, is
- * logged with the part of it spent on a CPU: the rest was blocked (a file, a
- * lock, the hypervisor).
+ * A dispatch past the budget is logged, unless the excess was not the
+ * daemon's: time the thread was runnable but waiting for a CPU (a busy
+ * machine), and, in a dispatch that never blocked, time it was neither on a
+ * CPU nor waiting for one (the hypervisor or interrupts took the CPU). What
+ * is left is the daemon's own: its work on a CPU and what it blocked on (a
+ * file, a lock, a thread).
  */
 static void check(const char *what, uint64_t began, ThreadTimes before)
 {
@@ -136,15 +139,18 @@ static void check(const char *what, uint64_t began, ThreadTimes before)
 		return; /* the common case: one clock read, no more */
 	ThreadTimes after = thread_times();
 	uint64_t waited = after.waited - before.waited, ran = after.ran - before.ran;
-	uint64_t held = took > waited ? took - waited : 0;
+	long blocks = after.blocks - before.blocks, faults = after.faults - before.faults;
+	uint64_t runnable = took > waited ? took - waited : 0;
+	uint64_t taken = blocks == 0 && faults == 0 && runnable > ran ? runnable - ran : 0;
+	uint64_t held = runnable - taken;
 	if (held <= watch.budget_usec)
 		return;
-	log_warning("loop held %.1f ms by %s%s%s%s (budget %g ms; %.1f ms of it on a CPU; %.1f ms "
-		    "more waiting for a CPU; blocked %ld times, %ld page faults read a disk)",
+	log_warning("loop held %.1f ms by %s%s%s%s (budget %g ms; %.1f ms of it on a CPU; blocked "
+		    "%ld times, %ld page faults read a disk; not counted: %.1f ms waiting for a "
+		    "CPU)",
 		    (double)held / 1000.0, what, watch.detail[0] ? " (" : "", watch.detail,
 		    watch.detail[0] ? ")" : "", (double)watch.budget_usec / 1000.0,
-		    (double)MIN(ran, held) / 1000.0, (double)waited / 1000.0,
-		    after.blocks - before.blocks, after.faults - before.faults);
+		    (double)MIN(ran, held) / 1000.0, blocks, faults, (double)waited / 1000.0);
 }
 
 int loop_watch_run(sd_event *event)

@@ -8,10 +8,12 @@
  * so that slow work on the loop (which makes every other client wait) is seen
  * where it happens. The budget comes from $LIBVFIOD_LOOP_BUDGET_MS (a number
  * of milliseconds, fractions allowed); unset or 0, the loop runs unwatched at
- * no cost. Time the loop's thread spent runnable but waiting for a CPU (a
- * busy machine, not the daemon's doing) is not counted against the budget;
- * the line says how much of the rest was on a CPU (the loop's own work) and
- * so how much was blocked (a file, a lock, the hypervisor).
+ * no cost. What was not the daemon's doing is not counted against the
+ * budget: time the loop's thread spent runnable but waiting for a CPU (a busy
+ * machine) and, in a dispatch that never blocked, time taken from its CPU by
+ * the hypervisor or interrupts. The line says how much of the rest was on a
+ * CPU (the loop's own work), how many times it blocked (a file, a lock, a
+ * thread) and how many of its page faults read a disk.
  *
  * A dispatch is named by the description of the event source whose callback
  * calls loop_watch_enter() (every callback of the daemon does, first thing).

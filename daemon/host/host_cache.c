@@ -3,18 +3,16 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "base/loop_watch.h"
+#include "base/worker.h"
 #include "host/host_internal.h"
 #include "macro.h"
 #include "strv.h"
@@ -40,11 +38,10 @@ typedef struct HostBuild {
 	HostOptions options; /* a copy: a reload may replace the cache's meanwhile */
 	uint64_t generation;
 	bool after_change; /* for the log line */
-	pthread_t thread;
+	WorkerJob *job; /* the reading, on a worker thread; NULL once it has returned */
 	HostModel *model;
 	int result;
 	uint64_t usec;
-	atomic_bool done; /* the thread has finished: joining it does not wait */
 } HostBuild;
 
 struct HostCache {
@@ -64,8 +61,6 @@ struct HostCache {
 	bool changed_by_device; /* a uevent since the model's generation: for the log */
 	HostCacheWait *waits;
 	HostBuild *build; /* the rebuild running, NULL when none */
-	int done_fd; /* eventfd: the rebuild's thread is done */
-	sd_event_source *done_source;
 	sd_event_source *settle_source; /* the timer before a rebuild after uevents */
 	sd_event_source *answer_source; /* calls the satisfied waits back (on_answer()) */
 	int uevent_fd;
@@ -149,7 +144,7 @@ static bool is_fresh(const HostCache *cache)
  */
 #define BUILD_NICE 5
 
-static void *build_run(void *userdata)
+static int build_work(void *userdata)
 {
 	HostBuild *build = userdata;
 	uint64_t start = now_usec(CLOCK_MONOTONIC);
@@ -160,10 +155,7 @@ static void *build_run(void *userdata)
 	build->result = host_discover(&build->cache->root, build->cache->names, &build->options,
 				      &build->model);
 	build->usec = now_usec(CLOCK_MONOTONIC) - start;
-	atomic_store(&build->done, true);
-	uint64_t one = 1;
-	(void)write(build->cache->done_fd, &one, sizeof(one));
-	return NULL;
+	return build->result;
 }
 
 static HostBuild *build_free(HostBuild *build)
@@ -175,6 +167,8 @@ static HostBuild *build_free(HostBuild *build)
 	free(build);
 	return NULL;
 }
+
+static void on_built(int result, void *userdata);
 
 /* Starts a rebuild of the current generation, unless one runs (it is followed by another). */
 static int build_start(HostCache *cache)
@@ -193,7 +187,13 @@ static int build_start(HostCache *cache)
 			build_free(build);
 			return -ENOMEM;
 		}
-	int r = -pthread_create(&build->thread, NULL, build_run, build);
+	/*
+	 * A worker, not a thread joined on the loop: at nice 5 on a busy machine
+	 * the thread's own exit waited tens of milliseconds for a CPU, and the
+	 * loop with it. Its end is told once its function has returned.
+	 */
+	int r = worker_start(cache->event, "host model, built", build_work, build, NULL, on_built,
+			     cache, &build->job);
 	if (r < 0) {
 		build_free(build);
 		return r;
@@ -232,7 +232,6 @@ static void build_finish(HostCache *cache)
 	HostBuild *build = TAKE_PTR(cache->build);
 	bool first = !cache->model;
 
-	(void)pthread_join(build->thread, NULL);
 	if (build->result < 0)
 		log_error_errno(build->result, "Cannot rebuild the host model");
 	else {
@@ -249,17 +248,18 @@ static void build_finish(HostCache *cache)
 		build_start_or_fail(cache);
 }
 
-static int on_build_done(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+static void on_built(int result, void *userdata)
 {
 	HostCache *cache = userdata;
-	uint64_t count;
-	loop_watch_enter(source);
+	cache->build->job = NULL; /* done: the worker is gone */
+	build_finish(cache);
+}
 
-	(void)read(fd, &count, sizeof(count));
-	/* A rebuild waited for already (host_cache_model()) left its count behind. */
-	if (cache->build && atomic_load(&cache->build->done))
-		build_finish(cache);
-	return 0;
+/* Waits, blocking, for the reading under way, then takes it (as on_built()). */
+static void build_wait(HostCache *cache)
+{
+	cache->build->job = worker_finish(cache->build->job);
+	build_finish(cache);
 }
 
 static int on_settled(sd_event_source *source, uint64_t usec, void *userdata)
@@ -350,7 +350,7 @@ int host_cache_model(HostCache *cache, bool refresh, const HostModel **ret)
 {
 	/* Before the first model is there (at start): wait for the reading under way. */
 	if (!cache->model && cache->build && !refresh)
-		build_finish(cache);
+		build_wait(cache);
 	if (refresh || !cache->model) {
 		HostModel *model = NULL;
 		uint64_t generation = ++cache->generation;
@@ -499,18 +499,11 @@ int host_cache_new(sd_event *event, const char *sysfs_root, char *const *extra_g
 		return -ENOMEM;
 	cache->event = sd_event_ref(event);
 	cache->uevent_fd = -1;
-	cache->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
-	int r = cache->done_fd < 0 ? negative_errno() : 0;
-	if (r >= 0)
-		r = sd_event_add_io(event, &cache->done_source, cache->done_fd, EPOLLIN,
-				    on_build_done, cache);
-	if (r >= 0)
-		r = sd_event_add_defer(event, &cache->answer_source, on_answer, cache);
+	int r = sd_event_add_defer(event, &cache->answer_source, on_answer, cache);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(cache->answer_source, SD_EVENT_OFF);
 	if (r >= 0) {
-		(void)sd_event_source_set_description(cache->done_source, "host model, built");
 		(void)sd_event_source_set_description(cache->answer_source,
 						      "host model, answering a waiting call");
 	}
@@ -548,14 +541,12 @@ HostCache *host_cache_free(HostCache *cache)
 		return NULL;
 	if (cache->build) {
 		/* Exiting: the rebuild under way is waited for, then dropped. */
-		(void)pthread_join(cache->build->thread, NULL);
+		cache->build->job = worker_finish(cache->build->job);
 		cache->build = build_free(cache->build);
 	}
 	fail_waits(cache, -ECANCELED);
 	sd_event_source_disable_unref(cache->answer_source);
 	sd_event_source_disable_unref(cache->settle_source);
-	sd_event_source_disable_unref(cache->done_source);
-	safe_close(cache->done_fd);
 	sd_event_source_disable_unref(cache->uevent_source);
 	safe_close(cache->uevent_fd);
 	host_model_free(cache->model);

@@ -9,7 +9,6 @@ import atexit
 import json
 import os
 import pwd
-import re
 import select
 import shutil
 import signal
@@ -40,18 +39,14 @@ def _loop_budget_ms():
 
 
 LOOP_BUDGET_MS = _loop_budget_ms()
-# A dispatch fails the test when it spent longer than the budget on a CPU (work on the
-# loop), or was held past LOOP_FAIL_MS in all (blocked: a file, a lock). Between the two
-# it is printed. The blocked part is not yet held to the budget: on CI's two cores, with
-# two tests and their QEMUs at once, dispatches of 1 to 2 ms alone (a VM's Start, QEMU's
-# exit and release) took 15-18 ms blocked, and on a fresh Debian 12 the partition crash
-# tests' host-model answers were blocked 60-87 ms, under 1 ms on a CPU (likeliest, not
-# yet shown: their record writes, the tests' runtime directory being on the disk, where
-# replacing a file by rename waits for its data; /run is a tmpfs). So 100 ms.
-LOOP_FAIL_MS = max(LOOP_BUDGET_MS, 200.0 if SANITIZED else 100.0)
-LOOP_ON_CPU_MS = re.compile(r'; ([0-9.]+) ms of it on a CPU;')
-LOOP_HELD_MS = re.compile(r'loop held ([0-9.]+) ms')
 LOOP_HELD = 'loop held '
+
+# Where each test's files live: the daemon's runtime directory, its records, its log.
+# A tmpfs, as /run is where the daemon runs for real (and its log goes to journald, not
+# to a disk): on a disk busy with other tests, replacing a record by rename, or appending
+# to the log, waited 10-80 ms for the disk, a cost the daemon does not have in production
+# and that would hide the loop's own. /dev/shm is a tmpfs on every Linux system.
+WORK_ROOT = '/dev/shm' if os.path.isdir('/dev/shm') else None
 
 
 def loop_may_be_held(reason):
@@ -265,7 +260,7 @@ class DaemonTestCase(unittest.TestCase):
     marked @loop_may_be_held('why')."""
 
     def setUp(self):
-        self.workdir = tempfile.mkdtemp(prefix='libvfio-test-')
+        self.workdir = tempfile.mkdtemp(prefix='libvfio-test-', dir=WORK_ROOT)
         os.chmod(self.workdir, 0o755)
         self.daemons = []
 
@@ -291,20 +286,13 @@ class DaemonTestCase(unittest.TestCase):
         if held:
             excuse = (getattr(getattr(self, self._testMethodName, None), 'loop_may_be_held', None)
                       or getattr(self, 'loop_may_be_held', None))
-            def failing(line):
-                held_ms, on_cpu = LOOP_HELD_MS.search(line), LOOP_ON_CPU_MS.search(line)
-                return ((held_ms and float(held_ms.group(1)) > LOOP_FAIL_MS)
-                        or (on_cpu and float(on_cpu.group(1)) > LOOP_BUDGET_MS))
-            if excuse or not any(failing(line) for line in held):
-                why = excuse or (f'under {LOOP_BUDGET_MS:g} ms on a CPU, under '
-                                 f'{LOOP_FAIL_MS:g} ms in all')
-                print(f'# loop held past {LOOP_BUDGET_MS:g} ms, allowed ({why}):', *held,
+            if excuse:
+                print(f'# loop held past {LOOP_BUDGET_MS:g} ms, allowed ({excuse}):', *held,
                       sep='\n#   ')
             else:
-                self.fail(f'libvfiod held its event loop past {LOOP_BUDGET_MS:g} ms on a CPU '
-                          f'or {LOOP_FAIL_MS:g} ms in all (slow work on the loop makes every '
-                          'client wait; move it off the loop, or mark the test '
-                          '@loop_may_be_held with why):\n' + '\n'.join(held))
+                self.fail(f'libvfiod held its event loop past {LOOP_BUDGET_MS:g} ms (slow work '
+                          'on the loop makes every client wait; move it off the loop, or mark '
+                          'the test @loop_may_be_held with why):\n' + '\n'.join(held))
 
     def daemon(self, config=None, args=(), env=None, start=True, **kw):
         kw.setdefault('loop_budget_ms', LOOP_BUDGET_MS)

@@ -31,8 +31,9 @@ class LoopWatchTest(DaemonTestCase):
         wait_for(lambda: any('by client connection (io.libvfio.Manager.GetVersion)' in line
                              for line in d.loop_held()), what='the GetVersion line')
         self.assertRegex(d.loop_held()[0], r'loop held [0-9.]+ ms by .* \(budget 0.001 ms; '
-                                           r'[0-9.]+ ms of it on a CPU; '
-                                           r'[0-9.]+ ms more waiting for a CPU\)')
+                                           r'[0-9.]+ ms of it on a CPU; blocked [0-9]+ times, '
+                                           r'[0-9]+ page faults read a disk; not counted: '
+                                           r'[0-9.]+ ms waiting for a CPU\)')
 
     def test_a_budget_that_is_not_a_number_is_refused(self):
         for value in ('soon', '-1', '10ms', '1e9'):

@@ -168,13 +168,18 @@ class CreateTestCase(DaemonTestCase):
     def setUp(self):
         super().setUp()
         self.vm_dir = os.path.join(self.workdir, 'vms')
+        # The user's own place, on the disk as a home is: room for a 64 GiB sparse disk
+        # (the daemon's files stay in the workdir, on a tmpfs as /run is).
+        self.home = tempfile.mkdtemp(prefix='libvfio-home-')
+        os.chmod(self.home, 0o755)
+        self.addCleanup(shutil.rmtree, self.home, ignore_errors=True)
         self.config = (f'vms:\n  dir: {self.vm_dir}\n  qemu-user: nobody\n  accel: tcg\n'
                        '  stop-timeout: 5s\n')
         self.qemu_pids = set()
-        self.iso = os.path.join(self.workdir, 'installer.iso')
+        self.iso = os.path.join(self.home, 'installer.iso')
         with open(self.iso, 'wb') as f:
             f.write(b'\0' * 65536)
-        self.env = {'HOME': self.workdir, 'XDG_DATA_HOME': os.path.join(self.workdir, 'data')}
+        self.env = {'HOME': self.home, 'XDG_DATA_HOME': os.path.join(self.home, 'data')}
 
     def tearDown(self):
         for pid in self.qemu_pids:
@@ -214,11 +219,11 @@ class CreateTestCase(DaemonTestCase):
 class TestCreateRefusals(CreateTestCase):
     def assertNothingMade(self, name='w'):
         self.assertFalse(os.path.exists(os.path.join(self.vm_dir, name + '.yaml')))
-        self.assertFalse(os.path.exists(os.path.join(self.workdir, 'data', 'libvfio')))
+        self.assertFalse(os.path.exists(os.path.join(self.home, 'data', 'libvfio')))
 
     def test_missing_iso(self):
         self.start_daemon()
-        r = self.vfioctl('create', 'w', '--iso', os.path.join(self.workdir, 'nope.iso'))
+        r = self.vfioctl('create', 'w', '--iso', os.path.join(self.home, 'nope.iso'))
         self.assertRefused(r, 'nope.iso', 'no such file')
         self.assertNothingMade()
         r = self.vfioctl('create', 'w')
@@ -227,7 +232,7 @@ class TestCreateRefusals(CreateTestCase):
 
     def test_iso_not_a_file(self):
         self.start_daemon()
-        r = self.vfioctl('create', 'w', '--iso', self.workdir)
+        r = self.vfioctl('create', 'w', '--iso', self.home)
         self.assertRefused(r, 'not a file')
         self.assertNothingMade()
 
@@ -235,7 +240,7 @@ class TestCreateRefusals(CreateTestCase):
         """As nobody: a root-only ISO is refused (libvfiod would read it as root)."""
         self.start_daemon()
         os.chmod(self.iso, 0o600)
-        home = os.path.join(self.workdir, 'nobody')
+        home = os.path.join(self.home, 'nobody')
         os.mkdir(home)
         os.chown(home, 65534, 65534)
         r = vfioctl('--socket', self.d.socket, 'create', 'w', '--iso', self.iso,
@@ -251,11 +256,11 @@ class TestCreateRefusals(CreateTestCase):
         r = self.vfioctl('create', 'w', '--iso', self.iso)
         self.assertRefused(r, "A VM named 'w' exists already")
         self.assertEqual(self.stored('w'), before)
-        self.assertFalse(os.path.exists(os.path.join(self.workdir, 'data', 'libvfio')))
+        self.assertFalse(os.path.exists(os.path.join(self.home, 'data', 'libvfio')))
 
     def test_disk_exists(self):
         self.start_daemon()
-        disk = os.path.join(self.workdir, 'w.qcow2')
+        disk = os.path.join(self.home, 'w.qcow2')
         with open(disk, 'w') as f:
             f.write('mine')
         r = self.vfioctl('create', 'w', '--iso', self.iso, '--disk', disk)
@@ -263,16 +268,16 @@ class TestCreateRefusals(CreateTestCase):
         with open(disk) as f:
             self.assertEqual(f.read(), 'mine')
         # a dangling link is there too: never written through
-        os.symlink(os.path.join(self.workdir, 'target'), os.path.join(self.workdir, 'l.qcow2'))
+        os.symlink(os.path.join(self.home, 'target'), os.path.join(self.home, 'l.qcow2'))
         r = self.vfioctl('create', 'w', '--iso', self.iso, '--disk',
-                         os.path.join(self.workdir, 'l.qcow2'))
+                         os.path.join(self.home, 'l.qcow2'))
         self.assertRefused(r, 'already there')
-        self.assertFalse(os.path.exists(os.path.join(self.workdir, 'target')))
+        self.assertFalse(os.path.exists(os.path.join(self.home, 'target')))
         self.assertNothingMade()
 
     def test_no_space(self):
         self.start_daemon()
-        free = os.statvfs(self.workdir)
+        free = os.statvfs(self.home)
         too_big = free.f_bavail * free.f_frsize + GIB
         r = self.vfioctl('create', 'w', '--iso', self.iso, '--disk-size', str(too_big))
         self.assertRefused(r, 'Not enough space', '--disk-size')
@@ -281,7 +286,7 @@ class TestCreateRefusals(CreateTestCase):
     def test_no_qemu_img(self):
         self.start_daemon()
         r = self.vfioctl('create', 'w', '--iso', self.iso,
-                         env=dict(self.env, PATH=self.workdir))
+                         env=dict(self.env, PATH=self.home))
         self.assertRefused(r, 'apt install qemu-utils')
         self.assertNothingMade()
 
@@ -301,7 +306,7 @@ class TestCreateRefusals(CreateTestCase):
         self.start_daemon()
         r = self.vfioctl('create', 'w', '--iso', self.iso, '--drivers-iso', self.iso)
         self.assertRefused(r, '--drivers-iso is the installer itself')
-        odd = os.path.join(os.fsencode(self.workdir), b'odd\xff.iso')
+        odd = os.path.join(os.fsencode(self.home), b'odd\xff.iso')
         with open(odd, 'wb') as f:
             f.write(b'\0' * 2048)
         p = subprocess.run([VFIOCTL, '--socket', self.d.socket, 'create', 'w', '--iso', odd],
@@ -313,7 +318,7 @@ class TestCreateRefusals(CreateTestCase):
     def test_define_refused_removes_the_disk(self):
         """A user without define rights: the disk made for it goes again."""
         self.start_daemon()
-        home = os.path.join(self.workdir, 'nobody')
+        home = os.path.join(self.home, 'nobody')
         os.mkdir(home)
         os.chown(home, 65534, 65534)
         os.chmod(self.iso, 0o644)
@@ -331,9 +336,9 @@ class TestCreateShowEditAutostart(CreateTestCase):
     def test_create_no_start_show(self):
         self.start_daemon()
         # root's default is /var/lib/libvfio/disks: the test's disk goes in its directory
-        disk = os.path.join(self.workdir, 'w.qcow2')
+        disk = os.path.join(self.home, 'w.qcow2')
         r = self.vfioctl('create', 'w', '--iso', self.iso, '--no-start', '--disk', 'w.qcow2',
-                         cwd=self.workdir)
+                         cwd=self.home)
         self.assertEqual(r.returncode, 0, r)
         self.assertIn(disk, r.stdout)
         self.assertEqual(stat.S_IMODE(os.stat(disk).st_mode), 0o600)
@@ -360,7 +365,7 @@ class TestCreateShowEditAutostart(CreateTestCase):
         """The Windows 11 template runs in a real QEMU: OVMF with secure boot, swtpm,
         the SATA disk and the installer, e1000e, Hyper-V flags."""
         self.start_daemon()
-        disk = os.path.join(self.workdir, 'w.qcow2')
+        disk = os.path.join(self.home, 'w.qcow2')
         r = self.vfioctl('create', 'w', '--iso', self.iso, '--disk', disk, '--memory', '256M',
                          timeout=120)
         vm = self.call('Get', {'name': 'w'})['parameters']['vm']
@@ -378,9 +383,9 @@ class TestCreateShowEditAutostart(CreateTestCase):
 
     def test_create_json_with_drivers_and_gpu(self):
         self.start_daemon()
-        drivers = os.path.join(self.workdir, 'virtio-win.iso')
+        drivers = os.path.join(self.home, 'virtio-win.iso')
         shutil.copy(self.iso, drivers)
-        disk = os.path.join(self.workdir, 'j.qcow2')
+        disk = os.path.join(self.home, 'j.qcow2')
         r = self.vfioctl('--json', 'create', 'j', '--iso', self.iso, '--drivers-iso', drivers,
                          '--os', 'windows10', '--gpu', '01:00.0', '--memory', '6G', '--cpus', '3',
                          '--disk-size', '16M', '--disk', disk, '--no-start')
@@ -437,7 +442,7 @@ class TestCreateShowEditAutostart(CreateTestCase):
         self.assertEqual(self.stored('b'), before + 'autostart: true\n')
 
     def editor(self, body, name='editor.sh'):
-        path = os.path.join(self.workdir, name)
+        path = os.path.join(self.home, name)
         with open(path, 'w') as f:
             f.write('#!/bin/sh\n' + body)
         os.chmod(path, 0o755)
@@ -478,7 +483,7 @@ class TestCreateShowEditAutostart(CreateTestCase):
         copy as it was left, and the fixed file is stored."""
         self.start_daemon()
         self.call('Define', {'definition': 'name: t\nmemory: 64M\n'})
-        count = os.path.join(self.workdir, 'count')
+        count = os.path.join(self.home, 'count')
         # Named vi: an editor known to take +LINE, which the second opening gets.
         editor = self.editor(f'echo "$@" >> {count}\n'
                              'for file; do :; done\n'
@@ -520,7 +525,7 @@ class TestCreateShowEditAutostart(CreateTestCase):
     def test_edit_private_copy(self):
         self.start_daemon()
         self.call('Define', {'definition': 'name: p\nmemory: 64M\n'})
-        seen = os.path.join(self.workdir, 'seen')
+        seen = os.path.join(self.home, 'seen')
         editor = self.editor(f'stat -c "%a %u" "$1" "$(dirname "$1")" > {seen}\n')
         r = self.vfioctl('edit', 'p', env=dict(self.env, EDITOR=editor, VISUAL=''))
         self.assertEqual(r.returncode, 0, r)
@@ -537,7 +542,7 @@ class TestCreateBoots(CreateTestCase):
         typed into the console reaches it, and its power-off ends the VM cleanly."""
         installer, second = build_test_isos()
         self.start_daemon()
-        disk = os.path.join(self.workdir, 't.qcow2')
+        disk = os.path.join(self.home, 't.qcow2')
         began = time.monotonic()
         r = self.vfioctl('create', 't', '--os', 'linux', '--iso', installer, '--drivers-iso',
                          second, '--disk-size', '1G', '--disk', disk, '--memory', '512M',
