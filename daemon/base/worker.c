@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -15,8 +16,9 @@ struct WorkerJob {
 	int result;
 	int pipe[2]; /* the thread writes its result into [1], the loop reads [0] */
 	WorkerFunction work;
-	void *data;
+	void *data; /* freed with the job when still here (a returning job given up on) */
 	void (*free_data)(void *data);
+	bool returning; /* data goes to done(), not to free_data() after work() */
 	sd_event_source *source;
 	WorkerDone done;
 	void *userdata;
@@ -26,6 +28,8 @@ static void job_unref(WorkerJob *job)
 {
 	if (__atomic_sub_fetch(&job->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	if (job->data && job->free_data)
+		job->free_data(job->data);
 	safe_close(job->pipe[0]);
 	safe_close(job->pipe[1]);
 	free(job);
@@ -37,9 +41,11 @@ static void *run(void *userdata)
 	int result = job->work(job->data);
 	ssize_t n;
 
-	if (job->free_data)
-		job->free_data(job->data);
-	job->data = NULL;
+	if (!job->returning) {
+		if (job->free_data)
+			job->free_data(job->data);
+		job->data = NULL;
+	}
 	do
 		n = write(job->pipe[1], &result, sizeof(result));
 	while (n < 0 && errno == EINTR);
@@ -61,14 +67,15 @@ static int on_result(sd_event_source *source, int fd, uint32_t revents, void *us
 		result = -EIO; /* cannot happen: the thread always writes it */
 	job->source = sd_event_source_disable_unref(job->source);
 	WorkerDone done = job->done;
-	void *done_userdata = job->userdata;
+	void *done_userdata = job->returning ? TAKE_PTR(job->data) : job->userdata;
 	job_unref(job);
 	done(result, done_userdata);
 	return 0;
 }
 
-int worker_start(sd_event *event, const char *description, WorkerFunction work, void *data,
-		 void (*free_data)(void *data), WorkerDone done, void *userdata, WorkerJob **ret)
+static int start(sd_event *event, const char *description, WorkerFunction work, void *data,
+		 void (*free_data)(void *data), WorkerDone done, void *userdata, bool returning,
+		 WorkerJob **ret)
 {
 	WorkerJob *job = calloc(1, sizeof(*job));
 	pthread_attr_t attr;
@@ -87,6 +94,7 @@ int worker_start(sd_event *event, const char *description, WorkerFunction work, 
 			    .work = work,
 			    .data = data,
 			    .free_data = free_data,
+			    .returning = returning,
 			    .done = done,
 			    .userdata = userdata };
 	r = sd_event_add_io(event, &job->source, job->pipe[0], EPOLLIN, on_result, job);
@@ -104,13 +112,24 @@ int worker_start(sd_event *event, const char *description, WorkerFunction work, 
 	}
 	if (r < 0) {
 		job->source = sd_event_source_disable_unref(job->source);
-		if (free_data)
-			free_data(data);
-		job_unref(job);
+		job_unref(job); /* and the data with it */
 		return r;
 	}
 	*ret = job;
 	return 0;
+}
+
+int worker_start(sd_event *event, const char *description, WorkerFunction work, void *data,
+		 void (*free_data)(void *data), WorkerDone done, void *userdata, WorkerJob **ret)
+{
+	return start(event, description, work, data, free_data, done, userdata, false, ret);
+}
+
+int worker_start_returning(sd_event *event, const char *description, WorkerFunction work,
+			   void *data, void (*free_data)(void *data), WorkerDone done,
+			   WorkerJob **ret)
+{
+	return start(event, description, work, data, free_data, done, NULL, true, ret);
 }
 
 WorkerJob *worker_cancel(WorkerJob *job)

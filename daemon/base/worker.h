@@ -25,6 +25,16 @@ typedef void (*WorkerDone)(int result, void *userdata);
 int worker_start(sd_event *event, const char *description, WorkerFunction work, void *data,
 		 void (*free_data)(void *data), WorkerDone done, void *userdata, WorkerJob **ret);
 
+/*
+ * As worker_start(), for a job whose data carries its results back: `data`
+ * is not freed after work() but handed to done(result, data) on the loop,
+ * which then owns it. A job given up on (worker_cancel()) has its data freed
+ * with free_data() by whichever side is last: the thread, or the loop.
+ */
+int worker_start_returning(sd_event *event, const char *description, WorkerFunction work,
+			   void *data, void (*free_data)(void *data), WorkerDone done,
+			   WorkerJob **ret);
+
 /* Stops waiting: done is not called. Accepts NULL; returns NULL. */
 WorkerJob *worker_cancel(WorkerJob *job);
 

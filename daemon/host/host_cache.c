@@ -376,35 +376,72 @@ static void nodes_free(NumaNode *nodes, size_t n)
 	free(nodes);
 }
 
-int host_cache_model_memory(HostCache *cache, const HostModel **ret)
-{
-	const HostModel *current;
-	int r = host_cache_model(cache, false, &current);
-	if (r < 0)
-		return r;
+/* A reading of the memory figures, on a worker: read aside, then swapped into the model. */
+typedef struct MemoryRead {
+	HostCache *cache;
+	HostModel scratch; /* its nodes */
+	HugepagePool *pools;
+	size_t n_pools;
+	HostModelCallback callback;
+	void *userdata;
+} MemoryRead;
 
-	/* Read aside (the readers add warnings the model has already), then swapped in. */
-	HostModel scratch = { 0 };
-	HugepagePool *pools = NULL;
-	size_t n_pools = 0;
-	r = numa_read_nodes(&cache->root, &scratch);
+static int memory_read_work(void *data)
+{
+	MemoryRead *read = data;
+	int r = numa_read_nodes(&read->cache->root, &read->scratch);
 	if (r >= 0)
-		r = hugepages_read_pools(&cache->root, "sys/kernel/mm/hugepages", &pools, &n_pools);
-	strv_free(scratch.warnings);
-	if (r < 0) {
-		nodes_free(scratch.nodes, scratch.n_nodes);
-		free(pools);
-		return r;
+		r = hugepages_read_pools(&read->cache->root, "sys/kernel/mm/hugepages",
+					 &read->pools, &read->n_pools);
+	/* The readers add warnings the model has already. */
+	read->scratch.warnings = strv_free(read->scratch.warnings);
+	return r;
+}
+
+static void memory_read_free(MemoryRead *read)
+{
+	nodes_free(read->scratch.nodes, read->scratch.n_nodes);
+	free(read->pools);
+	free(read);
+}
+
+/* Given up on: freed by the worker, or the loop, whichever is last. */
+static void memory_read_abandoned(void *data)
+{
+	memory_read_free(data);
+}
+
+static void on_memory_read(int result, void *userdata)
+{
+	MemoryRead *read = userdata;
+	HostModel *model = read->cache->model;
+
+	if (result >= 0 && !model)
+		result = -ENODATA;
+	if (result >= 0) {
+		nodes_free(model->nodes, model->n_nodes);
+		model->nodes = TAKE_PTR(read->scratch.nodes);
+		model->n_nodes = read->scratch.n_nodes;
+		read->scratch.n_nodes = 0;
+		free(model->facts.hugepages);
+		model->facts.hugepages = TAKE_PTR(read->pools);
+		model->facts.n_hugepages = read->n_pools;
 	}
-	HostModel *model = cache->model;
-	nodes_free(model->nodes, model->n_nodes);
-	model->nodes = scratch.nodes;
-	model->n_nodes = scratch.n_nodes;
-	free(model->facts.hugepages);
-	model->facts.hugepages = pools;
-	model->facts.n_hugepages = n_pools;
-	*ret = model;
-	return 0;
+	HostModelCallback callback = read->callback;
+	void *callback_userdata = read->userdata;
+	memory_read_free(read);
+	callback(result >= 0 ? model : NULL, result, callback_userdata);
+}
+
+int host_cache_read_memory(HostCache *cache, HostModelCallback callback, void *userdata,
+			   WorkerJob **ret)
+{
+	MemoryRead *read = calloc(1, sizeof(*read));
+	if (!read)
+		return -ENOMEM;
+	*read = (MemoryRead){ .cache = cache, .callback = callback, .userdata = userdata };
+	return worker_start_returning(cache->event, "host memory, read", memory_read_work, read,
+				      memory_read_abandoned, on_memory_read, ret);
 }
 
 /* ---- kernel uevents ---- */

@@ -24,6 +24,8 @@
 
 #include <systemd/sd-event.h>
 
+#include "base/worker.h"
+
 #include "host/host.h"
 
 typedef struct HostCache HostCache;
@@ -83,11 +85,14 @@ int host_cache_first_model(HostCache *cache, HostModelCallback callback, void *u
 HostCacheWait *host_cache_wait_cancel(HostCache *cache, HostCacheWait *wait);
 
 /*
- * The current model with its memory figures read anew (free memory and
- * hugepages per NUMA node and system-wide, which change without uevents): a
- * few files, not a discovery. Same lifetime as host_cache_model()'s.
+ * Reads the memory figures anew (free memory and hugepages per NUMA node and
+ * system-wide, which change without uevents: a few files, not a discovery)
+ * on a worker, then puts them in the current model and calls back with it on
+ * the loop (or with < 0). Needs a model there already (host_cache_ready()).
+ * Returns 0 with *ret (worker_cancel() it to stop waiting), or < 0.
  */
-int host_cache_model_memory(HostCache *cache, const HostModel **ret);
+int host_cache_read_memory(HostCache *cache, HostModelCallback callback, void *userdata,
+			   WorkerJob **ret);
 
 /* The daemon changed the host (a partition step): rebuild in the background. */
 void host_cache_mark_stale(HostCache *cache);

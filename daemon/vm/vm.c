@@ -15,6 +15,7 @@
 #include "string_table.h"
 #include "strv.h"
 #include "vm/vm_display.h"
+#include "vm/vm_hugepages.h"
 #include "vm/vm_last_end.h"
 #include "vm/vm_lent.h"
 #include "vm/vm_runtime.h"
@@ -197,6 +198,7 @@ Vm *vm_free(Vm *vm)
 	sd_event_source_disable_unref(vm->exit_source);
 	vm_helpers_forget(vm->helpers); /* they end with their QEMU */
 	sd_event_source_disable_unref(vm->timer);
+	vm_hugepages_cancel(vm);
 	sd_event_source_disable_unref(vm->hugepages_retry);
 	if (vm->pidfd >= 0)
 		close(vm->pidfd);

@@ -163,40 +163,18 @@ static int wait_turn(Vm *vm, sd_event_time_handler_t handler)
 	return 1;
 }
 
-int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
-			 VmHugepagesCallback callback, char **ret_message)
+/*
+ * The plan from pools just read, the record, the write: 1 when the write is
+ * under way, 0 when the pool has enough free pages, < 0 with *ret_message.
+ */
+static int reserve_planned(Vm *vm, const VmDefinition *definition, int node, const HostModel *model,
+			   char **ret_message)
 {
 	VmManager *m = vm->manager;
-	const HostModel *model;
 	HugepageReservation plan;
 	char path[256], value[32], pool[64];
 
-	if (definition->hugepages == VM_HUGEPAGES_OFF)
-		return 0;
-	if (vm->hugepages_write_pending) {
-		pool_name(&vm->hugepages, pool, sizeof(pool));
-		return error_message(
-			ret_message, -EBUSY,
-			"hugepages: the last start's write to %s has not ended yet (the "
-			"kernel is compacting memory); start it again in a moment.",
-			pool);
-	}
-	if (m->hugepages_busy) {
-		vm->hugepages_callback = callback;
-		vm->hugepages_definition = definition;
-		vm->hugepages_node = node;
-		int r = wait_turn(vm, on_retry_reserve);
-		if (r < 0)
-			return error_message(ret_message, r,
-					     "Cannot wait for the hugepage pool: %s.",
-					     strerror(-r));
-		return r;
-	}
-	/* Free pages change without uevents: read anew (not the whole host). */
-	int r = host_cache_model_memory(m->host, &model);
-	if (r < 0)
-		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
-	r = hugepage_plan(definition, model, node, 0, &plan);
+	int r = hugepage_plan(definition, model, node, 0, &plan);
 	if (r >= 0) {
 		/*
 		 * Free pages another start has counted on, and its QEMU not taken yet
@@ -248,7 +226,6 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 		vm->hugepages = (HugepageReservation){ .node = -1 };
 		return vm_save_runtime_error(vm, r, ret_message);
 	}
-	vm->hugepages_callback = callback;
 	vm->hugepages_free_before = free_before;
 	pool_name(&plan, pool, sizeof(pool));
 	vm_log(vm, LOG_INFO, 0, "VM %s: adding %" PRIu64 " pages to %s (%" PRIu64 " now)", vm->name,
@@ -256,13 +233,84 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 	snprintf(value, sizeof(value), "%" PRIu64, plan.before + plan.added);
 	r = sysfs_write_async(m->writer, host_cache_root(m->host), path, value,
 			      m->config->sysfs_write_timeout_usec, on_reserved, on_late, vm);
-	if (r < 0) {
-		vm->hugepages_callback = NULL;
+	if (r < 0)
 		return error_message(ret_message, r, "hugepages: cannot grow %s: %s.", pool,
 				     strerror(-r));
-	}
 	m->hugepages_busy = true;
 	return 1;
+}
+
+/* The pools, read anew on a worker: now the plan, and the write when one is needed. */
+static void on_pools_read(const HostModel *model, int result, void *userdata)
+{
+	Vm *vm = userdata;
+	VmHugepagesCallback callback = vm->hugepages_callback;
+	_cleanup_free_ char *message = NULL;
+
+	vm->hugepages_read = NULL;
+	vm->manager->hugepages_busy = false;
+	int r = result < 0 ? error_message(&message, result, "Cannot read the host: %s.",
+					   strerror(-result))
+			   : reserve_planned(vm, vm->hugepages_definition, vm->hugepages_node,
+					     model, &message);
+	vm->hugepages_definition = NULL; /* planned: a write under way ends on its own */
+	if (r <= 0) {
+		vm->hugepages_callback = NULL;
+		callback(vm, r, message);
+	}
+}
+
+int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
+			 VmHugepagesCallback callback, char **ret_message)
+{
+	VmManager *m = vm->manager;
+	char pool[64];
+
+	if (definition->hugepages == VM_HUGEPAGES_OFF)
+		return 0;
+	if (vm->hugepages_write_pending) {
+		pool_name(&vm->hugepages, pool, sizeof(pool));
+		return error_message(
+			ret_message, -EBUSY,
+			"hugepages: the last start's write to %s has not ended yet (the "
+			"kernel is compacting memory); start it again in a moment.",
+			pool);
+	}
+	vm->hugepages_callback = callback;
+	vm->hugepages_definition = definition;
+	vm->hugepages_node = node;
+	if (m->hugepages_busy) {
+		int r = wait_turn(vm, on_retry_reserve);
+		if (r < 0)
+			return error_message(ret_message, r,
+					     "Cannot wait for the hugepage pool: %s.",
+					     strerror(-r));
+		return r;
+	}
+	/*
+	 * Free pages change without uevents: the pools are read anew (not the
+	 * whole host), on a worker; the loop plans once they are read. One VM at
+	 * a time, from this read to the end of its write: each plans from what
+	 * the pools hold.
+	 */
+	int r = host_cache_read_memory(m->host, on_pools_read, vm, &vm->hugepages_read);
+	if (r < 0)
+		return error_message(ret_message, r, "Cannot read the host: %s.", strerror(-r));
+	m->hugepages_busy = true;
+	return 1;
+}
+
+void vm_hugepages_cancel(Vm *vm)
+{
+	if (!vm->hugepages_definition)
+		return; /* nothing waits, or a write is under way (its end finds no start) */
+	vm->hugepages_retry = sd_event_source_disable_unref(vm->hugepages_retry);
+	if (vm->hugepages_read) {
+		vm->hugepages_read = worker_cancel(vm->hugepages_read);
+		vm->manager->hugepages_busy = false;
+	}
+	vm->hugepages_callback = NULL;
+	vm->hugepages_definition = NULL;
 }
 
 static void on_given_back(int result, void *userdata)

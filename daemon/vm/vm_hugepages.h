@@ -31,6 +31,13 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 			 VmHugepagesCallback callback, char **ret_message);
 
 /*
+ * The start that asked gives up: a reservation still waiting (its turn, or
+ * the pools' read) goes no further and its callback is not called. A pool
+ * write under way ends on its own (vm->hugepages keeps what it adds).
+ */
+void vm_hugepages_cancel(Vm *vm);
+
+/*
  * Gives back vm->hugepages (only its free pages, never below what the pool
  * held before). Returns 1 when a write is under way (`done` is called on the
  * loop when it ends), 0 when there was nothing to give back (now clear) or

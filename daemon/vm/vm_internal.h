@@ -132,6 +132,7 @@ struct Vm {
 	 */
 	bool hugepages_write_pending;
 	sd_event_source *hugepages_retry; /* waiting for another VM's pool write to end */
+	WorkerJob *hugepages_read; /* the pools read anew, before the plan */
 	const VmDefinition *hugepages_definition; /* the start's, while its reservation waits */
 	int hugepages_node;
 	/* Pages of a pool this start counts on until its QEMU has them (the start's end). */

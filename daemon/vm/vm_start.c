@@ -114,6 +114,7 @@ void vm_start_failed(Vm *vm, VmFailure failure, const char *message,
 	s->host_wait = host_cache_wait_cancel(vm->manager->host, s->host_wait);
 	s->next = sd_event_source_disable_unref(s->next);
 	s->firmware_copy = worker_cancel(s->firmware_copy);
+	vm_hugepages_cancel(vm);
 	s->scope = scope_job_free(s->scope);
 	s->exec_watch = exec_watch_free(s->exec_watch);
 	for (size_t i = 0; i < _VM_HELPER_MAX; i++)

@@ -131,12 +131,76 @@ static void test_a_finished_job_has_done_its_work_and_is_never_reported(void **s
 	sd_event_unref(event);
 }
 
+static Seen returned; /* what on_returned() saw */
+
+static void on_returned(int result, void *userdata)
+{
+	Data *data = userdata;
+	returned.calls++;
+	returned.result = result;
+	free(data); /* done owns it */
+	(void)sd_event_exit(returned.event, 0);
+}
+
+static void test_a_returning_job_hands_its_data_to_done(void **state)
+{
+	sd_event *event = NULL;
+	WorkerJob *job = NULL;
+	int ran_elsewhere = 0, freed = 0;
+	(void)state;
+
+	assert_int_equal(sd_event_new(&event), 0);
+	returned = (Seen){ .event = event };
+	assert_int_equal(worker_start_returning(event, "test job", work,
+						data_new(&ran_elsewhere, &freed, 7, 0), free_data,
+						on_returned, &job),
+			 0);
+	assert_int_equal(sd_event_loop(event), 0);
+	assert_int_equal(returned.calls, 1);
+	assert_int_equal(returned.result, 7);
+	assert_int_equal(ran_elsewhere, 1);
+	assert_int_equal(freed, 0); /* done had it, not free_data */
+	sd_event_unref(event);
+}
+
+static void test_a_returning_job_given_up_on_frees_its_data(void **state)
+{
+	sd_event *event = NULL;
+	WorkerJob *job = NULL;
+	int ran_elsewhere = 0, freed = 0;
+	(void)state;
+
+	assert_int_equal(sd_event_new(&event), 0);
+	/* Given up on while it runs: the thread frees it. */
+	assert_int_equal(worker_start_returning(event, "test job", work,
+						data_new(&ran_elsewhere, &freed, 0, 50000),
+						free_data, NULL, &job),
+			 0);
+	assert_null(worker_cancel(job));
+	for (int i = 0; i < 200 && freed == 0; i++)
+		usleep(1000);
+	assert_int_equal(freed, 1);
+	/* Given up on after it ran: the loop frees it. */
+	freed = 0;
+	assert_int_equal(worker_start_returning(event, "test job", work,
+						data_new(&ran_elsewhere, &freed, 0, 0), free_data,
+						NULL, &job),
+			 0);
+	/* Its result is there (it has ended), and not taken: waited for, not dispatched. */
+	assert_true(sd_event_prepare(event) > 0 || sd_event_wait(event, 5000000) > 0);
+	assert_null(worker_cancel(job));
+	assert_int_equal(freed, 1);
+	sd_event_unref(event);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_result_comes_back_on_the_loop),
 		cmocka_unit_test(test_a_cancelled_job_is_never_reported),
 		cmocka_unit_test(test_a_finished_job_has_done_its_work_and_is_never_reported),
+		cmocka_unit_test(test_a_returning_job_hands_its_data_to_done),
+		cmocka_unit_test(test_a_returning_job_given_up_on_frees_its_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
