@@ -38,12 +38,14 @@ static void help(void)
 
 /*
  * The daemon's heap is small and lives long; glibc's defaults suit neither.
- * Two arenas: the loop's own, and one that every other thread shares
- * (discovery, the definitions read at start). By default each thread would
- * get one, kept for good after a few milliseconds of work; with only one, the
- * loop waited for the arena's lock while a discovery allocated (10-15 ms
- * dispatches under load), and threads reading definitions beside it were
- * slower than one alone. Fixed thresholds: by default
+ * Arenas: the loop has the main one, and each other thread one of its own
+ * (discovery and its helpers, the definitions read at start, a worker's
+ * job), up to 8 in all, an exiting thread's handed to the next. With only
+ * one, the loop waited for the arena's lock while a discovery allocated
+ * (10-15 ms dispatches under load); with two, glibc gave a thread that found
+ * the second busy the loop's own, and the loop waited on a thread that waited
+ * for a CPU (16 ms under load). Past the limit that can happen again; the
+ * daemon never has that many threads. Fixed thresholds: by default
  * glibc raises both after the first large buffer is freed (a List reply of a
  * thousand VMs), so every later one stays on the heap for good; with these,
  * buffers of 64 KiB and more are mapped and unmapped, and free memory above
@@ -52,7 +54,7 @@ static void help(void)
  */
 static void malloc_tune(void)
 {
-	(void)mallopt(M_ARENA_MAX, 2);
+	(void)mallopt(M_ARENA_MAX, 8);
 	(void)mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	(void)mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 }
