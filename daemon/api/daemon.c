@@ -2,10 +2,12 @@
 #include "api/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -247,10 +249,35 @@ static void daemon_done(Daemon *daemon)
 	config_done(&daemon->config);
 }
 
+/* Slots of the descriptor table made at start: 32 KiB of the kernel's memory at most. */
+#define FD_TABLE_SLOTS_MAX 4096
+
+/*
+ * The table of file descriptors grown once, at start, before any thread:
+ * growing it while threads share it waits for an RCU grace period
+ * (expand_fdtable()), 10-20 ms on the loop when a burst of clients connects.
+ * As many slots as the soft RLIMIT_NOFILE allows, up to FD_TABLE_SLOTS_MAX.
+ */
+static void fd_table_reserve(void)
+{
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
+		return;
+	int last = (int)MIN(limit.rlim_cur, (rlim_t)FD_TABLE_SLOTS_MAX) - 1;
+	if (last < 3 || fcntl(last, F_GETFD) >= 0)
+		return; /* in use already (inherited): the table is that large */
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && last > fd && dup3(fd, last, O_CLOEXEC) >= 0)
+		close(last);
+	safe_close(fd);
+}
+
 static int daemon_setup(Daemon *daemon)
 {
 	_cleanup_free_ char *error = NULL;
 
+	fd_table_reserve();
 	int r = loop_watch_setup();
 	if (r < 0)
 		return log_error_errno(r, "$%s must be a number of milliseconds, not '%s'",

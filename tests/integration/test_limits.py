@@ -5,6 +5,7 @@ slow clients, 300 connections at once, 1,000 from one user, idle connections,
 malformed bytes, pipelining, clients that never read, 200 of them at once. Each gets a clean error or close and a log line, and the
 daemon keeps serving everyone else."""
 import json
+import resource
 import socket
 import time
 import unittest
@@ -105,6 +106,16 @@ def vm_rss_bytes(pid):
 
 
 class ConnectionLimitTest(DaemonTestCase):
+    def test_descriptor_table_is_grown_at_start(self):
+        """The daemon's table of file descriptors is made large before any thread: grown
+        later, with threads sharing it, the kernel waits for an RCU grace period (10-20 ms
+        on the loop, as a burst of 300 connections showed)."""
+        d = self.daemon()
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)  # the daemon inherits it
+        with open(f'/proc/{d.process.pid}/status') as f:
+            size = int(next(line for line in f if line.startswith('FDSize:')).split()[1])
+        self.assertGreaterEqual(size, min(soft, 4096))
+
     def test_300_connections_at_once(self):
         """limits.max-connections bounds the non-root users together."""
         d = self.daemon(config='limits:\n  max-connections-per-user: 1000\n')
