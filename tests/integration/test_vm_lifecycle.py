@@ -1166,11 +1166,22 @@ class FullDiskTest(VmTestCase):
     runtime record or directory, no half-made copy of the UEFI variables, and
     the VM starts once there is room again."""
 
+    def setUp(self):
+        super().setUp()
+        self.small_mounts = []
+
+    def tearDown(self):
+        # Detached before the work directory is removed (a cleanup would come after it,
+        # and the mount point would be left behind); the daemon stops on it all the same.
+        for path in self.small_mounts:
+            subprocess.run(['umount', '-l', path])
+        super().tearDown()
+
     def mount_small(self, path, size):
         os.makedirs(path, exist_ok=True)
         subprocess.run(['mount', '-t', 'tmpfs', '-o', f'size={size},mode=0755', 'tmpfs', path],
                        check=True)
-        self.addCleanup(subprocess.run, ['umount', '-l', path])
+        self.small_mounts.append(path)
 
     def test_state_directory_full(self):
         state = os.path.join(self.workdir, 'state')
