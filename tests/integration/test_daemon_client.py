@@ -50,6 +50,16 @@ class LoopWatchTest(DaemonTestCase):
 
 
 class VersionTest(DaemonTestCase):
+    def daemon_with_qemu(self, name, content):
+        """A daemon whose qemu-binary is the program `content` (bytes: as they are),
+        made executable in the work directory; its GetVersion's qemu part."""
+        fake = os.path.join(self.workdir, name)
+        with open(fake, 'wb') as f:
+            f.write(content if isinstance(content, bytes) else content.encode())
+        os.chmod(fake, 0o755)
+        d = self.daemon(config=f'qemu-binary: {fake}\n')
+        return fake, call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
+
     def test_version_text(self):
         d = self.daemon()
         result = vfioctl('version', socket_path=d.socket)
@@ -91,12 +101,7 @@ class VersionTest(DaemonTestCase):
                       result.stdout)
 
     def test_qemu_without_version_is_explained(self):
-        fake = os.path.join(self.workdir, 'qemu-silent')
-        with open(fake, 'w') as f:
-            f.write('#!/bin/sh\necho something else\n')
-        os.chmod(fake, 0o755)
-        d = self.daemon(config=f'qemu-binary: {fake}\n')
-        qemu = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
+        fake, qemu = self.daemon_with_qemu('qemu-silent', '#!/bin/sh\necho something else\n')
         self.assertEqual(qemu['binary'], fake)
         self.assertIsNone(qemu['version'])
         self.assertIn('did not report a version', qemu['problem'])
@@ -104,24 +109,14 @@ class VersionTest(DaemonTestCase):
     def test_qemu_that_cannot_be_run_is_explained(self):
         """A qemu-binary the kernel cannot run (no known format) says why; the probe never
         waits on the loop for its exec."""
-        fake = os.path.join(self.workdir, 'qemu-garbage')
-        with open(fake, 'wb') as f:
-            f.write(b'\x00\x01not a program\n')
-        os.chmod(fake, 0o755)
-        d = self.daemon(config=f'qemu-binary: {fake}\n')
-        qemu = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
+        _, qemu = self.daemon_with_qemu('qemu-garbage', b'\x00\x01not a program\n')
         self.assertIsNone(qemu['version'])
         self.assertIn('cannot be run (exec failed: Exec format error)', qemu['problem'])
 
     def test_qemu_wrapper_leaving_a_job_behind_does_not_hold_the_loop(self):
         """A wrapper that exits at once but leaves a job holding its output open: its
         output is read without waiting for that job (the loop check fails otherwise)."""
-        fake = os.path.join(self.workdir, 'qemu-leaves-a-job')
-        with open(fake, 'w') as f:
-            f.write('#!/bin/sh\nsleep 2 &\nexit 0\n')
-        os.chmod(fake, 0o755)
-        d = self.daemon(config=f'qemu-binary: {fake}\n')
-        qemu = call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
+        _, qemu = self.daemon_with_qemu('qemu-leaves-a-job', '#!/bin/sh\nsleep 2 &\nexit 0\n')
         self.assertIn('did not report a version', qemu['problem'])
 
     def test_qemu_is_probed_at_start_once_per_binary(self):

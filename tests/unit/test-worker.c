@@ -17,10 +17,19 @@
 
 #include "base/worker.h"
 
+/*
+ * One test's loop and what its jobs did: a job's data points at `ran_elsewhere`
+ * and `freed`; on_done() and on_returned() fill `calls` and `result`.
+ */
+typedef struct Fixture {
+	sd_event *event;
+	int ran_elsewhere, freed;
+	int calls, result;
+} Fixture;
+
 typedef struct Data {
 	pthread_t loop_thread;
-	int *ran_elsewhere;
-	int *freed;
+	Fixture *fixture;
 	int result;
 	useconds_t delay;
 } Data;
@@ -29,178 +38,160 @@ static int work(void *userdata)
 {
 	Data *data = userdata;
 	usleep(data->delay);
-	*data->ran_elsewhere = !pthread_equal(pthread_self(), data->loop_thread);
+	data->fixture->ran_elsewhere = !pthread_equal(pthread_self(), data->loop_thread);
 	return data->result;
 }
 
 static void free_data(void *userdata)
 {
 	Data *data = userdata;
-	(*data->freed)++;
+	data->fixture->freed++;
 	free(data);
 }
 
-typedef struct Seen {
-	int calls;
-	int result;
-	sd_event *event;
-} Seen;
-
 static void on_done(int result, void *userdata)
 {
-	Seen *seen = userdata;
-	seen->calls++;
-	seen->result = result;
-	(void)sd_event_exit(seen->event, 0);
+	Fixture *f = userdata;
+	f->calls++;
+	f->result = result;
+	(void)sd_event_exit(f->event, 0);
 }
 
-static Data *data_new(int *ran_elsewhere, int *freed, int result, useconds_t delay)
+/* For a returning job: the data comes back, and done owns it. */
+static void on_returned(int result, void *userdata)
+{
+	Data *data = userdata;
+	Fixture *f = data->fixture;
+	free(data);
+	on_done(result, f);
+}
+
+/* A job's data: it returns `result` after `delay` µs. */
+static Data *data_new(Fixture *f, int result, useconds_t delay)
 {
 	Data *data = malloc(sizeof(*data));
 	assert_non_null(data);
-	*data = (Data){ pthread_self(), ran_elsewhere, freed, result, delay };
+	*data = (Data){ pthread_self(), f, result, delay };
 	return data;
+}
+
+static int setup(void **state)
+{
+	Fixture *f = calloc(1, sizeof(*f));
+	if (!f || sd_event_new(&f->event) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	Fixture *f = *state;
+	sd_event_unref(f->event);
+	free(f);
+	return 0;
 }
 
 static void test_result_comes_back_on_the_loop(void **state)
 {
-	sd_event *event = NULL;
+	Fixture *f = *state;
 	WorkerJob *job = NULL;
-	int ran_elsewhere = 0, freed = 0;
-	(void)state;
 
-	assert_int_equal(sd_event_new(&event), 0);
-	Seen seen = { .event = event };
-	assert_int_equal(worker_start(event, "test job", work,
-				      data_new(&ran_elsewhere, &freed, -ENOSPC, 20000), free_data,
-				      on_done, &seen, &job),
+	assert_int_equal(worker_start(f->event, "test job", work, data_new(f, -ENOSPC, 20000),
+				      free_data, on_done, f, &job),
 			 0);
-	assert_int_equal(seen.calls, 0); /* not before the loop runs */
-	assert_int_equal(sd_event_loop(event), 0);
-	assert_int_equal(seen.calls, 1);
-	assert_int_equal(seen.result, -ENOSPC);
-	assert_int_equal(ran_elsewhere, 1);
-	assert_int_equal(freed, 1);
-	sd_event_unref(event);
+	assert_int_equal(f->calls, 0); /* not before the loop runs */
+	assert_int_equal(sd_event_loop(f->event), 0);
+	assert_int_equal(f->calls, 1);
+	assert_int_equal(f->result, -ENOSPC);
+	assert_int_equal(f->ran_elsewhere, 1);
+	assert_int_equal(f->freed, 1);
 }
 
 static void test_a_cancelled_job_is_never_reported(void **state)
 {
-	sd_event *event = NULL;
+	Fixture *f = *state;
 	WorkerJob *job = NULL;
-	int ran_elsewhere = 0, freed = 0;
-	(void)state;
 
-	assert_int_equal(sd_event_new(&event), 0);
-	Seen seen = { .event = event };
-	assert_int_equal(worker_start(event, "test job", work,
-				      data_new(&ran_elsewhere, &freed, 0, 50000), free_data,
-				      on_done, &seen, &job),
+	assert_int_equal(worker_start(f->event, "test job", work, data_new(f, 0, 50000), free_data,
+				      on_done, f, &job),
 			 0);
 	assert_null(worker_cancel(job));
 	/* The loop has nothing left to wait for; the thread ends on its own. */
-	for (int i = 0; i < 200 && freed == 0; i++) {
-		assert_true(sd_event_run(event, 1000) >= 0);
+	for (int i = 0; i < 200 && f->freed == 0; i++) {
+		assert_true(sd_event_run(f->event, 1000) >= 0);
 		usleep(1000);
 	}
-	assert_int_equal(freed, 1);
-	assert_int_equal(seen.calls, 0);
-	sd_event_unref(event);
+	assert_int_equal(f->freed, 1);
+	assert_int_equal(f->calls, 0);
 }
 
 static void test_a_finished_job_has_done_its_work_and_is_never_reported(void **state)
 {
-	sd_event *event = NULL;
+	Fixture *f = *state;
 	WorkerJob *job = NULL;
-	int ran_elsewhere = 0, freed = 0;
-	(void)state;
 
-	assert_int_equal(sd_event_new(&event), 0);
-	Seen seen = { .event = event };
-	assert_int_equal(worker_start(event, "test job", work,
-				      data_new(&ran_elsewhere, &freed, 0, 50000), free_data,
-				      on_done, &seen, &job),
+	assert_int_equal(worker_start(f->event, "test job", work, data_new(f, 0, 50000), free_data,
+				      on_done, f, &job),
 			 0);
 	assert_null(worker_finish(job));
 	/* Its work is done and its data freed by the time it returns (the daemon's exit). */
-	assert_int_equal(ran_elsewhere, 1);
-	assert_int_equal(freed, 1);
-	assert_true(sd_event_run(event, 10000) >= 0);
-	assert_int_equal(seen.calls, 0);
+	assert_int_equal(f->ran_elsewhere, 1);
+	assert_int_equal(f->freed, 1);
+	assert_true(sd_event_run(f->event, 10000) >= 0);
+	assert_int_equal(f->calls, 0);
 	assert_null(worker_finish(NULL));
-	sd_event_unref(event);
-}
-
-static Seen returned; /* what on_returned() saw */
-
-static void on_returned(int result, void *userdata)
-{
-	Data *data = userdata;
-	returned.calls++;
-	returned.result = result;
-	free(data); /* done owns it */
-	(void)sd_event_exit(returned.event, 0);
 }
 
 static void test_a_returning_job_hands_its_data_to_done(void **state)
 {
-	sd_event *event = NULL;
+	Fixture *f = *state;
 	WorkerJob *job = NULL;
-	int ran_elsewhere = 0, freed = 0;
-	(void)state;
 
-	assert_int_equal(sd_event_new(&event), 0);
-	returned = (Seen){ .event = event };
-	assert_int_equal(worker_start_returning(event, "test job", work,
-						data_new(&ran_elsewhere, &freed, 7, 0), free_data,
-						on_returned, &job),
+	assert_int_equal(worker_start_returning(f->event, "test job", work, data_new(f, 7, 0),
+						free_data, on_returned, &job),
 			 0);
-	assert_int_equal(sd_event_loop(event), 0);
-	assert_int_equal(returned.calls, 1);
-	assert_int_equal(returned.result, 7);
-	assert_int_equal(ran_elsewhere, 1);
-	assert_int_equal(freed, 0); /* done had it, not free_data */
-	sd_event_unref(event);
+	assert_int_equal(sd_event_loop(f->event), 0);
+	assert_int_equal(f->calls, 1);
+	assert_int_equal(f->result, 7);
+	assert_int_equal(f->ran_elsewhere, 1);
+	assert_int_equal(f->freed, 0); /* done had it, not free_data */
 }
 
 static void test_a_returning_job_given_up_on_frees_its_data(void **state)
 {
-	sd_event *event = NULL;
+	Fixture *f = *state;
 	WorkerJob *job = NULL;
-	int ran_elsewhere = 0, freed = 0;
-	(void)state;
 
-	assert_int_equal(sd_event_new(&event), 0);
 	/* Given up on while it runs: the thread frees it. */
-	assert_int_equal(worker_start_returning(event, "test job", work,
-						data_new(&ran_elsewhere, &freed, 0, 50000),
+	assert_int_equal(worker_start_returning(f->event, "test job", work, data_new(f, 0, 50000),
 						free_data, NULL, &job),
 			 0);
 	assert_null(worker_cancel(job));
-	for (int i = 0; i < 200 && freed == 0; i++)
+	for (int i = 0; i < 200 && f->freed == 0; i++)
 		usleep(1000);
-	assert_int_equal(freed, 1);
+	assert_int_equal(f->freed, 1);
 	/* Given up on after it ran: the loop frees it. */
-	freed = 0;
-	assert_int_equal(worker_start_returning(event, "test job", work,
-						data_new(&ran_elsewhere, &freed, 0, 0), free_data,
-						NULL, &job),
+	f->freed = 0;
+	assert_int_equal(worker_start_returning(f->event, "test job", work, data_new(f, 0, 0),
+						free_data, NULL, &job),
 			 0);
 	/* Its result is there (it has ended), and not taken: waited for, not dispatched. */
-	assert_true(sd_event_prepare(event) > 0 || sd_event_wait(event, 5000000) > 0);
+	assert_true(sd_event_prepare(f->event) > 0 || sd_event_wait(f->event, 5000000) > 0);
 	assert_null(worker_cancel(job));
-	assert_int_equal(freed, 1);
-	sd_event_unref(event);
+	assert_int_equal(f->freed, 1);
 }
 
 int main(void)
 {
+#define FIXTURE_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_result_comes_back_on_the_loop),
-		cmocka_unit_test(test_a_cancelled_job_is_never_reported),
-		cmocka_unit_test(test_a_finished_job_has_done_its_work_and_is_never_reported),
-		cmocka_unit_test(test_a_returning_job_hands_its_data_to_done),
-		cmocka_unit_test(test_a_returning_job_given_up_on_frees_its_data),
+		FIXTURE_TEST(test_result_comes_back_on_the_loop),
+		FIXTURE_TEST(test_a_cancelled_job_is_never_reported),
+		FIXTURE_TEST(test_a_finished_job_has_done_its_work_and_is_never_reported),
+		FIXTURE_TEST(test_a_returning_job_hands_its_data_to_done),
+		FIXTURE_TEST(test_a_returning_job_given_up_on_frees_its_data),
 	};
+#undef FIXTURE_TEST
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
