@@ -641,9 +641,8 @@ static void on_helper_exec(ExecWatch *watch, int result, const char *stage, void
 
 int vm_start_watch_helper_exec(VmStart *s, VmHelperKind kind, SpawnHold *hold)
 {
-	char description[32];
-	snprintf(description, sizeof(description), "%s exec",
-		 kind == VM_HELPER_TPM ? "swtpm" : "audio relay");
+	char description[64];
+	snprintf(description, sizeof(description), "%s, exec", vm_helper_name(kind));
 	return exec_watch_start(s->vm->manager->event, hold, description, on_helper_exec, s,
 				&s->helper_exec[kind]);
 }
