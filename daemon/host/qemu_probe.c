@@ -47,6 +47,7 @@ struct QemuProbe {
 	bool valid;
 
 	WorkerJob *save; /* the answer being written for the next daemon */
+	bool save_again; /* a newer answer came while it was written */
 
 	/* The --version run in progress. */
 	pid_t pid;
@@ -283,6 +284,8 @@ static void disk_save_free(void *data)
 	free(save);
 }
 
+static void save_disk_answer(QemuProbe *probe);
+
 static void on_disk_saved(int result, void *userdata)
 {
 	QemuProbe *probe = userdata;
@@ -290,21 +293,15 @@ static void on_disk_saved(int result, void *userdata)
 	if (result < 0)
 		log_debug("Cannot keep the QEMU probe's answer in %s: %s", probe->cache_dir,
 			  strerror(-result));
+	if (probe->save_again)
+		save_disk_answer(probe);
 }
 
-/*
- * Keeps the answer for the next daemon (a failure only costs it one
- * --version), written on a worker: the state directory is on a disk, which
- * may be busy.
- */
-static void save_disk_answer(QemuProbe *probe)
+/* The record of the answer now; NULL when out of memory. */
+static json_object *disk_record(const QemuProbe *probe)
 {
-	if (!probe->cache_dir || probe->save)
-		return;
 	const struct stat *st = &probe->stat;
 	_cleanup_json_ json_object *record = json_object_new_object();
-	DiskSave *save = NULL;
-	int r = -ENOMEM;
 
 	if (record && json_add_string(record, "binary", probe->binary) >= 0 &&
 	    json_add_string(record, "version", probe->version) >= 0 &&
@@ -314,8 +311,31 @@ static void save_disk_answer(QemuProbe *probe)
 	    json_add_int(record, "mtimeSec", st->st_mtim.tv_sec) >= 0 &&
 	    json_add_int(record, "mtimeNsec", st->st_mtim.tv_nsec) >= 0 &&
 	    json_add_int(record, "ctimeSec", st->st_ctim.tv_sec) >= 0 &&
-	    json_add_int(record, "ctimeNsec", st->st_ctim.tv_nsec) >= 0 &&
-	    (save = calloc(1, sizeof(*save))) && (save->directory = strdup(probe->cache_dir))) {
+	    json_add_int(record, "ctimeNsec", st->st_ctim.tv_nsec) >= 0)
+		return TAKE_PTR(record);
+	return NULL;
+}
+
+/*
+ * Keeps the answer for the next daemon (a failure only costs it one
+ * --version), written on a worker: the state directory is on a disk, which
+ * may be busy. One write at a time; a newer answer follows the one in flight.
+ */
+static void save_disk_answer(QemuProbe *probe)
+{
+	if (!probe->cache_dir || !probe->version)
+		return;
+	if (probe->save) {
+		probe->save_again = true;
+		return;
+	}
+	probe->save_again = false;
+	_cleanup_json_ json_object *record = disk_record(probe);
+	DiskSave *save = NULL;
+	int r = -ENOMEM;
+
+	if (record && (save = calloc(1, sizeof(*save))) &&
+	    (save->directory = strdup(probe->cache_dir))) {
 		save->record = TAKE_PTR(record);
 		r = worker_start(probe->event, "QEMU probe, answer kept", disk_save, TAKE_PTR(save),
 				 disk_save_free, on_disk_saved, probe, &probe->save);
@@ -553,6 +573,12 @@ QemuProbe *qemu_probe_free(QemuProbe *probe)
 		finish_run(probe);
 	}
 	worker_finish(probe->save); /* the next daemon finds it */
+	if (probe->save_again && probe->cache_dir && probe->version) {
+		/* Newer than the write just finished: kept here, nothing else waits now. */
+		_cleanup_json_ json_object *record = disk_record(probe);
+		if (record)
+			(void)json_record_save(probe->cache_dir, DISK_RECORD, record);
+	}
 	free(probe->waiters);
 	set_answer(probe, NULL, NULL, NULL);
 	free(probe->binary_setting);

@@ -153,12 +153,16 @@ class VersionTest(DaemonTestCase):
 
         # The next daemon (a restart, a socket-activated start, the first after a reboot)
         # takes the answer kept in the state directory without running anything while
-        # the file is the same.
+        # the file is the same. The record is written on a worker after the answer, and
+        # finished before the daemon exits: it is looked at (or damaged) only then.
         record = os.path.join(self.workdir, 'state', 'qemu-probe', 'qemu.json')
-        self.assertEqual(os.stat(record).st_mode & 0o777, 0o600)
 
-        def version_of_next_daemon():
+        def version_of_next_daemon(damage=None):
             d.stop()
+            self.assertEqual(os.stat(record).st_mode & 0o777, 0o600)
+            if damage is not None:
+                with open(record, 'w') as f:
+                    f.write(damage)
             d.start()
             return call_once(d.socket, 'io.libvfio.Manager.GetVersion')['parameters']['qemu']
         qemu = version_of_next_daemon()
@@ -170,10 +174,8 @@ class VersionTest(DaemonTestCase):
         # A damaged record is not believed, and not a failure.
         for damage in ('{"binary": "%s", "version": "9.9.9; rm -rf /"}' % fake, 'not json',
                        '[]', '{"binary": 1}'):
-            with open(record, 'w') as f:
-                f.write(damage)
             before = count()
-            self.assertEqual(version_of_next_daemon()['version'], '8.0.3')
+            self.assertEqual(version_of_next_daemon(damage)['version'], '8.0.3')
             self.assertEqual(count(), before + 1, damage)
 
     def test_socket_from_environment_and_option(self):
