@@ -42,9 +42,30 @@ static uint64_t now_usec(void)
 	return (uint64_t)now.tv_sec * USEC_PER_SEC + (uint64_t)now.tv_nsec / 1000;
 }
 
+/* `,"key":"value"`, nothing when value is NULL: a member without a value is left out. */
+static void optional_string(JsonText *t, const char *member, const char *value)
+{
+	if (!value)
+		return;
+	json_text_literal(t, member);
+	json_text_string(t, value);
+}
+
+/* `,"key":value`, nothing when value < 0. */
+static void optional_int(JsonText *t, const char *member, int64_t value)
+{
+	if (value < 0)
+		return;
+	json_text_literal(t, member);
+	json_text_int(t, value);
+}
+
 /*
  * One VM as JSON text: what List, Get, Watch and every reply about a VM say
- * of it (the one place that writes it). `now`: CLOCK_REALTIME in µs.
+ * of it (the one place that writes it). `now`: CLOCK_REALTIME in µs. The
+ * optional members (pid, owner, problem...) are left out when they have no
+ * value, as Varlink allows: it halves List's reply for VMs that do not run,
+ * and the client's time to read it.
  */
 static void vm_json_text(JsonText *t, const VmInfo *vm, uint64_t now)
 {
@@ -59,41 +80,30 @@ static void vm_json_text(JsonText *t, const VmInfo *vm, uint64_t now)
 	json_text_string(t, vm->uuid);
 	json_text_literal(t, ",\"state\":");
 	json_text_string(t, vm_state_to_string(vm->state));
-	json_text_literal(t, ",\"pid\":");
-	json_text_int_or_null(t, vm->pid > 0 ? vm->pid : -1);
-	json_text_literal(t, ",\"uptimeSeconds\":");
-	json_text_int_or_null(t, uptime);
+	optional_int(t, ",\"pid\":", vm->pid > 0 ? vm->pid : -1);
+	optional_int(t, ",\"uptimeSeconds\":", uptime);
 	json_text_literal(t, ",\"partitions\":");
 	json_text_strv(t, vm->partitions);
-	json_text_literal(t, ",\"qmpStatus\":");
-	json_text_string(t, vm->qmp_status);
+	optional_string(t, ",\"qmpStatus\":", vm->qmp_status);
 	json_text_literal(t, ",\"autostart\":");
 	json_text_bool(t, vm->autostart);
-	json_text_literal(t, ",\"owner\":");
-	json_text_string(t, vm->owner);
-	json_text_literal(t, ",\"problem\":");
-	json_text_string(t, vm->problem);
-	json_text_literal(t, ",\"display\":");
-	json_text_string(t, vm->display);
-	json_text_literal(t, ",\"console\":");
-	json_text_string(t, vm->console);
-	json_text_literal(t, ",\"lookingGlass\":");
-	json_text_string(t, vm->looking_glass);
-	/* What the VM's start added to a pool, null when nothing. */
-	json_text_literal(t, ",\"hugepages\":");
+	optional_string(t, ",\"owner\":", vm->owner);
+	optional_string(t, ",\"problem\":", vm->problem);
+	optional_string(t, ",\"display\":", vm->display);
+	optional_string(t, ",\"console\":", vm->console);
+	optional_string(t, ",\"lookingGlass\":", vm->looking_glass);
+	/* What the VM's start added to a pool, left out when nothing. */
 	const HugepageReservation *h = &vm->hugepages;
 	if (h->active) {
-		json_text_literal(t, "{\"sizeKiB\":");
+		json_text_literal(t, ",\"hugepages\":{\"sizeKiB\":");
 		json_text_int(t, (int64_t)h->size_kib);
-		json_text_literal(t, ",\"node\":");
-		json_text_int_or_null(t, h->node);
+		optional_int(t, ",\"node\":", h->node);
 		json_text_literal(t, ",\"pagesAdded\":");
 		json_text_int(t, (int64_t)h->added);
 		json_text_literal(t, ",\"poolBefore\":");
 		json_text_int(t, (int64_t)h->before);
 		json_text_literal(t, "}");
-	} else
-		json_text_literal(t, "null");
+	}
 	json_text_literal(t, "}");
 }
 

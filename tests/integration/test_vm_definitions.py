@@ -70,7 +70,7 @@ class DefinitionsTest(VmTestCase):
                 self.assertIn('early-%s.yaml' % name[6:], vm['problem'])
             else:
                 self.assertEqual(vm['uuid'], uuids[name])
-                self.assertIsNone(vm['problem'], name)
+                self.assertIsNone(vm.get('problem'), name)
         self.assertIn("is not the file's name", vms['early-101']['problem'])
 
     def test_edits_adds_and_removes_by_hand(self):
@@ -94,7 +94,7 @@ class DefinitionsTest(VmTestCase):
         self.assertEqual(self.ok(d, 'Get', {'name': 'hand'})['vm']['problem'], problem)
         self.write('hand', definition('hand', 'owner: nobody\n'))
         vm = self.listed(d)['hand']
-        self.assertEqual((vm['problem'], vm['owner']), (None, 'nobody'))
+        self.assertEqual((vm.get('problem'), vm.get('owner')), (None, 'nobody'))
         # removed: gone from List and Get
         os.unlink(os.path.join(self.vm_dir, 'second.yaml'))
         self.assertEqual(sorted(self.listed(d)), ['hand'])
@@ -131,11 +131,11 @@ class DefinitionsTest(VmTestCase):
     def test_owner_and_mode_changes_are_seen(self):
         d = self.start_daemon()
         path = self.write('perm', definition('perm'))
-        self.assertIsNone(self.listed(d)['perm']['problem'])
+        self.assertIsNone(self.listed(d)['perm'].get('problem'))
         os.chmod(path, 0o666)
         self.assertIn('not a regular file owned by root', self.listed(d)['perm']['problem'])
         os.chmod(path, 0o644)
-        self.assertIsNone(self.listed(d)['perm']['problem'])
+        self.assertIsNone(self.listed(d)['perm'].get('problem'))
         os.chown(path, 65534, 65534)
         self.assertIn('not a regular file owned by root',
                       self.ok(d, 'Get', {'name': 'perm'})['vm']['problem'])

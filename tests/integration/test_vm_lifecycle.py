@@ -134,6 +134,11 @@ class LifecycleTest(VmTestCase):
         d = self.start_daemon()
         vm = self.define(d, 'life')
         self.assertEqual(vm['state'], 'defined')
+        # members without a value are left out (Varlink's optional ones), in Define's
+        # reply as in List's
+        members = {'name', 'uuid', 'state', 'partitions', 'autostart'}
+        self.assertEqual(set(vm), members)
+        self.assertEqual([set(v) for v in self.ok(d, 'List')['vms']], [members])
         # the generated uuid is stored in the file, so it is stable
         with open(os.path.join(self.vm_dir, 'life.yaml')) as f:
             self.assertIn(f'uuid: {vm["uuid"]}', f.read())
@@ -146,6 +151,8 @@ class LifecycleTest(VmTestCase):
         self.assertEqual(phases, ['allocating', 'hugepages', 'spawning', 'connecting', 'pinning',
                                   'running', 'running'])
         self.assertEqual((vm['state'], vm['qmpStatus']), ('running', 'running'))
+        self.assertEqual(set(vm), members | {'pid', 'uptimeSeconds', 'qmpStatus', 'display',
+                                             'console'})
         pid = vm['pid']
         self.assertTrue(pid_alive(pid))
         with open(f'/proc/{pid}/status') as f:
@@ -177,7 +184,7 @@ class LifecycleTest(VmTestCase):
         vm = stopped['vm']
         self.assertEqual(stopped['ended'], 'quit')
         self.assertGreaterEqual(time.monotonic() - began, 1.0)
-        self.assertEqual((vm['state'], vm['pid'], vm['problem']), ('stopped', None, None))
+        self.assertEqual((vm['state'], vm.get('pid'), vm.get('problem')), ('stopped', None, None))
         self.assertFalse(pid_alive(pid))
         self.assertNothingLeft('life')
 
@@ -508,7 +515,7 @@ class LifecycleTest(VmTestCase):
         wait_for(lambda: self.ok(d, 'Get', {'name': 'acpi'})['vm']['state'] == 'stopped',
                  what='the VM to end')
         self.assertFalse(pid_alive(pid))
-        self.assertIsNone(self.ok(d, 'Get', {'name': 'acpi'})['vm']['problem'])
+        self.assertIsNone(self.ok(d, 'Get', {'name': 'acpi'})['vm'].get('problem'))
         self.assertNothingLeft('acpi')
         # a reboot not answered within the stop timeout (5 s) is given up: the guest's
         # power-off later ends the VM, as if no reboot had been asked
@@ -544,12 +551,12 @@ class LifecycleTest(VmTestCase):
                  what='the VM to be seen crashed')
         vm = self.ok(d, 'Get', {'name': 'victim'})['vm']
         self.assertIn('signal 9', vm['problem'])
-        self.assertIsNone(vm['pid'])
+        self.assertIsNone(vm.get('pid'))
         self.assertNothingLeft('victim')
         # and it starts again
         _, vm = self.start(d, 'victim')
         self.assertEqual(vm['state'], 'running')
-        self.assertIsNone(vm['problem'])
+        self.assertIsNone(vm.get('problem'))
         self.ok(d, 'Stop', {'name': 'victim', 'force': True})
 
     def test_qemu_ending_by_itself_cleanly_is_a_stop(self):
@@ -574,7 +581,7 @@ class LifecycleTest(VmTestCase):
         wait_for(lambda: self.ok(d, 'Get', {'name': 'tidy'})['vm']['state'] == 'stopped',
                  what='the VM to be seen stopped')
         vm = self.ok(d, 'Get', {'name': 'tidy'})['vm']
-        self.assertEqual((vm['problem'], vm['pid']), (None, None))
+        self.assertEqual((vm.get('problem'), vm.get('pid')), (None, None))
         self.assertNothingLeft('tidy')
 
     def test_watch_sees_every_state(self):
@@ -618,7 +625,7 @@ class RestartTest(VmTestCase):
         d = self.start_daemon()
         vm = self.ok(d, 'Get', {'name': 'survivor'})['vm']
         self.assertEqual((vm['state'], vm['pid']), ('running', pid))
-        wait_for(lambda: self.ok(d, 'Get', {'name': 'survivor'})['vm']['qmpStatus'] == 'running',
+        wait_for(lambda: self.ok(d, 'Get', {'name': 'survivor'})['vm'].get('qmpStatus') == 'running',
                  what='QMP to be reconnected')
         # its screen is there again, through the new daemon
         display = self.ok(d, 'Get', {'name': 'survivor'})['vm']['display']
@@ -838,7 +845,7 @@ class FailureTest(VmTestCase):
         self.assertError(reply, VMS + 'StartFailed', missing)
         reason = reply['parameters']['message']
         vm = self.ok(d, 'Get', {'name': 'broken'})['vm']
-        self.assertEqual((vm['state'], vm['problem'], vm['pid']), ('failed', reason, None))
+        self.assertEqual((vm['state'], vm.get('problem'), vm.get('pid')), ('failed', reason, None))
         self.assertNothingLeft('broken')
         result = vfioctl('status', 'broken', socket_path=d.socket)
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -854,7 +861,7 @@ class FailureTest(VmTestCase):
         d = self.start_daemon()
         vms = {vm['name']: vm for vm in self.ok(d, 'List')['vms']}
         self.assertEqual((vms['broken']['state'], vms['broken']['problem']), ('failed', reason))
-        self.assertEqual((vms['fine']['state'], vms['fine']['problem']), ('stopped', None))
+        self.assertEqual((vms['fine']['state'], vms['fine'].get('problem')), ('stopped', None))
         states = os.path.join(self.run_dir, 'vm-states')
         self.assertEqual(os.stat(states).st_mode & 0o777, 0o700)
         self.assertEqual(sorted(os.listdir(states)), ['broken.json', 'fine.json'])
@@ -869,7 +876,7 @@ class FailureTest(VmTestCase):
         self.assertIn('bad state', d.output())
         self.define(d, 'broken')
         vms = {vm['name']: vm for vm in self.ok(d, 'List')['vms']}
-        self.assertEqual((vms['broken']['state'], vms['broken']['problem']), ('defined', None))
+        self.assertEqual((vms['broken']['state'], vms['broken'].get('problem')), ('defined', None))
         self.assertEqual(vms['fine']['state'], 'defined')
 
     def test_definitions_that_are_links_or_not_roots_are_not_read(self):
@@ -1547,7 +1554,7 @@ class HugepageTest(VmTestCase):
         self.ok(d, 'Stop', {'name': 'huge', 'force': True})
         self.assertEqual(Simulator.diff(before, sim.snapshot()), [])
         self.assertEqual(self.pool_writes(sim), ['32', '0'])
-        self.assertEqual(self.ok(d, 'Get', {'name': 'huge'})['vm']['hugepages'], None)
+        self.assertEqual(self.ok(d, 'Get', {'name': 'huge'})['vm'].get('hugepages'), None)
         self.assertEqual(self.held_for_vms(d), ({2048: 0, 1048576: 0}, {2048: 0, 1048576: 0}))
         self.assertNotIn('Hugepages:', vfioctl('status', 'huge', socket_path=d.socket).stdout)
         self.assertNothingLeft('huge')
@@ -1662,7 +1669,7 @@ class HugepageTest(VmTestCase):
                 if not killed:
                     wait_for(lambda: not os.path.exists(record), what='the record to go')
                     self.assertEqual(Simulator.diff(before, sim.snapshot()), [], d.output())
-                    self.assertIsNone(self.ok(d, 'Get', {'name': 'late'})['vm']['hugepages'])
+                    self.assertIsNone(self.ok(d, 'Get', {'name': 'late'})['vm'].get('hugepages'))
                     self.assertEqual(self.pool_writes(sim)[-2:], ['32', '0'])
                     d.stop()
                     continue

@@ -81,9 +81,9 @@ vm_json() {
 	local reply rc=0
 	vm_state='' vm_pid='' vm_partitions='' vm_qmp='' vm_problem=''
 	reply=$(vfioctl --json "$@" 2>"$qmp_dir/stderr") || rc=$?
-	if lab_json "$reply" 'vm_state=j["vm"]["state"]' 'vm_pid=j["vm"]["pid"]' \
-		'vm_partitions=j["vm"]["partitions"]' 'vm_qmp=j["vm"]["qmpStatus"]' \
-		'vm_problem=j["vm"]["problem"]' && [ "$rc" -eq 0 ]; then
+	if lab_json "$reply" 'vm_state=j["vm"]["state"]' 'vm_pid=j["vm"].get("pid")' \
+		'vm_partitions=j["vm"]["partitions"]' 'vm_qmp=j["vm"].get("qmpStatus")' \
+		'vm_problem=j["vm"].get("problem")' && [ "$rc" -eq 0 ]; then
 		return 0
 	fi
 	vm_reply="exit $rc: $reply $(<"$qmp_dir/stderr")"
