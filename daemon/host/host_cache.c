@@ -443,10 +443,11 @@ static void on_memory_read(int result, void *userdata)
 {
 	MemoryRead *read = userdata;
 	HostModel *model = read->cache->model;
+	HostModel alone = { 0 }; /* no model yet (the daemon is starting): the figures alone */
 
-	if (result >= 0 && !model)
-		result = -ENODATA;
 	if (result >= 0) {
+		if (!model)
+			model = &alone;
 		nodes_free(model->nodes, model->n_nodes);
 		model->nodes = TAKE_PTR(read->scratch.nodes);
 		model->n_nodes = read->scratch.n_nodes;
@@ -459,6 +460,8 @@ static void on_memory_read(int result, void *userdata)
 	void *callback_userdata = read->userdata;
 	memory_read_free(read);
 	callback(result >= 0 ? model : NULL, result, callback_userdata);
+	nodes_free(alone.nodes, alone.n_nodes);
+	free(alone.facts.hugepages);
 }
 
 int host_cache_read_memory(HostCache *cache, HostModelCallback callback, void *userdata,

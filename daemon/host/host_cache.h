@@ -88,7 +88,8 @@ HostCacheWait *host_cache_wait_cancel(HostCache *cache, HostCacheWait *wait);
  * Reads the memory figures anew (free memory and hugepages per NUMA node and
  * system-wide, which change without uevents: a few files, not a discovery)
  * on a worker, then puts them in the current model and calls back with it on
- * the loop (or with < 0). Needs a model there already (host_cache_ready()).
+ * the loop (or with < 0). Before the first model (the daemon's start), the
+ * callback gets a model of these figures alone (nodes and pools), freed after it.
  * Returns 0 with *ret (worker_cancel() it to stop waiting), or < 0.
  */
 int host_cache_read_memory(HostCache *cache, HostModelCallback callback, void *userdata,

@@ -198,8 +198,7 @@ Vm *vm_free(Vm *vm)
 	sd_event_source_disable_unref(vm->exit_source);
 	vm_helpers_forget(vm->helpers); /* they end with their QEMU */
 	sd_event_source_disable_unref(vm->timer);
-	vm_hugepages_cancel(vm);
-	sd_event_source_disable_unref(vm->hugepages_retry);
+	vm_hugepages_forget(vm);
 	if (vm->pidfd >= 0)
 		close(vm->pidfd);
 	free(vm->problem);

@@ -25,55 +25,59 @@ static void pool_name(const HugepageReservation *h, char *buf, size_t size)
 		snprintf(buf, size, "the system's %s pool", page);
 }
 
-/* nr_hugepages and free_hugepages of the reservation's pool now. */
-static int read_pool(const Vm *vm, const HugepageReservation *h, uint64_t *ret_nr,
-		     uint64_t *ret_free)
+/* The pool of `size_kib` pages on `node` (-1: the system's) in a model; NULL when none. */
+static const HugepagePool *model_pool(const HostModel *model, int node, uint64_t size_kib)
 {
-	const SysfsRoot *root = host_cache_root(vm->manager->host);
-	char path[256];
-	int64_t nr, free_pages = 0;
-
-	int r = hugepage_pool_path(h->node, h->size_kib, path, sizeof(path));
-	if (r < 0)
-		return r;
-	r = sysfs_read_int(root, path, &nr);
-	if (r < 0)
-		return r;
-	if (ret_free) {
-		/* free_hugepages sits next to nr_hugepages */
-		char *slash = strrchr(path, '/');
-		snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path), "free_hugepages");
-		r = sysfs_read_int(root, path, &free_pages);
-		if (r < 0)
-			return r;
-	}
-	if (nr < 0 || free_pages < 0 || free_pages > nr)
-		return -EIO;
-	*ret_nr = (uint64_t)nr;
-	if (ret_free)
-		*ret_free = (uint64_t)free_pages;
-	return 0;
+	const HugepagePool *pools = model->facts.hugepages;
+	size_t n = model->facts.n_hugepages;
+	for (size_t i = 0; i < model->n_nodes && node >= 0; i++)
+		if (model->nodes[i].id == node) {
+			pools = model->nodes[i].hugepages;
+			n = model->nodes[i].n_hugepages;
+			break;
+		}
+	if (node >= 0 && pools == model->facts.hugepages)
+		return NULL; /* no such node */
+	for (size_t k = 0; k < n; k++)
+		if (pools[k].size_kib == size_kib)
+			return &pools[k];
+	return NULL;
 }
 
-static void on_reserved(int result, void *userdata)
+/*
+ * The pools read anew on a worker (sysfs files, and on a busy host reading
+ * them waits), then `then` on the loop, with the VM's pool or NULL and an
+ * errno. The caller holds the pools (hugepages_busy) meanwhile.
+ */
+typedef void (*PoolRead)(Vm *vm, const HugepagePool *pool, int result);
+
+static void on_pool_read(const HostModel *model, int result, PoolRead then, Vm *vm)
 {
-	Vm *vm = userdata;
+	const HugepageReservation *h = &vm->hugepages;
+	const HugepagePool *pool = NULL;
+
+	vm->hugepages_read = NULL;
+	vm->manager->hugepages_busy = false;
+	if (result >= 0 && !(pool = model_pool(model, h->node, h->size_kib)))
+		result = -ENOENT;
+	else if (result >= 0 && pool->free > pool->total)
+		result = -EIO;
+	then(vm, pool, result);
+}
+
+static void reserved_counted(Vm *vm, const HugepagePool *pool, int result)
+{
 	HugepageReservation *h = &vm->hugepages;
 	VmHugepagesCallback callback = vm->hugepages_callback;
-	char pool[64], text[1024];
-	uint64_t nr = 0;
+	char pool_text[64], text[1024];
+	uint64_t nr = result >= 0 ? pool->total : 0;
 
-	if (result == -ECANCELED)
-		return; /* the daemon is stopping: the record stays for the next one */
-	vm->manager->hugepages_busy = false;
 	vm->hugepages_callback = NULL;
-	pool_name(h, pool, sizeof(pool));
-	if (result >= 0)
-		result = read_pool(vm, h, &nr, NULL);
+	pool_name(h, pool_text, sizeof(pool_text));
 	uint64_t got = nr > h->before ? nr - h->before : 0;
 	if (result >= 0 && got >= h->added) {
 		vm_log(vm, LOG_INFO, 0, "VM %s: %" PRIu64 " pages added to %s (%" PRIu64 " now)",
-		       vm->name, h->added, pool, nr);
+		       vm->name, h->added, pool_text, nr);
 		callback(vm, 0, NULL);
 		return;
 	}
@@ -85,9 +89,9 @@ static void on_reserved(int result, void *userdata)
 			 "hugepages: growing %s by %" PRIu64 " pages took too long (the kernel "
 			 "is compacting memory); reserve them at boot (hugepages= on the kernel "
 			 "command line) or start it again later.",
-			 pool, h->added);
+			 pool_text, h->added);
 	} else if (result < 0)
-		snprintf(text, sizeof(text), "hugepages: cannot grow %s: %s.", pool,
+		snprintf(text, sizeof(text), "hugepages: cannot grow %s: %s.", pool_text,
 			 strerror(-result));
 	else
 		snprintf(text, sizeof(text),
@@ -96,8 +100,29 @@ static void on_reserved(int result, void *userdata)
 			 " (memory is short or fragmented); free memory on that node, reserve the "
 			 "pages at boot (hugepages= on the kernel command line), or give the VM "
 			 "less memory.",
-			 h->added, vm->hugepages_free_before, pool, got);
+			 h->added, vm->hugepages_free_before, pool_text, got);
 	callback(vm, result < 0 ? result : -ENOMEM, text);
+}
+
+static void on_reserved_read(const HostModel *model, int result, void *userdata)
+{
+	on_pool_read(model, result, reserved_counted, userdata);
+}
+
+/* The start's write has ended: how many pages the pool has now is read, off the loop. */
+static void on_reserved(int result, void *userdata)
+{
+	Vm *vm = userdata;
+
+	if (result == -ECANCELED)
+		return; /* the daemon is stopping: the record stays for the next one */
+	if (result >= 0)
+		result = host_cache_read_memory(vm->manager->host, on_reserved_read, vm,
+						&vm->hugepages_read);
+	if (result >= 0)
+		return; /* still busy: the pools stay this VM's until they are read */
+	vm->manager->hugepages_busy = false;
+	reserved_counted(vm, NULL, result);
 }
 
 /* The reservation of a VM that does not run is given back: its record goes. */
@@ -208,15 +233,8 @@ static int reserve_planned(Vm *vm, const VmDefinition *definition, int node, con
 	r = hugepage_pool_path(plan.node, plan.size_kib, path, sizeof(path));
 	if (r < 0)
 		return r;
-	uint64_t free_before = 0;
-	for (size_t i = 0; i < model->n_nodes && plan.node >= 0; i++)
-		if (model->nodes[i].id == plan.node)
-			for (size_t k = 0; k < model->nodes[i].n_hugepages; k++)
-				if (model->nodes[i].hugepages[k].size_kib == plan.size_kib)
-					free_before = model->nodes[i].hugepages[k].free;
-	for (size_t k = 0; k < model->facts.n_hugepages && plan.node < 0; k++)
-		if (model->facts.hugepages[k].size_kib == plan.size_kib)
-			free_before = model->facts.hugepages[k].free;
+	const HugepagePool *planned = model_pool(model, plan.node, plan.size_kib);
+	uint64_t free_before = planned ? planned->free : 0;
 
 	/* Written down before the pool grows: a daemon that dies now leaves the next one
 	 * what to give back. */
@@ -313,6 +331,18 @@ void vm_hugepages_cancel(Vm *vm)
 	vm->hugepages_definition = NULL;
 }
 
+void vm_hugepages_forget(Vm *vm)
+{
+	vm_hugepages_cancel(vm);
+	vm->hugepages_retry = sd_event_source_disable_unref(vm->hugepages_retry);
+	if (vm->hugepages_read) {
+		/* A read after the start's write, or before a give-back: the pools are free
+		 * again; what was added stays in the record for the next daemon. */
+		vm->hugepages_read = worker_cancel(vm->hugepages_read);
+		vm->manager->hugepages_busy = false;
+	}
+}
+
 static void on_given_back(int result, void *userdata)
 {
 	Vm *vm = userdata;
@@ -336,39 +366,34 @@ static void on_given_back(int result, void *userdata)
 		done(vm);
 }
 
-int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm))
+/*
+ * What the pool holds decides what goes back (a write, 1) or that nothing
+ * does (0). `pool`: what it holds now; NULL while the start's write is
+ * under way (the pool says nothing of what it adds yet).
+ */
+static int give_back_counted(Vm *vm, const HugepagePool *pool, int result, void (*done)(Vm *vm))
 {
 	VmManager *m = vm->manager;
 	HugepageReservation *h = &vm->hugepages;
-	uint64_t nr = 0, free_pages = 0;
-	char path[256], value[32], pool[64];
+	char path[256], value[32], pool_text[64];
 
-	if (!h->active)
-		return 0;
-	if (m->hugepages_busy) {
-		vm->hugepages_done = done;
-		if (wait_turn(vm, on_retry_give_back) > 0)
-			return 1;
-		vm->hugepages_done = NULL; /* no timer: given back now, from what reads now */
-	}
-	pool_name(h, pool, sizeof(pool));
-	/* While the start's write is under way, the pool says nothing of what it adds. */
-	int r = vm->hugepages_write_pending ? 0 : read_pool(vm, h, &nr, &free_pages);
-	if (r >= 0)
-		r = hugepage_pool_path(h->node, h->size_kib, path, sizeof(path));
-	if (r < 0) {
-		vm_log(vm, LOG_WARNING, r, "VM %s: cannot read %s to give its pages back", vm->name,
-		       pool);
+	pool_name(h, pool_text, sizeof(pool_text));
+	if (result >= 0)
+		result = hugepage_pool_path(h->node, h->size_kib, path, sizeof(path));
+	if (result < 0) {
+		vm_log(vm, LOG_WARNING, result, "VM %s: cannot read %s to give its pages back",
+		       vm->name, pool_text);
 		*h = (HugepageReservation){ .node = -1 };
 		return 0;
 	}
-	uint64_t target = nr;
-	switch (hugepage_release_decide(h, vm->hugepages_write_pending, nr, free_pages, &target)) {
+	uint64_t nr = pool ? pool->total : 0, target = nr;
+	switch (hugepage_release_decide(h, vm->hugepages_write_pending, nr, pool ? pool->free : 0,
+					&target)) {
 	case HUGEPAGE_RELEASE_KEEP:
 		vm_log(vm, LOG_NOTICE, 0,
 		       "VM %s: its write to %s has not ended; what it adds is given back when it "
 		       "does (the record stays)",
-		       vm->name, pool);
+		       vm->name, pool_text);
 		return 0;
 	case HUGEPAGE_RELEASE_NOTHING:
 		*h = (HugepageReservation){ .node = -1 };
@@ -378,15 +403,51 @@ int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm))
 	}
 	snprintf(value, sizeof(value), "%" PRIu64, target);
 	vm->hugepages_done = done;
-	r = sysfs_write_async(m->writer, host_cache_root(m->host), path, value,
-			      m->config->sysfs_write_timeout_usec, on_given_back, NULL, vm);
-	if (r < 0) {
+	result = sysfs_write_async(m->writer, host_cache_root(m->host), path, value,
+				   m->config->sysfs_write_timeout_usec, on_given_back, NULL, vm);
+	if (result < 0) {
 		vm->hugepages_done = NULL;
-		vm_log(vm, LOG_WARNING, r, "VM %s: cannot give its pages back to %s", vm->name,
-		       pool);
+		vm_log(vm, LOG_WARNING, result, "VM %s: cannot give its pages back to %s", vm->name,
+		       pool_text);
 		*h = (HugepageReservation){ .node = -1 };
 		return 0;
 	}
+	m->hugepages_busy = true;
+	return 1;
+}
+
+static void give_back_read(Vm *vm, const HugepagePool *pool, int result)
+{
+	void (*done)(Vm * vm) = vm->hugepages_done;
+	vm->hugepages_done = NULL;
+	if (give_back_counted(vm, pool, result, done) == 0 && done)
+		done(vm);
+}
+
+static void on_give_back_read(const HostModel *model, int result, void *userdata)
+{
+	on_pool_read(model, result, give_back_read, userdata);
+}
+
+int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm))
+{
+	VmManager *m = vm->manager;
+
+	if (!vm->hugepages.active)
+		return 0;
+	if (m->hugepages_busy) {
+		vm->hugepages_done = done;
+		if (wait_turn(vm, on_retry_give_back) > 0)
+			return 1;
+		vm->hugepages_done = NULL; /* no timer: given back now, from what the pool holds */
+	}
+	if (vm->hugepages_write_pending)
+		return give_back_counted(vm, NULL, 0, done);
+	/* What the pool holds now is read off the loop; the pools are this VM's meanwhile. */
+	int r = host_cache_read_memory(m->host, on_give_back_read, vm, &vm->hugepages_read);
+	if (r < 0)
+		return give_back_counted(vm, NULL, r, done);
+	vm->hugepages_done = done;
 	m->hugepages_busy = true;
 	return 1;
 }

@@ -38,6 +38,13 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 void vm_hugepages_cancel(Vm *vm);
 
 /*
+ * The VM goes (the daemon stops): nothing of its hugepages waits on the loop
+ * any more. A pool write under way ends on its own; what it adds stays
+ * recorded for the next daemon.
+ */
+void vm_hugepages_forget(Vm *vm);
+
+/*
  * Gives back vm->hugepages (only its free pages, never below what the pool
  * held before). Returns 1 when a write is under way (`done` is called on the
  * loop when it ends), 0 when there was nothing to give back (now clear) or
