@@ -21,6 +21,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/loop_watch.h"
+#include "base/worker.h"
 #include "build-config.h"
 #include "fs_util.h"
 #include "host/host_cache.h"
@@ -251,6 +252,8 @@ static void daemon_done(Daemon *daemon)
 
 /* Slots of the descriptor table made at start: 32 KiB of the kernel's memory at most. */
 #define FD_TABLE_SLOTS_MAX 4096
+/* Threads made at the start for jobs off the loop (base/worker.h). */
+#define WORKER_THREADS_AT_START 3
 
 /*
  * The table of file descriptors grown once, at start, before any thread:
@@ -278,7 +281,12 @@ static int daemon_setup(Daemon *daemon)
 	_cleanup_free_ char *error = NULL;
 
 	fd_table_reserve();
-	int r = loop_watch_setup();
+	/* The first jobs (the host model, the QEMU probe's answer, a first call's record)
+	 * find threads waiting. */
+	int r = worker_pool_prepare(WORKER_THREADS_AT_START);
+	if (r < 0)
+		return log_error_errno(r, "Cannot make worker threads");
+	r = loop_watch_setup();
 	if (r < 0)
 		return log_error_errno(r, "$%s must be a number of milliseconds, not '%s'",
 				       LOOP_BUDGET_ENV, getenv(LOOP_BUDGET_ENV));

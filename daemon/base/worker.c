@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/loop_watch.h"
@@ -24,6 +26,28 @@ struct WorkerJob {
 	void *userdata;
 };
 
+/*
+ * Threads kept waiting for jobs. Making a thread maps its stack, which waits
+ * for the process's memory map lock; a worker holding that lock (a large
+ * free, a page fault) and waiting for a CPU then held the loop for tens of
+ * milliseconds on a busy machine. Threads made at the start, and kept, take
+ * the jobs instead; one is made on the loop only when none waits.
+ *
+ * Jobs go to the threads through a pipe, one pointer per write, which the
+ * waiting threads read; the loop never waits on them (a condition variable's
+ * signal can wait for a woken thread to get a CPU). `available` counts the
+ * waiting threads not yet promised a job: the loop takes one before it
+ * writes, or makes a thread.
+ */
+#define POOL_IDLE_MAX 4
+
+static struct {
+	pthread_once_t once;
+	int error;
+	int pipe[2];
+	int available; /* atomic */
+} pool = { .once = PTHREAD_ONCE_INIT };
+
 static void job_unref(WorkerJob *job)
 {
 	if (__atomic_sub_fetch(&job->refs, 1, __ATOMIC_ACQ_REL) > 0)
@@ -35,9 +59,25 @@ static void job_unref(WorkerJob *job)
 	free(job);
 }
 
-static void *run(void *userdata)
+/* Counts this thread among the waiting ones, unless enough wait already. */
+static bool pool_offer(void)
 {
-	WorkerJob *job = userdata;
+	int available = __atomic_load_n(&pool.available, __ATOMIC_ACQUIRE);
+	do
+		if (available >= POOL_IDLE_MAX)
+			return false;
+	while (!__atomic_compare_exchange_n(&pool.available, &available, available + 1, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	return true;
+}
+
+/*
+ * Runs the job; then tells its result, once this thread is counted as
+ * waiting again: when the loop hears of a job's end, the thread that ran it
+ * is free for the next.
+ */
+static bool run(WorkerJob *job)
+{
 	int result = job->work(job->data);
 	ssize_t n;
 
@@ -46,11 +86,96 @@ static void *run(void *userdata)
 			job->free_data(job->data);
 		job->data = NULL;
 	}
+	/* A job that lowered its thread's priority (the host model's): raised back, or
+	 * the thread leaves (raising needs CAP_SYS_NICE). */
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+	bool stays = (nice == 0 && errno == 0) || setpriority(PRIO_PROCESS, (id_t)gettid(), 0) >= 0;
+	stays = stays && pool_offer();
 	do
 		n = write(job->pipe[1], &result, sizeof(result));
 	while (n < 0 && errno == EINTR);
 	job_unref(job);
-	return NULL;
+	return stays;
+}
+
+/* Counted already by the loop that made it: waiting, or made for a job. */
+static void *pool_thread(void *userdata)
+{
+	for (;;) {
+		WorkerJob *job;
+		ssize_t n;
+		do
+			n = read(pool.pipe[0], &job, sizeof(job));
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)sizeof(job))
+			return NULL; /* cannot happen: every write is one pointer */
+		if (!run(job))
+			return NULL;
+	}
+}
+
+static void pool_init(void)
+{
+	/* Blocking reads for the threads; the loop's writes never fill it (a pointer
+	 * per thread promised, a few hundred threads at most). */
+	pool.error = pipe2(pool.pipe, O_CLOEXEC) < 0 ? negative_errno() : 0;
+}
+
+static int thread_new(void)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+
+	int r = -pthread_once(&pool.once, pool_init);
+	if (r >= 0)
+		r = pool.error;
+	if (r >= 0)
+		r = -pthread_attr_init(&attr);
+	if (r < 0)
+		return r;
+	/* Signals are the loop's (signalfd): a worker never takes one, even one made
+	 * before the loop blocks them. */
+	sigset_t all;
+	(void)sigfillset(&all);
+	(void)pthread_attr_setsigmask_np(&attr, &all);
+	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = -pthread_create(&thread, &attr, pool_thread, NULL);
+	(void)pthread_attr_destroy(&attr);
+	return r;
+}
+
+int worker_pool_prepare(unsigned threads)
+{
+	for (unsigned i = 0; i < threads && i < POOL_IDLE_MAX; i++) {
+		/* Waiting from now on, even before it first runs (a busy machine may not
+		 * give it a CPU before the first job comes). */
+		int r = thread_new();
+		if (r < 0)
+			return r;
+		__atomic_add_fetch(&pool.available, 1, __ATOMIC_ACQ_REL);
+	}
+	return 0;
+}
+
+/* Hands the job to a waiting thread, or to a new one when none waits. */
+static int pool_queue(WorkerJob *job)
+{
+	int available = __atomic_load_n(&pool.available, __ATOMIC_ACQUIRE);
+	bool taken = false;
+	while (available > 0 && !taken)
+		taken = __atomic_compare_exchange_n(&pool.available, &available, available - 1,
+						    false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	if (!taken) {
+		int r = thread_new();
+		if (r < 0)
+			return r;
+	}
+	ssize_t n;
+	do
+		n = write(pool.pipe[1], &job, sizeof(job));
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(job) ? 0 : -EIO; /* a pipe write of a pointer is whole */
 }
 
 static int on_result(sd_event_source *source, int fd, uint32_t revents, void *userdata)
@@ -78,8 +203,6 @@ static int start(sd_event *event, const char *description, WorkerFunction work, 
 		 WorkerJob **ret)
 {
 	WorkerJob *job = calloc(1, sizeof(*job));
-	pthread_attr_t attr;
-	pthread_t thread;
 	int r;
 
 	if (!job || pipe2(job->pipe, O_CLOEXEC) < 0) {
@@ -100,13 +223,9 @@ static int start(sd_event *event, const char *description, WorkerFunction work, 
 	r = sd_event_add_io(event, &job->source, job->pipe[0], EPOLLIN, on_result, job);
 	if (r >= 0)
 		(void)sd_event_source_set_description(job->source, description);
-	if (r >= 0)
-		r = -pthread_attr_init(&attr);
 	if (r >= 0) {
-		(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		job->refs = 2;
-		r = -pthread_create(&thread, &attr, run, job);
-		(void)pthread_attr_destroy(&attr);
+		r = pool_queue(job);
 		if (r < 0)
 			job->refs = 1;
 	}

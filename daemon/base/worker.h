@@ -3,7 +3,8 @@
  * One blocking job (a file copied and fsynced, ...) on a thread of its own,
  * its end told on the event loop: the loop goes on serving while the disk
  * works. The job's data belongs to the thread; the caller may give up waiting
- * (worker_cancel()) at any time, and the thread then finishes alone.
+ * (worker_cancel()) at any time, and the thread then finishes alone. The
+ * threads are kept for the next jobs (a few wait; one is made when none does).
  */
 #pragma once
 
@@ -18,7 +19,14 @@ typedef int (*WorkerFunction)(void *data);
 typedef void (*WorkerDone)(int result, void *userdata);
 
 /*
- * Runs work(data) on a new thread, then free_data(data) there (may be NULL),
+ * Makes `threads` threads that wait for jobs (at most a few): at the start,
+ * before any other thread, so that the loop does not make one while workers
+ * run. 0, or < 0 when one cannot be made.
+ */
+int worker_pool_prepare(unsigned threads);
+
+/*
+ * Runs work(data) on a waiting thread (or a new one), then free_data(data) there (may be NULL),
  * then done(result, userdata) on the loop. `description` names the job in
  * the loop's watchdog lines. Returns 0 with *ret, or < 0 (data then freed).
  */

@@ -2,15 +2,21 @@
 /*
  * Tests of daemon/base/worker.c: a job runs off the loop's thread, its result
  * comes back on the loop once, its data is freed by the worker; a job given
- * up on is never reported and finishes alone; one finished is waited for.
+ * up on is never reported and finishes alone; one finished is waited for;
+ * jobs run on the threads made at the start, one is made only when none
+ * waits, a thread a job lowered is raised back, and no worker takes a signal.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -182,10 +188,132 @@ static void test_a_returning_job_given_up_on_frees_its_data(void **state)
 	assert_int_equal(f->freed, 1);
 }
 
+/* Threads of this process now. */
+static int thread_count(void)
+{
+	DIR *tasks = opendir("/proc/self/task");
+	int n = 0;
+	assert_non_null(tasks);
+	for (struct dirent *e; (e = readdir(tasks));)
+		n += e->d_name[0] != '.';
+	closedir(tasks);
+	return n;
+}
+
+static void on_counted(int result, void *userdata)
+{
+	Fixture *f = userdata;
+	f->calls++;
+}
+
+/* Runs `n` jobs at once (each `delay` µs) and waits for all of them. */
+static void run_jobs(Fixture *f, int n, useconds_t delay)
+{
+	f->calls = 0;
+	for (int i = 0; i < n; i++) {
+		WorkerJob *job = NULL;
+		assert_int_equal(worker_start(f->event, "test job", work, data_new(f, 0, delay),
+					      free_data, on_counted, f, &job),
+				 0);
+	}
+	while (f->calls < n)
+		assert_true(sd_event_run(f->event, 1000) >= 0);
+	assert_int_equal(f->freed, n);
+	f->freed = 0;
+}
+
+/* The first test: the pool is the process's, and still empty. */
+static void test_jobs_take_the_threads_made_at_the_start(void **state)
+{
+	Fixture *f = *state;
+	int before = thread_count();
+
+	assert_int_equal(worker_pool_prepare(2), 0);
+	assert_int_equal(thread_count(), before + 2);
+	/* One after the other, and two at once: the two threads take them all. */
+	for (int i = 0; i < 5; i++)
+		run_jobs(f, 1, 0);
+	run_jobs(f, 2, 20000);
+	assert_int_equal(thread_count(), before + 2);
+	/* Three at once: one more thread, made for the third. */
+	run_jobs(f, 3, 20000);
+	assert_int_equal(thread_count(), before + 3);
+}
+
+static int lower_own_priority(void *userdata)
+{
+	(void)userdata;
+	return setpriority(PRIO_PROCESS, (id_t)gettid(), 5) < 0 ? -errno : 0;
+}
+
+/* The nice value of every thread of this process, as `nice` when all are equal, else -100. */
+static int threads_nice(void)
+{
+	DIR *tasks = opendir("/proc/self/task");
+	int nice = 0, seen = 0;
+	assert_non_null(tasks);
+	for (struct dirent *e; (e = readdir(tasks));) {
+		if (e->d_name[0] == '.')
+			continue;
+		errno = 0;
+		int value = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
+		if (errno != 0)
+			continue; /* gone meanwhile */
+		if (seen++ && value != nice)
+			nice = -100;
+		else if (seen == 1)
+			nice = value;
+	}
+	closedir(tasks);
+	return nice;
+}
+
+static void test_a_thread_a_job_lowered_is_raised_back(void **state)
+{
+	Fixture *f = *state;
+	WorkerJob *job = NULL;
+
+	assert_int_equal(
+		worker_start(f->event, "lowers", lower_own_priority, NULL, NULL, on_done, f, &job),
+		0);
+	assert_int_equal(sd_event_loop(f->event), 0);
+	assert_int_equal(f->result, 0);
+	/* Raised back (or gone) right after it has told its result. */
+	for (int i = 0; i < 1000 && threads_nice() != 0; i++)
+		usleep(1000);
+	assert_int_equal(threads_nice(), 0);
+}
+
+static int signals_blocked(void *userdata)
+{
+	sigset_t mask;
+	(void)userdata;
+	if (pthread_sigmask(SIG_BLOCK, NULL, &mask) != 0)
+		return -EIO;
+	return sigismember(&mask, SIGTERM) && sigismember(&mask, SIGCHLD) &&
+	       sigismember(&mask, SIGHUP);
+}
+
+/* The loop takes signals through signalfd: a worker taking one would kill the daemon. */
+static void test_workers_take_no_signal(void **state)
+{
+	Fixture *f = *state;
+	WorkerJob *job = NULL;
+
+	assert_int_equal(
+		worker_start(f->event, "signals", signals_blocked, NULL, NULL, on_done, f, &job),
+		0);
+	assert_int_equal(sd_event_loop(f->event), 0);
+	assert_int_equal(f->result, 1);
+}
+
 int main(void)
 {
 #define FIXTURE_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		FIXTURE_TEST(test_jobs_take_the_threads_made_at_the_start),
+		FIXTURE_TEST(test_a_thread_a_job_lowered_is_raised_back),
+		FIXTURE_TEST(test_workers_take_no_signal),
 		FIXTURE_TEST(test_result_comes_back_on_the_loop),
 		FIXTURE_TEST(test_a_cancelled_job_is_never_reported),
 		FIXTURE_TEST(test_a_finished_job_has_done_its_work_and_is_never_reported),
