@@ -13,7 +13,13 @@
 #include "base/loop_watch.h"
 #include "macro.h"
 
+/* What a thread takes from the pipe: a job, or a detached task. */
+typedef struct PoolTask {
+	void (*run)(struct PoolTask *task);
+} PoolTask;
+
 struct WorkerJob {
+	PoolTask task; /* first: the pipe carries its address */
 	int refs; /* the thread's and the loop's; atomic */
 	int result;
 	int pipe[2]; /* the thread writes its result into [1], the loop reads [0] */
@@ -48,6 +54,9 @@ static struct {
 	int available; /* atomic */
 } pool = { .once = PTHREAD_ONCE_INIT };
 
+/* This thread's state in its current task: counted as waiting again, or leaving. */
+static _Thread_local bool offered, leaving;
+
 static void job_unref(WorkerJob *job)
 {
 	if (__atomic_sub_fetch(&job->refs, 1, __ATOMIC_ACQ_REL) > 0)
@@ -72,12 +81,29 @@ static bool pool_offer(void)
 }
 
 /*
- * Runs the job; then tells its result, once this thread is counted as
- * waiting again: when the loop hears of a job's end, the thread that ran it
- * is free for the next.
+ * Counts this thread as waiting again (once per task), or marks it leaving:
+ * a job calls it before it tells its end, so that when the loop hears of it
+ * the thread is free for the next.
  */
-static bool run(WorkerJob *job)
+static void pool_ready(void)
 {
+	if (offered || leaving)
+		return;
+	/* A task that lowered its thread's priority (the host model's): raised back, or
+	 * the thread leaves (raising needs CAP_SYS_NICE). */
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+	if ((nice != 0 || errno != 0) && setpriority(PRIO_PROCESS, (id_t)gettid(), 0) < 0)
+		leaving = true;
+	else if (pool_offer())
+		offered = true;
+	else
+		leaving = true;
+}
+
+static void job_run(PoolTask *task)
+{
+	WorkerJob *job = (WorkerJob *)task;
 	int result = job->work(job->data);
 	ssize_t n;
 
@@ -86,31 +112,28 @@ static bool run(WorkerJob *job)
 			job->free_data(job->data);
 		job->data = NULL;
 	}
-	/* A job that lowered its thread's priority (the host model's): raised back, or
-	 * the thread leaves (raising needs CAP_SYS_NICE). */
-	errno = 0;
-	int nice = getpriority(PRIO_PROCESS, (id_t)gettid());
-	bool stays = (nice == 0 && errno == 0) || setpriority(PRIO_PROCESS, (id_t)gettid(), 0) >= 0;
-	stays = stays && pool_offer();
+	pool_ready();
 	do
 		n = write(job->pipe[1], &result, sizeof(result));
 	while (n < 0 && errno == EINTR);
 	job_unref(job);
-	return stays;
 }
 
-/* Counted already by the loop that made it: waiting, or made for a job. */
+/* Counted already by the loop that made it: waiting, or made for a task. */
 static void *pool_thread(void *userdata)
 {
 	for (;;) {
-		WorkerJob *job;
+		PoolTask *task;
 		ssize_t n;
 		do
-			n = read(pool.pipe[0], &job, sizeof(job));
+			n = read(pool.pipe[0], &task, sizeof(task));
 		while (n < 0 && errno == EINTR);
-		if (n != (ssize_t)sizeof(job))
+		if (n != (ssize_t)sizeof(task))
 			return NULL; /* cannot happen: every write is one pointer */
-		if (!run(job))
+		offered = false;
+		task->run(task);
+		pool_ready();
+		if (leaving)
 			return NULL;
 	}
 }
@@ -158,8 +181,8 @@ int worker_pool_prepare(unsigned threads)
 	return 0;
 }
 
-/* Hands the job to a waiting thread, or to a new one when none waits. */
-static int pool_queue(WorkerJob *job)
+/* Hands the task to a waiting thread, or to a new one when none waits. */
+static int pool_queue(PoolTask *task)
 {
 	int available = __atomic_load_n(&pool.available, __ATOMIC_ACQUIRE);
 	bool taken = false;
@@ -173,9 +196,34 @@ static int pool_queue(WorkerJob *job)
 	}
 	ssize_t n;
 	do
-		n = write(pool.pipe[1], &job, sizeof(job));
+		n = write(pool.pipe[1], &task, sizeof(task));
 	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(job) ? 0 : -EIO; /* a pipe write of a pointer is whole */
+	return n == (ssize_t)sizeof(task) ? 0 : -EIO; /* a pipe write of a pointer is whole */
+}
+
+typedef struct DetachedTask {
+	PoolTask task;
+	void (*function)(void *data);
+	void *data;
+} DetachedTask;
+
+static void detached_run(PoolTask *task)
+{
+	DetachedTask *detached = (DetachedTask *)task;
+	detached->function(detached->data);
+	free(detached);
+}
+
+int worker_run_detached(void (*function)(void *data), void *data)
+{
+	DetachedTask *detached = malloc(sizeof(*detached));
+	if (!detached)
+		return -ENOMEM;
+	*detached = (DetachedTask){ { detached_run }, function, data };
+	int r = pool_queue(&detached->task);
+	if (r < 0)
+		free(detached);
+	return r;
 }
 
 static int on_result(sd_event_source *source, int fd, uint32_t revents, void *userdata)
@@ -212,7 +260,8 @@ static int start(sd_event *event, const char *description, WorkerFunction work, 
 			free_data(data);
 		return r;
 	}
-	*job = (WorkerJob){ .refs = 1,
+	*job = (WorkerJob){ .task = { job_run },
+			    .refs = 1,
 			    .pipe = { job->pipe[0], job->pipe[1] },
 			    .work = work,
 			    .data = data,
@@ -225,7 +274,7 @@ static int start(sd_event *event, const char *description, WorkerFunction work, 
 		(void)sd_event_source_set_description(job->source, description);
 	if (r >= 0) {
 		job->refs = 2;
-		r = pool_queue(job);
+		r = pool_queue(&job->task);
 		if (r < 0)
 			job->refs = 1;
 	}

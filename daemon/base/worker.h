@@ -43,6 +43,13 @@ int worker_start_returning(sd_event *event, const char *description, WorkerFunct
 			   void *data, void (*free_data)(void *data), WorkerDone done,
 			   WorkerJob **ret);
 
+/*
+ * Runs function(data) on a worker thread and forgets it: for work that tells
+ * its end its own way (sysfs_write.h's writes, which may never end). 0, or
+ * < 0 when no thread can be had (function is then not called).
+ */
+int worker_run_detached(void (*function)(void *data), void *data);
+
 /* Stops waiting: done is not called. Accepts NULL; returns NULL. */
 WorkerJob *worker_cancel(WorkerJob *job);
 

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "base/log.h"
 #include "base/loop_watch.h"
+#include "base/worker.h"
 #include "macro.h"
 
 /*
@@ -97,14 +97,13 @@ static int write_path(const char *path, const char *value)
 	return sysfs_write_now(&none, path + 1, value);
 }
 
-static void *thread_run(void *userdata)
+static void thread_run(void *userdata)
 {
 	WriteOp *op = userdata;
 
 	op->result = write_path(op->path, op->value);
 	(void)send(op->channel->thread_end, &op, sizeof(op), MSG_NOSIGNAL | MSG_DONTWAIT);
 	op_unref(op);
-	return NULL;
 }
 
 /* Takes the op off the loop's list and drops the loop's reference. */
@@ -197,13 +196,10 @@ int sysfs_write_async(SysfsWriter *writer, const SysfsRoot *root, const char *re
 	}
 	(void)sd_event_source_set_description(op->timer, "sysfs write, timeout");
 
-	pthread_attr_t attributes;
-	pthread_t thread;
-	pthread_attr_init(&attributes);
-	pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+	/* On a worker thread (one that waits, not one made now: base/worker.h); a write
+	 * that never ends keeps its thread. */
 	atomic_fetch_add(&op->refs, 1); /* the thread's */
-	r = -pthread_create(&thread, &attributes, thread_run, op);
-	pthread_attr_destroy(&attributes);
+	r = worker_run_detached(thread_run, op);
 	if (r < 0) {
 		atomic_fetch_sub(&op->refs, 1);
 		op_unref(op);

@@ -284,6 +284,26 @@ static void test_a_thread_a_job_lowered_is_raised_back(void **state)
 	assert_int_equal(threads_nice(), 0);
 }
 
+static void detached(void *userdata)
+{
+	Data *data = userdata;
+	__atomic_store_n(&data->fixture->ran_elsewhere,
+			 !pthread_equal(pthread_self(), data->loop_thread), __ATOMIC_RELEASE);
+	free_data(data);
+}
+
+/* A detached task runs on a worker and tells nobody: the task itself says it ran. */
+static void test_a_detached_task_runs_on_a_worker(void **state)
+{
+	Fixture *f = *state;
+
+	assert_int_equal(worker_run_detached(detached, data_new(f, 0, 0)), 0);
+	for (int i = 0; i < 2000 && __atomic_load_n(&f->freed, __ATOMIC_ACQUIRE) == 0; i++)
+		usleep(1000);
+	assert_int_equal(__atomic_load_n(&f->freed, __ATOMIC_ACQUIRE), 1);
+	assert_int_equal(__atomic_load_n(&f->ran_elsewhere, __ATOMIC_ACQUIRE), 1);
+}
+
 static int signals_blocked(void *userdata)
 {
 	sigset_t mask;
@@ -314,6 +334,7 @@ int main(void)
 		FIXTURE_TEST(test_jobs_take_the_threads_made_at_the_start),
 		FIXTURE_TEST(test_a_thread_a_job_lowered_is_raised_back),
 		FIXTURE_TEST(test_workers_take_no_signal),
+		FIXTURE_TEST(test_a_detached_task_runs_on_a_worker),
 		FIXTURE_TEST(test_result_comes_back_on_the_loop),
 		FIXTURE_TEST(test_a_cancelled_job_is_never_reported),
 		FIXTURE_TEST(test_a_finished_job_has_done_its_work_and_is_never_reported),
