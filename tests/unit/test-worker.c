@@ -268,16 +268,21 @@ static int threads_nice(void)
 	return nice;
 }
 
+/* What `function` (no data) returns on a worker, back on the loop. */
+static int result_of(Fixture *f, WorkerFunction function)
+{
+	WorkerJob *job = NULL;
+	assert_int_equal(worker_start(f->event, "test job", function, NULL, NULL, on_done, f, &job),
+			 0);
+	assert_int_equal(sd_event_loop(f->event), 0);
+	return f->result;
+}
+
 static void test_a_thread_a_job_lowered_is_raised_back(void **state)
 {
 	Fixture *f = *state;
-	WorkerJob *job = NULL;
 
-	assert_int_equal(
-		worker_start(f->event, "lowers", lower_own_priority, NULL, NULL, on_done, f, &job),
-		0);
-	assert_int_equal(sd_event_loop(f->event), 0);
-	assert_int_equal(f->result, 0);
+	assert_int_equal(result_of(f, lower_own_priority), 0);
 	/* Raised back (or gone) right after it has told its result. */
 	for (int i = 0; i < 1000 && threads_nice() != 0; i++)
 		usleep(1000);
@@ -317,14 +322,7 @@ static int signals_blocked(void *userdata)
 /* The loop takes signals through signalfd: a worker taking one would kill the daemon. */
 static void test_workers_take_no_signal(void **state)
 {
-	Fixture *f = *state;
-	WorkerJob *job = NULL;
-
-	assert_int_equal(
-		worker_start(f->event, "signals", signals_blocked, NULL, NULL, on_done, f, &job),
-		0);
-	assert_int_equal(sd_event_loop(f->event), 0);
-	assert_int_equal(f->result, 1);
+	assert_int_equal(result_of(*state, signals_blocked), 1);
 }
 
 int main(void)
