@@ -46,8 +46,9 @@ void vm_hugepages_forget(Vm *vm);
 
 /*
  * Gives back vm->hugepages (only its free pages, never below what the pool
- * held before). Returns 1 when a write is under way (`done` is called on the
- * loop when it ends), 0 when there was nothing to give back (now clear) or
- * when the start's write is still under way (then it stays, recorded).
+ * held before, as read anew off the loop). Returns 1 when that read or the
+ * write is under way (`done` is called on the loop when all has ended), 0
+ * when there was nothing to give back (now clear) or when the start's write
+ * is still under way (then it stays, recorded).
  */
 int vm_hugepages_give_back(Vm *vm, void (*done)(Vm *vm));
