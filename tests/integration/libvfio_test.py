@@ -49,6 +49,39 @@ LOOP_HELD = 'loop held '
 WORK_ROOT = '/dev/shm' if os.path.isdir('/dev/shm') else None
 
 
+class LoopHeld(AssertionError):
+    """A test's daemon held its loop past the budget (a failure, told apart)."""
+
+
+class _Recorder:
+    """A test result that keeps what one run of a test reported, to be replayed onto
+    the real result, or dropped when the run is done again."""
+
+    failfast = False
+    shouldStop = False
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        if not name.startswith(('start', 'stop', 'add')):
+            raise AttributeError(name)
+        return lambda *args: self.calls.append((name, args))
+
+    def held_only(self):
+        """The loop check's failure, and no other: its message, else None."""
+        failed = [args for name, args in self.calls
+                  if name in ('addFailure', 'addError')
+                  or (name == 'addSubTest' and args[2] is not None)]
+        if len(failed) == 1 and len(failed[0]) == 2 and isinstance(failed[0][1][1], LoopHeld):
+            return str(failed[0][1][1])
+        return None
+
+    def replay(self, result):
+        for name, args in self.calls:
+            getattr(result, name)(*args)
+
+
 def loop_may_be_held(reason):
     """Marks a test (or a whole class) whose daemon may hold its loop past the budget
     on purpose, e.g. a hostile input that is slow to refuse by design. `reason` says
@@ -256,8 +289,25 @@ class DaemonTestCase(unittest.TestCase):
 
     Their event loop is watched: a test fails at teardown when one of its daemons
     held the loop longer than LOOP_BUDGET_MS in one dispatch (nothing slow on the
-    loop), naming the event source that did, unless the test or its class is
-    marked @loop_may_be_held('why')."""
+    loop), naming the event source that did, in two runs of the test in a row
+    (see run()), unless the test or its class is marked @loop_may_be_held('why')."""
+
+    def run(self, result=None):
+        """A test failed by the loop check alone runs once more, and fails only if its
+        daemon holds the loop past the budget again: slow work on the loop is there
+        every time, where a moment's interference of the machine (a virtual CPU's
+        interrupts are counted as the thread's own time: 0.9 ms of work once measured
+        10.6 ms on a CPU under CI's load) is not."""
+        if result is None:
+            return super().run(result)
+        first = _Recorder()
+        super().run(first)
+        held = first.held_only()
+        if held is None:
+            first.replay(result)
+            return result
+        print('# once, then run again: ' + held.replace('\n', '\n#   '))
+        return super().run(result)
 
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix='libvfio-test-', dir=WORK_ROOT)
@@ -290,9 +340,10 @@ class DaemonTestCase(unittest.TestCase):
                 print(f'# loop held past {LOOP_BUDGET_MS:g} ms, allowed ({excuse}):', *held,
                       sep='\n#   ')
             else:
-                self.fail(f'libvfiod held its event loop past {LOOP_BUDGET_MS:g} ms (slow work '
-                          'on the loop makes every client wait; move it off the loop, or mark '
-                          'the test @loop_may_be_held with why):\n' + '\n'.join(held))
+                raise LoopHeld(f'libvfiod held its event loop past {LOOP_BUDGET_MS:g} ms (slow '
+                               'work on the loop makes every client wait; move it off the '
+                               'loop, or mark the test @loop_may_be_held with why):\n'
+                               + '\n'.join(held))
 
     def daemon(self, config=None, args=(), env=None, start=True, **kw):
         kw.setdefault('loop_budget_ms', LOOP_BUDGET_MS)
