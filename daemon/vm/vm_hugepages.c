@@ -318,15 +318,21 @@ int vm_hugepages_reserve(Vm *vm, const VmDefinition *definition, int node,
 	return 1;
 }
 
-void vm_hugepages_cancel(Vm *vm)
+/* Nothing of the VM's waits any more: its turn, or a read of the pools (which frees them). */
+static void stop_waiting(Vm *vm)
 {
-	if (!vm->hugepages_definition)
-		return; /* nothing waits, or a write is under way (its end finds no start) */
 	vm->hugepages_retry = sd_event_source_disable_unref(vm->hugepages_retry);
 	if (vm->hugepages_read) {
 		vm->hugepages_read = worker_cancel(vm->hugepages_read);
 		vm->manager->hugepages_busy = false;
 	}
+}
+
+void vm_hugepages_cancel(Vm *vm)
+{
+	if (!vm->hugepages_definition)
+		return; /* nothing waits, or a write is under way (its end finds no start) */
+	stop_waiting(vm);
 	vm->hugepages_callback = NULL;
 	vm->hugepages_definition = NULL;
 }
@@ -334,13 +340,9 @@ void vm_hugepages_cancel(Vm *vm)
 void vm_hugepages_forget(Vm *vm)
 {
 	vm_hugepages_cancel(vm);
-	vm->hugepages_retry = sd_event_source_disable_unref(vm->hugepages_retry);
-	if (vm->hugepages_read) {
-		/* A read after the start's write, or before a give-back: the pools are free
-		 * again; what was added stays in the record for the next daemon. */
-		vm->hugepages_read = worker_cancel(vm->hugepages_read);
-		vm->manager->hugepages_busy = false;
-	}
+	/* A read after the start's write, or before a give-back, too: what was added
+	 * stays in the record for the next daemon. */
+	stop_waiting(vm);
 }
 
 static void on_given_back(int result, void *userdata)
