@@ -18,13 +18,14 @@ typedef struct ChildExit {
 typedef void (*ChildExitHandler)(const ChildExit *exit, void *userdata);
 
 /*
- * Calls `handler` once, when the process behind `pidfd` ends. `own`: our
- * child, watched with sd_event_add_child_pidfd: its status is known and
- * sd-event reaps it. Otherwise (a QEMU re-adopted after a restart, whose
- * parent was the daemon before) the kernel tells a process that is not the
- * parent only that it ended, by the pidfd becoming readable: that is watched.
- * The source (*ret) does not own the pidfd; `description` names it in the
- * loop's logs ("QEMU of VM gaming-vm").
+ * Calls `handler` once, when the process behind `pidfd` ends (the pidfd
+ * becomes readable). `own`: our child, whose status is read for the handler
+ * (waitid's WNOWAIT) and which is reaped after it, on a worker thread (see
+ * child_watch.c: the kernel's work at a reap is not the loop's to wait for).
+ * Otherwise (a QEMU re-adopted after a restart, whose parent was the daemon
+ * before) only that it ended is known, and it is not ours to reap. The source
+ * (*ret) does not own the pidfd; `description` names it in the loop's logs
+ * ("QEMU of VM gaming-vm").
  */
 int child_watch(sd_event *event, sd_event_source **ret, int pidfd, bool own,
 		const char *description, ChildExitHandler handler, void *userdata);

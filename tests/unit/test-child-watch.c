@@ -1,20 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Tests of daemon/process/child_watch.c: our own child's end comes with its
- * status and the child is reaped; a process watched as not ours (as a QEMU
- * re-adopted after a restart is) is seen to end, its status unknown.
+ * status and the child is reaped, by a worker and never by the loop's thread;
+ * a process watched as not ours (as a QEMU re-adopted after a restart is) is
+ * seen to end, its status unknown.
  */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "base/worker.h"
 #include "process/child_watch.h"
 #include "process/process_spawn.h"
 
@@ -51,6 +59,19 @@ static ChildExit watch(const char *script, bool own, pid_t *ret_pid)
 	return seen;
 }
 
+/* Whether `pid` is still there to be reaped (looked at without reaping it), for up to 5 s. */
+static bool reaped_within_5s(pid_t pid)
+{
+	for (int i = 0; i < 500; i++) {
+		siginfo_t info;
+		if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 &&
+		    errno == ECHILD)
+			return true;
+		(void)nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+	return false;
+}
+
 static void test_own_child_status_and_reaped(void **state)
 {
 	(void)state;
@@ -65,14 +86,50 @@ static void test_own_child_status_and_reaped(void **state)
 	assert_true(seen.known);
 	assert_int_equal(seen.code, CLD_EXITED);
 	assert_int_equal(seen.status, 3);
-	assert_int_equal(waitpid(pid, NULL, WNOHANG), -1); /* already reaped */
-	assert_int_equal(errno, ECHILD);
+	assert_true(reaped_within_5s(pid));
 
 	seen = watch("kill -9 $$", true, &pid);
 	assert_int_equal(seen.code, CLD_KILLED);
 	assert_int_equal(seen.status, SIGKILL);
+	assert_true(reaped_within_5s(pid));
 }
 
+/* The low 32 bits of a system call's argument in seccomp's view of it. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LOW(n) (offsetof(struct seccomp_data, args) + (n) * sizeof(uint64_t))
+#else
+#define ARG_LOW(n) (offsetof(struct seccomp_data, args) + (n) * sizeof(uint64_t) + 4)
+#endif
+
+/*
+ * This thread (only: no SECCOMP_FILTER_FLAG_TSYNC) may look at a child's end
+ * (waitid with WNOWAIT) but not reap one: waitid without it, and wait4, fail
+ * with EPERM.
+ */
+static void forbid_reaping_here(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_wait4, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_waitid, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(3)),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, WNOWAIT, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog program = { .len = sizeof(filter) / sizeof(filter[0]), .filter = filter };
+	assert_int_equal(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	assert_int_equal(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program), 0);
+}
+
+/*
+ * The loop's thread never reaps: the kernel's work at a reap (its /proc
+ * entries dropped, waiting for the child's last thread to drop its own) is
+ * not the loop's to wait for. In a process of its own (this program again: a
+ * fork would share this one's worker threads), whose loop thread is
+ * forbidden to reap: the child is still reaped, its status still told.
+ * Exit status: 0, or 3 (wrong status) or 4 (never reaped).
+ */
 static void test_not_our_child(void **state)
 {
 	(void)state;
@@ -84,10 +141,46 @@ static void test_not_our_child(void **state)
 	assert_int_equal(waitpid(pid, NULL, 0), pid); /* left to its parent (here, us) */
 }
 
-int main(void)
+#define REAP_OFF_THE_LOOP "reap-off-the-loop"
+
+static int reap_off_the_loop(void)
 {
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	/* Threads made after the filter would inherit it: the workers come first. */
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || worker_pool_prepare(2) < 0)
+		return 2;
+	forbid_reaping_here();
+	pid_t pid;
+	ChildExit seen = watch("exit 7", true, &pid);
+	if (!seen.known || seen.code != CLD_EXITED || seen.status != 7)
+		return 3;
+	return reaped_within_5s(pid) ? 0 : 4;
+}
+
+static void test_reaped_off_the_loop(void **state)
+{
+	(void)state;
+	pid_t test = fork();
+	assert_true(test >= 0);
+	if (test == 0) {
+		execl("/proc/self/exe", "test-child-watch", REAP_OFF_THE_LOOP, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	assert_int_equal(waitpid(test, &status, 0), test);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], REAP_OFF_THE_LOOP) == 0)
+		return reap_off_the_loop();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_own_child_status_and_reaped),
+		cmocka_unit_test(test_reaped_off_the_loop),
 		cmocka_unit_test(test_not_our_child),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
