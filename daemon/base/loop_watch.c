@@ -97,7 +97,9 @@ static uint64_t now_usec(void)
  */
 typedef struct ThreadTimes {
 	uint64_t ran, waited;
+	uint64_t kernel; /* of `ran`, in the kernel: sampled at the tick, so roughly */
 	long blocks, faults; /* times it went to sleep; page faults that read a disk */
+	long preempted; /* times it was switched out while it could run */
 } ThreadTimes;
 
 static ThreadTimes thread_times(void)
@@ -119,8 +121,11 @@ static ThreadTimes thread_times(void)
 	return (ThreadTimes){ .ran = (uint64_t)cpu.tv_sec * 1000000u +
 				     (uint64_t)cpu.tv_nsec / 1000u,
 			      .waited = wait_ns / 1000u,
+			      .kernel = (uint64_t)usage.ru_stime.tv_sec * 1000000u +
+					(uint64_t)usage.ru_stime.tv_usec,
 			      .blocks = usage.ru_nvcsw,
-			      .faults = usage.ru_majflt };
+			      .faults = usage.ru_majflt,
+			      .preempted = usage.ru_nivcsw };
 }
 
 /*
@@ -139,18 +144,21 @@ static void check(const char *what, uint64_t began, ThreadTimes before)
 		return; /* the common case: one clock read, no more */
 	ThreadTimes after = thread_times();
 	uint64_t waited = after.waited - before.waited, ran = after.ran - before.ran;
+	uint64_t kernel = after.kernel > before.kernel ? after.kernel - before.kernel : 0;
 	long blocks = after.blocks - before.blocks, faults = after.faults - before.faults;
 	uint64_t runnable = took > waited ? took - waited : 0;
 	uint64_t taken = blocks == 0 && faults == 0 && runnable > ran ? runnable - ran : 0;
 	uint64_t held = runnable - taken;
 	if (held <= watch.budget_usec)
 		return;
-	log_warning("loop held %.1f ms by %s%s%s%s (budget %g ms; %.1f ms of it on a CPU; blocked "
-		    "%ld times, %ld page faults read a disk; not counted: %.1f ms waiting for a "
-		    "CPU)",
-		    (double)held / 1000.0, what, watch.detail[0] ? " (" : "", watch.detail,
-		    watch.detail[0] ? ")" : "", (double)watch.budget_usec / 1000.0,
-		    (double)MIN(ran, held) / 1000.0, blocks, faults, (double)waited / 1000.0);
+	log_warning(
+		"loop held %.1f ms by %s%s%s%s (budget %g ms; %.1f ms of it on a CPU, about %.0f "
+		"in the kernel; blocked %ld times, preempted %ld, %ld page faults read a disk; "
+		"not counted: %.1f ms waiting for a CPU)",
+		(double)held / 1000.0, what, watch.detail[0] ? " (" : "", watch.detail,
+		watch.detail[0] ? ")" : "", (double)watch.budget_usec / 1000.0,
+		(double)MIN(ran, held) / 1000.0, (double)MIN(kernel, ran) / 1000.0, blocks,
+		after.preempted - before.preempted, faults, (double)waited / 1000.0);
 }
 
 int loop_watch_run(sd_event *event)

@@ -12,8 +12,9 @@
  * budget: time the loop's thread spent runnable but waiting for a CPU (a busy
  * machine) and, in a dispatch that never blocked, time taken from its CPU by
  * the hypervisor or interrupts. The line says how much of the rest was on a
- * CPU (the loop's own work), how many times it blocked (a file, a lock, a
- * thread) and how many of its page faults read a disk.
+ * CPU (the loop's own work) and roughly how much of that in the kernel (its
+ * system calls), how many times it blocked (a file, a lock, a thread) or was
+ * preempted, and how many of its page faults read a disk.
  *
  * A dispatch is named by the description of the event source whose callback
  * calls loop_watch_enter() (every callback of the daemon does, first thing).

@@ -31,7 +31,8 @@ class LoopWatchTest(DaemonTestCase):
         wait_for(lambda: any('by client connection (io.libvfio.Manager.GetVersion)' in line
                              for line in d.loop_held()), what='the GetVersion line')
         self.assertRegex(d.loop_held()[0], r'loop held [0-9.]+ ms by .* \(budget 0.001 ms; '
-                                           r'[0-9.]+ ms of it on a CPU; blocked [0-9]+ times, '
+                                           r'[0-9.]+ ms of it on a CPU, about [0-9]+ in the '
+                                           r'kernel; blocked [0-9]+ times, preempted [0-9]+, '
                                            r'[0-9]+ page faults read a disk; not counted: '
                                            r'[0-9.]+ ms waiting for a CPU\)')
 
