@@ -35,6 +35,23 @@ static void reap(void *data)
 	close(pidfd);
 }
 
+/* Reaps through `pidfd` (ours to close) on a worker; here when no thread can be had. */
+static void hand_over(int pidfd)
+{
+	if (pidfd >= 0 && worker_run_detached(reap, (void *)(intptr_t)pidfd) < 0)
+		reap((void *)(intptr_t)pidfd);
+}
+
+static int duplicate(int pidfd)
+{
+	return fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+}
+
+void child_reap_later(int pidfd)
+{
+	hand_over(duplicate(pidfd));
+}
+
 /* Our own child's status, read without reaping it. */
 static ChildExit exit_status(int pidfd)
 {
@@ -54,10 +71,9 @@ static int on_ended(sd_event_source *source, int fd, uint32_t revents, void *use
 	(void)sd_event_source_set_enabled(source, SD_EVENT_OFF);
 	ChildExit exit = watch->own ? exit_status(fd) : (ChildExit){ .known = false };
 	/* The handler may close the pidfd and free the source (and the watch with it). */
-	int reaper = exit.known ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+	int reaper = exit.known ? duplicate(fd) : -1;
 	watch->handler(&exit, watch->userdata);
-	if (reaper >= 0 && worker_run_detached(reap, (void *)(intptr_t)reaper) < 0)
-		reap((void *)(intptr_t)reaper); /* no thread to be had: here, as before */
+	hand_over(reaper);
 	return 0;
 }
 

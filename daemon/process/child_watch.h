@@ -29,3 +29,9 @@ typedef void (*ChildExitHandler)(const ChildExit *exit, void *userdata);
  */
 int child_watch(sd_event *event, sd_event_source **ret, int pidfd, bool own,
 		const char *description, ChildExitHandler handler, void *userdata);
+
+/*
+ * Reaps our child behind `pidfd` once it has ended (one killed, and not
+ * watched), on a worker: the caller keeps its pidfd and may close it at once.
+ */
+void child_reap_later(int pidfd);

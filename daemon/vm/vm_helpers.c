@@ -48,12 +48,12 @@ static void on_helper_exit(const ChildExit *exit, void *userdata)
 void vm_helper_kill_now(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind)
 {
 	VmHelper *helper = &helpers[kind];
-	siginfo_t info;
 
 	if (helper->pidfd < 0)
 		return;
 	(void)pidfd_send_signal(helper->pidfd, SIGKILL, NULL, 0);
-	(void)waitid(P_PIDFD, (id_t)helper->pidfd, &info, WEXITED); /* dies in microseconds */
+	/* Not waited for here: a process in the kernel (a disk) ends only when it leaves it. */
+	child_reap_later(helper->pidfd);
 	forget(helper);
 }
 

@@ -28,7 +28,7 @@ const char *vm_helper_name(VmHelperKind kind);
 /* Watches a helper of VM `vm_name` (takes `pidfd`); it is reaped when it ends. */
 int vm_helper_watch(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind, sd_event *event,
 		    const char *vm_name, pid_t pid, int pidfd);
-/* Kills and reaps one at once: a start gives up on it. */
+/* Kills one at once, reaped off the loop when it has ended: a start gives up on it. */
 void vm_helper_kill_now(VmHelper helpers[_VM_HELPER_MAX], VmHelperKind kind);
 /* Asks every helper to end (SIGTERM: swtpm saves its state); each is reaped as it ends. */
 void vm_helpers_stop(VmHelper helpers[_VM_HELPER_MAX]);

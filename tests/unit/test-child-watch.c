@@ -72,6 +72,24 @@ static bool reaped_within_5s(pid_t pid)
 	return false;
 }
 
+/* A child killed and handed to child_reap_later(), its pidfd closed at once: its pid. */
+static pid_t kill_and_reap_later(void)
+{
+	char *const argv[] = { (char *)"/bin/sleep", (char *)"100", NULL };
+	char *const envp[] = { NULL };
+	SpawnRequest request = { .argv = argv, .envp = envp, .stdout_fd = -1, .stderr_fd = -1 };
+	const char *stage;
+	pid_t pid;
+	int pidfd;
+
+	if (process_spawn(&request, &pid, &pidfd, &stage) < 0)
+		return -1;
+	(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	child_reap_later(pidfd);
+	close(pidfd);
+	return pid;
+}
+
 static void test_own_child_status_and_reaped(void **state)
 {
 	(void)state;
@@ -91,6 +109,11 @@ static void test_own_child_status_and_reaped(void **state)
 	seen = watch("kill -9 $$", true, &pid);
 	assert_int_equal(seen.code, CLD_KILLED);
 	assert_int_equal(seen.status, SIGKILL);
+	assert_true(reaped_within_5s(pid));
+
+	/* One killed and not watched (a helper a start gives up on) */
+	pid = kill_and_reap_later();
+	assert_true(pid > 0);
 	assert_true(reaped_within_5s(pid));
 }
 
@@ -122,14 +145,6 @@ static void forbid_reaping_here(void)
 	assert_int_equal(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program), 0);
 }
 
-/*
- * The loop's thread never reaps: the kernel's work at a reap (its /proc
- * entries dropped, waiting for the child's last thread to drop its own) is
- * not the loop's to wait for. In a process of its own (this program again: a
- * fork would share this one's worker threads), whose loop thread is
- * forbidden to reap: the child is still reaped, its status still told.
- * Exit status: 0, or 3 (wrong status) or 4 (never reaped).
- */
 static void test_not_our_child(void **state)
 {
 	(void)state;
@@ -141,6 +156,15 @@ static void test_not_our_child(void **state)
 	assert_int_equal(waitpid(pid, NULL, 0), pid); /* left to its parent (here, us) */
 }
 
+/*
+ * The loop's thread never reaps: the kernel's work at a reap (its /proc
+ * entries dropped, waiting for the child's last thread to drop its own) is
+ * not the loop's to wait for. In a process of its own (this program again: a
+ * fork would share this one's worker threads), whose loop thread is
+ * forbidden to reap: the child is still reaped, its status still told.
+ * So is one killed and handed to child_reap_later(). Exit status: 0, or 3
+ * (wrong status), 4 (never reaped) or 5 (the killed one never reaped).
+ */
 #define REAP_OFF_THE_LOOP "reap-off-the-loop"
 
 static int reap_off_the_loop(void)
@@ -156,7 +180,10 @@ static int reap_off_the_loop(void)
 	ChildExit seen = watch("exit 7", true, &pid);
 	if (!seen.known || seen.code != CLD_EXITED || seen.status != 7)
 		return 3;
-	return reaped_within_5s(pid) ? 0 : 4;
+	if (!reaped_within_5s(pid))
+		return 4;
+	pid = kill_and_reap_later();
+	return pid > 0 && reaped_within_5s(pid) ? 0 : 5;
 }
 
 static void test_reaped_off_the_loop(void **state)
