@@ -18,6 +18,7 @@
 #include "json_util.h"
 #include "macro.h"
 #include "parse_util.h"
+#include "process/child_watch.h"
 #include "process/process_spawn.h"
 #include "strv.h"
 
@@ -51,6 +52,7 @@ struct QemuProbe {
 
 	/* The --version run in progress. */
 	pid_t pid;
+	int pidfd;
 	SpawnHold hold; /* let go at once: its report tells a failed exec */
 	int output_fd;
 	sd_event_source *child;
@@ -155,6 +157,7 @@ static void call_waiters(QemuProbe *probe)
 static void finish_run(QemuProbe *probe)
 {
 	probe->child = sd_event_source_disable_unref(probe->child);
+	probe->pidfd = safe_close(probe->pidfd);
 	probe->timeout = sd_event_source_disable_unref(probe->timeout);
 	probe->output_fd = safe_close(probe->output_fd);
 	spawn_hold_done(&probe->hold);
@@ -345,9 +348,8 @@ static void save_disk_answer(QemuProbe *probe)
 		on_disk_saved(r, probe);
 }
 
-static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
+static void on_child_exit(const ChildExit *exit, void *userdata)
 {
-	loop_watch_enter(source);
 	QemuProbe *probe = userdata;
 	char output[PROBE_OUTPUT_MAX + 1];
 	ssize_t n = read(probe->output_fd, output, PROBE_OUTPUT_MAX);
@@ -357,7 +359,7 @@ static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *use
 	const char *stage;
 	int exec_result = process_exec_result(&probe->hold, &stage);
 	char *version = NULL;
-	if (si->si_code == CLD_EXITED && si->si_status == 0)
+	if (exit->code == CLD_EXITED && exit->status == 0)
 		version = qemu_version_from_output(output);
 	if (exec_result < 0) {
 		char problem[256];
@@ -371,13 +373,20 @@ static int on_child_exit(sd_event_source *source, const siginfo_t *si, void *use
 		save_disk_answer(probe);
 	} else {
 		log_warning("%s --version gave no version (%s %d)", probe->binary,
-			    si->si_code == CLD_EXITED ? "exit status" : "signal", si->si_status);
+			    exit->code == CLD_EXITED ? "exit status" : "signal", exit->status);
 		set_answer(probe, TAKE_PTR(probe->binary), NULL,
 			   "it did not report a version when run with --version");
 	}
 	probe->valid = true;
 	finish_run(probe);
-	return 0;
+}
+
+/* Killed with what it started (the spawn made it a session leader), reaped off the loop. */
+static void kill_run(QemuProbe *probe)
+{
+	(void)pidfd_send_signal(probe->pidfd, SIGKILL, NULL, 0);
+	(void)kill(-probe->pid, SIGKILL);
+	child_reap_later(probe->pidfd);
 }
 
 static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
@@ -386,9 +395,7 @@ static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
 	QemuProbe *probe = userdata;
 
 	log_warning("%s --version did not answer within 5s; killing it", probe->binary);
-	(void)sd_event_source_send_child_signal(probe->child, SIGKILL, NULL, 0);
-	/* And what it started: the spawn made it a session leader, not reaped yet. */
-	(void)kill(-probe->pid, SIGKILL);
+	kill_run(probe);
 	set_answer(probe, TAKE_PTR(probe->binary), NULL, "it hung when run with --version");
 	/* Not cached: the next request tries again. */
 	probe->valid = false;
@@ -403,7 +410,7 @@ static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
  */
 static int start_run(QemuProbe *probe)
 {
-	int pipe_fds[2], pidfd;
+	int pipe_fds[2];
 	const char *stage;
 	char *argv[] = { probe->binary, (char *)"--version", NULL };
 	char *envp[] = { (char *)"LC_ALL=C", NULL };
@@ -424,7 +431,7 @@ static int start_run(QemuProbe *probe)
 		.argv = argv, .envp = envp, .stdout_fd = pipe_fds[1], .stderr_fd = -1
 	};
 	/* Not waited for: its exec (or failure) is read when it has ended. */
-	int r = process_spawn_held(&request, &probe->pid, &pidfd, &probe->hold, &stage);
+	int r = process_spawn_held(&request, &probe->pid, &probe->pidfd, &probe->hold, &stage);
 	safe_close(pipe_fds[1]);
 	if (r < 0) {
 		safe_close(pipe_fds[0]);
@@ -434,22 +441,13 @@ static int start_run(QemuProbe *probe)
 	process_let_go(&probe->hold);
 	probe->output_fd = pipe_fds[0];
 
-	r = sd_event_add_child_pidfd(probe->event, &probe->child, pidfd, WEXITED, on_child_exit,
-				     probe);
+	r = child_watch(probe->event, &probe->child, probe->pidfd, true, "qemu --version",
+			on_child_exit, probe);
+	if (r >= 0)
+		r = sd_event_add_time_relative(probe->event, &probe->timeout, CLOCK_MONOTONIC,
+					       PROBE_TIMEOUT_USEC, 0, on_timeout, probe);
 	if (r < 0) {
-		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-		(void)waitpid(probe->pid, NULL, 0);
-		close(pidfd);
-		finish_run(probe);
-		return r;
-	}
-	/* The source owns the pidfd, and reaps the child when it goes away early (daemon exit). */
-	(void)sd_event_source_set_child_pidfd_own(probe->child, true);
-	(void)sd_event_source_set_child_process_own(probe->child, true);
-	(void)sd_event_source_set_description(probe->child, "qemu --version");
-	r = sd_event_add_time_relative(probe->event, &probe->timeout, CLOCK_MONOTONIC,
-				       PROBE_TIMEOUT_USEC, 0, on_timeout, probe);
-	if (r < 0) {
+		kill_run(probe);
 		finish_run(probe);
 		return r;
 	}
@@ -550,6 +548,7 @@ int qemu_probe_new(sd_event *event, const char *binary, const char *cache_dir, Q
 		return -ENOMEM;
 	probe->event = sd_event_ref(event);
 	probe->output_fd = -1;
+	probe->pidfd = -1;
 	probe->hold = (SpawnHold){ .release_fd = -1, .report_fd = -1 };
 	int r = cache_dir && !(probe->cache_dir = strdup(cache_dir)) ? -ENOMEM : 0;
 	if (r >= 0)
@@ -567,8 +566,7 @@ QemuProbe *qemu_probe_free(QemuProbe *probe)
 	if (!probe)
 		return NULL;
 	if (probe->pid > 0) {
-		(void)kill(-probe->pid,
-			   SIGKILL); /* the group; the source kills and reaps the child */
+		kill_run(probe);
 		set_answer(probe, TAKE_PTR(probe->binary), NULL, "the daemon is shutting down");
 		finish_run(probe);
 	}

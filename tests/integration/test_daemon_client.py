@@ -120,6 +120,29 @@ class VersionTest(DaemonTestCase):
         _, qemu = self.daemon_with_qemu('qemu-leaves-a-job', '#!/bin/sh\nsleep 2 &\nexit 0\n')
         self.assertIn('did not report a version', qemu['problem'])
 
+    def test_qemu_that_hangs_is_killed_and_reaped(self):
+        """A qemu-binary that never answers --version is killed after 5 s, said so, and
+        reaped off the loop: no child of the daemon is left, not even a zombie (and the
+        loop check holds: the kill and the reap wait for nothing there)."""
+        fake, qemu = self.daemon_with_qemu('qemu-hangs', '#!/bin/sh\nexec sleep 60\n')
+        self.assertEqual(qemu['binary'], fake)
+        self.assertIsNone(qemu['version'])
+        self.assertIn('it hung when run with --version', qemu['problem'])
+        daemon = self.daemons[-1].process.pid
+
+        def children():
+            found = []
+            for entry in os.listdir('/proc'):
+                try:
+                    with open(f'/proc/{entry}/stat') as f:
+                        fields = f.read().rsplit(')', 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if fields[1] == str(daemon):
+                    found.append((entry, fields[0]))
+            return found
+        wait_for(lambda: not children(), what='the hung probe to be gone and reaped')
+
     def test_qemu_is_probed_at_start_once_per_binary(self):
         # A stand-in QEMU that notes each run: the daemon runs it as it starts, before
         # anyone asks, and not again while the file stays the same; a new file at the
