@@ -9,6 +9,7 @@ import atexit
 import json
 import os
 import pwd
+import re
 import select
 import shutil
 import signal
@@ -90,6 +91,21 @@ def loop_may_be_held(reason):
         test.loop_may_be_held = reason
         return test
     return mark
+
+
+def slow_disk_env(fsync_ms=0, journal_ms=0):
+    """The daemon's environment for a slow disk (tests/integration/slow_fsync.c,
+    preloaded): every fsync takes `fsync_ms`, every opening of a journal directory
+    `journal_ms`. None when the shim was not built. A sanitizer's runtime must come
+    first among the preloaded libraries."""
+    shim = os.environ.get('LIBVFIO_SLOW_FSYNC')
+    if not shim or not os.path.exists(shim):
+        return None
+    first = re.findall(r'=> (\S*lib[at]san\S*\.so\S*)',
+                       subprocess.run(['ldd', LIBVFIOD], capture_output=True, text=True).stdout)
+    return {'LD_PRELOAD': ' '.join(first + [shim]),
+            'LIBVFIO_TEST_FSYNC_DELAY_MS': str(fsync_ms),
+            'LIBVFIO_TEST_JOURNAL_DELAY_MS': str(journal_ms)}
 
 
 def wait_for(predicate, timeout=10.0, what='condition'):

@@ -2,18 +2,21 @@
 /*
  * A slow disk for the integration tests, preloaded into libvfiod
  * (LD_PRELOAD): every fsync() and fdatasync() first sleeps
- * $LIBVFIO_TEST_FSYNC_DELAY_MS milliseconds, as a busy disk makes them wait.
+ * $LIBVFIO_TEST_FSYNC_DELAY_MS milliseconds, as a busy disk makes them wait;
+ * every opendir() of a journal directory (.../log/journal...) sleeps
+ * $LIBVFIO_TEST_JOURNAL_DELAY_MS, as opening a large journal on it does.
  * Whatever waits for them on the daemon's event loop shows in its watchdog.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static void delay(void)
+static void delay(const char *variable)
 {
-	const char *ms = getenv("LIBVFIO_TEST_FSYNC_DELAY_MS");
+	const char *ms = getenv(variable);
 	long n = ms ? strtol(ms, NULL, 10) : 0;
 	if (n <= 0 || n > 60000)
 		return;
@@ -23,6 +26,7 @@ static void delay(void)
 }
 
 typedef int (*SyncFunction)(int fd);
+typedef DIR *(*OpendirFunction)(const char *path);
 
 /* dlsym() gives an object pointer; POSIX says it may hold a function's. */
 static SyncFunction next_function(const char *name)
@@ -38,7 +42,7 @@ int fsync(int fd)
 	static SyncFunction real;
 	if (!real)
 		real = next_function("fsync");
-	delay();
+	delay("LIBVFIO_TEST_FSYNC_DELAY_MS");
 	return real(fd);
 }
 
@@ -47,6 +51,19 @@ int fdatasync(int fd)
 	static SyncFunction real;
 	if (!real)
 		real = next_function("fdatasync");
-	delay();
+	delay("LIBVFIO_TEST_FSYNC_DELAY_MS");
 	return real(fd);
+}
+
+/* sd_journal_open() lists /run/log/journal and /var/log/journal this way. */
+DIR *opendir(const char *path)
+{
+	static OpendirFunction real;
+	if (!real) {
+		void *symbol = dlsym(RTLD_NEXT, "opendir");
+		memcpy(&real, &symbol, sizeof(real));
+	}
+	if (strstr(path, "/log/journal"))
+		delay("LIBVFIO_TEST_JOURNAL_DELAY_MS");
+	return real(path);
 }

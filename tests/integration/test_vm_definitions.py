@@ -6,9 +6,7 @@ mode changed, the whole directory replaced, made by hand in the directory, is
 seen by the very next List or Get. Each test runs twice: with inotify, and with
 the fallback that compares the files' identities (LIBVFIOD_NO_INOTIFY=1)."""
 import os
-import re
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -19,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import unittest_tap  # noqa: E402
-from libvfio_test import LIBVFIOD, Varlink, wait_for  # noqa: E402
+from libvfio_test import Varlink, slow_disk_env, wait_for  # noqa: E402
 from test_vm_lifecycle import VMS, VmTestCase, definition, pid_alive  # noqa: E402
 
 
@@ -185,26 +183,13 @@ class FallbackDefinitionsTest(DefinitionsTest):
     env = {'LIBVFIOD_NO_INOTIFY': '1'}
 
 
-def slow_disk_env(delay_ms):
-    """The daemon's environment for a disk whose every fsync takes `delay_ms`
-    (tests/integration/slow_fsync.c, preloaded); None when it was not built.
-    A sanitizer's runtime must come first among the preloaded libraries."""
-    shim = os.environ.get('LIBVFIO_SLOW_FSYNC')
-    if not shim or not os.path.exists(shim):
-        return None
-    first = re.findall(r'=> (\S*lib[at]san\S*\.so\S*)',
-                       subprocess.run(['ldd', LIBVFIOD], capture_output=True, text=True).stdout)
-    return {'LD_PRELOAD': ' '.join(first + [shim]),
-            'LIBVFIO_TEST_FSYNC_DELAY_MS': str(delay_ms)}
-
-
 class DefineWritesTest(VmTestCase):
     """Define and Undefine write the file (fsync, rename, fsync of the directory)
     on a worker thread, one write at a time in the order the calls came: the loop
     serves everyone else meanwhile, and the reply comes once the file is on disk."""
 
     def slow_daemon(self, delay_ms=300):
-        env = slow_disk_env(delay_ms)
+        env = slow_disk_env(fsync_ms=delay_ms)
         if env is None:
             self.skipTest('tests/integration/slow_fsync.c is not built ($LIBVFIO_SLOW_FSYNC)')
         return self.daemon(config=self.config, args=['--runtime-dir', self.run_dir], env=env)
