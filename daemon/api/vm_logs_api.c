@@ -10,6 +10,7 @@
 #include "api/authz.h"
 #include "api/errors.h"
 #include "base/loop_watch.h"
+#include "base/worker.h"
 #include "json_util.h"
 #include "macro.h"
 #include "varlink_message.h"
@@ -28,6 +29,7 @@ struct LogsFollow {
 	char name[VM_NAME_MAX + 1];
 	size_t lines;
 	bool follow;
+	WorkerJob *reading; /* the log opened and its last lines read, off the loop */
 	VmLog *log;
 	sd_event_source *end; /* the client left: freed from the loop */
 };
@@ -40,6 +42,7 @@ static void follow_free(LogsFollow *f)
 		f->api->follows = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
+	worker_cancel(f->reading);
 	vm_log_free(f->log);
 	sd_event_source_disable_unref(f->end);
 	if (f->call)
@@ -100,27 +103,17 @@ static int on_entries(const VmLogEntry *entries, size_t n, void *userdata)
 	return varlink_call_reply_continues(f->call, reply);
 }
 
-static void on_vm(const VmOutcome *outcome, void *userdata)
+static void on_read(int result, VmLog *log, VmLogEntry *entries, size_t n, void *userdata)
 {
 	LogsFollow *f = userdata;
 	VarlinkCall *call = f->call;
-	VmLogEntry *entries = NULL;
-	size_t n = 0;
-	int r;
 
-	if (!outcome->final)
-		return;
-	if (outcome->failure != VM_OK) {
-		api_reply_vm_failure(call, f->name, outcome);
-		follow_free(f);
-		return;
-	}
-	r = vm_manager_log_open(f->api->manager, f->name, &f->log);
-	if (r >= 0)
-		r = vm_log_tail(f->log, f->lines, &entries, &n);
-	if (r < 0) {
+	f->reading = NULL;
+	f->log = log;
+	if (result < 0) {
 		(void)api_reply_errorf(call, API_ERROR_INTERNAL,
-				       "Cannot read the log of VM %s: %s.", f->name, strerror(-r));
+				       "Cannot read the log of VM %s: %s.", f->name,
+				       strerror(-result));
 		follow_free(f);
 		return;
 	}
@@ -140,7 +133,7 @@ static void on_vm(const VmOutcome *outcome, void *userdata)
 		follow_free(f); /* the client left already */
 		return;
 	}
-	r = vm_log_follow(f->log, f->api->event, on_entries, f);
+	int r = vm_log_follow(f->log, f->api->event, on_entries, f);
 	if (r < 0) {
 		/* The lines so far went out; the stream still ends with a reason. */
 		(void)api_reply_errorf(call, API_ERROR_INTERNAL,
@@ -150,6 +143,25 @@ static void on_vm(const VmOutcome *outcome, void *userdata)
 		return;
 	}
 	varlink_call_on_disconnect(call, on_disconnect, f);
+}
+
+static void on_vm(const VmOutcome *outcome, void *userdata)
+{
+	LogsFollow *f = userdata;
+
+	if (!outcome->final)
+		return;
+	if (outcome->failure != VM_OK) {
+		api_reply_vm_failure(f->call, f->name, outcome);
+		follow_free(f);
+		return;
+	}
+	int r = vm_manager_log_read(f->api->manager, f->name, f->lines, on_read, f, &f->reading);
+	if (r < 0) {
+		(void)api_reply_errorf(f->call, API_ERROR_INTERNAL,
+				       "Cannot read the log of VM %s: %s.", f->name, strerror(-r));
+		follow_free(f);
+	}
 }
 
 typedef struct LogsParameters {

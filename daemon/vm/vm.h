@@ -24,6 +24,7 @@
 #include "partitions/partitions.h"
 #include "string_table.h"
 #include "vm/hugepage_reserve.h"
+#include "vm/vm_logs.h"
 
 typedef enum VmState {
 	VM_STATE_DEFINED,
@@ -129,9 +130,12 @@ uint64_t vm_manager_hugepages_held(const VmManager *manager, int node, uint64_t 
 /* Where QEMU's output of VM `name` goes without a journal: STATE_DIR/vms/NAME/qemu.log. */
 void vm_manager_log_file(const VmManager *manager, const char *name, char *buf, size_t size);
 
-typedef struct VmLog VmLog;
-/* Opens VM `name`'s log (vm_logs.h): in the journal, or that file. */
-int vm_manager_log_open(const VmManager *manager, const char *name, VmLog **ret);
+/*
+ * Opens VM `name`'s log (vm_logs.h: in the journal, or that file) and reads
+ * its last `lines` entries, off the loop: vm_log_read().
+ */
+int vm_manager_log_read(const VmManager *manager, const char *name, size_t lines, VmLogRead done,
+			void *userdata, WorkerJob **ret);
 
 /* Each operation ends with exactly one final callback, possibly before it returns. */
 void vm_manager_get(VmManager *manager, const char *name, VmCallback callback, void *userdata);

@@ -15,6 +15,7 @@
 
 #include "array.h"
 #include "base/loop_watch.h"
+#include "base/worker.h"
 #include "macro.h"
 #include "parse_util.h"
 #include "utf8.h"
@@ -328,6 +329,73 @@ int vm_log_tail(VmLog *log, size_t n, VmLogEntry **ret, size_t *ret_n)
 	*ret = e.entries;
 	*ret_n = e.n;
 	return 0;
+}
+
+/* A vm_log_read(): what the worker is given, and what it brings back. */
+typedef struct Reading {
+	char name[VM_NAME_MAX + 1];
+	char *file;
+	uid_t qemu_uid;
+	size_t lines;
+	VmLog *log;
+	VmLogEntry *entries;
+	size_t n;
+	VmLogRead done;
+	void *userdata;
+} Reading;
+
+static void reading_free(void *data)
+{
+	Reading *reading = data;
+	vm_log_free(reading->log);
+	vm_log_entries_free(reading->entries, reading->n);
+	free(reading->file);
+	free(reading);
+}
+
+static int reading_work(void *data)
+{
+	Reading *reading = data;
+	int r = vm_log_open(reading->name, reading->file, reading->qemu_uid, &reading->log);
+	if (r >= 0)
+		r = vm_log_tail(reading->log, reading->lines, &reading->entries, &reading->n);
+	return r;
+}
+
+static void reading_done(int result, void *data)
+{
+	Reading *reading = data;
+	VmLog *log = NULL;
+	VmLogEntry *entries = NULL;
+	size_t n = 0;
+	if (result >= 0) {
+		log = TAKE_PTR(reading->log);
+		entries = TAKE_PTR(reading->entries);
+		n = reading->n;
+		reading->n = 0;
+	}
+	VmLogRead done = reading->done;
+	void *userdata = reading->userdata;
+	reading_free(reading); /* what an error left */
+	done(result, log, entries, n, userdata);
+}
+
+int vm_log_read(sd_event *event, const char *name, const char *file, uid_t qemu_uid, size_t n,
+		VmLogRead done, void *userdata, WorkerJob **ret)
+{
+	Reading *reading = calloc(1, sizeof(*reading));
+	if (!reading)
+		return -ENOMEM;
+	*reading =
+		(Reading){ .qemu_uid = qemu_uid, .lines = n, .done = done, .userdata = userdata };
+	(void)snprintf(reading->name, sizeof(reading->name), "%s", name);
+	reading->file = strdup(file);
+	if (!reading->file) {
+		reading_free(reading);
+		return -ENOMEM;
+	}
+	return worker_start_returning(event, "VM log, read", reading_work, reading, reading_free,
+				      reading_done, ret);
 }
 
 int vm_log_follow(VmLog *log, sd_event *event, VmLogCallback callback, void *userdata)

@@ -17,6 +17,8 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "base/worker.h"
+
 /* A message is cut past this many bytes. */
 #define VM_LOG_MAX_MESSAGE 2048
 
@@ -39,6 +41,18 @@ VmLog *vm_log_free(VmLog *log);
 
 /* The last `n` entries, oldest first (free with vm_log_entries_free()). */
 int vm_log_tail(VmLog *log, size_t n, VmLogEntry **ret, size_t *ret_n);
+
+/*
+ * vm_log_open() and vm_log_tail() on a worker thread: the journal's files are
+ * opened and searched there (milliseconds, more with a large journal), not on
+ * the loop. Then done(result, log, entries, n, userdata) on the loop, which
+ * owns the log and the entries from then on (NULL and 0 on an error). Returns
+ * 0 with *ret, to give up with worker_cancel() (done is then not called), or
+ * < 0.
+ */
+typedef void (*VmLogRead)(int result, VmLog *log, VmLogEntry *entries, size_t n, void *userdata);
+int vm_log_read(sd_event *event, const char *name, const char *file, uid_t qemu_uid, size_t n,
+		VmLogRead done, void *userdata, WorkerJob **ret);
 
 /*
  * From now on, calls `callback` with the entries that come (after those

@@ -449,14 +449,15 @@ void vm_manager_log_file(const VmManager *m, const char *name, char *buf, size_t
 	(void)snprintf(buf, size, "%s/vms/%s/qemu.log", m->config->state_dir, name);
 }
 
-int vm_manager_log_open(const VmManager *m, const char *name, VmLog **ret)
+int vm_manager_log_read(const VmManager *m, const char *name, size_t lines, VmLogRead done,
+			void *userdata, WorkerJob **ret)
 {
 	char file[4200];
 	QemuUser user = { .uid = 0 };
 	_cleanup_free_ char *message = NULL;
 	vm_manager_log_file(m, name, file, sizeof(file));
 	(void)qemu_user_lookup(m->config->qemu_user, &user, &message); /* none: root's lines */
-	return vm_log_open(name, file, user.uid, ret);
+	return vm_log_read(m->event, name, file, user.uid, lines, done, userdata, ret);
 }
 
 void vm_manager_get(VmManager *m, const char *name, VmCallback callback, void *userdata)

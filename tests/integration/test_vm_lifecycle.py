@@ -22,8 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 
 import unittest_tap  # noqa: E402
-from libvfio_test import (VFIOCTL, DaemonTestCase, Varlink, vfioctl,  # noqa: E402
-                          vfioctl_for_others, wait_for)
+from libvfio_test import (VFIOCTL, DaemonTestCase, Varlink, slow_disk_env,  # noqa: E402
+                          vfioctl, vfioctl_for_others, wait_for)
 from simulator import Simulator  # noqa: E402
 
 VMS = 'io.libvfio.VMs.'
@@ -328,6 +328,26 @@ class LifecycleTest(VmTestCase):
         self.assertError(self.call(d, 'Logs', {'name': 'nope'}), VMS + 'NoSuchVM')
         self.assertEqual(self.ok(d, 'Get', {'name': 'talks'})['vm']['state'], 'running')
         self.ok(d, 'Stop', {'name': 'talks', 'force': True})
+
+    def test_logs_are_read_off_the_loop(self):
+        """Logs opens the journal (its directories and every file: milliseconds, more with a
+        large journal on a slow disk) and reads the last lines on a worker: with each
+        journal directory taking 300 ms to open (the slow disk of slow_fsync.c), no dispatch
+        is held past the budget (the loop check) and a Get is answered meanwhile."""
+        env = slow_disk_env(journal_ms=300)
+        if env is None:
+            self.skipTest('tests/integration/slow_fsync.c is not built ($LIBVFIO_SLOW_FSYNC)')
+        d = self.daemon(config=self.config, args=['--runtime-dir', self.run_dir], env=env)
+        self.define(d, 'quiet')
+        with Varlink(d.socket, timeout=60) as logs:
+            logs.send(VMS + 'Logs', {'name': 'quiet'})
+            time.sleep(0.05)  # the Logs call is under way
+            began = time.monotonic()
+            self.assertEqual(self.ok(d, 'Get', {'name': 'quiet'})['vm']['state'], 'defined')
+            answered = time.monotonic() - began
+            reply = logs.receive()
+        self.assertEqual(reply.get('parameters', {}).get('entries'), [], reply)
+        self.assertLess(answered, 0.25, 'Get waited for the journal')
 
     def test_the_vms_directories_are_roots(self):
         """QEMU's user writes only in swtpm's state directory: it cannot plant an

@@ -2,7 +2,9 @@
 /*
  * Tests of daemon/vm/vm_logs.c on QEMU's log file (a VM the journal does not
  * know): the last N lines, a last line without newline, what a guest could
- * write made printable, and a follow that sees appended lines, whole ones only.
+ * write made printable, a follow that sees appended lines, whole ones only,
+ * and the opening and last lines read on a worker (vm_log_read()), its end
+ * told on the loop, or given up on.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -145,11 +147,67 @@ static void test_follow(void **state)
 	tmpdir_remove(dir);
 }
 
+typedef struct Read {
+	sd_event *event;
+	int result;
+	VmLog *log;
+	VmLogEntry *entries;
+	size_t n;
+	bool told;
+} Read;
+
+static void on_read(int result, VmLog *log, VmLogEntry *entries, size_t n, void *userdata)
+{
+	Read *read = userdata;
+	*read = (Read){ read->event, result, log, entries, n, true };
+	(void)sd_event_exit(read->event, 0);
+}
+
+static void test_read_on_a_worker(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	char *file = tmpdir_write_text(dir, "qemu.log", "one\ntwo\nthree\n");
+	Read read = { 0 };
+	WorkerJob *job;
+
+	assert_int_equal(sd_event_new(&read.event), 0);
+	assert_int_equal(vm_log_read(read.event, NAME, file, 12345, 2, on_read, &read, &job), 0);
+	assert_false(read.told); /* told on the loop, never before */
+	assert_int_equal(sd_event_add_time_relative(read.event, NULL, CLOCK_MONOTONIC,
+						    10 * 1000 * 1000, 0, on_give_up, read.event),
+			 0);
+	assert_true(sd_event_loop(read.event) >= 0);
+	assert_true(read.told);
+	assert_int_equal(read.result, 0);
+	assert_non_null(read.log);
+	expect_messages(read.entries, read.n, (const char *const[]){ "two", "three", NULL });
+	vm_log_entries_free(read.entries, read.n);
+	vm_log_free(read.log);
+
+	/* Given up on: never told (and what it read is freed: the sanitizer run sees) */
+	sd_event_unref(read.event);
+	read = (Read){ 0 };
+	assert_int_equal(sd_event_new(&read.event), 0);
+	assert_int_equal(vm_log_read(read.event, NAME, file, 12345, 2, on_read, &read, &job), 0);
+	worker_cancel(job);
+	assert_int_equal(sd_event_add_time_relative(read.event, NULL, CLOCK_MONOTONIC, 200 * 1000,
+						    0, on_give_up, read.event),
+			 0);
+	assert_true(sd_event_loop(read.event) >= 0);
+	assert_false(read.told);
+
+	sd_event_unref(read.event);
+	free(file);
+	tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tail),
 		cmocka_unit_test(test_follow),
+		cmocka_unit_test(test_read_on_a_worker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
