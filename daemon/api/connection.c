@@ -169,7 +169,7 @@ static int connection_queue(Connection *c, const struct iovec *pieces, size_t n_
 	size_t size = 0;
 	for (size_t i = 0; i < n_pieces; i++)
 		size += pieces[i].iov_len;
-	if (c->dead)
+	if (c->dead || c->gone)
 		return -ECONNRESET;
 
 	if (output_pending(c) + size > OUTPUT_MAX) {
@@ -634,7 +634,8 @@ static void connection_process(Connection *c)
 
 /* ---- connection events ---- */
 
-static void connection_read(Connection *c)
+/* One read; whether it got bytes (not at the end, an error or nothing to read yet). */
+static bool connection_read(Connection *c)
 {
 	char buffer[READ_CHUNK];
 
@@ -644,23 +645,23 @@ static void connection_read(Connection *c)
 			log_connection(c, LOG_DEBUG, "read failed: %s", strerror(errno));
 			c->dead = true;
 		}
-		return;
+		return false;
 	}
 	if (n == 0) {
 		c->eof = true;
-		return;
+		return false;
 	}
 
 	int r = varlink_reader_feed(c->reader, buffer, (size_t)n);
 	if (r == -EMSGSIZE) {
 		connection_refuse_oversize(c);
-		return;
+		return false;
 	}
 	if (r < 0) {
 		log_error_errno(r, "Connection %llu: cannot buffer input",
 				(unsigned long long)c->id);
 		c->dead = true;
-		return;
+		return false;
 	}
 
 	/* Silence counts from the last byte: re-arm while a message is incomplete. */
@@ -671,6 +672,27 @@ static void connection_read(Connection *c)
 		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 	} else
 		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+	return true;
+}
+
+/*
+ * The client closed both ways (for stream sockets the kernel signals HUP only
+ * then). Its calls sent before the close are still served when none of its
+ * calls is under way (a oneway call, sent and closed at once, is the usual
+ * case), their replies dropped; else, or with nothing whole left to read, it
+ * is closed at once. Its events are off from here: HUP would come at every
+ * turn of the loop.
+ */
+static void connection_hang_up(Connection *c)
+{
+	if (!c->call)
+		while (!c->dead && !c->closing && connection_read(c))
+			;
+	connection_discard_output(c);
+	c->gone = c->eof = true;
+	(void)sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+	if (c->call || c->closing || !varlink_reader_has_message(c->reader))
+		c->dead = true;
 }
 
 /*
@@ -723,7 +745,8 @@ static void connection_update(Connection *c)
 		events |= EPOLLIN;
 	if (output_pending(c) > 0)
 		events |= EPOLLOUT;
-	(void)sd_event_source_set_io_events(c->io, events);
+	if (!c->gone)
+		(void)sd_event_source_set_io_events(c->io, events);
 	connection_update_idle_timer(c);
 }
 
@@ -741,8 +764,7 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
 
 	loop_watch_enter(source);
 	if (revents & EPOLLHUP) {
-		/* For stream sockets the kernel signals HUP only once the peer closed both ways. */
-		c->dead = true;
+		connection_hang_up(c);
 	} else {
 		if (revents & EPOLLOUT)
 			connection_flush(c);

@@ -85,6 +85,7 @@ struct Connection {
 
 	VarlinkCall *call; /* the call being handled; later ones wait in the reader */
 	bool eof; /* the client will send no more */
+	bool gone; /* it closed both ways: what it sent before is served, nothing goes back */
 	bool closing; /* send what is queued, then close */
 	bool dead; /* close at the next chance; nothing more is sent */
 	bool idle_timer; /* the timer counts idleness (not a partial message, not a grace) */

@@ -5,6 +5,7 @@ slow clients, 300 connections at once, 1,000 from one user, idle connections,
 malformed bytes, pipelining, clients that never read, 200 of them at once. Each gets a clean error or close and a log line, and the
 daemon keeps serving everyone else."""
 import json
+import os
 import resource
 import socket
 import time
@@ -385,6 +386,26 @@ class PipeliningTest(DaemonTestCase):
             reply = v.call('org.varlink.service.GetInterfaceDescription',
                            {'interface': 'io.libvfio.Manager'})
             self.assertIn('description', reply['parameters'])
+
+    def test_oneway_calls_sent_then_closed_are_still_served(self):
+        """A client that sends oneway calls and closes at once (the usual way to send
+        one) has them carried out: its close comes with its calls, and what it sent
+        before the close is served, the replies dropped. Twenty clients, a Define each."""
+        vms = os.path.join(self.workdir, 'vms')
+        d = self.daemon(config=f'vms:\n  dir: {vms}\n')
+        names = [f'oneway{i}' for i in range(20)]
+        for name in names:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(d.socket)
+                s.sendall(json.dumps({'method': 'io.libvfio.VMs.Define', 'oneway': True,
+                                      'parameters': {'definition': f'name: {name}\nmemory: 64M\n'}}
+                                     ).encode() + b'\0')
+
+        def defined():
+            listed = call_once(d.socket, 'io.libvfio.VMs.List')['parameters']['vms']
+            return {vm['name'] for vm in listed} >= set(names)
+        wait_for(defined, what='the twenty VMs sent oneway')
+        self.assertDaemonServes(d)
 
     def test_half_closed_client_still_gets_its_reply(self):
         d = self.daemon()
