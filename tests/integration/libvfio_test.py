@@ -311,9 +311,9 @@ class DaemonTestCase(unittest.TestCase):
     def run(self, result=None):
         """A test failed by the loop check alone runs once more, and fails only if its
         daemon holds the loop past the budget again: slow work on the loop is there
-        every time, where a moment's interference of the machine (a virtual CPU's
-        interrupts are counted as the thread's own time: 0.9 ms of work once measured
-        10.6 ms on a CPU under CI's load) is not."""
+        every time, where a moment's interference of the machine (interrupts are
+        counted as the thread's own time) is not. Its one use on record, 0.9 ms of work
+        measured 10.6 ms on a CPU under CI's load, was never explained."""
         if result is None:
             return super().run(result)
         first = _Recorder()

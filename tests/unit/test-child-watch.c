@@ -59,7 +59,7 @@ static ChildExit watch(const char *script, bool own, pid_t *ret_pid)
 	return seen;
 }
 
-/* Whether `pid` is still there to be reaped (looked at without reaping it), for up to 5 s. */
+/* Whether `pid` has been reaped within 5 s (looked at without reaping it ourselves). */
 static bool reaped_within_5s(pid_t pid)
 {
 	for (int i = 0; i < 500; i++) {
